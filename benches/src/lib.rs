@@ -1,0 +1,2 @@
+//! Criterion benchmarks live in `benches/`.
+#![forbid(unsafe_code)]

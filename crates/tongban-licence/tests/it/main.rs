@@ -1,0 +1,7 @@
+#![allow(clippy::unwrap_used)]
+
+mod fixture;
+mod independent;
+mod issue_verify;
+mod trust_file;
+mod w3c_vector;

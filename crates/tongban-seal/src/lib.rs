@@ -1,0 +1,22 @@
+//! Seals: canonical JSON (RFC 8785), Ed25519 keys and signatures, Multikey,
+//! keys with validity windows, and batch verification that never accepts
+//! what strict verification rejects.
+//!
+//! No IO and no clock: callers pass keys, bytes and instants in.
+#![forbid(unsafe_code)]
+
+pub mod batch;
+pub mod jcs;
+pub mod key;
+pub mod timefmt;
+pub mod validity;
+
+pub use batch::{BatchItem, verify_batch};
+pub use key::{KeyError, PublicKey, Signature, SigningKey, multibase_decode, multibase_encode};
+pub use validity::{KeyRecord, KeyUseError, Validity};
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).into()
+}

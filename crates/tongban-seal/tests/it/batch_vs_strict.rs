@@ -1,0 +1,377 @@
+//! Crafted inputs fed to strict and batch verification: the batch path must
+//! never accept what strict verification rejects.
+
+use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::scalar::Scalar;
+use sha2::{Digest, Sha512};
+use tongban_seal::batch::{self, BatchItem, MIN_BATCH};
+use tongban_seal::{PublicKey, Signature, SigningKey};
+
+/// A signer that knows its secret scalar, so it can craft malformed
+/// signatures that are still "valid" under looser verification rules.
+struct Crafter {
+    a: Scalar,
+    public: PublicKey,
+}
+
+impl Crafter {
+    fn new(seed: u8) -> Self {
+        let a = Scalar::from_bytes_mod_order([seed; 32]);
+        let point = EdwardsPoint::mul_base(&a);
+        Crafter {
+            a,
+            public: PublicKey::from_bytes(point.compress().as_bytes()).unwrap(),
+        }
+    }
+
+    fn hram(&self, r: &[u8; 32], message: &[u8]) -> Scalar {
+        let mut h = Sha512::new();
+        h.update(r);
+        h.update(self.public.as_bytes());
+        h.update(message);
+        Scalar::from_bytes_mod_order_wide(&h.finalize().into())
+    }
+
+    /// A signature whose R carries `torsion`: s = r + H(R'‖A‖M)·a with R' = [r]B + T.
+    /// It satisfies the cofactored equation but not the strict one.
+    fn sign_with_torsion(&self, message: &[u8], nonce: u64, torsion: EdwardsPoint) -> Signature {
+        let r = Scalar::from(nonce + 1) * Scalar::from_bytes_mod_order([0x42; 32]);
+        let big_r = (EdwardsPoint::mul_base(&r) + torsion).compress();
+        let k = self.hram(big_r.as_bytes(), message);
+        let s = r + k * self.a;
+        let mut bytes = [0u8; 64];
+        bytes[..32].copy_from_slice(big_r.as_bytes());
+        bytes[32..].copy_from_slice(s.as_bytes());
+        Signature(bytes)
+    }
+
+    /// A signature with a small-order R (R = T, s = k·a).
+    fn sign_small_order_r(&self, message: &[u8], torsion: EdwardsPoint) -> Signature {
+        let big_r = torsion.compress();
+        let k = self.hram(big_r.as_bytes(), message);
+        let s = k * self.a;
+        let mut bytes = [0u8; 64];
+        bytes[..32].copy_from_slice(big_r.as_bytes());
+        bytes[32..].copy_from_slice(s.as_bytes());
+        Signature(bytes)
+    }
+
+    fn sign(&self, message: &[u8]) -> Signature {
+        self.sign_with_torsion(message, 7, EdwardsPoint::default())
+    }
+}
+
+struct Case {
+    name: &'static str,
+    key: PublicKey,
+    message: Vec<u8>,
+    signature: Signature,
+}
+
+fn crafted_cases() -> Vec<Case> {
+    let c = Crafter::new(9);
+    let mut cases = Vec::new();
+    for (order_index, name) in [
+        (4usize, "R + order-2 torsion"),
+        (2, "R + order-4 torsion"),
+        (1, "R + order-8 torsion"),
+        (3, "R + order-8 torsion (3)"),
+    ] {
+        let message = format!("torsion {order_index}").into_bytes();
+        let signature =
+            c.sign_with_torsion(&message, order_index as u64, EIGHT_TORSION[order_index]);
+        cases.push(Case {
+            name,
+            key: c.public,
+            message,
+            signature,
+        });
+    }
+    // Two signatures whose torsion components cancel in any sum with equal
+    // multipliers (T and −T).
+    for (i, t) in [EIGHT_TORSION[1], EIGHT_TORSION[7]].into_iter().enumerate() {
+        let message = format!("cancelling {i}").into_bytes();
+        let signature = c.sign_with_torsion(&message, 100 + i as u64, t);
+        cases.push(Case {
+            name: "cancelling torsion pair",
+            key: c.public,
+            message,
+            signature,
+        });
+    }
+    for (i, t) in EIGHT_TORSION.iter().enumerate() {
+        let message = format!("small order R {i}").into_bytes();
+        cases.push(Case {
+            name: "small-order R",
+            key: c.public,
+            message: message.clone(),
+            signature: c.sign_small_order_r(&message, *t),
+        });
+    }
+    // Non-canonical s: s + ℓ.
+    {
+        let message = b"non-canonical s".to_vec();
+        let mut signature = c.sign(&message);
+        let s = Scalar::from_canonical_bytes(*signature.s_bytes()).unwrap();
+        let ell_minus_one = -Scalar::ONE;
+        // s + ℓ as a 256-bit integer: (s + (ℓ−1)) + 1 without reduction.
+        let mut sum = [0u8; 32];
+        let mut carry = 0u16;
+        let l_bytes = {
+            let mut l = ell_minus_one.to_bytes();
+            l[0] += 1;
+            l
+        };
+        for i in 0..32 {
+            let v = s.as_bytes()[i] as u16 + l_bytes[i] as u16 + carry;
+            sum[i] = v as u8;
+            carry = v >> 8;
+        }
+        assert_eq!(carry, 0);
+        signature.0[32..].copy_from_slice(&sum);
+        cases.push(Case {
+            name: "non-canonical s",
+            key: c.public,
+            message,
+            signature,
+        });
+    }
+    // Non-canonical R encoding: the identity encoded as y = p + 1.
+    {
+        let message = b"non-canonical R".to_vec();
+        let mut signature = c.sign(&message);
+        let mut r = [0xffu8; 32];
+        r[0] = 0xee;
+        r[31] = 0x7f;
+        assert!(CompressedEdwardsY(r).decompress().is_some());
+        signature.0[..32].copy_from_slice(&r);
+        cases.push(Case {
+            name: "non-canonical R",
+            key: c.public,
+            message,
+            signature,
+        });
+    }
+    // R that is not a curve point at all.
+    {
+        let message = b"R off curve".to_vec();
+        let mut signature = c.sign(&message);
+        let mut found = None;
+        for y in 2u8..=255 {
+            let mut r = [0u8; 32];
+            r[0] = y;
+            if CompressedEdwardsY(r).decompress().is_none() {
+                found = Some(r);
+                break;
+            }
+        }
+        signature.0[..32].copy_from_slice(&found.unwrap());
+        cases.push(Case {
+            name: "R off curve",
+            key: c.public,
+            message,
+            signature,
+        });
+    }
+    // Signature of another message, and a flipped bit.
+    {
+        let message = b"tampered".to_vec();
+        let signature = c.sign(b"original");
+        cases.push(Case {
+            name: "wrong message",
+            key: c.public,
+            message,
+            signature,
+        });
+        let message = b"bit flip".to_vec();
+        let mut signature = c.sign(&message);
+        signature.0[5] ^= 0x10;
+        cases.push(Case {
+            name: "bit flip in R",
+            key: c.public,
+            message,
+            signature,
+        });
+    }
+    // Sanity: every crafted case is rejected by strict verification.
+    for case in &cases {
+        assert!(
+            !case.key.verify_strict(&case.message, &case.signature),
+            "{} should fail strict",
+            case.name
+        );
+    }
+    cases
+}
+
+/// (key index, message, signature)
+type Signed = (usize, Vec<u8>, Signature);
+
+fn honest(n: usize) -> (Vec<SigningKey>, Vec<Signed>) {
+    let keys: Vec<SigningKey> = (0..4u8)
+        .map(|i| SigningKey::from_seed(&[i + 30; 32]))
+        .collect();
+    let items = (0..n)
+        .map(|i| {
+            let message = format!("honest {i}").into_bytes();
+            let signature = keys[i % keys.len()].sign(&message);
+            (i % keys.len(), message, signature)
+        })
+        .collect();
+    (keys, items)
+}
+
+#[test]
+fn weak_and_torsion_keys_are_refused_at_registration() {
+    for (i, t) in EIGHT_TORSION.iter().enumerate() {
+        assert!(
+            PublicKey::from_bytes(t.compress().as_bytes()).is_err(),
+            "small-order key {i}"
+        );
+    }
+    let a = EdwardsPoint::mul_base(&Scalar::from(12345u64));
+    for (i, t) in EIGHT_TORSION.iter().enumerate().skip(1) {
+        let key = (a + t).compress();
+        assert_eq!(
+            PublicKey::from_bytes(key.as_bytes()).unwrap_err().code(),
+            "KEY_TORSION",
+            "mixed-order key {i}"
+        );
+    }
+    assert!(PublicKey::from_bytes((a + ED25519_BASEPOINT_POINT).compress().as_bytes()).is_ok());
+}
+
+#[test]
+fn each_crafted_input_alone_in_an_honest_batch() {
+    let (keys, honest) = honest(MIN_BATCH + 3);
+    let publics: Vec<PublicKey> = keys.iter().map(|k| k.public()).collect();
+    for case in crafted_cases() {
+        for _attempt in 0..4 {
+            let mut items: Vec<BatchItem<'_>> = honest
+                .iter()
+                .map(|(k, m, s)| BatchItem {
+                    key: &publics[*k],
+                    message: m,
+                    signature: s,
+                })
+                .collect();
+            items.insert(
+                11,
+                BatchItem {
+                    key: &case.key,
+                    message: &case.message,
+                    signature: &case.signature,
+                },
+            );
+            let batch = batch::verify_batch(&items);
+            let strict = batch::verify_each(&items);
+            assert_eq!(batch, strict, "case {}", case.name);
+            assert!(!batch[11], "case {} accepted by batch", case.name);
+            assert_eq!(
+                batch.iter().filter(|ok| **ok).count(),
+                honest.len(),
+                "case {}",
+                case.name
+            );
+        }
+    }
+}
+
+#[test]
+fn all_crafted_inputs_together() {
+    let (keys, honest) = honest(MIN_BATCH * 4);
+    let publics: Vec<PublicKey> = keys.iter().map(|k| k.public()).collect();
+    let cases = crafted_cases();
+    let mut items: Vec<BatchItem<'_>> = honest
+        .iter()
+        .map(|(k, m, s)| BatchItem {
+            key: &publics[*k],
+            message: m,
+            signature: s,
+        })
+        .collect();
+    for (i, case) in cases.iter().enumerate() {
+        items.insert(
+            i * 7,
+            BatchItem {
+                key: &case.key,
+                message: &case.message,
+                signature: &case.signature,
+            },
+        );
+    }
+    for _ in 0..8 {
+        assert_eq!(batch::verify_batch(&items), batch::verify_each(&items));
+    }
+}
+
+#[test]
+fn only_torsion_crafted_items_in_a_batch() {
+    // A batch where the equation itself holds up to torsion for every item:
+    // only the torsion rounds stand between the batch and a wrong "valid".
+    let c = Crafter::new(21);
+    let mut owned = Vec::new();
+    for i in 0..MIN_BATCH as u64 {
+        let message = format!("all torsion {i}").into_bytes();
+        // Half honest, half with an order-2 component, pairs cancel in sum.
+        let t = if i % 2 == 0 {
+            EdwardsPoint::default()
+        } else {
+            EIGHT_TORSION[4]
+        };
+        owned.push((message.clone(), c.sign_with_torsion(&message, i, t)));
+    }
+    let items: Vec<BatchItem<'_>> = owned
+        .iter()
+        .map(|(m, s)| BatchItem {
+            key: &c.public,
+            message: m,
+            signature: s,
+        })
+        .collect();
+    for _ in 0..16 {
+        let batch = batch::verify_batch(&items);
+        assert_eq!(batch, batch::verify_each(&items));
+        assert_eq!(batch.iter().filter(|ok| **ok).count(), MIN_BATCH / 2);
+    }
+}
+
+#[test]
+fn dalek_batch_alone_would_accept_a_torsioned_signature() {
+    // Shows why our batch path exists: the library's batch equation accepts a
+    // signature with an order-2 component in R whenever its input-derived
+    // multiplier is even, and a signer can grind the message for that.
+    let c = Crafter::new(33);
+    let dalek_key = ed25519_dalek::VerifyingKey::from_bytes(c.public.as_bytes()).unwrap();
+    let mut accepted_by_dalek = None;
+    for attempt in 0..64u64 {
+        let message = format!("grind {attempt}").into_bytes();
+        let sig = c.sign_with_torsion(&message, attempt, EIGHT_TORSION[4]);
+        let dsig = ed25519_dalek::Signature::from_bytes(&sig.0);
+        if ed25519_dalek::verify_batch(&[&message], &[dsig], &[dalek_key]).is_ok() {
+            accepted_by_dalek = Some((message, sig));
+            break;
+        }
+    }
+    let (message, sig) =
+        accepted_by_dalek.expect("grinding finds an accepted signature within 64 tries");
+    assert!(!c.public.verify_strict(&message, &sig));
+    let (keys, honest) = honest(MIN_BATCH);
+    let publics: Vec<PublicKey> = keys.iter().map(|k| k.public()).collect();
+    let mut items: Vec<BatchItem<'_>> = honest
+        .iter()
+        .map(|(k, m, s)| BatchItem {
+            key: &publics[*k],
+            message: m,
+            signature: s,
+        })
+        .collect();
+    items.push(BatchItem {
+        key: &c.public,
+        message: &message,
+        signature: &sig,
+    });
+    let result = batch::verify_batch(&items);
+    assert!(!result[MIN_BATCH]);
+}
