@@ -1,1 +1,245 @@
+//! Persistence for Tongban: one storage contract, two backends.
+//!
+//! * embedded default: one SQLite file (WAL, one writer) and a local blob
+//!   directory, no external service;
+//! * scale-out: PostgreSQL and an S3-compatible object store, shared by
+//!   several hub nodes.
+//!
+//! The same SQL (with `$n` placeholders, which both drivers understand) runs
+//! on both where the dialects agree; DDL and the few statements where they
+//! differ are kept per backend. Every multi-row change is one transaction.
+//!
+//! Invariant: a blob is durable (file and directory synced) before any row
+//! that names it commits; a licence row and everything that must accompany
+//! it commit together or not at all.
 #![forbid(unsafe_code)]
+
+#[macro_use]
+mod db;
+mod blobs;
+mod departments;
+mod keys;
+mod licences;
+mod schemas;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use blobs::{BlobStore, sha256_hex};
+pub use departments::{DepartmentRow, DepartmentStatus, PlatformLevel};
+pub use keys::KeyRow;
+pub use licences::{LicenceRow, LicenceState, StatusEvent, UseRecord, UseRow};
+pub use schemas::{SchemaInsert, SchemaRow};
+
+use db::Db;
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The blob store failed.
+    #[error("blob store: {0}")]
+    Blob(String),
+    /// A stored value could not be read back (corruption or a newer format).
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    /// A configuration value is not usable.
+    #[error("store configuration: {0}")]
+    Config(String),
+}
+
+impl StoreError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Database(_) => "STORE_DATABASE",
+            StoreError::Migration(_) => "STORE_MIGRATION",
+            StoreError::Blob(_) => "STORE_BLOB",
+            StoreError::Corrupt(_) => "STORE_CORRUPT",
+            StoreError::Config(_) => "STORE_CONFIG",
+        }
+    }
+}
+
+/// Result alias for store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How hard commits push to stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Survives power loss: every commit is fsynced (SQLite `synchronous=FULL`).
+    #[default]
+    PowerLoss,
+    /// Survives a killed process, not power loss (SQLite WAL `synchronous=NORMAL`).
+    ProcessCrash,
+}
+
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseConfig {
+    /// A SQLite file (created if missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL, e.g. `postgres://tongban@127.0.0.1/tongban`.
+    Postgres(String),
+}
+
+impl DatabaseConfig {
+    /// Parses `sqlite:PATH`, a plain path, or a `postgres://` URL.
+    pub fn parse(s: &str) -> Self {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            DatabaseConfig::Postgres(s.to_owned())
+        } else {
+            DatabaseConfig::Sqlite(PathBuf::from(s.strip_prefix("sqlite:").unwrap_or(s)))
+        }
+    }
+}
+
+/// Where blobs live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobConfig {
+    /// A local directory (created if missing).
+    Local(PathBuf),
+}
+
+/// Everything needed to open a store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The database.
+    pub database: DatabaseConfig,
+    /// The blobs.
+    pub blobs: BlobConfig,
+    /// Commit durability.
+    pub durability: Durability,
+    /// Largest number of pooled connections (PostgreSQL; SQLite readers).
+    pub max_connections: u32,
+}
+
+impl StoreConfig {
+    /// The embedded default under a data directory: `tongban.db` and `blobs/`.
+    pub fn embedded(data_dir: &Path) -> Self {
+        StoreConfig {
+            database: DatabaseConfig::Sqlite(data_dir.join("tongban.db")),
+            blobs: BlobConfig::Local(data_dir.join("blobs")),
+            durability: Durability::default(),
+            max_connections: 8,
+        }
+    }
+}
+
+/// The store: database and blobs.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Db,
+    blobs: BlobStore,
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the store.
+    pub async fn open(config: &StoreConfig) -> Result<Self> {
+        let db = match &config.database {
+            DatabaseConfig::Sqlite(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| StoreError::Config(format!("{}: {e}", parent.display())))?;
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(match config.durability {
+                        Durability::PowerLoss => SqliteSynchronous::Full,
+                        Durability::ProcessCrash => SqliteSynchronous::Normal,
+                    })
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(30));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(config.max_connections.max(1))
+                    .connect_with(options)
+                    .await?;
+                restrict_permissions(path);
+                Db::Sqlite(pool)
+            }
+            DatabaseConfig::Postgres(url) => {
+                let options = PgConnectOptions::from_str(url)?;
+                let options = match config.durability {
+                    Durability::PowerLoss => options,
+                    Durability::ProcessCrash => options.options([("synchronous_commit", "off")]),
+                };
+                let pool = PgPoolOptions::new()
+                    .max_connections(config.max_connections.max(1))
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options)
+                    .await?;
+                Db::Postgres(pool)
+            }
+        };
+        db.migrate().await?;
+        let blobs = match &config.blobs {
+            BlobConfig::Local(dir) => BlobStore::local(dir)?,
+        };
+        Ok(Store { db, blobs })
+    }
+
+    /// Which backend this is: `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        self.db.name()
+    }
+
+    /// The blob store.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    /// Reads a setting.
+    pub async fn setting(&self, name: &str) -> Result<Option<String>> {
+        let value: Option<String> = on_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(value)
+    }
+
+    /// Writes a setting.
+    pub async fn set_setting(&self, name: &str, value: &str) -> Result<()> {
+        on_db!(&self.db, pool => {
+            sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+                .bind(name)
+                .bind(value)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Closes the pools, waiting for checked-out connections.
+    pub async fn close(&self) {
+        on_db!(&self.db, pool => pool.close().await);
+    }
+}
+
+/// The database file and its WAL are readable by the owner only.
+fn restrict_permissions(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}

@@ -1,0 +1,105 @@
+//! Content-addressed blobs (licence attachments, large payloads).
+//!
+//! A blob's name is the hex SHA-256 of its bytes, so writing the same bytes
+//! twice is harmless and a reader can always check what it got.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use sha2::{Digest, Sha256};
+
+use crate::{Result, StoreError};
+
+/// Largest blob accepted (64 MiB): attachments are renderings, not archives.
+pub const MAX_BLOB_BYTES: usize = 64 * 1024 * 1024;
+
+/// The blob store.
+#[derive(Clone)]
+pub struct BlobStore {
+    inner: Arc<dyn ObjectStore>,
+    description: String,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BlobStore({})", self.description)
+    }
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+impl BlobStore {
+    /// A local directory; files and their directories are fsynced on write.
+    pub fn local(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Config(format!("blob directory {}: {e}", dir.display())))?;
+        let fs = LocalFileSystem::new_with_prefix(dir)
+            .map_err(|e| StoreError::Config(format!("blob directory {}: {e}", dir.display())))?
+            .with_fsync(true);
+        Ok(BlobStore {
+            inner: Arc::new(fs),
+            description: format!("local {}", dir.display()),
+        })
+    }
+
+    fn path(sha256: &str) -> Result<ObjectPath> {
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StoreError::Blob(format!(
+                "not a SHA-256 hex digest: {sha256:?}"
+            )));
+        }
+        Ok(ObjectPath::from(format!(
+            "sha256/{}/{}",
+            &sha256[..2],
+            sha256
+        )))
+    }
+
+    /// Stores `bytes` durably and returns their hex SHA-256.
+    pub async fn put(&self, bytes: Vec<u8>) -> Result<String> {
+        if bytes.len() > MAX_BLOB_BYTES {
+            return Err(StoreError::Blob(format!(
+                "blob of {} bytes exceeds the {MAX_BLOB_BYTES}-byte limit",
+                bytes.len()
+            )));
+        }
+        let digest = sha256_hex(&bytes);
+        let path = Self::path(&digest)?;
+        self.inner
+            .put(&path, PutPayload::from(bytes))
+            .await
+            .map_err(|e| StoreError::Blob(e.to_string()))?;
+        Ok(digest)
+    }
+
+    /// Reads a blob and checks its digest; `None` if absent.
+    pub async fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        let path = Self::path(sha256)?;
+        let bytes = match self.inner.get(&path).await {
+            Ok(result) => result
+                .bytes()
+                .await
+                .map_err(|e| StoreError::Blob(e.to_string()))?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(StoreError::Blob(e.to_string())),
+        };
+        let actual = sha256_hex(&bytes);
+        if actual != sha256 {
+            return Err(StoreError::Corrupt(format!(
+                "blob {sha256} holds bytes hashing to {actual}"
+            )));
+        }
+        Ok(Some(bytes.to_vec()))
+    }
+}

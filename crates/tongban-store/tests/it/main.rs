@@ -1,0 +1,513 @@
+//! One store test suite, run against every backend available (SQLite
+//! always; PostgreSQL when `TONGBAN_TEST_POSTGRES` is set).
+#![allow(clippy::unwrap_used)]
+
+use std::future::Future;
+
+use time::OffsetDateTime;
+use time::macros::datetime;
+use tongban_store::{
+    BlobConfig, DatabaseConfig, DepartmentRow, DepartmentStatus, Durability, KeyRow, LicenceRow,
+    LicenceState, PlatformLevel, SchemaInsert, SchemaRow, StatusEvent, Store, StoreConfig,
+    UseRecord, sha256_hex,
+};
+use tongban_tests::TestBackend;
+
+const NOW: OffsetDateTime = datetime!(2026-11-25 02:00 UTC);
+
+/// Runs `test` once per backend with a fresh store.
+async fn each_backend<F, Fut>(name: &str, test: F)
+where
+    F: Fn(Store, &'static str) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in tongban_tests::backends(name).await {
+        let store = open(&backend).await;
+        eprintln!("{name}: {}", backend.name);
+        test(store.clone(), backend.name).await;
+        store.close().await;
+        backend.cleanup().await;
+    }
+}
+
+async fn open(backend: &TestBackend) -> Store {
+    Store::open(&StoreConfig {
+        database: DatabaseConfig::parse(&backend.database_url),
+        blobs: BlobConfig::Local(backend.blob_dir()),
+        durability: Durability::PowerLoss,
+        max_connections: 8,
+    })
+    .await
+    .unwrap()
+}
+
+fn department(code: &str, parent: Option<&str>) -> DepartmentRow {
+    DepartmentRow {
+        code: code.into(),
+        name: format!("部门 {code}"),
+        region_code: "440114".into(),
+        platform_level: if parent.is_some() {
+            PlatformLevel::Town
+        } else {
+            PlatformLevel::District
+        },
+        parent_code: parent.map(Into::into),
+        contact: Some("王敏 020-86888888".into()),
+        status: DepartmentStatus::Active,
+        created_at: NOW,
+    }
+}
+
+fn licence(identifier: &str, index: i64, holder: &str) -> LicenceRow {
+    LicenceRow {
+        identifier: identifier.into(),
+        issuer_code: "11440114MB2C00007Q".into(),
+        type_code: "11100000TB0000001K001".into(),
+        type_version: "1".into(),
+        number: format!("N{index}"),
+        holder_code_type: "001".into(),
+        holder_code: holder.into(),
+        holder_name: "广州花都鸿睿启航电子科技有限公司".into(),
+        valid_from: NOW,
+        valid_until: None,
+        status: LicenceState::Valid,
+        list_sequence: 0,
+        status_index: index,
+        credential: format!("{{\"id\":\"urn:licence:{identifier}\"}}"),
+        attachment_sha256: None,
+        issued_at: NOW,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn departments() {
+    each_backend("departments", |store, _| async move {
+        assert!(
+            store
+                .insert_department(&department("11440114MB2C00007Q", None))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .insert_department(&department("11440114MB2C00007Q", None))
+                .await
+                .unwrap(),
+            "duplicate"
+        );
+        assert!(
+            store
+                .insert_department(&department(
+                    "11440114MB2C00015J",
+                    Some("11440114MB2C00007Q")
+                ))
+                .await
+                .unwrap()
+        );
+        // Unknown parent: the foreign key refuses it.
+        assert!(
+            store
+                .insert_department(&department(
+                    "11440114MB2C00023C",
+                    Some("11440114XXXXXXXXXX")
+                ))
+                .await
+                .is_err()
+        );
+        let d = store
+            .department("11440114MB2C00015J")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.parent_code.as_deref(), Some("11440114MB2C00007Q"));
+        assert_eq!(d.platform_level, PlatformLevel::Town);
+        assert_eq!(store.departments().await.unwrap().len(), 2);
+        assert!(
+            store
+                .set_department_status("11440114MB2C00015J", DepartmentStatus::Suspended, NOW)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store
+                .department("11440114MB2C00015J")
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
+            DepartmentStatus::Suspended
+        );
+        assert!(
+            !store
+                .set_department_status("nope", DepartmentStatus::Suspended, NOW)
+                .await
+                .unwrap()
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_and_windows() {
+    each_backend("keys_and_windows", |store, _| async move {
+        let key = KeyRow {
+            key_id: "z6MkA".into(),
+            owner: "11440114MB2C00007Q".into(),
+            controller: "urn:uscc:11440114MB2C00007Q".into(),
+            not_before: NOW,
+            not_after: None,
+            revoked_at: None,
+            revoked_reason: None,
+            created_at: NOW,
+        };
+        assert!(store.insert_key(&key).await.unwrap());
+        assert!(!store.insert_key(&key).await.unwrap());
+        assert!(
+            store
+                .close_key_window("z6MkA", NOW + time::Duration::days(30))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .revoke_key("z6MkA", NOW + time::Duration::days(1), "compromised")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store.revoke_key("z6MkA", NOW, "again").await.unwrap(),
+            "revocation is once"
+        );
+        assert!(
+            !store.close_key_window("z6MkA", NOW).await.unwrap(),
+            "a revoked key's window stays"
+        );
+        let back = store.key("z6MkA").await.unwrap().unwrap();
+        assert_eq!(back.revoked_at, Some(NOW + time::Duration::days(1)));
+        assert_eq!(back.not_after, Some(NOW + time::Duration::days(30)));
+        assert_eq!(store.keys_of("11440114MB2C00007Q").await.unwrap().len(), 1);
+        assert_eq!(store.all_keys().await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemas_are_immutable() {
+    each_backend("schemas_are_immutable", |store, _| async move {
+        let row = SchemaRow {
+            id: "11100000TB0000001K001".into(),
+            version: "1".into(),
+            kind: "licence-type".into(),
+            title: "营业执照".into(),
+            content: "{\"type\":\"object\"}".into(),
+            sha256: sha256_hex(b"{\"type\":\"object\"}"),
+            created_at: NOW,
+        };
+        assert_eq!(
+            store.insert_schema(&row).await.unwrap(),
+            SchemaInsert::Inserted
+        );
+        assert_eq!(
+            store.insert_schema(&row).await.unwrap(),
+            SchemaInsert::AlreadyPresent
+        );
+        let mut changed = row.clone();
+        changed.content = "{\"type\":\"string\"}".into();
+        changed.sha256 = sha256_hex(changed.content.as_bytes());
+        assert_eq!(
+            store.insert_schema(&changed).await.unwrap(),
+            SchemaInsert::Conflict
+        );
+        assert_eq!(
+            store.schema(&row.id, "1").await.unwrap().unwrap().content,
+            row.content
+        );
+        assert_eq!(store.schemas(Some("licence-type")).await.unwrap().len(), 1);
+        assert_eq!(store.schemas(Some("message")).await.unwrap().len(), 0);
+        assert_eq!(store.schemas(None).await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_allocation_never_overlaps() {
+    each_backend("concurrent_allocation", |store, _| async move {
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .allocate_indices("11440114MB2C00007Q", 10)
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut starts = Vec::new();
+        for t in tasks {
+            starts.push(t.await.unwrap());
+        }
+        starts.sort();
+        assert_eq!(starts, (0..16).map(|i| i * 10).collect::<Vec<i64>>());
+        assert_eq!(store.allocate_indices("other", 1).await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn licence_batches_are_all_or_nothing() {
+    each_backend("licence_batches", |store, _| async move {
+        let batch: Vec<LicenceRow> = (0..50)
+            .map(|i| licence(&format!("ID{i:03}"), i, "91440114MA5TB0A01K"))
+            .collect();
+        store.insert_licences(&batch).await.unwrap();
+        // A batch with one duplicate writes nothing.
+        let mut bad: Vec<LicenceRow> = (50..60)
+            .map(|i| licence(&format!("ID{i:03}"), i, "91440114MA5TB0A01K"))
+            .collect();
+        bad.push(licence("ID007", 99, "91440114MA5TB0A01K"));
+        assert!(store.insert_licences(&bad).await.is_err());
+        assert!(store.licence("ID050").await.unwrap().is_none());
+        let counts = store.licence_counts().await.unwrap();
+        assert_eq!(counts, vec![("valid".to_owned(), 50)]);
+        let found = store
+            .licences_of_holder("001", "91440114MA5TB0A01K", None, 100)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 50);
+        let found = store
+            .licences_of_holder(
+                "001",
+                "91440114MA5TB0A01K",
+                Some("11100000TB0000001K001"),
+                5,
+            )
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 5);
+        assert!(
+            store
+                .licences_of_holder("111", "91440114MA5TB0A01K", None, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let row = store.licence("ID042").await.unwrap().unwrap();
+        assert_eq!(row, batch[42]);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_changes_follow_the_rules() {
+    each_backend("status_changes", |store, _| async move {
+        store
+            .insert_licences(&[licence("A", 3, "H"), licence("B", 4, "H")])
+            .await
+            .unwrap();
+        let event = StatusEvent {
+            actor: "admin".into(),
+            reason: "test".into(),
+            at: NOW,
+        };
+        use LicenceState::*;
+        // suspend → reinstate → revoke; revoked is final.
+        assert_eq!(
+            store
+                .change_licence_status("A", &[Valid], Suspended, "suspend", &event)
+                .await
+                .unwrap(),
+            Some((Valid, true))
+        );
+        assert_eq!(
+            store
+                .status_indices("11440114MB2C00007Q", 0, Suspended)
+                .await
+                .unwrap(),
+            vec![3]
+        );
+        assert_eq!(
+            store
+                .change_licence_status("A", &[Suspended], Valid, "reinstate", &event)
+                .await
+                .unwrap(),
+            Some((Suspended, true))
+        );
+        assert_eq!(
+            store
+                .change_licence_status("A", &[Valid, Suspended], Revoked, "revoke", &event)
+                .await
+                .unwrap(),
+            Some((Valid, true))
+        );
+        assert_eq!(
+            store
+                .change_licence_status("A", &[Suspended], Valid, "reinstate", &event)
+                .await
+                .unwrap(),
+            Some((Revoked, false))
+        );
+        assert_eq!(
+            store
+                .change_licence_status("nope", &[Valid], Revoked, "revoke", &event)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .status_indices("11440114MB2C00007Q", 0, Revoked)
+                .await
+                .unwrap(),
+            vec![3]
+        );
+        assert!(
+            store
+                .status_indices("11440114MB2C00007Q", 0, Suspended)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store.list_sequences("11440114MB2C00007Q").await.unwrap(),
+            vec![0]
+        );
+        assert_eq!(
+            store.issuers_with_licences().await.unwrap(),
+            vec!["11440114MB2C00007Q".to_owned()]
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn use_records() {
+    each_backend("use_records", |store, _| async move {
+        store
+            .insert_licences(&[licence("A", 1, "H"), licence("B", 2, "H")])
+            .await
+            .unwrap();
+        let record = UseRecord {
+            requester: "11440117MB2C00031X".into(),
+            use_cause: "办理食品经营许可，核验营业执照".into(),
+            query_kind: "holder".into(),
+            query: "001:H".into(),
+            case_ref: Some("CH-2026-000123".into()),
+            at: NOW,
+        };
+        let id = store
+            .record_use(&record, &["A".into(), "B".into()])
+            .await
+            .unwrap();
+        let id2 = store
+            .record_use(
+                &UseRecord {
+                    query_kind: "identifier".into(),
+                    query: "A".into(),
+                    ..record.clone()
+                },
+                &["A".into()],
+            )
+            .await
+            .unwrap();
+        assert!(id2 > id);
+        let uses = store.uses_of_licence("A", 10).await.unwrap();
+        assert_eq!(uses.len(), 2);
+        assert_eq!(uses[0].id, id2);
+        assert_eq!(uses[1].returned, vec!["A".to_owned(), "B".to_owned()]);
+        assert_eq!(uses[1].use_cause, record.use_cause);
+        assert_eq!(store.uses_of_licence("B", 10).await.unwrap().len(), 1);
+        assert_eq!(
+            store
+                .recent_uses(Some("11440117MB2C00031X"), 1)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            store
+                .recent_uses(Some("someone else"), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_and_settings() {
+    each_backend("blobs_and_settings", |store, _| async move {
+        let pdf = b"%PDF-1.7\n...".to_vec();
+        let digest = store.blobs().put(pdf.clone()).await.unwrap();
+        assert_eq!(digest, sha256_hex(&pdf));
+        store
+            .record_blob(&digest, pdf.len() as u64, "application/pdf", NOW)
+            .await
+            .unwrap();
+        store
+            .record_blob(&digest, pdf.len() as u64, "application/pdf", NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.blob_media_type(&digest).await.unwrap().as_deref(),
+            Some("application/pdf")
+        );
+        assert_eq!(store.blobs().get(&digest).await.unwrap().unwrap(), pdf);
+        assert!(
+            store
+                .blobs()
+                .get(&sha256_hex(b"absent"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(store.blobs().get("../../etc/passwd").await.is_err());
+        assert_eq!(store.setting("region").await.unwrap(), None);
+        store.set_setting("region", "440114").await.unwrap();
+        store.set_setting("region", "440117").await.unwrap();
+        assert_eq!(
+            store.setting("region").await.unwrap().as_deref(),
+            Some("440117")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn corrupted_blob_is_detected() {
+    let backend = tongban_tests::sqlite();
+    let store = open(&backend).await;
+    let digest = store.blobs().put(b"original".to_vec()).await.unwrap();
+    let path = backend
+        .blob_dir()
+        .join("sha256")
+        .join(&digest[..2])
+        .join(&digest);
+    std::fs::write(&path, b"tampered").unwrap();
+    let err = store.blobs().get(&digest).await.unwrap_err();
+    assert_eq!(err.code(), "STORE_CORRUPT");
+}
+
+#[tokio::test]
+async fn reopening_keeps_everything_and_migrations_are_idempotent() {
+    let backend = tongban_tests::sqlite();
+    let store = open(&backend).await;
+    store
+        .insert_licences(&[licence("A", 1, "H")])
+        .await
+        .unwrap();
+    store.close().await;
+    let store = open(&backend).await;
+    assert!(store.licence("A").await.unwrap().is_some());
+    assert_eq!(store.backend(), "sqlite");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(backend.dir().join("tongban.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "database readable by others: {mode:o}");
+    }
+}
