@@ -1,1 +1,124 @@
+//! Application services of a region's hub over the store: departments,
+//! signing keys, licence types, and the licence store (issue, verify,
+//! status, find with licence-use records, export for offline verifiers).
+//!
+//! This is where IO meets the sans-IO core: the service reads the clock,
+//! the database, the blob store and the key store, and hands values to
+//! `tongban-licence` and `tongban-seal`.
 #![forbid(unsafe_code)]
+
+mod admin;
+mod error;
+pub mod keystore;
+mod licences;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use time::OffsetDateTime;
+use tongban_licence::LicenceTypes;
+use tongban_store::{Store, StoreConfig};
+
+pub use admin::{HubIdentity, NewDepartment};
+pub use error::{Error, Result};
+pub use keystore::{KeyStore, KeyStoreError};
+pub use licences::{AttachmentInput, Export, Found, IssueInput, Query};
+
+/// Where time comes from.
+#[derive(Debug, Clone, Default)]
+pub enum Clock {
+    /// The system clock.
+    #[default]
+    System,
+    /// A settable instant (tests and demos that travel in time).
+    Fixed(Arc<Mutex<OffsetDateTime>>),
+}
+
+impl Clock {
+    /// A fixed clock at `t`.
+    pub fn fixed(t: OffsetDateTime) -> Self {
+        Clock::Fixed(Arc::new(Mutex::new(t)))
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> OffsetDateTime {
+        match self {
+            Clock::System => OffsetDateTime::now_utc(),
+            Clock::Fixed(t) => *t.lock().unwrap_or_else(|p| p.into_inner()),
+        }
+    }
+
+    /// Moves a fixed clock; no effect on the system clock.
+    pub fn set(&self, to: OffsetDateTime) {
+        if let Clock::Fixed(t) = self {
+            *t.lock().unwrap_or_else(|p| p.into_inner()) = to;
+        }
+    }
+}
+
+/// Everything needed to open a hub's services.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// The store.
+    pub store: StoreConfig,
+    /// Directory of this node's secret keys.
+    pub keystore: PathBuf,
+    /// The clock.
+    pub clock: Clock,
+}
+
+impl HubConfig {
+    /// The embedded default under `data_dir`.
+    pub fn embedded(data_dir: &Path) -> Self {
+        HubConfig {
+            store: StoreConfig::embedded(data_dir),
+            keystore: data_dir.join("keys"),
+            clock: Clock::System,
+        }
+    }
+}
+
+/// A region's hub: the store plus the node's keys.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    store: Store,
+    keys: KeyStore,
+    clock: Clock,
+    types: Arc<RwLock<Arc<LicenceTypes>>>,
+}
+
+impl Hub {
+    /// Opens the store and key store.
+    pub async fn open(config: &HubConfig) -> Result<Self> {
+        let store = Store::open(&config.store).await?;
+        let keys = KeyStore::open(&config.keystore)?;
+        let hub = Hub {
+            store,
+            keys,
+            clock: config.clock.clone(),
+            types: Arc::new(RwLock::new(Arc::new(LicenceTypes::new()))),
+        };
+        hub.reload_licence_types().await?;
+        Ok(hub)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The clock's current instant.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Closes the store.
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+}

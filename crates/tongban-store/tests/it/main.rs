@@ -61,7 +61,7 @@ fn department(code: &str, parent: Option<&str>) -> DepartmentRow {
 fn licence(identifier: &str, index: i64, holder: &str) -> LicenceRow {
     LicenceRow {
         identifier: identifier.into(),
-        issuer_code: "11440114MB2C00007Q".into(),
+        issuer_code: "11440114MB2C00007U".into(),
         type_code: "11100000TB0000001K001".into(),
         type_version: "1".into(),
         number: format!("N{index}"),
@@ -84,13 +84,13 @@ async fn departments() {
     each_backend("departments", |store, _| async move {
         assert!(
             store
-                .insert_department(&department("11440114MB2C00007Q", None))
+                .insert_department(&department("11440114MB2C00007U", None))
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .insert_department(&department("11440114MB2C00007Q", None))
+                .insert_department(&department("11440114MB2C00007U", None))
                 .await
                 .unwrap(),
             "duplicate"
@@ -98,8 +98,8 @@ async fn departments() {
         assert!(
             store
                 .insert_department(&department(
-                    "11440114MB2C00015J",
-                    Some("11440114MB2C00007Q")
+                    "11440114MB2C00015N",
+                    Some("11440114MB2C00007U")
                 ))
                 .await
                 .unwrap()
@@ -108,29 +108,29 @@ async fn departments() {
         assert!(
             store
                 .insert_department(&department(
-                    "11440114MB2C00023C",
+                    "11440114MB2C00023H",
                     Some("11440114XXXXXXXXXX")
                 ))
                 .await
                 .is_err()
         );
         let d = store
-            .department("11440114MB2C00015J")
+            .department("11440114MB2C00015N")
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(d.parent_code.as_deref(), Some("11440114MB2C00007Q"));
+        assert_eq!(d.parent_code.as_deref(), Some("11440114MB2C00007U"));
         assert_eq!(d.platform_level, PlatformLevel::Town);
         assert_eq!(store.departments().await.unwrap().len(), 2);
         assert!(
             store
-                .set_department_status("11440114MB2C00015J", DepartmentStatus::Suspended, NOW)
+                .set_department_status("11440114MB2C00015N", DepartmentStatus::Suspended, NOW)
                 .await
                 .unwrap()
         );
         assert_eq!(
             store
-                .department("11440114MB2C00015J")
+                .department("11440114MB2C00015N")
                 .await
                 .unwrap()
                 .unwrap()
@@ -152,8 +152,8 @@ async fn keys_and_windows() {
     each_backend("keys_and_windows", |store, _| async move {
         let key = KeyRow {
             key_id: "z6MkA".into(),
-            owner: "11440114MB2C00007Q".into(),
-            controller: "urn:uscc:11440114MB2C00007Q".into(),
+            owner: "11440114MB2C00007U".into(),
+            controller: "urn:uscc:11440114MB2C00007U".into(),
             not_before: NOW,
             not_after: None,
             revoked_at: None,
@@ -185,7 +185,7 @@ async fn keys_and_windows() {
         let back = store.key("z6MkA").await.unwrap().unwrap();
         assert_eq!(back.revoked_at, Some(NOW + time::Duration::days(1)));
         assert_eq!(back.not_after, Some(NOW + time::Duration::days(30)));
-        assert_eq!(store.keys_of("11440114MB2C00007Q").await.unwrap().len(), 1);
+        assert_eq!(store.keys_of("11440114MB2C00007U").await.unwrap().len(), 1);
         assert_eq!(store.all_keys().await.unwrap().len(), 1);
     })
     .await;
@@ -237,7 +237,7 @@ async fn concurrent_allocation_never_overlaps() {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 store
-                    .allocate_indices("11440114MB2C00007Q", 10)
+                    .allocate_indices("11440114MB2C00007U", 10)
                     .await
                     .unwrap()
             }));
@@ -320,7 +320,7 @@ async fn status_changes_follow_the_rules() {
         );
         assert_eq!(
             store
-                .status_indices("11440114MB2C00007Q", 0, Suspended)
+                .status_indices("11440114MB2C00007U", 0, Suspended)
                 .await
                 .unwrap(),
             vec![3]
@@ -355,25 +355,25 @@ async fn status_changes_follow_the_rules() {
         );
         assert_eq!(
             store
-                .status_indices("11440114MB2C00007Q", 0, Revoked)
+                .status_indices("11440114MB2C00007U", 0, Revoked)
                 .await
                 .unwrap(),
             vec![3]
         );
         assert!(
             store
-                .status_indices("11440114MB2C00007Q", 0, Suspended)
+                .status_indices("11440114MB2C00007U", 0, Suspended)
                 .await
                 .unwrap()
                 .is_empty()
         );
         assert_eq!(
-            store.list_sequences("11440114MB2C00007Q").await.unwrap(),
+            store.list_sequences("11440114MB2C00007U").await.unwrap(),
             vec![0]
         );
         assert_eq!(
             store.issuers_with_licences().await.unwrap(),
-            vec!["11440114MB2C00007Q".to_owned()]
+            vec!["11440114MB2C00007U".to_owned()]
         );
     })
     .await;

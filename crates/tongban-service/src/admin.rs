@@ -1,0 +1,317 @@
+//! Hub identity, departments, signing keys and licence types.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use tongban_codes::{RegionCode, Uscc};
+use tongban_licence::credential::organisation_urn;
+use tongban_licence::{LicenceType, LicenceTypes};
+use tongban_seal::{KeyRecord, PublicKey, SigningKey, Validity};
+use tongban_store::{
+    DepartmentRow, DepartmentStatus, KeyRow, PlatformLevel, SchemaInsert, SchemaRow, sha256_hex,
+};
+
+use crate::{Error, Hub, Result};
+
+/// Owner name of the hub's own keys.
+pub(crate) const HUB_OWNER: &str = "hub";
+
+/// Who this hub is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HubIdentity {
+    /// GB/T 2260 region code.
+    pub region: String,
+    /// `urn:tongban:hub:{region}`.
+    pub id: String,
+    /// Display name, e.g. 广州市花都区政务数据共享交换平台.
+    pub name: String,
+    /// The hub's current signing key (its trust anchor), as a Multikey.
+    pub anchor: String,
+}
+
+/// A department to register.
+#[derive(Debug, Clone)]
+pub struct NewDepartment {
+    /// USCC.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Region code.
+    pub region_code: String,
+    /// Platform level.
+    pub platform_level: PlatformLevel,
+    /// Parent department code.
+    pub parent_code: Option<String>,
+    /// Contact.
+    pub contact: Option<String>,
+}
+
+impl Hub {
+    /// Sets the hub's region and name and creates its signing key, once.
+    ///
+    /// Calling again with the same region is harmless and returns the identity.
+    pub async fn init_region(&self, region: &str, name: &str) -> Result<HubIdentity> {
+        let region = RegionCode::parse(region)
+            .map_err(|e| Error::rejected("REGION_CODE_INVALID", format!("{region}: {e}")))?;
+        match self.store.setting("region").await? {
+            Some(existing) if existing != region.as_str() => {
+                return Err(Error::rejected(
+                    "HUB_ALREADY_INITIALISED",
+                    format!("this hub already serves region {existing}"),
+                ));
+            }
+            Some(_) => return self.identity().await,
+            None => {}
+        }
+        let id = format!("urn:tongban:hub:{region}");
+        let now = self.now();
+        let key =
+            SigningKey::generate().map_err(|e| Error::rejected("RNG_FAILED", e.to_string()))?;
+        let key_id = self.keys.save(&key)?;
+        self.store
+            .insert_key(&KeyRow {
+                key_id: key_id.clone(),
+                owner: HUB_OWNER.into(),
+                controller: id.clone(),
+                not_before: now,
+                not_after: None,
+                revoked_at: None,
+                revoked_reason: None,
+                created_at: now,
+            })
+            .await?;
+        self.store.set_setting("hub_name", name).await?;
+        self.store.set_setting("region", region.as_str()).await?;
+        self.identity().await
+    }
+
+    /// The hub's identity; `HUB_NOT_INITIALISED` before [`Hub::init_region`].
+    pub async fn identity(&self) -> Result<HubIdentity> {
+        let region = self.store.setting("region").await?.ok_or_else(|| {
+            Error::rejected(
+                "HUB_NOT_INITIALISED",
+                "this hub has no region yet: run `tongban init`",
+            )
+        })?;
+        let name = self.store.setting("hub_name").await?.unwrap_or_default();
+        let (_, record) = self.current_key(HUB_OWNER).await?;
+        Ok(HubIdentity {
+            id: format!("urn:tongban:hub:{region}"),
+            region,
+            name,
+            anchor: record.public.to_multikey(),
+        })
+    }
+
+    /// Registers a department.
+    pub async fn add_department(&self, d: NewDepartment) -> Result<DepartmentRow> {
+        let code = Uscc::parse(&d.code)
+            .map_err(|e| Error::rejected("DEPARTMENT_CODE_INVALID", format!("{}: {e}", d.code)))?;
+        let region = RegionCode::parse(&d.region_code).map_err(|e| {
+            Error::rejected("REGION_CODE_INVALID", format!("{}: {e}", d.region_code))
+        })?;
+        if d.name.trim().is_empty() || d.name.chars().count() > 200 {
+            return Err(Error::rejected(
+                "DEPARTMENT_NAME_INVALID",
+                "a department name has 1 to 200 characters",
+            ));
+        }
+        if let Some(parent) = &d.parent_code {
+            if self.store.department(parent).await?.is_none() {
+                return Err(Error::rejected(
+                    "DEPARTMENT_PARENT_UNKNOWN",
+                    format!("parent department {parent} is not registered"),
+                ));
+            }
+        }
+        let row = DepartmentRow {
+            code: code.to_string(),
+            name: d.name.trim().to_owned(),
+            region_code: region.to_string(),
+            platform_level: d.platform_level,
+            parent_code: d.parent_code,
+            contact: d.contact,
+            status: DepartmentStatus::Active,
+            created_at: self.now(),
+        };
+        if !self.store.insert_department(&row).await? {
+            return Err(Error::rejected(
+                "DEPARTMENT_EXISTS",
+                format!("department {code} is already registered"),
+            ));
+        }
+        Ok(row)
+    }
+
+    /// A registered department, or `DEPARTMENT_UNKNOWN`.
+    pub async fn department(&self, code: &str) -> Result<DepartmentRow> {
+        self.store.department(code).await?.ok_or_else(|| {
+            Error::rejected(
+                "DEPARTMENT_UNKNOWN",
+                format!("department {code} is not registered"),
+            )
+        })
+    }
+
+    /// An active department, or why it may not act.
+    pub async fn active_department(&self, code: &str) -> Result<DepartmentRow> {
+        let d = self.department(code).await?;
+        match d.status {
+            DepartmentStatus::Active => Ok(d),
+            DepartmentStatus::Suspended => Err(Error::rejected(
+                "DEPARTMENT_SUSPENDED",
+                format!("department {code} is suspended"),
+            )),
+            DepartmentStatus::Retired => Err(Error::rejected(
+                "DEPARTMENT_RETIRED",
+                format!("department {code} is retired"),
+            )),
+        }
+    }
+
+    /// Creates a signing key for a department, valid from `not_before` (now if `None`).
+    pub async fn new_signing_key(
+        &self,
+        owner: &str,
+        not_before: Option<OffsetDateTime>,
+    ) -> Result<KeyRow> {
+        let controller = if owner == HUB_OWNER {
+            self.identity().await?.id
+        } else {
+            let dept = self.department(owner).await?;
+            let code = Uscc::parse_lenient(&dept.code)
+                .map_err(|e| Error::rejected("DEPARTMENT_CODE_INVALID", e.to_string()))?;
+            organisation_urn(&code)
+        };
+        let now = self.now();
+        let key =
+            SigningKey::generate().map_err(|e| Error::rejected("RNG_FAILED", e.to_string()))?;
+        let key_id = self.keys.save(&key)?;
+        let row = KeyRow {
+            key_id,
+            owner: owner.to_owned(),
+            controller,
+            not_before: not_before.unwrap_or(now),
+            not_after: None,
+            revoked_at: None,
+            revoked_reason: None,
+            created_at: now,
+        };
+        self.store.insert_key(&row).await?;
+        Ok(row)
+    }
+
+    /// The key `owner` signs with now: in its window, not revoked, the most
+    /// recent such, with its secret on this node.
+    pub async fn current_key(&self, owner: &str) -> Result<(SigningKey, KeyRecord)> {
+        let now = self.now();
+        let mut candidates: Vec<KeyRow> = self
+            .store
+            .keys_of(owner)
+            .await?
+            .into_iter()
+            .filter(|k| {
+                key_record(k).is_ok_and(|r| r.validity.check_at(now).is_ok())
+                    && self.keys.has(&k.key_id)
+            })
+            .collect();
+        candidates.sort_by_key(|k| k.not_before);
+        let row = candidates.pop().ok_or_else(|| {
+            Error::rejected(
+                "SIGNING_KEY_NONE",
+                format!("{owner} has no signing key usable now on this node"),
+            )
+        })?;
+        let key = self.keys.load(&row.key_id)?;
+        Ok((key, key_record(&row)?))
+    }
+
+    /// Every key's public record, as verifiers need them.
+    pub async fn key_records(&self) -> Result<Vec<KeyRecord>> {
+        self.store
+            .all_keys()
+            .await?
+            .iter()
+            .map(key_record)
+            .collect()
+    }
+
+    /// Publishes a licence type from its schema document.
+    pub async fn publish_licence_type(&self, schema: Value) -> Result<(LicenceType, SchemaInsert)> {
+        let licence_type = LicenceType::from_schema(schema.clone())
+            .map_err(|e| Error::rejected(e.code(), e.to_string()))?;
+        let content = serde_json::to_string(&schema)
+            .map_err(|e| Error::rejected("SCHEMA_INVALID", e.to_string()))?;
+        let row = SchemaRow {
+            id: licence_type.code.to_string(),
+            version: licence_type.version.clone(),
+            kind: "licence-type".into(),
+            title: licence_type.name.clone(),
+            sha256: sha256_hex(content.as_bytes()),
+            content,
+            created_at: self.now(),
+        };
+        let outcome = self.store.insert_schema(&row).await?;
+        if outcome == SchemaInsert::Conflict {
+            return Err(Error::rejected(
+                "SCHEMA_VERSION_CONFLICT",
+                format!(
+                    "{}@{} is already published with different content",
+                    row.id, row.version
+                ),
+            ));
+        }
+        self.reload_licence_types().await?;
+        Ok((licence_type, outcome))
+    }
+
+    /// The licence types published in the store.
+    pub fn licence_types(&self) -> Arc<LicenceTypes> {
+        self.types
+            .read()
+            .map(|t| Arc::clone(&t))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    pub(crate) async fn reload_licence_types(&self) -> Result<()> {
+        let mut types = LicenceTypes::new();
+        for row in self.store.schemas(Some("licence-type")).await? {
+            let schema: Value = serde_json::from_str(&row.content).map_err(|e| {
+                Error::Store(tongban_store::StoreError::Corrupt(format!(
+                    "schema {}@{}: {e}",
+                    row.id, row.version
+                )))
+            })?;
+            let t = LicenceType::from_schema(schema).map_err(|e| {
+                Error::Store(tongban_store::StoreError::Corrupt(format!(
+                    "schema {}@{}: {e}",
+                    row.id, row.version
+                )))
+            })?;
+            types.insert(t);
+        }
+        let mut slot = self.types.write().unwrap_or_else(|p| p.into_inner());
+        *slot = Arc::new(types);
+        Ok(())
+    }
+}
+
+/// A stored key row as a verifier's key record.
+pub(crate) fn key_record(row: &KeyRow) -> Result<KeyRecord> {
+    let public = PublicKey::from_multikey(&row.key_id).map_err(|e| {
+        Error::Store(tongban_store::StoreError::Corrupt(format!(
+            "key {}: {e}",
+            row.key_id
+        )))
+    })?;
+    Ok(KeyRecord {
+        controller: row.controller.clone(),
+        public,
+        validity: Validity {
+            not_before: row.not_before,
+            not_after: row.not_after,
+            revoked_at: row.revoked_at,
+        },
+    })
+}

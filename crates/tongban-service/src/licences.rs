@@ -1,0 +1,839 @@
+//! The licence store: issue, verify, change status, find (with licence-use
+//! records), publish status lists and trust files, export.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+use tongban_codes::{HolderCode, HolderCodeType, LicenceIdentifier, Uscc};
+use tongban_licence::credential::{self, organisation_urn};
+use tongban_licence::status::{self, Bitstring, LIST_BITS, StatusPurpose, VerifiedStatusList};
+use tongban_licence::trustfile::{self, IssuerEntry};
+use tongban_licence::{
+    Allocation, AttachmentRef, Holder, IssueRequest, IssuedLicence, Issuer, ProblemCode,
+    ServiceItemRef, Trust, Verification, VerifyOptions,
+};
+use tongban_seal::timefmt::parse_rfc3339;
+use tongban_store::{LicenceRow, LicenceState, StatusEvent, UseRecord};
+
+use crate::admin::HUB_OWNER;
+use crate::{Error, Hub, Result};
+
+/// How long a published status list may be relied on.
+pub const STATUS_LIST_VALIDITY: Duration = Duration::hours(24);
+/// How long a trust file may be relied on.
+pub const TRUST_FILE_VALIDITY: Duration = Duration::days(7);
+/// Most licences one issue batch may hold.
+pub const MAX_ISSUE_BATCH: usize = 5_000;
+/// Most licences one find returns.
+pub const MAX_FIND_RESULTS: usize = 200;
+/// Longest stated purpose (申请事由), in characters.
+pub const MAX_USE_CAUSE_CHARS: usize = 500;
+
+/// An attachment to store with a licence.
+#[derive(Debug, Clone)]
+pub struct AttachmentInput {
+    /// The bytes (PDF/OFD rendering).
+    pub bytes: Vec<u8>,
+    /// Media type.
+    pub media_type: String,
+}
+
+/// A licence to issue, as a department submits it.
+#[derive(Debug, Clone)]
+pub struct IssueInput {
+    /// 证照类型代码.
+    pub type_code: String,
+    /// Type version (latest if `None`).
+    pub type_version: Option<String>,
+    /// Holder name.
+    pub holder_name: String,
+    /// Holder code type (`111` / `001`).
+    pub holder_code_type: String,
+    /// Holder code.
+    pub holder_code: String,
+    /// Accept a USCC that fails the GB 32100 checksum (legally issued early codes).
+    pub allow_legacy_uscc: bool,
+    /// Subject data (照面信息).
+    pub data: Value,
+    /// Validity start.
+    pub valid_from: Option<OffsetDateTime>,
+    /// Validity end.
+    pub valid_until: Option<OffsetDateTime>,
+    /// Related service item.
+    pub service_item: Option<ServiceItemRef>,
+    /// Attachment.
+    pub attachment: Option<AttachmentInput>,
+}
+
+impl IssueInput {
+    /// Reads an issue request document:
+    ///
+    /// ```json
+    /// {"type": "11100000TB0000001K001", "typeVersion": "1",
+    ///  "holder": {"name": "…", "codeType": "001", "code": "…", "allowLegacyCode": false},
+    ///  "data": {…}, "validFrom": "…", "validUntil": "…",
+    ///  "serviceItem": {"code": "…", "name": "…"}}
+    /// ```
+    pub fn from_json(doc: &Value) -> Result<Self> {
+        let bad = |m: &str| Error::rejected("REQUEST_INVALID", m.to_owned());
+        let obj = doc
+            .as_object()
+            .ok_or_else(|| bad("an issue request is a JSON object"))?;
+        let text = |o: &serde_json::Map<String, Value>, k: &str| {
+            o.get(k).and_then(Value::as_str).map(str::to_owned)
+        };
+        let holder = obj
+            .get("holder")
+            .and_then(Value::as_object)
+            .ok_or_else(|| bad("holder: object required"))?;
+        let time = |k: &str| -> Result<Option<OffsetDateTime>> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => parse_rfc3339(s)
+                    .map(Some)
+                    .map_err(|e| Error::rejected("REQUEST_INVALID", format!("{k} {s:?}: {e}"))),
+                Some(_) => Err(bad(&format!("{k}: RFC 3339 string required"))),
+            }
+        };
+        let service_item = match obj.get("serviceItem") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                serde_json::from_value::<ServiceItemRef>(v.clone())
+                    .map_err(|e| Error::rejected("REQUEST_INVALID", format!("serviceItem: {e}")))?,
+            ),
+        };
+        Ok(IssueInput {
+            type_code: text(obj, "type").ok_or_else(|| bad("type: licence type code required"))?,
+            type_version: text(obj, "typeVersion"),
+            holder_name: text(holder, "name").ok_or_else(|| bad("holder.name required"))?,
+            holder_code_type: text(holder, "codeType")
+                .ok_or_else(|| bad("holder.codeType required (111 or 001)"))?,
+            holder_code: text(holder, "code").ok_or_else(|| bad("holder.code required"))?,
+            allow_legacy_uscc: holder
+                .get("allowLegacyCode")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            data: obj
+                .get("data")
+                .cloned()
+                .ok_or_else(|| bad("data: subject data required"))?,
+            valid_from: time("validFrom")?,
+            valid_until: time("validUntil")?,
+            service_item,
+            attachment: None,
+        })
+    }
+
+    fn holder(&self) -> Result<Holder> {
+        let code_type = HolderCodeType::parse(&self.holder_code_type)
+            .map_err(|e| Error::rejected("HOLDER_CODE_TYPE_UNKNOWN", e.to_string()))?;
+        let code = HolderCode::parse_with(code_type, &self.holder_code, self.allow_legacy_uscc)
+            .map_err(|e| Error::rejected("HOLDER_CODE_INVALID", format!("{e} ({})", e.code())))?;
+        let name = self.holder_name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(Error::rejected(
+                "HOLDER_NAME_INVALID",
+                "a holder name has 1 to 200 characters",
+            ));
+        }
+        Ok(Holder {
+            name: name.to_owned(),
+            code,
+        })
+    }
+}
+
+/// Who asks, and why: every query of the licence store states a purpose
+/// (申请事由) and leaves a licence-use record (用证记录).
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// Department code or operator.
+    pub requester: String,
+    /// 申请事由.
+    pub use_cause: String,
+    /// The case (办件) on whose behalf, if any.
+    pub case_ref: Option<String>,
+}
+
+impl Query {
+    fn check(&self) -> Result<()> {
+        if self.use_cause.trim().is_empty() {
+            return Err(Error::rejected(
+                "USE_CAUSE_REQUIRED",
+                "every licence query states its purpose (useCause, 申请事由)",
+            ));
+        }
+        if self.use_cause.chars().count() > MAX_USE_CAUSE_CHARS {
+            return Err(Error::rejected(
+                "USE_CAUSE_TOO_LONG",
+                format!("useCause is limited to {MAX_USE_CAUSE_CHARS} characters"),
+            ));
+        }
+        if self.requester.trim().is_empty() {
+            return Err(Error::rejected(
+                "REQUESTER_REQUIRED",
+                "every licence query names who asks",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A licence found by a query, with its verification.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The stored row.
+    pub row: LicenceRow,
+    /// The credential as stored.
+    pub credential: Value,
+    /// Verification against the store (signature, keys, status, attachment).
+    pub verification: Verification,
+}
+
+/// What an offline verifier needs for one licence.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// The licence.
+    pub credential: Value,
+    /// The attachment: id, bytes, media type.
+    pub attachment: Option<(String, Vec<u8>, String)>,
+    /// A trust file signed by the hub.
+    pub trust_file: Value,
+    /// The hub's anchor key (Multikey) to check the trust file against.
+    pub anchor: String,
+}
+
+impl Hub {
+    /// Issues one licence for `issuer_code`.
+    pub async fn issue(&self, issuer_code: &str, input: IssueInput) -> Result<IssuedLicence> {
+        let mut issued = self.issue_batch(issuer_code, vec![input]).await?;
+        issued
+            .pop()
+            .ok_or_else(|| Error::rejected("INTERNAL", "empty issue result"))
+    }
+
+    /// Issues many licences for one issuer: all or none.
+    ///
+    /// Every request is checked before anything is written; numbers are
+    /// allocated in one short transaction, the licences are signed, their
+    /// attachments made durable, and the rows written in one transaction.
+    pub async fn issue_batch(
+        &self,
+        issuer_code: &str,
+        inputs: Vec<IssueInput>,
+    ) -> Result<Vec<IssuedLicence>> {
+        if inputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        if inputs.len() > MAX_ISSUE_BATCH {
+            return Err(Error::rejected(
+                "BATCH_TOO_LARGE",
+                format!("at most {MAX_ISSUE_BATCH} licences per batch"),
+            ));
+        }
+        let department = self.active_department(issuer_code).await?;
+        let code = Uscc::parse_lenient(&department.code)
+            .map_err(|e| Error::rejected("DEPARTMENT_CODE_INVALID", e.to_string()))?;
+        let (key, record) = self.current_key(issuer_code).await?;
+        let types = self.licence_types();
+        let now = tongban_seal::timefmt::truncate_to_seconds(self.now());
+
+        // Check everything before touching the store.
+        let mut requests = Vec::with_capacity(inputs.len());
+        for (i, input) in inputs.iter().enumerate() {
+            let holder = input.holder().map_err(|e| at_index(e, i, inputs.len()))?;
+            let attachment = input.attachment.as_ref().map(|a| AttachmentRef {
+                sha256: tongban_seal::sha256(&a.bytes),
+                media_type: a.media_type.clone(),
+            });
+            let request = IssueRequest {
+                type_code: input.type_code.clone(),
+                type_version: input.type_version.clone(),
+                holder,
+                data: input.data.clone(),
+                valid_from: input.valid_from,
+                valid_until: input.valid_until,
+                service_item: input.service_item.clone(),
+                attachment,
+            };
+            let issuer = Issuer {
+                code: &code,
+                name: &department.name,
+                key: &key,
+                key_record: &record,
+            };
+            credential::check_request(&types, &request, &issuer, now)
+                .map_err(|e| at_index(e.into(), i, inputs.len()))?;
+            requests.push(request);
+        }
+
+        let count = u32::try_from(requests.len()).unwrap_or(u32::MAX);
+        let first = self.store.allocate_indices(issuer_code, count).await?;
+
+        // Sign off the async threads: it is pure CPU.
+        let signed = {
+            let types = Arc::clone(&types);
+            let name = department.name.clone();
+            tokio::task::spawn_blocking(move || -> Result<Vec<IssuedLicence>> {
+                let issuer = Issuer {
+                    code: &code,
+                    name: &name,
+                    key: &key,
+                    key_record: &record,
+                };
+                let date = credential::china_date(now).replace('-', "");
+                requests
+                    .iter()
+                    .enumerate()
+                    .map(|(i, request)| {
+                        let index = first + i as i64;
+                        let allocation = Allocation {
+                            serial: format!("{date}{index:08}"),
+                            version: 1,
+                            list_sequence: u32::try_from(index / LIST_BITS as i64)
+                                .unwrap_or(u32::MAX),
+                            status_index: u32::try_from(index % LIST_BITS as i64).unwrap_or(0),
+                        };
+                        let licence_type = types
+                            .get(
+                                &request.type_code,
+                                request.type_version.as_deref().unwrap_or(""),
+                            )
+                            .or_else(|| types.latest(&request.type_code))
+                            .ok_or_else(|| {
+                                Error::rejected("LICENCE_TYPE_UNKNOWN", request.type_code.clone())
+                            })?;
+                        Ok(credential::issue(
+                            licence_type,
+                            request,
+                            &issuer,
+                            &allocation,
+                            now,
+                        )?)
+                    })
+                    .collect()
+            })
+            .await
+            .map_err(|e| Error::rejected("INTERNAL", format!("signing task failed: {e}")))??
+        };
+
+        // Attachments first: durable before the rows that name them commit.
+        for input in &inputs {
+            if let Some(a) = &input.attachment {
+                let digest = self.store.blobs().put(a.bytes.clone()).await?;
+                self.store
+                    .record_blob(&digest, a.bytes.len() as u64, &a.media_type, now)
+                    .await?;
+            }
+        }
+        let rows: Vec<LicenceRow> = signed
+            .iter()
+            .zip(&inputs)
+            .enumerate()
+            .map(|(i, (licence, input))| LicenceRow {
+                identifier: licence.identifier.to_string(),
+                issuer_code: issuer_code.to_owned(),
+                type_code: licence.type_code.clone(),
+                type_version: licence.type_version.clone(),
+                number: licence.number.clone(),
+                holder_code_type: input.holder_code_type.clone(),
+                holder_code: licence.credential["credentialSubject"]["holderCode"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                holder_name: licence.credential["credentialSubject"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                valid_from: licence.valid_from,
+                valid_until: licence.valid_until,
+                status: LicenceState::Valid,
+                list_sequence: (first + i as i64) / LIST_BITS as i64,
+                status_index: (first + i as i64) % LIST_BITS as i64,
+                credential: licence.credential.to_string(),
+                attachment_sha256: input
+                    .attachment
+                    .as_ref()
+                    .map(|a| tongban_store::sha256_hex(&a.bytes)),
+                issued_at: now,
+            })
+            .collect();
+        self.store.insert_licences(&rows).await?;
+        tracing::info!(issuer = issuer_code, count = rows.len(), "licences issued");
+        Ok(signed)
+    }
+
+    /// Verifies a credential against the store: keys, live status, licence
+    /// types, attachments; and, for licences of this hub's departments, that
+    /// the store issued exactly this credential.
+    pub async fn verify_online(&self, credential: Value) -> Result<Verification> {
+        let mut trust = self
+            .trust_for_issuers(&issuer_codes(std::slice::from_ref(&credential)))
+            .await?;
+        trust.types = (*self.licence_types()).clone();
+        let attachments = self.attachment_digests(&credential).await?;
+        let stored = self.stored_copy_matches(&credential).await?;
+        let mut result = tongban_licence::verify(
+            &trust,
+            credential,
+            VerifyOptions {
+                now: self.now(),
+                attachments: Some(&attachments),
+            },
+        );
+        if let Some(problem) = stored {
+            result.problems.push(problem);
+            result.valid = false;
+        }
+        Ok(result)
+    }
+
+    /// A trust holding every key, the licence types and the live status
+    /// lists of `issuers` (USCCs), for verifying many licences at once.
+    pub async fn trust_for_issuers(&self, issuers: &[String]) -> Result<Trust> {
+        let mut trust = Trust::new();
+        for record in self.key_records().await? {
+            trust.add_key(record);
+        }
+        trust.types = (*self.licence_types()).clone();
+        for issuer in issuers {
+            for sequence in self.store.list_sequences(issuer).await? {
+                for purpose in [StatusPurpose::Revocation, StatusPurpose::Suspension] {
+                    let bits = self.status_bits(issuer, sequence, purpose).await?;
+                    trust.add_status_list(VerifiedStatusList {
+                        id: status::list_id(issuer, purpose, u32::try_from(sequence).unwrap_or(0)),
+                        issuer_id: format!("urn:uscc:{issuer}"),
+                        purpose,
+                        bits,
+                        valid_until: None,
+                    });
+                }
+            }
+        }
+        Ok(trust)
+    }
+
+    async fn status_bits(
+        &self,
+        issuer: &str,
+        sequence: i64,
+        purpose: StatusPurpose,
+    ) -> Result<Bitstring> {
+        let state = match purpose {
+            StatusPurpose::Revocation => LicenceState::Revoked,
+            StatusPurpose::Suspension => LicenceState::Suspended,
+        };
+        let mut bits = Bitstring::new();
+        for index in self.store.status_indices(issuer, sequence, state).await? {
+            bits.set(usize::try_from(index).unwrap_or(usize::MAX), true);
+        }
+        Ok(bits)
+    }
+
+    async fn attachment_digests(&self, credential: &Value) -> Result<HashMap<String, [u8; 32]>> {
+        let mut held = HashMap::new();
+        let Some(resources) = credential.get("relatedResource").and_then(Value::as_array) else {
+            return Ok(held);
+        };
+        for resource in resources.iter().take(16) {
+            let Some(id) = resource.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(hex) = id.strip_prefix("urn:tongban:blob:sha256:") else {
+                continue;
+            };
+            if let Ok(Some(bytes)) = self.store.blobs().get(hex).await {
+                held.insert(id.to_owned(), tongban_seal::sha256(&bytes));
+            }
+        }
+        Ok(held)
+    }
+
+    /// For a licence claiming one of this hub's departments as issuer: is
+    /// exactly this credential in the store?
+    async fn stored_copy_matches(
+        &self,
+        credential: &Value,
+    ) -> Result<Option<tongban_licence::Problem>> {
+        let Some(identifier) = credential
+            .pointer("/licence/identifier")
+            .and_then(Value::as_str)
+        else {
+            return Ok(None);
+        };
+        let Some(issuer) = credential
+            .pointer("/licence/issuerCode")
+            .and_then(Value::as_str)
+        else {
+            return Ok(None);
+        };
+        if self.store.department(issuer).await?.is_none() {
+            return Ok(None);
+        }
+        let unknown = || {
+            Some(tongban_licence::Problem::new(
+                ProblemCode::LicenceUnknown,
+                format!("licence {identifier} was not issued through this hub in this form"),
+            ))
+        };
+        match self.store.licence(identifier).await? {
+            None => Ok(unknown()),
+            Some(row) => {
+                let stored: Value = serde_json::from_str(&row.credential).map_err(|e| {
+                    Error::Store(tongban_store::StoreError::Corrupt(format!(
+                        "licence {identifier}: {e}"
+                    )))
+                })?;
+                if &stored == credential {
+                    Ok(None)
+                } else {
+                    Ok(unknown())
+                }
+            }
+        }
+    }
+
+    /// One licence by identifier, verified; leaves a licence-use record.
+    pub async fn show(&self, identifier: &str, query: &Query) -> Result<Found> {
+        query.check()?;
+        let parsed = LicenceIdentifier::parse(identifier).map_err(|e| {
+            Error::rejected(
+                "IDENTIFIER_INVALID",
+                format!("{identifier}: {e} ({})", e.code()),
+            )
+        })?;
+        let row = self.store.licence(parsed.as_str()).await?;
+        let returned: Vec<String> = row.iter().map(|r| r.identifier.clone()).collect();
+        self.record_use(query, "identifier", parsed.as_str(), &returned)
+            .await?;
+        let row = row.ok_or_else(|| {
+            Error::rejected("LICENCE_NOT_FOUND", format!("no licence {identifier}"))
+        })?;
+        let mut found = self.verify_rows(vec![row]).await?;
+        found
+            .pop()
+            .ok_or_else(|| Error::rejected("INTERNAL", "verification lost a licence"))
+    }
+
+    /// A holder's licences (optionally of one type), each verified; leaves
+    /// one licence-use record naming every licence returned.
+    ///
+    /// A USCC that fails its checksum is refused unless `allow_legacy_uscc`
+    /// (some legally issued early codes do).
+    pub async fn find_by_holder(
+        &self,
+        code_type: &str,
+        code: &str,
+        type_code: Option<&str>,
+        allow_legacy_uscc: bool,
+        query: &Query,
+    ) -> Result<Vec<Found>> {
+        query.check()?;
+        let kind = HolderCodeType::parse(code_type)
+            .map_err(|e| Error::rejected("HOLDER_CODE_TYPE_UNKNOWN", e.to_string()))?;
+        let holder = HolderCode::parse_with(kind, code, allow_legacy_uscc)
+            .map_err(|e| Error::rejected("HOLDER_CODE_INVALID", format!("{e} ({})", e.code())))?;
+        let rows = self
+            .store
+            .licences_of_holder(kind.as_str(), holder.as_str(), type_code, MAX_FIND_RESULTS)
+            .await?;
+        let returned: Vec<String> = rows.iter().map(|r| r.identifier.clone()).collect();
+        let description = match type_code {
+            Some(t) => format!("{}:{} type {t}", kind.as_str(), holder.as_str()),
+            None => format!("{}:{}", kind.as_str(), holder.as_str()),
+        };
+        self.record_use(query, "holder", &description, &returned)
+            .await?;
+        self.verify_rows(rows).await
+    }
+
+    async fn record_use(
+        &self,
+        query: &Query,
+        kind: &str,
+        text: &str,
+        returned: &[String],
+    ) -> Result<i64> {
+        Ok(self
+            .store
+            .record_use(
+                &UseRecord {
+                    requester: query.requester.trim().to_owned(),
+                    use_cause: query.use_cause.trim().to_owned(),
+                    query_kind: kind.to_owned(),
+                    query: text.to_owned(),
+                    case_ref: query.case_ref.clone(),
+                    at: self.now(),
+                },
+                returned,
+            )
+            .await?)
+    }
+
+    async fn verify_rows(&self, rows: Vec<LicenceRow>) -> Result<Vec<Found>> {
+        let mut issuers: Vec<String> = rows.iter().map(|r| r.issuer_code.clone()).collect();
+        issuers.sort();
+        issuers.dedup();
+        let trust = self.trust_for_issuers(&issuers).await?;
+        let mut credentials = Vec::with_capacity(rows.len());
+        let mut digests = HashMap::new();
+        for row in &rows {
+            let credential: Value = serde_json::from_str(&row.credential).map_err(|e| {
+                Error::Store(tongban_store::StoreError::Corrupt(format!(
+                    "licence {}: {e}",
+                    row.identifier
+                )))
+            })?;
+            digests.extend(self.attachment_digests(&credential).await?);
+            credentials.push(credential);
+        }
+        let options = VerifyOptions {
+            now: self.now(),
+            attachments: Some(&digests),
+        };
+        let results = tongban_licence::verify_many(&trust, credentials.clone(), options);
+        Ok(rows
+            .into_iter()
+            .zip(credentials)
+            .zip(results)
+            .map(|((row, credential), verification)| Found {
+                row,
+                credential,
+                verification,
+            })
+            .collect())
+    }
+
+    /// Revokes (注销) a licence: irreversible.
+    pub async fn revoke(&self, identifier: &str, actor: &str, reason: &str) -> Result<()> {
+        self.change_status(
+            identifier,
+            actor,
+            reason,
+            "revoke",
+            &[LicenceState::Valid, LicenceState::Suspended],
+            LicenceState::Revoked,
+        )
+        .await
+    }
+
+    /// Suspends (中止) a licence until reinstated.
+    pub async fn suspend(&self, identifier: &str, actor: &str, reason: &str) -> Result<()> {
+        self.change_status(
+            identifier,
+            actor,
+            reason,
+            "suspend",
+            &[LicenceState::Valid],
+            LicenceState::Suspended,
+        )
+        .await
+    }
+
+    /// Reinstates a suspended licence.
+    pub async fn reinstate(&self, identifier: &str, actor: &str, reason: &str) -> Result<()> {
+        self.change_status(
+            identifier,
+            actor,
+            reason,
+            "reinstate",
+            &[LicenceState::Suspended],
+            LicenceState::Valid,
+        )
+        .await
+    }
+
+    async fn change_status(
+        &self,
+        identifier: &str,
+        actor: &str,
+        reason: &str,
+        action: &str,
+        from: &[LicenceState],
+        to: LicenceState,
+    ) -> Result<()> {
+        let parsed = LicenceIdentifier::parse(identifier).map_err(|e| {
+            Error::rejected(
+                "IDENTIFIER_INVALID",
+                format!("{identifier}: {e} ({})", e.code()),
+            )
+        })?;
+        if reason.trim().is_empty() {
+            return Err(Error::rejected(
+                "REASON_REQUIRED",
+                format!("{action} needs a reason"),
+            ));
+        }
+        let event = StatusEvent {
+            actor: actor.to_owned(),
+            reason: reason.trim().to_owned(),
+            at: self.now(),
+        };
+        match self
+            .store
+            .change_licence_status(parsed.as_str(), from, to, action, &event)
+            .await?
+        {
+            None => Err(Error::rejected(
+                "LICENCE_NOT_FOUND",
+                format!("no licence {identifier}"),
+            )),
+            Some((_, true)) => {
+                tracing::info!(identifier, action, actor, "licence status changed");
+                Ok(())
+            }
+            Some((LicenceState::Revoked, false)) => Err(Error::rejected(
+                "LICENCE_ALREADY_REVOKED",
+                format!("licence {identifier} is revoked; revocation is final"),
+            )),
+            Some((current, false)) => Err(Error::rejected(
+                "LICENCE_STATUS_CONFLICT",
+                format!(
+                    "cannot {action} licence {identifier}: it is {}",
+                    current.as_str()
+                ),
+            )),
+        }
+    }
+
+    /// The signed status list credential of an issuer (W3C Bitstring Status List).
+    pub async fn status_list_credential(
+        &self,
+        issuer: &str,
+        purpose: StatusPurpose,
+        sequence: u32,
+    ) -> Result<Value> {
+        let department = self.department(issuer).await?;
+        let (key, record) = self.current_key(issuer).await?;
+        let bits = self
+            .status_bits(issuer, i64::from(sequence), purpose)
+            .await?;
+        let id = status::list_id(issuer, purpose, sequence);
+        status::sign_list(
+            &id,
+            &record.controller,
+            &department.name,
+            purpose,
+            &bits,
+            &key,
+            &record,
+            self.now(),
+            STATUS_LIST_VALIDITY,
+        )
+        .map_err(|e| Error::rejected("INTERNAL", e.to_string()))
+    }
+
+    /// A trust file for offline verifiers: every department's keys and
+    /// status lists and every licence type, signed by the hub.
+    pub async fn trust_file(&self) -> Result<Value> {
+        let identity = self.identity().await?;
+        let (hub_key, hub_record) = self.current_key(HUB_OWNER).await?;
+        let mut by_owner: HashMap<String, Vec<tongban_seal::KeyRecord>> = HashMap::new();
+        for row in self.store.all_keys().await? {
+            if row.owner != HUB_OWNER {
+                by_owner
+                    .entry(row.owner.clone())
+                    .or_default()
+                    .push(crate::admin::key_record(&row)?);
+            }
+        }
+        let mut issuers = Vec::new();
+        for department in self.store.departments().await? {
+            if let Some(keys) = by_owner.remove(&department.code) {
+                let code = Uscc::parse_lenient(&department.code)
+                    .map_err(|e| Error::rejected("DEPARTMENT_CODE_INVALID", e.to_string()))?;
+                issuers.push(IssuerEntry {
+                    id: organisation_urn(&code),
+                    name: department.name,
+                    keys,
+                });
+            }
+        }
+        let mut lists = Vec::new();
+        for issuer in self.store.issuers_with_licences().await? {
+            for sequence in self.store.list_sequences(&issuer).await? {
+                for purpose in [StatusPurpose::Revocation, StatusPurpose::Suspension] {
+                    let sequence = u32::try_from(sequence).unwrap_or(0);
+                    lists.push(
+                        self.status_list_credential(&issuer, purpose, sequence)
+                            .await?,
+                    );
+                }
+            }
+        }
+        let types = self.licence_types();
+        let schemas: Vec<&Value> = types.iter().map(|t| t.schema.as_ref()).collect();
+        trustfile::sign(
+            &identity.id,
+            &issuers,
+            &lists,
+            &schemas,
+            &hub_key,
+            &hub_record,
+            self.now(),
+            TRUST_FILE_VALIDITY,
+        )
+        .map_err(|e| Error::rejected("INTERNAL", e.to_string()))
+    }
+
+    /// Everything needed to verify one licence offline; leaves a licence-use record.
+    pub async fn export(&self, identifier: &str, query: &Query) -> Result<Export> {
+        let found = self.show(identifier, query).await?;
+        let attachment = match &found.row.attachment_sha256 {
+            None => None,
+            Some(sha) => {
+                let bytes = self.store.blobs().get(sha).await?.ok_or_else(|| {
+                    Error::rejected(
+                        "ATTACHMENT_UNAVAILABLE",
+                        format!("attachment {sha} is missing from the blob store"),
+                    )
+                })?;
+                let media = self
+                    .store
+                    .blob_media_type(sha)
+                    .await?
+                    .unwrap_or_else(|| "application/octet-stream".into());
+                Some((format!("urn:tongban:blob:sha256:{sha}"), bytes, media))
+            }
+        };
+        Ok(Export {
+            credential: found.credential,
+            attachment,
+            trust_file: self.trust_file().await?,
+            anchor: self.identity().await?.anchor,
+        })
+    }
+}
+
+fn issuer_codes(credentials: &[Value]) -> Vec<String> {
+    let mut codes: Vec<String> = credentials
+        .iter()
+        .filter_map(|c| {
+            c.pointer("/licence/issuerCode")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+fn at_index(e: Error, index: usize, total: usize) -> Error {
+    if total == 1 {
+        return e;
+    }
+    match e {
+        Error::Rejected { code, message } => Error::Rejected {
+            code,
+            message: format!("request {index}: {message}"),
+        },
+        Error::Issue(issue) => Error::Rejected {
+            code: issue.code(),
+            message: format!("request {index}: {issue}"),
+        },
+        other => other,
+    }
+}

@@ -1,0 +1,611 @@
+//! The licence store end to end through the service layer, on every backend.
+#![allow(clippy::unwrap_used)]
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use tongban_licence::{LicenceStatus, ProblemCode, StatusPurpose};
+use tongban_service::{AttachmentInput, Clock, Hub, HubConfig, IssueInput, NewDepartment, Query};
+use tongban_store::{BlobConfig, DatabaseConfig, Durability, PlatformLevel, StoreConfig};
+
+const T0: OffsetDateTime = datetime!(2026-11-25 02:00 UTC);
+/// 广州市花都区市场监督管理局 (synthetic but valid USCC).
+const MARKET: &str = "11440114MB2C00007U";
+/// 广州市花都区民政局.
+const CIVIL: &str = "11440114MB2C00015N";
+const COMPANY: &str = "91440114MA5TB0A01K";
+const BUSINESS_LICENCE: &str = "11100000TB0000001K001";
+
+fn schemas_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/licence-types")
+}
+
+async fn hub_on(backend: &tongban_tests::TestBackend) -> Hub {
+    let hub = Hub::open(&HubConfig {
+        store: StoreConfig {
+            database: DatabaseConfig::parse(&backend.database_url),
+            blobs: BlobConfig::Local(backend.blob_dir()),
+            durability: Durability::PowerLoss,
+            max_connections: 8,
+        },
+        keystore: backend.dir().join("keys"),
+        clock: Clock::fixed(T0),
+    })
+    .await
+    .unwrap();
+    hub.init_region("440114", "广州市花都区政务数据共享交换平台")
+        .await
+        .unwrap();
+    for (code, name) in [
+        (MARKET, "广州市花都区市场监督管理局"),
+        (CIVIL, "广州市花都区民政局"),
+    ] {
+        hub.add_department(NewDepartment {
+            code: code.into(),
+            name: name.into(),
+            region_code: "440114".into(),
+            platform_level: PlatformLevel::District,
+            parent_code: None,
+            contact: None,
+        })
+        .await
+        .unwrap();
+        hub.new_signing_key(code, None).await.unwrap();
+    }
+    publish_types(&hub, &schemas_dir()).await;
+    hub
+}
+
+async fn publish_types(hub: &Hub, dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            hub.publish_licence_type(
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap(),
+            )
+            .await
+            .unwrap();
+        }
+    }
+}
+
+async fn each_backend<F, Fut>(name: &str, test: F)
+where
+    F: Fn(Hub) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in tongban_tests::backends(name).await {
+        eprintln!("{name}: {}", backend.name);
+        let hub = hub_on(&backend).await;
+        test(hub.clone()).await;
+        hub.close().await;
+        backend.cleanup().await;
+    }
+}
+
+fn business_licence() -> IssueInput {
+    let example: Value = serde_json::from_slice(
+        &std::fs::read(schemas_dir().join("examples/business-licence.json")).unwrap(),
+    )
+    .unwrap();
+    IssueInput::from_json(&json!({
+        "type": BUSINESS_LICENCE,
+        "holder": {"name": "广州花都鸿睿启航电子科技有限公司", "codeType": "001", "code": COMPANY},
+        "data": example,
+        "serviceItem": {"code": "440114-SCJG-001", "name": "企业设立登记"}
+    }))
+    .unwrap()
+}
+
+fn query(cause: &str) -> Query {
+    Query {
+        requester: "11440114MB2C00023H".into(),
+        use_cause: cause.into(),
+        case_ref: Some("HD-2026-000042".into()),
+    }
+}
+
+async fn licence_count(hub: &Hub) -> i64 {
+    hub.store()
+        .licence_counts()
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_find_and_verify_with_use_records() {
+    each_backend("issue_find_verify", |hub| async move {
+        let mut input = business_licence();
+        input.attachment = Some(AttachmentInput {
+            bytes: b"%PDF-1.7 rendering of the licence".to_vec(),
+            media_type: "application/pdf".into(),
+        });
+        let issued = hub.issue(MARKET, input).await.unwrap();
+        let identifier = issued.identifier.to_string();
+        let found = hub
+            .find_by_holder(
+                "001",
+                COMPANY,
+                None,
+                false,
+                &query("办理食品经营许可证，核验营业执照"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].verification.valid,
+            "{:?}",
+            found[0].verification.problems
+        );
+        assert!(
+            found[0].verification.unchecked.is_empty(),
+            "attachment checked online"
+        );
+        assert_eq!(found[0].verification.status, Some(LicenceStatus::Valid));
+        // Online verification of the exact credential.
+        let online = hub.verify_online(issued.credential.clone()).await.unwrap();
+        assert!(online.valid, "{:?}", online.problems);
+        // Every query left a record: who, why, when, what came back.
+        let uses = hub.store().uses_of_licence(&identifier, 10).await.unwrap();
+        assert_eq!(uses.len(), 1);
+        assert_eq!(uses[0].use_cause, "办理食品经营许可证，核验营业执照");
+        assert_eq!(uses[0].requester, "11440114MB2C00023H");
+        assert_eq!(uses[0].case_ref.as_deref(), Some("HD-2026-000042"));
+        assert_eq!(uses[0].returned, vec![identifier.clone()]);
+        // show by identifier is a use too.
+        let shown = hub.show(&identifier, &query("核验证照")).await.unwrap();
+        assert!(shown.verification.valid);
+        assert_eq!(
+            hub.store()
+                .uses_of_licence(&identifier, 10)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        // A query that finds nothing is still recorded.
+        assert!(
+            hub.find_by_holder("111", "441802199503081237", None, false, &query("核验"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(hub.store().recent_uses(None, 10).await.unwrap().len(), 3);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_without_purpose_or_with_bad_codes_are_refused() {
+    each_backend("query_refusals", |hub| async move {
+        let issued = hub.issue(MARKET, business_licence()).await.unwrap();
+        let id = issued.identifier.to_string();
+        let err = hub
+            .find_by_holder("001", COMPANY, None, false, &query("  "))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "USE_CAUSE_REQUIRED");
+        let err = hub
+            .show(
+                &id,
+                &Query {
+                    requester: "".into(),
+                    ..query("核验")
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "REQUESTER_REQUIRED");
+        let (head, check) = id.split_at(id.len() - 1);
+        let wrong = format!("{head}{}", if check == "0" { "1" } else { "0" });
+        assert_eq!(
+            hub.show(&wrong, &query("核验")).await.unwrap_err().code(),
+            "IDENTIFIER_INVALID"
+        );
+        assert_eq!(
+            hub.find_by_holder("001", "91440114MA5TB0A01X", None, false, &query("核验"))
+                .await
+                .unwrap_err()
+                .code(),
+            "HOLDER_CODE_INVALID"
+        );
+        assert_eq!(
+            hub.find_by_holder("999", COMPANY, None, false, &query("核验"))
+                .await
+                .unwrap_err()
+                .code(),
+            "HOLDER_CODE_TYPE_UNKNOWN"
+        );
+        // None of the refused queries left a record.
+        assert!(hub.store().recent_uses(None, 10).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_issue_requests_write_nothing() {
+    each_backend("bad_issue_requests", |hub| async move {
+        let cases: Vec<(IssueInput, &str)> = vec![
+            (
+                {
+                    let mut i = business_licence();
+                    i.type_code = "11100000TB0000001K099".into();
+                    i
+                },
+                "LICENCE_TYPE_UNKNOWN",
+            ),
+            (
+                {
+                    let mut i = business_licence();
+                    i.data.as_object_mut().unwrap().remove("entityName");
+                    i
+                },
+                "SUBJECT_SCHEMA_VIOLATION",
+            ),
+            (
+                {
+                    let mut i = business_licence();
+                    i.holder_code = "91440114MA5TB0A01X".into();
+                    i
+                },
+                "HOLDER_CODE_INVALID",
+            ),
+            (
+                {
+                    let mut i = business_licence();
+                    i.holder_code_type = "111".into();
+                    i.holder_code = "441802199503081237".into();
+                    i
+                },
+                "HOLDER_CODE_TYPE_NOT_ALLOWED",
+            ),
+            (
+                {
+                    let mut i = business_licence();
+                    i.valid_from = Some(T0);
+                    i.valid_until = Some(T0 - Duration::days(1));
+                    i
+                },
+                "VALIDITY_RANGE_INVALID",
+            ),
+        ];
+        for (input, code) in cases {
+            let err = hub.issue(MARKET, input).await.unwrap_err();
+            assert_eq!(err.code(), code, "{err}");
+        }
+        // A batch with one bad request writes none of the good ones.
+        let mut batch: Vec<IssueInput> = (0..5).map(|_| business_licence()).collect();
+        batch[3].data["registeredCapital"] = json!(100);
+        let err = hub.issue_batch(MARKET, batch).await.unwrap_err();
+        assert_eq!(err.code(), "SUBJECT_SCHEMA_VIOLATION");
+        assert!(err.to_string().contains("request 3"), "{err}");
+        assert_eq!(licence_count(&hub).await, 0);
+        // Malformed request documents.
+        assert_eq!(
+            IssueInput::from_json(&json!([1])).unwrap_err().code(),
+            "REQUEST_INVALID"
+        );
+        assert_eq!(
+            IssueInput::from_json(&json!({"type": "x"}))
+                .unwrap_err()
+                .code(),
+            "REQUEST_INVALID"
+        );
+        // Unknown and suspended issuers.
+        assert_eq!(
+            hub.issue("91440114MA5TB0A01K", business_licence())
+                .await
+                .unwrap_err()
+                .code(),
+            "DEPARTMENT_UNKNOWN"
+        );
+        hub.store()
+            .set_department_status(MARKET, tongban_store::DepartmentStatus::Suspended, T0)
+            .await
+            .unwrap();
+        assert_eq!(
+            hub.issue(MARKET, business_licence())
+                .await
+                .unwrap_err()
+                .code(),
+            "DEPARTMENT_SUSPENDED"
+        );
+        // A department without a key.
+        hub.add_department(NewDepartment {
+            code: "11440114MB2C00023H".into(),
+            name: "花都区新华街道办事处".into(),
+            region_code: "440114".into(),
+            platform_level: PlatformLevel::Town,
+            parent_code: None,
+            contact: None,
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            hub.issue("11440114MB2C00023H", business_licence())
+                .await
+                .unwrap_err()
+                .code(),
+            "SIGNING_KEY_NONE"
+        );
+        assert_eq!(licence_count(&hub).await, 0);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_changes_and_what_verifiers_see() {
+    each_backend("status_changes", |hub| async move {
+        let a = hub.issue(MARKET, business_licence()).await.unwrap();
+        let id = a.identifier.to_string();
+        hub.suspend(&id, "admin", "经营异常核查").await.unwrap();
+        assert_eq!(
+            hub.suspend(&id, "admin", "again").await.unwrap_err().code(),
+            "LICENCE_STATUS_CONFLICT"
+        );
+        let v = hub.verify_online(a.credential.clone()).await.unwrap();
+        assert!(v.has(ProblemCode::LicenceSuspended));
+        // Offline verifiers see it through the signed status list.
+        let list = hub
+            .status_list_credential(MARKET, StatusPurpose::Suspension, 0)
+            .await
+            .unwrap();
+        let trust = hub.trust_for_issuers(&[]).await.unwrap();
+        let verified = tongban_licence::status::verify_list(&list, &trust).unwrap();
+        assert_eq!(verified.bits.get(0), Some(true));
+        hub.reinstate(&id, "admin", "核查完毕").await.unwrap();
+        assert!(hub.verify_online(a.credential.clone()).await.unwrap().valid);
+        assert_eq!(
+            hub.reinstate(&id, "admin", "x").await.unwrap_err().code(),
+            "LICENCE_STATUS_CONFLICT"
+        );
+        assert_eq!(
+            hub.revoke(&id, "admin", "").await.unwrap_err().code(),
+            "REASON_REQUIRED"
+        );
+        hub.revoke(&id, "admin", "企业注销登记").await.unwrap();
+        let v = hub.verify_online(a.credential.clone()).await.unwrap();
+        assert!(v.has(ProblemCode::LicenceRevoked));
+        assert_eq!(v.status, Some(LicenceStatus::Revoked));
+        assert_eq!(
+            hub.reinstate(&id, "admin", "x").await.unwrap_err().code(),
+            "LICENCE_ALREADY_REVOKED"
+        );
+        assert_eq!(
+            hub.revoke(&id, "admin", "x").await.unwrap_err().code(),
+            "LICENCE_ALREADY_REVOKED"
+        );
+        assert_eq!(
+            hub.revoke(
+                "1.2.156.3005.2.11100000TB0000001K001.11440114MB2C00007U.1.001.X",
+                "admin",
+                "x"
+            )
+            .await
+            .unwrap_err()
+            .code(),
+            "IDENTIFIER_INVALID"
+        );
+        // The trust file carries the revocation to offline verifiers.
+        let trust_file = hub.trust_file().await.unwrap();
+        let anchor =
+            tongban_seal::PublicKey::from_multikey(&hub.identity().await.unwrap().anchor).unwrap();
+        let offline = tongban_licence::trustfile::load(&trust_file, &anchor, hub.now()).unwrap();
+        let v = tongban_licence::verify(
+            &offline,
+            a.credential.clone(),
+            tongban_licence::VerifyOptions {
+                now: hub.now(),
+                attachments: None,
+            },
+        );
+        assert!(v.has(ProblemCode::LicenceRevoked), "{:?}", v.problems);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_rotation_revocation_and_expiry_over_time() {
+    each_backend("key_rotation", |hub| async move {
+        let early = hub.issue(MARKET, business_licence()).await.unwrap();
+        // Rotate: a new key from tomorrow, the old one closes the day after.
+        let old = hub.store().keys_of(MARKET).await.unwrap().remove(0);
+        hub.new_signing_key(MARKET, Some(T0 + Duration::days(1)))
+            .await
+            .unwrap();
+        hub.store()
+            .close_key_window(&old.key_id, T0 + Duration::days(2))
+            .await
+            .unwrap();
+        hub.clock().set(T0 + Duration::days(3));
+        let later = hub.issue(MARKET, business_licence()).await.unwrap();
+        assert_ne!(
+            early.credential["proof"]["verificationMethod"],
+            later.credential["proof"]["verificationMethod"]
+        );
+        assert!(
+            hub.verify_online(early.credential.clone())
+                .await
+                .unwrap()
+                .valid,
+            "licences outlive rotation"
+        );
+        assert!(
+            hub.verify_online(later.credential.clone())
+                .await
+                .unwrap()
+                .valid
+        );
+        // The new key is compromised as of day 4: day-3 licences stay valid.
+        let new = hub.store().keys_of(MARKET).await.unwrap().remove(1);
+        hub.store()
+            .revoke_key(&new.key_id, T0 + Duration::days(4), "compromised")
+            .await
+            .unwrap();
+        hub.clock().set(T0 + Duration::days(5));
+        assert!(
+            hub.verify_online(later.credential.clone())
+                .await
+                .unwrap()
+                .valid
+        );
+        assert_eq!(
+            hub.issue(MARKET, business_licence())
+                .await
+                .unwrap_err()
+                .code(),
+            "SIGNING_KEY_NONE"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_or_unstored_licences_are_unknown_online() {
+    each_backend("unstored_licences", |hub| async move {
+        let issued = hub.issue(MARKET, business_licence()).await.unwrap();
+        // Tampering is caught by the signature...
+        let mut tampered = issued.credential.clone();
+        tampered["credentialSubject"]["licenceData"]["registeredCapital"] = "9999万元人民币".into();
+        let v = hub.verify_online(tampered).await.unwrap();
+        assert!(
+            v.has(ProblemCode::ProofInvalid) && v.has(ProblemCode::LicenceUnknown),
+            "{:?}",
+            v.problems
+        );
+        // ... and a credential with a valid signature that the hub never
+        // stored (e.g. signed with a stolen key, backdated) is unknown online.
+        let mut other = issued.credential.clone();
+        other["proof"]["proofValue"] = tongban_seal::Signature([1; 64]).to_multibase().into();
+        assert!(
+            hub.verify_online(other)
+                .await
+                .unwrap()
+                .has(ProblemCode::LicenceUnknown)
+        );
+        assert_eq!(
+            hub.verify_online(json!("x")).await.unwrap().problems[0].code,
+            ProblemCode::MalformedCredential
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_for_offline_verification() {
+    each_backend("export", |hub| async move {
+        let mut input = business_licence();
+        input.attachment = Some(AttachmentInput {
+            bytes: b"%OFD rendering".to_vec(),
+            media_type: "application/ofd".into(),
+        });
+        let issued = hub.issue(MARKET, input).await.unwrap();
+        let export = hub
+            .export(&issued.identifier.to_string(), &query("出具证明材料"))
+            .await
+            .unwrap();
+        let anchor = tongban_seal::PublicKey::from_multikey(&export.anchor).unwrap();
+        let trust =
+            tongban_licence::trustfile::load(&export.trust_file, &anchor, hub.now()).unwrap();
+        let (id, bytes, media) = export.attachment.unwrap();
+        assert_eq!(media, "application/ofd");
+        let mut held = std::collections::HashMap::new();
+        held.insert(id, tongban_seal::sha256(&bytes));
+        let v = tongban_licence::verify(
+            &trust,
+            export.credential,
+            tongban_licence::VerifyOptions {
+                now: hub.now(),
+                attachments: Some(&held),
+            },
+        );
+        assert!(v.valid, "{:?}", v.problems);
+        // A week later the trust file is stale, and says so.
+        let err = tongban_licence::trustfile::load(
+            &export.trust_file,
+            &anchor,
+            hub.now() + Duration::days(8),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "TRUST_FILE_STALE");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrative_refusals() {
+    each_backend("admin_refusals", |hub| async move {
+        let d = |code: &str, parent: Option<&str>| NewDepartment {
+            code: code.into(),
+            name: "测试部门".into(),
+            region_code: "440114".into(),
+            platform_level: PlatformLevel::Town,
+            parent_code: parent.map(Into::into),
+            contact: None,
+        };
+        assert_eq!(
+            hub.add_department(d("11440114MB2C0000XX", None))
+                .await
+                .unwrap_err()
+                .code(),
+            "DEPARTMENT_CODE_INVALID"
+        );
+        assert_eq!(
+            hub.add_department(d(MARKET, None))
+                .await
+                .unwrap_err()
+                .code(),
+            "DEPARTMENT_EXISTS"
+        );
+        assert_eq!(
+            hub.add_department(d("11440114MB2C00023H", Some("11440114MB2C00031C")))
+                .await
+                .unwrap_err()
+                .code(),
+            "DEPARTMENT_PARENT_UNKNOWN"
+        );
+        assert_eq!(
+            hub.add_department(NewDepartment {
+                region_code: "000000".into(),
+                ..d("11440114MB2C00023H", None)
+            })
+            .await
+            .unwrap_err()
+            .code(),
+            "REGION_CODE_INVALID"
+        );
+        assert_eq!(
+            hub.init_region("440117", "x").await.unwrap_err().code(),
+            "HUB_ALREADY_INITIALISED"
+        );
+        // Republishing a licence type with the same content is harmless; different content is refused.
+        let mut schema: Value = serde_json::from_slice(
+            &std::fs::read(schemas_dir().join("business-licence.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            hub.publish_licence_type(schema.clone()).await.unwrap().1,
+            tongban_store::SchemaInsert::AlreadyPresent
+        );
+        schema["title"] = "营业执照（改）".into();
+        assert_eq!(
+            hub.publish_licence_type(schema).await.unwrap_err().code(),
+            "SCHEMA_VERSION_CONFLICT"
+        );
+        assert_eq!(
+            hub.publish_licence_type(json!({"type": "object"}))
+                .await
+                .unwrap_err()
+                .code(),
+            "LICENCE_TYPE_ANNOTATION_INVALID"
+        );
+    })
+    .await;
+}
