@@ -198,7 +198,7 @@ pub enum IssueError {
     #[error("unknown licence type {0}")]
     LicenceTypeUnknown(String),
     /// The subject data violates the type's schema.
-    #[error("{0}")]
+    #[error("{}", .0.message)]
     SubjectSchemaViolation(Problem),
     /// The type does not allow this kind of holder.
     #[error("licence type {type_code} cannot be issued to holder code type {code_type}")]

@@ -1,1 +1,162 @@
-fn main() {}
+//! `tongban`: the command line of a region's hub.
+#![forbid(unsafe_code)]
+
+mod bench;
+mod demo;
+mod licence;
+mod output;
+mod samples;
+mod setup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tongban_service::{Hub, HubConfig};
+use tongban_store::{DatabaseConfig, Durability};
+
+/// Tongban (通办): signed data exchange and electronic licences for government departments.
+///
+/// Start with `tongban demo` to watch the whole story on a throw-away hub, or
+/// `tongban init` to set up a development hub with sample departments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tongban",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    /// Data directory of the hub (database, blobs, keys).
+    #[arg(
+        long,
+        global = true,
+        env = "TONGBAN_DATA_DIR",
+        default_value = ".tongban"
+    )]
+    data_dir: PathBuf,
+
+    /// Database: a SQLite file path (default: <data-dir>/tongban.db) or a postgres:// URL.
+    #[arg(long, global = true, env = "TONGBAN_DATABASE")]
+    database: Option<String>,
+
+    /// Commit durability: `power` (fsync every commit) or `process` (survives a killed process).
+    #[arg(long, global = true, env = "TONGBAN_DURABILITY", default_value = "power", value_parser = ["power", "process"])]
+    durability: String,
+
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a hub: data directory, embedded store, hub key, licence types, sample departments.
+    Init(setup::InitArgs),
+    /// Issue, verify, find and manage electronic licences (电子证照).
+    #[command(subcommand, visible_alias = "licences")]
+    Licence(licence::LicenceCommand),
+    /// Departments of the region (部门).
+    #[command(subcommand)]
+    Dept(setup::DeptCommand),
+    /// Signing keys of departments and of the hub.
+    #[command(subcommand)]
+    Key(setup::KeyCommand),
+    /// Trust files for offline verifiers.
+    #[command(subcommand)]
+    Trust(setup::TrustCommand),
+    /// Walk through the whole story on a throw-away hub, printing what happens.
+    Demo(demo::DemoArgs),
+    /// Measure this machine: raw Ed25519 against licence verification and issuance.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TONGBAN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let json = cli.json;
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            output::print_error(&e, json);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ctx = Context {
+        data_dir: cli.data_dir.clone(),
+        database: cli.database.clone(),
+        durability: if cli.durability == "process" {
+            Durability::ProcessCrash
+        } else {
+            Durability::PowerLoss
+        },
+        json: cli.json,
+    };
+    match cli.command {
+        Command::Init(args) => setup::init(&ctx, args).await,
+        Command::Licence(cmd) => licence::run(&ctx, cmd).await,
+        Command::Dept(cmd) => setup::dept(&ctx, cmd).await,
+        Command::Key(cmd) => setup::key(&ctx, cmd).await,
+        Command::Trust(cmd) => setup::trust(&ctx, cmd).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Bench(cmd) => bench::run(cmd).await,
+    }
+}
+
+/// Global options every command sees.
+#[derive(Debug, Clone)]
+pub(crate) struct Context {
+    pub data_dir: PathBuf,
+    pub database: Option<String>,
+    pub durability: Durability,
+    pub json: bool,
+}
+
+impl Context {
+    pub fn hub_config(&self) -> HubConfig {
+        let mut config = HubConfig::embedded(&self.data_dir);
+        if let Some(db) = &self.database {
+            config.store.database = DatabaseConfig::parse(db);
+        }
+        config.store.durability = self.durability;
+        config
+    }
+
+    /// Opens an existing hub; a clear error if `init` was never run.
+    pub async fn open(&self) -> anyhow::Result<Hub> {
+        if self.database.is_none() && !self.data_dir.join("tongban.db").exists() {
+            return Err(output::Coded::new(
+                "HUB_NOT_INITIALISED",
+                format!(
+                    "no hub in {}: run `tongban init` first (or pass --data-dir)",
+                    self.data_dir.display()
+                ),
+            )
+            .into());
+        }
+        Ok(Hub::open(&self.hub_config()).await?)
+    }
+}

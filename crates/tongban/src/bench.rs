@@ -1,0 +1,255 @@
+//! `tongban bench licences`: this machine's raw Ed25519 rate against our
+//! licence verification (single and batch) and issuance into the embedded
+//! store, measured in one run so that the ratios mean something on a
+//! shared, noisy machine. Build with `--release`.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use tongban_licence::{VerifyOptions, verify, verify_bytes, verify_many};
+use tongban_seal::SigningKey;
+use tongban_service::{Hub, HubConfig, IssueInput};
+
+use crate::{samples, setup};
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Licence issuance and verification against raw Ed25519.
+    Licences(LicenceBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LicenceBenchArgs {
+    /// Licences to issue (and then verify).
+    #[arg(long, default_value_t = 20_000)]
+    count: usize,
+    /// Licences per issue batch (one transaction).
+    #[arg(long, default_value_t = 1_000)]
+    batch: usize,
+    /// Licences per verification batch.
+    #[arg(long, default_value_t = 1_000)]
+    verify_batch: usize,
+    /// Seconds to spend on each raw Ed25519 measurement.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Keep the benchmark hub in this directory instead of a temporary one.
+    #[arg(long)]
+    dir: Option<std::path::PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BenchCommand::Licences(args) => licences(args).await,
+    }
+}
+
+async fn licences(args: LicenceBenchArgs) -> anyhow::Result<ExitCode> {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build; figures are meaningless. Use `cargo run --release -- bench licences`."
+        );
+    }
+    let say = |s: &str| {
+        if !args.json {
+            eprintln!("{s}");
+        }
+    };
+
+    // 1. Raw Ed25519 on this machine, same message size as a licence proof (64 bytes).
+    say("measuring raw Ed25519 verify_strict (1 and 2 threads) ...");
+    let raw_1 = raw_verify_rate(1, args.seconds);
+    let raw_2 = raw_verify_rate(2, args.seconds);
+
+    // 2. Issuance into the embedded store (durable commits).
+    let temp = tempfile::tempdir()?;
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    let hub = Hub::open(&HubConfig::embedded(&dir)).await?;
+    setup::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
+    let request = IssueInput::from_json(&samples::business_licence_request())?;
+    say(&format!(
+        "issuing {} licences into SQLite ({}, durable commits) in batches of {} ...",
+        args.count,
+        dir.display(),
+        args.batch
+    ));
+    let started = Instant::now();
+    let mut issued = 0;
+    while issued < args.count {
+        let n = args.batch.min(args.count - issued);
+        hub.issue_batch(samples::MARKET, vec![request.clone(); n])
+            .await?;
+        issued += n;
+    }
+    let issue_elapsed = started.elapsed();
+    let issue_rate = issued as f64 / issue_elapsed.as_secs_f64();
+
+    // 3. Verification of the stored licences, with the hub's trust.
+    let rows = hub
+        .store()
+        .licences_of_issuer(samples::MARKET, args.count)
+        .await?;
+    let texts: Vec<String> = rows.into_iter().map(|r| r.credential).collect();
+    let values: Vec<Value> = texts
+        .iter()
+        .map(|t| serde_json::from_str(t))
+        .collect::<Result<_, _>>()?;
+    let trust = hub.trust_for_issuers(&[samples::MARKET.to_owned()]).await?;
+    let options = VerifyOptions {
+        now: hub.now(),
+        attachments: None,
+    };
+    let sample_size = texts.first().map_or(0, String::len);
+
+    say("verifying licences one by one (parsed credential) ...");
+    let copies = values.clone();
+    let started = Instant::now();
+    let mut ok = 0usize;
+    for v in copies {
+        ok += usize::from(verify(&trust, v, options).valid);
+    }
+    let single_rate = values.len() as f64 / started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        ok == values.len(),
+        "{} of {} licences failed verification",
+        values.len() - ok,
+        values.len()
+    );
+
+    say("verifying licences one by one (from JSON bytes) ...");
+    let started = Instant::now();
+    let mut ok_bytes = 0usize;
+    for t in &texts {
+        ok_bytes += usize::from(verify_bytes(&trust, t.as_bytes(), options).valid);
+    }
+    let bytes_rate = texts.len() as f64 / started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        ok_bytes == texts.len(),
+        "verification from bytes rejected valid licences"
+    );
+
+    say(&format!(
+        "verifying licences in batches of {} ...",
+        args.verify_batch
+    ));
+    let chunks: Vec<Vec<Value>> = values
+        .chunks(args.verify_batch.max(1))
+        .map(<[Value]>::to_vec)
+        .collect();
+    let started = Instant::now();
+    let mut batch_ok = 0usize;
+    for chunk in chunks {
+        batch_ok += verify_many(&trust, chunk, options)
+            .iter()
+            .filter(|v| v.valid)
+            .count();
+    }
+    let batch_rate = values.len() as f64 / started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        batch_ok == values.len(),
+        "batch verification rejected valid licences"
+    );
+    hub.close().await;
+
+    let report = json!({
+        "licences": values.len(),
+        "licenceBytes": sample_size,
+        "rawVerifyStrictPerSec": {"threads1": raw_1.round(), "threads2": raw_2.round()},
+        "licenceVerifyPerSec": single_rate.round(),
+        "licenceVerifyFromBytesPerSec": bytes_rate.round(),
+        "batchVerifyPerSec": batch_rate.round(),
+        "issuePerSec": issue_rate.round(),
+        "ratios": {
+            "licenceVerifyVsRaw": round2(single_rate / raw_1),
+            "licenceVerifyFromBytesVsRaw": round2(bytes_rate / raw_1),
+            "batchVerifyVsRaw": round2(batch_rate / raw_1),
+        },
+        "targets": {
+            "licenceVerifyVsRaw": ">= 0.80",
+            "batchVerifyVsRaw": ">= 1.30",
+            "issuePerSec": ">= 5000",
+        }
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!();
+        println!(
+            "licences                    {} ({} bytes each)",
+            values.len(),
+            sample_size
+        );
+        println!(
+            "raw verify_strict           {:>9.0} /s (1 thread)   {:>9.0} /s (2 threads)",
+            raw_1, raw_2
+        );
+        println!(
+            "licence verify              {:>9.0} /s   {:.2} × raw   (target ≥ 0.80)",
+            single_rate,
+            single_rate / raw_1
+        );
+        println!(
+            "licence verify from bytes   {:>9.0} /s   {:.2} × raw",
+            bytes_rate,
+            bytes_rate / raw_1
+        );
+        println!(
+            "batch verify ({:>5})       {:>9.0} /s   {:.2} × raw   (target ≥ 1.30)",
+            args.verify_batch,
+            batch_rate,
+            batch_rate / raw_1
+        );
+        println!(
+            "issue into SQLite           {:>9.0} /s   durable commits, batches of {} (target ≥ 5000)",
+            issue_rate, args.batch
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Strict verifications per second over `seconds`, on `threads` threads.
+fn raw_verify_rate(threads: usize, seconds: f64) -> f64 {
+    let key = SigningKey::from_seed(&[7; 32]);
+    let public = key.public();
+    let message = [0x5au8; 64];
+    let signature = key.sign(&message);
+    let deadline = Duration::from_secs_f64(seconds);
+    let total: u64 = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let started = Instant::now();
+                    let mut n = 0u64;
+                    while started.elapsed() < deadline {
+                        for _ in 0..64 {
+                            n += u64::from(
+                                public.verify_strict(std::hint::black_box(&message), &signature),
+                            );
+                        }
+                    }
+                    (n, started.elapsed())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map(|(n, e)| (n as f64 / e.as_secs_f64()) as u64)
+                    .unwrap_or(0)
+            })
+            .sum()
+    });
+    total as f64
+}

@@ -1,0 +1,445 @@
+//! `tongban demo`: the whole story on a throw-away hub in 广州市花都区.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde_json::Value;
+use time::Duration;
+use tongban_licence::credential::{self, Allocation, Issuer};
+use tongban_licence::{IssueRequest, VerifyOptions, trustfile, verify};
+use tongban_seal::PublicKey;
+use tongban_service::{AttachmentInput, Clock, Hub, HubConfig, IssueInput, Query};
+
+use crate::output::{print_verification, write_json};
+use crate::samples::{self, CIVIL_AFFAIRS, DISABLED_FEDERATION, MARKET, PLANNING, XINHUA_STREET};
+use crate::setup;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo hub (and exported files) in this directory instead of a temporary one.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+fn section(n: u32, title: &str) {
+    println!("\n━━ {n}. {title} ━━");
+}
+
+fn outcome<T>(what: &str, r: tongban_service::Result<T>) {
+    match r {
+        Ok(_) => println!("  {what}: accepted (unexpected!)"),
+        Err(e) => println!("  {what}: refused  [{}] {e}", e.code()),
+    }
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let temp = tempfile::tempdir()?;
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&dir)?;
+    let start = tongban_seal::timefmt::truncate_to_seconds(time::OffsetDateTime::now_utc());
+    let clock = Clock::fixed(start);
+    let hub = Hub::open(&HubConfig {
+        clock: clock.clone(),
+        ..HubConfig::embedded(&dir.join("hub"))
+    })
+    .await?;
+
+    println!("通办 Tongban — electronic licences that every department can reuse");
+    println!("a throw-away hub for 广州市花都区 in {}", dir.display());
+
+    section(1, "The region's hub");
+    let report = setup::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
+    println!(
+        "  {} ({}), anchor key {}",
+        report["name"].as_str().unwrap_or(""),
+        report["id"].as_str().unwrap_or(""),
+        report["anchor"].as_str().unwrap_or("")
+    );
+    println!("  licence types (证照类型):");
+    for t in hub.licence_types().iter() {
+        println!("    {}  {} ({})", t.code, t.name, t.name_en);
+    }
+    println!("  departments on the three-level platform:");
+    for d in hub.store().departments().await? {
+        println!(
+            "    {:<8} {}  {}",
+            d.platform_level.as_str(),
+            d.code,
+            d.name
+        );
+    }
+
+    section(2, "Departments issue electronic licences (电子证照)");
+    let mut business = IssueInput::from_json(&samples::business_licence_request())?;
+    business.attachment = Some(AttachmentInput {
+        bytes: samples::sample_pdf("营业执照"),
+        media_type: "application/pdf".into(),
+    });
+    let business = hub.issue(MARKET, business).await?;
+    let planning = hub
+        .issue(
+            PLANNING,
+            IssueInput::from_json(&samples::planning_permit_request())?,
+        )
+        .await?;
+    let marriage = hub
+        .issue_batch(
+            CIVIL_AFFAIRS,
+            vec![
+                IssueInput::from_json(&samples::marriage_request(samples::HUANG))?,
+                IssueInput::from_json(&samples::marriage_request(samples::CHEN))?,
+            ],
+        )
+        .await?;
+    let senior = hub
+        .issue(
+            CIVIL_AFFAIRS,
+            IssueInput::from_json(&samples::senior_card_request())?,
+        )
+        .await?;
+    let disability = hub
+        .issue(
+            DISABLED_FEDERATION,
+            IssueInput::from_json(&samples::disability_request())?,
+        )
+        .await?;
+    for l in [
+        &business,
+        &planning,
+        &marriage[0],
+        &marriage[1],
+        &senior,
+        &disability,
+    ] {
+        println!(
+            "  {}  {}  → {}  (number {}, valid until {})",
+            l.credential["name"].as_str().unwrap_or(""),
+            l.identifier,
+            l.credential["credentialSubject"]["name"]
+                .as_str()
+                .unwrap_or(""),
+            l.number,
+            l.credential["validUntil"].as_str().unwrap_or("no end")
+        );
+    }
+    println!(
+        "  each is a W3C Verifiable Credential with an eddsa-jcs-2022 proof by the issuer's key;"
+    );
+    println!(
+        "  the 营业执照's PDF rendering is bound into it by SHA-256 (relatedResource.digestSRI)."
+    );
+
+    section(
+        3,
+        "A case at 新华街道 reuses licences instead of paper copies",
+    );
+    let case = Query {
+        requester: XINHUA_STREET.into(),
+        use_cause: "办理食品经营许可证，核验申请企业的营业执照和建设工程规划许可证".into(),
+        case_ref: Some("HD-XH-2026-001024".into()),
+    };
+    println!(
+        "  case HD-XH-2026-001024 (食品经营许可) asks for the licences of {} with its stated purpose:",
+        samples::COMPANY_NAME
+    );
+    for f in hub
+        .find_by_holder("001", samples::COMPANY_CODE, None, false, &case)
+        .await?
+    {
+        println!(
+            "    {} {}  {}",
+            if f.verification.valid { "✔" } else { "✘" },
+            f.credential["name"].as_str().unwrap_or(""),
+            f.row.identifier
+        );
+    }
+    outcome(
+        "the same query without a stated purpose",
+        hub.find_by_holder(
+            "001",
+            samples::COMPANY_CODE,
+            None,
+            false,
+            &Query {
+                use_cause: String::new(),
+                ..case.clone()
+            },
+        )
+        .await,
+    );
+
+    section(
+        4,
+        "Anyone verifies offline with the licence and the hub's trust file",
+    );
+    let out = dir.join("export");
+    let export = hub
+        .export(
+            &business.identifier.to_string(),
+            &Query {
+                requester: "银行开户核验".into(),
+                use_cause: "企业开立对公账户".into(),
+                case_ref: None,
+            },
+        )
+        .await?;
+    write_json(&out.join("licence.json"), &export.credential)?;
+    write_json(&out.join("trust.json"), &export.trust_file)?;
+    std::fs::write(out.join("anchor.txt"), &export.anchor)?;
+    println!(
+        "  exported to {} (licence.json, trust.json, anchor.txt)",
+        out.display()
+    );
+    let anchor = PublicKey::from_multikey(&export.anchor)?;
+    let trust = trustfile::load(&export.trust_file, &anchor, hub.now())?;
+    let (att_id, att_bytes, _) = export
+        .attachment
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("attachment missing"))?;
+    let mut held = HashMap::new();
+    held.insert(att_id.clone(), tongban_seal::sha256(&att_bytes));
+    let opts = VerifyOptions {
+        now: hub.now(),
+        attachments: Some(&held),
+    };
+    println!("  the exported licence, with its PDF:");
+    print_verification(&verify(&trust, export.credential.clone(), opts), false);
+    let mut tampered = export.credential.clone();
+    tampered["credentialSubject"]["licenceData"]["registeredCapital"] =
+        Value::from("5000万元人民币");
+    println!("  a copy whose registered capital was edited from 500万 to 5000万:");
+    print_verification(&verify(&trust, tampered, opts), false);
+    let mut swapped = HashMap::new();
+    swapped.insert(
+        att_id,
+        tongban_seal::sha256(&samples::sample_pdf("另一份文件")),
+    );
+    println!("  the genuine licence with a different PDF:");
+    print_verification(
+        &verify(
+            &trust,
+            export.credential.clone(),
+            VerifyOptions {
+                now: hub.now(),
+                attachments: Some(&swapped),
+            },
+        ),
+        false,
+    );
+    let later = hub.now() + Duration::days(8);
+    match trustfile::load(&export.trust_file, &anchor, later) {
+        Ok(_) => println!("  a week-old trust file: accepted (unexpected!)"),
+        Err(e) => println!(
+            "  the same trust file eight days later: refused [{}] {e}",
+            e.code()
+        ),
+    }
+
+    section(
+        5,
+        "Suspension (中止) and reinstatement, seen by every verifier",
+    );
+    let id = business.identifier.to_string();
+    hub.suspend(
+        &id,
+        "花都区市场监管局 登记注册科",
+        "列入经营异常名录，待核查",
+    )
+    .await?;
+    println!("  suspended: online verification now says");
+    print_verification(
+        &hub.verify_online(business.credential.clone()).await?,
+        false,
+    );
+    hub.reinstate(
+        &id,
+        "花都区市场监管局 登记注册科",
+        "核查完毕，移出经营异常名录",
+    )
+    .await?;
+    println!(
+        "  reinstated: {}",
+        if hub.verify_online(business.credential.clone()).await?.valid {
+            "valid again ✔"
+        } else {
+            "still not valid ✘"
+        }
+    );
+
+    section(6, "Key rotation: licences outlive the key that signed them");
+    let old_key = hub.current_key(CIVIL_AFFAIRS).await?.1;
+    clock.set(start + Duration::days(30));
+    let new_key = hub.new_signing_key(CIVIL_AFFAIRS, None).await?;
+    hub.store()
+        .close_key_window(&old_key.public.to_multikey(), start + Duration::days(31))
+        .await?;
+    clock.set(start + Duration::days(32));
+    println!(
+        "  花都区民政局 rotated from {}… to {}…",
+        &old_key.public.to_multikey()[..16],
+        &new_key.key_id[..16]
+    );
+    let v = hub.verify_online(marriage[0].credential.clone()).await?;
+    println!(
+        "  the 结婚证 signed with the old key: {}",
+        if v.valid {
+            "still valid ✔"
+        } else {
+            "not valid ✘"
+        }
+    );
+    let after = hub
+        .issue(
+            CIVIL_AFFAIRS,
+            IssueInput::from_json(&samples::senior_card_request())?,
+        )
+        .await?;
+    println!(
+        "  a new 老年人优待证 is signed with the new key: {}",
+        after.credential["proof"]["verificationMethod"]
+            .as_str()
+            .unwrap_or("")
+    );
+
+    section(
+        7,
+        "A compromised key is invalid from the instant it is revoked",
+    );
+    let stolen_at = start + Duration::days(33);
+    hub.store()
+        .revoke_key(&new_key.key_id, stolen_at, "密钥泄露")
+        .await?;
+    clock.set(start + Duration::days(34));
+    println!(
+        "  the new key was revoked as of {}",
+        tongban_seal::timefmt::format_rfc3339(stolen_at)
+    );
+    let v = hub.verify_online(after.credential.clone()).await?;
+    println!(
+        "  the licence it signed before that: {}",
+        if v.valid {
+            "valid ✔"
+        } else {
+            "not valid ✘"
+        }
+    );
+    // Someone holding the stolen secret signs a licence after the revocation.
+    let stolen = tongban_service::KeyStore::open(&dir.join("hub/keys"))?.load(&new_key.key_id)?;
+    let record = hub
+        .key_records()
+        .await?
+        .into_iter()
+        .find(|k| k.public.to_multikey() == new_key.key_id)
+        .ok_or_else(|| anyhow::anyhow!("key record missing"))?;
+    let types = hub.licence_types();
+    let code = tongban_codes::Uscc::parse(CIVIL_AFFAIRS)?;
+    let issuer = Issuer {
+        code: &code,
+        name: "广州市花都区民政局",
+        key: &stolen,
+        key_record: &record,
+    };
+    let forged_input = IssueInput::from_json(&samples::senior_card_request())?;
+    let request = IssueRequest {
+        type_code: forged_input.type_code.clone(),
+        type_version: None,
+        holder: tongban_licence::Holder {
+            name: "冒名者".into(),
+            code: tongban_codes::HolderCode::parse(
+                tongban_codes::HolderCodeType::CitizenId,
+                samples::LIU.1,
+            )?,
+        },
+        data: forged_input.data.clone(),
+        valid_from: None,
+        valid_until: None,
+        service_item: None,
+        attachment: None,
+    };
+    let licence_type = types
+        .latest(&request.type_code)
+        .ok_or_else(|| anyhow::anyhow!("type missing"))?;
+    let forged = credential::issue(
+        licence_type,
+        &request,
+        &issuer,
+        &Allocation {
+            serial: "20260101999999".into(),
+            version: 1,
+            list_sequence: 0,
+            status_index: 99_999,
+        },
+        hub.now(),
+    )?;
+    println!("  a licence signed with the stolen key after the revocation:");
+    print_verification(&hub.verify_online(forged.credential).await?, false);
+
+    section(8, "Bad input gets a clear, stable error and writes nothing");
+    let mut bad = IssueInput::from_json(&samples::business_licence_request())?;
+    bad.holder_code = "91440114MA5TB0A01X".into();
+    outcome(
+        "营业执照 for a USCC with a wrong check character",
+        hub.issue(MARKET, bad).await,
+    );
+    let mut bad = IssueInput::from_json(&samples::business_licence_request())?;
+    bad.data
+        .as_object_mut()
+        .map(|d| d.remove("legalRepresentative"));
+    outcome(
+        "营业执照 without its 法定代表人",
+        hub.issue(MARKET, bad).await,
+    );
+    let mut bad = IssueInput::from_json(&samples::disability_request())?;
+    bad.data["level"] = Value::from("五级");
+    outcome(
+        "残疾人证 of 五级 (there are four levels)",
+        hub.issue(DISABLED_FEDERATION, bad).await,
+    );
+
+    section(9, "Revocation (注销) is final");
+    let did = disability.identifier.to_string();
+    hub.revoke(&did, "花都区残联 康复部", "持证人申请注销")
+        .await?;
+    print_verification(
+        &hub.verify_online(disability.credential.clone()).await?,
+        false,
+    );
+    outcome(
+        "reinstating the revoked 残疾人证",
+        hub.reinstate(&did, "admin", "误操作").await,
+    );
+
+    section(10, "Every use was recorded (用证记录)");
+    for u in hub.store().recent_uses(None, 20).await? {
+        println!(
+            "  #{} {}  {}  “{}”  → {} licence(s){}",
+            u.id,
+            tongban_seal::timefmt::format_rfc3339(u.at),
+            u.requester,
+            u.use_cause,
+            u.returned.len(),
+            u.case_ref
+                .map(|c| format!("  case {c}"))
+                .unwrap_or_default()
+        );
+    }
+    let counts = hub.store().licence_counts().await?;
+    println!(
+        "\nlicences in the store: {}",
+        counts
+            .iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if args.dir.is_none() {
+        println!("(the demo hub is discarded; pass --dir to keep it)");
+    }
+    hub.close().await;
+    Ok(ExitCode::SUCCESS)
+}

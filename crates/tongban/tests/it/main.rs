@@ -1,0 +1,471 @@
+//! The `tongban` binary end to end: init, issue, find, export, offline
+//! verification, refusals, and a `kill -9` in the middle of issuance.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const MARKET: &str = "11440114MB2C00007U";
+const COMPANY: &str = "91440114MA5TB0A01K";
+
+fn tongban(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env_remove("TONGBAN_DATABASE")
+        .env_remove("TONGBAN_REQUESTER")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn business_request(dir: &Path) -> PathBuf {
+    let data: Value = serde_json::from_slice(
+        &std::fs::read(repo().join("schemas/licence-types/examples/business-licence.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let request = json!({
+        "type": "11100000TB0000001K001",
+        "holder": {"name": "广州花都鸿睿启航电子科技有限公司", "codeType": "001", "code": COMPANY},
+        "data": data,
+        "serviceItem": {"code": "440114-SCJG-0001", "name": "有限责任公司设立登记"}
+    });
+    let path = dir.join("request.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&request).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn init_issue_find_export_and_verify_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    let out = tongban(&data, &["--json", "init"]);
+    let init = json_of(&out);
+    assert_eq!(init["licenceTypes"], 5);
+    assert_eq!(init["departments"], 7);
+    // Running init again changes nothing.
+    assert_eq!(
+        json_of(&tongban(&data, &["--json", "init"]))["anchor"],
+        init["anchor"]
+    );
+
+    let request = business_request(dir.path());
+    std::fs::write(dir.path().join("render.pdf"), b"%PDF-1.7 licence").unwrap();
+    let issued = json_of(&tongban(
+        &data,
+        &[
+            "--json",
+            "licence",
+            "issue",
+            "--issuer",
+            MARKET,
+            "--request",
+            request.to_str().unwrap(),
+            "--attachment",
+            dir.path().join("render.pdf").to_str().unwrap(),
+        ],
+    ));
+    let identifier = issued["licence"]["identifier"].as_str().unwrap().to_owned();
+    assert_eq!(issued["relatedResource"][0]["mediaType"], "application/pdf");
+
+    let found = json_of(&tongban(
+        &data,
+        &[
+            "--json",
+            "licence",
+            "find",
+            "--holder",
+            COMPANY,
+            "--requester",
+            "11440114MB2C00023H",
+            "--use-cause",
+            "办理食品经营许可",
+            "--case",
+            "HD-1",
+        ],
+    ));
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["verification"]["valid"], true);
+
+    // Without a stated purpose the CLI refuses before asking.
+    let out = tongban(
+        &data,
+        &["licence", "find", "--holder", COMPANY, "--requester", "x"],
+    );
+    assert_eq!(out.status.code(), Some(2), "usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--use-cause"));
+
+    let export_dir = dir.path().join("export");
+    ok(&tongban(
+        &data,
+        &[
+            "licence",
+            "export",
+            &identifier,
+            "--out",
+            export_dir.to_str().unwrap(),
+            "--requester",
+            "银行",
+            "--use-cause",
+            "开立对公账户",
+        ],
+    ));
+    let anchor = std::fs::read_to_string(export_dir.join("anchor.txt")).unwrap();
+    let licence = export_dir.join("licence.json");
+    let offline = |file: &Path, attachment: Option<&Path>| {
+        let mut args = vec![
+            "--json",
+            "licence",
+            "verify",
+            file.to_str().unwrap(),
+            "--trust",
+            export_dir.to_str().unwrap(),
+            "--anchor",
+            anchor.trim(),
+        ];
+        let trust = export_dir.join("trust.json");
+        args[5] = trust.to_str().unwrap();
+        let a;
+        if let Some(att) = attachment {
+            a = att.to_str().unwrap().to_owned();
+            args.push("--attachment");
+            args.push(&a);
+        }
+        // An empty data dir: offline verification needs no hub.
+        tongban(&dir.path().join("nowhere"), &args)
+    };
+    let out = offline(&licence, Some(&export_dir.join("attachment.pdf")));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(json_of(&out)["valid"], true);
+
+    // A tampered copy fails with PROOF_INVALID and exit status 1.
+    let mut tampered: Value = serde_json::from_slice(&std::fs::read(&licence).unwrap()).unwrap();
+    tampered["credentialSubject"]["licenceData"]["registeredCapital"] = "5000万元人民币".into();
+    let tampered_path = dir.path().join("tampered.json");
+    std::fs::write(&tampered_path, serde_json::to_vec(&tampered).unwrap()).unwrap();
+    let out = offline(&tampered_path, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["problems"][0]["code"], "PROOF_INVALID");
+    // A different attachment: ATTACHMENT_DIGEST_MISMATCH.
+    std::fs::write(dir.path().join("other.pdf"), b"%PDF-1.7 other").unwrap();
+    let out = offline(&licence, Some(&dir.path().join("other.pdf")));
+    assert_eq!(
+        json_of(&out)["problems"][0]["code"],
+        "ATTACHMENT_DIGEST_MISMATCH"
+    );
+    // The wrong anchor: TRUST_FILE_UNTRUSTED.
+    let out = tongban(
+        &data,
+        &[
+            "--json",
+            "licence",
+            "verify",
+            licence.to_str().unwrap(),
+            "--trust",
+            export_dir.join("trust.json").to_str().unwrap(),
+            "--anchor",
+            "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2",
+        ],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "TRUST_FILE_UNTRUSTED");
+
+    // Suspend, then online verification says so; use records are listed.
+    ok(&tongban(
+        &data,
+        &["licence", "suspend", &identifier, "--reason", "经营异常"],
+    ));
+    let out = tongban(
+        &data,
+        &["--json", "licence", "verify", licence.to_str().unwrap()],
+    );
+    assert_eq!(json_of(&out)["problems"][0]["code"], "LICENCE_SUSPENDED");
+    let uses = json_of(&tongban(&data, &["--json", "licence", "uses", &identifier]));
+    assert_eq!(
+        uses.as_array().unwrap().len(),
+        2,
+        "find and export were recorded"
+    );
+    ok(&tongban(
+        &data,
+        &["licence", "reinstate", &identifier, "--reason", "核查完毕"],
+    ));
+    ok(&tongban(
+        &data,
+        &["licence", "revoke", &identifier, "--reason", "注销登记"],
+    ));
+    let out = tongban(
+        &data,
+        &[
+            "--json",
+            "licence",
+            "reinstate",
+            &identifier,
+            "--reason",
+            "x",
+        ],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "LICENCE_ALREADY_REVOKED");
+}
+
+#[test]
+fn refusals_have_stable_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    // Nothing initialised yet.
+    let out = tongban(
+        &data,
+        &[
+            "--json",
+            "licence",
+            "find",
+            "--holder",
+            COMPANY,
+            "--requester",
+            "x",
+            "--use-cause",
+            "y",
+        ],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "HUB_NOT_INITIALISED");
+    ok(&tongban(&data, &["init"]));
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, b"{\"type\": ").unwrap();
+    let out = tongban(
+        &data,
+        &[
+            "--json",
+            "licence",
+            "issue",
+            "--issuer",
+            MARKET,
+            "--request",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "MALFORMED_JSON");
+    let out = tongban(
+        &data,
+        &["--json", "licence", "verify", bad.to_str().unwrap()],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "MALFORMED_JSON");
+    let request = business_request(dir.path());
+    let out = tongban(
+        &data,
+        &[
+            "--json",
+            "licence",
+            "issue",
+            "--issuer",
+            "11440114MB2C00023H",
+            "--request",
+            request.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "SIGNING_KEY_NONE");
+    let out = tongban(
+        &data,
+        &[
+            "--json",
+            "licence",
+            "show",
+            "1.2.156.3005.2.11100000TB0000001K001.11440114MB2C00007U.2026112500000000.001.X",
+            "--requester",
+            "x",
+            "--use-cause",
+            "y",
+        ],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "IDENTIFIER_INVALID");
+    let out = tongban(
+        &data,
+        &[
+            "--json",
+            "dept",
+            "add",
+            "--code",
+            "11440114MB2C00007U",
+            "--name",
+            "x",
+            "--region",
+            "440114",
+        ],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "DEPARTMENT_EXISTS");
+}
+
+#[test]
+fn the_w3c_test_vector_verifies_with_its_published_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let vector =
+        repo().join("crates/tongban-licence/tests/vectors/eddsa-jcs-2022/signed-credential.json");
+    let key = "https://vc.example/issuers/5678#z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2";
+    let out = tongban(
+        dir.path(),
+        &[
+            "--json",
+            "licence",
+            "verify",
+            vector.to_str().unwrap(),
+            "--key",
+            key,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut tampered: Value = serde_json::from_slice(&std::fs::read(&vector).unwrap()).unwrap();
+    tampered["credentialSubject"]["alumniOf"] = "Another School".into();
+    let path = dir.path().join("t.json");
+    std::fs::write(&path, serde_json::to_vec(&tampered).unwrap()).unwrap();
+    let out = tongban(
+        dir.path(),
+        &[
+            "--json",
+            "licence",
+            "verify",
+            path.to_str().unwrap(),
+            "--key",
+            key,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn demo_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args(["demo", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = ok(&out);
+    for expected in [
+        "PROOF_INVALID",
+        "ATTACHMENT_DIGEST_MISMATCH",
+        "TRUST_FILE_STALE",
+        "LICENCE_SUSPENDED",
+        "KEY_REVOKED",
+        "LICENCE_REVOKED",
+        "USE_CAUSE_REQUIRED",
+        "still valid ✔",
+    ] {
+        assert!(
+            text.contains(expected),
+            "demo output lacks {expected}:\n{text}"
+        );
+    }
+}
+
+/// `kill -9` in the middle of issuing: every licence that made it to the
+/// store is whole and verifies, batches are all or nothing, and the
+/// counters never hand out a used number again.
+#[test]
+fn killed_mid_issue_leaves_no_half_issued_licence() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub_dir = dir.path().join("bench");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args([
+            "bench",
+            "licences",
+            "--count",
+            "1000000",
+            "--batch",
+            "50",
+            "--seconds",
+            "0.05",
+            "--dir",
+        ])
+        .arg(&hub_dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until some batches are in, then kill.
+    let db = hub_dir.join("tongban.db");
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(300));
+        if count_licences(&db) >= 200 {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(150));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let hub = tongban_service::Hub::open(&tongban_service::HubConfig::embedded(&hub_dir)).await.unwrap();
+        let counts = hub.store().licence_counts().await.unwrap();
+        let total: i64 = counts.iter().map(|(_, n)| n).sum();
+        assert!(total >= 200, "only {total} licences before the kill");
+        assert_eq!(total % 50, 0, "a batch was half written: {total}");
+        let rows = hub.store().licences_of_issuer(MARKET, 1_000_000).await.unwrap();
+        let trust = hub.trust_for_issuers(&[MARKET.to_owned()]).await.unwrap();
+        let values: Vec<Value> = rows.iter().map(|r| serde_json::from_str(&r.credential).unwrap()).collect();
+        let results = tongban_licence::verify_many(&trust, values, tongban_licence::VerifyOptions { now: hub.now(), attachments: None });
+        assert!(results.iter().all(|v| v.valid), "a stored licence does not verify");
+        // The next allocation never reuses an index that is in the store.
+        let max = rows.iter().map(|r| r.status_index).max().unwrap();
+        let next = hub.store().allocate_indices(MARKET, 1).await.unwrap();
+        assert!(next > max, "counter {next} would reuse index {max}");
+        // And issuing goes on.
+        let input = tongban_service::IssueInput::from_json(&json!({
+            "type": "11100000TB0000001K001",
+            "holder": {"name": "广州花都鸿睿启航电子科技有限公司", "codeType": "001", "code": COMPANY},
+            "data": serde_json::from_slice::<Value>(&std::fs::read(repo().join("schemas/licence-types/examples/business-licence.json")).unwrap()).unwrap(),
+        }))
+        .unwrap();
+        hub.issue(MARKET, input).await.unwrap();
+    });
+}
+
+fn count_licences(db: &Path) -> i64 {
+    if !db.exists() {
+        return 0;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let Ok(mut conn) =
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display())).await
+        else {
+            return 0;
+        };
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM licences")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or(0)
+    })
+}
