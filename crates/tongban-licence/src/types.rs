@@ -174,7 +174,8 @@ impl LicenceType {
 /// The set of licence types a party knows, by code and version.
 #[derive(Debug, Clone, Default)]
 pub struct LicenceTypes {
-    by_code: HashMap<(String, String), LicenceType>,
+    /// code → version → type.
+    by_code: HashMap<String, HashMap<String, LicenceType>>,
     latest: HashMap<String, String>,
 }
 
@@ -194,12 +195,15 @@ impl LicenceTypes {
         if newer {
             self.latest.insert(code.clone(), t.version.clone());
         }
-        self.by_code.insert((code, t.version.clone()), t);
+        self.by_code
+            .entry(code)
+            .or_default()
+            .insert(t.version.clone(), t);
     }
 
     /// A type by code and version.
     pub fn get(&self, code: &str, version: &str) -> Option<&LicenceType> {
-        self.by_code.get(&(code.to_owned(), version.to_owned()))
+        self.by_code.get(code)?.get(version)
     }
 
     /// The latest version of a type.
@@ -210,7 +214,7 @@ impl LicenceTypes {
 
     /// Every type, in code then version order.
     pub fn iter(&self) -> impl Iterator<Item = &LicenceType> {
-        let mut all: Vec<&LicenceType> = self.by_code.values().collect();
+        let mut all: Vec<&LicenceType> = self.by_code.values().flat_map(HashMap::values).collect();
         all.sort_by(|a, b| {
             (a.code.as_str(), version_key(&a.version))
                 .cmp(&(b.code.as_str(), version_key(&b.version)))
@@ -220,7 +224,7 @@ impl LicenceTypes {
 
     /// Number of (code, version) pairs.
     pub fn len(&self) -> usize {
-        self.by_code.len()
+        self.by_code.values().map(HashMap::len).sum()
     }
 
     /// Whether the set is empty.

@@ -427,49 +427,50 @@ fn check_licence(
         problems.push(malformed("a licence must carry a credentialSubject object"));
         return;
     };
-    let text =
-        |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
+    let type_code = meta.get("typeCode").and_then(Value::as_str);
 
     // Identifier (证照标识) and its agreement with the metadata.
-    match text(meta, "identifier") {
+    match meta.get("identifier").and_then(Value::as_str) {
         None => problems.push(malformed("licence.identifier is missing")),
-        Some(id) => {
-            match LicenceIdentifier::parse(&id) {
-                Err(e) => problems.push(Problem::new(
-                    ProblemCode::IdentifierInvalid,
-                    format!("{id}: {e} ({})", e.code()),
-                )),
-                Ok(identifier) => {
-                    let type_ok =
-                        text(meta, "typeCode").as_deref() == Some(identifier.type_code().as_str());
-                    let issuer_code = identifier.issuer().as_str();
-                    let issuer_ok = text(meta, "issuerCode").as_deref() == Some(issuer_code)
-                        && issuer == format!("urn:uscc:{issuer_code}");
-                    let id_ok =
-                        map.get("id").and_then(Value::as_str) == Some(&format!("urn:licence:{id}"));
-                    if !(type_ok && issuer_ok && id_ok) {
-                        problems.push(Problem::new(
+        Some(id) => match LicenceIdentifier::parse(id) {
+            Err(e) => problems.push(Problem::new(
+                ProblemCode::IdentifierInvalid,
+                format!("{id}: {e} ({})", e.code()),
+            )),
+            Ok(identifier) => {
+                let type_ok = type_code == Some(identifier.type_code().as_str());
+                let issuer_code = identifier.issuer().as_str();
+                let issuer_ok = meta.get("issuerCode").and_then(Value::as_str) == Some(issuer_code)
+                    && issuer.strip_prefix("urn:uscc:") == Some(issuer_code);
+                let id_ok = map
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|v| v.strip_prefix("urn:licence:"))
+                    == Some(id);
+                if !(type_ok && issuer_ok && id_ok) {
+                    problems.push(Problem::new(
                         ProblemCode::IdentifierMismatch,
-                        format!("identifier {id} disagrees with the credential id, type code or issuer"),
+                        format!(
+                            "identifier {id} disagrees with the credential id, type code or issuer"
+                        ),
                     ));
-                    }
                 }
             }
-        }
+        },
     }
 
     // Holder code (持证主体代码).
-    let code_type = text(subject, "holderCodeType");
-    let code = text(subject, "holderCode");
+    let code_type = subject.get("holderCodeType").and_then(Value::as_str);
+    let code = subject.get("holderCode").and_then(Value::as_str);
     let holder_type = match (code_type, code) {
-        (Some(t), Some(c)) => match HolderCodeType::parse(&t) {
+        (Some(t), Some(c)) => match HolderCodeType::parse(t) {
             Err(e) => {
                 problems.push(Problem::new(ProblemCode::HolderCodeInvalid, e.to_string()));
                 None
             }
             Ok(kind) => {
                 // Licences already issued may carry legacy USCCs that fail the checksum.
-                if let Err(e) = HolderCode::parse_with(kind, &c, true) {
+                if let Err(e) = HolderCode::parse_with(kind, c, true) {
                     problems.push(Problem::new(
                         ProblemCode::HolderCodeInvalid,
                         format!("{e} ({})", e.code()),
@@ -487,9 +488,12 @@ fn check_licence(
     };
 
     // Type and subject data.
-    let type_code = text(meta, "typeCode").unwrap_or_default();
-    let type_version = text(meta, "typeVersion").unwrap_or_else(|| "1".to_owned());
-    match trust.types.get(&type_code, &type_version) {
+    let type_code = type_code.unwrap_or_default();
+    let type_version = meta
+        .get("typeVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("1");
+    match trust.types.get(type_code, type_version) {
         None => problems.push(Problem::new(
             ProblemCode::LicenceTypeUnknown,
             format!("licence type {type_code}@{type_version} is not known to this verifier"),

@@ -126,11 +126,13 @@ struct Prepared {
 fn prepare(item: &BatchItem<'_>) -> Option<Prepared> {
     let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(*item.signature.s_bytes()))?;
     let r_bytes = item.signature.r_bytes();
-    let r = CompressedEdwardsY(*r_bytes).decompress()?;
-    // Non-canonical encodings decompress too; strict rejects them.
-    if r.compress().as_bytes() != r_bytes {
+    // Non-canonical encodings (y ≥ p) decompress too; strict rejects them.
+    if !y_is_canonical(r_bytes) {
         return None;
     }
+    let r = CompressedEdwardsY(*r_bytes).decompress()?;
+    // Small-order points include the only ones whose x is 0, where a set
+    // sign bit would be a second non-canonical encoding.
     if r.is_small_order() {
         return None;
     }
@@ -141,6 +143,13 @@ fn prepare(item: &BatchItem<'_>) -> Option<Prepared> {
     let digest: [u8; 64] = h.finalize().into();
     let k = Scalar::from_bytes_mod_order_wide(&digest);
     Some(Prepared { r, s, k })
+}
+
+/// Whether the 255-bit y of an encoding is below p = 2^255 − 19.
+fn y_is_canonical(bytes: &[u8; 32]) -> bool {
+    // y ≥ p only when bits 254..5 are all ones: byte 31 (sans sign bit) is
+    // 0x7f, bytes 30..=1 are 0xff, and byte 0 is at least 0xed.
+    !(bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[0] >= 0xed)
 }
 
 /// `None` when the operating system's random number generator failed.

@@ -81,8 +81,16 @@ pub fn canonicalize_object_with(
         .filter(|(k, _)| !exclude.contains(&k.as_str()) && !overrides.iter().any(|(o, _)| o == k))
         .map(|(k, v)| (k.as_str(), v))
         .collect();
-    entries.extend(overrides.iter().copied());
-    entries.sort_by(|a, b| utf16_cmp(a.0, b.0));
+    for (name, value) in overrides {
+        let at = entries.partition_point(|(k, _)| utf16_cmp(k, name) == Ordering::Less);
+        entries.insert(at, (name, value));
+    }
+    if !entries
+        .windows(2)
+        .all(|w| utf16_cmp(w[0].0, w[1].0) == Ordering::Less)
+    {
+        entries.sort_by(|a, b| utf16_cmp(a.0, b.0));
+    }
     let mut out = Vec::with_capacity(512);
     out.push(b'{');
     for (i, (k, v)) in entries.into_iter().enumerate() {
@@ -223,15 +231,46 @@ fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
 }
 
 /// Compares two strings by their UTF-16 code units, as RFC 8785 §3.2.3 asks.
+///
+/// UTF-8 byte order equals code point order, which equals UTF-16 order
+/// except between a character in U+E000..=U+FFFF and a supplementary-plane
+/// character (encoded as surrogates U+D800..=U+DFFF in UTF-16). So only the
+/// first differing characters need a closer look.
 fn utf16_cmp(a: &str, b: &str) -> Ordering {
-    // Fast path: byte order equals UTF-16 order when neither string holds a
-    // character at or above U+E000 (3-byte sequences starting 0xEE/0xEF, or
-    // 4-byte sequences).
-    let simple = |s: &str| s.bytes().all(|b| b < 0xEE);
-    if simple(a) && simple(b) {
-        return a.as_bytes().cmp(b.as_bytes());
+    let (ab, bb) = (a.as_bytes(), b.as_bytes());
+    let Some(i) = ab.iter().zip(bb).position(|(x, y)| x != y) else {
+        return ab.len().cmp(&bb.len());
+    };
+    // An ASCII byte where they differ starts a character in both strings
+    // (the prefix is shared), and ASCII sorts first in every encoding.
+    if ab[i] < 0x80 || bb[i] < 0x80 {
+        return ab[i].cmp(&bb[i]);
     }
-    a.encode_utf16().cmp(b.encode_utf16())
+    // Step back to the start of the differing characters (same prefix, so
+    // the same boundary in both).
+    let mut start = i;
+    while start > 0 && !a.is_char_boundary(start) {
+        start -= 1;
+    }
+    let ca = a[start..].chars().next();
+    let cb = b[start..].chars().next();
+    match (ca, cb) {
+        (Some(x), Some(y)) => {
+            let key = |c: char| -> u32 {
+                let c = c as u32;
+                // Supplementary characters sort as their high surrogate.
+                if c >= 0x10000 {
+                    0xD800 + ((c - 0x10000) >> 10)
+                } else {
+                    c
+                }
+            };
+            key(x)
+                .cmp(&key(y))
+                .then_with(|| a[start..].encode_utf16().cmp(b[start..].encode_utf16()))
+        }
+        _ => ab.len().cmp(&bb.len()),
+    }
 }
 
 fn write_number(n: &Number, out: &mut Vec<u8>) {
@@ -259,35 +298,71 @@ fn write_number(n: &Number, out: &mut Vec<u8>) {
 }
 
 fn write_string(s: &str, out: &mut Vec<u8>) {
+    out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: Option<&[u8]> = match b {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            0x08 => Some(b"\\b"),
-            0x09 => Some(b"\\t"),
-            0x0A => Some(b"\\n"),
-            0x0C => Some(b"\\f"),
-            0x0D => Some(b"\\r"),
-            0x00..=0x1F => None,
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        match escape {
-            Some(e) => out.extend_from_slice(e),
-            None => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[(b >> 4) as usize]);
-                out.push(HEX[(b & 0xF) as usize]);
-            }
+    let mut i = 0;
+    // Eight bytes at a time while none needs escaping (the common case).
+    while i + 8 <= bytes.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[i..i + 8]);
+        if !needs_escape(u64::from_le_bytes(word)) {
+            i += 8;
+            continue;
         }
-        start = i + 1;
+        for _ in 0..8 {
+            escape_byte(bytes, i, &mut start, out);
+            i += 1;
+        }
+    }
+    while i < bytes.len() {
+        escape_byte(bytes, i, &mut start, out);
+        i += 1;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// Whether any byte of `v` is a control character, `"` or `\`.
+#[inline]
+fn needs_escape(v: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Exact tests (Bit Twiddling Hacks): a byte below n (n ≤ 128), a zero byte.
+    let below_0x20 = v.wrapping_sub(ONES * 0x20) & !v & HIGH;
+    let quote = v ^ (ONES * u64::from(b'"'));
+    let backslash = v ^ (ONES * u64::from(b'\\'));
+    let has_quote = quote.wrapping_sub(ONES) & !quote & HIGH;
+    let has_backslash = backslash.wrapping_sub(ONES) & !backslash & HIGH;
+    below_0x20 | has_quote | has_backslash != 0
+}
+
+/// Escapes `bytes[i]` if it needs it, flushing the unescaped run before it.
+#[inline]
+fn escape_byte(bytes: &[u8], i: usize, start: &mut usize, out: &mut Vec<u8>) {
+    let b = bytes[i];
+    let escape: &[u8] = match b {
+        b'"' => b"\\\"",
+        b'\\' => b"\\\\",
+        0x08 => b"\\b",
+        0x09 => b"\\t",
+        0x0A => b"\\n",
+        0x0C => b"\\f",
+        0x0D => b"\\r",
+        0x00..=0x1F => b"",
+        _ => return,
+    };
+    out.extend_from_slice(&bytes[*start..i]);
+    if escape.is_empty() {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.extend_from_slice(b"\\u00");
+        out.push(HEX[(b >> 4) as usize]);
+        out.push(HEX[(b & 0xF) as usize]);
+    } else {
+        out.extend_from_slice(escape);
+    }
+    *start = i + 1;
 }
 
 #[cfg(test)]
@@ -340,6 +415,37 @@ mod tests {
             last = pos;
         }
         assert_eq!(map.len(), 7);
+    }
+
+    #[test]
+    fn utf16_order_of_names() {
+        let cases = [
+            "",
+            "a",
+            "ab",
+            "b",
+            "\u{7f}",
+            "\u{80}",
+            "é",
+            "中",
+            "中文",
+            "\u{e000}",
+            "\u{ffff}",
+            "\u{10000}",
+            "\u{1f600}",
+            "\u{1f600}a",
+            "a\u{1f600}",
+            "a\u{ffff}",
+        ];
+        for x in cases {
+            for y in cases {
+                assert_eq!(
+                    utf16_cmp(x, y),
+                    x.encode_utf16().cmp(y.encode_utf16()),
+                    "{x:?} vs {y:?}"
+                );
+            }
+        }
     }
 
     #[test]

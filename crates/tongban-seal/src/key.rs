@@ -6,9 +6,14 @@
 //! verification agree on the key side (see [`crate::batch`]).
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
 
-use curve25519_dalek::edwards::CompressedEdwardsY;
+use curve25519_dalek::constants::EIGHT_TORSION;
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::Signer as _;
+use sha2::{Digest, Sha512};
 use zeroize::Zeroizing;
 
 /// Multicodec prefix of an Ed25519 public key (`ed25519-pub`, varint 0xed).
@@ -55,9 +60,31 @@ impl KeyError {
 }
 
 /// A verified-good Ed25519 public key.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy)]
 pub struct PublicKey {
     inner: ed25519_dalek::VerifyingKey,
+    /// −A, precomputed for the verification equation.
+    minus_a: EdwardsPoint,
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for PublicKey {}
+
+impl Hash for PublicKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+/// Canonical encodings of the eight points of small order.
+fn small_order_encodings() -> &'static [[u8; 32]; 8] {
+    static ENCODINGS: OnceLock<[[u8; 32]; 8]> = OnceLock::new();
+    ENCODINGS.get_or_init(|| EIGHT_TORSION.map(|p| p.compress().to_bytes()))
 }
 
 impl PublicKey {
@@ -80,7 +107,10 @@ impl PublicKey {
         }
         let inner =
             ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::NotCanonical)?;
-        Ok(PublicKey { inner })
+        Ok(PublicKey {
+            inner,
+            minus_a: -point,
+        })
     }
 
     /// The 32 key bytes.
@@ -113,9 +143,38 @@ impl PublicKey {
         PublicKey::from_bytes(&key)
     }
 
-    /// Strict verification (`verify_strict`: no small-order R, canonical
-    /// encodings, cofactorless equation).
+    /// Strict verification, with exactly the acceptance rule of
+    /// `ed25519_dalek::VerifyingKey::verify_strict`: `s` canonical, `R` not
+    /// of small order, and the encoding of `[s]B − [k]A` equal to `R` byte
+    /// for byte (cofactorless; non-canonical `R` cannot match).
+    ///
+    /// It skips the library's decompression of `R`, which is only needed
+    /// there for the small-order test: a canonical small-order `R` is one of
+    /// eight fixed encodings, and any other small-order encoding is
+    /// non-canonical and fails the final comparison anyway. Keys of small
+    /// order never get here ([`PublicKey::from_bytes`] refuses them). The
+    /// test `strict_matches_the_library` checks the equivalence on random
+    /// and crafted inputs.
     pub fn verify_strict(&self, message: &[u8], signature: &Signature) -> bool {
+        let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(*signature.s_bytes()))
+        else {
+            return false;
+        };
+        let r = signature.r_bytes();
+        if small_order_encodings().contains(r) {
+            return false;
+        }
+        let mut h = Sha512::new();
+        h.update(r);
+        h.update(self.as_bytes());
+        h.update(message);
+        let k = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
+        let expected = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &self.minus_a, &s);
+        expected.compress().as_bytes() == r
+    }
+
+    /// The library's own `verify_strict`, for comparison and benchmarks.
+    pub fn verify_strict_dalek(&self, message: &[u8], signature: &Signature) -> bool {
         self.inner
             .verify_strict(message, &ed25519_dalek::Signature::from_bytes(&signature.0))
             .is_ok()
@@ -157,8 +216,10 @@ impl SigningKey {
         let inner = ed25519_dalek::SigningKey::from_bytes(seed);
         // A public key derived from a seed is always in the prime-order
         // subgroup (it is a multiple of the base point).
+        let verifying = inner.verifying_key();
         let public = PublicKey {
-            inner: inner.verifying_key(),
+            inner: verifying,
+            minus_a: -verifying.to_edwards(),
         };
         SigningKey { inner, public }
     }

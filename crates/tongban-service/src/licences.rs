@@ -284,36 +284,62 @@ impl Hub {
                     key_record: &record,
                 };
                 let date = credential::china_date(now).replace('-', "");
-                requests
-                    .iter()
-                    .enumerate()
-                    .map(|(i, request)| {
-                        let index = first + i as i64;
-                        let allocation = Allocation {
-                            serial: format!("{date}{index:08}"),
-                            version: 1,
-                            list_sequence: u32::try_from(index / LIST_BITS as i64)
-                                .unwrap_or(u32::MAX),
-                            status_index: u32::try_from(index % LIST_BITS as i64).unwrap_or(0),
-                        };
-                        let licence_type = types
-                            .get(
-                                &request.type_code,
-                                request.type_version.as_deref().unwrap_or(""),
-                            )
-                            .or_else(|| types.latest(&request.type_code))
-                            .ok_or_else(|| {
-                                Error::rejected("LICENCE_TYPE_UNKNOWN", request.type_code.clone())
-                            })?;
-                        Ok(credential::issue(
-                            licence_type,
-                            request,
-                            &issuer,
-                            &allocation,
-                            now,
-                        )?)
-                    })
-                    .collect()
+                let sign_one = |i: usize, request: &IssueRequest| -> Result<IssuedLicence> {
+                    let index = first + i as i64;
+                    let allocation = Allocation {
+                        serial: format!("{date}{index:08}"),
+                        version: 1,
+                        list_sequence: u32::try_from(index / LIST_BITS as i64).unwrap_or(u32::MAX),
+                        status_index: u32::try_from(index % LIST_BITS as i64).unwrap_or(0),
+                    };
+                    let licence_type = match &request.type_version {
+                        Some(v) => types.get(&request.type_code, v),
+                        None => types.latest(&request.type_code),
+                    }
+                    .ok_or_else(|| {
+                        Error::rejected("LICENCE_TYPE_UNKNOWN", request.type_code.clone())
+                    })?;
+                    Ok(credential::issue(
+                        licence_type,
+                        request,
+                        &issuer,
+                        &allocation,
+                        now,
+                    )?)
+                };
+                // Signing is pure CPU: spread large batches over the cores.
+                let threads = std::thread::available_parallelism().map_or(1, usize::from);
+                if requests.len() < 64 || threads < 2 {
+                    return requests
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| sign_one(i, r))
+                        .collect();
+                }
+                let chunk = requests.len().div_ceil(threads);
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = requests
+                        .chunks(chunk)
+                        .enumerate()
+                        .map(|(c, part)| {
+                            let sign_one = &sign_one;
+                            scope.spawn(move || {
+                                part.iter()
+                                    .enumerate()
+                                    .map(|(j, r)| sign_one(c * chunk + j, r))
+                                    .collect::<Result<Vec<_>>>()
+                            })
+                        })
+                        .collect();
+                    let mut all = Vec::with_capacity(requests.len());
+                    for h in handles {
+                        let part = h.join().map_err(|_| {
+                            Error::rejected("INTERNAL", "a signing thread panicked")
+                        })??;
+                        all.extend(part);
+                    }
+                    Ok(all)
+                })
             })
             .await
             .map_err(|e| Error::rejected("INTERNAL", format!("signing task failed: {e}")))??

@@ -272,6 +272,22 @@ impl Store {
         })
     }
 
+    /// Licences of an issuer in identifier order, after `after` (a page of a full scan).
+    pub async fn licences_of_issuer_page(
+        &self,
+        issuer: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<LicenceRow>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM licences WHERE issuer_code = $1 AND ($2 IS NULL OR identifier > $2) ORDER BY identifier LIMIT $3"
+        );
+        let limit = i64::try_from(limit.min(MAX_BATCH)).unwrap_or(0);
+        on_db!(&self.db, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(issuer).bind(after).bind(limit).fetch_all(pool).await?.iter().map(from_row).collect()
+        })
+    }
+
     /// Number of licences, by status.
     pub async fn licence_counts(&self) -> Result<Vec<(String, i64)>> {
         on_db!(&self.db, pool => {

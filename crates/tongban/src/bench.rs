@@ -62,8 +62,9 @@ async fn licences(args: LicenceBenchArgs) -> anyhow::Result<ExitCode> {
 
     // 1. Raw Ed25519 on this machine, same message size as a licence proof (64 bytes).
     say("measuring raw Ed25519 verify_strict (1 and 2 threads) ...");
-    let raw_1 = raw_verify_rate(1, args.seconds);
-    let raw_2 = raw_verify_rate(2, args.seconds);
+    let raw_1 = raw_verify_rate(1, args.seconds, true);
+    let raw_2 = raw_verify_rate(2, args.seconds, true);
+    let ours_1 = raw_verify_rate(1, args.seconds, false);
 
     // 2. Issuance into the embedded store (durable commits).
     let temp = tempfile::tempdir()?;
@@ -92,11 +93,17 @@ async fn licences(args: LicenceBenchArgs) -> anyhow::Result<ExitCode> {
     let issue_rate = issued as f64 / issue_elapsed.as_secs_f64();
 
     // 3. Verification of the stored licences, with the hub's trust.
-    let rows = hub
-        .store()
-        .licences_of_issuer(samples::MARKET, args.count)
-        .await?;
-    let texts: Vec<String> = rows.into_iter().map(|r| r.credential).collect();
+    let mut texts: Vec<String> = Vec::with_capacity(args.count);
+    let mut after: Option<String> = None;
+    loop {
+        let page = hub
+            .store()
+            .licences_of_issuer_page(samples::MARKET, after.as_deref(), 5_000)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.identifier.clone());
+        texts.extend(page.into_iter().map(|r| r.credential));
+    }
     let values: Vec<Value> = texts
         .iter()
         .map(|t| serde_json::from_str(t))
@@ -162,6 +169,7 @@ async fn licences(args: LicenceBenchArgs) -> anyhow::Result<ExitCode> {
         "licences": values.len(),
         "licenceBytes": sample_size,
         "rawVerifyStrictPerSec": {"threads1": raw_1.round(), "threads2": raw_2.round()},
+        "ourStrictVerifyPerSec": ours_1.round(),
         "licenceVerifyPerSec": single_rate.round(),
         "licenceVerifyFromBytesPerSec": bytes_rate.round(),
         "batchVerifyPerSec": batch_rate.round(),
@@ -187,8 +195,13 @@ async fn licences(args: LicenceBenchArgs) -> anyhow::Result<ExitCode> {
             sample_size
         );
         println!(
-            "raw verify_strict           {:>9.0} /s (1 thread)   {:>9.0} /s (2 threads)",
+            "raw verify_strict           {:>9.0} /s (1 thread)   {:>9.0} /s (2 threads)   ed25519-dalek",
             raw_1, raw_2
+        );
+        println!(
+            "our strict verify           {:>9.0} /s (1 thread)   {:.2} × raw   same acceptance rule",
+            ours_1,
+            ours_1 / raw_1
         );
         println!(
             "licence verify              {:>9.0} /s   {:.2} × raw   (target ≥ 0.80)",
@@ -218,8 +231,9 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// Strict verifications per second over `seconds`, on `threads` threads.
-fn raw_verify_rate(threads: usize, seconds: f64) -> f64 {
+/// Strict verifications per second over `seconds`, on `threads` threads,
+/// with the library's `verify_strict` (`dalek`) or ours (same acceptance rule).
+fn raw_verify_rate(threads: usize, seconds: f64, dalek: bool) -> f64 {
     let key = SigningKey::from_seed(&[7; 32]);
     let public = key.public();
     let message = [0x5au8; 64];
@@ -233,9 +247,13 @@ fn raw_verify_rate(threads: usize, seconds: f64) -> f64 {
                     let mut n = 0u64;
                     while started.elapsed() < deadline {
                         for _ in 0..64 {
-                            n += u64::from(
-                                public.verify_strict(std::hint::black_box(&message), &signature),
-                            );
+                            let m = std::hint::black_box(&message);
+                            let ok = if dalek {
+                                public.verify_strict_dalek(m, &signature)
+                            } else {
+                                public.verify_strict(m, &signature)
+                            };
+                            n += u64::from(ok);
                         }
                     }
                     (n, started.elapsed())

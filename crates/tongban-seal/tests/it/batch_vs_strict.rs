@@ -375,3 +375,52 @@ fn dalek_batch_alone_would_accept_a_torsioned_signature() {
     let result = batch::verify_batch(&items);
     assert!(!result[MIN_BATCH]);
 }
+
+#[test]
+fn strict_matches_the_library() {
+    // Crafted cases.
+    for case in crafted_cases() {
+        assert_eq!(
+            case.key.verify_strict(&case.message, &case.signature),
+            case.key.verify_strict_dalek(&case.message, &case.signature),
+            "{}",
+            case.name
+        );
+    }
+    // Honest signatures and every single-bit corruption of a few of them.
+    let key = SigningKey::from_seed(&[5; 32]);
+    for i in 0..8u8 {
+        let message = vec![i; 64];
+        let sig = key.sign(&message);
+        assert!(key.public().verify_strict(&message, &sig));
+        for bit in 0..512 {
+            let mut bad = sig;
+            bad.0[bit / 8] ^= 1 << (bit % 8);
+            assert_eq!(
+                key.public().verify_strict(&message, &bad),
+                key.public().verify_strict_dalek(&message, &bad),
+                "bit {bit}"
+            );
+        }
+    }
+    // Every small-order point as R, canonical and non-canonical encodings.
+    let c = Crafter::new(11);
+    for t in EIGHT_TORSION.iter() {
+        let sig = c.sign_small_order_r(b"m", *t);
+        assert!(!c.public.verify_strict(b"m", &sig));
+        assert!(!c.public.verify_strict_dalek(b"m", &sig));
+        let mut non_canonical = sig;
+        let mut y = t.compress().to_bytes();
+        // y + p where it still fits in 255 bits (y < 19).
+        if y[1..31].iter().all(|b| *b == 0) && y[31] & 0x7f == 0 && y[0] < 19 {
+            let sign = y[31] & 0x80;
+            let mut v = [0xffu8; 32];
+            v[0] = 0xed + y[0];
+            v[31] = 0x7f | sign;
+            y = v;
+            non_canonical.0[..32].copy_from_slice(&y);
+            assert!(!c.public.verify_strict(b"m", &non_canonical));
+            assert!(!c.public.verify_strict_dalek(b"m", &non_canonical));
+        }
+    }
+}

@@ -1,2 +1,0 @@
-//! Criterion benchmarks live in `benches/`.
-#![forbid(unsafe_code)]
