@@ -42,18 +42,22 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn business_request(dir: &Path) -> PathBuf {
+fn business_request_json() -> Value {
     let data: Value = serde_json::from_slice(
         &std::fs::read(repo().join("schemas/licence-types/examples/business-licence.json"))
             .unwrap(),
     )
     .unwrap();
-    let request = json!({
+    json!({
         "type": "11100000TB0000001K001",
         "holder": {"name": "广州花都鸿睿启航电子科技有限公司", "codeType": "001", "code": COMPANY},
         "data": data,
         "serviceItem": {"code": "440114-SCJG-0001", "name": "有限责任公司设立登记"}
-    });
+    })
+}
+
+fn business_request(dir: &Path) -> PathBuf {
+    let request = business_request_json();
     let path = dir.join("request.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&request).unwrap()).unwrap();
     path
@@ -426,15 +430,23 @@ fn killed_mid_issue_leaves_no_half_issued_licence() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let hub = tongban_service::Hub::open(&tongban_service::HubConfig::embedded(&hub_dir)).await.unwrap();
+        let hub = tongban_service::Hub::open(&tongban_service::HubConfig::embedded(&hub_dir))
+            .await
+            .unwrap();
         let counts = hub.store().licence_counts().await.unwrap();
         let total: i64 = counts.iter().map(|(_, n)| n).sum();
         assert!(total >= 200, "only {total} licences before the kill");
         assert_eq!(total % 50, 0, "a batch was half written: {total}");
         let mut rows = Vec::new();
         loop {
-            let after = rows.last().map(|r: &tongban_store::LicenceRow| r.identifier.clone());
-            let page = hub.store().licences_of_issuer_page(MARKET, after.as_deref(), 5_000).await.unwrap();
+            let after = rows
+                .last()
+                .map(|r: &tongban_store::LicenceRow| r.identifier.clone());
+            let page = hub
+                .store()
+                .licences_of_issuer_page(MARKET, after.as_deref(), 5_000)
+                .await
+                .unwrap();
             if page.is_empty() {
                 break;
             }
@@ -442,20 +454,28 @@ fn killed_mid_issue_leaves_no_half_issued_licence() {
         }
         assert_eq!(rows.len() as i64, total);
         let trust = hub.trust_for_issuers(&[MARKET.to_owned()]).await.unwrap();
-        let values: Vec<Value> = rows.iter().map(|r| serde_json::from_str(&r.credential).unwrap()).collect();
-        let results = tongban_licence::verify_many(&trust, values, tongban_licence::VerifyOptions { now: hub.now(), attachments: None });
-        assert!(results.iter().all(|v| v.valid), "a stored licence does not verify");
+        let values: Vec<Value> = rows
+            .iter()
+            .map(|r| serde_json::from_str(&r.credential).unwrap())
+            .collect();
+        let results = tongban_licence::verify_many(
+            &trust,
+            values,
+            tongban_licence::VerifyOptions {
+                now: hub.now(),
+                attachments: None,
+            },
+        );
+        assert!(
+            results.iter().all(|v| v.valid),
+            "a stored licence does not verify"
+        );
         // The next allocation never reuses an index that is in the store.
         let max = rows.iter().map(|r| r.status_index).max().unwrap();
         let next = hub.store().allocate_indices(MARKET, 1).await.unwrap();
         assert!(next > max, "counter {next} would reuse index {max}");
         // And issuing goes on.
-        let input = tongban_service::IssueInput::from_json(&json!({
-            "type": "11100000TB0000001K001",
-            "holder": {"name": "广州花都鸿睿启航电子科技有限公司", "codeType": "001", "code": COMPANY},
-            "data": serde_json::from_slice::<Value>(&std::fs::read(repo().join("schemas/licence-types/examples/business-licence.json")).unwrap()).unwrap(),
-        }))
-        .unwrap();
+        let input = tongban_service::IssueInput::from_json(&business_request_json()).unwrap();
         hub.issue(MARKET, input).await.unwrap();
     });
 }
