@@ -5,7 +5,9 @@
 //! No IO and no clock: callers pass keys, bytes and instants in.
 #![forbid(unsafe_code)]
 
+pub mod archive;
 pub mod batch;
+pub mod chain;
 pub mod jcs;
 pub mod key;
 pub mod timefmt;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tongban_codes::{RegionCode, Uscc};
 use tongban_licence::credential::organisation_urn;
@@ -69,17 +69,25 @@ impl Hub {
         let key =
             SigningKey::generate().map_err(|e| Error::rejected("RNG_FAILED", e.to_string()))?;
         let key_id = self.keys.save(&key)?;
+        let audit = [self.audit(
+            "hub.init",
+            &id,
+            json!({"region": region.as_str(), "name": name, "key": key_id}),
+        )];
         self.store
-            .insert_key(&KeyRow {
-                key_id: key_id.clone(),
-                owner: HUB_OWNER.into(),
-                controller: id.clone(),
-                not_before: now,
-                not_after: None,
-                revoked_at: None,
-                revoked_reason: None,
-                created_at: now,
-            })
+            .insert_key(
+                &KeyRow {
+                    key_id: key_id.clone(),
+                    owner: HUB_OWNER.into(),
+                    controller: id.clone(),
+                    not_before: now,
+                    not_after: None,
+                    revoked_at: None,
+                    revoked_reason: None,
+                    created_at: now,
+                },
+                &audit,
+            )
             .await?;
         self.store.set_setting("hub_name", name).await?;
         self.store.set_setting("region", region.as_str()).await?;
@@ -135,7 +143,12 @@ impl Hub {
             status: DepartmentStatus::Active,
             created_at: self.now(),
         };
-        if !self.store.insert_department(&row).await? {
+        let audit = [self.audit(
+            "dept.add",
+            &row.code,
+            json!({"name": row.name, "region": row.region_code, "level": row.platform_level.as_str(), "parent": row.parent_code, "contact": row.contact}),
+        )];
+        if !self.store.insert_department(&row, &audit).await? {
             return Err(Error::rejected(
                 "DEPARTMENT_EXISTS",
                 format!("department {code} is already registered"),
@@ -198,7 +211,12 @@ impl Hub {
             revoked_reason: None,
             created_at: now,
         };
-        self.store.insert_key(&row).await?;
+        let audit = [self.audit(
+            "key.new",
+            &row.key_id,
+            json!({"owner": row.owner, "controller": row.controller, "notBefore": tongban_seal::timefmt::format_rfc3339(row.not_before)}),
+        )];
+        self.store.insert_key(&row, &audit).await?;
         Ok(row)
     }
 
@@ -252,7 +270,12 @@ impl Hub {
             content,
             created_at: self.now(),
         };
-        let outcome = self.store.insert_schema(&row).await?;
+        let audit = [self.audit(
+            "schema.publish",
+            &format!("{}@{}", row.id, row.version),
+            json!({"kind": row.kind, "title": row.title, "sha256": row.sha256}),
+        )];
+        let outcome = self.store.insert_schema(&row, &audit).await?;
         if outcome == SchemaInsert::Conflict {
             return Err(Error::rejected(
                 "SCHEMA_VERSION_CONFLICT",
@@ -314,4 +337,134 @@ pub(crate) fn key_record(row: &KeyRow) -> Result<KeyRecord> {
             revoked_at: row.revoked_at,
         },
     })
+}
+
+impl Hub {
+    /// Suspends, reactivates or retires a department. Retirement is final.
+    pub async fn set_department_status(
+        &self,
+        code: &str,
+        status: DepartmentStatus,
+        reason: &str,
+    ) -> Result<DepartmentRow> {
+        let current = self.department(code).await?;
+        if reason.trim().is_empty() {
+            return Err(Error::rejected(
+                "REASON_REQUIRED",
+                "a department status change needs a reason",
+            ));
+        }
+        if current.status == DepartmentStatus::Retired {
+            return Err(Error::rejected(
+                "DEPARTMENT_RETIRED",
+                format!("department {code} is retired; retirement is final"),
+            ));
+        }
+        if current.status == status {
+            return Err(Error::rejected(
+                "DEPARTMENT_STATUS_UNCHANGED",
+                format!("department {code} is already {}", status.as_str()),
+            ));
+        }
+        let action = match status {
+            DepartmentStatus::Active => "dept.activate",
+            DepartmentStatus::Suspended => "dept.suspend",
+            DepartmentStatus::Retired => "dept.retire",
+        };
+        let audit = [self.audit(action, code, json!({"from": current.status.as_str(), "to": status.as_str(), "reason": reason.trim()}))];
+        self.store
+            .set_department_status(code, status, self.now(), &audit)
+            .await?;
+        self.maybe_checkpoint().await?;
+        self.department(code).await
+    }
+
+    /// Rotates `key_id`: a new key for the same owner, valid from now; the
+    /// old one stays valid for `overlap` so that signers can switch over,
+    /// and keeps verifying what it signed before.
+    pub async fn rotate_key(
+        &self,
+        key_id: &str,
+        overlap: time::Duration,
+    ) -> Result<(KeyRow, KeyRow)> {
+        let old = self
+            .store
+            .key(key_id)
+            .await?
+            .ok_or_else(|| Error::rejected("KEY_UNKNOWN", format!("no key {key_id}")))?;
+        if let Some(at) = old.revoked_at {
+            return Err(Error::rejected(
+                "KEY_REVOKED",
+                format!(
+                    "key {key_id} was revoked at {}; a revoked key cannot be rotated (create a new key instead)",
+                    tongban_seal::timefmt::format_rfc3339(at)
+                ),
+            ));
+        }
+        let now = self.now();
+        if old.not_after.is_some_and(|t| t <= now) {
+            return Err(Error::rejected(
+                "KEY_EXPIRED",
+                format!("key {key_id} is already out of its window"),
+            ));
+        }
+        if overlap.is_negative() || overlap > time::Duration::days(365) {
+            return Err(Error::rejected(
+                "OVERLAP_INVALID",
+                "the overlap is between 0 and 365 days",
+            ));
+        }
+        let new = self.new_signing_key(&old.owner, Some(now)).await?;
+        let closes = now + overlap;
+        let audit = [self.audit(
+            "key.rotate",
+            key_id,
+            json!({"owner": old.owner, "successor": new.key_id, "notAfter": tongban_seal::timefmt::format_rfc3339(closes)}),
+        )];
+        self.store.close_key_window(key_id, closes, &audit).await?;
+        self.maybe_checkpoint().await?;
+        let old = self.store.key(key_id).await?.unwrap_or(old);
+        Ok((old, new))
+    }
+
+    /// Revokes a key as of `at` (now if `None`): signatures made at or after
+    /// that instant fail, earlier ones still verify.
+    pub async fn revoke_signing_key(
+        &self,
+        key_id: &str,
+        at: Option<time::OffsetDateTime>,
+        reason: &str,
+    ) -> Result<KeyRow> {
+        let key = self
+            .store
+            .key(key_id)
+            .await?
+            .ok_or_else(|| Error::rejected("KEY_UNKNOWN", format!("no key {key_id}")))?;
+        if key.revoked_at.is_some() {
+            return Err(Error::rejected(
+                "KEY_ALREADY_REVOKED",
+                format!("key {key_id} is already revoked"),
+            ));
+        }
+        if reason.trim().is_empty() {
+            return Err(Error::rejected(
+                "REASON_REQUIRED",
+                "a key revocation needs a reason",
+            ));
+        }
+        let at = at.unwrap_or_else(|| self.now());
+        let audit = [self.audit(
+            "key.revoke",
+            key_id,
+            json!({"owner": key.owner, "revokedAt": tongban_seal::timefmt::format_rfc3339(at), "reason": reason.trim()}),
+        )];
+        self.store
+            .revoke_key(key_id, at, reason.trim(), &audit)
+            .await?;
+        self.maybe_checkpoint().await?;
+        self.store
+            .key(key_id)
+            .await?
+            .ok_or_else(|| Error::rejected("KEY_UNKNOWN", format!("no key {key_id}")))
+    }
 }

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod audit;
 mod error;
 pub mod keystore;
 mod licences;
@@ -20,6 +21,7 @@ use tongban_licence::LicenceTypes;
 use tongban_store::{Store, StoreConfig};
 
 pub use admin::{HubIdentity, NewDepartment};
+pub use audit::{AuditReport, CHECKPOINT_INTERVAL};
 pub use error::{Error, Result};
 pub use keystore::{KeyStore, KeyStoreError};
 pub use licences::{AttachmentInput, Export, Found, IssueInput, Query};
@@ -85,6 +87,7 @@ pub struct Hub {
     keys: KeyStore,
     clock: Clock,
     types: Arc<RwLock<Arc<LicenceTypes>>>,
+    operator: String,
 }
 
 impl Hub {
@@ -97,6 +100,7 @@ impl Hub {
             keys,
             clock: config.clock.clone(),
             types: Arc::new(RwLock::new(Arc::new(LicenceTypes::new()))),
+            operator: "admin".to_owned(),
         };
         hub.reload_licence_types().await?;
         Ok(hub)
@@ -115,6 +119,26 @@ impl Hub {
     /// The clock.
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The same hub acting for another operator (recorded in the audit log).
+    pub fn with_operator(mut self, operator: &str) -> Self {
+        self.operator = operator.to_owned();
+        self
+    }
+
+    /// Who administrative actions are recorded as.
+    pub fn operator(&self) -> &str {
+        &self.operator
+    }
+
+    pub(crate) fn audit(
+        &self,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> tongban_store::AuditRecord {
+        tongban_store::AuditRecord::new(self.now(), &self.operator, action, subject, detail)
     }
 
     /// Closes the store.

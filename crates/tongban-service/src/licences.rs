@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use tongban_codes::{HolderCode, HolderCodeType, LicenceIdentifier, Uscc};
 use tongban_licence::credential::{self, organisation_urn};
@@ -15,7 +15,7 @@ use tongban_licence::{
     ServiceItemRef, Trust, Verification, VerifyOptions,
 };
 use tongban_seal::timefmt::parse_rfc3339;
-use tongban_store::{LicenceRow, LicenceState, StatusEvent, UseRecord};
+use tongban_store::{AuditRecord, LicenceRow, LicenceState, StatusEvent, UseRecord};
 
 use crate::admin::HUB_OWNER;
 use crate::{Error, Hub, Result};
@@ -386,7 +386,20 @@ impl Hub {
                 issued_at: now,
             })
             .collect();
-        self.store.insert_licences(&rows).await?;
+        let audit: Vec<AuditRecord> = rows
+            .iter()
+            .map(|r| {
+                AuditRecord::new(
+                    now,
+                    issuer_code,
+                    "licence.issue",
+                    &r.identifier,
+                    json!({"type": r.type_code, "number": r.number, "holderCodeType": r.holder_code_type}),
+                )
+            })
+            .collect();
+        self.store.insert_licences(&rows, &audit).await?;
+        self.maybe_checkpoint().await?;
         tracing::info!(issuer = issuer_code, count = rows.len(), "licences issued");
         Ok(signed)
     }
@@ -594,6 +607,13 @@ impl Hub {
                     at: self.now(),
                 },
                 returned,
+                &[AuditRecord::new(
+                    self.now(),
+                    query.requester.trim(),
+                    "licence.use",
+                    format!("{kind}:{text}"),
+                    json!({"useCause": query.use_cause.trim(), "case": query.case_ref, "returned": returned}),
+                )],
             )
             .await?)
     }
@@ -699,7 +719,20 @@ impl Hub {
         };
         match self
             .store
-            .change_licence_status(parsed.as_str(), from, to, action, &event)
+            .change_licence_status(
+                parsed.as_str(),
+                from,
+                to,
+                action,
+                &event,
+                &[AuditRecord::new(
+                    event.at,
+                    actor,
+                    format!("licence.{action}"),
+                    parsed.as_str(),
+                    json!({"reason": event.reason, "to": to.as_str()}),
+                )],
+            )
             .await?
         {
             None => Err(Error::rejected(
@@ -707,6 +740,7 @@ impl Hub {
                 format!("no licence {identifier}"),
             )),
             Some((_, true)) => {
+                self.maybe_checkpoint().await?;
                 tracing::info!(identifier, action, actor, "licence status changed");
                 Ok(())
             }
@@ -754,6 +788,15 @@ impl Hub {
     /// A trust file for offline verifiers: every department's keys and
     /// status lists and every licence type, signed by the hub.
     pub async fn trust_file(&self) -> Result<Value> {
+        self.trust_file_for(None).await
+    }
+
+    /// A trust file limited to one department's keys and status lists
+    /// (all departments when `None`).
+    pub async fn trust_file_for(&self, department: Option<&str>) -> Result<Value> {
+        if let Some(code) = department {
+            self.department(code).await?;
+        }
         let identity = self.identity().await?;
         let (hub_key, hub_record) = self.current_key(HUB_OWNER).await?;
         let mut by_owner: HashMap<String, Vec<tongban_seal::KeyRecord>> = HashMap::new();
@@ -766,19 +809,25 @@ impl Hub {
             }
         }
         let mut issuers = Vec::new();
-        for department in self.store.departments().await? {
-            if let Some(keys) = by_owner.remove(&department.code) {
-                let code = Uscc::parse_lenient(&department.code)
+        for row in self.store.departments().await? {
+            if department.is_some_and(|d| d != row.code) {
+                continue;
+            }
+            if let Some(keys) = by_owner.remove(&row.code) {
+                let code = Uscc::parse_lenient(&row.code)
                     .map_err(|e| Error::rejected("DEPARTMENT_CODE_INVALID", e.to_string()))?;
                 issuers.push(IssuerEntry {
                     id: organisation_urn(&code),
-                    name: department.name,
+                    name: row.name,
                     keys,
                 });
             }
         }
         let mut lists = Vec::new();
         for issuer in self.store.issuers_with_licences().await? {
+            if department.is_some_and(|d| d != issuer) {
+                continue;
+            }
             for sequence in self.store.list_sequences(&issuer).await? {
                 for purpose in [StatusPurpose::Revocation, StatusPurpose::Suspension] {
                     let sequence = u32::try_from(sequence).unwrap_or(0);

@@ -50,17 +50,31 @@ macro_rules! in_tx {
     };
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "licence store",
-    include_str!("../migrations/sqlite/0001_licence_store.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "licence store",
+        include_str!("../migrations/sqlite/0001_licence_store.sql"),
+    ),
+    (
+        2,
+        "audit log",
+        include_str!("../migrations/sqlite/0002_audit_log.sql"),
+    ),
+];
 
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "licence store",
-    include_str!("../migrations/postgres/0001_licence_store.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "licence store",
+        include_str!("../migrations/postgres/0001_licence_store.sql"),
+    ),
+    (
+        2,
+        "audit log",
+        include_str!("../migrations/postgres/0002_audit_log.sql"),
+    ),
+];
 
 fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(
@@ -100,6 +114,7 @@ pub(crate) trait RowExt {
     fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
     fn int(&self, column: &str) -> Result<i64, sqlx::Error>;
     fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error>;
 }
 
 macro_rules! row_ext {
@@ -115,6 +130,9 @@ macro_rules! row_ext {
                 self.try_get(column)
             }
             fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+                self.try_get(column)
+            }
+            fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error> {
                 self.try_get(column)
             }
         }

@@ -112,10 +112,15 @@ const COLUMNS: &str =
     "code, name, region_code, platform_level, parent_code, contact, status, created_at";
 
 impl Store {
-    /// Registers a department; `false` if the code is already registered.
-    pub async fn insert_department(&self, d: &DepartmentRow) -> Result<bool> {
-        let done = on_db!(&self.db, pool => {
-            sqlx::query("INSERT INTO departments (code, name, region_code, platform_level, parent_code, contact, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (code) DO NOTHING")
+    /// Registers a department and records `audit`; `false` (and nothing
+    /// recorded) if the code is already registered.
+    pub async fn insert_department(
+        &self,
+        d: &DepartmentRow,
+        audit: &[crate::AuditRecord],
+    ) -> Result<bool> {
+        let done = in_tx!(&self.db, tx => {
+            let done = sqlx::query("INSERT INTO departments (code, name, region_code, platform_level, parent_code, contact, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (code) DO NOTHING")
                 .bind(&d.code)
                 .bind(&d.name)
                 .bind(&d.region_code)
@@ -124,9 +129,13 @@ impl Store {
                 .bind(&d.contact)
                 .bind(d.status.as_str())
                 .bind(unix(d.created_at))
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if done == 1 {
+                append_audit!(tx, audit);
+            }
+            done
         });
         Ok(done == 1)
     }
@@ -161,15 +170,20 @@ impl Store {
         code: &str,
         status: DepartmentStatus,
         at: time::OffsetDateTime,
+        audit: &[crate::AuditRecord],
     ) -> Result<bool> {
-        let done = on_db!(&self.db, pool => {
-            sqlx::query("UPDATE departments SET status = $2, updated_at = $3 WHERE code = $1")
+        let done = in_tx!(&self.db, tx => {
+            let done = sqlx::query("UPDATE departments SET status = $2, updated_at = $3 WHERE code = $1")
                 .bind(code)
                 .bind(status.as_str())
                 .bind(unix(at))
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if done == 1 {
+                append_audit!(tx, audit);
+            }
+            done
         });
         Ok(done == 1)
     }

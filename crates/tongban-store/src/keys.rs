@@ -42,9 +42,9 @@ const COLUMNS: &str =
 
 impl Store {
     /// Registers a key; `false` if the key id is already registered.
-    pub async fn insert_key(&self, k: &KeyRow) -> Result<bool> {
-        let done = on_db!(&self.db, pool => {
-            sqlx::query("INSERT INTO signing_keys (key_id, owner, controller, not_before, not_after, revoked_at, revoked_reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key_id) DO NOTHING")
+    pub async fn insert_key(&self, k: &KeyRow, audit: &[crate::AuditRecord]) -> Result<bool> {
+        let done = in_tx!(&self.db, tx => {
+            let done = sqlx::query("INSERT INTO signing_keys (key_id, owner, controller, not_before, not_after, revoked_at, revoked_reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key_id) DO NOTHING")
                 .bind(&k.key_id)
                 .bind(&k.owner)
                 .bind(&k.controller)
@@ -53,9 +53,13 @@ impl Store {
                 .bind(k.revoked_at.map(unix))
                 .bind(&k.revoked_reason)
                 .bind(unix(k.created_at))
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if done == 1 {
+                append_audit!(tx, audit);
+            }
+            done
         });
         Ok(done == 1)
     }
@@ -94,14 +98,19 @@ impl Store {
         &self,
         key_id: &str,
         not_after: time::OffsetDateTime,
+        audit: &[crate::AuditRecord],
     ) -> Result<bool> {
-        let done = on_db!(&self.db, pool => {
-            sqlx::query("UPDATE signing_keys SET not_after = $2 WHERE key_id = $1 AND revoked_at IS NULL AND (not_after IS NULL OR not_after > $2)")
+        let done = in_tx!(&self.db, tx => {
+            let done = sqlx::query("UPDATE signing_keys SET not_after = $2 WHERE key_id = $1 AND revoked_at IS NULL AND (not_after IS NULL OR not_after > $2)")
                 .bind(key_id)
                 .bind(unix(not_after))
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if done == 1 {
+                append_audit!(tx, audit);
+            }
+            done
         });
         Ok(done == 1)
     }
@@ -112,15 +121,20 @@ impl Store {
         key_id: &str,
         at: time::OffsetDateTime,
         reason: &str,
+        audit: &[crate::AuditRecord],
     ) -> Result<bool> {
-        let done = on_db!(&self.db, pool => {
-            sqlx::query("UPDATE signing_keys SET revoked_at = $2, revoked_reason = $3 WHERE key_id = $1 AND revoked_at IS NULL")
+        let done = in_tx!(&self.db, tx => {
+            let done = sqlx::query("UPDATE signing_keys SET revoked_at = $2, revoked_reason = $3 WHERE key_id = $1 AND revoked_at IS NULL")
                 .bind(key_id)
                 .bind(unix(at))
                 .bind(reason)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if done == 1 {
+                append_audit!(tx, audit);
+            }
+            done
         });
         Ok(done == 1)
     }

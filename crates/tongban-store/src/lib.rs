@@ -16,6 +16,8 @@
 
 #[macro_use]
 mod db;
+#[macro_use]
+mod audit;
 mod blobs;
 mod departments;
 mod keys;
@@ -29,6 +31,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use audit::{AuditEntry, AuditRecord, Checkpoint};
 pub use blobs::{BlobStore, sha256_hex};
 pub use departments::{DepartmentRow, DepartmentStatus, PlatformLevel};
 pub use keys::KeyRow;

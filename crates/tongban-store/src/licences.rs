@@ -167,7 +167,11 @@ impl Store {
     }
 
     /// Writes licences in one transaction: all or none.
-    pub async fn insert_licences(&self, rows: &[LicenceRow]) -> Result<()> {
+    pub async fn insert_licences(
+        &self,
+        rows: &[LicenceRow],
+        audit: &[crate::AuditRecord],
+    ) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -193,6 +197,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            append_audit!(tx, audit);
         });
         Ok(())
     }
@@ -306,6 +311,7 @@ impl Store {
         to: LicenceState,
         action: &str,
         event: &StatusEvent,
+        audit: &[crate::AuditRecord],
     ) -> Result<Option<(LicenceState, bool)>> {
         let outcome = in_tx!(&self.db, tx => {
             let current: Option<String> = sqlx::query_scalar("SELECT status FROM licences WHERE identifier = $1")
@@ -333,6 +339,7 @@ impl Store {
                             .bind(unix(event.at))
                             .execute(&mut *tx)
                             .await?;
+                        append_audit!(tx, audit);
                         Some((current, true))
                     } else {
                         Some((current, false))
@@ -378,7 +385,12 @@ impl Store {
     }
 
     /// Writes a licence-use record with the identifiers returned; returns its id.
-    pub async fn record_use(&self, record: &UseRecord, identifiers: &[String]) -> Result<i64> {
+    pub async fn record_use(
+        &self,
+        record: &UseRecord,
+        identifiers: &[String],
+        audit: &[crate::AuditRecord],
+    ) -> Result<i64> {
         let id: i64 = in_tx!(&self.db, tx => {
             let id: i64 = sqlx::query_scalar("INSERT INTO licence_uses (at, requester, use_cause, query_kind, query, case_ref, returned) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
                 .bind(unix(record.at))
@@ -397,6 +409,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            append_audit!(tx, audit);
             id
         });
         Ok(id)

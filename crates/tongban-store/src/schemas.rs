@@ -49,9 +49,13 @@ const COLUMNS: &str = "id, version, kind, title, content, sha256, created_at";
 
 impl Store {
     /// Publishes a schema version; never overwrites.
-    pub async fn insert_schema(&self, s: &SchemaRow) -> Result<SchemaInsert> {
-        let inserted = on_db!(&self.db, pool => {
-            sqlx::query("INSERT INTO schemas (id, version, kind, title, content, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id, version) DO NOTHING")
+    pub async fn insert_schema(
+        &self,
+        s: &SchemaRow,
+        audit: &[crate::AuditRecord],
+    ) -> Result<SchemaInsert> {
+        let inserted = in_tx!(&self.db, tx => {
+            let done = sqlx::query("INSERT INTO schemas (id, version, kind, title, content, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id, version) DO NOTHING")
                 .bind(&s.id)
                 .bind(&s.version)
                 .bind(&s.kind)
@@ -59,9 +63,13 @@ impl Store {
                 .bind(&s.content)
                 .bind(&s.sha256)
                 .bind(unix(s.created_at))
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if done == 1 {
+                append_audit!(tx, audit);
+            }
+            done
         });
         if inserted == 1 {
             return Ok(SchemaInsert::Inserted);

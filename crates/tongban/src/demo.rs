@@ -274,9 +274,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     section(6, "Key rotation: licences outlive the key that signed them");
     let old_key = hub.current_key(CIVIL_AFFAIRS).await?.1;
     clock.set(start + Duration::days(30));
-    let new_key = hub.new_signing_key(CIVIL_AFFAIRS, None).await?;
-    hub.store()
-        .close_key_window(&old_key.public.to_multikey(), start + Duration::days(31))
+    let (_, new_key) = hub
+        .rotate_key(&old_key.public.to_multikey(), Duration::days(1))
         .await?;
     clock.set(start + Duration::days(32));
     println!(
@@ -311,8 +310,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "A compromised key is invalid from the instant it is revoked",
     );
     let stolen_at = start + Duration::days(33);
-    hub.store()
-        .revoke_key(&new_key.key_id, stolen_at, "密钥泄露")
+    hub.revoke_signing_key(&new_key.key_id, Some(stolen_at), "密钥泄露")
         .await?;
     clock.set(start + Duration::days(34));
     println!(

@@ -306,10 +306,13 @@ async fn bad_issue_requests_write_nothing() {
                 .code(),
             "DEPARTMENT_UNKNOWN"
         );
-        hub.store()
-            .set_department_status(MARKET, tongban_store::DepartmentStatus::Suspended, T0)
-            .await
-            .unwrap();
+        hub.set_department_status(
+            MARKET,
+            tongban_store::DepartmentStatus::Suspended,
+            "整改期间暂停",
+        )
+        .await
+        .unwrap();
         assert_eq!(
             hub.issue(MARKET, business_licence())
                 .await
@@ -415,15 +418,14 @@ async fn status_changes_and_what_verifiers_see() {
 async fn key_rotation_revocation_and_expiry_over_time() {
     each_backend("key_rotation", |hub| async move {
         let early = hub.issue(MARKET, business_licence()).await.unwrap();
-        // Rotate: a new key from tomorrow, the old one closes the day after.
+        // Rotate on day 1 with a day of overlap.
         let old = hub.store().keys_of(MARKET).await.unwrap().remove(0);
-        hub.new_signing_key(MARKET, Some(T0 + Duration::days(1)))
+        hub.clock().set(T0 + Duration::days(1));
+        let (closed, _new) = hub
+            .rotate_key(&old.key_id, Duration::days(1))
             .await
             .unwrap();
-        hub.store()
-            .close_key_window(&old.key_id, T0 + Duration::days(2))
-            .await
-            .unwrap();
+        assert_eq!(closed.not_after, Some(T0 + Duration::days(2)));
         hub.clock().set(T0 + Duration::days(3));
         let later = hub.issue(MARKET, business_licence()).await.unwrap();
         assert_ne!(
@@ -445,8 +447,7 @@ async fn key_rotation_revocation_and_expiry_over_time() {
         );
         // The new key is compromised as of day 4: day-3 licences stay valid.
         let new = hub.store().keys_of(MARKET).await.unwrap().remove(1);
-        hub.store()
-            .revoke_key(&new.key_id, T0 + Duration::days(4), "compromised")
+        hub.revoke_signing_key(&new.key_id, Some(T0 + Duration::days(4)), "compromised")
             .await
             .unwrap();
         hub.clock().set(T0 + Duration::days(5));

@@ -84,33 +84,33 @@ async fn departments() {
     each_backend("departments", |store, _| async move {
         assert!(
             store
-                .insert_department(&department("11440114MB2C00007U", None))
+                .insert_department(&department("11440114MB2C00007U", None), &[])
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .insert_department(&department("11440114MB2C00007U", None))
+                .insert_department(&department("11440114MB2C00007U", None), &[])
                 .await
                 .unwrap(),
             "duplicate"
         );
         assert!(
             store
-                .insert_department(&department(
-                    "11440114MB2C00015N",
-                    Some("11440114MB2C00007U")
-                ))
+                .insert_department(
+                    &department("11440114MB2C00015N", Some("11440114MB2C00007U")),
+                    &[]
+                )
                 .await
                 .unwrap()
         );
         // Unknown parent: the foreign key refuses it.
         assert!(
             store
-                .insert_department(&department(
-                    "11440114MB2C00023H",
-                    Some("11440114XXXXXXXXXX")
-                ))
+                .insert_department(
+                    &department("11440114MB2C00023H", Some("11440114XXXXXXXXXX")),
+                    &[]
+                )
                 .await
                 .is_err()
         );
@@ -124,7 +124,7 @@ async fn departments() {
         assert_eq!(store.departments().await.unwrap().len(), 2);
         assert!(
             store
-                .set_department_status("11440114MB2C00015N", DepartmentStatus::Suspended, NOW)
+                .set_department_status("11440114MB2C00015N", DepartmentStatus::Suspended, NOW, &[])
                 .await
                 .unwrap()
         );
@@ -139,7 +139,7 @@ async fn departments() {
         );
         assert!(
             !store
-                .set_department_status("nope", DepartmentStatus::Suspended, NOW)
+                .set_department_status("nope", DepartmentStatus::Suspended, NOW, &[])
                 .await
                 .unwrap()
         );
@@ -160,26 +160,26 @@ async fn keys_and_windows() {
             revoked_reason: None,
             created_at: NOW,
         };
-        assert!(store.insert_key(&key).await.unwrap());
-        assert!(!store.insert_key(&key).await.unwrap());
+        assert!(store.insert_key(&key, &[]).await.unwrap());
+        assert!(!store.insert_key(&key, &[]).await.unwrap());
         assert!(
             store
-                .close_key_window("z6MkA", NOW + time::Duration::days(30))
+                .close_key_window("z6MkA", NOW + time::Duration::days(30), &[])
                 .await
                 .unwrap()
         );
         assert!(
             store
-                .revoke_key("z6MkA", NOW + time::Duration::days(1), "compromised")
+                .revoke_key("z6MkA", NOW + time::Duration::days(1), "compromised", &[])
                 .await
                 .unwrap()
         );
         assert!(
-            !store.revoke_key("z6MkA", NOW, "again").await.unwrap(),
+            !store.revoke_key("z6MkA", NOW, "again", &[]).await.unwrap(),
             "revocation is once"
         );
         assert!(
-            !store.close_key_window("z6MkA", NOW).await.unwrap(),
+            !store.close_key_window("z6MkA", NOW, &[]).await.unwrap(),
             "a revoked key's window stays"
         );
         let back = store.key("z6MkA").await.unwrap().unwrap();
@@ -204,18 +204,18 @@ async fn schemas_are_immutable() {
             created_at: NOW,
         };
         assert_eq!(
-            store.insert_schema(&row).await.unwrap(),
+            store.insert_schema(&row, &[]).await.unwrap(),
             SchemaInsert::Inserted
         );
         assert_eq!(
-            store.insert_schema(&row).await.unwrap(),
+            store.insert_schema(&row, &[]).await.unwrap(),
             SchemaInsert::AlreadyPresent
         );
         let mut changed = row.clone();
         changed.content = "{\"type\":\"string\"}".into();
         changed.sha256 = sha256_hex(changed.content.as_bytes());
         assert_eq!(
-            store.insert_schema(&changed).await.unwrap(),
+            store.insert_schema(&changed, &[]).await.unwrap(),
             SchemaInsert::Conflict
         );
         assert_eq!(
@@ -259,13 +259,13 @@ async fn licence_batches_are_all_or_nothing() {
         let batch: Vec<LicenceRow> = (0..50)
             .map(|i| licence(&format!("ID{i:03}"), i, "91440114MA5TB0A01K"))
             .collect();
-        store.insert_licences(&batch).await.unwrap();
+        store.insert_licences(&batch, &[]).await.unwrap();
         // A batch with one duplicate writes nothing.
         let mut bad: Vec<LicenceRow> = (50..60)
             .map(|i| licence(&format!("ID{i:03}"), i, "91440114MA5TB0A01K"))
             .collect();
         bad.push(licence("ID007", 99, "91440114MA5TB0A01K"));
-        assert!(store.insert_licences(&bad).await.is_err());
+        assert!(store.insert_licences(&bad, &[]).await.is_err());
         assert!(store.licence("ID050").await.unwrap().is_none());
         let counts = store.licence_counts().await.unwrap();
         assert_eq!(counts, vec![("valid".to_owned(), 50)]);
@@ -301,7 +301,7 @@ async fn licence_batches_are_all_or_nothing() {
 async fn status_changes_follow_the_rules() {
     each_backend("status_changes", |store, _| async move {
         store
-            .insert_licences(&[licence("A", 3, "H"), licence("B", 4, "H")])
+            .insert_licences(&[licence("A", 3, "H"), licence("B", 4, "H")], &[])
             .await
             .unwrap();
         let event = StatusEvent {
@@ -313,7 +313,7 @@ async fn status_changes_follow_the_rules() {
         // suspend → reinstate → revoke; revoked is final.
         assert_eq!(
             store
-                .change_licence_status("A", &[Valid], Suspended, "suspend", &event)
+                .change_licence_status("A", &[Valid], Suspended, "suspend", &event, &[])
                 .await
                 .unwrap(),
             Some((Valid, true))
@@ -327,28 +327,28 @@ async fn status_changes_follow_the_rules() {
         );
         assert_eq!(
             store
-                .change_licence_status("A", &[Suspended], Valid, "reinstate", &event)
+                .change_licence_status("A", &[Suspended], Valid, "reinstate", &event, &[])
                 .await
                 .unwrap(),
             Some((Suspended, true))
         );
         assert_eq!(
             store
-                .change_licence_status("A", &[Valid, Suspended], Revoked, "revoke", &event)
+                .change_licence_status("A", &[Valid, Suspended], Revoked, "revoke", &event, &[])
                 .await
                 .unwrap(),
             Some((Valid, true))
         );
         assert_eq!(
             store
-                .change_licence_status("A", &[Suspended], Valid, "reinstate", &event)
+                .change_licence_status("A", &[Suspended], Valid, "reinstate", &event, &[])
                 .await
                 .unwrap(),
             Some((Revoked, false))
         );
         assert_eq!(
             store
-                .change_licence_status("nope", &[Valid], Revoked, "revoke", &event)
+                .change_licence_status("nope", &[Valid], Revoked, "revoke", &event, &[])
                 .await
                 .unwrap(),
             None
@@ -383,7 +383,7 @@ async fn status_changes_follow_the_rules() {
 async fn use_records() {
     each_backend("use_records", |store, _| async move {
         store
-            .insert_licences(&[licence("A", 1, "H"), licence("B", 2, "H")])
+            .insert_licences(&[licence("A", 1, "H"), licence("B", 2, "H")], &[])
             .await
             .unwrap();
         let record = UseRecord {
@@ -395,7 +395,7 @@ async fn use_records() {
             at: NOW,
         };
         let id = store
-            .record_use(&record, &["A".into(), "B".into()])
+            .record_use(&record, &["A".into(), "B".into()], &[])
             .await
             .unwrap();
         let id2 = store
@@ -406,6 +406,7 @@ async fn use_records() {
                     ..record.clone()
                 },
                 &["A".into()],
+                &[],
             )
             .await
             .unwrap();
@@ -494,7 +495,7 @@ async fn reopening_keeps_everything_and_migrations_are_idempotent() {
     let backend = tongban_tests::sqlite();
     let store = open(&backend).await;
     store
-        .insert_licences(&[licence("A", 1, "H")])
+        .insert_licences(&[licence("A", 1, "H")], &[])
         .await
         .unwrap();
     store.close().await;
@@ -510,4 +511,150 @@ async fn reopening_keeps_everything_and_migrations_are_idempotent() {
             .mode();
         assert_eq!(mode & 0o077, 0, "database readable by others: {mode:o}");
     }
+}
+
+fn audit(action: &str, subject: &str) -> tongban_store::AuditRecord {
+    tongban_store::AuditRecord::new(
+        NOW,
+        "admin",
+        action,
+        subject,
+        serde_json::json!({"n": 1, "名称": "测试"}),
+    )
+}
+
+async fn walk_chain(store: &Store) -> (u64, [u8; 32]) {
+    let mut verifier = tongban_seal::chain::ChainVerifier::new();
+    let mut after = 0;
+    loop {
+        let page = store.audit_page(after, 64).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        for e in &page {
+            verifier.push(&e.content(), &e.prev_hash, &e.hash).unwrap();
+            after = e.seq;
+        }
+    }
+    (verifier.verified(), verifier.head())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_chain_never_forks_under_concurrent_appends() {
+    each_backend("audit_chain", |store, _| async move {
+        let mut tasks = Vec::new();
+        for t in 0..8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..5 {
+                    let records: Vec<_> = (0..5)
+                        .map(|j| audit("test.append", &format!("{t}-{i}-{j}")))
+                        .collect();
+                    store.append_audit(&records).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let (head, hash) = store.audit_head().await.unwrap();
+        assert_eq!(head, 200);
+        assert_eq!(walk_chain(&store).await, (200, hash));
+        // A large append goes in several multi-row statements.
+        let many: Vec<_> = (0..1_234)
+            .map(|i| audit("test.bulk", &i.to_string()))
+            .collect();
+        assert_eq!(store.append_audit(&many).await.unwrap(), 1_434);
+        assert_eq!(walk_chain(&store).await.0, 1_434);
+        assert_eq!(
+            store.audit_of("17", 10).await.unwrap()[0].action,
+            "test.bulk"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_entries_commit_with_their_action_or_not_at_all() {
+    each_backend("audit_with_action", |store, _| async move {
+        let ok: Vec<LicenceRow> = (0..3).map(|i| licence(&format!("L{i}"), i, "H")).collect();
+        let records: Vec<_> = ok
+            .iter()
+            .map(|l| audit("licence.issue", &l.identifier))
+            .collect();
+        store.insert_licences(&ok, &records).await.unwrap();
+        assert_eq!(store.audit_head().await.unwrap().0, 3);
+        // A failing batch (duplicate identifier) leaves no audit entry either.
+        let bad = vec![licence("L9", 9, "H"), licence("L0", 10, "H")];
+        let records: Vec<_> = bad
+            .iter()
+            .map(|l| audit("licence.issue", &l.identifier))
+            .collect();
+        assert!(store.insert_licences(&bad, &records).await.is_err());
+        assert_eq!(store.audit_head().await.unwrap().0, 3);
+        // A duplicate department records nothing; a refused status change records nothing.
+        let d = department("11440114MB2C00007U", None);
+        assert!(
+            store
+                .insert_department(&d, &[audit("dept.add", &d.code)])
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .insert_department(&d, &[audit("dept.add", &d.code)])
+                .await
+                .unwrap()
+        );
+        let event = StatusEvent {
+            actor: "admin".into(),
+            reason: "r".into(),
+            at: NOW,
+        };
+        store
+            .change_licence_status(
+                "L0",
+                &[LicenceState::Valid],
+                LicenceState::Revoked,
+                "revoke",
+                &event,
+                &[audit("licence.revoke", "L0")],
+            )
+            .await
+            .unwrap();
+        store
+            .change_licence_status(
+                "L0",
+                &[LicenceState::Suspended],
+                LicenceState::Valid,
+                "reinstate",
+                &event,
+                &[audit("licence.reinstate", "L0")],
+            )
+            .await
+            .unwrap();
+        let (head, _) = store.audit_head().await.unwrap();
+        assert_eq!(head, 5);
+        assert_eq!(walk_chain(&store).await.0, 5);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_are_kept() {
+    each_backend("checkpoints", |store, _| async move {
+        assert_eq!(store.last_checkpoint_seq().await.unwrap(), 0);
+        let c = tongban_store::Checkpoint {
+            seq: 10,
+            hash: [7; 32],
+            at_ms: 1,
+            key_id: "z6Mk".into(),
+            signature: vec![1; 64],
+        };
+        store.insert_checkpoint(&c).await.unwrap();
+        store.insert_checkpoint(&c).await.unwrap();
+        assert_eq!(store.checkpoints().await.unwrap(), vec![c]);
+        assert_eq!(store.last_checkpoint_seq().await.unwrap(), 10);
+    })
+    .await;
 }

@@ -1,0 +1,308 @@
+//! The audit log: appended in the same transaction as the action it records.
+
+use serde_json::Value;
+use tongban_seal::chain::{EntryContent, entry_hash};
+
+use crate::db::RowExt;
+use crate::{Result, Store, StoreError};
+
+/// Rows per multi-row INSERT when appending.
+const INSERT_CHUNK: usize = 500;
+
+/// An action to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    /// When.
+    pub at: time::OffsetDateTime,
+    /// Who (department code, operator, `hub`).
+    pub actor: String,
+    /// What, e.g. `licence.issue`, `dept.add`, `key.revoke`.
+    pub action: String,
+    /// On what (licence identifier, department code, key id, ...).
+    pub subject: String,
+    /// Details (stored as canonical JSON).
+    pub detail: Value,
+}
+
+impl AuditRecord {
+    /// Builds a record.
+    pub fn new(
+        at: time::OffsetDateTime,
+        actor: impl Into<String>,
+        action: impl Into<String>,
+        subject: impl Into<String>,
+        detail: Value,
+    ) -> Self {
+        AuditRecord {
+            at,
+            actor: actor.into(),
+            action: action.into(),
+            subject: subject.into(),
+            detail,
+        }
+    }
+}
+
+/// A stored entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Position in the chain, from 1.
+    pub seq: u64,
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// On what.
+    pub subject: String,
+    /// Canonical JSON details.
+    pub detail: String,
+    /// The previous entry's hash.
+    pub prev_hash: [u8; 32],
+    /// This entry's hash.
+    pub hash: [u8; 32],
+}
+
+impl AuditEntry {
+    /// The hashed content.
+    pub fn content(&self) -> EntryContent<'_> {
+        EntryContent {
+            seq: self.seq,
+            at_ms: self.at_ms,
+            actor: &self.actor,
+            action: &self.action,
+            subject: &self.subject,
+            detail: &self.detail,
+        }
+    }
+}
+
+/// A signed checkpoint over the chain up to `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The entry covered.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: [u8; 32],
+    /// When signed (Unix milliseconds).
+    pub at_ms: i64,
+    /// The hub key that signed (Multikey).
+    pub key_id: String,
+    /// Ed25519 signature.
+    pub signature: Vec<u8>,
+}
+
+pub(crate) fn hash32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32]> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
+}
+
+/// Entries with their hashes, chained after `prev` from `first`.
+pub(crate) fn chain_records(
+    records: &[AuditRecord],
+    first: u64,
+    mut prev: [u8; 32],
+) -> Vec<AuditEntry> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let detail =
+                String::from_utf8(tongban_seal::jcs::canonicalize(&r.detail)).unwrap_or_default();
+            let mut entry = AuditEntry {
+                seq: first + i as u64,
+                at_ms: (r.at.unix_timestamp_nanos() / 1_000_000) as i64,
+                actor: r.actor.clone(),
+                action: r.action.clone(),
+                subject: r.subject.clone(),
+                detail,
+                prev_hash: prev,
+                hash: [0; 32],
+            };
+            entry.hash = entry_hash(&prev, &entry.content());
+            prev = entry.hash;
+            entry
+        })
+        .collect()
+}
+
+/// `INSERT INTO audit_log … VALUES ($1…$8), ($9…$16), …` for `rows` rows.
+pub(crate) fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO audit_log (seq, at_ms, actor, action, subject, detail, prev_hash, hash) VALUES ",
+    );
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        let b = r * 8;
+        sql.push_str(&format!(
+            "(${},${},${},${},${},${},${},${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7,
+            b + 8
+        ));
+    }
+    sql
+}
+
+/// Appends `$records` to the chain inside the open transaction `$tx`;
+/// evaluates to the last sequence number (0 when there was nothing to add).
+///
+/// Updating the head row first serialises appenders on both backends (the
+/// row lock is held until commit), so the chain never forks.
+macro_rules! append_audit {
+    ($tx:ident, $records:expr) => {{
+        let records: &[$crate::audit::AuditRecord] = $records;
+        if records.is_empty() {
+            0u64
+        } else {
+            let row = sqlx::query(
+                "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
+            )
+            .bind(records.len() as i64)
+            .fetch_one(&mut *$tx)
+            .await?;
+            let last = $crate::db::RowExt::int(&row, "seq")? as u64;
+            let prev =
+                $crate::audit::hash32($crate::db::RowExt::bytes(&row, "hash")?, "audit head")?;
+            let first = last + 1 - records.len() as u64;
+            let entries = $crate::audit::chain_records(records, first, prev);
+            for chunk in entries.chunks($crate::audit::INSERT_CHUNK_ROWS) {
+                let sql = $crate::audit::insert_sql(chunk.len());
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for e in chunk {
+                    q = q
+                        .bind(e.seq as i64)
+                        .bind(e.at_ms)
+                        .bind(&e.actor)
+                        .bind(&e.action)
+                        .bind(&e.subject)
+                        .bind(&e.detail)
+                        .bind(&e.prev_hash[..])
+                        .bind(&e.hash[..]);
+                }
+                q.execute(&mut *$tx).await?;
+            }
+            let head = entries.last().map(|e| e.hash).unwrap_or(prev);
+            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+                .bind(&head[..])
+                .execute(&mut *$tx)
+                .await?;
+            last
+        }
+    }};
+}
+
+pub(crate) const INSERT_CHUNK_ROWS: usize = INSERT_CHUNK;
+
+fn entry_from_row(row: &impl RowExt) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: row.int("seq")? as u64,
+        at_ms: row.int("at_ms")?,
+        actor: row.text("actor")?,
+        action: row.text("action")?,
+        subject: row.text("subject")?,
+        detail: row.text("detail")?,
+        prev_hash: hash32(row.bytes("prev_hash")?, "prev_hash")?,
+        hash: hash32(row.bytes("hash")?, "hash")?,
+    })
+}
+
+fn checkpoint_from_row(row: &impl RowExt) -> Result<Checkpoint> {
+    Ok(Checkpoint {
+        seq: row.int("seq")? as u64,
+        hash: hash32(row.bytes("hash")?, "checkpoint hash")?,
+        at_ms: row.int("at_ms")?,
+        key_id: row.text("key_id")?,
+        signature: row.bytes("signature")?,
+    })
+}
+
+impl Store {
+    /// Appends records in their own transaction; returns the last sequence number.
+    pub async fn append_audit(&self, records: &[AuditRecord]) -> Result<u64> {
+        let last = in_tx!(&self.db, tx => append_audit!(tx, records));
+        Ok(last)
+    }
+
+    /// The chain's head: last sequence number and its hash.
+    pub async fn audit_head(&self) -> Result<(u64, [u8; 32])> {
+        on_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?;
+            Ok((row.int("seq")? as u64, hash32(row.bytes("hash")?, "audit head")?))
+        })
+    }
+
+    /// Entries after `after_seq`, in order, at most `limit` (a page of a full walk).
+    pub async fn audit_page(&self, after_seq: u64, limit: usize) -> Result<Vec<AuditEntry>> {
+        let limit = i64::try_from(limit.min(100_000)).unwrap_or(0);
+        on_db!(&self.db, pool => {
+            sqlx::query("SELECT seq, at_ms, actor, action, subject, detail, prev_hash, hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
+                .bind(after_seq as i64)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(entry_from_row)
+                .collect()
+        })
+    }
+
+    /// The most recent entries about `subject`.
+    pub async fn audit_of(&self, subject: &str, limit: usize) -> Result<Vec<AuditEntry>> {
+        let limit = i64::try_from(limit.min(10_000)).unwrap_or(0);
+        on_db!(&self.db, pool => {
+            sqlx::query("SELECT seq, at_ms, actor, action, subject, detail, prev_hash, hash FROM audit_log WHERE subject = $1 ORDER BY seq DESC LIMIT $2")
+                .bind(subject)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(entry_from_row)
+                .collect()
+        })
+    }
+
+    /// Stores a signed checkpoint (idempotent per sequence number).
+    pub async fn insert_checkpoint(&self, c: &Checkpoint) -> Result<()> {
+        on_db!(&self.db, pool => {
+            sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at_ms, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING")
+                .bind(c.seq as i64)
+                .bind(&c.hash[..])
+                .bind(c.at_ms)
+                .bind(&c.key_id)
+                .bind(&c.signature)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Every checkpoint, in order.
+    pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        on_db!(&self.db, pool => {
+            sqlx::query("SELECT seq, hash, at_ms, key_id, signature FROM audit_checkpoints ORDER BY seq")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(checkpoint_from_row)
+                .collect()
+        })
+    }
+
+    /// The sequence number of the last checkpoint (0 if none).
+    pub async fn last_checkpoint_seq(&self) -> Result<u64> {
+        on_db!(&self.db, pool => {
+            let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints").fetch_one(pool).await?;
+            Ok(seq.unwrap_or(0) as u64)
+        })
+    }
+}
