@@ -70,6 +70,14 @@ impl Hub {
         Ok(Some(checkpoint))
     }
 
+    /// Appends records of actions taken outside the hub's own services
+    /// (imports, other systems), signing checkpoints as they fall due.
+    pub async fn record_audit(&self, records: &[tongban_store::AuditRecord]) -> Result<u64> {
+        let last = self.store.append_audit(records).await?;
+        self.maybe_checkpoint().await?;
+        Ok(last)
+    }
+
     /// Signs a checkpoint when [`CHECKPOINT_INTERVAL`] entries have accrued.
     pub(crate) async fn maybe_checkpoint(&self) -> Result<()> {
         let (seq, _) = self.store.audit_head().await?;

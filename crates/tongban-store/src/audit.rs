@@ -128,80 +128,100 @@ pub(crate) fn chain_records(
         .collect()
 }
 
-/// `INSERT INTO audit_log … VALUES ($1…$8), ($9…$16), …` for `rows` rows.
-pub(crate) fn insert_sql(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT INTO audit_log (seq, at_ms, actor, action, subject, detail, prev_hash, hash) VALUES ",
-    );
+/// `INSERT INTO audit_log … VALUES (…), (…), …` for `rows` rows, with
+/// numbered (`$n`, PostgreSQL) or anonymous (`?`, SQLite) placeholders.
+///
+/// SQLite looks named and numbered parameters up by a linear scan, which
+/// turns a 4,000-parameter statement quadratic; anonymous ones bind in order.
+pub(crate) fn insert_sql(rows: usize, numbered: bool) -> String {
+    let mut sql = String::with_capacity(100 + rows * 48);
+    sql.push_str("INSERT INTO audit_log (seq, at_ms, actor, action, subject, detail, prev_hash, hash) VALUES ");
     for r in 0..rows {
         if r > 0 {
             sql.push(',');
         }
-        let b = r * 8;
-        sql.push_str(&format!(
-            "(${},${},${},${},${},${},${},${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7,
-            b + 8
-        ));
+        if numbered {
+            let b = r * 8;
+            sql.push_str(&format!(
+                "(${},${},${},${},${},${},${},${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            ));
+        } else {
+            sql.push_str("(?,?,?,?,?,?,?,?)");
+        }
     }
     sql
 }
 
-/// Appends `$records` to the chain inside the open transaction `$tx`;
-/// evaluates to the last sequence number (0 when there was nothing to add).
-///
-/// Updating the head row first serialises appenders on both backends (the
-/// row lock is held until commit), so the chain never forks.
-macro_rules! append_audit {
-    ($tx:ident, $records:expr) => {{
-        let records: &[$crate::audit::AuditRecord] = $records;
-        if records.is_empty() {
-            0u64
-        } else {
-            let row = sqlx::query(
-                "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
-            )
-            .bind(records.len() as i64)
-            .fetch_one(&mut *$tx)
-            .await?;
-            let last = $crate::db::RowExt::int(&row, "seq")? as u64;
-            let prev =
-                $crate::audit::hash32($crate::db::RowExt::bytes(&row, "hash")?, "audit head")?;
-            let first = last + 1 - records.len() as u64;
-            let entries = $crate::audit::chain_records(records, first, prev);
-            for chunk in entries.chunks($crate::audit::INSERT_CHUNK_ROWS) {
-                let sql = $crate::audit::insert_sql(chunk.len());
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for e in chunk {
-                    q = q
-                        .bind(e.seq as i64)
-                        .bind(e.at_ms)
-                        .bind(&e.actor)
-                        .bind(&e.action)
-                        .bind(&e.subject)
-                        .bind(&e.detail)
-                        .bind(&e.prev_hash[..])
-                        .bind(&e.hash[..]);
-                }
-                q.execute(&mut *$tx).await?;
-            }
-            let head = entries.last().map(|e| e.hash).unwrap_or(prev);
-            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-                .bind(&head[..])
-                .execute(&mut *$tx)
-                .await?;
-            last
-        }
-    }};
+/// Appending to the chain inside an open transaction, per backend.
+pub(crate) trait AuditAppend {
+    /// Appends `records`; returns the last sequence number (0 when empty).
+    ///
+    /// Updating the head row first serialises appenders on both backends
+    /// (the row lock is held until commit), so the chain never forks.
+    async fn append_audit(&mut self, records: &[AuditRecord]) -> Result<u64>;
 }
 
-pub(crate) const INSERT_CHUNK_ROWS: usize = INSERT_CHUNK;
+macro_rules! impl_audit_append {
+    ($db:ty, $numbered:expr) => {
+        impl AuditAppend for sqlx::Transaction<'_, $db> {
+            async fn append_audit(&mut self, records: &[AuditRecord]) -> Result<u64> {
+                if records.is_empty() {
+                    return Ok(0);
+                }
+                let row = sqlx::query(
+                    "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
+                )
+                .bind(records.len() as i64)
+                .fetch_one(&mut **self)
+                .await?;
+                let last = row.int("seq")? as u64;
+                let prev = hash32(row.bytes("hash")?, "audit head")?;
+                let first = last + 1 - records.len() as u64;
+                let entries = chain_records(records, first, prev);
+                for chunk in entries.chunks(INSERT_CHUNK) {
+                    let sql = insert_sql(chunk.len(), $numbered);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for e in chunk {
+                        q = q
+                            .bind(e.seq as i64)
+                            .bind(e.at_ms)
+                            .bind(&e.actor)
+                            .bind(&e.action)
+                            .bind(&e.subject)
+                            .bind(&e.detail)
+                            .bind(&e.prev_hash[..])
+                            .bind(&e.hash[..]);
+                    }
+                    q.execute(&mut **self).await?;
+                }
+                let head = entries.last().map_or(prev, |e| e.hash);
+                sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+                    .bind(&head[..])
+                    .execute(&mut **self)
+                    .await?;
+                Ok(last)
+            }
+        }
+    };
+}
+
+impl_audit_append!(sqlx::Sqlite, false);
+impl_audit_append!(sqlx::Postgres, true);
+
+/// Appends `$records` to the chain inside the open transaction `$tx`.
+macro_rules! append_audit {
+    ($tx:ident, $records:expr) => {
+        $crate::audit::AuditAppend::append_audit(&mut $tx, $records).await?
+    };
+}
 
 fn entry_from_row(row: &impl RowExt) -> Result<AuditEntry> {
     Ok(AuditEntry {

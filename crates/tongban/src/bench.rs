@@ -18,6 +18,24 @@ use crate::{samples, setup};
 pub enum BenchCommand {
     /// Licence issuance and verification against raw Ed25519.
     Licences(LicenceBenchArgs),
+    /// Audit log append and verification rates at scale (default 1,000,000 entries).
+    Audit(AuditBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditBenchArgs {
+    /// Entries to append.
+    #[arg(long, default_value_t = 1_000_000)]
+    entries: u64,
+    /// Entries per append (one transaction).
+    #[arg(long, default_value_t = 1_000)]
+    batch: u64,
+    /// Keep the benchmark hub in this directory instead of a temporary one.
+    #[arg(long)]
+    dir: Option<std::path::PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -45,7 +63,129 @@ pub struct LicenceBenchArgs {
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Licences(args) => licences(args).await,
+        BenchCommand::Audit(args) => audit(args).await,
     }
+}
+
+async fn audit(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build; figures are meaningless. Use `cargo run --release -- bench audit`."
+        );
+    }
+    let temp = tempfile::tempdir()?;
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    let hub = Hub::open(&HubConfig::embedded(&dir)).await?;
+    setup::initialise(&hub, samples::REGION, samples::HUB_NAME, false).await?;
+    let say = |s: &str| {
+        if !args.json {
+            eprintln!("{s}");
+        }
+    };
+    say(&format!(
+        "appending {} audit entries in batches of {} (durable commits) ...",
+        args.entries, args.batch
+    ));
+    let now = hub.now();
+    let started = Instant::now();
+    let mut appended = 0u64;
+    while appended < args.entries {
+        let n = args.batch.min(args.entries - appended);
+        let records: Vec<tongban_store::AuditRecord> = (appended..appended + n)
+            .map(|i| {
+                tongban_store::AuditRecord::new(
+                    now,
+                    samples::MARKET,
+                    "licence.issue",
+                    format!("1.2.156.3005.2.11100000TB0000001K001.{}.20261125{i:08}.001.X", samples::MARKET),
+                    json!({"type": "11100000TB0000001K001", "number": format!("N{i}"), "holderCodeType": "001"}),
+                )
+            })
+            .collect();
+        hub.record_audit(&records).await?;
+        appended += n;
+        if appended % 100_000 == 0 && !args.json {
+            eprint!("\r  {appended}");
+        }
+    }
+    let append_secs = started.elapsed().as_secs_f64();
+    hub.audit_checkpoint().await?;
+    say("\rverifying the whole chain ...");
+    let started = Instant::now();
+    let report = hub.audit_verify(|_| {}).await?;
+    let verify_secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        report.ok(),
+        "the chain did not verify: {:?}",
+        report.problem
+    );
+    say("exporting and verifying the archive ...");
+    let archive_path = dir.join("audit-archive.jsonl");
+    let started = Instant::now();
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&archive_path)?);
+        hub.audit_export(&mut w, |_| {}).await?;
+    }
+    let export_secs = started.elapsed().as_secs_f64();
+    let anchor = tongban_seal::PublicKey::from_multikey(&hub.identity().await?.anchor)?;
+    let started = Instant::now();
+    let mut verifier = tongban_seal::archive::ArchiveVerifier::new(anchor);
+    use std::io::BufRead;
+    for line in std::io::BufReader::new(std::fs::File::open(&archive_path)?).lines() {
+        verifier.line(&line?)?;
+    }
+    let summary = verifier.finish()?;
+    let archive_secs = started.elapsed().as_secs_f64();
+    let db_bytes = std::fs::metadata(dir.join("tongban.db"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    hub.close().await;
+    let total = report.entries as f64;
+    let out = json!({
+        "entries": report.entries,
+        "appendPerSec": (args.entries as f64 / append_secs).round(),
+        "verifyPerSec": (total / verify_secs).round(),
+        "exportPerSec": (total / export_secs).round(),
+        "archiveVerifyPerSec": (summary.entries as f64 / archive_secs).round(),
+        "databaseBytes": db_bytes,
+        "seconds": {"append": append_secs, "verify": verify_secs, "export": export_secs, "archiveVerify": archive_secs},
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!();
+        println!("entries                  {}", report.entries);
+        println!(
+            "append                   {:>9.0} /s  ({:.1} s, batches of {}, durable commits)",
+            args.entries as f64 / append_secs,
+            append_secs,
+            args.batch
+        );
+        println!(
+            "audit verify (store)     {:>9.0} /s  ({:.1} s, {} checkpoints)",
+            total / verify_secs,
+            verify_secs,
+            report.checkpoints
+        );
+        println!(
+            "export archive           {:>9.0} /s  ({:.1} s)",
+            total / export_secs,
+            export_secs
+        );
+        println!(
+            "verify archive           {:>9.0} /s  ({:.1} s, no store)",
+            summary.entries as f64 / archive_secs,
+            archive_secs
+        );
+        println!(
+            "database size            {:.0} MiB",
+            db_bytes as f64 / 1048576.0
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn licences(args: LicenceBenchArgs) -> anyhow::Result<ExitCode> {

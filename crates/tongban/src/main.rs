@@ -1,6 +1,7 @@
 //! `tongban`: the command line of a region's hub.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod bench;
 mod demo;
 mod licence;
@@ -48,6 +49,10 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    /// Who is acting (recorded in the audit log for administrative actions).
+    #[arg(long, global = true, env = "TONGBAN_OPERATOR", default_value = "admin")]
+    operator: String,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -68,6 +73,9 @@ enum Command {
     /// Trust files for offline verifiers.
     #[command(subcommand)]
     Trust(setup::TrustCommand),
+    /// The tamper-evident audit log: verify, checkpoint, export, show.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Walk through the whole story on a throw-away hub, printing what happens.
     Demo(demo::DemoArgs),
     /// Measure this machine: raw Ed25519 against licence verification and issuance.
@@ -114,6 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Durability::PowerLoss
         },
         json: cli.json,
+        operator: cli.operator.clone(),
     };
     match cli.command {
         Command::Init(args) => setup::init(&ctx, args).await,
@@ -121,6 +130,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dept(cmd) => setup::dept(&ctx, cmd).await,
         Command::Key(cmd) => setup::key(&ctx, cmd).await,
         Command::Trust(cmd) => setup::trust(&ctx, cmd).await,
+        Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(cmd) => bench::run(cmd).await,
     }
@@ -133,6 +143,7 @@ pub(crate) struct Context {
     pub database: Option<String>,
     pub durability: Durability,
     pub json: bool,
+    pub operator: String,
 }
 
 impl Context {
@@ -157,6 +168,8 @@ impl Context {
             )
             .into());
         }
-        Ok(Hub::open(&self.hub_config()).await?)
+        Ok(Hub::open(&self.hub_config())
+            .await?
+            .with_operator(&self.operator))
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use tongban_service::{Hub, NewDepartment};
-use tongban_store::PlatformLevel;
+use tongban_store::{DepartmentStatus, PlatformLevel};
 
 use crate::output::{Coded, write_json};
 use crate::{Context, samples};
@@ -28,7 +28,9 @@ pub struct InitArgs {
 pub async fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&ctx.data_dir)?;
     restrict_dir(&ctx.data_dir);
-    let hub = Hub::open(&ctx.hub_config()).await?;
+    let hub = Hub::open(&ctx.hub_config())
+        .await?
+        .with_operator(&ctx.operator);
     let report = initialise(&hub, &args.region, &args.name, !args.no_samples).await?;
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -131,6 +133,35 @@ pub enum DeptCommand {
     },
     /// List departments.
     List,
+    /// Show one department with its keys.
+    Show {
+        /// Department code.
+        code: String,
+    },
+    /// Suspend a department: it can neither send nor issue until reactivated.
+    Suspend {
+        /// Department code.
+        code: String,
+        /// Why (recorded in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reactivate a suspended department.
+    Activate {
+        /// Department code.
+        code: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Retire a department for good (kept for history).
+    Retire {
+        /// Department code.
+        code: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 pub async fn dept(ctx: &Context, cmd: DeptCommand) -> anyhow::Result<ExitCode> {
@@ -160,6 +191,49 @@ pub async fn dept(ctx: &Context, cmd: DeptCommand) -> anyhow::Result<ExitCode> {
                 println!("registered {} {}", row.code, row.name);
             }
         }
+        DeptCommand::Show { code } => {
+            let d = hub.department(&code).await?;
+            let keys = hub.store().keys_of(&code).await?;
+            if ctx.json {
+                let keys: Vec<Value> = keys.iter().map(key_json).collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"department": d, "keys": keys}))?
+                );
+            } else {
+                println!("{}  {}", d.code, d.name);
+                println!(
+                    "  region {}  level {}  status {}",
+                    d.region_code,
+                    d.platform_level.as_str(),
+                    d.status.as_str()
+                );
+                if let Some(p) = &d.parent_code {
+                    println!("  parent {p}");
+                }
+                if let Some(c) = &d.contact {
+                    println!("  contact {c}");
+                }
+                for k in &keys {
+                    println!("  key {}", key_line(k));
+                }
+            }
+        }
+        DeptCommand::Suspend { code, reason } => status_change(
+            ctx,
+            hub.set_department_status(&code, DepartmentStatus::Suspended, &reason)
+                .await?,
+        )?,
+        DeptCommand::Activate { code, reason } => status_change(
+            ctx,
+            hub.set_department_status(&code, DepartmentStatus::Active, &reason)
+                .await?,
+        )?,
+        DeptCommand::Retire { code, reason } => status_change(
+            ctx,
+            hub.set_department_status(&code, DepartmentStatus::Retired, &reason)
+                .await?,
+        )?,
         DeptCommand::List => {
             let rows = hub.store().departments().await?;
             if ctx.json {
@@ -182,6 +256,42 @@ pub async fn dept(ctx: &Context, cmd: DeptCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn status_change(ctx: &Context, d: tongban_store::DepartmentRow) -> anyhow::Result<()> {
+    if ctx.json {
+        println!("{}", serde_json::to_string_pretty(&d)?);
+    } else {
+        println!("{} {} is now {}", d.code, d.name, d.status.as_str());
+    }
+    Ok(())
+}
+
+fn fmt_time(t: Option<time::OffsetDateTime>) -> String {
+    t.map(tongban_seal::timefmt::format_rfc3339)
+        .unwrap_or_else(|| "-".into())
+}
+
+fn key_json(k: &tongban_store::KeyRow) -> Value {
+    json!({"keyId": k.key_id, "owner": k.owner, "controller": k.controller,
+           "notBefore": fmt_time(Some(k.not_before)), "notAfter": k.not_after.map(tongban_seal::timefmt::format_rfc3339),
+           "revokedAt": k.revoked_at.map(tongban_seal::timefmt::format_rfc3339), "revokedReason": k.revoked_reason})
+}
+
+fn key_line(k: &tongban_store::KeyRow) -> String {
+    format!(
+        "{}  from {}  until {}{}",
+        k.key_id,
+        fmt_time(Some(k.not_before)),
+        fmt_time(k.not_after),
+        k.revoked_at
+            .map(|t| format!(
+                "  REVOKED at {} ({})",
+                tongban_seal::timefmt::format_rfc3339(t),
+                k.revoked_reason.as_deref().unwrap_or("")
+            ))
+            .unwrap_or_default()
+    )
+}
+
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Create a signing key for a department (or `hub`).
@@ -196,6 +306,40 @@ pub enum KeyCommand {
         #[arg(long)]
         owner: Option<String>,
     },
+    /// Rotate a key: a successor valid from now; the old key stays valid for the overlap.
+    Rotate {
+        /// The key to rotate (its Multikey id).
+        key_id: String,
+        /// How long both keys are valid, e.g. 7d, 12h, 0d.
+        #[arg(long, default_value = "7d", value_parser = parse_duration)]
+        overlap: time::Duration,
+    },
+    /// Revoke a key as of an instant (default now): signatures from then on fail,
+    /// earlier ones still verify.
+    Revoke {
+        /// The key (Multikey id).
+        key_id: String,
+        /// The compromise instant (RFC 3339); now when omitted.
+        #[arg(long)]
+        at: Option<String>,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `7d`, `12h`, `30m`, `0d`.
+fn parse_duration(s: &str) -> Result<time::Duration, String> {
+    let (number, unit) = s.split_at(s.trim_end_matches(char::is_alphabetic).len());
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number and a unit (d, h, m)"))?;
+    match unit {
+        "d" => Ok(time::Duration::days(n)),
+        "h" => Ok(time::Duration::hours(n)),
+        "m" => Ok(time::Duration::minutes(n)),
+        _ => Err(format!("{s:?}: unit must be d, h or m")),
+    }
 }
 
 pub async fn key(ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
@@ -217,27 +361,42 @@ pub async fn key(ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
                 Some(o) => hub.store().keys_of(&o).await?,
                 None => hub.store().all_keys().await?,
             };
-            let fmt = |t: Option<time::OffsetDateTime>| {
-                t.map(tongban_seal::timefmt::format_rfc3339)
-                    .unwrap_or_else(|| "-".into())
-            };
             if ctx.json {
-                let list: Vec<Value> = rows
-                    .iter()
-                    .map(|k| json!({"keyId": k.key_id, "owner": k.owner, "controller": k.controller, "notBefore": fmt(Some(k.not_before)), "notAfter": k.not_after.map(tongban_seal::timefmt::format_rfc3339), "revokedAt": k.revoked_at.map(tongban_seal::timefmt::format_rfc3339)}))
-                    .collect();
+                let list: Vec<Value> = rows.iter().map(key_json).collect();
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for k in rows {
-                    println!(
-                        "{:<20} {}  from {}  until {}  revoked {}",
-                        k.owner,
-                        k.key_id,
-                        fmt(Some(k.not_before)),
-                        fmt(k.not_after),
-                        fmt(k.revoked_at)
-                    );
+                    println!("{:<20} {}", k.owner, key_line(&k));
                 }
+            }
+        }
+        KeyCommand::Rotate { key_id, overlap } => {
+            let (old, new) = hub.rotate_key(&key_id, overlap).await?;
+            if ctx.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &json!({"old": key_json(&old), "new": key_json(&new)})
+                    )?
+                );
+            } else {
+                println!("rotated {}: successor {}", old.owner, new.key_id);
+                println!("  old key valid until {}", fmt_time(old.not_after));
+            }
+        }
+        KeyCommand::Revoke { key_id, at, reason } => {
+            let at = match at {
+                Some(t) => Some(
+                    tongban_seal::timefmt::parse_rfc3339(&t)
+                        .map_err(|e| Coded::new("TIME_INVALID", format!("--at {t}: {e}")))?,
+                ),
+                None => None,
+            };
+            let k = hub.revoke_signing_key(&key_id, at, &reason).await?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&key_json(&k))?);
+            } else {
+                println!("revoked {}", key_line(&k));
             }
         }
     }
@@ -252,6 +411,9 @@ pub enum TrustCommand {
         /// Output file.
         #[arg(long, short)]
         out: PathBuf,
+        /// Only this department's keys and status lists (the whole region when omitted).
+        #[arg(long)]
+        dept: Option<String>,
     },
     /// Print the hub's anchor key (what offline verifiers check trust files against).
     Anchor,
@@ -260,8 +422,8 @@ pub enum TrustCommand {
 pub async fn trust(ctx: &Context, cmd: TrustCommand) -> anyhow::Result<ExitCode> {
     let hub = ctx.open().await?;
     match cmd {
-        TrustCommand::Export { out } => {
-            let file = hub.trust_file().await?;
+        TrustCommand::Export { out, dept } => {
+            let file = hub.trust_file_for(dept.as_deref()).await?;
             write_json(&out, &file)?;
             if !ctx.json {
                 println!(

@@ -610,3 +610,284 @@ async fn administrative_refusals() {
     })
     .await;
 }
+
+/// Runs raw SQL against a backend's database (to play the attacker).
+async fn raw_sql(backend: &tongban_tests::TestBackend, sql: &str) {
+    use sqlx::Connection;
+    match backend.name {
+        "sqlite" => {
+            let mut c =
+                sqlx::SqliteConnection::connect(&format!("sqlite://{}", backend.database_url))
+                    .await
+                    .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+        _ => {
+            let mut c = sqlx::PgConnection::connect(&backend.database_url)
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_log_records_actions_and_finds_the_first_broken_entry() {
+    for backend in tongban_tests::backends("audit_log").await {
+        eprintln!("audit_log: {}", backend.name);
+        let hub = hub_on(&backend).await.with_operator("王敏");
+        let issued = hub.issue(MARKET, business_licence()).await.unwrap();
+        let id = issued.identifier.to_string();
+        hub.find_by_holder("001", COMPANY, None, false, &query("核验营业执照"))
+            .await
+            .unwrap();
+        hub.suspend(&id, "登记科", "经营异常").await.unwrap();
+        // What was recorded about the licence, and by whom.
+        let about: Vec<(String, String)> = hub
+            .store()
+            .audit_of(&id, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.action, e.actor))
+            .collect();
+        assert_eq!(
+            about,
+            vec![
+                ("licence.suspend".into(), "登记科".into()),
+                ("licence.issue".into(), MARKET.into())
+            ]
+        );
+        let about_dept = hub.store().audit_of(CIVIL, 10).await.unwrap();
+        assert_eq!(about_dept[0].action, "dept.add");
+        let report = hub.audit_verify(|_| {}).await.unwrap();
+        assert!(report.ok(), "{report:?}");
+        let entries = report.entries;
+        assert_eq!(
+            entries, 13,
+            "hub.init, 2 dept.add, 2 key.new, 5 schema.publish, issue, use, suspend"
+        );
+
+        // A signed checkpoint over the head, then one more action.
+        let checkpoint = hub.audit_checkpoint().await.unwrap().unwrap();
+        assert_eq!(checkpoint.seq, entries);
+        assert!(
+            hub.audit_checkpoint().await.unwrap().is_none(),
+            "head already covered"
+        );
+        hub.reinstate(&id, "登记科", "核查完毕").await.unwrap();
+        let report = hub.audit_verify(|_| {}).await.unwrap();
+        assert_eq!(
+            (report.entries, report.checkpoints, report.ok()),
+            (entries + 1, 1, true)
+        );
+
+        // The archive verifies without the store.
+        let mut archive = Vec::new();
+        assert_eq!(
+            hub.audit_export(&mut archive, |_| {}).await.unwrap(),
+            entries + 1
+        );
+        let anchor =
+            tongban_seal::PublicKey::from_multikey(&hub.identity().await.unwrap().anchor).unwrap();
+        let text = String::from_utf8(archive).unwrap();
+        let mut v = tongban_seal::archive::ArchiveVerifier::new(anchor);
+        for line in text.lines() {
+            v.line(line).unwrap();
+        }
+        let summary = v.finish().unwrap();
+        assert_eq!((summary.entries, summary.checkpoints), (entries + 1, 1));
+
+        // Tampering with the store: the first broken entry is named.
+        raw_sql(
+            &backend,
+            "UPDATE audit_log SET actor = 'someone else' WHERE seq = 5",
+        )
+        .await;
+        let report = hub.audit_verify(|_| {}).await.unwrap();
+        let problem = report.problem.unwrap();
+        assert_eq!(
+            (problem.code, problem.seq, report.entries),
+            ("AUDIT_ENTRY_ALTERED", 5, 4)
+        );
+        hub.close().await;
+        backend.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_gaps_truncation_and_forged_checkpoints() {
+    for backend in tongban_tests::backends("audit_breaks").await {
+        let hub = hub_on(&backend).await;
+        hub.audit_checkpoint().await.unwrap();
+        let (head, _) = hub.store().audit_head().await.unwrap();
+        for i in 0..3 {
+            hub.set_department_status(
+                CIVIL,
+                if i % 2 == 0 {
+                    tongban_store::DepartmentStatus::Suspended
+                } else {
+                    tongban_store::DepartmentStatus::Active
+                },
+                "test",
+            )
+            .await
+            .unwrap();
+        }
+        // Remove the last entry: the head says more.
+        raw_sql(
+            &backend,
+            &format!("DELETE FROM audit_log WHERE seq = {}", head + 3),
+        )
+        .await;
+        assert_eq!(
+            hub.audit_verify(|_| {})
+                .await
+                .unwrap()
+                .problem
+                .unwrap()
+                .code,
+            "AUDIT_TRUNCATED"
+        );
+        // Remove one from the middle: a gap.
+        raw_sql(
+            &backend,
+            &format!("DELETE FROM audit_log WHERE seq = {}", head + 1),
+        )
+        .await;
+        let p = hub.audit_verify(|_| {}).await.unwrap().problem.unwrap();
+        assert_eq!((p.code, p.seq), ("AUDIT_GAP", head + 2));
+        // A checkpoint whose signature was replaced.
+        raw_sql(
+            &backend,
+            &format!("DELETE FROM audit_log WHERE seq > {head}"),
+        )
+        .await;
+        raw_sql(&backend, &format!("UPDATE audit_head SET seq = {head}, hash = (SELECT hash FROM audit_log WHERE seq = {head})")).await;
+        assert!(hub.audit_verify(|_| {}).await.unwrap().ok());
+        let zeros = if backend.name == "sqlite" {
+            "zeroblob(64)"
+        } else {
+            "decode(repeat('00', 64), 'hex')"
+        };
+        raw_sql(
+            &backend,
+            &format!("UPDATE audit_checkpoints SET signature = {zeros}"),
+        )
+        .await;
+        let p = hub.audit_verify(|_| {}).await.unwrap().problem.unwrap();
+        assert_eq!((p.code, p.seq), ("AUDIT_CHECKPOINT_INVALID", head));
+        hub.close().await;
+        backend.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_are_signed_automatically_every_interval() {
+    let backend = tongban_tests::sqlite();
+    let hub = hub_on(&backend).await;
+    let records: Vec<tongban_store::AuditRecord> = (0..tongban_service::CHECKPOINT_INTERVAL)
+        .map(|i| {
+            tongban_store::AuditRecord::new(T0, "bench", "test.fill", i.to_string(), json!({}))
+        })
+        .collect();
+    hub.store().append_audit(&records).await.unwrap();
+    assert_eq!(hub.store().last_checkpoint_seq().await.unwrap(), 0);
+    hub.set_department_status(CIVIL, tongban_store::DepartmentStatus::Suspended, "test")
+        .await
+        .unwrap();
+    let (head, _) = hub.store().audit_head().await.unwrap();
+    assert_eq!(hub.store().last_checkpoint_seq().await.unwrap(), head);
+    assert!(hub.audit_verify(|_| {}).await.unwrap().ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn department_and_key_administration_refusals() {
+    each_backend("admin_keys", |hub| async move {
+        use tongban_store::DepartmentStatus::*;
+        assert_eq!(
+            hub.set_department_status(CIVIL, Active, "x")
+                .await
+                .unwrap_err()
+                .code(),
+            "DEPARTMENT_STATUS_UNCHANGED"
+        );
+        assert_eq!(
+            hub.set_department_status(CIVIL, Suspended, " ")
+                .await
+                .unwrap_err()
+                .code(),
+            "REASON_REQUIRED"
+        );
+        hub.set_department_status(CIVIL, Retired, "机构改革撤并")
+            .await
+            .unwrap();
+        assert_eq!(
+            hub.set_department_status(CIVIL, Active, "x")
+                .await
+                .unwrap_err()
+                .code(),
+            "DEPARTMENT_RETIRED"
+        );
+        assert_eq!(
+            hub.set_department_status("11440114MB2C00031C", Active, "x")
+                .await
+                .unwrap_err()
+                .code(),
+            "DEPARTMENT_UNKNOWN"
+        );
+
+        let key = hub.store().keys_of(MARKET).await.unwrap().remove(0);
+        assert_eq!(
+            hub.rotate_key("z6MkNope", Duration::days(1))
+                .await
+                .unwrap_err()
+                .code(),
+            "KEY_UNKNOWN"
+        );
+        assert_eq!(
+            hub.rotate_key(&key.key_id, Duration::days(-1))
+                .await
+                .unwrap_err()
+                .code(),
+            "OVERLAP_INVALID"
+        );
+        hub.revoke_signing_key(&key.key_id, None, "私钥泄露")
+            .await
+            .unwrap();
+        assert_eq!(
+            hub.revoke_signing_key(&key.key_id, None, "again")
+                .await
+                .unwrap_err()
+                .code(),
+            "KEY_ALREADY_REVOKED"
+        );
+        assert_eq!(
+            hub.rotate_key(&key.key_id, Duration::days(1))
+                .await
+                .unwrap_err()
+                .code(),
+            "KEY_REVOKED"
+        );
+        // The department trust file holds its keys with the revocation.
+        let file = hub.trust_file_for(Some(MARKET)).await.unwrap();
+        let issuers = file["credentialSubject"]["issuers"].as_array().unwrap();
+        assert_eq!(issuers.len(), 1);
+        assert!(issuers[0]["keys"][0]["revokedAt"].is_string());
+        assert_eq!(
+            hub.trust_file_for(Some("11440114MB2C00031C"))
+                .await
+                .unwrap_err()
+                .code(),
+            "DEPARTMENT_UNKNOWN"
+        );
+        assert!(hub.audit_verify(|_| {}).await.unwrap().ok());
+    })
+    .await;
+}

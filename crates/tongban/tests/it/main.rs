@@ -498,3 +498,102 @@ fn count_licences(db: &Path) -> i64 {
             .unwrap_or(0)
     })
 }
+
+#[test]
+fn audit_and_administration_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    ok(&tongban(&data, &["init"]));
+    let civil = "11440114MB2C00015N";
+    // Department life cycle.
+    ok(&tongban(
+        &data,
+        &[
+            "--operator",
+            "王敏",
+            "dept",
+            "suspend",
+            civil,
+            "--reason",
+            "机构调整",
+        ],
+    ));
+    let d = json_of(&tongban(&data, &["--json", "dept", "show", civil]));
+    assert_eq!(d["department"]["status"], "suspended");
+    let out = tongban(
+        &data,
+        &["--json", "dept", "suspend", civil, "--reason", "again"],
+    );
+    assert_eq!(
+        json_of(&out)["error"]["code"],
+        "DEPARTMENT_STATUS_UNCHANGED"
+    );
+    ok(&tongban(
+        &data,
+        &["dept", "activate", civil, "--reason", "调整完毕"],
+    ));
+    // Key rotation and revocation.
+    let key = d["keys"][0]["keyId"].as_str().unwrap().to_owned();
+    let rotated = json_of(&tongban(
+        &data,
+        &["--json", "key", "rotate", &key, "--overlap", "1d"],
+    ));
+    assert!(rotated["old"]["notAfter"].is_string());
+    ok(&tongban(
+        &data,
+        &["key", "revoke", &key, "--reason", "私钥泄露"],
+    ));
+    let out = tongban(&data, &["--json", "key", "rotate", &key]);
+    assert_eq!(json_of(&out)["error"]["code"], "KEY_REVOKED");
+    // The audit log has it all, verifies, exports and verifies standalone.
+    let shown = json_of(&tongban(
+        &data,
+        &["--json", "audit", "show", "--subject", civil],
+    ));
+    assert_eq!(shown[0]["action"], "dept.activate");
+    assert_eq!(shown[1]["actor"], "王敏");
+    let report = json_of(&tongban(&data, &["--json", "audit", "verify"]));
+    assert!(report["problem"].is_null(), "{report}");
+    ok(&tongban(&data, &["audit", "checkpoint"]));
+    let archive = dir.path().join("audit.jsonl");
+    ok(&tongban(
+        &data,
+        &["audit", "export", "--out", archive.to_str().unwrap()],
+    ));
+    let anchor = ok(&tongban(&data, &["trust", "anchor"]));
+    let out = tongban(
+        &dir.path().join("nowhere"),
+        &[
+            "--json",
+            "audit",
+            "verify-archive",
+            archive.to_str().unwrap(),
+            "--anchor",
+            anchor.trim(),
+        ],
+    );
+    assert_eq!(
+        json_of(&out)["valid"],
+        true,
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Tamper with the archive: the first altered entry is named.
+    let text = std::fs::read_to_string(&archive)
+        .unwrap()
+        .replace("机构调整", "机构撤销");
+    std::fs::write(&archive, text).unwrap();
+    let out = tongban(
+        &data,
+        &[
+            "--json",
+            "audit",
+            "verify-archive",
+            archive.to_str().unwrap(),
+            "--anchor",
+            anchor.trim(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["code"], "AUDIT_ENTRY_ALTERED");
+}
