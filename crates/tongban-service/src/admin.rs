@@ -8,9 +8,7 @@ use tongban_codes::{RegionCode, Uscc};
 use tongban_licence::credential::organisation_urn;
 use tongban_licence::{LicenceType, LicenceTypes};
 use tongban_seal::{KeyRecord, PublicKey, SigningKey, Validity};
-use tongban_store::{
-    DepartmentRow, DepartmentStatus, KeyRow, PlatformLevel, SchemaInsert, SchemaRow, sha256_hex,
-};
+use tongban_store::{DepartmentRow, DepartmentStatus, KeyRow, PlatformLevel, SchemaInsert};
 
 use crate::{Error, Hub, Result};
 
@@ -255,38 +253,15 @@ impl Hub {
             .collect()
     }
 
-    /// Publishes a licence type from its schema document.
+    /// Publishes a licence type from its schema document (a schema of kind
+    /// `licence-type` whose id is the type code).
     pub async fn publish_licence_type(&self, schema: Value) -> Result<(LicenceType, SchemaInsert)> {
         let licence_type = LicenceType::from_schema(schema.clone())
             .map_err(|e| Error::rejected(e.code(), e.to_string()))?;
-        let content = serde_json::to_string(&schema)
-            .map_err(|e| Error::rejected("SCHEMA_INVALID", e.to_string()))?;
-        let row = SchemaRow {
-            id: licence_type.code.to_string(),
-            version: licence_type.version.clone(),
-            kind: "licence-type".into(),
-            title: licence_type.name.clone(),
-            sha256: sha256_hex(content.as_bytes()),
-            content,
-            created_at: self.now(),
-        };
-        let audit = [self.audit(
-            "schema.publish",
-            &format!("{}@{}", row.id, row.version),
-            json!({"kind": row.kind, "title": row.title, "sha256": row.sha256}),
-        )];
-        let outcome = self.store.insert_schema(&row, &audit).await?;
-        if outcome == SchemaInsert::Conflict {
-            return Err(Error::rejected(
-                "SCHEMA_VERSION_CONFLICT",
-                format!(
-                    "{}@{} is already published with different content",
-                    row.id, row.version
-                ),
-            ));
-        }
-        self.reload_licence_types().await?;
-        Ok((licence_type, outcome))
+        let published = self
+            .publish_schema("licence-type", None, None, schema, false)
+            .await?;
+        Ok((licence_type, published.outcome))
     }
 
     /// The licence types published in the store.

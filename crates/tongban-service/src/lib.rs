@@ -12,6 +12,7 @@ mod audit;
 mod error;
 pub mod keystore;
 mod licences;
+mod schemas;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -25,6 +26,7 @@ pub use audit::{AuditReport, CHECKPOINT_INTERVAL};
 pub use error::{Error, Result};
 pub use keystore::{KeyStore, KeyStoreError};
 pub use licences::{AttachmentInput, Export, Found, IssueInput, Query};
+pub use schemas::{KINDS as SCHEMA_KINDS, Published};
 
 /// Where time comes from.
 #[derive(Debug, Clone, Default)]

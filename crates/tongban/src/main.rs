@@ -7,6 +7,7 @@ mod demo;
 mod licence;
 mod output;
 mod samples;
+mod schema;
 mod setup;
 
 use std::path::PathBuf;
@@ -73,6 +74,9 @@ enum Command {
     /// Trust files for offline verifiers.
     #[command(subcommand)]
     Trust(setup::TrustCommand),
+    /// JSON Schemas of licence types and messages: publish, list, show, diff.
+    #[command(subcommand)]
+    Schema(schema::SchemaCommand),
     /// The tamper-evident audit log: verify, checkpoint, export, show.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -131,6 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Key(cmd) => setup::key(&ctx, cmd).await,
         Command::Trust(cmd) => setup::trust(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
+        Command::Schema(cmd) => schema::run(&ctx, cmd).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(cmd) => bench::run(cmd).await,
     }
@@ -171,5 +176,15 @@ impl Context {
         Ok(Hub::open(&self.hub_config())
             .await?
             .with_operator(&self.operator))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

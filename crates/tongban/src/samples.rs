@@ -30,6 +30,12 @@ pub const LICENCE_TYPES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The message payload schemas shipped in `schemas/messages/`.
+pub const MESSAGE_TYPES: &[(&str, &str)] = &[(
+    "business-registration",
+    include_str!("../../../schemas/messages/business-registration.json"),
+)];
+
 /// Region of the sample hub.
 pub const REGION: &str = "440114";
 /// Name of the sample hub.

@@ -70,6 +70,12 @@ pub async fn initialise(
             .map_err(|e| Coded::new("SCHEMA_INVALID", format!("{stem}: {e}")))?;
         hub.publish_licence_type(schema).await?;
     }
+    for (stem, text) in samples::MESSAGE_TYPES {
+        let schema: Value = serde_json::from_str(text)
+            .map_err(|e| Coded::new("SCHEMA_INVALID", format!("{stem}: {e}")))?;
+        hub.publish_schema("message", None, None, schema, false)
+            .await?;
+    }
     if samples {
         for d in samples::DEPARTMENTS {
             if hub.store().department(d.code).await?.is_none() {
@@ -94,6 +100,7 @@ pub async fn initialise(
         "region": identity.region,
         "anchor": identity.anchor,
         "licenceTypes": hub.licence_types().len(),
+        "messageTypes": hub.store().schemas(Some("message")).await?.len(),
         "departments": hub.store().departments().await?.len(),
     }))
 }

@@ -891,3 +891,194 @@ async fn department_and_key_administration_refusals() {
     })
     .await;
 }
+
+fn message_schema() -> Value {
+    serde_json::from_slice(
+        &std::fs::read(schemas_dir().join("../messages/business-registration.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_registry_versions_and_compatibility() {
+    each_backend("schema_registry", |hub| async move {
+        let v1 = message_schema();
+        let p = hub
+            .publish_schema("message", None, None, v1.clone(), false)
+            .await
+            .unwrap();
+        assert_eq!(
+            (p.id.as_str(), p.version.as_str(), p.outcome),
+            (
+                "business-registration",
+                "1",
+                tongban_store::SchemaInsert::Inserted
+            )
+        );
+        // Same content again (even reformatted): harmless.
+        let reformatted: Value =
+            serde_json::from_str(&serde_json::to_string_pretty(&v1).unwrap()).unwrap();
+        assert_eq!(
+            hub.publish_schema("message", None, None, reformatted, false)
+                .await
+                .unwrap()
+                .outcome,
+            tongban_store::SchemaInsert::AlreadyPresent
+        );
+        // Different content under the same version: refused.
+        let mut changed = v1.clone();
+        changed["title"] = "改".into();
+        assert_eq!(
+            hub.publish_schema("message", None, None, changed, false)
+                .await
+                .unwrap_err()
+                .code(),
+            "SCHEMA_VERSION_CONFLICT"
+        );
+        // A compatible v2: an optional field.
+        let mut v2 = v1.clone();
+        v2["x-message-type"]["version"] = "2".into();
+        v2["properties"]["contactPhone"] = json!({"type": "string", "maxLength": 30});
+        let p = hub
+            .publish_schema("message", None, None, v2.clone(), false)
+            .await
+            .unwrap();
+        assert_eq!(p.previous.as_deref(), Some("1"));
+        assert_eq!(p.changes.len(), 1);
+        assert!(!p.changes[0].breaking);
+        // A breaking v3: new required field, removed field, changed type.
+        let mut v3 = v2.clone();
+        v3["x-message-type"]["version"] = "3".into();
+        v3["required"]
+            .as_array_mut()
+            .unwrap()
+            .push("employees".into());
+        v3["properties"]["employees"] = json!({"type": "string"});
+        v3["properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove("industryCodes");
+        v3["properties"]["registeredCapital"]["type"] = "object".into();
+        let err = hub
+            .publish_schema("message", None, None, v3.clone(), false)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "SCHEMA_INCOMPATIBLE");
+        let text = err.to_string();
+        for expected in [
+            "/employees",
+            "/industryCodes",
+            "/registeredCapital",
+            "--allow-breaking",
+        ] {
+            assert!(text.contains(expected), "{text}");
+        }
+        let p = hub
+            .publish_schema("message", None, None, v3, true)
+            .await
+            .unwrap();
+        assert_eq!(p.changes.iter().filter(|c| c.breaking).count(), 3);
+        // Older than the latest, invalid schemas, bad ids and kinds.
+        let mut old = v1.clone();
+        old["x-message-type"]["version"] = "2.5".into();
+        assert_eq!(
+            hub.publish_schema("message", None, None, old, false)
+                .await
+                .unwrap_err()
+                .code(),
+            "SCHEMA_VERSION_NOT_NEWER"
+        );
+        assert_eq!(
+            hub.publish_schema(
+                "message",
+                Some("x"),
+                Some("1"),
+                json!({"type": "objekt"}),
+                false
+            )
+            .await
+            .unwrap_err()
+            .code(),
+            "SCHEMA_INVALID"
+        );
+        assert_eq!(
+            hub.publish_schema(
+                "message",
+                Some("../etc"),
+                Some("1"),
+                json!({"type": "object"}),
+                false
+            )
+            .await
+            .unwrap_err()
+            .code(),
+            "SCHEMA_ID_INVALID"
+        );
+        assert_eq!(
+            hub.publish_schema(
+                "message",
+                Some("y"),
+                Some("v1"),
+                json!({"type": "object"}),
+                false
+            )
+            .await
+            .unwrap_err()
+            .code(),
+            "SCHEMA_VERSION_INVALID"
+        );
+        assert_eq!(
+            hub.publish_schema(
+                "events",
+                Some("y"),
+                Some("1"),
+                json!({"type": "object"}),
+                false
+            )
+            .await
+            .unwrap_err()
+            .code(),
+            "SCHEMA_KIND_INVALID"
+        );
+        assert_eq!(
+            hub.publish_schema(
+                "message",
+                Some(BUSINESS_LICENCE),
+                Some("9"),
+                json!({"type": "object"}),
+                false
+            )
+            .await
+            .unwrap_err()
+            .code(),
+            "SCHEMA_KIND_CONFLICT"
+        );
+        // Show and diff.
+        assert_eq!(
+            hub.schema("business-registration", None)
+                .await
+                .unwrap()
+                .version,
+            "3"
+        );
+        let diff = hub
+            .schema_diff("business-registration", "1", "3")
+            .await
+            .unwrap();
+        assert_eq!(diff.iter().filter(|c| c.breaking).count(), 3);
+        assert_eq!(
+            hub.schema("nope", None).await.unwrap_err().code(),
+            "SCHEMA_UNKNOWN"
+        );
+        // Every publication is in the audit log.
+        assert_eq!(
+            hub.store()
+                .audit_of("business-registration@3", 5)
+                .await
+                .unwrap()[0]
+                .action,
+            "schema.publish"
+        );
+    })
+    .await;
+}

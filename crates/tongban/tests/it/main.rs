@@ -597,3 +597,78 @@ fn audit_and_administration_from_the_command_line() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json_of(&out)["code"], "AUDIT_ENTRY_ALTERED");
 }
+
+#[test]
+fn schema_registry_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    let init = json_of(&tongban(&data, &["--json", "init", "--no-samples"]));
+    assert_eq!(init["messageTypes"], 1);
+    let list = json_of(&tongban(&data, &["--json", "schema", "list"]));
+    assert_eq!(list.as_array().unwrap().len(), 6);
+    let mut v2: Value = serde_json::from_slice(
+        &std::fs::read(repo().join("schemas/messages/business-registration.json")).unwrap(),
+    )
+    .unwrap();
+    v2["x-message-type"]["version"] = "2".into();
+    v2["required"]
+        .as_array_mut()
+        .unwrap()
+        .push("employees".into());
+    v2["properties"]["employees"] = json!({"type": "string"});
+    let file = dir.path().join("v2.json");
+    std::fs::write(&file, serde_json::to_vec(&v2).unwrap()).unwrap();
+    let out = tongban(
+        &data,
+        &["--json", "schema", "publish", file.to_str().unwrap()],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "SCHEMA_INCOMPATIBLE");
+    let published = json_of(&tongban(
+        &data,
+        &[
+            "--json",
+            "schema",
+            "publish",
+            file.to_str().unwrap(),
+            "--allow-breaking",
+        ],
+    ));
+    assert_eq!(published["previous"], "1");
+    let diff = json_of(&tongban(
+        &data,
+        &[
+            "--json",
+            "schema",
+            "diff",
+            "business-registration",
+            "1",
+            "2",
+        ],
+    ));
+    assert!(
+        diff.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["kind"] == "required-added" && c["breaking"] == true)
+    );
+    std::fs::write(&file, b"{\"type\": \"objekt\"}").unwrap();
+    let out = tongban(
+        &data,
+        &[
+            "--json",
+            "schema",
+            "publish",
+            file.to_str().unwrap(),
+            "--id",
+            "x",
+            "--version",
+            "1",
+        ],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "SCHEMA_INVALID");
+    let shown = json_of(&tongban(
+        &data,
+        &["schema", "show", "business-registration", "--version", "1"],
+    ));
+    assert_eq!(shown["x-message-type"]["version"], "1");
+}

@@ -1,0 +1,149 @@
+//! `tongban schema …`: the schema registry.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::Context;
+use crate::output::read_json;
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Publish a JSON Schema as id@version (checked against the previous version).
+    #[command(disable_version_flag = true)]
+    Publish {
+        /// The schema file.
+        file: PathBuf,
+        /// `licence-type` or `message`; guessed from the annotation when omitted.
+        #[arg(long, value_parser = ["licence-type", "message"])]
+        kind: Option<String>,
+        /// Schema id (default: from the x-message-type / x-licence-type annotation).
+        #[arg(long)]
+        id: Option<String>,
+        /// Version (default: from the annotation).
+        #[arg(long = "version", id = "schema_version")]
+        version: Option<String>,
+        /// Publish even if data valid under the previous version would be refused.
+        #[arg(long)]
+        allow_breaking: bool,
+    },
+    /// List published schemas.
+    List {
+        /// Only this kind.
+        #[arg(long, value_parser = ["licence-type", "message"])]
+        kind: Option<String>,
+    },
+    /// Print a published schema.
+    #[command(disable_version_flag = true)]
+    Show {
+        /// Schema id.
+        id: String,
+        /// Version (latest when omitted).
+        #[arg(long = "version", id = "schema_version")]
+        version: Option<String>,
+    },
+    /// What changed between two versions, breaking changes flagged.
+    Diff {
+        /// Schema id.
+        id: String,
+        /// The older version.
+        from: String,
+        /// The newer version.
+        to: String,
+    },
+}
+
+pub async fn run(ctx: &Context, cmd: SchemaCommand) -> anyhow::Result<ExitCode> {
+    let hub = ctx.open().await?;
+    match cmd {
+        SchemaCommand::Publish {
+            file,
+            kind,
+            id,
+            version,
+            allow_breaking,
+        } => {
+            let schema = read_json(&file)?;
+            let kind = kind.unwrap_or_else(|| {
+                if schema.get("x-licence-type").is_some() {
+                    "licence-type".into()
+                } else {
+                    "message".into()
+                }
+            });
+            let published = hub
+                .publish_schema(
+                    &kind,
+                    id.as_deref(),
+                    version.as_deref(),
+                    schema,
+                    allow_breaking,
+                )
+                .await?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&published)?);
+            } else {
+                let what = match published.outcome {
+                    tongban_store::SchemaInsert::AlreadyPresent => {
+                        "already published (same content)"
+                    }
+                    _ => "published",
+                };
+                println!(
+                    "{}@{} ({}) {what}",
+                    published.id, published.version, published.kind
+                );
+                if let Some(prev) = &published.previous {
+                    println!("  changes since {prev}:");
+                    for c in &published.changes {
+                        println!("    {c}");
+                    }
+                }
+            }
+        }
+        SchemaCommand::List { kind } => {
+            let rows = hub.store().schemas(kind.as_deref()).await?;
+            if ctx.json {
+                let list: Vec<_> = rows
+                    .iter()
+                    .map(|r| json!({"id": r.id, "version": r.version, "kind": r.kind, "title": r.title, "sha256": r.sha256, "publishedAt": tongban_seal::timefmt::format_rfc3339(r.created_at)}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for r in rows {
+                    println!(
+                        "{:<14} {}@{:<6} {}  ({}…)",
+                        r.kind,
+                        r.id,
+                        r.version,
+                        r.title,
+                        &r.sha256[..12]
+                    );
+                }
+            }
+        }
+        SchemaCommand::Show { id, version } => {
+            let row = hub.schema(&id, version.as_deref()).await?;
+            let doc: serde_json::Value = serde_json::from_str(&row.content)?;
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        SchemaCommand::Diff { id, from, to } => {
+            let changes = hub.schema_diff(&id, &from, &to).await?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&changes)?);
+            } else if changes.is_empty() {
+                println!("{id}: no changes from {from} to {to}");
+            } else {
+                for c in &changes {
+                    println!("{c}");
+                }
+                let breaking = changes.iter().filter(|c| c.breaking).count();
+                println!("{} change(s), {breaking} breaking", changes.len());
+            }
+        }
+    }
+    hub.close().await;
+    Ok(ExitCode::SUCCESS)
+}
