@@ -72,21 +72,12 @@ impl KeyStore {
             path: path.display().to_string(),
             source,
         };
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&path).map_err(io)?;
         let secret = key.to_secret_multikey();
-        file.write_all(secret.as_bytes()).map_err(io)?;
-        file.write_all(b"\n").map_err(io)?;
-        file.sync_all().map_err(io)?;
-        if let Ok(dir) = std::fs::File::open(&self.dir) {
-            let _ = dir.sync_all();
-        }
+        let mut text = Zeroizing::new(String::with_capacity(secret.len() + 1));
+        text.push_str(&secret);
+        text.push('\n');
+        write_owner_only(&path, text.as_bytes())?;
+        let _ = io;
         Ok(key_id)
     }
 
@@ -116,10 +107,65 @@ impl KeyStore {
         Ok(key)
     }
 
+    /// Writes a named secret (e.g. the CA's private key, PEM) owner-only;
+    /// refuses to overwrite.
+    pub fn save_named(&self, name: &str, secret: &str) -> Result<(), KeyStoreError> {
+        let path = self.named_path(name);
+        write_owner_only(&path, secret.as_bytes())
+    }
+
+    /// Reads a named secret.
+    pub fn load_named(&self, name: &str) -> Result<Zeroizing<String>, KeyStoreError> {
+        let path = self.named_path(name);
+        match std::fs::read_to_string(&path) {
+            Ok(t) => Ok(Zeroizing::new(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(KeyStoreError::Missing(
+                name.to_owned(),
+                self.dir.display().to_string(),
+            )),
+            Err(source) => Err(KeyStoreError::Io {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    fn named_path(&self, name: &str) -> PathBuf {
+        let safe: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        self.dir.join(format!("{safe}.pem"))
+    }
+
     /// Whether the secret of `key_id` is on this node.
     pub fn has(&self, key_id: &str) -> bool {
         self.path(key_id).exists()
     }
+}
+
+/// Creates `path` (never overwriting) with mode 0600 and syncs it and its directory.
+pub fn write_owner_only(path: &Path, bytes: &[u8]) -> Result<(), KeyStoreError> {
+    let io = |source| KeyStoreError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    if let Some(dir) = path.parent() {
+        if let Ok(dir) = std::fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

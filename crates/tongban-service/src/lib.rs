@@ -9,6 +9,7 @@
 
 mod admin;
 mod audit;
+pub mod ca;
 mod error;
 pub mod keystore;
 mod licences;

@@ -61,6 +61,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit log",
         include_str!("../migrations/sqlite/0002_audit_log.sql"),
     ),
+    (
+        3,
+        "certificates",
+        include_str!("../migrations/sqlite/0003_certificates.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -73,6 +78,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "audit log",
         include_str!("../migrations/postgres/0002_audit_log.sql"),
+    ),
+    (
+        3,
+        "certificates",
+        include_str!("../migrations/postgres/0003_certificates.sql"),
     ),
 ];
 

@@ -19,6 +19,7 @@ mod db;
 #[macro_use]
 mod audit;
 mod blobs;
+mod certificates;
 mod departments;
 mod keys;
 mod licences;
@@ -33,6 +34,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use audit::{AuditEntry, AuditRecord, Checkpoint};
 pub use blobs::{BlobStore, sha256_hex};
+pub use certificates::CertificateRow;
 pub use departments::{DepartmentRow, DepartmentStatus, PlatformLevel};
 pub use keys::KeyRow;
 pub use licences::{LicenceRow, LicenceState, StatusEvent, UseRecord, UseRow};

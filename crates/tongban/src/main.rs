@@ -3,6 +3,7 @@
 
 mod audit;
 mod bench;
+mod ca;
 mod demo;
 mod licence;
 mod output;
@@ -74,6 +75,9 @@ enum Command {
     /// Trust files for offline verifiers.
     #[command(subcommand)]
     Trust(setup::TrustCommand),
+    /// The hub's certificate authority: root CA, server and department certificates, CRL.
+    #[command(subcommand)]
+    Ca(ca::CaCommand),
     /// JSON Schemas of licence types and messages: publish, list, show, diff.
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
@@ -136,6 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Trust(cmd) => setup::trust(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Schema(cmd) => schema::run(&ctx, cmd).await,
+        Command::Ca(cmd) => ca::run(&ctx, cmd).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(cmd) => bench::run(cmd).await,
     }

@@ -43,6 +43,12 @@ pub fn code_of(e: &anyhow::Error) -> &'static str {
     if let Some(t) = e.downcast_ref::<tongban_licence::trustfile::TrustFileError>() {
         return t.code();
     }
+    if let Some(k) = e.downcast_ref::<tongban_service::KeyStoreError>() {
+        return match k {
+            tongban_service::KeyStoreError::Missing(..) => "SIGNING_KEY_NOT_ON_NODE",
+            _ => "KEY_STORE_IO",
+        };
+    }
     if e.downcast_ref::<serde_json::Error>().is_some() {
         return "MALFORMED_JSON";
     }

@@ -1,6 +1,8 @@
 //! The licence store end to end through the service layer, on every backend.
 #![allow(clippy::unwrap_used)]
 
+mod ca;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 

@@ -672,3 +672,107 @@ fn schema_registry_from_the_command_line() {
     ));
     assert_eq!(shown["x-message-type"]["version"], "1");
 }
+
+#[test]
+fn certificate_authority_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    ok(&tongban(&data, &["init"]));
+    let out = tongban(
+        &data,
+        &[
+            "--json",
+            "ca",
+            "issue",
+            "client",
+            "--dept",
+            MARKET,
+            "--out",
+            dir.path().join("m").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "CA_NOT_INITIALISED");
+    ok(&tongban(&data, &["ca", "init"]));
+    let client = json_of(&tongban(
+        &data,
+        &[
+            "--json",
+            "ca",
+            "issue",
+            "client",
+            "--dept",
+            MARKET,
+            "--out",
+            dir.path().join("m").to_str().unwrap(),
+        ],
+    ));
+    let serial = client["serial"].as_str().unwrap().to_owned();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("m/key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Never overwrite a key.
+    let out = tongban(
+        &data,
+        &[
+            "--json",
+            "ca",
+            "issue",
+            "client",
+            "--dept",
+            MARKET,
+            "--out",
+            dir.path().join("m").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "FILE_EXISTS");
+    ok(&tongban(
+        &data,
+        &["ca", "revoke", &serial, "--reason", "keyCompromise"],
+    ));
+    let crl = ok(&tongban(&data, &["ca", "crl"]));
+    assert!(crl.starts_with("-----BEGIN X509 CRL-----"));
+    let list = json_of(&tongban(&data, &["--json", "ca", "list"]));
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    ok(&tongban(
+        &data,
+        &["dept", "suspend", MARKET, "--reason", "整改"],
+    ));
+    let out = tongban(
+        &data,
+        &[
+            "--json",
+            "ca",
+            "issue",
+            "client",
+            "--dept",
+            MARKET,
+            "--out",
+            dir.path().join("m2").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "DEPARTMENT_SUSPENDED");
+    // The development PKI regenerates with one command.
+    let pki = dir.path().join("pki");
+    ok(&tongban(
+        &data,
+        &["ca", "dev-pki", "--out", pki.to_str().unwrap()],
+    ));
+    assert!(
+        pki.join("hub/cert.pem").exists() && pki.join(format!("clients/{MARKET}/key.pem")).exists()
+    );
+    let out = tongban(
+        &data,
+        &["--json", "ca", "dev-pki", "--out", pki.to_str().unwrap()],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "FILE_EXISTS");
+    ok(&tongban(
+        &data,
+        &["ca", "dev-pki", "--out", pki.to_str().unwrap(), "--force"],
+    ));
+}

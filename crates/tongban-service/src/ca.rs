@@ -1,0 +1,416 @@
+//! The region hub's certificate authority (X.509 for mutual TLS on the
+//! exchange): a root CA, the hub's server certificate, one client
+//! certificate per department naming its code, renewal, revocation and a
+//! CRL the hub enforces at the handshake. rcgen with ring; no OpenSSL.
+
+use std::net::IpAddr;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    PKCS_ECDSA_P256_SHA256, RevocationReason, RevokedCertParams, SanType, SerialNumber,
+};
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use tongban_store::{CertificateRow, DepartmentStatus};
+use zeroize::Zeroizing;
+
+use crate::{Error, Hub, Result};
+
+/// Name of the CA's private key in the key store.
+const CA_KEY: &str = "ca-key";
+/// Validity of the root CA.
+pub const CA_VALIDITY: Duration = Duration::days(3650);
+/// Default validity of server and client certificates.
+pub const LEAF_VALIDITY: Duration = Duration::days(397);
+/// How long a CRL may be relied on.
+pub const CRL_VALIDITY: Duration = Duration::days(7);
+/// Longest certificate validity accepted.
+pub const MAX_LEAF_DAYS: i64 = 825;
+
+/// A certificate with its freshly generated private key (PEM). The key is
+/// handed to the caller and never stored by the hub.
+pub struct IssuedCert {
+    /// The stored record.
+    pub row: CertificateRow,
+    /// The private key, PEM (PKCS#8).
+    pub key_pem: Zeroizing<String>,
+    /// The CA certificate, PEM, for the chain.
+    pub ca_pem: String,
+}
+
+impl std::fmt::Debug for IssuedCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedCert")
+            .field("row", &self.row)
+            .field("key_pem", &"<redacted>")
+            .finish()
+    }
+}
+
+/// What a certificate is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertRequest {
+    /// The hub's server certificate, for these DNS names and addresses.
+    Server {
+        /// DNS names.
+        dns: Vec<String>,
+        /// IP addresses.
+        ips: Vec<IpAddr>,
+    },
+    /// A department's client certificate.
+    Client {
+        /// The department's code.
+        department: String,
+    },
+}
+
+fn ca_err(e: rcgen::Error) -> Error {
+    Error::rejected("CA_ERROR", e.to_string())
+}
+
+fn random_serial() -> Result<(SerialNumber, String)> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| Error::rejected("RNG_FAILED", e.to_string()))?;
+    bytes[0] &= 0x7f; // positive
+    bytes[0] |= 0x01; // no leading zero byte to strip
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok((SerialNumber::from_slice(&bytes), hex))
+}
+
+/// Parses an RFC 5280 reason name (`keyCompromise`, `superseded`, …).
+pub fn revocation_reason(name: &str) -> Result<RevocationReason> {
+    Ok(match name {
+        "unspecified" => RevocationReason::Unspecified,
+        "keyCompromise" => RevocationReason::KeyCompromise,
+        "affiliationChanged" => RevocationReason::AffiliationChanged,
+        "superseded" => RevocationReason::Superseded,
+        "cessationOfOperation" => RevocationReason::CessationOfOperation,
+        "privilegeWithdrawn" => RevocationReason::PrivilegeWithdrawn,
+        _ => {
+            return Err(Error::rejected(
+                "REVOCATION_REASON_INVALID",
+                format!(
+                    "{name:?}: use unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation or privilegeWithdrawn"
+                ),
+            ));
+        }
+    })
+}
+
+impl Hub {
+    /// Creates the region's root CA (once).
+    pub async fn ca_init(&self, name: &str) -> Result<CertificateRow> {
+        if !self.store.certificates(Some("ca")).await?.is_empty() {
+            return Err(Error::rejected(
+                "CA_ALREADY_INITIALISED",
+                "this hub already has a certificate authority",
+            ));
+        }
+        let identity = self.identity().await?;
+        let now = self.now();
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(ca_err)?;
+        let (serial, serial_hex) = random_serial()?;
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CountryName, "CN");
+        dn.push(DnType::OrganizationName, identity.name.as_str());
+        dn.push(DnType::OrganizationalUnitName, identity.region.as_str());
+        dn.push(DnType::CommonName, name);
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        params.not_before = now - Duration::minutes(5);
+        params.not_after = now + CA_VALIDITY;
+        params.serial_number = Some(serial);
+        let cert = params.self_signed(&key).map_err(ca_err)?;
+        self.keys.save_named(CA_KEY, &key.serialize_pem())?;
+        let row = CertificateRow {
+            serial: serial_hex,
+            kind: "ca".into(),
+            subject: name.to_owned(),
+            sans: "[]".into(),
+            not_before: params.not_before,
+            not_after: params.not_after,
+            pem: cert.pem(),
+            revoked_at: None,
+            revoked_reason: None,
+            created_at: now,
+        };
+        let audit = [self.audit(
+            "ca.init",
+            &row.serial,
+            json!({"name": name, "notAfter": tongban_seal::timefmt::format_rfc3339(row.not_after)}),
+        )];
+        self.store.insert_certificate(&row, &audit).await?;
+        Ok(row)
+    }
+
+    /// The CA certificate.
+    pub async fn ca_certificate(&self) -> Result<CertificateRow> {
+        self.store
+            .certificates(Some("ca"))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                Error::rejected(
+                    "CA_NOT_INITIALISED",
+                    "this hub has no certificate authority yet: run `tongban ca init`",
+                )
+            })
+    }
+
+    async fn ca_issuer(&self) -> Result<(CertificateRow, KeyPair)> {
+        let ca = self.ca_certificate().await?;
+        let key_pem = self.keys.load_named(CA_KEY)?;
+        let key = KeyPair::from_pem(&key_pem).map_err(|_| {
+            Error::rejected("CA_KEY_DAMAGED", "the CA's private key cannot be read")
+        })?;
+        Ok((ca, key))
+    }
+
+    /// Issues a server or client certificate valid for `validity` (default ~13 months).
+    pub async fn ca_issue(
+        &self,
+        request: CertRequest,
+        validity: Option<Duration>,
+    ) -> Result<IssuedCert> {
+        let validity = validity.unwrap_or(LEAF_VALIDITY);
+        if validity <= Duration::ZERO || validity > Duration::days(MAX_LEAF_DAYS) {
+            return Err(Error::rejected(
+                "CERT_VALIDITY_INVALID",
+                format!("a certificate is valid for 1 to {MAX_LEAF_DAYS} days"),
+            ));
+        }
+        let (ca, ca_key) = self.ca_issuer().await?;
+        let issuer = Issuer::from_ca_cert_pem(&ca.pem, &ca_key).map_err(ca_err)?;
+        let identity = self.identity().await?;
+        let now = self.now();
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(ca_err)?;
+        let (serial, serial_hex) = random_serial()?;
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CountryName, "CN");
+        let (kind, subject, sans_json) = match &request {
+            CertRequest::Server { dns, ips } => {
+                if dns.is_empty() && ips.is_empty() {
+                    return Err(Error::rejected(
+                        "CERT_NAMES_MISSING",
+                        "a server certificate names at least one DNS name or address",
+                    ));
+                }
+                for name in dns {
+                    params.subject_alt_names.push(SanType::DnsName(
+                        name.clone().try_into().map_err(|_| {
+                            Error::rejected(
+                                "CERT_NAME_INVALID",
+                                format!("{name:?} is not a DNS name"),
+                            )
+                        })?,
+                    ));
+                }
+                for ip in ips {
+                    params.subject_alt_names.push(SanType::IpAddress(*ip));
+                }
+                let subject = dns.first().cloned().unwrap_or_else(|| ips[0].to_string());
+                dn.push(DnType::OrganizationName, identity.name.as_str());
+                dn.push(DnType::CommonName, subject.as_str());
+                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+                let mut all: Vec<String> = dns.clone();
+                all.extend(ips.iter().map(ToString::to_string));
+                ("server", subject, json!(all))
+            }
+            CertRequest::Client { department } => {
+                let d = self.department(department).await?;
+                match d.status {
+                    DepartmentStatus::Active => {}
+                    DepartmentStatus::Suspended => {
+                        return Err(Error::rejected(
+                            "DEPARTMENT_SUSPENDED",
+                            format!(
+                                "department {department} is suspended: no certificate is issued to it"
+                            ),
+                        ));
+                    }
+                    DepartmentStatus::Retired => {
+                        return Err(Error::rejected(
+                            "DEPARTMENT_RETIRED",
+                            format!("department {department} is retired"),
+                        ));
+                    }
+                }
+                let uri = format!("urn:uscc:{}", d.code);
+                params.subject_alt_names.push(SanType::URI(
+                    uri.clone()
+                        .try_into()
+                        .map_err(|_| Error::rejected("CERT_NAME_INVALID", uri.clone()))?,
+                ));
+                dn.push(DnType::OrganizationName, d.name.as_str());
+                dn.push(DnType::OrganizationalUnitName, d.region_code.as_str());
+                dn.push(DnType::CommonName, d.code.as_str());
+                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+                ("client", d.code.clone(), json!([uri]))
+            }
+        };
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.use_authority_key_identifier_extension = true;
+        params.not_before = now - Duration::minutes(5);
+        params.not_after = (now + validity).min(ca.not_after);
+        params.serial_number = Some(serial);
+        let cert = params.signed_by(&key, &issuer).map_err(ca_err)?;
+        let row = CertificateRow {
+            serial: serial_hex,
+            kind: kind.into(),
+            subject: subject.clone(),
+            sans: sans_json.to_string(),
+            not_before: params.not_before,
+            not_after: params.not_after,
+            pem: cert.pem(),
+            revoked_at: None,
+            revoked_reason: None,
+            created_at: now,
+        };
+        let audit = [self.audit(
+            &format!("ca.issue.{kind}"),
+            &row.serial,
+            json!({"subject": subject, "sans": sans_json, "notAfter": tongban_seal::timefmt::format_rfc3339(row.not_after)}),
+        )];
+        self.store.insert_certificate(&row, &audit).await?;
+        self.maybe_checkpoint().await?;
+        Ok(IssuedCert {
+            row,
+            key_pem: Zeroizing::new(key.serialize_pem()),
+            ca_pem: ca.pem,
+        })
+    }
+
+    /// Renews a certificate: a new key and certificate for the same subject.
+    /// The old one stays valid until it expires or is revoked.
+    pub async fn ca_renew(&self, serial: &str, validity: Option<Duration>) -> Result<IssuedCert> {
+        let old = self.certificate(serial).await?;
+        if old.revoked_at.is_some() {
+            return Err(Error::rejected(
+                "CERT_REVOKED",
+                format!("certificate {serial} is revoked; issue a new one instead"),
+            ));
+        }
+        let request = match old.kind.as_str() {
+            "client" => CertRequest::Client {
+                department: old.subject.clone(),
+            },
+            "server" => {
+                let names: Vec<String> = serde_json::from_str(&old.sans).unwrap_or_default();
+                let (ips, dns): (Vec<String>, Vec<String>) =
+                    names.into_iter().partition(|n| n.parse::<IpAddr>().is_ok());
+                CertRequest::Server {
+                    dns,
+                    ips: ips.iter().filter_map(|i| i.parse().ok()).collect(),
+                }
+            }
+            _ => {
+                return Err(Error::rejected(
+                    "CERT_NOT_RENEWABLE",
+                    "the CA certificate is not renewed this way",
+                ));
+            }
+        };
+        self.ca_issue(request, validity).await
+    }
+
+    /// Revokes a certificate; the next CRL lists it.
+    pub async fn ca_revoke(&self, serial: &str, reason: &str) -> Result<CertificateRow> {
+        revocation_reason(reason)?;
+        let cert = self.certificate(serial).await?;
+        if cert.kind == "ca" {
+            return Err(Error::rejected(
+                "CERT_NOT_REVOCABLE",
+                "the CA certificate is not revoked through its own CRL",
+            ));
+        }
+        let audit = [self.audit(
+            "ca.revoke",
+            serial,
+            json!({"subject": cert.subject, "reason": reason}),
+        )];
+        if !self
+            .store
+            .revoke_certificate(serial, self.now(), reason, &audit)
+            .await?
+        {
+            return Err(Error::rejected(
+                "CERT_ALREADY_REVOKED",
+                format!("certificate {serial} is already revoked"),
+            ));
+        }
+        self.maybe_checkpoint().await?;
+        self.certificate(serial).await
+    }
+
+    /// A certificate by serial.
+    pub async fn certificate(&self, serial: &str) -> Result<CertificateRow> {
+        self.store
+            .certificate(&serial.to_ascii_lowercase())
+            .await?
+            .ok_or_else(|| {
+                Error::rejected(
+                    "CERT_UNKNOWN",
+                    format!("no certificate with serial {serial}"),
+                )
+            })
+    }
+
+    /// The current CRL (PEM), signed by the CA, valid for [`CRL_VALIDITY`].
+    pub async fn ca_crl(&self) -> Result<String> {
+        let (ca, ca_key) = self.ca_issuer().await?;
+        let issuer = Issuer::from_ca_cert_pem(&ca.pem, &ca_key).map_err(ca_err)?;
+        let now = self.now();
+        let mut revoked = Vec::new();
+        for c in self.store.certificates(None).await? {
+            let Some(at) = c.revoked_at else { continue };
+            let bytes: Vec<u8> = (0..c.serial.len())
+                .step_by(2)
+                .filter_map(|i| u8::from_str_radix(c.serial.get(i..i + 2)?, 16).ok())
+                .collect();
+            revoked.push(RevokedCertParams {
+                serial_number: SerialNumber::from_slice(&bytes),
+                revocation_time: at,
+                reason_code: c
+                    .revoked_reason
+                    .as_deref()
+                    .and_then(|r| revocation_reason(r).ok()),
+                invalidity_date: None,
+            });
+        }
+        // Monotonic CRL number: the issue instant in seconds.
+        let number = u64::try_from(now.unix_timestamp())
+            .unwrap_or(0)
+            .to_be_bytes();
+        let params = CertificateRevocationListParams {
+            this_update: now - Duration::minutes(5),
+            next_update: now + CRL_VALIDITY,
+            crl_number: SerialNumber::from_slice(&number),
+            issuing_distribution_point: None,
+            revoked_certs: revoked,
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        let crl = params.signed_by(&issuer).map_err(ca_err)?;
+        crl.pem().map_err(ca_err)
+    }
+
+    /// Every certificate the CA issued, newest first.
+    pub async fn ca_list(&self) -> Result<Vec<CertificateRow>> {
+        Ok(self.store.certificates(None).await?)
+    }
+
+    /// Whether `at` falls inside a certificate's window.
+    pub fn certificate_current(row: &CertificateRow, at: OffsetDateTime) -> bool {
+        row.revoked_at.is_none() && row.not_before <= at && at < row.not_after
+    }
+}
