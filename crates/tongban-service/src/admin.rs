@@ -124,10 +124,26 @@ impl Hub {
             ));
         }
         if let Some(parent) = &d.parent_code {
-            if self.store.department(parent).await?.is_none() {
+            let Some(p) = self.store.department(parent).await? else {
                 return Err(Error::rejected(
                     "DEPARTMENT_PARENT_UNKNOWN",
                     format!("parent department {parent} is not registered"),
+                ));
+            };
+            // The three-level platform: district → town/street → village.
+            let rank = |l: PlatformLevel| match l {
+                PlatformLevel::District => 0,
+                PlatformLevel::Town => 1,
+                PlatformLevel::Village => 2,
+            };
+            if rank(p.platform_level) > rank(d.platform_level) {
+                return Err(Error::rejected(
+                    "DEPARTMENT_LEVEL_INVALID",
+                    format!(
+                        "a {} department cannot sit under a {} department",
+                        d.platform_level.as_str(),
+                        p.platform_level.as_str()
+                    ),
                 ));
             }
         }

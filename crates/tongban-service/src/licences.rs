@@ -233,6 +233,7 @@ impl Hub {
                 format!("at most {MAX_ISSUE_BATCH} licences per batch"),
             ));
         }
+        let started = std::time::Instant::now();
         let department = self.active_department(issuer_code).await?;
         let code = Uscc::parse_lenient(&department.code)
             .map_err(|e| Error::rejected("DEPARTMENT_CODE_INVALID", e.to_string()))?;
@@ -269,6 +270,7 @@ impl Hub {
             requests.push(request);
         }
 
+        let checked = started.elapsed();
         let count = u32::try_from(requests.len()).unwrap_or(u32::MAX);
         let first = self.store.allocate_indices(issuer_code, count).await?;
 
@@ -345,6 +347,7 @@ impl Hub {
             .map_err(|e| Error::rejected("INTERNAL", format!("signing task failed: {e}")))??
         };
 
+        let signed_at = started.elapsed();
         // Attachments first: durable before the rows that name them commit.
         for input in &inputs {
             if let Some(a) = &input.attachment {
@@ -400,7 +403,14 @@ impl Hub {
             .collect();
         self.store.insert_licences(&rows, &audit).await?;
         self.maybe_checkpoint().await?;
-        tracing::info!(issuer = issuer_code, count = rows.len(), "licences issued");
+        tracing::info!(
+            issuer = issuer_code,
+            count = rows.len(),
+            check_ms = checked.as_millis() as u64,
+            sign_ms = (signed_at - checked).as_millis() as u64,
+            store_ms = (started.elapsed() - signed_at).as_millis() as u64,
+            "licences issued"
+        );
         Ok(signed)
     }
 

@@ -128,37 +128,17 @@ pub(crate) fn chain_records(
         .collect()
 }
 
-/// `INSERT INTO audit_log … VALUES (…), (…), …` for `rows` rows, with
-/// numbered (`$n`, PostgreSQL) or anonymous (`?`, SQLite) placeholders.
-///
-/// SQLite looks named and numbered parameters up by a linear scan, which
-/// turns a 4,000-parameter statement quadratic; anonymous ones bind in order.
-pub(crate) fn insert_sql(rows: usize, numbered: bool) -> String {
-    let mut sql = String::with_capacity(100 + rows * 48);
-    sql.push_str("INSERT INTO audit_log (seq, at_ms, actor, action, subject, detail, prev_hash, hash) VALUES ");
-    for r in 0..rows {
-        if r > 0 {
-            sql.push(',');
-        }
-        if numbered {
-            let b = r * 8;
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},${},${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            ));
-        } else {
-            sql.push_str("(?,?,?,?,?,?,?,?)");
-        }
-    }
-    sql
-}
+/// Columns of an audit insert, in bind order.
+const AUDIT_COLUMNS: &[&str] = &[
+    "seq",
+    "at_ms",
+    "actor",
+    "action",
+    "subject",
+    "detail",
+    "prev_hash",
+    "hash",
+];
 
 /// Appending to the chain inside an open transaction, per backend.
 pub(crate) trait AuditAppend {
@@ -187,7 +167,12 @@ macro_rules! impl_audit_append {
                 let first = last + 1 - records.len() as u64;
                 let entries = chain_records(records, first, prev);
                 for chunk in entries.chunks(INSERT_CHUNK) {
-                    let sql = insert_sql(chunk.len(), $numbered);
+                    let sql = crate::db::insert_values_sql(
+                        "audit_log",
+                        AUDIT_COLUMNS,
+                        chunk.len(),
+                        $numbered,
+                    );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for e in chunk {
                         q = q

@@ -152,6 +152,59 @@ macro_rules! row_ext {
 row_ext!(SqliteRow);
 row_ext!(PgRow);
 
+/// Which placeholder style a transaction's backend wants in long statements.
+pub(crate) trait Dialect {
+    /// `$n` (PostgreSQL) rather than `?` (SQLite).
+    const NUMBERED: bool;
+}
+
+impl Dialect for sqlx::Transaction<'_, sqlx::Sqlite> {
+    const NUMBERED: bool = false;
+}
+
+impl Dialect for sqlx::Transaction<'_, sqlx::Postgres> {
+    const NUMBERED: bool = true;
+}
+
+/// Whether `tx` wants numbered placeholders.
+pub(crate) fn numbered_placeholders<T: Dialect>(_tx: &T) -> bool {
+    T::NUMBERED
+}
+
+/// `INSERT INTO {table} ({columns}) VALUES (…), (…)` for `rows` rows.
+///
+/// SQLite looks numbered parameters up by a linear scan per parameter, which
+/// turns long statements quadratic; anonymous `?` ones bind in order.
+pub(crate) fn insert_values_sql(
+    table: &str,
+    columns: &[&str],
+    rows: usize,
+    numbered: bool,
+) -> String {
+    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+    let mut n = 0;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..columns.len() {
+            if c > 0 {
+                sql.push(',');
+            }
+            if numbered {
+                n += 1;
+                sql.push('$');
+                sql.push_str(&n.to_string());
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// Unix seconds of an instant, as stored.
 pub(crate) fn unix(t: time::OffsetDateTime) -> i64 {
     t.unix_timestamp()

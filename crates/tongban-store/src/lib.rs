@@ -166,7 +166,13 @@ impl Store {
                         Durability::ProcessCrash => SqliteSynchronous::Normal,
                     })
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(30));
+                    .busy_timeout(Duration::from_secs(30))
+                    // 64 MiB page cache per connection; checkpoint the WAL
+                    // every ~40 MiB rather than every 4 MiB, so that batches
+                    // of licences are not copied twice as they arrive.
+                    .pragma("cache_size", "-65536")
+                    .pragma("wal_autocheckpoint", "10000")
+                    .pragma("temp_store", "memory");
                 let pool = SqlitePoolOptions::new()
                     .max_connections(config.max_connections.max(1))
                     .connect_with(options)

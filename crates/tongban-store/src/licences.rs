@@ -148,6 +148,29 @@ pub struct UseRow {
     pub returned: Vec<String>,
 }
 
+/// Columns of a licence insert, in bind order.
+const LICENCE_INSERT_COLUMNS: &[&str] = &[
+    "identifier",
+    "issuer_code",
+    "type_code",
+    "type_version",
+    "number",
+    "holder_code_type",
+    "holder_code",
+    "holder_name",
+    "valid_from",
+    "valid_until",
+    "status",
+    "list_sequence",
+    "status_index",
+    "credential",
+    "attachment_sha256",
+    "issued_at",
+    "updated_at",
+];
+/// Licence rows per INSERT statement (17 parameters each).
+const LICENCE_INSERT_CHUNK: usize = 100;
+
 /// Most rows one status-change or find call touches.
 pub const MAX_BATCH: usize = 10_000;
 
@@ -176,26 +199,33 @@ impl Store {
             return Ok(());
         }
         in_tx!(&self.db, tx => {
-            for r in rows {
-                sqlx::query("INSERT INTO licences (identifier, issuer_code, type_code, type_version, number, holder_code_type, holder_code, holder_name, valid_from, valid_until, status, list_sequence, status_index, credential, attachment_sha256, issued_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)")
-                    .bind(&r.identifier)
-                    .bind(&r.issuer_code)
-                    .bind(&r.type_code)
-                    .bind(&r.type_version)
-                    .bind(&r.number)
-                    .bind(&r.holder_code_type)
-                    .bind(&r.holder_code)
-                    .bind(&r.holder_name)
-                    .bind(unix(r.valid_from))
-                    .bind(r.valid_until.map(unix))
-                    .bind(r.status.as_str())
-                    .bind(r.list_sequence)
-                    .bind(r.status_index)
-                    .bind(&r.credential)
-                    .bind(&r.attachment_sha256)
-                    .bind(unix(r.issued_at))
-                    .execute(&mut *tx)
-                    .await?;
+            let numbered = crate::db::numbered_placeholders(&tx);
+            // One statement per chunk: each statement is a round trip to the
+            // database's worker, which costs more than the row itself.
+            for chunk in rows.chunks(LICENCE_INSERT_CHUNK) {
+                let sql = crate::db::insert_values_sql("licences", LICENCE_INSERT_COLUMNS, chunk.len(), numbered);
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for r in chunk {
+                    q = q
+                        .bind(&r.identifier)
+                        .bind(&r.issuer_code)
+                        .bind(&r.type_code)
+                        .bind(&r.type_version)
+                        .bind(&r.number)
+                        .bind(&r.holder_code_type)
+                        .bind(&r.holder_code)
+                        .bind(&r.holder_name)
+                        .bind(unix(r.valid_from))
+                        .bind(r.valid_until.map(unix))
+                        .bind(r.status.as_str())
+                        .bind(r.list_sequence)
+                        .bind(r.status_index)
+                        .bind(&r.credential)
+                        .bind(&r.attachment_sha256)
+                        .bind(unix(r.issued_at))
+                        .bind(unix(r.issued_at));
+                }
+                q.execute(&mut *tx).await?;
             }
             append_audit!(tx, audit);
         });

@@ -584,6 +584,29 @@ async fn administrative_refusals() {
             .code(),
             "REGION_CODE_INVALID"
         );
+        // A district department cannot sit under a village one.
+        hub.add_department(NewDepartment {
+            code: "11440114MB2C00082L".into(),
+            name: "三东村便民服务站".into(),
+            region_code: "440114".into(),
+            platform_level: PlatformLevel::Village,
+            parent_code: Some(MARKET.into()),
+            contact: None,
+        })
+        .await
+        .unwrap();
+        let err = hub
+            .add_department(NewDepartment {
+                code: "11440114MB2C00066Y".into(),
+                name: "某区直部门".into(),
+                region_code: "440114".into(),
+                platform_level: PlatformLevel::District,
+                parent_code: Some("11440114MB2C00082L".into()),
+                contact: None,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "DEPARTMENT_LEVEL_INVALID");
         assert_eq!(
             hub.init_region("440117", "x").await.unwrap_err().code(),
             "HUB_ALREADY_INITIALISED"
