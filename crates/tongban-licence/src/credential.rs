@@ -77,16 +77,7 @@ pub fn digest_sri(sha256: &[u8; 32]) -> String {
     format!("sha256-{}", STANDARD.encode(sha256))
 }
 
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 0xF) as usize] as char);
-    }
-    s
-}
+pub use tongban_seal::hex;
 
 /// The issuer id of a credential: `issuer` as a string or `issuer.id`.
 pub fn issuer_id_of(credential: &Map<String, Value>) -> Option<&str> {

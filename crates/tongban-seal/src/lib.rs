@@ -17,6 +17,8 @@ pub use batch::{BatchItem, verify_batch};
 pub use key::{KeyError, PublicKey, Signature, SigningKey, multibase_decode, multibase_encode};
 pub use validity::{KeyRecord, KeyUseError, Validity};
 
+pub use archive::hex;
+
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     use sha2::Digest;

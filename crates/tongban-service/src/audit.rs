@@ -98,13 +98,7 @@ impl Hub {
             .iter()
             .map(|row| Ok((row.key_id.clone(), key_record(row)?)))
             .collect::<Result<_>>()?;
-        let checkpoints: HashMap<u64, Checkpoint> = self
-            .store
-            .checkpoints()
-            .await?
-            .into_iter()
-            .map(|c| (c.seq, c))
-            .collect();
+        let checkpoints = self.checkpoints_by_seq().await?;
         let mut chain = ChainVerifier::new();
         let mut verified_checkpoints = 0;
         let mut after = 0;
@@ -194,13 +188,7 @@ impl Hub {
             })
             .collect::<Result<_>>()?;
         let io = |e: std::io::Error| Error::rejected("IO", e.to_string());
-        let checkpoints: HashMap<u64, Checkpoint> = self
-            .store
-            .checkpoints()
-            .await?
-            .into_iter()
-            .map(|c| (c.seq, c))
-            .collect();
+        let checkpoints = self.checkpoints_by_seq().await?;
         writeln!(
             out,
             "{}",
@@ -253,6 +241,18 @@ impl Hub {
         .map_err(io)?;
         out.flush().map_err(io)?;
         Ok(after)
+    }
+}
+
+impl Hub {
+    async fn checkpoints_by_seq(&self) -> Result<HashMap<u64, Checkpoint>> {
+        Ok(self
+            .store
+            .checkpoints()
+            .await?
+            .into_iter()
+            .map(|c| (c.seq, c))
+            .collect())
     }
 }
 

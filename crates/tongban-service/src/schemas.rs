@@ -94,13 +94,7 @@ impl Hub {
             String::from_utf8(tongban_seal::jcs::canonicalize(&schema)).unwrap_or_default();
         let sha256 = sha256_hex(content.as_bytes());
 
-        let existing: Vec<SchemaRow> = self
-            .store
-            .schemas(None)
-            .await?
-            .into_iter()
-            .filter(|r| r.id == id)
-            .collect();
+        let existing = self.schema_versions(&id).await?;
         if let Some(other) = existing.iter().find(|r| r.kind != kind) {
             return Err(Error::rejected(
                 "SCHEMA_KIND_CONFLICT",
@@ -200,15 +194,20 @@ impl Hub {
         })
     }
 
-    /// One published schema version.
-    pub async fn schema(&self, id: &str, version: Option<&str>) -> Result<SchemaRow> {
-        let rows: Vec<SchemaRow> = self
+    /// Every published version of one schema.
+    pub async fn schema_versions(&self, id: &str) -> Result<Vec<SchemaRow>> {
+        Ok(self
             .store
             .schemas(None)
             .await?
             .into_iter()
             .filter(|r| r.id == id)
-            .collect();
+            .collect())
+    }
+
+    /// One published schema version.
+    pub async fn schema(&self, id: &str, version: Option<&str>) -> Result<SchemaRow> {
+        let rows = self.schema_versions(id).await?;
         let found = match version {
             Some(v) => rows.into_iter().find(|r| r.version == v),
             None => rows.into_iter().max_by(|a, b| {

@@ -201,6 +201,18 @@ macro_rules! impl_audit_append {
 impl_audit_append!(sqlx::Sqlite, false);
 impl_audit_append!(sqlx::Postgres, true);
 
+/// Executes `$query` in `$tx` and, when it changed exactly one row, appends
+/// `$audit`; evaluates to the number of rows changed.
+macro_rules! execute_audited {
+    ($tx:ident, $query:expr, $audit:expr) => {{
+        let done = $query.execute(&mut *$tx).await?.rows_affected();
+        if done == 1 {
+            append_audit!($tx, $audit);
+        }
+        done
+    }};
+}
+
 /// Appends `$records` to the chain inside the open transaction `$tx`.
 macro_rules! append_audit {
     ($tx:ident, $records:expr) => {

@@ -105,17 +105,10 @@ impl Store {
         audit: &[AuditRecord],
     ) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
-            let done = sqlx::query("UPDATE certificates SET revoked_at = $2, revoked_reason = $3 WHERE serial = $1 AND revoked_at IS NULL")
+            execute_audited!(tx, sqlx::query("UPDATE certificates SET revoked_at = $2, revoked_reason = $3 WHERE serial = $1 AND revoked_at IS NULL")
                 .bind(serial)
                 .bind(unix(at))
-                .bind(reason)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done == 1 {
-                append_audit!(tx, audit);
-            }
-            done
+                .bind(reason), audit)
         });
         Ok(done == 1)
     }

@@ -120,7 +120,7 @@ impl Store {
         audit: &[crate::AuditRecord],
     ) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
-            let done = sqlx::query("INSERT INTO departments (code, name, region_code, platform_level, parent_code, contact, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (code) DO NOTHING")
+            execute_audited!(tx, sqlx::query("INSERT INTO departments (code, name, region_code, platform_level, parent_code, contact, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (code) DO NOTHING")
                 .bind(&d.code)
                 .bind(&d.name)
                 .bind(&d.region_code)
@@ -128,14 +128,7 @@ impl Store {
                 .bind(&d.parent_code)
                 .bind(&d.contact)
                 .bind(d.status.as_str())
-                .bind(unix(d.created_at))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done == 1 {
-                append_audit!(tx, audit);
-            }
-            done
+                .bind(unix(d.created_at)), audit)
         });
         Ok(done == 1)
     }
@@ -173,17 +166,10 @@ impl Store {
         audit: &[crate::AuditRecord],
     ) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
-            let done = sqlx::query("UPDATE departments SET status = $2, updated_at = $3 WHERE code = $1")
+            execute_audited!(tx, sqlx::query("UPDATE departments SET status = $2, updated_at = $3 WHERE code = $1")
                 .bind(code)
                 .bind(status.as_str())
-                .bind(unix(at))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done == 1 {
-                append_audit!(tx, audit);
-            }
-            done
+                .bind(unix(at)), audit)
         });
         Ok(done == 1)
     }

@@ -44,7 +44,7 @@ impl Store {
     /// Registers a key; `false` if the key id is already registered.
     pub async fn insert_key(&self, k: &KeyRow, audit: &[crate::AuditRecord]) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
-            let done = sqlx::query("INSERT INTO signing_keys (key_id, owner, controller, not_before, not_after, revoked_at, revoked_reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key_id) DO NOTHING")
+            execute_audited!(tx, sqlx::query("INSERT INTO signing_keys (key_id, owner, controller, not_before, not_after, revoked_at, revoked_reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key_id) DO NOTHING")
                 .bind(&k.key_id)
                 .bind(&k.owner)
                 .bind(&k.controller)
@@ -52,14 +52,7 @@ impl Store {
                 .bind(k.not_after.map(unix))
                 .bind(k.revoked_at.map(unix))
                 .bind(&k.revoked_reason)
-                .bind(unix(k.created_at))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done == 1 {
-                append_audit!(tx, audit);
-            }
-            done
+                .bind(unix(k.created_at)), audit)
         });
         Ok(done == 1)
     }
@@ -101,16 +94,9 @@ impl Store {
         audit: &[crate::AuditRecord],
     ) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
-            let done = sqlx::query("UPDATE signing_keys SET not_after = $2 WHERE key_id = $1 AND revoked_at IS NULL AND (not_after IS NULL OR not_after > $2)")
+            execute_audited!(tx, sqlx::query("UPDATE signing_keys SET not_after = $2 WHERE key_id = $1 AND revoked_at IS NULL AND (not_after IS NULL OR not_after > $2)")
                 .bind(key_id)
-                .bind(unix(not_after))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done == 1 {
-                append_audit!(tx, audit);
-            }
-            done
+                .bind(unix(not_after)), audit)
         });
         Ok(done == 1)
     }
@@ -124,17 +110,10 @@ impl Store {
         audit: &[crate::AuditRecord],
     ) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
-            let done = sqlx::query("UPDATE signing_keys SET revoked_at = $2, revoked_reason = $3 WHERE key_id = $1 AND revoked_at IS NULL")
+            execute_audited!(tx, sqlx::query("UPDATE signing_keys SET revoked_at = $2, revoked_reason = $3 WHERE key_id = $1 AND revoked_at IS NULL")
                 .bind(key_id)
                 .bind(unix(at))
-                .bind(reason)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done == 1 {
-                append_audit!(tx, audit);
-            }
-            done
+                .bind(reason), audit)
         });
         Ok(done == 1)
     }

@@ -55,21 +55,14 @@ impl Store {
         audit: &[crate::AuditRecord],
     ) -> Result<SchemaInsert> {
         let inserted = in_tx!(&self.db, tx => {
-            let done = sqlx::query("INSERT INTO schemas (id, version, kind, title, content, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id, version) DO NOTHING")
+            execute_audited!(tx, sqlx::query("INSERT INTO schemas (id, version, kind, title, content, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id, version) DO NOTHING")
                 .bind(&s.id)
                 .bind(&s.version)
                 .bind(&s.kind)
                 .bind(&s.title)
                 .bind(&s.content)
                 .bind(&s.sha256)
-                .bind(unix(s.created_at))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done == 1 {
-                append_audit!(tx, audit);
-            }
-            done
+                .bind(unix(s.created_at)), audit)
         });
         if inserted == 1 {
             return Ok(SchemaInsert::Inserted);
