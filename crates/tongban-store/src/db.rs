@@ -66,6 +66,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "certificates",
         include_str!("../migrations/sqlite/0003_certificates.sql"),
     ),
+    (
+        4,
+        "exchange",
+        include_str!("../migrations/sqlite/0004_exchange.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -83,6 +88,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "certificates",
         include_str!("../migrations/postgres/0003_certificates.sql"),
+    ),
+    (
+        4,
+        "exchange",
+        include_str!("../migrations/postgres/0004_exchange.sql"),
     ),
 ];
 

@@ -658,3 +658,140 @@ async fn checkpoints_are_kept() {
     })
     .await;
 }
+
+fn message(
+    sender: &str,
+    id: &str,
+    recipient: Option<&str>,
+    topic: Option<&str>,
+) -> tongban_store::NewMessage {
+    tongban_store::NewMessage {
+        sender: sender.into(),
+        id: id.into(),
+        kind: "message".into(),
+        recipient: recipient.map(Into::into),
+        topic: topic.map(Into::into),
+        resource: "business-registration".into(),
+        schema: "business-registration@1".into(),
+        envelope: format!("{{\"id\":\"{id}\"}}"),
+        digest: "00".repeat(32),
+        sent_at_ms: 1,
+        received_at_ms: 2,
+        audit: audit("exchange.message", &format!("{sender}/{id}")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_deliveries_and_subscriptions() {
+    each_backend("exchange_store", |store, _| async move {
+        use tongban_store::Accepted;
+        store
+            .subscribe("S1", &["business-registration".into()], NOW, &[])
+            .await
+            .unwrap();
+        store
+            .subscribe(
+                "S2",
+                &["business-registration".into(), "other".into()],
+                NOW,
+                &[],
+            )
+            .await
+            .unwrap();
+        store
+            .subscribe("S2", &["business-registration".into()], NOW, &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.subscriptions("S2").await.unwrap(),
+            vec!["business-registration".to_owned(), "other".to_owned()]
+        );
+        let batch = vec![
+            message("A", "1", Some("B"), None),
+            message("A", "2", None, Some("business-registration")),
+            message("A", "1", Some("B"), None), // duplicate within the batch
+            message("S1", "9", None, Some("business-registration")), // the publisher is not its own recipient
+        ];
+        let out = store.accept_messages(&batch).await.unwrap();
+        assert_eq!(
+            out[0],
+            Accepted::Stored {
+                seq: 1,
+                recipients: vec!["B".into()]
+            }
+        );
+        assert_eq!(
+            out[1],
+            Accepted::Stored {
+                seq: 2,
+                recipients: vec!["S1".into(), "S2".into()]
+            }
+        );
+        assert_eq!(out[2], Accepted::Replay);
+        assert_eq!(
+            out[3],
+            Accepted::Stored {
+                seq: 3,
+                recipients: vec!["S2".into()]
+            }
+        );
+        // A later duplicate is a replay too, and writes nothing.
+        assert_eq!(
+            store
+                .accept_messages(&[message("A", "2", Some("B"), None)])
+                .await
+                .unwrap(),
+            vec![Accepted::Replay]
+        );
+        assert_eq!(
+            store.audit_head().await.unwrap().0,
+            3,
+            "one audit entry per stored message"
+        );
+        // Store and forward: pending in order, acked once.
+        let pending = store.pending_deliveries("S2", 0, 10).await.unwrap();
+        assert_eq!(pending.iter().map(|p| p.0).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(
+            store.pending_deliveries("S2", 2, 10).await.unwrap().len(),
+            1
+        );
+        assert_eq!(store.ack_deliveries("S2", &[2, 3, 99], 5).await.unwrap(), 2);
+        assert_eq!(store.ack_deliveries("S2", &[2], 5).await.unwrap(), 0);
+        assert!(
+            store
+                .pending_deliveries("S2", 0, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.pending_deliveries("B", 0, 10).await.unwrap().len(), 1);
+        assert_eq!(store.message("A", "1").await.unwrap().unwrap().0, 1);
+        store
+            .unsubscribe("S2", &["other".into()], &[])
+            .await
+            .unwrap();
+        assert_eq!(store.subscriptions("S2").await.unwrap().len(), 1);
+        // Resources.
+        store
+            .insert_department(&department("11440114MB2C00007U", None), &[])
+            .await
+            .unwrap();
+        let r = tongban_store::ResourceRow {
+            id: "business-registration".into(),
+            provider: "11440114MB2C00007U".into(),
+            schema: "business-registration@1".into(),
+            allowed: vec!["*".into()],
+            description: "新设企业".into(),
+            created_at: NOW,
+        };
+        store.put_resource(&r, &[]).await.unwrap();
+        assert!(store.resources().await.unwrap()[0].allows("anyone"));
+        let counts = store.exchange_counts().await.unwrap();
+        assert!(
+            counts.contains(&("messages.message".into(), 3)),
+            "{counts:?}"
+        );
+        assert_eq!(walk_chain(&store).await.0, 3);
+    })
+    .await;
+}

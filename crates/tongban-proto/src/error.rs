@@ -1,0 +1,149 @@
+//! Error codes of the exchange protocol. They travel in `error` frames and
+//! are part of the protocol: never rename one (`docs/PROTOCOL.md`).
+
+use std::fmt;
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $name:ident => $text:literal,)*) => {
+        /// A protocol error code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl ErrorCode {
+            /// The code as it travels.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$name => $text,)*
+                }
+            }
+
+            /// Parses a code (unknown codes from newer peers become `Internal`).
+            pub fn parse(s: &str) -> ErrorCode {
+                match s {
+                    $($text => ErrorCode::$name,)*
+                    _ => ErrorCode::Internal,
+                }
+            }
+
+            /// Every code, for documentation and tests.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$name,)*];
+        }
+    };
+}
+
+codes! {
+    /// A frame announced more bytes than the limit.
+    FrameTooLarge => "FRAME_TOO_LARGE",
+    /// The stream ended inside a frame.
+    FrameTruncated => "FRAME_TRUNCATED",
+    /// A frame is not one JSON object, or not a known operation.
+    FrameMalformed => "FRAME_MALFORMED",
+    /// The envelope lacks a field or has one of the wrong type.
+    EnvelopeMalformed => "ENVELOPE_MALFORMED",
+    /// The envelope's signature does not match its content and key.
+    SignatureInvalid => "SIGNATURE_INVALID",
+    /// The key id names no key of the hub's registry.
+    KeyUnknown => "KEY_UNKNOWN",
+    /// The key belongs to another department than the sender.
+    KeyNotSenders => "KEY_NOT_SENDERS",
+    /// The key was revoked at or before the envelope's time.
+    KeyRevoked => "KEY_REVOKED",
+    /// The key's window had closed at the envelope's time.
+    KeyExpired => "KEY_EXPIRED",
+    /// The key's window had not opened at the envelope's time.
+    KeyNotYetValid => "KEY_NOT_YET_VALID",
+    /// The envelope's sender is not the department the connection authenticated as.
+    SenderMismatch => "SENDER_MISMATCH",
+    /// The envelope's `time` is outside the accepted window around the hub's clock.
+    StaleMessage => "STALE_MESSAGE",
+    /// An envelope with this sender and id was already accepted.
+    Replay => "REPLAY",
+    /// The schema `id@version` is not registered.
+    SchemaUnknown => "SCHEMA_UNKNOWN",
+    /// The payload violates its schema.
+    PayloadInvalid => "PAYLOAD_INVALID",
+    /// The payload is larger than inline payloads may be; use the blob store.
+    PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+    /// A payload reference names a blob the hub does not hold.
+    BlobMissing => "BLOB_MISSING",
+    /// The resource is not registered.
+    ResourceUnknown => "RESOURCE_UNKNOWN",
+    /// The sender is not allowed on this resource (or not in this role).
+    ResourceForbidden => "RESOURCE_FORBIDDEN",
+    /// The recipient is not a registered, active department.
+    RecipientUnknown => "RECIPIENT_UNKNOWN",
+    /// The provider has no system connected to answer requests.
+    ProviderUnavailable => "PROVIDER_UNAVAILABLE",
+    /// The provider did not answer in time.
+    RequestTimeout => "REQUEST_TIMEOUT",
+    /// The response does not answer an open request of this provider.
+    ResponseUnexpected => "RESPONSE_UNEXPECTED",
+    /// The department is suspended or retired.
+    DepartmentInactive => "DEPARTMENT_INACTIVE",
+    /// The client certificate does not name a registered department.
+    DepartmentUnknown => "DEPARTMENT_UNKNOWN",
+    /// Too many operations in flight on this connection.
+    Busy => "BUSY",
+    /// The hub is shutting down; retry elsewhere or later.
+    ShuttingDown => "SHUTTING_DOWN",
+    /// The protocol version is not supported.
+    VersionUnsupported => "VERSION_UNSUPPORTED",
+    /// Something failed inside the hub; nothing was accepted.
+    Internal => "INTERNAL",
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error with its code and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ProtoError {
+    /// Stable code.
+    pub code: ErrorCode,
+    /// Detail.
+    pub message: String,
+}
+
+impl ProtoError {
+    /// Builds an error.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ProtoError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// QUIC application close codes.
+pub mod close {
+    /// Normal close.
+    pub const DONE: u32 = 0;
+    /// The department is suspended, retired or unknown.
+    pub const DEPARTMENT_REFUSED: u32 = 1;
+    /// The hub is shutting down.
+    pub const SHUTTING_DOWN: u32 = 2;
+    /// A protocol violation on the connection.
+    pub const PROTOCOL: u32 = 3;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(c.as_str()), *c);
+            assert!(seen.insert(c.as_str()));
+        }
+        assert_eq!(ErrorCode::parse("SOMETHING_NEW"), ErrorCode::Internal);
+    }
+}

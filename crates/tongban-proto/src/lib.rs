@@ -1,0 +1,20 @@
+//! The Tongban exchange protocol without IO: frames (length-prefixed JSON
+//! on QUIC streams), the operations they carry, signed envelopes, error
+//! codes and limits. The hub and the client library drive it; a developer
+//! writing a client in another language reads `docs/PROTOCOL.md`.
+#![forbid(unsafe_code)]
+
+pub mod envelope;
+pub mod error;
+pub mod frame;
+pub mod ops;
+
+pub use envelope::{Draft, Header, Kind, Parsed, PayloadRef, Verified, verify_batch};
+pub use error::{ErrorCode, ProtoError};
+pub use frame::{DEFAULT_MAX_FRAME, Decoder, encode};
+pub use ops::{ClientOp, ServerOp};
+
+/// ALPN protocol id (QUIC/TLS 1.3).
+pub const ALPN: &[u8] = b"tongban/1";
+/// Protocol version in the ALPN id.
+pub const VERSION: u32 = 1;

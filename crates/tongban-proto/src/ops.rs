@@ -1,0 +1,350 @@
+//! The operations frames carry. Each QUIC bidirectional stream serves one
+//! purpose, fixed by its first frame (`send`, `request`, `listen`,
+//! `subscribe`); `docs/PROTOCOL.md` describes every flow.
+
+use serde_json::{Value, json};
+
+use crate::error::{ErrorCode, ProtoError};
+
+/// Longest topic name.
+pub const MAX_TOPIC_LEN: usize = 100;
+/// Most topics one subscribe frame may name.
+pub const MAX_TOPICS: usize = 64;
+/// Most deliveries a listener may have unacknowledged (and the default).
+pub const MAX_IN_FLIGHT: u32 = 1024;
+/// Default unacknowledged deliveries per listener.
+pub const DEFAULT_IN_FLIGHT: u32 = 256;
+/// Longest request timeout a client may ask for (ms).
+pub const MAX_REQUEST_TIMEOUT_MS: u64 = 60_000;
+/// Default request timeout (ms).
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
+
+/// A frame from a department's system to the hub.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientOp {
+    /// Store and forward a message (to a recipient or a topic).
+    Send {
+        /// The signed envelope.
+        envelope: Value,
+    },
+    /// Ask a provider; the answer comes back on the same stream.
+    Request {
+        /// The signed envelope (kind `request`).
+        envelope: Value,
+        /// How long to wait for the provider.
+        timeout_ms: u64,
+    },
+    /// Receive deliveries (and requests to answer) on this stream.
+    Listen {
+        /// Most unacknowledged deliveries at a time.
+        max_in_flight: u32,
+    },
+    /// A delivery was processed (on a listen stream).
+    Ack {
+        /// The delivery number from the `deliver` frame.
+        delivery: u64,
+    },
+    /// Answer a delivered request (on a listen stream).
+    Respond {
+        /// The signed envelope (kind `response`).
+        envelope: Value,
+    },
+    /// Subscribe to topics (durable: messages published while offline are kept).
+    Subscribe {
+        /// Topic names.
+        topics: Vec<String>,
+    },
+    /// Stop a subscription.
+    Unsubscribe {
+        /// Topic names.
+        topics: Vec<String>,
+    },
+}
+
+fn malformed(m: impl Into<String>) -> ProtoError {
+    ProtoError::new(ErrorCode::FrameMalformed, m)
+}
+
+fn topics(v: &Value) -> Result<Vec<String>, ProtoError> {
+    let list = v
+        .get("topics")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed("topics must be an array"))?;
+    if list.is_empty() || list.len() > MAX_TOPICS {
+        return Err(malformed(format!("name 1 to {MAX_TOPICS} topics")));
+    }
+    list.iter()
+        .map(|t| {
+            let t = t.as_str().ok_or_else(|| malformed("topics are strings"))?;
+            let ok = !t.is_empty()
+                && t.len() <= MAX_TOPIC_LEN
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+            if ok {
+                Ok(t.to_owned())
+            } else {
+                Err(malformed(format!(
+                    "topic {t:?}: 1 to {MAX_TOPIC_LEN} of A-Z a-z 0-9 . _ -"
+                )))
+            }
+        })
+        .collect()
+}
+
+impl ClientOp {
+    /// Parses a client frame.
+    pub fn parse(v: Value) -> Result<ClientOp, ProtoError> {
+        let op = v
+            .get("op")
+            .and_then(Value::as_str)
+            .ok_or_else(|| malformed("a frame names its op"))?;
+        let envelope = |v: &Value| {
+            v.get("envelope")
+                .cloned()
+                .ok_or_else(|| malformed("no envelope"))
+        };
+        Ok(match op {
+            "send" => ClientOp::Send {
+                envelope: envelope(&v)?,
+            },
+            "request" => ClientOp::Request {
+                envelope: envelope(&v)?,
+                timeout_ms: v
+                    .get("timeoutMs")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(DEFAULT_REQUEST_TIMEOUT_MS)
+                    .clamp(1, MAX_REQUEST_TIMEOUT_MS),
+            },
+            "listen" => ClientOp::Listen {
+                max_in_flight: v
+                    .get("maxInFlight")
+                    .and_then(Value::as_u64)
+                    .map_or(DEFAULT_IN_FLIGHT, |n| {
+                        u32::try_from(n).unwrap_or(MAX_IN_FLIGHT)
+                    })
+                    .clamp(1, MAX_IN_FLIGHT),
+            },
+            "ack" => ClientOp::Ack {
+                delivery: v
+                    .get("delivery")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| malformed("ack names a delivery"))?,
+            },
+            "respond" => ClientOp::Respond {
+                envelope: envelope(&v)?,
+            },
+            "subscribe" => ClientOp::Subscribe {
+                topics: topics(&v)?,
+            },
+            "unsubscribe" => ClientOp::Unsubscribe {
+                topics: topics(&v)?,
+            },
+            other => return Err(malformed(format!("unknown op {other:?}"))),
+        })
+    }
+
+    /// The frame.
+    pub fn to_value(&self) -> Value {
+        match self {
+            ClientOp::Send { envelope } => json!({"op": "send", "envelope": envelope}),
+            ClientOp::Request {
+                envelope,
+                timeout_ms,
+            } => {
+                json!({"op": "request", "envelope": envelope, "timeoutMs": timeout_ms})
+            }
+            ClientOp::Listen { max_in_flight } => {
+                json!({"op": "listen", "maxInFlight": max_in_flight})
+            }
+            ClientOp::Ack { delivery } => json!({"op": "ack", "delivery": delivery}),
+            ClientOp::Respond { envelope } => json!({"op": "respond", "envelope": envelope}),
+            ClientOp::Subscribe { topics } => json!({"op": "subscribe", "topics": topics}),
+            ClientOp::Unsubscribe { topics } => json!({"op": "unsubscribe", "topics": topics}),
+        }
+    }
+}
+
+/// A frame from the hub.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerOp {
+    /// The envelope is verified, validated, stored and logged: it will not be lost.
+    Accepted {
+        /// Envelope id.
+        id: String,
+        /// The hub's sequence number for it.
+        seq: u64,
+    },
+    /// Refused (nothing was stored).
+    Error {
+        /// Envelope id, when the error concerns one.
+        id: Option<String>,
+        /// Stable code.
+        code: ErrorCode,
+        /// Detail.
+        message: String,
+    },
+    /// A message or request for the listener.
+    Deliver {
+        /// Acknowledge with this number.
+        delivery: u64,
+        /// The signed envelope, as its sender signed it.
+        envelope: Value,
+    },
+    /// The provider's answer to a request.
+    Response {
+        /// The provider's signed envelope.
+        envelope: Value,
+    },
+    /// Subscriptions now in force.
+    Subscribed {
+        /// All topics the department is subscribed to.
+        topics: Vec<String>,
+    },
+}
+
+impl ServerOp {
+    /// An error frame from a [`ProtoError`].
+    pub fn error(id: Option<String>, e: &ProtoError) -> Self {
+        ServerOp::Error {
+            id,
+            code: e.code,
+            message: e.message.clone(),
+        }
+    }
+
+    /// The frame.
+    pub fn to_value(&self) -> Value {
+        match self {
+            ServerOp::Accepted { id, seq } => json!({"op": "accepted", "id": id, "seq": seq}),
+            ServerOp::Error { id, code, message } => {
+                json!({"op": "error", "id": id, "code": code.as_str(), "message": message})
+            }
+            ServerOp::Deliver { delivery, envelope } => {
+                json!({"op": "deliver", "delivery": delivery, "envelope": envelope})
+            }
+            ServerOp::Response { envelope } => json!({"op": "response", "envelope": envelope}),
+            ServerOp::Subscribed { topics } => json!({"op": "subscribed", "topics": topics}),
+        }
+    }
+
+    /// Parses a hub frame (client side).
+    pub fn parse(v: Value) -> Result<ServerOp, ProtoError> {
+        let op = v
+            .get("op")
+            .and_then(Value::as_str)
+            .ok_or_else(|| malformed("a frame names its op"))?;
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        Ok(match op {
+            "accepted" => ServerOp::Accepted {
+                id: text("id").ok_or_else(|| malformed("accepted names an id"))?,
+                seq: v.get("seq").and_then(Value::as_u64).unwrap_or(0),
+            },
+            "error" => ServerOp::Error {
+                id: text("id"),
+                code: ErrorCode::parse(&text("code").unwrap_or_default()),
+                message: text("message").unwrap_or_default(),
+            },
+            "deliver" => ServerOp::Deliver {
+                delivery: v
+                    .get("delivery")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| malformed("deliver names a delivery"))?,
+                envelope: v
+                    .get("envelope")
+                    .cloned()
+                    .ok_or_else(|| malformed("no envelope"))?,
+            },
+            "response" => ServerOp::Response {
+                envelope: v
+                    .get("envelope")
+                    .cloned()
+                    .ok_or_else(|| malformed("no envelope"))?,
+            },
+            "subscribed" => ServerOp::Subscribed {
+                topics: v
+                    .get("topics")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
+            other => return Err(malformed(format!("unknown op {other:?}"))),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_round_trip() {
+        let client = [
+            ClientOp::Send {
+                envelope: json!({"id": "a"}),
+            },
+            ClientOp::Request {
+                envelope: json!({}),
+                timeout_ms: 5000,
+            },
+            ClientOp::Listen { max_in_flight: 10 },
+            ClientOp::Ack { delivery: 7 },
+            ClientOp::Respond {
+                envelope: json!({}),
+            },
+            ClientOp::Subscribe {
+                topics: vec!["business-registration".into()],
+            },
+            ClientOp::Unsubscribe {
+                topics: vec!["x".into()],
+            },
+        ];
+        for op in client {
+            assert_eq!(ClientOp::parse(op.to_value()).unwrap(), op);
+        }
+        let server = [
+            ServerOp::Accepted {
+                id: "a".into(),
+                seq: 3,
+            },
+            ServerOp::Error {
+                id: None,
+                code: ErrorCode::Replay,
+                message: "m".into(),
+            },
+            ServerOp::Deliver {
+                delivery: 9,
+                envelope: json!({}),
+            },
+            ServerOp::Response {
+                envelope: json!({"x": 1}),
+            },
+            ServerOp::Subscribed {
+                topics: vec!["t".into()],
+            },
+        ];
+        for op in server {
+            assert_eq!(ServerOp::parse(op.to_value()).unwrap(), op);
+        }
+    }
+
+    #[test]
+    fn bad_frames() {
+        assert!(ClientOp::parse(json!({"op": "dance"})).is_err());
+        assert!(ClientOp::parse(json!({"nope": 1})).is_err());
+        assert!(ClientOp::parse(json!({"op": "subscribe", "topics": []})).is_err());
+        assert!(ClientOp::parse(json!({"op": "subscribe", "topics": ["../x"]})).is_err());
+        assert!(ClientOp::parse(json!({"op": "ack"})).is_err());
+        let l = ClientOp::parse(json!({"op": "listen", "maxInFlight": 1_000_000})).unwrap();
+        assert_eq!(
+            l,
+            ClientOp::Listen {
+                max_in_flight: MAX_IN_FLIGHT
+            }
+        );
+    }
+}

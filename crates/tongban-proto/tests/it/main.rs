@@ -1,0 +1,4 @@
+#![allow(clippy::unwrap_used)]
+
+mod decode_anything;
+mod envelopes;

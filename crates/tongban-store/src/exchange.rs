@@ -1,0 +1,399 @@
+//! The exchange's tables: resources, messages, deliveries, subscriptions.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::db::{RowExt, from_unix, unix};
+use crate::{AuditRecord, Result, Store, StoreError};
+
+/// Most messages one acceptance batch may hold.
+pub const MAX_ACCEPT_BATCH: usize = 2_000;
+/// Message rows per INSERT statement (12 parameters each).
+const MESSAGE_CHUNK: usize = 200;
+/// Delivery rows per INSERT statement (3 parameters each).
+const DELIVERY_CHUNK: usize = 500;
+
+/// A resource: what may be exchanged, by whom.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ResourceRow {
+    /// Resource id (also the topic of its published messages).
+    pub id: String,
+    /// The providing department.
+    pub provider: String,
+    /// Payload schema `id@version`.
+    pub schema: String,
+    /// Departments allowed to consume it, or `*` for every registered department.
+    pub allowed: Vec<String>,
+    /// What it is.
+    pub description: String,
+    /// Registration time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+}
+
+impl ResourceRow {
+    /// Whether `department` may consume this resource.
+    pub fn allows(&self, department: &str) -> bool {
+        self.allowed.iter().any(|a| a == "*" || a == department)
+    }
+}
+
+/// A message to accept.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Sender's department code.
+    pub sender: String,
+    /// Envelope id.
+    pub id: String,
+    /// `message`, `request` or `response`.
+    pub kind: String,
+    /// Direct recipient.
+    pub recipient: Option<String>,
+    /// Topic.
+    pub topic: Option<String>,
+    /// Resource.
+    pub resource: String,
+    /// Schema `id@version`.
+    pub schema: String,
+    /// The envelope as signed (JSON text).
+    pub envelope: String,
+    /// Hex SHA-256 of the signed bytes.
+    pub digest: String,
+    /// Envelope time (ms).
+    pub sent_at_ms: i64,
+    /// Arrival time (ms).
+    pub received_at_ms: i64,
+    /// The audit entry that goes with it.
+    pub audit: AuditRecord,
+}
+
+/// What became of one message of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored (with its deliveries and audit entry).
+    Stored {
+        /// Arrival sequence number.
+        seq: u64,
+        /// Departments it is to be delivered to.
+        recipients: Vec<String>,
+    },
+    /// Already stored earlier (same sender and id): not stored again.
+    Replay,
+}
+
+fn resource_from_row(row: &impl RowExt) -> Result<ResourceRow> {
+    let allowed = row.text("allowed")?;
+    Ok(ResourceRow {
+        id: row.text("id")?,
+        provider: row.text("provider")?,
+        schema: row.text("schema")?,
+        allowed: serde_json::from_str(&allowed)
+            .map_err(|e| StoreError::Corrupt(format!("resource allowed list: {e}")))?,
+        description: row.text("description")?,
+        created_at: from_unix(row.int("created_at")?)?,
+    })
+}
+
+/// `(sender, id) IN (VALUES (…), …)` for `n` pairs.
+fn pair_list(n: usize, numbered: bool) -> String {
+    let mut s = String::from("(sender, id) IN (VALUES ");
+    for i in 0..n {
+        if i > 0 {
+            s.push(',');
+        }
+        if numbered {
+            s.push_str(&format!("(${},${})", 2 * i + 1, 2 * i + 2));
+        } else {
+            s.push_str("(?,?)");
+        }
+    }
+    s.push(')');
+    s
+}
+
+const MESSAGE_COLUMNS: &[&str] = &[
+    "seq",
+    "sender",
+    "id",
+    "kind",
+    "recipient",
+    "topic",
+    "resource",
+    "schema",
+    "envelope",
+    "digest",
+    "sent_at_ms",
+    "received_at_ms",
+];
+
+impl Store {
+    /// Registers or replaces a resource.
+    pub async fn put_resource(&self, r: &ResourceRow, audit: &[AuditRecord]) -> Result<()> {
+        let allowed = serde_json::to_string(&r.allowed).unwrap_or_else(|_| "[]".into());
+        in_tx!(&self.db, tx => {
+            sqlx::query("INSERT INTO resources (id, provider, schema, allowed, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (id) DO UPDATE SET provider = excluded.provider, schema = excluded.schema, allowed = excluded.allowed, description = excluded.description, updated_at = excluded.updated_at")
+                .bind(&r.id)
+                .bind(&r.provider)
+                .bind(&r.schema)
+                .bind(&allowed)
+                .bind(&r.description)
+                .bind(unix(r.created_at))
+                .execute(&mut *tx)
+                .await?;
+            append_audit!(tx, audit);
+        });
+        Ok(())
+    }
+
+    /// Every resource.
+    pub async fn resources(&self) -> Result<Vec<ResourceRow>> {
+        on_db!(&self.db, pool => {
+            sqlx::query("SELECT id, provider, schema, allowed, description, created_at FROM resources ORDER BY id")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(resource_from_row)
+                .collect()
+        })
+    }
+
+    /// Accepts a batch of verified messages in one transaction: duplicates
+    /// (same sender and id, earlier or within the batch) are reported as
+    /// [`Accepted::Replay`]; the others are stored with their deliveries and
+    /// audit entries, all or nothing.
+    pub async fn accept_messages(&self, batch: &[NewMessage]) -> Result<Vec<Accepted>> {
+        if batch.len() > MAX_ACCEPT_BATCH {
+            return Err(StoreError::Config(format!(
+                "at most {MAX_ACCEPT_BATCH} messages per batch"
+            )));
+        }
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let outcomes = in_tx!(&self.db, tx => {
+            let numbered = crate::db::numbered_placeholders(&tx);
+            // Which (sender, id) pairs exist already?
+            let mut existing: HashSet<(String, String)> = HashSet::new();
+            for chunk in batch.chunks(400) {
+                let sql = format!("SELECT sender, id FROM messages WHERE {}", pair_list(chunk.len(), numbered));
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for m in chunk {
+                    q = q.bind(&m.sender).bind(&m.id);
+                }
+                for row in q.fetch_all(&mut *tx).await? {
+                    existing.insert((row.text("sender")?, row.text("id")?));
+                }
+            }
+            let mut fresh = Vec::new();
+            let mut outcome_slots: Vec<Option<usize>> = Vec::with_capacity(batch.len());
+            for m in batch {
+                let key = (m.sender.clone(), m.id.clone());
+                if existing.insert(key) {
+                    outcome_slots.push(Some(fresh.len()));
+                    fresh.push(m);
+                } else {
+                    outcome_slots.push(None);
+                }
+            }
+            let mut stored: Vec<(u64, Vec<String>)> = Vec::with_capacity(fresh.len());
+            if !fresh.is_empty() {
+                let last: i64 = sqlx::query_scalar("UPDATE message_head SET seq = seq + $1 WHERE id = 1 RETURNING seq")
+                    .bind(fresh.len() as i64)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let first = last as u64 + 1 - fresh.len() as u64;
+                for (i, chunk) in fresh.chunks(MESSAGE_CHUNK).enumerate() {
+                    let sql = crate::db::insert_values_sql("messages", MESSAGE_COLUMNS, chunk.len(), numbered);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (j, m) in chunk.iter().enumerate() {
+                        let seq = first + (i * MESSAGE_CHUNK + j) as u64;
+                        q = q
+                            .bind(seq as i64)
+                            .bind(&m.sender)
+                            .bind(&m.id)
+                            .bind(&m.kind)
+                            .bind(&m.recipient)
+                            .bind(&m.topic)
+                            .bind(&m.resource)
+                            .bind(&m.schema)
+                            .bind(&m.envelope)
+                            .bind(&m.digest)
+                            .bind(m.sent_at_ms)
+                            .bind(m.received_at_ms);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                // Subscribers of the topics in this batch.
+                let topics: HashSet<&str> = fresh.iter().filter_map(|m| m.topic.as_deref()).collect();
+                let mut subscribers: HashMap<String, Vec<String>> = HashMap::new();
+                for topic in topics {
+                    let rows: Vec<String> = sqlx::query_scalar("SELECT department FROM subscriptions WHERE topic = $1 ORDER BY department")
+                        .bind(topic)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    subscribers.insert(topic.to_owned(), rows);
+                }
+                let mut deliveries: Vec<(String, u64)> = Vec::new();
+                for (i, m) in fresh.iter().enumerate() {
+                    let seq = first + i as u64;
+                    let recipients: Vec<String> = if m.kind != "message" {
+                        Vec::new()
+                    } else if let Some(r) = &m.recipient {
+                        vec![r.clone()]
+                    } else {
+                        m.topic
+                            .as_ref()
+                            .and_then(|t| subscribers.get(t))
+                            .map(|s| s.iter().filter(|d| **d != m.sender).cloned().collect())
+                            .unwrap_or_default()
+                    };
+                    for r in &recipients {
+                        deliveries.push((r.clone(), seq));
+                    }
+                    stored.push((seq, recipients));
+                }
+                for chunk in deliveries.chunks(DELIVERY_CHUNK) {
+                    let sql = crate::db::insert_values_sql("deliveries", &["recipient", "seq", "state"], chunk.len(), numbered);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (r, seq) in chunk {
+                        q = q.bind(r).bind(*seq as i64).bind("pending");
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                let audit: Vec<AuditRecord> = fresh.iter().map(|m| m.audit.clone()).collect();
+                append_audit!(tx, &audit);
+            }
+            outcome_slots
+                .into_iter()
+                .map(|slot| match slot {
+                    Some(i) => {
+                        let (seq, recipients) = stored[i].clone();
+                        Accepted::Stored { seq, recipients }
+                    }
+                    None => Accepted::Replay,
+                })
+                .collect::<Vec<_>>()
+        });
+        Ok(outcomes)
+    }
+
+    /// Pending deliveries of `recipient` after `after_seq`, oldest first:
+    /// `(seq, envelope)`.
+    pub async fn pending_deliveries(
+        &self,
+        recipient: &str,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, String)>> {
+        let limit = i64::try_from(limit.min(10_000)).unwrap_or(0);
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query("SELECT d.seq AS seq, m.envelope AS envelope FROM deliveries d JOIN messages m ON m.seq = d.seq WHERE d.recipient = $1 AND d.state = 'pending' AND d.seq > $2 ORDER BY d.seq LIMIT $3")
+                .bind(recipient)
+                .bind(after_seq as i64)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(|r| Ok((r.int("seq")? as u64, r.text("envelope")?))).collect()
+        })
+    }
+
+    /// Marks deliveries acknowledged; returns how many were pending.
+    pub async fn ack_deliveries(&self, recipient: &str, seqs: &[u64], at_ms: i64) -> Result<u64> {
+        if seqs.is_empty() {
+            return Ok(0);
+        }
+        let done = in_tx!(&self.db, tx => {
+            let numbered = crate::db::numbered_placeholders(&tx);
+            let mut done = 0;
+            for chunk in seqs.chunks(500) {
+                let placeholders: Vec<String> = (0..chunk.len())
+                    .map(|i| if numbered { format!("${}", i + 3) } else { "?".into() })
+                    .collect();
+                let (p1, p2) = if numbered { ("$1", "$2") } else { ("?", "?") };
+                let sql = format!(
+                    "UPDATE deliveries SET state = 'delivered', acked_at_ms = {p1} WHERE recipient = {p2} AND state = 'pending' AND seq IN ({})",
+                    placeholders.join(",")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at_ms).bind(recipient);
+                for s in chunk {
+                    q = q.bind(*s as i64);
+                }
+                done += q.execute(&mut *tx).await?.rows_affected();
+            }
+            done
+        });
+        Ok(done)
+    }
+
+    /// A stored message's envelope by sender and id.
+    pub async fn message(&self, sender: &str, id: &str) -> Result<Option<(u64, String)>> {
+        on_db!(&self.db, pool => {
+            match sqlx::query("SELECT seq, envelope FROM messages WHERE sender = $1 AND id = $2").bind(sender).bind(id).fetch_optional(pool).await? {
+                Some(r) => Ok(Some((r.int("seq")? as u64, r.text("envelope")?))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Subscribes a department to topics (idempotent).
+    pub async fn subscribe(
+        &self,
+        department: &str,
+        topics: &[String],
+        at: time::OffsetDateTime,
+        audit: &[AuditRecord],
+    ) -> Result<()> {
+        in_tx!(&self.db, tx => {
+            for t in topics {
+                sqlx::query("INSERT INTO subscriptions (department, topic, created_at) VALUES ($1, $2, $3) ON CONFLICT (department, topic) DO NOTHING")
+                    .bind(department)
+                    .bind(t)
+                    .bind(unix(at))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            append_audit!(tx, audit);
+        });
+        Ok(())
+    }
+
+    /// Ends subscriptions.
+    pub async fn unsubscribe(
+        &self,
+        department: &str,
+        topics: &[String],
+        audit: &[AuditRecord],
+    ) -> Result<()> {
+        in_tx!(&self.db, tx => {
+            for t in topics {
+                sqlx::query("DELETE FROM subscriptions WHERE department = $1 AND topic = $2")
+                    .bind(department)
+                    .bind(t)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            append_audit!(tx, audit);
+        });
+        Ok(())
+    }
+
+    /// A department's topics.
+    pub async fn subscriptions(&self, department: &str) -> Result<Vec<String>> {
+        on_db!(&self.db, pool => {
+            Ok(sqlx::query_scalar("SELECT topic FROM subscriptions WHERE department = $1 ORDER BY topic").bind(department).fetch_all(pool).await?)
+        })
+    }
+
+    /// Counts for operators: messages by kind, deliveries by state.
+    pub async fn exchange_counts(&self) -> Result<Vec<(String, i64)>> {
+        on_db!(&self.db, pool => {
+            let mut out = Vec::new();
+            for r in sqlx::query("SELECT kind AS k, COUNT(*) AS n FROM messages GROUP BY kind ORDER BY kind").fetch_all(pool).await? {
+                out.push((format!("messages.{}", r.text("k")?), r.int("n")?));
+            }
+            for r in sqlx::query("SELECT state AS k, COUNT(*) AS n FROM deliveries GROUP BY state ORDER BY state").fetch_all(pool).await? {
+                out.push((format!("deliveries.{}", r.text("k")?), r.int("n")?));
+            }
+            Ok(out)
+        })
+    }
+}
