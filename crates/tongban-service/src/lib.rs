@@ -11,6 +11,7 @@ mod admin;
 mod audit;
 pub mod ca;
 mod error;
+mod exchange;
 pub mod keystore;
 mod licences;
 mod schemas;

@@ -1,0 +1,510 @@
+//! Client library for department systems: connect to a Tongban hub over
+//! QUIC with the department's client certificate, and send, request,
+//! subscribe, listen and acknowledge with envelopes signed by the
+//! department's key.
+//!
+//! ```no_run
+//! # async fn demo(config: tongban_client::ClientConfig) -> Result<(), tongban_client::ClientError> {
+//! let client = tongban_client::Client::connect(config).await?;
+//! let draft = client.message_to("11440114MB2C00015N", "business-registration", "business-registration@1",
+//!     serde_json::json!({"uscc": "91440114MA5TB0A01K"}));
+//! let accepted = client.send(draft).await?;
+//! println!("stored by the hub as #{}", accepted.seq);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::Value;
+use tongban_proto::{ClientOp, Decoder, Draft, ErrorCode, Kind, ProtoError, ServerOp};
+use tongban_seal::SigningKey;
+
+/// Errors of the client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The hub refused the operation (the code says why).
+    #[error("{0}")]
+    Refused(ProtoError),
+    /// Connecting failed (TLS, certificate, network).
+    #[error("connect: {0}")]
+    Connect(String),
+    /// The connection or stream broke.
+    #[error("connection: {0}")]
+    Connection(String),
+    /// The configuration is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl ClientError {
+    /// The hub's error code, when it refused.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Refused(e) => Some(e.code),
+            _ => None,
+        }
+    }
+}
+
+/// How to reach the hub and who we are.
+pub struct ClientConfig {
+    /// The hub's address.
+    pub hub: SocketAddr,
+    /// The name in the hub's server certificate.
+    pub server_name: String,
+    /// The hub CA's certificate (PEM).
+    pub ca_pem: String,
+    /// Our client certificate (PEM).
+    pub cert_pem: String,
+    /// Its private key (PEM).
+    pub key_pem: String,
+    /// Our department code (the certificate's subject).
+    pub department: String,
+    /// The key our envelopes are signed with.
+    pub signing_key: SigningKey,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("hub", &self.hub)
+            .field("department", &self.department)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A connection to the hub.
+#[derive(Clone)]
+pub struct Client {
+    conn: quinn::Connection,
+    endpoint: quinn::Endpoint,
+    department: String,
+    key: Arc<SigningKey>,
+    max_frame: usize,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("department", &self.department)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The hub's acknowledgement: stored, logged, and will be delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// Envelope id.
+    pub id: String,
+    /// The hub's sequence number.
+    pub seq: u64,
+}
+
+/// A fresh envelope id: 128 random bits, hex.
+pub fn new_id() -> String {
+    let mut b = [0u8; 16];
+    if getrandom::fill(&mut b).is_err() {
+        // Fall back to the clock; ids need only be unique per sender.
+        let t = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+        b = t.to_be_bytes();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn quic_client_config(cfg: &ClientConfig) -> Result<quinn::ClientConfig, ClientError> {
+    let bad = |e: &dyn std::fmt::Display| ClientError::Config(e.to_string());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(cfg.ca_pem.as_bytes()).map_err(|e| bad(&e))?)
+        .map_err(|e| bad(&e))?;
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(cfg.cert_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(&e))?;
+    let key = PrivateKeyDer::from_pem_slice(cfg.key_pem.as_bytes()).map_err(|e| bad(&e))?;
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| bad(&e))?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| bad(&e))?;
+    tls.alpn_protocols = vec![tongban_proto::ALPN.to_vec()];
+    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(|e| bad(&e))?;
+    let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+    let mut transport = quinn::TransportConfig::default();
+    transport.keep_alive_interval(Some(std::time::Duration::from_secs(15)));
+    config.transport_config(Arc::new(transport));
+    Ok(config)
+}
+
+/// Reads hub frames off a stream.
+struct Reader {
+    recv: quinn::RecvStream,
+    decoder: Decoder,
+    done: bool,
+}
+
+impl Reader {
+    async fn read(&mut self) -> Result<Option<ServerOp>, ClientError> {
+        loop {
+            if let Some(frame) = self.decoder.next_frame().map_err(ClientError::Refused)? {
+                return ServerOp::parse(frame)
+                    .map(Some)
+                    .map_err(ClientError::Refused);
+            }
+            if self.done {
+                return Ok(None);
+            }
+            match self.recv.read_chunk(64 * 1024, true).await {
+                Ok(Some(c)) => self.decoder.push(&c.bytes),
+                Ok(None) => self.done = true,
+                Err(e) => return Err(ClientError::Connection(e.to_string())),
+            }
+        }
+    }
+
+    async fn expect(&mut self) -> Result<ServerOp, ClientError> {
+        match self.read().await? {
+            Some(ServerOp::Error { code, message, .. }) => {
+                Err(ClientError::Refused(ProtoError::new(code, message)))
+            }
+            Some(op) => Ok(op),
+            None => Err(ClientError::Connection("the hub closed the stream".into())),
+        }
+    }
+}
+
+/// A stream's writer and reader.
+struct Stream {
+    send: quinn::SendStream,
+    reader: Reader,
+}
+
+impl Stream {
+    async fn write(&mut self, op: &ClientOp) -> Result<(), ClientError> {
+        self.send
+            .write_all(&tongban_proto::encode(&op.to_value()))
+            .await
+            .map_err(|e| ClientError::Connection(e.to_string()))
+    }
+}
+
+impl Client {
+    /// Connects and authenticates.
+    pub async fn connect(cfg: ClientConfig) -> Result<Client, ClientError> {
+        let bind: SocketAddr = if cfg.hub.is_ipv6() {
+            "[::]:0"
+        } else {
+            "0.0.0.0:0"
+        }
+        .parse()
+        .map_err(|e: std::net::AddrParseError| ClientError::Config(e.to_string()))?;
+        let mut endpoint =
+            quinn::Endpoint::client(bind).map_err(|e| ClientError::Connect(e.to_string()))?;
+        endpoint.set_default_client_config(quic_client_config(&cfg)?);
+        let conn = endpoint
+            .connect(cfg.hub, &cfg.server_name)
+            .map_err(|e| ClientError::Connect(e.to_string()))?
+            .await
+            .map_err(|e| ClientError::Connect(e.to_string()))?;
+        Ok(Client {
+            conn,
+            endpoint,
+            department: cfg.department,
+            key: Arc::new(cfg.signing_key),
+            max_frame: tongban_proto::DEFAULT_MAX_FRAME,
+        })
+    }
+
+    /// Our department code.
+    pub fn department(&self) -> &str {
+        &self.department
+    }
+
+    async fn open(&self) -> Result<Stream, ClientError> {
+        let (send, recv) = self
+            .conn
+            .open_bi()
+            .await
+            .map_err(|e| ClientError::Connection(closed_reason(&self.conn, e.to_string())))?;
+        Ok(Stream {
+            send,
+            reader: Reader {
+                recv,
+                decoder: Decoder::new(self.max_frame),
+                done: false,
+            },
+        })
+    }
+
+    fn draft(&self, kind: Kind, resource: &str, schema: &str, payload: Value) -> Draft {
+        Draft {
+            id: new_id(),
+            sender: self.department.clone(),
+            recipient: None,
+            topic: None,
+            resource: resource.to_owned(),
+            schema: schema.to_owned(),
+            kind,
+            correlation_id: None,
+            time: time::OffsetDateTime::now_utc(),
+            payload: Some(payload),
+            payload_ref: None,
+        }
+    }
+
+    /// A message for one department.
+    pub fn message_to(
+        &self,
+        recipient: &str,
+        resource: &str,
+        schema: &str,
+        payload: Value,
+    ) -> Draft {
+        Draft {
+            recipient: Some(recipient.to_owned()),
+            ..self.draft(Kind::Message, resource, schema, payload)
+        }
+    }
+
+    /// A message published on a resource's topic.
+    pub fn publication(&self, resource: &str, schema: &str, payload: Value) -> Draft {
+        Draft {
+            topic: Some(resource.to_owned()),
+            ..self.draft(Kind::Message, resource, schema, payload)
+        }
+    }
+
+    /// A request to a resource's provider.
+    pub fn request_for(&self, resource: &str, schema: &str, payload: Value) -> Draft {
+        self.draft(Kind::Request, resource, schema, payload)
+    }
+
+    /// Signs a draft with our key.
+    pub fn sign(&self, draft: &Draft) -> Result<Value, ClientError> {
+        draft.sign(&self.key).map_err(ClientError::Refused)
+    }
+
+    /// Sends one message; returns once the hub has stored and logged it.
+    pub async fn send(&self, draft: Draft) -> Result<Accepted, ClientError> {
+        let envelope = self.sign(&draft)?;
+        let mut s = self.open().await?;
+        s.write(&ClientOp::Send { envelope }).await?;
+        let _ = s.send.finish();
+        match s.reader.expect().await? {
+            ServerOp::Accepted { id, seq } => Ok(Accepted { id, seq }),
+            other => Err(ClientError::Connection(format!("unexpected {other:?}"))),
+        }
+    }
+
+    /// Sends already signed envelopes on one stream, pipelined (written while
+    /// the acknowledgements come back); one result each, in order.
+    pub async fn send_signed(
+        &self,
+        envelopes: Vec<Value>,
+    ) -> Result<Vec<Result<Accepted, ProtoError>>, ClientError> {
+        let Stream {
+            mut send,
+            mut reader,
+        } = self.open().await?;
+        let n = envelopes.len();
+        let writer = tokio::spawn(async move {
+            for envelope in envelopes {
+                let frame = tongban_proto::encode(&ClientOp::Send { envelope }.to_value());
+                if send.write_all(&frame).await.is_err() {
+                    break;
+                }
+            }
+            let _ = send.finish();
+        });
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            match reader.read().await? {
+                Some(ServerOp::Accepted { id, seq }) => out.push(Ok(Accepted { id, seq })),
+                Some(ServerOp::Error { code, message, .. }) => {
+                    out.push(Err(ProtoError::new(code, message)))
+                }
+                Some(_) => {
+                    return Err(ClientError::Connection(
+                        "unexpected frame on a send stream".into(),
+                    ));
+                }
+                None => break,
+            }
+        }
+        let _ = writer.await;
+        Ok(out)
+    }
+
+    /// Asks a provider and waits for its signed answer.
+    pub async fn request(&self, draft: Draft, timeout_ms: u64) -> Result<Value, ClientError> {
+        let envelope = self.sign(&draft)?;
+        let mut s = self.open().await?;
+        s.write(&ClientOp::Request {
+            envelope,
+            timeout_ms,
+        })
+        .await?;
+        let _ = s.send.finish();
+        match s.reader.expect().await? {
+            ServerOp::Response { envelope } => Ok(envelope),
+            other => Err(ClientError::Connection(format!("unexpected {other:?}"))),
+        }
+    }
+
+    /// Subscribes to topics; returns all our subscriptions.
+    pub async fn subscribe(&self, topics: &[&str]) -> Result<Vec<String>, ClientError> {
+        self.subscription(ClientOp::Subscribe {
+            topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+        })
+        .await
+    }
+
+    /// Ends subscriptions; returns the remaining ones.
+    pub async fn unsubscribe(&self, topics: &[&str]) -> Result<Vec<String>, ClientError> {
+        self.subscription(ClientOp::Unsubscribe {
+            topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+        })
+        .await
+    }
+
+    async fn subscription(&self, op: ClientOp) -> Result<Vec<String>, ClientError> {
+        let mut s = self.open().await?;
+        s.write(&op).await?;
+        let _ = s.send.finish();
+        match s.reader.expect().await? {
+            ServerOp::Subscribed { topics } => Ok(topics),
+            other => Err(ClientError::Connection(format!("unexpected {other:?}"))),
+        }
+    }
+
+    /// Starts receiving: stored messages (in order, at least once) and requests to answer.
+    pub async fn listen(&self, max_in_flight: u32) -> Result<Listener, ClientError> {
+        let mut s = self.open().await?;
+        s.write(&ClientOp::Listen { max_in_flight }).await?;
+        Ok(Listener {
+            stream: s,
+            client: self.clone(),
+        })
+    }
+
+    /// Closes the connection.
+    pub async fn close(&self) {
+        self.conn
+            .close(tongban_proto::error::close::DONE.into(), b"");
+        self.endpoint.wait_idle().await;
+    }
+}
+
+fn closed_reason(conn: &quinn::Connection, fallback: String) -> String {
+    match conn.close_reason() {
+        Some(quinn::ConnectionError::ApplicationClosed(c)) => {
+            String::from_utf8_lossy(&c.reason).into_owned()
+        }
+        Some(other) => other.to_string(),
+        None => fallback,
+    }
+}
+
+/// Something delivered to a listener.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Acknowledge with this number (messages).
+    pub delivery: u64,
+    /// The envelope as its sender signed it.
+    pub envelope: Value,
+}
+
+impl Delivery {
+    /// The envelope's kind.
+    pub fn kind(&self) -> &str {
+        self.envelope
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+}
+
+/// A listen stream.
+pub struct Listener {
+    stream: Stream,
+    client: Client,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Listener")
+    }
+}
+
+/// What arrives on a listen stream.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A message or request.
+    Delivery(Delivery),
+    /// The hub accepted a response we sent.
+    ResponseAccepted(Accepted),
+    /// The hub refused something we sent on this stream.
+    Refused(ProtoError),
+}
+
+impl Listener {
+    /// The next event; `None` when the hub closed the stream.
+    pub async fn next(&mut self) -> Result<Option<Event>, ClientError> {
+        Ok(match self.stream.reader.read().await? {
+            None => None,
+            Some(ServerOp::Deliver { delivery, envelope }) => {
+                Some(Event::Delivery(Delivery { delivery, envelope }))
+            }
+            Some(ServerOp::Accepted { id, seq }) => {
+                Some(Event::ResponseAccepted(Accepted { id, seq }))
+            }
+            Some(ServerOp::Error { code, message, .. }) => {
+                Some(Event::Refused(ProtoError::new(code, message)))
+            }
+            Some(other) => return Err(ClientError::Connection(format!("unexpected {other:?}"))),
+        })
+    }
+
+    /// Acknowledges a delivery (it will not be delivered again).
+    pub async fn ack(&mut self, delivery: u64) -> Result<(), ClientError> {
+        self.stream.write(&ClientOp::Ack { delivery }).await
+    }
+
+    /// Answers a delivered request; the hub replies with an event.
+    pub async fn respond(
+        &mut self,
+        request: &Delivery,
+        schema: &str,
+        payload: Value,
+    ) -> Result<(), ClientError> {
+        let text = |k: &str| {
+            request
+                .envelope
+                .get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let draft = Draft {
+            id: new_id(),
+            sender: self.client.department.clone(),
+            recipient: text("sender"),
+            topic: None,
+            resource: text("resource").unwrap_or_default(),
+            schema: schema.to_owned(),
+            kind: Kind::Response,
+            correlation_id: text("id"),
+            time: time::OffsetDateTime::now_utc(),
+            payload: Some(payload),
+            payload_ref: None,
+        };
+        let envelope = self.client.sign(&draft)?;
+        self.stream.write(&ClientOp::Respond { envelope }).await
+    }
+}

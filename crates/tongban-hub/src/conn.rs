@@ -1,0 +1,499 @@
+//! One connection: who it is (from the client certificate), then one task
+//! per stream, each serving the operation its first frame names.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+use tokio::sync::watch;
+use tongban_proto::error::close;
+use tongban_proto::{ClientOp, Decoder, ErrorCode, Kind, ProtoError, ServerOp};
+use tongban_store::DepartmentStatus;
+
+use crate::Shared;
+use crate::ingest::{Ingest, Outcome};
+
+pub(crate) async fn handle(
+    incoming: quinn::Incoming,
+    shared: Arc<Shared>,
+    ingest: Ingest,
+    mut stop: watch::Receiver<bool>,
+) {
+    let remote = incoming.remote_address();
+    let conn = match incoming.await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::info!(%remote, error = %e, "handshake refused");
+            return;
+        }
+    };
+    let department = match department_of(&conn) {
+        Ok(d) => d,
+        Err(reason) => {
+            tracing::info!(%remote, %reason, "connection refused");
+            conn.close(close::DEPARTMENT_REFUSED.into(), reason.as_bytes());
+            return;
+        }
+    };
+    if let Err(reason) = check_active(&shared, &department).await {
+        tracing::info!(%remote, %department, %reason, "connection refused");
+        conn.close(close::DEPARTMENT_REFUSED.into(), reason.as_bytes());
+        return;
+    }
+    tracing::debug!(%remote, %department, "connected");
+    let mut streams = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            s = conn.accept_bi() => match s {
+                Ok((send, recv)) => {
+                    let ctx = StreamCtx { department: department.clone(), shared: Arc::clone(&shared), ingest: ingest.clone(), stop: stop.clone() };
+                    streams.spawn(serve_stream(send, recv, ctx));
+                }
+                Err(_) => break,
+            },
+            _ = stop.changed() => break,
+        }
+    }
+    while streams.join_next().await.is_some() {}
+    if *stop.borrow() {
+        conn.close(close::SHUTTING_DOWN.into(), b"SHUTTING_DOWN");
+    }
+}
+
+/// The department code a client certificate names (its subject CN).
+fn department_of(conn: &quinn::Connection) -> Result<String, String> {
+    let identity = conn
+        .peer_identity()
+        .ok_or("DEPARTMENT_UNKNOWN: no client certificate")?;
+    let certs = identity
+        .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+        .map_err(|_| "DEPARTMENT_UNKNOWN: unreadable client certificate".to_owned())?;
+    let first = certs
+        .first()
+        .ok_or("DEPARTMENT_UNKNOWN: empty certificate chain")?;
+    let (_, cert) = x509_parser::parse_x509_certificate(first.as_ref())
+        .map_err(|_| "DEPARTMENT_UNKNOWN: unparsable client certificate".to_owned())?;
+    let cn = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|c| c.as_str().ok())
+        .ok_or("DEPARTMENT_UNKNOWN: the certificate names no department")?;
+    Ok(cn.to_owned())
+}
+
+async fn check_active(shared: &Shared, department: &str) -> Result<(), String> {
+    let mut status = shared.snapshot.view().departments.get(department).copied();
+    if status.is_none() {
+        shared.snapshot.refresh_on_miss().await;
+        status = shared.snapshot.view().departments.get(department).copied();
+    }
+    match status {
+        Some(DepartmentStatus::Active) => Ok(()),
+        Some(s) => Err(format!(
+            "DEPARTMENT_INACTIVE: department {department} is {}",
+            s.as_str()
+        )),
+        None => Err(format!(
+            "DEPARTMENT_UNKNOWN: {department} is not a registered department"
+        )),
+    }
+}
+
+struct StreamCtx {
+    department: String,
+    shared: Arc<Shared>,
+    ingest: Ingest,
+    stop: watch::Receiver<bool>,
+}
+
+/// Reads frames off a stream.
+struct Reader {
+    recv: quinn::RecvStream,
+    decoder: Decoder,
+    done: bool,
+}
+
+impl Reader {
+    async fn next(&mut self) -> Result<Option<Value>, ProtoError> {
+        loop {
+            if let Some(f) = self.decoder.next_frame()? {
+                return Ok(Some(f));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            match self.recv.read_chunk(64 * 1024, true).await {
+                Ok(Some(chunk)) => self.decoder.push(&chunk.bytes),
+                Ok(None) => {
+                    self.done = true;
+                    self.decoder.finish()?;
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Err(ProtoError::new(
+                        ErrorCode::FrameTruncated,
+                        format!("stream ended: {e}"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+async fn write(send: &mut quinn::SendStream, op: &ServerOp) -> bool {
+    send.write_all(&tongban_proto::encode(&op.to_value()))
+        .await
+        .is_ok()
+}
+
+/// A `deliver` frame around stored envelope text (no re-serialisation).
+fn deliver_frame(delivery: u64, envelope_json: &str) -> Vec<u8> {
+    let body =
+        format!("{{\"op\":\"deliver\",\"delivery\":{delivery},\"envelope\":{envelope_json}}}");
+    let mut out = Vec::with_capacity(4 + body.len());
+    out.extend_from_slice(&u32::try_from(body.len()).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(body.as_bytes());
+    out
+}
+
+fn envelope_id(v: &Value) -> Option<String> {
+    v.get("id").and_then(Value::as_str).map(str::to_owned)
+}
+
+fn service_error(e: &tongban_service::Error) -> ProtoError {
+    ProtoError::new(ErrorCode::parse(e.code()), e.to_string())
+}
+
+async fn serve_stream(mut send: quinn::SendStream, recv: quinn::RecvStream, ctx: StreamCtx) {
+    let mut reader = Reader {
+        recv,
+        decoder: Decoder::new(ctx.shared.config.max_frame),
+        done: false,
+    };
+    if *ctx.stop.borrow() {
+        write(
+            &mut send,
+            &ServerOp::error(
+                None,
+                &ProtoError::new(ErrorCode::ShuttingDown, "the hub is shutting down"),
+            ),
+        )
+        .await;
+        let _ = send.finish();
+        return;
+    }
+    let first = match reader.next().await {
+        Ok(Some(f)) => f,
+        Ok(None) => return,
+        Err(e) => {
+            write(&mut send, &ServerOp::error(None, &e)).await;
+            let _ = send.finish();
+            return;
+        }
+    };
+    match ClientOp::parse(first) {
+        Ok(ClientOp::Send { envelope }) => send_loop(envelope, reader, &mut send, &ctx).await,
+        Ok(ClientOp::Request {
+            envelope,
+            timeout_ms,
+        }) => request(envelope, timeout_ms, &mut send, &ctx).await,
+        Ok(ClientOp::Listen { max_in_flight }) => {
+            listen(max_in_flight, reader, &mut send, ctx).await
+        }
+        Ok(ClientOp::Subscribe { topics }) => {
+            let r = ctx.shared.hub.subscribe(&ctx.department, &topics).await;
+            reply_subscriptions(r, &mut send).await;
+        }
+        Ok(ClientOp::Unsubscribe { topics }) => {
+            let r = ctx.shared.hub.unsubscribe(&ctx.department, &topics).await;
+            reply_subscriptions(r, &mut send).await;
+        }
+        Ok(_) => {
+            let e = ProtoError::new(
+                ErrorCode::FrameMalformed,
+                "a stream starts with send, request, listen, subscribe or unsubscribe",
+            );
+            write(&mut send, &ServerOp::error(None, &e)).await;
+        }
+        Err(e) => {
+            write(&mut send, &ServerOp::error(None, &e)).await;
+        }
+    }
+    let _ = send.finish();
+}
+
+async fn reply_subscriptions(
+    r: tongban_service::Result<Vec<String>>,
+    send: &mut quinn::SendStream,
+) {
+    match r {
+        Ok(topics) => write(send, &ServerOp::Subscribed { topics }).await,
+        Err(e) => write(send, &ServerOp::error(None, &service_error(&e))).await,
+    };
+}
+
+fn reply_for(id: Option<String>, result: Result<Outcome, ProtoError>) -> ServerOp {
+    match result {
+        Ok(o) => ServerOp::Accepted {
+            id: o.verified.header.id.clone(),
+            seq: o.seq,
+        },
+        Err(e) => ServerOp::error(id, &e),
+    }
+}
+
+/// `send` frames, pipelined: up to `window_per_stream` in flight, answered in order.
+async fn send_loop(
+    first: Value,
+    mut reader: Reader,
+    send: &mut quinn::SendStream,
+    ctx: &StreamCtx,
+) {
+    type Pending = (
+        Option<String>,
+        tokio::task::JoinHandle<Result<Outcome, ProtoError>>,
+    );
+    let submit = |envelope: Value| -> Pending {
+        let id = envelope_id(&envelope);
+        let ingest = ctx.ingest.clone();
+        let dept = ctx.department.clone();
+        (
+            id,
+            tokio::spawn(async move { ingest.submit(&dept, envelope, Kind::Message).await }),
+        )
+    };
+    let mut inflight: VecDeque<Pending> = VecDeque::new();
+    inflight.push_back(submit(first));
+    let mut eof = false;
+    loop {
+        if inflight.is_empty() && eof {
+            break;
+        }
+        tokio::select! {
+            biased;
+            done = async { match inflight.front_mut() { Some((_, h)) => h.await, None => std::future::pending().await } }, if !inflight.is_empty() => {
+                let Some((id, _)) = inflight.pop_front() else { continue };
+                let result = done.unwrap_or_else(|_| Err(ProtoError::new(ErrorCode::Internal, "the hub failed")));
+                if !write(send, &reply_for(id, result)).await {
+                    return;
+                }
+            }
+            frame = reader.next(), if !eof && inflight.len() < ctx.shared.config.window_per_stream => {
+                match frame {
+                    Ok(Some(v)) => match ClientOp::parse(v) {
+                        Ok(ClientOp::Send { envelope }) => inflight.push_back(submit(envelope)),
+                        Ok(_) => {
+                            let e = ProtoError::new(ErrorCode::FrameMalformed, "a send stream carries only send frames");
+                            inflight.push_back((None, tokio::spawn(async move { Err(e) })));
+                        }
+                        Err(e) => inflight.push_back((None, tokio::spawn(async move { Err(e) }))),
+                    },
+                    Ok(None) => eof = true,
+                    Err(e) => {
+                        // Answer what is in flight, then the framing error, then stop.
+                        while let Some((id, h)) = inflight.pop_front() {
+                            let result = h.await.unwrap_or_else(|_| Err(ProtoError::new(ErrorCode::Internal, "the hub failed")));
+                            if !write(send, &reply_for(id, result)).await {
+                                return;
+                            }
+                        }
+                        write(send, &ServerOp::error(None, &e)).await;
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn request(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream, ctx: &StreamCtx) {
+    let id = envelope_id(&envelope);
+    let outcome = match ctx
+        .ingest
+        .submit(&ctx.department, envelope, Kind::Request)
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => {
+            write(send, &ServerOp::error(id, &e)).await;
+            return;
+        }
+    };
+    let h = &outcome.verified.header;
+    let provider = match ctx.shared.snapshot.view().resources.get(&h.resource) {
+        Some(r) => r.provider.clone(),
+        None => {
+            write(
+                send,
+                &ServerOp::error(
+                    id,
+                    &ProtoError::new(ErrorCode::ResourceUnknown, "the resource disappeared"),
+                ),
+            )
+            .await;
+            return;
+        }
+    };
+    let Some(rx) = ctx.shared.registry.route_request(
+        &h.sender,
+        &h.id,
+        &provider,
+        (outcome.seq, outcome.verified.to_value()),
+    ) else {
+        let e = ProtoError::new(
+            ErrorCode::ProviderUnavailable,
+            format!(
+                "{provider} has no system connected to answer {}",
+                h.resource
+            ),
+        );
+        write(send, &ServerOp::error(id, &e)).await;
+        return;
+    };
+    match tokio::time::timeout(std::time::Duration::from_millis(timeout_ms), rx).await {
+        Ok(Ok(response)) => {
+            write(send, &ServerOp::Response { envelope: response }).await;
+        }
+        _ => {
+            ctx.shared.registry.cancel(&h.sender, &h.id);
+            let e = ProtoError::new(
+                ErrorCode::RequestTimeout,
+                format!("{provider} did not answer within {timeout_ms} ms"),
+            );
+            write(send, &ServerOp::error(id, &e)).await;
+        }
+    }
+}
+
+/// Deliveries out (stored ones, in order, within the window; requests as
+/// they come), acknowledgements and responses in.
+async fn listen(
+    max_in_flight: u32,
+    mut reader: Reader,
+    send: &mut quinn::SendStream,
+    mut ctx: StreamCtx,
+) {
+    let shared = Arc::clone(&ctx.shared);
+    let dept = ctx.department.clone();
+    let mut reg = shared.registry.register(&dept);
+    let mut cursor = 0u64;
+    let mut inflight: BTreeMap<u64, (Instant, String)> = BTreeMap::new();
+    let mut acks: Vec<u64> = Vec::new();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    let max = max_in_flight as usize;
+    let mut open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send).await;
+    while open {
+        tokio::select! {
+            frame = reader.next() => match frame {
+                Ok(Some(v)) => match ClientOp::parse(v) {
+                    Ok(ClientOp::Ack { delivery }) => {
+                        if inflight.remove(&delivery).is_some() {
+                            acks.push(delivery);
+                        }
+                        if acks.len() >= 64 || inflight.len() < max / 2 {
+                            flush_acks(&shared, &dept, &mut acks).await;
+                            open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send).await;
+                        }
+                    }
+                    Ok(ClientOp::Respond { envelope }) => {
+                        let id = envelope_id(&envelope);
+                        let result = ctx.ingest.submit(&dept, envelope, Kind::Response).await;
+                        if let Ok(o) = &result {
+                            let h = &o.verified.header;
+                            shared.registry.answer(h.recipient.as_deref().unwrap_or_default(), h.correlation_id.as_deref().unwrap_or_default(), o.verified.to_value());
+                        }
+                        open = write(send, &reply_for(id, result)).await;
+                    }
+                    Ok(_) => {
+                        let e = ProtoError::new(ErrorCode::FrameMalformed, "a listen stream carries ack and respond frames");
+                        open = write(send, &ServerOp::error(None, &e)).await;
+                    }
+                    Err(e) => open = write(send, &ServerOp::error(None, &e)).await,
+                },
+                Ok(None) | Err(_) => open = false,
+            },
+            _ = reg.notify.notified() => {
+                open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send).await;
+            }
+            req = reg.requests.recv() => match req {
+                Some((delivery, envelope)) => {
+                    let text = serde_json::to_string(&envelope).unwrap_or_default();
+                    open = send.write_all(&deliver_frame(delivery, &text)).await.is_ok();
+                }
+                None => open = false,
+            },
+            _ = tick.tick() => {
+                flush_acks(&shared, &dept, &mut acks).await;
+                let late: Vec<u64> = inflight
+                    .iter()
+                    .filter(|(_, (at, _))| at.elapsed() >= shared.config.redelivery_after)
+                    .map(|(seq, _)| *seq)
+                    .collect();
+                for seq in late {
+                    if let Some((at, text)) = inflight.get_mut(&seq) {
+                        *at = Instant::now();
+                        if send.write_all(&deliver_frame(seq, text)).await.is_err() {
+                            open = false;
+                            break;
+                        }
+                    }
+                }
+                if open {
+                    open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send).await;
+                }
+            }
+            _ = ctx.stop.changed() => open = false,
+        }
+    }
+    flush_acks(&shared, &dept, &mut acks).await;
+    shared.registry.unregister(&dept, reg.id);
+}
+
+async fn flush_acks(shared: &Shared, dept: &str, acks: &mut Vec<u64>) {
+    if acks.is_empty() {
+        return;
+    }
+    let at_ms = (shared.hub.now().unix_timestamp_nanos() / 1_000_000) as i64;
+    if let Err(e) = shared.hub.store().ack_deliveries(dept, acks, at_ms).await {
+        tracing::warn!(error = %e, "recording acknowledgements failed; they will be redelivered");
+    }
+    acks.clear();
+}
+
+/// Sends pending deliveries up to the window; false when the stream is gone.
+async fn fill(
+    shared: &Shared,
+    dept: &str,
+    cursor: &mut u64,
+    inflight: &mut BTreeMap<u64, (Instant, String)>,
+    max: usize,
+    send: &mut quinn::SendStream,
+) -> bool {
+    while inflight.len() < max {
+        let rows = match shared
+            .hub
+            .store()
+            .pending_deliveries(dept, *cursor, max - inflight.len())
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading deliveries failed");
+                return true;
+            }
+        };
+        if rows.is_empty() {
+            return true;
+        }
+        for (seq, text) in rows {
+            *cursor = seq;
+            if send.write_all(&deliver_frame(seq, &text)).await.is_err() {
+                return false;
+            }
+            inflight.insert(seq, (Instant::now(), text));
+        }
+    }
+    true
+}

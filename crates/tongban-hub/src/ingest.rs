@@ -1,0 +1,413 @@
+//! The path every envelope takes before it is acknowledged, batched across
+//! concurrent arrivals:
+//!
+//! 1. **check** (per envelope): shape, kind, sender = the authenticated
+//!    department, time window, key known;
+//! 2. **verify** (one batch equation for the whole batch, on a blocking
+//!    thread; same outcome as strict verification);
+//! 3. **validate and authorise**: payload against its registered schema,
+//!    the resource's rules;
+//! 4. **commit** (one transaction for the whole batch): message rows,
+//!    deliveries, audit entries; replays refused by sender and id;
+//! 5. **acknowledge**, and wake the recipients' listeners.
+//!
+//! Stages 1–3 of one batch run while stage 4 of the previous one commits.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+use tongban_proto::envelope::{self, Parsed};
+use tongban_proto::{ErrorCode, Kind, ProtoError, Verified};
+use tongban_seal::KeyRecord;
+use tongban_store::{Accepted, AuditRecord, DepartmentStatus, NewMessage};
+
+use crate::Shared;
+use crate::snapshot::View;
+
+/// What happened to an accepted envelope.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The hub's sequence number.
+    pub seq: u64,
+    /// Departments it will be delivered to.
+    pub recipients: Vec<String>,
+    /// The envelope.
+    pub verified: Verified,
+}
+
+struct Job {
+    department: String,
+    envelope: Value,
+    expect: Kind,
+    reply: oneshot::Sender<Result<Outcome, ProtoError>>,
+}
+
+/// Handle to the pipeline.
+#[derive(Clone)]
+pub struct Ingest {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Ingest {
+    /// Starts the pipeline's two tasks.
+    pub fn start(shared: Arc<Shared>) -> (Ingest, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel::<Job>(8 * shared.config.batch_max);
+        let (wtx, wrx) = mpsc::channel::<Vec<(Job, Verified)>>(4);
+        let writer = tokio::spawn(writer(Arc::clone(&shared), wrx));
+        let verifier = tokio::spawn(verifier(shared, rx, wtx));
+        let handle = tokio::spawn(async move {
+            let _ = verifier.await;
+            let _ = writer.await;
+        });
+        (Ingest { tx }, handle)
+    }
+
+    /// Submits an envelope from `department`; resolves once it is stored
+    /// and logged, or refused.
+    pub async fn submit(
+        &self,
+        department: &str,
+        envelope: Value,
+        expect: Kind,
+    ) -> Result<Outcome, ProtoError> {
+        let (reply, rx) = oneshot::channel();
+        let job = Job {
+            department: department.to_owned(),
+            envelope,
+            expect,
+            reply,
+        };
+        if self.tx.send(job).await.is_err() {
+            return Err(ProtoError::new(
+                ErrorCode::ShuttingDown,
+                "the hub is shutting down",
+            ));
+        }
+        rx.await.unwrap_or_else(|_| {
+            Err(ProtoError::new(
+                ErrorCode::Internal,
+                "the hub dropped the envelope",
+            ))
+        })
+    }
+}
+
+async fn verifier(
+    shared: Arc<Shared>,
+    mut rx: mpsc::Receiver<Job>,
+    wtx: mpsc::Sender<Vec<(Job, Verified)>>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < shared.config.batch_max {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let survivors = check_and_verify(&shared, jobs).await;
+        if !survivors.is_empty() && wtx.send(survivors).await.is_err() {
+            break;
+        }
+    }
+}
+
+async fn check_and_verify(shared: &Arc<Shared>, jobs: Vec<Job>) -> Vec<(Job, Verified)> {
+    let mut view = shared.snapshot.view();
+    // One refresh if anything named is unknown (a key, schema or resource
+    // registered since the last refresh).
+    if jobs.iter().any(|j| names_unknown(&view, &j.envelope)) {
+        shared.snapshot.refresh_on_miss().await;
+        view = shared.snapshot.view();
+    }
+    let now = shared.hub.now();
+    let mut pending: Vec<(Job, Parsed, KeyRecord)> = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        match precheck(shared, &view, &job, now) {
+            Ok((parsed, key)) => pending.push((job, parsed, key)),
+            Err(e) => {
+                let _ = job.reply.send(Err(e));
+            }
+        }
+    }
+    if pending.is_empty() {
+        return Vec::new();
+    }
+    let (jobs, items): (Vec<Job>, Vec<(Parsed, KeyRecord)>) =
+        pending.into_iter().map(|(j, p, k)| (j, (p, k))).unzip();
+    let verified = match tokio::task::spawn_blocking(move || envelope::verify_batch(items)).await {
+        Ok(v) => v,
+        Err(_) => {
+            for job in jobs {
+                let _ = job.reply.send(Err(ProtoError::new(
+                    ErrorCode::Internal,
+                    "verification failed",
+                )));
+            }
+            return Vec::new();
+        }
+    };
+    let mut survivors = Vec::with_capacity(jobs.len());
+    for (job, result) in jobs.into_iter().zip(verified) {
+        match result.and_then(|v| authorise_and_validate(shared, &view, &job, v)) {
+            Ok(v) => survivors.push((job, v)),
+            Err(e) => {
+                let _ = job.reply.send(Err(e));
+            }
+        }
+    }
+    survivors
+}
+
+fn names_unknown(view: &View, envelope: &Value) -> bool {
+    let text = |k: &str| envelope.get(k).and_then(Value::as_str);
+    text("keyId").is_some_and(|k| !view.keys.contains_key(k))
+        || text("schema").is_some_and(|s| !view.validators.contains_key(s))
+        || text("resource").is_some_and(|r| !view.resources.contains_key(r))
+}
+
+fn precheck(
+    shared: &Shared,
+    view: &View,
+    job: &Job,
+    now: time::OffsetDateTime,
+) -> Result<(Parsed, KeyRecord), ProtoError> {
+    let parsed = envelope::parse(job.envelope.clone())?;
+    let h = &parsed.header;
+    if h.kind != job.expect {
+        return Err(ProtoError::new(
+            ErrorCode::EnvelopeMalformed,
+            format!(
+                "this operation takes a {} envelope, not a {}",
+                job.expect.as_str(),
+                h.kind.as_str()
+            ),
+        ));
+    }
+    if h.sender != job.department {
+        return Err(ProtoError::new(
+            ErrorCode::SenderMismatch,
+            format!(
+                "the connection is {}, the envelope says it is from {}",
+                job.department, h.sender
+            ),
+        ));
+    }
+    match view.departments.get(&h.sender) {
+        Some(DepartmentStatus::Active) => {}
+        Some(_) => {
+            return Err(ProtoError::new(
+                ErrorCode::DepartmentInactive,
+                format!("department {} is suspended or retired", h.sender),
+            ));
+        }
+        None => {
+            return Err(ProtoError::new(
+                ErrorCode::DepartmentUnknown,
+                format!("department {} is not registered", h.sender),
+            ));
+        }
+    }
+    parsed.check_time(now, shared.config.time_window)?;
+    let key = view.keys.get(&h.key_id).cloned().ok_or_else(|| {
+        ProtoError::new(
+            ErrorCode::KeyUnknown,
+            format!("no key {} is registered", h.key_id),
+        )
+    })?;
+    Ok((parsed, key))
+}
+
+fn authorise_and_validate(
+    shared: &Shared,
+    view: &View,
+    job: &Job,
+    v: Verified,
+) -> Result<Verified, ProtoError> {
+    let h = &v.header;
+    let resource = view.resources.get(&h.resource).ok_or_else(|| {
+        ProtoError::new(
+            ErrorCode::ResourceUnknown,
+            format!("no resource {}", h.resource),
+        )
+    })?;
+    let forbidden = |m: String| ProtoError::new(ErrorCode::ResourceForbidden, m);
+    match h.kind {
+        Kind::Message => {
+            if resource.provider != h.sender {
+                return Err(forbidden(format!(
+                    "only {} provides {}; {} may not send it",
+                    resource.provider, resource.id, h.sender
+                )));
+            }
+            if h.schema != resource.schema {
+                return Err(forbidden(format!(
+                    "{} carries {}, not {}",
+                    resource.id, resource.schema, h.schema
+                )));
+            }
+            if let Some(r) = &h.recipient {
+                match view.departments.get(r) {
+                    Some(DepartmentStatus::Active) => {}
+                    _ => {
+                        return Err(ProtoError::new(
+                            ErrorCode::RecipientUnknown,
+                            format!("{r} is not an active department"),
+                        ));
+                    }
+                }
+                if !resource.allows(r) {
+                    return Err(forbidden(format!("{r} may not receive {}", resource.id)));
+                }
+            }
+            if let Some(t) = &h.topic {
+                if t != &resource.id {
+                    return Err(forbidden(format!(
+                        "messages of {} are published on topic {}, not {t}",
+                        resource.id, resource.id
+                    )));
+                }
+            }
+        }
+        Kind::Request => {
+            if !resource.allows(&h.sender) {
+                return Err(forbidden(format!(
+                    "{} may not consume {}",
+                    h.sender, resource.id
+                )));
+            }
+            if h.recipient
+                .as_deref()
+                .is_some_and(|r| r != resource.provider)
+            {
+                return Err(forbidden(format!(
+                    "requests for {} go to its provider {}",
+                    resource.id, resource.provider
+                )));
+            }
+        }
+        Kind::Response => {
+            if resource.provider != h.sender {
+                return Err(forbidden(format!(
+                    "only {} answers for {}",
+                    resource.provider, resource.id
+                )));
+            }
+            if h.schema != resource.schema {
+                return Err(forbidden(format!(
+                    "answers for {} carry {}, not {}",
+                    resource.id, resource.schema, h.schema
+                )));
+            }
+            let requester = h.recipient.as_deref().ok_or_else(|| {
+                ProtoError::new(
+                    ErrorCode::EnvelopeMalformed,
+                    "a response names the requester as recipient",
+                )
+            })?;
+            shared.registry.check_answer(
+                requester,
+                h.correlation_id.as_deref().unwrap_or_default(),
+                &h.sender,
+            )?;
+        }
+    }
+    let validator = view.validators.get(&h.schema).ok_or_else(|| {
+        ProtoError::new(
+            ErrorCode::SchemaUnknown,
+            format!("schema {} is not registered", h.schema),
+        )
+    })?;
+    if h.payload_ref.is_none() && !validator.is_valid(v.payload()) {
+        let errors: Vec<String> = validator
+            .iter_errors(v.payload())
+            .take(8)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        return Err(ProtoError::new(
+            ErrorCode::PayloadInvalid,
+            format!("payload violates {}: {}", h.schema, errors.join("; ")),
+        ));
+    }
+    let _ = job;
+    Ok(v)
+}
+
+async fn writer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Vec<(Job, Verified)>>) {
+    while let Some(mut batch) = rx.recv().await {
+        while batch.len() < tongban_store::MAX_ACCEPT_BATCH {
+            match rx.try_recv() {
+                Ok(more) => batch.extend(more),
+                Err(_) => break,
+            }
+        }
+        let now = shared.hub.now();
+        let received_at_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+        let rows: Vec<NewMessage> = batch
+            .iter()
+            .map(|(_, v)| {
+                let h = &v.header;
+                NewMessage {
+                    sender: h.sender.clone(),
+                    id: h.id.clone(),
+                    kind: h.kind.as_str().to_owned(),
+                    recipient: h.recipient.clone(),
+                    topic: h.topic.clone(),
+                    resource: h.resource.clone(),
+                    schema: h.schema.clone(),
+                    envelope: v.to_json(),
+                    digest: v.digest().to_owned(),
+                    sent_at_ms: (h.time.unix_timestamp_nanos() / 1_000_000) as i64,
+                    received_at_ms,
+                    audit: AuditRecord::new(
+                        now,
+                        &h.sender,
+                        format!("exchange.{}", h.kind.as_str()),
+                        format!("{}/{}", h.sender, h.id),
+                        json!({"recipient": h.recipient, "topic": h.topic, "resource": h.resource, "schema": h.schema, "digest": v.digest(), "correlationId": h.correlation_id}),
+                    ),
+                }
+            })
+            .collect();
+        match shared.hub.store().accept_messages(&rows).await {
+            Ok(outcomes) => {
+                for ((job, verified), outcome) in batch.into_iter().zip(outcomes) {
+                    match outcome {
+                        Accepted::Stored { seq, recipients } => {
+                            for r in &recipients {
+                                shared.registry.notify(r);
+                            }
+                            let _ = job.reply.send(Ok(Outcome {
+                                seq,
+                                recipients,
+                                verified,
+                            }));
+                        }
+                        Accepted::Replay => {
+                            let _ = job.reply.send(Err(ProtoError::new(
+                                ErrorCode::Replay,
+                                format!(
+                                    "{} already sent an envelope with id {}",
+                                    verified.header.sender, verified.header.id
+                                ),
+                            )));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, count = batch.len(), "storing a batch of messages failed");
+                for (job, _) in batch {
+                    let _ = job.reply.send(Err(ProtoError::new(
+                        ErrorCode::Internal,
+                        "the hub could not store the envelope; nothing was accepted",
+                    )));
+                }
+            }
+        }
+        if let Err(e) = shared.hub.record_audit(&[]).await {
+            tracing::warn!(error = %e, "audit checkpoint failed");
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! The hub's exchange server: departments' systems connect over QUIC with
+//! mutual TLS (client certificates from the hub's CA, CRL enforced at the
+//! handshake), send signed envelopes that the hub verifies, validates,
+//! authorises, stores and logs before acknowledging, and receive what is
+//! addressed to them, even after being offline.
+//!
+//! The server is a library call: [`run`] takes a bound endpoint, the hub,
+//! a configuration and a shutdown future; tests start it on port 0.
+#![forbid(unsafe_code)]
+
+mod conn;
+mod ingest;
+mod listeners;
+mod snapshot;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
+use tongban_service::Hub;
+
+pub use ingest::Outcome;
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Largest frame accepted.
+    pub max_frame: usize,
+    /// How far an envelope's time may be from the hub's clock.
+    pub time_window: time::Duration,
+    /// Resend an unacknowledged delivery after this long.
+    pub redelivery_after: Duration,
+    /// Re-read keys, departments, resources and schemas this often.
+    pub refresh_every: Duration,
+    /// Rebuild the TLS configuration (CRL) this often.
+    pub crl_refresh_every: Duration,
+    /// Most envelopes verified and committed together.
+    pub batch_max: usize,
+    /// Most concurrent bidirectional streams per connection.
+    pub max_streams_per_connection: u32,
+    /// Most envelopes in flight on one send stream.
+    pub window_per_stream: usize,
+    /// Close connections idle this long.
+    pub idle_timeout: Duration,
+    /// On shutdown, wait this long for in-flight work.
+    pub drain_timeout: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            max_frame: tongban_proto::DEFAULT_MAX_FRAME,
+            time_window: tongban_proto::envelope::DEFAULT_TIME_WINDOW,
+            redelivery_after: Duration::from_secs(30),
+            refresh_every: Duration::from_secs(2),
+            crl_refresh_every: Duration::from_secs(60),
+            batch_max: 256,
+            max_streams_per_connection: 256,
+            window_per_stream: 128,
+            idle_timeout: Duration::from_secs(60),
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Errors starting or running the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The TLS material is unusable.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// Binding or running the endpoint failed.
+    #[error("endpoint: {0}")]
+    Io(#[from] std::io::Error),
+    /// The hub's services failed.
+    #[error(transparent)]
+    Hub(#[from] tongban_service::Error),
+}
+
+/// The server's TLS material, PEM.
+#[derive(Clone)]
+pub struct TlsMaterial {
+    /// The hub CA's certificate (client certificates must chain to it).
+    pub ca_pem: String,
+    /// The server certificate.
+    pub cert_pem: String,
+    /// Its private key.
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsMaterial { key: <redacted> }")
+    }
+}
+
+/// The QUIC server configuration: TLS 1.3, ALPN `tongban/1`, client
+/// certificates required and checked against the CA and the CRL.
+pub fn quic_server_config(
+    tls: &TlsMaterial,
+    crl_pem: &str,
+    config: &ServeConfig,
+) -> Result<quinn::ServerConfig, ServeError> {
+    let bad = |e: &dyn std::fmt::Display| ServeError::Tls(e.to_string());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(tls.ca_pem.as_bytes()).map_err(|e| bad(&e))?)
+        .map_err(|e| bad(&e))?;
+    let crls: Vec<CertificateRevocationListDer<'static>> =
+        CertificateRevocationListDer::pem_slice_iter(crl_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(&e))?;
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        Arc::clone(&provider),
+    )
+    .with_crls(crls)
+    .build()
+    .map_err(|e| bad(&e))?;
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(tls.cert_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(&e))?;
+    let key = PrivateKeyDer::from_pem_slice(tls.key_pem.as_bytes()).map_err(|e| bad(&e))?;
+    let mut rustls_config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| bad(&e))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .map_err(|e| bad(&e))?;
+    rustls_config.alpn_protocols = vec![tongban_proto::ALPN.to_vec()];
+    let crypto =
+        quinn::crypto::rustls::QuicServerConfig::try_from(rustls_config).map_err(|e| bad(&e))?;
+    let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .max_concurrent_bidi_streams(config.max_streams_per_connection.into())
+        .max_concurrent_uni_streams(0u32.into())
+        .max_idle_timeout(Some(
+            quinn::IdleTimeout::try_from(config.idle_timeout).map_err(|e| bad(&e))?,
+        ));
+    server.transport_config(Arc::new(transport));
+    Ok(server)
+}
+
+/// Binds a QUIC endpoint for the hub.
+pub async fn bind(
+    addr: SocketAddr,
+    hub: &Hub,
+    tls: &TlsMaterial,
+    config: &ServeConfig,
+) -> Result<quinn::Endpoint, ServeError> {
+    let crl = hub.ca_crl().await?;
+    let server = quic_server_config(tls, &crl, config)?;
+    Ok(quinn::Endpoint::server(server, addr)?)
+}
+
+/// What the server's tasks share.
+pub(crate) struct Shared {
+    pub hub: Hub,
+    pub config: ServeConfig,
+    pub snapshot: Arc<snapshot::Snapshot>,
+    pub registry: listeners::Registry,
+}
+
+/// Runs the exchange on `endpoint` until `shutdown` resolves, then drains:
+/// no new connections or streams, in-flight envelopes finish (up to
+/// `drain_timeout`), connections close with `SHUTTING_DOWN`.
+pub async fn run(
+    endpoint: quinn::Endpoint,
+    hub: Hub,
+    tls: TlsMaterial,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let snapshot = snapshot::Snapshot::load(hub.clone()).await?;
+    let shared = Arc::new(Shared {
+        hub: hub.clone(),
+        config: config.clone(),
+        snapshot,
+        registry: listeners::Registry::default(),
+    });
+    let (ingest, pipeline) = ingest::Ingest::start(Arc::clone(&shared));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+
+    // Keep the registry and the CRL fresh.
+    {
+        let shared = Arc::clone(&shared);
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(shared.config.refresh_every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        if let Err(e) = shared.snapshot.refresh().await {
+                            tracing::warn!(error = %e, "registry refresh failed");
+                        }
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        });
+    }
+    {
+        let endpoint = endpoint.clone();
+        let shared = Arc::clone(&shared);
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(shared.config.crl_refresh_every);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        match shared.hub.ca_crl().await.map_err(ServeError::from).and_then(|crl| quic_server_config(&tls, &crl, &shared.config)) {
+                            Ok(server) => endpoint.set_server_config(Some(server)),
+                            Err(e) => tracing::warn!(error = %e, "CRL refresh failed; keeping the previous one"),
+                        }
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        });
+    }
+
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            incoming = endpoint.accept() => {
+                let Some(incoming) = incoming else { break };
+                let shared = Arc::clone(&shared);
+                let ingest = ingest.clone();
+                let stop = stop_rx.clone();
+                tasks.spawn(async move { conn::handle(incoming, shared, ingest, stop).await });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+
+    tracing::info!("shutting down: draining in-flight work");
+    endpoint.set_server_config(None);
+    let _ = stop_tx.send(true);
+    drop(ingest);
+    let drained = tokio::time::timeout(config.drain_timeout, async {
+        while tasks.join_next().await.is_some() {}
+        let _ = pipeline.await;
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("drain timed out; closing remaining connections");
+    }
+    endpoint.close(
+        tongban_proto::error::close::SHUTTING_DOWN.into(),
+        b"SHUTTING_DOWN",
+    );
+    endpoint.wait_idle().await;
+    Ok(())
+}

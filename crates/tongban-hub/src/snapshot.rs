@@ -1,0 +1,127 @@
+//! What the server checks messages against, read from the store and kept
+//! fresh: signing keys, departments, resources, compiled message schemas.
+//!
+//! Refreshed every few seconds (so that a revocation or suspension made with
+//! the CLI takes effect without a restart) and on demand when a lookup
+//! misses, at most once a second.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tongban_seal::{KeyRecord, PublicKey, Validity};
+use tongban_service::Hub;
+use tongban_store::{DepartmentStatus, ResourceRow};
+
+/// One consistent view of the registry.
+#[derive(Default)]
+pub struct View {
+    /// Keys by id (Multikey).
+    pub keys: HashMap<String, KeyRecord>,
+    /// Department statuses.
+    pub departments: HashMap<String, DepartmentStatus>,
+    /// Resources by id.
+    pub resources: HashMap<String, ResourceRow>,
+    /// Message schema validators by `id@version`.
+    pub validators: HashMap<String, Arc<jsonschema::Validator>>,
+}
+
+/// The shared, refreshable view.
+pub struct Snapshot {
+    hub: Hub,
+    view: RwLock<Arc<View>>,
+    last_forced: Mutex<Instant>,
+}
+
+impl Snapshot {
+    /// Loads the first view.
+    pub async fn load(hub: Hub) -> Result<Arc<Self>, tongban_service::Error> {
+        let view = build(&hub).await?;
+        Ok(Arc::new(Snapshot {
+            hub,
+            view: RwLock::new(Arc::new(view)),
+            last_forced: Mutex::new(Instant::now() - Duration::from_secs(10)),
+        }))
+    }
+
+    /// The current view.
+    pub fn view(&self) -> Arc<View> {
+        self.view
+            .read()
+            .map(|v| Arc::clone(&v))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// Rebuilds the view from the store.
+    pub async fn refresh(&self) -> Result<(), tongban_service::Error> {
+        let view = build(&self.hub).await?;
+        let mut slot = self.view.write().unwrap_or_else(|p| p.into_inner());
+        *slot = Arc::new(view);
+        Ok(())
+    }
+
+    /// Refreshes after a miss, at most once a second.
+    pub async fn refresh_on_miss(&self) {
+        let due = {
+            let mut last = self.last_forced.lock().unwrap_or_else(|p| p.into_inner());
+            if last.elapsed() >= Duration::from_secs(1) {
+                *last = Instant::now();
+                true
+            } else {
+                false
+            }
+        };
+        if due {
+            if let Err(e) = self.refresh().await {
+                tracing::warn!(error = %e, "refreshing the registry failed");
+            }
+        }
+    }
+}
+
+async fn build(hub: &Hub) -> Result<View, tongban_service::Error> {
+    let store = hub.store();
+    let mut view = View::default();
+    for row in store.all_keys().await? {
+        let Ok(public) = PublicKey::from_multikey(&row.key_id) else {
+            continue;
+        };
+        view.keys.insert(
+            row.key_id.clone(),
+            KeyRecord {
+                controller: row.controller.clone(),
+                public,
+                validity: Validity {
+                    not_before: row.not_before,
+                    not_after: row.not_after,
+                    revoked_at: row.revoked_at,
+                },
+            },
+        );
+    }
+    for d in store.departments().await? {
+        view.departments.insert(d.code, d.status);
+    }
+    for r in store.resources().await? {
+        view.resources.insert(r.id.clone(), r);
+    }
+    for s in store.schemas(Some("message")).await? {
+        let Ok(doc) = serde_json::from_str::<Value>(&s.content) else {
+            continue;
+        };
+        match jsonschema::options()
+            .should_validate_formats(true)
+            .build(&doc)
+        {
+            Ok(v) => {
+                view.validators
+                    .insert(format!("{}@{}", s.id, s.version), Arc::new(v));
+            }
+            Err(e) => {
+                tracing::warn!(schema = %s.id, error = %e, "a registered schema does not compile")
+            }
+        }
+    }
+    Ok(view)
+}

@@ -1,0 +1,216 @@
+//! Store and forward, publish/subscribe, request/response.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tongban_client::Event;
+use tongban_proto::ErrorCode;
+
+use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration};
+
+
+pub(crate) async fn next_delivery(l: &mut tongban_client::Listener) -> tongban_client::Delivery {
+    match tokio::time::timeout(Duration::from_secs(10), l.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+    {
+        Event::Delivery(d) => d,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_and_forward_in_order_with_acks_and_redelivery() {
+    let t = TestHub::start(fast_config()).await;
+    let market = t.client(MARKET).await;
+    // The recipient is offline: messages wait at the hub.
+    let mut sent = Vec::new();
+    for i in 0..20 {
+        let a = market
+            .send(market.message_to(
+                CIVIL,
+                "business-registration",
+                "business-registration@1",
+                registration("91440114MA5TB0A01K"),
+            ))
+            .await
+            .unwrap();
+        sent.push(a.id.clone());
+        assert!(a.seq > 0, "{i}");
+    }
+    let civil = t.client(CIVIL).await;
+    let mut l = civil.listen(8).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..20 {
+        let d = next_delivery(&mut l).await;
+        got.push(d.envelope["id"].as_str().unwrap().to_owned());
+        if got.len() != 3 {
+            l.ack(d.delivery).await.unwrap();
+        }
+    }
+    assert_eq!(got, sent, "in order per sender");
+    // The one not acknowledged comes again after the timeout.
+    let again = next_delivery(&mut l).await;
+    assert_eq!(again.envelope["id"], sent[2].as_str());
+    l.ack(again.delivery).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    civil.close().await;
+    // Nothing is pending any more for CIVIL.
+    assert!(
+        t.hub
+            .store()
+            .pending_deliveries(CIVIL, 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Every exchange is in the audit log, which verifies.
+    let report = t.hub.audit_verify(|_| {}).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(
+        t.hub
+            .store()
+            .audit_of(&format!("{MARKET}/{}", sent[0]), 1)
+            .await
+            .unwrap()[0]
+            .action,
+        "exchange.message"
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_and_subscribe() {
+    let t = TestHub::start(fast_config()).await;
+    let civil = t.client(CIVIL).await;
+    assert_eq!(
+        civil.subscribe(&["business-registration"]).await.unwrap(),
+        vec!["business-registration".to_owned()]
+    );
+    // HEALTH may not consume the resource.
+    let health = t.client(HEALTH).await;
+    assert_eq!(
+        health
+            .subscribe(&["business-registration"])
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::ResourceForbidden)
+    );
+    assert_eq!(
+        health
+            .subscribe(&["no-such-topic"])
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::ResourceUnknown)
+    );
+    let market = t.client(MARKET).await;
+    let a = market
+        .send(market.publication(
+            "business-registration",
+            "business-registration@1",
+            registration("91440114MA5TB0A01K"),
+        ))
+        .await
+        .unwrap();
+    let mut l = civil.listen(16).await.unwrap();
+    let d = next_delivery(&mut l).await;
+    assert_eq!(d.envelope["id"], a.id.as_str());
+    assert_eq!(d.envelope["topic"], "business-registration");
+    l.ack(d.delivery).await.unwrap();
+    assert_eq!(
+        civil.unsubscribe(&["business-registration"]).await.unwrap(),
+        Vec::<String>::new()
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_and_response_and_their_failures() {
+    let t = TestHub::start(fast_config()).await;
+    let civil = t.client(CIVIL).await;
+    // No provider connected.
+    let req = civil.request_for(
+        "business-registration",
+        "business-registration@1",
+        registration("91440114MA5TB0A01K"),
+    );
+    assert_eq!(
+        civil.request(req, 2000).await.unwrap_err().code(),
+        Some(ErrorCode::ProviderUnavailable)
+    );
+    // The provider answers.
+    let market = t.client(MARKET).await;
+    let mut l = market.listen(16).await.unwrap();
+    let answering = tokio::spawn(async move {
+        let d = next_delivery(&mut l).await;
+        assert_eq!(d.kind(), "request");
+        l.respond(
+            &d,
+            "business-registration@1",
+            registration("91440114MA5TB0A01K"),
+        )
+        .await
+        .unwrap();
+        match tokio::time::timeout(Duration::from_secs(10), l.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            Event::ResponseAccepted(_) => {}
+            other => panic!("{other:?}"),
+        }
+        // The next request is left unanswered.
+        let _ = next_delivery(&mut l).await;
+        l
+    });
+    let req = civil.request_for(
+        "business-registration",
+        "business-registration@1",
+        json!({"uscc": "91440114MA5TB0A01K"}),
+    );
+    let request_id = req.id.clone();
+    let response = civil.request(req, 5000).await;
+    // The request's payload must match the schema too: the query above does not.
+    assert_eq!(
+        response.unwrap_err().code(),
+        Some(ErrorCode::PayloadInvalid)
+    );
+    let req = civil.request_for(
+        "business-registration",
+        "business-registration@1",
+        registration("91440114MA5TB0A01K"),
+    );
+    let request_id_2 = req.id.clone();
+    let response = civil.request(req, 5000).await.unwrap();
+    assert_eq!(response["kind"], "response");
+    assert_eq!(response["sender"], MARKET);
+    assert_eq!(response["correlationId"], request_id_2.as_str());
+    let _ = request_id;
+    let req = civil.request_for(
+        "business-registration",
+        "business-registration@1",
+        registration("91440114MA5TB0A01K"),
+    );
+    assert_eq!(
+        civil.request(req, 300).await.unwrap_err().code(),
+        Some(ErrorCode::RequestTimeout)
+    );
+    let _ = answering.await.unwrap();
+    // HEALTH is not allowed to ask.
+    let health = t.client(HEALTH).await;
+    let req = health.request_for(
+        "business-registration",
+        "business-registration@1",
+        registration("91440114MA5TB0A01K"),
+    );
+    assert_eq!(
+        health.request(req, 1000).await.unwrap_err().code(),
+        Some(ErrorCode::ResourceForbidden)
+    );
+    t.stop().await;
+}

@@ -1,0 +1,194 @@
+//! The exchange over real QUIC connections on loopback.
+#![allow(clippy::unwrap_used)]
+
+mod faults;
+mod flows;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tongban_client::{Client, ClientConfig};
+use tongban_hub::{ServeConfig, TlsMaterial};
+use tongban_service::ca::CertRequest;
+use tongban_service::{Clock, Hub, HubConfig, NewDepartment};
+use tongban_store::{BlobConfig, DatabaseConfig, Durability, PlatformLevel, StoreConfig};
+
+pub const MARKET: &str = "11440114MB2C00007U";
+pub const CIVIL: &str = "11440114MB2C00015N";
+pub const HEALTH: &str = "11440114MB2C00066Y";
+
+/// A running hub on 127.0.0.1 with three departments, the
+/// business-registration resource (provided by MARKET, consumable by CIVIL),
+/// its CA and certificates.
+#[derive(Debug)]
+pub struct TestHub {
+    pub hub: Hub,
+    pub addr: SocketAddr,
+    pub ca_pem: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _backend: tongban_tests::TestBackend,
+}
+
+pub fn schemas_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
+}
+
+pub fn registration(uscc: &str) -> Value {
+    json!({
+        "uscc": uscc,
+        "entityName": "广州花都鸿睿启航电子科技有限公司",
+        "entityType": "有限责任公司（自然人投资或控股）",
+        "legalRepresentative": "李建华",
+        "businessScope": "电子元器件制造",
+        "establishedDate": "2026-11-20",
+        "domicile": "广州市花都区新华街道迎宾大道123号",
+        "registrationAuthority": "广州市花都区市场监督管理局",
+        "regionCode": "440114",
+        "licenceIdentifier": "1.2.156.3005.2.11100000TB0000001K001.11440114MB2C00007U.2026112500000000.001.3"
+    })
+}
+
+impl TestHub {
+    pub async fn start(config: ServeConfig) -> TestHub {
+        let backend = tongban_tests::sqlite();
+        Self::start_on(backend, config).await
+    }
+
+    pub async fn start_on(backend: tongban_tests::TestBackend, config: ServeConfig) -> TestHub {
+        let hub = Hub::open(&HubConfig {
+            store: StoreConfig {
+                database: DatabaseConfig::parse(&backend.database_url),
+                blobs: BlobConfig::Local(backend.blob_dir()),
+                durability: Durability::ProcessCrash,
+                max_connections: 8,
+            },
+            keystore: backend.dir().join("keys"),
+            clock: Clock::fixed(time::OffsetDateTime::now_utc()),
+        })
+        .await
+        .unwrap();
+        hub.init_region("440114", "测试枢纽").await.unwrap();
+        for (code, name) in [
+            (MARKET, "市场监管局"),
+            (CIVIL, "民政局"),
+            (HEALTH, "卫生健康局"),
+        ] {
+            hub.add_department(NewDepartment {
+                code: code.into(),
+                name: name.into(),
+                region_code: "440114".into(),
+                platform_level: PlatformLevel::District,
+                parent_code: None,
+                contact: None,
+            })
+            .await
+            .unwrap();
+            hub.new_signing_key(code, None).await.unwrap();
+        }
+        let schema: Value = serde_json::from_slice(
+            &std::fs::read(schemas_dir().join("messages/business-registration.json")).unwrap(),
+        )
+        .unwrap();
+        hub.publish_schema("message", None, None, schema, false)
+            .await
+            .unwrap();
+        hub.put_resource(
+            "business-registration",
+            MARKET,
+            "business-registration@1",
+            &[CIVIL.into()],
+            "新设市场主体",
+        )
+        .await
+        .unwrap();
+        let ca = hub.ca_init("测试根CA").await.unwrap();
+        let server = hub
+            .ca_issue(
+                CertRequest::Server {
+                    dns: vec!["localhost".into()],
+                    ips: vec!["127.0.0.1".parse().unwrap()],
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let tls = TlsMaterial {
+            ca_pem: ca.pem.clone(),
+            cert_pem: server.row.pem.clone(),
+            key_pem: server.key_pem.to_string(),
+        };
+        let endpoint = tongban_hub::bind("127.0.0.1:0".parse().unwrap(), &hub, &tls, &config)
+            .await
+            .unwrap();
+        let addr = endpoint.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server_hub = hub.clone();
+        let server = tokio::spawn(async move {
+            tongban_hub::run(endpoint, server_hub, tls, config, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestHub {
+            hub,
+            addr,
+            ca_pem: ca.pem,
+            shutdown: Some(tx),
+            server: Some(server),
+            _backend: backend,
+        }
+    }
+
+    /// A client of `department` with a fresh certificate.
+    pub async fn client(&self, department: &str) -> Client {
+        Client::connect(self.client_config(department).await)
+            .await
+            .unwrap()
+    }
+
+    pub async fn client_config(&self, department: &str) -> ClientConfig {
+        let cert = self
+            .hub
+            .ca_issue(
+                CertRequest::Client {
+                    department: department.into(),
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        ClientConfig {
+            hub: self.addr,
+            server_name: "localhost".into(),
+            ca_pem: self.ca_pem.clone(),
+            cert_pem: cert.row.pem.clone(),
+            key_pem: cert.key_pem.to_string(),
+            department: department.into(),
+            signing_key: self.hub.danger_signing_key(department).await.unwrap(),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            tokio::time::timeout(std::time::Duration::from_secs(20), s)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+    }
+}
+
+pub fn fast_config() -> ServeConfig {
+    ServeConfig {
+        redelivery_after: std::time::Duration::from_millis(500),
+        refresh_every: std::time::Duration::from_millis(200),
+        ..ServeConfig::default()
+    }
+}
