@@ -145,6 +145,7 @@ fn quic_client_config(cfg: &ClientConfig) -> Result<quinn::ClientConfig, ClientE
 
 /// Reads hub frames off a stream.
 struct Reader {
+    conn: quinn::Connection,
     recv: quinn::RecvStream,
     decoder: Decoder,
     done: bool,
@@ -164,7 +165,12 @@ impl Reader {
             match self.recv.read_chunk(64 * 1024, true).await {
                 Ok(Some(c)) => self.decoder.push(&c.bytes),
                 Ok(None) => self.done = true,
-                Err(e) => return Err(ClientError::Connection(e.to_string())),
+                Err(e) => {
+                    return Err(ClientError::Connection(closed_reason(
+                        &self.conn,
+                        e.to_string(),
+                    )));
+                }
             }
         }
     }
@@ -191,7 +197,7 @@ impl Stream {
         self.send
             .write_all(&tongban_proto::encode(&op.to_value()))
             .await
-            .map_err(|e| ClientError::Connection(e.to_string()))
+            .map_err(|e| ClientError::Connection(closed_reason(&self.reader.conn, e.to_string())))
     }
 }
 
@@ -236,6 +242,7 @@ impl Client {
         Ok(Stream {
             send,
             reader: Reader {
+                conn: self.conn.clone(),
                 recv,
                 decoder: Decoder::new(self.max_frame),
                 done: false,
@@ -392,6 +399,22 @@ impl Client {
             stream: s,
             client: self.clone(),
         })
+    }
+
+    /// A raw bidirectional stream, for tools and tests that write their own
+    /// frames (`tongban_proto::encode`).
+    pub async fn raw_stream(&self) -> Result<(quinn::SendStream, quinn::RecvStream), ClientError> {
+        self.conn
+            .open_bi()
+            .await
+            .map_err(|e| ClientError::Connection(closed_reason(&self.conn, e.to_string())))
+    }
+
+    /// Why the hub closed the connection, if it did.
+    pub fn close_reason(&self) -> Option<String> {
+        self.conn
+            .close_reason()
+            .map(|_| closed_reason(&self.conn, String::new()))
     }
 
     /// Closes the connection.

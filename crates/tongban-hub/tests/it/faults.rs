@@ -1,1 +1,357 @@
-//! Bad input and faults: each refused with its code, nothing stored.
+//! Bad input and faults: each refused with its own code; nothing stored.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tongban_proto::{Decoder, ErrorCode, ServerOp};
+use tongban_seal::SigningKey;
+
+use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration};
+
+/// Writes raw bytes on a fresh stream and returns the hub's first answer.
+async fn raw(client: &tongban_client::Client, bytes: &[u8], finish: bool) -> ServerOp {
+    let (mut send, mut recv) = client.raw_stream().await.unwrap();
+    send.write_all(bytes).await.unwrap();
+    if finish {
+        send.finish().unwrap();
+    }
+    let mut decoder = Decoder::new(1 << 20);
+    loop {
+        if let Some(f) = decoder.next_frame().unwrap() {
+            return ServerOp::parse(f).unwrap();
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(10), recv.read_chunk(65536, true))
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        decoder.push(&chunk.bytes);
+    }
+}
+
+fn code(op: &ServerOp) -> ErrorCode {
+    match op {
+        ServerOp::Error { code, .. } => *code,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+async fn send_one(client: &tongban_client::Client, envelope: Value) -> Result<(), ErrorCode> {
+    match client
+        .send_signed(vec![envelope])
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
+    {
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.code),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_frames() {
+    let t = TestHub::start(fast_config()).await;
+    let market = t.client(MARKET).await;
+    // Garbage: a length, then bytes that are not JSON.
+    assert_eq!(
+        code(&raw(&market, b"\x00\x00\x00\x05hello", true).await),
+        ErrorCode::FrameMalformed
+    );
+    // Not an operation.
+    assert_eq!(
+        code(
+            &raw(
+                &market,
+                &tongban_proto::encode(&json!({"op": "dance"})),
+                true
+            )
+            .await
+        ),
+        ErrorCode::FrameMalformed
+    );
+    // A frame announcing 100 MB.
+    assert_eq!(
+        code(&raw(&market, &100_000_000u32.to_be_bytes(), false).await),
+        ErrorCode::FrameTooLarge
+    );
+    // Truncated: the stream ends inside a frame.
+    let frame = tongban_proto::encode(&json!({"op": "send", "envelope": {}}));
+    assert_eq!(
+        code(&raw(&market, &frame[..frame.len() - 3], true).await),
+        ErrorCode::FrameTruncated
+    );
+    // The connection still works.
+    market
+        .send(market.message_to(
+            CIVIL,
+            "business-registration",
+            "business-registration@1",
+            registration("91440114MA5TB0A01K"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        t.hub.store().exchange_counts().await.unwrap(),
+        vec![
+            ("messages.message".to_owned(), 1),
+            ("deliveries.pending".to_owned(), 1)
+        ]
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refusal_has_its_code_and_stores_nothing() {
+    let t = TestHub::start(fast_config()).await;
+    let market = t.client(MARKET).await;
+    let good = || {
+        market.message_to(
+            CIVIL,
+            "business-registration",
+            "business-registration@1",
+            registration("91440114MA5TB0A01K"),
+        )
+    };
+
+    // Bad signature: changed after signing.
+    let mut e = market.sign(&good()).unwrap();
+    e["payload"]["entityName"] = "另一家公司".into();
+    assert_eq!(send_one(&market, e).await, Err(ErrorCode::SignatureInvalid));
+    // Unknown key id (signed with a key the hub never saw).
+    let stranger = SigningKey::from_seed(&[99; 32]);
+    assert_eq!(
+        send_one(&market, good().sign(&stranger).unwrap()).await,
+        Err(ErrorCode::KeyUnknown)
+    );
+    // Another department's key.
+    let civil_key = t.hub.danger_signing_key(CIVIL).await.unwrap();
+    assert_eq!(
+        send_one(&market, good().sign(&civil_key).unwrap()).await,
+        Err(ErrorCode::KeyNotSenders)
+    );
+    // Claiming to be another department.
+    let mut as_civil = good();
+    as_civil.sender = CIVIL.into();
+    assert_eq!(
+        send_one(&market, as_civil.sign(&civil_key).unwrap()).await,
+        Err(ErrorCode::SenderMismatch)
+    );
+    // Payload violating its schema.
+    let mut bad = good();
+    bad.payload = Some(json!({"uscc": "not a code"}));
+    assert_eq!(
+        send_one(&market, market.sign(&bad).unwrap()).await,
+        Err(ErrorCode::PayloadInvalid)
+    );
+    // A resource the sender does not provide.
+    let civil = t.client(CIVIL).await;
+    let d = civil.message_to(
+        MARKET,
+        "business-registration",
+        "business-registration@1",
+        registration("91440114MA5TB0A01K"),
+    );
+    assert_eq!(
+        send_one(&civil, civil.sign(&d).unwrap()).await,
+        Err(ErrorCode::ResourceForbidden)
+    );
+    // A recipient the resource is not for, and one that does not exist.
+    let to_health = market.message_to(
+        HEALTH,
+        "business-registration",
+        "business-registration@1",
+        registration("91440114MA5TB0A01K"),
+    );
+    assert_eq!(
+        send_one(&market, market.sign(&to_health).unwrap()).await,
+        Err(ErrorCode::ResourceForbidden)
+    );
+    let nobody = market.message_to(
+        "11440114MB2C00031C",
+        "business-registration",
+        "business-registration@1",
+        registration("91440114MA5TB0A01K"),
+    );
+    assert_eq!(
+        send_one(&market, market.sign(&nobody).unwrap()).await,
+        Err(ErrorCode::RecipientUnknown)
+    );
+    // Unknown resource, unknown schema.
+    let mut r = good();
+    r.resource = "no-such-resource".into();
+    assert_eq!(
+        send_one(&market, market.sign(&r).unwrap()).await,
+        Err(ErrorCode::ResourceUnknown)
+    );
+    let q = civil.request_for("business-registration", "no-such-schema@1", json!({}));
+    assert_eq!(
+        civil.request(q, 1000).await.unwrap_err().code(),
+        Some(ErrorCode::SchemaUnknown)
+    );
+    // Stale.
+    let mut old = good();
+    old.time -= time::Duration::minutes(10);
+    assert_eq!(
+        send_one(&market, market.sign(&old).unwrap()).await,
+        Err(ErrorCode::StaleMessage)
+    );
+    assert_eq!(
+        t.hub.store().exchange_counts().await.unwrap(),
+        vec![],
+        "nothing stored"
+    );
+    // Replay: the same envelope twice.
+    let once = market.sign(&good()).unwrap();
+    assert_eq!(send_one(&market, once.clone()).await, Ok(()));
+    assert_eq!(
+        send_one(&market, once.clone()).await,
+        Err(ErrorCode::Replay)
+    );
+    // Twice in one pipelined batch.
+    let twice = market.sign(&good()).unwrap();
+    let results = market
+        .send_signed(vec![twice.clone(), twice])
+        .await
+        .unwrap();
+    assert!(results[0].is_ok());
+    assert_eq!(results[1].as_ref().unwrap_err().code, ErrorCode::Replay);
+    assert_eq!(
+        t.hub.store().exchange_counts().await.unwrap()[0],
+        ("messages.message".to_owned(), 2)
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_expired_and_suspended_are_refused() {
+    let t = TestHub::start(tongban_hub::ServeConfig {
+        crl_refresh_every: Duration::from_millis(200),
+        ..fast_config()
+    })
+    .await;
+    // Revoked: refused at the handshake once the hub has the new CRL.
+    let cfg = t.client_config(CIVIL).await;
+    let serial = t
+        .hub
+        .ca_list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.subject == CIVIL)
+        .unwrap()
+        .serial;
+    t.hub.ca_revoke(&serial, "keyCompromise").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let refused = refusal(tongban_client::Client::connect(cfg).await).await;
+    assert!(refused.to_lowercase().contains("revoked"), "{refused}");
+
+    // Expired: signed by the hub's CA, valid from two years ago to last year.
+    let expired = t.expired_client_config(HEALTH).await;
+    let refused = refusal(tongban_client::Client::connect(expired).await).await;
+    assert!(refused.to_lowercase().contains("expired"), "{refused}");
+
+    // Suspended: what it sends is refused, and new connections are closed with the reason.
+    let market = t.client(MARKET).await;
+    let cfg = t.client_config(MARKET).await;
+    t.hub
+        .set_department_status(MARKET, tongban_store::DepartmentStatus::Suspended, "整改")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let d = market.message_to(
+        CIVIL,
+        "business-registration",
+        "business-registration@1",
+        registration("91440114MA5TB0A01K"),
+    );
+    assert_eq!(
+        market.send(d).await.unwrap_err().code(),
+        Some(ErrorCode::DepartmentInactive)
+    );
+    let refused = refusal(tongban_client::Client::connect(cfg).await).await;
+    assert!(refused.contains("DEPARTMENT_INACTIVE"), "{refused}");
+    t.stop().await;
+}
+
+/// How a connection attempt was refused: at the handshake, or on first use.
+async fn refusal(connected: Result<tongban_client::Client, tongban_client::ClientError>) -> String {
+    match connected {
+        Err(e) => e.to_string(),
+        Ok(c) => c
+            .subscribe(&["business-registration"])
+            .await
+            .map(|_| "accepted".to_owned())
+            .unwrap_or_else(|e| e.to_string()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_disconnects_mid_message() {
+    let t = TestHub::start(fast_config()).await;
+    let market = t.client(MARKET).await;
+    let envelope = market
+        .sign(&market.message_to(
+            CIVIL,
+            "business-registration",
+            "business-registration@1",
+            registration("91440114MA5TB0A01K"),
+        ))
+        .unwrap();
+    let frame = tongban_proto::encode(&json!({"op": "send", "envelope": envelope}));
+    let (mut send, _recv) = market.raw_stream().await.unwrap();
+    send.write_all(&frame[..frame.len() / 2]).await.unwrap();
+    market.close().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        t.hub.store().exchange_counts().await.unwrap().is_empty(),
+        "half a message is no message"
+    );
+    // The hub carries on.
+    let again = t.client(MARKET).await;
+    again
+        .send(again.message_to(
+            CIVIL,
+            "business-registration",
+            "business-registration@1",
+            registration("91440114MA5TB0A01K"),
+        ))
+        .await
+        .unwrap();
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_and_tells_clients() {
+    let t = TestHub::start(fast_config()).await;
+    let civil = t.client(CIVIL).await;
+    let mut l = civil.listen(8).await.unwrap();
+    let market = t.client(MARKET).await;
+    market
+        .send(market.message_to(
+            CIVIL,
+            "business-registration",
+            "business-registration@1",
+            registration("91440114MA5TB0A01K"),
+        ))
+        .await
+        .unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(5), l.next())
+        .await
+        .unwrap();
+    t.stop().await;
+    // The listener's stream ends; the connection says why.
+    let end = tokio::time::timeout(Duration::from_secs(5), l.next())
+        .await
+        .unwrap();
+    assert!(matches!(end, Ok(None) | Err(_)));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        civil
+            .close_reason()
+            .unwrap_or_default()
+            .contains("SHUTTING_DOWN"),
+        "{:?}",
+        civil.close_reason()
+    );
+}

@@ -8,7 +8,6 @@ use tongban_proto::ErrorCode;
 
 use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration};
 
-
 pub(crate) async fn next_delivery(l: &mut tongban_client::Listener) -> tongban_client::Delivery {
     match tokio::time::timeout(Duration::from_secs(10), l.next())
         .await

@@ -172,6 +172,33 @@ impl TestHub {
         }
     }
 
+    /// A client config whose certificate (signed by the hub's CA) expired a year ago.
+    pub async fn expired_client_config(&self, department: &str) -> ClientConfig {
+        let ca_key = std::fs::read_to_string(self._backend.dir().join("keys/ca-key.pem")).unwrap();
+        let ca_key = rcgen::KeyPair::from_pem(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::from_ca_cert_pem(&self.ca_pem, &ca_key).unwrap();
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut params = rcgen::CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, department);
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::days(730);
+        params.not_after = now - time::Duration::days(365);
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        ClientConfig {
+            hub: self.addr,
+            server_name: "localhost".into(),
+            ca_pem: self.ca_pem.clone(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            department: department.into(),
+            signing_key: self.hub.danger_signing_key(department).await.unwrap(),
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
