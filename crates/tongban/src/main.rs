@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod ca;
 mod demo;
+mod exchange;
 mod licence;
 mod output;
 mod samples;
@@ -43,9 +44,11 @@ struct Cli {
     #[arg(long, global = true, env = "TONGBAN_DATABASE")]
     database: Option<String>,
 
-    /// Commit durability: `power` (fsync every commit) or `process` (survives a killed process).
-    #[arg(long, global = true, env = "TONGBAN_DURABILITY", default_value = "power", value_parser = ["power", "process"])]
-    durability: String,
+    /// Commit durability: `power` (fsync every commit, survives power loss) or
+    /// `process` (survives a killed process, like a message broker's default).
+    /// Default: `process` for `serve`, `power` for everything else.
+    #[arg(long, global = true, env = "TONGBAN_DURABILITY", value_parser = ["power", "process"])]
+    durability: Option<String>,
 
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
@@ -84,6 +87,17 @@ enum Command {
     /// The tamper-evident audit log: verify, checkpoint, export, show.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Run the region's hub: the QUIC exchange for departments' systems.
+    Serve(exchange::ServeArgs),
+    /// Resources: what may be exchanged, provided by whom, for whom.
+    #[command(subcommand)]
+    Resource(exchange::ResourceCommand),
+    /// (Department side) send a message to a department or publish it on a topic.
+    Send(exchange::SendArgs),
+    /// (Department side) ask a resource's provider and print its signed answer.
+    Request(exchange::RequestArgs),
+    /// (Department side) receive messages and requests, acknowledging them.
+    Listen(exchange::ListenArgs),
     /// Walk through the whole story on a throw-away hub, printing what happens.
     Demo(demo::DemoArgs),
     /// Measure this machine: raw Ed25519 against licence verification and issuance.
@@ -93,10 +107,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let default_log = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TONGBAN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log)),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -124,10 +143,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ctx = Context {
         data_dir: cli.data_dir.clone(),
         database: cli.database.clone(),
-        durability: if cli.durability == "process" {
-            Durability::ProcessCrash
-        } else {
-            Durability::PowerLoss
+        durability: match cli.durability.as_deref() {
+            Some("process") => Durability::ProcessCrash,
+            Some(_) => Durability::PowerLoss,
+            None if matches!(cli.command, Command::Serve(_)) => Durability::ProcessCrash,
+            None => Durability::PowerLoss,
         },
         json: cli.json,
         operator: cli.operator.clone(),
@@ -141,6 +161,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Schema(cmd) => schema::run(&ctx, cmd).await,
         Command::Ca(cmd) => ca::run(&ctx, cmd).await,
+        Command::Serve(args) => exchange::serve(&ctx, args).await,
+        Command::Resource(cmd) => exchange::resource(&ctx, cmd).await,
+        Command::Send(args) => exchange::send(&ctx, args).await,
+        Command::Request(args) => exchange::request(&ctx, args).await,
+        Command::Listen(args) => exchange::listen(&ctx, args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(cmd) => bench::run(cmd).await,
     }

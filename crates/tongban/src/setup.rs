@@ -321,6 +321,17 @@ pub enum KeyCommand {
         #[arg(long, default_value = "7d", value_parser = parse_duration)]
         overlap: time::Duration,
     },
+    /// Write a department's current secret signing key for its own system
+    /// (owner-only file). DANGER: hands out a secret; for development and
+    /// for provisioning a department that does not generate its own key.
+    ExportSecret {
+        /// Department code.
+        #[arg(long)]
+        owner: String,
+        /// Output file (created 0600, never overwritten).
+        #[arg(long, short)]
+        out: PathBuf,
+    },
     /// Revoke a key as of an instant (default now): signatures from then on fail,
     /// earlier ones still verify.
     Revoke {
@@ -375,6 +386,20 @@ pub async fn key(ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
                 for k in rows {
                     println!("{:<20} {}", k.owner, key_line(&k));
                 }
+            }
+        }
+        KeyCommand::ExportSecret { owner, out } => {
+            let key = hub.danger_signing_key(&owner).await?;
+            tongban_service::keystore::write_owner_only(
+                &out,
+                format!("{}\n", key.to_secret_multikey().as_str()).as_bytes(),
+            )?;
+            if !ctx.json {
+                println!(
+                    "wrote the secret signing key {} of {owner} to {}",
+                    key.public().to_multikey(),
+                    out.display()
+                );
             }
         }
         KeyCommand::Rotate { key_id, overlap } => {

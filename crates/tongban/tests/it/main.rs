@@ -2,6 +2,8 @@
 //! verification, refusals, and a `kill -9` in the middle of issuance.
 #![allow(clippy::unwrap_used)]
 
+mod exchange;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

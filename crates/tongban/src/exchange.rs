@@ -1,0 +1,455 @@
+//! `tongban serve`, `resource`, and the department-side commands `send`,
+//! `request`, `listen`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tongban_client::{Client, ClientConfig, Event};
+use tongban_hub::{ServeConfig, TlsMaterial};
+use tongban_service::ca::CertRequest;
+use tongban_service::keystore::write_owner_only;
+
+use crate::Context;
+use crate::output::{Coded, read_json};
+
+/// `tongban serve`: settings from a file, then flags and environment.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A TOML file with any of: listen, cert, key, max_frame, time_window_secs,
+    /// redelivery_after_secs, batch_max, idle_timeout_secs, drain_timeout_secs.
+    #[arg(long, env = "TONGBAN_SERVE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on (UDP).
+    #[arg(long, env = "TONGBAN_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Server certificate (PEM); issued by the hub's CA into <data-dir>/tls when omitted.
+    #[arg(long, env = "TONGBAN_TLS_CERT")]
+    cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long, env = "TONGBAN_TLS_KEY")]
+    key: Option<PathBuf>,
+    /// Largest frame in bytes.
+    #[arg(long)]
+    max_frame: Option<usize>,
+    /// Envelopes verified and committed together, at most.
+    #[arg(long)]
+    batch_max: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServeFile {
+    listen: Option<SocketAddr>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    max_frame: Option<usize>,
+    time_window_secs: Option<i64>,
+    redelivery_after_secs: Option<u64>,
+    batch_max: Option<usize>,
+    idle_timeout_secs: Option<u64>,
+    drain_timeout_secs: Option<u64>,
+}
+
+pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let file: ServeFile = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Coded::new("IO", format!("{}: {e}", path.display())))?;
+            toml::from_str(&text)
+                .map_err(|e| Coded::new("CONFIG_INVALID", format!("{}: {e}", path.display())))?
+        }
+        None => ServeFile::default(),
+    };
+    let defaults = ServeConfig::default();
+    let config = ServeConfig {
+        max_frame: args
+            .max_frame
+            .or(file.max_frame)
+            .unwrap_or(defaults.max_frame)
+            .min(tongban_proto::frame::MAX_FRAME_CEILING),
+        time_window: file
+            .time_window_secs
+            .map_or(defaults.time_window, time::Duration::seconds),
+        redelivery_after: file
+            .redelivery_after_secs
+            .map_or(defaults.redelivery_after, Duration::from_secs),
+        batch_max: args
+            .batch_max
+            .or(file.batch_max)
+            .unwrap_or(defaults.batch_max)
+            .clamp(1, tongban_store::MAX_ACCEPT_BATCH),
+        idle_timeout: file
+            .idle_timeout_secs
+            .map_or(defaults.idle_timeout, Duration::from_secs),
+        drain_timeout: file
+            .drain_timeout_secs
+            .map_or(defaults.drain_timeout, Duration::from_secs),
+        ..defaults
+    };
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4433)));
+    let hub = ctx.open().await?;
+    let ca = hub.ca_certificate().await.map_err(|e| {
+        Coded::new(
+            "CA_NOT_INITIALISED",
+            format!("{e}: run `tongban ca init` first"),
+        )
+    })?;
+    let (cert_path, key_path) = match (args.cert.or(file.cert), args.key.or(file.key)) {
+        (Some(c), Some(k)) => (c, k),
+        (None, None) => provision_server_cert(ctx, &hub, listen.ip()).await?,
+        _ => {
+            return Err(
+                Coded::new("CONFIG_INVALID", "give both --cert and --key, or neither").into(),
+            );
+        }
+    };
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| Coded::new("IO", format!("{}: {e}", p.display())))
+    };
+    let tls = TlsMaterial {
+        ca_pem: ca.pem.clone(),
+        cert_pem: read(&cert_path)?,
+        key_pem: read(&key_path)?,
+    };
+    let endpoint = tongban_hub::bind(listen, &hub, &tls, &config).await?;
+    let identity = hub.identity().await?;
+    eprintln!(
+        "{} ({}) serving on {} (QUIC, ALPN tongban/1); Ctrl-C to stop",
+        identity.name,
+        identity.id,
+        endpoint.local_addr()?
+    );
+    tongban_hub::run(endpoint, hub.clone(), tls, config, shutdown_signal()).await?;
+    hub.close().await;
+    eprintln!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Issues the hub's server certificate into <data-dir>/tls once.
+async fn provision_server_cert(
+    ctx: &Context,
+    hub: &tongban_service::Hub,
+    ip: IpAddr,
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let dir = ctx.data_dir.join("tls");
+    let (cert, key) = (dir.join("server-cert.pem"), dir.join("server-key.pem"));
+    if cert.exists() && key.exists() {
+        return Ok((cert, key));
+    }
+    std::fs::create_dir_all(&dir)?;
+    let mut ips = vec![ip];
+    if ip.is_unspecified() {
+        ips = vec![IpAddr::from([127, 0, 0, 1])];
+    }
+    let issued = hub
+        .ca_issue(
+            CertRequest::Server {
+                dns: vec!["localhost".into()],
+                ips,
+            },
+            None,
+        )
+        .await?;
+    write_owner_only(&key, issued.key_pem.as_bytes())?;
+    std::fs::write(&cert, &issued.row.pem)?;
+    eprintln!("issued the hub's server certificate into {}", dir.display());
+    Ok((cert, key))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResourceCommand {
+    /// Register (or replace) a resource: provider, payload schema, allowed consumers.
+    Put {
+        /// Resource id (also its topic).
+        #[arg(long)]
+        id: String,
+        /// Providing department.
+        #[arg(long)]
+        provider: String,
+        /// Payload schema, id@version (a registered message schema).
+        #[arg(long)]
+        schema: String,
+        /// Allowed consumers: department codes, or * for all (repeatable, or comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        allow: Vec<String>,
+        /// What it is.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List resources.
+    List,
+}
+
+pub async fn resource(ctx: &Context, cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
+    let hub = ctx.open().await?;
+    match cmd {
+        ResourceCommand::Put {
+            id,
+            provider,
+            schema,
+            allow,
+            description,
+        } => {
+            let r = hub
+                .put_resource(&id, &provider, &schema, &allow, &description)
+                .await?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "resource {} by {} ({}) for {}",
+                    r.id,
+                    r.provider,
+                    r.schema,
+                    r.allowed.join(", ")
+                );
+            }
+        }
+        ResourceCommand::List => {
+            let rows = hub.store().resources().await?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for r in rows {
+                    println!(
+                        "{:<28} provider {}  schema {}  allowed {}",
+                        r.id,
+                        r.provider,
+                        r.schema,
+                        r.allowed.join(",")
+                    );
+                }
+            }
+        }
+    }
+    hub.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How a department's system reaches the hub.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// The hub's address.
+    #[arg(long, env = "TONGBAN_HUB", default_value = "127.0.0.1:4433")]
+    hub: SocketAddr,
+    /// Name in the hub's server certificate.
+    #[arg(long, env = "TONGBAN_SERVER_NAME", default_value = "localhost")]
+    server_name: String,
+    /// Directory with ca.pem, cert.pem, key.pem (from `tongban ca issue client`) and
+    /// signing.key (from `tongban key export-secret`).
+    #[arg(long, env = "TONGBAN_CREDENTIALS")]
+    credentials: PathBuf,
+}
+
+async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
+    let read = |name: &str| {
+        let p = args.credentials.join(name);
+        std::fs::read_to_string(&p)
+            .map_err(|e| Coded::new("CREDENTIALS_MISSING", format!("{}: {e}", p.display())))
+    };
+    let cert_pem = read("cert.pem")?;
+    let signing = read("signing.key")?;
+    let signing_key = tongban_seal::SigningKey::from_secret_multikey(signing.trim())
+        .map_err(|e| Coded::new("CREDENTIALS_INVALID", format!("signing.key: {e}")))?;
+    let department = department_in(&cert_pem)?;
+    let cfg = ClientConfig {
+        hub: args.hub,
+        server_name: args.server_name.clone(),
+        ca_pem: read("ca.pem")?,
+        cert_pem,
+        key_pem: read("key.pem")?,
+        department,
+        signing_key,
+    };
+    Ok(Client::connect(cfg)
+        .await
+        .map_err(|e| Coded::new("CONNECT_FAILED", e.to_string()))?)
+}
+
+fn department_in(cert_pem: &str) -> anyhow::Result<String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
+        .map_err(|e| Coded::new("CREDENTIALS_INVALID", format!("cert.pem: {e}")))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref())
+        .map_err(|e| Coded::new("CREDENTIALS_INVALID", format!("cert.pem: {e}")))?;
+    cert.subject()
+        .iter_common_name()
+        .next()
+        .and_then(|c| c.as_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| Coded::new("CREDENTIALS_INVALID", "cert.pem names no department").into())
+}
+
+fn refused(e: tongban_client::ClientError) -> anyhow::Error {
+    match e.code() {
+        Some(code) => Coded::new(code.as_str(), e.to_string()).into(),
+        None => Coded::new("EXCHANGE_FAILED", e.to_string()).into(),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Recipient department (or use --topic).
+    #[arg(long, conflicts_with = "topic", required_unless_present = "topic")]
+    to: Option<String>,
+    /// Publish on the resource's topic instead.
+    #[arg(long)]
+    topic: bool,
+    /// Resource.
+    #[arg(long)]
+    resource: String,
+    /// Payload schema id@version.
+    #[arg(long)]
+    schema: String,
+    /// Payload (JSON file).
+    #[arg(long)]
+    payload: PathBuf,
+}
+
+pub async fn send(ctx: &Context, args: SendArgs) -> anyhow::Result<ExitCode> {
+    let payload = read_json(&args.payload)?;
+    let client = connect(&args.client).await?;
+    let draft = match &args.to {
+        Some(to) => client.message_to(to, &args.resource, &args.schema, payload),
+        None => client.publication(&args.resource, &args.schema, payload),
+    };
+    let accepted = client.send(draft).await.map_err(refused)?;
+    if ctx.json {
+        println!("{}", json!({"id": accepted.id, "seq": accepted.seq}));
+    } else {
+        println!(
+            "accepted {} as #{} (stored and logged by the hub)",
+            accepted.id, accepted.seq
+        );
+    }
+    client.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Resource to ask its provider about.
+    #[arg(long)]
+    resource: String,
+    /// Schema of the request payload, id@version.
+    #[arg(long)]
+    schema: String,
+    /// Request payload (JSON file).
+    #[arg(long)]
+    payload: PathBuf,
+    /// How long to wait for the provider (ms).
+    #[arg(long, default_value_t = tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS)]
+    timeout_ms: u64,
+}
+
+pub async fn request(_ctx: &Context, args: RequestArgs) -> anyhow::Result<ExitCode> {
+    let payload = read_json(&args.payload)?;
+    let client = connect(&args.client).await?;
+    let draft = client.request_for(&args.resource, &args.schema, payload);
+    let response = client
+        .request(draft, args.timeout_ms)
+        .await
+        .map_err(refused)?;
+    println!("{}", serde_json::to_string_pretty(&response)?);
+    client.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Subscribe to these topics first (repeatable).
+    #[arg(long)]
+    subscribe: Vec<String>,
+    /// Stop after this many deliveries.
+    #[arg(long)]
+    count: Option<u64>,
+    /// Answer requests with this payload (JSON file)…
+    #[arg(long, requires = "respond_schema")]
+    respond_with: Option<PathBuf>,
+    /// …of this schema (id@version).
+    #[arg(long)]
+    respond_schema: Option<String>,
+    /// Most unacknowledged deliveries at a time.
+    #[arg(long, default_value_t = tongban_proto::ops::DEFAULT_IN_FLIGHT)]
+    max_in_flight: u32,
+}
+
+pub async fn listen(_ctx: &Context, args: ListenArgs) -> anyhow::Result<ExitCode> {
+    let answer: Option<Value> = match &args.respond_with {
+        Some(p) => Some(read_json(p)?),
+        None => None,
+    };
+    let client = connect(&args.client).await?;
+    if !args.subscribe.is_empty() {
+        let topics: Vec<&str> = args.subscribe.iter().map(String::as_str).collect();
+        let now = client.subscribe(&topics).await.map_err(refused)?;
+        eprintln!("subscribed to {}", now.join(", "));
+    }
+    let mut listener = client.listen(args.max_in_flight).await.map_err(refused)?;
+    eprintln!("listening as {}", client.department());
+    let mut seen = 0u64;
+    while args.count.is_none_or(|c| seen < c) {
+        let Some(event) = listener.next().await.map_err(refused)? else {
+            break;
+        };
+        match event {
+            Event::Delivery(d) => {
+                println!(
+                    "{}",
+                    json!({"delivery": d.delivery, "envelope": d.envelope})
+                );
+                if d.kind() == "request" {
+                    if let (Some(payload), Some(schema)) = (&answer, &args.respond_schema) {
+                        listener
+                            .respond(&d, schema, payload.clone())
+                            .await
+                            .map_err(refused)?;
+                    }
+                } else {
+                    listener.ack(d.delivery).await.map_err(refused)?;
+                }
+                seen += 1;
+            }
+            Event::ResponseAccepted(a) => eprintln!("response {} accepted as #{}", a.id, a.seq),
+            Event::Refused(e) => eprintln!("refused: {e}"),
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    client.close().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,315 @@
+//! `tongban serve` as a real process: departments send and listen with the
+//! CLI and the client library, and a `kill -9` under load loses nothing
+//! that was acknowledged.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::{MARKET, json_of, ok, repo, tongban};
+
+const CIVIL: &str = "11440114MB2C00015N";
+
+fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A hub with the sample region, its CA, a resource and two departments' credentials.
+fn setup(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let data = dir.join("hub");
+    ok(&tongban(&data, &["init"]));
+    ok(&tongban(&data, &["ca", "init"]));
+    ok(&tongban(
+        &data,
+        &[
+            "resource",
+            "put",
+            "--id",
+            "business-registration",
+            "--provider",
+            MARKET,
+            "--schema",
+            "business-registration@1",
+            "--allow",
+            CIVIL,
+            "--description",
+            "新设市场主体",
+        ],
+    ));
+    let mut creds = Vec::new();
+    for dept in [MARKET, CIVIL] {
+        let out = dir.join(dept);
+        ok(&tongban(
+            &data,
+            &[
+                "ca",
+                "issue",
+                "client",
+                "--dept",
+                dept,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        ));
+        ok(&tongban(
+            &data,
+            &[
+                "key",
+                "export-secret",
+                "--owner",
+                dept,
+                "--out",
+                out.join("signing.key").to_str().unwrap(),
+            ],
+        ));
+        creds.push(out);
+    }
+    (data, creds.remove(0), creds.remove(0))
+}
+
+// The callers kill and wait for the child; a panic here ends the test anyway.
+#[allow(clippy::zombie_processes)]
+fn serve(data: &Path, port: u16) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args([
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--durability",
+            "process",
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("TONGBAN_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until it answers.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        if std::net::UdpSocket::bind(format!("127.0.0.1:{port}")).is_err() {
+            std::thread::sleep(Duration::from_millis(300));
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the hub did not start");
+}
+
+fn payload_file(dir: &Path) -> PathBuf {
+    let p = dir.join("payload.json");
+    std::fs::write(&p, serde_json::to_vec(&payload()).unwrap()).unwrap();
+    p
+}
+
+fn client_cmd(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn serve_send_and_listen_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, market, civil) = setup(dir.path());
+    let port = free_port();
+    let mut hub = serve(&data, port);
+    let addr = format!("127.0.0.1:{port}");
+    let payload = payload_file(dir.path());
+    let out = client_cmd(&[
+        "--json",
+        "send",
+        "--hub",
+        &addr,
+        "--credentials",
+        market.to_str().unwrap(),
+        "--to",
+        CIVIL,
+        "--resource",
+        "business-registration",
+        "--schema",
+        "business-registration@1",
+        "--payload",
+        payload.to_str().unwrap(),
+    ]);
+    let accepted = json_of(&out);
+    assert!(accepted["seq"].as_u64().unwrap() > 0, "{accepted}");
+    // CIVIL was offline; it gets the message when it listens.
+    let out = client_cmd(&[
+        "listen",
+        "--hub",
+        &addr,
+        "--credentials",
+        civil.to_str().unwrap(),
+        "--count",
+        "1",
+    ]);
+    let line: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(line["envelope"]["id"], accepted["id"]);
+    // CIVIL may not send on MARKET's resource.
+    let out = client_cmd(&[
+        "--json",
+        "send",
+        "--hub",
+        &addr,
+        "--credentials",
+        civil.to_str().unwrap(),
+        "--to",
+        MARKET,
+        "--resource",
+        "business-registration",
+        "--schema",
+        "business-registration@1",
+        "--payload",
+        payload.to_str().unwrap(),
+    ]);
+    assert_eq!(json_of(&out)["error"]["code"], "RESOURCE_FORBIDDEN");
+    hub.kill().unwrap();
+    hub.wait().unwrap();
+}
+
+/// `kill -9` of the hub while departments send: every acknowledged message
+/// is in the store after a restart, delivered, and the audit log verifies.
+#[test]
+fn kill_9_under_load_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, market, civil) = setup(dir.path());
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut hub = serve(&data, port);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let acknowledged: Vec<String> = runtime.block_on(async {
+        let cfg = client_config(&market, addr);
+        let client = tongban_client::Client::connect(cfg).await.unwrap();
+        let mut acked = Vec::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let client = client.clone();
+            tasks.spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let envelopes: Vec<Value> = (0..20)
+                        .map(|_| {
+                            client
+                                .sign(&client.message_to(
+                                    CIVIL,
+                                    "business-registration",
+                                    "business-registration@1",
+                                    payload(),
+                                ))
+                                .unwrap()
+                        })
+                        .collect();
+                    match client.send_signed(envelopes).await {
+                        Ok(results) => {
+                            for r in results.into_iter().flatten() {
+                                mine.push(r.id);
+                            }
+                        }
+                        Err(_) => return mine,
+                    }
+                }
+            });
+        }
+        // Kill once a few hundred are in.
+        let started = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let n = count_messages(&data.join("tongban.db")).await;
+            if n >= 300 || started.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+        }
+        hub.kill().unwrap();
+        hub.wait().unwrap();
+        while let Some(mine) = tasks.join_next().await {
+            acked.extend(mine.unwrap());
+        }
+        acked
+    });
+    assert!(
+        acknowledged.len() >= 100,
+        "only {} acknowledged before the kill",
+        acknowledged.len()
+    );
+    // Restart: every acknowledged message is there and is delivered.
+    let mut hub = serve(&data, port);
+    let delivered: std::collections::HashSet<String> = runtime.block_on(async {
+        let client = tongban_client::Client::connect(client_config(&civil, addr))
+            .await
+            .unwrap();
+        let mut l = client.listen(1024).await.unwrap();
+        let mut ids = std::collections::HashSet::new();
+        while let Ok(Ok(Some(tongban_client::Event::Delivery(d)))) =
+            tokio::time::timeout(Duration::from_secs(5), l.next()).await
+        {
+            ids.insert(d.envelope["id"].as_str().unwrap().to_owned());
+            l.ack(d.delivery).await.unwrap();
+        }
+        ids
+    });
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|id| !delivered.contains(*id))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged messages lost, e.g. {:?}",
+        lost.len(),
+        lost.first()
+    );
+    hub.kill().unwrap();
+    hub.wait().unwrap();
+    let report = json_of(&tongban(&data, &["--json", "audit", "verify"]));
+    assert!(report["problem"].is_null(), "{report}");
+    let _ = repo();
+}
+
+fn payload() -> Value {
+    json!({
+        "uscc": "91440114MA5TB0A01K", "entityName": "广州花都鸿睿启航电子科技有限公司",
+        "entityType": "有限责任公司（自然人投资或控股）", "legalRepresentative": "李建华",
+        "businessScope": "电子元器件制造", "establishedDate": "2026-11-20",
+        "domicile": "广州市花都区新华街道迎宾大道123号", "registrationAuthority": "广州市花都区市场监督管理局",
+        "regionCode": "440114", "licenceIdentifier": "1.2.156.3005.2.11100000TB0000001K001.11440114MB2C00007U.2026112500000000.001.3"
+    })
+}
+
+fn client_config(creds: &Path, hub: SocketAddr) -> tongban_client::ClientConfig {
+    let read = |n: &str| std::fs::read_to_string(creds.join(n)).unwrap();
+    let cert = read("cert.pem");
+    let department = creds.file_name().unwrap().to_str().unwrap().to_owned();
+    tongban_client::ClientConfig {
+        hub,
+        server_name: "localhost".into(),
+        ca_pem: read("ca.pem"),
+        cert_pem: cert,
+        key_pem: read("key.pem"),
+        department,
+        signing_key: tongban_seal::SigningKey::from_secret_multikey(read("signing.key").trim())
+            .unwrap(),
+    }
+}
+
+async fn count_messages(db: &Path) -> i64 {
+    use sqlx::Connection;
+    let Ok(mut conn) =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display())).await
+    else {
+        return 0;
+    };
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM messages")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or(0)
+}
