@@ -224,7 +224,9 @@ impl Client {
             endpoint,
             department: cfg.department,
             key: Arc::new(cfg.signing_key),
-            max_frame: tongban_proto::DEFAULT_MAX_FRAME,
+            // What the hub sends may wrap a maximal envelope in a slightly
+            // larger frame: accept up to the protocol's ceiling.
+            max_frame: tongban_proto::frame::MAX_FRAME_CEILING,
         })
     }
 

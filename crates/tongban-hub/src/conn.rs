@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tongban_proto::error::close;
 use tongban_proto::{ClientOp, Decoder, ErrorCode, Kind, ProtoError, ServerOp};
 use tongban_store::DepartmentStatus;
@@ -42,9 +42,24 @@ pub(crate) async fn handle(
         return;
     }
     tracing::debug!(%remote, %department, "connected");
+    let serial = certificate_serial(&conn);
     let mut streams = tokio::task::JoinSet::new();
+    let mut check = tokio::time::interval(shared.config.refresh_every);
     loop {
         tokio::select! {
+            _ = check.tick() => {
+                // Suspension, retirement or revocation end live connections too.
+                let view = shared.snapshot.view();
+                let refused = match view.departments.get(&department) {
+                    Some(DepartmentStatus::Active) => serial.as_ref().filter(|s| view.revoked_serials.contains(*s)).map(|_| "CERTIFICATE_REVOKED: the client certificate was revoked".to_owned()),
+                    _ => Some(format!("DEPARTMENT_INACTIVE: department {department} is no longer active")),
+                };
+                if let Some(reason) = refused {
+                    tracing::info!(%remote, %department, %reason, "closing connection");
+                    conn.close(close::DEPARTMENT_REFUSED.into(), reason.as_bytes());
+                    break;
+                }
+            }
             s = conn.accept_bi() => match s {
                 Ok((send, recv)) => {
                     let ctx = StreamCtx { department: department.clone(), shared: Arc::clone(&shared), ingest: ingest.clone(), stop: stop.clone() };
@@ -59,6 +74,21 @@ pub(crate) async fn handle(
     if *stop.borrow() {
         conn.close(close::SHUTTING_DOWN.into(), b"SHUTTING_DOWN");
     }
+}
+
+/// The client certificate's serial number, lower-case hex.
+fn certificate_serial(conn: &quinn::Connection) -> Option<String> {
+    let identity = conn.peer_identity()?;
+    let certs = identity
+        .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+        .ok()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(certs.first()?.as_ref()).ok()?;
+    Some(
+        cert.raw_serial()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
 /// The department code a client certificate names (its subject CN).
@@ -253,19 +283,17 @@ async fn send_loop(
 ) {
     type Pending = (
         Option<String>,
-        tokio::task::JoinHandle<Result<Outcome, ProtoError>>,
+        Result<oneshot::Receiver<Result<Outcome, ProtoError>>, ProtoError>,
     );
-    let submit = |envelope: Value| -> Pending {
-        let id = envelope_id(&envelope);
-        let ingest = ctx.ingest.clone();
-        let dept = ctx.department.clone();
-        (
-            id,
-            tokio::spawn(async move { ingest.submit(&dept, envelope, Kind::Message).await }),
-        )
-    };
+    // Enqueued in arrival order (so stored in that order), answered in that order.
     let mut inflight: VecDeque<Pending> = VecDeque::new();
-    inflight.push_back(submit(first));
+    let id = envelope_id(&first);
+    inflight.push_back((
+        id,
+        ctx.ingest
+            .enqueue(&ctx.department, first, Kind::Message)
+            .await,
+    ));
     let mut eof = false;
     loop {
         if inflight.is_empty() && eof {
@@ -273,28 +301,36 @@ async fn send_loop(
         }
         tokio::select! {
             biased;
-            done = async { match inflight.front_mut() { Some((_, h)) => h.await, None => std::future::pending().await } }, if !inflight.is_empty() => {
+            done = async {
+                match inflight.front_mut() {
+                    Some((_, Ok(rx))) => rx.await.unwrap_or_else(|_| Err(ProtoError::new(ErrorCode::Internal, "the hub failed"))),
+                    Some((_, Err(e))) => Err(e.clone()),
+                    None => std::future::pending().await,
+                }
+            }, if !inflight.is_empty() => {
                 let Some((id, _)) = inflight.pop_front() else { continue };
-                let result = done.unwrap_or_else(|_| Err(ProtoError::new(ErrorCode::Internal, "the hub failed")));
-                if !write(send, &reply_for(id, result)).await {
+                if !write(send, &reply_for(id, done)).await {
                     return;
                 }
             }
             frame = reader.next(), if !eof && inflight.len() < ctx.shared.config.window_per_stream => {
                 match frame {
                     Ok(Some(v)) => match ClientOp::parse(v) {
-                        Ok(ClientOp::Send { envelope }) => inflight.push_back(submit(envelope)),
-                        Ok(_) => {
-                            let e = ProtoError::new(ErrorCode::FrameMalformed, "a send stream carries only send frames");
-                            inflight.push_back((None, tokio::spawn(async move { Err(e) })));
+                        Ok(ClientOp::Send { envelope }) => {
+                            let id = envelope_id(&envelope);
+                            inflight.push_back((id, ctx.ingest.enqueue(&ctx.department, envelope, Kind::Message).await));
                         }
-                        Err(e) => inflight.push_back((None, tokio::spawn(async move { Err(e) }))),
+                        Ok(_) => inflight.push_back((None, Err(ProtoError::new(ErrorCode::FrameMalformed, "a send stream carries only send frames")))),
+                        Err(e) => inflight.push_back((None, Err(e))),
                     },
                     Ok(None) => eof = true,
                     Err(e) => {
                         // Answer what is in flight, then the framing error, then stop.
-                        while let Some((id, h)) = inflight.pop_front() {
-                            let result = h.await.unwrap_or_else(|_| Err(ProtoError::new(ErrorCode::Internal, "the hub failed")));
+                        while let Some((id, pending)) = inflight.pop_front() {
+                            let result = match pending {
+                                Ok(rx) => rx.await.unwrap_or_else(|_| Err(ProtoError::new(ErrorCode::Internal, "the hub failed"))),
+                                Err(e) => Err(e),
+                            };
                             if !write(send, &reply_for(id, result)).await {
                                 return;
                             }
@@ -340,6 +376,7 @@ async fn request(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream,
         &h.sender,
         &h.id,
         &provider,
+        &h.resource,
         (outcome.seq, outcome.verified.to_value()),
     ) else {
         let e = ProtoError::new(
@@ -412,7 +449,11 @@ async fn listen(
                     }
                     Err(e) => open = write(send, &ServerOp::error(None, &e)).await,
                 },
-                Ok(None) | Err(_) => open = false,
+                Ok(None) => open = false,
+                Err(e) => {
+                    write(send, &ServerOp::error(None, &e)).await;
+                    open = false;
+                }
             },
             _ = reg.notify.notified() => {
                 open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send).await;
@@ -426,6 +467,11 @@ async fn listen(
             },
             _ = tick.tick() => {
                 flush_acks(&shared, &dept, &mut acks).await;
+                if shared.snapshot.view().departments.get(&dept) != Some(&DepartmentStatus::Active) {
+                    let e = ProtoError::new(ErrorCode::DepartmentInactive, format!("department {dept} is no longer active"));
+                    write(send, &ServerOp::error(None, &e)).await;
+                    break;
+                }
                 let late: Vec<u64> = inflight
                     .iter()
                     .filter(|(_, (at, _))| at.elapsed() >= shared.config.redelivery_after)

@@ -71,6 +71,23 @@ impl Ingest {
         envelope: Value,
         expect: Kind,
     ) -> Result<Outcome, ProtoError> {
+        let rx = self.enqueue(department, envelope, expect).await?;
+        rx.await.unwrap_or_else(|_| {
+            Err(ProtoError::new(
+                ErrorCode::Internal,
+                "the hub dropped the envelope",
+            ))
+        })
+    }
+
+    /// Queues an envelope (in the order of calls: a stream's envelopes are
+    /// stored in the order they arrived) and returns where its outcome will come.
+    pub async fn enqueue(
+        &self,
+        department: &str,
+        envelope: Value,
+        expect: Kind,
+    ) -> Result<oneshot::Receiver<Result<Outcome, ProtoError>>, ProtoError> {
         let (reply, rx) = oneshot::channel();
         let job = Job {
             department: department.to_owned(),
@@ -84,12 +101,7 @@ impl Ingest {
                 "the hub is shutting down",
             ));
         }
-        rx.await.unwrap_or_else(|_| {
-            Err(ProtoError::new(
-                ErrorCode::Internal,
-                "the hub dropped the envelope",
-            ))
-        })
+        Ok(rx)
     }
 }
 
@@ -310,6 +322,7 @@ fn authorise_and_validate(
                 requester,
                 h.correlation_id.as_deref().unwrap_or_default(),
                 &h.sender,
+                &h.resource,
             )?;
         }
     }
@@ -330,6 +343,17 @@ fn authorise_and_validate(
             format!("payload violates {}: {}", h.schema, errors.join("; ")),
         ));
     }
+    // Last, so that every other refusal takes precedence: a request that
+    // nobody can answer is refused before anything is stored.
+    if h.kind == Kind::Request && !shared.registry.is_listening(&resource.provider) {
+        return Err(ProtoError::new(
+            ErrorCode::ProviderUnavailable,
+            format!(
+                "{} has no system connected to answer {}",
+                resource.provider, resource.id
+            ),
+        ));
+    }
     let _ = job;
     Ok(v)
 }
@@ -344,10 +368,16 @@ async fn writer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Vec<(Job, Verified)>
         }
         let now = shared.hub.now();
         let received_at_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+        let view = shared.snapshot.view();
         let rows: Vec<NewMessage> = batch
             .iter()
             .map(|(_, v)| {
                 let h = &v.header;
+                let audience = view
+                    .resources
+                    .get(&h.resource)
+                    .filter(|r| h.topic.is_some() && !r.allowed.iter().any(|a| a == "*"))
+                    .map(|r| r.allowed.clone());
                 NewMessage {
                     sender: h.sender.clone(),
                     id: h.id.clone(),
@@ -367,6 +397,7 @@ async fn writer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Vec<(Job, Verified)>
                         format!("{}/{}", h.sender, h.id),
                         json!({"recipient": h.recipient, "topic": h.topic, "resource": h.resource, "schema": h.schema, "digest": v.digest(), "correlationId": h.correlation_id}),
                     ),
+                    audience,
                 }
             })
             .collect();

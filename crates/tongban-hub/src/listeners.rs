@@ -20,6 +20,7 @@ struct Entry {
 
 struct Pending {
     provider: String,
+    resource: String,
     reply: oneshot::Sender<Value>,
 }
 
@@ -91,6 +92,13 @@ impl Registry {
         }
     }
 
+    /// Whether `department` has a listener connected.
+    pub fn is_listening(&self, department: &str) -> bool {
+        self.listeners()
+            .get(department)
+            .is_some_and(|l| !l.is_empty())
+    }
+
     /// Opens a request and hands it to one of the provider's listeners (in
     /// turn). `None` when the provider has no listener with room.
     pub fn route_request(
@@ -98,6 +106,7 @@ impl Registry {
         requester: &str,
         request_id: &str,
         provider: &str,
+        resource: &str,
         delivery: RequestDelivery,
     ) -> Option<oneshot::Receiver<Value>> {
         let sender = {
@@ -114,6 +123,7 @@ impl Registry {
             (requester.to_owned(), request_id.to_owned()),
             Pending {
                 provider: provider.to_owned(),
+                resource: resource.to_owned(),
                 reply: tx,
             },
         );
@@ -131,12 +141,13 @@ impl Registry {
         requester: &str,
         request_id: &str,
         provider: &str,
+        resource: &str,
     ) -> Result<(), ProtoError> {
         match self
             .pending()
             .get(&(requester.to_owned(), request_id.to_owned()))
         {
-            Some(p) if p.provider == provider => Ok(()),
+            Some(p) if p.provider == provider && p.resource == resource => Ok(()),
             _ => Err(ProtoError::new(
                 ErrorCode::ResponseUnexpected,
                 format!(

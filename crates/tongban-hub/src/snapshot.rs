@@ -25,6 +25,8 @@ pub struct View {
     pub resources: HashMap<String, ResourceRow>,
     /// Message schema validators by `id@version`.
     pub validators: HashMap<String, Arc<jsonschema::Validator>>,
+    /// Serial numbers (lower-case hex) of revoked certificates.
+    pub revoked_serials: std::collections::HashSet<String>,
 }
 
 /// The shared, refreshable view.
@@ -102,6 +104,11 @@ async fn build(hub: &Hub) -> Result<View, tongban_service::Error> {
     }
     for d in store.departments().await? {
         view.departments.insert(d.code, d.status);
+    }
+    for c in store.certificates(None).await? {
+        if c.revoked_at.is_some() {
+            view.revoked_serials.insert(c.serial.to_ascii_lowercase());
+        }
     }
     for r in store.resources().await? {
         view.resources.insert(r.id.clone(), r);

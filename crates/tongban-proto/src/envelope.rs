@@ -246,6 +246,9 @@ pub fn parse(value: Value) -> Result<Parsed, ProtoError> {
     let Value::Object(map) = value else {
         return Err(malformed("an envelope is a JSON object"));
     };
+    for (name, v) in &map {
+        jcs::check_signable(v, &mut format!("/{name}")).map_err(|e| malformed(e.to_string()))?;
+    }
     let text = |k: &str| -> Result<String, ProtoError> {
         map.get(k)
             .and_then(Value::as_str)

@@ -10,7 +10,7 @@ use crate::error::{ErrorCode, ProtoError};
 pub const MAX_TOPIC_LEN: usize = 100;
 /// Most topics one subscribe frame may name.
 pub const MAX_TOPICS: usize = 64;
-/// Most deliveries a listener may have unacknowledged (and the default).
+/// Most deliveries a listener may have unacknowledged.
 pub const MAX_IN_FLIGHT: u32 = 1024;
 /// Default unacknowledged deliveries per listener.
 pub const DEFAULT_IN_FLIGHT: u32 = 256;

@@ -64,6 +64,9 @@ pub struct NewMessage {
     pub received_at_ms: i64,
     /// The audit entry that goes with it.
     pub audit: AuditRecord,
+    /// For topic messages: the departments that may receive it (the
+    /// resource's allowed consumers), or `None` for every subscriber.
+    pub audience: Option<Vec<String>>,
 }
 
 /// What became of one message of a batch.
@@ -243,7 +246,13 @@ impl Store {
                         m.topic
                             .as_ref()
                             .and_then(|t| subscribers.get(t))
-                            .map(|s| s.iter().filter(|d| **d != m.sender).cloned().collect())
+                            .map(|s| {
+                                s.iter()
+                                    .filter(|d| **d != m.sender)
+                                    .filter(|d| m.audience.as_ref().is_none_or(|a| a.contains(d)))
+                                    .cloned()
+                                    .collect()
+                            })
                             .unwrap_or_default()
                     };
                     for r in &recipients {

@@ -20,6 +20,8 @@ pub enum BenchCommand {
     Licences(LicenceBenchArgs),
     /// Audit log append and verification rates at scale (default 1,000,000 entries).
     Audit(AuditBenchArgs),
+    /// The exchange end to end: the hub against raw Ed25519 and NATS JetStream.
+    Exchange(crate::bench_exchange::ExchangeBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +80,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Licences(args) => licences(args).await,
         BenchCommand::Audit(args) => audit(args).await,
+        BenchCommand::Exchange(args) => crate::bench_exchange::run(args).await,
     }
 }
 
@@ -413,7 +416,7 @@ fn round2(x: f64) -> f64 {
 
 /// Strict verifications per second over `seconds`, on `threads` threads,
 /// with the library's `verify_strict` (`dalek`) or ours (same acceptance rule).
-fn raw_verify_rate(threads: usize, seconds: f64, dalek: bool) -> f64 {
+pub(crate) fn raw_verify_rate(threads: usize, seconds: f64, dalek: bool) -> f64 {
     let key = SigningKey::from_seed(&[7; 32]);
     let public = key.public();
     let message = [0x5au8; 64];

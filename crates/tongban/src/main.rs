@@ -3,6 +3,8 @@
 
 mod audit;
 mod bench;
+mod bench_exchange;
+mod bench_nats;
 mod ca;
 mod demo;
 mod exchange;

@@ -213,3 +213,39 @@ async fn request_and_response_and_their_failures() {
     );
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_sends_are_stored_and_delivered_in_order() {
+    let t = TestHub::start(fast_config()).await;
+    let market = t.client(MARKET).await;
+    let envelopes: Vec<serde_json::Value> = (0..300)
+        .map(|_| {
+            market
+                .sign(&market.message_to(
+                    CIVIL,
+                    "business-registration",
+                    "business-registration@1",
+                    registration("91440114MA5TB0A01K"),
+                ))
+                .unwrap()
+        })
+        .collect();
+    let ids: Vec<String> = envelopes
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    let results = market.send_signed(envelopes).await.unwrap();
+    let seqs: Vec<u64> = results.iter().map(|r| r.as_ref().unwrap().seq).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "stored in the order sent"
+    );
+    let civil = t.client(CIVIL).await;
+    let mut l = civil.listen(64).await.unwrap();
+    for id in &ids {
+        let d = next_delivery(&mut l).await;
+        assert_eq!(d.envelope["id"].as_str().unwrap(), id);
+        l.ack(d.delivery).await.unwrap();
+    }
+    t.stop().await;
+}

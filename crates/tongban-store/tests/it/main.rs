@@ -678,6 +678,7 @@ fn message(
         sent_at_ms: 1,
         received_at_ms: 2,
         audit: audit("exchange.message", &format!("{sender}/{id}")),
+        audience: None,
     }
 }
 
@@ -735,6 +736,18 @@ async fn messages_deliveries_and_subscriptions() {
                 recipients: vec!["S2".into()]
             }
         );
+        // Subscribers outside the audience (no longer allowed) get nothing.
+        let mut narrowed = message("A", "7", None, Some("business-registration"));
+        narrowed.audience = Some(vec!["S2".into()]);
+        let out = store.accept_messages(&[narrowed]).await.unwrap();
+        assert_eq!(
+            out[0],
+            Accepted::Stored {
+                seq: 4,
+                recipients: vec!["S2".into()]
+            }
+        );
+        store.ack_deliveries("S2", &[4], 1).await.unwrap();
         // A later duplicate is a replay too, and writes nothing.
         assert_eq!(
             store

@@ -1,0 +1,483 @@
+//! `tongban bench exchange`: the load generator. An in-process hub on
+//! loopback, N department connections pipelining pre-signed 1 KiB messages,
+//! one consumer acknowledging deliveries; in the same run, this machine's
+//! raw Ed25519 `verify_strict` rate and, when `nats-server` is installed,
+//! the same messages through NATS JetStream (file storage, publish with ack,
+//! durable consumer), bare and with the consumer doing the verification and
+//! schema validation a department would have to add on top of a broker.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde_json::{Value, json};
+use tongban_client::{Client, ClientConfig, Event};
+use tongban_hub::{ServeConfig, TlsMaterial};
+use tongban_proto::{ClientOp, Decoder, ServerOp};
+use tongban_service::ca::CertRequest;
+use tongban_service::{Hub, HubConfig};
+
+use crate::samples;
+
+const PROVIDER: &str = samples::MARKET;
+const CONSUMER: &str = samples::CIVIL_AFFAIRS;
+const RESOURCE: &str = "business-registration";
+const SCHEMA: &str = "business-registration@1";
+
+#[derive(Debug, Args)]
+pub struct ExchangeBenchArgs {
+    /// Sending connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Messages in all.
+    #[arg(long, default_value_t = 50_000)]
+    messages: usize,
+    /// Payload size in bytes (approximate; the envelope adds ~500).
+    #[arg(long, default_value_t = 1024)]
+    size: usize,
+    /// Unacknowledged messages per connection.
+    #[arg(long, default_value_t = 64)]
+    window: usize,
+    /// Commit durability: process (the default, like JetStream's) or power (fsync every commit).
+    #[arg(long, default_value = "process", value_parser = ["process", "power"])]
+    durability: String,
+    /// Skip the NATS JetStream comparison.
+    #[arg(long)]
+    no_nats: bool,
+    /// Seconds per raw Ed25519 measurement.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A payload of about `size` bytes that validates against the schema.
+fn payload(size: usize, i: usize) -> Value {
+    let mut scope = format!("电子元器件制造；技术服务（第{i}号）；");
+    while scope.len() < size.saturating_sub(420) {
+        scope.push_str("软件开发；");
+    }
+    json!({
+        "uscc": samples::COMPANY_CODE,
+        "entityName": samples::COMPANY_NAME,
+        "entityType": "有限责任公司（自然人投资或控股）",
+        "legalRepresentative": "李建华",
+        "businessScope": scope,
+        "establishedDate": "2026-11-20",
+        "domicile": "广州市花都区新华街道迎宾大道123号",
+        "registrationAuthority": "广州市花都区市场监督管理局",
+        "regionCode": "440114",
+        "licenceIdentifier": "1.2.156.3005.2.11100000TB0000001K001.11440114MB2C00007U.2026112500000000.001.3"
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+struct Setup {
+    hub: Hub,
+    addr: SocketAddr,
+    ca_pem: String,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_hub(durability: tongban_store::Durability, window: usize) -> anyhow::Result<Setup> {
+    let dir = tempfile::tempdir()?;
+    let mut config = HubConfig::embedded(dir.path());
+    config.store.durability = durability;
+    let hub = Hub::open(&config).await?;
+    crate::setup::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
+    hub.put_resource(RESOURCE, PROVIDER, SCHEMA, &[CONSUMER.into()], "bench")
+        .await?;
+    let ca = hub.ca_init("bench CA").await?;
+    let server = hub
+        .ca_issue(
+            CertRequest::Server {
+                dns: vec!["localhost".into()],
+                ips: vec!["127.0.0.1".parse()?],
+            },
+            None,
+        )
+        .await?;
+    let tls = TlsMaterial {
+        ca_pem: ca.pem.clone(),
+        cert_pem: server.row.pem.clone(),
+        key_pem: server.key_pem.to_string(),
+    };
+    let serve = ServeConfig {
+        window_per_stream: window.max(1),
+        ..ServeConfig::default()
+    };
+    let endpoint = tongban_hub::bind("127.0.0.1:0".parse()?, &hub, &tls, &serve).await?;
+    let addr = endpoint.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server_hub = hub.clone();
+    let server = tokio::spawn(async move {
+        let _ = tongban_hub::run(endpoint, server_hub, tls, serve, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    Ok(Setup {
+        hub,
+        addr,
+        ca_pem: ca.pem,
+        shutdown: tx,
+        server,
+        _dir: dir,
+    })
+}
+
+async fn client(s: &Setup, department: &str) -> anyhow::Result<Client> {
+    let cert = s
+        .hub
+        .ca_issue(
+            CertRequest::Client {
+                department: department.into(),
+            },
+            None,
+        )
+        .await?;
+    Ok(Client::connect(ClientConfig {
+        hub: s.addr,
+        server_name: "localhost".into(),
+        ca_pem: s.ca_pem.clone(),
+        cert_pem: cert.row.pem.clone(),
+        key_pem: cert.key_pem.to_string(),
+        department: department.into(),
+        signing_key: s.hub.danger_signing_key(department).await?,
+    })
+    .await?)
+}
+
+/// One connection's pipelined sends: (accept latencies, refused count).
+async fn pipeline(
+    client: Client,
+    frames: Vec<Vec<u8>>,
+    window: usize,
+    pace: Option<Duration>,
+) -> anyhow::Result<(Vec<Duration>, usize)> {
+    let (mut send, mut recv) = client.raw_stream().await?;
+    let n = frames.len();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Instant>(window.max(1));
+    let credits = Arc::new(tokio::sync::Semaphore::new(window.max(1)));
+    let writer_credits = Arc::clone(&credits);
+    let writer = tokio::spawn(async move {
+        let started = Instant::now();
+        for (i, frame) in frames.into_iter().enumerate() {
+            if let Some(gap) = pace {
+                let due = started + gap * i as u32;
+                tokio::time::sleep_until(due.into()).await;
+            }
+            let Ok(permit) = writer_credits.acquire().await else {
+                break;
+            };
+            permit.forget();
+            if tx.send(Instant::now()).await.is_err() || send.write_all(&frame).await.is_err() {
+                break;
+            }
+        }
+        let _ = send.finish();
+    });
+    let mut decoder = Decoder::new(1 << 20);
+    let mut latencies = Vec::with_capacity(n);
+    let mut refused = 0;
+    while latencies.len() + refused < n {
+        let frame = loop {
+            if let Some(f) = decoder.next_frame()? {
+                break Some(f);
+            }
+            match recv.read_chunk(64 * 1024, true).await? {
+                Some(c) => decoder.push(&c.bytes),
+                None => break None,
+            }
+        };
+        let Some(frame) = frame else { break };
+        let sent = rx.recv().await.unwrap_or_else(Instant::now);
+        credits.add_permits(1);
+        match ServerOp::parse(frame)? {
+            ServerOp::Accepted { .. } => latencies.push(sent.elapsed()),
+            _ => refused += 1,
+        }
+    }
+    let _ = writer.await;
+    Ok((latencies, refused))
+}
+
+struct Phase {
+    messages: usize,
+    seconds: f64,
+    accepted: usize,
+    refused: usize,
+    latencies: Vec<Duration>,
+}
+
+/// Sends every message (optionally paced to `rate` per second in all) and waits until the consumer acknowledged them all.
+async fn run_phase(
+    s: &Setup,
+    args: &ExchangeBenchArgs,
+    signed: &[Vec<Vec<u8>>],
+    rate: Option<f64>,
+) -> anyhow::Result<Phase> {
+    let consumer = client(s, CONSUMER).await?;
+    let mut listener = consumer.listen(1024).await?;
+    let total: usize = signed.iter().map(Vec::len).sum();
+    let mut senders = Vec::new();
+    for _ in 0..signed.len() {
+        senders.push(client(s, PROVIDER).await?);
+    }
+    let per_conn_gap = rate.map(|r| Duration::from_secs_f64(signed.len() as f64 / r.max(1.0)));
+    let started = Instant::now();
+    let consume = tokio::spawn(async move {
+        let mut got = 0usize;
+        while got < total {
+            match tokio::time::timeout(Duration::from_secs(30), listener.next()).await {
+                Ok(Ok(Some(Event::Delivery(d)))) => {
+                    got += 1;
+                    if listener.ack(d.delivery).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(Ok(Some(_))) => {}
+                _ => break,
+            }
+        }
+        (got, Instant::now())
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for (c, frames) in senders.into_iter().zip(signed.iter().cloned()) {
+        let window = args.window;
+        tasks.spawn(pipeline(c, frames, window, per_conn_gap));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    let mut refused = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (l, f) = r??;
+        latencies.extend(l);
+        refused += f;
+    }
+    let accepted = latencies.len();
+    let (delivered, finished) = consume.await?;
+    anyhow::ensure!(
+        delivered == accepted,
+        "{accepted} accepted but {delivered} delivered"
+    );
+    latencies.sort();
+    consumer.close().await;
+    Ok(Phase {
+        messages: total,
+        seconds: finished.duration_since(started).as_secs_f64(),
+        accepted,
+        refused,
+        latencies,
+    })
+}
+
+pub async fn run(args: ExchangeBenchArgs) -> anyhow::Result<ExitCode> {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build; figures are meaningless. Use `cargo run --release -- bench exchange`."
+        );
+    }
+    let say = |m: &str| {
+        if !args.json {
+            eprintln!("{m}");
+        }
+    };
+    say("measuring raw Ed25519 verify_strict (1 and 2 threads) ...");
+    let raw1 = crate::bench::raw_verify_rate(1, args.seconds, true);
+    let raw2 = crate::bench::raw_verify_rate(2, args.seconds, true);
+
+    let durability = if args.durability == "power" {
+        tongban_store::Durability::PowerLoss
+    } else {
+        tongban_store::Durability::ProcessCrash
+    };
+    let s = start_hub(durability, args.window).await?;
+    say(&format!(
+        "signing {} messages of ~{} bytes for {} connections (before timing) ...",
+        args.messages, args.size, args.connections
+    ));
+    let key = s.hub.danger_signing_key(PROVIDER).await?;
+    let per = args.messages.div_ceil(args.connections.max(1));
+    let mut signed: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut plain: Vec<Vec<u8>> = Vec::new();
+    for c in 0..args.connections.max(1) {
+        let mut frames = Vec::new();
+        for i in 0..per.min(args.messages.saturating_sub(c * per)) {
+            let draft = tongban_proto::Draft {
+                id: tongban_client::new_id(),
+                sender: PROVIDER.into(),
+                recipient: Some(CONSUMER.into()),
+                topic: None,
+                resource: RESOURCE.into(),
+                schema: SCHEMA.into(),
+                kind: tongban_proto::Kind::Message,
+                correlation_id: None,
+                time: time::OffsetDateTime::now_utc(),
+                payload: Some(payload(args.size, c * per + i)),
+                payload_ref: None,
+            };
+            let envelope = draft.sign(&key)?;
+            plain.push(serde_json::to_vec(&envelope)?);
+            frames.push(tongban_proto::encode(
+                &ClientOp::Send { envelope }.to_value(),
+            ));
+        }
+        signed.push(frames);
+    }
+    let envelope_bytes = plain.first().map_or(0, Vec::len);
+    say(&format!(
+        "peak: {} connections pipelining, window {} each ...",
+        args.connections, args.window
+    ));
+    let peak = run_phase(&s, &args, &signed, None).await?;
+    let peak_rate = peak.accepted as f64 / peak.seconds;
+    // Half the peak, paced, with fresh ids (the first ones are replays now).
+    say("half of the peak rate, paced ...");
+    let half = run_phase(
+        &s,
+        &args,
+        &resign_all(&signed, &key)?,
+        Some(peak_rate / 2.0),
+    )
+    .await?;
+    let _ = s.shutdown.send(());
+    let _ = s.server.await;
+
+    let nats = if args.no_nats {
+        None
+    } else {
+        let schema: Value = serde_json::from_str(samples::MESSAGE_TYPES[0].1)?;
+        let key_record = tongban_seal::KeyRecord {
+            controller: format!("urn:uscc:{PROVIDER}"),
+            public: key.public(),
+            validity: tongban_seal::Validity::from(time::OffsetDateTime::UNIX_EPOCH),
+        };
+        match crate::bench_nats::compare(&plain, args.connections, args.window, key_record, schema)
+            .await
+        {
+            Ok(n) => Some(n),
+            Err(e) => {
+                eprintln!("\n**** SKIPPED the NATS JetStream comparison: {e:#} ****\n");
+                None
+            }
+        }
+    };
+
+    let report = json!({
+        "messages": peak.messages,
+        "connections": args.connections,
+        "envelopeBytes": envelope_bytes,
+        "durability": args.durability,
+        "rawVerifyStrictPerSec": {"threads1": raw1.round(), "threads2": raw2.round()},
+        "peak": {"perSec": peak_rate.round(), "accepted": peak.accepted, "refused": peak.refused, "acceptLatencyMs": {"p50": percentile(&peak.latencies, 0.5), "p99": percentile(&peak.latencies, 0.99), "p999": percentile(&peak.latencies, 0.999)}},
+        "halfPeak": {"perSec": (half.accepted as f64 / half.seconds).round(), "acceptLatencyMs": {"p50": percentile(&half.latencies, 0.5), "p99": percentile(&half.latencies, 0.99), "p999": percentile(&half.latencies, 0.999)}},
+        "ratioToRawVerify2Threads": (peak_rate / raw2 * 100.0).round() / 100.0,
+        "nats": nats.as_ref().map(|n| json!({"barePerSec": n.bare.round(), "verifyingPerSec": n.verifying.round(), "hubVsVerifying": ((peak_rate / n.verifying) * 100.0).round() / 100.0})),
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!();
+        println!(
+            "messages            {} of {} bytes (envelope), {} connections, {} durability",
+            peak.messages, envelope_bytes, args.connections, args.durability
+        );
+        println!(
+            "raw verify_strict   {:>9.0} /s (1 thread)  {:>9.0} /s (2 threads)",
+            raw1, raw2
+        );
+        println!(
+            "hub, peak           {:>9.0} /s end to end (verified, validated, stored, logged, delivered, acknowledged)",
+            peak_rate
+        );
+        println!(
+            "                    accept latency p50 {:.1} ms  p99 {:.1} ms  p999 {:.1} ms",
+            percentile(&peak.latencies, 0.5),
+            percentile(&peak.latencies, 0.99),
+            percentile(&peak.latencies, 0.999)
+        );
+        println!(
+            "                    {:.2} × raw 2-thread verify_strict (target ≥ 0.45)",
+            peak_rate / raw2
+        );
+        println!(
+            "hub, half the peak  {:>9.0} /s   accept latency p50 {:.1} ms  p99 {:.1} ms  p999 {:.1} ms (target p99 < 10 ms)",
+            half.accepted as f64 / half.seconds,
+            percentile(&half.latencies, 0.5),
+            percentile(&half.latencies, 0.99),
+            percentile(&half.latencies, 0.999)
+        );
+        if let Some(n) = &nats {
+            println!(
+                "JetStream, bare     {:>9.0} /s end to end (publish with ack, durable consumer, file storage)",
+                n.bare
+            );
+            println!(
+                "JetStream + verify  {:>9.0} /s end to end (consumer verifies Ed25519 and validates the schema)",
+                n.verifying
+            );
+            println!(
+                "hub ÷ JetStream+verify = {:.2} (target ≥ 1)",
+                peak_rate / n.verifying
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn resign(mut envelope: Value, key: &tongban_seal::SigningKey) -> anyhow::Result<Value> {
+    if let Some(m) = envelope.as_object_mut() {
+        m.remove("signature");
+    }
+    let parsed: Value = envelope;
+    let draft = tongban_proto::Draft {
+        id: parsed["id"].as_str().unwrap_or_default().to_owned(),
+        sender: PROVIDER.into(),
+        recipient: Some(CONSUMER.into()),
+        topic: None,
+        resource: RESOURCE.into(),
+        schema: SCHEMA.into(),
+        kind: tongban_proto::Kind::Message,
+        correlation_id: None,
+        time: time::OffsetDateTime::now_utc(),
+        payload: Some(parsed["payload"].clone()),
+        payload_ref: None,
+    };
+    Ok(draft.sign(key)?)
+}
+
+/// The same messages with fresh ids and times, framed.
+fn resign_all(
+    signed: &[Vec<Vec<u8>>],
+    key: &tongban_seal::SigningKey,
+) -> anyhow::Result<Vec<Vec<Vec<u8>>>> {
+    let mut out = Vec::new();
+    for frames in signed {
+        let mut v = Vec::new();
+        for f in frames {
+            let frame: Value = serde_json::from_slice(&f[4..])?;
+            let mut env = frame["envelope"].clone();
+            env["id"] = tongban_client::new_id().into();
+            v.push(tongban_proto::encode(
+                &ClientOp::Send {
+                    envelope: resign(env, key)?,
+                }
+                .to_value(),
+            ));
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
