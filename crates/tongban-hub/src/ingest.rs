@@ -135,8 +135,8 @@ async fn check_and_verify(shared: &Arc<Shared>, jobs: Vec<Job>) -> Vec<(Job, Ver
     }
     let now = shared.hub.now();
     let mut pending: Vec<(Job, Parsed, KeyRecord)> = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        match precheck(shared, &view, &job, now) {
+    for mut job in jobs {
+        match precheck(shared, &view, &mut job, now) {
             Ok((parsed, key)) => pending.push((job, parsed, key)),
             Err(e) => {
                 let _ = job.reply.send(Err(e));
@@ -182,10 +182,10 @@ fn names_unknown(view: &View, envelope: &Value) -> bool {
 fn precheck(
     shared: &Shared,
     view: &View,
-    job: &Job,
+    job: &mut Job,
     now: time::OffsetDateTime,
 ) -> Result<(Parsed, KeyRecord), ProtoError> {
-    let parsed = envelope::parse(job.envelope.clone())?;
+    let parsed = envelope::parse(std::mem::take(&mut job.envelope))?;
     let h = &parsed.header;
     if h.kind != job.expect {
         return Err(ProtoError::new(

@@ -97,18 +97,21 @@ impl ClientOp {
         let op = v
             .get("op")
             .and_then(Value::as_str)
+            .map(str::to_owned)
             .ok_or_else(|| malformed("a frame names its op"))?;
-        let envelope = |v: &Value| {
-            v.get("envelope")
-                .cloned()
+        // Moved out, not cloned: envelopes are the bulk of a frame.
+        let mut v = v;
+        let envelope = |v: &mut Value| {
+            v.as_object_mut()
+                .and_then(|m| m.remove("envelope"))
                 .ok_or_else(|| malformed("no envelope"))
         };
-        Ok(match op {
+        Ok(match op.as_str() {
             "send" => ClientOp::Send {
-                envelope: envelope(&v)?,
+                envelope: envelope(&mut v)?,
             },
             "request" => ClientOp::Request {
-                envelope: envelope(&v)?,
+                envelope: envelope(&mut v)?,
                 timeout_ms: v
                     .get("timeoutMs")
                     .and_then(Value::as_u64)
@@ -131,7 +134,7 @@ impl ClientOp {
                     .ok_or_else(|| malformed("ack names a delivery"))?,
             },
             "respond" => ClientOp::Respond {
-                envelope: envelope(&v)?,
+                envelope: envelope(&mut v)?,
             },
             "subscribe" => ClientOp::Subscribe {
                 topics: topics(&v)?,
@@ -229,6 +232,7 @@ impl ServerOp {
 
     /// Parses a hub frame (client side).
     pub fn parse(v: Value) -> Result<ServerOp, ProtoError> {
+        let mut v = v;
         let op = v
             .get("op")
             .and_then(Value::as_str)
@@ -250,14 +254,14 @@ impl ServerOp {
                     .and_then(Value::as_u64)
                     .ok_or_else(|| malformed("deliver names a delivery"))?,
                 envelope: v
-                    .get("envelope")
-                    .cloned()
+                    .as_object_mut()
+                    .and_then(|m| m.remove("envelope"))
                     .ok_or_else(|| malformed("no envelope"))?,
             },
             "response" => ServerOp::Response {
                 envelope: v
-                    .get("envelope")
-                    .cloned()
+                    .as_object_mut()
+                    .and_then(|m| m.remove("envelope"))
                     .ok_or_else(|| malformed("no envelope"))?,
             },
             "subscribed" => ServerOp::Subscribed {

@@ -758,7 +758,7 @@ async fn messages_deliveries_and_subscriptions() {
         );
         assert_eq!(
             store.audit_head().await.unwrap().0,
-            3,
+            4,
             "one audit entry per stored message"
         );
         // Store and forward: pending in order, acked once.
@@ -801,10 +801,10 @@ async fn messages_deliveries_and_subscriptions() {
         assert!(store.resources().await.unwrap()[0].allows("anyone"));
         let counts = store.exchange_counts().await.unwrap();
         assert!(
-            counts.contains(&("messages.message".into(), 3)),
+            counts.contains(&("messages.message".into(), 4)),
             "{counts:?}"
         );
-        assert_eq!(walk_chain(&store).await.0, 3);
+        assert_eq!(walk_chain(&store).await.0, 4);
     })
     .await;
 }
