@@ -290,7 +290,7 @@ impl Store {
 
     /// Stores a signed checkpoint (idempotent per sequence number).
     pub async fn insert_checkpoint(&self, c: &Checkpoint) -> Result<()> {
-        on_db!(&self.db, pool => {
+        on_writer!(&self.db, pool => {
             sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at_ms, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING")
                 .bind(c.seq as i64)
                 .bind(&c.hash[..])

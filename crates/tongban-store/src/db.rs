@@ -15,15 +15,43 @@ use sqlx::{AssertSqlSafe, Row, SqlSafeStr};
 /// An open database.
 #[derive(Debug, Clone)]
 pub(crate) enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqliteDb),
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the open pool.
+/// SQLite has one writer at a time. Writes go through a pool of exactly one
+/// connection, so that they queue in the pool (and are woken the moment the
+/// writer is free) instead of colliding on the database lock and sleeping in
+/// SQLite's busy handler; reads go through their own pool, whose connections
+/// are `query_only`.
+#[derive(Debug, Clone)]
+pub(crate) struct SqliteDb {
+    pub(crate) read: SqlitePool,
+    pub(crate) write: SqlitePool,
+}
+
+/// Runs `$body` with `$pool` bound to a pool for reads.
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite(db) => {
+                let $pool = &db.read;
+                $body
+            }
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` (one statement that writes, outside a transaction) with
+/// `$pool` bound to a pool for writes.
+macro_rules! on_writer {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite(db) => {
+                let $pool = &db.write;
+                $body
+            }
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -34,8 +62,8 @@ macro_rules! on_db {
 macro_rules! in_tx {
     ($db:expr, $tx:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite(pool) => {
-                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            $crate::db::Db::Sqlite(db) => {
+                let mut $tx = db.write.begin_with("BEGIN IMMEDIATE").await?;
                 let out = $body;
                 $tx.commit().await?;
                 out
@@ -122,7 +150,7 @@ impl Db {
 
     pub(crate) async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Db::Sqlite(pool) => migrator(SQLITE_MIGRATIONS).run(pool).await,
+            Db::Sqlite(db) => migrator(SQLITE_MIGRATIONS).run(&db.write).await,
             Db::Postgres(pool) => migrator(POSTGRES_MIGRATIONS).run(pool).await,
         }
     }

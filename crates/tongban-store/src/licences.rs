@@ -240,7 +240,7 @@ impl Store {
         media_type: &str,
         at: time::OffsetDateTime,
     ) -> Result<()> {
-        on_db!(&self.db, pool => {
+        on_writer!(&self.db, pool => {
             sqlx::query("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
                 .bind(sha256)
                 .bind(i64::try_from(size).unwrap_or(i64::MAX))

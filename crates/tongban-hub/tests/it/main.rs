@@ -64,6 +64,7 @@ impl TestHub {
                 blobs: BlobConfig::Local(backend.blob_dir()),
                 durability: Durability::ProcessCrash,
                 max_connections: 8,
+                wal_restart_frames: tongban_store::WAL_RESTART_FRAMES,
             },
             keystore: backend.dir().join("keys"),
             clock: Clock::fixed(time::OffsetDateTime::now_utc()),

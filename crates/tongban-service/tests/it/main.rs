@@ -32,6 +32,7 @@ async fn hub_on(backend: &tongban_tests::TestBackend) -> Hub {
             blobs: BlobConfig::Local(backend.blob_dir()),
             durability: Durability::PowerLoss,
             max_connections: 8,
+            wal_restart_frames: tongban_store::WAL_RESTART_FRAMES,
         },
         keystore: backend.dir().join("keys"),
         clock: Clock::fixed(T0),

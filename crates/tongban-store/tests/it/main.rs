@@ -36,6 +36,7 @@ async fn open(backend: &TestBackend) -> Store {
         blobs: BlobConfig::Local(backend.blob_dir()),
         durability: Durability::PowerLoss,
         max_connections: 8,
+        wal_restart_frames: tongban_store::WAL_RESTART_FRAMES,
     })
     .await
     .unwrap()
@@ -807,4 +808,48 @@ async fn messages_deliveries_and_subscriptions() {
         assert_eq!(walk_chain(&store).await.0, 4);
     })
     .await;
+}
+
+/// SQLite commits never checkpoint; the background checkpointer copies the
+/// WAL into the database file, and restarts a WAL that grew past the bound
+/// even while writes keep coming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_is_checkpointed_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = StoreConfig::embedded(dir.path());
+    config.wal_restart_frames = 64;
+    let store = Store::open(&config).await.unwrap();
+    let db_file = dir.path().join("tongban.db");
+    let wal_file = dir.path().join("tongban.db-wal");
+    let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    // Writes of ~4 KiB envelopes, one commit each, for about a second.
+    let started = std::time::Instant::now();
+    let mut largest_wal = 0;
+    let mut i = 0u64;
+    while started.elapsed() < std::time::Duration::from_secs(2) {
+        let mut m = message("A", &format!("w{i}"), Some("B"), None);
+        m.envelope = format!("{{\"id\":\"w{i}\",\"pad\":\"{}\"}}", "x".repeat(4000));
+        store.accept_messages(&[m]).await.unwrap();
+        largest_wal = largest_wal.max(size(&wal_file));
+        i += 1;
+    }
+    let written = i * 4096;
+    assert!(i > 100, "only {i} commits in 2 s");
+    // Let the checkpointer catch up; the data is in the database file.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(
+        size(&db_file) > written,
+        "database file {} bytes after {i} commits of 4 KiB",
+        size(&db_file)
+    );
+    // The WAL started over along the way: every commit appends at least
+    // four pages (message row and its overflow page, index, delivery, audit
+    // entry), so a WAL that is never reset would end up larger than this.
+    let never_reset = i * 4 * 4096;
+    eprintln!("{i} commits, largest WAL {largest_wal} bytes, {never_reset} if never reset");
+    assert!(
+        largest_wal < never_reset,
+        "the WAL grew to {largest_wal} bytes in {i} commits"
+    );
+    store.close().await;
 }
