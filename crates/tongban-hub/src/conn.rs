@@ -420,7 +420,19 @@ async fn listen(
     let mut acks: Vec<u64> = Vec::new();
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
     let max = max_in_flight as usize;
-    let mut open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send).await;
+    // Whether the last read found nothing more pending: only a new
+    // message (a notification) or the tick can change that.
+    let mut drained = false;
+    let mut open = fill(
+        &shared,
+        &dept,
+        &mut cursor,
+        &mut inflight,
+        max,
+        send,
+        &mut drained,
+    )
+    .await;
     while open {
         tokio::select! {
             frame = reader.next() => match frame {
@@ -429,9 +441,14 @@ async fn listen(
                         if inflight.remove(&delivery).is_some() {
                             acks.push(delivery);
                         }
-                        if acks.len() >= 64 || inflight.len() < max / 2 {
+                        // Acknowledgements are recorded in batches (and on
+                        // every tick): one that is lost with the hub only
+                        // means a redelivery, which recipients must expect.
+                        if acks.len() >= ACK_BATCH {
                             flush_acks(&shared, &dept, &mut acks).await;
-                            open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send).await;
+                        }
+                        if !drained && inflight.len() < max / 2 {
+                            open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send, &mut drained).await;
                         }
                     }
                     Ok(ClientOp::Respond { envelope }) => {
@@ -456,7 +473,7 @@ async fn listen(
                 }
             },
             _ = reg.notify.notified() => {
-                open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send).await;
+                open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send, &mut drained).await;
             }
             req = reg.requests.recv() => match req {
                 Some((delivery, envelope)) => {
@@ -487,7 +504,7 @@ async fn listen(
                     }
                 }
                 if open {
-                    open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send).await;
+                    open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send, &mut drained).await;
                 }
             }
             _ = ctx.stop.changed() => open = false,
@@ -496,6 +513,10 @@ async fn listen(
     flush_acks(&shared, &dept, &mut acks).await;
     shared.registry.unregister(&dept, reg.id);
 }
+
+/// Acknowledgements recorded in one transaction (at the latest on the next
+/// tick of the listen loop).
+const ACK_BATCH: usize = 256;
 
 async fn flush_acks(shared: &Shared, dept: &str, acks: &mut Vec<u64>) {
     if acks.is_empty() {
@@ -516,7 +537,9 @@ async fn fill(
     inflight: &mut BTreeMap<u64, (Instant, String)>,
     max: usize,
     send: &mut quinn::SendStream,
+    drained: &mut bool,
 ) -> bool {
+    *drained = false;
     while inflight.len() < max {
         let rows = match shared
             .hub
@@ -531,6 +554,7 @@ async fn fill(
             }
         };
         if rows.is_empty() {
+            *drained = true;
             return true;
         }
         for (seq, text) in rows {

@@ -53,11 +53,14 @@ impl Ingest {
     /// Starts the pipeline's two tasks.
     pub fn start(shared: Arc<Shared>) -> (Ingest, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel::<Job>(8 * shared.config.batch_max);
+        let (otx, orx) = mpsc::channel::<VerifyTask>(VERIFYING_BATCHES - 1);
         let (wtx, wrx) = mpsc::channel::<Vec<(Job, Verified)>>(4);
         let writer = tokio::spawn(writer(Arc::clone(&shared), wrx));
-        let verifier = tokio::spawn(verifier(shared, rx, wtx));
+        let in_order = tokio::spawn(in_order(orx, wtx));
+        let verifier = tokio::spawn(verifier(shared, rx, otx));
         let handle = tokio::spawn(async move {
             let _ = verifier.await;
+            let _ = in_order.await;
             let _ = writer.await;
         });
         (Ingest { tx }, handle)
@@ -105,12 +108,19 @@ impl Ingest {
     }
 }
 
-async fn verifier(
-    shared: Arc<Shared>,
-    mut rx: mpsc::Receiver<Job>,
-    wtx: mpsc::Sender<Vec<(Job, Verified)>>,
-) {
-    while let Some(first) = rx.recv().await {
+/// Batches being checked and verified at once (one per core of a small
+/// machine); the writer still receives them in arrival order.
+const VERIFYING_BATCHES: usize = 2;
+
+type VerifyTask = tokio::task::JoinHandle<Vec<(Job, Verified)>>;
+
+/// Takes what has arrived (up to `batch_max`) as one batch and starts
+/// checking it, while up to [`VERIFYING_BATCHES`] batches are in flight.
+async fn verifier(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>, otx: mpsc::Sender<VerifyTask>) {
+    // Reserving a slot first bounds the batches in flight: a batch is only
+    // cut (and grows meanwhile) when there is room to verify it.
+    while let Ok(slot) = otx.reserve().await {
+        let Some(first) = rx.recv().await else { break };
         let mut jobs = vec![first];
         while jobs.len() < shared.config.batch_max {
             match rx.try_recv() {
@@ -118,7 +128,26 @@ async fn verifier(
                 Err(_) => break,
             }
         }
-        let survivors = check_and_verify(&shared, jobs).await;
+        let shared = Arc::clone(&shared);
+        slot.send(tokio::spawn(async move {
+            check_and_verify(&shared, jobs).await
+        }));
+    }
+}
+
+/// Hands verified batches to the writer in the order they were cut, so
+/// that a stream's envelopes are stored in the order they arrived.
+async fn in_order(mut orx: mpsc::Receiver<VerifyTask>, wtx: mpsc::Sender<Vec<(Job, Verified)>>) {
+    while let Some(task) = orx.recv().await {
+        let survivors = match task.await {
+            Ok(s) => s,
+            // A panic while checking: its jobs' reply senders were dropped,
+            // so their submitters get an internal error; nothing is stored.
+            Err(e) => {
+                tracing::error!(error = %e, "checking a batch failed");
+                continue;
+            }
+        };
         if !survivors.is_empty() && wtx.send(survivors).await.is_err() {
             break;
         }
