@@ -135,15 +135,23 @@ pub struct StoreConfig {
 }
 
 impl StoreConfig {
-    /// The embedded default under a data directory: `tongban.db` and `blobs/`.
-    pub fn embedded(data_dir: &Path) -> Self {
+    /// A database and a blob store, with the default settings.
+    pub fn new(database: DatabaseConfig, blobs: BlobConfig) -> Self {
         StoreConfig {
-            database: DatabaseConfig::Sqlite(data_dir.join("tongban.db")),
-            blobs: BlobConfig::Local(data_dir.join("blobs")),
+            database,
+            blobs,
             durability: Durability::default(),
             max_connections: 8,
             wal_restart_frames: WAL_RESTART_FRAMES,
         }
+    }
+
+    /// The embedded default under a data directory: `tongban.db` and `blobs/`.
+    pub fn embedded(data_dir: &Path) -> Self {
+        StoreConfig::new(
+            DatabaseConfig::Sqlite(data_dir.join("tongban.db")),
+            BlobConfig::Local(data_dir.join("blobs")),
+        )
     }
 }
 
@@ -303,10 +311,7 @@ async fn checkpointer(db: db::SqliteDb, restart_frames: i64) {
                 }
             }
             Ok(_) => {}
-            Err(e) if db.read.is_closed() => {
-                let _ = e;
-                return;
-            }
+            Err(_) if db.read.is_closed() => return,
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
         }
     }

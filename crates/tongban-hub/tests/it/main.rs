@@ -60,11 +60,11 @@ impl TestHub {
     pub async fn start_on(backend: tongban_tests::TestBackend, config: ServeConfig) -> TestHub {
         let hub = Hub::open(&HubConfig {
             store: StoreConfig {
-                database: DatabaseConfig::parse(&backend.database_url),
-                blobs: BlobConfig::Local(backend.blob_dir()),
                 durability: Durability::ProcessCrash,
-                max_connections: 8,
-                wal_restart_frames: tongban_store::WAL_RESTART_FRAMES,
+                ..StoreConfig::new(
+                    DatabaseConfig::parse(&backend.database_url),
+                    BlobConfig::Local(backend.blob_dir()),
+                )
             },
             keystore: backend.dir().join("keys"),
             clock: Clock::fixed(time::OffsetDateTime::now_utc()),

@@ -28,11 +28,11 @@ fn schemas_dir() -> PathBuf {
 async fn hub_on(backend: &tongban_tests::TestBackend) -> Hub {
     let hub = Hub::open(&HubConfig {
         store: StoreConfig {
-            database: DatabaseConfig::parse(&backend.database_url),
-            blobs: BlobConfig::Local(backend.blob_dir()),
             durability: Durability::PowerLoss,
-            max_connections: 8,
-            wal_restart_frames: tongban_store::WAL_RESTART_FRAMES,
+            ..StoreConfig::new(
+                DatabaseConfig::parse(&backend.database_url),
+                BlobConfig::Local(backend.blob_dir()),
+            )
         },
         keystore: backend.dir().join("keys"),
         clock: Clock::fixed(T0),

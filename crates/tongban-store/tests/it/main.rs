@@ -32,11 +32,11 @@ where
 
 async fn open(backend: &TestBackend) -> Store {
     Store::open(&StoreConfig {
-        database: DatabaseConfig::parse(&backend.database_url),
-        blobs: BlobConfig::Local(backend.blob_dir()),
         durability: Durability::PowerLoss,
-        max_connections: 8,
-        wal_restart_frames: tongban_store::WAL_RESTART_FRAMES,
+        ..StoreConfig::new(
+            DatabaseConfig::parse(&backend.database_url),
+            BlobConfig::Local(backend.blob_dir()),
+        )
     })
     .await
     .unwrap()
