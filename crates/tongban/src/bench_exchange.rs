@@ -315,33 +315,7 @@ pub async fn run(args: ExchangeBenchArgs) -> anyhow::Result<ExitCode> {
         args.messages, args.size, args.connections
     ));
     let key = s.hub.danger_signing_key(PROVIDER).await?;
-    let per = args.messages.div_ceil(args.connections.max(1));
-    let mut signed: Vec<Vec<Vec<u8>>> = Vec::new();
-    let mut plain: Vec<Vec<u8>> = Vec::new();
-    for c in 0..args.connections.max(1) {
-        let mut frames = Vec::new();
-        for i in 0..per.min(args.messages.saturating_sub(c * per)) {
-            let draft = tongban_proto::Draft {
-                id: tongban_client::new_id(),
-                sender: PROVIDER.into(),
-                recipient: Some(CONSUMER.into()),
-                topic: None,
-                resource: RESOURCE.into(),
-                schema: SCHEMA.into(),
-                kind: tongban_proto::Kind::Message,
-                correlation_id: None,
-                time: time::OffsetDateTime::now_utc(),
-                payload: Some(payload(args.size, c * per + i)),
-                payload_ref: None,
-            };
-            let envelope = draft.sign(&key)?;
-            plain.push(serde_json::to_vec(&envelope)?);
-            frames.push(tongban_proto::encode(
-                &ClientOp::Send { envelope }.to_value(),
-            ));
-        }
-        signed.push(frames);
-    }
+    let (signed, plain) = sign_all(&args, &key)?;
     let envelope_bytes = plain.first().map_or(0, Vec::len);
     say(&format!(
         "peak: {} connections pipelining, window {} each ...",
@@ -353,7 +327,8 @@ pub async fn run(args: ExchangeBenchArgs) -> anyhow::Result<ExitCode> {
     // ones are replays now).
     let paced_rate = args.rate.unwrap_or(peak_rate / 2.0);
     say(&format!("paced at {paced_rate:.0} messages/s ..."));
-    let half = run_phase(&s, &args, &resign_all(&signed, &key)?, Some(paced_rate)).await?;
+    let (fresh, _) = sign_all(&args, &key)?;
+    let half = run_phase(&s, &args, &fresh, Some(paced_rate)).await?;
     let _ = s.shutdown.send(());
     let _ = s.server.await;
 
@@ -439,47 +414,41 @@ pub async fn run(args: ExchangeBenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn resign(mut envelope: Value, key: &tongban_seal::SigningKey) -> anyhow::Result<Value> {
-    if let Some(m) = envelope.as_object_mut() {
-        m.remove("signature");
-    }
-    let parsed: Value = envelope;
-    let draft = tongban_proto::Draft {
-        id: parsed["id"].as_str().unwrap_or_default().to_owned(),
-        sender: PROVIDER.into(),
-        recipient: Some(CONSUMER.into()),
-        topic: None,
-        resource: RESOURCE.into(),
-        schema: SCHEMA.into(),
-        kind: tongban_proto::Kind::Message,
-        correlation_id: None,
-        time: time::OffsetDateTime::now_utc(),
-        payload: Some(parsed["payload"].clone()),
-        payload_ref: None,
-    };
-    Ok(draft.sign(key)?)
-}
+/// One connection's encoded frames.
+type Frames = Vec<Vec<u8>>;
 
-/// The same messages with fresh ids and times, framed.
-fn resign_all(
-    signed: &[Vec<Vec<u8>>],
+/// The messages, signed and framed per connection (each with a fresh id),
+/// and the bare envelopes' bytes for the JetStream comparison.
+fn sign_all(
+    args: &ExchangeBenchArgs,
     key: &tongban_seal::SigningKey,
-) -> anyhow::Result<Vec<Vec<Vec<u8>>>> {
-    let mut out = Vec::new();
-    for frames in signed {
-        let mut v = Vec::new();
-        for f in frames {
-            let frame: Value = serde_json::from_slice(&f[4..])?;
-            let mut env = frame["envelope"].clone();
-            env["id"] = tongban_client::new_id().into();
-            v.push(tongban_proto::encode(
-                &ClientOp::Send {
-                    envelope: resign(env, key)?,
-                }
-                .to_value(),
+) -> anyhow::Result<(Vec<Frames>, Vec<Vec<u8>>)> {
+    let per = args.messages.div_ceil(args.connections.max(1));
+    let mut signed = Vec::new();
+    let mut plain = Vec::new();
+    for c in 0..args.connections.max(1) {
+        let mut frames = Vec::new();
+        for i in 0..per.min(args.messages.saturating_sub(c * per)) {
+            let draft = tongban_proto::Draft {
+                id: tongban_client::new_id(),
+                sender: PROVIDER.into(),
+                recipient: Some(CONSUMER.into()),
+                topic: None,
+                resource: RESOURCE.into(),
+                schema: SCHEMA.into(),
+                kind: tongban_proto::Kind::Message,
+                correlation_id: None,
+                time: time::OffsetDateTime::now_utc(),
+                payload: Some(payload(args.size, c * per + i)),
+                payload_ref: None,
+            };
+            let envelope = draft.sign(key)?;
+            plain.push(serde_json::to_vec(&envelope)?);
+            frames.push(tongban_proto::encode(
+                &ClientOp::Send { envelope }.to_value(),
             ));
         }
-        out.push(v);
+        signed.push(frames);
     }
-    Ok(out)
+    Ok((signed, plain))
 }
