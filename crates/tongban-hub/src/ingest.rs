@@ -191,7 +191,7 @@ async fn check_and_verify(shared: &Arc<Shared>, jobs: Vec<Job>) -> Vec<(Job, Ver
     };
     let mut survivors = Vec::with_capacity(jobs.len());
     for (job, result) in jobs.into_iter().zip(verified) {
-        match result.and_then(|v| authorise_and_validate(shared, &view, &job, v)) {
+        match result.and_then(|v| authorise_and_validate(shared, &view, v)) {
             Ok(v) => survivors.push((job, v)),
             Err(e) => {
                 let _ = job.reply.send(Err(e));
@@ -263,7 +263,6 @@ fn precheck(
 fn authorise_and_validate(
     shared: &Shared,
     view: &View,
-    job: &Job,
     v: Verified,
 ) -> Result<Verified, ProtoError> {
     let h = &v.header;
@@ -383,7 +382,6 @@ fn authorise_and_validate(
             ),
         ));
     }
-    let _ = job;
     Ok(v)
 }
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tongban_seal::{KeyRecord, PublicKey, Validity};
+use tongban_seal::KeyRecord;
 use tongban_service::Hub;
 use tongban_store::{DepartmentStatus, ResourceRow};
 
@@ -86,21 +86,11 @@ async fn build(hub: &Hub) -> Result<View, tongban_service::Error> {
     let store = hub.store();
     let mut view = View::default();
     for row in store.all_keys().await? {
-        let Ok(public) = PublicKey::from_multikey(&row.key_id) else {
-            continue;
-        };
-        view.keys.insert(
-            row.key_id.clone(),
-            KeyRecord {
-                controller: row.controller.clone(),
-                public,
-                validity: Validity {
-                    not_before: row.not_before,
-                    not_after: row.not_after,
-                    revoked_at: row.revoked_at,
-                },
-            },
-        );
+        // A row that does not decode is skipped: envelopes naming it get
+        // KEY_UNKNOWN rather than the whole view failing.
+        if let Ok(record) = tongban_service::key_record(&row) {
+            view.keys.insert(row.key_id, record);
+        }
     }
     for d in store.departments().await? {
         view.departments.insert(d.code, d.status);

@@ -312,7 +312,7 @@ impl Hub {
 }
 
 /// A stored key row as a verifier's key record.
-pub(crate) fn key_record(row: &KeyRow) -> Result<KeyRecord> {
+pub fn key_record(row: &KeyRow) -> Result<KeyRecord> {
     let public = PublicKey::from_multikey(&row.key_id).map_err(|e| {
         Error::Store(tongban_store::StoreError::Corrupt(format!(
             "key {}: {e}",

@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use tongban_licence::LicenceTypes;
 use tongban_store::{Store, StoreConfig};
 
-pub use admin::{HubIdentity, NewDepartment};
+pub use admin::{HubIdentity, NewDepartment, key_record};
 pub use audit::{AuditReport, CHECKPOINT_INTERVAL};
 pub use error::{Error, Result};
 pub use keystore::{KeyStore, KeyStoreError};
