@@ -393,14 +393,28 @@ impl Client {
         }
     }
 
-    /// Starts receiving: stored messages (in order, at least once) and requests to answer.
+    /// Starts receiving: stored messages (in order, at least once) and
+    /// requests to answer. Returns once the hub has registered the stream,
+    /// so that a request sent after this call finds it.
     pub async fn listen(&self, max_in_flight: u32) -> Result<Listener, ClientError> {
         let mut s = self.open().await?;
         s.write(&ClientOp::Listen { max_in_flight }).await?;
-        Ok(Listener {
-            stream: s,
-            client: self.clone(),
-        })
+        match s.reader.read().await? {
+            Some(ServerOp::Listening { .. }) => Ok(Listener {
+                stream: s,
+                client: self.clone(),
+            }),
+            Some(ServerOp::Error { code, message, .. }) => {
+                Err(ClientError::Refused(ProtoError::new(code, message)))
+            }
+            Some(other) => Err(ClientError::Connection(format!(
+                "expected listening, got {other:?}"
+            ))),
+            None => Err(ClientError::Connection(closed_reason(
+                &self.conn,
+                "the hub closed the listen stream".into(),
+            ))),
+        }
     }
 
     /// A raw bidirectional stream, for tools and tests that write their own

@@ -415,6 +415,11 @@ async fn listen(
     let shared = Arc::clone(&ctx.shared);
     let dept = ctx.department.clone();
     let mut reg = shared.registry.register(&dept);
+    // Registered: requests sent from now on find this stream.
+    if !write(send, &ServerOp::Listening { max_in_flight }).await {
+        shared.registry.unregister(&dept, reg.id);
+        return;
+    }
     let mut cursor = 0u64;
     let mut inflight: BTreeMap<u64, (Instant, String)> = BTreeMap::new();
     let mut acks: Vec<u64> = Vec::new();

@@ -198,6 +198,12 @@ pub enum ServerOp {
         /// The provider's signed envelope.
         envelope: Value,
     },
+    /// The listen stream is registered: from now on requests are routed to
+    /// it and deliveries flow.
+    Listening {
+        /// The window the hub keeps (the requested one, capped).
+        max_in_flight: u32,
+    },
     /// Subscriptions now in force.
     Subscribed {
         /// All topics the department is subscribed to.
@@ -226,6 +232,9 @@ impl ServerOp {
                 json!({"op": "deliver", "delivery": delivery, "envelope": envelope})
             }
             ServerOp::Response { envelope } => json!({"op": "response", "envelope": envelope}),
+            ServerOp::Listening { max_in_flight } => {
+                json!({"op": "listening", "maxInFlight": max_in_flight})
+            }
             ServerOp::Subscribed { topics } => json!({"op": "subscribed", "topics": topics}),
         }
     }
@@ -263,6 +272,13 @@ impl ServerOp {
                     .as_object_mut()
                     .and_then(|m| m.remove("envelope"))
                     .ok_or_else(|| malformed("no envelope"))?,
+            },
+            "listening" => ServerOp::Listening {
+                max_in_flight: v
+                    .get("maxInFlight")
+                    .and_then(Value::as_u64)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| malformed("listening names maxInFlight"))?,
             },
             "subscribed" => ServerOp::Subscribed {
                 topics: v
@@ -327,6 +343,7 @@ mod tests {
             ServerOp::Response {
                 envelope: json!({"x": 1}),
             },
+            ServerOp::Listening { max_in_flight: 64 },
             ServerOp::Subscribed {
                 topics: vec!["t".into()],
             },

@@ -249,3 +249,37 @@ async fn pipelined_sends_are_stored_and_delivered_in_order() {
     }
     t.stop().await;
 }
+
+/// `listen` returns once the hub has registered the stream: a request sent
+/// right after it reaches the provider, never `PROVIDER_UNAVAILABLE`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_right_after_listen_finds_the_provider() {
+    let t = TestHub::start(fast_config()).await;
+    let civil = t.client(CIVIL).await;
+    for round in 0..20 {
+        let market = t.client(MARKET).await;
+        let mut l = market.listen(4).await.unwrap();
+        let answering = tokio::spawn(async move {
+            let d = next_delivery(&mut l).await;
+            assert_eq!(d.kind(), "request");
+            l.respond(
+                &d,
+                "business-registration@1",
+                registration("91440114MA5TB0A01K"),
+            )
+            .await
+            .unwrap();
+            l
+        });
+        let req = civil.request_for(
+            "business-registration",
+            "business-registration@1",
+            registration("91440114MA5TB0A01K"),
+        );
+        let response = civil.request(req, 5000).await;
+        assert!(response.is_ok(), "round {round}: {response:?}");
+        drop(answering.await.unwrap());
+        market.close().await;
+    }
+    t.stop().await;
+}
