@@ -86,6 +86,20 @@ pub struct Client {
     department: String,
     key: Arc<SigningKey>,
     max_frame: usize,
+    inline_limit: usize,
+}
+
+/// Payloads whose JSON text is longer than this go to the hub's blob store
+/// and travel by reference (the hub's default frame limit is 1 MiB).
+pub const DEFAULT_INLINE_LIMIT: usize = 512 * 1024;
+
+/// Lower-case hex SHA-256.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl std::fmt::Debug for Client {
@@ -227,6 +241,7 @@ impl Client {
             // What the hub sends may wrap a maximal envelope in a slightly
             // larger frame: accept up to the protocol's ceiling.
             max_frame: tongban_proto::frame::MAX_FRAME_CEILING,
+            inline_limit: DEFAULT_INLINE_LIMIT,
         })
     }
 
@@ -300,8 +315,132 @@ impl Client {
         draft.sign(&self.key).map_err(ClientError::Refused)
     }
 
+    /// Payloads longer than `limit` bytes of JSON are uploaded and sent by
+    /// reference (default [`DEFAULT_INLINE_LIMIT`]; keep it well under the
+    /// hub's frame limit).
+    pub fn with_inline_limit(mut self, limit: usize) -> Self {
+        self.inline_limit = limit;
+        self
+    }
+
+    /// Uploads a payload that is too long to travel inline and replaces it
+    /// by a reference; other drafts are returned unchanged.
+    pub async fn offload(&self, mut draft: Draft) -> Result<Draft, ClientError> {
+        let Some(payload) = &draft.payload else {
+            return Ok(draft);
+        };
+        let bytes = serde_json::to_vec(payload)
+            .map_err(|e| ClientError::Config(format!("payload: {e}")))?;
+        if bytes.len() <= self.inline_limit {
+            return Ok(draft);
+        }
+        draft.payload_ref = Some(self.upload(bytes, "application/json").await?);
+        draft.payload = None;
+        Ok(draft)
+    }
+
+    /// Stores a blob in the hub; envelopes may then reference it. Only the
+    /// department that uploaded a blob may reference it.
+    pub async fn upload(
+        &self,
+        bytes: Vec<u8>,
+        media_type: &str,
+    ) -> Result<tongban_proto::PayloadRef, ClientError> {
+        let sha256 = sha256_hex(&bytes);
+        let size = bytes.len() as u64;
+        let mut s = self.open().await?;
+        s.write(&ClientOp::Upload {
+            sha256: sha256.clone(),
+            size,
+            media_type: media_type.to_owned(),
+        })
+        .await?;
+        // A refusal may stop the stream before all bytes are written: the
+        // hub's answer says why.
+        let written = s.send.write_all(&bytes).await;
+        let _ = s.send.finish();
+        match s.reader.expect().await {
+            Ok(ServerOp::Uploaded { sha256: got, .. }) if got == sha256 => {
+                Ok(tongban_proto::PayloadRef {
+                    sha256,
+                    size,
+                    media_type: media_type.to_owned(),
+                })
+            }
+            Ok(other) => Err(ClientError::Connection(format!("unexpected {other:?}"))),
+            Err(e) => match (e, written) {
+                (e @ ClientError::Refused(_), _) => Err(e),
+                (_, Err(w)) => Err(ClientError::Connection(w.to_string())),
+                (e, Ok(())) => Err(e),
+            },
+        }
+    }
+
+    /// Fetches a blob we may read; checks its size and digest. Returns the
+    /// bytes and their media type.
+    pub async fn download(&self, sha256: &str) -> Result<(Vec<u8>, String), ClientError> {
+        let mut s = self.open().await?;
+        s.write(&ClientOp::Download {
+            sha256: sha256.to_owned(),
+        })
+        .await?;
+        let _ = s.send.finish();
+        let (size, media_type) = match s.reader.expect().await? {
+            ServerOp::Blob {
+                size, media_type, ..
+            } => (size, media_type),
+            other => return Err(ClientError::Connection(format!("unexpected {other:?}"))),
+        };
+        let size = usize::try_from(size)
+            .map_err(|_| ClientError::Connection("blob too large for this platform".into()))?;
+        let mut bytes = s.reader.decoder.take_rest();
+        while !s.reader.done && bytes.len() <= size {
+            match s.reader.recv.read_chunk(64 * 1024, true).await {
+                Ok(Some(c)) => bytes.extend_from_slice(&c.bytes),
+                Ok(None) => s.reader.done = true,
+                Err(e) => {
+                    return Err(ClientError::Connection(closed_reason(
+                        &s.reader.conn,
+                        e.to_string(),
+                    )));
+                }
+            }
+        }
+        if bytes.len() != size || sha256_hex(&bytes) != sha256 {
+            return Err(ClientError::Connection(format!(
+                "blob {sha256}: received {} bytes that do not match",
+                bytes.len()
+            )));
+        }
+        Ok((bytes, media_type))
+    }
+
+    /// An envelope's payload: inline, or downloaded and parsed when it
+    /// travels by reference.
+    pub async fn payload(&self, envelope: &Value) -> Result<Value, ClientError> {
+        match envelope.get("payloadRef") {
+            None | Some(Value::Null) => Ok(envelope.get("payload").cloned().unwrap_or(Value::Null)),
+            Some(r) => {
+                let sha256 = r
+                    .get("sha256")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| ClientError::Connection("payloadRef without sha256".into()))?;
+                let (bytes, _) = self.download(sha256).await?;
+                if r.get("size").and_then(Value::as_u64) != Some(bytes.len() as u64) {
+                    return Err(ClientError::Connection(format!(
+                        "blob {sha256} does not have the referenced size"
+                    )));
+                }
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| ClientError::Connection(format!("blob {sha256} is not JSON: {e}")))
+            }
+        }
+    }
+
     /// Sends one message; returns once the hub has stored and logged it.
+    /// A long payload is uploaded first and sent by reference.
     pub async fn send(&self, draft: Draft) -> Result<Accepted, ClientError> {
+        let draft = self.offload(draft).await?;
         let envelope = self.sign(&draft)?;
         let mut s = self.open().await?;
         s.write(&ClientOp::Send { envelope }).await?;
@@ -353,6 +492,7 @@ impl Client {
 
     /// Asks a provider and waits for its signed answer.
     pub async fn request(&self, draft: Draft, timeout_ms: u64) -> Result<Value, ClientError> {
+        let draft = self.offload(draft).await?;
         let envelope = self.sign(&draft)?;
         let mut s = self.open().await?;
         s.write(&ClientOp::Request {
@@ -543,6 +683,7 @@ impl Listener {
             payload: Some(payload),
             payload_ref: None,
         };
+        let draft = self.client.offload(draft).await?;
         let envelope = self.client.sign(&draft)?;
         self.stream.write(&ClientOp::Respond { envelope }).await
     }

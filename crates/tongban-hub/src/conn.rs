@@ -240,10 +240,53 @@ async fn serve_stream(mut send: quinn::SendStream, recv: quinn::RecvStream, ctx:
             let r = ctx.shared.hub.unsubscribe(&ctx.department, &topics).await;
             reply_subscriptions(r, &mut send).await;
         }
+        Ok(ClientOp::Upload {
+            sha256,
+            size,
+            media_type,
+        }) => {
+            let announced = tongban_store::BlobInfo {
+                sha256: sha256.clone(),
+                size,
+                media_type,
+            };
+            let incoming = crate::blobs::Incoming {
+                buffered: reader.decoder.take_rest(),
+                recv: &mut reader.recv,
+            };
+            let reply =
+                match crate::blobs::upload(&ctx.shared, &ctx.department, announced, incoming).await
+                {
+                    Ok(()) => ServerOp::Uploaded { sha256, size },
+                    Err(e) => {
+                        // Stop the rest of a refused upload at once.
+                        let _ = reader.recv.stop(0u32.into());
+                        ServerOp::error(None, &e)
+                    }
+                };
+            write(&mut send, &reply).await;
+        }
+        Ok(ClientOp::Download { sha256 }) => {
+            match crate::blobs::download(&ctx.shared, &ctx.department, &sha256).await {
+                Ok((info, bytes, _permit)) => {
+                    let header = ServerOp::Blob {
+                        sha256: info.sha256,
+                        size: info.size,
+                        media_type: info.media_type,
+                    };
+                    if write(&mut send, &header).await {
+                        let _ = send.write_all(&bytes).await;
+                    }
+                }
+                Err(e) => {
+                    write(&mut send, &ServerOp::error(None, &e)).await;
+                }
+            }
+        }
         Ok(_) => {
             let e = ProtoError::new(
                 ErrorCode::FrameMalformed,
-                "a stream starts with send, request, listen, subscribe or unsubscribe",
+                "a stream starts with send, request, listen, subscribe, unsubscribe, upload or download",
             );
             write(&mut send, &ServerOp::error(None, &e)).await;
         }

@@ -191,7 +191,15 @@ async fn check_and_verify(shared: &Arc<Shared>, jobs: Vec<Job>) -> Vec<(Job, Ver
     };
     let mut survivors = Vec::with_capacity(jobs.len());
     for (job, result) in jobs.into_iter().zip(verified) {
-        match result.and_then(|v| authorise_and_validate(shared, &view, v)) {
+        let mut result = result.and_then(|v| authorise_and_validate(shared, &view, v));
+        if let Ok(v) = &result {
+            if v.header.payload_ref.is_some() {
+                if let Err(e) = crate::blobs::check_reference(shared, v).await {
+                    result = Err(e);
+                }
+            }
+        }
+        match result {
             Ok(v) => survivors.push((job, v)),
             Err(e) => {
                 let _ = job.reply.send(Err(e));
@@ -360,16 +368,10 @@ fn authorise_and_validate(
             format!("schema {} is not registered", h.schema),
         )
     })?;
-    if h.payload_ref.is_none() && !validator.is_valid(v.payload()) {
-        let errors: Vec<String> = validator
-            .iter_errors(v.payload())
-            .take(8)
-            .map(|e| format!("{}: {e}", e.instance_path()))
-            .collect();
-        return Err(ProtoError::new(
-            ErrorCode::PayloadInvalid,
-            format!("payload violates {}: {}", h.schema, errors.join("; ")),
-        ));
+    // A payload by reference is validated once its blob is read
+    // (`blobs::check_reference`).
+    if h.payload_ref.is_none() {
+        validate(validator, &h.schema, v.payload())?;
     }
     // Last, so that every other refusal takes precedence: a request that
     // nobody can answer is refused before anything is stored.
@@ -383,6 +385,26 @@ fn authorise_and_validate(
         ));
     }
     Ok(v)
+}
+
+/// Checks a payload against its schema; the error lists the first violations.
+pub(crate) fn validate(
+    validator: &jsonschema::Validator,
+    schema: &str,
+    payload: &Value,
+) -> Result<(), ProtoError> {
+    if validator.is_valid(payload) {
+        return Ok(());
+    }
+    let errors: Vec<String> = validator
+        .iter_errors(payload)
+        .take(8)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    Err(ProtoError::new(
+        ErrorCode::PayloadInvalid,
+        format!("payload violates {schema}: {}", errors.join("; ")),
+    ))
 }
 
 async fn writer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Vec<(Job, Verified)>>) {
@@ -415,6 +437,7 @@ async fn writer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Vec<(Job, Verified)>
                     schema: h.schema.clone(),
                     envelope: v.to_json(),
                     digest: v.digest().to_owned(),
+                    payload_sha256: h.payload_ref.as_ref().map(|r| r.sha256.clone()),
                     sent_at_ms: (h.time.unix_timestamp_nanos() / 1_000_000) as i64,
                     received_at_ms,
                     audit: AuditRecord::new(

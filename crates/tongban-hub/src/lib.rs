@@ -8,6 +8,7 @@
 //! a configuration and a shutdown future; tests start it on port 0.
 #![forbid(unsafe_code)]
 
+mod blobs;
 mod conn;
 mod ingest;
 mod listeners;
@@ -47,6 +48,11 @@ pub struct ServeConfig {
     pub idle_timeout: Duration,
     /// On shutdown, wait this long for in-flight work.
     pub drain_timeout: Duration,
+    /// Largest blob (payload by reference) a department may upload.
+    pub max_blob: u64,
+    /// Most blob bytes held in memory at once, hub-wide (uploads,
+    /// downloads, validation); at least `max_blob`.
+    pub blob_buffer: u64,
 }
 
 impl Default for ServeConfig {
@@ -62,6 +68,8 @@ impl Default for ServeConfig {
             window_per_stream: 128,
             idle_timeout: Duration::from_secs(60),
             drain_timeout: Duration::from_secs(10),
+            max_blob: tongban_store::MAX_BLOB_BYTES as u64,
+            blob_buffer: 4 * tongban_store::MAX_BLOB_BYTES as u64,
         }
     }
 }
@@ -166,6 +174,7 @@ pub(crate) struct Shared {
     pub config: ServeConfig,
     pub snapshot: Arc<snapshot::Snapshot>,
     pub registry: listeners::Registry,
+    pub blobs: blobs::Budget,
 }
 
 /// Runs the exchange on `endpoint` until `shutdown` resolves, then drains:
@@ -184,6 +193,7 @@ pub async fn run(
         config: config.clone(),
         snapshot,
         registry: listeners::Registry::default(),
+        blobs: blobs::Budget::new(config.max_blob, config.blob_buffer),
     });
     let (ingest, pipeline) = ingest::Ingest::start(Arc::clone(&shared));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

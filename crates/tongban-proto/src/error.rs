@@ -69,6 +69,8 @@ codes! {
     PayloadTooLarge => "PAYLOAD_TOO_LARGE",
     /// A payload reference names a blob the hub does not hold.
     BlobMissing => "BLOB_MISSING",
+    /// Uploaded bytes do not match the announced size or SHA-256.
+    BlobMismatch => "BLOB_MISMATCH",
     /// The resource is not registered.
     ResourceUnknown => "RESOURCE_UNKNOWN",
     /// The sender is not allowed on this resource (or not in this role).

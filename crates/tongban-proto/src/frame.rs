@@ -96,6 +96,12 @@ impl Decoder {
         }
     }
 
+    /// Takes the bytes buffered after the last frame (raw bytes that
+    /// follow an `upload` or `blob` frame).
+    pub fn take_rest(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buffer)
+    }
+
     /// Bytes buffered and not yet framed.
     pub fn pending(&self) -> usize {
         self.buffer.len()

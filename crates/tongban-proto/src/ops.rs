@@ -59,6 +59,45 @@ pub enum ClientOp {
         /// Topic names.
         topics: Vec<String>,
     },
+    /// Store a blob: exactly `size` raw bytes follow this frame on the
+    /// stream, then the stream ends.
+    Upload {
+        /// Lower-case hex SHA-256 of the bytes.
+        sha256: String,
+        /// Number of bytes.
+        size: u64,
+        /// Media type (a JSON type for payloads).
+        media_type: String,
+    },
+    /// Fetch a blob the department may read.
+    Download {
+        /// Lower-case hex SHA-256.
+        sha256: String,
+    },
+}
+
+/// Longest media type.
+pub const MAX_MEDIA_TYPE_LEN: usize = 100;
+
+/// A lower-case hex SHA-256 from a frame member.
+fn digest(v: &Value) -> Result<String, ProtoError> {
+    v.get("sha256")
+        .and_then(Value::as_str)
+        .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_ascii_lowercase)
+        .ok_or_else(|| malformed("sha256 must be 64 hex digits"))
+}
+
+/// Whether a media type is JSON (`application/json` or `…+json`, parameters ignored).
+pub fn is_json_media_type(media_type: &str) -> bool {
+    let essence = media_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn malformed(m: impl Into<String>) -> ProtoError {
@@ -142,6 +181,31 @@ impl ClientOp {
             "unsubscribe" => ClientOp::Unsubscribe {
                 topics: topics(&v)?,
             },
+            "upload" => ClientOp::Upload {
+                sha256: digest(&v)?,
+                size: v
+                    .get("size")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| malformed("upload names its size"))?,
+                media_type: match v.get("mediaType") {
+                    None | Some(Value::Null) => "application/json".to_owned(),
+                    Some(Value::String(m))
+                        if !m.is_empty()
+                            && m.len() <= MAX_MEDIA_TYPE_LEN
+                            && m.bytes().all(|b| b.is_ascii_graphic() || b == b' ') =>
+                    {
+                        m.clone()
+                    }
+                    Some(_) => {
+                        return Err(malformed(format!(
+                            "mediaType: 1 to {MAX_MEDIA_TYPE_LEN} printable ASCII characters"
+                        )));
+                    }
+                },
+            },
+            "download" => ClientOp::Download {
+                sha256: digest(&v)?,
+            },
             other => return Err(malformed(format!("unknown op {other:?}"))),
         })
     }
@@ -163,6 +227,12 @@ impl ClientOp {
             ClientOp::Respond { envelope } => json!({"op": "respond", "envelope": envelope}),
             ClientOp::Subscribe { topics } => json!({"op": "subscribe", "topics": topics}),
             ClientOp::Unsubscribe { topics } => json!({"op": "unsubscribe", "topics": topics}),
+            ClientOp::Upload {
+                sha256,
+                size,
+                media_type,
+            } => json!({"op": "upload", "sha256": sha256, "size": size, "mediaType": media_type}),
+            ClientOp::Download { sha256 } => json!({"op": "download", "sha256": sha256}),
         }
     }
 }
@@ -209,6 +279,23 @@ pub enum ServerOp {
         /// All topics the department is subscribed to.
         topics: Vec<String>,
     },
+    /// The blob is stored durably; envelopes may now reference it.
+    Uploaded {
+        /// Its hex SHA-256.
+        sha256: String,
+        /// Its size.
+        size: u64,
+    },
+    /// A blob follows: exactly `size` raw bytes after this frame, then the
+    /// stream ends.
+    Blob {
+        /// Its hex SHA-256.
+        sha256: String,
+        /// Its size.
+        size: u64,
+        /// Its media type.
+        media_type: String,
+    },
 }
 
 impl ServerOp {
@@ -236,6 +323,14 @@ impl ServerOp {
                 json!({"op": "listening", "maxInFlight": max_in_flight})
             }
             ServerOp::Subscribed { topics } => json!({"op": "subscribed", "topics": topics}),
+            ServerOp::Uploaded { sha256, size } => {
+                json!({"op": "uploaded", "sha256": sha256, "size": size})
+            }
+            ServerOp::Blob {
+                sha256,
+                size,
+                media_type,
+            } => json!({"op": "blob", "sha256": sha256, "size": size, "mediaType": media_type}),
         }
     }
 
@@ -292,6 +387,21 @@ impl ServerOp {
                     })
                     .unwrap_or_default(),
             },
+            "uploaded" => ServerOp::Uploaded {
+                sha256: digest(&v)?,
+                size: v
+                    .get("size")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| malformed("uploaded names the size"))?,
+            },
+            "blob" => ServerOp::Blob {
+                sha256: digest(&v)?,
+                size: v
+                    .get("size")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| malformed("blob names its size"))?,
+                media_type: text("mediaType").unwrap_or_else(|| "application/octet-stream".into()),
+            },
             other => return Err(malformed(format!("unknown op {other:?}"))),
         })
     }
@@ -322,6 +432,14 @@ mod tests {
             ClientOp::Unsubscribe {
                 topics: vec!["x".into()],
             },
+            ClientOp::Upload {
+                sha256: "ab".repeat(32),
+                size: 5,
+                media_type: "application/json".into(),
+            },
+            ClientOp::Download {
+                sha256: "0f".repeat(32),
+            },
         ];
         for op in client {
             assert_eq!(ClientOp::parse(op.to_value()).unwrap(), op);
@@ -347,6 +465,15 @@ mod tests {
             ServerOp::Subscribed {
                 topics: vec!["t".into()],
             },
+            ServerOp::Uploaded {
+                sha256: "cd".repeat(32),
+                size: 2,
+            },
+            ServerOp::Blob {
+                sha256: "cd".repeat(32),
+                size: 2,
+                media_type: "application/json".into(),
+            },
         ];
         for op in server {
             assert_eq!(ServerOp::parse(op.to_value()).unwrap(), op);
@@ -360,6 +487,19 @@ mod tests {
         assert!(ClientOp::parse(json!({"op": "subscribe", "topics": []})).is_err());
         assert!(ClientOp::parse(json!({"op": "subscribe", "topics": ["../x"]})).is_err());
         assert!(ClientOp::parse(json!({"op": "ack"})).is_err());
+        assert!(ClientOp::parse(json!({"op": "upload", "sha256": "ab", "size": 1})).is_err());
+        assert!(ClientOp::parse(json!({"op": "upload", "sha256": "ab".repeat(32)})).is_err());
+        assert!(
+            ClientOp::parse(
+                json!({"op": "upload", "sha256": "ab".repeat(32), "size": 1, "mediaType": "a\nb"})
+            )
+            .is_err()
+        );
+        assert!(ClientOp::parse(json!({"op": "download", "sha256": "zz".repeat(32)})).is_err());
+        assert!(is_json_media_type("application/json; charset=utf-8"));
+        assert!(is_json_media_type("application/ld+json"));
+        assert!(!is_json_media_type("application/pdf"));
+        assert!(!is_json_media_type("text/json+x"));
         let l = ClientOp::parse(json!({"op": "listen", "maxInFlight": 1_000_000})).unwrap();
         assert_eq!(
             l,

@@ -99,6 +99,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "exchange",
         include_str!("../migrations/sqlite/0004_exchange.sql"),
     ),
+    (
+        5,
+        "exchange blobs",
+        include_str!("../migrations/sqlite/0005_exchange_blobs.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -121,6 +126,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "exchange",
         include_str!("../migrations/postgres/0004_exchange.sql"),
+    ),
+    (
+        5,
+        "exchange blobs",
+        include_str!("../migrations/postgres/0005_exchange_blobs.sql"),
     ),
 ];
 

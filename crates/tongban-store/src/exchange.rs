@@ -7,7 +7,7 @@ use crate::{AuditRecord, Result, Store, StoreError};
 
 /// Most messages one acceptance batch may hold.
 pub const MAX_ACCEPT_BATCH: usize = 2_000;
-/// Message rows per INSERT statement (12 parameters each).
+/// Message rows per INSERT statement (13 parameters each).
 const MESSAGE_CHUNK: usize = 200;
 /// Delivery rows per INSERT statement (3 parameters each).
 const DELIVERY_CHUNK: usize = 500;
@@ -58,6 +58,8 @@ pub struct NewMessage {
     pub envelope: String,
     /// Hex SHA-256 of the signed bytes.
     pub digest: String,
+    /// Hex SHA-256 of the referenced blob, when the payload is one.
+    pub payload_sha256: Option<String>,
     /// Envelope time (ms).
     pub sent_at_ms: i64,
     /// Arrival time (ms).
@@ -81,6 +83,26 @@ pub enum Accepted {
     },
     /// Already stored earlier (same sender and id): not stored again.
     Replay,
+}
+
+/// A stored blob's description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    /// Hex SHA-256.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type.
+    pub media_type: String,
+}
+
+fn blob_from_row(row: &impl RowExt) -> Result<BlobInfo> {
+    Ok(BlobInfo {
+        sha256: row.text("sha256")?,
+        size: u64::try_from(row.int("size")?)
+            .map_err(|_| StoreError::Corrupt("negative blob size".into()))?,
+        media_type: row.text("media_type")?,
+    })
 }
 
 fn resource_from_row(row: &impl RowExt) -> Result<ResourceRow> {
@@ -126,6 +148,7 @@ const MESSAGE_COLUMNS: &[&str] = &[
     "digest",
     "sent_at_ms",
     "received_at_ms",
+    "payload_sha256",
 ];
 
 impl Store {
@@ -221,7 +244,8 @@ impl Store {
                             .bind(&m.envelope)
                             .bind(&m.digest)
                             .bind(m.sent_at_ms)
-                            .bind(m.received_at_ms);
+                            .bind(m.received_at_ms)
+                            .bind(&m.payload_sha256);
                     }
                     q.execute(&mut *tx).await?;
                 }
@@ -389,6 +413,65 @@ impl Store {
     pub async fn subscriptions(&self, department: &str) -> Result<Vec<String>> {
         on_db!(&self.db, pool => {
             Ok(sqlx::query_scalar("SELECT topic FROM subscriptions WHERE department = $1 ORDER BY topic").bind(department).fetch_all(pool).await?)
+        })
+    }
+
+    /// Records an uploaded blob (after its bytes are durable) and that
+    /// `department` holds it, with the audit entry, in one transaction.
+    pub async fn record_upload(
+        &self,
+        blob: &BlobInfo,
+        department: &str,
+        at: time::OffsetDateTime,
+        audit: &[AuditRecord],
+    ) -> Result<()> {
+        in_tx!(&self.db, tx => {
+            sqlx::query("INSERT INTO blobs (sha256, size, media_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
+                .bind(&blob.sha256)
+                .bind(i64::try_from(blob.size).unwrap_or(i64::MAX))
+                .bind(&blob.media_type)
+                .bind(unix(at))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO blob_holders (sha256, department, created_at) VALUES ($1, $2, $3) ON CONFLICT (sha256, department) DO NOTHING")
+                .bind(&blob.sha256)
+                .bind(department)
+                .bind(unix(at))
+                .execute(&mut *tx)
+                .await?;
+            append_audit!(tx, audit);
+        });
+        Ok(())
+    }
+
+    /// A blob `department` uploaded itself (and so may reference).
+    pub async fn blob_held(&self, sha256: &str, department: &str) -> Result<Option<BlobInfo>> {
+        on_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT b.sha256 AS sha256, b.size AS size, b.media_type AS media_type FROM blobs b JOIN blob_holders h ON h.sha256 = b.sha256 WHERE b.sha256 = $1 AND h.department = $2")
+                .bind(sha256)
+                .bind(department)
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(blob_from_row).transpose()
+        })
+    }
+
+    /// A blob `department` may read: one it uploaded, or the payload of a
+    /// message it sent, was delivered, or (as the resource's provider) was
+    /// asked in a request.
+    pub async fn blob_readable(&self, sha256: &str, department: &str) -> Result<Option<BlobInfo>> {
+        on_db!(&self.db, pool => {
+            let row = sqlx::query("SELECT b.sha256 AS sha256, b.size AS size, b.media_type AS media_type FROM blobs b WHERE b.sha256 = $1 AND (\
+                EXISTS (SELECT 1 FROM blob_holders h WHERE h.sha256 = b.sha256 AND h.department = $2) \
+                OR EXISTS (SELECT 1 FROM messages m WHERE m.payload_sha256 = b.sha256 AND (\
+                    m.sender = $2 OR m.recipient = $2 \
+                    OR EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = m.seq AND d.recipient = $2) \
+                    OR (m.kind = 'request' AND EXISTS (SELECT 1 FROM resources r WHERE r.id = m.resource AND r.provider = $2)))))")
+                .bind(sha256)
+                .bind(department)
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(blob_from_row).transpose()
         })
     }
 

@@ -34,10 +34,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use audit::{AuditEntry, AuditRecord, Checkpoint};
-pub use blobs::{BlobStore, sha256_hex};
+pub use blobs::{BlobStore, MAX_BLOB_BYTES, sha256_hex};
 pub use certificates::CertificateRow;
 pub use departments::{DepartmentRow, DepartmentStatus, PlatformLevel};
-pub use exchange::{Accepted, MAX_ACCEPT_BATCH, NewMessage, ResourceRow};
+pub use exchange::{Accepted, BlobInfo, MAX_ACCEPT_BATCH, NewMessage, ResourceRow};
 pub use keys::KeyRow;
 pub use licences::{LicenceRow, LicenceState, StatusEvent, UseRecord, UseRow};
 pub use schemas::{SchemaInsert, SchemaRow};

@@ -20,8 +20,9 @@ use crate::output::{Coded, read_json};
 /// `tongban serve`: settings from a file, then flags and environment.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// A TOML file with any of: listen, cert, key, max_frame, time_window_secs,
-    /// redelivery_after_secs, batch_max, idle_timeout_secs, drain_timeout_secs.
+    /// A TOML file with any of: listen, cert, key, max_frame, max_blob,
+    /// time_window_secs, redelivery_after_secs, batch_max, idle_timeout_secs,
+    /// drain_timeout_secs.
     #[arg(long, env = "TONGBAN_SERVE_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on (UDP).
@@ -39,6 +40,9 @@ pub struct ServeArgs {
     /// Envelopes verified and committed together, at most.
     #[arg(long)]
     batch_max: Option<usize>,
+    /// Largest blob (payload sent by reference) in bytes; at most 64 MiB.
+    #[arg(long)]
+    max_blob: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +52,7 @@ struct ServeFile {
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
     max_frame: Option<usize>,
+    max_blob: Option<u64>,
     time_window_secs: Option<i64>,
     redelivery_after_secs: Option<u64>,
     batch_max: Option<usize>,
@@ -89,6 +94,11 @@ pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
         drain_timeout: file
             .drain_timeout_secs
             .map_or(defaults.drain_timeout, Duration::from_secs),
+        max_blob: args
+            .max_blob
+            .or(file.max_blob)
+            .unwrap_or(defaults.max_blob)
+            .min(tongban_store::MAX_BLOB_BYTES as u64),
         ..defaults
     };
     let listen = args
@@ -389,6 +399,46 @@ pub async fn request(_ctx: &Context, args: RequestArgs) -> anyhow::Result<ExitCo
 }
 
 #[derive(Debug, Args)]
+pub struct DownloadArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The blob's hex SHA-256 (`payloadRef.sha256` of an envelope).
+    sha256: String,
+    /// Write the bytes here (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub async fn download(ctx: &Context, args: DownloadArgs) -> anyhow::Result<ExitCode> {
+    let client = connect(&args.client).await?;
+    let (bytes, media_type) = client.download(&args.sha256).await.map_err(refused)?;
+    client.close().await;
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &bytes)
+                .map_err(|e| Coded::new("WRITE_FAILED", format!("{}: {e}", path.display())))?;
+            if ctx.json {
+                println!(
+                    "{}",
+                    json!({"sha256": args.sha256, "size": bytes.len(), "mediaType": media_type, "out": path})
+                );
+            } else {
+                eprintln!(
+                    "wrote {} bytes ({media_type}) to {}",
+                    bytes.len(),
+                    path.display()
+                );
+            }
+        }
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
 pub struct ListenArgs {
     #[command(flatten)]
     client: ClientArgs,
@@ -429,10 +479,11 @@ pub async fn listen(_ctx: &Context, args: ListenArgs) -> anyhow::Result<ExitCode
         };
         match event {
             Event::Delivery(d) => {
-                println!(
-                    "{}",
-                    json!({"delivery": d.delivery, "envelope": d.envelope})
-                );
+                let mut line = json!({"delivery": d.delivery, "envelope": d.envelope});
+                if d.envelope.get("payloadRef").is_some_and(|r| !r.is_null()) {
+                    line["payload"] = client.payload(&d.envelope).await.map_err(refused)?;
+                }
+                println!("{line}");
                 if d.kind() == "request" {
                     if let (Some(payload), Some(schema)) = (&answer, &args.respond_schema) {
                         listener

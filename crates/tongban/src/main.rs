@@ -100,12 +100,16 @@ enum Command {
     /// Resources: what may be exchanged, provided by whom, for whom.
     #[command(subcommand)]
     Resource(exchange::ResourceCommand),
-    /// (Department side) send a message to a department or publish it on a topic.
+    /// (Department side) send a message to a department or publish it on a topic;
+    /// a payload over 512 KiB is uploaded first and sent by reference.
     Send(exchange::SendArgs),
     /// (Department side) ask a resource's provider and print its signed answer.
     Request(exchange::RequestArgs),
-    /// (Department side) receive messages and requests, acknowledging them.
+    /// (Department side) receive messages and requests, acknowledging them; a
+    /// payload sent by reference is downloaded and printed as `payload`.
     Listen(exchange::ListenArgs),
+    /// (Department side) download a payload sent by reference (`payloadRef`).
+    Download(exchange::DownloadArgs),
     /// Walk through the whole story on a throw-away hub, printing what happens.
     Demo(demo::DemoArgs),
     /// Measure this machine: raw Ed25519 against licence verification and issuance.
@@ -174,6 +178,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Send(args) => exchange::send(&ctx, args).await,
         Command::Request(args) => exchange::request(&ctx, args).await,
         Command::Listen(args) => exchange::listen(&ctx, args).await,
+        Command::Download(args) => exchange::download(&ctx, args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(cmd) => bench::run(cmd).await,
     }

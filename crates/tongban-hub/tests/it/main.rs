@@ -1,6 +1,7 @@
 //! The exchange over real QUIC connections on loopback.
 #![allow(clippy::unwrap_used)]
 
+mod blobs;
 mod faults;
 mod flows;
 

@@ -676,11 +676,61 @@ fn message(
         schema: "business-registration@1".into(),
         envelope: format!("{{\"id\":\"{id}\"}}"),
         digest: "00".repeat(32),
+        payload_sha256: None,
         sent_at_ms: 1,
         received_at_ms: 2,
         audit: audit("exchange.message", &format!("{sender}/{id}")),
         audience: None,
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blob_holders_and_readers() {
+    each_backend("exchange_blobs", |store, _| async move {
+        let blob = tongban_store::BlobInfo {
+            sha256: "ab".repeat(32),
+            size: 3,
+            media_type: "application/json".into(),
+        };
+        assert_eq!(store.blob_held(&blob.sha256, "A").await.unwrap(), None);
+        store
+            .record_upload(&blob, "A", NOW, &[audit("blob.upload", &blob.sha256)])
+            .await
+            .unwrap();
+        // Uploading again (same or another department) is harmless.
+        store.record_upload(&blob, "A", NOW, &[]).await.unwrap();
+        assert_eq!(
+            store.blob_held(&blob.sha256, "A").await.unwrap(),
+            Some(blob.clone())
+        );
+        assert_eq!(store.blob_held(&blob.sha256, "B").await.unwrap(), None);
+        assert_eq!(store.audit_head().await.unwrap().0, 1);
+        // Readers: the holder, and the parties of a message that references it.
+        for d in ["A", "B", "S1", "C"] {
+            let readable = store.blob_readable(&blob.sha256, d).await.unwrap();
+            assert_eq!(readable.is_some(), d == "A", "{d} before any message");
+        }
+        store
+            .subscribe("S1", &["business-registration".into()], NOW, &[])
+            .await
+            .unwrap();
+        let mut direct = message("A", "1", Some("B"), None);
+        direct.payload_sha256 = Some(blob.sha256.clone());
+        let mut published = message("A", "2", None, Some("business-registration"));
+        published.payload_sha256 = Some(blob.sha256.clone());
+        store.accept_messages(&[direct, published]).await.unwrap();
+        for (d, expect) in [("A", true), ("B", true), ("S1", true), ("C", false)] {
+            let readable = store.blob_readable(&blob.sha256, d).await.unwrap();
+            assert_eq!(readable.is_some(), expect, "{d} after the messages");
+        }
+        // The recipient may read it but not reference it (it never uploaded it).
+        assert_eq!(store.blob_held(&blob.sha256, "B").await.unwrap(), None);
+        assert_eq!(
+            store.blob_readable(&"cd".repeat(32), "A").await.unwrap(),
+            None
+        );
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -118,6 +118,123 @@ fn client_cmd(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+fn a_large_payload_travels_by_reference_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, market, civil) = setup(dir.path());
+    // A message type whose documents run to megabytes: scanned case files.
+    let schema = dir.path().join("case-archive.json");
+    std::fs::write(
+        &schema,
+        serde_json::to_vec(&json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://schemas.tongban.dev/messages/case-archive/1",
+            "title": "办件归档材料",
+            "x-message-type": {"id": "case-archive", "version": "1", "name": "办件归档材料", "nameEn": "Case archive"},
+            "type": "object",
+            "required": ["caseNo", "pages"],
+            "properties": {"caseNo": {"type": "string"}, "pages": {"type": "array", "items": {"type": "string"}}}
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    ok(&tongban(
+        &data,
+        &["schema", "publish", schema.to_str().unwrap()],
+    ));
+    ok(&tongban(
+        &data,
+        &[
+            "resource",
+            "put",
+            "--id",
+            "case-archive",
+            "--provider",
+            MARKET,
+            "--schema",
+            "case-archive@1",
+            "--allow",
+            CIVIL,
+            "--description",
+            "办件归档",
+        ],
+    ));
+    let port = free_port();
+    let mut hub = serve(&data, port);
+    let addr = format!("127.0.0.1:{port}");
+    let payload = json!({"caseNo": "440114-2026-000123", "pages": vec!["QUJD".repeat(100_000); 4]});
+    let file = dir.path().join("archive.json");
+    std::fs::write(&file, serde_json::to_vec(&payload).unwrap()).unwrap();
+    assert!(
+        std::fs::metadata(&file).unwrap().len() > 1_048_576,
+        "over the frame limit"
+    );
+    let send = [
+        "--json",
+        "send",
+        "--hub",
+        &addr,
+        "--credentials",
+        market.to_str().unwrap(),
+        "--to",
+        CIVIL,
+        "--resource",
+        "case-archive",
+        "--schema",
+        "case-archive@1",
+        "--payload",
+        file.to_str().unwrap(),
+    ];
+    assert!(json_of(&client_cmd(&send))["seq"].as_u64().unwrap() > 0);
+    let out = client_cmd(&[
+        "listen",
+        "--hub",
+        &addr,
+        "--credentials",
+        civil.to_str().unwrap(),
+        "--count",
+        "1",
+    ]);
+    let line: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert!(line["envelope"]["payload"].is_null());
+    assert_eq!(line["payload"], payload, "listen fetches the payload");
+    let sha256 = line["envelope"]["payloadRef"]["sha256"].as_str().unwrap();
+    let fetched = dir.path().join("fetched.json");
+    let out = client_cmd(&[
+        "download",
+        "--hub",
+        &addr,
+        "--credentials",
+        civil.to_str().unwrap(),
+        sha256,
+        "--out",
+        fetched.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&fetched).unwrap(),
+        serde_json::to_vec(&payload).unwrap()
+    );
+    // Someone who is no party to it gets BLOB_MISSING.
+    let out = client_cmd(&[
+        "download",
+        "--hub",
+        &addr,
+        "--credentials",
+        civil.to_str().unwrap(),
+        &"00".repeat(32),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("BLOB_MISSING"));
+    hub.kill().unwrap();
+    hub.wait().unwrap();
+}
+
+#[test]
 fn serve_send_and_listen_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let (data, market, civil) = setup(dir.path());
