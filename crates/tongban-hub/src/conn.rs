@@ -493,7 +493,7 @@ async fn listen(
                         // every tick): one that is lost with the hub only
                         // means a redelivery, which recipients must expect.
                         if acks.len() >= ACK_BATCH {
-                            flush_acks(&shared, &dept, &mut acks).await;
+                            flush_acks(&shared, &ctx.ingest, &dept, &mut acks).await;
                         }
                         if !drained && inflight.len() < max / 2 {
                             open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send, &mut drained).await;
@@ -531,7 +531,7 @@ async fn listen(
                 None => open = false,
             },
             _ = tick.tick() => {
-                flush_acks(&shared, &dept, &mut acks).await;
+                flush_acks(&shared, &ctx.ingest, &dept, &mut acks).await;
                 if shared.snapshot.view().departments.get(&dept) != Some(&DepartmentStatus::Active) {
                     let e = ProtoError::new(ErrorCode::DepartmentInactive, format!("department {dept} is no longer active"));
                     write(send, &ServerOp::error(None, &e)).await;
@@ -558,23 +558,26 @@ async fn listen(
             _ = ctx.stop.changed() => open = false,
         }
     }
-    flush_acks(&shared, &dept, &mut acks).await;
+    flush_acks(&shared, &ctx.ingest, &dept, &mut acks).await;
     shared.registry.unregister(&dept, reg.id);
 }
 
-/// Acknowledgements recorded in one transaction (at the latest on the next
-/// tick of the listen loop).
+/// Acknowledgements handed to the writer together (at the latest on the
+/// next tick of the listen loop); it records them with its next commit.
 const ACK_BATCH: usize = 256;
 
-async fn flush_acks(shared: &Shared, dept: &str, acks: &mut Vec<u64>) {
+async fn flush_acks(shared: &Shared, ingest: &Ingest, dept: &str, acks: &mut Vec<u64>) {
     if acks.is_empty() {
         return;
     }
     let at_ms = (shared.hub.now().unix_timestamp_nanos() / 1_000_000) as i64;
-    if let Err(e) = shared.hub.store().ack_deliveries(dept, acks, at_ms).await {
-        tracing::warn!(error = %e, "recording acknowledgements failed; they will be redelivered");
-    }
-    acks.clear();
+    ingest
+        .acknowledge(tongban_store::AckSet {
+            recipient: dept.to_owned(),
+            seqs: std::mem::take(acks),
+            at_ms,
+        })
+        .await;
 }
 
 /// Sends pending deliveries up to the window; false when the stream is gone.

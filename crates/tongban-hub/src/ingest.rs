@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tongban_proto::envelope::{self, Parsed};
 use tongban_proto::{ErrorCode, Kind, ProtoError, Verified};
 use tongban_seal::KeyRecord;
-use tongban_store::{Accepted, AuditRecord, DepartmentStatus, NewMessage};
+use tongban_store::{Accepted, AckSet, AuditRecord, DepartmentStatus, NewMessage};
 
 use crate::Shared;
 use crate::snapshot::View;
@@ -37,6 +37,7 @@ pub struct Outcome {
 }
 
 struct Job {
+    enqueued: std::time::Instant,
     department: String,
     envelope: Value,
     expect: Kind,
@@ -47,6 +48,7 @@ struct Job {
 #[derive(Clone)]
 pub struct Ingest {
     tx: mpsc::Sender<Job>,
+    acks: mpsc::Sender<AckSet>,
 }
 
 impl Ingest {
@@ -55,7 +57,8 @@ impl Ingest {
         let (tx, rx) = mpsc::channel::<Job>(8 * shared.config.batch_max);
         let (otx, orx) = mpsc::channel::<VerifyTask>(VERIFYING_BATCHES - 1);
         let (wtx, wrx) = mpsc::channel::<Vec<(Job, Verified)>>(4);
-        let writer = tokio::spawn(writer(Arc::clone(&shared), wrx));
+        let (atx, arx) = mpsc::channel::<AckSet>(ACK_QUEUE);
+        let writer = tokio::spawn(writer(Arc::clone(&shared), wrx, arx));
         let in_order = tokio::spawn(in_order(orx, wtx));
         let verifier = tokio::spawn(verifier(shared, rx, otx));
         let handle = tokio::spawn(async move {
@@ -63,7 +66,15 @@ impl Ingest {
             let _ = in_order.await;
             let _ = writer.await;
         });
-        (Ingest { tx }, handle)
+        (Ingest { tx, acks: atx }, handle)
+    }
+
+    /// Hands acknowledgements to the writer, which records them with the
+    /// next commit. Waits only if the writer is far behind.
+    pub async fn acknowledge(&self, acks: AckSet) {
+        if self.acks.send(acks).await.is_err() {
+            tracing::warn!("the hub is stopping; acknowledgements will be redelivered");
+        }
     }
 
     /// Submits an envelope from `department`; resolves once it is stored
@@ -93,6 +104,7 @@ impl Ingest {
     ) -> Result<oneshot::Receiver<Result<Outcome, ProtoError>>, ProtoError> {
         let (reply, rx) = oneshot::channel();
         let job = Job {
+            enqueued: std::time::Instant::now(),
             department: department.to_owned(),
             envelope,
             expect,
@@ -107,6 +119,10 @@ impl Ingest {
         Ok(rx)
     }
 }
+
+/// Acknowledgement sets queued for the writer (each at most a listener's
+/// ack batch), before listeners wait.
+const ACK_QUEUE: usize = 256;
 
 /// Batches being checked and verified at once (one per core of a small
 /// machine); the writer still receives them in arrival order.
@@ -155,6 +171,23 @@ async fn in_order(mut orx: mpsc::Receiver<VerifyTask>, wtx: mpsc::Sender<Vec<(Jo
 }
 
 async fn check_and_verify(shared: &Arc<Shared>, jobs: Vec<Job>) -> Vec<(Job, Verified)> {
+    let started = std::time::Instant::now();
+    let waited = jobs
+        .first()
+        .map(|j| started.duration_since(j.enqueued))
+        .unwrap_or_default();
+    let count = jobs.len();
+    let survivors = check_and_verify_inner(shared, jobs).await;
+    tracing::debug!(
+        count,
+        waited_us = waited.as_micros() as u64,
+        checked_us = started.elapsed().as_micros() as u64,
+        "batch checked"
+    );
+    survivors
+}
+
+async fn check_and_verify_inner(shared: &Arc<Shared>, jobs: Vec<Job>) -> Vec<(Job, Verified)> {
     let mut view = shared.snapshot.view();
     // One refresh if anything named is unknown (a key, schema or resource
     // registered since the last refresh).
@@ -407,14 +440,60 @@ pub(crate) fn validate(
     ))
 }
 
-async fn writer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Vec<(Job, Verified)>>) {
-    while let Some(mut batch) = rx.recv().await {
+/// Commits what has arrived, in one transaction: batches of verified
+/// envelopes (in order) and listeners' acknowledgements.
+async fn writer(
+    shared: Arc<Shared>,
+    mut rx: mpsc::Receiver<Vec<(Job, Verified)>>,
+    mut arx: mpsc::Receiver<AckSet>,
+) {
+    let mut acks_open = true;
+    loop {
+        let mut acks: Vec<AckSet> = Vec::new();
+        let mut batch = tokio::select! {
+            biased;
+            b = rx.recv() => match b {
+                Some(b) => b,
+                None => break,
+            },
+            a = arx.recv(), if acks_open => match a {
+                Some(a) => {
+                    acks.push(a);
+                    Vec::new()
+                }
+                None => {
+                    acks_open = false;
+                    continue;
+                }
+            },
+        };
         while batch.len() < tongban_store::MAX_ACCEPT_BATCH {
             match rx.try_recv() {
                 Ok(more) => batch.extend(more),
                 Err(_) => break,
             }
         }
+        while let Ok(a) = arx.try_recv() {
+            acks.push(a);
+        }
+        commit(&shared, batch, &acks).await;
+    }
+    // Acknowledgements sent while the last envelopes were committed.
+    let mut acks = Vec::new();
+    while let Ok(a) = arx.try_recv() {
+        acks.push(a);
+    }
+    commit(&shared, Vec::new(), &acks).await;
+}
+
+async fn commit(shared: &Shared, batch: Vec<(Job, Verified)>, acks: &[AckSet]) {
+    {
+        let commit_started = std::time::Instant::now();
+        let oldest = batch
+            .iter()
+            .map(|(j, _)| commit_started.duration_since(j.enqueued))
+            .max()
+            .unwrap_or_default();
         let now = shared.hub.now();
         let received_at_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
         let view = shared.snapshot.view();
@@ -451,7 +530,15 @@ async fn writer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Vec<(Job, Verified)>
                 }
             })
             .collect();
-        match shared.hub.store().accept_messages(&rows).await {
+        let result = shared.hub.store().commit_exchange(&rows, acks).await;
+        tracing::debug!(
+            count = rows.len(),
+            acks = acks.iter().map(|a| a.seqs.len()).sum::<usize>(),
+            oldest_us = oldest.as_micros() as u64,
+            commit_us = commit_started.elapsed().as_micros() as u64,
+            "batch committed"
+        );
+        match result {
             Ok(outcomes) => {
                 for ((job, verified), outcome) in batch.into_iter().zip(outcomes) {
                     match outcome {
@@ -478,7 +565,7 @@ async fn writer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Vec<(Job, Verified)>
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, count = batch.len(), "storing a batch of messages failed");
+                tracing::error!(error = %e, count = batch.len(), "storing a batch of messages failed (acknowledgements in it will be redelivered)");
                 for (job, _) in batch {
                     let _ = job.reply.send(Err(ProtoError::new(
                         ErrorCode::Internal,
@@ -486,9 +573,6 @@ async fn writer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Vec<(Job, Verified)>
                     )));
                 }
             }
-        }
-        if let Err(e) = shared.hub.record_audit(&[]).await {
-            tracing::warn!(error = %e, "audit checkpoint failed");
         }
     }
 }

@@ -168,6 +168,9 @@ pub async fn bind(
     Ok(quinn::Endpoint::server(server, addr)?)
 }
 
+/// How often the server checks whether an audit checkpoint is due.
+const AUDIT_CHECKPOINT_CHECK: Duration = Duration::from_secs(1);
+
 /// What the server's tasks share.
 pub(crate) struct Shared {
     pub hub: Hub,
@@ -210,6 +213,25 @@ pub async fn run(
                     _ = tick.tick() => {
                         if let Err(e) = shared.snapshot.refresh().await {
                             tracing::warn!(error = %e, "registry refresh failed");
+                        }
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        });
+    }
+    // Sign an audit checkpoint when enough entries have accrued (off the
+    // writer's path: a check per commit would cost the writer a round trip).
+    {
+        let shared = Arc::clone(&shared);
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(AUDIT_CHECKPOINT_CHECK);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        if let Err(e) = shared.hub.maybe_checkpoint().await {
+                            tracing::warn!(error = %e, "audit checkpoint failed");
                         }
                     }
                     _ = stop.changed() => break,

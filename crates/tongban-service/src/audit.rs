@@ -79,7 +79,7 @@ impl Hub {
     }
 
     /// Signs a checkpoint when [`CHECKPOINT_INTERVAL`] entries have accrued.
-    pub(crate) async fn maybe_checkpoint(&self) -> Result<()> {
+    pub async fn maybe_checkpoint(&self) -> Result<()> {
         let (seq, _) = self.store.audit_head().await?;
         if seq >= self.store.last_checkpoint_seq().await? + CHECKPOINT_INTERVAL {
             self.audit_checkpoint().await?;

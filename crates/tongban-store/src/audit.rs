@@ -7,7 +7,7 @@ use crate::db::RowExt;
 use crate::{Result, Store, StoreError};
 
 /// Rows per multi-row INSERT when appending.
-const INSERT_CHUNK: usize = 500;
+pub(crate) const INSERT_CHUNK: usize = 500;
 
 /// An action to record.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,7 +129,7 @@ pub(crate) fn chain_records(
 }
 
 /// Columns of an audit insert, in bind order.
-const AUDIT_COLUMNS: &[&str] = &[
+pub(crate) const AUDIT_COLUMNS: &[&str] = &[
     "seq",
     "at_ms",
     "actor",

@@ -8,9 +8,9 @@ use crate::{AuditRecord, Result, Store, StoreError};
 /// Most messages one acceptance batch may hold.
 pub const MAX_ACCEPT_BATCH: usize = 2_000;
 /// Message rows per INSERT statement (13 parameters each).
-const MESSAGE_CHUNK: usize = 200;
+pub(crate) const MESSAGE_CHUNK: usize = 200;
 /// Delivery rows per INSERT statement (3 parameters each).
-const DELIVERY_CHUNK: usize = 500;
+pub(crate) const DELIVERY_CHUNK: usize = 500;
 
 /// A resource: what may be exchanged, by whom.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -85,6 +85,67 @@ pub enum Accepted {
     Replay,
 }
 
+/// Acknowledged deliveries of one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AckSet {
+    /// The recipient department.
+    pub recipient: String,
+    /// The messages' sequence numbers.
+    pub seqs: Vec<u64>,
+    /// When (ms since the epoch).
+    pub at_ms: i64,
+}
+
+/// Marks `$seqs` of `$recipient` delivered inside the open transaction
+/// `$tx`; evaluates to how many were pending.
+macro_rules! ack_in_tx {
+    ($tx:ident, $numbered:expr, $recipient:expr, $seqs:expr, $at_ms:expr) => {{
+        let mut done = 0;
+        for chunk in $seqs.chunks(500) {
+            let placeholders: Vec<String> = (0..chunk.len())
+                .map(|i| if $numbered { format!("${}", i + 3) } else { "?".into() })
+                .collect();
+            let (p1, p2) = if $numbered { ("$1", "$2") } else { ("?", "?") };
+            let sql = format!(
+                "UPDATE deliveries SET state = 'delivered', acked_at_ms = {p1} WHERE recipient = {p2} AND state = 'pending' AND seq IN ({})",
+                placeholders.join(",")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind($at_ms).bind($recipient);
+            for s in chunk {
+                q = q.bind(*s as i64);
+            }
+            done += q.execute(&mut *$tx).await?.rows_affected();
+        }
+        done
+    }};
+}
+
+/// Who a stored message is delivered to: its recipient, or the subscribers
+/// of its topic (not the sender, and within its audience); nobody for
+/// requests and responses.
+pub(crate) fn recipients_of(
+    m: &NewMessage,
+    subscribers: &HashMap<String, Vec<String>>,
+) -> Vec<String> {
+    if m.kind != "message" {
+        Vec::new()
+    } else if let Some(r) = &m.recipient {
+        vec![r.clone()]
+    } else {
+        m.topic
+            .as_ref()
+            .and_then(|t| subscribers.get(t))
+            .map(|s| {
+                s.iter()
+                    .filter(|d| **d != m.sender)
+                    .filter(|d| m.audience.as_ref().is_none_or(|a| a.contains(d)))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// A stored blob's description.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobInfo {
@@ -119,7 +180,7 @@ fn resource_from_row(row: &impl RowExt) -> Result<ResourceRow> {
 }
 
 /// `(sender, id) IN (VALUES (…), …)` for `n` pairs.
-fn pair_list(n: usize, numbered: bool) -> String {
+pub(crate) fn pair_list(n: usize, numbered: bool) -> String {
     let mut s = String::from("(sender, id) IN (VALUES ");
     for i in 0..n {
         if i > 0 {
@@ -135,7 +196,7 @@ fn pair_list(n: usize, numbered: bool) -> String {
     s
 }
 
-const MESSAGE_COLUMNS: &[&str] = &[
+pub(crate) const MESSAGE_COLUMNS: &[&str] = &[
     "seq",
     "sender",
     "id",
@@ -187,16 +248,40 @@ impl Store {
     /// [`Accepted::Replay`]; the others are stored with their deliveries and
     /// audit entries, all or nothing.
     pub async fn accept_messages(&self, batch: &[NewMessage]) -> Result<Vec<Accepted>> {
+        self.commit_exchange(batch, &[]).await
+    }
+
+    /// [`Store::accept_messages`] and acknowledgements
+    /// ([`Store::ack_deliveries`]) in one transaction: the hub's writer
+    /// commits what has arrived of both at once.
+    pub async fn commit_exchange(
+        &self,
+        batch: &[NewMessage],
+        acks: &[AckSet],
+    ) -> Result<Vec<Accepted>> {
         if batch.len() > MAX_ACCEPT_BATCH {
             return Err(StoreError::Config(format!(
                 "at most {MAX_ACCEPT_BATCH} messages per batch"
             )));
         }
-        if batch.is_empty() {
+        if batch.is_empty() && acks.iter().all(|a| a.seqs.is_empty()) {
             return Ok(Vec::new());
+        }
+        if let crate::db::Db::Sqlite(db) = &self.db {
+            match crate::exchange_sqlite::commit(db, batch, acks).await {
+                // A duplicate that arrived after the pre-read: the portable
+                // path sorts it out inside its transaction.
+                Err(StoreError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                    tracing::info!(error = %e, "a duplicate raced the fast commit; committing the portable way");
+                }
+                other => return other,
+            }
         }
         let outcomes = in_tx!(&self.db, tx => {
             let numbered = crate::db::numbered_placeholders(&tx);
+            for a in acks {
+                ack_in_tx!(tx, numbered, &a.recipient, &a.seqs, a.at_ms);
+            }
             // Which (sender, id) pairs exist already?
             let mut existing: HashSet<(String, String)> = HashSet::new();
             for chunk in batch.chunks(400) {
@@ -262,23 +347,7 @@ impl Store {
                 let mut deliveries: Vec<(String, u64)> = Vec::new();
                 for (i, m) in fresh.iter().enumerate() {
                     let seq = first + i as u64;
-                    let recipients: Vec<String> = if m.kind != "message" {
-                        Vec::new()
-                    } else if let Some(r) = &m.recipient {
-                        vec![r.clone()]
-                    } else {
-                        m.topic
-                            .as_ref()
-                            .and_then(|t| subscribers.get(t))
-                            .map(|s| {
-                                s.iter()
-                                    .filter(|d| **d != m.sender)
-                                    .filter(|d| m.audience.as_ref().is_none_or(|a| a.contains(d)))
-                                    .cloned()
-                                    .collect()
-                            })
-                            .unwrap_or_default()
-                    };
+                    let recipients = recipients_of(m, &subscribers);
                     for r in &recipients {
                         deliveries.push((r.clone(), seq));
                     }
@@ -336,23 +405,7 @@ impl Store {
         }
         let done = in_tx!(&self.db, tx => {
             let numbered = crate::db::numbered_placeholders(&tx);
-            let mut done = 0;
-            for chunk in seqs.chunks(500) {
-                let placeholders: Vec<String> = (0..chunk.len())
-                    .map(|i| if numbered { format!("${}", i + 3) } else { "?".into() })
-                    .collect();
-                let (p1, p2) = if numbered { ("$1", "$2") } else { ("?", "?") };
-                let sql = format!(
-                    "UPDATE deliveries SET state = 'delivered', acked_at_ms = {p1} WHERE recipient = {p2} AND state = 'pending' AND seq IN ({})",
-                    placeholders.join(",")
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at_ms).bind(recipient);
-                for s in chunk {
-                    q = q.bind(*s as i64);
-                }
-                done += q.execute(&mut *tx).await?.rows_affected();
-            }
-            done
+            ack_in_tx!(tx, numbered, recipient, seqs, at_ms)
         });
         Ok(done)
     }
