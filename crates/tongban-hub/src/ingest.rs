@@ -11,6 +11,9 @@
 //!    deliveries, audit entries; replays refused by sender and id;
 //! 5. **acknowledge**, and wake the recipients' listeners.
 //!
+//! Listeners' acknowledgements of deliveries go to the writer too and are
+//! recorded with its next commit.
+//!
 //! Stages 1–3 of one batch run while stage 4 of the previous one commits.
 
 use std::sync::Arc;
