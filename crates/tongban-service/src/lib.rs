@@ -10,6 +10,7 @@
 mod admin;
 mod audit;
 pub mod ca;
+mod catalogue;
 mod error;
 mod exchange;
 pub mod keystore;
@@ -25,6 +26,7 @@ use tongban_store::{Store, StoreConfig};
 
 pub use admin::{HubIdentity, NewDepartment, key_record};
 pub use audit::{AuditReport, CHECKPOINT_INTERVAL};
+pub use catalogue::{CatalogueDraft, SHARING_TYPES, sharing_type};
 pub use error::{Error, Result};
 pub use keystore::{KeyStore, KeyStoreError};
 pub use licences::{AttachmentInput, Export, Found, IssueInput, Query};

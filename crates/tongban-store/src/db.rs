@@ -104,6 +104,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "exchange blobs",
         include_str!("../migrations/sqlite/0005_exchange_blobs.sql"),
     ),
+    (
+        6,
+        "catalogue",
+        include_str!("../migrations/sqlite/0006_catalogue.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -131,6 +136,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "exchange blobs",
         include_str!("../migrations/postgres/0005_exchange_blobs.sql"),
+    ),
+    (
+        6,
+        "catalogue",
+        include_str!("../migrations/postgres/0006_catalogue.sql"),
     ),
 ];
 

@@ -19,6 +19,7 @@ mod db;
 #[macro_use]
 mod audit;
 mod blobs;
+mod catalogue;
 mod certificates;
 mod departments;
 mod exchange;
@@ -36,6 +37,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use audit::{AuditEntry, AuditRecord, Checkpoint};
 pub use blobs::{BlobStore, MAX_BLOB_BYTES, sha256_hex};
+pub use catalogue::{
+    CatalogueEntry, CatalogueField, CatalogueFilter, MAX_CATALOGUE_RESULTS, MAX_SEARCH_TERMS,
+    index_tokens,
+};
 pub use certificates::CertificateRow;
 pub use departments::{DepartmentRow, DepartmentStatus, PlatformLevel};
 pub use exchange::{Accepted, AckSet, BlobInfo, MAX_ACCEPT_BATCH, NewMessage, ResourceRow};

@@ -1,0 +1,353 @@
+//! The resource catalogue: departments publish what they share, find what
+//! others share.
+
+use serde::Deserialize;
+use serde_json::json;
+use tongban_store::{CatalogueEntry, CatalogueField, CatalogueFilter, DepartmentStatus};
+
+use crate::{Error, Hub, Result};
+
+/// Longest resource id.
+const MAX_ID: usize = 100;
+/// Longest name.
+const MAX_NAME: usize = 200;
+/// Longest description.
+const MAX_DESCRIPTION: usize = 4_000;
+/// Most tags, and longest tag.
+const MAX_TAGS: usize = 32;
+const MAX_TAG: usize = 50;
+/// Most fields.
+const MAX_FIELDS: usize = 500;
+
+/// Sharing types (共享类型), as stored, with their Chinese names.
+pub const SHARING_TYPES: &[(&str, &str)] = &[
+    ("unconditional", "无条件共享"),
+    ("conditional", "有条件共享"),
+    ("not-shared", "不予共享"),
+];
+
+/// What a department publishes (a file for `tongban catalogue publish`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CatalogueDraft {
+    /// Resource id: 1–100 of A-Z a-z 0-9 . _ -
+    pub id: String,
+    /// Name (资源名称).
+    pub name: String,
+    /// Description (资源摘要).
+    #[serde(default)]
+    pub description: String,
+    /// Payload schema `id@version` (a registered message schema).
+    pub schema: String,
+    /// Fields with their Chinese labels; each must be a property of the schema.
+    #[serde(default)]
+    pub fields: Vec<CatalogueField>,
+    /// `unconditional`, `conditional`, `not-shared`, or the Chinese names.
+    pub sharing_type: String,
+    /// Update frequency, e.g. `real-time`, `daily`, `monthly`.
+    #[serde(default = "default_frequency")]
+    pub update_frequency: String,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Region code (default: the provider's).
+    #[serde(default)]
+    pub region_code: Option<String>,
+}
+
+fn default_frequency() -> String {
+    "real-time".into()
+}
+
+fn rejected(code: &'static str, message: impl Into<String>) -> Error {
+    Error::rejected(code, message)
+}
+
+/// The stored sharing type for an English or Chinese name.
+pub fn sharing_type(s: &str) -> Option<&'static str> {
+    SHARING_TYPES
+        .iter()
+        .find(|(en, zh)| *en == s || *zh == s)
+        .map(|(en, _)| *en)
+}
+
+impl Hub {
+    /// Publishes a new resource (`update = false`) or the next version of one
+    /// (`update = true`) for `department`, which becomes (or must be) its
+    /// provider.
+    pub async fn catalogue_publish(
+        &self,
+        department: &str,
+        draft: CatalogueDraft,
+        update: bool,
+    ) -> Result<CatalogueEntry> {
+        let d = &draft;
+        let id_ok = !d.id.is_empty()
+            && d.id.len() <= MAX_ID
+            && d.id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !id_ok {
+            return Err(rejected(
+                "CATALOGUE_INVALID",
+                format!("resource id {:?}: 1 to {MAX_ID} of A-Z a-z 0-9 . _ -", d.id),
+            ));
+        }
+        let name = d.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME {
+            return Err(rejected(
+                "CATALOGUE_INVALID",
+                format!("name: 1 to {MAX_NAME} characters"),
+            ));
+        }
+        if d.description.chars().count() > MAX_DESCRIPTION {
+            return Err(rejected(
+                "CATALOGUE_INVALID",
+                format!("description: at most {MAX_DESCRIPTION} characters"),
+            ));
+        }
+        if d.tags.len() > MAX_TAGS
+            || d.tags
+                .iter()
+                .any(|t| t.trim().is_empty() || t.chars().count() > MAX_TAG)
+        {
+            return Err(rejected(
+                "CATALOGUE_INVALID",
+                format!("tags: at most {MAX_TAGS}, each 1 to {MAX_TAG} characters"),
+            ));
+        }
+        let sharing = sharing_type(&d.sharing_type).ok_or_else(|| {
+            rejected(
+                "CATALOGUE_SHARING_TYPE_INVALID",
+                format!(
+                    "sharing type {:?}: one of unconditional (无条件共享), conditional (有条件共享), not-shared (不予共享)",
+                    d.sharing_type
+                ),
+            )
+        })?;
+        let provider = self.department(department).await?;
+        if provider.status != DepartmentStatus::Active {
+            return Err(rejected(
+                "DEPARTMENT_SUSPENDED",
+                format!("{department} is not active"),
+            ));
+        }
+        let (schema_id, version) = d.schema.split_once('@').ok_or_else(|| {
+            rejected(
+                "SCHEMA_UNKNOWN",
+                format!("{}: name the schema as id@version", d.schema),
+            )
+        })?;
+        let schema = self.schema(schema_id, Some(version)).await?;
+        if schema.kind != "message" {
+            return Err(rejected(
+                "SCHEMA_KIND_CONFLICT",
+                format!(
+                    "{} is a {} schema, not a message schema",
+                    d.schema, schema.kind
+                ),
+            ));
+        }
+        let content: serde_json::Value = serde_json::from_str(&schema.content)
+            .map_err(|e| rejected("SCHEMA_INVALID", format!("{}: {e}", d.schema)))?;
+        let properties = content.get("properties").and_then(|p| p.as_object());
+        if d.fields.len() > MAX_FIELDS {
+            return Err(rejected(
+                "CATALOGUE_INVALID",
+                format!("at most {MAX_FIELDS} fields"),
+            ));
+        }
+        for f in &d.fields {
+            if f.label.trim().is_empty() {
+                return Err(rejected(
+                    "CATALOGUE_INVALID",
+                    format!("field {} has no label", f.name),
+                ));
+            }
+            if !properties.is_some_and(|p| p.contains_key(&f.name)) {
+                return Err(rejected(
+                    "CATALOGUE_FIELD_UNKNOWN",
+                    format!("{} has no field {:?}", d.schema, f.name),
+                ));
+            }
+        }
+        let existing = self.store.catalogue_entry(&d.id).await?;
+        let now = self.now();
+        let (version, created_at) = match (&existing, update) {
+            (Some(old), _) if old.provider != department => {
+                return Err(rejected(
+                    "CATALOGUE_NOT_PROVIDER",
+                    format!(
+                        "{} is provided by {}; {department} may not publish it",
+                        d.id, old.provider
+                    ),
+                ));
+            }
+            (Some(_), false) => {
+                return Err(rejected(
+                    "CATALOGUE_EXISTS",
+                    format!(
+                        "{} is already in the catalogue; publish a new version with update",
+                        d.id
+                    ),
+                ));
+            }
+            (None, true) => {
+                return Err(rejected(
+                    "CATALOGUE_UNKNOWN",
+                    format!("{} is not in the catalogue", d.id),
+                ));
+            }
+            (Some(old), true) => (old.version + 1, old.created_at),
+            (None, false) => (1, now),
+        };
+        let entry = CatalogueEntry {
+            id: d.id.clone(),
+            version,
+            name: name.to_owned(),
+            description: d.description.trim().to_owned(),
+            provider: department.to_owned(),
+            region_code: d
+                .region_code
+                .clone()
+                .unwrap_or_else(|| provider.region_code.clone()),
+            schema: d.schema.clone(),
+            fields: d.fields.clone(),
+            sharing_type: sharing.to_owned(),
+            update_frequency: d.update_frequency.trim().to_owned(),
+            tags: d.tags.iter().map(|t| t.trim().to_owned()).collect(),
+            status: "published".into(),
+            created_at,
+            updated_at: now,
+        };
+        let audit = [tongban_store::AuditRecord::new(
+            now,
+            department,
+            if update {
+                "catalogue.update"
+            } else {
+                "catalogue.publish"
+            },
+            &entry.id,
+            json!({"version": version, "schema": entry.schema, "sharingType": entry.sharing_type}),
+        )];
+        self.store.put_catalogue_entry(&entry, &audit).await?;
+        self.maybe_checkpoint().await?;
+        Ok(entry)
+    }
+
+    /// Retires a resource (a new version with status `retired`): it leaves
+    /// searches and listings, its history stays.
+    pub async fn catalogue_retire(&self, department: &str, id: &str) -> Result<CatalogueEntry> {
+        let old = self.catalogue_show(id).await?;
+        if old.provider != department {
+            return Err(rejected(
+                "CATALOGUE_NOT_PROVIDER",
+                format!(
+                    "{id} is provided by {}; {department} may not retire it",
+                    old.provider
+                ),
+            ));
+        }
+        if old.status == "retired" {
+            return Err(rejected(
+                "CATALOGUE_RETIRED",
+                format!("{id} is already retired"),
+            ));
+        }
+        let now = self.now();
+        let entry = CatalogueEntry {
+            version: old.version + 1,
+            status: "retired".into(),
+            updated_at: now,
+            ..old
+        };
+        let audit = [tongban_store::AuditRecord::new(
+            now,
+            department,
+            "catalogue.retire",
+            id,
+            json!({"version": entry.version}),
+        )];
+        self.store.put_catalogue_entry(&entry, &audit).await?;
+        self.maybe_checkpoint().await?;
+        Ok(entry)
+    }
+
+    /// A resource's current version.
+    pub async fn catalogue_show(&self, id: &str) -> Result<CatalogueEntry> {
+        self.store
+            .catalogue_entry(id)
+            .await?
+            .ok_or_else(|| rejected("CATALOGUE_UNKNOWN", format!("{id} is not in the catalogue")))
+    }
+
+    /// A resource's versions as published (JSON), oldest first.
+    pub async fn catalogue_history(&self, id: &str) -> Result<Vec<serde_json::Value>> {
+        self.catalogue_show(id).await?;
+        self.store
+            .catalogue_versions(id)
+            .await?
+            .into_iter()
+            .map(|(_, c)| {
+                serde_json::from_str(&c).map_err(|e| {
+                    Error::Store(tongban_store::StoreError::Corrupt(format!(
+                        "catalogue version of {id}: {e}"
+                    )))
+                })
+            })
+            .collect()
+    }
+
+    /// Resources matching a filter, by id.
+    pub async fn catalogue_list(
+        &self,
+        filter: &CatalogueFilter,
+        limit: usize,
+    ) -> Result<Vec<CatalogueEntry>> {
+        Ok(self
+            .store
+            .catalogue_list(&normalised(filter)?, limit)
+            .await?)
+    }
+
+    /// Searches names, descriptions, field labels and tags; every
+    /// whitespace-separated term must occur; best matches first.
+    pub async fn catalogue_search(
+        &self,
+        query: &str,
+        filter: &CatalogueFilter,
+        limit: usize,
+    ) -> Result<Vec<CatalogueEntry>> {
+        if query
+            .split_whitespace()
+            .all(|t| !t.chars().any(char::is_alphanumeric))
+        {
+            return Err(rejected(
+                "CATALOGUE_QUERY_EMPTY",
+                "give at least one search term (e.g. 营业执照, or 婚姻 登记)",
+            ));
+        }
+        Ok(self
+            .store
+            .catalogue_search(query, &normalised(filter)?, limit)
+            .await?)
+    }
+}
+
+fn normalised(filter: &CatalogueFilter) -> Result<CatalogueFilter> {
+    let mut f = filter.clone();
+    if let Some(s) = &filter.sharing_type {
+        f.sharing_type = Some(
+            sharing_type(s)
+                .ok_or_else(|| {
+                    rejected(
+                        "CATALOGUE_SHARING_TYPE_INVALID",
+                        format!("sharing type {s:?}: unconditional, conditional or not-shared"),
+                    )
+                })?
+                .to_owned(),
+        );
+    }
+    Ok(f)
+}
