@@ -22,6 +22,8 @@ pub enum BenchCommand {
     Audit(AuditBenchArgs),
     /// The exchange end to end: the hub against raw Ed25519 and NATS JetStream.
     Exchange(crate::bench_exchange::ExchangeBenchArgs),
+    /// Catalogue search latency (p50/p99) over 100,000 resources.
+    Catalogue(crate::bench_catalogue::CatalogueBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +83,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Licences(args) => licences(args).await,
         BenchCommand::Audit(args) => audit(args).await,
         BenchCommand::Exchange(args) => crate::bench_exchange::run(args).await,
+        BenchCommand::Catalogue(args) => crate::bench_catalogue::run(args).await,
     }
 }
 

@@ -3,9 +3,11 @@
 
 mod audit;
 mod bench;
+mod bench_catalogue;
 mod bench_exchange;
 mod bench_nats;
 mod ca;
+mod catalogue;
 mod demo;
 mod exchange;
 mod licence;
@@ -100,6 +102,9 @@ enum Command {
     /// Resources: what may be exchanged, provided by whom, for whom.
     #[command(subcommand)]
     Resource(exchange::ResourceCommand),
+    /// The resource catalogue: publish, update, retire, show, list, search (in Chinese).
+    #[command(subcommand)]
+    Catalogue(catalogue::CatalogueCommand),
     /// (Department side) send a message to a department or publish it on a topic;
     /// a payload over 512 KiB is uploaded first and sent by reference.
     Send(exchange::SendArgs),
@@ -175,6 +180,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ca(cmd) => ca::run(&ctx, cmd).await,
         Command::Serve(args) => exchange::serve(&ctx, args).await,
         Command::Resource(cmd) => exchange::resource(&ctx, cmd).await,
+        Command::Catalogue(cmd) => catalogue::run(&ctx, cmd).await,
         Command::Send(args) => exchange::send(&ctx, args).await,
         Command::Request(args) => exchange::request(&ctx, args).await,
         Command::Listen(args) => exchange::listen(&ctx, args).await,

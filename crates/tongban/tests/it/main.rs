@@ -2,6 +2,7 @@
 //! verification, refusals, and a `kill -9` in the middle of issuance.
 #![allow(clippy::unwrap_used)]
 
+mod catalogue;
 mod exchange;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,97 @@
+//! `tongban catalogue` from the command line: publish, search in Chinese,
+//! update, retire, and refusals with their codes.
+
+use serde_json::json;
+
+use crate::{MARKET, json_of, ok, tongban};
+
+const CIVIL: &str = "11440114MB2C00015N";
+
+#[test]
+fn publish_search_update_and_retire_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    ok(&tongban(&data, &["init"]));
+    let file = dir.path().join("resource.json");
+    let write =
+        |v: serde_json::Value| std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
+    write(json!({
+        "id": "market-registrations",
+        "name": "新设市场主体登记信息",
+        "description": "新设立登记的企业、个体工商户，含营业执照信息",
+        "schema": "business-registration@1",
+        "fields": [{"name": "uscc", "label": "统一社会信用代码"}],
+        "sharingType": "无条件共享",
+        "updateFrequency": "real-time",
+        "tags": ["市场主体", "企业开办"]
+    }));
+    let f = file.to_str().unwrap();
+    let published = json_of(&tongban(
+        &data,
+        &["--json", "catalogue", "publish", "--as", MARKET, f],
+    ));
+    assert_eq!(published["version"], 1);
+    assert_eq!(published["sharingType"], "unconditional");
+
+    let found = json_of(&tongban(
+        &data,
+        &["--json", "catalogue", "search", "营业执照"],
+    ));
+    assert_eq!(found[0]["id"], "market-registrations");
+    let found = json_of(&tongban(
+        &data,
+        &[
+            "--json",
+            "catalogue",
+            "search",
+            "企业",
+            "开办",
+            "--sharing",
+            "unconditional",
+        ],
+    ));
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    let text = ok(&tongban(
+        &data,
+        &["catalogue", "search", "统一社会信用代码"],
+    ));
+    assert!(
+        text.contains("market-registrations") && text.contains("无条件共享"),
+        "{text}"
+    );
+
+    // Another department may not publish over it.
+    let out = tongban(&data, &["--json", "catalogue", "update", "--as", CIVIL, f]);
+    assert!(!out.status.success());
+    assert_eq!(json_of(&out)["error"]["code"], "CATALOGUE_NOT_PROVIDER");
+    // An unknown schema is refused.
+    write(json!({"id": "x", "name": "x", "schema": "nothing@1", "sharingType": "conditional"}));
+    let out = tongban(
+        &data,
+        &["--json", "catalogue", "publish", "--as", MARKET, f],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "SCHEMA_UNKNOWN");
+
+    let retired = json_of(&tongban(
+        &data,
+        &[
+            "--json",
+            "catalogue",
+            "retire",
+            "--as",
+            MARKET,
+            "market-registrations",
+        ],
+    ));
+    assert_eq!(retired["status"], "retired");
+    let found = json_of(&tongban(
+        &data,
+        &["--json", "catalogue", "search", "营业执照"],
+    ));
+    assert!(found.as_array().unwrap().is_empty());
+    let history = json_of(&tongban(
+        &data,
+        &["catalogue", "show", "market-registrations", "--history"],
+    ));
+    assert_eq!(history.as_array().unwrap().len(), 2);
+}
