@@ -120,6 +120,20 @@ macro_rules! ack_in_tx {
     }};
 }
 
+/// Each message's outcome: its slot among the stored ones, or a replay.
+pub(crate) fn outcomes(slots: Vec<Option<usize>>, stored: &[(u64, Vec<String>)]) -> Vec<Accepted> {
+    slots
+        .into_iter()
+        .map(|slot| match slot.and_then(|i| stored.get(i)) {
+            Some((seq, recipients)) => Accepted::Stored {
+                seq: *seq,
+                recipients: recipients.clone(),
+            },
+            None => Accepted::Replay,
+        })
+        .collect()
+}
+
 /// Who a stored message is delivered to: its recipient, or the subscribers
 /// of its topic (not the sender, and within its audience); nobody for
 /// requests and responses.
@@ -364,16 +378,7 @@ impl Store {
                 let audit: Vec<AuditRecord> = fresh.iter().map(|m| m.audit.clone()).collect();
                 append_audit!(tx, &audit);
             }
-            outcome_slots
-                .into_iter()
-                .map(|slot| match slot {
-                    Some(i) => {
-                        let (seq, recipients) = stored[i].clone();
-                        Accepted::Stored { seq, recipients }
-                    }
-                    None => Accepted::Replay,
-                })
-                .collect::<Vec<_>>()
+            outcomes(outcome_slots, &stored)
         });
         Ok(outcomes)
     }

@@ -206,16 +206,7 @@ pub(crate) async fn commit(
             .await?;
     }
     tx.commit().await?;
-    Ok(slots
-        .into_iter()
-        .map(|slot| match slot {
-            Some(i) => {
-                let (seq, recipients) = stored[i].clone();
-                Accepted::Stored { seq, recipients }
-            }
-            None => Accepted::Replay,
-        })
-        .collect())
+    Ok(crate::exchange::outcomes(slots, &stored))
 }
 
 enum BindValue<'a> {
