@@ -386,6 +386,8 @@ fn demo_runs() {
         "LICENCE_REVOKED",
         "USE_CAUSE_REQUIRED",
         "still valid ✔",
+        "search “婚姻 登记” → 婚姻登记信息 (civil-marriages)",
+        "CATALOGUE_NOT_PROVIDER",
     ] {
         assert!(
             text.contains(expected),
