@@ -7,6 +7,7 @@
 //! `tongban-licence` and `tongban-seal`.
 #![forbid(unsafe_code)]
 
+mod access;
 mod admin;
 mod audit;
 pub mod ca;
@@ -24,6 +25,7 @@ use time::OffsetDateTime;
 use tongban_licence::LicenceTypes;
 use tongban_store::{Store, StoreConfig};
 
+pub use access::AccessBasis;
 pub use admin::{HubIdentity, NewDepartment, key_record};
 pub use audit::{AuditReport, CHECKPOINT_INTERVAL};
 pub use catalogue::{CatalogueDraft, SHARING_TYPES, sharing_type};

@@ -109,6 +109,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "catalogue",
         include_str!("../migrations/sqlite/0006_catalogue.sql"),
     ),
+    (
+        7,
+        "access applications",
+        include_str!("../migrations/sqlite/0007_access.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -141,6 +146,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "catalogue",
         include_str!("../migrations/postgres/0006_catalogue.sql"),
+    ),
+    (
+        7,
+        "access applications",
+        include_str!("../migrations/postgres/0007_access.sql"),
     ),
 ];
 

@@ -18,6 +18,7 @@
 mod db;
 #[macro_use]
 mod audit;
+mod access;
 mod blobs;
 mod catalogue;
 mod certificates;
@@ -35,6 +36,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use access::{AccessApplication, AccessDecision};
 pub use audit::{AuditEntry, AuditRecord, Checkpoint};
 pub use blobs::{BlobStore, MAX_BLOB_BYTES, sha256_hex};
 pub use catalogue::{

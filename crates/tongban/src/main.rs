@@ -1,6 +1,7 @@
 //! `tongban`: the command line of a region's hub.
 #![forbid(unsafe_code)]
 
+mod access;
 mod audit;
 mod bench;
 mod bench_catalogue;
@@ -102,6 +103,9 @@ enum Command {
     /// Resources: what may be exchanged, provided by whom, for whom.
     #[command(subcommand)]
     Resource(exchange::ResourceCommand),
+    /// Access to conditionally shared resources: apply, approve, reject, withdraw, list, check.
+    #[command(subcommand)]
+    Access(access::AccessCommand),
     /// The resource catalogue: publish, update, retire, show, list, search (in Chinese).
     #[command(subcommand)]
     Catalogue(catalogue::CatalogueCommand),
@@ -181,6 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => exchange::serve(&ctx, args).await,
         Command::Resource(cmd) => exchange::resource(&ctx, cmd).await,
         Command::Catalogue(cmd) => catalogue::run(&ctx, cmd).await,
+        Command::Access(cmd) => access::run(&ctx, cmd).await,
         Command::Send(args) => exchange::send(&ctx, args).await,
         Command::Request(args) => exchange::request(&ctx, args).await,
         Command::Listen(args) => exchange::listen(&ctx, args).await,

@@ -208,3 +208,176 @@ async fn versions_retirement_and_refusals() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_follows_the_sharing_type() {
+    use tongban_service::AccessBasis;
+    const STREET: &str = "11440114MB2C00023H";
+    each_backend("catalogue_access", |hub| async move {
+        sample(&hub).await;
+        hub.add_department(tongban_service::NewDepartment {
+            code: STREET.into(),
+            name: "花都区新华街道办事处".into(),
+            region_code: "440114".into(),
+            platform_level: tongban_store::PlatformLevel::District,
+            parent_code: None,
+            contact: None,
+        })
+        .await
+        .unwrap();
+        let now = hub.now();
+        let day = time::Duration::days(1);
+        fn code<T: std::fmt::Debug>(r: tongban_service::Result<T>) -> String {
+            match r {
+                Err(e) => e.code().to_owned(),
+                Ok(v) => format!("accepted {v:?}"),
+            }
+        }
+        // Unconditional: open to every registered department, no application.
+        assert_eq!(
+            hub.access_check(STREET, "market-registrations", now)
+                .await
+                .unwrap(),
+            AccessBasis::Unconditional
+        );
+        assert_eq!(
+            code(
+                hub.access_apply(STREET, "market-registrations", "核验", now, now + day)
+                    .await
+            ),
+            "ACCESS_NOT_REQUIRED"
+        );
+        // Not shared: never, and no application can open it.
+        assert_eq!(
+            code(hub.access_check(STREET, "market-licence-scans", now).await),
+            "ACCESS_NOT_SHARED"
+        );
+        assert_eq!(
+            code(
+                hub.access_apply(STREET, "market-licence-scans", "核验", now, now + day)
+                    .await
+            ),
+            "ACCESS_NOT_SHARED"
+        );
+        assert_eq!(
+            hub.access_check(MARKET, "market-licence-scans", now)
+                .await
+                .unwrap(),
+            AccessBasis::Provider
+        );
+        // Conditional: an application with a purpose, decided by the provider.
+        assert_eq!(
+            code(hub.access_check(STREET, "civil-marriages", now).await),
+            "ACCESS_NOT_GRANTED"
+        );
+        assert_eq!(
+            code(
+                hub.access_apply(STREET, "civil-marriages", "  ", now, now + day)
+                    .await
+            ),
+            "USE_CAUSE_REQUIRED"
+        );
+        assert_eq!(
+            code(
+                hub.access_apply(STREET, "civil-marriages", "核验", now, now - day)
+                    .await
+            ),
+            "ACCESS_PERIOD_INVALID"
+        );
+        let a = hub
+            .access_apply(
+                STREET,
+                "civil-marriages",
+                "办理生育登记时核验婚姻状况",
+                now - day,
+                now + day,
+            )
+            .await
+            .unwrap();
+        assert_eq!(a.status, "pending");
+        assert_eq!(
+            code(hub.access_check(STREET, "civil-marriages", now).await),
+            "ACCESS_NOT_GRANTED"
+        );
+        // Only the provider decides.
+        assert_eq!(
+            code(hub.access_decide(MARKET, a.id, true, None).await),
+            "ACCESS_NOT_PROVIDER"
+        );
+        let approved = hub.access_decide(CIVIL, a.id, true, None).await.unwrap();
+        assert_eq!(
+            (approved.status.as_str(), approved.decided_by.as_deref()),
+            ("approved", Some(CIVIL))
+        );
+        assert_eq!(
+            code(hub.access_decide(CIVIL, a.id, false, Some("x")).await),
+            "ACCESS_NOT_PENDING"
+        );
+        assert_eq!(
+            hub.access_check(STREET, "civil-marriages", now)
+                .await
+                .unwrap(),
+            AccessBasis::Approved(a.id)
+        );
+        // After its period the approval no longer serves, and says so.
+        assert_eq!(
+            code(
+                hub.access_check(STREET, "civil-marriages", now + day * 2)
+                    .await
+            ),
+            "ACCESS_EXPIRED"
+        );
+        // Withdrawn: refused at once.
+        hub.access_withdraw(CIVIL, a.id, Some("用途已完成"))
+            .await
+            .unwrap();
+        assert_eq!(
+            code(hub.access_check(STREET, "civil-marriages", now).await),
+            "ACCESS_NOT_GRANTED"
+        );
+        // A rejected application grants nothing.
+        let b = hub
+            .access_apply(STREET, "civil-marriages", "再次申请", now, now + day)
+            .await
+            .unwrap();
+        hub.access_decide(CIVIL, b.id, false, Some("事由不充分"))
+            .await
+            .unwrap();
+        assert_eq!(
+            code(hub.access_check(STREET, "civil-marriages", now).await),
+            "ACCESS_NOT_GRANTED"
+        );
+        assert_eq!(
+            hub.access_list(Some("civil-marriages"), None, 10)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(code(hub.access_application(999).await), "ACCESS_UNKNOWN");
+        // Retired resources serve nobody.
+        hub.catalogue_retire(MARKET, "market-registrations")
+            .await
+            .unwrap();
+        assert_eq!(
+            code(hub.access_check(STREET, "market-registrations", now).await),
+            "CATALOGUE_RETIRED"
+        );
+        // Every step is in the audit log.
+        let log = hub.store().audit_of("civil-marriages", 20).await.unwrap();
+        let mut actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        actions.sort();
+        actions.dedup();
+        assert_eq!(
+            actions,
+            vec![
+                "access.apply",
+                "access.approve",
+                "access.reject",
+                "access.withdraw",
+                "catalogue.publish"
+            ]
+        );
+    })
+    .await;
+}

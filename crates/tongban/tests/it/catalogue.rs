@@ -95,3 +95,101 @@ fn publish_search_update_and_retire_from_the_command_line() {
     ));
     assert_eq!(history.as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn conditional_access_from_the_command_line() {
+    const STREET: &str = "11440114MB2C00023H";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    ok(&tongban(&data, &["init"]));
+    let file = dir.path().join("resource.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&json!({
+            "id": "civil-marriages", "name": "婚姻登记信息", "schema": "business-registration@1",
+            "sharingType": "有条件共享", "tags": ["婚姻"]
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    ok(&tongban(
+        &data,
+        &[
+            "catalogue",
+            "publish",
+            "--as",
+            CIVIL,
+            file.to_str().unwrap(),
+        ],
+    ));
+    let check = |data: &std::path::Path| {
+        json_of(&tongban(
+            data,
+            &[
+                "--json",
+                "access",
+                "check",
+                "--as",
+                STREET,
+                "civil-marriages",
+            ],
+        ))
+    };
+    assert_eq!(check(&data)["error"]["code"], "ACCESS_NOT_GRANTED");
+    let out = tongban(
+        &data,
+        &[
+            "--json",
+            "access",
+            "apply",
+            "--as",
+            STREET,
+            "civil-marriages",
+            "--purpose",
+            "",
+        ],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "USE_CAUSE_REQUIRED");
+    let applied = json_of(&tongban(
+        &data,
+        &[
+            "--json",
+            "access",
+            "apply",
+            "--as",
+            STREET,
+            "civil-marriages",
+            "--purpose",
+            "办理生育登记时核验婚姻状况",
+            "--days",
+            "30",
+        ],
+    ));
+    assert_eq!(applied["status"], "pending");
+    let id = applied["id"].to_string();
+    let out = tongban(&data, &["--json", "access", "approve", "--as", MARKET, &id]);
+    assert_eq!(json_of(&out)["error"]["code"], "ACCESS_NOT_PROVIDER");
+    ok(&tongban(&data, &["access", "approve", "--as", CIVIL, &id]));
+    assert_eq!(check(&data)["allowed"], true);
+    ok(&tongban(
+        &data,
+        &[
+            "access",
+            "withdraw",
+            "--as",
+            CIVIL,
+            &id,
+            "--reason",
+            "用途已完成",
+        ],
+    ));
+    assert_eq!(check(&data)["error"]["code"], "ACCESS_NOT_GRANTED");
+    let listed = ok(&tongban(
+        &data,
+        &["access", "list", "--resource", "civil-marriages"],
+    ));
+    assert!(
+        listed.contains("withdrawn") && listed.contains("用途已完成"),
+        "{listed}"
+    );
+}

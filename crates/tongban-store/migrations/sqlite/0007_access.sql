@@ -1,0 +1,18 @@
+-- Applications for access to conditionally shared catalogue resources
+-- (有条件共享): a consumer applies with a stated purpose and period, the
+-- provider approves or rejects, and may withdraw an approval.
+CREATE TABLE access_applications (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    resource        TEXT NOT NULL REFERENCES catalogue(id),
+    consumer        TEXT NOT NULL REFERENCES departments(code),
+    purpose         TEXT NOT NULL,
+    valid_from      INTEGER NOT NULL,
+    valid_until     INTEGER NOT NULL,
+    status          TEXT NOT NULL,   -- pending | approved | rejected | withdrawn
+    decided_by      TEXT,
+    decided_at      INTEGER,
+    reason          TEXT,
+    created_at      INTEGER NOT NULL
+);
+CREATE INDEX access_applications_consumer ON access_applications(consumer, resource, status);
+CREATE INDEX access_applications_resource ON access_applications(resource, status);
