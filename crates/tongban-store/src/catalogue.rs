@@ -240,6 +240,25 @@ fn filter_sql(f: &CatalogueFilter, mut next: impl FnMut() -> String) -> (String,
     (sql, binds)
 }
 
+/// Binds a catalogue row's columns from `id` to `search_text`, in table order.
+macro_rules! bind_columns {
+    ($q:expr, $e:expr, $r:expr) => {
+        $q.bind(&$e.id)
+            .bind($r.version)
+            .bind(&$e.name)
+            .bind(&$e.description)
+            .bind(&$e.provider)
+            .bind(&$e.region_code)
+            .bind(&$e.schema)
+            .bind(&$r.fields)
+            .bind(&$e.sharing_type)
+            .bind(&$e.update_frequency)
+            .bind(&$r.tags)
+            .bind(&$e.status)
+            .bind(&$r.text)
+    };
+}
+
 /// A catalogue entry's derived columns.
 struct Row {
     fields: String,
@@ -310,20 +329,7 @@ impl Store {
                         "INSERT INTO catalogue (id, version, name, description, provider, region_code, schema, fields, sharing_type, update_frequency, tags, status, search_text, created_at, updated_at) \
                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {UPSERT}, updated_at = excluded.updated_at RETURNING rowid"
                     );
-                    let rowid: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-                        .bind(&e.id)
-                        .bind(r.version)
-                        .bind(&e.name)
-                        .bind(&e.description)
-                        .bind(&e.provider)
-                        .bind(&e.region_code)
-                        .bind(&e.schema)
-                        .bind(&r.fields)
-                        .bind(&e.sharing_type)
-                        .bind(&e.update_frequency)
-                        .bind(&r.tags)
-                        .bind(&e.status)
-                        .bind(&r.text)
+                    let rowid: i64 = bind_columns!(sqlx::query_scalar(AssertSqlSafe(sql)), e, r)
                         .bind(unix(e.created_at))
                         .bind(unix(e.updated_at))
                         .fetch_one(&mut *tx)
@@ -356,20 +362,7 @@ impl Store {
                         "INSERT INTO catalogue (id, version, name, description, provider, region_code, schema, fields, sharing_type, update_frequency, tags, status, search_text, grams, created_at, updated_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) {UPSERT}, grams = excluded.grams, updated_at = excluded.updated_at"
                     );
-                    sqlx::query(AssertSqlSafe(sql))
-                        .bind(&e.id)
-                        .bind(r.version)
-                        .bind(&e.name)
-                        .bind(&e.description)
-                        .bind(&e.provider)
-                        .bind(&e.region_code)
-                        .bind(&e.schema)
-                        .bind(&r.fields)
-                        .bind(&e.sharing_type)
-                        .bind(&e.update_frequency)
-                        .bind(&r.tags)
-                        .bind(&e.status)
-                        .bind(&r.text)
+                    bind_columns!(sqlx::query(AssertSqlSafe(sql)), e, r)
                         .bind(&grams)
                         .bind(unix(e.created_at))
                         .bind(unix(e.updated_at))
