@@ -95,11 +95,7 @@ pub const DEFAULT_INLINE_LIMIT: usize = 512 * 1024;
 
 /// Lower-case hex SHA-256.
 fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    tongban_seal::hex(&tongban_seal::sha256(bytes))
 }
 
 impl std::fmt::Debug for Client {

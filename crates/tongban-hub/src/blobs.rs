@@ -139,18 +139,18 @@ pub(crate) async fn upload(
             format!("the upload ended after {} of {size} bytes", bytes.len()),
         ));
     }
-    let (digest, bytes) =
-        tokio::task::spawn_blocking(move || (tongban_store::sha256_hex(&bytes), bytes))
-            .await
-            .map_err(internal)?;
-    if digest != announced.sha256 {
+    let store = shared.hub.store();
+    if let Err(digest) = store
+        .blobs()
+        .put_expecting(bytes, &announced.sha256)
+        .await
+        .map_err(internal)?
+    {
         return Err(mismatch(format!(
             "the bytes hash to {digest}, not the announced {}",
             announced.sha256
         )));
     }
-    let store = shared.hub.store();
-    store.blobs().put(bytes).await.map_err(internal)?;
     let now = shared.hub.now();
     let audit = AuditRecord::new(
         now,

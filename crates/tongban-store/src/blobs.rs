@@ -9,7 +9,6 @@ use std::sync::Arc;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use sha2::{Digest, Sha256};
 
 use crate::{Result, StoreError};
 
@@ -31,12 +30,7 @@ impl std::fmt::Debug for BlobStore {
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
-    for b in digest {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    tongban_seal::hex(&tongban_seal::sha256(bytes))
 }
 
 impl BlobStore {
@@ -68,19 +62,42 @@ impl BlobStore {
 
     /// Stores `bytes` durably and returns their hex SHA-256.
     pub async fn put(&self, bytes: Vec<u8>) -> Result<String> {
+        let digest = sha256_hex(&bytes);
+        self.write(&digest, bytes).await?;
+        Ok(digest)
+    }
+
+    /// Stores `bytes` durably if they hash to `expected` (hashed on a
+    /// blocking thread: blobs run to megabytes); otherwise writes nothing
+    /// and returns the digest they do have.
+    pub async fn put_expecting(
+        &self,
+        bytes: Vec<u8>,
+        expected: &str,
+    ) -> Result<std::result::Result<(), String>> {
+        let (digest, bytes) = tokio::task::spawn_blocking(move || (sha256_hex(&bytes), bytes))
+            .await
+            .map_err(|e| StoreError::Blob(e.to_string()))?;
+        if digest != expected {
+            return Ok(Err(digest));
+        }
+        self.write(&digest, bytes).await?;
+        Ok(Ok(()))
+    }
+
+    async fn write(&self, digest: &str, bytes: Vec<u8>) -> Result<()> {
         if bytes.len() > MAX_BLOB_BYTES {
             return Err(StoreError::Blob(format!(
                 "blob of {} bytes exceeds the {MAX_BLOB_BYTES}-byte limit",
                 bytes.len()
             )));
         }
-        let digest = sha256_hex(&bytes);
-        let path = Self::path(&digest)?;
+        let path = Self::path(digest)?;
         self.inner
             .put(&path, PutPayload::from(bytes))
             .await
             .map_err(|e| StoreError::Blob(e.to_string()))?;
-        Ok(digest)
+        Ok(())
     }
 
     /// Reads a blob and checks its digest; `None` if absent.
