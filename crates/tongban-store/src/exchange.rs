@@ -96,21 +96,38 @@ pub struct AckSet {
     pub at_ms: i64,
 }
 
+/// Acknowledged sequence numbers per UPDATE statement.
+pub(crate) const ACK_CHUNK: usize = 500;
+
+/// The UPDATE that marks `n` deliveries of one recipient delivered; binds
+/// the time, the recipient, then the `n` sequence numbers.
+pub(crate) fn ack_sql(n: usize, numbered: bool) -> String {
+    let marks: Vec<String> = (0..n)
+        .map(|i| {
+            if numbered {
+                format!("${}", i + 3)
+            } else {
+                "?".into()
+            }
+        })
+        .collect();
+    let (p1, p2) = if numbered { ("$1", "$2") } else { ("?", "?") };
+    format!(
+        "UPDATE deliveries SET state = 'delivered', acked_at_ms = {p1} WHERE recipient = {p2} AND state = 'pending' AND seq IN ({})",
+        marks.join(",")
+    )
+}
+
 /// Marks `$seqs` of `$recipient` delivered inside the open transaction
 /// `$tx`; evaluates to how many were pending.
 macro_rules! ack_in_tx {
     ($tx:ident, $numbered:expr, $recipient:expr, $seqs:expr, $at_ms:expr) => {{
         let mut done = 0;
-        for chunk in $seqs.chunks(500) {
-            let placeholders: Vec<String> = (0..chunk.len())
-                .map(|i| if $numbered { format!("${}", i + 3) } else { "?".into() })
-                .collect();
-            let (p1, p2) = if $numbered { ("$1", "$2") } else { ("?", "?") };
-            let sql = format!(
-                "UPDATE deliveries SET state = 'delivered', acked_at_ms = {p1} WHERE recipient = {p2} AND state = 'pending' AND seq IN ({})",
-                placeholders.join(",")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind($at_ms).bind($recipient);
+        for chunk in $seqs.chunks(ACK_CHUNK) {
+            let sql = $crate::exchange::ack_sql(chunk.len(), $numbered);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind($at_ms)
+                .bind($recipient);
             for s in chunk {
                 q = q.bind(*s as i64);
             }
@@ -118,6 +135,26 @@ macro_rules! ack_in_tx {
         }
         done
     }};
+}
+
+/// The messages to store (neither stored before, i.e. in `existing`, nor
+/// earlier in the batch) and, for each message of the batch, its slot among
+/// them (`None`: a replay).
+pub(crate) fn split_fresh(
+    batch: &[NewMessage],
+    mut existing: HashSet<(String, String)>,
+) -> (Vec<&NewMessage>, Vec<Option<usize>>) {
+    let mut fresh = Vec::new();
+    let mut slots = Vec::with_capacity(batch.len());
+    for m in batch {
+        if existing.insert((m.sender.clone(), m.id.clone())) {
+            slots.push(Some(fresh.len()));
+            fresh.push(m);
+        } else {
+            slots.push(None);
+        }
+    }
+    (fresh, slots)
 }
 
 /// Each message's outcome: its slot among the stored ones, or a replay.
@@ -308,17 +345,7 @@ impl Store {
                     existing.insert((row.text("sender")?, row.text("id")?));
                 }
             }
-            let mut fresh = Vec::new();
-            let mut outcome_slots: Vec<Option<usize>> = Vec::with_capacity(batch.len());
-            for m in batch {
-                let key = (m.sender.clone(), m.id.clone());
-                if existing.insert(key) {
-                    outcome_slots.push(Some(fresh.len()));
-                    fresh.push(m);
-                } else {
-                    outcome_slots.push(None);
-                }
-            }
+            let (fresh, outcome_slots) = split_fresh(batch, existing);
             let mut stored: Vec<(u64, Vec<String>)> = Vec::with_capacity(fresh.len());
             if !fresh.is_empty() {
                 let last: i64 = sqlx::query_scalar("UPDATE message_head SET seq = seq + $1 WHERE id = 1 RETURNING seq")

@@ -47,16 +47,7 @@ pub(crate) async fn commit(
             existing.insert((row.text("sender")?, row.text("id")?));
         }
     }
-    let mut fresh: Vec<&NewMessage> = Vec::new();
-    let mut slots: Vec<Option<usize>> = Vec::with_capacity(batch.len());
-    for m in batch {
-        if existing.insert((m.sender.clone(), m.id.clone())) {
-            slots.push(Some(fresh.len()));
-            fresh.push(m);
-        } else {
-            slots.push(None);
-        }
-    }
+    let (fresh, slots) = crate::exchange::split_fresh(batch, existing);
     let topics: HashSet<&str> = fresh.iter().filter_map(|m| m.topic.as_deref()).collect();
     let mut subscribers: HashMap<String, Vec<String>> = HashMap::new();
     if !topics.is_empty() {
@@ -92,28 +83,19 @@ pub(crate) async fn commit(
 
     let mut sql = String::new();
     let mut args = sqlx::sqlite::SqliteArguments::default();
-    let mut bind_err = None;
-    let mut bind = |args: &mut sqlx::sqlite::SqliteArguments, v: BindValue<'_>| {
-        let r = match v {
-            BindValue::Int(i) => args.add(i),
-            BindValue::Text(t) => args.add(t.to_owned()),
-            BindValue::OptText(t) => args.add(t.map(str::to_owned)),
-            BindValue::Bytes(b) => args.add(b.to_vec()),
+    // Binds values in statement order (one `args` for the whole script).
+    macro_rules! bind {
+        ($($v:expr),+ $(,)?) => {
+            $(args.add($v).map_err(|e| crate::StoreError::Database(sqlx::Error::Encode(e)))?;)+
         };
-        if let Err(e) = r {
-            bind_err.get_or_insert(e);
-        }
-    };
+    }
     for a in acks {
-        for chunk in a.seqs.chunks(500) {
-            sql.push_str(&format!(
-                "UPDATE deliveries SET state = 'delivered', acked_at_ms = ? WHERE recipient = ? AND state = 'pending' AND seq IN ({});\n",
-                vec!["?"; chunk.len()].join(",")
-            ));
-            bind(&mut args, BindValue::Int(a.at_ms));
-            bind(&mut args, BindValue::Text(&a.recipient));
+        for chunk in a.seqs.chunks(crate::exchange::ACK_CHUNK) {
+            sql.push_str(&crate::exchange::ack_sql(chunk.len(), false));
+            sql.push_str(";\n");
+            bind!(a.at_ms, &a.recipient);
             for s in chunk {
-                bind(&mut args, BindValue::Int(*s as i64));
+                bind!(*s as i64);
             }
         }
     }
@@ -129,19 +111,21 @@ pub(crate) async fn commit(
             sql.push_str(";\n");
             for (j, m) in chunk.iter().enumerate() {
                 let seq = first + (i * MESSAGE_CHUNK + j) as u64;
-                bind(&mut args, BindValue::Int(seq as i64));
-                bind(&mut args, BindValue::Text(&m.sender));
-                bind(&mut args, BindValue::Text(&m.id));
-                bind(&mut args, BindValue::Text(&m.kind));
-                bind(&mut args, BindValue::OptText(m.recipient.as_deref()));
-                bind(&mut args, BindValue::OptText(m.topic.as_deref()));
-                bind(&mut args, BindValue::Text(&m.resource));
-                bind(&mut args, BindValue::Text(&m.schema));
-                bind(&mut args, BindValue::Text(&m.envelope));
-                bind(&mut args, BindValue::Text(&m.digest));
-                bind(&mut args, BindValue::Int(m.sent_at_ms));
-                bind(&mut args, BindValue::Int(m.received_at_ms));
-                bind(&mut args, BindValue::OptText(m.payload_sha256.as_deref()));
+                bind!(
+                    seq as i64,
+                    &m.sender,
+                    &m.id,
+                    &m.kind,
+                    m.recipient.as_deref(),
+                    m.topic.as_deref(),
+                    &m.resource,
+                    &m.schema,
+                    &m.envelope,
+                    &m.digest,
+                    m.sent_at_ms,
+                    m.received_at_ms,
+                    m.payload_sha256.as_deref()
+                );
             }
         }
         let mut deliveries: Vec<(&str, u64)> = Vec::new();
@@ -161,9 +145,7 @@ pub(crate) async fn commit(
             ));
             sql.push_str(";\n");
             for (r, seq) in chunk {
-                bind(&mut args, BindValue::Text(r));
-                bind(&mut args, BindValue::Int(*seq as i64));
-                bind(&mut args, BindValue::Text("pending"));
+                bind!(r, *seq as i64, "pending");
             }
         }
         let records: Vec<AuditRecord> = fresh.iter().map(|m| m.audit.clone()).collect();
@@ -177,27 +159,25 @@ pub(crate) async fn commit(
             ));
             sql.push_str(";\n");
             for e in chunk {
-                bind(&mut args, BindValue::Int(e.seq as i64));
-                bind(&mut args, BindValue::Int(e.at_ms));
-                bind(&mut args, BindValue::Text(&e.actor));
-                bind(&mut args, BindValue::Text(&e.action));
-                bind(&mut args, BindValue::Text(&e.subject));
-                bind(&mut args, BindValue::Text(&e.detail));
-                bind(&mut args, BindValue::Bytes(&e.prev_hash));
-                bind(&mut args, BindValue::Bytes(&e.hash));
+                bind!(
+                    e.seq as i64,
+                    e.at_ms,
+                    &e.actor,
+                    &e.action,
+                    &e.subject,
+                    &e.detail,
+                    &e.prev_hash[..],
+                    &e.hash[..]
+                );
             }
         }
         let last = first + fresh.len() as u64 - 1;
         let audit_last = audit_first + entries.len() as u64 - 1;
         let audit_hash = entries.last().map_or(audit_prev, |e| e.hash);
         sql.push_str("UPDATE message_head SET seq = ? WHERE id = 1;\n");
-        bind(&mut args, BindValue::Int(last as i64));
+        bind!(last as i64);
         sql.push_str("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1;\n");
-        bind(&mut args, BindValue::Int(audit_last as i64));
-        bind(&mut args, BindValue::Bytes(&audit_hash));
-    }
-    if let Some(e) = bind_err {
-        return Err(crate::StoreError::Database(sqlx::Error::Encode(e)));
+        bind!(audit_last as i64, &audit_hash[..]);
     }
     if !sql.is_empty() {
         sqlx::query_with(AssertSqlSafe(sql), args)
@@ -207,11 +187,4 @@ pub(crate) async fn commit(
     }
     tx.commit().await?;
     Ok(crate::exchange::outcomes(slots, &stored))
-}
-
-enum BindValue<'a> {
-    Int(i64),
-    Text(&'a str),
-    OptText(Option<&'a str>),
-    Bytes(&'a [u8]),
 }
