@@ -240,7 +240,7 @@ fn filter_sql(f: &CatalogueFilter, mut next: impl FnMut() -> String) -> (String,
     (sql, binds)
 }
 
-/// Binds a catalogue row's columns from `id` to `search_text`, in table order.
+/// Binds a catalogue row's columns from `id` to `updated_at`, in table order.
 macro_rules! bind_columns {
     ($q:expr, $e:expr, $r:expr) => {
         $q.bind(&$e.id)
@@ -256,6 +256,8 @@ macro_rules! bind_columns {
             .bind(&$r.tags)
             .bind(&$e.status)
             .bind(&$r.text)
+            .bind(unix($e.created_at))
+            .bind(unix($e.updated_at))
     };
 }
 
@@ -308,33 +310,38 @@ impl Store {
     ) -> Result<()> {
         const UPSERT: &str = "ON CONFLICT (id) DO UPDATE SET version = excluded.version, name = excluded.name, description = excluded.description, \
             region_code = excluded.region_code, schema = excluded.schema, fields = excluded.fields, sharing_type = excluded.sharing_type, \
-            update_frequency = excluded.update_frequency, tags = excluded.tags, status = excluded.status, search_text = excluded.search_text";
-        match &self.db {
-            Db::Sqlite(db) => {
-                let mut tx = db.write.begin_with("BEGIN IMMEDIATE").await?;
-                for e in entries {
-                    let r = Row::of(e);
-                    let old: Option<i64> =
-                        sqlx::query_scalar("SELECT rowid FROM catalogue WHERE id = ?")
-                            .bind(&e.id)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    if let Some(rowid) = old {
-                        sqlx::query("DELETE FROM catalogue_search WHERE rowid = ?")
-                            .bind(rowid)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
+            update_frequency = excluded.update_frequency, tags = excluded.tags, status = excluded.status, search_text = excluded.search_text, \
+            updated_at = excluded.updated_at";
+        in_tx!(&self.db, tx => {
+            // PostgreSQL keeps the gram array in the row; SQLite keeps the
+            // token text in the FTS5 table under the row's rowid.
+            let pg = crate::db::numbered_placeholders(&tx);
+            for e in entries {
+                let r = Row::of(e);
+                if pg {
+                    let sql = format!(
+                        "INSERT INTO catalogue (id, version, name, description, provider, region_code, schema, fields, sharing_type, update_frequency, tags, status, search_text, created_at, updated_at, grams) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, string_to_array($16, ' ')) {UPSERT}, grams = excluded.grams"
+                    );
+                    let grams: Vec<String> = gram_set(&r.text).into_iter().collect();
+                    bind_columns!(sqlx::query(AssertSqlSafe(sql)), e, r)
+                        .bind(grams.join(" "))
+                        .execute(&mut *tx)
+                        .await?;
+                } else {
+                    sqlx::query("DELETE FROM catalogue_search WHERE rowid = (SELECT rowid FROM catalogue WHERE id = $1)")
+                        .bind(&e.id)
+                        .execute(&mut *tx)
+                        .await?;
                     let sql = format!(
                         "INSERT INTO catalogue (id, version, name, description, provider, region_code, schema, fields, sharing_type, update_frequency, tags, status, search_text, created_at, updated_at) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {UPSERT}, updated_at = excluded.updated_at RETURNING rowid"
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) {UPSERT} RETURNING rowid"
                     );
-                    let rowid: i64 = bind_columns!(sqlx::query_scalar(AssertSqlSafe(sql)), e, r)
-                        .bind(unix(e.created_at))
-                        .bind(unix(e.updated_at))
+                    let rowid: i64 = bind_columns!(sqlx::query(AssertSqlSafe(sql)), e, r)
                         .fetch_one(&mut *tx)
-                        .await?;
-                    sqlx::query("INSERT INTO catalogue_search (rowid, name, tags, labels, description) VALUES (?, ?, ?, ?, ?)")
+                        .await?
+                        .int("rowid")?;
+                    sqlx::query("INSERT INTO catalogue_search (rowid, name, tags, labels, description) VALUES ($1, $2, $3, $4, $5)")
                         .bind(rowid)
                         .bind(index_tokens(&e.name))
                         .bind(index_tokens(&e.tags.join(" ")))
@@ -342,44 +349,17 @@ impl Store {
                         .bind(index_tokens(&e.description))
                         .execute(&mut *tx)
                         .await?;
-                    sqlx::query("INSERT INTO catalogue_versions (id, version, content, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id, version) DO UPDATE SET content = excluded.content")
-                        .bind(&e.id)
-                        .bind(r.version)
-                        .bind(&r.content)
-                        .bind(unix(e.updated_at))
-                        .execute(&mut *tx)
-                        .await?;
                 }
-                append_audit!(tx, audit);
-                tx.commit().await?;
+                sqlx::query("INSERT INTO catalogue_versions (id, version, content, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id, version) DO UPDATE SET content = excluded.content")
+                    .bind(&e.id)
+                    .bind(r.version)
+                    .bind(&r.content)
+                    .bind(unix(e.updated_at))
+                    .execute(&mut *tx)
+                    .await?;
             }
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                for e in entries {
-                    let r = Row::of(e);
-                    let grams: Vec<String> = gram_set(&r.text).into_iter().collect();
-                    let sql = format!(
-                        "INSERT INTO catalogue (id, version, name, description, provider, region_code, schema, fields, sharing_type, update_frequency, tags, status, search_text, grams, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) {UPSERT}, grams = excluded.grams, updated_at = excluded.updated_at"
-                    );
-                    bind_columns!(sqlx::query(AssertSqlSafe(sql)), e, r)
-                        .bind(&grams)
-                        .bind(unix(e.created_at))
-                        .bind(unix(e.updated_at))
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("INSERT INTO catalogue_versions (id, version, content, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id, version) DO UPDATE SET content = excluded.content")
-                        .bind(&e.id)
-                        .bind(r.version)
-                        .bind(&r.content)
-                        .bind(unix(e.updated_at))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                append_audit!(tx, audit);
-                tx.commit().await?;
-            }
-        }
+            append_audit!(tx, audit);
+        });
         Ok(())
     }
 
