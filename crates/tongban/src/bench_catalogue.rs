@@ -1,13 +1,14 @@
 //! `tongban bench catalogue`: search latency over a large catalogue.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Args;
 use serde_json::json;
 use tongban_service::{Hub, HubConfig};
 use tongban_store::{CatalogueEntry, CatalogueField, CatalogueFilter, DatabaseConfig};
 
+use crate::bench_exchange::percentile;
 use crate::{samples, setup};
 
 #[derive(Debug, Args)]
@@ -164,14 +165,6 @@ fn entry(i: usize, now: time::OffsetDateTime) -> CatalogueEntry {
         created_at: now,
         updated_at: now,
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
 pub async fn run(args: CatalogueBenchArgs) -> anyhow::Result<ExitCode> {

@@ -77,7 +77,8 @@ fn payload(size: usize, i: usize) -> Value {
     })
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+/// The `p` quantile of sorted durations, in milliseconds.
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
