@@ -490,91 +490,89 @@ async fn writer(
 }
 
 async fn commit(shared: &Shared, batch: Vec<(Job, Verified)>, acks: &[AckSet]) {
-    {
-        let commit_started = std::time::Instant::now();
-        let oldest = batch
-            .iter()
-            .map(|(j, _)| commit_started.duration_since(j.enqueued))
-            .max()
-            .unwrap_or_default();
-        let now = shared.hub.now();
-        let received_at_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
-        let view = shared.snapshot.view();
-        let rows: Vec<NewMessage> = batch
-            .iter()
-            .map(|(_, v)| {
-                let h = &v.header;
-                let audience = view
-                    .resources
-                    .get(&h.resource)
-                    .filter(|r| h.topic.is_some() && !r.allowed.iter().any(|a| a == "*"))
-                    .map(|r| r.allowed.clone());
-                NewMessage {
-                    sender: h.sender.clone(),
-                    id: h.id.clone(),
-                    kind: h.kind.as_str().to_owned(),
-                    recipient: h.recipient.clone(),
-                    topic: h.topic.clone(),
-                    resource: h.resource.clone(),
-                    schema: h.schema.clone(),
-                    envelope: v.to_json(),
-                    digest: v.digest().to_owned(),
-                    payload_sha256: h.payload_ref.as_ref().map(|r| r.sha256.clone()),
-                    sent_at_ms: (h.time.unix_timestamp_nanos() / 1_000_000) as i64,
-                    received_at_ms,
-                    audit: AuditRecord::new(
-                        now,
-                        &h.sender,
-                        format!("exchange.{}", h.kind.as_str()),
-                        format!("{}/{}", h.sender, h.id),
-                        json!({"recipient": h.recipient, "topic": h.topic, "resource": h.resource, "schema": h.schema, "digest": v.digest(), "correlationId": h.correlation_id}),
-                    ),
-                    audience,
-                }
-            })
-            .collect();
-        let result = shared.hub.store().commit_exchange(&rows, acks).await;
-        tracing::debug!(
-            count = rows.len(),
-            acks = acks.iter().map(|a| a.seqs.len()).sum::<usize>(),
-            oldest_us = oldest.as_micros() as u64,
-            commit_us = commit_started.elapsed().as_micros() as u64,
-            "batch committed"
-        );
-        match result {
-            Ok(outcomes) => {
-                for ((job, verified), outcome) in batch.into_iter().zip(outcomes) {
-                    match outcome {
-                        Accepted::Stored { seq, recipients } => {
-                            for r in &recipients {
-                                shared.registry.notify(r);
-                            }
-                            let _ = job.reply.send(Ok(Outcome {
-                                seq,
-                                recipients,
-                                verified,
-                            }));
+    let commit_started = std::time::Instant::now();
+    let oldest = batch
+        .iter()
+        .map(|(j, _)| commit_started.duration_since(j.enqueued))
+        .max()
+        .unwrap_or_default();
+    let now = shared.hub.now();
+    let received_at_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+    let view = shared.snapshot.view();
+    let rows: Vec<NewMessage> = batch
+        .iter()
+        .map(|(_, v)| {
+            let h = &v.header;
+            let audience = view
+                .resources
+                .get(&h.resource)
+                .filter(|r| h.topic.is_some() && !r.allowed.iter().any(|a| a == "*"))
+                .map(|r| r.allowed.clone());
+            NewMessage {
+                sender: h.sender.clone(),
+                id: h.id.clone(),
+                kind: h.kind.as_str().to_owned(),
+                recipient: h.recipient.clone(),
+                topic: h.topic.clone(),
+                resource: h.resource.clone(),
+                schema: h.schema.clone(),
+                envelope: v.to_json(),
+                digest: v.digest().to_owned(),
+                payload_sha256: h.payload_ref.as_ref().map(|r| r.sha256.clone()),
+                sent_at_ms: (h.time.unix_timestamp_nanos() / 1_000_000) as i64,
+                received_at_ms,
+                audit: AuditRecord::new(
+                    now,
+                    &h.sender,
+                    format!("exchange.{}", h.kind.as_str()),
+                    format!("{}/{}", h.sender, h.id),
+                    json!({"recipient": h.recipient, "topic": h.topic, "resource": h.resource, "schema": h.schema, "digest": v.digest(), "correlationId": h.correlation_id}),
+                ),
+                audience,
+            }
+        })
+        .collect();
+    let result = shared.hub.store().commit_exchange(&rows, acks).await;
+    tracing::debug!(
+        count = rows.len(),
+        acks = acks.iter().map(|a| a.seqs.len()).sum::<usize>(),
+        oldest_us = oldest.as_micros() as u64,
+        commit_us = commit_started.elapsed().as_micros() as u64,
+        "batch committed"
+    );
+    match result {
+        Ok(outcomes) => {
+            for ((job, verified), outcome) in batch.into_iter().zip(outcomes) {
+                match outcome {
+                    Accepted::Stored { seq, recipients } => {
+                        for r in &recipients {
+                            shared.registry.notify(r);
                         }
-                        Accepted::Replay => {
-                            let _ = job.reply.send(Err(ProtoError::new(
-                                ErrorCode::Replay,
-                                format!(
-                                    "{} already sent an envelope with id {}",
-                                    verified.header.sender, verified.header.id
-                                ),
-                            )));
-                        }
+                        let _ = job.reply.send(Ok(Outcome {
+                            seq,
+                            recipients,
+                            verified,
+                        }));
+                    }
+                    Accepted::Replay => {
+                        let _ = job.reply.send(Err(ProtoError::new(
+                            ErrorCode::Replay,
+                            format!(
+                                "{} already sent an envelope with id {}",
+                                verified.header.sender, verified.header.id
+                            ),
+                        )));
                     }
                 }
             }
-            Err(e) => {
-                tracing::error!(error = %e, count = batch.len(), "storing a batch of messages failed (acknowledgements in it will be redelivered)");
-                for (job, _) in batch {
-                    let _ = job.reply.send(Err(ProtoError::new(
-                        ErrorCode::Internal,
-                        "the hub could not store the envelope; nothing was accepted",
-                    )));
-                }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, count = batch.len(), "storing a batch of messages failed (acknowledgements in it will be redelivered)");
+            for (job, _) in batch {
+                let _ = job.reply.send(Err(ProtoError::new(
+                    ErrorCode::Internal,
+                    "the hub could not store the envelope; nothing was accepted",
+                )));
             }
         }
     }

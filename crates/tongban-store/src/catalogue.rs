@@ -157,7 +157,7 @@ fn terms(query: &str) -> Vec<String> {
     query
         .split_whitespace()
         .map(str::to_lowercase)
-        .filter(|t| runs(t).iter().any(|(_, c)| !c.is_empty()))
+        .filter(|t| !runs(t).is_empty())
         .take(MAX_SEARCH_TERMS)
         .collect()
 }
@@ -194,7 +194,6 @@ fn search_text(e: &CatalogueEntry) -> String {
 }
 
 fn from_row(row: &impl RowExt) -> Result<CatalogueEntry> {
-    let json = |col: &str| -> Result<String> { Ok(row.text(col)?) };
     Ok(CatalogueEntry {
         id: row.text("id")?,
         version: row.int("version")? as u64,
@@ -203,11 +202,11 @@ fn from_row(row: &impl RowExt) -> Result<CatalogueEntry> {
         provider: row.text("provider")?,
         region_code: row.text("region_code")?,
         schema: row.text("schema")?,
-        fields: serde_json::from_str(&json("fields")?)
+        fields: serde_json::from_str(&row.text("fields")?)
             .map_err(|e| StoreError::Corrupt(format!("catalogue fields: {e}")))?,
         sharing_type: row.text("sharing_type")?,
         update_frequency: row.text("update_frequency")?,
-        tags: serde_json::from_str(&json("tags")?)
+        tags: serde_json::from_str(&row.text("tags")?)
             .map_err(|e| StoreError::Corrupt(format!("catalogue tags: {e}")))?,
         status: row.text("status")?,
         created_at: from_unix(row.int("created_at")?)?,
