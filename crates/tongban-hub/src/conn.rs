@@ -193,7 +193,12 @@ fn envelope_id(v: &Value) -> Option<String> {
 }
 
 fn service_error(e: &tongban_service::Error) -> ProtoError {
-    ProtoError::new(ErrorCode::parse(e.code()), e.to_string())
+    let code = match e.code() {
+        "CATALOGUE_UNKNOWN" => ErrorCode::ResourceUnknown,
+        "DEPARTMENT_SUSPENDED" => ErrorCode::DepartmentInactive,
+        other => ErrorCode::parse(other),
+    };
+    ProtoError::new(code, e.to_string())
 }
 
 async fn serve_stream(mut send: quinn::SendStream, recv: quinn::RecvStream, ctx: StreamCtx) {
@@ -401,7 +406,7 @@ async fn request(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream,
         }
     };
     let h = &outcome.verified.header;
-    let provider = match ctx.shared.snapshot.view().resources.get(&h.resource) {
+    let provider = match ctx.shared.snapshot.view().access.resource(&h.resource) {
         Some(r) => r.provider.clone(),
         None => {
             write(

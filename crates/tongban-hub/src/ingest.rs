@@ -249,7 +249,7 @@ fn names_unknown(view: &View, envelope: &Value) -> bool {
     let text = |k: &str| envelope.get(k).and_then(Value::as_str);
     text("keyId").is_some_and(|k| !view.keys.contains_key(k))
         || text("schema").is_some_and(|s| !view.validators.contains_key(s))
-        || text("resource").is_some_and(|r| !view.resources.contains_key(r))
+        || text("resource").is_some_and(|r| view.access.resource(r).is_none())
 }
 
 fn precheck(
@@ -310,12 +310,24 @@ fn authorise_and_validate(
     v: Verified,
 ) -> Result<Verified, ProtoError> {
     let h = &v.header;
-    let resource = view.resources.get(&h.resource).ok_or_else(|| {
+    let resource = view.access.resource(&h.resource).ok_or_else(|| {
         ProtoError::new(
             ErrorCode::ResourceUnknown,
-            format!("no resource {}", h.resource),
+            format!("no resource {} in the catalogue", h.resource),
         )
     })?;
+    if resource.status != "published" {
+        return Err(ProtoError::new(
+            ErrorCode::CatalogueRetired,
+            format!("{} is retired from the catalogue", h.resource),
+        ));
+    }
+    let now = shared.hub.now();
+    let may_use = |consumer: &str| {
+        view.access
+            .check(consumer, &h.resource, now)
+            .map_err(refusal)
+    };
     let forbidden = |m: String| ProtoError::new(ErrorCode::ResourceForbidden, m);
     match h.kind {
         Kind::Message => {
@@ -341,9 +353,7 @@ fn authorise_and_validate(
                         ));
                     }
                 }
-                if !resource.allows(r) {
-                    return Err(forbidden(format!("{r} may not receive {}", resource.id)));
-                }
+                may_use(r)?;
             }
             if let Some(t) = &h.topic {
                 if t != &resource.id {
@@ -355,12 +365,7 @@ fn authorise_and_validate(
             }
         }
         Kind::Request => {
-            if !resource.allows(&h.sender) {
-                return Err(forbidden(format!(
-                    "{} may not consume {}",
-                    h.sender, resource.id
-                )));
-            }
+            may_use(&h.sender)?;
             if h.recipient
                 .as_deref()
                 .is_some_and(|r| r != resource.provider)
@@ -421,6 +426,16 @@ fn authorise_and_validate(
         ));
     }
     Ok(v)
+}
+
+/// A refusal of the catalogue's access rules as a protocol error: the code
+/// names the rule.
+pub(crate) fn refusal(r: tongban_service::Refusal) -> ProtoError {
+    let code = match r.code {
+        "CATALOGUE_UNKNOWN" => ErrorCode::ResourceUnknown,
+        other => ErrorCode::parse(other),
+    };
+    ProtoError::new(code, r.message)
 }
 
 /// Checks a payload against its schema; the error lists the first violations.
@@ -503,11 +518,10 @@ async fn commit(shared: &Shared, batch: Vec<(Job, Verified)>, acks: &[AckSet]) {
         .iter()
         .map(|(_, v)| {
             let h = &v.header;
-            let audience = view
-                .resources
-                .get(&h.resource)
-                .filter(|r| h.topic.is_some() && !r.allowed.iter().any(|a| a == "*"))
-                .map(|r| r.allowed.clone());
+            let audience = h
+                .topic
+                .as_ref()
+                .and_then(|_| view.access.audience(&h.resource, now));
             NewMessage {
                 sender: h.sender.clone(),
                 id: h.id.clone(),

@@ -1,5 +1,6 @@
 //! What the server checks messages against, read from the store and kept
-//! fresh: signing keys, departments, resources, compiled message schemas.
+//! fresh: signing keys, departments, the catalogue's access rules, compiled
+//! message schemas.
 //!
 //! Refreshed every few seconds (so that a revocation or suspension made with
 //! the CLI takes effect without a restart) and on demand when a lookup
@@ -11,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tongban_seal::KeyRecord;
-use tongban_service::Hub;
-use tongban_store::{DepartmentStatus, ResourceRow};
+use tongban_service::{AccessRules, Hub};
+use tongban_store::DepartmentStatus;
 
 /// One consistent view of the registry.
 #[derive(Default)]
@@ -21,8 +22,11 @@ pub struct View {
     pub keys: HashMap<String, KeyRecord>,
     /// Department statuses.
     pub departments: HashMap<String, DepartmentStatus>,
-    /// Resources by id.
-    pub resources: HashMap<String, ResourceRow>,
+    /// Catalogue resources and approved grants (reloaded only when the
+    /// store's access generation moved).
+    pub access: Arc<AccessRules>,
+    /// The access generation `access` was read at.
+    access_generation: i64,
     /// Message schema validators by `id@version`.
     pub validators: HashMap<String, Arc<jsonschema::Validator>>,
     /// Serial numbers (lower-case hex) of revoked certificates.
@@ -39,7 +43,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// Loads the first view.
     pub async fn load(hub: Hub) -> Result<Arc<Self>, tongban_service::Error> {
-        let view = build(&hub).await?;
+        let view = build(&hub, None).await?;
         Ok(Arc::new(Snapshot {
             hub,
             view: RwLock::new(Arc::new(view)),
@@ -57,7 +61,8 @@ impl Snapshot {
 
     /// Rebuilds the view from the store.
     pub async fn refresh(&self) -> Result<(), tongban_service::Error> {
-        let view = build(&self.hub).await?;
+        let previous = self.view();
+        let view = build(&self.hub, Some(&previous)).await?;
         let mut slot = self.view.write().unwrap_or_else(|p| p.into_inner());
         *slot = Arc::new(view);
         Ok(())
@@ -82,9 +87,16 @@ impl Snapshot {
     }
 }
 
-async fn build(hub: &Hub) -> Result<View, tongban_service::Error> {
+async fn build(hub: &Hub, previous: Option<&View>) -> Result<View, tongban_service::Error> {
     let store = hub.store();
     let mut view = View::default();
+    // Read the generation first: a change racing the load is seen next time.
+    let generation = store.access_generation().await?;
+    match previous {
+        Some(p) if p.access_generation == generation => view.access = Arc::clone(&p.access),
+        _ => view.access = Arc::new(hub.access_rules().await?),
+    }
+    view.access_generation = generation;
     for row in store.all_keys().await? {
         // A row that does not decode is skipped: envelopes naming it get
         // KEY_UNKNOWN rather than the whole view failing.
@@ -99,9 +111,6 @@ async fn build(hub: &Hub) -> Result<View, tongban_service::Error> {
         if c.revoked_at.is_some() {
             view.revoked_serials.insert(c.serial.to_ascii_lowercase());
         }
-    }
-    for r in store.resources().await? {
-        view.resources.insert(r.id.clone(), r);
     }
     for s in store.schemas(Some("message")).await? {
         let Ok(doc) = serde_json::from_str::<Value>(&s.content) else {

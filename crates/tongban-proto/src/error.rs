@@ -73,8 +73,18 @@ codes! {
     BlobMismatch => "BLOB_MISMATCH",
     /// The resource is not registered.
     ResourceUnknown => "RESOURCE_UNKNOWN",
-    /// The sender is not allowed on this resource (or not in this role).
+    /// The sender is not in this role on the resource (only its provider
+    /// publishes and answers; a message carries the resource's schema).
     ResourceForbidden => "RESOURCE_FORBIDDEN",
+    /// The resource is retired from the catalogue.
+    CatalogueRetired => "CATALOGUE_RETIRED",
+    /// The resource is not shared (不予共享): only its provider uses it.
+    AccessNotShared => "ACCESS_NOT_SHARED",
+    /// The resource is shared on conditions (有条件共享) and the consumer
+    /// has no approval covering this time (none, rejected or withdrawn).
+    AccessNotGranted => "ACCESS_NOT_GRANTED",
+    /// The consumer's approval for the resource has ended.
+    AccessExpired => "ACCESS_EXPIRED",
     /// The recipient is not a registered, active department.
     RecipientUnknown => "RECIPIENT_UNKNOWN",
     /// The provider has no system connected to answer requests.

@@ -2,8 +2,12 @@
 //! registered department, conditional ones need an approved application
 //! for the time of use, not-shared ones are never served.
 
+use std::collections::HashMap;
+
 use serde_json::json;
-use tongban_store::{AccessApplication, CatalogueEntry, DepartmentStatus};
+use tongban_store::{
+    AccessApplication, AccessGrant, CatalogueEntry, DepartmentStatus, ExchangeResource,
+};
 
 use crate::{Error, Hub, Result};
 
@@ -228,7 +232,8 @@ impl Hub {
 
     /// Whether `consumer` may use `resource` at `at`, and why; a refusal
     /// names the rule (`ACCESS_NOT_SHARED`, `ACCESS_NOT_GRANTED`,
-    /// `ACCESS_EXPIRED`, `CATALOGUE_RETIRED`, …).
+    /// `ACCESS_EXPIRED`, `CATALOGUE_RETIRED`, …). The exchange applies the
+    /// same [`AccessRules`] to every message.
     pub async fn access_check(
         &self,
         consumer: &str,
@@ -236,59 +241,189 @@ impl Hub {
         at: time::OffsetDateTime,
     ) -> Result<AccessBasis> {
         let r: CatalogueEntry = self.catalogue_show(resource).await?;
+        if r.provider != consumer {
+            let d = self.department(consumer).await?;
+            if d.status != DepartmentStatus::Active {
+                return Err(rejected(
+                    "DEPARTMENT_SUSPENDED",
+                    format!("{consumer} is not active"),
+                ));
+            }
+        }
+        let grants = self
+            .store
+            .access_applications(Some(resource), Some(consumer), 1_000)
+            .await?
+            .into_iter()
+            .filter(|a| a.status == "approved")
+            .map(|a| AccessGrant {
+                id: a.id,
+                resource: a.resource,
+                consumer: a.consumer,
+                valid_from: a.valid_from,
+                valid_until: a.valid_until,
+            })
+            .collect();
+        let rules = AccessRules::new(
+            vec![ExchangeResource {
+                id: r.id,
+                provider: r.provider,
+                schema: r.schema,
+                sharing_type: r.sharing_type,
+                status: r.status,
+            }],
+            grants,
+        );
+        rules
+            .check(consumer, resource, at)
+            .map_err(|r| rejected(r.code, r.message))
+    }
+
+    /// The access rules of the whole catalogue, as the exchange applies them.
+    pub async fn access_rules(&self) -> Result<AccessRules> {
+        Ok(AccessRules::new(
+            self.store.exchange_resources().await?,
+            self.store.access_grants().await?,
+        ))
+    }
+}
+
+/// Why a use was refused: a stable code naming the rule, and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// `CATALOGUE_UNKNOWN`, `CATALOGUE_RETIRED`, `ACCESS_NOT_SHARED`,
+    /// `ACCESS_NOT_GRANTED` or `ACCESS_EXPIRED`.
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+}
+
+/// The catalogue's access rules in memory: resources and approved grants.
+/// Whether the consumer is an active department is the caller's check.
+#[derive(Debug, Default)]
+pub struct AccessRules {
+    resources: HashMap<String, ExchangeResource>,
+    /// By (resource, consumer).
+    grants: HashMap<(String, String), Vec<AccessGrant>>,
+}
+
+impl AccessRules {
+    /// Indexes resources and grants.
+    pub fn new(resources: Vec<ExchangeResource>, grants: Vec<AccessGrant>) -> Self {
+        let mut by_pair: HashMap<(String, String), Vec<AccessGrant>> = HashMap::new();
+        for g in grants {
+            by_pair
+                .entry((g.resource.clone(), g.consumer.clone()))
+                .or_default()
+                .push(g);
+        }
+        AccessRules {
+            resources: resources.into_iter().map(|r| (r.id.clone(), r)).collect(),
+            grants: by_pair,
+        }
+    }
+
+    /// A resource, published or retired.
+    pub fn resource(&self, id: &str) -> Option<&ExchangeResource> {
+        self.resources.get(id)
+    }
+
+    /// Number of resources.
+    pub fn len(&self) -> usize {
+        self.resources.len()
+    }
+
+    /// Whether there are no resources.
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+
+    /// Who besides the provider may receive what `resource` publishes at
+    /// `at`: `None` for everyone (unconditional), else the consumers whose
+    /// approval covers `at` (none for a not-shared or retired resource).
+    pub fn audience(&self, resource: &str, at: time::OffsetDateTime) -> Option<Vec<String>> {
+        let r = self.resources.get(resource)?;
+        if r.status == "published" && r.sharing_type == "unconditional" {
+            return None;
+        }
+        let mut who = vec![r.provider.clone()];
+        if r.status == "published" && r.sharing_type == "conditional" {
+            who.extend(
+                self.grants
+                    .iter()
+                    .filter(|((res, _), grants)| {
+                        res == resource
+                            && grants
+                                .iter()
+                                .any(|g| g.valid_from <= at && at < g.valid_until)
+                    })
+                    .map(|((_, consumer), _)| consumer.clone()),
+            );
+        }
+        Some(who)
+    }
+
+    /// Whether `consumer` may use `resource` at `at`, and on what basis.
+    pub fn check(
+        &self,
+        consumer: &str,
+        resource: &str,
+        at: time::OffsetDateTime,
+    ) -> std::result::Result<AccessBasis, Refusal> {
+        let refuse = |code, message: String| Err(Refusal { code, message });
+        let Some(r) = self.resources.get(resource) else {
+            return refuse(
+                "CATALOGUE_UNKNOWN",
+                format!("{resource} is not in the catalogue"),
+            );
+        };
         if r.status != "published" {
-            return Err(rejected(
-                "CATALOGUE_RETIRED",
-                format!("{resource} is retired"),
-            ));
+            return refuse("CATALOGUE_RETIRED", format!("{resource} is retired"));
         }
         if r.provider == consumer {
             return Ok(AccessBasis::Provider);
         }
-        let d = self.department(consumer).await?;
-        if d.status != DepartmentStatus::Active {
-            return Err(rejected(
-                "DEPARTMENT_SUSPENDED",
-                format!("{consumer} is not active"),
-            ));
-        }
         match r.sharing_type.as_str() {
             "unconditional" => return Ok(AccessBasis::Unconditional),
             "not-shared" => {
-                return Err(rejected(
+                return refuse(
                     "ACCESS_NOT_SHARED",
                     format!("{resource} is not shared (不予共享)"),
-                ));
+                );
             }
             _ => {}
         }
-        let apps = self
-            .store
-            .access_applications(Some(resource), Some(consumer), 1_000)
-            .await?;
-        let approved: Vec<&AccessApplication> =
-            apps.iter().filter(|a| a.status == "approved").collect();
-        if let Some(a) = approved
+        let grants = self
+            .grants
+            .get(&(resource.to_owned(), consumer.to_owned()))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if let Some(g) = grants
             .iter()
-            .find(|a| a.valid_from <= at && at < a.valid_until)
+            .filter(|g| g.valid_from <= at && at < g.valid_until)
+            .max_by_key(|g| g.id)
         {
-            return Ok(AccessBasis::Approved(a.id));
+            return Ok(AccessBasis::Approved(g.id));
         }
-        if let Some(a) = approved.iter().find(|a| a.valid_until <= at) {
-            return Err(rejected(
+        if let Some(g) = grants
+            .iter()
+            .filter(|g| g.valid_until <= at)
+            .max_by_key(|g| g.valid_until)
+        {
+            return refuse(
                 "ACCESS_EXPIRED",
                 format!(
                     "{consumer}'s approval #{} for {resource} ended at {}",
-                    a.id,
-                    tongban_seal::timefmt::format_rfc3339(a.valid_until)
+                    g.id,
+                    tongban_seal::timefmt::format_rfc3339(g.valid_until)
                 ),
-            ));
+            );
         }
-        Err(rejected(
+        refuse(
             "ACCESS_NOT_GRANTED",
             format!(
                 "{resource} is shared on conditions (有条件共享): {consumer} has no approval covering this time"
             ),
-        ))
+        )
     }
 }

@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 use tongban_licence::LicenceTypes;
 use tongban_store::{Store, StoreConfig};
 
-pub use access::AccessBasis;
+pub use access::{AccessBasis, AccessRules, Refusal};
 pub use admin::{HubIdentity, NewDepartment, key_record};
 pub use audit::{AuditReport, CHECKPOINT_INTERVAL};
 pub use catalogue::{CatalogueDraft, SHARING_TYPES, sharing_type};

@@ -35,6 +35,37 @@ pub struct AccessApplication {
     pub created_at: time::OffsetDateTime,
 }
 
+/// What the exchange needs of a catalogue resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeResource {
+    /// Resource id (also its topic).
+    pub id: String,
+    /// Providing department.
+    pub provider: String,
+    /// Payload schema `id@version`.
+    pub schema: String,
+    /// `unconditional`, `conditional` or `not-shared`.
+    pub sharing_type: String,
+    /// `published` or `retired`.
+    pub status: String,
+}
+
+/// An approved application: `consumer` may use `resource` in
+/// `[valid_from, valid_until)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessGrant {
+    /// Application number.
+    pub id: u64,
+    /// Catalogue resource id.
+    pub resource: String,
+    /// Consuming department.
+    pub consumer: String,
+    /// From.
+    pub valid_from: time::OffsetDateTime,
+    /// Until (exclusive).
+    pub valid_until: time::OffsetDateTime,
+}
+
 /// A provider's decision on an application.
 #[derive(Debug, Clone, Copy)]
 pub struct AccessDecision<'a> {
@@ -141,6 +172,50 @@ impl Store {
                 .await?
                 .iter()
                 .map(from_row)
+                .collect()
+        })
+    }
+
+    /// Counts every change to the catalogue or to applications (a trigger
+    /// bumps it), so that a reader reloads the rules only when it moved.
+    pub async fn access_generation(&self) -> Result<i64> {
+        on_db!(&self.db, pool => {
+            Ok(sqlx::query_scalar("SELECT value FROM access_generation WHERE id = 1").fetch_one(pool).await?)
+        })
+    }
+
+    /// Every catalogue resource as the exchange sees it.
+    pub async fn exchange_resources(&self) -> Result<Vec<ExchangeResource>> {
+        on_db!(&self.db, pool => {
+            sqlx::query("SELECT id, provider, schema, sharing_type, status FROM catalogue")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok(ExchangeResource {
+                    id: r.text("id")?,
+                    provider: r.text("provider")?,
+                    schema: r.text("schema")?,
+                    sharing_type: r.text("sharing_type")?,
+                    status: r.text("status")?,
+                }))
+                .collect()
+        })
+    }
+
+    /// Every approved application (whatever its period).
+    pub async fn access_grants(&self) -> Result<Vec<AccessGrant>> {
+        on_db!(&self.db, pool => {
+            sqlx::query("SELECT id, resource, consumer, valid_from, valid_until FROM access_applications WHERE status = 'approved'")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok(AccessGrant {
+                    id: r.int("id")? as u64,
+                    resource: r.text("resource")?,
+                    consumer: r.text("consumer")?,
+                    valid_from: from_unix(r.int("valid_from")?)?,
+                    valid_until: from_unix(r.int("valid_until")?)?,
+                }))
                 .collect()
         })
     }

@@ -114,6 +114,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "access applications",
         include_str!("../migrations/sqlite/0007_access.sql"),
     ),
+    (
+        8,
+        "exchange follows the catalogue's access rules",
+        include_str!("../migrations/sqlite/0008_exchange_access.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -151,6 +156,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "access applications",
         include_str!("../migrations/postgres/0007_access.sql"),
+    ),
+    (
+        8,
+        "exchange follows the catalogue's access rules",
+        include_str!("../migrations/postgres/0008_exchange_access.sql"),
     ),
 ];
 

@@ -1,8 +1,9 @@
-//! The exchange's tables: resources, messages, deliveries, subscriptions.
+//! The exchange's tables: messages, deliveries, subscriptions (resources
+//! and their access rules are the catalogue's).
 
 use std::collections::{HashMap, HashSet};
 
-use crate::db::{RowExt, from_unix, unix};
+use crate::db::{RowExt, unix};
 use crate::{AuditRecord, Result, Store, StoreError};
 
 /// Most messages one acceptance batch may hold.
@@ -11,31 +12,6 @@ pub const MAX_ACCEPT_BATCH: usize = 2_000;
 pub(crate) const MESSAGE_CHUNK: usize = 200;
 /// Delivery rows per INSERT statement (3 parameters each).
 pub(crate) const DELIVERY_CHUNK: usize = 500;
-
-/// A resource: what may be exchanged, by whom.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ResourceRow {
-    /// Resource id (also the topic of its published messages).
-    pub id: String,
-    /// The providing department.
-    pub provider: String,
-    /// Payload schema `id@version`.
-    pub schema: String,
-    /// Departments allowed to consume it, or `*` for every registered department.
-    pub allowed: Vec<String>,
-    /// What it is.
-    pub description: String,
-    /// Registration time.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: time::OffsetDateTime,
-}
-
-impl ResourceRow {
-    /// Whether `department` may consume this resource.
-    pub fn allows(&self, department: &str) -> bool {
-        self.allowed.iter().any(|a| a == "*" || a == department)
-    }
-}
 
 /// A message to accept.
 #[derive(Debug, Clone)]
@@ -217,19 +193,6 @@ fn blob_from_row(row: &impl RowExt) -> Result<BlobInfo> {
     })
 }
 
-fn resource_from_row(row: &impl RowExt) -> Result<ResourceRow> {
-    let allowed = row.text("allowed")?;
-    Ok(ResourceRow {
-        id: row.text("id")?,
-        provider: row.text("provider")?,
-        schema: row.text("schema")?,
-        allowed: serde_json::from_str(&allowed)
-            .map_err(|e| StoreError::Corrupt(format!("resource allowed list: {e}")))?,
-        description: row.text("description")?,
-        created_at: from_unix(row.int("created_at")?)?,
-    })
-}
-
 /// `(sender, id) IN (VALUES (…), …)` for `n` pairs.
 pub(crate) fn pair_list(n: usize, numbered: bool) -> String {
     let mut s = String::from("(sender, id) IN (VALUES ");
@@ -264,36 +227,6 @@ pub(crate) const MESSAGE_COLUMNS: &[&str] = &[
 ];
 
 impl Store {
-    /// Registers or replaces a resource.
-    pub async fn put_resource(&self, r: &ResourceRow, audit: &[AuditRecord]) -> Result<()> {
-        let allowed = serde_json::to_string(&r.allowed).unwrap_or_else(|_| "[]".into());
-        in_tx!(&self.db, tx => {
-            sqlx::query("INSERT INTO resources (id, provider, schema, allowed, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (id) DO UPDATE SET provider = excluded.provider, schema = excluded.schema, allowed = excluded.allowed, description = excluded.description, updated_at = excluded.updated_at")
-                .bind(&r.id)
-                .bind(&r.provider)
-                .bind(&r.schema)
-                .bind(&allowed)
-                .bind(&r.description)
-                .bind(unix(r.created_at))
-                .execute(&mut *tx)
-                .await?;
-            append_audit!(tx, audit);
-        });
-        Ok(())
-    }
-
-    /// Every resource.
-    pub async fn resources(&self) -> Result<Vec<ResourceRow>> {
-        on_db!(&self.db, pool => {
-            sqlx::query("SELECT id, provider, schema, allowed, description, created_at FROM resources ORDER BY id")
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(resource_from_row)
-                .collect()
-        })
-    }
-
     /// Accepts a batch of verified messages in one transaction: duplicates
     /// (same sender and id, earlier or within the batch) are reported as
     /// [`Accepted::Replay`]; the others are stored with their deliveries and
@@ -551,7 +484,7 @@ impl Store {
                 OR EXISTS (SELECT 1 FROM messages m WHERE m.payload_sha256 = b.sha256 AND (\
                     m.sender = $2 OR m.recipient = $2 \
                     OR EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = m.seq AND d.recipient = $2) \
-                    OR (m.kind = 'request' AND EXISTS (SELECT 1 FROM resources r WHERE r.id = m.resource AND r.provider = $2)))))")
+                    OR (m.kind = 'request' AND EXISTS (SELECT 1 FROM catalogue c WHERE c.id = m.resource AND c.provider = $2)))))")
                 .bind(sha256)
                 .bind(department)
                 .fetch_optional(pool)

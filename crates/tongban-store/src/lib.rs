@@ -36,7 +36,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use access::{AccessApplication, AccessDecision};
+pub use access::{AccessApplication, AccessDecision, AccessGrant, ExchangeResource};
 pub use audit::{AuditEntry, AuditRecord, Checkpoint};
 pub use blobs::{BlobStore, MAX_BLOB_BYTES, sha256_hex};
 pub use catalogue::{
@@ -45,7 +45,7 @@ pub use catalogue::{
 };
 pub use certificates::CertificateRow;
 pub use departments::{DepartmentRow, DepartmentStatus, PlatformLevel};
-pub use exchange::{Accepted, AckSet, BlobInfo, MAX_ACCEPT_BATCH, NewMessage, ResourceRow};
+pub use exchange::{Accepted, AckSet, BlobInfo, MAX_ACCEPT_BATCH, NewMessage};
 pub use keys::KeyRow;
 pub use licences::{LicenceRow, LicenceState, StatusEvent, UseRecord, UseRow};
 pub use schemas::{SchemaInsert, SchemaRow};

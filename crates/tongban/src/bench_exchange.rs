@@ -101,7 +101,23 @@ async fn start_hub(durability: tongban_store::Durability, window: usize) -> anyh
     config.store.durability = durability;
     let hub = Hub::open(&config).await?;
     crate::setup::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
-    hub.put_resource(RESOURCE, PROVIDER, SCHEMA, &[CONSUMER.into()], "bench")
+    // Shared on conditions, approved for the consumer: every message pays
+    // for the access rule as a department's would.
+    let draft = serde_json::from_value(serde_json::json!({
+        "id": RESOURCE, "name": "负载测试资源", "schema": SCHEMA, "sharingType": "conditional",
+    }))?;
+    hub.catalogue_publish(PROVIDER, draft, false).await?;
+    let now = hub.now();
+    let application = hub
+        .access_apply(
+            CONSUMER,
+            RESOURCE,
+            "负载测试",
+            now - time::Duration::hours(1),
+            now + time::Duration::days(1),
+        )
+        .await?;
+    hub.access_decide(PROVIDER, application.id, true, None)
         .await?;
     let ca = hub.ca_init("bench CA").await?;
     let server = hub

@@ -1,4 +1,4 @@
-//! `tongban serve`, `resource`, and the department-side commands `send`,
+//! `tongban serve`, and the department-side commands `send`,
 //! `request`, `listen`.
 
 use std::net::{IpAddr, SocketAddr};
@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tongban_client::{Client, ClientConfig, Event};
@@ -192,76 +192,6 @@ async fn provision_server_cert(
     std::fs::write(&cert, &issued.row.pem)?;
     eprintln!("issued the hub's server certificate into {}", dir.display());
     Ok((cert, key))
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ResourceCommand {
-    /// Register (or replace) a resource: provider, payload schema, allowed consumers.
-    Put {
-        /// Resource id (also its topic).
-        #[arg(long)]
-        id: String,
-        /// Providing department.
-        #[arg(long)]
-        provider: String,
-        /// Payload schema, id@version (a registered message schema).
-        #[arg(long)]
-        schema: String,
-        /// Allowed consumers: department codes, or * for all (repeatable, or comma-separated).
-        #[arg(long, value_delimiter = ',', required = true)]
-        allow: Vec<String>,
-        /// What it is.
-        #[arg(long, default_value = "")]
-        description: String,
-    },
-    /// List resources.
-    List,
-}
-
-pub async fn resource(ctx: &Context, cmd: ResourceCommand) -> anyhow::Result<ExitCode> {
-    let hub = ctx.open().await?;
-    match cmd {
-        ResourceCommand::Put {
-            id,
-            provider,
-            schema,
-            allow,
-            description,
-        } => {
-            let r = hub
-                .put_resource(&id, &provider, &schema, &allow, &description)
-                .await?;
-            if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                println!(
-                    "resource {} by {} ({}) for {}",
-                    r.id,
-                    r.provider,
-                    r.schema,
-                    r.allowed.join(", ")
-                );
-            }
-        }
-        ResourceCommand::List => {
-            let rows = hub.store().resources().await?;
-            if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                for r in rows {
-                    println!(
-                        "{:<28} provider {}  schema {}  allowed {}",
-                        r.id,
-                        r.provider,
-                        r.schema,
-                        r.allowed.join(",")
-                    );
-                }
-            }
-        }
-    }
-    hub.close().await;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// How a department's system reaches the hub.

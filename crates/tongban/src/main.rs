@@ -100,9 +100,6 @@ enum Command {
     Audit(audit::AuditCommand),
     /// Run the region's hub: the QUIC exchange for departments' systems.
     Serve(exchange::ServeArgs),
-    /// Resources: what may be exchanged, provided by whom, for whom.
-    #[command(subcommand)]
-    Resource(exchange::ResourceCommand),
     /// Access to conditionally shared resources: apply, approve, reject, withdraw, list, check.
     #[command(subcommand)]
     Access(access::AccessCommand),
@@ -183,7 +180,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schema(cmd) => schema::run(&ctx, cmd).await,
         Command::Ca(cmd) => ca::run(&ctx, cmd).await,
         Command::Serve(args) => exchange::serve(&ctx, args).await,
-        Command::Resource(cmd) => exchange::resource(&ctx, cmd).await,
         Command::Catalogue(cmd) => catalogue::run(&ctx, cmd).await,
         Command::Access(cmd) => access::run(&ctx, cmd).await,
         Command::Send(args) => exchange::send(&ctx, args).await,

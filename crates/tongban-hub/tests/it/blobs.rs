@@ -5,7 +5,7 @@ use tongban_client::Client;
 use tongban_proto::{ClientOp, ErrorCode, PayloadRef};
 
 use crate::flows::next_delivery;
-use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config};
+use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, share_on_conditions};
 
 /// A case archive: many scanned pages (base64), far over 1 MiB in all.
 async fn archive_resource(t: &TestHub) {
@@ -26,16 +26,15 @@ async fn archive_resource(t: &TestHub) {
         .publish_schema("message", None, None, schema, false)
         .await
         .unwrap();
-    t.hub
-        .put_resource(
-            "case-archive",
-            CIVIL,
-            "case-archive@1",
-            &[MARKET.into()],
-            "办件归档",
-        )
-        .await
-        .unwrap();
+    share_on_conditions(
+        &t.hub,
+        "case-archive",
+        CIVIL,
+        "case-archive@1",
+        &[MARKET],
+        "办件归档",
+    )
+    .await;
 }
 
 fn archive(pages: usize) -> Value {

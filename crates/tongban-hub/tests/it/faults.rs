@@ -165,7 +165,7 @@ async fn every_refusal_has_its_code_and_stores_nothing() {
     );
     assert_eq!(
         send_one(&market, market.sign(&to_health).unwrap()).await,
-        Err(ErrorCode::ResourceForbidden)
+        Err(ErrorCode::AccessNotGranted)
     );
     let nobody = market.message_to(
         "11440114MB2C00031C",

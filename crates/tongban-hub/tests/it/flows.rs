@@ -88,7 +88,7 @@ async fn publish_and_subscribe() {
         civil.subscribe(&["business-registration"]).await.unwrap(),
         vec!["business-registration".to_owned()]
     );
-    // HEALTH may not consume the resource.
+    // HEALTH has no approval for the conditionally shared resource.
     let health = t.client(HEALTH).await;
     assert_eq!(
         health
@@ -96,7 +96,7 @@ async fn publish_and_subscribe() {
             .await
             .unwrap_err()
             .code(),
-        Some(ErrorCode::ResourceForbidden)
+        Some(ErrorCode::AccessNotGranted)
     );
     assert_eq!(
         health
@@ -200,7 +200,7 @@ async fn request_and_response_and_their_failures() {
         Some(ErrorCode::RequestTimeout)
     );
     let _ = answering.await.unwrap();
-    // HEALTH is not allowed to ask.
+    // HEALTH has no approval: the refusal names the rule.
     let health = t.client(HEALTH).await;
     let req = health.request_for(
         "business-registration",
@@ -209,7 +209,7 @@ async fn request_and_response_and_their_failures() {
     );
     assert_eq!(
         health.request(req, 1000).await.unwrap_err().code(),
-        Some(ErrorCode::ResourceForbidden)
+        Some(ErrorCode::AccessNotGranted)
     );
     t.stop().await;
 }

@@ -1,6 +1,7 @@
 //! The exchange over real QUIC connections on loopback.
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod blobs;
 mod faults;
 mod flows;
@@ -52,6 +53,37 @@ pub fn registration(uscc: &str) -> Value {
     })
 }
 
+/// Publishes a resource shared on conditions (有条件共享) in the catalogue
+/// and approves an application of each consumer covering the test.
+pub async fn share_on_conditions(
+    hub: &Hub,
+    id: &str,
+    provider: &str,
+    schema: &str,
+    consumers: &[&str],
+    name: &str,
+) {
+    let draft = serde_json::from_value(json!({
+        "id": id, "name": name, "schema": schema, "sharingType": "有条件共享",
+    }))
+    .unwrap();
+    hub.catalogue_publish(provider, draft, false).await.unwrap();
+    let now = hub.now();
+    for consumer in consumers {
+        let a = hub
+            .access_apply(
+                consumer,
+                id,
+                "测试",
+                now - time::Duration::days(1),
+                now + time::Duration::days(30),
+            )
+            .await
+            .unwrap();
+        hub.access_decide(provider, a.id, true, None).await.unwrap();
+    }
+}
+
 impl TestHub {
     pub async fn start(config: ServeConfig) -> TestHub {
         let backend = tongban_tests::sqlite();
@@ -97,15 +129,15 @@ impl TestHub {
         hub.publish_schema("message", None, None, schema, false)
             .await
             .unwrap();
-        hub.put_resource(
+        share_on_conditions(
+            &hub,
             "business-registration",
             MARKET,
             "business-registration@1",
-            &[CIVIL.into()],
-            "新设市场主体",
+            &[CIVIL],
+            "新设市场主体登记信息",
         )
-        .await
-        .unwrap();
+        .await;
         let ca = hub.ca_init("测试根CA").await.unwrap();
         let server = hub
             .ca_issue(

@@ -355,14 +355,35 @@ async fn access_follows_the_sharing_type() {
             2
         );
         assert_eq!(code(hub.access_application(999).await), "ACCESS_UNKNOWN");
-        // Retired resources serve nobody.
+        // Retired resources serve nobody; hub nodes see the change by the
+        // access generation a trigger moves.
+        let before = hub.store().access_generation().await.unwrap();
         hub.catalogue_retire(MARKET, "market-registrations")
             .await
             .unwrap();
+        assert!(hub.store().access_generation().await.unwrap() > before);
         assert_eq!(
             code(hub.access_check(STREET, "market-registrations", now).await),
             "CATALOGUE_RETIRED"
         );
+        // The whole-catalogue rules the exchange holds in memory decide
+        // the same way.
+        let rules = hub.access_rules().await.unwrap();
+        for (who, what, at) in [
+            (STREET, "market-registrations", now),
+            (STREET, "market-licence-scans", now),
+            (MARKET, "market-licence-scans", now),
+            (STREET, "civil-marriages", now),
+            (STREET, "no-such-resource", now),
+        ] {
+            assert_eq!(
+                rules.check(who, what, at).map_err(|r| r.code.to_owned()),
+                hub.access_check(who, what, at)
+                    .await
+                    .map_err(|e| e.code().to_owned()),
+                "{who} {what}"
+            );
+        }
         // Every step is in the audit log.
         let log = hub.store().audit_of("civil-marriages", 20).await.unwrap();
         let mut actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();

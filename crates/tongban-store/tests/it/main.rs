@@ -835,21 +835,6 @@ async fn messages_deliveries_and_subscriptions() {
             .await
             .unwrap();
         assert_eq!(store.subscriptions("S2").await.unwrap().len(), 1);
-        // Resources.
-        store
-            .insert_department(&department("11440114MB2C00007U", None), &[])
-            .await
-            .unwrap();
-        let r = tongban_store::ResourceRow {
-            id: "business-registration".into(),
-            provider: "11440114MB2C00007U".into(),
-            schema: "business-registration@1".into(),
-            allowed: vec!["*".into()],
-            description: "新设企业".into(),
-            created_at: NOW,
-        };
-        store.put_resource(&r, &[]).await.unwrap();
-        assert!(store.resources().await.unwrap()[0].allows("anyone"));
         let counts = store.exchange_counts().await.unwrap();
         assert!(
             counts.contains(&("messages.message".into(), 4)),

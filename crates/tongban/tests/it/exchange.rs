@@ -21,28 +21,56 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Publishes MARKET's resource `id` (schema `id@1`) shared on conditions,
+/// and approves CIVIL's application for it, all from the command line.
+fn share_with_civil(dir: &Path, data: &Path, id: &str, name: &str) {
+    let file = dir.join(format!("{id}.json"));
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&json!({
+            "id": id, "name": name, "schema": format!("{id}@1"), "sharingType": "有条件共享",
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    ok(&tongban(
+        data,
+        &[
+            "catalogue",
+            "publish",
+            "--as",
+            MARKET,
+            file.to_str().unwrap(),
+        ],
+    ));
+    let applied = json_of(&tongban(
+        data,
+        &[
+            "--json",
+            "access",
+            "apply",
+            "--as",
+            CIVIL,
+            id,
+            "--purpose",
+            "接收新设企业信息，开展后续监管",
+            "--days",
+            "30",
+        ],
+    ));
+    let number = applied["id"].to_string();
+    ok(&tongban(
+        data,
+        &["access", "approve", "--as", MARKET, &number],
+    ));
+}
+
 /// A hub with the sample region, its CA, a resource and two departments' credentials.
 fn setup(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let data = dir.join("hub");
     ok(&tongban(&data, &["init"]));
     ok(&tongban(&data, &["ca", "init"]));
-    ok(&tongban(
-        &data,
-        &[
-            "resource",
-            "put",
-            "--id",
-            "business-registration",
-            "--provider",
-            MARKET,
-            "--schema",
-            "business-registration@1",
-            "--allow",
-            CIVIL,
-            "--description",
-            "新设市场主体",
-        ],
-    ));
+    share_with_civil(dir, &data, "business-registration", "新设市场主体登记信息");
     let mut creds = Vec::new();
     for dept in [MARKET, CIVIL] {
         let out = dir.join(dept);
@@ -141,23 +169,7 @@ fn a_large_payload_travels_by_reference_from_the_command_line() {
         &data,
         &["schema", "publish", schema.to_str().unwrap()],
     ));
-    ok(&tongban(
-        &data,
-        &[
-            "resource",
-            "put",
-            "--id",
-            "case-archive",
-            "--provider",
-            MARKET,
-            "--schema",
-            "case-archive@1",
-            "--allow",
-            CIVIL,
-            "--description",
-            "办件归档",
-        ],
-    ));
+    share_with_civil(dir.path(), &data, "case-archive", "办件归档");
     let port = free_port();
     let mut hub = serve(&data, port);
     let addr = format!("127.0.0.1:{port}");
@@ -273,7 +285,7 @@ fn serve_send_and_listen_from_the_command_line() {
     let line: Value =
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
     assert_eq!(line["envelope"]["id"], accepted["id"]);
-    // CIVIL may not send on MARKET's resource.
+    // CIVIL may not send on MARKET's resource: only the provider publishes.
     let out = client_cmd(&[
         "--json",
         "send",

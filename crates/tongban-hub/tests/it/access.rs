@@ -1,0 +1,215 @@
+//! The catalogue's access rules decide every exchange, and a refusal names
+//! the rule.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tongban_proto::ErrorCode;
+
+use crate::flows::next_delivery;
+use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration};
+
+async fn publish(t: &TestHub, id: &str, sharing: &str) {
+    let draft = serde_json::from_value(json!({
+        "id": id, "name": format!("{id} 测试资源"), "schema": "business-registration@1",
+        "sharingType": sharing,
+    }))
+    .unwrap();
+    t.hub.catalogue_publish(MARKET, draft, false).await.unwrap();
+}
+
+/// Retries `attempt` until it gives `want` (the hub re-reads the rules on
+/// its refresh tick), for at most 5 s.
+async fn eventually<F, Fut>(want: Result<(), ErrorCode>, mut attempt: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), ErrorCode>>,
+{
+    let mut last = None;
+    for _ in 0..50 {
+        let got = attempt().await;
+        if got == want {
+            return;
+        }
+        last = Some(got);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("wanted {want:?}, last got {last:?}");
+}
+
+async fn send(
+    client: &tongban_client::Client,
+    draft: tongban_proto::Draft,
+) -> Result<(), ErrorCode> {
+    client
+        .send(draft)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.code().unwrap_or_else(|| panic!("not a refusal: {e}")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalogue_rules_decide_every_exchange() {
+    let t = TestHub::start(fast_config()).await;
+    publish(&t, "open-registrations", "无条件共享").await;
+    publish(&t, "closed-registrations", "不予共享").await;
+    let market = t.client(MARKET).await;
+    let civil = t.client(CIVIL).await;
+    let health = t.client(HEALTH).await;
+    let payload = || registration("91440114MA5TB0A01K");
+
+    // Unconditional: open to every registered department.
+    health.subscribe(&["open-registrations"]).await.unwrap();
+    civil.subscribe(&["open-registrations"]).await.unwrap();
+    send(
+        &market,
+        market.message_to(
+            HEALTH,
+            "open-registrations",
+            "business-registration@1",
+            payload(),
+        ),
+    )
+    .await
+    .unwrap();
+
+    // Not shared: nobody but the provider.
+    assert_eq!(
+        health
+            .subscribe(&["closed-registrations"])
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::AccessNotShared)
+    );
+    assert_eq!(
+        send(
+            &market,
+            market.message_to(
+                CIVIL,
+                "closed-registrations",
+                "business-registration@1",
+                payload()
+            ),
+        )
+        .await,
+        Err(ErrorCode::AccessNotShared)
+    );
+
+    // Conditional: CIVIL holds an approval (TestHub's setup); HEALTH's
+    // approval covered a period that has ended.
+    let now = t.hub.now();
+    let a = t
+        .hub
+        .access_apply(
+            HEALTH,
+            "business-registration",
+            "核查卫生许可申请人的登记信息",
+            now - time::Duration::days(10),
+            now - time::Duration::days(1),
+        )
+        .await
+        .unwrap();
+    t.hub.access_decide(MARKET, a.id, true, None).await.unwrap();
+    eventually(Err(ErrorCode::AccessExpired), || {
+        send(
+            &market,
+            market.message_to(
+                HEALTH,
+                "business-registration",
+                "business-registration@1",
+                payload(),
+            ),
+        )
+    })
+    .await;
+    let req = health.request_for(
+        "business-registration",
+        "business-registration@1",
+        payload(),
+    );
+    assert_eq!(
+        health.request(req, 1000).await.unwrap_err().code(),
+        Some(ErrorCode::AccessExpired)
+    );
+
+    // A publication reaches an approved subscriber...
+    civil.subscribe(&["business-registration"]).await.unwrap();
+    let mut l = civil.listen(16).await.unwrap();
+    let first = market
+        .send(market.publication(
+            "business-registration",
+            "business-registration@1",
+            payload(),
+        ))
+        .await
+        .unwrap();
+    let d = next_delivery(&mut l).await;
+    assert_eq!(d.envelope["id"], first.id.as_str());
+    l.ack(d.delivery).await.unwrap();
+
+    // ...and once the approval is withdrawn, neither direct messages nor
+    // publications reach CIVIL any more.
+    let grant = t
+        .hub
+        .access_list(Some("business-registration"), Some(CIVIL), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.status == "approved")
+        .unwrap();
+    t.hub
+        .access_withdraw(MARKET, grant.id, Some("监管事项已办结"))
+        .await
+        .unwrap();
+    eventually(Err(ErrorCode::AccessNotGranted), || {
+        send(
+            &market,
+            market.message_to(
+                CIVIL,
+                "business-registration",
+                "business-registration@1",
+                payload(),
+            ),
+        )
+    })
+    .await;
+    let withheld = market
+        .send(market.publication(
+            "business-registration",
+            "business-registration@1",
+            payload(),
+        ))
+        .await
+        .unwrap();
+    let open = market
+        .send(market.publication("open-registrations", "business-registration@1", payload()))
+        .await
+        .unwrap();
+    // Deliveries come in arrival order: direct messages the hub accepted
+    // before it saw the withdrawal, then the open publication; the
+    // withheld publication never comes.
+    loop {
+        let d = next_delivery(&mut l).await;
+        l.ack(d.delivery).await.unwrap();
+        assert_ne!(d.envelope["id"], withheld.id.as_str());
+        if d.envelope["id"] == open.id.as_str() {
+            break;
+        }
+        assert_eq!(d.envelope["recipient"], CIVIL, "{}", d.envelope);
+        assert_eq!(d.envelope["topic"], serde_json::Value::Null);
+    }
+    // Retired: refused to its provider too.
+    t.hub
+        .catalogue_retire(MARKET, "open-registrations")
+        .await
+        .unwrap();
+    eventually(Err(ErrorCode::CatalogueRetired), || {
+        send(
+            &market,
+            market.publication("open-registrations", "business-registration@1", payload()),
+        )
+    })
+    .await;
+    t.stop().await;
+}
