@@ -519,6 +519,29 @@ impl Client {
         .await
     }
 
+    /// A page of a resource's records (what its provider published) after
+    /// sequence number `after`, and where the next page starts (`None` at
+    /// the end). The hub admits the query by the catalogue's access rule.
+    pub async fn records(
+        &self,
+        resource: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<(u64, Value)>, Option<u64>), ClientError> {
+        let mut s = self.open().await?;
+        s.write(&ClientOp::Records {
+            resource: resource.to_owned(),
+            after,
+            limit,
+        })
+        .await?;
+        let _ = s.send.finish();
+        match s.reader.expect().await? {
+            ServerOp::Records { records, next } => Ok((records, next)),
+            other => Err(ClientError::Connection(format!("unexpected {other:?}"))),
+        }
+    }
+
     async fn subscription(&self, op: ClientOp) -> Result<Vec<String>, ClientError> {
         let mut s = self.open().await?;
         s.write(&op).await?;

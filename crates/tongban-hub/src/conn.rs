@@ -245,6 +245,22 @@ async fn serve_stream(mut send: quinn::SendStream, recv: quinn::RecvStream, ctx:
             let r = ctx.shared.hub.unsubscribe(&ctx.department, &topics).await;
             reply_subscriptions(r, &mut send).await;
         }
+        Ok(ClientOp::Records {
+            resource,
+            after,
+            limit,
+        }) => {
+            let reply = match records(&ctx, &resource, after, limit).await {
+                Ok(op) => op,
+                Err(e) => {
+                    ctx.shared
+                        .refusals
+                        .count(&ctx.department, &resource, e.code);
+                    ServerOp::error(None, &e)
+                }
+            };
+            write(&mut send, &reply).await;
+        }
         Ok(ClientOp::Upload {
             sha256,
             size,
@@ -291,7 +307,7 @@ async fn serve_stream(mut send: quinn::SendStream, recv: quinn::RecvStream, ctx:
         Ok(_) => {
             let e = ProtoError::new(
                 ErrorCode::FrameMalformed,
-                "a stream starts with send, request, listen, subscribe, unsubscribe, upload or download",
+                "a stream starts with send, request, listen, subscribe, unsubscribe, upload, download or records",
             );
             write(&mut send, &ServerOp::error(None, &e)).await;
         }
@@ -390,6 +406,65 @@ async fn send_loop(
             }
         }
     }
+}
+
+/// A page of a resource's records, if the catalogue's rule admits the
+/// department; the read is in the audit log.
+async fn records(
+    ctx: &StreamCtx,
+    resource: &str,
+    after: u64,
+    limit: u32,
+) -> Result<ServerOp, ProtoError> {
+    let hub = &ctx.shared.hub;
+    let now = hub.now();
+    let mut view = ctx.shared.snapshot.view();
+    if view.access.resource(resource).is_none() {
+        ctx.shared.snapshot.refresh_on_miss().await;
+        view = ctx.shared.snapshot.view();
+    }
+    let basis = view
+        .access
+        .check(&ctx.department, resource, now)
+        .map_err(crate::ingest::refusal)?;
+    let audit = [tongban_store::AuditRecord::new(
+        now,
+        &ctx.department,
+        "exchange.records",
+        resource,
+        serde_json::json!({"after": after, "limit": limit, "basis": format!("{basis:?}")}),
+    )];
+    let rows = hub
+        .store()
+        .resource_records(resource, after, limit as usize, &audit)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading records failed");
+            ProtoError::new(ErrorCode::Internal, "the hub could not read the records")
+        })?;
+    // A page stays well inside one frame.
+    let budget = ctx.shared.config.max_frame.saturating_sub(64 * 1024);
+    let full = rows.len() == limit as usize;
+    let mut used = 0usize;
+    let mut cut = false;
+    let mut records = Vec::with_capacity(rows.len());
+    for (seq, text) in rows {
+        used += text.len() + 32;
+        if used > budget && !records.is_empty() {
+            cut = true;
+            break;
+        }
+        let envelope: Value = serde_json::from_str(&text).map_err(|_| {
+            ProtoError::new(ErrorCode::Internal, format!("record {seq} is unreadable"))
+        })?;
+        records.push((seq, envelope));
+    }
+    let next = if full || cut {
+        records.last().map(|(seq, _)| *seq)
+    } else {
+        None
+    };
+    Ok(ServerOp::Records { records, next })
 }
 
 async fn request(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream, ctx: &StreamCtx) {

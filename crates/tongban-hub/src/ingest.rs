@@ -42,6 +42,8 @@ pub struct Outcome {
 struct Job {
     enqueued: std::time::Instant,
     department: String,
+    /// The resource the envelope names, for the refusal counts.
+    resource: String,
     envelope: Value,
     expect: Kind,
     reply: oneshot::Sender<Result<Outcome, ProtoError>>,
@@ -109,6 +111,7 @@ impl Ingest {
         let job = Job {
             enqueued: std::time::Instant::now(),
             department: department.to_owned(),
+            resource: crate::refusals::resource_of(&envelope),
             envelope,
             expect,
             reply,
@@ -204,7 +207,7 @@ async fn check_and_verify_inner(shared: &Arc<Shared>, jobs: Vec<Job>) -> Vec<(Jo
         match precheck(shared, &view, &mut job, now) {
             Ok((parsed, key)) => pending.push((job, parsed, key)),
             Err(e) => {
-                let _ = job.reply.send(Err(e));
+                refuse(shared, job, e);
             }
         }
     }
@@ -217,10 +220,11 @@ async fn check_and_verify_inner(shared: &Arc<Shared>, jobs: Vec<Job>) -> Vec<(Jo
         Ok(v) => v,
         Err(_) => {
             for job in jobs {
-                let _ = job.reply.send(Err(ProtoError::new(
-                    ErrorCode::Internal,
-                    "verification failed",
-                )));
+                refuse(
+                    shared,
+                    job,
+                    ProtoError::new(ErrorCode::Internal, "verification failed"),
+                );
             }
             return Vec::new();
         }
@@ -238,7 +242,7 @@ async fn check_and_verify_inner(shared: &Arc<Shared>, jobs: Vec<Job>) -> Vec<(Jo
         match result {
             Ok(v) => survivors.push((job, v)),
             Err(e) => {
-                let _ = job.reply.send(Err(e));
+                refuse(shared, job, e);
             }
         }
     }
@@ -428,6 +432,14 @@ fn authorise_and_validate(
     Ok(v)
 }
 
+/// Answers a job with a refusal, and counts it for the statistics.
+fn refuse(shared: &Shared, job: Job, e: ProtoError) {
+    shared
+        .refusals
+        .count(&job.department, &job.resource, e.code);
+    let _ = job.reply.send(Err(e));
+}
+
 /// A refusal of the catalogue's access rules as a protocol error: the code
 /// names the rule.
 pub(crate) fn refusal(r: tongban_service::Refusal) -> ProtoError {
@@ -569,13 +581,14 @@ async fn commit(shared: &Shared, batch: Vec<(Job, Verified)>, acks: &[AckSet]) {
                         }));
                     }
                     Accepted::Replay => {
-                        let _ = job.reply.send(Err(ProtoError::new(
+                        let e = ProtoError::new(
                             ErrorCode::Replay,
                             format!(
                                 "{} already sent an envelope with id {}",
                                 verified.header.sender, verified.header.id
                             ),
-                        )));
+                        );
+                        refuse(shared, job, e);
                     }
                 }
             }
@@ -583,10 +596,14 @@ async fn commit(shared: &Shared, batch: Vec<(Job, Verified)>, acks: &[AckSet]) {
         Err(e) => {
             tracing::error!(error = %e, count = batch.len(), "storing a batch of messages failed (acknowledgements in it will be redelivered)");
             for (job, _) in batch {
-                let _ = job.reply.send(Err(ProtoError::new(
-                    ErrorCode::Internal,
-                    "the hub could not store the envelope; nothing was accepted",
-                )));
+                refuse(
+                    shared,
+                    job,
+                    ProtoError::new(
+                        ErrorCode::Internal,
+                        "the hub could not store the envelope; nothing was accepted",
+                    ),
+                );
             }
         }
     }

@@ -12,6 +12,7 @@ mod blobs;
 mod conn;
 mod ingest;
 mod listeners;
+mod refusals;
 mod snapshot;
 
 use std::future::Future;
@@ -176,6 +177,8 @@ pub(crate) struct Shared {
     pub hub: Hub,
     pub config: ServeConfig,
     pub snapshot: Arc<snapshot::Snapshot>,
+    /// Refused exchanges not yet added to the store's statistics.
+    pub refusals: refusals::Refusals,
     pub registry: listeners::Registry,
     pub blobs: blobs::Budget,
 }
@@ -195,6 +198,7 @@ pub async fn run(
         hub: hub.clone(),
         config: config.clone(),
         snapshot,
+        refusals: refusals::Refusals::default(),
         registry: listeners::Registry::default(),
         blobs: blobs::Budget::new(config.max_blob, config.blob_buffer),
     });
@@ -233,6 +237,7 @@ pub async fn run(
                         if let Err(e) = shared.hub.maybe_checkpoint().await {
                             tracing::warn!(error = %e, "audit checkpoint failed");
                         }
+                        shared.refusals.flush(&shared.hub).await;
                     }
                     _ = stop.changed() => break,
                 }
@@ -286,6 +291,7 @@ pub async fn run(
     if drained.is_err() {
         tracing::warn!("drain timed out; closing remaining connections");
     }
+    shared.refusals.flush(&shared.hub).await;
     endpoint.close(
         tongban_proto::error::close::SHUTTING_DOWN.into(),
         b"SHUTTING_DOWN",

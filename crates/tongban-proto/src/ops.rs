@@ -19,6 +19,9 @@ pub const MAX_REQUEST_TIMEOUT_MS: u64 = 60_000;
 /// Default request timeout (ms).
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
 
+/// Most records one `records` frame may ask for.
+pub const MAX_RECORDS: u32 = 100;
+
 /// A frame from a department's system to the hub.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientOp {
@@ -73,6 +76,16 @@ pub enum ClientOp {
     Download {
         /// Lower-case hex SHA-256.
         sha256: String,
+    },
+    /// Query the records of a resource (what its provider published on its
+    /// topic), in arrival order, after a sequence number.
+    Records {
+        /// The resource.
+        resource: String,
+        /// Only records with a greater sequence number (0: from the start).
+        after: u64,
+        /// At most this many (1 to [`MAX_RECORDS`]).
+        limit: u32,
     },
 }
 
@@ -206,6 +219,21 @@ impl ClientOp {
             "download" => ClientOp::Download {
                 sha256: digest(&v)?,
             },
+            "records" => ClientOp::Records {
+                resource: {
+                    let r = v
+                        .get("resource")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| malformed("records names a resource"))?;
+                    topics(&json!({"topics": [r]}))?.remove(0)
+                },
+                after: v.get("after").and_then(Value::as_u64).unwrap_or(0),
+                limit: v
+                    .get("limit")
+                    .and_then(Value::as_u64)
+                    .map_or(MAX_RECORDS, |n| u32::try_from(n).unwrap_or(MAX_RECORDS))
+                    .clamp(1, MAX_RECORDS),
+            },
             other => return Err(malformed(format!("unknown op {other:?}"))),
         })
     }
@@ -233,6 +261,11 @@ impl ClientOp {
                 media_type,
             } => json!({"op": "upload", "sha256": sha256, "size": size, "mediaType": media_type}),
             ClientOp::Download { sha256 } => json!({"op": "download", "sha256": sha256}),
+            ClientOp::Records {
+                resource,
+                after,
+                limit,
+            } => json!({"op": "records", "resource": resource, "after": after, "limit": limit}),
         }
     }
 }
@@ -296,6 +329,13 @@ pub enum ServerOp {
         /// Its media type.
         media_type: String,
     },
+    /// A page of a resource's records.
+    Records {
+        /// `(seq, envelope as its provider signed it)`, in arrival order.
+        records: Vec<(u64, Value)>,
+        /// Ask again with `after` = this for more; `None` at the end.
+        next: Option<u64>,
+    },
 }
 
 impl ServerOp {
@@ -331,6 +371,11 @@ impl ServerOp {
                 size,
                 media_type,
             } => json!({"op": "blob", "sha256": sha256, "size": size, "mediaType": media_type}),
+            ServerOp::Records { records, next } => json!({
+                "op": "records",
+                "records": records.iter().map(|(seq, envelope)| json!({"seq": seq, "envelope": envelope})).collect::<Vec<_>>(),
+                "next": next,
+            }),
         }
     }
 
@@ -402,6 +447,25 @@ impl ServerOp {
                     .ok_or_else(|| malformed("blob names its size"))?,
                 media_type: text("mediaType").unwrap_or_else(|| "application/octet-stream".into()),
             },
+            "records" => ServerOp::Records {
+                records: v
+                    .as_object_mut()
+                    .and_then(|m| m.remove("records"))
+                    .and_then(|r| match r {
+                        Value::Array(a) => Some(a),
+                        _ => None,
+                    })
+                    .ok_or_else(|| malformed("records lists records"))?
+                    .into_iter()
+                    .map(|mut r| {
+                        let seq = r.get("seq").and_then(Value::as_u64);
+                        let envelope = r.as_object_mut().and_then(|m| m.remove("envelope"));
+                        seq.zip(envelope)
+                            .ok_or_else(|| malformed("a record has a seq and an envelope"))
+                    })
+                    .collect::<Result<_, _>>()?,
+                next: v.get("next").and_then(Value::as_u64),
+            },
             other => return Err(malformed(format!("unknown op {other:?}"))),
         })
     }
@@ -440,6 +504,11 @@ mod tests {
             ClientOp::Download {
                 sha256: "0f".repeat(32),
             },
+            ClientOp::Records {
+                resource: "business-registration".into(),
+                after: 41,
+                limit: 20,
+            },
         ];
         for op in client {
             assert_eq!(ClientOp::parse(op.to_value()).unwrap(), op);
@@ -474,6 +543,14 @@ mod tests {
                 size: 2,
                 media_type: "application/json".into(),
             },
+            ServerOp::Records {
+                records: vec![(42, json!({"id": "r"}))],
+                next: Some(42),
+            },
+            ServerOp::Records {
+                records: vec![],
+                next: None,
+            },
         ];
         for op in server {
             assert_eq!(ServerOp::parse(op.to_value()).unwrap(), op);
@@ -496,6 +573,16 @@ mod tests {
             .is_err()
         );
         assert!(ClientOp::parse(json!({"op": "download", "sha256": "zz".repeat(32)})).is_err());
+        assert!(ClientOp::parse(json!({"op": "records"})).is_err());
+        assert!(ClientOp::parse(json!({"op": "records", "resource": "a/b"})).is_err());
+        assert_eq!(
+            ClientOp::parse(json!({"op": "records", "resource": "r", "limit": 1_000_000})).unwrap(),
+            ClientOp::Records {
+                resource: "r".into(),
+                after: 0,
+                limit: MAX_RECORDS
+            }
+        );
         assert!(is_json_media_type("application/json; charset=utf-8"));
         assert!(is_json_media_type("application/ld+json"));
         assert!(!is_json_media_type("application/pdf"));

@@ -119,6 +119,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "exchange follows the catalogue's access rules",
         include_str!("../migrations/sqlite/0008_exchange_access.sql"),
     ),
+    (
+        9,
+        "exchange statistics",
+        include_str!("../migrations/sqlite/0009_exchange_statistics.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -161,6 +166,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "exchange follows the catalogue's access rules",
         include_str!("../migrations/postgres/0008_exchange_access.sql"),
+    ),
+    (
+        9,
+        "exchange statistics",
+        include_str!("../migrations/postgres/0009_exchange_statistics.sql"),
     ),
 ];
 

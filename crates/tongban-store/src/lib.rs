@@ -28,6 +28,7 @@ mod exchange_sqlite;
 mod keys;
 mod licences;
 mod schemas;
+mod statistics;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -49,6 +50,9 @@ pub use exchange::{Accepted, AckSet, BlobInfo, MAX_ACCEPT_BATCH, NewMessage};
 pub use keys::KeyRow;
 pub use licences::{LicenceRow, LicenceState, StatusEvent, UseRecord, UseRow};
 pub use schemas::{SchemaInsert, SchemaRow};
+pub use statistics::{
+    DepartmentStats, ExchangeStats, MAX_RECORDS_PAGE, RefusalCount, ResourceStats,
+};
 
 use db::Db;
 

@@ -369,6 +369,134 @@ pub async fn download(ctx: &Context, args: DownloadArgs) -> anyhow::Result<ExitC
 }
 
 #[derive(Debug, Args)]
+pub struct RecordsArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The resource whose records to read.
+    #[arg(long)]
+    resource: String,
+    /// Only records after this sequence number (the `next` of a previous page).
+    #[arg(long, default_value_t = 0)]
+    after: u64,
+    /// Most records per page (1 to 100).
+    #[arg(long, default_value_t = 100)]
+    limit: u32,
+    /// Follow `next` until the end instead of printing one page.
+    #[arg(long)]
+    all: bool,
+}
+
+/// Prints records as JSON lines `{"seq", "envelope"}`; the last line (or
+/// standard error without --json) says where the next page starts.
+pub async fn records(ctx: &Context, args: RecordsArgs) -> anyhow::Result<ExitCode> {
+    let client = connect(&args.client).await?;
+    let mut after = args.after;
+    let mut total = 0usize;
+    let next = loop {
+        let (page, next) = client
+            .records(&args.resource, after, args.limit)
+            .await
+            .map_err(refused)?;
+        total += page.len();
+        for (seq, envelope) in page {
+            println!("{}", json!({"seq": seq, "envelope": envelope}));
+        }
+        match next {
+            Some(n) if args.all => after = n,
+            other => break other,
+        }
+    };
+    client.close().await;
+    if ctx.json {
+        println!("{}", json!({"records": total, "next": next}));
+    } else {
+        match next {
+            Some(n) => eprintln!("{total} records; more after {n} (--after {n})"),
+            None => eprintln!("{total} records; no more"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Only exchanges from this day on (YYYY-MM-DD, UTC).
+    #[arg(long)]
+    since: Option<String>,
+}
+
+/// The statistics a service centre reports: records exchanged, requests
+/// served and refusals, per resource and per department.
+pub async fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
+    let since = match &args.since {
+        None => None,
+        Some(d) => {
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            let date = time::Date::parse(d, format).map_err(|e| {
+                Coded::new("DATE_INVALID", format!("--since {d:?}: {e} (YYYY-MM-DD)"))
+            })?;
+            Some(date.midnight().assume_utc())
+        }
+    };
+    let hub = ctx.open().await?;
+    let stats = hub.store().exchange_statistics(since).await?;
+    let names: std::collections::HashMap<String, String> = hub
+        .store()
+        .departments()
+        .await?
+        .into_iter()
+        .map(|d| (d.code, d.name))
+        .collect();
+    hub.close().await;
+    if ctx.json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "exchange statistics{}",
+        args.since
+            .as_ref()
+            .map(|d| format!(" since {d}"))
+            .unwrap_or_default()
+    );
+    println!("\nby resource:");
+    println!(
+        "  {:<32} {:>9} {:>10} {:>9} {:>7} {:>8}",
+        "resource", "records", "delivered", "requests", "served", "refused"
+    );
+    for r in &stats.resources {
+        println!(
+            "  {:<32} {:>9} {:>10} {:>9} {:>7} {:>8}",
+            r.resource, r.records, r.deliveries, r.requests, r.served, r.refusals
+        );
+    }
+    println!("\nby department:");
+    println!(
+        "  {:<20} {:>8} {:>9} {:>9} {:>7} {:>8}  name",
+        "department", "provided", "received", "requested", "served", "refused"
+    );
+    for d in &stats.departments {
+        println!(
+            "  {:<20} {:>8} {:>9} {:>9} {:>7} {:>8}  {}",
+            d.department,
+            d.records_sent,
+            d.records_received,
+            d.requests_made,
+            d.requests_served,
+            d.refusals,
+            names.get(&d.department).map(String::as_str).unwrap_or("")
+        );
+    }
+    if !stats.refusal_codes.is_empty() {
+        println!("\nrefusals by code:");
+        for (code, n) in &stats.refusal_codes {
+            println!("  {code:<24} {n}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
 pub struct ListenArgs {
     #[command(flatten)]
     client: ClientArgs,

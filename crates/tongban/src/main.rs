@@ -116,6 +116,12 @@ enum Command {
     Listen(exchange::ListenArgs),
     /// (Department side) download a payload sent by reference (`payloadRef`).
     Download(exchange::DownloadArgs),
+    /// (Department side) read a resource's records (what its provider
+    /// published), a page at a time, as the catalogue's access rule allows.
+    Records(exchange::RecordsArgs),
+    /// Exchange statistics: records exchanged, requests served and refusals,
+    /// per resource and per department.
+    Stats(exchange::StatsArgs),
     /// Walk through the whole story on a throw-away hub, printing what happens.
     Demo(demo::DemoArgs),
     /// Measure this machine: raw Ed25519 against licence verification and issuance.
@@ -186,6 +192,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Request(args) => exchange::request(&ctx, args).await,
         Command::Listen(args) => exchange::listen(&ctx, args).await,
         Command::Download(args) => exchange::download(&ctx, args).await,
+        Command::Records(args) => exchange::records(&ctx, args).await,
+        Command::Stats(args) => exchange::stats(&ctx, args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(cmd) => bench::run(cmd).await,
     }

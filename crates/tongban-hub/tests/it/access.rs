@@ -50,7 +50,14 @@ async fn send(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catalogue_rules_decide_every_exchange() {
-    let t = TestHub::start(fast_config()).await;
+    for backend in tongban_tests::backends("hub_access_rules").await {
+        eprintln!("hub_access_rules: {}", backend.name);
+        let t = TestHub::start_on(backend, fast_config()).await;
+        the_catalogue_rules_decide_every_exchange_on(t).await;
+    }
+}
+
+async fn the_catalogue_rules_decide_every_exchange_on(t: TestHub) {
     publish(&t, "open-registrations", "无条件共享").await;
     publish(&t, "closed-registrations", "不予共享").await;
     let market = t.client(MARKET).await;
@@ -211,5 +218,151 @@ async fn the_catalogue_rules_decide_every_exchange() {
         )
     })
     .await;
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_are_queried_by_the_rule_and_counted() {
+    for backend in tongban_tests::backends("hub_records").await {
+        eprintln!("hub_records: {}", backend.name);
+        let t = TestHub::start_on(backend, fast_config()).await;
+        records_are_queried_by_the_rule_and_counted_on(t).await;
+    }
+}
+
+async fn records_are_queried_by_the_rule_and_counted_on(t: TestHub) {
+    let market = t.client(MARKET).await;
+    let civil = t.client(CIVIL).await;
+    let health = t.client(HEALTH).await;
+    let mut published = Vec::new();
+    for uscc in [
+        "91440114MA5TB0A01K",
+        "91440114MA5TB0A01K",
+        "91440114MA5TB0A01K",
+    ] {
+        let a = market
+            .send(market.publication(
+                "business-registration",
+                "business-registration@1",
+                registration(uscc),
+            ))
+            .await
+            .unwrap();
+        published.push(a.seq);
+    }
+    // A page at a time, in arrival order.
+    let (page, next) = civil.records("business-registration", 0, 2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        published[..2]
+    );
+    assert_eq!(page[0].1["sender"], MARKET);
+    assert_eq!(next, Some(published[1]));
+    let (page, next) = civil
+        .records("business-registration", published[1], 2)
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].0, published[2]);
+    assert_eq!(next, None);
+    // Without an approval: refused, and the rule named.
+    assert_eq!(
+        health
+            .records("business-registration", 0, 10)
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::AccessNotGranted)
+    );
+    assert_eq!(
+        health
+            .records("no-such-resource", 0, 10)
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::ResourceUnknown)
+    );
+    // HEALTH may not publish MARKET's records.
+    assert_eq!(
+        send(
+            &health,
+            health.publication(
+                "business-registration",
+                "business-registration@1",
+                registration("91440114MA5TB0A01K"),
+            ),
+        )
+        .await,
+        Err(ErrorCode::ResourceForbidden)
+    );
+    // A request served by the provider.
+    let mut l = market.listen(16).await.unwrap();
+    let answering = tokio::spawn(async move {
+        let d = next_delivery(&mut l).await;
+        l.respond(
+            &d,
+            "business-registration@1",
+            registration("91440114MA5TB0A01K"),
+        )
+        .await
+        .unwrap();
+        l
+    });
+    let req = civil.request_for(
+        "business-registration",
+        "business-registration@1",
+        registration("91440114MA5TB0A01K"),
+    );
+    civil.request(req, 5_000).await.unwrap();
+    let _ = answering.await.unwrap();
+
+    // The statistics a service centre reports (refusals are added every second).
+    let mut stats = None;
+    for _ in 0..50 {
+        let s = t.hub.store().exchange_statistics(None).await.unwrap();
+        if s.refusal_codes.values().sum::<u64>() >= 3 {
+            stats = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stats = stats.expect("the refusals were counted");
+    let r = stats
+        .resources
+        .iter()
+        .find(|r| r.resource == "business-registration")
+        .unwrap();
+    assert_eq!((r.records, r.requests, r.served), (3, 1, 1), "{r:?}");
+    assert_eq!(r.refusals, 2, "{r:?}");
+    let by = |d: &str| {
+        stats
+            .departments
+            .iter()
+            .find(|s| s.department == d)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (by(MARKET).records_sent, by(MARKET).requests_served),
+        (3, 1)
+    );
+    assert_eq!((by(CIVIL).requests_made, by(CIVIL).refusals), (1, 0));
+    assert_eq!(by(HEALTH).refusals, 3);
+    assert_eq!(stats.refusal_codes["ACCESS_NOT_GRANTED"], 1);
+    assert_eq!(stats.refusal_codes["RESOURCE_UNKNOWN"], 1);
+    assert_eq!(stats.refusal_codes["RESOURCE_FORBIDDEN"], 1);
+    // The reads are in the audit log.
+    let log = t
+        .hub
+        .store()
+        .audit_of("business-registration", 50)
+        .await
+        .unwrap();
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.action == "exchange.records")
+            .count(),
+        2
+    );
     t.stop().await;
 }

@@ -303,8 +303,62 @@ fn serve_send_and_listen_from_the_command_line() {
         payload.to_str().unwrap(),
     ]);
     assert_eq!(json_of(&out)["error"]["code"], "RESOURCE_FORBIDDEN");
+    // MARKET publishes a record; CIVIL (approved) reads the resource's records.
+    let published = json_of(&client_cmd(&[
+        "--json",
+        "send",
+        "--hub",
+        &addr,
+        "--credentials",
+        market.to_str().unwrap(),
+        "--topic",
+        "--resource",
+        "business-registration",
+        "--schema",
+        "business-registration@1",
+        "--payload",
+        payload.to_str().unwrap(),
+    ]));
+    let out = client_cmd(&[
+        "--json",
+        "records",
+        "--hub",
+        &addr,
+        "--credentials",
+        civil.to_str().unwrap(),
+        "--resource",
+        "business-registration",
+        "--all",
+    ]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["envelope"]["id"], published["id"]);
+    assert_eq!(lines[1], json!({"records": 1, "next": null}));
+    // Refusals reach the statistics within a second.
+    std::thread::sleep(Duration::from_millis(1500));
     hub.kill().unwrap();
     hub.wait().unwrap();
+    let stats = json_of(&tongban(&data, &["--json", "stats"]));
+    let resource = stats["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource"] == "business-registration")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&resource["records"], &resource["refusals"]),
+        (&json!(2), &json!(1)),
+        "{resource}"
+    );
+    assert_eq!(stats["refusalCodes"]["RESOURCE_FORBIDDEN"], 1);
+    let text = ok(&tongban(&data, &["stats", "--since", "2026-01-01"]));
+    assert!(text.contains("business-registration"), "{text}");
+    let out = tongban(&data, &["--json", "stats", "--since", "yesterday"]);
+    assert_eq!(json_of(&out)["error"]["code"], "DATE_INVALID");
 }
 
 /// `kill -9` of the hub while departments send: every acknowledged message

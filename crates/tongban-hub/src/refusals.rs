@@ -1,0 +1,76 @@
+//! Refused exchanges, counted in memory and added to the store's statistics
+//! every second (one transaction however many there were).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use tongban_proto::ErrorCode;
+use tongban_store::RefusalCount;
+
+/// Most distinct (department, resource, code) keys held between flushes;
+/// beyond it, refusals are counted without their resource.
+const MAX_KEYS: usize = 10_000;
+
+/// Counts by (department, resource, code).
+#[derive(Default)]
+pub(crate) struct Refusals {
+    counts: Mutex<HashMap<(String, String, ErrorCode), u64>>,
+}
+
+/// The resource an envelope names, if it is a well-formed id; peers
+/// control it, so anything else is counted as no resource.
+pub(crate) fn resource_of(envelope: &serde_json::Value) -> String {
+    envelope
+        .get("resource")
+        .and_then(serde_json::Value::as_str)
+        .filter(|r| {
+            !r.is_empty()
+                && r.len() <= 100
+                && r.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
+        .unwrap_or_default()
+        .to_owned()
+}
+
+impl Refusals {
+    /// Counts one refusal.
+    pub(crate) fn count(&self, department: &str, resource: &str, code: ErrorCode) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let resource = if counts.len() >= MAX_KEYS {
+            ""
+        } else {
+            resource
+        };
+        *counts
+            .entry((department.to_owned(), resource.to_owned(), code))
+            .or_default() += 1;
+    }
+
+    /// Adds what was counted to the store; on failure the counts are kept
+    /// for the next flush.
+    pub(crate) async fn flush(&self, hub: &tongban_service::Hub) {
+        let taken = std::mem::take(&mut *self.counts.lock().unwrap_or_else(|p| p.into_inner()));
+        if taken.is_empty() {
+            return;
+        }
+        let day = hub.now().date().to_string();
+        let rows: Vec<RefusalCount> = taken
+            .iter()
+            .map(|((department, resource, code), n)| RefusalCount {
+                day: day.clone(),
+                department: department.clone(),
+                resource: resource.clone(),
+                code: code.as_str().to_owned(),
+                count: *n,
+            })
+            .collect();
+        if let Err(e) = hub.store().add_refusals(&rows).await {
+            tracing::warn!(error = %e, "counting refusals failed; keeping them for the next try");
+            let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+            for (k, n) in taken {
+                *counts.entry(k).or_default() += n;
+            }
+        }
+    }
+}
