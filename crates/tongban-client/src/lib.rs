@@ -49,6 +49,14 @@ impl ClientError {
             _ => None,
         }
     }
+
+    /// For `SERVICE_REFUSED`: the hub service's own code (e.g. `ITEM_UNKNOWN`).
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            ClientError::Refused(e) => e.reason.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// How to reach the hub and who we are.
@@ -115,16 +123,7 @@ pub struct Accepted {
     pub seq: u64,
 }
 
-/// A fresh envelope id: 128 random bits, hex.
-pub fn new_id() -> String {
-    let mut b = [0u8; 16];
-    if getrandom::fill(&mut b).is_err() {
-        // Fall back to the clock; ids need only be unique per sender.
-        let t = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-        b = t.to_be_bytes();
-    }
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+pub use tongban_proto::new_id;
 
 fn quic_client_config(cfg: &ClientConfig) -> Result<quinn::ClientConfig, ClientError> {
     let bad = |e: &dyn std::fmt::Display| ClientError::Config(e.to_string());
@@ -187,9 +186,16 @@ impl Reader {
 
     async fn expect(&mut self) -> Result<ServerOp, ClientError> {
         match self.read().await? {
-            Some(ServerOp::Error { code, message, .. }) => {
-                Err(ClientError::Refused(ProtoError::new(code, message)))
-            }
+            Some(ServerOp::Error {
+                code,
+                message,
+                reason,
+                ..
+            }) => Err(ClientError::Refused(ProtoError {
+                code,
+                message,
+                reason,
+            })),
             Some(op) => Ok(op),
             None => Err(ClientError::Connection("the hub closed the stream".into())),
         }
@@ -471,9 +477,16 @@ impl Client {
         while out.len() < n {
             match reader.read().await? {
                 Some(ServerOp::Accepted { id, seq }) => out.push(Ok(Accepted { id, seq })),
-                Some(ServerOp::Error { code, message, .. }) => {
-                    out.push(Err(ProtoError::new(code, message)))
-                }
+                Some(ServerOp::Error {
+                    code,
+                    message,
+                    reason,
+                    ..
+                }) => out.push(Err(ProtoError {
+                    code,
+                    message,
+                    reason,
+                })),
                 Some(_) => {
                     return Err(ClientError::Connection(
                         "unexpected frame on a send stream".into(),
@@ -517,6 +530,39 @@ impl Client {
             topics: topics.iter().map(|t| (*t).to_owned()).collect(),
         })
         .await
+    }
+
+    /// Asks the hub which licences of a holder satisfy a service item's
+    /// required materials for a case (resource `hub.case.licences`), stating
+    /// the purpose; every licence returned is recorded against the case.
+    /// Returns the hub's signed answer (payload `case-licences@1`).
+    pub async fn case_licences(
+        &self,
+        case_id: &str,
+        service_item: &str,
+        holder: (&str, &str),
+        use_cause: &str,
+    ) -> Result<Value, ClientError> {
+        let payload = serde_json::json!({
+            "caseId": case_id,
+            "serviceItem": service_item,
+            "holder": {"codeType": holder.0, "code": holder.1},
+            "useCause": use_cause,
+        });
+        let draft = self.request_for("hub.case.licences", "case-licence-query@1", payload);
+        self.request(draft, tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS)
+            .await
+    }
+
+    /// Sends an approved case's result for the hub to issue as a licence
+    /// (resource `hub.case.result`); `licence` is an issue request (type,
+    /// holder, data, validity). Returns the hub's signed answer (payload
+    /// `case-result-issued@1`, with the licence).
+    pub async fn case_result(&self, case_id: &str, licence: Value) -> Result<Value, ClientError> {
+        let payload = serde_json::json!({"caseId": case_id, "licence": licence});
+        let draft = self.request_for("hub.case.result", "case-result@1", payload);
+        self.request(draft, tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS)
+            .await
     }
 
     /// A page of a resource's records (what its provider published) after
@@ -563,9 +609,16 @@ impl Client {
                 stream: s,
                 client: self.clone(),
             }),
-            Some(ServerOp::Error { code, message, .. }) => {
-                Err(ClientError::Refused(ProtoError::new(code, message)))
-            }
+            Some(ServerOp::Error {
+                code,
+                message,
+                reason,
+                ..
+            }) => Err(ClientError::Refused(ProtoError {
+                code,
+                message,
+                reason,
+            })),
             Some(other) => Err(ClientError::Connection(format!(
                 "expected listening, got {other:?}"
             ))),
@@ -663,9 +716,16 @@ impl Listener {
             Some(ServerOp::Accepted { id, seq }) => {
                 Some(Event::ResponseAccepted(Accepted { id, seq }))
             }
-            Some(ServerOp::Error { code, message, .. }) => {
-                Some(Event::Refused(ProtoError::new(code, message)))
-            }
+            Some(ServerOp::Error {
+                code,
+                message,
+                reason,
+                ..
+            }) => Some(Event::Refused(ProtoError {
+                code,
+                message,
+                reason,
+            })),
             Some(other) => return Err(ClientError::Connection(format!("unexpected {other:?}"))),
         })
     }

@@ -481,6 +481,20 @@ async fn request(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream,
         }
     };
     let h = &outcome.verified.header;
+    if let Some(service) = crate::services::by_resource(&h.resource) {
+        let reply = match crate::services::answer(&ctx.shared.hub, service, &outcome.verified).await
+        {
+            Ok(envelope) => ServerOp::Response { envelope },
+            Err(e) => {
+                ctx.shared
+                    .refusals
+                    .count(&ctx.department, &h.resource, e.code);
+                ServerOp::error(id, &e)
+            }
+        };
+        write(send, &reply).await;
+        return;
+    }
     let provider = match ctx.shared.snapshot.view().access.resource(&h.resource) {
         Some(r) => r.provider.clone(),
         None => {

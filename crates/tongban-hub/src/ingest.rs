@@ -26,6 +26,7 @@ use tongban_seal::KeyRecord;
 use tongban_store::{Accepted, AckSet, AuditRecord, DepartmentStatus, NewMessage};
 
 use crate::Shared;
+use crate::services;
 use crate::snapshot::View;
 
 /// What happened to an accepted envelope.
@@ -253,7 +254,9 @@ fn names_unknown(view: &View, envelope: &Value) -> bool {
     let text = |k: &str| envelope.get(k).and_then(Value::as_str);
     text("keyId").is_some_and(|k| !view.keys.contains_key(k))
         || text("schema").is_some_and(|s| !view.validators.contains_key(s))
-        || text("resource").is_some_and(|r| view.access.resource(r).is_none())
+        || text("resource").is_some_and(|r| {
+            view.access.resource(r).is_none() && services::by_resource(r).is_none()
+        })
 }
 
 fn precheck(
@@ -314,6 +317,9 @@ fn authorise_and_validate(
     v: Verified,
 ) -> Result<Verified, ProtoError> {
     let h = &v.header;
+    if let Some(service) = services::by_resource(&h.resource) {
+        return validate_for_service(view, service, v);
+    }
     let resource = view.access.resource(&h.resource).ok_or_else(|| {
         ProtoError::new(
             ErrorCode::ResourceUnknown,
@@ -429,6 +435,46 @@ fn authorise_and_validate(
             ),
         ));
     }
+    Ok(v)
+}
+
+/// A request to one of the hub's own services: any active department may
+/// ask (the service applies its own rules); the payload is inline and
+/// satisfies the service's schema.
+fn validate_for_service(
+    view: &View,
+    service: &services::Service,
+    v: Verified,
+) -> Result<Verified, ProtoError> {
+    let h = &v.header;
+    if h.kind != Kind::Request {
+        return Err(ProtoError::new(
+            ErrorCode::ResourceForbidden,
+            format!("{} is the hub's service: send it requests", h.resource),
+        ));
+    }
+    if h.schema != service.request_schema {
+        return Err(ProtoError::new(
+            ErrorCode::ResourceForbidden,
+            format!(
+                "{} takes {}, not {}",
+                h.resource, service.request_schema, h.schema
+            ),
+        ));
+    }
+    if h.payload_ref.is_some() || h.recipient.is_some() {
+        return Err(ProtoError::new(
+            ErrorCode::EnvelopeMalformed,
+            "a request to the hub's service carries its payload inline and names no recipient",
+        ));
+    }
+    let validator = view.validators.get(&h.schema).ok_or_else(|| {
+        ProtoError::new(
+            ErrorCode::SchemaUnknown,
+            format!("schema {} is not registered (run `tongban init`)", h.schema),
+        )
+    })?;
+    validate(validator, &h.schema, v.payload())?;
     Ok(v)
 }
 

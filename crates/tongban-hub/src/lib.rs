@@ -13,6 +13,7 @@ mod conn;
 mod ingest;
 mod listeners;
 mod refusals;
+mod services;
 mod snapshot;
 
 use std::future::Future;

@@ -362,8 +362,16 @@ impl Parsed {
     }
 
     /// Checks that `key` may sign for the sender at the envelope's time.
+    /// A department's sender is its code (controller `urn:uscc:{code}`);
+    /// the hub's own answers name the hub's id (`urn:tongban:hub:{region}`).
     pub fn check_key(&self, key: &KeyRecord) -> Result<(), ProtoError> {
-        if key.controller != format!("urn:uscc:{}", self.header.sender) {
+        let sender = &self.header.sender;
+        let controls = if sender.starts_with("urn:") {
+            key.controller == *sender
+        } else {
+            key.controller.strip_prefix("urn:uscc:") == Some(sender.as_str())
+        };
+        if !controls {
             return Err(ProtoError::new(
                 ErrorCode::KeyNotSenders,
                 format!(
@@ -434,4 +442,15 @@ pub fn verify_batch(items: Vec<(Parsed, KeyRecord)>) -> Vec<Result<Verified, Pro
             }
         })
         .collect()
+}
+
+/// A fresh envelope id: 128 random bits, hex.
+pub fn new_id() -> String {
+    let mut b = [0u8; 16];
+    if getrandom::fill(&mut b).is_err() {
+        // Fall back to the clock; ids need only be unique per sender.
+        let t = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+        b = t.to_be_bytes();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }

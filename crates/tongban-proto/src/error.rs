@@ -101,6 +101,10 @@ codes! {
     Busy => "BUSY",
     /// The hub is shutting down; retry elsewhere or later.
     ShuttingDown => "SHUTTING_DOWN",
+    /// One of the hub's own services (`hub.case.*`) refused the request;
+    /// the error's `reason` is the service's stable code (e.g.
+    /// `USE_CAUSE_REQUIRED`, `ITEM_UNKNOWN`).
+    ServiceRefused => "SERVICE_REFUSED",
     /// The protocol version is not supported.
     VersionUnsupported => "VERSION_UNSUPPORTED",
     /// Something failed inside the hub; nothing was accepted.
@@ -121,6 +125,8 @@ pub struct ProtoError {
     pub code: ErrorCode,
     /// Detail.
     pub message: String,
+    /// For `SERVICE_REFUSED`: the service's own stable code.
+    pub reason: Option<String>,
 }
 
 impl ProtoError {
@@ -129,7 +135,22 @@ impl ProtoError {
         ProtoError {
             code,
             message: message.into(),
+            reason: None,
         }
+    }
+
+    /// A refusal of one of the hub's services, with the service's code.
+    pub fn service(reason: impl Into<String>, message: impl Into<String>) -> Self {
+        ProtoError {
+            code: ErrorCode::ServiceRefused,
+            message: message.into(),
+            reason: Some(reason.into()),
+        }
+    }
+
+    /// The most specific code: the service's reason if any, else the code.
+    pub fn most_specific(&self) -> &str {
+        self.reason.as_deref().unwrap_or(self.code.as_str())
     }
 }
 

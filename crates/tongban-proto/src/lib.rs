@@ -9,7 +9,7 @@ pub mod error;
 pub mod frame;
 pub mod ops;
 
-pub use envelope::{Draft, Header, Kind, Parsed, PayloadRef, Verified, verify_batch};
+pub use envelope::{Draft, Header, Kind, Parsed, PayloadRef, Verified, new_id, verify_batch};
 pub use error::{ErrorCode, ProtoError};
 pub use frame::{DEFAULT_MAX_FRAME, Decoder, encode};
 pub use ops::{ClientOp, ServerOp};

@@ -288,6 +288,8 @@ pub enum ServerOp {
         code: ErrorCode,
         /// Detail.
         message: String,
+        /// For `SERVICE_REFUSED`: the service's own code.
+        reason: Option<String>,
     },
     /// A message or request for the listener.
     Deliver {
@@ -345,6 +347,7 @@ impl ServerOp {
             id,
             code: e.code,
             message: e.message.clone(),
+            reason: e.reason.clone(),
         }
     }
 
@@ -352,8 +355,18 @@ impl ServerOp {
     pub fn to_value(&self) -> Value {
         match self {
             ServerOp::Accepted { id, seq } => json!({"op": "accepted", "id": id, "seq": seq}),
-            ServerOp::Error { id, code, message } => {
-                json!({"op": "error", "id": id, "code": code.as_str(), "message": message})
+            ServerOp::Error {
+                id,
+                code,
+                message,
+                reason,
+            } => {
+                let mut v =
+                    json!({"op": "error", "id": id, "code": code.as_str(), "message": message});
+                if let Some(r) = reason {
+                    v["reason"] = r.as_str().into();
+                }
+                v
             }
             ServerOp::Deliver { delivery, envelope } => {
                 json!({"op": "deliver", "delivery": delivery, "envelope": envelope})
@@ -396,6 +409,7 @@ impl ServerOp {
                 id: text("id"),
                 code: ErrorCode::parse(&text("code").unwrap_or_default()),
                 message: text("message").unwrap_or_default(),
+                reason: text("reason"),
             },
             "deliver" => ServerOp::Deliver {
                 delivery: v
@@ -522,6 +536,13 @@ mod tests {
                 id: None,
                 code: ErrorCode::Replay,
                 message: "m".into(),
+                reason: None,
+            },
+            ServerOp::Error {
+                id: Some("q".into()),
+                code: ErrorCode::ServiceRefused,
+                message: "no service item X".into(),
+                reason: Some("ITEM_UNKNOWN".into()),
             },
             ServerOp::Deliver {
                 delivery: 9,

@@ -59,7 +59,11 @@ impl Hub {
                     format!("this hub already serves region {existing}"),
                 ));
             }
-            Some(_) => return self.identity().await,
+            Some(_) => {
+                // Re-running init registers built-in schemas added since.
+                self.register_service_schemas().await?;
+                return self.identity().await;
+            }
             None => {}
         }
         let id = format!("urn:tongban:hub:{region}");
@@ -89,6 +93,7 @@ impl Hub {
             .await?;
         self.store.set_setting("hub_name", name).await?;
         self.store.set_setting("region", region.as_str()).await?;
+        self.register_service_schemas().await?;
         self.identity().await
     }
 

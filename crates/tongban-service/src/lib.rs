@@ -11,6 +11,7 @@ mod access;
 mod admin;
 mod audit;
 pub mod ca;
+mod cases;
 mod catalogue;
 mod error;
 mod exchange;
@@ -28,6 +29,10 @@ use tongban_store::{Store, StoreConfig};
 pub use access::{AccessBasis, AccessRules, Refusal};
 pub use admin::{HubIdentity, NewDepartment, key_record};
 pub use audit::{AuditReport, CHECKPOINT_INTERVAL};
+pub use cases::{
+    CaseLicences, CaseQuery, ITEM_TYPES, ItemDraft, Material, MaterialResult, ServiceItem,
+    item_type,
+};
 pub use catalogue::{CatalogueDraft, SHARING_TYPES, sharing_type};
 pub use error::{Error, Result};
 pub use keystore::{KeyStore, KeyStoreError};

@@ -158,7 +158,7 @@ pub struct Query {
 }
 
 impl Query {
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         if self.use_cause.trim().is_empty() {
             return Err(Error::rejected(
                 "USE_CAUSE_REQUIRED",
@@ -598,7 +598,7 @@ impl Hub {
         self.verify_rows(rows).await
     }
 
-    async fn record_use(
+    pub(crate) async fn record_use(
         &self,
         query: &Query,
         kind: &str,
@@ -628,7 +628,7 @@ impl Hub {
             .await?)
     }
 
-    async fn verify_rows(&self, rows: Vec<LicenceRow>) -> Result<Vec<Found>> {
+    pub(crate) async fn verify_rows(&self, rows: Vec<LicenceRow>) -> Result<Vec<Found>> {
         let mut issuers: Vec<String> = rows.iter().map(|r| r.issuer_code.clone()).collect();
         issuers.sort();
         issuers.dedup();

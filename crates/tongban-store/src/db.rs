@@ -124,6 +124,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "exchange statistics",
         include_str!("../migrations/sqlite/0009_exchange_statistics.sql"),
     ),
+    (
+        10,
+        "service items and cases",
+        include_str!("../migrations/sqlite/0010_items_and_cases.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -171,6 +176,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "exchange statistics",
         include_str!("../migrations/postgres/0009_exchange_statistics.sql"),
+    ),
+    (
+        10,
+        "service items and cases",
+        include_str!("../migrations/postgres/0010_items_and_cases.sql"),
     ),
 ];
 

@@ -20,6 +20,7 @@ mod db;
 mod audit;
 mod access;
 mod blobs;
+mod cases;
 mod catalogue;
 mod certificates;
 mod departments;
@@ -40,6 +41,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use access::{AccessApplication, AccessDecision, AccessGrant, ExchangeResource};
 pub use audit::{AuditEntry, AuditRecord, Checkpoint};
 pub use blobs::{BlobStore, MAX_BLOB_BYTES, sha256_hex};
+pub use cases::{CaseRow, ServiceItemRow};
 pub use catalogue::{
     CatalogueEntry, CatalogueField, CatalogueFilter, MAX_CATALOGUE_RESULTS, MAX_SEARCH_TERMS,
     index_tokens,

@@ -471,7 +471,7 @@ impl Store {
         self.uses_by_id(&ids).await
     }
 
-    async fn uses_by_id(&self, ids: &[i64]) -> Result<Vec<UseRow>> {
+    pub(crate) async fn uses_by_id(&self, ids: &[i64]) -> Result<Vec<UseRow>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let row = on_db!(&self.db, pool => {

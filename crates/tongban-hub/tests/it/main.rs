@@ -3,6 +3,7 @@
 
 mod access;
 mod blobs;
+mod cases;
 mod faults;
 mod flows;
 

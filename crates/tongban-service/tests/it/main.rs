@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod ca;
+mod cases;
 mod catalogue;
 
 use std::future::Future;

@@ -1,0 +1,180 @@
+//! Cases over QUIC: a case system asks the hub for an applicant's licences
+//! and sends its approved result for issuance; the hub answers itself, in
+//! envelopes signed with its key.
+
+use serde_json::{Value, json};
+use tongban_proto::ErrorCode;
+use tongban_service::IssueInput;
+
+use crate::{CIVIL, MARKET, TestHub, fast_config, schemas_dir};
+
+const COMPANY: &str = "91440114MA5TB0A01K";
+
+fn example(name: &str) -> Value {
+    serde_json::from_slice(
+        &std::fs::read(schemas_dir().join(format!("licence-types/examples/{name}.json"))).unwrap(),
+    )
+    .unwrap()
+}
+
+fn holder() -> Value {
+    json!({"name": "广州花都鸿睿启航电子科技有限公司", "codeType": "001", "code": COMPANY})
+}
+
+async fn prepare(t: &TestHub) -> String {
+    for name in ["business-licence", "construction-planning-permit"] {
+        let schema: Value = serde_json::from_slice(
+            &std::fs::read(schemas_dir().join(format!("licence-types/{name}.json"))).unwrap(),
+        )
+        .unwrap();
+        t.hub.publish_licence_type(schema).await.unwrap();
+    }
+    let licence = t
+        .hub
+        .issue(
+            MARKET,
+            IssueInput::from_json(&json!({
+                "type": "11100000TB0000001K001", "holder": holder(), "data": example("business-licence"),
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    t.hub
+        .item_put(
+            CIVIL,
+            serde_json::from_value(json!({
+                "code": "440114-GZ-0201", "name": "建设工程规划许可证核发", "itemType": "承诺件",
+                "legalLimitDays": 20, "promisedLimitDays": 10,
+                "materials": [{"name": "营业执照", "licenceType": "11100000TB0000001K001"}],
+                "resultType": "11100000TB0000003R001",
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    licence.identifier.as_str().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_system_pulls_licences_and_sends_its_result_over_quic() {
+    let t = TestHub::start(fast_config()).await;
+    let identifier = prepare(&t).await;
+    let civil = t.client(CIVIL).await;
+    let cause = "办理建设工程规划许可证核发，核验申请单位营业执照";
+
+    let answer = civil
+        .case_licences("HD-2026-000200", "440114-GZ-0201", ("001", COMPANY), cause)
+        .await
+        .unwrap();
+    // Signed by the hub, to the asker.
+    let (_, hub_key) = t.hub.current_key("hub").await.unwrap();
+    let identity = t.hub.identity().await.unwrap();
+    assert_eq!(answer["sender"], identity.id.as_str());
+    assert_eq!(answer["recipient"], CIVIL);
+    assert_eq!(answer["kind"], "response");
+    assert_eq!(answer["schema"], "case-licences@1");
+    tongban_proto::envelope::parse(answer.clone())
+        .unwrap()
+        .verify(&hub_key)
+        .unwrap();
+    let mut forged = answer.clone();
+    forged["payload"]["complete"] = json!(false);
+    assert_eq!(
+        tongban_proto::envelope::parse(forged)
+            .unwrap()
+            .verify(&hub_key)
+            .unwrap_err()
+            .code,
+        ErrorCode::SignatureInvalid
+    );
+    let payload = &answer["payload"];
+    assert_eq!(payload["complete"], true);
+    assert_eq!(payload["materials"][0]["status"], "found");
+    assert_eq!(payload["materials"][0]["identifier"], identifier.as_str());
+    let (_, uses) = t.hub.case_show("HD-2026-000200").await.unwrap();
+    assert_eq!(uses.len(), 1);
+    assert_eq!(uses[0].returned, vec![identifier.clone()]);
+
+    // Refusals carry the service's code.
+    let refused = |r: Result<Value, tongban_client::ClientError>| {
+        let e = r.unwrap_err();
+        (e.code(), e.reason().map(str::to_owned))
+    };
+    assert_eq!(
+        refused(
+            civil
+                .case_licences("HD-2026-000201", "440114-GZ-0201", ("001", COMPANY), "")
+                .await
+        ),
+        (
+            Some(ErrorCode::ServiceRefused),
+            Some("USE_CAUSE_REQUIRED".to_owned())
+        )
+    );
+    assert_eq!(
+        refused(
+            civil
+                .case_licences("HD-2026-000201", "440114-XX-9999", ("001", COMPANY), cause)
+                .await
+        ),
+        (
+            Some(ErrorCode::ServiceRefused),
+            Some("ITEM_UNKNOWN".to_owned())
+        )
+    );
+    assert!(
+        t.hub.case_show("HD-2026-000201").await.is_err(),
+        "no case opened"
+    );
+    // A hub service takes requests only, in its own schema.
+    let market = t.client(MARKET).await;
+    let wrong = market.request_for(
+        "hub.case.licences",
+        "business-registration@1",
+        crate::registration(COMPANY),
+    );
+    assert_eq!(
+        market.request(wrong, 2_000).await.unwrap_err().code(),
+        Some(ErrorCode::ResourceForbidden)
+    );
+    let malformed = market.request_for(
+        "hub.case.licences",
+        "case-licence-query@1",
+        json!({"caseId": "HD-1", "serviceItem": "440114-GZ-0201", "holder": {"codeType": "001", "code": COMPANY}}),
+    );
+    assert_eq!(
+        market.request(malformed, 2_000).await.unwrap_err().code(),
+        Some(ErrorCode::PayloadInvalid)
+    );
+
+    // The approved result, issued by the hub for the handling department.
+    let result = json!({"type": "11100000TB0000003R001", "holder": holder(), "data": example("construction-planning-permit")});
+    assert_eq!(
+        refused(market.case_result("HD-2026-000200", result.clone()).await),
+        (
+            Some(ErrorCode::ServiceRefused),
+            Some("CASE_NOT_HANDLER".to_owned())
+        )
+    );
+    let issued = civil
+        .case_result("HD-2026-000200", result.clone())
+        .await
+        .unwrap();
+    let new_id = issued["payload"]["identifier"].as_str().unwrap().to_owned();
+    assert_eq!(issued["payload"]["case"]["status"], "concluded");
+    assert_eq!(
+        issued["payload"]["licence"]["licence"]["serviceItem"]["code"],
+        "440114-GZ-0201"
+    );
+    let (case, _) = t.hub.case_show("HD-2026-000200").await.unwrap();
+    assert_eq!(case.result_licence.as_deref(), Some(new_id.as_str()));
+    assert_eq!(
+        refused(civil.case_result("HD-2026-000200", result).await),
+        (
+            Some(ErrorCode::ServiceRefused),
+            Some("CASE_CONCLUDED".to_owned())
+        )
+    );
+    t.stop().await;
+}

@@ -1,0 +1,664 @@
+//! Service items (事项) and cases (办件): a case system asks for the
+//! licences an applicant needs for a service item instead of paper copies,
+//! every licence returned leaves a licence-use record tied to the case, and
+//! the approved result is issued as a licence the next case can reuse.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tongban_codes::{HolderCode, HolderCodeType};
+use tongban_licence::{IssuedLicence, ProblemCode, ServiceItemRef};
+use tongban_store::{CaseRow, DepartmentStatus, LicenceState, ServiceItemRow, UseRow};
+
+use crate::licences::{IssueInput, Query};
+use crate::{Error, Hub, Result};
+
+/// The message schemas of the hub's own services (resources `hub.case.*`),
+/// registered by [`Hub::init_region`].
+pub const SERVICE_SCHEMAS: &[(&str, &str)] = &[
+    (
+        "case-licence-query",
+        include_str!("../../../schemas/messages/case-licence-query.json"),
+    ),
+    (
+        "case-licences",
+        include_str!("../../../schemas/messages/case-licences.json"),
+    ),
+    (
+        "case-result",
+        include_str!("../../../schemas/messages/case-result.json"),
+    ),
+    (
+        "case-result-issued",
+        include_str!("../../../schemas/messages/case-result-issued.json"),
+    ),
+];
+
+/// Service item types: stored name and 办件类型.
+pub const ITEM_TYPES: &[(&str, &str)] = &[
+    ("immediate", "即办件"),
+    ("promised", "承诺件"),
+    ("joint", "联办件"),
+    ("referred", "上报件"),
+];
+/// Most required materials one item may list.
+pub const MAX_MATERIALS: usize = 100;
+/// Longest legal time limit, in working days.
+pub const MAX_LIMIT_DAYS: u32 = 3_650;
+
+/// The stored name of an item type given either name.
+pub fn item_type(s: &str) -> Option<&'static str> {
+    ITEM_TYPES
+        .iter()
+        .find(|(en, zh)| *en == s || *zh == s)
+        .map(|(en, _)| *en)
+}
+
+fn rejected(code: &'static str, message: impl Into<String>) -> Error {
+    Error::rejected(code, message)
+}
+
+fn check_code(what: &'static str, code: &'static str, s: &str) -> Result<()> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(rejected(
+            code,
+            format!("{what} {s:?}: 1 to 64 of A-Z a-z 0-9 . _ -"),
+        ))
+    }
+}
+
+/// A required material (申请材料).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Material {
+    /// 材料名称.
+    pub name: String,
+    /// The licence type that satisfies it, if a licence can.
+    #[serde(default)]
+    pub licence_type: Option<String>,
+    /// Whether the case needs it.
+    #[serde(default = "yes")]
+    pub required: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A service item as its department registers it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ItemDraft {
+    /// 事项编码.
+    pub code: String,
+    /// 事项名称.
+    pub name: String,
+    /// 即办件 / 承诺件 / 联办件 / 上报件 (or immediate / promised / joint / referred).
+    pub item_type: String,
+    /// 法定办结时限, working days.
+    pub legal_limit_days: u32,
+    /// 承诺办结时限, working days (at most the legal limit).
+    pub promised_limit_days: u32,
+    /// 申请材料.
+    #[serde(default)]
+    pub materials: Vec<Material>,
+    /// The licence type its approval result is issued as.
+    #[serde(default)]
+    pub result_type: Option<String>,
+    /// Region (the hub's by default).
+    #[serde(default)]
+    pub region_code: Option<String>,
+}
+
+/// A service item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceItem {
+    /// 事项编码.
+    pub code: String,
+    /// Version, from 1.
+    pub version: u64,
+    /// 事项名称.
+    pub name: String,
+    /// `immediate`, `promised`, `joint` or `referred`.
+    pub item_type: String,
+    /// Handling department.
+    pub department: String,
+    /// Region code.
+    pub region_code: String,
+    /// Legal time limit, working days.
+    pub legal_limit_days: u32,
+    /// Promised time limit, working days.
+    pub promised_limit_days: u32,
+    /// Required materials.
+    pub materials: Vec<Material>,
+    /// The licence type its result is issued as.
+    pub result_type: Option<String>,
+    /// `active` or `retired`.
+    pub status: String,
+}
+
+impl ServiceItem {
+    fn from_row(r: ServiceItemRow) -> Result<Self> {
+        let materials = serde_json::from_str(&r.materials).map_err(|e| {
+            Error::Store(tongban_store::StoreError::Corrupt(format!(
+                "service item {} materials: {e}",
+                r.code
+            )))
+        })?;
+        Ok(ServiceItem {
+            code: r.code,
+            version: r.version,
+            name: r.name,
+            item_type: r.item_type,
+            department: r.department,
+            region_code: r.region_code,
+            legal_limit_days: r.legal_limit_days,
+            promised_limit_days: r.promised_limit_days,
+            materials,
+            result_type: r.result_type,
+            status: r.status,
+        })
+    }
+
+    /// 办件类型 in Chinese.
+    pub fn type_name(&self) -> &'static str {
+        ITEM_TYPES
+            .iter()
+            .find(|(en, _)| *en == self.item_type)
+            .map_or("", |(_, zh)| *zh)
+    }
+}
+
+/// A case system's question: the licences of a holder for a service item.
+#[derive(Debug, Clone)]
+pub struct CaseQuery {
+    /// 办件编号 (opens the case on first use).
+    pub case_id: String,
+    /// 事项编码.
+    pub item: String,
+    /// Holder code type (`001`, `111`).
+    pub holder_code_type: String,
+    /// Holder code.
+    pub holder_code: String,
+    /// 申请事由.
+    pub use_cause: String,
+}
+
+/// What one required material found.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MaterialResult {
+    /// 材料名称.
+    pub name: String,
+    /// The licence type that satisfies it.
+    pub licence_type: Option<String>,
+    /// Whether the case needs it.
+    pub required: bool,
+    /// `found`, `none-issued`, `expired`, `revoked`, `suspended`, `invalid`
+    /// (fails verification) or `not-a-licence` (the applicant provides it).
+    pub status: &'static str,
+    /// The licence's identifier (found, or the one that explains the status).
+    pub identifier: Option<String>,
+    /// Its issuer.
+    pub issuer: Option<String>,
+    /// Why not, in words.
+    pub detail: Option<String>,
+    /// The verified credential, when found.
+    pub licence: Option<Value>,
+}
+
+/// The answer to a [`CaseQuery`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseLicences {
+    /// 办件编号.
+    pub case_id: String,
+    /// 事项编码.
+    pub service_item: String,
+    /// 事项名称.
+    pub service_item_name: String,
+    /// Every required material a licence can satisfy was found.
+    pub complete: bool,
+    /// Per material, in the item's order.
+    pub materials: Vec<MaterialResult>,
+}
+
+impl Hub {
+    /// Registers the message schemas of the hub's own services (idempotent).
+    pub(crate) async fn register_service_schemas(&self) -> Result<()> {
+        for (id, text) in SERVICE_SCHEMAS {
+            let schema: Value = serde_json::from_str(text)
+                .map_err(|e| rejected("SCHEMA_INVALID", format!("built-in schema {id}: {e}")))?;
+            self.publish_schema("message", None, None, schema, false)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Registers a service item for `department`, or its next version (only
+    /// the department that registered it may).
+    pub async fn item_put(&self, department: &str, draft: ItemDraft) -> Result<ServiceItem> {
+        check_code("service item code", "ITEM_CODE_INVALID", &draft.code)?;
+        let name = draft.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(rejected(
+                "ITEM_NAME_INVALID",
+                "a service item's name has 1 to 200 characters",
+            ));
+        }
+        let item_type = item_type(&draft.item_type).ok_or_else(|| {
+            rejected(
+                "ITEM_TYPE_INVALID",
+                format!(
+                    "{:?}: one of 即办件, 承诺件, 联办件, 上报件 (immediate, promised, joint, referred)",
+                    draft.item_type
+                ),
+            )
+        })?;
+        if draft.legal_limit_days > MAX_LIMIT_DAYS
+            || draft.promised_limit_days > draft.legal_limit_days
+        {
+            return Err(rejected(
+                "ITEM_TIME_LIMIT_INVALID",
+                format!(
+                    "the promised limit ({}) may not exceed the legal limit ({}), at most {MAX_LIMIT_DAYS} working days",
+                    draft.promised_limit_days, draft.legal_limit_days
+                ),
+            ));
+        }
+        if draft.materials.len() > MAX_MATERIALS {
+            return Err(rejected(
+                "ITEM_MATERIALS_INVALID",
+                format!("at most {MAX_MATERIALS} materials"),
+            ));
+        }
+        let types = self.licence_types();
+        for m in &draft.materials {
+            if m.name.trim().is_empty() || m.name.chars().count() > 200 {
+                return Err(rejected(
+                    "ITEM_MATERIALS_INVALID",
+                    "a material's name has 1 to 200 characters",
+                ));
+            }
+            if let Some(t) = &m.licence_type {
+                if types.latest(t).is_none() {
+                    return Err(rejected(
+                        "LICENCE_TYPE_UNKNOWN",
+                        format!("material {}: no licence type {t} is published", m.name),
+                    ));
+                }
+            }
+        }
+        if let Some(t) = &draft.result_type {
+            if types.latest(t).is_none() {
+                return Err(rejected(
+                    "LICENCE_TYPE_UNKNOWN",
+                    format!("result type: no licence type {t} is published"),
+                ));
+            }
+        }
+        let d = self.department(department).await?;
+        if d.status != DepartmentStatus::Active {
+            return Err(rejected(
+                "DEPARTMENT_SUSPENDED",
+                format!("{department} is not active"),
+            ));
+        }
+        let now = self.now();
+        let existing = self.store.service_item(&draft.code).await?;
+        if let Some(e) = &existing {
+            if e.department != department {
+                return Err(rejected(
+                    "ITEM_NOT_OWNER",
+                    format!(
+                        "{} is registered by {}; {department} may not change it",
+                        e.code, e.department
+                    ),
+                ));
+            }
+        }
+        let region_code = match draft.region_code {
+            Some(r) => r,
+            None => self.identity().await?.region,
+        };
+        let row = ServiceItemRow {
+            code: draft.code.clone(),
+            version: existing.as_ref().map_or(1, |e| e.version + 1),
+            name: name.to_owned(),
+            item_type: item_type.to_owned(),
+            department: department.to_owned(),
+            region_code,
+            legal_limit_days: draft.legal_limit_days,
+            promised_limit_days: draft.promised_limit_days,
+            materials: serde_json::to_string(&draft.materials).unwrap_or_else(|_| "[]".into()),
+            result_type: draft.result_type.clone(),
+            status: "active".into(),
+            created_at: existing.as_ref().map_or(now, |e| e.created_at),
+            updated_at: now,
+        };
+        let audit = [tongban_store::AuditRecord::new(
+            now,
+            department,
+            "item.put",
+            &row.code,
+            json!({"version": row.version, "name": row.name, "type": row.item_type, "materials": draft.materials}),
+        )];
+        self.store.put_service_item(&row, &audit).await?;
+        self.maybe_checkpoint().await?;
+        ServiceItem::from_row(row)
+    }
+
+    /// One service item; `ITEM_UNKNOWN` if none has the code.
+    pub async fn item_show(&self, code: &str) -> Result<ServiceItem> {
+        let row = self
+            .store
+            .service_item(code)
+            .await?
+            .ok_or_else(|| rejected("ITEM_UNKNOWN", format!("no service item {code}")))?;
+        ServiceItem::from_row(row)
+    }
+
+    /// Service items, optionally of one department.
+    pub async fn item_list(&self, department: Option<&str>) -> Result<Vec<ServiceItem>> {
+        self.store
+            .service_items(department)
+            .await?
+            .into_iter()
+            .map(ServiceItem::from_row)
+            .collect()
+    }
+
+    /// For a case of `department`: per required material of the item, the
+    /// holder's valid verified licence or the reason there is none. Opens
+    /// the case on first use; every query leaves a licence-use record tied
+    /// to the case, naming the licence returned.
+    pub async fn case_licences(&self, department: &str, q: &CaseQuery) -> Result<CaseLicences> {
+        let query = Query {
+            requester: department.to_owned(),
+            use_cause: q.use_cause.clone(),
+            case_ref: Some(q.case_id.clone()),
+        };
+        query.check()?;
+        check_code("case id", "CASE_ID_INVALID", &q.case_id)?;
+        let item = self.item_show(&q.item).await?;
+        if item.status != "active" {
+            return Err(rejected(
+                "ITEM_RETIRED",
+                format!("{} is no longer handled", item.code),
+            ));
+        }
+        let kind = HolderCodeType::parse(&q.holder_code_type)
+            .map_err(|e| rejected("HOLDER_CODE_TYPE_UNKNOWN", e.to_string()))?;
+        let holder = HolderCode::parse_with(kind, &q.holder_code, false)
+            .map_err(|e| rejected("HOLDER_CODE_INVALID", format!("{e} ({})", e.code())))?;
+        let d = self.department(department).await?;
+        if d.status != DepartmentStatus::Active {
+            return Err(rejected(
+                "DEPARTMENT_SUSPENDED",
+                format!("{department} is not active"),
+            ));
+        }
+        let now = self.now();
+        let wanted = CaseRow {
+            id: q.case_id.clone(),
+            item: item.code.clone(),
+            department: department.to_owned(),
+            holder_code_type: kind.as_str().to_owned(),
+            holder_code: holder.as_str().to_owned(),
+            use_cause: q.use_cause.trim().to_owned(),
+            status: "open".into(),
+            result_licence: None,
+            opened_at: now,
+            concluded_at: None,
+        };
+        let audit = [tongban_store::AuditRecord::new(
+            now,
+            department,
+            "case.open",
+            &wanted.id,
+            json!({"item": item.code, "holder": format!("{}:{}", wanted.holder_code_type, wanted.holder_code)}),
+        )];
+        let case = self.store.open_case(&wanted, &audit).await?;
+        if (
+            &case.department,
+            &case.item,
+            &case.holder_code_type,
+            &case.holder_code,
+        ) != (
+            &wanted.department,
+            &wanted.item,
+            &wanted.holder_code_type,
+            &wanted.holder_code,
+        ) {
+            return Err(rejected(
+                "CASE_CONFLICT",
+                format!(
+                    "case {} is {}'s case of {} for {}:{}",
+                    case.id, case.department, case.item, case.holder_code_type, case.holder_code
+                ),
+            ));
+        }
+        if case.status != "open" {
+            return Err(rejected(
+                "CASE_CONCLUDED",
+                format!("case {} is concluded", case.id),
+            ));
+        }
+        let mut materials = Vec::with_capacity(item.materials.len());
+        for m in &item.materials {
+            materials.push(self.material(&case, m, &query).await?);
+        }
+        self.maybe_checkpoint().await?;
+        let complete = materials
+            .iter()
+            .filter(|m| m.required && m.licence_type.is_some())
+            .all(|m| m.status == "found");
+        Ok(CaseLicences {
+            case_id: case.id,
+            service_item: item.code,
+            service_item_name: item.name,
+            complete,
+            materials,
+        })
+    }
+
+    async fn material(
+        &self,
+        case: &CaseRow,
+        m: &Material,
+        query: &Query,
+    ) -> Result<MaterialResult> {
+        let mut out = MaterialResult {
+            name: m.name.clone(),
+            licence_type: m.licence_type.clone(),
+            required: m.required,
+            status: "not-a-licence",
+            identifier: None,
+            issuer: None,
+            detail: None,
+            licence: None,
+        };
+        let Some(type_code) = &m.licence_type else {
+            return Ok(out);
+        };
+        let rows = self
+            .store
+            .licences_of_holder(
+                &case.holder_code_type,
+                &case.holder_code,
+                Some(type_code),
+                crate::licences::MAX_FIND_RESULTS,
+            )
+            .await?;
+        let found = self.verify_rows(rows).await?;
+        // The newest valid one; else the newest, to say why not.
+        let valid = found
+            .iter()
+            .filter(|f| f.verification.valid)
+            .max_by_key(|f| f.row.issued_at);
+        let pick = valid.or_else(|| found.iter().max_by_key(|f| f.row.issued_at));
+        let returned: Vec<String> = valid.iter().map(|f| f.row.identifier.clone()).collect();
+        self.record_use(
+            query,
+            "case",
+            &format!(
+                "case {} material {}: {}:{} type {type_code}",
+                case.id, m.name, case.holder_code_type, case.holder_code
+            ),
+            &returned,
+        )
+        .await?;
+        let Some(f) = pick else {
+            out.status = "none-issued";
+            out.detail = Some(format!(
+                "no licence of type {type_code} was issued to the holder"
+            ));
+            return Ok(out);
+        };
+        out.identifier = Some(f.row.identifier.clone());
+        out.issuer = Some(f.row.issuer_code.clone());
+        if f.verification.valid {
+            out.status = "found";
+            out.licence = Some(f.credential.clone());
+            return Ok(out);
+        }
+        let problems: Vec<String> = f
+            .verification
+            .problems
+            .iter()
+            .map(|p| format!("{}: {}", p.code.as_str(), p.message))
+            .collect();
+        out.detail = Some(problems.join("; "));
+        out.status = match f.row.status {
+            LicenceState::Revoked => "revoked",
+            LicenceState::Suspended => "suspended",
+            LicenceState::Valid
+                if f.verification
+                    .problems
+                    .iter()
+                    .any(|p| p.code == ProblemCode::LicenceExpired) =>
+            {
+                "expired"
+            }
+            LicenceState::Valid => "invalid",
+        };
+        Ok(out)
+    }
+
+    /// The handling department issues its approved case's result as a
+    /// licence for the case's holder, and the case is concluded.
+    pub async fn case_result(
+        &self,
+        department: &str,
+        case_id: &str,
+        mut input: IssueInput,
+    ) -> Result<(IssuedLicence, CaseRow)> {
+        check_code("case id", "CASE_ID_INVALID", case_id)?;
+        let case = self
+            .store
+            .case(case_id)
+            .await?
+            .ok_or_else(|| rejected("CASE_UNKNOWN", format!("no case {case_id}")))?;
+        if case.department != department {
+            return Err(rejected(
+                "CASE_NOT_HANDLER",
+                format!(
+                    "case {case_id} is handled by {}, not {department}",
+                    case.department
+                ),
+            ));
+        }
+        if case.status != "open" {
+            return Err(rejected(
+                "CASE_CONCLUDED",
+                format!(
+                    "case {case_id} is concluded (result {})",
+                    case.result_licence.as_deref().unwrap_or("-")
+                ),
+            ));
+        }
+        let item = self.item_show(&case.item).await?;
+        if let Some(t) = &item.result_type {
+            if &input.type_code != t {
+                return Err(rejected(
+                    "RESULT_TYPE_MISMATCH",
+                    format!(
+                        "{} issues its result as licence type {t}, not {}",
+                        item.code, input.type_code
+                    ),
+                ));
+            }
+        }
+        if (input.holder_code_type.as_str(), input.holder_code.trim())
+            != (case.holder_code_type.as_str(), case.holder_code.as_str())
+        {
+            return Err(rejected(
+                "CASE_HOLDER_MISMATCH",
+                format!(
+                    "case {case_id} is for {}:{}; the result names {}:{}",
+                    case.holder_code_type,
+                    case.holder_code,
+                    input.holder_code_type,
+                    input.holder_code
+                ),
+            ));
+        }
+        input.service_item = Some(ServiceItemRef {
+            code: item.code.clone(),
+            name: item.name.clone(),
+        });
+        let issued = self.issue(department, input).await?;
+        let now = self.now();
+        let audit = [tongban_store::AuditRecord::new(
+            now,
+            department,
+            "case.conclude",
+            case_id,
+            json!({"item": item.code, "licence": issued.identifier.as_str()}),
+        )];
+        if !self
+            .store
+            .conclude_case(case_id, issued.identifier.as_str(), now, &audit)
+            .await?
+        {
+            // Another result concluded it meanwhile: this licence stands
+            // (it is valid and in the log) but is not the case's result.
+            return Err(rejected(
+                "CASE_CONCLUDED",
+                format!(
+                    "case {case_id} was concluded by another result; licence {} was issued but is not its result",
+                    issued.identifier.as_str()
+                ),
+            ));
+        }
+        self.maybe_checkpoint().await?;
+        let case = self
+            .store
+            .case(case_id)
+            .await?
+            .ok_or_else(|| rejected("CASE_UNKNOWN", format!("no case {case_id}")))?;
+        Ok((issued, case))
+    }
+
+    /// A case with its licence-use records.
+    pub async fn case_show(&self, id: &str) -> Result<(CaseRow, Vec<UseRow>)> {
+        let case = self
+            .store
+            .case(id)
+            .await?
+            .ok_or_else(|| rejected("CASE_UNKNOWN", format!("no case {id}")))?;
+        let uses = self.store.uses_of_case(id).await?;
+        Ok((case, uses))
+    }
+
+    /// Cases, newest first.
+    pub async fn case_list(&self, department: Option<&str>, limit: usize) -> Result<Vec<CaseRow>> {
+        Ok(self.store.cases(department, limit).await?)
+    }
+}
