@@ -497,12 +497,14 @@ impl Hub {
             )
             .await?;
         let found = self.verify_rows(rows).await?;
-        // The newest valid one; else the newest, to say why not.
+        // The newest valid one; else the newest, to say why not. (Issue
+        // times are to the second; the identifier's serial breaks ties.)
+        let newest = |f: &&crate::Found| (f.row.issued_at, f.row.identifier.clone());
         let valid = found
             .iter()
             .filter(|f| f.verification.valid)
-            .max_by_key(|f| f.row.issued_at);
-        let pick = valid.or_else(|| found.iter().max_by_key(|f| f.row.issued_at));
+            .max_by_key(newest);
+        let pick = valid.or_else(|| found.iter().max_by_key(newest));
         let returned: Vec<String> = valid.iter().map(|f| f.row.identifier.clone()).collect();
         self.record_use(
             query,

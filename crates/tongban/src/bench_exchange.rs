@@ -6,19 +6,18 @@
 //! durable consumer), bare and with the consumer doing the verification and
 //! schema validation a department would have to add on top of a broker.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde_json::{Value, json};
-use tongban_client::{Client, ClientConfig, Event};
-use tongban_hub::{ServeConfig, TlsMaterial};
+use tongban_client::{Client, Event};
+use tongban_hub::ServeConfig;
 use tongban_proto::{ClientOp, Decoder, ServerOp};
-use tongban_service::ca::CertRequest;
 use tongban_service::{Hub, HubConfig};
 
+use crate::local_hub::LocalHub;
 use crate::samples;
 
 const PROVIDER: &str = samples::MARKET;
@@ -88,10 +87,7 @@ pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 struct Setup {
     hub: Hub,
-    addr: SocketAddr,
-    ca_pem: String,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<()>,
+    server: LocalHub,
     _dir: tempfile::TempDir,
 }
 
@@ -119,65 +115,20 @@ async fn start_hub(durability: tongban_store::Durability, window: usize) -> anyh
         .await?;
     hub.access_decide(PROVIDER, application.id, true, None)
         .await?;
-    let ca = hub.ca_init("bench CA").await?;
-    let server = hub
-        .ca_issue(
-            CertRequest::Server {
-                dns: vec!["localhost".into()],
-                ips: vec!["127.0.0.1".parse()?],
-            },
-            None,
-        )
-        .await?;
-    let tls = TlsMaterial {
-        ca_pem: ca.pem.clone(),
-        cert_pem: server.row.pem.clone(),
-        key_pem: server.key_pem.to_string(),
-    };
     let serve = ServeConfig {
         window_per_stream: window.max(1),
         ..ServeConfig::default()
     };
-    let endpoint = tongban_hub::bind("127.0.0.1:0".parse()?, &hub, &tls, &serve).await?;
-    let addr = endpoint.local_addr()?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server_hub = hub.clone();
-    let server = tokio::spawn(async move {
-        let _ = tongban_hub::run(endpoint, server_hub, tls, serve, async {
-            let _ = rx.await;
-        })
-        .await;
-    });
+    let server = LocalHub::start(&hub, "bench CA", serve).await?;
     Ok(Setup {
         hub,
-        addr,
-        ca_pem: ca.pem,
-        shutdown: tx,
         server,
         _dir: dir,
     })
 }
 
 async fn client(s: &Setup, department: &str) -> anyhow::Result<Client> {
-    let cert = s
-        .hub
-        .ca_issue(
-            CertRequest::Client {
-                department: department.into(),
-            },
-            None,
-        )
-        .await?;
-    Ok(Client::connect(ClientConfig {
-        hub: s.addr,
-        server_name: "localhost".into(),
-        ca_pem: s.ca_pem.clone(),
-        cert_pem: cert.row.pem.clone(),
-        key_pem: cert.key_pem.to_string(),
-        department: department.into(),
-        signing_key: s.hub.danger_signing_key(department).await?,
-    })
-    .await?)
+    s.server.client(&s.hub, department).await
 }
 
 /// One connection's pipelined sends: (accept latencies, refused count).
@@ -346,8 +297,7 @@ pub async fn run(args: ExchangeBenchArgs) -> anyhow::Result<ExitCode> {
     say(&format!("paced at {paced_rate:.0} messages/s ..."));
     let (fresh, _) = sign_all(&args, &key)?;
     let half = run_phase(&s, &args, &fresh, Some(paced_rate)).await?;
-    let _ = s.shutdown.send(());
-    let _ = s.server.await;
+    s.server.stop().await;
 
     let nats = if args.no_nats {
         None

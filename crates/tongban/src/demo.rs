@@ -7,13 +7,15 @@ use std::process::ExitCode;
 use clap::Args;
 use serde_json::Value;
 use time::Duration;
+use tongban_hub::ServeConfig;
 use tongban_licence::credential::{self, Allocation, Issuer};
 use tongban_licence::{IssueRequest, VerifyOptions, trustfile, verify};
 use tongban_seal::PublicKey;
 use tongban_service::{AttachmentInput, Clock, Hub, HubConfig, IssueInput, Query};
 
+use crate::local_hub::LocalHub;
 use crate::output::{print_verification, write_json};
-use crate::samples::{self, CIVIL_AFFAIRS, DISABLED_FEDERATION, MARKET, PLANNING, XINHUA_STREET};
+use crate::samples::{self, CIVIL_AFFAIRS, DISABLED_FEDERATION, MARKET, PLANNING};
 use crate::setup;
 
 #[derive(Debug, Args)]
@@ -136,42 +138,87 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     section(
         3,
-        "A case at 新华街道 reuses licences instead of paper copies",
+        "Cases (办件) over QUIC: licences reused instead of paper copies, results issued as licences",
     );
-    let case = Query {
-        requester: XINHUA_STREET.into(),
-        use_cause: "办理食品经营许可证，核验申请企业的营业执照和建设工程规划许可证".into(),
-        case_ref: Some("HD-XH-2026-001024".into()),
-    };
+    let server = LocalHub::start(&hub, "广州市花都区政务服务CA", ServeConfig::default()).await?;
     println!(
-        "  case HD-XH-2026-001024 (食品经营许可) asks for the licences of {} with its stated purpose:",
-        samples::COMPANY_NAME
+        "  the hub serves departments' systems on {} (QUIC, mutual TLS)",
+        server.addr
     );
-    for f in hub
-        .find_by_holder("001", samples::COMPANY_CODE, None, false, &case)
-        .await?
-    {
+    for (dept, item) in [
+        (
+            PLANNING,
+            serde_json::json!({"code": "440114-GZ-0201", "name": "建设工程规划许可证核发", "itemType": "承诺件", "legalLimitDays": 20, "promisedLimitDays": 10,
+                "materials": [{"name": "营业执照", "licenceType": "11100000TB0000001K001"}, {"name": "建设工程设计方案"}],
+                "resultType": "11100000TB0000003R001"}),
+        ),
+        (
+            MARKET,
+            serde_json::json!({"code": "440114-SCJG-0305", "name": "食品经营许可（新办）", "itemType": "承诺件", "legalLimitDays": 20, "promisedLimitDays": 5,
+                "materials": [{"name": "营业执照", "licenceType": "11100000TB0000001K001"}, {"name": "经营场所建设工程规划许可证", "licenceType": "11100000TB0000003R001"}, {"name": "食品安全管理制度"}]}),
+        ),
+    ] {
+        let i = hub.item_put(dept, serde_json::from_value(item)?).await?;
         println!(
-            "    {} {}  {}",
-            if f.verification.valid { "✔" } else { "✘" },
-            f.credential["name"].as_str().unwrap_or(""),
-            f.row.identifier
+            "  {} registered service item {} {} ({}, promised {} of {} working days, {} materials)",
+            i.department,
+            i.code,
+            i.name,
+            i.type_name(),
+            i.promised_limit_days,
+            i.legal_limit_days,
+            i.materials.len()
         );
     }
-    outcome(
-        "the same query without a stated purpose",
-        hub.find_by_holder(
-            "001",
-            samples::COMPANY_CODE,
-            None,
-            false,
-            &Query {
-                use_cause: String::new(),
-                ..case.clone()
-            },
+    let company = ("001", samples::COMPANY_CODE);
+    let planning = server.client(&hub, PLANNING).await?;
+    println!("\n  自然资源局's case system asks for the applicant's licences (no paper copies):");
+    let answer = planning
+        .case_licences(
+            "GZ-2026-000321",
+            "440114-GZ-0201",
+            company,
+            "核发建设工程规划许可证（二期），核验申请单位营业执照",
         )
-        .await,
+        .await?;
+    crate::cases::print_case_licences(&answer["payload"]);
+    println!(
+        "  the answer is signed by the hub ({}) for the asking system",
+        answer["sender"].as_str().unwrap_or("")
     );
+    let mut permit = samples::planning_permit_request();
+    permit["data"]["permitNumber"] = "建字第440114202600456号".into();
+    permit["data"]["projectName"] = "鸿睿启航电子元器件生产基地（二期）2#厂房".into();
+    let issued = planning.case_result("GZ-2026-000321", permit).await?;
+    println!(
+        "  approved: the result is issued as licence {}",
+        issued["payload"]["identifier"].as_str().unwrap_or("")
+    );
+    let market = server.client(&hub, MARKET).await?;
+    println!("\n  the next case, at 市场监管局, reuses that result:");
+    let answer = market
+        .case_licences(
+            "SCJG-2026-000888",
+            "440114-SCJG-0305",
+            company,
+            "办理食品经营许可，核验营业执照和经营场所的建设工程规划许可证",
+        )
+        .await?;
+    crate::cases::print_case_licences(&answer["payload"]);
+    match market
+        .case_licences("SCJG-2026-000889", "440114-SCJG-0305", company, "")
+        .await
+    {
+        Ok(_) => println!("  the same query without a stated purpose → accepted?!"),
+        Err(e) => println!(
+            "  the same query without a stated purpose → {} ({})",
+            e.reason().unwrap_or("?"),
+            e.code().map(|c| c.as_str()).unwrap_or("?")
+        ),
+    }
+    planning.close().await;
+    market.close().await;
+    server.stop().await;
 
     section(
         4,

@@ -209,7 +209,7 @@ pub struct ClientArgs {
     credentials: PathBuf,
 }
 
-async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
+pub(crate) async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
     let read = |name: &str| {
         let p = args.credentials.join(name);
         std::fs::read_to_string(&p)
@@ -249,10 +249,13 @@ fn department_in(cert_pem: &str) -> anyhow::Result<String> {
         .ok_or_else(|| Coded::new("CREDENTIALS_INVALID", "cert.pem names no department").into())
 }
 
-fn refused(e: tongban_client::ClientError) -> anyhow::Error {
-    match e.code() {
-        Some(code) => Coded::new(code.as_str(), e.to_string()).into(),
-        None => Coded::new("EXCHANGE_FAILED", e.to_string()).into(),
+/// A refusal as a coded error: a hub service's own code when it gave one
+/// (`SERVICE_REFUSED` with reason `ITEM_UNKNOWN` reports `ITEM_UNKNOWN`).
+pub(crate) fn refused(e: tongban_client::ClientError) -> anyhow::Error {
+    match (e.reason(), e.code()) {
+        (Some(reason), _) => Coded::owned(reason.to_owned(), e.to_string()).into(),
+        (None, Some(code)) => Coded::new(code.as_str(), e.to_string()).into(),
+        (None, None) => Coded::new("EXCHANGE_FAILED", e.to_string()).into(),
     }
 }
 

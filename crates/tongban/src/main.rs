@@ -8,10 +8,12 @@ mod bench_catalogue;
 mod bench_exchange;
 mod bench_nats;
 mod ca;
+mod cases;
 mod catalogue;
 mod demo;
 mod exchange;
 mod licence;
+mod local_hub;
 mod output;
 mod samples;
 mod schema;
@@ -103,6 +105,12 @@ enum Command {
     /// Access to conditionally shared resources: apply, approve, reject, withdraw, list, check.
     #[command(subcommand)]
     Access(access::AccessCommand),
+    /// Service items (事项): the materials a case needs and the licences that satisfy them.
+    #[command(subcommand)]
+    Item(cases::ItemCommand),
+    /// Cases (办件): pull an applicant's licences instead of paper; issue the result.
+    #[command(subcommand)]
+    Case(cases::CaseCommand),
     /// The resource catalogue: publish, update, retire, show, list, search (in Chinese).
     #[command(subcommand)]
     Catalogue(catalogue::CatalogueCommand),
@@ -193,6 +201,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Listen(args) => exchange::listen(&ctx, args).await,
         Command::Download(args) => exchange::download(&ctx, args).await,
         Command::Records(args) => exchange::records(&ctx, args).await,
+        Command::Item(cmd) => cases::item(&ctx, cmd).await,
+        Command::Case(cmd) => cases::case(&ctx, cmd).await,
         Command::Stats(args) => exchange::stats(&ctx, args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(cmd) => bench::run(cmd).await,

@@ -1,5 +1,6 @@
 //! What people and scripts read: text by default, JSON with `--json`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::{Value, json};
@@ -8,14 +9,22 @@ use tongban_licence::{LicenceStatus, Verification};
 /// An error with a stable code, raised by the CLI itself.
 #[derive(Debug)]
 pub struct Coded {
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     pub message: String,
 }
 
 impl Coded {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         Coded {
-            code,
+            code: Cow::Borrowed(code),
+            message: message.into(),
+        }
+    }
+
+    /// With a code that arrived from elsewhere (a hub service's reason).
+    pub fn owned(code: String, message: impl Into<String>) -> Self {
+        Coded {
+            code: Cow::Owned(code),
             message: message.into(),
         }
     }
@@ -30,10 +39,15 @@ impl fmt::Display for Coded {
 impl std::error::Error for Coded {}
 
 /// The stable code of any error the CLI can meet.
-pub fn code_of(e: &anyhow::Error) -> &'static str {
-    if let Some(c) = e.downcast_ref::<Coded>() {
-        return c.code;
+pub fn code_of(e: &anyhow::Error) -> Cow<'static, str> {
+    match e.downcast_ref::<Coded>() {
+        Some(c) => c.code.clone(),
+        None => Cow::Borrowed(library_code_of(e)),
     }
+}
+
+/// The code of an error from one of the libraries.
+fn library_code_of(e: &anyhow::Error) -> &'static str {
     if let Some(s) = e.downcast_ref::<tongban_service::Error>() {
         return s.code();
     }

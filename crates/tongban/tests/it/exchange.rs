@@ -496,3 +496,142 @@ async fn count_messages(db: &Path) -> i64 {
         .await
         .unwrap_or(0)
 }
+
+/// `tongban item` and `tongban case`: a case system pulls the applicant's
+/// licence over QUIC instead of a paper copy, then sends its result.
+#[test]
+fn cases_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _market, civil) = setup(dir.path());
+    ok(&tongban(
+        &data,
+        &[
+            "licence",
+            "issue",
+            "--issuer",
+            MARKET,
+            "--request",
+            crate::business_request(dir.path()).to_str().unwrap(),
+        ],
+    ));
+    let item = dir.path().join("item.json");
+    std::fs::write(
+        &item,
+        serde_json::to_vec(&json!({
+            "code": "440114-GZ-0201", "name": "建设工程规划许可证核发", "itemType": "承诺件",
+            "legalLimitDays": 20, "promisedLimitDays": 10,
+            "materials": [{"name": "营业执照", "licenceType": "11100000TB0000001K001"}, {"name": "建设工程设计方案"}],
+            "resultType": "11100000TB0000003R001"
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    ok(&tongban(
+        &data,
+        &["item", "put", "--as", CIVIL, item.to_str().unwrap()],
+    ));
+    let listed = ok(&tongban(&data, &["item", "list"]));
+    assert!(
+        listed.contains("承诺件") && listed.contains("营业执照"),
+        "{listed}"
+    );
+    let out = tongban(
+        &data,
+        &[
+            "--json",
+            "item",
+            "put",
+            "--as",
+            MARKET,
+            item.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "ITEM_NOT_OWNER");
+
+    let port = free_port();
+    let mut hub = serve(&data, port);
+    let addr = format!("127.0.0.1:{port}");
+    let ask = |case: &str, item: &str, cause: &str| {
+        client_cmd(&[
+            "--json",
+            "case",
+            "licences",
+            "--hub",
+            &addr,
+            "--credentials",
+            civil.to_str().unwrap(),
+            "--case",
+            case,
+            "--item",
+            item,
+            "--holder",
+            &format!("001:{}", crate::COMPANY),
+            "--use-cause",
+            cause,
+        ])
+    };
+    let answer = json_of(&ask(
+        "HD-2026-000300",
+        "440114-GZ-0201",
+        "核验申请单位营业执照",
+    ));
+    assert_eq!(answer["payload"]["complete"], true, "{answer}");
+    assert_eq!(answer["payload"]["materials"][0]["status"], "found");
+    assert_eq!(answer["payload"]["materials"][1]["status"], "not-a-licence");
+    // Without a purpose; for an unknown item.
+    let out = ask("HD-2026-000301", "440114-GZ-0201", "");
+    assert!(!out.status.success());
+    assert_eq!(json_of(&out)["error"]["code"], "USE_CAUSE_REQUIRED");
+    let out = ask("HD-2026-000301", "440114-XX-9999", "核验");
+    assert_eq!(json_of(&out)["error"]["code"], "ITEM_UNKNOWN");
+
+    let permit: Value = serde_json::from_slice(
+        &std::fs::read(
+            crate::repo().join("schemas/licence-types/examples/construction-planning-permit.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let result = dir.path().join("result.json");
+    std::fs::write(
+        &result,
+        serde_json::to_vec(&json!({
+            "type": "11100000TB0000003R001",
+            "holder": {"name": "广州花都鸿睿启航电子科技有限公司", "codeType": "001", "code": crate::COMPANY},
+            "data": permit
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let issued = json_of(&client_cmd(&[
+        "--json",
+        "case",
+        "result",
+        "--hub",
+        &addr,
+        "--credentials",
+        civil.to_str().unwrap(),
+        "--case",
+        "HD-2026-000300",
+        result.to_str().unwrap(),
+    ]));
+    let identifier = issued["payload"]["identifier"].as_str().unwrap().to_owned();
+    hub.kill().unwrap();
+    hub.wait().unwrap();
+
+    let shown = json_of(&tongban(
+        &data,
+        &["--json", "case", "show", "HD-2026-000300"],
+    ));
+    assert_eq!(shown["case"]["status"], "concluded");
+    assert_eq!(shown["case"]["resultLicence"], identifier.as_str());
+    assert_eq!(shown["uses"].as_array().unwrap().len(), 1);
+    let text = ok(&tongban(&data, &["case", "show", "HD-2026-000300"]));
+    assert!(text.contains("核验申请单位营业执照"), "{text}");
+    let list = json_of(&tongban(&data, &["--json", "case", "list"]));
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "the refused queries opened no case"
+    );
+}

@@ -1,0 +1,276 @@
+//! `tongban item` (service items, 事项) and `tongban case` (cases, 办件).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use serde_json::{Value, json};
+use tongban_service::{ItemDraft, ServiceItem};
+
+use crate::Context;
+use crate::exchange::{ClientArgs, connect, refused};
+use crate::output::{Coded, read_json};
+
+#[derive(Debug, Subcommand)]
+pub enum ItemCommand {
+    /// Register a service item for a department, or its next version (a JSON
+    /// file: code, name, itemType 即办件/承诺件/联办件/上报件, legalLimitDays,
+    /// promisedLimitDays, materials [{name, licenceType, required}], resultType).
+    Put {
+        /// The handling department.
+        #[arg(long = "as", value_name = "DEPT")]
+        department: String,
+        /// The item (JSON file).
+        file: PathBuf,
+    },
+    /// Show a service item.
+    Show {
+        /// 事项编码.
+        code: String,
+    },
+    /// List service items.
+    List {
+        /// Only this department's.
+        #[arg(long)]
+        dept: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// (Department side) ask the hub for the licences a holder has for a
+    /// service item's materials, stating the purpose; opens the case.
+    Licences {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// 办件编号.
+        #[arg(long = "case")]
+        case_id: String,
+        /// 事项编码.
+        #[arg(long)]
+        item: String,
+        /// Holder as TYPE:CODE (001 for a USCC, 111 for a citizen id).
+        #[arg(long)]
+        holder: String,
+        /// 申请事由: why the licences are needed (required).
+        #[arg(long)]
+        use_cause: String,
+    },
+    /// (Department side) send an approved case's result for the hub to issue
+    /// as a licence (a JSON issue request: type, holder, data, validity).
+    Result {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// 办件编号.
+        #[arg(long = "case")]
+        case_id: String,
+        /// The licence to issue (JSON file).
+        file: PathBuf,
+    },
+    /// Show a case with its licence-use records.
+    Show {
+        /// 办件编号.
+        id: String,
+    },
+    /// List cases, newest first.
+    List {
+        /// Only this department's.
+        #[arg(long)]
+        dept: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+fn print_item(i: &ServiceItem) {
+    println!(
+        "{}  {}  [{} {}]  by {}  v{}  {}",
+        i.code,
+        i.name,
+        i.type_name(),
+        i.item_type,
+        i.department,
+        i.version,
+        i.status
+    );
+    println!(
+        "  时限: legal {} working days, promised {}",
+        i.legal_limit_days, i.promised_limit_days
+    );
+    for m in &i.materials {
+        println!(
+            "  material: {}{}{}",
+            m.name,
+            m.licence_type
+                .as_ref()
+                .map(|t| format!("  (licence {t})"))
+                .unwrap_or_default(),
+            if m.required { "" } else { "  optional" }
+        );
+    }
+    if let Some(t) = &i.result_type {
+        println!("  result issued as licence type {t}");
+    }
+}
+
+pub async fn item(ctx: &Context, cmd: ItemCommand) -> anyhow::Result<ExitCode> {
+    let hub = ctx.open().await?;
+    let items = match cmd {
+        ItemCommand::Put { department, file } => {
+            let draft: ItemDraft = serde_json::from_value(read_json(&file)?)
+                .map_err(|e| Coded::new("ITEM_INVALID", format!("{}: {e}", file.display())))?;
+            vec![hub.item_put(&department, draft).await?]
+        }
+        ItemCommand::Show { code } => vec![hub.item_show(&code).await?],
+        ItemCommand::List { dept } => hub.item_list(dept.as_deref()).await?,
+    };
+    hub.close().await;
+    if ctx.json {
+        println!("{}", serde_json::to_string_pretty(&items)?);
+    } else {
+        for i in &items {
+            print_item(i);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        CaseCommand::Licences {
+            client,
+            case_id,
+            item,
+            holder,
+            use_cause,
+        } => {
+            let (kind, code) = holder.split_once(':').ok_or_else(|| {
+                Coded::new(
+                    "HOLDER_INVALID",
+                    "--holder is TYPE:CODE, e.g. 001:91440114MA5TB0A01K",
+                )
+            })?;
+            let client = connect(&client).await?;
+            let answer = client
+                .case_licences(&case_id, &item, (kind, code), &use_cause)
+                .await
+                .map_err(refused)?;
+            client.close().await;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            } else {
+                print_case_licences(&answer["payload"]);
+            }
+        }
+        CaseCommand::Result {
+            client,
+            case_id,
+            file,
+        } => {
+            let licence = read_json(&file)?;
+            let client = connect(&client).await?;
+            let answer = client
+                .case_result(&case_id, licence)
+                .await
+                .map_err(refused)?;
+            client.close().await;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            } else {
+                let p = &answer["payload"];
+                println!(
+                    "case {} concluded; issued {}",
+                    p["caseId"].as_str().unwrap_or_default(),
+                    p["identifier"].as_str().unwrap_or_default()
+                );
+            }
+        }
+        CaseCommand::Show { id } => {
+            let hub = ctx.open().await?;
+            let (case, uses) = hub.case_show(&id).await?;
+            hub.close().await;
+            if ctx.json {
+                println!("{}", json!({"case": case, "uses": uses}));
+            } else {
+                println!(
+                    "case {}  item {}  by {}  holder {}:{}  {}{}",
+                    case.id,
+                    case.item,
+                    case.department,
+                    case.holder_code_type,
+                    case.holder_code,
+                    case.status,
+                    case.result_licence
+                        .as_ref()
+                        .map(|l| format!("  result {l}"))
+                        .unwrap_or_default()
+                );
+                println!("  申请事由: {}", case.use_cause);
+                for u in uses {
+                    println!(
+                        "  use #{} {}  {}  → {}",
+                        u.id,
+                        tongban_seal::timefmt::format_rfc3339(u.at),
+                        u.query,
+                        if u.returned.is_empty() {
+                            "nothing returned".to_owned()
+                        } else {
+                            u.returned.join(", ")
+                        }
+                    );
+                }
+            }
+        }
+        CaseCommand::List { dept, limit } => {
+            let hub = ctx.open().await?;
+            let cases = hub.case_list(dept.as_deref(), limit).await?;
+            hub.close().await;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&cases)?);
+            } else {
+                for c in cases {
+                    println!(
+                        "{:<20} {:<20} {:<20} {}:{}  {}",
+                        c.id, c.item, c.department, c.holder_code_type, c.holder_code, c.status
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line per material of a `case-licences@1` answer.
+pub fn print_case_licences(p: &Value) {
+    println!(
+        "  case {}  {} {}  {}",
+        p["caseId"].as_str().unwrap_or_default(),
+        p["serviceItem"].as_str().unwrap_or_default(),
+        p["serviceItemName"].as_str().unwrap_or_default(),
+        if p["complete"] == true {
+            "complete: no paper needed for licences"
+        } else {
+            "incomplete"
+        }
+    );
+    for m in p["materials"].as_array().into_iter().flatten() {
+        let status = m["status"].as_str().unwrap_or_default();
+        let what = match status {
+            "found" => format!(
+                "✓ {} (issued by {})",
+                m["identifier"].as_str().unwrap_or_default(),
+                m["issuer"].as_str().unwrap_or_default()
+            ),
+            "not-a-licence" => "— the applicant provides it".to_owned(),
+            other => format!(
+                "✗ {other}{}",
+                m["detail"]
+                    .as_str()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            ),
+        };
+        println!("    {:<24} {what}", m["name"].as_str().unwrap_or_default());
+    }
+}

@@ -1,0 +1,86 @@
+//! The exchange served in this process on 127.0.0.1 (a fresh CA and server
+//! certificate), with clients for sample departments: for the demo and the
+//! load generator.
+
+use std::net::SocketAddr;
+
+use tongban_client::{Client, ClientConfig};
+use tongban_hub::{ServeConfig, TlsMaterial};
+use tongban_service::Hub;
+use tongban_service::ca::CertRequest;
+
+/// A running in-process hub server.
+pub struct LocalHub {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    ca_pem: String,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl LocalHub {
+    /// Creates the hub's CA (named `ca_name`) and a server certificate for
+    /// localhost, and serves on an ephemeral loopback port.
+    pub async fn start(hub: &Hub, ca_name: &str, serve: ServeConfig) -> anyhow::Result<LocalHub> {
+        let ca = hub.ca_init(ca_name).await?;
+        let server = hub
+            .ca_issue(
+                CertRequest::Server {
+                    dns: vec!["localhost".into()],
+                    ips: vec!["127.0.0.1".parse()?],
+                },
+                None,
+            )
+            .await?;
+        let tls = TlsMaterial {
+            ca_pem: ca.pem.clone(),
+            cert_pem: server.row.pem.clone(),
+            key_pem: server.key_pem.to_string(),
+        };
+        let endpoint = tongban_hub::bind("127.0.0.1:0".parse()?, hub, &tls, &serve).await?;
+        let addr = endpoint.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server_hub = hub.clone();
+        let server = tokio::spawn(async move {
+            let _ = tongban_hub::run(endpoint, server_hub, tls, serve, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        Ok(LocalHub {
+            addr,
+            ca_pem: ca.pem,
+            shutdown: tx,
+            server,
+        })
+    }
+
+    /// A connected client for `department`: a fresh client certificate and
+    /// the department's signing key from this node's key store.
+    pub async fn client(&self, hub: &Hub, department: &str) -> anyhow::Result<Client> {
+        let cert = hub
+            .ca_issue(
+                CertRequest::Client {
+                    department: department.into(),
+                },
+                None,
+            )
+            .await?;
+        Ok(Client::connect(ClientConfig {
+            hub: self.addr,
+            server_name: "localhost".into(),
+            ca_pem: self.ca_pem.clone(),
+            cert_pem: cert.row.pem.clone(),
+            key_pem: cert.key_pem.to_string(),
+            department: department.into(),
+            signing_key: hub.danger_signing_key(department).await?,
+        })
+        .await?)
+    }
+
+    /// Shuts the server down, draining in-flight work.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        let _ = self.server.await;
+    }
+}
