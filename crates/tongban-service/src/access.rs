@@ -303,23 +303,25 @@ pub struct Refusal {
 #[derive(Debug, Default)]
 pub struct AccessRules {
     resources: HashMap<String, ExchangeResource>,
-    /// By (resource, consumer).
-    grants: HashMap<(String, String), Vec<AccessGrant>>,
+    /// By resource, then consumer.
+    grants: HashMap<String, HashMap<String, Vec<AccessGrant>>>,
 }
 
 impl AccessRules {
     /// Indexes resources and grants.
     pub fn new(resources: Vec<ExchangeResource>, grants: Vec<AccessGrant>) -> Self {
-        let mut by_pair: HashMap<(String, String), Vec<AccessGrant>> = HashMap::new();
+        let mut by_resource: HashMap<String, HashMap<String, Vec<AccessGrant>>> = HashMap::new();
         for g in grants {
-            by_pair
-                .entry((g.resource.clone(), g.consumer.clone()))
+            by_resource
+                .entry(g.resource.clone())
+                .or_default()
+                .entry(g.consumer.clone())
                 .or_default()
                 .push(g);
         }
         AccessRules {
             resources: resources.into_iter().map(|r| (r.id.clone(), r)).collect(),
-            grants: by_pair,
+            grants: by_resource,
         }
     }
 
@@ -340,9 +342,12 @@ impl AccessRules {
 
     /// Who besides the provider may receive what `resource` publishes at
     /// `at`: `None` for everyone (unconditional), else the consumers whose
-    /// approval covers `at` (none for a not-shared or retired resource).
+    /// approval covers `at` (none for a not-shared, retired or unknown
+    /// resource).
     pub fn audience(&self, resource: &str, at: time::OffsetDateTime) -> Option<Vec<String>> {
-        let r = self.resources.get(resource)?;
+        let Some(r) = self.resources.get(resource) else {
+            return Some(Vec::new());
+        };
         if r.status == "published" && r.sharing_type == "unconditional" {
             return None;
         }
@@ -350,14 +355,15 @@ impl AccessRules {
         if r.status == "published" && r.sharing_type == "conditional" {
             who.extend(
                 self.grants
-                    .iter()
-                    .filter(|((res, _), grants)| {
-                        res == resource
-                            && grants
-                                .iter()
-                                .any(|g| g.valid_from <= at && at < g.valid_until)
+                    .get(resource)
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, grants)| {
+                        grants
+                            .iter()
+                            .any(|g| g.valid_from <= at && at < g.valid_until)
                     })
-                    .map(|((_, consumer), _)| consumer.clone()),
+                    .map(|(consumer, _)| consumer.clone()),
             );
         }
         Some(who)
@@ -395,7 +401,8 @@ impl AccessRules {
         }
         let grants = self
             .grants
-            .get(&(resource.to_owned(), consumer.to_owned()))
+            .get(resource)
+            .and_then(|by_consumer| by_consumer.get(consumer))
             .map(Vec::as_slice)
             .unwrap_or_default();
         if let Some(g) = grants
@@ -425,5 +432,75 @@ impl AccessRules {
                 "{resource} is shared on conditions (有条件共享): {consumer} has no approval covering this time"
             ),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn resource(id: &str, sharing: &str, status: &str) -> ExchangeResource {
+        ExchangeResource {
+            id: id.into(),
+            provider: "P".into(),
+            schema: "s@1".into(),
+            sharing_type: sharing.into(),
+            status: status.into(),
+        }
+    }
+
+    fn grant(id: u64, resource: &str, consumer: &str, from: u32, until: u32) -> AccessGrant {
+        let day = |d: u32| datetime!(2026-11-01 00:00 UTC) + time::Duration::days(d.into());
+        AccessGrant {
+            id,
+            resource: resource.into(),
+            consumer: consumer.into(),
+            valid_from: day(from),
+            valid_until: day(until),
+        }
+    }
+
+    #[test]
+    fn rules_and_audiences() {
+        let rules = AccessRules::new(
+            vec![
+                resource("open", "unconditional", "published"),
+                resource("cond", "conditional", "published"),
+                resource("closed", "not-shared", "published"),
+                resource("old", "unconditional", "retired"),
+            ],
+            vec![
+                grant(1, "cond", "A", 0, 10),
+                grant(2, "cond", "B", 20, 30),
+                grant(3, "cond", "C", 0, 5),
+                grant(4, "cond", "C", 6, 9),
+            ],
+        );
+        let at = datetime!(2026-11-08 00:00 UTC);
+        let code = |c: &str, r: &str| rules.check(c, r, at).map_err(|e| e.code);
+        assert_eq!(code("X", "open"), Ok(AccessBasis::Unconditional));
+        assert_eq!(code("P", "closed"), Ok(AccessBasis::Provider));
+        assert_eq!(code("X", "closed"), Err("ACCESS_NOT_SHARED"));
+        assert_eq!(code("P", "old"), Err("CATALOGUE_RETIRED"));
+        assert_eq!(code("X", "nothing"), Err("CATALOGUE_UNKNOWN"));
+        assert_eq!(code("A", "cond"), Ok(AccessBasis::Approved(1)));
+        assert_eq!(code("B", "cond"), Err("ACCESS_NOT_GRANTED"), "not yet");
+        assert_eq!(code("C", "cond"), Ok(AccessBasis::Approved(4)));
+        assert_eq!(
+            rules
+                .check("C", "cond", datetime!(2026-11-12 00:00 UTC))
+                .map_err(|e| e.code),
+            Err("ACCESS_EXPIRED")
+        );
+        assert_eq!(code("X", "cond"), Err("ACCESS_NOT_GRANTED"));
+
+        assert_eq!(rules.audience("open", at), None);
+        let mut cond = rules.audience("cond", at).unwrap();
+        cond.sort();
+        assert_eq!(cond, ["A", "C", "P"]);
+        assert_eq!(rules.audience("closed", at).unwrap(), ["P"]);
+        assert_eq!(rules.audience("old", at).unwrap(), ["P"]);
+        assert_eq!(rules.audience("nothing", at), Some(Vec::new()));
     }
 }
