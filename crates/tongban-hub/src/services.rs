@@ -44,7 +44,10 @@ pub(crate) fn by_resource(resource: &str) -> Option<&'static Service> {
 
 fn refused(e: &tongban_service::Error) -> ProtoError {
     match e {
-        tongban_service::Error::Rejected { .. } => ProtoError::service(e.code(), e.to_string()),
+        // Refusals of the service, or of the licence issuance it asked for.
+        tongban_service::Error::Rejected { .. } | tongban_service::Error::Issue(_) => {
+            ProtoError::service(e.code(), e.to_string())
+        }
         _ => {
             tracing::error!(error = %e, "a hub service failed");
             ProtoError::new(ErrorCode::Internal, "the hub's service failed")

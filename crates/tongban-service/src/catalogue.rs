@@ -93,6 +93,15 @@ impl Hub {
                 format!("resource id {:?}: 1 to {MAX_ID} of A-Z a-z 0-9 . _ -", d.id),
             ));
         }
+        if d.id.starts_with("hub.") {
+            return Err(rejected(
+                "CATALOGUE_ID_RESERVED",
+                format!(
+                    "resource ids starting with hub. name the hub's own services; {} cannot be published",
+                    d.id
+                ),
+            ));
+        }
         let name = d.name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME {
             return Err(rejected(

@@ -157,6 +157,12 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic() {
             Some("CASE_NOT_HANDLER".to_owned())
         )
     );
+    // Licence data that issuance refuses: the case stays open.
+    let mut bad = result.clone();
+    bad["data"]["permitNumber"] = json!(42);
+    let (code, reason) = refused(civil.case_result("HD-2026-000200", bad).await);
+    assert_eq!(code, Some(ErrorCode::ServiceRefused));
+    assert_eq!(reason.as_deref(), Some("SUBJECT_SCHEMA_VIOLATION"));
     let issued = civil
         .case_result("HD-2026-000200", result.clone())
         .await

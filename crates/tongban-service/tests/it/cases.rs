@@ -263,6 +263,16 @@ async fn bad_items_and_case_queries_are_refused_and_write_nothing() {
         bad.code = "规划/0201".into();
         assert_eq!(code(hub.item_put(CIVIL, bad).await), "ITEM_CODE_INVALID");
         assert_eq!(code(hub.item_show("440114-XX-9999").await), "ITEM_UNKNOWN");
+        // The hub's services' resource ids are reserved.
+        let squatter = serde_json::from_value(json!({
+            "id": "hub.case.licences", "name": "抢注", "schema": "case-licence-query@1",
+            "sharingType": "unconditional",
+        }))
+        .unwrap();
+        assert_eq!(
+            code(hub.catalogue_publish(CIVIL, squatter, false).await),
+            "CATALOGUE_ID_RESERVED"
+        );
 
         // Case queries: without a purpose, for an unknown item, a bad
         // holder code, a bad case number.
