@@ -186,17 +186,7 @@ impl Reader {
 
     async fn expect(&mut self) -> Result<ServerOp, ClientError> {
         match self.read().await? {
-            Some(ServerOp::Error {
-                code,
-                message,
-                reason,
-                ..
-            }) => Err(ClientError::Refused(ProtoError {
-                code,
-                message,
-                reason,
-            })),
-            Some(op) => Ok(op),
+            Some(op) => op.into_refusal().map_err(ClientError::Refused),
             None => Err(ClientError::Connection("the hub closed the stream".into())),
         }
     }
@@ -475,19 +465,10 @@ impl Client {
         });
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
-            match reader.read().await? {
-                Some(ServerOp::Accepted { id, seq }) => out.push(Ok(Accepted { id, seq })),
-                Some(ServerOp::Error {
-                    code,
-                    message,
-                    reason,
-                    ..
-                }) => out.push(Err(ProtoError {
-                    code,
-                    message,
-                    reason,
-                })),
-                Some(_) => {
+            match reader.read().await?.map(ServerOp::into_refusal) {
+                Some(Ok(ServerOp::Accepted { id, seq })) => out.push(Ok(Accepted { id, seq })),
+                Some(Err(refusal)) => out.push(Err(refusal)),
+                Some(Ok(_)) => {
                     return Err(ClientError::Connection(
                         "unexpected frame on a send stream".into(),
                     ));
@@ -604,22 +585,13 @@ impl Client {
     pub async fn listen(&self, max_in_flight: u32) -> Result<Listener, ClientError> {
         let mut s = self.open().await?;
         s.write(&ClientOp::Listen { max_in_flight }).await?;
-        match s.reader.read().await? {
-            Some(ServerOp::Listening { .. }) => Ok(Listener {
+        match s.reader.read().await?.map(ServerOp::into_refusal) {
+            Some(Ok(ServerOp::Listening { .. })) => Ok(Listener {
                 stream: s,
                 client: self.clone(),
             }),
-            Some(ServerOp::Error {
-                code,
-                message,
-                reason,
-                ..
-            }) => Err(ClientError::Refused(ProtoError {
-                code,
-                message,
-                reason,
-            })),
-            Some(other) => Err(ClientError::Connection(format!(
+            Some(Err(refusal)) => Err(ClientError::Refused(refusal)),
+            Some(Ok(other)) => Err(ClientError::Connection(format!(
                 "expected listening, got {other:?}"
             ))),
             None => Err(ClientError::Connection(closed_reason(
@@ -708,26 +680,21 @@ pub enum Event {
 impl Listener {
     /// The next event; `None` when the hub closed the stream.
     pub async fn next(&mut self) -> Result<Option<Event>, ClientError> {
-        Ok(match self.stream.reader.read().await? {
-            None => None,
-            Some(ServerOp::Deliver { delivery, envelope }) => {
-                Some(Event::Delivery(Delivery { delivery, envelope }))
-            }
-            Some(ServerOp::Accepted { id, seq }) => {
-                Some(Event::ResponseAccepted(Accepted { id, seq }))
-            }
-            Some(ServerOp::Error {
-                code,
-                message,
-                reason,
-                ..
-            }) => Some(Event::Refused(ProtoError {
-                code,
-                message,
-                reason,
-            })),
-            Some(other) => return Err(ClientError::Connection(format!("unexpected {other:?}"))),
-        })
+        Ok(
+            match self.stream.reader.read().await?.map(ServerOp::into_refusal) {
+                None => None,
+                Some(Ok(ServerOp::Deliver { delivery, envelope })) => {
+                    Some(Event::Delivery(Delivery { delivery, envelope }))
+                }
+                Some(Ok(ServerOp::Accepted { id, seq })) => {
+                    Some(Event::ResponseAccepted(Accepted { id, seq }))
+                }
+                Some(Err(refusal)) => Some(Event::Refused(refusal)),
+                Some(Ok(other)) => {
+                    return Err(ClientError::Connection(format!("unexpected {other:?}")));
+                }
+            },
+        )
     }
 
     /// Acknowledges a delivery (it will not be delivered again).

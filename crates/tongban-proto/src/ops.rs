@@ -341,6 +341,23 @@ pub enum ServerOp {
 }
 
 impl ServerOp {
+    /// The refusal an error frame carries as `Err`; any other frame as `Ok`.
+    pub fn into_refusal(self) -> Result<ServerOp, ProtoError> {
+        match self {
+            ServerOp::Error {
+                code,
+                message,
+                reason,
+                ..
+            } => Err(ProtoError {
+                code,
+                message,
+                reason,
+            }),
+            other => Ok(other),
+        }
+    }
+
     /// An error frame from a [`ProtoError`].
     pub fn error(id: Option<String>, e: &ProtoError) -> Self {
         ServerOp::Error {
