@@ -17,6 +17,7 @@ mod error;
 mod exchange;
 pub mod keystore;
 mod licences;
+mod peers;
 mod schemas;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ pub use catalogue::{CatalogueDraft, SHARING_TYPES, sharing_type};
 pub use error::{Error, Result};
 pub use keystore::{KeyStore, KeyStoreError};
 pub use licences::{AttachmentInput, Export, Found, IssueInput, Query};
+pub use peers::PeerCard;
 pub use schemas::{KINDS as SCHEMA_KINDS, Published};
 
 /// Where time comes from.

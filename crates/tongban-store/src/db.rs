@@ -129,6 +129,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "service items and cases",
         include_str!("../migrations/sqlite/0010_items_and_cases.sql"),
     ),
+    (
+        11,
+        "peer hubs",
+        include_str!("../migrations/sqlite/0011_peers.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -181,6 +186,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         10,
         "service items and cases",
         include_str!("../migrations/postgres/0010_items_and_cases.sql"),
+    ),
+    (
+        11,
+        "peer hubs",
+        include_str!("../migrations/postgres/0011_peers.sql"),
     ),
 ];
 

@@ -28,6 +28,7 @@ mod exchange;
 mod exchange_sqlite;
 mod keys;
 mod licences;
+mod peers;
 mod schemas;
 mod statistics;
 
@@ -51,6 +52,7 @@ pub use departments::{DepartmentRow, DepartmentStatus, PlatformLevel};
 pub use exchange::{Accepted, AckSet, BlobInfo, MAX_ACCEPT_BATCH, NewMessage};
 pub use keys::KeyRow;
 pub use licences::{LicenceRow, LicenceState, StatusEvent, UseRecord, UseRow};
+pub use peers::PeerRow;
 pub use schemas::{SchemaInsert, SchemaRow};
 pub use statistics::{
     DepartmentStats, ExchangeStats, MAX_RECORDS_PAGE, RefusalCount, ResourceStats,

@@ -15,6 +15,7 @@ mod exchange;
 mod licence;
 mod local_hub;
 mod output;
+mod peer;
 mod samples;
 mod schema;
 mod setup;
@@ -105,6 +106,9 @@ enum Command {
     /// Access to conditionally shared resources: apply, approve, reject, withdraw, list, check.
     #[command(subcommand)]
     Access(access::AccessCommand),
+    /// Hubs of other regions (全域通办): exchange cards once, then trust them.
+    #[command(subcommand)]
+    Peer(peer::PeerCommand),
     /// Service items (事项): the materials a case needs and the licences that satisfy them.
     #[command(subcommand)]
     Item(cases::ItemCommand),
@@ -202,6 +206,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Download(args) => exchange::download(&ctx, args).await,
         Command::Records(args) => exchange::records(&ctx, args).await,
         Command::Item(cmd) => cases::item(&ctx, cmd).await,
+        Command::Peer(cmd) => peer::peer(&ctx, cmd).await,
         Command::Case(cmd) => cases::case(&ctx, cmd).await,
         Command::Stats(args) => exchange::stats(&ctx, args).await,
         Command::Demo(args) => demo::run(args).await,

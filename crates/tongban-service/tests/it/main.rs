@@ -4,6 +4,7 @@
 mod ca;
 mod cases;
 mod catalogue;
+mod peers;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -784,3 +784,68 @@ fn certificate_authority_from_the_command_line() {
         &["ca", "dev-pki", "--out", pki.to_str().unwrap(), "--force"],
     ));
 }
+
+/// `tongban peer`: two regions' administrators exchange cards once.
+#[test]
+fn peers_exchange_cards_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let huadu = dir.path().join("huadu");
+    let qingcheng = dir.path().join("qingcheng");
+    ok(&tongban(&huadu, &["init", "--no-samples"]));
+    ok(&tongban(
+        &qingcheng,
+        &[
+            "init",
+            "--no-samples",
+            "--region",
+            "441802",
+            "--name",
+            "清远市清城区政务数据共享交换平台",
+        ],
+    ));
+    let card = dir.path().join("huadu-card.json");
+    // No CA yet: no card.
+    let out = tongban(
+        &huadu,
+        &["--json", "peer", "card", "--address", "127.0.0.1:4433"],
+    );
+    assert!(!out.status.success());
+    for data in [&huadu, &qingcheng] {
+        ok(&tongban(data, &["ca", "init"]));
+    }
+    ok(&tongban(
+        &huadu,
+        &[
+            "peer",
+            "card",
+            "--address",
+            "127.0.0.1:4433",
+            "--out",
+            card.to_str().unwrap(),
+        ],
+    ));
+    let added = json_of(&tongban(
+        &qingcheng,
+        &["--json", "peer", "add", card.to_str().unwrap()],
+    ));
+    assert_eq!(added["regionCode"], "440114");
+    assert_eq!(added["status"], "active");
+    let out = tongban(
+        &qingcheng,
+        &["--json", "peer", "add", card.to_str().unwrap()],
+    );
+    assert_eq!(json_of(&out)["error"]["code"], "PEER_EXISTS");
+    // Its own card is refused by the hub it came from.
+    let out = tongban(&huadu, &["--json", "peer", "add", card.to_str().unwrap()]);
+    assert_eq!(json_of(&out)["error"]["code"], "PEER_IS_SELF");
+    let listed = ok(&tongban(&qingcheng, &["peer", "list"]));
+    assert!(
+        listed.contains("440114") && listed.contains("active"),
+        "{listed}"
+    );
+    ok(&tongban(&qingcheng, &["peer", "remove", "440114"]));
+    let peers = json_of(&tongban(&qingcheng, &["--json", "peer", "list"]));
+    assert_eq!(peers[0]["status"], "removed");
+    let out = tongban(&qingcheng, &["--json", "peer", "remove", "440114"]);
+    assert_eq!(json_of(&out)["error"]["code"], "PEER_UNKNOWN");
+}
