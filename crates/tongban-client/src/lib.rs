@@ -371,16 +371,40 @@ impl Client {
     /// Fetches a blob we may read; checks its size and digest. Returns the
     /// bytes and their media type.
     pub async fn download(&self, sha256: &str) -> Result<(Vec<u8>, String), ClientError> {
+        let (digest, bytes, media_type) = self
+            .fetch_blob(&ClientOp::Download {
+                sha256: sha256.to_owned(),
+            })
+            .await?;
+        if digest != sha256 {
+            return Err(ClientError::Connection(format!(
+                "asked for blob {sha256}, the hub sent {digest}"
+            )));
+        }
+        Ok((bytes, media_type))
+    }
+
+    /// The region's trust list: the hub's signed trust file (issuers, keys
+    /// with validity windows, status lists, licence types). Check it with
+    /// the hub's anchor key (`tongban_licence::trustfile::load`) before use.
+    pub async fn trust_list(&self) -> Result<Value, ClientError> {
+        let (_, bytes, _) = self.fetch_blob(&ClientOp::Trust).await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::Connection(format!("the trust list is not JSON: {e}")))
+    }
+
+    /// Sends `op` and reads a `blob` header and its bytes, checking their
+    /// size and digest: `(sha256, bytes, media type)`.
+    async fn fetch_blob(&self, op: &ClientOp) -> Result<(String, Vec<u8>, String), ClientError> {
         let mut s = self.open().await?;
-        s.write(&ClientOp::Download {
-            sha256: sha256.to_owned(),
-        })
-        .await?;
+        s.write(op).await?;
         let _ = s.send.finish();
-        let (size, media_type) = match s.reader.expect().await? {
+        let (sha256, size, media_type) = match s.reader.expect().await? {
             ServerOp::Blob {
-                size, media_type, ..
-            } => (size, media_type),
+                sha256,
+                size,
+                media_type,
+            } => (sha256, size, media_type),
             other => return Err(ClientError::Connection(format!("unexpected {other:?}"))),
         };
         let size = usize::try_from(size)
@@ -404,7 +428,7 @@ impl Client {
                 bytes.len()
             )));
         }
-        Ok((bytes, media_type))
+        Ok((sha256, bytes, media_type))
     }
 
     /// An envelope's payload: inline, or downloaded and parsed when it

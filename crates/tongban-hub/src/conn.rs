@@ -255,7 +255,7 @@ async fn serve_stream(mut send: quinn::SendStream, recv: quinn::RecvStream, ctx:
                 Err(e) => {
                     ctx.shared
                         .refusals
-                        .count(&ctx.department, &resource, e.code);
+                        .count(&ctx.shared, &ctx.department, &resource, e.code);
                     ServerOp::error(None, &e)
                 }
             };
@@ -287,6 +287,21 @@ async fn serve_stream(mut send: quinn::SendStream, recv: quinn::RecvStream, ctx:
                 };
             write(&mut send, &reply).await;
         }
+        Ok(ClientOp::Trust) => match crate::trust::current(&ctx.shared).await {
+            Ok(bytes) => {
+                let header = ServerOp::Blob {
+                    sha256: tongban_seal::hex(&tongban_seal::sha256(&bytes)),
+                    size: bytes.len() as u64,
+                    media_type: "application/json".into(),
+                };
+                if write(&mut send, &header).await {
+                    let _ = send.write_all(&bytes).await;
+                }
+            }
+            Err(e) => {
+                write(&mut send, &ServerOp::error(None, &e)).await;
+            }
+        },
         Ok(ClientOp::Download { sha256 }) => {
             match crate::blobs::download(&ctx.shared, &ctx.department, &sha256).await {
                 Ok((info, bytes, _permit)) => {
@@ -307,7 +322,7 @@ async fn serve_stream(mut send: quinn::SendStream, recv: quinn::RecvStream, ctx:
         Ok(_) => {
             let e = ProtoError::new(
                 ErrorCode::FrameMalformed,
-                "a stream starts with send, request, listen, subscribe, unsubscribe, upload, download or records",
+                "a stream starts with send, request, listen, subscribe, unsubscribe, upload, download, records or trust",
             );
             write(&mut send, &ServerOp::error(None, &e)).await;
         }
@@ -434,26 +449,26 @@ async fn records(
         resource,
         serde_json::json!({"after": after, "limit": limit, "basis": format!("{basis:?}")}),
     )];
-    let rows = hub
+    // A page stays well inside one frame; at most a few pages are read at
+    // once hub-wide.
+    let budget = ctx.shared.config.max_frame.saturating_sub(64 * 1024);
+    let _permit = ctx
+        .shared
+        .records_budget
+        .acquire()
+        .await
+        .map_err(|_| ProtoError::new(ErrorCode::ShuttingDown, "the hub is shutting down"))?;
+    let (rows, cut) = hub
         .store()
-        .resource_records(resource, after, limit as usize, &audit)
+        .resource_records(resource, after, limit as usize, budget, &audit)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "reading records failed");
             ProtoError::new(ErrorCode::Internal, "the hub could not read the records")
         })?;
-    // A page stays well inside one frame.
-    let budget = ctx.shared.config.max_frame.saturating_sub(64 * 1024);
     let full = rows.len() == limit as usize;
-    let mut used = 0usize;
-    let mut cut = false;
     let mut records = Vec::with_capacity(rows.len());
     for (seq, text) in rows {
-        used += text.len() + 32;
-        if used > budget && !records.is_empty() {
-            cut = true;
-            break;
-        }
         let envelope: Value = serde_json::from_str(&text).map_err(|_| {
             ProtoError::new(ErrorCode::Internal, format!("record {seq} is unreadable"))
         })?;
@@ -482,13 +497,16 @@ async fn request(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream,
     };
     let h = &outcome.verified.header;
     if let Some(service) = crate::services::by_resource(&h.resource) {
+        let Ok(_permit) = ctx.shared.services_budget.acquire().await else {
+            return;
+        };
         let reply = match crate::services::answer(&ctx.shared.hub, service, &outcome.verified).await
         {
             Ok(envelope) => ServerOp::Response { envelope },
             Err(e) => {
                 ctx.shared
                     .refusals
-                    .count(&ctx.department, &h.resource, e.code);
+                    .count(&ctx.shared, &ctx.department, &h.resource, e.code);
                 ServerOp::error(id, &e)
             }
         };

@@ -332,6 +332,12 @@ fn authorise_and_validate(
             format!("{} is retired from the catalogue", h.resource),
         ));
     }
+    if h.kind != Kind::Message && h.topic.is_some() {
+        return Err(ProtoError::new(
+            ErrorCode::EnvelopeMalformed,
+            "only messages are published on a topic; requests and responses name none",
+        ));
+    }
     let now = shared.hub.now();
     let may_use = |consumer: &str| {
         view.access
@@ -462,10 +468,10 @@ fn validate_for_service(
             ),
         ));
     }
-    if h.payload_ref.is_some() || h.recipient.is_some() {
+    if h.payload_ref.is_some() || h.recipient.is_some() || h.topic.is_some() {
         return Err(ProtoError::new(
             ErrorCode::EnvelopeMalformed,
-            "a request to the hub's service carries its payload inline and names no recipient",
+            "a request to the hub's service carries its payload inline and names no recipient or topic",
         ));
     }
     let validator = view.validators.get(&h.schema).ok_or_else(|| {
@@ -482,7 +488,7 @@ fn validate_for_service(
 fn refuse(shared: &Shared, job: Job, e: ProtoError) {
     shared
         .refusals
-        .count(&job.department, &job.resource, e.code);
+        .count(shared, &job.department, &job.resource, e.code);
     let _ = job.reply.send(Err(e));
 }
 

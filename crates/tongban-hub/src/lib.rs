@@ -15,6 +15,7 @@ mod listeners;
 mod refusals;
 mod services;
 mod snapshot;
+mod trust;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -173,6 +174,11 @@ pub async fn bind(
 /// How often the server checks whether an audit checkpoint is due.
 const AUDIT_CHECKPOINT_CHECK: Duration = Duration::from_secs(1);
 
+/// Records pages read at once, hub-wide.
+const RECORDS_AT_ONCE: usize = 8;
+/// Requests to the hub's services answered at once, hub-wide.
+const SERVICES_AT_ONCE: usize = 4;
+
 /// What the server's tasks share.
 pub(crate) struct Shared {
     pub hub: Hub,
@@ -180,6 +186,12 @@ pub(crate) struct Shared {
     pub snapshot: Arc<snapshot::Snapshot>,
     /// Refused exchanges not yet added to the store's statistics.
     pub refusals: refusals::Refusals,
+    /// The trust list last built, and when.
+    pub trust: trust::Cached,
+    /// Records pages being read at once, hub-wide (each at most a frame).
+    pub records_budget: tokio::sync::Semaphore,
+    /// Requests to the hub's own services being answered at once.
+    pub services_budget: tokio::sync::Semaphore,
     pub registry: listeners::Registry,
     pub blobs: blobs::Budget,
 }
@@ -200,6 +212,9 @@ pub async fn run(
         config: config.clone(),
         snapshot,
         refusals: refusals::Refusals::default(),
+        trust: trust::Cached::default(),
+        records_budget: tokio::sync::Semaphore::new(RECORDS_AT_ONCE),
+        services_budget: tokio::sync::Semaphore::new(SERVICES_AT_ONCE),
         registry: listeners::Registry::default(),
         blobs: blobs::Budget::new(config.max_blob, config.blob_buffer),
     });

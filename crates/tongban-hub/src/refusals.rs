@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use tongban_proto::ErrorCode;
 use tongban_store::RefusalCount;
 
+use crate::Shared;
+
 /// Most distinct (department, resource, code) keys held between flushes;
 /// beyond it, refusals are counted without their resource.
 const MAX_KEYS: usize = 10_000;
@@ -34,10 +36,20 @@ pub(crate) fn resource_of(envelope: &serde_json::Value) -> String {
 }
 
 impl Refusals {
-    /// Counts one refusal.
-    pub(crate) fn count(&self, department: &str, resource: &str, code: ErrorCode) {
+    /// Counts one refusal. The resource is kept only if it is in the
+    /// catalogue or one of the hub's services (peers choose the names), and
+    /// the department only if it is registered.
+    pub(crate) fn count(&self, shared: &Shared, department: &str, resource: &str, code: ErrorCode) {
+        let view = shared.snapshot.view();
+        let known = view.access.resource(resource).is_some()
+            || crate::services::by_resource(resource).is_some();
+        let department = if view.departments.contains_key(department) {
+            department
+        } else {
+            ""
+        };
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        let resource = if counts.len() >= MAX_KEYS {
+        let resource = if counts.len() >= MAX_KEYS || !known {
             ""
         } else {
             resource

@@ -77,6 +77,10 @@ pub enum ClientOp {
         /// Lower-case hex SHA-256.
         sha256: String,
     },
+    /// Fetch the region's trust list: the hub's signed trust file (issuers,
+    /// their keys with validity windows, status lists, licence types). The
+    /// hub answers `blob` and the raw bytes, like a download.
+    Trust,
     /// Query the records of a resource (what its provider published on its
     /// topic), in arrival order, after a sequence number.
     Records {
@@ -219,6 +223,7 @@ impl ClientOp {
             "download" => ClientOp::Download {
                 sha256: digest(&v)?,
             },
+            "trust" => ClientOp::Trust,
             "records" => ClientOp::Records {
                 resource: {
                     let r = v
@@ -266,6 +271,7 @@ impl ClientOp {
                 after,
                 limit,
             } => json!({"op": "records", "resource": resource, "after": after, "limit": limit}),
+            ClientOp::Trust => json!({"op": "trust"}),
         }
     }
 }
@@ -540,6 +546,7 @@ mod tests {
                 after: 41,
                 limit: 20,
             },
+            ClientOp::Trust,
         ];
         for op in client {
             assert_eq!(ClientOp::parse(op.to_value()).unwrap(), op);

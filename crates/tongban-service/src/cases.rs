@@ -354,6 +354,39 @@ impl Hub {
         ServiceItem::from_row(row)
     }
 
+    /// Retires a service item (only its department may): no new cases open
+    /// under it; registering it again makes a new, active version.
+    pub async fn item_retire(&self, department: &str, code: &str) -> Result<ServiceItem> {
+        let mut row = self
+            .store
+            .service_item(code)
+            .await?
+            .ok_or_else(|| rejected("ITEM_UNKNOWN", format!("no service item {code}")))?;
+        if row.department != department {
+            return Err(rejected(
+                "ITEM_NOT_OWNER",
+                format!(
+                    "{code} is registered by {}; {department} may not retire it",
+                    row.department
+                ),
+            ));
+        }
+        let now = self.now();
+        row.version += 1;
+        row.status = "retired".into();
+        row.updated_at = now;
+        let audit = [tongban_store::AuditRecord::new(
+            now,
+            department,
+            "item.retire",
+            code,
+            json!({"version": row.version}),
+        )];
+        self.store.put_service_item(&row, &audit).await?;
+        self.maybe_checkpoint().await?;
+        ServiceItem::from_row(row)
+    }
+
     /// One service item; `ITEM_UNKNOWN` if none has the code.
     pub async fn item_show(&self, code: &str) -> Result<ServiceItem> {
         let row = self
@@ -391,6 +424,15 @@ impl Hub {
             return Err(rejected(
                 "ITEM_RETIRED",
                 format!("{} is no longer handled", item.code),
+            ));
+        }
+        if item.department != department {
+            return Err(rejected(
+                "ITEM_NOT_HANDLER",
+                format!(
+                    "{} is handled by {}; {department} may not open cases under it",
+                    item.code, item.department
+                ),
             ));
         }
         let kind = HolderCodeType::parse(&q.holder_code_type)
@@ -586,20 +628,34 @@ impl Hub {
             ));
         }
         let item = self.item_show(&case.item).await?;
-        if let Some(t) = &item.result_type {
-            if &input.type_code != t {
-                return Err(rejected(
-                    "RESULT_TYPE_MISMATCH",
-                    format!(
-                        "{} issues its result as licence type {t}, not {}",
-                        item.code, input.type_code
-                    ),
-                ));
-            }
+        let Some(result_type) = &item.result_type else {
+            return Err(rejected(
+                "ITEM_NO_RESULT_TYPE",
+                format!(
+                    "{} names no licence type for its result; register the item with resultType",
+                    item.code
+                ),
+            ));
+        };
+        if &input.type_code != result_type {
+            return Err(rejected(
+                "RESULT_TYPE_MISMATCH",
+                format!(
+                    "{} issues its result as licence type {result_type}, not {}",
+                    item.code, input.type_code
+                ),
+            ));
         }
-        if (input.holder_code_type.as_str(), input.holder_code.trim())
-            != (case.holder_code_type.as_str(), case.holder_code.as_str())
-        {
+        // Compared as the codes parse (a USCC in capitals, a citizen id's
+        // check character X), not as typed.
+        let same_holder = HolderCodeType::parse(&input.holder_code_type)
+            .ok()
+            .filter(|k| k.as_str() == case.holder_code_type)
+            .and_then(|k| {
+                HolderCode::parse_with(k, input.holder_code.trim(), input.allow_legacy_uscc).ok()
+            })
+            .is_some_and(|c| c.as_str() == case.holder_code);
+        if !same_holder {
             return Err(rejected(
                 "CASE_HOLDER_MISMATCH",
                 format!(

@@ -645,11 +645,18 @@ impl Hub {
             digests.extend(self.attachment_digests(&credential).await?);
             credentials.push(credential);
         }
-        let options = VerifyOptions {
-            now: self.now(),
-            attachments: Some(&digests),
-        };
-        let results = tongban_licence::verify_many(&trust, credentials.clone(), options);
+        // Signature checks are CPU work: off the async runtime.
+        let now = self.now();
+        let to_verify = credentials.clone();
+        let results = tokio::task::spawn_blocking(move || {
+            let options = VerifyOptions {
+                now,
+                attachments: Some(&digests),
+            };
+            tongban_licence::verify_many(&trust, to_verify, options)
+        })
+        .await
+        .map_err(|e| Error::rejected("INTERNAL", format!("verification failed: {e}")))?;
         Ok(rows
             .into_iter()
             .zip(credentials)

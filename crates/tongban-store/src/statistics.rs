@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::db::RowExt;
+use crate::db::{Db, RowExt};
 use crate::{AuditRecord, Result, Store};
 
 /// Most records one query returns.
@@ -168,22 +168,60 @@ impl Store {
     }
 
     /// Records of a resource (messages published on its topic) after `after`
-    /// in arrival order: `(seq, envelope as signed)`. The audit entries are
-    /// written before anything is returned.
+    /// in arrival order: `(seq, envelope as signed)`, at most `limit` of them
+    /// and at most `max_bytes` of envelopes (but at least one), and whether
+    /// the page was cut short by size. The audit entries are written before
+    /// anything is returned.
     pub async fn resource_records(
         &self,
         resource: &str,
         after: u64,
         limit: usize,
+        max_bytes: usize,
         audit: &[AuditRecord],
-    ) -> Result<Vec<(u64, String)>> {
+    ) -> Result<(Vec<(u64, String)>, bool)> {
         let limit = i64::try_from(limit.clamp(1, MAX_RECORDS_PAGE)).unwrap_or(1);
         let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let rows = on_db!(&self.db, pool => {
-            sqlx::query("SELECT seq, envelope FROM messages WHERE topic = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+        // Sizes first, so that no more envelopes are read than fit.
+        let bytes = if matches!(self.db, Db::Postgres(_)) {
+            "CAST(octet_length(envelope) AS BIGINT)"
+        } else {
+            "length(CAST(envelope AS BLOB))"
+        };
+        let sql = format!(
+            "SELECT seq, {bytes} AS n FROM messages WHERE topic = $1 AND kind = 'message' AND seq > $2 ORDER BY seq LIMIT $3"
+        );
+        let sizes: Vec<(i64, i64)> = on_db!(&self.db, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(resource)
                 .bind(after)
                 .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok((r.int("seq")?, r.int("n")?)))
+                .collect::<Result<Vec<_>>>()?
+        });
+        let mut used = 0usize;
+        let mut last = None;
+        let mut cut = false;
+        for (seq, n) in &sizes {
+            used = used.saturating_add(usize::try_from(*n).unwrap_or(usize::MAX));
+            if used > max_bytes && last.is_some() {
+                cut = true;
+                break;
+            }
+            last = Some(*seq);
+        }
+        let Some(last) = last else {
+            self.append_audit(audit).await?;
+            return Ok((Vec::new(), false));
+        };
+        let rows = on_db!(&self.db, pool => {
+            sqlx::query("SELECT seq, envelope FROM messages WHERE topic = $1 AND kind = 'message' AND seq > $2 AND seq <= $3 ORDER BY seq")
+                .bind(resource)
+                .bind(after)
+                .bind(last)
                 .fetch_all(pool)
                 .await?
                 .iter()
@@ -191,6 +229,6 @@ impl Store {
                 .collect::<Result<Vec<_>>>()?
         });
         self.append_audit(audit).await?;
-        Ok(rows)
+        Ok((rows, cut))
     }
 }

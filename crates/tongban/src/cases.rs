@@ -23,6 +23,14 @@ pub enum ItemCommand {
         /// The item (JSON file).
         file: PathBuf,
     },
+    /// Retire a service item: no new cases open under it.
+    Retire {
+        /// The handling department.
+        #[arg(long = "as", value_name = "DEPT")]
+        department: String,
+        /// 事项编码.
+        code: String,
+    },
     /// Show a service item.
     Show {
         /// 事项编码.
@@ -121,6 +129,9 @@ pub async fn item(ctx: &Context, cmd: ItemCommand) -> anyhow::Result<ExitCode> {
             let draft: ItemDraft = serde_json::from_value(read_json(&file)?)
                 .map_err(|e| Coded::new("ITEM_INVALID", format!("{}: {e}", file.display())))?;
             vec![hub.item_put(&department, draft).await?]
+        }
+        ItemCommand::Retire { department, code } => {
+            vec![hub.item_retire(&department, &code).await?]
         }
         ItemCommand::Show { code } => vec![hub.item_show(&code).await?],
         ItemCommand::List { dept } => hub.item_list(dept.as_deref()).await?,

@@ -209,7 +209,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .case_licences("SCJG-2026-000889", "440114-SCJG-0305", company, "")
         .await
     {
-        Ok(_) => println!("  the same query without a stated purpose → accepted?!"),
+        Ok(_) => anyhow::bail!("the hub answered a case query without a stated purpose"),
         Err(e) => println!(
             "  the same query without a stated purpose → {} ({})",
             e.reason().unwrap_or("?"),

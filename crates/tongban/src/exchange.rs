@@ -405,7 +405,14 @@ pub async fn records(ctx: &Context, args: RecordsArgs) -> anyhow::Result<ExitCod
             println!("{}", json!({"seq": seq, "envelope": envelope}));
         }
         match next {
-            Some(n) if args.all => after = n,
+            Some(n) if args.all && n > after => after = n,
+            Some(n) if args.all => {
+                return Err(Coded::new(
+                    "EXCHANGE_FAILED",
+                    format!("the hub's next page ({n}) does not move past {after}"),
+                )
+                .into());
+            }
             other => break other,
         }
     };

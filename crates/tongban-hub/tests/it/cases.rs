@@ -138,6 +138,42 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic() {
         market.request(wrong, 2_000).await.unwrap_err().code(),
         Some(ErrorCode::ResourceForbidden)
     );
+    // Requests (to a service or a provider) name no topic: nothing but the
+    // provider's messages are records.
+    let mut on_topic = civil.request_for(
+        "hub.case.licences",
+        "case-licence-query@1",
+        json!({"caseId": "HD-1", "serviceItem": "440114-GZ-0201", "holder": {"codeType": "001", "code": COMPANY}, "useCause": cause}),
+    );
+    on_topic.topic = Some("business-registration".into());
+    assert_eq!(
+        civil.request(on_topic, 2_000).await.unwrap_err().code(),
+        Some(ErrorCode::EnvelopeMalformed)
+    );
+    let mut on_topic = civil.request_for(
+        "business-registration",
+        "business-registration@1",
+        crate::registration(COMPANY),
+    );
+    on_topic.topic = Some("business-registration".into());
+    assert_eq!(
+        civil.request(on_topic, 2_000).await.unwrap_err().code(),
+        Some(ErrorCode::EnvelopeMalformed)
+    );
+    let (records, _) = civil.records("business-registration", 0, 10).await.unwrap();
+    assert!(records.is_empty(), "{records:?}");
+    // Another department may not open cases under CIVIL's item.
+    assert_eq!(
+        refused(
+            market
+                .case_licences("HD-2026-000202", "440114-GZ-0201", ("001", COMPANY), cause)
+                .await
+        ),
+        (
+            Some(ErrorCode::ServiceRefused),
+            Some("ITEM_NOT_HANDLER".to_owned())
+        )
+    );
     let malformed = market.request_for(
         "hub.case.licences",
         "case-licence-query@1",

@@ -6,6 +6,7 @@ mod blobs;
 mod cases;
 mod faults;
 mod flows;
+mod trust;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

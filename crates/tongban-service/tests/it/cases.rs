@@ -143,7 +143,7 @@ async fn a_case_reuses_licences_and_its_result_serves_the_next_case() {
             "RESULT_TYPE_MISMATCH"
         );
         let mut stranger = permit();
-        stranger.holder_code = "91440101MA9UJ0W86J".into();
+        stranger.holder_code = "11440114MB2C00023H".into();
         assert_eq!(
             code(hub.case_result(CIVIL, "HD-2026-000100", stranger).await),
             "CASE_HOLDER_MISMATCH"
@@ -152,8 +152,11 @@ async fn a_case_reuses_licences_and_its_result_serves_the_next_case() {
             code(hub.case_result(CIVIL, "HD-2026-404", permit()).await),
             "CASE_UNKNOWN"
         );
+        // The holder compares as its code parses: lower case is the same USCC.
+        let mut lower = permit();
+        lower.holder_code = COMPANY.to_lowercase();
         let (issued, case) = hub
-            .case_result(CIVIL, "HD-2026-000100", permit())
+            .case_result(CIVIL, "HD-2026-000100", lower)
             .await
             .unwrap();
         assert_eq!(case.status, "concluded");
@@ -311,18 +314,62 @@ async fn bad_items_and_case_queries_are_refused_and_write_nothing() {
             "nothing was written"
         );
 
-        // A case number belongs to its department, item and holder.
-        hub.case_licences(CIVIL, &ask("HD-1", "440114-GZ-0201", cause))
-            .await
-            .unwrap();
+        // Only the item's own department opens cases under it.
         assert_eq!(
             code(
                 hub.case_licences(MARKET, &ask("HD-1", "440114-GZ-0201", cause))
                     .await
             ),
+            "ITEM_NOT_HANDLER"
+        );
+        assert_eq!(open_cases(&hub).await, 0);
+        assert_eq!(
+            hub.store().audit_head().await.unwrap().0,
+            before,
+            "nothing was written"
+        );
+
+        // A case number belongs to its department, item and holder.
+        hub.case_licences(CIVIL, &ask("HD-1", "440114-GZ-0201", cause))
+            .await
+            .unwrap();
+        let mut other_holder = ask("HD-1", "440114-GZ-0201", cause);
+        other_holder.holder_code = "11440114MB2C00023H".into();
+        assert_eq!(
+            code(hub.case_licences(CIVIL, &other_holder).await),
             "CASE_CONFLICT"
         );
         assert_eq!(open_cases(&hub).await, 1);
+
+        // An item without a result type issues no result.
+        let mut plain = permit_item();
+        plain.code = "440114-GZ-0202".into();
+        plain.result_type = None;
+        hub.item_put(CIVIL, plain).await.unwrap();
+        hub.case_licences(CIVIL, &ask("HD-2", "440114-GZ-0202", cause))
+            .await
+            .unwrap();
+        assert_eq!(
+            code(hub.case_result(CIVIL, "HD-2", permit()).await),
+            "ITEM_NO_RESULT_TYPE"
+        );
+
+        // Retired items open no new cases; only their department retires them.
+        assert_eq!(
+            code(hub.item_retire(MARKET, "440114-GZ-0201").await),
+            "ITEM_NOT_OWNER"
+        );
+        let retired = hub.item_retire(CIVIL, "440114-GZ-0201").await.unwrap();
+        assert_eq!((retired.status.as_str(), retired.version), ("retired", 2));
+        assert_eq!(
+            code(
+                hub.case_licences(CIVIL, &ask("HD-3", "440114-GZ-0201", cause))
+                    .await
+            ),
+            "ITEM_RETIRED"
+        );
+        let again = hub.item_put(CIVIL, permit_item()).await.unwrap();
+        assert_eq!((again.status.as_str(), again.version), ("active", 3));
     })
     .await;
 }

@@ -304,7 +304,12 @@ async fn access_follows_the_sharing_type() {
             code(hub.access_decide(MARKET, a.id, true, None).await),
             "ACCESS_NOT_PROVIDER"
         );
+        let generation = hub.store().access_generation().await.unwrap();
         let approved = hub.access_decide(CIVIL, a.id, true, None).await.unwrap();
+        assert!(
+            hub.store().access_generation().await.unwrap() > generation,
+            "an approval moves the generation hub nodes reload on"
+        );
         assert_eq!(
             (approved.status.as_str(), approved.decided_by.as_deref()),
             ("approved", Some(CIVIL))

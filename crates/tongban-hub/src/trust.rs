@@ -1,0 +1,41 @@
+//! The region's trust list served over the exchange (the `trust` op): the
+//! hub's signed trust file, rebuilt at most once a minute whoever asks.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+use tongban_proto::{ErrorCode, ProtoError};
+
+use crate::Shared;
+
+/// How long a built trust list is served before it is rebuilt. Far inside
+/// its validity (days): a key rotated or revoked is served within a minute.
+pub(crate) const REBUILD_AFTER: Duration = Duration::from_secs(60);
+
+/// The last trust list built.
+#[derive(Default)]
+pub(crate) struct Cached {
+    slot: Mutex<Option<(Instant, Arc<Vec<u8>>)>>,
+}
+
+/// The current trust list's bytes (canonical JSON).
+pub(crate) async fn current(shared: &Shared) -> Result<Arc<Vec<u8>>, ProtoError> {
+    // One builder at a time: others wait and take its result.
+    let mut slot = shared.trust.slot.lock().await;
+    if let Some((built, bytes)) = slot.as_ref() {
+        if built.elapsed() < REBUILD_AFTER {
+            return Ok(Arc::clone(bytes));
+        }
+    }
+    let file = shared.hub.trust_file().await.map_err(|e| {
+        tracing::error!(error = %e, "building the trust list failed");
+        ProtoError::new(
+            ErrorCode::Internal,
+            "the hub could not build its trust list",
+        )
+    })?;
+    let bytes = Arc::new(tongban_seal::jcs::canonicalize(&file));
+    *slot = Some((Instant::now(), Arc::clone(&bytes)));
+    Ok(bytes)
+}
