@@ -357,11 +357,7 @@ impl Hub {
     /// Retires a service item (only its department may): no new cases open
     /// under it; registering it again makes a new, active version.
     pub async fn item_retire(&self, department: &str, code: &str) -> Result<ServiceItem> {
-        let mut row = self
-            .store
-            .service_item(code)
-            .await?
-            .ok_or_else(|| rejected("ITEM_UNKNOWN", format!("no service item {code}")))?;
+        let mut row = self.item_row(code).await?;
         if row.department != department {
             return Err(rejected(
                 "ITEM_NOT_OWNER",
@@ -389,12 +385,21 @@ impl Hub {
 
     /// One service item; `ITEM_UNKNOWN` if none has the code.
     pub async fn item_show(&self, code: &str) -> Result<ServiceItem> {
-        let row = self
-            .store
+        ServiceItem::from_row(self.item_row(code).await?)
+    }
+
+    async fn item_row(&self, code: &str) -> Result<ServiceItemRow> {
+        self.store
             .service_item(code)
             .await?
-            .ok_or_else(|| rejected("ITEM_UNKNOWN", format!("no service item {code}")))?;
-        ServiceItem::from_row(row)
+            .ok_or_else(|| rejected("ITEM_UNKNOWN", format!("no service item {code}")))
+    }
+
+    async fn case_row(&self, id: &str) -> Result<CaseRow> {
+        self.store
+            .case(id)
+            .await?
+            .ok_or_else(|| rejected("CASE_UNKNOWN", format!("no case {id}")))
     }
 
     /// Service items, optionally of one department.
@@ -604,11 +609,7 @@ impl Hub {
         mut input: IssueInput,
     ) -> Result<(IssuedLicence, CaseRow)> {
         check_code("case id", "CASE_ID_INVALID", case_id)?;
-        let case = self
-            .store
-            .case(case_id)
-            .await?
-            .ok_or_else(|| rejected("CASE_UNKNOWN", format!("no case {case_id}")))?;
+        let case = self.case_row(case_id).await?;
         if case.department != department {
             return Err(rejected(
                 "CASE_NOT_HANDLER",
@@ -696,21 +697,13 @@ impl Hub {
             ));
         }
         self.maybe_checkpoint().await?;
-        let case = self
-            .store
-            .case(case_id)
-            .await?
-            .ok_or_else(|| rejected("CASE_UNKNOWN", format!("no case {case_id}")))?;
+        let case = self.case_row(case_id).await?;
         Ok((issued, case))
     }
 
     /// A case with its licence-use records.
     pub async fn case_show(&self, id: &str) -> Result<(CaseRow, Vec<UseRow>)> {
-        let case = self
-            .store
-            .case(id)
-            .await?
-            .ok_or_else(|| rejected("CASE_UNKNOWN", format!("no case {id}")))?;
+        let case = self.case_row(id).await?;
         let uses = self.store.uses_of_case(id).await?;
         Ok((case, uses))
     }
