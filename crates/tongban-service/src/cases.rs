@@ -395,11 +395,11 @@ impl Hub {
             .ok_or_else(|| rejected("ITEM_UNKNOWN", format!("no service item {code}")))
     }
 
-    async fn case_row(&self, id: &str) -> Result<CaseRow> {
+    async fn case_row(&self, department: &str, id: &str) -> Result<CaseRow> {
         self.store
-            .case(id)
+            .case(department, id)
             .await?
-            .ok_or_else(|| rejected("CASE_UNKNOWN", format!("no case {id}")))
+            .ok_or_else(|| rejected("CASE_UNKNOWN", format!("{department} has no case {id}")))
     }
 
     /// Service items, optionally of one department.
@@ -486,8 +486,8 @@ impl Hub {
             return Err(rejected(
                 "CASE_CONFLICT",
                 format!(
-                    "case {} is {}'s case of {} for {}:{}",
-                    case.id, case.department, case.item, case.holder_code_type, case.holder_code
+                    "{}'s case {} is of {} for {}:{}",
+                    case.department, case.id, case.item, case.holder_code_type, case.holder_code
                 ),
             ));
         }
@@ -609,16 +609,9 @@ impl Hub {
         mut input: IssueInput,
     ) -> Result<(IssuedLicence, CaseRow)> {
         check_code("case id", "CASE_ID_INVALID", case_id)?;
-        let case = self.case_row(case_id).await?;
-        if case.department != department {
-            return Err(rejected(
-                "CASE_NOT_HANDLER",
-                format!(
-                    "case {case_id} is handled by {}, not {department}",
-                    case.department
-                ),
-            ));
-        }
+        // Case numbers are the department's own: another department's case
+        // with the same number is a different case.
+        let case = self.case_row(department, case_id).await?;
         if case.status != "open" {
             return Err(rejected(
                 "CASE_CONCLUDED",
@@ -683,7 +676,7 @@ impl Hub {
         )];
         if !self
             .store
-            .conclude_case(case_id, issued.identifier.as_str(), now, &audit)
+            .conclude_case(department, case_id, issued.identifier.as_str(), now, &audit)
             .await?
         {
             // Another result concluded it meanwhile: this licence stands
@@ -697,14 +690,35 @@ impl Hub {
             ));
         }
         self.maybe_checkpoint().await?;
-        let case = self.case_row(case_id).await?;
+        let case = self.case_row(department, case_id).await?;
         Ok((issued, case))
     }
 
-    /// A case with its licence-use records.
-    pub async fn case_show(&self, id: &str) -> Result<(CaseRow, Vec<UseRow>)> {
-        let case = self.case_row(id).await?;
-        let uses = self.store.uses_of_case(id).await?;
+    /// A case with its licence-use records. Case numbers are each
+    /// department's own: without `department`, the number must be unique
+    /// (`CASE_AMBIGUOUS` otherwise).
+    pub async fn case_show(
+        &self,
+        department: Option<&str>,
+        id: &str,
+    ) -> Result<(CaseRow, Vec<UseRow>)> {
+        let case = match department {
+            Some(d) => self.case_row(d, id).await?,
+            None => {
+                let mut found = self.store.cases_numbered(id).await?;
+                match found.len() {
+                    0 => return Err(rejected("CASE_UNKNOWN", format!("no case {id}"))),
+                    1 => found.remove(0),
+                    n => {
+                        return Err(rejected(
+                            "CASE_AMBIGUOUS",
+                            format!("{n} departments have a case {id}: name the department"),
+                        ));
+                    }
+                }
+            }
+        };
+        let uses = self.store.uses_of_case(&case.department, id).await?;
         Ok((case, uses))
     }
 

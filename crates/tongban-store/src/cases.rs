@@ -145,7 +145,7 @@ impl Store {
     /// either way (the caller compares).
     pub async fn open_case(&self, c: &CaseRow, audit: &[AuditRecord]) -> Result<CaseRow> {
         in_tx!(&self.db, tx => {
-            let done = sqlx::query("INSERT INTO cases (id, item, department, holder_code_type, holder_code, use_cause, status, result_licence, opened_at, concluded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, NULL) ON CONFLICT (id) DO NOTHING")
+            let done = sqlx::query("INSERT INTO cases (id, item, department, holder_code_type, holder_code, use_cause, status, result_licence, opened_at, concluded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, NULL) ON CONFLICT (department, id) DO NOTHING")
                 .bind(&c.id)
                 .bind(&c.item)
                 .bind(&c.department)
@@ -161,16 +161,24 @@ impl Store {
                 append_audit!(tx, audit);
             }
         });
-        self.case(&c.id)
+        self.case(&c.department, &c.id)
             .await?
             .ok_or_else(|| crate::StoreError::Corrupt(format!("case {} vanished", c.id)))
     }
 
-    /// One case.
-    pub async fn case(&self, id: &str) -> Result<Option<CaseRow>> {
-        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1");
+    /// One department's case.
+    pub async fn case(&self, department: &str, id: &str) -> Result<Option<CaseRow>> {
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE department = $1 AND id = $2");
         on_db!(&self.db, pool => {
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(pool).await?.as_ref().map(case_from_row).transpose()
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(department).bind(id).fetch_optional(pool).await?.as_ref().map(case_from_row).transpose()
+        })
+    }
+
+    /// The cases of any department with this number.
+    pub async fn cases_numbered(&self, id: &str) -> Result<Vec<CaseRow>> {
+        let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1 ORDER BY department");
+        on_db!(&self.db, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_all(pool).await?.iter().map(case_from_row).collect()
         })
     }
 
@@ -189,15 +197,17 @@ impl Store {
     /// `false` if it was not open.
     pub async fn conclude_case(
         &self,
+        department: &str,
         id: &str,
         licence: &str,
         at: time::OffsetDateTime,
         audit: &[AuditRecord],
     ) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
-            let n = sqlx::query("UPDATE cases SET status = 'concluded', result_licence = $1, concluded_at = $2 WHERE id = $3 AND status = 'open'")
+            let n = sqlx::query("UPDATE cases SET status = 'concluded', result_licence = $1, concluded_at = $2 WHERE department = $3 AND id = $4 AND status = 'open'")
                 .bind(licence)
                 .bind(unix(at))
+                .bind(department)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?
@@ -210,11 +220,12 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// The licence-use records of a case, oldest first.
-    pub async fn uses_of_case(&self, case: &str) -> Result<Vec<UseRow>> {
+    /// The licence-use records of a department's case, oldest first.
+    pub async fn uses_of_case(&self, department: &str, case: &str) -> Result<Vec<UseRow>> {
         let ids: Vec<i64> = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT id FROM licence_uses WHERE case_ref = $1 ORDER BY id LIMIT 1000")
+            sqlx::query_scalar("SELECT id FROM licence_uses WHERE case_ref = $1 AND requester = $2 ORDER BY id LIMIT 1000")
                 .bind(case)
+                .bind(department)
                 .fetch_all(pool)
                 .await?
         });

@@ -79,6 +79,9 @@ pub enum CaseCommand {
     Show {
         /// 办件编号.
         id: String,
+        /// The handling department (needed when several use the number).
+        #[arg(long)]
+        dept: Option<String>,
     },
     /// List cases, newest first.
     List {
@@ -197,9 +200,9 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        CaseCommand::Show { id } => {
+        CaseCommand::Show { id, dept } => {
             let hub = ctx.open().await?;
-            let (case, uses) = hub.case_show(&id).await?;
+            let (case, uses) = hub.case_show(dept.as_deref(), &id).await?;
             hub.close().await;
             if ctx.json {
                 println!("{}", json!({"case": case, "uses": uses}));

@@ -92,7 +92,11 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic() {
     assert_eq!(payload["complete"], true);
     assert_eq!(payload["materials"][0]["status"], "found");
     assert_eq!(payload["materials"][0]["identifier"], identifier.as_str());
-    let (_, uses) = t.hub.case_show("HD-2026-000200").await.unwrap();
+    let (_, uses) = t
+        .hub
+        .case_show(Some(CIVIL), "HD-2026-000200")
+        .await
+        .unwrap();
     assert_eq!(uses.len(), 1);
     assert_eq!(uses[0].returned, vec![identifier.clone()]);
 
@@ -124,7 +128,7 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic() {
         )
     );
     assert!(
-        t.hub.case_show("HD-2026-000201").await.is_err(),
+        t.hub.case_show(None, "HD-2026-000201").await.is_err(),
         "no case opened"
     );
     // A hub service takes requests only, in its own schema.
@@ -190,7 +194,7 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic() {
         refused(market.case_result("HD-2026-000200", result.clone()).await),
         (
             Some(ErrorCode::ServiceRefused),
-            Some("CASE_NOT_HANDLER".to_owned())
+            Some("CASE_UNKNOWN".to_owned())
         )
     );
     // Licence data that issuance refuses: the case stays open.
@@ -209,7 +213,11 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic() {
         issued["payload"]["licence"]["licence"]["serviceItem"]["code"],
         "440114-GZ-0201"
     );
-    let (case, _) = t.hub.case_show("HD-2026-000200").await.unwrap();
+    let (case, _) = t
+        .hub
+        .case_show(Some(CIVIL), "HD-2026-000200")
+        .await
+        .unwrap();
     assert_eq!(case.result_licence.as_deref(), Some(new_id.as_str()));
     assert_eq!(
         refused(civil.case_result("HD-2026-000200", result).await),

@@ -105,7 +105,7 @@ async fn a_case_reuses_licences_and_its_result_serves_the_next_case() {
 
         // Every query left a licence-use record tied to the case, naming
         // the licence returned.
-        let (case, uses) = hub.case_show("HD-2026-000100").await.unwrap();
+        let (case, uses) = hub.case_show(Some(CIVIL), "HD-2026-000100").await.unwrap();
         assert_eq!(
             (case.status.as_str(), case.department.as_str()),
             ("open", CIVIL)
@@ -133,7 +133,8 @@ async fn a_case_reuses_licences_and_its_result_serves_the_next_case() {
         // case's holder; then the case is concluded.
         assert_eq!(
             code(hub.case_result(MARKET, "HD-2026-000100", permit()).await),
-            "CASE_NOT_HANDLER"
+            "CASE_UNKNOWN",
+            "case numbers are each department's own"
         );
         assert_eq!(
             code(
@@ -214,6 +215,24 @@ async fn a_case_reuses_licences_and_its_result_serves_the_next_case() {
             next.materials[1].identifier.as_deref(),
             Some(issued.identifier.as_str())
         );
+
+        // Case numbers are each department's own: 市场监管局 may use the
+        // number 民政局 used, and a lookup by number alone then needs the
+        // department.
+        hub.case_licences(
+            MARKET,
+            &ask("HD-2026-000100", "440114-SCJG-0305", "办理食品经营许可"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            code(hub.case_show(None, "HD-2026-000100").await),
+            "CASE_AMBIGUOUS"
+        );
+        let (theirs, _) = hub.case_show(Some(MARKET), "HD-2026-000100").await.unwrap();
+        assert_eq!(theirs.status, "open");
+        let (ours, ours_uses) = hub.case_show(Some(CIVIL), "HD-2026-000100").await.unwrap();
+        assert_eq!((ours.status.as_str(), ours_uses.len()), ("concluded", 2));
 
         // A revoked licence is not returned, and the answer says why.
         hub.revoke(issued.identifier.as_str(), CIVIL, "规划条件变更")

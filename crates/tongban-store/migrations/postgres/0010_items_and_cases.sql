@@ -1,6 +1,7 @@
 -- Service items (事项) and the cases (办件) handled under them. A required
 -- material may be satisfied by a licence type; a case's licence-use records
--- are `licence_uses` rows whose case_ref is the case's id; a concluded case
+-- are `licence_uses` rows whose case_ref is the case's id and requester its
+-- department (case numbers are the department's own); a concluded case
 -- names the licence issued as its result.
 CREATE TABLE service_items (
     code                TEXT PRIMARY KEY,          -- 事项编码
@@ -20,16 +21,18 @@ CREATE TABLE service_items (
 CREATE INDEX service_items_department ON service_items(department);
 
 CREATE TABLE cases (
-    id                  TEXT PRIMARY KEY,          -- 办件编号, as the case system numbers it
-    item                TEXT NOT NULL REFERENCES service_items(code),
     department          TEXT NOT NULL REFERENCES departments(code),
+    id                  TEXT NOT NULL,             -- 办件编号, as the department's case system numbers it
+    item                TEXT NOT NULL REFERENCES service_items(code),
     holder_code_type    TEXT NOT NULL,
     holder_code         TEXT NOT NULL,
     use_cause           TEXT NOT NULL,
     status              TEXT NOT NULL,             -- open | concluded
     result_licence      TEXT,
     opened_at           BIGINT NOT NULL,
-    concluded_at        BIGINT
+    concluded_at        BIGINT,
+    PRIMARY KEY (department, id)
 );
-CREATE INDEX cases_department ON cases(department, opened_at);
-CREATE INDEX licence_uses_case ON licence_uses(case_ref);
+CREATE INDEX cases_opened ON cases(department, opened_at);
+CREATE INDEX cases_id ON cases(id);
+CREATE INDEX licence_uses_case ON licence_uses(case_ref, requester);
