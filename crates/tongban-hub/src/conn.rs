@@ -588,6 +588,7 @@ async fn listen(
         &dept,
         &mut cursor,
         &mut inflight,
+        &mut acks,
         max,
         send,
         &mut drained,
@@ -608,7 +609,7 @@ async fn listen(
                             flush_acks(&shared, &ctx.ingest, &dept, &mut acks).await;
                         }
                         if !drained && inflight.len() < max / 2 {
-                            open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send, &mut drained).await;
+                            open = fill(&shared, &dept, &mut cursor, &mut inflight, &mut acks, max, send, &mut drained).await;
                         }
                     }
                     Ok(ClientOp::Respond { envelope }) => {
@@ -633,7 +634,7 @@ async fn listen(
                 }
             },
             _ = reg.notify.notified() => {
-                open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send, &mut drained).await;
+                open = fill(&shared, &dept, &mut cursor, &mut inflight, &mut acks, max, send, &mut drained).await;
             }
             req = reg.requests.recv() => match req {
                 Some((delivery, envelope)) => {
@@ -664,7 +665,7 @@ async fn listen(
                     }
                 }
                 if open {
-                    open = fill(&shared, &dept, &mut cursor, &mut inflight, max, send, &mut drained).await;
+                    open = fill(&shared, &dept, &mut cursor, &mut inflight, &mut acks, max, send, &mut drained).await;
                 }
             }
             _ = ctx.stop.changed() => open = false,
@@ -693,11 +694,17 @@ async fn flush_acks(shared: &Shared, ingest: &Ingest, dept: &str, acks: &mut Vec
 }
 
 /// Sends pending deliveries up to the window; false when the stream is gone.
+/// The catalogue's access rule is applied again at delivery: a delivery the
+/// rule no longer admits (an approval that ended or was withdrawn, a
+/// resource retired since) is withheld, acknowledged with `acks`, and
+/// counted as a refusal.
+#[allow(clippy::too_many_arguments)]
 async fn fill(
     shared: &Shared,
     dept: &str,
     cursor: &mut u64,
     inflight: &mut BTreeMap<u64, (Instant, String)>,
+    acks: &mut Vec<u64>,
     max: usize,
     send: &mut quinn::SendStream,
     drained: &mut bool,
@@ -720,8 +727,21 @@ async fn fill(
             *drained = true;
             return true;
         }
-        for (seq, text) in rows {
+        let view = shared.snapshot.view();
+        let now = shared.hub.now();
+        for (seq, text, resource) in rows {
             *cursor = seq;
+            if let Err(refusal) = view.access.check(dept, &resource, now) {
+                tracing::info!(seq, department = dept, %resource, code = refusal.code, "delivery withheld by the access rule");
+                shared.refusals.count(
+                    shared,
+                    dept,
+                    &resource,
+                    crate::ingest::refusal(refusal).code,
+                );
+                acks.push(seq);
+                continue;
+            }
             if send.write_all(&deliver_frame(seq, &text)).await.is_err() {
                 return false;
             }

@@ -344,22 +344,22 @@ impl Store {
     }
 
     /// Pending deliveries of `recipient` after `after_seq`, oldest first:
-    /// `(seq, envelope)`.
+    /// `(seq, envelope, resource)`.
     pub async fn pending_deliveries(
         &self,
         recipient: &str,
         after_seq: u64,
         limit: usize,
-    ) -> Result<Vec<(u64, String)>> {
+    ) -> Result<Vec<(u64, String, String)>> {
         let limit = i64::try_from(limit.min(10_000)).unwrap_or(0);
         on_db!(&self.db, pool => {
-            let rows = sqlx::query("SELECT d.seq AS seq, m.envelope AS envelope FROM deliveries d JOIN messages m ON m.seq = d.seq WHERE d.recipient = $1 AND d.state = 'pending' AND d.seq > $2 ORDER BY d.seq LIMIT $3")
+            let rows = sqlx::query("SELECT d.seq AS seq, m.envelope AS envelope, m.resource AS resource FROM deliveries d JOIN messages m ON m.seq = d.seq WHERE d.recipient = $1 AND d.state = 'pending' AND d.seq > $2 ORDER BY d.seq LIMIT $3")
                 .bind(recipient)
                 .bind(after_seq as i64)
                 .bind(limit)
                 .fetch_all(pool)
                 .await?;
-            rows.iter().map(|r| Ok((r.int("seq")? as u64, r.text("envelope")?))).collect()
+            rows.iter().map(|r| Ok((r.int("seq")? as u64, r.text("envelope")?, r.text("resource")?))).collect()
         })
     }
 

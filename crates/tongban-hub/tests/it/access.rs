@@ -154,9 +154,19 @@ async fn the_catalogue_rules_decide_every_exchange_on(t: TestHub) {
     let d = next_delivery(&mut l).await;
     assert_eq!(d.envelope["id"], first.id.as_str());
     l.ack(d.delivery).await.unwrap();
+    // CIVIL goes offline; a publication is stored for it while approved.
+    drop(l);
+    let parked = market
+        .send(market.publication(
+            "business-registration",
+            "business-registration@1",
+            payload(),
+        ))
+        .await
+        .unwrap();
 
     // ...and once the approval is withdrawn, neither direct messages nor
-    // publications reach CIVIL any more.
+    // publications reach CIVIL any more, not even those stored before.
     let grant = t
         .hub
         .access_list(Some("business-registration"), Some(CIVIL), 10)
@@ -193,19 +203,38 @@ async fn the_catalogue_rules_decide_every_exchange_on(t: TestHub) {
         .send(market.publication("open-registrations", "business-registration@1", payload()))
         .await
         .unwrap();
-    // Deliveries come in arrival order: direct messages the hub accepted
-    // before it saw the withdrawal, then the open publication; the
-    // withheld publication never comes.
-    loop {
-        let d = next_delivery(&mut l).await;
-        l.ack(d.delivery).await.unwrap();
-        assert_ne!(d.envelope["id"], withheld.id.as_str());
-        if d.envelope["id"] == open.id.as_str() {
+    // The rule is applied again at delivery: what was stored for CIVIL
+    // while approved (the parked publication, direct messages accepted
+    // before the hub saw the withdrawal) is withheld; the open publication
+    // comes next.
+    let mut l = civil.listen(16).await.unwrap();
+    let d = next_delivery(&mut l).await;
+    assert_eq!(
+        d.envelope["id"],
+        open.id.as_str(),
+        "not {} nor {}",
+        parked.id,
+        withheld.id
+    );
+    l.ack(d.delivery).await.unwrap();
+    drop(l);
+    // Withheld deliveries are settled, not left pending.
+    let mut pending = usize::MAX;
+    for _ in 0..50 {
+        pending = t
+            .hub
+            .store()
+            .pending_deliveries(CIVIL, 0, 100)
+            .await
+            .unwrap()
+            .len();
+        if pending == 0 {
             break;
         }
-        assert_eq!(d.envelope["recipient"], CIVIL, "{}", d.envelope);
-        assert_eq!(d.envelope["topic"], serde_json::Value::Null);
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert_eq!(pending, 0);
+
     // Retired: refused to its provider too.
     t.hub
         .catalogue_retire(MARKET, "open-registrations")
