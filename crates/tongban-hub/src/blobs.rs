@@ -173,11 +173,31 @@ pub(crate) async fn download<'a>(
     sha256: &str,
 ) -> Result<(BlobInfo, Vec<u8>, SemaphorePermit<'a>), ProtoError> {
     let store = shared.hub.store();
-    let info = store
+    let info = match store
         .blob_readable(sha256, department)
         .await
         .map_err(internal)?
-        .ok_or_else(|| missing(sha256, department))?;
+    {
+        Some(info) => info,
+        // A reader of records: the blob is the payload of a record of a
+        // resource the catalogue's rule admits the department to now.
+        None => {
+            let (info, resources) = store
+                .published_blob(sha256)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| missing(sha256, department))?;
+            let view = shared.snapshot.view();
+            let now = shared.hub.now();
+            if !resources
+                .iter()
+                .any(|r| view.access.check(department, r, now).is_ok())
+            {
+                return Err(missing(sha256, department));
+            }
+            info
+        }
+    };
     let permit = shared.blobs.hold(info.size).await?;
     let bytes = store
         .blobs()

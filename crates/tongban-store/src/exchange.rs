@@ -493,6 +493,25 @@ impl Store {
         })
     }
 
+    /// A blob that a message published on a topic references, with the
+    /// resources it was published on (for readers of those records).
+    pub async fn published_blob(&self, sha256: &str) -> Result<Option<(BlobInfo, Vec<String>)>> {
+        on_db!(&self.db, pool => {
+            let Some(row) = sqlx::query("SELECT sha256, size, media_type FROM blobs WHERE sha256 = $1")
+                .bind(sha256)
+                .fetch_optional(pool)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let resources: Vec<String> = sqlx::query_scalar("SELECT DISTINCT resource FROM messages WHERE payload_sha256 = $1 AND kind = 'message' AND topic IS NOT NULL ORDER BY resource LIMIT 100")
+                .bind(sha256)
+                .fetch_all(pool)
+                .await?;
+            Ok(Some((blob_from_row(&row)?, resources)))
+        })
+    }
+
     /// Counts for operators: messages by kind, deliveries by state.
     pub async fn exchange_counts(&self) -> Result<Vec<(String, i64)>> {
         on_db!(&self.db, pool => {

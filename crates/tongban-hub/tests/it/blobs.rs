@@ -93,6 +93,55 @@ async fn a_large_payload_goes_by_reference_and_reaches_the_recipient() {
         d.envelope["payloadRef"]["size"].as_u64().unwrap()
     );
 
+    // A record published by reference: HEALTH cannot read its payload
+    // until the catalogue's rule admits it to the resource's records.
+    let record = archive(5);
+    let published = civil
+        .send(civil.publication("case-archive", "case-archive@1", record.clone()))
+        .await
+        .unwrap();
+    let (_, stored) = t
+        .hub
+        .store()
+        .message(CIVIL, &published.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let envelope: Value = serde_json::from_str(&stored).unwrap();
+    let record_sha = envelope["payloadRef"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        code(health.download(&record_sha).await),
+        ErrorCode::BlobMissing
+    );
+    let now = t.hub.now();
+    let a = t
+        .hub
+        .access_apply(
+            HEALTH,
+            "case-archive",
+            "核查办件归档",
+            now - time::Duration::hours(1),
+            now + time::Duration::days(1),
+        )
+        .await
+        .unwrap();
+    t.hub.access_decide(CIVIL, a.id, true, None).await.unwrap();
+    let mut page = Vec::new();
+    for _ in 0..50 {
+        if let Ok((records, _)) = health.records("case-archive", 0, 10).await {
+            page = records;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(page.len(), 1, "admitted to the records");
+    assert_eq!(health.payload(&page[0].1).await.unwrap(), record);
+    // The earlier direct message's payload stays out of reach.
+    assert_eq!(code(health.download(&sha256).await), ErrorCode::BlobMissing);
+
     // The upload and the message are in the audit log, which verifies.
     let store = t.hub.store();
     assert_eq!(
