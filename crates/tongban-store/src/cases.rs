@@ -145,7 +145,7 @@ impl Store {
     /// either way (the caller compares).
     pub async fn open_case(&self, c: &CaseRow, audit: &[AuditRecord]) -> Result<CaseRow> {
         in_tx!(&self.db, tx => {
-            let done = sqlx::query("INSERT INTO cases (id, item, department, holder_code_type, holder_code, use_cause, status, result_licence, opened_at, concluded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, NULL) ON CONFLICT (department, id) DO NOTHING")
+            execute_audited!(tx, sqlx::query("INSERT INTO cases (id, item, department, holder_code_type, holder_code, use_cause, status, result_licence, opened_at, concluded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, NULL) ON CONFLICT (department, id) DO NOTHING")
                 .bind(&c.id)
                 .bind(&c.item)
                 .bind(&c.department)
@@ -153,13 +153,7 @@ impl Store {
                 .bind(&c.holder_code)
                 .bind(&c.use_cause)
                 .bind(&c.status)
-                .bind(unix(c.opened_at))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done == 1 {
-                append_audit!(tx, audit);
-            }
+                .bind(unix(c.opened_at)), audit)
         });
         self.case(&c.department, &c.id)
             .await?
@@ -204,18 +198,11 @@ impl Store {
         audit: &[AuditRecord],
     ) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
-            let n = sqlx::query("UPDATE cases SET status = 'concluded', result_licence = $1, concluded_at = $2 WHERE department = $3 AND id = $4 AND status = 'open'")
+            execute_audited!(tx, sqlx::query("UPDATE cases SET status = 'concluded', result_licence = $1, concluded_at = $2 WHERE department = $3 AND id = $4 AND status = 'open'")
                 .bind(licence)
                 .bind(unix(at))
                 .bind(department)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if n == 1 {
-                append_audit!(tx, audit);
-            }
-            n
+                .bind(id), audit)
         });
         Ok(done == 1)
     }

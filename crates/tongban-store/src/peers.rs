@@ -45,20 +45,13 @@ impl Store {
     /// peer of that region exists.
     pub async fn add_peer(&self, p: &PeerRow, audit: &[AuditRecord]) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
-            let n = sqlx::query("INSERT INTO peers (region_code, name, address, anchor, ca_pem, status, added_at, removed_at) VALUES ($1, $2, $3, $4, $5, 'active', $6, NULL) ON CONFLICT (region_code) DO UPDATE SET name = excluded.name, address = excluded.address, anchor = excluded.anchor, ca_pem = excluded.ca_pem, status = 'active', added_at = excluded.added_at, removed_at = NULL WHERE peers.status = 'removed'")
+            execute_audited!(tx, sqlx::query("INSERT INTO peers (region_code, name, address, anchor, ca_pem, status, added_at, removed_at) VALUES ($1, $2, $3, $4, $5, 'active', $6, NULL) ON CONFLICT (region_code) DO UPDATE SET name = excluded.name, address = excluded.address, anchor = excluded.anchor, ca_pem = excluded.ca_pem, status = 'active', added_at = excluded.added_at, removed_at = NULL WHERE peers.status = 'removed'")
                 .bind(&p.region_code)
                 .bind(&p.name)
                 .bind(&p.address)
                 .bind(&p.anchor)
                 .bind(&p.ca_pem)
-                .bind(unix(p.added_at))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if n == 1 {
-                append_audit!(tx, audit);
-            }
-            n
+                .bind(unix(p.added_at)), audit)
         });
         Ok(done == 1)
     }
@@ -71,16 +64,9 @@ impl Store {
         audit: &[AuditRecord],
     ) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
-            let n = sqlx::query("UPDATE peers SET status = 'removed', removed_at = $1 WHERE region_code = $2 AND status = 'active'")
+            execute_audited!(tx, sqlx::query("UPDATE peers SET status = 'removed', removed_at = $1 WHERE region_code = $2 AND status = 'active'")
                 .bind(unix(at))
-                .bind(region)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if n == 1 {
-                append_audit!(tx, audit);
-            }
-            n
+                .bind(region), audit)
         });
         Ok(done == 1)
     }
