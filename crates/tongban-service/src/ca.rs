@@ -63,6 +63,9 @@ pub enum CertRequest {
         /// The department's code.
         department: String,
     },
+    /// The hub's own client certificate for links to peer hubs of other
+    /// regions: its subject is the hub's id (`urn:tongban:hub:{region}`).
+    Peer,
 }
 
 fn ca_err(e: rcgen::Error) -> Error {
@@ -256,6 +259,19 @@ impl Hub {
                 params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
                 ("client", d.code.clone(), json!([uri]))
             }
+            CertRequest::Peer => {
+                let uri = identity.id.clone();
+                params.subject_alt_names.push(SanType::URI(
+                    uri.clone()
+                        .try_into()
+                        .map_err(|_| Error::rejected("CERT_NAME_INVALID", uri.clone()))?,
+                ));
+                dn.push(DnType::OrganizationName, identity.name.as_str());
+                dn.push(DnType::OrganizationalUnitName, identity.region.as_str());
+                dn.push(DnType::CommonName, identity.id.as_str());
+                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+                ("peer", identity.id.clone(), json!([uri]))
+            }
         };
         params.distinguished_name = dn;
         params.is_ca = IsCa::ExplicitNoCa;
@@ -305,6 +321,7 @@ impl Hub {
             "client" => CertRequest::Client {
                 department: old.subject.clone(),
             },
+            "peer" => CertRequest::Peer,
             "server" => {
                 let names: Vec<String> = serde_json::from_str(&old.sans).unwrap_or_default();
                 let (ips, dns): (Vec<String>, Vec<String>) =
@@ -407,6 +424,24 @@ impl Hub {
     /// Every certificate the CA issued, newest first.
     pub async fn ca_list(&self) -> Result<Vec<CertificateRow>> {
         Ok(self.store.certificates(None).await?)
+    }
+
+    /// The hub's own client certificate for links to peer hubs, and its
+    /// key: the newest one with at least 30 days left, or a fresh one whose
+    /// key is kept owner-only in the key store.
+    pub async fn peer_client_identity(&self) -> Result<(String, Zeroizing<String>)> {
+        let now = self.now();
+        for row in self.store.certificates(Some("peer")).await? {
+            if Self::certificate_current(&row, now) && row.not_after - now > Duration::days(30) {
+                if let Ok(key) = self.keys.load_named(&format!("peer-{}", row.serial)) {
+                    return Ok((row.pem, key));
+                }
+            }
+        }
+        let issued = self.ca_issue(CertRequest::Peer, None).await?;
+        self.keys
+            .save_named(&format!("peer-{}", issued.row.serial), &issued.key_pem)?;
+        Ok((issued.row.pem, issued.key_pem))
     }
 
     /// Whether `at` falls inside a certificate's window.

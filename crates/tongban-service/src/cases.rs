@@ -12,7 +12,7 @@ use tongban_store::{CaseRow, DepartmentStatus, LicenceState, ServiceItemRow, Use
 use crate::licences::{IssueInput, Query};
 use crate::{Error, Hub, Result};
 
-/// The message schemas of the hub's own services (resources `hub.case.*`),
+/// The message schemas of the hub's own services (`hub.case.*`, `hub.region.*`),
 /// registered by [`Hub::init_region`].
 pub const SERVICE_SCHEMAS: &[(&str, &str)] = &[
     (
@@ -30,6 +30,14 @@ pub const SERVICE_SCHEMAS: &[(&str, &str)] = &[
     (
         "case-result-issued",
         include_str!("../../../schemas/messages/case-result-issued.json"),
+    ),
+    (
+        "region-licence-query",
+        include_str!("../../../schemas/messages/region-licence-query.json"),
+    ),
+    (
+        "region-licences",
+        include_str!("../../../schemas/messages/region-licences.json"),
     ),
 ];
 

@@ -38,7 +38,7 @@ pub use catalogue::{CatalogueDraft, SHARING_TYPES, sharing_type};
 pub use error::{Error, Result};
 pub use keystore::{KeyStore, KeyStoreError};
 pub use licences::{AttachmentInput, Export, Found, IssueInput, Query};
-pub use peers::PeerCard;
+pub use peers::{PeerCard, PeerTrust, anchor_record};
 pub use schemas::{KINDS as SCHEMA_KINDS, Published};
 
 /// Where time comes from.

@@ -811,6 +811,27 @@ impl Hub {
     /// A trust file limited to one department's keys and status lists
     /// (all departments when `None`).
     pub async fn trust_file_for(&self, department: Option<&str>) -> Result<Value> {
+        self.trust_file_valid_for(department, TRUST_FILE_VALIDITY)
+            .await
+    }
+
+    /// The region's trust list served to peer hubs, valid for `valid_for`
+    /// (a short validity makes peers notice sooner that this hub is gone).
+    pub async fn trust_list(&self, valid_for: Duration) -> Result<Value> {
+        if valid_for <= Duration::ZERO || valid_for > TRUST_FILE_VALIDITY * 4 {
+            return Err(Error::rejected(
+                "TRUST_VALIDITY_INVALID",
+                "a trust list is valid for more than 0 s and at most 28 days",
+            ));
+        }
+        self.trust_file_valid_for(None, valid_for).await
+    }
+
+    async fn trust_file_valid_for(
+        &self,
+        department: Option<&str>,
+        valid_for: Duration,
+    ) -> Result<Value> {
         if let Some(code) = department {
             self.department(code).await?;
         }
@@ -865,7 +886,7 @@ impl Hub {
             &hub_key,
             &hub_record,
             self.now(),
-            TRUST_FILE_VALIDITY,
+            valid_for,
         )
         .map_err(|e| Error::rejected("INTERNAL", e.to_string()))
     }

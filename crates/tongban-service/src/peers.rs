@@ -4,10 +4,13 @@
 //! TLS between the hubs).
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
 use tongban_codes::RegionCode;
-use tongban_seal::PublicKey;
-use tongban_store::PeerRow;
+use tongban_licence::trustfile::{self, TrustFileError};
+use tongban_licence::verify::Trust;
+use tongban_seal::{KeyRecord, PublicKey};
+use tongban_store::{PeerRow, PeerTrustRow};
 
 use crate::{Error, Hub, Result};
 
@@ -173,4 +176,181 @@ impl Hub {
     pub async fn peers(&self) -> Result<Vec<PeerRow>> {
         Ok(self.store.peers().await?)
     }
+
+    /// The active peer of `region`.
+    pub async fn peer(&self, region: &str) -> Result<PeerRow> {
+        self.store
+            .peers()
+            .await?
+            .into_iter()
+            .find(|p| p.region_code == region && p.status == "active")
+            .ok_or_else(|| {
+                rejected(
+                    "PEER_UNKNOWN",
+                    format!("region {region} is not an active peer of this hub"),
+                )
+            })
+    }
+
+    /// Checks a trust list a peer served (or its administrator handed
+    /// over) against the peer's anchor and the clock, and stores it. A list
+    /// that fails is refused with `TRUST_LIST_UNTRUSTED`, `TRUST_LIST_STALE`
+    /// or `TRUST_LIST_INVALID`, and the stored one stays.
+    pub async fn peer_trust_accept(&self, region: &str, file: &Value) -> Result<PeerTrustRow> {
+        let peer = self.peer(region).await?;
+        let now = self.now();
+        let checked = check_trust_list(&peer, file, now)?;
+        let text = String::from_utf8(tongban_seal::jcs::canonicalize(file))
+            .map_err(|e| rejected("TRUST_LIST_INVALID", e.to_string()))?;
+        let audit = [self.audit(
+            "peer.trust",
+            region,
+            json!({"sha256": tongban_store::sha256_hex(text.as_bytes()), "validUntil": tongban_seal::timefmt::format_rfc3339(checked.valid_until)}),
+        )];
+        self.store
+            .put_peer_trust(region, &text, checked.valid_until, now, &audit)
+            .await?;
+        self.store
+            .peer_trust(region)
+            .await?
+            .ok_or_else(|| rejected("INTERNAL", "the stored trust list disappeared"))
+    }
+
+    /// Records that refreshing a peer's trust list failed (the stored list
+    /// stays usable until its own `validUntil`).
+    pub async fn peer_trust_failed(&self, region: &str, code: &str, message: &str) -> Result<()> {
+        let text: String = format!("{code}: {message}").chars().take(500).collect();
+        Ok(self
+            .store
+            .peer_trust_failed(region, &text, self.now())
+            .await?)
+    }
+
+    /// Leaves this region's licence-use record for licences a peer region
+    /// returned to `query`'s requester (the peer keeps its own record).
+    pub async fn record_peer_use(
+        &self,
+        query: &crate::Query,
+        region: &str,
+        holder: &str,
+        returned: &[String],
+    ) -> Result<i64> {
+        query.check()?;
+        self.record_use(
+            query,
+            "peer-holder",
+            &format!("{region} {holder}"),
+            returned,
+        )
+        .await
+    }
+
+    /// Every peer's trust list state.
+    pub async fn peer_trust_states(&self) -> Result<Vec<PeerTrustRow>> {
+        Ok(self.store.peer_trusts().await?)
+    }
+
+    /// A peer's stored trust list, checked again against its anchor and the
+    /// clock: `TRUST_LIST_MISSING` if none was ever fetched,
+    /// `TRUST_LIST_STALE` once it is past its `validUntil`.
+    pub async fn peer_trust(&self, region: &str) -> Result<PeerTrust> {
+        let peer = self.peer(region).await?;
+        let row = self.store.peer_trust(region).await?;
+        let Some((text, sha256, fetched_at)) = row
+            .as_ref()
+            .and_then(|r| Some((r.trust_file.clone()?, r.sha256.clone()?, r.fetched_at?)))
+        else {
+            let why = row
+                .and_then(|r| r.failure)
+                .map(|f| format!(" (last attempt: {f})"))
+                .unwrap_or_default();
+            return Err(rejected(
+                "TRUST_LIST_MISSING",
+                format!("no trust list of region {region} has been fetched yet{why}"),
+            ));
+        };
+        let file: Value = serde_json::from_str(&text)
+            .map_err(|e| rejected("TRUST_LIST_INVALID", format!("stored list: {e}")))?;
+        let checked = check_trust_list(&peer, &file, self.now())?;
+        Ok(PeerTrust {
+            region: peer.region_code.clone(),
+            name: peer.name.clone(),
+            sha256,
+            fetched_at,
+            valid_until: checked.valid_until,
+            trust: checked.trust,
+            anchor: anchor_record(&peer)?,
+        })
+    }
+}
+
+/// A peer's trust list, verified: what checking its licences offline needs.
+pub struct PeerTrust {
+    /// The peer's region code.
+    pub region: String,
+    /// Its name.
+    pub name: String,
+    /// SHA-256 of the stored list.
+    pub sha256: String,
+    /// When the list was fetched.
+    pub fetched_at: OffsetDateTime,
+    /// Its `validUntil`: past it the list is stale and not used.
+    pub valid_until: OffsetDateTime,
+    /// Issuer keys, status lists and licence types of the peer's region.
+    pub trust: Trust,
+    /// The peer hub's key, for what the peer hub signs itself.
+    pub anchor: KeyRecord,
+}
+
+impl std::fmt::Debug for PeerTrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerTrust")
+            .field("region", &self.region)
+            .field("sha256", &self.sha256)
+            .field("valid_until", &self.valid_until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The peer hub's key as a key record: it signs for `urn:tongban:hub:{region}`.
+pub fn anchor_record(peer: &PeerRow) -> Result<KeyRecord> {
+    let public = PublicKey::from_multikey(&peer.anchor)
+        .map_err(|e| rejected("PEER_ANCHOR_INVALID", e.to_string()))?;
+    Ok(KeyRecord {
+        controller: format!("urn:tongban:hub:{}", peer.region_code),
+        public,
+        validity: tongban_seal::Validity::from(peer.added_at - time::Duration::days(3650)),
+    })
+}
+
+struct Checked {
+    trust: Trust,
+    valid_until: OffsetDateTime,
+}
+
+fn check_trust_list(peer: &PeerRow, file: &Value, now: OffsetDateTime) -> Result<Checked> {
+    let anchor = PublicKey::from_multikey(&peer.anchor)
+        .map_err(|e| rejected("PEER_ANCHOR_INVALID", e.to_string()))?;
+    let region = &peer.region_code;
+    let trust = trustfile::load(file, &anchor, now).map_err(|e| {
+        let code = match e {
+            TrustFileError::Untrusted(_) => "TRUST_LIST_UNTRUSTED",
+            TrustFileError::Stale(_) => "TRUST_LIST_STALE",
+            _ => "TRUST_LIST_INVALID",
+        };
+        rejected(code, format!("the trust list of region {region}: {e}"))
+    })?;
+    let expected = format!("urn:tongban:hub:{region}");
+    if file.get("issuer").and_then(Value::as_str) != Some(expected.as_str()) {
+        return Err(rejected(
+            "TRUST_LIST_INVALID",
+            format!("the trust list is not {expected}'s"),
+        ));
+    }
+    let valid_until = file
+        .get("validUntil")
+        .and_then(Value::as_str)
+        .and_then(|t| tongban_seal::timefmt::parse_rfc3339(t).ok())
+        .ok_or_else(|| rejected("TRUST_LIST_INVALID", "no validUntil"))?;
+    Ok(Checked { trust, valid_until })
 }

@@ -134,6 +134,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "peer hubs",
         include_str!("../migrations/sqlite/0011_peers.sql"),
     ),
+    (
+        12,
+        "peer trust lists",
+        include_str!("../migrations/sqlite/0012_peer_trust.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -191,6 +196,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "peer hubs",
         include_str!("../migrations/postgres/0011_peers.sql"),
+    ),
+    (
+        12,
+        "peer trust lists",
+        include_str!("../migrations/postgres/0012_peer_trust.sql"),
     ),
 ];
 

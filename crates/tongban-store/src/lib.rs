@@ -52,7 +52,7 @@ pub use departments::{DepartmentRow, DepartmentStatus, PlatformLevel};
 pub use exchange::{Accepted, AckSet, BlobInfo, MAX_ACCEPT_BATCH, NewMessage};
 pub use keys::KeyRow;
 pub use licences::{LicenceRow, LicenceState, StatusEvent, UseRecord, UseRow};
-pub use peers::PeerRow;
+pub use peers::{PeerRow, PeerTrustRow};
 pub use schemas::{SchemaInsert, SchemaRow};
 pub use statistics::{
     DepartmentStats, ExchangeStats, MAX_RECORDS_PAGE, RefusalCount, ResourceStats,

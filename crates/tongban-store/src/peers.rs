@@ -83,3 +83,131 @@ impl Store {
         })
     }
 }
+
+/// A peer's stored trust list and the state of its refreshes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerTrustRow {
+    /// The peer's region code.
+    pub region_code: String,
+    /// The last list that verified (canonical JSON), if any.
+    #[serde(skip)]
+    pub trust_file: Option<String>,
+    /// Its SHA-256 (hex).
+    pub sha256: Option<String>,
+    /// When it was fetched.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub fetched_at: Option<time::OffsetDateTime>,
+    /// Its `validUntil`.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub valid_until: Option<time::OffsetDateTime>,
+    /// The last refresh attempt.
+    #[serde(with = "time::serde::rfc3339")]
+    pub attempted_at: time::OffsetDateTime,
+    /// Why the last attempt failed (`CODE: message`), if it did.
+    pub failure: Option<String>,
+    /// Failed attempts since the last success.
+    pub failures: i64,
+}
+
+fn trust_from_row(r: &impl RowExt) -> Result<PeerTrustRow> {
+    Ok(PeerTrustRow {
+        region_code: r.text("region_code")?,
+        trust_file: r.opt_text("trust_file")?,
+        sha256: r.opt_text("sha256")?,
+        fetched_at: r.opt_int("fetched_at")?.map(from_unix).transpose()?,
+        valid_until: r.opt_int("valid_until")?.map(from_unix).transpose()?,
+        attempted_at: from_unix(r.int("attempted_at")?)?,
+        failure: r.opt_text("failure")?,
+        failures: r.int("failures")?,
+    })
+}
+
+impl Store {
+    /// Stores a peer's verified trust list; `true` when its content changed
+    /// (the audit entries are appended only then).
+    pub async fn put_peer_trust(
+        &self,
+        region: &str,
+        trust_file: &str,
+        valid_until: time::OffsetDateTime,
+        at: time::OffsetDateTime,
+        audit: &[AuditRecord],
+    ) -> Result<bool> {
+        let sha = crate::sha256_hex(trust_file.as_bytes());
+        let changed = in_tx!(&self.db, tx => {
+            let before: Option<Option<String>> = sqlx::query_scalar("SELECT sha256 FROM peer_trust WHERE region_code = $1")
+                .bind(region)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let changed = before.flatten().as_deref() != Some(sha.as_str());
+            sqlx::query("INSERT INTO peer_trust (region_code, trust_file, sha256, fetched_at, valid_until, attempted_at, failure, failures) VALUES ($1, $2, $3, $4, $5, $4, NULL, 0) ON CONFLICT (region_code) DO UPDATE SET trust_file = excluded.trust_file, sha256 = excluded.sha256, fetched_at = excluded.fetched_at, valid_until = excluded.valid_until, attempted_at = excluded.attempted_at, failure = NULL, failures = 0")
+                .bind(region)
+                .bind(trust_file)
+                .bind(&sha)
+                .bind(unix(at))
+                .bind(unix(valid_until))
+                .execute(&mut *tx)
+                .await?;
+            if changed {
+                append_audit!(tx, audit);
+            }
+            changed
+        });
+        Ok(changed)
+    }
+
+    /// Records a failed refresh of a peer's trust list (the stored list stays).
+    pub async fn peer_trust_failed(
+        &self,
+        region: &str,
+        failure: &str,
+        at: time::OffsetDateTime,
+    ) -> Result<()> {
+        in_tx!(&self.db, tx => {
+            sqlx::query("INSERT INTO peer_trust (region_code, attempted_at, failure, failures) VALUES ($1, $2, $3, 1) ON CONFLICT (region_code) DO UPDATE SET attempted_at = excluded.attempted_at, failure = excluded.failure, failures = peer_trust.failures + 1")
+                .bind(region)
+                .bind(unix(at))
+                .bind(failure)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// A peer's trust list state, if a refresh was ever attempted.
+    pub async fn peer_trust(&self, region: &str) -> Result<Option<PeerTrustRow>> {
+        on_db!(&self.db, pool => {
+            sqlx::query("SELECT region_code, trust_file, sha256, fetched_at, valid_until, attempted_at, failure, failures FROM peer_trust WHERE region_code = $1")
+                .bind(region)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(trust_from_row)
+                .transpose()
+        })
+    }
+
+    /// The SHA-256 of a peer's stored list (cheap: for caches to notice a change).
+    pub async fn peer_trust_sha256(&self, region: &str) -> Result<Option<String>> {
+        on_db!(&self.db, pool => {
+            Ok(sqlx::query_scalar::<_, Option<String>>("SELECT sha256 FROM peer_trust WHERE region_code = $1")
+                .bind(region)
+                .fetch_optional(pool)
+                .await?
+                .flatten())
+        })
+    }
+
+    /// Every peer's trust list state, by region.
+    pub async fn peer_trusts(&self) -> Result<Vec<PeerTrustRow>> {
+        on_db!(&self.db, pool => {
+            sqlx::query("SELECT region_code, trust_file, sha256, fetched_at, valid_until, attempted_at, failure, failures FROM peer_trust ORDER BY region_code")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(trust_from_row)
+                .collect()
+        })
+    }
+}

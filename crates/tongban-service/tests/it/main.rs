@@ -699,8 +699,8 @@ async fn audit_log_records_actions_and_finds_the_first_broken_entry() {
         assert!(report.ok(), "{report:?}");
         let entries = report.entries;
         assert_eq!(
-            entries, 17,
-            "hub.init, 4 schema.publish (the hub's case services), 2 dept.add, 2 key.new, 5 schema.publish, issue, use, suspend"
+            entries, 19,
+            "hub.init, 6 schema.publish (the hub's case and region services), 2 dept.add, 2 key.new, 5 schema.publish, issue, use, suspend"
         );
 
         // A signed checkpoint over the head, then one more action.
