@@ -28,8 +28,13 @@ pub(crate) async fn handle(
             return;
         }
     };
-    let department = match department_of(&conn) {
-        Ok(d) => d,
+    let department = match party_of(&conn, &shared) {
+        Ok(Party::Department(d)) => d,
+        Ok(Party::Peer(region)) => {
+            tracing::debug!(%remote, peer = %region, "peer hub connected");
+            serve_peer(conn, region, shared, stop).await;
+            return;
+        }
         Err(reason) => {
             tracing::info!(%remote, %reason, "connection refused");
             conn.close(close::DEPARTMENT_REFUSED.into(), reason.as_bytes());
@@ -89,6 +94,157 @@ fn certificate_serial(conn: &quinn::Connection) -> Option<String> {
             .map(|b| format!("{b:02x}"))
             .collect(),
     )
+}
+
+/// Who connected: a department (certificate from this hub's CA) or a peer
+/// hub (certificate from the CA of the peer it names).
+enum Party {
+    Department(String),
+    Peer(String),
+}
+
+fn party_of(conn: &quinn::Connection, shared: &Shared) -> Result<Party, String> {
+    let identity = conn
+        .peer_identity()
+        .ok_or("DEPARTMENT_UNKNOWN: no client certificate")?;
+    let certs = identity
+        .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+        .map_err(|_| "DEPARTMENT_UNKNOWN: unreadable client certificate".to_owned())?;
+    let (first, rest) = certs
+        .split_first()
+        .ok_or("DEPARTMENT_UNKNOWN: empty certificate chain")?;
+    let verifiers = shared
+        .verifiers
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let now = rustls::pki_types::UnixTime::now();
+    if verifiers.own.verify_client_cert(first, rest, now).is_ok() {
+        return department_of(conn).map(Party::Department);
+    }
+    // Not ours: only a peer hub's own certificate, from that peer's CA.
+    let (_, cert) = x509_parser::parse_x509_certificate(first.as_ref())
+        .map_err(|_| "DEPARTMENT_UNKNOWN: unparsable client certificate".to_owned())?;
+    let region = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|c| c.as_str().ok())
+        .and_then(|cn| cn.strip_prefix("urn:tongban:hub:"))
+        .map(str::to_owned)
+        .ok_or("PEER_UNKNOWN: a certificate from another CA must name a peer hub")?;
+    match verifiers.peers.get(&region) {
+        Some(v) if v.verify_client_cert(first, rest, now).is_ok() => Ok(Party::Peer(region)),
+        _ => Err(format!(
+            "PEER_UNKNOWN: region {region} is not an active peer, or its CA did not issue this certificate"
+        )),
+    }
+}
+
+/// A peer hub's connection: it may fetch the trust list and ask for
+/// licences (`hub.peer.licences`), nothing else; it ends when the peer is
+/// removed.
+async fn serve_peer(
+    conn: quinn::Connection,
+    region: String,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut streams = tokio::task::JoinSet::new();
+    let mut check = tokio::time::interval(shared.config.refresh_every);
+    loop {
+        tokio::select! {
+            _ = check.tick() => {
+                let admitted = shared.verifiers.read().unwrap_or_else(std::sync::PoisonError::into_inner).peers.contains_key(&region);
+                if !admitted {
+                    conn.close(close::DEPARTMENT_REFUSED.into(), b"PEER_UNKNOWN: no longer a peer of this hub");
+                    break;
+                }
+            }
+            s = conn.accept_bi() => match s {
+                Ok((send, recv)) => {
+                    streams.spawn(serve_peer_stream(send, recv, Arc::clone(&shared), region.clone()));
+                }
+                Err(_) => break,
+            },
+            _ = stop.changed() => break,
+        }
+    }
+    while streams.join_next().await.is_some() {}
+    if *stop.borrow() {
+        conn.close(close::SHUTTING_DOWN.into(), b"SHUTTING_DOWN");
+    }
+}
+
+async fn serve_peer_stream(
+    mut send: quinn::SendStream,
+    recv: quinn::RecvStream,
+    shared: Arc<Shared>,
+    region: String,
+) {
+    let mut reader = Reader {
+        recv,
+        decoder: Decoder::new(shared.config.max_frame),
+        done: false,
+    };
+    let reply = match reader.next().await {
+        Ok(Some(first)) => match ClientOp::parse(first) {
+            Ok(ClientOp::Trust) => {
+                serve_trust(&shared, &mut send).await;
+                let _ = send.finish();
+                return;
+            }
+            Ok(ClientOp::Request { envelope, .. }) => {
+                let id = envelope_id(&envelope);
+                match shared.services_budget.acquire().await {
+                    Ok(_permit) => {
+                        match crate::peering::answer_peer(&shared, &region, envelope).await {
+                            Ok(envelope) => ServerOp::Response { envelope },
+                            Err(e) => {
+                                tracing::info!(peer = %region, code = %e.most_specific(), "peer request refused");
+                                ServerOp::error(id, &e)
+                            }
+                        }
+                    }
+                    Err(_) => ServerOp::error(
+                        id,
+                        &ProtoError::new(ErrorCode::ShuttingDown, "the hub is shutting down"),
+                    ),
+                }
+            }
+            Ok(_) => ServerOp::error(
+                None,
+                &ProtoError::new(
+                    ErrorCode::ResourceForbidden,
+                    "a peer hub may fetch the trust list and ask hub.peer.licences, nothing else",
+                ),
+            ),
+            Err(e) => ServerOp::error(None, &e),
+        },
+        Ok(None) => return,
+        Err(e) => ServerOp::error(None, &e),
+    };
+    write(&mut send, &reply).await;
+    let _ = send.finish();
+}
+
+/// Writes the region's trust list as a blob.
+async fn serve_trust(shared: &Shared, send: &mut quinn::SendStream) {
+    match crate::trust::current(shared).await {
+        Ok(bytes) => {
+            let header = ServerOp::Blob {
+                sha256: tongban_seal::hex(&tongban_seal::sha256(&bytes)),
+                size: bytes.len() as u64,
+                media_type: "application/json".into(),
+            };
+            if write(send, &header).await {
+                let _ = send.write_all(&bytes).await;
+            }
+        }
+        Err(e) => {
+            write(send, &ServerOp::error(None, &e)).await;
+        }
+    }
 }
 
 /// The department code a client certificate names (its subject CN).
@@ -287,21 +443,7 @@ async fn serve_stream(mut send: quinn::SendStream, recv: quinn::RecvStream, ctx:
                 };
             write(&mut send, &reply).await;
         }
-        Ok(ClientOp::Trust) => match crate::trust::current(&ctx.shared).await {
-            Ok(bytes) => {
-                let header = ServerOp::Blob {
-                    sha256: tongban_seal::hex(&tongban_seal::sha256(&bytes)),
-                    size: bytes.len() as u64,
-                    media_type: "application/json".into(),
-                };
-                if write(&mut send, &header).await {
-                    let _ = send.write_all(&bytes).await;
-                }
-            }
-            Err(e) => {
-                write(&mut send, &ServerOp::error(None, &e)).await;
-            }
-        },
+        Ok(ClientOp::Trust) => serve_trust(&ctx.shared, &mut send).await,
         Ok(ClientOp::Download { sha256 }) => {
             match crate::blobs::download(&ctx.shared, &ctx.department, &sha256).await {
                 Ok((info, bytes, _permit)) => {
@@ -500,8 +642,7 @@ async fn request(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream,
         let Ok(_permit) = ctx.shared.services_budget.acquire().await else {
             return;
         };
-        let reply = match crate::services::answer(&ctx.shared.hub, service, &outcome.verified).await
-        {
+        let reply = match crate::services::answer(&ctx.shared, service, &outcome.verified).await {
             Ok(envelope) => ServerOp::Response { envelope },
             Err(e) => {
                 ctx.shared

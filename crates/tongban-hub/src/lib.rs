@@ -12,6 +12,7 @@ mod blobs;
 mod conn;
 mod ingest;
 mod listeners;
+mod peering;
 mod refusals;
 mod services;
 mod snapshot;
@@ -56,6 +57,15 @@ pub struct ServeConfig {
     /// Most blob bytes held in memory at once, hub-wide (uploads,
     /// downloads, validation); at least `max_blob`.
     pub blob_buffer: u64,
+    /// Fetch each peer hub's trust list this often (a failed fetch is
+    /// retried sooner).
+    pub peer_refresh_every: Duration,
+    /// How long the trust list this hub serves stays valid: peers stop
+    /// using it this long after they last reached this hub.
+    pub trust_valid_for: time::Duration,
+    /// Rebuild the served trust list after this long (keys rotated and
+    /// licences revoked are served within it).
+    pub trust_rebuild_after: Duration,
 }
 
 impl Default for ServeConfig {
@@ -73,6 +83,9 @@ impl Default for ServeConfig {
             drain_timeout: Duration::from_secs(10),
             max_blob: tongban_store::MAX_BLOB_BYTES as u64,
             blob_buffer: 4 * tongban_store::MAX_BLOB_BYTES as u64,
+            peer_refresh_every: Duration::from_secs(300),
+            trust_valid_for: time::Duration::days(1),
+            trust_rebuild_after: Duration::from_secs(60),
         }
     }
 }
@@ -116,23 +129,131 @@ pub fn quic_server_config(
     crl_pem: &str,
     config: &ServeConfig,
 ) -> Result<quinn::ServerConfig, ServeError> {
+    Ok(server_config(tls, crl_pem, &[], config)?.0)
+}
+
+/// Who may connect: departments with certificates from this hub's CA (CRL
+/// enforced), and peer hubs with certificates from their own CAs.
+#[derive(Clone)]
+pub(crate) struct Verifiers {
+    /// This hub's CA, with its CRL.
+    pub own: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+    /// Each active peer's CA, by region.
+    pub peers:
+        std::collections::HashMap<String, Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+}
+
+/// Accepts a chain that this hub's CA or any peer's CA vouches for; which
+/// one (and so whether the connection is a department or a peer hub) is
+/// decided after the handshake, with [`Verifiers`].
+#[derive(Debug)]
+struct EitherVerifier {
+    own: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+    peers: Vec<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+    hints: Vec<rustls::DistinguishedName>,
+}
+
+impl rustls::server::danger::ClientCertVerifier for EitherVerifier {
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &self.hints
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        match self.own.verify_client_cert(end_entity, intermediates, now) {
+            Ok(v) => Ok(v),
+            Err(own) => self
+                .peers
+                .iter()
+                .find_map(|p| p.verify_client_cert(end_entity, intermediates, now).ok())
+                .ok_or(own),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.own.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.own.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.own.supported_verify_schemes()
+    }
+}
+
+fn ca_verifier(
+    ca_pem: &str,
+    crl_pem: Option<&str>,
+    provider: &Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, ServeError> {
     let bad = |e: &dyn std::fmt::Display| ServeError::Tls(e.to_string());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots
-        .add(CertificateDer::from_pem_slice(tls.ca_pem.as_bytes()).map_err(|e| bad(&e))?)
+        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).map_err(|e| bad(&e))?)
         .map_err(|e| bad(&e))?;
-    let crls: Vec<CertificateRevocationListDer<'static>> =
-        CertificateRevocationListDer::pem_slice_iter(crl_pem.as_bytes())
+    let crls: Vec<CertificateRevocationListDer<'static>> = match crl_pem {
+        Some(pem) => CertificateRevocationListDer::pem_slice_iter(pem.as_bytes())
             .collect::<Result<_, _>>()
-            .map_err(|e| bad(&e))?;
-    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            .map_err(|e| bad(&e))?,
+        None => Vec::new(),
+    };
+    rustls::server::WebPkiClientVerifier::builder_with_provider(
         Arc::new(roots),
-        Arc::clone(&provider),
+        Arc::clone(provider),
     )
     .with_crls(crls)
     .build()
-    .map_err(|e| bad(&e))?;
+    .map_err(|e| bad(&e))
+}
+
+/// The server configuration and the verifiers it admits clients with;
+/// `peers` are active peers' (region, CA PEM).
+pub(crate) fn server_config(
+    tls: &TlsMaterial,
+    crl_pem: &str,
+    peers: &[(String, String)],
+    config: &ServeConfig,
+) -> Result<(quinn::ServerConfig, Verifiers), ServeError> {
+    let bad = |e: &dyn std::fmt::Display| ServeError::Tls(e.to_string());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let own = ca_verifier(&tls.ca_pem, Some(crl_pem), &provider)?;
+    let mut verifiers = Verifiers {
+        own: Arc::clone(&own),
+        peers: std::collections::HashMap::new(),
+    };
+    for (region, ca_pem) in peers {
+        match ca_verifier(ca_pem, None, &provider) {
+            Ok(v) => {
+                verifiers.peers.insert(region.clone(), v);
+            }
+            Err(e) => tracing::warn!(peer = %region, error = %e, "the peer's CA is unusable"),
+        }
+    }
+    let mut hints = own.root_hint_subjects().to_vec();
+    for v in verifiers.peers.values() {
+        hints.extend_from_slice(v.root_hint_subjects());
+    }
+    let verifier = Arc::new(EitherVerifier {
+        own,
+        peers: verifiers.peers.values().cloned().collect(),
+        hints,
+    });
     let chain: Vec<CertificateDer<'static>> =
         CertificateDer::pem_slice_iter(tls.cert_pem.as_bytes())
             .collect::<Result<_, _>>()
@@ -156,7 +277,35 @@ pub fn quic_server_config(
             quinn::IdleTimeout::try_from(config.idle_timeout).map_err(|e| bad(&e))?,
         ));
     server.transport_config(Arc::new(transport));
-    Ok(server)
+    Ok((server, verifiers))
+}
+
+/// Active peers' (region, CA PEM), by region.
+async fn peer_cas(hub: &Hub) -> Result<Vec<(String, String)>, ServeError> {
+    Ok(hub
+        .peers()
+        .await?
+        .into_iter()
+        .filter(|p| p.status == "active")
+        .map(|p| (p.region_code, p.ca_pem))
+        .collect())
+}
+
+/// Rebuilds the TLS configuration (CRL, peers' CAs) and installs it.
+async fn rebuild_tls(
+    shared: &Shared,
+    tls: &TlsMaterial,
+    endpoint: &quinn::Endpoint,
+) -> Result<(), ServeError> {
+    let crl = shared.hub.ca_crl().await?;
+    let peers = peer_cas(&shared.hub).await?;
+    let (server, verifiers) = server_config(tls, &crl, &peers, &shared.config)?;
+    *shared
+        .verifiers
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = verifiers;
+    endpoint.set_server_config(Some(server));
+    Ok(())
 }
 
 /// Binds a QUIC endpoint for the hub.
@@ -194,6 +343,10 @@ pub(crate) struct Shared {
     pub services_budget: tokio::sync::Semaphore,
     pub registry: listeners::Registry,
     pub blobs: blobs::Budget,
+    /// Whose client certificates are accepted, and as what.
+    pub verifiers: std::sync::RwLock<Verifiers>,
+    /// Links to peer hubs and their trust lists.
+    pub peering: peering::Peering,
 }
 
 /// Runs the exchange on `endpoint` until `shutdown` resolves, then drains:
@@ -207,6 +360,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let snapshot = snapshot::Snapshot::load(hub.clone()).await?;
+    let (server, verifiers) =
+        server_config(&tls, &hub.ca_crl().await?, &peer_cas(&hub).await?, &config)?;
+    endpoint.set_server_config(Some(server));
     let shared = Arc::new(Shared {
         hub: hub.clone(),
         config: config.clone(),
@@ -217,6 +373,8 @@ pub async fn run(
         services_budget: tokio::sync::Semaphore::new(SERVICES_AT_ONCE),
         registry: listeners::Registry::default(),
         blobs: blobs::Budget::new(config.max_blob, config.blob_buffer),
+        verifiers: std::sync::RwLock::new(verifiers),
+        peering: peering::Peering::default(),
     });
     let (ingest, pipeline) = ingest::Ingest::start(Arc::clone(&shared));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -263,6 +421,7 @@ pub async fn run(
     {
         let endpoint = endpoint.clone();
         let shared = Arc::clone(&shared);
+        let tls = tls.clone();
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(shared.config.crl_refresh_every);
@@ -270,14 +429,67 @@ pub async fn run(
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        match shared.hub.ca_crl().await.map_err(ServeError::from).and_then(|crl| quic_server_config(&tls, &crl, &shared.config)) {
-                            Ok(server) => endpoint.set_server_config(Some(server)),
-                            Err(e) => tracing::warn!(error = %e, "CRL refresh failed; keeping the previous one"),
+                        if let Err(e) = rebuild_tls(&shared, &tls, &endpoint).await {
+                            tracing::warn!(error = %e, "CRL refresh failed; keeping the previous one");
                         }
                     }
                     _ = stop.changed() => break,
                 }
             }
+        });
+    }
+
+    // Peers: admit their CAs when added, drop them when removed, and keep
+    // their trust lists fresh.
+    {
+        let endpoint = endpoint.clone();
+        let shared = Arc::clone(&shared);
+        let tls = tls.clone();
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(shared.config.refresh_every);
+            let mut known: Option<Vec<(String, String)>> = None;
+            let mut refreshing = tokio::task::JoinSet::new();
+            let mut in_flight = std::collections::HashSet::new();
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let peers = match shared.hub.peers().await {
+                            Ok(p) => p.into_iter().filter(|p| p.status == "active").collect::<Vec<_>>(),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "reading peers failed");
+                                continue;
+                            }
+                        };
+                        let cas: Vec<(String, String)> = peers.iter().map(|p| (p.region_code.clone(), p.ca_pem.clone())).collect();
+                        if known.as_ref() != Some(&cas) {
+                            match rebuild_tls(&shared, &tls, &endpoint).await {
+                                Ok(()) => {
+                                    shared.peering.retain(&peers).await;
+                                    known = Some(cas);
+                                }
+                                Err(e) => tracing::warn!(error = %e, "admitting peers' CAs failed; retrying"),
+                            }
+                        }
+                        for peer in shared.peering.due(&peers, shared.config.peer_refresh_every) {
+                            if in_flight.insert(peer.region_code.clone()) {
+                                let shared = Arc::clone(&shared);
+                                refreshing.spawn(async move {
+                                    let _ = peering::refresh(&shared, &peer).await;
+                                    peer.region_code
+                                });
+                            }
+                        }
+                    }
+                    Some(done) = refreshing.join_next(), if !refreshing.is_empty() => {
+                        if let Ok(region) = done {
+                            in_flight.remove(&region);
+                        }
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+            refreshing.abort_all();
         });
     }
 

@@ -6,11 +6,18 @@
 //!   licences of a holder for a service item's materials, each use recorded
 //!   against the case;
 //! - `hub.case.result` (`case-result@1` → `case-result-issued@1`): issue an
-//!   approved case's result as a licence and conclude the case.
+//!   approved case's result as a licence and conclude the case;
+//! - `hub.region.licences` (`region-licence-query@1` → `region-licences@1`):
+//!   a holder's licences here and in peer regions (全域通办), each verified
+//!   with its region's trust list (see `peering`).
+
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tongban_proto::{Draft, ErrorCode, Kind, ProtoError, Verified};
 use tongban_service::{CaseQuery, Hub, IssueInput};
+
+use crate::Shared;
 
 /// One of the hub's services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +41,11 @@ pub(crate) const SERVICES: &[Service] = &[
         resource: "hub.case.result",
         request_schema: "case-result@1",
         answer_schema: "case-result-issued@1",
+    },
+    Service {
+        resource: crate::peering::REGION_LICENCES,
+        request_schema: "region-licence-query@1",
+        answer_schema: "region-licences@1",
     },
 ];
 
@@ -64,10 +76,11 @@ fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
 /// Runs the service for a verified request and returns the hub's signed
 /// answer (a `response` envelope to the requester).
 pub(crate) async fn answer(
-    hub: &Hub,
+    shared: &Arc<Shared>,
     service: &Service,
     request: &Verified,
 ) -> Result<Value, ProtoError> {
+    let hub: &Hub = &shared.hub;
     let h = &request.header;
     let p = request.payload();
     let payload = match service.resource {
@@ -103,6 +116,7 @@ pub(crate) async fn answer(
                 "case": case,
             })
         }
+        crate::peering::REGION_LICENCES => crate::peering::region_licences(shared, request).await?,
         other => {
             return Err(ProtoError::new(
                 ErrorCode::Internal,

@@ -1,17 +1,15 @@
-//! The region's trust list served over the exchange (the `trust` op): the
-//! hub's signed trust file, rebuilt at most once a minute whoever asks.
+//! The region's trust list served over the exchange (the `trust` op) to
+//! departments and peer hubs: the hub's signed trust file, valid for
+//! `trust_valid_for` and rebuilt at most once per `trust_rebuild_after`
+//! (a minute by default) whoever asks.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::Mutex;
 use tongban_proto::{ErrorCode, ProtoError};
 
 use crate::Shared;
-
-/// How long a built trust list is served before it is rebuilt. Far inside
-/// its validity (days): a key rotated or revoked is served within a minute.
-pub(crate) const REBUILD_AFTER: Duration = Duration::from_secs(60);
 
 /// The last trust list built.
 #[derive(Default)]
@@ -24,17 +22,21 @@ pub(crate) async fn current(shared: &Shared) -> Result<Arc<Vec<u8>>, ProtoError>
     // One builder at a time: others wait and take its result.
     let mut slot = shared.trust.slot.lock().await;
     if let Some((built, bytes)) = slot.as_ref() {
-        if built.elapsed() < REBUILD_AFTER {
+        if built.elapsed() < shared.config.trust_rebuild_after {
             return Ok(Arc::clone(bytes));
         }
     }
-    let file = shared.hub.trust_file().await.map_err(|e| {
-        tracing::error!(error = %e, "building the trust list failed");
-        ProtoError::new(
-            ErrorCode::Internal,
-            "the hub could not build its trust list",
-        )
-    })?;
+    let file = shared
+        .hub
+        .trust_list(shared.config.trust_valid_for)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "building the trust list failed");
+            ProtoError::new(
+                ErrorCode::Internal,
+                "the hub could not build its trust list",
+            )
+        })?;
     let bytes = Arc::new(tongban_seal::jcs::canonicalize(&file));
     *slot = Some((Instant::now(), Arc::clone(&bytes)));
     Ok(bytes)

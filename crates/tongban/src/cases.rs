@@ -64,6 +64,32 @@ pub enum CaseCommand {
         #[arg(long)]
         use_cause: String,
     },
+    /// (Department side) pull a holder's licences from this region and its
+    /// peer regions (全域通办) through the hub, stating the purpose; each
+    /// licence comes back verified, with the region it was issued in.
+    Pull {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Holder as TYPE:CODE (001 for a USCC, 111 for a citizen id).
+        #[arg(long)]
+        holder: String,
+        /// 申请事由: why the licences are needed (required).
+        #[arg(long)]
+        use_cause: String,
+        /// 办件编号 the pull is for, if any.
+        #[arg(long = "case")]
+        case_id: Option<String>,
+        /// Only licences of this type (repeatable).
+        #[arg(long = "type", value_name = "TYPE_CODE")]
+        types: Vec<String>,
+        /// Only these regions (repeatable; this hub's own region included
+        /// only when named). Default: this region and every peer.
+        #[arg(long = "region", value_name = "REGION_CODE")]
+        regions: Vec<String>,
+        /// Wait at most this long for peers, in milliseconds (100 to 10000).
+        #[arg(long, default_value_t = 3000)]
+        wait_ms: u64,
+    },
     /// (Department side) send an approved case's result for the hub to issue
     /// as a licence (a JSON issue request: type, holder, data, validity).
     Result {
@@ -177,6 +203,44 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
                 print_case_licences(&answer["payload"]);
             }
         }
+        CaseCommand::Pull {
+            client,
+            holder,
+            use_cause,
+            case_id,
+            types,
+            regions,
+            wait_ms,
+        } => {
+            let (kind, code) = holder.split_once(':').ok_or_else(|| {
+                Coded::new(
+                    "HOLDER_INVALID",
+                    "--holder is TYPE:CODE, e.g. 001:91440114MA5TB0A01K",
+                )
+            })?;
+            let mut query = json!({
+                "holder": {"codeType": kind, "code": code},
+                "useCause": use_cause,
+                "waitMs": wait_ms,
+            });
+            if let Some(c) = case_id {
+                query["caseId"] = json!(c);
+            }
+            if !types.is_empty() {
+                query["licenceTypes"] = json!(types);
+            }
+            if !regions.is_empty() {
+                query["regions"] = json!(regions);
+            }
+            let client = connect(&client).await?;
+            let answer = client.region_licences(query).await.map_err(refused)?;
+            client.close().await;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            } else {
+                print_region_licences(&answer["payload"]);
+            }
+        }
         CaseCommand::Result {
             client,
             case_id,
@@ -286,5 +350,57 @@ pub fn print_case_licences(p: &Value) {
             ),
         };
         println!("    {:<24} {what}", m["name"].as_str().unwrap_or_default());
+    }
+}
+
+fn print_region_licences(p: &Value) {
+    let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+    for l in p["licences"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let verdict = if l["valid"] == true {
+            "verified".to_owned()
+        } else {
+            format!(
+                "NOT VALID ({})",
+                l["problems"]
+                    .as_array()
+                    .map(|ps| ps.iter().map(text).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default()
+            )
+        };
+        println!(
+            "{}  {}  {}  from {} {}  {}",
+            text(&l["identifier"]),
+            text(&l["name"]),
+            text(&l["status"]),
+            text(&l["origin"]["region"]),
+            text(&l["origin"]["name"]),
+            verdict
+        );
+    }
+    for r in p["regions"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        if r["outcome"] == "answered" {
+            println!(
+                "region {} {}: {} licence(s)",
+                text(&r["region"]),
+                text(&r["name"]),
+                r["licences"]
+            );
+        } else {
+            println!(
+                "region {} {}: {}: {}",
+                text(&r["region"]),
+                text(&r["name"]),
+                text(&r["code"]),
+                text(&r["message"])
+            );
+        }
     }
 }

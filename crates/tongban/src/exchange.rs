@@ -22,7 +22,8 @@ use crate::output::{Coded, read_json};
 pub struct ServeArgs {
     /// A TOML file with any of: listen, cert, key, max_frame, max_blob,
     /// time_window_secs, redelivery_after_secs, batch_max, idle_timeout_secs,
-    /// drain_timeout_secs.
+    /// drain_timeout_secs, peer_refresh_secs, trust_valid_secs,
+    /// trust_rebuild_secs.
     #[arg(long, env = "TONGBAN_SERVE_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on (UDP).
@@ -43,6 +44,17 @@ pub struct ServeArgs {
     /// Largest blob (payload sent by reference) in bytes; at most 64 MiB.
     #[arg(long)]
     max_blob: Option<u64>,
+    /// Fetch peer hubs' trust lists this often, in seconds (default 300).
+    #[arg(long)]
+    peer_refresh_secs: Option<u64>,
+    /// How long the trust list this hub serves to peers stays valid, in
+    /// seconds (default 86400): peers stop using it this long after they
+    /// last reached this hub.
+    #[arg(long)]
+    trust_valid_secs: Option<i64>,
+    /// Rebuild the served trust list at most this often, in seconds (default 60).
+    #[arg(long)]
+    trust_rebuild_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +70,9 @@ struct ServeFile {
     batch_max: Option<usize>,
     idle_timeout_secs: Option<u64>,
     drain_timeout_secs: Option<u64>,
+    peer_refresh_secs: Option<u64>,
+    trust_valid_secs: Option<i64>,
+    trust_rebuild_secs: Option<u64>,
 }
 
 pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -99,6 +114,22 @@ pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
             .or(file.max_blob)
             .unwrap_or(defaults.max_blob)
             .min(tongban_store::MAX_BLOB_BYTES as u64),
+        peer_refresh_every: args
+            .peer_refresh_secs
+            .or(file.peer_refresh_secs)
+            .map_or(defaults.peer_refresh_every, |s| {
+                Duration::from_secs(s.max(1))
+            }),
+        trust_valid_for: args
+            .trust_valid_secs
+            .or(file.trust_valid_secs)
+            .map_or(defaults.trust_valid_for, |s| {
+                time::Duration::seconds(s.clamp(1, 28 * 86_400))
+            }),
+        trust_rebuild_after: args
+            .trust_rebuild_secs
+            .or(file.trust_rebuild_secs)
+            .map_or(defaults.trust_rebuild_after, Duration::from_secs),
         ..defaults
     };
     let listen = args

@@ -27,8 +27,17 @@ pub enum PeerCommand {
         /// The peer's card (JSON file from its `tongban peer card`).
         card: PathBuf,
     },
-    /// List peer hubs (removed ones too).
+    /// List peer hubs (removed ones too), with the state of their trust
+    /// lists: when last fetched, valid until, and the last failure.
     List,
+    /// Store a peer's trust list handed over out of band (e.g. to an
+    /// isolated network): checked against the peer's anchor like a fetched one.
+    ImportTrust {
+        /// The peer's region code.
+        region: String,
+        /// The trust list (JSON, as the peer hub serves it).
+        file: PathBuf,
+    },
     /// Stop trusting a peer hub.
     Remove {
         /// Its region code.
@@ -72,15 +81,69 @@ pub async fn peer(ctx: &Context, cmd: PeerCommand) -> anyhow::Result<ExitCode> {
         }
         PeerCommand::List => {
             let rows = hub.peers().await?;
+            let trusts = hub.peer_trust_states().await?;
+            let trust_of = |region: &str| trusts.iter().find(|t| t.region_code == region);
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                let listed: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|p| {
+                        let mut v = serde_json::to_value(p).unwrap_or_default();
+                        v["trust"] =
+                            serde_json::to_value(trust_of(&p.region_code)).unwrap_or_default();
+                        v
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&listed)?);
             } else {
+                let now = hub.now();
                 for p in rows {
                     println!(
                         "{}  {:<8} {}  {}  anchor {}",
                         p.region_code, p.status, p.name, p.address, p.anchor
                     );
+                    match trust_of(&p.region_code) {
+                        None => println!("    trust list: not fetched yet"),
+                        Some(t) => {
+                            let fmt = |t: Option<time::OffsetDateTime>| {
+                                t.map(tongban_seal::timefmt::format_rfc3339)
+                                    .unwrap_or_else(|| "-".into())
+                            };
+                            let state = match t.valid_until {
+                                Some(v) if v >= now => "fresh",
+                                Some(_) => "STALE",
+                                None => "none",
+                            };
+                            println!(
+                                "    trust list: {state}, fetched {}, valid until {}",
+                                fmt(t.fetched_at),
+                                fmt(t.valid_until)
+                            );
+                            if let Some(f) = &t.failure {
+                                println!(
+                                    "    last attempt {} failed ({} in a row): {f}",
+                                    fmt(Some(t.attempted_at)),
+                                    t.failures
+                                );
+                            }
+                        }
+                    }
                 }
+            }
+        }
+        PeerCommand::ImportTrust { region, file } => {
+            let list = read_json(&file)?;
+            let row = hub.peer_trust_accept(&region, &list).await?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&row)?);
+            } else {
+                println!(
+                    "stored the trust list of region {} (sha256 {}), valid until {}",
+                    row.region_code,
+                    row.sha256.as_deref().unwrap_or("-"),
+                    row.valid_until
+                        .map(tongban_seal::timefmt::format_rfc3339)
+                        .unwrap_or_default()
+                );
             }
         }
         PeerCommand::Remove { region } => {

@@ -13,7 +13,7 @@ use crate::{MARKET, json_of, ok, repo, tongban};
 
 const CIVIL: &str = "11440114MB2C00015N";
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

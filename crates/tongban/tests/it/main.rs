@@ -4,6 +4,7 @@
 
 mod catalogue;
 mod exchange;
+mod regions;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

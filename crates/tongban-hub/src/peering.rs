@@ -1,0 +1,779 @@
+//! 全域通办: this hub's links with the hubs of other regions.
+//!
+//! - **Trust lists.** Each active peer's signed trust list is fetched on a
+//!   schedule over a QUIC link with mutual TLS (this hub presents its peer
+//!   certificate from its own CA; the peer's server certificate is checked
+//!   against the CA in its card), checked against the peer's anchor key and
+//!   stored; a failed refresh is recorded and retried, and the stored list
+//!   serves until its own `validUntil`, never after (`TRUST_LIST_STALE`).
+//! - **Pulling licences** (`hub.region.licences`, asked by a department of
+//!   this region): the hub asks the peers in a request it signs itself,
+//!   carrying the department's own signed request, waits a bounded time,
+//!   checks the peer's signed answer with its anchor and every licence
+//!   offline with its trust list, and records the use.
+//! - **Answering peers** (`hub.peer.licences`, asked by a peer hub): both
+//!   signatures are checked (the hub's with its anchor, the department's
+//!   with the peer region's trust list), the envelope is refused if seen
+//!   before, and the licences go back in an answer this hub signs, with the
+//!   use recorded here too.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tongban_client::{Client, ClientConfig, ClientError};
+use tongban_licence::verify::VerifyOptions;
+use tongban_proto::{Draft, ErrorCode, Kind, ProtoError, Verified};
+use tongban_service::{PeerTrust, Query};
+use tongban_store::PeerRow;
+
+use crate::Shared;
+
+/// The resource a peer hub asks for licences on.
+pub(crate) const PEER_LICENCES: &str = "hub.peer.licences";
+const PEER_QUERY_SCHEMA: &str = "peer-licence-query@1";
+const PEER_ANSWER_SCHEMA: &str = "peer-licences@1";
+/// The resource a department asks for licences across regions on.
+pub(crate) const REGION_LICENCES: &str = "hub.region.licences";
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
+/// A failed refresh is tried again after at most this long.
+const RETRY_AFTER: Duration = Duration::from_secs(30);
+/// Most licence types one pull names.
+const MAX_TYPES: usize = 20;
+/// Most licences one peer returns for one pull.
+pub(crate) const MAX_PEER_LICENCES: usize = 100;
+/// Default and largest wait for peers, in milliseconds.
+const DEFAULT_WAIT_MS: u64 = 3_000;
+const MAX_WAIT_MS: u64 = 10_000;
+/// Most peer envelopes remembered against replay.
+const MAX_SEEN: usize = 200_000;
+
+/// Why a peer could not be used: a stable code and words.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerFailure {
+    pub code: String,
+    pub message: String,
+}
+
+fn failure(code: &str, message: impl Into<String>) -> PeerFailure {
+    PeerFailure {
+        code: code.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl From<tongban_service::Error> for PeerFailure {
+    fn from(e: tongban_service::Error) -> Self {
+        failure(e.code(), e.to_string())
+    }
+}
+
+/// What the server keeps about peers.
+#[derive(Default)]
+pub(crate) struct Peering {
+    /// Open links to peers, by region.
+    links: tokio::sync::Mutex<HashMap<String, Client>>,
+    /// Peers' trust lists, verified, by region.
+    trusts: std::sync::Mutex<HashMap<String, Arc<PeerTrust>>>,
+    /// Peer envelopes seen, with their time (replay guard).
+    seen: std::sync::Mutex<HashMap<(String, String), OffsetDateTime>>,
+    /// When each peer's list was last tried, and whether that failed.
+    attempts: std::sync::Mutex<HashMap<String, (Instant, bool)>>,
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Peering {
+    async fn forget_link(&self, region: &str) {
+        self.links.lock().await.remove(region);
+    }
+
+    /// Peers whose list is due: never tried, older than `every`, or failed
+    /// and due for a retry.
+    pub(crate) fn due(&self, peers: &[PeerRow], every: Duration) -> Vec<PeerRow> {
+        let attempts = lock(&self.attempts);
+        peers
+            .iter()
+            .filter(|p| match attempts.get(&p.region_code) {
+                None => true,
+                Some((at, failed)) => {
+                    let wait = if *failed {
+                        every.min(RETRY_AFTER)
+                    } else {
+                        every
+                    };
+                    at.elapsed() >= wait
+                }
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn attempted(&self, region: &str, failed: bool) {
+        lock(&self.attempts).insert(region.to_owned(), (Instant::now(), failed));
+    }
+
+    /// Forgets what is kept for peers no longer active.
+    pub(crate) async fn retain(&self, active: &[PeerRow]) {
+        let keep = |r: &String| active.iter().any(|p| &p.region_code == r);
+        self.links.lock().await.retain(|r, _| keep(r));
+        lock(&self.trusts).retain(|r, _| keep(r));
+        lock(&self.attempts).retain(|r, _| keep(r));
+    }
+}
+
+/// `host` and a socket address of a peer's `host:port`.
+async fn resolve(address: &str) -> Result<(String, std::net::SocketAddr), PeerFailure> {
+    let host = address
+        .rsplit_once(':')
+        .map(|(h, _)| h.trim_start_matches('[').trim_end_matches(']'))
+        .unwrap_or(address)
+        .to_owned();
+    let addr = tokio::net::lookup_host(address)
+        .await
+        .map_err(|e| failure("PEER_UNREACHABLE", format!("{address}: {e}")))?
+        .next()
+        .ok_or_else(|| failure("PEER_UNREACHABLE", format!("{address}: no address")))?;
+    Ok((host, addr))
+}
+
+/// The open link to `peer`, or a new one.
+async fn link(shared: &Shared, peer: &PeerRow) -> Result<Client, PeerFailure> {
+    if let Some(c) = shared.peering.links.lock().await.get(&peer.region_code) {
+        if c.close_reason().is_none() {
+            return Ok(c.clone());
+        }
+    }
+    let hub = &shared.hub;
+    let (cert_pem, key_pem) = hub.peer_client_identity().await?;
+    let identity = hub.identity().await?;
+    let (signing_key, _) = hub.current_key("hub").await?;
+    let (server_name, addr) = resolve(&peer.address).await?;
+    let config = ClientConfig {
+        hub: addr,
+        server_name,
+        ca_pem: peer.ca_pem.clone(),
+        cert_pem,
+        key_pem: key_pem.to_string(),
+        department: identity.id,
+        signing_key,
+    };
+    let client = tokio::time::timeout(CONNECT_TIMEOUT, Client::connect(config))
+        .await
+        .map_err(|_| {
+            failure(
+                "PEER_UNREACHABLE",
+                format!("{} did not answer within {CONNECT_TIMEOUT:?}", peer.address),
+            )
+        })?
+        .map_err(|e| {
+            let text = e.to_string();
+            let hint = if text.contains("certificate") {
+                " (has that region's administrator added this hub's card?)"
+            } else {
+                ""
+            };
+            failure(
+                "PEER_UNREACHABLE",
+                format!("{}: {text}{hint}", peer.address),
+            )
+        })?;
+    shared
+        .peering
+        .links
+        .lock()
+        .await
+        .insert(peer.region_code.clone(), client.clone());
+    Ok(client)
+}
+
+/// Fetches, checks and stores `peer`'s trust list; a failure is recorded
+/// (the stored list stays) and returned.
+pub(crate) async fn refresh(shared: &Shared, peer: &PeerRow) -> Result<(), PeerFailure> {
+    let region = &peer.region_code;
+    let result = async {
+        let client = link(shared, peer).await?;
+        // A fetch never outlasts the refresh period (nor 20 s): a peer that
+        // went away without closing is noticed by the next attempt.
+        let limit = FETCH_TIMEOUT
+            .min(shared.config.peer_refresh_every)
+            .max(Duration::from_secs(2));
+        let file = match tokio::time::timeout(limit, client.trust_list()).await {
+            Ok(Ok(file)) => file,
+            Ok(Err(e)) => {
+                shared.peering.forget_link(region).await;
+                return Err(failure("PEER_UNREACHABLE", format!("trust list: {e}")));
+            }
+            Err(_) => {
+                shared.peering.forget_link(region).await;
+                return Err(failure(
+                    "PEER_TIMEOUT",
+                    format!("no trust list within {limit:?}"),
+                ));
+            }
+        };
+        shared.hub.peer_trust_accept(region, &file).await?;
+        Ok(())
+    }
+    .await;
+    shared.peering.attempted(region, result.is_err());
+    if let Err(f) = &result {
+        tracing::warn!(peer = %region, code = %f.code, message = %f.message, "refreshing a peer's trust list failed; retrying later");
+        if let Err(e) = shared
+            .hub
+            .peer_trust_failed(region, &f.code, &f.message)
+            .await
+        {
+            tracing::warn!(error = %e, "recording the failed refresh failed");
+        }
+    } else {
+        tracing::debug!(peer = %region, "peer trust list refreshed");
+    }
+    result
+}
+
+/// The peer's trust list, verified, from the cache while the stored list
+/// is unchanged and not past its `validUntil`.
+pub(crate) async fn trust(shared: &Shared, region: &str) -> Result<Arc<PeerTrust>, PeerFailure> {
+    let stored = shared
+        .hub
+        .store()
+        .peer_trust_sha256(region)
+        .await
+        .map_err(|e| failure("INTERNAL", e.to_string()))?;
+    let cached = lock(&shared.peering.trusts).get(region).cloned();
+    if let Some(t) = cached.filter(|t| Some(&t.sha256) == stored.as_ref()) {
+        if shared.hub.now() > t.valid_until {
+            return Err(stale(shared, region, &t).await);
+        }
+        return Ok(t);
+    }
+    let t = Arc::new(shared.hub.peer_trust(region).await?);
+    lock(&shared.peering.trusts).insert(region.to_owned(), Arc::clone(&t));
+    Ok(t)
+}
+
+async fn stale(shared: &Shared, region: &str, t: &PeerTrust) -> PeerFailure {
+    let last = shared
+        .hub
+        .store()
+        .peer_trust(region)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|r| r.failure)
+        .map(|f| format!("; last refresh: {f}"))
+        .unwrap_or_default();
+    failure(
+        "TRUST_LIST_STALE",
+        format!(
+            "the trust list of region {region} expired at {}{last}",
+            tongban_seal::timefmt::format_rfc3339(t.valid_until)
+        ),
+    )
+}
+
+/// A holder as pulls name it.
+#[derive(Debug, Clone)]
+struct Holder {
+    code_type: String,
+    code: String,
+}
+
+impl Holder {
+    fn of(p: &Value) -> Result<Holder, ProtoError> {
+        let field = |name: &str| {
+            p.pointer(&format!("/holder/{name}"))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty() && s.len() <= 64)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    ProtoError::service("REQUEST_INVALID", format!("holder.{name} is required"))
+                })
+        };
+        Ok(Holder {
+            code_type: field("codeType")?,
+            code: field("code")?,
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"codeType": self.code_type, "code": self.code})
+    }
+
+    fn describe(&self) -> String {
+        format!("{}:{}", self.code_type, self.code)
+    }
+}
+
+fn types_of(p: &Value) -> Result<Vec<String>, ProtoError> {
+    let Some(list) = p.get("licenceTypes") else {
+        return Ok(Vec::new());
+    };
+    let list = list
+        .as_array()
+        .filter(|l| l.len() <= MAX_TYPES)
+        .ok_or_else(|| {
+            ProtoError::service(
+                "REQUEST_INVALID",
+                format!("licenceTypes is a list of at most {MAX_TYPES} codes"),
+            )
+        })?;
+    list.iter()
+        .map(|t| {
+            t.as_str()
+                .filter(|s| !s.is_empty() && s.len() <= 32)
+                .map(str::to_owned)
+                .ok_or_else(|| ProtoError::service("REQUEST_INVALID", "a licence type is a code"))
+        })
+        .collect()
+}
+
+fn text(p: &Value, name: &str) -> String {
+    p.get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+fn refused(e: tongban_service::Error) -> ProtoError {
+    match e {
+        tongban_service::Error::Rejected { .. } => ProtoError::service(e.code(), e.to_string()),
+        other => {
+            tracing::error!(error = %other, "a peer service failed");
+            ProtoError::new(ErrorCode::Internal, "the hub's service failed")
+        }
+    }
+}
+
+/// Licences of `holder` in this region, one store query (and one use
+/// record) per type, or one for all types.
+async fn local_licences(
+    shared: &Shared,
+    holder: &Holder,
+    types: &[String],
+    query: &Query,
+) -> Result<Vec<tongban_service::Found>, ProtoError> {
+    let mut found = Vec::new();
+    let all = [None];
+    let wanted: Vec<Option<&str>> = if types.is_empty() {
+        all.to_vec()
+    } else {
+        types.iter().map(|t| Some(t.as_str())).collect()
+    };
+    for t in wanted {
+        found.extend(
+            shared
+                .hub
+                .find_by_holder(&holder.code_type, &holder.code, t, false, query)
+                .await
+                .map_err(refused)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Answers a peer hub's `hub.peer.licences` request (the peer connected
+/// with its hub certificate as `region`).
+pub(crate) async fn answer_peer(
+    shared: &Shared,
+    region: &str,
+    envelope: Value,
+) -> Result<Value, ProtoError> {
+    let hub = &shared.hub;
+    let now = hub.now();
+    let window = shared.config.time_window;
+    let parsed = tongban_proto::envelope::parse(envelope)?;
+    let peer_id = format!("urn:tongban:hub:{region}");
+    let h = &parsed.header;
+    if h.sender != peer_id {
+        return Err(ProtoError::new(
+            ErrorCode::SenderMismatch,
+            format!(
+                "the connection is {peer_id}'s, the envelope names {}",
+                h.sender
+            ),
+        ));
+    }
+    if h.resource != PEER_LICENCES || h.kind != Kind::Request || h.schema != PEER_QUERY_SCHEMA {
+        return Err(ProtoError::new(
+            ErrorCode::ResourceForbidden,
+            format!("a peer hub asks {PEER_LICENCES} ({PEER_QUERY_SCHEMA}) only"),
+        ));
+    }
+    parsed.check_time(now, window)?;
+    let peer = hub.peer(region).await.map_err(refused)?;
+    let anchor = tongban_service::anchor_record(&peer).map_err(refused)?;
+    let request = parsed.verify(&anchor)?;
+    remember(shared, &request, now)?;
+    let p = request.payload();
+    let holder = Holder::of(p)?;
+    let types = types_of(p)?;
+    let use_cause = text(p, "useCause");
+    let requester = text(p, "requester");
+    let case_id = p.get("caseId").and_then(Value::as_str);
+    // The department's own request, signed with its key from the peer
+    // region's trust list: the peer hub forwards, it does not speak for it.
+    let origin = p.get("origin").cloned().ok_or_else(|| {
+        ProtoError::service("ORIGIN_MISSING", "the department's request is missing")
+    })?;
+    let origin = tongban_proto::envelope::parse(origin)
+        .map_err(|e| ProtoError::service("ORIGIN_INVALID", e.to_string()))?;
+    origin
+        .check_time(now, window)
+        .map_err(|e| ProtoError::service("ORIGIN_INVALID", e.to_string()))?;
+    let peer_trust = trust(shared, region)
+        .await
+        .map_err(|f| ProtoError::service(f.code, f.message))?;
+    let key = peer_trust
+        .trust
+        .keys()
+        .find(|k| k.key_id() == origin.header.key_id)
+        .cloned()
+        .ok_or_else(|| {
+            ProtoError::service(
+                "ORIGIN_UNVERIFIED",
+                format!(
+                    "key {} is not in region {region}'s trust list",
+                    origin.header.key_id
+                ),
+            )
+        })?;
+    let origin = origin
+        .verify(&key)
+        .map_err(|e| ProtoError::service("ORIGIN_UNVERIFIED", e.to_string()))?;
+    let op = origin.payload();
+    if origin.header.sender != requester
+        || origin.header.resource != REGION_LICENCES
+        || Holder::of(op).ok().map(|h| h.to_json()) != Some(holder.to_json())
+        || text(op, "useCause") != use_cause
+        || op.get("caseId").and_then(Value::as_str) != case_id
+    {
+        return Err(ProtoError::service(
+            "ORIGIN_MISMATCH",
+            "the forwarded request does not match the department's own",
+        ));
+    }
+    let query = Query {
+        requester: format!("{peer_id}/{requester}"),
+        use_cause,
+        case_ref: case_id.map(|c| format!("{region}:{c}")),
+    };
+    let found = local_licences(shared, &holder, &types, &query).await?;
+    let truncated = found.len() > MAX_PEER_LICENCES;
+    let licences: Vec<Value> = found
+        .into_iter()
+        .take(MAX_PEER_LICENCES)
+        .map(|f| f.credential)
+        .collect();
+    let identity = hub.identity().await.map_err(refused)?;
+    let (key, _) = hub.current_key("hub").await.map_err(refused)?;
+    Draft {
+        id: tongban_proto::new_id(),
+        sender: identity.id,
+        recipient: Some(peer_id),
+        topic: None,
+        resource: PEER_LICENCES.to_owned(),
+        schema: PEER_ANSWER_SCHEMA.to_owned(),
+        kind: Kind::Response,
+        correlation_id: Some(request.header.id.clone()),
+        time: now,
+        payload: Some(
+            json!({"region": identity.region, "licences": licences, "truncated": truncated}),
+        ),
+        payload_ref: None,
+    }
+    .sign(&key)
+}
+
+/// Refuses an envelope of a peer seen before (within twice the time window,
+/// beyond which its time alone refuses it).
+fn remember(shared: &Shared, v: &Verified, now: OffsetDateTime) -> Result<(), ProtoError> {
+    let mut seen = lock(&shared.peering.seen);
+    let horizon = now - shared.config.time_window * 2;
+    if seen.len() >= MAX_SEEN / 2 {
+        seen.retain(|_, t| *t > horizon);
+    }
+    if seen.len() >= MAX_SEEN {
+        return Err(ProtoError::new(ErrorCode::Busy, "too many peer requests"));
+    }
+    let key = (v.header.sender.clone(), v.header.id.clone());
+    if seen.contains_key(&key) {
+        return Err(ProtoError::new(
+            ErrorCode::Replay,
+            format!("envelope {} was already received", v.header.id),
+        ));
+    }
+    seen.insert(key, v.header.time);
+    Ok(())
+}
+
+/// What one region answered a pull.
+struct RegionAnswer {
+    region: String,
+    name: String,
+    result: Result<(Vec<Value>, Option<OffsetDateTime>), PeerFailure>,
+}
+
+fn entry(
+    origin: &Value,
+    credential: Value,
+    verification: tongban_licence::verify::Verification,
+) -> Value {
+    let summary = verification.summary.as_ref();
+    json!({
+        "origin": origin,
+        "identifier": summary.and_then(|s| s.identifier.clone()),
+        "licenceType": summary.and_then(|s| s.type_code.clone()),
+        "name": summary.and_then(|s| s.name.clone()),
+        "issuer": summary.map(|s| s.issuer.clone()),
+        "valid": verification.valid,
+        "status": verification.status.map(|s| s.chinese()),
+        "problems": verification.problems.iter().map(|p| p.code.as_str()).collect::<Vec<_>>(),
+        "licence": credential,
+    })
+}
+
+/// Asks `peer` for the holder's licences and verifies them with its trust list.
+async fn ask_peer(
+    shared: Arc<Shared>,
+    peer: PeerRow,
+    payload: Value,
+    wait: Duration,
+) -> Result<(Vec<Value>, Option<OffsetDateTime>), PeerFailure> {
+    let region = peer.region_code.clone();
+    // Without a fresh list, nothing the peer says could be checked.
+    let peer_trust = trust(&shared, &region).await?;
+    let client = link(&shared, &peer).await?;
+    let draft = client.request_for(PEER_LICENCES, PEER_QUERY_SCHEMA, payload);
+    let request_id = draft.id.clone();
+    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(MAX_WAIT_MS);
+    let answer = match tokio::time::timeout(wait, client.request(draft, wait_ms)).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(ClientError::Refused(e))) => {
+            return Err(failure(
+                "PEER_REFUSED",
+                format!(
+                    "region {region} refused: {}: {}",
+                    e.most_specific(),
+                    e.message
+                ),
+            ));
+        }
+        Ok(Err(e)) => {
+            shared.peering.forget_link(&region).await;
+            return Err(failure("PEER_UNREACHABLE", format!("region {region}: {e}")));
+        }
+        Err(_) => {
+            return Err(failure(
+                "PEER_TIMEOUT",
+                format!("region {region} did not answer within {} ms", wait_ms),
+            ));
+        }
+    };
+    let parsed = tongban_proto::envelope::parse(answer)
+        .map_err(|e| failure("PEER_ANSWER_INVALID", e.to_string()))?;
+    if parsed.header.sender != peer_trust.anchor.controller
+        || parsed.header.correlation_id.as_deref() != Some(request_id.as_str())
+    {
+        return Err(failure(
+            "PEER_ANSWER_INVALID",
+            "the answer is not the peer hub's answer to this request",
+        ));
+    }
+    let verified = parsed
+        .verify(&peer_trust.anchor)
+        .map_err(|e| failure("PEER_ANSWER_INVALID", e.to_string()))?;
+    let credentials: Vec<Value> = verified
+        .payload()
+        .get("licences")
+        .and_then(Value::as_array)
+        .filter(|l| l.len() <= MAX_PEER_LICENCES)
+        .cloned()
+        .ok_or_else(|| failure("PEER_ANSWER_INVALID", "licences is not a bounded list"))?;
+    let now = shared.hub.now();
+    let t = Arc::clone(&peer_trust);
+    let to_verify = credentials.clone();
+    let results = tokio::task::spawn_blocking(move || {
+        tongban_licence::verify_many(
+            &t.trust,
+            to_verify,
+            VerifyOptions {
+                now,
+                attachments: None,
+            },
+        )
+    })
+    .await
+    .map_err(|e| failure("INTERNAL", e.to_string()))?;
+    let origin = json!({"region": region, "name": peer.name, "hub": peer_trust.anchor.controller});
+    let entries = credentials
+        .into_iter()
+        .zip(results)
+        .map(|(c, v)| entry(&origin, c, v))
+        .collect();
+    Ok((entries, Some(peer_trust.valid_until)))
+}
+
+/// Answers a department's `hub.region.licences` request: this region's
+/// licences and the peers', each verified, with what every region answered.
+pub(crate) async fn region_licences(
+    shared: &Arc<Shared>,
+    request: &Verified,
+) -> Result<Value, ProtoError> {
+    let hub = &shared.hub;
+    let p = request.payload();
+    let holder = Holder::of(p)?;
+    let types = types_of(p)?;
+    let use_cause = text(p, "useCause");
+    if use_cause.is_empty() {
+        return Err(ProtoError::service(
+            "USE_CAUSE_REQUIRED",
+            "every licence query states its purpose (useCause, 申请事由)",
+        ));
+    }
+    let case_id = p.get("caseId").and_then(Value::as_str).map(str::to_owned);
+    let wait_ms = p
+        .get("waitMs")
+        .and_then(Value::as_u64)
+        .unwrap_or(DEFAULT_WAIT_MS)
+        .clamp(100, MAX_WAIT_MS);
+    let wait = Duration::from_millis(wait_ms);
+    let identity = hub.identity().await.map_err(refused)?;
+    let peers: Vec<PeerRow> = hub
+        .peers()
+        .await
+        .map_err(refused)?
+        .into_iter()
+        .filter(|p| p.status == "active")
+        .collect();
+    let wanted: Option<Vec<String>> = p.get("regions").and_then(Value::as_array).map(|l| {
+        l.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    });
+    let asks_local = wanted.as_ref().is_none_or(|w| w.contains(&identity.region));
+    let mut answers: Vec<RegionAnswer> = Vec::new();
+    let mut to_ask: Vec<PeerRow> = Vec::new();
+    match &wanted {
+        None => to_ask = peers,
+        Some(list) => {
+            for region in list.iter().filter(|r| **r != identity.region) {
+                match peers.iter().find(|p| &p.region_code == region) {
+                    Some(p) => to_ask.push(p.clone()),
+                    None => answers.push(RegionAnswer {
+                        region: region.clone(),
+                        name: String::new(),
+                        result: Err(failure(
+                            "PEER_UNKNOWN",
+                            format!("region {region} is not a peer of this hub"),
+                        )),
+                    }),
+                }
+            }
+        }
+    }
+    let query = Query {
+        requester: request.header.sender.clone(),
+        use_cause: use_cause.clone(),
+        case_ref: case_id.clone(),
+    };
+    // Ask the peers while this region's store answers.
+    let mut asks = tokio::task::JoinSet::new();
+    let forwarded = json!({
+        "holder": holder.to_json(),
+        "useCause": use_cause,
+        "caseId": case_id,
+        "licenceTypes": types,
+        "requester": request.header.sender,
+        "origin": request.to_value(),
+    });
+    for peer in to_ask {
+        let shared = Arc::clone(shared);
+        let payload = forwarded.clone();
+        asks.spawn(async move {
+            let region = peer.region_code.clone();
+            let name = peer.name.clone();
+            let result = match tokio::time::timeout(
+                wait + Duration::from_millis(500),
+                ask_peer(shared, peer, payload, wait),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => Err(failure(
+                    "PEER_TIMEOUT",
+                    format!("region {region} did not answer within {wait:?}"),
+                )),
+            };
+            RegionAnswer {
+                region,
+                name,
+                result,
+            }
+        });
+    }
+    let mut licences = Vec::new();
+    if asks_local {
+        let found = local_licences(shared, &holder, &types, &query).await?;
+        let origin = json!({"region": identity.region, "name": identity.name, "hub": identity.id});
+        for f in found {
+            licences.push(entry(&origin, f.credential, f.verification));
+        }
+        // Its licences are in `licences` already; counted below.
+        answers.push(RegionAnswer {
+            region: identity.region.clone(),
+            name: identity.name.clone(),
+            result: Ok((Vec::new(), None)),
+        });
+    }
+    let local_count = licences.len();
+    while let Some(done) = asks.join_next().await {
+        match done {
+            Ok(a) => answers.push(a),
+            Err(e) => tracing::error!(error = %e, "asking a peer failed"),
+        }
+    }
+    let mut regions = Vec::new();
+    for a in answers {
+        match a.result {
+            Ok((entries, valid_until)) => {
+                let is_local = a.region == identity.region;
+                let count = if is_local { local_count } else { entries.len() };
+                if !is_local {
+                    let returned: Vec<String> = entries
+                        .iter()
+                        .filter_map(|e| e.get("identifier").and_then(Value::as_str))
+                        .map(str::to_owned)
+                        .collect();
+                    hub.record_peer_use(&query, &a.region, &holder.describe(), &returned)
+                        .await
+                        .map_err(refused)?;
+                }
+                licences.extend(entries);
+                let mut r = json!({"region": a.region, "name": a.name, "outcome": "answered", "licences": count});
+                if let Some(t) = valid_until {
+                    r["trustListValidUntil"] = json!(tongban_seal::timefmt::format_rfc3339(t));
+                }
+                regions.push(r);
+            }
+            Err(f) => regions.push(json!({
+                "region": a.region, "name": a.name, "outcome": "failed",
+                "code": f.code, "message": f.message,
+            })),
+        }
+    }
+    Ok(json!({
+        "holder": holder.to_json(),
+        "licences": licences,
+        "regions": regions,
+    }))
+}
