@@ -6,6 +6,7 @@ mod blobs;
 mod cases;
 mod faults;
 mod flows;
+mod peers;
 mod trust;
 
 use std::net::SocketAddr;
@@ -93,6 +94,16 @@ impl TestHub {
     }
 
     pub async fn start_on(backend: tongban_tests::TestBackend, config: ServeConfig) -> TestHub {
+        Self::start_region(backend, config, "440114", "测试枢纽").await
+    }
+
+    /// A hub of `region` (its departments are the same three).
+    pub async fn start_region(
+        backend: tongban_tests::TestBackend,
+        config: ServeConfig,
+        region: &str,
+        name: &str,
+    ) -> TestHub {
         let hub = Hub::open(&HubConfig {
             store: StoreConfig {
                 durability: Durability::ProcessCrash,
@@ -106,7 +117,7 @@ impl TestHub {
         })
         .await
         .unwrap();
-        hub.init_region("440114", "测试枢纽").await.unwrap();
+        hub.init_region(region, name).await.unwrap();
         for (code, name) in [
             (MARKET, "市场监管局"),
             (CIVIL, "民政局"),
@@ -115,7 +126,7 @@ impl TestHub {
             hub.add_department(NewDepartment {
                 code: code.into(),
                 name: name.into(),
-                region_code: "440114".into(),
+                region_code: region.into(),
                 platform_level: PlatformLevel::District,
                 parent_code: None,
                 contact: None,

@@ -92,3 +92,155 @@ async fn peers_are_added_from_cards_listed_and_removed() {
     })
     .await;
 }
+
+/// 清城区's hub with a market regulator that issues 营业执照.
+async fn issuing_region(dir: &std::path::Path) -> Hub {
+    let hub = Hub::open(&HubConfig {
+        clock: Clock::fixed(T0),
+        ..HubConfig::embedded(dir)
+    })
+    .await
+    .unwrap();
+    hub.init_region("441802", "清远市清城区政务数据共享交换平台")
+        .await
+        .unwrap();
+    hub.ca_init("清城区政务CA").await.unwrap();
+    hub.add_department(tongban_service::NewDepartment {
+        code: crate::MARKET.into(),
+        name: "清远市清城区市场监督管理局".into(),
+        region_code: "441802".into(),
+        platform_level: tongban_store::PlatformLevel::District,
+        parent_code: None,
+        contact: None,
+    })
+    .await
+    .unwrap();
+    hub.new_signing_key(crate::MARKET, None).await.unwrap();
+    crate::publish_types(&hub, &crate::schemas_dir()).await;
+    hub
+}
+
+fn verify(
+    trust: &tongban_licence::verify::Trust,
+    licence: &serde_json::Value,
+    now: time::OffsetDateTime,
+) -> tongban_licence::verify::Verification {
+    tongban_licence::verify(
+        trust,
+        licence.clone(),
+        tongban_licence::verify::VerifyOptions {
+            now,
+            attachments: None,
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_trust_lists_are_checked_stored_refreshed_and_go_stale() {
+    let other = tempfile::tempdir().unwrap();
+    let issuer = issuing_region(other.path()).await;
+    let card = issuer.peer_card("127.0.0.1:4433").await.unwrap();
+    let first = issuer
+        .issue(crate::MARKET, crate::business_licence())
+        .await
+        .unwrap();
+    each_backend("peer_trust", |hub| {
+        let issuer = issuer.clone();
+        let card = card.clone();
+        let identifier = first.identifier.as_str().to_owned();
+        let first = first.credential.clone();
+        async move {
+            hub.ca_init("花都区政务CA").await.unwrap();
+            assert_eq!(code(hub.peer_trust("441802").await), "PEER_UNKNOWN");
+            hub.peer_add(card.clone()).await.unwrap();
+            assert_eq!(code(hub.peer_trust("441802").await), "TRUST_LIST_MISSING");
+            hub.peer_trust_failed("441802", "PEER_UNREACHABLE", "down")
+                .await
+                .unwrap();
+            let missing = hub.peer_trust("441802").await.unwrap_err().to_string();
+            assert!(missing.contains("PEER_UNREACHABLE: down"), "{missing}");
+
+            // A genuine list is stored; the licence verifies with it offline.
+            issuer.clock().set(T0);
+            let list = issuer.trust_list(time::Duration::days(1)).await.unwrap();
+            let stored = hub.peer_trust_accept("441802", &list).await.unwrap();
+            assert_eq!((stored.failures, stored.failure.as_deref()), (0, None));
+            let trust = hub.peer_trust("441802").await.unwrap();
+            let v = verify(&trust.trust, &first, T0);
+            assert!(v.valid, "{:?}", v.problems);
+
+            // Tampered: refused, the stored list stays.
+            let mut tampered = list.clone();
+            tampered["validUntil"] = serde_json::json!("2099-01-01T00:00:00Z");
+            assert_eq!(
+                code(hub.peer_trust_accept("441802", &tampered).await),
+                "TRUST_LIST_UNTRUSTED"
+            );
+            let mut forged = list.clone();
+            forged["credentialSubject"]["issuers"] = serde_json::json!([]);
+            assert_eq!(
+                code(hub.peer_trust_accept("441802", &forged).await),
+                "TRUST_LIST_UNTRUSTED"
+            );
+            assert_eq!(hub.peer_trust("441802").await.unwrap().sha256, trust.sha256);
+
+            // Revocation there: the stored list still says 现势 (offline,
+            // until the next refresh); the next list says 注销.
+            issuer
+                .revoke(&identifier, "admin", "营业执照已注销")
+                .await
+                .unwrap();
+            let later = T0 + time::Duration::minutes(1);
+            hub.clock().set(later);
+            issuer.clock().set(later);
+            let before = hub.peer_trust("441802").await.unwrap();
+            assert!(verify(&before.trust, &first, later).valid);
+            let list = issuer.trust_list(time::Duration::days(1)).await.unwrap();
+            hub.peer_trust_accept("441802", &list).await.unwrap();
+            let after = hub.peer_trust("441802").await.unwrap();
+            let v = verify(&after.trust, &first, later);
+            assert!(!v.valid);
+            assert_eq!(v.status, Some(tongban_licence::LicenceStatus::Revoked));
+
+            // Rotation there: a licence signed with the new key fails with
+            // the stored list and verifies after the next refresh.
+            let (_, old) = issuer.current_key(crate::MARKET).await.unwrap();
+            issuer
+                .rotate_key(&old.public.to_multikey(), time::Duration::ZERO)
+                .await
+                .unwrap();
+            let rotated_at = later + time::Duration::minutes(1);
+            hub.clock().set(rotated_at);
+            issuer.clock().set(rotated_at);
+            let second = issuer
+                .issue(crate::MARKET, crate::business_licence())
+                .await
+                .unwrap()
+                .credential;
+            let stored = hub.peer_trust("441802").await.unwrap();
+            assert!(!verify(&stored.trust, &second, rotated_at).valid);
+            let list = issuer.trust_list(time::Duration::days(1)).await.unwrap();
+            hub.peer_trust_accept("441802", &list).await.unwrap();
+            let fresh = hub.peer_trust("441802").await.unwrap();
+            let v = verify(&fresh.trust, &second, rotated_at);
+            assert!(v.valid, "{:?}", v.problems);
+
+            // A list valid for a minute goes stale: never used after.
+            let short = issuer.trust_list(time::Duration::minutes(1)).await.unwrap();
+            hub.peer_trust_accept("441802", &short).await.unwrap();
+            hub.clock().set(rotated_at + time::Duration::minutes(2));
+            assert_eq!(code(hub.peer_trust("441802").await), "TRUST_LIST_STALE");
+            assert_eq!(
+                code(hub.peer_trust_accept("441802", &short).await),
+                "TRUST_LIST_STALE"
+            );
+            let states = hub.peer_trust_states().await.unwrap();
+            assert_eq!(states.len(), 1);
+            // Removed: nothing of it is used.
+            hub.peer_remove("441802").await.unwrap();
+            assert_eq!(code(hub.peer_trust("441802").await), "PEER_UNKNOWN");
+        }
+    })
+    .await;
+    issuer.close().await;
+}

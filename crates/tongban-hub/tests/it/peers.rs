@@ -1,0 +1,388 @@
+//! Hubs of two regions over real QUIC (全域通办): 清城区 (441802) pulls a
+//! licence issued in 花都区 (440114); a peer link admits only what a peer
+//! may do, and a certificate from a peer's CA never speaks for a department.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tongban_client::{Client, ClientConfig, ClientError};
+use tongban_hub::ServeConfig;
+use tongban_proto::{ClientOp, Decoder, Draft, ErrorCode, Kind, ServerOp};
+use tongban_service::IssueInput;
+use tongban_service::ca::CertRequest;
+
+use crate::{CIVIL, MARKET, TestHub, fast_config, registration, schemas_dir};
+
+const COMPANY: &str = "91440114MA5TB0A01K";
+const BUSINESS_LICENCE: &str = "11100000TB0000001K001";
+
+fn peer_config() -> ServeConfig {
+    ServeConfig {
+        peer_refresh_every: Duration::from_millis(200),
+        trust_rebuild_after: Duration::ZERO,
+        ..fast_config()
+    }
+}
+
+/// 清城区 and 花都区, each on its own store, peers of each other with
+/// fresh trust lists; 花都区 has issued a 营业执照 to COMPANY.
+async fn linked(
+    qingcheng: tongban_tests::TestBackend,
+    huadu: tongban_tests::TestBackend,
+) -> (TestHub, TestHub, String) {
+    let q = TestHub::start_region(qingcheng, peer_config(), "441802", "清城区测试枢纽").await;
+    let h = TestHub::start_region(huadu, peer_config(), "440114", "花都区测试枢纽").await;
+    let schema: Value = serde_json::from_slice(
+        &std::fs::read(schemas_dir().join("licence-types/business-licence.json")).unwrap(),
+    )
+    .unwrap();
+    h.hub.publish_licence_type(schema).await.unwrap();
+    let example: Value = serde_json::from_slice(
+        &std::fs::read(schemas_dir().join("licence-types/examples/business-licence.json")).unwrap(),
+    )
+    .unwrap();
+    let issued = h
+        .hub
+        .issue(
+            MARKET,
+            IssueInput::from_json(&json!({
+                "type": BUSINESS_LICENCE,
+                "holder": {"name": "广州花都鸿睿启航电子科技有限公司", "codeType": "001", "code": COMPANY},
+                "data": example,
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let q_card = q.hub.peer_card(&q.addr.to_string()).await.unwrap();
+    let h_card = h.hub.peer_card(&h.addr.to_string()).await.unwrap();
+    h.hub.peer_add(q_card).await.unwrap();
+    q.hub.peer_add(h_card).await.unwrap();
+    let started = std::time::Instant::now();
+    while q.hub.peer_trust("440114").await.is_err() || h.hub.peer_trust("441802").await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the peers' trust lists never arrived: {:?}",
+            q.hub.peer_trust_states().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (q, h, issued.identifier.as_str().to_owned())
+}
+
+fn query(case: &str) -> Value {
+    json!({
+        "holder": {"codeType": "001", "code": COMPANY},
+        "useCause": "核验申请单位营业执照（跨区域办理）",
+        "caseId": case,
+        "waitMs": 3000,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_system_pulls_a_licence_issued_in_another_region() {
+    let here = tongban_tests::backends("peers_pull_here").await;
+    let there = tongban_tests::backends("peers_pull_there").await;
+    for (qb, hb) in here.into_iter().zip(there) {
+        eprintln!("peers_pull: {}", qb.name);
+        let (q, h, identifier) = linked(qb, hb).await;
+        let civil = q.client(CIVIL).await;
+        let answer = civil
+            .region_licences(query("QC-2026-000001"))
+            .await
+            .unwrap();
+        assert_eq!(answer["sender"], "urn:tongban:hub:441802");
+        let p = &answer["payload"];
+        let licences = p["licences"].as_array().unwrap();
+        assert_eq!(licences.len(), 1, "{p}");
+        assert_eq!(licences[0]["origin"]["region"], "440114");
+        assert_eq!(licences[0]["identifier"], identifier.as_str());
+        assert_eq!(licences[0]["valid"], true, "{}", licences[0]);
+        assert_eq!(licences[0]["status"], "现势");
+        let outcome = |region: &str| {
+            p["regions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["region"] == region)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(outcome("440114")["outcome"], "answered");
+        assert_eq!(outcome("440114")["licences"], 1);
+        assert!(outcome("440114")["trustListValidUntil"].is_string());
+        assert_eq!(outcome("441802")["licences"], 0);
+
+        // The use is recorded in both regions, with the purpose and case.
+        let there = h
+            .hub
+            .store()
+            .uses_of_licence(&identifier, 10)
+            .await
+            .unwrap();
+        assert_eq!(there.len(), 1);
+        assert_eq!(
+            there[0].requester,
+            format!("urn:tongban:hub:441802/{CIVIL}")
+        );
+        assert_eq!(there[0].use_cause, "核验申请单位营业执照（跨区域办理）");
+        assert_eq!(there[0].case_ref.as_deref(), Some("441802:QC-2026-000001"));
+        let here = q
+            .hub
+            .store()
+            .uses_of_licence(&identifier, 10)
+            .await
+            .unwrap();
+        assert_eq!(here.len(), 1);
+        assert_eq!(here[0].requester, CIVIL);
+        assert_eq!(here[0].query_kind, "peer-holder");
+        assert_eq!(here[0].case_ref.as_deref(), Some("QC-2026-000001"));
+
+        // Without a purpose: refused before anyone is asked.
+        let mut q2 = query("QC-2026-000002");
+        q2["useCause"] = json!("  ");
+        let e = civil.region_licences(q2).await.unwrap_err();
+        assert_eq!(e.reason(), Some("USE_CAUSE_REQUIRED"));
+        assert_eq!(
+            h.hub
+                .store()
+                .uses_of_licence(&identifier, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        civil.close().await;
+        q.stop().await;
+        h.stop().await;
+    }
+}
+
+/// Sends one signed `request` frame on a fresh stream and reads the answer.
+async fn raw_request(client: &Client, envelope: &Value) -> ServerOp {
+    let (mut send, mut recv) = client.raw_stream().await.unwrap();
+    let frame = tongban_proto::encode(
+        &ClientOp::Request {
+            envelope: envelope.clone(),
+            timeout_ms: 3000,
+        }
+        .to_value(),
+    );
+    send.write_all(&frame).await.unwrap();
+    send.finish().unwrap();
+    let bytes = recv.read_to_end(16 << 20).await.unwrap();
+    let mut decoder = Decoder::new(16 << 20);
+    decoder.push(&bytes);
+    ServerOp::parse(decoder.next_frame().unwrap().unwrap()).unwrap()
+}
+
+fn refusal(op: ServerOp) -> (ErrorCode, Option<String>) {
+    match op.into_refusal() {
+        Err(e) => (e.code, e.reason),
+        Ok(other) => panic!("accepted: {other:?}"),
+    }
+}
+
+fn refused_reason(r: Result<Value, ClientError>) -> String {
+    match r {
+        Err(e) => e
+            .reason()
+            .map(str::to_owned)
+            .or(e.code().map(|c| c.as_str().to_owned()))
+            .unwrap_or_else(|| e.to_string()),
+        Ok(v) => panic!("accepted: {v}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_link_admits_only_what_a_peer_may_do() {
+    let (q, h, _) = linked(tongban_tests::sqlite(), tongban_tests::sqlite()).await;
+    // 清城区's hub connects to 花都区's as itself.
+    let (cert_pem, key_pem) = q.hub.peer_client_identity().await.unwrap();
+    let hub_key = q.hub.danger_signing_key("hub").await.unwrap();
+    let peer_config = || ClientConfig {
+        hub: h.addr,
+        server_name: "localhost".into(),
+        ca_pem: h.ca_pem.clone(),
+        cert_pem: cert_pem.clone(),
+        key_pem: key_pem.to_string(),
+        department: "urn:tongban:hub:441802".into(),
+        signing_key: tongban_seal::SigningKey::from_secret_multikey(&hub_key.to_secret_multikey())
+            .unwrap(),
+    };
+    let peer = Client::connect(peer_config()).await.unwrap();
+
+    // The trust list, signed with 花都区's anchor.
+    let list = peer.trust_list().await.unwrap();
+    let anchor = h.hub.identity().await.unwrap().anchor;
+    tongban_licence::trustfile::load(
+        &list,
+        &tongban_seal::PublicKey::from_multikey(&anchor).unwrap(),
+        h.hub.now(),
+    )
+    .unwrap();
+
+    // Nothing of the exchange: a peer hub is not a department.
+    let e = peer
+        .send(peer.message_to(
+            MARKET,
+            "business-registration",
+            "business-registration@1",
+            registration(COMPANY),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::ResourceForbidden), "{e}");
+    let e = peer
+        .request(
+            peer.request_for(
+                "business-registration",
+                "business-registration@1",
+                json!({}),
+            ),
+            2000,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::ResourceForbidden), "{e}");
+
+    // The department's own request must come along, signed by it.
+    let holder = json!({"codeType": "001", "code": COMPANY});
+    let cause = "核验申请单位营业执照（跨区域办理）";
+    let forwarded = |origin: Option<Value>| {
+        let mut p =
+            json!({"holder": holder, "useCause": cause, "requester": CIVIL, "licenceTypes": []});
+        if let Some(o) = origin {
+            p["origin"] = o;
+        }
+        peer.request_for("hub.peer.licences", "peer-licence-query@1", p)
+    };
+    let origin = |payload: Value, key: &tongban_seal::SigningKey| {
+        Draft {
+            id: tongban_proto::new_id(),
+            sender: CIVIL.into(),
+            recipient: None,
+            topic: None,
+            resource: "hub.region.licences".into(),
+            schema: "region-licence-query@1".into(),
+            kind: Kind::Request,
+            correlation_id: None,
+            time: time::OffsetDateTime::now_utc(),
+            payload: Some(payload),
+            payload_ref: None,
+        }
+        .sign(key)
+        .unwrap()
+    };
+    let civil_key = q.hub.danger_signing_key(CIVIL).await.unwrap();
+    let genuine = json!({"holder": holder, "useCause": cause});
+    assert_eq!(
+        refused_reason(peer.request(forwarded(None), 3000).await),
+        "ORIGIN_MISSING"
+    );
+    let stranger = tongban_seal::SigningKey::generate().unwrap();
+    assert_eq!(
+        refused_reason(
+            peer.request(forwarded(Some(origin(genuine.clone(), &stranger))), 3000)
+                .await
+        ),
+        "ORIGIN_UNVERIFIED"
+    );
+    let other_holder =
+        json!({"holder": {"codeType": "001", "code": "91440114MA5TB0A02J"}, "useCause": cause});
+    assert_eq!(
+        refused_reason(
+            peer.request(forwarded(Some(origin(other_holder, &civil_key))), 3000)
+                .await
+        ),
+        "ORIGIN_MISMATCH"
+    );
+    // A genuine one is answered by 花都区's hub, signed with its anchor.
+    let envelope = peer
+        .sign(&forwarded(Some(origin(genuine.clone(), &civil_key))))
+        .unwrap();
+    let answer = match raw_request(&peer, &envelope).await {
+        ServerOp::Response { envelope } => envelope,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(answer["sender"], "urn:tongban:hub:440114");
+    assert_eq!(answer["payload"]["licences"].as_array().unwrap().len(), 1);
+    // The same envelope again is a replay.
+    assert_eq!(
+        refusal(raw_request(&peer, &envelope).await).0,
+        ErrorCode::Replay
+    );
+    // Another region's name on 清城区's link.
+    let mut draft = forwarded(Some(origin(genuine.clone(), &civil_key)));
+    draft.sender = "urn:tongban:hub:110101".into();
+    let forged = draft.sign(&hub_key).unwrap();
+    assert_eq!(
+        refusal(raw_request(&peer, &forged).await).0,
+        ErrorCode::SenderMismatch
+    );
+
+    // A department certificate from 清城区's CA does not speak for
+    // 花都区's 民政局 (same code): refused after the handshake.
+    let civil_there = q
+        .hub
+        .ca_issue(
+            CertRequest::Client {
+                department: CIVIL.into(),
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let impostor = Client::connect(ClientConfig {
+        cert_pem: civil_there.row.pem.clone(),
+        key_pem: civil_there.key_pem.to_string(),
+        department: CIVIL.into(),
+        signing_key: h.hub.danger_signing_key(CIVIL).await.unwrap(),
+        ..peer_config()
+    })
+    .await;
+    let refused = match impostor {
+        Err(e) => e.to_string(),
+        Ok(c) => c.trust_list().await.unwrap_err().to_string(),
+    };
+    assert!(refused.contains("PEER_UNKNOWN"), "{refused}");
+
+    // Removed: the live link is closed and no new one is admitted.
+    h.hub.peer_remove("441802").await.unwrap();
+    let started = std::time::Instant::now();
+    while peer.close_reason().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the link stayed open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(peer.close_reason().unwrap().contains("PEER_UNKNOWN"));
+    let again = match Client::connect(peer_config()).await {
+        Err(e) => e.to_string(),
+        Ok(c) => c.trust_list().await.unwrap_err().to_string(),
+    };
+    assert!(!again.is_empty());
+    // 清城区's case system now hears that 花都区 is out of reach.
+    let civil = q.client(CIVIL).await;
+    let answer = civil
+        .region_licences(query("QC-2026-000003"))
+        .await
+        .unwrap();
+    let huadu = answer["payload"]["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["region"] == "440114")
+        .cloned()
+        .unwrap();
+    assert_eq!(huadu["outcome"], "failed", "{huadu}");
+    assert!(
+        ["PEER_UNREACHABLE", "PEER_REFUSED", "PEER_TIMEOUT"]
+            .contains(&huadu["code"].as_str().unwrap()),
+        "{huadu}"
+    );
+    civil.close().await;
+    q.stop().await;
+    h.stop().await;
+}
