@@ -196,7 +196,7 @@ async fn serve_peer_stream(
             }
             Ok(ClientOp::Request { envelope, .. }) => {
                 let id = envelope_id(&envelope);
-                match shared.services_budget.acquire().await {
+                match shared.peer_budget.acquire().await {
                     Ok(_permit) => {
                         match crate::peering::answer_peer(&shared, &region, envelope).await {
                             Ok(envelope) => ServerOp::Response { envelope },
@@ -639,7 +639,12 @@ async fn request(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream,
     };
     let h = &outcome.verified.header;
     if let Some(service) = crate::services::by_resource(&h.resource) {
-        let Ok(_permit) = ctx.shared.services_budget.acquire().await else {
+        let budget = if service.resource == crate::peering::REGION_LICENCES {
+            &ctx.shared.pulls_budget
+        } else {
+            &ctx.shared.services_budget
+        };
+        let Ok(_permit) = budget.acquire().await else {
             return;
         };
         let reply = match crate::services::answer(&ctx.shared, service, &outcome.verified).await {

@@ -85,7 +85,7 @@ impl Default for ServeConfig {
             blob_buffer: 4 * tongban_store::MAX_BLOB_BYTES as u64,
             peer_refresh_every: Duration::from_secs(300),
             trust_valid_for: time::Duration::days(1),
-            trust_rebuild_after: Duration::from_secs(60),
+            trust_rebuild_after: Duration::from_secs(15),
         }
     }
 }
@@ -327,6 +327,12 @@ const AUDIT_CHECKPOINT_CHECK: Duration = Duration::from_secs(1);
 const RECORDS_AT_ONCE: usize = 8;
 /// Requests to the hub's services answered at once, hub-wide.
 const SERVICES_AT_ONCE: usize = 4;
+/// Pulls across regions in progress at once (each mostly waits on peers).
+const PULLS_AT_ONCE: usize = 16;
+/// Peer hubs' requests answered at once: apart from the departments' own
+/// services and pulls, so that two hubs pulling from each other cannot
+/// starve each other's answers.
+const PEER_REQUESTS_AT_ONCE: usize = 4;
 
 /// What the server's tasks share.
 pub(crate) struct Shared {
@@ -341,6 +347,10 @@ pub(crate) struct Shared {
     pub records_budget: tokio::sync::Semaphore,
     /// Requests to the hub's own services being answered at once.
     pub services_budget: tokio::sync::Semaphore,
+    /// Pulls across regions in progress at once.
+    pub pulls_budget: tokio::sync::Semaphore,
+    /// Peer hubs' requests being answered at once.
+    pub peer_budget: tokio::sync::Semaphore,
     pub registry: listeners::Registry,
     pub blobs: blobs::Budget,
     /// Whose client certificates are accepted, and as what.
@@ -371,6 +381,8 @@ pub async fn run(
         trust: trust::Cached::default(),
         records_budget: tokio::sync::Semaphore::new(RECORDS_AT_ONCE),
         services_budget: tokio::sync::Semaphore::new(SERVICES_AT_ONCE),
+        pulls_budget: tokio::sync::Semaphore::new(PULLS_AT_ONCE),
+        peer_budget: tokio::sync::Semaphore::new(PEER_REQUESTS_AT_ONCE),
         registry: listeners::Registry::default(),
         blobs: blobs::Budget::new(config.max_blob, config.blob_buffer),
         verifiers: std::sync::RwLock::new(verifiers),
@@ -450,7 +462,7 @@ pub async fn run(
             let mut tick = tokio::time::interval(shared.config.refresh_every);
             let mut known: Option<Vec<(String, String)>> = None;
             let mut refreshing = tokio::task::JoinSet::new();
-            let mut in_flight = std::collections::HashSet::new();
+            let mut in_flight = std::collections::HashMap::new();
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
@@ -472,19 +484,23 @@ pub async fn run(
                             }
                         }
                         for peer in shared.peering.due(&peers, shared.config.peer_refresh_every) {
-                            if in_flight.insert(peer.region_code.clone()) {
+                            if !in_flight.values().any(|r| *r == peer.region_code) {
                                 let shared = Arc::clone(&shared);
-                                refreshing.spawn(async move {
+                                let region = peer.region_code.clone();
+                                let task = refreshing.spawn(async move {
                                     let _ = peering::refresh(&shared, &peer).await;
-                                    peer.region_code
                                 });
+                                in_flight.insert(task.id(), region);
                             }
                         }
                     }
-                    Some(done) = refreshing.join_next(), if !refreshing.is_empty() => {
-                        if let Ok(region) = done {
-                            in_flight.remove(&region);
-                        }
+                    Some(done) = refreshing.join_next_with_id(), if !refreshing.is_empty() => {
+                        // Finished or failed (even by panicking): the peer is due again.
+                        let id = match done {
+                            Ok((id, ())) => id,
+                            Err(e) => e.id(),
+                        };
+                        in_flight.remove(&id);
                     }
                     _ = stop.changed() => break,
                 }

@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tongban_client::{Client, ClientConfig, ClientError};
+use tongban_licence::ProblemCode;
 use tongban_licence::verify::VerifyOptions;
-use tongban_proto::{Draft, ErrorCode, Kind, ProtoError, Verified};
+use tongban_proto::{Draft, ErrorCode, Header, Kind, ProtoError, Verified};
 use tongban_service::{PeerTrust, Query};
 use tongban_store::PeerRow;
 
@@ -42,6 +43,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
 /// A failed refresh is tried again after at most this long.
 const RETRY_AFTER: Duration = Duration::from_secs(30);
+/// Out-of-schedule refreshes (a pull met a licence newer than the stored
+/// list) run at most this often per peer.
+const ON_DEMAND_EVERY: Duration = Duration::from_secs(2);
 /// Most licence types one pull names.
 const MAX_TYPES: usize = 20;
 /// Most licences one peer returns for one pull.
@@ -49,6 +53,8 @@ pub(crate) const MAX_PEER_LICENCES: usize = 100;
 /// Default and largest wait for peers, in milliseconds.
 const DEFAULT_WAIT_MS: u64 = 3_000;
 const MAX_WAIT_MS: u64 = 10_000;
+/// Longest stated purpose (as the licence store allows).
+const MAX_USE_CAUSE_CHARS: usize = tongban_service::MAX_USE_CAUSE_CHARS;
 /// Most peer envelopes remembered against replay.
 const MAX_SEEN: usize = 200_000;
 
@@ -81,8 +87,10 @@ pub(crate) struct Peering {
     trusts: std::sync::Mutex<HashMap<String, Arc<PeerTrust>>>,
     /// Peer envelopes seen, with their time (replay guard).
     seen: std::sync::Mutex<HashMap<(String, String), OffsetDateTime>>,
-    /// When each peer's list was last tried, and whether that failed.
-    attempts: std::sync::Mutex<HashMap<String, (Instant, bool)>>,
+    /// When each peer's list was last tried, and the failures in a row since.
+    attempts: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
+    /// When a pull last fetched each peer's list out of schedule.
+    on_demand: std::sync::Mutex<HashMap<String, Instant>>,
 }
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -102,11 +110,13 @@ impl Peering {
             .iter()
             .filter(|p| match attempts.get(&p.region_code) {
                 None => true,
-                Some((at, failed)) => {
-                    let wait = if *failed {
-                        every.min(RETRY_AFTER)
-                    } else {
+                Some((at, failures)) => {
+                    // After failures: 1 s, 2 s, 4 s ... up to RETRY_AFTER.
+                    let wait = if *failures == 0 {
                         every
+                    } else {
+                        let backoff = Duration::from_secs(1 << (*failures - 1).min(5));
+                        every.min(backoff.min(RETRY_AFTER))
                     };
                     at.elapsed() >= wait
                 }
@@ -115,8 +125,27 @@ impl Peering {
             .collect()
     }
 
+    /// Whether a refresh out of schedule may run now for `region` (at most
+    /// one per [`ON_DEMAND_EVERY`], so that pulls cannot hammer a peer).
+    fn may_refresh_now(&self, region: &str) -> bool {
+        let mut last = lock(&self.on_demand);
+        match last.get(region) {
+            Some(at) if at.elapsed() < ON_DEMAND_EVERY => false,
+            _ => {
+                last.insert(region.to_owned(), Instant::now());
+                true
+            }
+        }
+    }
+
     fn attempted(&self, region: &str, failed: bool) {
-        lock(&self.attempts).insert(region.to_owned(), (Instant::now(), failed));
+        let mut attempts = lock(&self.attempts);
+        let failures = match (failed, attempts.get(region)) {
+            (false, _) => 0,
+            (true, Some((_, n))) => n.saturating_add(1),
+            (true, None) => 1,
+        };
+        attempts.insert(region.to_owned(), (Instant::now(), failures));
     }
 
     /// Forgets what is kept for peers no longer active.
@@ -125,6 +154,7 @@ impl Peering {
         self.links.lock().await.retain(|r, _| keep(r));
         lock(&self.trusts).retain(|r, _| keep(r));
         lock(&self.attempts).retain(|r, _| keep(r));
+        lock(&self.on_demand).retain(|r, _| keep(r));
     }
 }
 
@@ -222,9 +252,15 @@ pub(crate) async fn refresh(shared: &Shared, peer: &PeerRow) -> Result<(), PeerF
         Ok(())
     }
     .await;
+    let first = !lock(&shared.peering.attempts).contains_key(region);
     shared.peering.attempted(region, result.is_err());
     if let Err(f) = &result {
-        tracing::warn!(peer = %region, code = %f.code, message = %f.message, "refreshing a peer's trust list failed; retrying later");
+        if first {
+            // Usually the other hub has not added this one's card yet.
+            tracing::info!(peer = %region, code = %f.code, message = %f.message, "the first fetch of a peer's trust list failed; retrying");
+        } else {
+            tracing::warn!(peer = %region, code = %f.code, message = %f.message, "refreshing a peer's trust list failed; retrying later");
+        }
         if let Err(e) = shared
             .hub
             .peer_trust_failed(region, &f.code, &f.message)
@@ -411,8 +447,18 @@ pub(crate) async fn answer_peer(
     parsed.check_time(now, window)?;
     let peer = hub.peer(region).await.map_err(refused)?;
     let anchor = tongban_service::anchor_record(&peer).map_err(refused)?;
+    if h.key_id != anchor.key_id() {
+        return Err(ProtoError::new(
+            ErrorCode::KeyUnknown,
+            format!(
+                "{peer_id} signs with its anchor {}, not {}",
+                anchor.key_id(),
+                h.key_id
+            ),
+        ));
+    }
     let request = parsed.verify(&anchor)?;
-    remember(shared, &request, now)?;
+    remember(shared, &request.header, now)?;
     let p = request.payload();
     let holder = Holder::of(p)?;
     let types = types_of(p)?;
@@ -429,9 +475,17 @@ pub(crate) async fn answer_peer(
     origin
         .check_time(now, window)
         .map_err(|e| ProtoError::service("ORIGIN_INVALID", e.to_string()))?;
-    let peer_trust = trust(shared, region)
-        .await
-        .map_err(|f| ProtoError::service(f.code, f.message))?;
+    let peer_trust = trust(shared, region).await.map_err(|f| {
+        if f.code == "INTERNAL" {
+            tracing::error!(message = %f.message, "reading a peer's trust list failed");
+            ProtoError::new(
+                ErrorCode::Internal,
+                "the hub could not read the peer's trust list",
+            )
+        } else {
+            ProtoError::service(f.code, f.message)
+        }
+    })?;
     let key = peer_trust
         .trust
         .keys()
@@ -449,18 +503,35 @@ pub(crate) async fn answer_peer(
     let origin = origin
         .verify(&key)
         .map_err(|e| ProtoError::service("ORIGIN_UNVERIFIED", e.to_string()))?;
+    let identity = hub.identity().await.map_err(refused)?;
     let op = origin.payload();
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let asked_here = op
+        .get("regions")
+        .and_then(Value::as_array)
+        .is_none_or(|rs| {
+            rs.iter()
+                .any(|r| r.as_str() == Some(identity.region.as_str()))
+        });
     if origin.header.sender != requester
         || origin.header.resource != REGION_LICENCES
         || Holder::of(op).ok().map(|h| h.to_json()) != Some(holder.to_json())
         || text(op, "useCause") != use_cause
         || op.get("caseId").and_then(Value::as_str) != case_id
+        || types_of(op).ok().map(sorted) != Some(sorted(types.clone()))
+        || !asked_here
     {
         return Err(ProtoError::service(
             "ORIGIN_MISMATCH",
             "the forwarded request does not match the department's own",
         ));
     }
+    // The department's request is used once, whatever envelope carries it.
+    remember(shared, &origin.header, now)
+        .map_err(|e| ProtoError::service("ORIGIN_REPLAYED", e.message))?;
     let query = Query {
         requester: format!("{peer_id}/{requester}"),
         use_cause,
@@ -473,7 +544,6 @@ pub(crate) async fn answer_peer(
         .take(MAX_PEER_LICENCES)
         .map(|f| f.credential)
         .collect();
-    let identity = hub.identity().await.map_err(refused)?;
     let (key, _) = hub.current_key("hub").await.map_err(refused)?;
     Draft {
         id: tongban_proto::new_id(),
@@ -495,7 +565,7 @@ pub(crate) async fn answer_peer(
 
 /// Refuses an envelope of a peer seen before (within twice the time window,
 /// beyond which its time alone refuses it).
-fn remember(shared: &Shared, v: &Verified, now: OffsetDateTime) -> Result<(), ProtoError> {
+fn remember(shared: &Shared, h: &Header, now: OffsetDateTime) -> Result<(), ProtoError> {
     let mut seen = lock(&shared.peering.seen);
     let horizon = now - shared.config.time_window * 2;
     if seen.len() >= MAX_SEEN / 2 {
@@ -504,22 +574,31 @@ fn remember(shared: &Shared, v: &Verified, now: OffsetDateTime) -> Result<(), Pr
     if seen.len() >= MAX_SEEN {
         return Err(ProtoError::new(ErrorCode::Busy, "too many peer requests"));
     }
-    let key = (v.header.sender.clone(), v.header.id.clone());
+    let key = (h.sender.clone(), h.id.clone());
     if seen.contains_key(&key) {
         return Err(ProtoError::new(
             ErrorCode::Replay,
-            format!("envelope {} was already received", v.header.id),
+            format!("envelope {} was already received", h.id),
         ));
     }
-    seen.insert(key, v.header.time);
+    seen.insert(key, h.time);
     Ok(())
+}
+
+/// The licences one region returned, checked.
+struct Answered {
+    entries: Vec<Value>,
+    /// The `validUntil` of the trust list they were checked with (peers).
+    valid_until: Option<OffsetDateTime>,
+    /// The region had more than it returns at once.
+    truncated: bool,
 }
 
 /// What one region answered a pull.
 struct RegionAnswer {
     region: String,
     name: String,
-    result: Result<(Vec<Value>, Option<OffsetDateTime>), PeerFailure>,
+    result: Result<Answered, PeerFailure>,
 }
 
 fn entry(
@@ -547,8 +626,9 @@ async fn ask_peer(
     peer: PeerRow,
     payload: Value,
     wait: Duration,
-) -> Result<(Vec<Value>, Option<OffsetDateTime>), PeerFailure> {
+) -> Result<Answered, PeerFailure> {
     let region = peer.region_code.clone();
+    let deadline = tokio::time::Instant::now() + wait;
     // Without a fresh list, nothing the peer says could be checked.
     let peer_trust = trust(&shared, &region).await?;
     let client = link(&shared, &peer).await?;
@@ -580,17 +660,26 @@ async fn ask_peer(
     };
     let parsed = tongban_proto::envelope::parse(answer)
         .map_err(|e| failure("PEER_ANSWER_INVALID", e.to_string()))?;
-    if parsed.header.sender != peer_trust.anchor.controller
-        || parsed.header.correlation_id.as_deref() != Some(request_id.as_str())
+    let h = &parsed.header;
+    if h.sender != peer_trust.anchor.controller
+        || h.correlation_id.as_deref() != Some(request_id.as_str())
+        || h.kind != Kind::Response
+        || h.resource != PEER_LICENCES
+        || h.schema != PEER_ANSWER_SCHEMA
+        || h.key_id != peer_trust.anchor.key_id()
     {
         return Err(failure(
             "PEER_ANSWER_INVALID",
             "the answer is not the peer hub's answer to this request",
         ));
     }
+    parsed
+        .check_time(shared.hub.now(), shared.config.time_window)
+        .map_err(|e| failure("PEER_ANSWER_INVALID", e.to_string()))?;
     let verified = parsed
         .verify(&peer_trust.anchor)
         .map_err(|e| failure("PEER_ANSWER_INVALID", e.to_string()))?;
+    let truncated = verified.payload().get("truncated") == Some(&Value::Bool(true));
     let credentials: Vec<Value> = verified
         .payload()
         .get("licences")
@@ -598,10 +687,45 @@ async fn ask_peer(
         .filter(|l| l.len() <= MAX_PEER_LICENCES)
         .cloned()
         .ok_or_else(|| failure("PEER_ANSWER_INVALID", "licences is not a bounded list"))?;
+    let mut peer_trust = peer_trust;
+    let mut results = verify_all(&shared, &peer_trust, &credentials).await?;
+    // Licences newer than the stored list (a status list or a key it does
+    // not hold yet): fetch the peer's list once now rather than answer
+    // "unverifiable" until the next scheduled refresh.
+    let needs_newer = results
+        .iter()
+        .any(|v| v.has(ProblemCode::StatusListUnavailable) || v.has(ProblemCode::KeyUnknown));
+    // Only within the wait: past it, the answer already checked stands.
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    if needs_newer && !left.is_zero() && shared.peering.may_refresh_now(&region) {
+        if let Ok(Ok(())) = tokio::time::timeout(left, refresh(&shared, &peer)).await {
+            peer_trust = trust(&shared, &region).await?;
+            results = verify_all(&shared, &peer_trust, &credentials).await?;
+        }
+    }
+    let origin = json!({"region": region, "name": peer.name, "hub": peer_trust.anchor.controller});
+    let entries = credentials
+        .into_iter()
+        .zip(results)
+        .map(|(c, v)| entry(&origin, c, v))
+        .collect();
+    Ok(Answered {
+        entries,
+        valid_until: Some(peer_trust.valid_until),
+        truncated,
+    })
+}
+
+/// Verifies a peer's licences with its trust list, off the async runtime.
+async fn verify_all(
+    shared: &Shared,
+    peer_trust: &Arc<PeerTrust>,
+    credentials: &[Value],
+) -> Result<Vec<tongban_licence::verify::Verification>, PeerFailure> {
     let now = shared.hub.now();
-    let t = Arc::clone(&peer_trust);
-    let to_verify = credentials.clone();
-    let results = tokio::task::spawn_blocking(move || {
+    let t = Arc::clone(peer_trust);
+    let to_verify = credentials.to_vec();
+    tokio::task::spawn_blocking(move || {
         tongban_licence::verify_many(
             &t.trust,
             to_verify,
@@ -612,14 +736,7 @@ async fn ask_peer(
         )
     })
     .await
-    .map_err(|e| failure("INTERNAL", e.to_string()))?;
-    let origin = json!({"region": region, "name": peer.name, "hub": peer_trust.anchor.controller});
-    let entries = credentials
-        .into_iter()
-        .zip(results)
-        .map(|(c, v)| entry(&origin, c, v))
-        .collect();
-    Ok((entries, Some(peer_trust.valid_until)))
+    .map_err(|e| failure("INTERNAL", e.to_string()))
 }
 
 /// Answers a department's `hub.region.licences` request: this region's
@@ -639,6 +756,18 @@ pub(crate) async fn region_licences(
             "every licence query states its purpose (useCause, 申请事由)",
         ));
     }
+    // Refuse here what the peers would refuse, before any of them is asked
+    // (and records a use).
+    if use_cause.chars().count() > MAX_USE_CAUSE_CHARS {
+        return Err(ProtoError::service(
+            "USE_CAUSE_TOO_LONG",
+            format!("useCause is limited to {MAX_USE_CAUSE_CHARS} characters"),
+        ));
+    }
+    let kind = tongban_codes::HolderCodeType::parse(&holder.code_type)
+        .map_err(|e| ProtoError::service("HOLDER_CODE_TYPE_UNKNOWN", e.to_string()))?;
+    tongban_codes::HolderCode::parse_with(kind, &holder.code, false)
+        .map_err(|e| ProtoError::service("HOLDER_CODE_INVALID", format!("{e} ({})", e.code())))?;
     let case_id = p.get("caseId").and_then(Value::as_str).map(str::to_owned);
     let wait_ms = p
         .get("waitMs")
@@ -732,7 +861,11 @@ pub(crate) async fn region_licences(
         answers.push(RegionAnswer {
             region: identity.region.clone(),
             name: identity.name.clone(),
-            result: Ok((Vec::new(), None)),
+            result: Ok(Answered {
+                entries: Vec::new(),
+                valid_until: None,
+                truncated: false,
+            }),
         });
     }
     let local_count = licences.len();
@@ -745,7 +878,11 @@ pub(crate) async fn region_licences(
     let mut regions = Vec::new();
     for a in answers {
         match a.result {
-            Ok((entries, valid_until)) => {
+            Ok(Answered {
+                entries,
+                valid_until,
+                truncated,
+            }) => {
                 let is_local = a.region == identity.region;
                 let count = if is_local { local_count } else { entries.len() };
                 if !is_local {
@@ -760,6 +897,9 @@ pub(crate) async fn region_licences(
                 }
                 licences.extend(entries);
                 let mut r = json!({"region": a.region, "name": a.name, "outcome": "answered", "licences": count});
+                if truncated {
+                    r["truncated"] = json!(true);
+                }
                 if let Some(t) = valid_until {
                     r["trustListValidUntil"] = json!(tongban_seal::timefmt::format_rfc3339(t));
                 }

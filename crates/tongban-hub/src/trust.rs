@@ -1,7 +1,7 @@
 //! The region's trust list served over the exchange (the `trust` op) to
 //! departments and peer hubs: the hub's signed trust file, valid for
 //! `trust_valid_for` and rebuilt at most once per `trust_rebuild_after`
-//! (a minute by default) whoever asks.
+//! (15 s by default) whoever asks.
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -37,7 +37,7 @@ pub use cases::{
 pub use catalogue::{CatalogueDraft, SHARING_TYPES, sharing_type};
 pub use error::{Error, Result};
 pub use keystore::{KeyStore, KeyStoreError};
-pub use licences::{AttachmentInput, Export, Found, IssueInput, Query};
+pub use licences::{AttachmentInput, Export, Found, IssueInput, MAX_USE_CAUSE_CHARS, Query};
 pub use peers::{PeerCard, PeerTrust, anchor_record};
 pub use schemas::{KINDS as SCHEMA_KINDS, Published};
 

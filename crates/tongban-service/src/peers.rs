@@ -200,6 +200,27 @@ impl Hub {
         let peer = self.peer(region).await?;
         let now = self.now();
         let checked = check_trust_list(&peer, file, now)?;
+        // Never back to an older list: it could hide a revocation or bring
+        // back a retired key.
+        let stored_from = self
+            .store
+            .peer_trust(region)
+            .await?
+            .and_then(|r| r.trust_file)
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| valid_from(&v));
+        if let (Some(stored), Some(new)) = (stored_from, valid_from(file)) {
+            if new < stored {
+                return Err(rejected(
+                    "TRUST_LIST_ROLLBACK",
+                    format!(
+                        "this list of region {region} was issued at {}, before the stored one ({})",
+                        tongban_seal::timefmt::format_rfc3339(new),
+                        tongban_seal::timefmt::format_rfc3339(stored)
+                    ),
+                ));
+            }
+        }
         let text = String::from_utf8(tongban_seal::jcs::canonicalize(file))
             .map_err(|e| rejected("TRUST_LIST_INVALID", e.to_string()))?;
         let audit = [self.audit(
@@ -321,6 +342,12 @@ pub fn anchor_record(peer: &PeerRow) -> Result<KeyRecord> {
         public,
         validity: tongban_seal::Validity::from(peer.added_at - time::Duration::days(3650)),
     })
+}
+
+fn valid_from(file: &Value) -> Option<OffsetDateTime> {
+    file.get("validFrom")
+        .and_then(Value::as_str)
+        .and_then(|t| tongban_seal::timefmt::parse_rfc3339(t).ok())
 }
 
 struct Checked {

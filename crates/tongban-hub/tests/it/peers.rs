@@ -297,10 +297,16 @@ async fn a_peer_link_admits_only_what_a_peer_may_do() {
         ),
         "ORIGIN_MISMATCH"
     );
+    // The types asked must be the department's own.
+    let mut widened = forwarded(Some(origin(genuine.clone(), &civil_key)));
+    widened.payload.as_mut().unwrap()["licenceTypes"] = json!([BUSINESS_LICENCE]);
+    assert_eq!(
+        refused_reason(peer.request(widened, 3000).await),
+        "ORIGIN_MISMATCH"
+    );
     // A genuine one is answered by 花都区's hub, signed with its anchor.
-    let envelope = peer
-        .sign(&forwarded(Some(origin(genuine.clone(), &civil_key))))
-        .unwrap();
+    let genuine_origin = origin(genuine.clone(), &civil_key);
+    let envelope = peer.sign(&forwarded(Some(genuine_origin.clone()))).unwrap();
     let answer = match raw_request(&peer, &envelope).await {
         ServerOp::Response { envelope } => envelope,
         other => panic!("{other:?}"),
@@ -311,6 +317,11 @@ async fn a_peer_link_admits_only_what_a_peer_may_do() {
     assert_eq!(
         refusal(raw_request(&peer, &envelope).await).0,
         ErrorCode::Replay
+    );
+    // The department's request again, in a new envelope of the hub.
+    assert_eq!(
+        refused_reason(peer.request(forwarded(Some(genuine_origin)), 3000).await),
+        "ORIGIN_REPLAYED"
     );
     // Another region's name on 清城区's link.
     let mut draft = forwarded(Some(origin(genuine.clone(), &civil_key)));

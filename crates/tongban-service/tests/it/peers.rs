@@ -197,6 +197,7 @@ async fn peer_trust_lists_are_checked_stored_refreshed_and_go_stale() {
             assert!(verify(&before.trust, &first, later).valid);
             let list = issuer.trust_list(time::Duration::days(1)).await.unwrap();
             hub.peer_trust_accept("441802", &list).await.unwrap();
+            let list_before_rotation = list.clone();
             let after = hub.peer_trust("441802").await.unwrap();
             let v = verify(&after.trust, &first, later);
             assert!(!v.valid);
@@ -224,6 +225,13 @@ async fn peer_trust_lists_are_checked_stored_refreshed_and_go_stale() {
             let fresh = hub.peer_trust("441802").await.unwrap();
             let v = verify(&fresh.trust, &second, rotated_at);
             assert!(v.valid, "{:?}", v.problems);
+
+            // An older list (still within its validity) is not taken back.
+            assert_eq!(
+                code(hub.peer_trust_accept("441802", &list_before_rotation).await),
+                "TRUST_LIST_ROLLBACK"
+            );
+            assert_eq!(hub.peer_trust("441802").await.unwrap().sha256, fresh.sha256);
 
             // A list valid for a minute goes stale: never used after.
             let short = issuer.trust_list(time::Duration::minutes(1)).await.unwrap();
