@@ -24,6 +24,9 @@ pub enum BenchCommand {
     Exchange(crate::bench_exchange::ExchangeBenchArgs),
     /// Catalogue search latency (p50/p99) over 100,000 resources.
     Catalogue(crate::bench_catalogue::CatalogueBenchArgs),
+    /// 全域通办: cross-region pull latency (p50/p99) and the rate of
+    /// verifying another region's licences, against raw Ed25519.
+    Regions(crate::bench_regions::RegionsBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +87,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Audit(args) => audit(args).await,
         BenchCommand::Exchange(args) => crate::bench_exchange::run(args).await,
         BenchCommand::Catalogue(args) => crate::bench_catalogue::run(args).await,
+        BenchCommand::Regions(args) => crate::bench_regions::run(args).await,
     }
 }
 

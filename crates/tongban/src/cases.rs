@@ -238,7 +238,7 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
             if ctx.json {
                 println!("{}", serde_json::to_string_pretty(&answer)?);
             } else {
-                print_region_licences(&answer["payload"]);
+                print_region_licences(&answer["payload"], "");
             }
         }
         CaseCommand::Result {
@@ -353,7 +353,7 @@ pub fn print_case_licences(p: &Value) {
     }
 }
 
-fn print_region_licences(p: &Value) {
+pub(crate) fn print_region_licences(p: &Value, indent: &str) {
     let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
     for l in p["licences"]
         .as_array()
@@ -372,7 +372,7 @@ fn print_region_licences(p: &Value) {
             )
         };
         println!(
-            "{}  {}  {}  from {} {}  {}",
+            "{indent}{}  {}  {}  from {} {}  {}",
             text(&l["identifier"]),
             text(&l["name"]),
             text(&l["status"]),
@@ -388,14 +388,14 @@ fn print_region_licences(p: &Value) {
     {
         if r["outcome"] == "answered" {
             println!(
-                "region {} {}: {} licence(s)",
+                "{indent}region {} {}: {} licence(s)",
                 text(&r["region"]),
                 text(&r["name"]),
                 r["licences"]
             );
         } else {
             println!(
-                "region {} {}: {}: {}",
+                "{indent}region {} {}: {}: {}",
                 text(&r["region"]),
                 text(&r["name"]),
                 text(&r["code"]),

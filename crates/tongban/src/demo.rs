@@ -23,6 +23,10 @@ pub struct DemoArgs {
     /// Keep the demo hub (and exported files) in this directory instead of a temporary one.
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Show 全域通办 instead: two regions' hubs, a licence issued in one
+    /// and reused by a case in the other.
+    #[arg(long)]
+    regions: bool,
 }
 
 fn section(n: u32, title: &str) {
@@ -43,6 +47,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| temp.path().to_path_buf());
     std::fs::create_dir_all(&dir)?;
+    if args.regions {
+        return run_regions(&dir).await;
+    }
     let start = tongban_seal::timefmt::truncate_to_seconds(time::OffsetDateTime::now_utc());
     let clock = Clock::fixed(start);
     let hub = Hub::open(&HubConfig {
@@ -529,5 +536,161 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("(the demo hub is discarded; pass --dir to keep it)");
     }
     hub.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tongban demo --regions`: 全域通办 between two regions' hubs in this
+/// process, each with its own store and CA.
+async fn run_regions(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use crate::regions;
+    let serve = ServeConfig {
+        peer_refresh_every: std::time::Duration::from_secs(1),
+        trust_rebuild_after: std::time::Duration::ZERO,
+        ..ServeConfig::default()
+    };
+    println!(
+        "通办 Tongban — 全域通办: a licence issued in one region, reused by a case in another"
+    );
+    println!("two throw-away hubs in {}", dir.display());
+
+    section(1, "Two regions' hubs, each with its own store and CA");
+    let huadu = regions::start(
+        &dir.join(samples::REGION),
+        samples::REGION,
+        samples::HUB_NAME,
+        true,
+        Clock::System,
+        serve.clone(),
+    )
+    .await?;
+    let qingcheng = regions::start(
+        &dir.join(regions::QINGCHENG),
+        regions::QINGCHENG,
+        regions::QINGCHENG_HUB,
+        false,
+        Clock::System,
+        serve,
+    )
+    .await?;
+    let service = regions::qingcheng_service(&qingcheng.hub).await?;
+    for r in [&huadu, &qingcheng] {
+        println!(
+            "  {} {} (urn:tongban:hub:{}) on {}",
+            r.region, r.name, r.region, r.server.addr
+        );
+    }
+
+    section(
+        2,
+        "Administrators exchange cards once; the hubs keep each other's trust lists fresh",
+    );
+    regions::link(&qingcheng, &huadu).await?;
+    for (here, there) in [(&huadu, &qingcheng), (&qingcheng, &huadu)] {
+        let t = here.hub.peer_trust(&there.region).await?;
+        println!(
+            "  {} holds {}'s trust list: {} issuer keys, {} status lists, {} licence types, valid until {}",
+            here.region,
+            there.region,
+            t.trust.keys().count(),
+            t.trust.status_lists().count(),
+            t.trust.types.iter().count(),
+            tongban_seal::timefmt::format_rfc3339(t.valid_until)
+        );
+    }
+
+    section(3, "花都区 issues a 营业执照");
+    let issued = huadu
+        .hub
+        .issue(
+            MARKET,
+            IssueInput::from_json(&samples::business_licence_request())?,
+        )
+        .await?;
+    let identifier = issued.identifier.as_str().to_owned();
+    println!(
+        "  花都区市场监管局 issued {identifier} to {}",
+        samples::COMPANY_NAME
+    );
+
+    section(
+        4,
+        "A case in 清城区 reuses it: pulled through 清城区's own hub, verified offline",
+    );
+    let client = qingcheng.server.client(&qingcheng.hub, &service).await?;
+    let query = serde_json::json!({
+        "holder": {"codeType": "001", "code": samples::COMPANY_CODE},
+        "useCause": "办理食品经营许可（跨区域通办），核验申请单位营业执照",
+        "caseId": "QC-2026-000001",
+        "licenceTypes": ["11100000TB0000001K001"],
+    });
+    let answer = client.region_licences(query.clone()).await?;
+    println!(
+        "  {} case QC-2026-000001 asks for {}'s 营业执照 (answer signed by {}):",
+        regions::QINGCHENG_SERVICE_NAME,
+        samples::COMPANY_NAME,
+        answer["sender"].as_str().unwrap_or_default()
+    );
+    crate::cases::print_region_licences(&answer["payload"], "    ");
+    let there = huadu.hub.store().uses_of_licence(&identifier, 1).await?;
+    let here = qingcheng
+        .hub
+        .store()
+        .uses_of_licence(&identifier, 1)
+        .await?;
+    for (region, uses) in [(samples::REGION, &there), (regions::QINGCHENG, &here)] {
+        if let Some(u) = uses.first() {
+            println!(
+                "  licence-use record in {region}: requester {}, case {}, useCause {}",
+                u.requester,
+                u.case_ref.as_deref().unwrap_or("-"),
+                u.use_cause
+            );
+        }
+    }
+
+    section(
+        5,
+        "Revocation in 花都区 is seen in 清城区 after the next refresh",
+    );
+    huadu
+        .hub
+        .revoke(&identifier, "花都区市场监管局", "企业申请注销登记")
+        .await?;
+    println!("  花都区 revokes {identifier}");
+    let started = std::time::Instant::now();
+    loop {
+        let answer = client.region_licences(query.clone()).await?;
+        let revoked = answer["payload"]["licences"].as_array().is_some_and(|ls| {
+            ls.iter()
+                .any(|l| l["identifier"] == identifier.as_str() && l["valid"] == false)
+        });
+        if revoked || started.elapsed() > std::time::Duration::from_secs(20) {
+            println!(
+                "  after {:.1} s, 清城区's next pull says:",
+                started.elapsed().as_secs_f64()
+            );
+            crate::cases::print_region_licences(&answer["payload"], "    ");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    section(
+        6,
+        "A peer that is down: a clear error, and this region still answers",
+    );
+    huadu.server.stop().await;
+    let mut down = query.clone();
+    down["waitMs"] = serde_json::json!(1000);
+    down["regions"] = serde_json::json!([samples::REGION, regions::QINGCHENG]);
+    let answer = client.region_licences(down).await?;
+    crate::cases::print_region_licences(&answer["payload"], "    ");
+    client.close().await;
+    qingcheng.server.stop().await;
+    huadu.hub.close().await;
+    qingcheng.hub.close().await;
+    println!(
+        "\ndone. `tongban peer card | add | list` and `tongban case pull` do the same with running hubs."
+    );
     Ok(ExitCode::SUCCESS)
 }

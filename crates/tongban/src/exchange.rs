@@ -52,7 +52,7 @@ pub struct ServeArgs {
     /// last reached this hub.
     #[arg(long)]
     trust_valid_secs: Option<i64>,
-    /// Rebuild the served trust list at most this often, in seconds (default 60).
+    /// Rebuild the served trust list at most this often, in seconds (default 15).
     #[arg(long)]
     trust_rebuild_secs: Option<u64>,
 }

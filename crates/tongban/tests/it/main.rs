@@ -399,6 +399,30 @@ fn demo_runs() {
     }
 }
 
+#[test]
+fn demo_regions_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args(["demo", "--regions", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = ok(&out);
+    for expected in [
+        "441802 holds 440114's trust list",
+        "现势  from 440114 广州市花都区政务数据共享交换平台  verified",
+        "licence-use record in 440114: requester urn:tongban:hub:441802/",
+        "case 441802:QC-2026-000001",
+        "注销  from 440114 广州市花都区政务数据共享交换平台  NOT VALID (LICENCE_REVOKED)",
+        "region 440114 广州市花都区政务数据共享交换平台: PEER_",
+    ] {
+        assert!(
+            text.contains(expected),
+            "demo --regions output lacks {expected}:\n{text}"
+        );
+    }
+}
+
 /// `kill -9` in the middle of issuing: every licence that made it to the
 /// store is whole and verifies, batches are all or nothing, and the
 /// counters never hand out a used number again.

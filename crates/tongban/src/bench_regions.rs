@@ -1,0 +1,255 @@
+//! `tongban bench regions`: 全域通办 between two hubs served in this
+//! process, each with its own store and CA. Measures a case system's pull
+//! of a holder's licences across regions (latency p50/p99, against the same
+//! pull answered by its own region alone), and the rate at which a hub
+//! verifies the other region's licences with a warm trust list, against
+//! raw Ed25519 `verify_strict` on the same machine in the same run. Build
+//! with `--release`.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde_json::{Value, json};
+use tongban_hub::ServeConfig;
+use tongban_licence::{VerifyOptions, verify, verify_many};
+use tongban_service::{Clock, IssueInput};
+
+use crate::bench_exchange::percentile;
+use crate::{regions, samples};
+
+#[derive(Debug, Args)]
+pub struct RegionsBenchArgs {
+    /// Holders in the issuing region, one 营业执照 each.
+    #[arg(long, default_value_t = 2_000)]
+    holders: u32,
+    /// Pulls to time (after 50 to warm up).
+    #[arg(long, default_value_t = 1_000)]
+    pulls: usize,
+    /// Pulls in flight at once.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Seconds to spend on the raw Ed25519 measurement.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn holder_code(i: u32) -> anyhow::Result<String> {
+    Ok(
+        tongban_codes::synth::uscc('9', '1', samples::REGION, i + 1)?
+            .as_str()
+            .to_owned(),
+    )
+}
+
+/// Times `pulls` pulls (`concurrency` at once) of random holders.
+async fn time_pulls(
+    client: &tongban_client::Client,
+    holders: u32,
+    pulls: usize,
+    concurrency: usize,
+    regions: Option<&[&str]>,
+    expect: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut latencies = Vec::with_capacity(pulls);
+    let mut next = 0usize;
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    while latencies.len() < pulls {
+        while tasks.len() < concurrency.max(1) && next < pulls {
+            next += 1;
+            // xorshift: a different holder each time, the same sequence each run.
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let holder = holder_code(u32::try_from(seed % u64::from(holders)).unwrap_or(0))?;
+            let mut query = json!({
+                "holder": {"codeType": "001", "code": holder},
+                "useCause": "跨区域办理：核验申请单位营业执照",
+                "caseId": format!("QC-BENCH-{next:06}"),
+            });
+            if let Some(r) = regions {
+                query["regions"] = json!(r);
+            }
+            let client = client.clone();
+            tasks.spawn(async move {
+                let started = Instant::now();
+                let answer = client.region_licences(query).await?;
+                Ok::<_, anyhow::Error>((started.elapsed(), answer))
+            });
+        }
+        let Some(done) = tasks.join_next().await else {
+            break;
+        };
+        let (elapsed, answer) = done??;
+        let found = answer["payload"]["licences"]
+            .as_array()
+            .map(|l| l.iter().filter(|x| x["valid"] == true).count())
+            .unwrap_or(0);
+        anyhow::ensure!(
+            found == expect,
+            "a pull returned {found} verified licences, not {expect}: {}",
+            answer["payload"]["regions"]
+        );
+        latencies.push(elapsed);
+    }
+    latencies.sort();
+    Ok(latencies)
+}
+
+pub async fn run(args: RegionsBenchArgs) -> anyhow::Result<ExitCode> {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build; figures are meaningless. Use `cargo run --release -- bench regions`."
+        );
+    }
+    let say = |s: &str| {
+        if !args.json {
+            eprintln!("{s}");
+        }
+    };
+    let temp = tempfile::tempdir()?;
+    let clock = Clock::System;
+    let serve = ServeConfig::default();
+    say("starting 花都区 (440114) and 清城区 (441802), each with its own store and CA ...");
+    let huadu = regions::start(
+        &temp.path().join("huadu"),
+        samples::REGION,
+        samples::HUB_NAME,
+        true,
+        clock.clone(),
+        serve.clone(),
+    )
+    .await?;
+    let qingcheng = regions::start(
+        &temp.path().join("qingcheng"),
+        regions::QINGCHENG,
+        regions::QINGCHENG_HUB,
+        false,
+        clock,
+        serve,
+    )
+    .await?;
+    let service = regions::qingcheng_service(&qingcheng.hub).await?;
+
+    say(&format!(
+        "花都区 issues a 营业执照 to each of {} holders ...",
+        args.holders
+    ));
+    let template = samples::business_licence_request();
+    let mut issued: Vec<Value> = Vec::with_capacity(args.holders as usize);
+    let mut i = 0;
+    while i < args.holders {
+        let n = 1_000.min(args.holders - i);
+        let mut batch = Vec::with_capacity(n as usize);
+        for k in i..i + n {
+            let code = holder_code(k)?;
+            let mut request = template.clone();
+            request["holder"]["code"] = json!(code);
+            request["data"]["uscc"] = json!(code);
+            batch.push(IssueInput::from_json(&request)?);
+        }
+        for l in huadu.hub.issue_batch(samples::MARKET, batch).await? {
+            issued.push(l.credential);
+        }
+        i += n;
+    }
+    // Peered after issuance: the first list each fetches is warm and whole.
+    regions::link(&qingcheng, &huadu).await?;
+    let client = qingcheng.server.client(&qingcheng.hub, &service).await?;
+
+    say("warming up ...");
+    time_pulls(&client, args.holders, 50, 1, None, 1).await?;
+    say(&format!(
+        "timing {} pulls across regions ({} in flight) ...",
+        args.pulls, args.concurrency
+    ));
+    let started = Instant::now();
+    let across = time_pulls(&client, args.holders, args.pulls, args.concurrency, None, 1).await?;
+    let across_rate = across.len() as f64 / started.elapsed().as_secs_f64();
+    say("timing the same pulls answered by 清城区 alone ...");
+    let local = time_pulls(
+        &client,
+        args.holders,
+        args.pulls,
+        args.concurrency,
+        Some(&[regions::QINGCHENG]),
+        0,
+    )
+    .await?;
+
+    say("verifying 花都区's licences in 清城区 with the stored trust list ...");
+    let peer = qingcheng.hub.peer_trust(samples::REGION).await?;
+    let options = VerifyOptions {
+        now: qingcheng.hub.now(),
+        attachments: None,
+    };
+    let started = Instant::now();
+    let mut valid = 0usize;
+    for c in &issued {
+        valid += usize::from(verify(&peer.trust, c.clone(), options).valid);
+    }
+    let single_rate = issued.len() as f64 / started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        valid == issued.len(),
+        "{valid} of {} verified",
+        issued.len()
+    );
+    let started = Instant::now();
+    let results = verify_many(&peer.trust, issued.clone(), options);
+    let batch_rate = issued.len() as f64 / started.elapsed().as_secs_f64();
+    anyhow::ensure!(results.iter().all(|v| v.valid), "a batch result failed");
+    say("measuring raw Ed25519 verify_strict (1 thread) ...");
+    let raw = crate::bench::raw_verify_rate(1, args.seconds, true);
+
+    client.close().await;
+    qingcheng.server.stop().await;
+    huadu.server.stop().await;
+    let ms = |d: &[Duration], p: f64| percentile(d, p);
+    let out = json!({
+        "holders": args.holders,
+        "pulls": args.pulls,
+        "concurrency": args.concurrency,
+        "acrossRegions": {"p50Ms": ms(&across, 0.5), "p99Ms": ms(&across, 0.99), "maxMs": ms(&across, 1.0), "perSec": across_rate.round()},
+        "ownRegionOnly": {"p50Ms": ms(&local, 0.5), "p99Ms": ms(&local, 0.99)},
+        "peerLicenceVerifyPerSec": {"oneByOne": single_rate.round(), "verifyMany": batch_rate.round()},
+        "rawVerifyStrictPerSec": raw.round(),
+        "ratios": {
+            "peerVerifyVsRaw": (single_rate / raw * 100.0).round() / 100.0,
+            "peerVerifyManyVsRaw": (batch_rate / raw * 100.0).round() / 100.0,
+        },
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!();
+        println!(
+            "pull across regions       p50 {:>7.2} ms   p99 {:>7.2} ms   max {:>7.2} ms   {:.0} pulls/s ({} in flight)",
+            ms(&across, 0.5),
+            ms(&across, 0.99),
+            ms(&across, 1.0),
+            across_rate,
+            args.concurrency
+        );
+        println!(
+            "own region only           p50 {:>7.2} ms   p99 {:>7.2} ms",
+            ms(&local, 0.5),
+            ms(&local, 0.99)
+        );
+        println!(
+            "peer licence verify       {:>9.0} /s one by one   {:.2} × raw",
+            single_rate,
+            single_rate / raw
+        );
+        println!(
+            "peer licence verify_many  {:>9.0} /s              {:.2} × raw",
+            batch_rate,
+            batch_rate / raw
+        );
+        println!("raw verify_strict         {raw:>9.0} /s (1 thread)");
+    }
+    Ok(ExitCode::SUCCESS)
+}

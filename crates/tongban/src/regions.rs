@@ -1,0 +1,106 @@
+//! Hubs of two regions served in this process, each with its own store and
+//! CA, made peers of each other the way administrators do it (cards
+//! exchanged once): for `tongban demo --regions` and `tongban bench regions`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tongban_hub::ServeConfig;
+use tongban_service::{Clock, Hub, HubConfig, NewDepartment};
+use tongban_store::PlatformLevel;
+
+use crate::local_hub::LocalHub;
+use crate::setup;
+
+/// 清远市清城区 (the region that reuses the licence).
+pub const QINGCHENG: &str = "441802";
+/// Its hub's name.
+pub const QINGCHENG_HUB: &str = "清远市清城区政务数据共享交换平台";
+/// Its government service centre's case system (synthetic USCC).
+pub const QINGCHENG_SERVICE_NAME: &str = "清远市清城区政务服务中心";
+
+/// One region's hub and its server.
+pub struct RegionHub {
+    /// The hub.
+    pub hub: Hub,
+    /// Its QUIC server on loopback.
+    pub server: LocalHub,
+    /// Region code.
+    pub region: String,
+    /// Hub name.
+    pub name: String,
+}
+
+/// Starts a region's hub in `dir`: the sample departments of 花都区 when
+/// `samples`, none otherwise.
+pub async fn start(
+    dir: &Path,
+    region: &str,
+    name: &str,
+    samples: bool,
+    clock: Clock,
+    serve: ServeConfig,
+) -> anyhow::Result<RegionHub> {
+    let hub = Hub::open(&HubConfig {
+        clock,
+        ..HubConfig::embedded(dir)
+    })
+    .await?;
+    setup::initialise(&hub, region, name, samples).await?;
+    let server = LocalHub::start(&hub, &format!("{name}CA"), serve).await?;
+    Ok(RegionHub {
+        hub,
+        server,
+        region: region.to_owned(),
+        name: name.to_owned(),
+    })
+}
+
+/// The case system's department of 清城区, registered with a signing key.
+pub async fn qingcheng_service(hub: &Hub) -> anyhow::Result<String> {
+    let code = tongban_codes::synth::uscc('1', '1', QINGCHENG, 9)?
+        .as_str()
+        .to_owned();
+    hub.add_department(NewDepartment {
+        code: code.clone(),
+        name: QINGCHENG_SERVICE_NAME.into(),
+        region_code: QINGCHENG.into(),
+        platform_level: PlatformLevel::District,
+        parent_code: None,
+        contact: None,
+    })
+    .await?;
+    hub.new_signing_key(&code, None).await?;
+    Ok(code)
+}
+
+/// Makes `a` and `b` peers of each other and waits until each holds the
+/// other's trust list.
+pub async fn link(a: &RegionHub, b: &RegionHub) -> anyhow::Result<()> {
+    let card_a = a.hub.peer_card(&a.server.addr.to_string()).await?;
+    let card_b = b.hub.peer_card(&b.server.addr.to_string()).await?;
+    b.hub.peer_add(card_a).await?;
+    a.hub.peer_add(card_b).await?;
+    let started = Instant::now();
+    loop {
+        let ready_a = a.hub.peer_trust(&b.region).await.is_ok();
+        let ready_b = b.hub.peer_trust(&a.region).await.is_ok();
+        if ready_a && ready_b {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let mut why = Vec::new();
+            for hub in [&a.hub, &b.hub] {
+                for t in hub.peer_trust_states().await? {
+                    why.push(format!(
+                        "{}: {}",
+                        t.region_code,
+                        t.failure.unwrap_or_else(|| "fetched".into())
+                    ));
+                }
+            }
+            anyhow::bail!("the peers' trust lists did not arrive ({})", why.join("; "));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
