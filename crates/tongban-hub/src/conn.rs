@@ -194,11 +194,16 @@ async fn serve_peer_stream(
                 let _ = send.finish();
                 return;
             }
-            Ok(ClientOp::Request { envelope, .. }) => {
+            Ok(ClientOp::Request {
+                envelope,
+                timeout_ms,
+            }) => {
                 let id = envelope_id(&envelope);
                 match shared.peer_budget.acquire().await {
                     Ok(_permit) => {
-                        match crate::peering::answer_peer(&shared, &region, envelope).await {
+                        match crate::peering::answer_peer(&shared, &region, envelope, timeout_ms)
+                            .await
+                        {
                             Ok(envelope) => ServerOp::Response { envelope },
                             Err(e) => {
                                 tracing::info!(peer = %region, code = %e.most_specific(), "peer request refused");
@@ -626,6 +631,29 @@ async fn records(
 
 async fn request(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream, ctx: &StreamCtx) {
     let id = envelope_id(&envelope);
+    // Another region's resource (`{region}:{id}`): through the two hubs.
+    let elsewhere = envelope
+        .get("resource")
+        .and_then(Value::as_str)
+        .is_some_and(|r| crate::crossing::split(r).is_some());
+    if elsewhere {
+        let Ok(_permit) = ctx.shared.pulls_budget.acquire().await else {
+            return;
+        };
+        let reply = match crate::crossing::forward(
+            &ctx.shared,
+            &ctx.department,
+            envelope,
+            timeout_ms,
+        )
+        .await
+        {
+            Ok(envelope) => ServerOp::Response { envelope },
+            Err(e) => ServerOp::error(id, &e),
+        };
+        write(send, &reply).await;
+        return;
+    }
     let outcome = match ctx
         .ingest
         .submit(&ctx.department, envelope, Kind::Request)

@@ -250,12 +250,17 @@ async fn check_and_verify_inner(shared: &Arc<Shared>, jobs: Vec<Job>) -> Vec<(Jo
     survivors
 }
 
+/// The catalogue id in a resource name: `{region}:{id}` → `id`.
+fn local_id(resource: &str) -> &str {
+    crate::crossing::split(resource).map_or(resource, |(_, id)| id)
+}
+
 fn names_unknown(view: &View, envelope: &Value) -> bool {
     let text = |k: &str| envelope.get(k).and_then(Value::as_str);
     text("keyId").is_some_and(|k| !view.keys.contains_key(k))
         || text("schema").is_some_and(|s| !view.validators.contains_key(s))
         || text("resource").is_some_and(|r| {
-            view.access.resource(r).is_none() && services::by_resource(r).is_none()
+            view.access.resource(local_id(r)).is_none() && services::by_resource(r).is_none()
         })
 }
 
@@ -320,7 +325,15 @@ fn authorise_and_validate(
     if let Some(service) = services::by_resource(&h.resource) {
         return validate_for_service(view, service, v);
     }
-    let resource = view.access.resource(&h.resource).ok_or_else(|| {
+    // A provider answers a request another region's department sent
+    // through the two hubs on the resource as that department named it,
+    // `{region}:{id}`; only a response may, and only to an open request.
+    let id = if h.kind == Kind::Response {
+        local_id(&h.resource)
+    } else {
+        h.resource.as_str()
+    };
+    let resource = view.access.resource(id).ok_or_else(|| {
         ProtoError::new(
             ErrorCode::ResourceUnknown,
             format!("no resource {} in the catalogue", h.resource),

@@ -10,6 +10,7 @@
 
 mod blobs;
 mod conn;
+mod crossing;
 mod ingest;
 mod listeners;
 mod peering;

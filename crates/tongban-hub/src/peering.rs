@@ -36,6 +36,15 @@ use crate::Shared;
 pub(crate) const PEER_LICENCES: &str = "hub.peer.licences";
 const PEER_QUERY_SCHEMA: &str = "peer-licence-query@1";
 const PEER_ANSWER_SCHEMA: &str = "peer-licences@1";
+/// The resource a peer hub asks for this region's shared catalogue on.
+pub(crate) const PEER_CATALOGUE: &str = "hub.peer.catalogue";
+const PEER_CATALOGUE_QUERY_SCHEMA: &str = "peer-catalogue-query@1";
+const PEER_CATALOGUE_SCHEMA: &str = "peer-catalogue@1";
+/// The resource a peer hub forwards a department's request for one of
+/// this region's resources on.
+pub(crate) const PEER_REQUEST: &str = "hub.peer.request";
+pub(crate) const PEER_REQUEST_SCHEMA: &str = "peer-request@1";
+pub(crate) const PEER_RESPONSE_SCHEMA: &str = "peer-response@1";
 /// The resource a department asks for licences across regions on.
 pub(crate) const REGION_LICENCES: &str = "hub.region.licences";
 
@@ -174,7 +183,7 @@ async fn resolve(address: &str) -> Result<(String, std::net::SocketAddr), PeerFa
 }
 
 /// The open link to `peer`, or a new one.
-async fn link(shared: &Shared, peer: &PeerRow) -> Result<Client, PeerFailure> {
+pub(crate) async fn link(shared: &Shared, peer: &PeerRow) -> Result<Client, PeerFailure> {
     if let Some(c) = shared.peering.links.lock().await.get(&peer.region_code) {
         if c.close_reason().is_none() {
             return Ok(c.clone());
@@ -249,6 +258,11 @@ pub(crate) async fn refresh(shared: &Shared, peer: &PeerRow) -> Result<(), PeerF
             }
         };
         shared.hub.peer_trust_accept(region, &file).await?;
+        // With a fresh list, the peer's shared catalogue (its answer is
+        // checked with the anchor). A failure here keeps what was stored.
+        if let Err(f) = refresh_catalogue(shared, peer, &client, limit).await {
+            tracing::warn!(peer = %region, code = %f.code, message = %f.message, "fetching a peer's catalogue failed");
+        }
         Ok(())
     }
     .await;
@@ -272,6 +286,39 @@ pub(crate) async fn refresh(shared: &Shared, peer: &PeerRow) -> Result<(), PeerF
         tracing::debug!(peer = %region, "peer trust list refreshed");
     }
     result
+}
+
+/// Fetches and stores the peer's unconditional resources.
+async fn refresh_catalogue(
+    shared: &Shared,
+    peer: &PeerRow,
+    client: &Client,
+    limit: Duration,
+) -> Result<(), PeerFailure> {
+    let region = &peer.region_code;
+    let peer_trust = trust(shared, region).await?;
+    let draft = client.request_for(PEER_CATALOGUE, PEER_CATALOGUE_QUERY_SCHEMA, json!({}));
+    let id = draft.id.clone();
+    let ms = u64::try_from(limit.as_millis()).unwrap_or(20_000);
+    let answer = tokio::time::timeout(limit, client.request(draft, ms))
+        .await
+        .map_err(|_| failure("PEER_TIMEOUT", format!("no catalogue within {limit:?}")))?
+        .map_err(|e| failure("PEER_UNREACHABLE", format!("catalogue: {e}")))?;
+    let verified = check_answer(
+        shared,
+        &peer_trust,
+        answer,
+        &id,
+        PEER_CATALOGUE,
+        PEER_CATALOGUE_SCHEMA,
+    )?;
+    let resources = verified
+        .payload()
+        .get("resources")
+        .and_then(Value::as_array)
+        .ok_or_else(|| failure("PEER_ANSWER_INVALID", "resources is not a list"))?;
+    shared.hub.peer_catalogue_accept(region, resources).await?;
+    Ok(())
 }
 
 /// The peer's trust list, verified, from the cache while the stored list
@@ -416,12 +463,25 @@ async fn local_licences(
     Ok(found)
 }
 
-/// Answers a peer hub's `hub.peer.licences` request (the peer connected
-/// with its hub certificate as `region`).
+/// What a peer hub may ask: (resource, request schema, answer schema).
+const PEER_SERVICES: &[(&str, &str, &str)] = &[
+    (PEER_LICENCES, PEER_QUERY_SCHEMA, PEER_ANSWER_SCHEMA),
+    (
+        PEER_CATALOGUE,
+        PEER_CATALOGUE_QUERY_SCHEMA,
+        PEER_CATALOGUE_SCHEMA,
+    ),
+    (PEER_REQUEST, PEER_REQUEST_SCHEMA, PEER_RESPONSE_SCHEMA),
+];
+
+/// Answers a peer hub's request (the peer connected with its hub
+/// certificate as `region`): its envelope is checked here, the service
+/// named by its resource answers, and the answer is signed by this hub.
 pub(crate) async fn answer_peer(
     shared: &Shared,
     region: &str,
     envelope: Value,
+    timeout_ms: u64,
 ) -> Result<Value, ProtoError> {
     let hub = &shared.hub;
     let now = hub.now();
@@ -438,12 +498,17 @@ pub(crate) async fn answer_peer(
             ),
         ));
     }
-    if h.resource != PEER_LICENCES || h.kind != Kind::Request || h.schema != PEER_QUERY_SCHEMA {
+    let Some(&(resource, _, answer_schema)) = PEER_SERVICES
+        .iter()
+        .find(|(r, q, _)| *r == h.resource && *q == h.schema && h.kind == Kind::Request)
+    else {
         return Err(ProtoError::new(
             ErrorCode::ResourceForbidden,
-            format!("a peer hub asks {PEER_LICENCES} ({PEER_QUERY_SCHEMA}) only"),
+            format!(
+                "a peer hub asks {PEER_LICENCES}, {PEER_CATALOGUE} or {PEER_REQUEST} with their schemas, nothing else"
+            ),
         ));
-    }
+    };
     parsed.check_time(now, window)?;
     let peer = hub.peer(region).await.map_err(refused)?;
     let anchor = tongban_service::anchor_record(&peer).map_err(refused)?;
@@ -459,21 +524,48 @@ pub(crate) async fn answer_peer(
     }
     let request = parsed.verify(&anchor)?;
     remember(shared, &request.header, now)?;
-    let p = request.payload();
-    let holder = Holder::of(p)?;
-    let types = types_of(p)?;
-    let use_cause = text(p, "useCause");
-    let requester = text(p, "requester");
-    let case_id = p.get("caseId").and_then(Value::as_str);
-    // The department's own request, signed with its key from the peer
-    // region's trust list: the peer hub forwards, it does not speak for it.
-    let origin = p.get("origin").cloned().ok_or_else(|| {
+    let payload = match resource {
+        PEER_LICENCES => peer_licences(shared, region, &request).await?,
+        PEER_CATALOGUE => {
+            let resources = hub.shared_catalogue().await.map_err(refused)?;
+            json!({"region": hub.identity().await.map_err(refused)?.region, "resources": resources})
+        }
+        _ => crate::crossing::answer_request(shared, region, &request, timeout_ms).await?,
+    };
+    let identity = hub.identity().await.map_err(refused)?;
+    let (key, _) = hub.current_key("hub").await.map_err(refused)?;
+    Draft {
+        id: tongban_proto::new_id(),
+        sender: identity.id,
+        recipient: Some(peer_id),
+        topic: None,
+        resource: resource.to_owned(),
+        schema: answer_schema.to_owned(),
+        kind: Kind::Response,
+        correlation_id: Some(request.header.id.clone()),
+        time: now,
+        payload: Some(payload),
+        payload_ref: None,
+    }
+    .sign(&key)
+}
+
+/// The department's own request that a peer hub forwards, checked: a
+/// well-formed envelope within the time window, signed with the
+/// department's key from the peer region's trust list, not seen before.
+pub(crate) async fn verified_origin(
+    shared: &Shared,
+    region: &str,
+    origin: Option<&Value>,
+) -> Result<Verified, ProtoError> {
+    let now = shared.hub.now();
+    let origin = origin.cloned().ok_or_else(|| {
         ProtoError::service("ORIGIN_MISSING", "the department's request is missing")
     })?;
     let origin = tongban_proto::envelope::parse(origin)
         .map_err(|e| ProtoError::service("ORIGIN_INVALID", e.to_string()))?;
     origin
-        .check_time(now, window)
+        .check_time(now, shared.config.time_window)
         .map_err(|e| ProtoError::service("ORIGIN_INVALID", e.to_string()))?;
     let peer_trust = trust(shared, region).await.map_err(|f| {
         if f.code == "INTERNAL" {
@@ -500,9 +592,29 @@ pub(crate) async fn answer_peer(
                 ),
             )
         })?;
-    let origin = origin
+    origin
         .verify(&key)
-        .map_err(|e| ProtoError::service("ORIGIN_UNVERIFIED", e.to_string()))?;
+        .map_err(|e| ProtoError::service("ORIGIN_UNVERIFIED", e.to_string()))
+}
+
+/// The payload of the answer to `hub.peer.licences`.
+async fn peer_licences(
+    shared: &Shared,
+    region: &str,
+    request: &Verified,
+) -> Result<Value, ProtoError> {
+    let hub = &shared.hub;
+    let now = hub.now();
+    let peer_id = format!("urn:tongban:hub:{region}");
+    let p = request.payload();
+    let holder = Holder::of(p)?;
+    let types = types_of(p)?;
+    let use_cause = text(p, "useCause");
+    let requester = text(p, "requester");
+    let case_id = p.get("caseId").and_then(Value::as_str);
+    // The department's own request, signed with its key from the peer
+    // region's trust list: the peer hub forwards, it does not speak for it.
+    let origin = verified_origin(shared, region, p.get("origin")).await?;
     let identity = hub.identity().await.map_err(refused)?;
     let op = origin.payload();
     let sorted = |mut v: Vec<String>| {
@@ -544,28 +656,12 @@ pub(crate) async fn answer_peer(
         .take(MAX_PEER_LICENCES)
         .map(|f| f.credential)
         .collect();
-    let (key, _) = hub.current_key("hub").await.map_err(refused)?;
-    Draft {
-        id: tongban_proto::new_id(),
-        sender: identity.id,
-        recipient: Some(peer_id),
-        topic: None,
-        resource: PEER_LICENCES.to_owned(),
-        schema: PEER_ANSWER_SCHEMA.to_owned(),
-        kind: Kind::Response,
-        correlation_id: Some(request.header.id.clone()),
-        time: now,
-        payload: Some(
-            json!({"region": identity.region, "licences": licences, "truncated": truncated}),
-        ),
-        payload_ref: None,
-    }
-    .sign(&key)
+    Ok(json!({"region": identity.region, "licences": licences, "truncated": truncated}))
 }
 
 /// Refuses an envelope of a peer seen before (within twice the time window,
 /// beyond which its time alone refuses it).
-fn remember(shared: &Shared, h: &Header, now: OffsetDateTime) -> Result<(), ProtoError> {
+pub(crate) fn remember(shared: &Shared, h: &Header, now: OffsetDateTime) -> Result<(), ProtoError> {
     let mut seen = lock(&shared.peering.seen);
     let horizon = now - shared.config.time_window * 2;
     if seen.len() >= MAX_SEEN / 2 {
@@ -658,27 +754,14 @@ async fn ask_peer(
             ));
         }
     };
-    let parsed = tongban_proto::envelope::parse(answer)
-        .map_err(|e| failure("PEER_ANSWER_INVALID", e.to_string()))?;
-    let h = &parsed.header;
-    if h.sender != peer_trust.anchor.controller
-        || h.correlation_id.as_deref() != Some(request_id.as_str())
-        || h.kind != Kind::Response
-        || h.resource != PEER_LICENCES
-        || h.schema != PEER_ANSWER_SCHEMA
-        || h.key_id != peer_trust.anchor.key_id()
-    {
-        return Err(failure(
-            "PEER_ANSWER_INVALID",
-            "the answer is not the peer hub's answer to this request",
-        ));
-    }
-    parsed
-        .check_time(shared.hub.now(), shared.config.time_window)
-        .map_err(|e| failure("PEER_ANSWER_INVALID", e.to_string()))?;
-    let verified = parsed
-        .verify(&peer_trust.anchor)
-        .map_err(|e| failure("PEER_ANSWER_INVALID", e.to_string()))?;
+    let verified = check_answer(
+        &shared,
+        &peer_trust,
+        answer,
+        &request_id,
+        PEER_LICENCES,
+        PEER_ANSWER_SCHEMA,
+    )?;
     let truncated = verified.payload().get("truncated") == Some(&Value::Bool(true));
     let credentials: Vec<Value> = verified
         .payload()
@@ -714,6 +797,40 @@ async fn ask_peer(
         valid_until: Some(peer_trust.valid_until),
         truncated,
     })
+}
+
+/// Checks that `answer` is the peer hub's signed answer to request
+/// `request_id` on `resource` in `schema`: sender, kind, correlation,
+/// anchor key, time, signature.
+pub(crate) fn check_answer(
+    shared: &Shared,
+    peer_trust: &PeerTrust,
+    answer: Value,
+    request_id: &str,
+    resource: &str,
+    schema: &str,
+) -> Result<Verified, PeerFailure> {
+    let parsed = tongban_proto::envelope::parse(answer)
+        .map_err(|e| failure("PEER_ANSWER_INVALID", e.to_string()))?;
+    let h = &parsed.header;
+    if h.sender != peer_trust.anchor.controller
+        || h.correlation_id.as_deref() != Some(request_id)
+        || h.kind != Kind::Response
+        || h.resource != resource
+        || h.schema != schema
+        || h.key_id != peer_trust.anchor.key_id()
+    {
+        return Err(failure(
+            "PEER_ANSWER_INVALID",
+            "the answer is not the peer hub's answer to this request",
+        ));
+    }
+    parsed
+        .check_time(shared.hub.now(), shared.config.time_window)
+        .map_err(|e| failure("PEER_ANSWER_INVALID", e.to_string()))?;
+    parsed
+        .verify(&peer_trust.anchor)
+        .map_err(|e| failure("PEER_ANSWER_INVALID", e.to_string()))
 }
 
 /// Verifies a peer's licences with its trust list, off the async runtime.

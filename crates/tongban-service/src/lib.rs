@@ -38,7 +38,7 @@ pub use catalogue::{CatalogueDraft, SHARING_TYPES, sharing_type};
 pub use error::{Error, Result};
 pub use keystore::{KeyStore, KeyStoreError};
 pub use licences::{AttachmentInput, Export, Found, IssueInput, MAX_USE_CAUSE_CHARS, Query};
-pub use peers::{PeerCard, PeerTrust, anchor_record};
+pub use peers::{MAX_PEER_RESOURCES, PeerCard, PeerResource, PeerTrust, anchor_record};
 pub use schemas::{KINDS as SCHEMA_KINDS, Published};
 
 /// Where time comes from.

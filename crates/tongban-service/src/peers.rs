@@ -381,3 +381,192 @@ fn check_trust_list(peer: &PeerRow, file: &Value, now: OffsetDateTime) -> Result
         .ok_or_else(|| rejected("TRUST_LIST_INVALID", "no validUntil"))?;
     Ok(Checked { trust, valid_until })
 }
+
+/// Most resources a peer's catalogue may hold for other regions.
+pub const MAX_PEER_RESOURCES: usize = 2_000;
+
+/// An unconditional (无条件共享) resource of a region's catalogue, as that
+/// region's hub serves it to peer hubs: the entry and the schema its
+/// payloads follow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerResource {
+    /// The region that provides it.
+    pub region: String,
+    /// Resource id in that region's catalogue; requested here as
+    /// `{region}:{id}`.
+    pub id: String,
+    /// Version.
+    pub version: u64,
+    /// Name (资源名称).
+    pub name: String,
+    /// Description (资源摘要).
+    pub description: String,
+    /// Providing department (in that region).
+    pub provider: String,
+    /// Payload schema `id@version`.
+    pub schema: String,
+    /// Fields with labels.
+    pub fields: Vec<tongban_store::CatalogueField>,
+    /// Always `unconditional`.
+    pub sharing_type: String,
+    /// Update frequency.
+    pub update_frequency: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// The schema document.
+    pub schema_document: Value,
+}
+
+impl PeerResource {
+    /// How it is named in a request from this region: `{region}:{id}`.
+    pub fn qualified_id(&self) -> String {
+        format!("{}:{}", self.region, self.id)
+    }
+
+    fn matches(&self, terms: &[String]) -> (bool, bool) {
+        let mut text = format!("{} {} {}", self.name, self.description, self.tags.join(" "));
+        for f in &self.fields {
+            text.push(' ');
+            text.push_str(&f.label);
+        }
+        let all = terms.iter().all(|t| text.contains(t.as_str()));
+        let in_name = terms.iter().all(|t| self.name.contains(t.as_str()));
+        (all, in_name)
+    }
+}
+
+impl Hub {
+    /// This region's unconditional, published resources with their schemas,
+    /// as served to peer hubs (at most [`MAX_PEER_RESOURCES`]).
+    pub async fn shared_catalogue(&self) -> Result<Vec<PeerResource>> {
+        let me = self.identity().await?;
+        let filter = tongban_store::CatalogueFilter {
+            sharing_type: Some("unconditional".into()),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        for e in self
+            .store
+            .catalogue_list(&filter, MAX_PEER_RESOURCES)
+            .await?
+        {
+            if e.status != "published" {
+                continue;
+            }
+            let (schema_id, version) = e.schema.split_once('@').unwrap_or((&e.schema, ""));
+            let Ok(row) = self.schema(schema_id, Some(version)).await else {
+                continue;
+            };
+            let Ok(document) = serde_json::from_str::<Value>(&row.content) else {
+                continue;
+            };
+            out.push(PeerResource {
+                region: me.region.clone(),
+                id: e.id,
+                version: e.version,
+                name: e.name,
+                description: e.description,
+                provider: e.provider,
+                schema: e.schema,
+                fields: e.fields,
+                sharing_type: e.sharing_type,
+                update_frequency: e.update_frequency,
+                tags: e.tags,
+                schema_document: document,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Stores what a peer served of its catalogue (replacing what was
+    /// stored); refuses the whole list if an entry is not the peer's own
+    /// unconditional resource (`PEER_CATALOGUE_INVALID`). Returns how many.
+    pub async fn peer_catalogue_accept(&self, region: &str, resources: &[Value]) -> Result<usize> {
+        self.peer(region).await?;
+        if resources.len() > MAX_PEER_RESOURCES {
+            return Err(rejected(
+                "PEER_CATALOGUE_INVALID",
+                format!("more than {MAX_PEER_RESOURCES} resources"),
+            ));
+        }
+        let mut rows = Vec::with_capacity(resources.len());
+        for v in resources {
+            let r: PeerResource = serde_json::from_value(v.clone())
+                .map_err(|e| rejected("PEER_CATALOGUE_INVALID", e.to_string()))?;
+            let id_ok = !r.id.is_empty()
+                && r.qualified_id().len() <= 100
+                && r.id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+            if r.region != region
+                || r.sharing_type != "unconditional"
+                || !id_ok
+                || !r.schema_document.is_object()
+            {
+                return Err(rejected(
+                    "PEER_CATALOGUE_INVALID",
+                    format!(
+                        "resource {:?} is not an unconditional resource of region {region}",
+                        r.id
+                    ),
+                ));
+            }
+            let text = serde_json::to_string(&r)
+                .map_err(|e| rejected("PEER_CATALOGUE_INVALID", e.to_string()))?;
+            rows.push((r.id, text));
+        }
+        self.store
+            .replace_peer_resources(region, &rows, self.now())
+            .await?;
+        Ok(rows.len())
+    }
+
+    /// Peer regions' resources whose name, description, tags or field
+    /// labels hold every whitespace-separated term; name matches first.
+    pub async fn peer_catalogue_search(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<PeerResource>> {
+        let terms: Vec<String> = query.split_whitespace().map(str::to_owned).collect();
+        let active: Vec<String> = self
+            .peers()
+            .await?
+            .into_iter()
+            .filter(|p| p.status == "active")
+            .map(|p| p.region_code)
+            .collect();
+        let mut hits = Vec::new();
+        for (region, text) in self.store.peer_resources(None).await? {
+            if !active.contains(&region) {
+                continue;
+            }
+            let Ok(r) = serde_json::from_str::<PeerResource>(&text) else {
+                continue;
+            };
+            let (all, in_name) = r.matches(&terms);
+            if all {
+                hits.push((!in_name, r));
+            }
+        }
+        hits.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| a.1.qualified_id().cmp(&b.1.qualified_id()))
+        });
+        Ok(hits.into_iter().take(limit).map(|(_, r)| r).collect())
+    }
+
+    /// A peer region's resource as stored (`CATALOGUE_UNKNOWN` if none).
+    pub async fn peer_resource(&self, region: &str, id: &str) -> Result<PeerResource> {
+        self.peer(region).await?;
+        let text = self.store.peer_resource(region, id).await?.ok_or_else(|| {
+            rejected(
+                "CATALOGUE_UNKNOWN",
+                format!("region {region} shares no resource {id} with other regions"),
+            )
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::Store(tongban_store::StoreError::Corrupt(e.to_string())))
+    }
+}

@@ -139,6 +139,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "peer trust lists",
         include_str!("../migrations/sqlite/0012_peer_trust.sql"),
     ),
+    (
+        13,
+        "peer resources",
+        include_str!("../migrations/sqlite/0013_peer_resources.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -201,6 +206,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "peer trust lists",
         include_str!("../migrations/postgres/0012_peer_trust.sql"),
+    ),
+    (
+        13,
+        "peer resources",
+        include_str!("../migrations/postgres/0013_peer_resources.sql"),
     ),
 ];
 

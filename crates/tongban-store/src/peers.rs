@@ -211,3 +211,68 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Replaces what is stored of a peer's catalogue (`(id, JSON)` each),
+    /// in one transaction; `true` when it changed.
+    pub async fn replace_peer_resources(
+        &self,
+        region: &str,
+        resources: &[(String, String)],
+        at: time::OffsetDateTime,
+    ) -> Result<bool> {
+        let changed = in_tx!(&self.db, tx => {
+            let before: Vec<(String, String)> = sqlx::query_as("SELECT id, resource FROM peer_resources WHERE region_code = $1 ORDER BY id")
+                .bind(region)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut after: Vec<(String, String)> = resources.to_vec();
+            after.sort();
+            if before == after {
+                sqlx::query("UPDATE peer_resources SET fetched_at = $1 WHERE region_code = $2")
+                    .bind(unix(at))
+                    .bind(region)
+                    .execute(&mut *tx)
+                    .await?;
+                false
+            } else {
+                sqlx::query("DELETE FROM peer_resources WHERE region_code = $1")
+                    .bind(region)
+                    .execute(&mut *tx)
+                    .await?;
+                for (id, resource) in &after {
+                    sqlx::query("INSERT INTO peer_resources (region_code, id, resource, fetched_at) VALUES ($1, $2, $3, $4)")
+                        .bind(region)
+                        .bind(id)
+                        .bind(resource)
+                        .bind(unix(at))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                true
+            }
+        });
+        Ok(changed)
+    }
+
+    /// Stored peer resources (`(region, JSON)`), of one region or all, by region and id.
+    pub async fn peer_resources(&self, region: Option<&str>) -> Result<Vec<(String, String)>> {
+        on_db!(&self.db, pool => {
+            Ok(sqlx::query_as::<_, (String, String)>("SELECT region_code, resource FROM peer_resources WHERE ($1 IS NULL OR region_code = $1) ORDER BY region_code, id")
+                .bind(region)
+                .fetch_all(pool)
+                .await?)
+        })
+    }
+
+    /// One stored peer resource (JSON).
+    pub async fn peer_resource(&self, region: &str, id: &str) -> Result<Option<String>> {
+        on_db!(&self.db, pool => {
+            Ok(sqlx::query_scalar::<_, String>("SELECT resource FROM peer_resources WHERE region_code = $1 AND id = $2")
+                .bind(region)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?)
+        })
+    }
+}

@@ -58,6 +58,10 @@ pub enum CatalogueCommand {
         query: Vec<String>,
         #[command(flatten)]
         filter: FilterArgs,
+        /// Search peer regions' unconditional resources instead (全域通办),
+        /// as their hubs last served them; request one as `{region}:{id}`.
+        #[arg(long)]
+        other_regions: bool,
     },
 }
 
@@ -191,7 +195,40 @@ pub async fn run(ctx: &Context, cmd: CatalogueCommand) -> anyhow::Result<ExitCod
                 &hub.catalogue_list(&filter.filter(), filter.limit).await?,
             )?;
         }
-        CatalogueCommand::Search { query, filter } => {
+        CatalogueCommand::Search {
+            query,
+            filter,
+            other_regions: true,
+        } => {
+            let found = hub
+                .peer_catalogue_search(&query.join(" "), filter.limit)
+                .await?;
+            if ctx.json {
+                let listed: Vec<serde_json::Value> = found
+                    .iter()
+                    .map(|r| {
+                        let mut v = serde_json::to_value(r).unwrap_or_default();
+                        v["qualifiedId"] = serde_json::json!(r.qualified_id());
+                        v
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&listed)?);
+            } else if found.is_empty() {
+                eprintln!("nothing found in other regions");
+            } else {
+                for r in &found {
+                    println!(
+                        "{}  {}  provider {}  schema {}  from region {}  (无条件共享)",
+                        r.qualified_id(),
+                        r.name,
+                        r.provider,
+                        r.schema,
+                        r.region
+                    );
+                }
+            }
+        }
+        CatalogueCommand::Search { query, filter, .. } => {
             let found = hub
                 .catalogue_search(&query.join(" "), &filter.filter(), filter.limit)
                 .await?;

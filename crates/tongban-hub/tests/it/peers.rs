@@ -54,6 +54,9 @@ async fn linked(
         )
         .await
         .unwrap();
+    // Both hubs run on fixed clocks set when they started: 清城区's must not
+    // be behind the licence's issue time.
+    q.hub.clock().set(h.hub.now() + time::Duration::seconds(1));
     let q_card = q.hub.peer_card(&q.addr.to_string()).await.unwrap();
     let h_card = h.hub.peer_card(&h.addr.to_string()).await.unwrap();
     h.hub.peer_add(q_card).await.unwrap();
@@ -396,4 +399,120 @@ async fn a_peer_link_admits_only_what_a_peer_may_do() {
     civil.close().await;
     q.stop().await;
     h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_regions_open_resources_are_found_and_requested_through_the_two_hubs() {
+    let here = tongban_tests::backends("peers_catalogue_here").await;
+    let there = tongban_tests::backends("peers_catalogue_there").await;
+    for (qb, hb) in here.into_iter().zip(there) {
+        eprintln!("peers_catalogue: {}", qb.name);
+        let (q, h, _) = linked(qb, hb).await;
+        // 花都区 shares one resource unconditionally (and one on conditions,
+        // business-registration, which other regions never see).
+        h.hub
+            .catalogue_publish(
+                MARKET,
+                serde_json::from_value(json!({
+                    "id": "market-entities", "name": "市场主体公示信息", "schema": "business-registration@1",
+                    "sharingType": "无条件共享", "tags": ["营业执照", "公示"],
+                    "description": "新设市场主体的公示信息，供各地核验",
+                }))
+                .unwrap(),
+                false,
+            )
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let found = loop {
+            let found = q.hub.peer_catalogue_search("公示", 10).await.unwrap();
+            if !found.is_empty() {
+                break found;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "never listed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].qualified_id(), "440114:market-entities");
+        assert_eq!(found[0].region, "440114");
+        assert!(
+            q.hub
+                .peer_catalogue_search("新设市场主体登记信息", 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let civil = q.client(CIVIL).await;
+        let ask = |resource: &str, payload: Value| {
+            civil.request_for(resource, "business-registration@1", payload)
+        };
+        // 花都区's provider is not listening yet: its hub says so.
+        let e = civil
+            .request(ask("440114:market-entities", registration(COMPANY)), 3000)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::ProviderUnavailable), "{e}");
+
+        let market = h.client(MARKET).await;
+        let mut l = market.listen(8).await.unwrap();
+        let answering = tokio::spawn(async move {
+            let d = crate::flows::next_delivery(&mut l).await;
+            assert_eq!(d.kind(), "request");
+            assert_eq!(d.envelope["sender"], CIVIL);
+            assert_eq!(d.envelope["resource"], "440114:market-entities");
+            l.respond(&d, "business-registration@1", registration(COMPANY))
+                .await
+                .unwrap();
+            l
+        });
+        let req = ask("440114:market-entities", registration(COMPANY));
+        let request_id = req.id.clone();
+        let answer = civil.request(req, 5000).await.unwrap();
+        // The provider's own signed response, end to end.
+        assert_eq!(answer["sender"], MARKET);
+        assert_eq!(answer["recipient"], CIVIL);
+        assert_eq!(answer["correlationId"], request_id.as_str());
+        assert_eq!(answer["payload"]["uscc"], COMPANY);
+        let _l = answering.await.unwrap();
+        // Logged on both sides.
+        let there = h.hub.store().audit_of("market-entities", 10).await.unwrap();
+        assert!(
+            there.iter().any(|e| e.action == "exchange.peer_request"),
+            "{there:?}"
+        );
+        let here = q
+            .hub
+            .store()
+            .audit_of("440114:market-entities", 10)
+            .await
+            .unwrap();
+        assert!(here.iter().any(|e| e.action == "exchange.peer_request"));
+
+        // Refused here, before anyone is asked: a payload the schema
+        // refuses, a resource not shared with other regions, a region that
+        // is no peer.
+        let e = civil
+            .request(ask("440114:market-entities", json!({"uscc": 5})), 3000)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::PayloadInvalid), "{e}");
+        let e = civil
+            .request(
+                ask("440114:business-registration", registration(COMPANY)),
+                3000,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::ResourceUnknown), "{e}");
+        let e = civil
+            .request(ask("110101:market-entities", registration(COMPANY)), 3000)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::ResourceUnknown), "{e}");
+        civil.close().await;
+        market.close().await;
+        q.stop().await;
+        h.stop().await;
+    }
 }

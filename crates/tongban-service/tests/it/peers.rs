@@ -137,19 +137,18 @@ fn verify(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peer_trust_lists_are_checked_stored_refreshed_and_go_stale() {
-    let other = tempfile::tempdir().unwrap();
-    let issuer = issuing_region(other.path()).await;
-    let card = issuer.peer_card("127.0.0.1:4433").await.unwrap();
-    let first = issuer
-        .issue(crate::MARKET, crate::business_licence())
-        .await
-        .unwrap();
     each_backend("peer_trust", |hub| {
-        let issuer = issuer.clone();
-        let card = card.clone();
-        let identifier = first.identifier.as_str().to_owned();
-        let first = first.credential.clone();
         async move {
+            // A fresh issuing region for each backend.
+            let other = tempfile::tempdir().unwrap();
+            let issuer = issuing_region(other.path()).await;
+            let card = issuer.peer_card("127.0.0.1:4433").await.unwrap();
+            let first = issuer
+                .issue(crate::MARKET, crate::business_licence())
+                .await
+                .unwrap();
+            let identifier = first.identifier.as_str().to_owned();
+            let first = first.credential.clone();
             hub.ca_init("花都区政务CA").await.unwrap();
             assert_eq!(code(hub.peer_trust("441802").await), "PEER_UNKNOWN");
             hub.peer_add(card.clone()).await.unwrap();
@@ -247,8 +246,8 @@ async fn peer_trust_lists_are_checked_stored_refreshed_and_go_stale() {
             // Removed: nothing of it is used.
             hub.peer_remove("441802").await.unwrap();
             assert_eq!(code(hub.peer_trust("441802").await), "PEER_UNKNOWN");
+            issuer.close().await;
         }
     })
     .await;
-    issuer.close().await;
 }

@@ -254,6 +254,37 @@ fn three_regions_trust_verify_and_pull_each_others_licences() {
             .then_some(Value::Null)
     });
 
+    // 花都区's open resources are found from 清城区, marked with their origin.
+    let resource = dir.join("market-entities.json");
+    std::fs::write(
+        &resource,
+        serde_json::to_vec(&serde_json::json!({
+            "id": "market-entities", "name": "市场主体公示信息", "schema": "business-registration@1",
+            "sharingType": "无条件共享", "tags": ["公示"],
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    ok(&tongban(
+        &huadu.data,
+        &[
+            "catalogue",
+            "publish",
+            "--as",
+            MARKET,
+            resource.to_str().unwrap(),
+        ],
+    ));
+    let listed = eventually("清城区 lists 花都区's open resource", || {
+        let found = json_of(&tongban(
+            &qingcheng.data,
+            &["--json", "catalogue", "search", "公示", "--other-regions"],
+        ));
+        (found.as_array().is_some_and(|a| !a.is_empty())).then_some(found)
+    });
+    assert_eq!(listed[0]["qualifiedId"], "440114:market-entities");
+    assert_eq!(listed[0]["region"], HUADU);
+
     // The pull: 花都区's licence comes back verified, with its origin.
     let answer = pull(&qingcheng, &creds, &[]);
     let got = licence(&answer, &first).unwrap_or_else(|| panic!("{answer}"));

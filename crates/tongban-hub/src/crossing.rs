@@ -1,0 +1,345 @@
+//! Requests for another region's resources, through the two hubs
+//! (全域通办). A peer region's unconditional (无条件共享) resources are
+//! known here from its catalogue (fetched with its trust list) and named
+//! `{region}:{id}`.
+//!
+//! - **Asking side** ([`forward`]): a department's request for
+//!   `{region}:{id}` is verified like any (sender, key, time), checked
+//!   against the peer's catalogue entry and schema, logged, and forwarded
+//!   inside a `hub.peer.request` this hub signs. The provider's signed
+//!   response comes back inside the peer hub's signed answer; both
+//!   signatures are checked (the provider's with the peer's trust list) and
+//!   the provider's response goes to the department as is.
+//! - **Answering side** ([`answer_request`]): the department's request is
+//!   checked with the asking region's trust list, must name one of this
+//!   region's unconditional, published resources with its schema and a
+//!   valid payload, is used once, logged, and handed to the provider's
+//!   listener; the provider answers as to any request, through this hub's
+//!   pipeline (checked, stored, logged).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tongban_client::ClientError;
+use tongban_proto::{ErrorCode, Kind, ProtoError, Verified};
+use tongban_store::{AuditRecord, DepartmentStatus};
+
+use crate::Shared;
+use crate::peering::{self, PEER_REQUEST, PEER_REQUEST_SCHEMA, PEER_RESPONSE_SCHEMA};
+
+/// Longest wait for a provider in another region.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// `(region, id)` when `resource` names a peer region's resource
+/// (`{six digits}:{id}`).
+pub(crate) fn split(resource: &str) -> Option<(&str, &str)> {
+    let (region, id) = resource.split_once(':')?;
+    (region.len() == 6 && region.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty())
+        .then_some((region, id))
+}
+
+fn peer_refusal(f: peering::PeerFailure) -> ProtoError {
+    ProtoError::service(f.code, f.message)
+}
+
+fn service_error(e: tongban_service::Error) -> ProtoError {
+    match e.code() {
+        "CATALOGUE_UNKNOWN" | "PEER_UNKNOWN" => {
+            ProtoError::new(ErrorCode::ResourceUnknown, e.to_string())
+        }
+        code if matches!(e, tongban_service::Error::Rejected { .. }) => {
+            ProtoError::service(code, e.to_string())
+        }
+        _ => {
+            tracing::error!(error = %e, "a request to another region failed");
+            ProtoError::new(ErrorCode::Internal, "the hub failed")
+        }
+    }
+}
+
+/// A department's request for a peer region's resource: checked, logged,
+/// forwarded, and answered with the provider's own signed response.
+pub(crate) async fn forward(
+    shared: &Arc<Shared>,
+    department: &str,
+    envelope: Value,
+    timeout_ms: u64,
+) -> Result<Value, ProtoError> {
+    let hub = &shared.hub;
+    let now = hub.now();
+    let parsed = tongban_proto::envelope::parse(envelope)?;
+    let h = &parsed.header;
+    if h.kind != Kind::Request {
+        return Err(ProtoError::new(
+            ErrorCode::EnvelopeMalformed,
+            "this operation takes a request envelope",
+        ));
+    }
+    if h.sender != department {
+        return Err(ProtoError::new(
+            ErrorCode::SenderMismatch,
+            format!(
+                "the connection is {department}, the envelope says it is from {}",
+                h.sender
+            ),
+        ));
+    }
+    let view = shared.snapshot.view();
+    if view.departments.get(department) != Some(&DepartmentStatus::Active) {
+        return Err(ProtoError::new(
+            ErrorCode::DepartmentInactive,
+            format!("department {department} is not active"),
+        ));
+    }
+    parsed.check_time(now, shared.config.time_window)?;
+    let key = view.keys.get(&h.key_id).cloned().ok_or_else(|| {
+        ProtoError::new(
+            ErrorCode::KeyUnknown,
+            format!("no key {} is registered", h.key_id),
+        )
+    })?;
+    let request = parsed.verify(&key)?;
+    let h = &request.header;
+    let Some((region, id)) = split(&h.resource) else {
+        return Err(ProtoError::new(
+            ErrorCode::ResourceUnknown,
+            "not another region's resource",
+        ));
+    };
+    let peer = hub.peer(region).await.map_err(service_error)?;
+    let resource = hub.peer_resource(region, id).await.map_err(service_error)?;
+    if h.schema != resource.schema {
+        return Err(ProtoError::new(
+            ErrorCode::ResourceForbidden,
+            format!(
+                "requests for {} carry {}, not {}",
+                h.resource, resource.schema, h.schema
+            ),
+        ));
+    }
+    if h.payload_ref.is_some() {
+        return Err(ProtoError::new(
+            ErrorCode::EnvelopeMalformed,
+            "a request to another region carries its payload inline",
+        ));
+    }
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&resource.schema_document)
+        .map_err(|e| {
+            ProtoError::new(
+                ErrorCode::SchemaUnknown,
+                format!(
+                    "region {region}'s schema {} does not compile: {e}",
+                    resource.schema
+                ),
+            )
+        })?;
+    crate::ingest::validate(&validator, &h.schema, request.payload())?;
+    hub.record_audit(&[AuditRecord::new(
+        now,
+        department,
+        "exchange.peer_request",
+        &h.resource,
+        json!({"id": h.id, "digest": request.digest(), "region": region}),
+    )])
+    .await
+    .map_err(service_error)?;
+
+    let peer_trust = peering::trust(shared, region).await.map_err(peer_refusal)?;
+    let client = peering::link(shared, &peer).await.map_err(peer_refusal)?;
+    let draft = client.request_for(
+        PEER_REQUEST,
+        PEER_REQUEST_SCHEMA,
+        json!({"origin": request.to_value()}),
+    );
+    let draft_id = draft.id.clone();
+    let wait = Duration::from_millis(timeout_ms).min(MAX_WAIT);
+    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(30_000);
+    let answer = match tokio::time::timeout(
+        wait + Duration::from_secs(1),
+        client.request(draft, wait_ms),
+    )
+    .await
+    {
+        Ok(Ok(answer)) => answer,
+        // The peer's refusal, as it gave it (e.g. PROVIDER_UNAVAILABLE,
+        // ACCESS_NOT_SHARED, PAYLOAD_INVALID, REQUEST_TIMEOUT).
+        Ok(Err(ClientError::Refused(e))) => {
+            return Err(ProtoError {
+                message: format!("region {region}: {}", e.message),
+                ..e
+            });
+        }
+        Ok(Err(e)) => {
+            return Err(ProtoError::service(
+                "PEER_UNREACHABLE",
+                format!("region {region}: {e}"),
+            ));
+        }
+        Err(_) => {
+            return Err(ProtoError::new(
+                ErrorCode::RequestTimeout,
+                format!("region {region} did not answer within {wait_ms} ms"),
+            ));
+        }
+    };
+    let invalid = |m: String| ProtoError::service("PEER_ANSWER_INVALID", m);
+    let outer = peering::check_answer(
+        shared,
+        &peer_trust,
+        answer,
+        &draft_id,
+        PEER_REQUEST,
+        PEER_RESPONSE_SCHEMA,
+    )
+    .map_err(|f| invalid(f.message))?;
+    let inner = outer
+        .payload()
+        .get("response")
+        .cloned()
+        .ok_or_else(|| invalid("the answer carries no response".into()))?;
+    let inner = tongban_proto::envelope::parse(inner).map_err(|e| invalid(e.to_string()))?;
+    let ih = &inner.header;
+    if ih.kind != Kind::Response
+        || ih.sender != resource.provider
+        || ih.correlation_id.as_deref() != Some(h.id.as_str())
+        || ih.recipient.as_deref() != Some(department)
+    {
+        return Err(invalid(format!(
+            "the response is not {}'s answer to this request",
+            resource.provider
+        )));
+    }
+    let provider_key = peer_trust
+        .trust
+        .keys()
+        .find(|k| k.key_id() == ih.key_id)
+        .cloned()
+        .ok_or_else(|| {
+            invalid(format!(
+                "key {} is not in region {region}'s trust list",
+                ih.key_id
+            ))
+        })?;
+    let response = inner
+        .verify(&provider_key)
+        .map_err(|e| invalid(e.to_string()))?;
+    Ok(response.to_value())
+}
+
+/// The payload of the answer to `hub.peer.request`: the provider's response
+/// to the department's request the peer hub forwarded.
+pub(crate) async fn answer_request(
+    shared: &Shared,
+    region: &str,
+    request: &Verified,
+    timeout_ms: u64,
+) -> Result<Value, ProtoError> {
+    let hub = &shared.hub;
+    let now = hub.now();
+    let origin = peering::verified_origin(shared, region, request.payload().get("origin")).await?;
+    let h = &origin.header;
+    let me = hub
+        .identity()
+        .await
+        .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
+    let id = match split(&h.resource) {
+        Some((r, id)) if r == me.region && h.kind == Kind::Request => id,
+        _ => {
+            return Err(ProtoError::service(
+                "ORIGIN_INVALID",
+                format!(
+                    "the department's request does not ask a resource of region {}",
+                    me.region
+                ),
+            ));
+        }
+    };
+    let view = shared.snapshot.view();
+    let resource = view.access.resource(id).cloned().ok_or_else(|| {
+        ProtoError::new(
+            ErrorCode::ResourceUnknown,
+            format!("no resource {id} in the catalogue"),
+        )
+    })?;
+    if resource.status != "published" {
+        return Err(ProtoError::new(
+            ErrorCode::CatalogueRetired,
+            format!("{id} is retired from the catalogue"),
+        ));
+    }
+    if resource.sharing_type != "unconditional" {
+        return Err(ProtoError::new(
+            ErrorCode::AccessNotShared,
+            format!("{id} is not shared unconditionally, so not with other regions"),
+        ));
+    }
+    if h.schema != resource.schema {
+        return Err(ProtoError::new(
+            ErrorCode::ResourceForbidden,
+            format!(
+                "requests for {id} carry {}, not {}",
+                resource.schema, h.schema
+            ),
+        ));
+    }
+    let validator = view.validators.get(&h.schema).ok_or_else(|| {
+        ProtoError::new(
+            ErrorCode::SchemaUnknown,
+            format!("schema {} is not registered", h.schema),
+        )
+    })?;
+    crate::ingest::validate(validator, &h.schema, origin.payload())?;
+    peering::remember(shared, h, now)
+        .map_err(|e| ProtoError::service("ORIGIN_REPLAYED", e.message))?;
+    if !shared.registry.is_listening(&resource.provider) {
+        return Err(ProtoError::new(
+            ErrorCode::ProviderUnavailable,
+            format!(
+                "{} has no system connected to answer {id}",
+                resource.provider
+            ),
+        ));
+    }
+    hub.record_audit(&[AuditRecord::new(
+        now,
+        format!("urn:tongban:hub:{region}/{}", h.sender),
+        "exchange.peer_request",
+        id,
+        json!({"id": h.id, "digest": origin.digest(), "region": region}),
+    )])
+    .await
+    .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
+    let Some(rx) = shared.registry.route_request(
+        &h.sender,
+        &h.id,
+        &resource.provider,
+        &h.resource,
+        (0, origin.to_value()),
+    ) else {
+        return Err(ProtoError::new(
+            ErrorCode::ProviderUnavailable,
+            format!(
+                "{} has no system connected to answer {id}",
+                resource.provider
+            ),
+        ));
+    };
+    let wait = Duration::from_millis(timeout_ms).min(MAX_WAIT);
+    match tokio::time::timeout(wait, rx).await {
+        Ok(Ok(response)) => Ok(json!({"response": response})),
+        _ => {
+            shared.registry.cancel(&h.sender, &h.id);
+            Err(ProtoError::new(
+                ErrorCode::RequestTimeout,
+                format!(
+                    "{} did not answer within {} ms",
+                    resource.provider,
+                    wait.as_millis()
+                ),
+            ))
+        }
+    }
+}
