@@ -199,7 +199,24 @@ async fn serve_peer_stream(
                 timeout_ms,
             }) => {
                 let id = envelope_id(&envelope);
-                match shared.peer_budget.acquire().await {
+                // Forwarded requests wait on providers: their own slots,
+                // refused when full rather than queued past the asking
+                // hub's wait.
+                let forwarded = envelope.get("resource").and_then(Value::as_str)
+                    == Some(crate::peering::PEER_REQUEST);
+                let permit = if forwarded {
+                    shared.forwards_budget.try_acquire().map_err(|_| {
+                        ProtoError::new(
+                            ErrorCode::Busy,
+                            "too many requests of other regions are waiting on providers here",
+                        )
+                    })
+                } else {
+                    shared.peer_budget.acquire().await.map_err(|_| {
+                        ProtoError::new(ErrorCode::ShuttingDown, "the hub is shutting down")
+                    })
+                };
+                match permit {
                     Ok(_permit) => {
                         match crate::peering::answer_peer(&shared, &region, envelope, timeout_ms)
                             .await
@@ -211,17 +228,14 @@ async fn serve_peer_stream(
                             }
                         }
                     }
-                    Err(_) => ServerOp::error(
-                        id,
-                        &ProtoError::new(ErrorCode::ShuttingDown, "the hub is shutting down"),
-                    ),
+                    Err(e) => ServerOp::error(id, &e),
                 }
             }
             Ok(_) => ServerOp::error(
                 None,
                 &ProtoError::new(
                     ErrorCode::ResourceForbidden,
-                    "a peer hub may fetch the trust list and ask hub.peer.licences, nothing else",
+                    "a peer hub may fetch the trust list and ask hub.peer.licences, hub.peer.catalogue or hub.peer.request, nothing else",
                 ),
             ),
             Err(e) => ServerOp::error(None, &e),

@@ -39,7 +39,43 @@ pub(crate) fn split(resource: &str) -> Option<(&str, &str)> {
         .then_some((region, id))
 }
 
+/// The peer's refusal as the department gets it: codes about the
+/// department's request and the resource go through; codes about the
+/// hubs' own envelope (clock skew between hubs, keys, an older peer) become
+/// `SERVICE_REFUSED` `PEER_REFUSED`, so that the department does not look
+/// for the fault in its own envelope.
+fn passed_on(region: &str, e: ProtoError) -> ProtoError {
+    let message = format!("region {region}: {}", e.message);
+    let about_the_request = matches!(
+        e.code,
+        ErrorCode::ResourceUnknown
+            | ErrorCode::ResourceForbidden
+            | ErrorCode::CatalogueRetired
+            | ErrorCode::AccessNotShared
+            | ErrorCode::AccessNotGranted
+            | ErrorCode::AccessExpired
+            | ErrorCode::SchemaUnknown
+            | ErrorCode::PayloadInvalid
+            | ErrorCode::PayloadTooLarge
+            | ErrorCode::ProviderUnavailable
+            | ErrorCode::RequestTimeout
+            | ErrorCode::Busy
+    ) || (e.code == ErrorCode::ServiceRefused
+        && e.reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("ORIGIN_") || r.starts_with("TRUST_LIST_")));
+    if about_the_request {
+        ProtoError { message, ..e }
+    } else {
+        ProtoError::service("PEER_REFUSED", format!("{message} ({})", e.most_specific()))
+    }
+}
+
 fn peer_refusal(f: peering::PeerFailure) -> ProtoError {
+    if f.code == "INTERNAL" {
+        tracing::error!(message = %f.message, "a request to another region failed");
+        return ProtoError::new(ErrorCode::Internal, "the hub failed");
+    }
     ProtoError::service(f.code, f.message)
 }
 
@@ -167,10 +203,7 @@ pub(crate) async fn forward(
         // The peer's refusal, as it gave it (e.g. PROVIDER_UNAVAILABLE,
         // ACCESS_NOT_SHARED, PAYLOAD_INVALID, REQUEST_TIMEOUT).
         Ok(Err(ClientError::Refused(e))) => {
-            return Err(ProtoError {
-                message: format!("region {region}: {}", e.message),
-                ..e
-            });
+            return Err(passed_on(region, e));
         }
         Ok(Err(e)) => {
             return Err(ProtoError::service(
@@ -206,6 +239,9 @@ pub(crate) async fn forward(
         || ih.sender != resource.provider
         || ih.correlation_id.as_deref() != Some(h.id.as_str())
         || ih.recipient.as_deref() != Some(department)
+        || ih.resource != h.resource
+        || ih.schema != resource.schema
+        || ih.payload_ref.is_some()
     {
         return Err(invalid(format!(
             "the response is not {}'s answer to this request",
@@ -223,6 +259,9 @@ pub(crate) async fn forward(
                 ih.key_id
             ))
         })?;
+    inner
+        .check_time(hub.now(), shared.config.time_window)
+        .map_err(|e| invalid(e.to_string()))?;
     let response = inner
         .verify(&provider_key)
         .map_err(|e| invalid(e.to_string()))?;
@@ -245,8 +284,9 @@ pub(crate) async fn answer_request(
         .identity()
         .await
         .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
+    let addressed_right = h.topic.is_none() && h.payload_ref.is_none();
     let id = match split(&h.resource) {
-        Some((r, id)) if r == me.region && h.kind == Kind::Request => id,
+        Some((r, id)) if r == me.region && h.kind == Kind::Request && addressed_right => id,
         _ => {
             return Err(ProtoError::service(
                 "ORIGIN_INVALID",
@@ -276,12 +316,16 @@ pub(crate) async fn answer_request(
             format!("{id} is not shared unconditionally, so not with other regions"),
         ));
     }
-    if h.schema != resource.schema {
+    if h.schema != resource.schema
+        || h.recipient
+            .as_deref()
+            .is_some_and(|r| r != resource.provider)
+    {
         return Err(ProtoError::new(
             ErrorCode::ResourceForbidden,
             format!(
-                "requests for {id} carry {}, not {}",
-                resource.schema, h.schema
+                "requests for {id} carry {} and go to its provider {}",
+                resource.schema, resource.provider
             ),
         ));
     }

@@ -339,6 +339,13 @@ fn authorise_and_validate(
             format!("no resource {} in the catalogue", h.resource),
         )
     })?;
+    if id != h.resource && h.payload_ref.is_some() {
+        // The other region's department could not download it from here.
+        return Err(ProtoError::new(
+            ErrorCode::PayloadTooLarge,
+            "a response to another region carries its payload inline",
+        ));
+    }
     if resource.status != "published" {
         return Err(ProtoError::new(
             ErrorCode::CatalogueRetired,

@@ -330,10 +330,13 @@ const RECORDS_AT_ONCE: usize = 8;
 const SERVICES_AT_ONCE: usize = 4;
 /// Pulls across regions in progress at once (each mostly waits on peers).
 const PULLS_AT_ONCE: usize = 16;
-/// Peer hubs' requests answered at once: apart from the departments' own
-/// services and pulls, so that two hubs pulling from each other cannot
-/// starve each other's answers.
+/// Peer hubs' licence and catalogue requests answered at once: apart from
+/// the departments' own services and pulls, so that two hubs pulling from
+/// each other cannot starve each other's answers.
 const PEER_REQUESTS_AT_ONCE: usize = 4;
+/// Requests of other regions' departments waiting on providers here at
+/// once, all peers together; one more is refused with `BUSY`, not queued.
+const PEER_FORWARDS_AT_ONCE: usize = 16;
 
 /// What the server's tasks share.
 pub(crate) struct Shared {
@@ -350,8 +353,10 @@ pub(crate) struct Shared {
     pub services_budget: tokio::sync::Semaphore,
     /// Pulls across regions in progress at once.
     pub pulls_budget: tokio::sync::Semaphore,
-    /// Peer hubs' requests being answered at once.
+    /// Peer hubs' licence and catalogue requests being answered at once.
     pub peer_budget: tokio::sync::Semaphore,
+    /// Other regions' requests waiting on providers here at once.
+    pub forwards_budget: tokio::sync::Semaphore,
     pub registry: listeners::Registry,
     pub blobs: blobs::Budget,
     /// Whose client certificates are accepted, and as what.
@@ -384,6 +389,7 @@ pub async fn run(
         services_budget: tokio::sync::Semaphore::new(SERVICES_AT_ONCE),
         pulls_budget: tokio::sync::Semaphore::new(PULLS_AT_ONCE),
         peer_budget: tokio::sync::Semaphore::new(PEER_REQUESTS_AT_ONCE),
+        forwards_budget: tokio::sync::Semaphore::new(PEER_FORWARDS_AT_ONCE),
         registry: listeners::Registry::default(),
         blobs: blobs::Budget::new(config.max_blob, config.blob_buffer),
         verifiers: std::sync::RwLock::new(verifiers),
@@ -489,7 +495,7 @@ pub async fn run(
                                 let shared = Arc::clone(&shared);
                                 let region = peer.region_code.clone();
                                 let task = refreshing.spawn(async move {
-                                    let _ = peering::refresh(&shared, &peer).await;
+                                    let _ = peering::refresh(&shared, &peer, true).await;
                                 });
                                 in_flight.insert(task.id(), region);
                             }

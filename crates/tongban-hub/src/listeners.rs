@@ -119,14 +119,23 @@ impl Registry {
             list[turn % list.len()].requests.clone()
         };
         let (tx, rx) = oneshot::channel();
-        self.pending().insert(
-            (requester.to_owned(), request_id.to_owned()),
-            Pending {
-                provider: provider.to_owned(),
-                resource: resource.to_owned(),
-                reply: tx,
-            },
-        );
+        {
+            let mut pending = self.pending();
+            let key = (requester.to_owned(), request_id.to_owned());
+            // Never replace an open request (e.g. another region's department
+            // with the same code and id): the second waits for nothing.
+            if pending.contains_key(&key) {
+                return None;
+            }
+            pending.insert(
+                key,
+                Pending {
+                    provider: provider.to_owned(),
+                    resource: resource.to_owned(),
+                    reply: tx,
+                },
+            );
+        }
         if sender.try_send(delivery).is_err() {
             self.pending()
                 .remove(&(requester.to_owned(), request_id.to_owned()));

@@ -234,7 +234,11 @@ pub(crate) async fn link(shared: &Shared, peer: &PeerRow) -> Result<Client, Peer
 
 /// Fetches, checks and stores `peer`'s trust list; a failure is recorded
 /// (the stored list stays) and returned.
-pub(crate) async fn refresh(shared: &Shared, peer: &PeerRow) -> Result<(), PeerFailure> {
+pub(crate) async fn refresh(
+    shared: &Shared,
+    peer: &PeerRow,
+    with_catalogue: bool,
+) -> Result<(), PeerFailure> {
     let region = &peer.region_code;
     let result = async {
         let client = link(shared, peer).await?;
@@ -260,8 +264,12 @@ pub(crate) async fn refresh(shared: &Shared, peer: &PeerRow) -> Result<(), PeerF
         shared.hub.peer_trust_accept(region, &file).await?;
         // With a fresh list, the peer's shared catalogue (its answer is
         // checked with the anchor). A failure here keeps what was stored.
-        if let Err(f) = refresh_catalogue(shared, peer, &client, limit).await {
-            tracing::warn!(peer = %region, code = %f.code, message = %f.message, "fetching a peer's catalogue failed");
+        // (Only on schedule: a pull waiting for a fresh list does not wait
+        // for the catalogue.)
+        if with_catalogue {
+            if let Err(f) = refresh_catalogue(shared, peer, &client, limit).await {
+                tracing::warn!(peer = %region, code = %f.code, message = %f.message, "fetching a peer's catalogue failed");
+            }
         }
         Ok(())
     }
@@ -317,6 +325,17 @@ async fn refresh_catalogue(
         .get("resources")
         .and_then(Value::as_array)
         .ok_or_else(|| failure("PEER_ANSWER_INVALID", "resources is not a list"))?;
+    // Every schema must compile here, or the resource could not be checked.
+    for r in resources {
+        if let Some(doc) = r.get("schemaDocument") {
+            if let Err(e) = jsonschema::options().build(doc) {
+                return Err(failure(
+                    "PEER_CATALOGUE_INVALID",
+                    format!("the schema of {} does not compile: {e}", r["id"]),
+                ));
+            }
+        }
+    }
     shared.hub.peer_catalogue_accept(region, resources).await?;
     Ok(())
 }
@@ -543,7 +562,9 @@ pub(crate) async fn answer_peer(
         schema: answer_schema.to_owned(),
         kind: Kind::Response,
         correlation_id: Some(request.header.id.clone()),
-        time: now,
+        // Signed now, not when the request came: an answer may have waited
+        // for a provider.
+        time: hub.now(),
         payload: Some(payload),
         payload_ref: None,
     }
@@ -781,7 +802,7 @@ async fn ask_peer(
     // Only within the wait: past it, the answer already checked stands.
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
     if needs_newer && !left.is_zero() && shared.peering.may_refresh_now(&region) {
-        if let Ok(Ok(())) = tokio::time::timeout(left, refresh(&shared, &peer)).await {
+        if let Ok(Ok(())) = tokio::time::timeout(left, refresh(&shared, &peer, false)).await {
             peer_trust = trust(&shared, &region).await?;
             results = verify_all(&shared, &peer_trust, &credentials).await?;
         }

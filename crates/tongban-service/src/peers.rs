@@ -163,6 +163,7 @@ impl Hub {
                 format!("region {region} is not an active peer"),
             ));
         }
+        self.store.forget_peer_resources(region).await?;
         self.maybe_checkpoint().await?;
         self.store
             .peers()
@@ -382,8 +383,11 @@ fn check_trust_list(peer: &PeerRow, file: &Value, now: OffsetDateTime) -> Result
     Ok(Checked { trust, valid_until })
 }
 
-/// Most resources a peer's catalogue may hold for other regions.
-pub const MAX_PEER_RESOURCES: usize = 2_000;
+/// Most resources a region shares with another region's hub (as many as
+/// one catalogue listing holds).
+pub const MAX_PEER_RESOURCES: usize = tongban_store::MAX_CATALOGUE_RESULTS;
+/// Largest schema document of a peer's resource accepted, in bytes of JSON.
+pub const MAX_PEER_SCHEMA_BYTES: usize = 64 * 1024;
 
 /// An unconditional (无条件共享) resource of a region's catalogue, as that
 /// region's hub serves it to peer hubs: the entry and the schema its
@@ -490,7 +494,7 @@ impl Hub {
                 format!("more than {MAX_PEER_RESOURCES} resources"),
             ));
         }
-        let mut rows = Vec::with_capacity(resources.len());
+        let mut rows: Vec<(String, String)> = Vec::with_capacity(resources.len());
         for v in resources {
             let r: PeerResource = serde_json::from_value(v.clone())
                 .map_err(|e| rejected("PEER_CATALOGUE_INVALID", e.to_string()))?;
@@ -499,15 +503,31 @@ impl Hub {
                 && r.id
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+            let short = |t: &str, max: usize| t.chars().count() <= max;
+            let bounded = short(&r.name, 200)
+                && short(&r.description, 2_000)
+                && short(&r.provider, 64)
+                && short(&r.schema, 120)
+                && short(&r.update_frequency, 50)
+                && r.tags.len() <= 20
+                && r.tags.iter().all(|t| short(t, 50))
+                && r.fields.len() <= 200
+                && r.fields
+                    .iter()
+                    .all(|f| short(&f.name, 100) && short(&f.label, 100))
+                && serde_json::to_vec(&r.schema_document)
+                    .is_ok_and(|b| b.len() <= MAX_PEER_SCHEMA_BYTES);
             if r.region != region
                 || r.sharing_type != "unconditional"
                 || !id_ok
+                || !bounded
                 || !r.schema_document.is_object()
+                || rows.iter().any(|(id, _)| *id == r.id)
             {
                 return Err(rejected(
                     "PEER_CATALOGUE_INVALID",
                     format!(
-                        "resource {:?} is not an unconditional resource of region {region}",
+                        "resource {:?} is not an unconditional resource of region {region} within the limits, or is listed twice",
                         r.id
                     ),
                 ));
@@ -530,11 +550,22 @@ impl Hub {
         limit: usize,
     ) -> Result<Vec<PeerResource>> {
         let terms: Vec<String> = query.split_whitespace().map(str::to_owned).collect();
+        // Active peers whose trust list is still fresh: a peer's offer is
+        // no better than the list its requests are checked with.
+        let now = self.now();
+        let fresh: Vec<String> = self
+            .store
+            .peer_trusts()
+            .await?
+            .into_iter()
+            .filter(|t| t.valid_until.is_some_and(|v| v >= now))
+            .map(|t| t.region_code)
+            .collect();
         let active: Vec<String> = self
             .peers()
             .await?
             .into_iter()
-            .filter(|p| p.status == "active")
+            .filter(|p| p.status == "active" && fresh.contains(&p.region_code))
             .map(|p| p.region_code)
             .collect();
         let mut hits = Vec::new();

@@ -222,10 +222,12 @@ impl Store {
         at: time::OffsetDateTime,
     ) -> Result<bool> {
         let changed = in_tx!(&self.db, tx => {
-            let before: Vec<(String, String)> = sqlx::query_as("SELECT id, resource FROM peer_resources WHERE region_code = $1 ORDER BY id")
+            let mut before: Vec<(String, String)> = sqlx::query_as("SELECT id, resource FROM peer_resources WHERE region_code = $1")
                 .bind(region)
                 .fetch_all(&mut *tx)
                 .await?;
+            // Compared in one order whatever the database's collation.
+            before.sort();
             let mut after: Vec<(String, String)> = resources.to_vec();
             after.sort();
             if before == after {
@@ -253,6 +255,17 @@ impl Store {
             }
         });
         Ok(changed)
+    }
+
+    /// Forgets what was stored of a peer's catalogue (the peer was removed).
+    pub async fn forget_peer_resources(&self, region: &str) -> Result<()> {
+        in_tx!(&self.db, tx => {
+            sqlx::query("DELETE FROM peer_resources WHERE region_code = $1")
+                .bind(region)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
     }
 
     /// Stored peer resources (`(region, JSON)`), of one region or all, by region and id.
