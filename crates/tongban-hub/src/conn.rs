@@ -123,15 +123,8 @@ fn party_of(conn: &quinn::Connection, shared: &Shared) -> Result<Party, String> 
         return department_of(conn).map(Party::Department);
     }
     // Not ours: only a peer hub's own certificate, from that peer's CA.
-    let (_, cert) = x509_parser::parse_x509_certificate(first.as_ref())
-        .map_err(|_| "DEPARTMENT_UNKNOWN: unparsable client certificate".to_owned())?;
-    let region = cert
-        .subject()
-        .iter_common_name()
-        .next()
-        .and_then(|c| c.as_str().ok())
-        .and_then(|cn| cn.strip_prefix("urn:tongban:hub:"))
-        .map(str::to_owned)
+    let region = first_common_name(first)?
+        .and_then(|cn| cn.strip_prefix("urn:tongban:hub:").map(str::to_owned))
         .ok_or("PEER_UNKNOWN: a certificate from another CA must name a peer hub")?;
     match verifiers.peers.get(&region) {
         Some(v) if v.verify_client_cert(first, rest, now).is_ok() => Ok(Party::Peer(region)),
@@ -277,15 +270,22 @@ fn department_of(conn: &quinn::Connection) -> Result<String, String> {
     let first = certs
         .first()
         .ok_or("DEPARTMENT_UNKNOWN: empty certificate chain")?;
-    let (_, cert) = x509_parser::parse_x509_certificate(first.as_ref())
+    first_common_name(first)?
+        .ok_or_else(|| "DEPARTMENT_UNKNOWN: the certificate names no department".to_owned())
+}
+
+/// A certificate's first subject CN, if it has one.
+fn first_common_name(
+    cert: &rustls::pki_types::CertificateDer<'_>,
+) -> Result<Option<String>, String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(cert.as_ref())
         .map_err(|_| "DEPARTMENT_UNKNOWN: unparsable client certificate".to_owned())?;
-    let cn = cert
+    Ok(cert
         .subject()
         .iter_common_name()
         .next()
         .and_then(|c| c.as_str().ok())
-        .ok_or("DEPARTMENT_UNKNOWN: the certificate names no department")?;
-    Ok(cn.to_owned())
+        .map(str::to_owned))
 }
 
 async fn check_active(shared: &Shared, department: &str) -> Result<(), String> {

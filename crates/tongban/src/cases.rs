@@ -185,12 +185,7 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
             holder,
             use_cause,
         } => {
-            let (kind, code) = holder.split_once(':').ok_or_else(|| {
-                Coded::new(
-                    "HOLDER_INVALID",
-                    "--holder is TYPE:CODE, e.g. 001:91440114MA5TB0A01K",
-                )
-            })?;
+            let (kind, code) = holder_arg(&holder)?;
             let client = connect(&client).await?;
             let answer = client
                 .case_licences(&case_id, &item, (kind, code), &use_cause)
@@ -212,12 +207,7 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
             regions,
             wait_ms,
         } => {
-            let (kind, code) = holder.split_once(':').ok_or_else(|| {
-                Coded::new(
-                    "HOLDER_INVALID",
-                    "--holder is TYPE:CODE, e.g. 001:91440114MA5TB0A01K",
-                )
-            })?;
+            let (kind, code) = holder_arg(&holder)?;
             let mut query = json!({
                 "holder": {"codeType": kind, "code": code},
                 "useCause": use_cause,
@@ -403,4 +393,14 @@ pub(crate) fn print_region_licences(p: &Value, indent: &str) {
             );
         }
     }
+}
+
+/// `--holder TYPE:CODE`.
+fn holder_arg(holder: &str) -> anyhow::Result<(&str, &str)> {
+    Ok(holder.split_once(':').ok_or_else(|| {
+        Coded::new(
+            "HOLDER_INVALID",
+            "--holder is TYPE:CODE, e.g. 001:91440114MA5TB0A01K",
+        )
+    })?)
 }
