@@ -599,20 +599,34 @@ pub(crate) async fn verified_origin(
             ProtoError::service(f.code, f.message)
         }
     })?;
-    let key = peer_trust
-        .trust
-        .keys()
-        .find(|k| k.key_id() == origin.header.key_id)
-        .cloned()
-        .ok_or_else(|| {
-            ProtoError::service(
-                "ORIGIN_UNVERIFIED",
-                format!(
-                    "key {} is not in region {region}'s trust list",
-                    origin.header.key_id
-                ),
-            )
-        })?;
+    let find = |t: &PeerTrust| {
+        t.trust
+            .keys()
+            .find(|k| k.key_id() == origin.header.key_id)
+            .cloned()
+    };
+    let mut key = find(&peer_trust);
+    // A key newer than the stored list (a department's rotated key): fetch
+    // the asking region's list once, out of schedule, before refusing.
+    if key.is_none() && shared.peering.may_refresh_now(region) {
+        if let Ok(peer) = shared.hub.peer(region).await {
+            let limit = FETCH_TIMEOUT.min(shared.config.time_window.unsigned_abs());
+            if let Ok(Ok(())) = tokio::time::timeout(limit, refresh(shared, &peer, false)).await {
+                if let Ok(fresh) = trust(shared, region).await {
+                    key = find(&fresh);
+                }
+            }
+        }
+    }
+    let key = key.ok_or_else(|| {
+        ProtoError::service(
+            "ORIGIN_UNVERIFIED",
+            format!(
+                "key {} is not in region {region}'s trust list",
+                origin.header.key_id
+            ),
+        )
+    })?;
     origin
         .verify(&key)
         .map_err(|e| ProtoError::service("ORIGIN_UNVERIFIED", e.to_string()))

@@ -30,8 +30,16 @@ async fn linked(
     qingcheng: tongban_tests::TestBackend,
     huadu: tongban_tests::TestBackend,
 ) -> (TestHub, TestHub, String) {
-    let q = TestHub::start_region(qingcheng, peer_config(), "441802", "清城区测试枢纽").await;
-    let h = TestHub::start_region(huadu, peer_config(), "440114", "花都区测试枢纽").await;
+    linked_with(qingcheng, huadu, peer_config()).await
+}
+
+async fn linked_with(
+    qingcheng: tongban_tests::TestBackend,
+    huadu: tongban_tests::TestBackend,
+    config: ServeConfig,
+) -> (TestHub, TestHub, String) {
+    let q = TestHub::start_region(qingcheng, config.clone(), "441802", "清城区测试枢纽").await;
+    let h = TestHub::start_region(huadu, config, "440114", "花都区测试枢纽").await;
     let schema: Value = serde_json::from_slice(
         &std::fs::read(schemas_dir().join("licence-types/business-licence.json")).unwrap(),
     )
@@ -515,4 +523,43 @@ async fn another_regions_open_resources_are_found_and_requested_through_the_two_
         q.stop().await;
         h.stop().await;
     }
+}
+
+/// With refreshes an hour apart, a department's rotated key is fetched by
+/// the other region when first seen, not an hour later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_department_key_is_fetched_when_the_other_region_first_sees_it() {
+    let config = ServeConfig {
+        peer_refresh_every: Duration::from_secs(3600),
+        ..peer_config()
+    };
+    let (q, h, identifier) =
+        linked_with(tongban_tests::sqlite(), tongban_tests::sqlite(), config).await;
+    let (_, old) = q.hub.current_key(CIVIL).await.unwrap();
+    q.hub
+        .rotate_key(&old.public.to_multikey(), time::Duration::ZERO)
+        .await
+        .unwrap();
+    // Past the out-of-schedule limit of the first fetches.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let civil = q.client(CIVIL).await;
+    let answer = civil
+        .region_licences(query("QC-2026-000009"))
+        .await
+        .unwrap();
+    let huadu = answer["payload"]["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["region"] == "440114")
+        .cloned()
+        .unwrap();
+    assert_eq!(huadu["outcome"], "answered", "{huadu}");
+    assert_eq!(
+        answer["payload"]["licences"][0]["identifier"],
+        identifier.as_str()
+    );
+    civil.close().await;
+    q.stop().await;
+    h.stop().await;
 }
