@@ -684,7 +684,9 @@ async fn peer_licences(
         use_cause,
         case_ref: case_id.map(|c| format!("{region}:{c}")),
     };
+    let started = Instant::now();
     let found = local_licences(shared, &holder, &types, &query).await?;
+    tracing::debug!(peer = %region, elapsed = ?started.elapsed(), "answered a peer's licence query");
     let truncated = found.len() > MAX_PEER_LICENCES;
     let licences: Vec<Value> = found
         .into_iter()
@@ -762,11 +764,15 @@ async fn ask_peer(
     let deadline = tokio::time::Instant::now() + wait;
     // Without a fresh list, nothing the peer says could be checked.
     let peer_trust = trust(&shared, &region).await?;
+    let started = Instant::now();
     let client = link(&shared, &peer).await?;
+    let linked = started.elapsed();
     let draft = client.request_for(PEER_LICENCES, PEER_QUERY_SCHEMA, payload);
     let request_id = draft.id.clone();
     let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(MAX_WAIT_MS);
-    let answer = match tokio::time::timeout(wait, client.request(draft, wait_ms)).await {
+    let answered = tokio::time::timeout(wait, client.request(draft, wait_ms)).await;
+    tracing::debug!(peer = %region, ?linked, round_trip = ?started.elapsed(), "asked a peer for licences");
+    let answer = match answered {
         Ok(Ok(answer)) => answer,
         Ok(Err(ClientError::Refused(e))) => {
             return Err(failure(

@@ -29,6 +29,10 @@ pub struct RegionsBenchArgs {
     /// Pulls in flight at once.
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
+    /// Commit durability of both hubs' stores: power (fsync every commit)
+    /// or process.
+    #[arg(long, default_value = "power", value_parser = ["power", "process"])]
+    durability: String,
     /// Seconds to spend on the raw Ed25519 measurement.
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
@@ -113,6 +117,11 @@ pub async fn run(args: RegionsBenchArgs) -> anyhow::Result<ExitCode> {
     };
     let temp = tempfile::tempdir()?;
     let clock = Clock::System;
+    let durability = if args.durability == "process" {
+        tongban_store::Durability::ProcessCrash
+    } else {
+        tongban_store::Durability::PowerLoss
+    };
     let serve = ServeConfig::default();
     say("starting 花都区 (440114) and 清城区 (441802), each with its own store and CA ...");
     let huadu = regions::start(
@@ -122,6 +131,7 @@ pub async fn run(args: RegionsBenchArgs) -> anyhow::Result<ExitCode> {
         true,
         clock.clone(),
         serve.clone(),
+        durability,
     )
     .await?;
     let qingcheng = regions::start(
@@ -131,6 +141,7 @@ pub async fn run(args: RegionsBenchArgs) -> anyhow::Result<ExitCode> {
         false,
         clock,
         serve,
+        durability,
     )
     .await?;
     let service = regions::qingcheng_service(&qingcheng.hub).await?;
@@ -213,6 +224,7 @@ pub async fn run(args: RegionsBenchArgs) -> anyhow::Result<ExitCode> {
         "holders": args.holders,
         "pulls": args.pulls,
         "concurrency": args.concurrency,
+        "durability": args.durability,
         "acrossRegions": {"p50Ms": ms(&across, 0.5), "p99Ms": ms(&across, 0.99), "maxMs": ms(&across, 1.0), "perSec": across_rate.round()},
         "ownRegionOnly": {"p50Ms": ms(&local, 0.5), "p99Ms": ms(&local, 0.99)},
         "peerLicenceVerifyPerSec": {"oneByOne": single_rate.round(), "verifyMany": batch_rate.round()},

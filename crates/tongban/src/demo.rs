@@ -561,6 +561,7 @@ async fn run_regions(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
         true,
         Clock::System,
         serve.clone(),
+        tongban_store::Durability::default(),
     )
     .await?;
     let qingcheng = regions::start(
@@ -570,6 +571,7 @@ async fn run_regions(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
         false,
         Clock::System,
         serve,
+        tongban_store::Durability::default(),
     )
     .await?;
     let service = regions::qingcheng_service(&qingcheng.hub).await?;

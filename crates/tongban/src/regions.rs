@@ -40,12 +40,14 @@ pub async fn start(
     samples: bool,
     clock: Clock,
     serve: ServeConfig,
+    durability: tongban_store::Durability,
 ) -> anyhow::Result<RegionHub> {
-    let hub = Hub::open(&HubConfig {
+    let mut config = HubConfig {
         clock,
         ..HubConfig::embedded(dir)
-    })
-    .await?;
+    };
+    config.store.durability = durability;
+    let hub = Hub::open(&config).await?;
     setup::initialise(&hub, region, name, samples).await?;
     let server = LocalHub::start(&hub, &format!("{name}CA"), serve).await?;
     Ok(RegionHub {
