@@ -71,14 +71,6 @@ fn passed_on(region: &str, e: ProtoError) -> ProtoError {
     }
 }
 
-fn peer_refusal(f: peering::PeerFailure) -> ProtoError {
-    if f.code == "INTERNAL" {
-        tracing::error!(message = %f.message, "a request to another region failed");
-        return ProtoError::new(ErrorCode::Internal, "the hub failed");
-    }
-    ProtoError::service(f.code, f.message)
-}
-
 fn service_error(e: tongban_service::Error) -> ProtoError {
     match e.code() {
         "CATALOGUE_UNKNOWN" | "PEER_UNKNOWN" => {
@@ -160,18 +152,7 @@ pub(crate) async fn forward(
             "a request to another region carries its payload inline",
         ));
     }
-    let validator = jsonschema::options()
-        .should_validate_formats(true)
-        .build(&resource.schema_document)
-        .map_err(|e| {
-            ProtoError::new(
-                ErrorCode::SchemaUnknown,
-                format!(
-                    "region {region}'s schema {} does not compile: {e}",
-                    resource.schema
-                ),
-            )
-        })?;
+    let validator = shared.peering.validator(&resource)?;
     crate::ingest::validate(&validator, &h.schema, request.payload())?;
     hub.record_audit(&[AuditRecord::new(
         now,
@@ -183,8 +164,12 @@ pub(crate) async fn forward(
     .await
     .map_err(service_error)?;
 
-    let peer_trust = peering::trust(shared, region).await.map_err(peer_refusal)?;
-    let client = peering::link(shared, &peer).await.map_err(peer_refusal)?;
+    let peer_trust = peering::trust(shared, region)
+        .await
+        .map_err(peering::PeerFailure::into_refusal)?;
+    let client = peering::link(shared, &peer)
+        .await
+        .map_err(peering::PeerFailure::into_refusal)?;
     let draft = client.request_for(
         PEER_REQUEST,
         PEER_REQUEST_SCHEMA,
@@ -273,6 +258,7 @@ pub(crate) async fn forward(
 pub(crate) async fn answer_request(
     shared: &Shared,
     region: &str,
+    me: &tongban_service::HubIdentity,
     request: &Verified,
     timeout_ms: u64,
 ) -> Result<Value, ProtoError> {
@@ -280,10 +266,6 @@ pub(crate) async fn answer_request(
     let now = hub.now();
     let origin = peering::verified_origin(shared, region, request.payload().get("origin")).await?;
     let h = &origin.header;
-    let me = hub
-        .identity()
-        .await
-        .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
     let addressed_right = h.topic.is_none() && h.payload_ref.is_none();
     let id = match split(&h.resource) {
         Some((r, id)) if r == me.region && h.kind == Kind::Request && addressed_right => id,

@@ -74,6 +74,18 @@ pub(crate) struct PeerFailure {
     pub message: String,
 }
 
+impl PeerFailure {
+    /// As a refusal of a request: `SERVICE_REFUSED` with the code as
+    /// reason, or `INTERNAL` (logged, not told) for this hub's own failure.
+    pub(crate) fn into_refusal(self) -> ProtoError {
+        if self.code == "INTERNAL" {
+            tracing::error!(message = %self.message, "a peer could not be used");
+            return ProtoError::new(ErrorCode::Internal, "the hub failed");
+        }
+        ProtoError::service(self.code, self.message)
+    }
+}
+
 fn failure(code: &str, message: impl Into<String>) -> PeerFailure {
     PeerFailure {
         code: code.to_owned(),
@@ -100,7 +112,12 @@ pub(crate) struct Peering {
     attempts: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
     /// When a pull last fetched each peer's list out of schedule.
     on_demand: std::sync::Mutex<HashMap<String, Instant>>,
+    /// Peers' resource schemas, compiled, by (region, schema `id@version`),
+    /// with the document they were compiled from.
+    validators: std::sync::Mutex<HashMap<(String, String), SchemaValidator>>,
 }
+
+type SchemaValidator = (Value, Arc<jsonschema::Validator>);
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -134,6 +151,38 @@ impl Peering {
             .collect()
     }
 
+    /// The compiled schema of a peer's resource: compiled once per schema
+    /// document, not per request.
+    pub(crate) fn validator(
+        &self,
+        resource: &tongban_service::PeerResource,
+    ) -> Result<Arc<jsonschema::Validator>, ProtoError> {
+        let key = (resource.region.clone(), resource.schema.clone());
+        if let Some((doc, v)) = lock(&self.validators).get(&key) {
+            if *doc == resource.schema_document {
+                return Ok(Arc::clone(v));
+            }
+        }
+        let compiled = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&resource.schema_document)
+            .map_err(|e| {
+                ProtoError::new(
+                    ErrorCode::SchemaUnknown,
+                    format!(
+                        "region {}'s schema {} does not compile: {e}",
+                        resource.region, resource.schema
+                    ),
+                )
+            })?;
+        let compiled = Arc::new(compiled);
+        lock(&self.validators).insert(
+            key,
+            (resource.schema_document.clone(), Arc::clone(&compiled)),
+        );
+        Ok(compiled)
+    }
+
     /// Whether a refresh out of schedule may run now for `region` (at most
     /// one per [`ON_DEMAND_EVERY`], so that pulls cannot hammer a peer).
     fn may_refresh_now(&self, region: &str) -> bool {
@@ -164,6 +213,7 @@ impl Peering {
         lock(&self.trusts).retain(|r, _| keep(r));
         lock(&self.attempts).retain(|r, _| keep(r));
         lock(&self.on_demand).retain(|r, _| keep(r));
+        lock(&self.validators).retain(|(r, _), _| keep(r));
     }
 }
 
@@ -543,15 +593,17 @@ pub(crate) async fn answer_peer(
     }
     let request = parsed.verify(&anchor)?;
     remember(shared, &request.header, now)?;
+    let identity = hub.identity().await.map_err(refused)?;
     let payload = match resource {
-        PEER_LICENCES => peer_licences(shared, region, &request).await?,
+        PEER_LICENCES => peer_licences(shared, region, &identity, &request).await?,
         PEER_CATALOGUE => {
             let resources = hub.shared_catalogue().await.map_err(refused)?;
-            json!({"region": hub.identity().await.map_err(refused)?.region, "resources": resources})
+            json!({"region": identity.region, "resources": resources})
         }
-        _ => crate::crossing::answer_request(shared, region, &request, timeout_ms).await?,
+        _ => {
+            crate::crossing::answer_request(shared, region, &identity, &request, timeout_ms).await?
+        }
     };
-    let identity = hub.identity().await.map_err(refused)?;
     let (key, _) = hub.current_key("hub").await.map_err(refused)?;
     Draft {
         id: tongban_proto::new_id(),
@@ -588,17 +640,9 @@ pub(crate) async fn verified_origin(
     origin
         .check_time(now, shared.config.time_window)
         .map_err(|e| ProtoError::service("ORIGIN_INVALID", e.to_string()))?;
-    let peer_trust = trust(shared, region).await.map_err(|f| {
-        if f.code == "INTERNAL" {
-            tracing::error!(message = %f.message, "reading a peer's trust list failed");
-            ProtoError::new(
-                ErrorCode::Internal,
-                "the hub could not read the peer's trust list",
-            )
-        } else {
-            ProtoError::service(f.code, f.message)
-        }
-    })?;
+    let peer_trust = trust(shared, region)
+        .await
+        .map_err(PeerFailure::into_refusal)?;
     let find = |t: &PeerTrust| {
         t.trust
             .keys()
@@ -636,6 +680,7 @@ pub(crate) async fn verified_origin(
 async fn peer_licences(
     shared: &Shared,
     region: &str,
+    identity: &tongban_service::HubIdentity,
     request: &Verified,
 ) -> Result<Value, ProtoError> {
     let hub = &shared.hub;
@@ -650,7 +695,6 @@ async fn peer_licences(
     // The department's own request, signed with its key from the peer
     // region's trust list: the peer hub forwards, it does not speak for it.
     let origin = verified_origin(shared, region, p.get("origin")).await?;
-    let identity = hub.identity().await.map_err(refused)?;
     let op = origin.payload();
     let sorted = |mut v: Vec<String>| {
         v.sort();

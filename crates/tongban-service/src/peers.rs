@@ -588,9 +588,9 @@ impl Hub {
         Ok(hits.into_iter().take(limit).map(|(_, r)| r).collect())
     }
 
-    /// A peer region's resource as stored (`CATALOGUE_UNKNOWN` if none).
+    /// A peer region's resource as stored (`CATALOGUE_UNKNOWN` if none);
+    /// the caller has checked that `region` is an active peer.
     pub async fn peer_resource(&self, region: &str, id: &str) -> Result<PeerResource> {
-        self.peer(region).await?;
         let text = self.store.peer_resource(region, id).await?.ok_or_else(|| {
             rejected(
                 "CATALOGUE_UNKNOWN",
