@@ -318,8 +318,7 @@ pub(crate) async fn answer_request(
         )
     })?;
     crate::ingest::validate(validator, &h.schema, origin.payload())?;
-    peering::remember(shared, h, now)
-        .map_err(|e| ProtoError::service("ORIGIN_REPLAYED", e.message))?;
+    peering::remember(shared, h, now, peering::origin_replayed).await?;
     if !shared.registry.is_listening(&resource.provider) {
         return Err(ProtoError::new(
             ErrorCode::ProviderUnavailable,

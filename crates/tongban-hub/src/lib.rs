@@ -317,7 +317,8 @@ pub async fn bind(
     config: &ServeConfig,
 ) -> Result<quinn::Endpoint, ServeError> {
     let crl = hub.ca_crl().await?;
-    let server = quic_server_config(tls, &crl, config)?;
+    // Peers' CAs too: a peer may connect before `run` installs its own.
+    let (server, _) = server_config(tls, &crl, &peer_cas(hub).await?, config)?;
     Ok(quinn::Endpoint::server(server, addr)?)
 }
 

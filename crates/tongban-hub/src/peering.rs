@@ -13,8 +13,8 @@
 //!   offline with its trust list, and records the use.
 //! - **Answering peers** (`hub.peer.licences`, asked by a peer hub): both
 //!   signatures are checked (the hub's with its anchor, the department's
-//!   with the peer region's trust list), the envelope is refused if seen
-//!   before, and the licences go back in an answer this hub signs, with the
+//!   with the peer region's trust list), the envelope is refused if any
+//!   node of the hub saw it before, and the licences go back in an answer this hub signs, with the
 //!   use recorded here too.
 
 use std::collections::HashMap;
@@ -64,8 +64,6 @@ const DEFAULT_WAIT_MS: u64 = 3_000;
 const MAX_WAIT_MS: u64 = 10_000;
 /// Longest stated purpose (as the licence store allows).
 const MAX_USE_CAUSE_CHARS: usize = tongban_service::MAX_USE_CAUSE_CHARS;
-/// Most peer envelopes remembered against replay.
-const MAX_SEEN: usize = 200_000;
 
 /// Why a peer could not be used: a stable code and words.
 #[derive(Debug, Clone)]
@@ -106,8 +104,6 @@ pub(crate) struct Peering {
     links: tokio::sync::Mutex<HashMap<String, Client>>,
     /// Peers' trust lists, verified, by region.
     trusts: std::sync::Mutex<HashMap<String, Arc<PeerTrust>>>,
-    /// Peer envelopes seen, with their time (replay guard).
-    seen: std::sync::Mutex<HashMap<(String, String), OffsetDateTime>>,
     /// When each peer's list was last tried, and the failures in a row since.
     attempts: std::sync::Mutex<HashMap<String, (Instant, u32)>>,
     /// When a pull last fetched each peer's list out of schedule.
@@ -592,7 +588,7 @@ pub(crate) async fn answer_peer(
         ));
     }
     let request = parsed.verify(&anchor)?;
-    remember(shared, &request.header, now)?;
+    remember(shared, &request.header, now, replayed).await?;
     let identity = hub.identity().await.map_err(refused)?;
     let payload = match resource {
         PEER_LICENCES => peer_licences(shared, region, &identity, &request).await?,
@@ -721,8 +717,7 @@ async fn peer_licences(
         ));
     }
     // The department's request is used once, whatever envelope carries it.
-    remember(shared, &origin.header, now)
-        .map_err(|e| ProtoError::service("ORIGIN_REPLAYED", e.message))?;
+    remember(shared, &origin.header, now, origin_replayed).await?;
     let query = Query {
         requester: format!("{peer_id}/{requester}"),
         use_cause,
@@ -740,26 +735,44 @@ async fn peer_licences(
     Ok(json!({"region": identity.region, "licences": licences, "truncated": truncated}))
 }
 
-/// Refuses an envelope of a peer seen before (within twice the time window,
-/// beyond which its time alone refuses it).
-pub(crate) fn remember(shared: &Shared, h: &Header, now: OffsetDateTime) -> Result<(), ProtoError> {
-    let mut seen = lock(&shared.peering.seen);
-    let horizon = now - shared.config.time_window * 2;
-    if seen.len() >= MAX_SEEN / 2 {
-        seen.retain(|_, t| *t > horizon);
+/// Remembers an envelope of a peer, or a department's request one carried,
+/// in the store, so that every node refuses it again, restarted or not:
+/// `replayed` gives the refusal if it was remembered before. Kept twice the
+/// time window past its time, beyond which its time alone refuses it.
+pub(crate) async fn remember(
+    shared: &Shared,
+    h: &Header,
+    now: OffsetDateTime,
+    replayed: fn(String) -> ProtoError,
+) -> Result<(), ProtoError> {
+    let expires_at = h.time + shared.config.time_window * 2;
+    let fresh = shared
+        .hub
+        .store()
+        .remember_peer_envelope(&h.sender, &h.id, expires_at, now)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "remembering a peer's envelope failed");
+            ProtoError::new(ErrorCode::Internal, "the hub could not record the envelope")
+        })?;
+    if fresh {
+        Ok(())
+    } else {
+        Err(replayed(format!(
+            "envelope {} of {} was already received",
+            h.id, h.sender
+        )))
     }
-    if seen.len() >= MAX_SEEN {
-        return Err(ProtoError::new(ErrorCode::Busy, "too many peer requests"));
-    }
-    let key = (h.sender.clone(), h.id.clone());
-    if seen.contains_key(&key) {
-        return Err(ProtoError::new(
-            ErrorCode::Replay,
-            format!("envelope {} was already received", h.id),
-        ));
-    }
-    seen.insert(key, h.time);
-    Ok(())
+}
+
+/// The refusal of a peer hub's envelope received before.
+pub(crate) fn replayed(message: String) -> ProtoError {
+    ProtoError::new(ErrorCode::Replay, message)
+}
+
+/// The refusal of a department's request carried before.
+pub(crate) fn origin_replayed(message: String) -> ProtoError {
+    ProtoError::service("ORIGIN_REPLAYED", message)
 }
 
 /// The licences one region returned, checked.

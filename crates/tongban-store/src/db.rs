@@ -144,6 +144,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "peer resources",
         include_str!("../migrations/sqlite/0013_peer_resources.sql"),
     ),
+    (
+        14,
+        "peer envelopes seen",
+        include_str!("../migrations/sqlite/0014_peer_envelopes_seen.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -211,6 +216,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         13,
         "peer resources",
         include_str!("../migrations/postgres/0013_peer_resources.sql"),
+    ),
+    (
+        14,
+        "peer envelopes seen",
+        include_str!("../migrations/postgres/0014_peer_envelopes_seen.sql"),
     ),
 ];
 

@@ -175,6 +175,34 @@ impl Store {
         Ok(())
     }
 
+    /// Remembers an envelope received from a peer hub, or a department's
+    /// request one carried, until `expires_at`: false if its `(sender, id)`
+    /// is remembered already (a replay), on this node or any other. Forgets
+    /// the envelopes whose time is up by `now`.
+    pub async fn remember_peer_envelope(
+        &self,
+        sender: &str,
+        id: &str,
+        expires_at: time::OffsetDateTime,
+        now: time::OffsetDateTime,
+    ) -> Result<bool> {
+        let fresh = in_tx!(&self.db, tx => {
+            sqlx::query("DELETE FROM peer_envelopes_seen WHERE expires_at < $1")
+                .bind(unix(now))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO peer_envelopes_seen (sender, id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (sender, id) DO NOTHING")
+                .bind(sender)
+                .bind(id)
+                .bind(unix(expires_at))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1
+        });
+        Ok(fresh)
+    }
+
     /// A peer's trust list state, if a refresh was ever attempted.
     pub async fn peer_trust(&self, region: &str) -> Result<Option<PeerTrustRow>> {
         on_db!(&self.db, pool => {

@@ -34,7 +34,11 @@ pub struct TestHub {
     pub ca_pem: String,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
-    _backend: tongban_tests::TestBackend,
+    /// Its database, and the directory of its blobs and keys.
+    database_url: String,
+    dir: PathBuf,
+    /// Kept alive by the first node only.
+    _backend: Option<tongban_tests::TestBackend>,
 }
 
 pub fn schemas_dir() -> PathBuf {
@@ -104,19 +108,12 @@ impl TestHub {
         region: &str,
         name: &str,
     ) -> TestHub {
-        let hub = Hub::open(&HubConfig {
-            store: StoreConfig {
-                durability: Durability::ProcessCrash,
-                ..StoreConfig::new(
-                    DatabaseConfig::parse(&backend.database_url),
-                    BlobConfig::Local(backend.blob_dir()),
-                )
-            },
-            keystore: backend.dir().join("keys"),
-            clock: Clock::fixed(time::OffsetDateTime::now_utc()),
-        })
-        .await
-        .unwrap();
+        let hub = open_hub(
+            &backend.database_url,
+            backend.dir(),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await;
         hub.init_region(region, name).await.unwrap();
         for (code, name) in [
             (MARKET, "市场监管局"),
@@ -152,6 +149,34 @@ impl TestHub {
         )
         .await;
         let ca = hub.ca_init("测试根CA").await.unwrap();
+        let database_url = backend.database_url.clone();
+        let dir = backend.dir().to_owned();
+        Self::serve(hub, ca.pem, config, database_url, dir, Some(backend)).await
+    }
+
+    /// Another node of this hub: the same database, blobs and keys, its own
+    /// endpoint (as a hub scaled out behind a load balancer).
+    pub async fn another_node(&self, config: ServeConfig) -> TestHub {
+        let hub = open_hub(&self.database_url, &self.dir, self.hub.now()).await;
+        Self::serve(
+            hub,
+            self.ca_pem.clone(),
+            config,
+            self.database_url.clone(),
+            self.dir.clone(),
+            None,
+        )
+        .await
+    }
+
+    async fn serve(
+        hub: Hub,
+        ca_pem: String,
+        config: ServeConfig,
+        database_url: String,
+        dir: PathBuf,
+        backend: Option<tongban_tests::TestBackend>,
+    ) -> TestHub {
         let server = hub
             .ca_issue(
                 CertRequest::Server {
@@ -163,7 +188,7 @@ impl TestHub {
             .await
             .unwrap();
         let tls = TlsMaterial {
-            ca_pem: ca.pem.clone(),
+            ca_pem: ca_pem.clone(),
             cert_pem: server.row.pem.clone(),
             key_pem: server.key_pem.to_string(),
         };
@@ -183,9 +208,11 @@ impl TestHub {
         TestHub {
             hub,
             addr,
-            ca_pem: ca.pem,
+            ca_pem,
             shutdown: Some(tx),
             server: Some(server),
+            database_url,
+            dir,
             _backend: backend,
         }
     }
@@ -221,7 +248,7 @@ impl TestHub {
 
     /// A client config whose certificate (signed by the hub's CA) expired a year ago.
     pub async fn expired_client_config(&self, department: &str) -> ClientConfig {
-        let ca_key = std::fs::read_to_string(self._backend.dir().join("keys/ca-key.pem")).unwrap();
+        let ca_key = std::fs::read_to_string(self.dir.join("keys/ca-key.pem")).unwrap();
         let ca_key = rcgen::KeyPair::from_pem(&ca_key).unwrap();
         let issuer = rcgen::Issuer::from_ca_cert_pem(&self.ca_pem, &ca_key).unwrap();
         let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
@@ -257,6 +284,23 @@ impl TestHub {
                 .unwrap();
         }
     }
+}
+
+/// A hub on the database at `database_url`, with its blobs and keys in `dir`.
+async fn open_hub(database_url: &str, dir: &std::path::Path, now: time::OffsetDateTime) -> Hub {
+    Hub::open(&HubConfig {
+        store: StoreConfig {
+            durability: Durability::ProcessCrash,
+            ..StoreConfig::new(
+                DatabaseConfig::parse(database_url),
+                BlobConfig::Local(dir.join("blobs")),
+            )
+        },
+        keystore: dir.join("keys"),
+        clock: Clock::fixed(now),
+    })
+    .await
+    .unwrap()
 }
 
 pub fn fast_config() -> ServeConfig {

@@ -205,22 +205,70 @@ fn refused_reason(r: Result<Value, ClientError>) -> String {
     }
 }
 
+/// How 清城区's hub `q` connects, as itself, to a node of 花都区's hub.
+async fn peer_link(q: &TestHub) -> impl Fn(&TestHub) -> ClientConfig + use<> {
+    let (cert_pem, key_pem) = q.hub.peer_client_identity().await.unwrap();
+    let key_pem = key_pem.to_string();
+    let secret = q
+        .hub
+        .danger_signing_key("hub")
+        .await
+        .unwrap()
+        .to_secret_multikey();
+    move |node| ClientConfig {
+        hub: node.addr,
+        server_name: "localhost".into(),
+        ca_pem: node.ca_pem.clone(),
+        cert_pem: cert_pem.clone(),
+        key_pem: key_pem.clone(),
+        department: "urn:tongban:hub:441802".into(),
+        signing_key: tongban_seal::SigningKey::from_secret_multikey(&secret).unwrap(),
+    }
+}
+
+const HOLDER_CAUSE: &str = "核验申请单位营业执照（跨区域办理）";
+
+/// 清城区's 民政局's own request to `hub.region.licences`, signed with `key`.
+fn origin(payload: Value, key: &tongban_seal::SigningKey) -> Value {
+    Draft {
+        id: tongban_proto::new_id(),
+        sender: CIVIL.into(),
+        recipient: None,
+        topic: None,
+        resource: "hub.region.licences".into(),
+        schema: "region-licence-query@1".into(),
+        kind: Kind::Request,
+        correlation_id: None,
+        time: time::OffsetDateTime::now_utc(),
+        payload: Some(payload),
+        payload_ref: None,
+    }
+    .sign(key)
+    .unwrap()
+}
+
+/// 清城区's hub asking for COMPANY's licences on behalf of its 民政局,
+/// carrying `origin`, the department's own request.
+fn forwarded(peer: &Client, origin: Option<Value>) -> Draft {
+    let mut p = json!({
+        "holder": {"codeType": "001", "code": COMPANY},
+        "useCause": HOLDER_CAUSE,
+        "requester": CIVIL,
+        "licenceTypes": [],
+    });
+    if let Some(o) = origin {
+        p["origin"] = o;
+    }
+    peer.request_for("hub.peer.licences", "peer-licence-query@1", p)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_link_admits_only_what_a_peer_may_do() {
     let (q, h, _) = linked(tongban_tests::sqlite(), tongban_tests::sqlite()).await;
     // 清城区's hub connects to 花都区's as itself.
-    let (cert_pem, key_pem) = q.hub.peer_client_identity().await.unwrap();
+    let link = peer_link(&q).await;
+    let peer_config = || link(&h);
     let hub_key = q.hub.danger_signing_key("hub").await.unwrap();
-    let peer_config = || ClientConfig {
-        hub: h.addr,
-        server_name: "localhost".into(),
-        ca_pem: h.ca_pem.clone(),
-        cert_pem: cert_pem.clone(),
-        key_pem: key_pem.to_string(),
-        department: "urn:tongban:hub:441802".into(),
-        signing_key: tongban_seal::SigningKey::from_secret_multikey(&hub_key.to_secret_multikey())
-            .unwrap(),
-    };
     let peer = Client::connect(peer_config()).await.unwrap();
 
     // The trust list, signed with 花都区's anchor.
@@ -259,32 +307,8 @@ async fn a_peer_link_admits_only_what_a_peer_may_do() {
 
     // The department's own request must come along, signed by it.
     let holder = json!({"codeType": "001", "code": COMPANY});
-    let cause = "核验申请单位营业执照（跨区域办理）";
-    let forwarded = |origin: Option<Value>| {
-        let mut p =
-            json!({"holder": holder, "useCause": cause, "requester": CIVIL, "licenceTypes": []});
-        if let Some(o) = origin {
-            p["origin"] = o;
-        }
-        peer.request_for("hub.peer.licences", "peer-licence-query@1", p)
-    };
-    let origin = |payload: Value, key: &tongban_seal::SigningKey| {
-        Draft {
-            id: tongban_proto::new_id(),
-            sender: CIVIL.into(),
-            recipient: None,
-            topic: None,
-            resource: "hub.region.licences".into(),
-            schema: "region-licence-query@1".into(),
-            kind: Kind::Request,
-            correlation_id: None,
-            time: time::OffsetDateTime::now_utc(),
-            payload: Some(payload),
-            payload_ref: None,
-        }
-        .sign(key)
-        .unwrap()
-    };
+    let cause = HOLDER_CAUSE;
+    let forwarded = |origin: Option<Value>| forwarded(&peer, origin);
     let civil_key = q.hub.danger_signing_key(CIVIL).await.unwrap();
     let genuine = json!({"holder": holder, "useCause": cause});
     assert_eq!(
@@ -407,6 +431,77 @@ async fn a_peer_link_admits_only_what_a_peer_may_do() {
     civil.close().await;
     q.stop().await;
     h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_of_a_hub_refuses_what_another_node_answered() {
+    for backend in tongban_tests::backends("peers_nodes").await {
+        eprintln!("peers_nodes: {}", backend.name);
+        // 花都区's hub on `backend`, served by two nodes.
+        let (q, h, _) = linked(tongban_tests::sqlite(), backend).await;
+        let h2 = h.another_node(peer_config()).await;
+        let link = peer_link(&q).await;
+        let to_one = Client::connect(link(&h)).await.unwrap();
+        let to_two = Client::connect(link(&h2)).await.unwrap();
+        let civil_key = q.hub.danger_signing_key(CIVIL).await.unwrap();
+        let genuine = json!({
+            "holder": {"codeType": "001", "code": COMPANY},
+            "useCause": HOLDER_CAUSE,
+        });
+
+        // Answered by node one, then refused by node two: the same envelope,
+        // and the department's request in a new envelope of the hub.
+        let department = origin(genuine.clone(), &civil_key);
+        let envelope = to_one
+            .sign(&forwarded(&to_one, Some(department.clone())))
+            .unwrap();
+        match raw_request(&to_one, &envelope).await {
+            ServerOp::Response { envelope } => {
+                assert_eq!(envelope["payload"]["licences"].as_array().unwrap().len(), 1)
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            refusal(raw_request(&to_two, &envelope).await).0,
+            ErrorCode::Replay
+        );
+        assert_eq!(
+            refused_reason(
+                to_two
+                    .request(forwarded(&to_two, Some(department)), 3000)
+                    .await
+            ),
+            "ORIGIN_REPLAYED"
+        );
+        // A new request of the department is answered by either node, once.
+        let department = origin(genuine, &civil_key);
+        let answer = to_two
+            .request(forwarded(&to_two, Some(department.clone())), 3000)
+            .await
+            .unwrap();
+        assert_eq!(answer["payload"]["licences"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            refused_reason(
+                to_one
+                    .request(forwarded(&to_one, Some(department)), 3000)
+                    .await
+            ),
+            "ORIGIN_REPLAYED"
+        );
+        // Two answers, so two uses recorded in 花都区, whichever node answered.
+        let uses = h
+            .hub
+            .store()
+            .recent_uses(Some(&format!("urn:tongban:hub:441802/{CIVIL}")), 10)
+            .await
+            .unwrap();
+        assert_eq!(uses.len(), 2, "{uses:?}");
+        to_one.close().await;
+        to_two.close().await;
+        h2.stop().await;
+        q.stop().await;
+        h.stop().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -888,3 +888,86 @@ async fn the_wal_is_checkpointed_in_the_background() {
     );
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_envelopes_are_remembered_by_every_node() {
+    for backend in tongban_tests::backends("peer_envelopes_seen").await {
+        eprintln!("peer_envelopes_seen: {}", backend.name);
+        // Two nodes of one hub: two stores on the same database.
+        let a = open(&backend).await;
+        let b = open(&backend).await;
+        let hub = "urn:tongban:hub:441802";
+        let until = NOW + time::Duration::minutes(10);
+        assert!(
+            a.remember_peer_envelope(hub, "e1", until, NOW)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !a.remember_peer_envelope(hub, "e1", until, NOW)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !b.remember_peer_envelope(hub, "e1", until, NOW)
+                .await
+                .unwrap()
+        );
+        // Another sender's envelope of the same id is another envelope.
+        let dept = "urn:uscc:11441802MB2C90021K";
+        assert!(
+            b.remember_peer_envelope(dept, "e1", until, NOW)
+                .await
+                .unwrap()
+        );
+
+        // Sent at once to both nodes, many times: remembered once.
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tasks.push(tokio::spawn(async move {
+                store
+                    .remember_peer_envelope(hub, "e2", until, NOW)
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut fresh = 0;
+        for t in tasks {
+            fresh += usize::from(t.await.unwrap());
+        }
+        assert_eq!(fresh, 1, "{}", backend.name);
+
+        // Kept across a restart.
+        b.close().await;
+        let b = open(&backend).await;
+        assert!(
+            !b.remember_peer_envelope(hub, "e2", until, NOW)
+                .await
+                .unwrap()
+        );
+
+        // Forgotten once its time is up (the envelope's time refuses it then).
+        let later = until + time::Duration::seconds(1);
+        let until2 = later + time::Duration::minutes(10);
+        assert!(
+            b.remember_peer_envelope(hub, "e3", until2, later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            a.remember_peer_envelope(hub, "e1", until2, later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !a.remember_peer_envelope(hub, "e3", until2, later)
+                .await
+                .unwrap()
+        );
+
+        a.close().await;
+        b.close().await;
+        backend.cleanup().await;
+    }
+}
