@@ -149,6 +149,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "peer envelopes seen",
         include_str!("../migrations/sqlite/0014_peer_envelopes_seen.sql"),
     ),
+    (
+        15,
+        "licence status index",
+        include_str!("../migrations/sqlite/0015_licence_status_index.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -221,6 +226,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         14,
         "peer envelopes seen",
         include_str!("../migrations/postgres/0014_peer_envelopes_seen.sql"),
+    ),
+    (
+        15,
+        "licence status index",
+        include_str!("../migrations/postgres/0015_licence_status_index.sql"),
     ),
 ];
 
