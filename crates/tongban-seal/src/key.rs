@@ -87,12 +87,44 @@ fn small_order_encodings() -> &'static [[u8; 32]; 8] {
     ENCODINGS.get_or_init(|| EIGHT_TORSION.map(|p| p.compress().to_bytes()))
 }
 
+/// Most keys [`PublicKey::from_bytes`] remembers as checked; the memory is
+/// emptied when full.
+const CHECKED_KEYS_MAX: usize = 4096;
+
+/// Keys that passed the checks, by their bytes. The torsion check costs a
+/// full scalar multiplication, and the same few keys (a region's issuers,
+/// its departments, peers' anchors) are parsed again for every trust built;
+/// keys are public and the checks deterministic, so remembering them
+/// process-wide is safe. Refused bytes are not remembered.
+fn checked_keys() -> std::sync::MutexGuard<'static, std::collections::HashMap<[u8; 32], PublicKey>>
+{
+    static CHECKED: OnceLock<std::sync::Mutex<std::collections::HashMap<[u8; 32], PublicKey>>> =
+        OnceLock::new();
+    CHECKED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl PublicKey {
     /// Parses and checks a 32-byte public key.
     ///
     /// Refuses non-canonical encodings, small-order ("weak") keys and keys
     /// with a torsion component.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
+        if let Some(key) = checked_keys().get(bytes) {
+            return Ok(*key);
+        }
+        let key = Self::check(bytes)?;
+        let mut checked = checked_keys();
+        if checked.len() >= CHECKED_KEYS_MAX {
+            checked.clear();
+        }
+        checked.insert(*bytes, key);
+        Ok(key)
+    }
+
+    fn check(bytes: &[u8; 32]) -> Result<Self, KeyError> {
         let point = CompressedEdwardsY(*bytes)
             .decompress()
             .ok_or(KeyError::NotCanonical)?;
@@ -372,6 +404,30 @@ mod tests {
         non_canonical[0] = 0xee;
         non_canonical[31] = 0x7f;
         assert!(PublicKey::from_bytes(&non_canonical).is_err());
+    }
+
+    #[test]
+    fn checked_keys_are_remembered_and_refused_ones_are_not() {
+        // A good key plus a point of order 8: not small order, but torsion.
+        let good = SigningKey::from_seed(&[7; 32]).public();
+        let point = CompressedEdwardsY(good.to_bytes()).decompress().unwrap() + EIGHT_TORSION[1];
+        let torsion = point.compress().to_bytes();
+        for _ in 0..2 {
+            assert_eq!(PublicKey::from_bytes(&torsion), Err(KeyError::Torsion));
+            assert!(!checked_keys().contains_key(&torsion));
+        }
+        assert_eq!(PublicKey::from_bytes(&good.to_bytes()), Ok(good));
+        // Past the bound the memory starts again, and keys still parse.
+        let mut last = good;
+        for i in 0..CHECKED_KEYS_MAX + 10 {
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            last = SigningKey::from_seed(&seed).public();
+            assert_eq!(PublicKey::from_bytes(&last.to_bytes()), Ok(last));
+        }
+        assert!(checked_keys().len() <= CHECKED_KEYS_MAX);
+        assert_eq!(PublicKey::from_bytes(&last.to_bytes()), Ok(last));
+        assert_eq!(PublicKey::from_bytes(&torsion), Err(KeyError::Torsion));
     }
 
     #[test]
