@@ -732,7 +732,21 @@ async fn peer_licences(
         .take(MAX_PEER_LICENCES)
         .map(|f| f.credential)
         .collect();
+    // The peer verifies them with the list this hub serves: a licence
+    // signed since it was built makes the next fetch rebuild it, so the
+    // peer's out-of-schedule fetch finds the key or status list it lacks.
+    if let Some(newest) = licences.iter().filter_map(signed_at).max() {
+        crate::trust::cover(shared, newest).await;
+    }
     Ok(json!({"region": identity.region, "licences": licences, "truncated": truncated}))
+}
+
+/// When a credential's proof was created.
+fn signed_at(credential: &Value) -> Option<OffsetDateTime> {
+    credential
+        .pointer("/proof/created")
+        .and_then(Value::as_str)
+        .and_then(|t| tongban_seal::timefmt::parse_rfc3339(t).ok())
 }
 
 /// Remembers an envelope of a peer, or a department's request one carried,

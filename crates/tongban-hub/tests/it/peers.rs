@@ -658,3 +658,54 @@ async fn a_rotated_department_key_is_fetched_when_the_other_region_first_sees_it
     q.stop().await;
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_licence_newer_than_the_served_trust_list_verifies_in_the_same_pull() {
+    // 花都区 rebuilds its served list once an hour, unless it answers with
+    // a licence the list cannot vouch for.
+    let config = ServeConfig {
+        trust_rebuild_after: Duration::from_secs(3600),
+        ..peer_config()
+    };
+    let (q, h, _) = linked_with(tongban_tests::sqlite(), tongban_tests::sqlite(), config).await;
+    // 花都区's 市场监管局 rotates its key, then issues with the new one.
+    let (_, old) = h.hub.current_key(MARKET).await.unwrap();
+    h.hub
+        .rotate_key(&old.public.to_multikey(), time::Duration::ZERO)
+        .await
+        .unwrap();
+    h.hub.clock().set(h.hub.now() + time::Duration::seconds(2));
+    q.hub.clock().set(h.hub.now() + time::Duration::seconds(1));
+    let holder = "91440114MA5TB0A02N";
+    let example: Value = serde_json::from_slice(
+        &std::fs::read(schemas_dir().join("licence-types/examples/business-licence.json")).unwrap(),
+    )
+    .unwrap();
+    let issued = h
+        .hub
+        .issue(
+            MARKET,
+            IssueInput::from_json(&json!({
+                "type": BUSINESS_LICENCE,
+                "holder": {"name": "广州花都新设电子有限公司", "codeType": "001", "code": holder},
+                "data": example,
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    // Past the out-of-schedule limit of the first fetches.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let civil = q.client(CIVIL).await;
+    let mut ask = query("QC-2026-000011");
+    ask["holder"]["code"] = json!(holder);
+    let answer = civil.region_licences(ask).await.unwrap();
+    let licences = answer["payload"]["licences"].as_array().unwrap();
+    assert_eq!(licences.len(), 1, "{answer}");
+    assert_eq!(licences[0]["identifier"], issued.identifier.as_str());
+    assert_eq!(licences[0]["valid"], true, "{}", licences[0]);
+    assert_eq!(licences[0]["problems"], json!([]), "{}", licences[0]);
+    civil.close().await;
+    q.stop().await;
+    h.stop().await;
+}
