@@ -113,7 +113,12 @@ pub(crate) async fn forward(
             ),
         ));
     }
-    let view = shared.snapshot.view();
+    let mut view = shared.snapshot.view();
+    // One refresh if the key or the department is new since the last one.
+    if !view.keys.contains_key(&h.key_id) || !view.departments.contains_key(department) {
+        shared.snapshot.refresh_on_miss().await;
+        view = shared.snapshot.view();
+    }
     if view.departments.get(department) != Some(&DepartmentStatus::Active) {
         return Err(ProtoError::new(
             ErrorCode::DepartmentInactive,
@@ -279,7 +284,13 @@ pub(crate) async fn answer_request(
             ));
         }
     };
-    let view = shared.snapshot.view();
+    let mut view = shared.snapshot.view();
+    // One refresh if the resource or its schema is new since the last one:
+    // the peer found it in the catalogue this hub served from its store.
+    if view.access.resource(id).is_none() || !view.validators.contains_key(&h.schema) {
+        shared.snapshot.refresh_on_miss().await;
+        view = shared.snapshot.view();
+    }
     let resource = view.access.resource(id).cloned().ok_or_else(|| {
         ProtoError::new(
             ErrorCode::ResourceUnknown,
