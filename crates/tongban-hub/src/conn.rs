@@ -134,9 +134,37 @@ fn party_of(conn: &quinn::Connection, shared: &Shared) -> Result<Party, String> 
     }
 }
 
-/// A peer hub's connection: it may fetch the trust list and ask for
-/// licences (`hub.peer.licences`), nothing else; it ends when the peer is
-/// removed.
+/// Whether a peer's connection would still be admitted: the region is an
+/// active peer, and its CA's current verifier (with the CRL its hub last
+/// served) accepts the certificate the connection was opened with.
+fn still_admitted(conn: &quinn::Connection, shared: &Shared, region: &str) -> Result<(), String> {
+    let verifier = shared
+        .verifiers
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .peers
+        .get(region)
+        .cloned()
+        .ok_or("PEER_UNKNOWN: no longer a peer of this hub")?;
+    let certs = conn
+        .peer_identity()
+        .and_then(|i| {
+            i.downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+                .ok()
+        })
+        .ok_or("PEER_UNKNOWN: unreadable certificate")?;
+    let (first, rest) = certs
+        .split_first()
+        .ok_or("PEER_UNKNOWN: empty certificate chain")?;
+    verifier
+        .verify_client_cert(first, rest, rustls::pki_types::UnixTime::now())
+        .map(|_| ())
+        .map_err(|e| format!("PEER_UNKNOWN: the certificate is no longer admitted: {e}"))
+}
+
+/// A peer hub's connection: it may fetch the trust list and ask the
+/// `hub.peer.*` services, nothing else; it ends when the peer is removed or
+/// its certificate is no longer admitted (e.g. revoked by its CA).
 async fn serve_peer(
     conn: quinn::Connection,
     region: String,
@@ -148,9 +176,8 @@ async fn serve_peer(
     loop {
         tokio::select! {
             _ = check.tick() => {
-                let admitted = shared.verifiers.read().unwrap_or_else(std::sync::PoisonError::into_inner).peers.contains_key(&region);
-                if !admitted {
-                    conn.close(close::DEPARTMENT_REFUSED.into(), b"PEER_UNKNOWN: no longer a peer of this hub");
+                if let Err(why) = still_admitted(&conn, &shared, &region) {
+                    conn.close(close::DEPARTMENT_REFUSED.into(), why.as_bytes());
                     break;
                 }
             }
@@ -228,7 +255,7 @@ async fn serve_peer_stream(
                 None,
                 &ProtoError::new(
                     ErrorCode::ResourceForbidden,
-                    "a peer hub may fetch the trust list and ask hub.peer.licences, hub.peer.catalogue or hub.peer.request, nothing else",
+                    "a peer hub may fetch the trust list and ask hub.peer.licences, hub.peer.catalogue, hub.peer.request or hub.peer.crl, nothing else",
                 ),
             ),
             Err(e) => ServerOp::error(None, &e),

@@ -165,13 +165,26 @@ impl rustls::server::danger::ClientCertVerifier for EitherVerifier {
         intermediates: &[CertificateDer<'_>],
         now: rustls::pki_types::UnixTime,
     ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        let unknown_issuer = |e: &rustls::Error| {
+            matches!(
+                e,
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+            )
+        };
         match self.own.verify_client_cert(end_entity, intermediates, now) {
             Ok(v) => Ok(v),
-            Err(own) => self
-                .peers
-                .iter()
-                .find_map(|p| p.verify_client_cert(end_entity, intermediates, now).ok())
-                .ok_or(own),
+            Err(mut refused) => {
+                for p in &self.peers {
+                    match p.verify_client_cert(end_entity, intermediates, now) {
+                        Ok(v) => return Ok(v),
+                        // The CA that knows the certificate says why (e.g.
+                        // revoked), rather than the others' "unknown issuer".
+                        Err(e) if unknown_issuer(&refused) && !unknown_issuer(&e) => refused = e,
+                        Err(_) => {}
+                    }
+                }
+                Err(refused)
+            }
         }
     }
 
@@ -224,11 +237,11 @@ fn ca_verifier(
 }
 
 /// The server configuration and the verifiers it admits clients with;
-/// `peers` are active peers' (region, CA PEM).
+/// `peers` are active peers' (region, CA PEM, its CRL if served).
 pub(crate) fn server_config(
     tls: &TlsMaterial,
     crl_pem: &str,
-    peers: &[(String, String)],
+    peers: &[PeerCa],
     config: &ServeConfig,
 ) -> Result<(quinn::ServerConfig, Verifiers), ServeError> {
     let bad = |e: &dyn std::fmt::Display| ServeError::Tls(e.to_string());
@@ -238,8 +251,8 @@ pub(crate) fn server_config(
         own: Arc::clone(&own),
         peers: std::collections::HashMap::new(),
     };
-    for (region, ca_pem) in peers {
-        match ca_verifier(ca_pem, None, &provider) {
+    for (region, ca_pem, crl) in peers {
+        match ca_verifier(ca_pem, crl.as_deref(), &provider) {
             Ok(v) => {
                 verifiers.peers.insert(region.clone(), v);
             }
@@ -282,15 +295,12 @@ pub(crate) fn server_config(
 }
 
 /// Active peers' (region, CA PEM), by region.
-async fn peer_cas(hub: &Hub) -> Result<Vec<(String, String)>, ServeError> {
-    Ok(hub
-        .peers()
-        .await?
-        .into_iter()
-        .filter(|p| p.status == "active")
-        .map(|p| (p.region_code, p.ca_pem))
-        .collect())
+async fn peer_cas(hub: &Hub) -> Result<Vec<PeerCa>, ServeError> {
+    Ok(hub.peer_cas().await?)
 }
+
+/// An active peer's region, CA certificate and CRL (PEM).
+type PeerCa = (String, String, Option<String>);
 
 /// Rebuilds the TLS configuration (CRL, peers' CAs) and installs it.
 async fn rebuild_tls(
@@ -468,7 +478,7 @@ pub async fn run(
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(shared.config.refresh_every);
-            let mut known: Option<Vec<(String, String)>> = None;
+            let mut known: Option<Vec<PeerCa>> = None;
             let mut refreshing = tokio::task::JoinSet::new();
             let mut in_flight = std::collections::HashMap::new();
             loop {
@@ -481,7 +491,15 @@ pub async fn run(
                                 continue;
                             }
                         };
-                        let cas: Vec<(String, String)> = peers.iter().map(|p| (p.region_code.clone(), p.ca_pem.clone())).collect();
+                        // Their CAs and CRLs: a change rebuilds the TLS
+                        // configuration (and closes links it no longer admits).
+                        let cas = match peer_cas(&shared.hub).await {
+                            Ok(cas) => cas,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "reading peers' CAs failed");
+                                continue;
+                            }
+                        };
                         if known.as_ref() != Some(&cas) {
                             match rebuild_tls(&shared, &tls, &endpoint).await {
                                 Ok(()) => {

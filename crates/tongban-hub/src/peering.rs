@@ -42,6 +42,10 @@ const PEER_CATALOGUE_QUERY_SCHEMA: &str = "peer-catalogue-query@1";
 const PEER_CATALOGUE_SCHEMA: &str = "peer-catalogue@1";
 /// The resource a peer hub forwards a department's request for one of
 /// this region's resources on.
+/// What a peer hub asks for this hub's CA's CRL.
+pub(crate) const PEER_CRL: &str = "hub.peer.crl";
+const PEER_CRL_QUERY_SCHEMA: &str = "peer-crl-query@1";
+const PEER_CRL_SCHEMA: &str = "peer-crl@1";
 pub(crate) const PEER_REQUEST: &str = "hub.peer.request";
 pub(crate) const PEER_REQUEST_SCHEMA: &str = "peer-request@1";
 pub(crate) const PEER_RESPONSE_SCHEMA: &str = "peer-response@1";
@@ -316,6 +320,9 @@ pub(crate) async fn refresh(
             if let Err(f) = refresh_catalogue(shared, peer, &client, limit).await {
                 tracing::warn!(peer = %region, code = %f.code, message = %f.message, "fetching a peer's catalogue failed");
             }
+            if let Err(f) = refresh_crl(shared, peer, &client, limit).await {
+                tracing::warn!(peer = %region, code = %f.code, message = %f.message, "fetching a peer's CRL failed");
+            }
         }
         Ok(())
     }
@@ -383,6 +390,36 @@ async fn refresh_catalogue(
         }
     }
     shared.hub.peer_catalogue_accept(region, resources).await?;
+    Ok(())
+}
+
+/// Fetches and stores the CRL of the peer's CA: once the TLS configuration
+/// is rebuilt with it (within a registry refresh), certificates that CA
+/// revoked are refused, and links opened with one are closed.
+async fn refresh_crl(
+    shared: &Shared,
+    peer: &PeerRow,
+    client: &Client,
+    limit: Duration,
+) -> Result<(), PeerFailure> {
+    let region = &peer.region_code;
+    let peer_trust = trust(shared, region).await?;
+    let draft = client.request_for(PEER_CRL, PEER_CRL_QUERY_SCHEMA, json!({}));
+    let id = draft.id.clone();
+    let ms = u64::try_from(limit.as_millis()).unwrap_or(20_000);
+    let answer = tokio::time::timeout(limit, client.request(draft, ms))
+        .await
+        .map_err(|_| failure("PEER_TIMEOUT", format!("no CRL within {limit:?}")))?
+        .map_err(|e| failure("PEER_UNREACHABLE", format!("CRL: {e}")))?;
+    let verified = check_answer(shared, &peer_trust, answer, &id, PEER_CRL, PEER_CRL_SCHEMA)?;
+    let crl = verified
+        .payload()
+        .get("crl")
+        .and_then(Value::as_str)
+        .ok_or_else(|| failure("PEER_ANSWER_INVALID", "crl is not a string"))?;
+    if shared.hub.peer_crl_accept(region, crl).await? {
+        tracing::info!(peer = %region, "the peer's CRL changed");
+    }
     Ok(())
 }
 
@@ -537,6 +574,7 @@ const PEER_SERVICES: &[(&str, &str, &str)] = &[
         PEER_CATALOGUE_SCHEMA,
     ),
     (PEER_REQUEST, PEER_REQUEST_SCHEMA, PEER_RESPONSE_SCHEMA),
+    (PEER_CRL, PEER_CRL_QUERY_SCHEMA, PEER_CRL_SCHEMA),
 ];
 
 /// Answers a peer hub's request (the peer connected with its hub
@@ -570,7 +608,7 @@ pub(crate) async fn answer_peer(
         return Err(ProtoError::new(
             ErrorCode::ResourceForbidden,
             format!(
-                "a peer hub asks {PEER_LICENCES}, {PEER_CATALOGUE} or {PEER_REQUEST} with their schemas, nothing else"
+                "a peer hub asks {PEER_LICENCES}, {PEER_CATALOGUE}, {PEER_REQUEST} or {PEER_CRL} with their schemas, nothing else"
             ),
         ));
     };
@@ -595,6 +633,10 @@ pub(crate) async fn answer_peer(
         PEER_CATALOGUE => {
             let resources = hub.shared_catalogue().await.map_err(refused)?;
             json!({"region": identity.region, "resources": resources})
+        }
+        PEER_CRL => {
+            let crl = hub.ca_crl().await.map_err(refused)?;
+            json!({"region": identity.region, "crl": crl})
         }
         _ => {
             crate::crossing::answer_request(shared, region, &identity, &request, timeout_ms).await?

@@ -37,6 +37,36 @@ pub struct PeerCard {
     pub ca_pem: String,
 }
 
+/// Longest CRL accepted from a peer hub.
+pub const MAX_PEER_CRL_PEM: usize = 1024 * 1024;
+
+/// The CRL in `crl_pem` is one well-formed CRL issued by the CA in `ca_pem`
+/// (same issuer name). Its signature is checked by the TLS stack when it
+/// is used: a CRL that does not verify refuses that peer's certificates.
+fn check_crl(crl_pem: &str, ca_pem: &str) -> std::result::Result<(), String> {
+    if crl_pem.len() > MAX_PEER_CRL_PEM {
+        return Err(format!("longer than {MAX_PEER_CRL_PEM} bytes"));
+    }
+    let (_, block) = x509_parser::pem::parse_x509_pem(crl_pem.as_bytes())
+        .map_err(|e| format!("not PEM: {e}"))?;
+    if block.label != "X509 CRL" {
+        return Err(format!("a PEM {} block, not an X509 CRL", block.label));
+    }
+    let (_, crl) = x509_parser::parse_x509_crl(&block.contents)
+        .map_err(|e| format!("not an X.509 CRL: {e}"))?;
+    let (_, ca) =
+        x509_parser::pem::parse_x509_pem(ca_pem.as_bytes()).map_err(|e| format!("CA: {e}"))?;
+    let ca = ca.parse_x509().map_err(|e| format!("CA: {e}"))?;
+    if crl.issuer().as_raw() != ca.subject().as_raw() {
+        return Err(format!(
+            "issued by {}, not by the CA on the peer's card ({})",
+            crl.issuer(),
+            ca.subject()
+        ));
+    }
+    Ok(())
+}
+
 /// A `host:port` with a DNS name, IPv4 or bracketed IPv6 host.
 fn address_ok(a: &str) -> bool {
     let Some((host, port)) = a.rsplit_once(':') else {
@@ -481,6 +511,40 @@ impl Hub {
             });
         }
         Ok(out)
+    }
+
+    /// Stores the CRL a peer's hub served (in an answer signed with its
+    /// anchor) for the CA on its card; refuses one that is not that CA's
+    /// (`PEER_CRL_INVALID`). Returns whether it changed.
+    pub async fn peer_crl_accept(&self, region: &str, crl_pem: &str) -> Result<bool> {
+        let peer = self.peer(region).await?;
+        check_crl(crl_pem, &peer.ca_pem).map_err(|e| rejected("PEER_CRL_INVALID", e))?;
+        let ca_sha = tongban_seal::hex(&tongban_seal::sha256(peer.ca_pem.as_bytes()));
+        Ok(self
+            .store
+            .put_peer_crl(region, &ca_sha, crl_pem, self.now())
+            .await?)
+    }
+
+    /// Active peers' CAs with their CRLs (PEM), by region: the CRL only if
+    /// it was served for the CA now on the card.
+    pub async fn peer_cas(&self) -> Result<Vec<(String, String, Option<String>)>> {
+        let crls = self.store.peer_crls().await?;
+        Ok(self
+            .store
+            .peers()
+            .await?
+            .into_iter()
+            .filter(|p| p.status == "active")
+            .map(|p| {
+                let ca_sha = tongban_seal::hex(&tongban_seal::sha256(p.ca_pem.as_bytes()));
+                let crl = crls
+                    .iter()
+                    .find(|(r, sha, _)| *r == p.region_code && *sha == ca_sha)
+                    .map(|(_, _, pem)| pem.clone());
+                (p.region_code, p.ca_pem, crl)
+            })
+            .collect())
     }
 
     /// Stores what a peer served of its catalogue (replacing what was

@@ -154,6 +154,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "licence status index",
         include_str!("../migrations/sqlite/0015_licence_status_index.sql"),
     ),
+    (
+        16,
+        "peer crls",
+        include_str!("../migrations/sqlite/0016_peer_crls.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -231,6 +236,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         15,
         "licence status index",
         include_str!("../migrations/postgres/0015_licence_status_index.sql"),
+    ),
+    (
+        16,
+        "peer crls",
+        include_str!("../migrations/postgres/0016_peer_crls.sql"),
     ),
 ];
 

@@ -203,6 +203,41 @@ impl Store {
         Ok(fresh)
     }
 
+    /// Stores a peer's CRL, served by its hub, for the CA whose certificate
+    /// has SHA-256 `ca_sha256`. Returns whether it changed.
+    pub async fn put_peer_crl(
+        &self,
+        region: &str,
+        ca_sha256: &str,
+        crl_pem: &str,
+        at: time::OffsetDateTime,
+    ) -> Result<bool> {
+        let changed = in_tx!(&self.db, tx => {
+            sqlx::query("INSERT INTO peer_crls (region_code, ca_sha256, crl_pem, fetched_at) VALUES ($1, $2, $3, $4) ON CONFLICT (region_code) DO UPDATE SET ca_sha256 = excluded.ca_sha256, crl_pem = excluded.crl_pem, fetched_at = excluded.fetched_at WHERE peer_crls.ca_sha256 <> excluded.ca_sha256 OR peer_crls.crl_pem <> excluded.crl_pem")
+                .bind(region)
+                .bind(ca_sha256)
+                .bind(crl_pem)
+                .bind(unix(at))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1
+        });
+        Ok(changed)
+    }
+
+    /// Every stored peer CRL: (region, SHA-256 of its CA certificate, PEM).
+    pub async fn peer_crls(&self) -> Result<Vec<(String, String, String)>> {
+        on_db!(&self.db, pool => {
+            sqlx::query("SELECT region_code, ca_sha256, crl_pem FROM peer_crls ORDER BY region_code")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok((r.text("region_code")?, r.text("ca_sha256")?, r.text("crl_pem")?)))
+                .collect()
+        })
+    }
+
     /// A peer's trust list state, if a refresh was ever attempted.
     pub async fn peer_trust(&self, region: &str) -> Result<Option<PeerTrustRow>> {
         on_db!(&self.db, pool => {

@@ -709,3 +709,66 @@ async fn a_licence_newer_than_the_served_trust_list_verifies_in_the_same_pull() 
     q.stop().await;
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_certificate_its_ca_revoked_is_refused_and_its_link_closed() {
+    let (q, h, identifier) = linked(tongban_tests::sqlite(), tongban_tests::sqlite()).await;
+    // 清城区's hub connects to 花都区's with its peer certificate.
+    let link = peer_link(&q).await;
+    let old = Client::connect(link(&h)).await.unwrap();
+    old.trust_list().await.unwrap();
+    // 清城区 revokes that certificate (its key leaked, say).
+    let serial = q
+        .hub
+        .ca_list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.kind == "peer" && c.revoked_at.is_none())
+        .unwrap()
+        .serial;
+    q.hub.ca_revoke(&serial, "keyCompromise").await.unwrap();
+    // 花都区 fetches 清城区's CRL with its next refresh, and closes the link.
+    let started = std::time::Instant::now();
+    while old.close_reason().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the link stayed open: {:?}",
+            h.hub.store().peer_crls().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reason = old.close_reason().unwrap();
+    assert!(reason.contains("no longer admitted"), "{reason}");
+    // A new connection with it is refused in the handshake.
+    let again = match Client::connect(link(&h)).await {
+        Err(e) => e.to_string(),
+        Ok(c) => c.trust_list().await.unwrap_err().to_string(),
+    };
+    assert!(
+        again.contains("Revoked") || again.contains("revoked"),
+        "{again}"
+    );
+    // 清城区's own hub links again with a new certificate: pulls go on.
+    let civil = q.client(CIVIL).await;
+    let started = std::time::Instant::now();
+    loop {
+        let answer = civil
+            .region_licences(query("QC-2026-000021"))
+            .await
+            .unwrap();
+        let licences = answer["payload"]["licences"].as_array().unwrap();
+        if licences.len() == 1 {
+            assert_eq!(licences[0]["identifier"], identifier.as_str());
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never answered again: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    civil.close().await;
+    q.stop().await;
+    h.stop().await;
+}

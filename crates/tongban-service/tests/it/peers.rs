@@ -251,3 +251,65 @@ async fn peer_trust_lists_are_checked_stored_refreshed_and_go_stale() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peers_crl_is_kept_for_the_ca_on_its_card() {
+    let other = tempfile::tempdir().unwrap();
+    let (card, _) = other_region(other.path()).await;
+    let crl = {
+        let hub = Hub::open(&HubConfig {
+            clock: Clock::fixed(T0),
+            ..HubConfig::embedded(other.path())
+        })
+        .await
+        .unwrap();
+        let crl = hub.ca_crl().await.unwrap();
+        hub.close().await;
+        crl
+    };
+    // The same region's hub set up again: another CA on its next card.
+    let again = tempfile::tempdir().unwrap();
+    let (new_card, _) = other_region(again.path()).await;
+    each_backend("peer_crls", |hub| {
+        let (card, new_card, crl) = (card.clone(), new_card.clone(), crl.clone());
+        async move {
+            hub.ca_init("花都区政务CA").await.unwrap();
+            assert_eq!(
+                code(hub.peer_crl_accept("441802", &crl).await),
+                "PEER_UNKNOWN"
+            );
+            hub.peer_add(card.clone()).await.unwrap();
+            // Not a CRL, and another CA's CRL (this hub's own).
+            assert_eq!(
+                code(hub.peer_crl_accept("441802", "not a CRL").await),
+                "PEER_CRL_INVALID"
+            );
+            assert_eq!(
+                code(hub.peer_crl_accept("441802", &card.ca_pem).await),
+                "PEER_CRL_INVALID"
+            );
+            let own = hub.ca_crl().await.unwrap();
+            assert_eq!(
+                code(hub.peer_crl_accept("441802", &own).await),
+                "PEER_CRL_INVALID"
+            );
+            assert_eq!(hub.peer_cas().await.unwrap()[0].2, None);
+            // The peer's own: stored once, and used with its CA.
+            assert!(hub.peer_crl_accept("441802", &crl).await.unwrap());
+            assert!(!hub.peer_crl_accept("441802", &crl).await.unwrap());
+            assert_eq!(
+                hub.peer_cas().await.unwrap(),
+                [("441802".to_owned(), card.ca_pem.clone(), Some(crl.clone()))]
+            );
+            // A new card with another CA: the old CA's CRL is not used.
+            hub.peer_remove("441802").await.unwrap();
+            assert!(hub.peer_cas().await.unwrap().is_empty());
+            hub.peer_add(new_card.clone()).await.unwrap();
+            assert_eq!(
+                hub.peer_cas().await.unwrap(),
+                [("441802".to_owned(), new_card.ca_pem.clone(), None)]
+            );
+        }
+    })
+    .await;
+}
