@@ -349,6 +349,32 @@ pub(crate) async fn refresh(
     result
 }
 
+/// Asks the peer one of the `hub.peer.*` services with an empty query, on
+/// the refresh's link and within its limit, and checks the answer with
+/// the peer's anchor.
+async fn ask_service(
+    shared: &Shared,
+    peer: &PeerRow,
+    client: &Client,
+    limit: Duration,
+    (resource, query_schema, answer_schema): (&str, &str, &str),
+) -> Result<Verified, PeerFailure> {
+    let peer_trust = trust(shared, &peer.region_code).await?;
+    let draft = client.request_for(resource, query_schema, json!({}));
+    let id = draft.id.clone();
+    let ms = u64::try_from(limit.as_millis()).unwrap_or(20_000);
+    let answer = tokio::time::timeout(limit, client.request(draft, ms))
+        .await
+        .map_err(|_| {
+            failure(
+                "PEER_TIMEOUT",
+                format!("no {resource} answer within {limit:?}"),
+            )
+        })?
+        .map_err(|e| failure("PEER_UNREACHABLE", format!("{resource}: {e}")))?;
+    check_answer(shared, &peer_trust, answer, &id, resource, answer_schema)
+}
+
 /// Fetches and stores the peer's unconditional resources.
 async fn refresh_catalogue(
     shared: &Shared,
@@ -357,22 +383,12 @@ async fn refresh_catalogue(
     limit: Duration,
 ) -> Result<(), PeerFailure> {
     let region = &peer.region_code;
-    let peer_trust = trust(shared, region).await?;
-    let draft = client.request_for(PEER_CATALOGUE, PEER_CATALOGUE_QUERY_SCHEMA, json!({}));
-    let id = draft.id.clone();
-    let ms = u64::try_from(limit.as_millis()).unwrap_or(20_000);
-    let answer = tokio::time::timeout(limit, client.request(draft, ms))
-        .await
-        .map_err(|_| failure("PEER_TIMEOUT", format!("no catalogue within {limit:?}")))?
-        .map_err(|e| failure("PEER_UNREACHABLE", format!("catalogue: {e}")))?;
-    let verified = check_answer(
-        shared,
-        &peer_trust,
-        answer,
-        &id,
+    let service = (
         PEER_CATALOGUE,
+        PEER_CATALOGUE_QUERY_SCHEMA,
         PEER_CATALOGUE_SCHEMA,
-    )?;
+    );
+    let verified = ask_service(shared, peer, client, limit, service).await?;
     let resources = verified
         .payload()
         .get("resources")
@@ -403,15 +419,8 @@ async fn refresh_crl(
     limit: Duration,
 ) -> Result<(), PeerFailure> {
     let region = &peer.region_code;
-    let peer_trust = trust(shared, region).await?;
-    let draft = client.request_for(PEER_CRL, PEER_CRL_QUERY_SCHEMA, json!({}));
-    let id = draft.id.clone();
-    let ms = u64::try_from(limit.as_millis()).unwrap_or(20_000);
-    let answer = tokio::time::timeout(limit, client.request(draft, ms))
-        .await
-        .map_err(|_| failure("PEER_TIMEOUT", format!("no CRL within {limit:?}")))?
-        .map_err(|e| failure("PEER_UNREACHABLE", format!("CRL: {e}")))?;
-    let verified = check_answer(shared, &peer_trust, answer, &id, PEER_CRL, PEER_CRL_SCHEMA)?;
+    let service = (PEER_CRL, PEER_CRL_QUERY_SCHEMA, PEER_CRL_SCHEMA);
+    let verified = ask_service(shared, peer, client, limit, service).await?;
     let crl = verified
         .payload()
         .get("crl")

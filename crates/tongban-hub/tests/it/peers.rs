@@ -45,23 +45,7 @@ async fn linked_with(
     )
     .unwrap();
     h.hub.publish_licence_type(schema).await.unwrap();
-    let example: Value = serde_json::from_slice(
-        &std::fs::read(schemas_dir().join("licence-types/examples/business-licence.json")).unwrap(),
-    )
-    .unwrap();
-    let issued = h
-        .hub
-        .issue(
-            MARKET,
-            IssueInput::from_json(&json!({
-                "type": BUSINESS_LICENCE,
-                "holder": {"name": "广州花都鸿睿启航电子科技有限公司", "codeType": "001", "code": COMPANY},
-                "data": example,
-            }))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
+    let issued = issue_business_licence(&h, COMPANY, "广州花都鸿睿启航电子科技有限公司").await;
     // Both hubs run on fixed clocks set when they started: 清城区's must not
     // be behind the licence's issue time.
     q.hub.clock().set(h.hub.now() + time::Duration::seconds(1));
@@ -79,6 +63,30 @@ async fn linked_with(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     (q, h, issued.identifier.as_str().to_owned())
+}
+
+/// 花都区's 市场监管局 issues a 营业执照 (the example's data) to `holder`.
+async fn issue_business_licence(
+    h: &TestHub,
+    holder: &str,
+    name: &str,
+) -> tongban_licence::IssuedLicence {
+    let example: Value = serde_json::from_slice(
+        &std::fs::read(schemas_dir().join("licence-types/examples/business-licence.json")).unwrap(),
+    )
+    .unwrap();
+    h.hub
+        .issue(
+            MARKET,
+            IssueInput::from_json(&json!({
+                "type": BUSINESS_LICENCE,
+                "holder": {"name": name, "codeType": "001", "code": holder},
+                "data": example,
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap()
 }
 
 fn query(case: &str) -> Value {
@@ -677,23 +685,7 @@ async fn a_licence_newer_than_the_served_trust_list_verifies_in_the_same_pull() 
     h.hub.clock().set(h.hub.now() + time::Duration::seconds(2));
     q.hub.clock().set(h.hub.now() + time::Duration::seconds(1));
     let holder = "91440114MA5TB0A02N";
-    let example: Value = serde_json::from_slice(
-        &std::fs::read(schemas_dir().join("licence-types/examples/business-licence.json")).unwrap(),
-    )
-    .unwrap();
-    let issued = h
-        .hub
-        .issue(
-            MARKET,
-            IssueInput::from_json(&json!({
-                "type": BUSINESS_LICENCE,
-                "holder": {"name": "广州花都新设电子有限公司", "codeType": "001", "code": holder},
-                "data": example,
-            }))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
+    let issued = issue_business_licence(&h, holder, "广州花都新设电子有限公司").await;
     // Past the out-of-schedule limit of the first fetches.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let civil = q.client(CIVIL).await;
