@@ -285,9 +285,16 @@ pub(crate) async fn answer_request(
         }
     };
     let mut view = shared.snapshot.view();
-    // One refresh if the resource or its schema is new since the last one:
-    // the peer found it in the catalogue this hub served from its store.
-    if view.access.resource(id).is_none() || !view.validators.contains_key(&h.schema) {
+    // One refresh if the resource or its schema is new, or the resource is
+    // not (yet) published and unconditional, since the last one: the peer
+    // found it so in the catalogue this hub served from its store.
+    let open = |v: &crate::snapshot::View| {
+        v.access
+            .resource(id)
+            .is_some_and(|r| r.status == "published" && r.sharing_type == "unconditional")
+            && v.validators.contains_key(&h.schema)
+    };
+    if !open(&view) {
         shared.snapshot.refresh_on_miss().await;
         view = shared.snapshot.view();
     }
@@ -329,7 +336,7 @@ pub(crate) async fn answer_request(
         )
     })?;
     crate::ingest::validate(validator, &h.schema, origin.payload())?;
-    peering::remember(shared, h, now, peering::origin_replayed).await?;
+    peering::remember(shared, Some(region), h, peering::origin_replayed).await?;
     if !shared.registry.is_listening(&resource.provider) {
         return Err(ProtoError::new(
             ErrorCode::ProviderUnavailable,

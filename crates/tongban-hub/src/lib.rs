@@ -211,9 +211,14 @@ impl rustls::server::danger::ClientCertVerifier for EitherVerifier {
     }
 }
 
+/// A verifier of client certificates from the CA in `ca_pem`, with its CRL.
+/// For a peer's CA (`peer`), only the certificate itself is looked up in
+/// the CRL its hub served, and a certificate the CRL does not cover (one
+/// from an intermediate CA) is not refused for that alone.
 fn ca_verifier(
     ca_pem: &str,
     crl_pem: Option<&str>,
+    peer: bool,
     provider: &Arc<rustls::crypto::CryptoProvider>,
 ) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, ServeError> {
     let bad = |e: &dyn std::fmt::Display| ServeError::Tls(e.to_string());
@@ -227,13 +232,19 @@ fn ca_verifier(
             .map_err(|e| bad(&e))?,
         None => Vec::new(),
     };
-    rustls::server::WebPkiClientVerifier::builder_with_provider(
+    let builder = rustls::server::WebPkiClientVerifier::builder_with_provider(
         Arc::new(roots),
         Arc::clone(provider),
     )
-    .with_crls(crls)
-    .build()
-    .map_err(|e| bad(&e))
+    .with_crls(crls);
+    let builder = if peer {
+        builder
+            .only_check_end_entity_revocation()
+            .allow_unknown_revocation_status()
+    } else {
+        builder
+    };
+    builder.build().map_err(|e| bad(&e))
 }
 
 /// The server configuration and the verifiers it admits clients with;
@@ -246,13 +257,13 @@ pub(crate) fn server_config(
 ) -> Result<(quinn::ServerConfig, Verifiers), ServeError> {
     let bad = |e: &dyn std::fmt::Display| ServeError::Tls(e.to_string());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let own = ca_verifier(&tls.ca_pem, Some(crl_pem), &provider)?;
+    let own = ca_verifier(&tls.ca_pem, Some(crl_pem), false, &provider)?;
     let mut verifiers = Verifiers {
         own: Arc::clone(&own),
         peers: std::collections::HashMap::new(),
     };
     for (region, ca_pem, crl) in peers {
-        match ca_verifier(ca_pem, crl.as_deref(), &provider) {
+        match ca_verifier(ca_pem, crl.as_deref(), true, &provider) {
             Ok(v) => {
                 verifiers.peers.insert(region.clone(), v);
             }
@@ -491,6 +502,12 @@ pub async fn run(
                                 continue;
                             }
                         };
+                        // Peers' envelopes whose time is up, forgotten.
+                        if !peers.is_empty() {
+                            if let Err(e) = shared.hub.store().forget_peer_envelopes(shared.hub.now()).await {
+                                tracing::warn!(error = %e, "forgetting old peer envelopes failed");
+                            }
+                        }
                         // Their CAs and CRLs: a change rebuilds the TLS
                         // configuration (and closes links it no longer admits).
                         let cas = match peer_cas(&shared.hub).await {

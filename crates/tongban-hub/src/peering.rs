@@ -40,12 +40,12 @@ const PEER_ANSWER_SCHEMA: &str = "peer-licences@1";
 pub(crate) const PEER_CATALOGUE: &str = "hub.peer.catalogue";
 const PEER_CATALOGUE_QUERY_SCHEMA: &str = "peer-catalogue-query@1";
 const PEER_CATALOGUE_SCHEMA: &str = "peer-catalogue@1";
-/// The resource a peer hub forwards a department's request for one of
-/// this region's resources on.
 /// What a peer hub asks for this hub's CA's CRL.
 pub(crate) const PEER_CRL: &str = "hub.peer.crl";
 const PEER_CRL_QUERY_SCHEMA: &str = "peer-crl-query@1";
 const PEER_CRL_SCHEMA: &str = "peer-crl@1";
+/// The resource a peer hub forwards a department's request for one of
+/// this region's resources on.
 pub(crate) const PEER_REQUEST: &str = "hub.peer.request";
 pub(crate) const PEER_REQUEST_SCHEMA: &str = "peer-request@1";
 pub(crate) const PEER_RESPONSE_SCHEMA: &str = "peer-response@1";
@@ -635,7 +635,7 @@ pub(crate) async fn answer_peer(
         ));
     }
     let request = parsed.verify(&anchor)?;
-    remember(shared, &request.header, now, replayed).await?;
+    remember(shared, None, &request.header, replayed).await?;
     let identity = hub.identity().await.map_err(refused)?;
     let payload = match resource {
         PEER_LICENCES => peer_licences(shared, region, &identity, &request).await?,
@@ -768,7 +768,7 @@ async fn peer_licences(
         ));
     }
     // The department's request is used once, whatever envelope carries it.
-    remember(shared, &origin.header, now, origin_replayed).await?;
+    remember(shared, Some(region), &origin.header, origin_replayed).await?;
     let query = Query {
         requester: format!("{peer_id}/{requester}"),
         use_cause,
@@ -786,8 +786,10 @@ async fn peer_licences(
     // The peer verifies them with the list this hub serves: a licence
     // signed since it was built makes the next fetch rebuild it, so the
     // peer's out-of-schedule fetch finds the key or status list it lacks.
+    // (Never later than now: a licence dated ahead must not make every
+    // answer rebuild the list.)
     if let Some(newest) = licences.iter().filter_map(signed_at).max() {
-        crate::trust::cover(shared, newest).await;
+        crate::trust::cover(shared, newest.min(now)).await;
     }
     Ok(json!({"region": identity.region, "licences": licences, "truncated": truncated}))
 }
@@ -800,21 +802,27 @@ fn signed_at(credential: &Value) -> Option<OffsetDateTime> {
         .and_then(|t| tongban_seal::timefmt::parse_rfc3339(t).ok())
 }
 
-/// Remembers an envelope of a peer, or a department's request one carried,
-/// in the store, so that every node refuses it again, restarted or not:
-/// `replayed` gives the refusal if it was remembered before. Kept twice the
-/// time window past its time, beyond which its time alone refuses it.
+/// Remembers an envelope of a peer, or a department's request one carried
+/// (`carried_by` that peer's region: each region's departments apart, so
+/// that one peer cannot use up another region's request ids), in the store,
+/// so that every node refuses it again, restarted or not: `replayed` gives
+/// the refusal if it was remembered before. Kept twice the time window past
+/// its time, beyond which its time alone refuses it.
 pub(crate) async fn remember(
     shared: &Shared,
+    carried_by: Option<&str>,
     h: &Header,
-    now: OffsetDateTime,
     replayed: fn(String) -> ProtoError,
 ) -> Result<(), ProtoError> {
     let expires_at = h.time + shared.config.time_window * 2;
+    let sender = match carried_by {
+        Some(region) => format!("{region}/{}", h.sender),
+        None => h.sender.clone(),
+    };
     let fresh = shared
         .hub
         .store()
-        .remember_peer_envelope(&h.sender, &h.id, expires_at, now)
+        .remember_peer_envelope(&sender, &h.id, expires_at)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "remembering a peer's envelope failed");

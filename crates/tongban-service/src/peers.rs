@@ -40,15 +40,20 @@ pub struct PeerCard {
 /// Longest CRL accepted from a peer hub.
 pub const MAX_PEER_CRL_PEM: usize = 1024 * 1024;
 
-/// The CRL in `crl_pem` is one well-formed CRL issued by the CA in `ca_pem`
-/// (same issuer name). Its signature is checked by the TLS stack when it
-/// is used: a CRL that does not verify refuses that peer's certificates.
-fn check_crl(crl_pem: &str, ca_pem: &str) -> std::result::Result<(), String> {
+/// The certificates a CRL revokes (their serials, sorted), once it is
+/// checked: exactly one PEM `X509 CRL` block, issued by the CA in `ca_pem`
+/// (same name, signature verified with its key).
+fn check_crl(crl_pem: &str, ca_pem: &str) -> std::result::Result<Vec<Vec<u8>>, String> {
     if crl_pem.len() > MAX_PEER_CRL_PEM {
         return Err(format!("longer than {MAX_PEER_CRL_PEM} bytes"));
     }
-    let (_, block) = x509_parser::pem::parse_x509_pem(crl_pem.as_bytes())
-        .map_err(|e| format!("not PEM: {e}"))?;
+    let mut blocks = x509_parser::pem::Pem::iter_from_buffer(crl_pem.as_bytes());
+    let block = match (blocks.next(), blocks.next()) {
+        (Some(Ok(block)), None) => block,
+        (Some(Err(e)), _) => return Err(format!("not PEM: {e}")),
+        (None, _) => return Err("no PEM block".into()),
+        (Some(_), Some(_)) => return Err("more than one PEM block".into()),
+    };
     if block.label != "X509 CRL" {
         return Err(format!("a PEM {} block, not an X509 CRL", block.label));
     }
@@ -64,7 +69,14 @@ fn check_crl(crl_pem: &str, ca_pem: &str) -> std::result::Result<(), String> {
             ca.subject()
         ));
     }
-    Ok(())
+    crl.verify_signature(ca.public_key())
+        .map_err(|e| format!("not signed by the CA on the peer's card: {e}"))?;
+    let mut revoked: Vec<Vec<u8>> = crl
+        .iter_revoked_certificates()
+        .map(|r| r.raw_serial().to_vec())
+        .collect();
+    revoked.sort();
+    Ok(revoked)
 }
 
 /// A `host:port` with a DNS name, IPv4 or bracketed IPv6 host.
@@ -518,8 +530,21 @@ impl Hub {
     /// (`PEER_CRL_INVALID`). Returns whether it changed.
     pub async fn peer_crl_accept(&self, region: &str, crl_pem: &str) -> Result<bool> {
         let peer = self.peer(region).await?;
-        check_crl(crl_pem, &peer.ca_pem).map_err(|e| rejected("PEER_CRL_INVALID", e))?;
+        let revoked =
+            check_crl(crl_pem, &peer.ca_pem).map_err(|e| rejected("PEER_CRL_INVALID", e))?;
         let ca_sha = tongban_seal::hex(&tongban_seal::sha256(peer.ca_pem.as_bytes()));
+        // A CRL is signed anew whenever it is served: a new one that
+        // revokes the same certificates changes nothing (and rebuilds
+        // nothing), so the stored one is kept.
+        let stored = self.store.peer_crls().await?;
+        let same = stored.iter().any(|(r, sha, pem)| {
+            *r == region
+                && *sha == ca_sha
+                && check_crl(pem, &peer.ca_pem).is_ok_and(|old| old == revoked)
+        });
+        if same {
+            return Ok(false);
+        }
         Ok(self
             .store
             .put_peer_crl(region, &ca_sha, crl_pem, self.now())

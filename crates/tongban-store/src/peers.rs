@@ -177,20 +177,14 @@ impl Store {
 
     /// Remembers an envelope received from a peer hub, or a department's
     /// request one carried, until `expires_at`: false if its `(sender, id)`
-    /// is remembered already (a replay), on this node or any other. Forgets
-    /// the envelopes whose time is up by `now`.
+    /// is remembered already (a replay), on this node or any other.
     pub async fn remember_peer_envelope(
         &self,
         sender: &str,
         id: &str,
         expires_at: time::OffsetDateTime,
-        now: time::OffsetDateTime,
     ) -> Result<bool> {
         let fresh = in_tx!(&self.db, tx => {
-            sqlx::query("DELETE FROM peer_envelopes_seen WHERE expires_at < $1")
-                .bind(unix(now))
-                .execute(&mut *tx)
-                .await?;
             sqlx::query("INSERT INTO peer_envelopes_seen (sender, id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (sender, id) DO NOTHING")
                 .bind(sender)
                 .bind(id)
@@ -201,6 +195,18 @@ impl Store {
                 == 1
         });
         Ok(fresh)
+    }
+
+    /// Forgets the peer envelopes whose time is up by `now`; returns how many.
+    pub async fn forget_peer_envelopes(&self, now: time::OffsetDateTime) -> Result<u64> {
+        let gone = in_tx!(&self.db, tx => {
+            sqlx::query("DELETE FROM peer_envelopes_seen WHERE expires_at < $1")
+                .bind(unix(now))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(gone)
     }
 
     /// Stores a peer's CRL, served by its hub, for the CA whose certificate

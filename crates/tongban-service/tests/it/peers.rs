@@ -256,7 +256,9 @@ async fn peer_trust_lists_are_checked_stored_refreshed_and_go_stale() {
 async fn a_peers_crl_is_kept_for_the_ca_on_its_card() {
     let other = tempfile::tempdir().unwrap();
     let (card, _) = other_region(other.path()).await;
-    let crl = {
+    // Its CRL twice (signed anew each time), then after it revoked its
+    // server certificate.
+    let (crl, crl_again, crl_revoked) = {
         let hub = Hub::open(&HubConfig {
             clock: Clock::fixed(T0),
             ..HubConfig::embedded(other.path())
@@ -264,14 +266,38 @@ async fn a_peers_crl_is_kept_for_the_ca_on_its_card() {
         .await
         .unwrap();
         let crl = hub.ca_crl().await.unwrap();
+        let crl_again = hub.ca_crl().await.unwrap();
+        let server = hub
+            .ca_list()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.kind == "server")
+            .unwrap();
+        hub.ca_revoke(&server.serial, "keyCompromise")
+            .await
+            .unwrap();
+        let crl_revoked = hub.ca_crl().await.unwrap();
         hub.close().await;
-        crl
+        (crl, crl_again, crl_revoked)
+    };
+    assert_ne!(crl, crl_again);
+    // A bit of its signature changed.
+    let tampered = {
+        let mut lines: Vec<String> = crl.lines().map(str::to_owned).collect();
+        let last = lines.len() - 2;
+        let mut body: Vec<char> = lines[last].chars().collect();
+        body[1] = if body[1] == 'A' { 'B' } else { 'A' };
+        lines[last] = body.into_iter().collect();
+        lines.join("\n") + "\n"
     };
     // The same region's hub set up again: another CA on its next card.
     let again = tempfile::tempdir().unwrap();
     let (new_card, _) = other_region(again.path()).await;
     each_backend("peer_crls", |hub| {
         let (card, new_card, crl) = (card.clone(), new_card.clone(), crl.clone());
+        let (crl_again, crl_revoked) = (crl_again.clone(), crl_revoked.clone());
+        let tampered = tampered.clone();
         async move {
             hub.ca_init("花都区政务CA").await.unwrap();
             assert_eq!(
@@ -293,13 +319,36 @@ async fn a_peers_crl_is_kept_for_the_ca_on_its_card() {
                 code(hub.peer_crl_accept("441802", &own).await),
                 "PEER_CRL_INVALID"
             );
+            // Its signature broken, or two CRLs in one.
+            let e = hub.peer_crl_accept("441802", &tampered).await.unwrap_err();
+            assert_eq!(e.code(), "PEER_CRL_INVALID");
+            assert!(e.to_string().contains("not signed by the CA"), "{e}");
+            let two = format!("{crl}{crl_again}");
+            assert_eq!(
+                code(hub.peer_crl_accept("441802", &two).await),
+                "PEER_CRL_INVALID"
+            );
             assert_eq!(hub.peer_cas().await.unwrap()[0].2, None);
-            // The peer's own: stored once, and used with its CA.
+            // The peer's own: stored once, and used with its CA. Signed
+            // anew but revoking the same, it changes nothing.
             assert!(hub.peer_crl_accept("441802", &crl).await.unwrap());
             assert!(!hub.peer_crl_accept("441802", &crl).await.unwrap());
+            assert!(!hub.peer_crl_accept("441802", &crl_again).await.unwrap());
             assert_eq!(
                 hub.peer_cas().await.unwrap(),
                 [("441802".to_owned(), card.ca_pem.clone(), Some(crl.clone()))]
+            );
+            // A bad one later keeps the stored one.
+            assert_eq!(
+                code(hub.peer_crl_accept("441802", &tampered).await),
+                "PEER_CRL_INVALID"
+            );
+            assert_eq!(hub.peer_cas().await.unwrap()[0].2, Some(crl.clone()));
+            // A new revocation replaces it.
+            assert!(hub.peer_crl_accept("441802", &crl_revoked).await.unwrap());
+            assert_eq!(
+                hub.peer_cas().await.unwrap()[0].2,
+                Some(crl_revoked.clone())
             );
             // A new card with another CA: the old CA's CRL is not used.
             hub.peer_remove("441802").await.unwrap();

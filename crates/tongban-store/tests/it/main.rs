@@ -898,39 +898,27 @@ async fn peer_envelopes_are_remembered_by_every_node() {
         let b = open(&backend).await;
         let hub = "urn:tongban:hub:441802";
         let until = NOW + time::Duration::minutes(10);
-        assert!(
-            a.remember_peer_envelope(hub, "e1", until, NOW)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !a.remember_peer_envelope(hub, "e1", until, NOW)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !b.remember_peer_envelope(hub, "e1", until, NOW)
-                .await
-                .unwrap()
-        );
+        let remember = |store: &Store, sender: &'static str, id: &'static str, until| {
+            let store = store.clone();
+            async move {
+                store
+                    .remember_peer_envelope(sender, id, until)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(remember(&a, hub, "e1", until).await);
+        assert!(!remember(&a, hub, "e1", until).await);
+        assert!(!remember(&b, hub, "e1", until).await);
         // Another sender's envelope of the same id is another envelope.
-        let dept = "urn:uscc:11441802MB2C90021K";
-        assert!(
-            b.remember_peer_envelope(dept, "e1", until, NOW)
-                .await
-                .unwrap()
-        );
+        let dept = "441802/urn:uscc:11441802MB2C90021K";
+        assert!(remember(&b, dept, "e1", until).await);
 
         // Sent at once to both nodes, many times: remembered once.
         let mut tasks = Vec::new();
         for i in 0..16 {
             let store = if i % 2 == 0 { a.clone() } else { b.clone() };
-            tasks.push(tokio::spawn(async move {
-                store
-                    .remember_peer_envelope(hub, "e2", until, NOW)
-                    .await
-                    .unwrap()
-            }));
+            tasks.push(tokio::spawn(remember(&store, hub, "e2", until)));
         }
         let mut fresh = 0;
         for t in tasks {
@@ -941,30 +929,16 @@ async fn peer_envelopes_are_remembered_by_every_node() {
         // Kept across a restart.
         b.close().await;
         let b = open(&backend).await;
-        assert!(
-            !b.remember_peer_envelope(hub, "e2", until, NOW)
-                .await
-                .unwrap()
-        );
+        assert!(!remember(&b, hub, "e2", until).await);
 
         // Forgotten once its time is up (the envelope's time refuses it then).
         let later = until + time::Duration::seconds(1);
         let until2 = later + time::Duration::minutes(10);
-        assert!(
-            b.remember_peer_envelope(hub, "e3", until2, later)
-                .await
-                .unwrap()
-        );
-        assert!(
-            a.remember_peer_envelope(hub, "e1", until2, later)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !a.remember_peer_envelope(hub, "e3", until2, later)
-                .await
-                .unwrap()
-        );
+        assert!(remember(&b, hub, "e3", until2).await);
+        assert_eq!(a.forget_peer_envelopes(until).await.unwrap(), 0);
+        assert_eq!(a.forget_peer_envelopes(later).await.unwrap(), 3);
+        assert!(remember(&a, hub, "e1", until2).await);
+        assert!(!remember(&a, hub, "e3", until2).await);
 
         a.close().await;
         b.close().await;
