@@ -115,7 +115,13 @@ pub(crate) struct Peering {
     /// Peers' resource schemas, compiled, by (region, schema `id@version`),
     /// with the document they were compiled from.
     validators: std::sync::Mutex<HashMap<(String, String), SchemaValidator>>,
+    /// This hub's CRL as last served to a peer, and when it was signed: one
+    /// signature a second at most, however often peers ask.
+    served_crl: tokio::sync::Mutex<Option<(Instant, Arc<String>)>>,
 }
+
+/// How long a CRL served to peers is served again before it is signed anew.
+const SERVED_CRL_FOR: Duration = Duration::from_secs(1);
 
 type SchemaValidator = (Value, Arc<jsonschema::Validator>);
 
@@ -644,8 +650,8 @@ pub(crate) async fn answer_peer(
             json!({"region": identity.region, "resources": resources})
         }
         PEER_CRL => {
-            let crl = hub.ca_crl().await.map_err(refused)?;
-            json!({"region": identity.region, "crl": crl})
+            let crl = served_crl(shared).await.map_err(refused)?;
+            json!({"region": identity.region, "crl": crl.as_str()})
         }
         _ => {
             crate::crossing::answer_request(shared, region, &identity, &request, timeout_ms).await?
@@ -792,6 +798,20 @@ async fn peer_licences(
         crate::trust::cover(shared, newest.min(now)).await;
     }
     Ok(json!({"region": identity.region, "licences": licences, "truncated": truncated}))
+}
+
+/// This hub's CRL for a peer: signed anew at most once per
+/// [`SERVED_CRL_FOR`], so a peer asking often costs no more signatures.
+async fn served_crl(shared: &Shared) -> Result<Arc<String>, tongban_service::Error> {
+    let mut slot = shared.peering.served_crl.lock().await;
+    if let Some((at, crl)) = slot.as_ref() {
+        if at.elapsed() < SERVED_CRL_FOR {
+            return Ok(Arc::clone(crl));
+        }
+    }
+    let crl = Arc::new(shared.hub.ca_crl().await?);
+    *slot = Some((Instant::now(), Arc::clone(&crl)));
+    Ok(crl)
 }
 
 /// When a credential's proof was created.
