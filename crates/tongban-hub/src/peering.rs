@@ -104,8 +104,9 @@ impl From<tongban_service::Error> for PeerFailure {
 /// What the server keeps about peers.
 #[derive(Default)]
 pub(crate) struct Peering {
-    /// Open links to peers, by region.
-    links: tokio::sync::Mutex<HashMap<String, Client>>,
+    /// Open links to peers, by region, with the card (address, CA) each was
+    /// opened for: a replaced card opens a new link.
+    links: tokio::sync::Mutex<HashMap<String, (LinkedTo, Client)>>,
     /// Peers' trust lists, verified, by region.
     trusts: std::sync::Mutex<HashMap<String, Arc<PeerTrust>>>,
     /// When each peer's list was last tried, and the failures in a row since.
@@ -124,6 +125,9 @@ pub(crate) struct Peering {
 const SERVED_CRL_FOR: Duration = Duration::from_secs(1);
 
 type SchemaValidator = (Value, Arc<jsonschema::Validator>);
+
+/// The card a link was opened for: the peer's address and CA (PEM).
+type LinkedTo = (String, String);
 
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -240,8 +244,9 @@ async fn resolve(address: &str) -> Result<(String, std::net::SocketAddr), PeerFa
 
 /// The open link to `peer`, or a new one.
 pub(crate) async fn link(shared: &Shared, peer: &PeerRow) -> Result<Client, PeerFailure> {
-    if let Some(c) = shared.peering.links.lock().await.get(&peer.region_code) {
-        if c.close_reason().is_none() {
+    let linked_to = (peer.address.clone(), peer.ca_pem.clone());
+    if let Some((to, c)) = shared.peering.links.lock().await.get(&peer.region_code) {
+        if *to == linked_to && c.close_reason().is_none() {
             return Ok(c.clone());
         }
     }
@@ -284,7 +289,7 @@ pub(crate) async fn link(shared: &Shared, peer: &PeerRow) -> Result<Client, Peer
         .links
         .lock()
         .await
-        .insert(peer.region_code.clone(), client.clone());
+        .insert(peer.region_code.clone(), (linked_to, client.clone()));
     Ok(client)
 }
 

@@ -764,3 +764,65 @@ async fn a_peer_certificate_its_ca_revoked_is_refused_and_its_link_closed() {
     q.stop().await;
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_card_ends_the_links_made_for_the_old_one() {
+    let (q, h, _) = linked(tongban_tests::sqlite(), tongban_tests::sqlite()).await;
+    let link = peer_link(&q).await;
+    let old = Client::connect(link(&h)).await.unwrap();
+    old.trust_list().await.unwrap();
+    // 清城区's hub is set up anew (another CA, key and address), and
+    // 花都区's administrator replaces its card.
+    let q2 = TestHub::start_region(
+        tongban_tests::sqlite(),
+        peer_config(),
+        "441802",
+        "清城区新枢纽",
+    )
+    .await;
+    q2.hub.clock().set(h.hub.now() + time::Duration::seconds(1));
+    let card = q2.hub.peer_card(&q2.addr.to_string()).await.unwrap();
+    h.hub.peer_remove("441802").await.unwrap();
+    h.hub.peer_add(card).await.unwrap();
+    // A link made with the old CA's certificate is closed.
+    let started = std::time::Instant::now();
+    while old.close_reason().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the old link stayed open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(old.close_reason().unwrap().contains("PEER_UNKNOWN"));
+    // 花都区 links to the new hub, not over its link to the old one: once
+    // the new hub adds 花都区's card, its list arrives and it answers.
+    let h_card = h.hub.peer_card(&h.addr.to_string()).await.unwrap();
+    q2.hub.peer_add(h_card).await.unwrap();
+    let civil = h.client(CIVIL).await;
+    let started = std::time::Instant::now();
+    loop {
+        let answer = civil
+            .region_licences(query("HD-2026-000031"))
+            .await
+            .unwrap();
+        let qingcheng = answer["payload"]["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["region"] == "441802")
+            .cloned()
+            .unwrap();
+        if qingcheng["outcome"] == "answered" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the new hub never answered: {qingcheng}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    civil.close().await;
+    q2.stop().await;
+    q.stop().await;
+    h.stop().await;
+}
