@@ -103,13 +103,26 @@ enum Party {
     Peer(String),
 }
 
-fn party_of(conn: &quinn::Connection, shared: &Shared) -> Result<Party, String> {
+/// The certificate chain a client presented, non-empty; a refusal starts
+/// with `who` (`DEPARTMENT_UNKNOWN`, `PEER_UNKNOWN`).
+fn client_chain(
+    conn: &quinn::Connection,
+    who: &str,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
     let identity = conn
         .peer_identity()
-        .ok_or("DEPARTMENT_UNKNOWN: no client certificate")?;
+        .ok_or_else(|| format!("{who}: no client certificate"))?;
     let certs = identity
         .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
-        .map_err(|_| "DEPARTMENT_UNKNOWN: unreadable client certificate".to_owned())?;
+        .map_err(|_| format!("{who}: unreadable client certificate"))?;
+    if certs.is_empty() {
+        return Err(format!("{who}: empty certificate chain"));
+    }
+    Ok(*certs)
+}
+
+fn party_of(conn: &quinn::Connection, shared: &Shared) -> Result<Party, String> {
+    let certs = client_chain(conn, "DEPARTMENT_UNKNOWN")?;
     let (first, rest) = certs
         .split_first()
         .ok_or("DEPARTMENT_UNKNOWN: empty certificate chain")?;
@@ -120,7 +133,7 @@ fn party_of(conn: &quinn::Connection, shared: &Shared) -> Result<Party, String> 
         .clone();
     let now = rustls::pki_types::UnixTime::now();
     if verifiers.own.verify_client_cert(first, rest, now).is_ok() {
-        return department_of(conn).map(Party::Department);
+        return department_named(first).map(Party::Department);
     }
     // Not ours: only a peer hub's own certificate, from that peer's CA.
     let region = first_common_name(first)?
@@ -146,13 +159,7 @@ fn still_admitted(conn: &quinn::Connection, shared: &Shared, region: &str) -> Re
         .get(region)
         .cloned()
         .ok_or("PEER_UNKNOWN: no longer a peer of this hub")?;
-    let certs = conn
-        .peer_identity()
-        .and_then(|i| {
-            i.downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
-                .ok()
-        })
-        .ok_or("PEER_UNKNOWN: unreadable certificate")?;
+    let certs = client_chain(conn, "PEER_UNKNOWN")?;
     let (first, rest) = certs
         .split_first()
         .ok_or("PEER_UNKNOWN: empty certificate chain")?;
@@ -287,17 +294,8 @@ async fn serve_trust(shared: &Shared, send: &mut quinn::SendStream) {
 }
 
 /// The department code a client certificate names (its subject CN).
-fn department_of(conn: &quinn::Connection) -> Result<String, String> {
-    let identity = conn
-        .peer_identity()
-        .ok_or("DEPARTMENT_UNKNOWN: no client certificate")?;
-    let certs = identity
-        .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
-        .map_err(|_| "DEPARTMENT_UNKNOWN: unreadable client certificate".to_owned())?;
-    let first = certs
-        .first()
-        .ok_or("DEPARTMENT_UNKNOWN: empty certificate chain")?;
-    first_common_name(first)?
+fn department_named(cert: &rustls::pki_types::CertificateDer<'_>) -> Result<String, String> {
+    first_common_name(cert)?
         .ok_or_else(|| "DEPARTMENT_UNKNOWN: the certificate names no department".to_owned())
 }
 

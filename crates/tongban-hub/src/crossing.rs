@@ -23,7 +23,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tongban_client::ClientError;
 use tongban_proto::{ErrorCode, Kind, ProtoError, Verified};
-use tongban_store::{AuditRecord, DepartmentStatus};
+use tongban_store::AuditRecord;
 
 use crate::Shared;
 use crate::peering::{self, PEER_REQUEST, PEER_REQUEST_SCHEMA, PEER_RESPONSE_SCHEMA};
@@ -98,40 +98,13 @@ pub(crate) async fn forward(
     let now = hub.now();
     let parsed = tongban_proto::envelope::parse(envelope)?;
     let h = &parsed.header;
-    if h.kind != Kind::Request {
-        return Err(ProtoError::new(
-            ErrorCode::EnvelopeMalformed,
-            "this operation takes a request envelope",
-        ));
-    }
-    if h.sender != department {
-        return Err(ProtoError::new(
-            ErrorCode::SenderMismatch,
-            format!(
-                "the connection is {department}, the envelope says it is from {}",
-                h.sender
-            ),
-        ));
-    }
     let mut view = shared.snapshot.view();
     // One refresh if the key or the department is new since the last one.
     if !view.keys.contains_key(&h.key_id) || !view.departments.contains_key(department) {
         shared.snapshot.refresh_on_miss().await;
         view = shared.snapshot.view();
     }
-    if view.departments.get(department) != Some(&DepartmentStatus::Active) {
-        return Err(ProtoError::new(
-            ErrorCode::DepartmentInactive,
-            format!("department {department} is not active"),
-        ));
-    }
-    parsed.check_time(now, shared.config.time_window)?;
-    let key = view.keys.get(&h.key_id).cloned().ok_or_else(|| {
-        ProtoError::new(
-            ErrorCode::KeyUnknown,
-            format!("no key {} is registered", h.key_id),
-        )
-    })?;
+    let key = crate::ingest::sender_key(shared, &view, &parsed, Kind::Request, department, now)?;
     let request = parsed.verify(&key)?;
     let h = &request.header;
     let Some((region, id)) = split(&h.resource) else {

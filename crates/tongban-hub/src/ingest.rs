@@ -271,23 +271,38 @@ fn precheck(
     now: time::OffsetDateTime,
 ) -> Result<(Parsed, KeyRecord), ProtoError> {
     let parsed = envelope::parse(std::mem::take(&mut job.envelope))?;
+    let key = sender_key(shared, view, &parsed, job.expect, &job.department, now)?;
+    Ok((parsed, key))
+}
+
+/// What is checked of a department's envelope before its signature: its
+/// kind, its sender (the connection's `department`), active, its time, and
+/// the key it names, which is returned to verify it with.
+pub(crate) fn sender_key(
+    shared: &Shared,
+    view: &View,
+    parsed: &Parsed,
+    expect: Kind,
+    department: &str,
+    now: time::OffsetDateTime,
+) -> Result<KeyRecord, ProtoError> {
     let h = &parsed.header;
-    if h.kind != job.expect {
+    if h.kind != expect {
         return Err(ProtoError::new(
             ErrorCode::EnvelopeMalformed,
             format!(
                 "this operation takes a {} envelope, not a {}",
-                job.expect.as_str(),
+                expect.as_str(),
                 h.kind.as_str()
             ),
         ));
     }
-    if h.sender != job.department {
+    if h.sender != department {
         return Err(ProtoError::new(
             ErrorCode::SenderMismatch,
             format!(
                 "the connection is {}, the envelope says it is from {}",
-                job.department, h.sender
+                department, h.sender
             ),
         ));
     }
@@ -313,7 +328,7 @@ fn precheck(
             format!("no key {} is registered", h.key_id),
         )
     })?;
-    Ok((parsed, key))
+    Ok(key)
 }
 
 fn authorise_and_validate(

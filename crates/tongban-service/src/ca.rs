@@ -10,7 +10,7 @@ use rcgen::{
     DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     PKCS_ECDSA_P256_SHA256, RevocationReason, RevokedCertParams, SanType, SerialNumber,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use tongban_store::{CertificateRow, DepartmentStatus};
 use zeroize::Zeroizing;
@@ -79,6 +79,27 @@ fn random_serial() -> Result<(SerialNumber, String)> {
     bytes[0] |= 0x01; // no leading zero byte to strip
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     Ok((SerialNumber::from_slice(&bytes), hex))
+}
+
+/// The names of a client-auth certificate (a department's or this hub's
+/// peer certificate): SAN URI `uri`, and O, OU and CN `[o, ou, cn]`.
+/// Returns the SANs as recorded.
+fn client_names(
+    params: &mut CertificateParams,
+    dn: &mut DistinguishedName,
+    uri: &str,
+    [o, ou, cn]: [&str; 3],
+) -> Result<Value> {
+    params.subject_alt_names.push(SanType::URI(
+        uri.to_owned()
+            .try_into()
+            .map_err(|_| Error::rejected("CERT_NAME_INVALID", uri.to_owned()))?,
+    ));
+    dn.push(DnType::OrganizationName, o);
+    dn.push(DnType::OrganizationalUnitName, ou);
+    dn.push(DnType::CommonName, cn);
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    Ok(json!([uri]))
 }
 
 /// Parses an RFC 5280 reason name (`keyCompromise`, `superseded`, …).
@@ -248,29 +269,18 @@ impl Hub {
                     }
                 }
                 let uri = format!("urn:uscc:{}", d.code);
-                params.subject_alt_names.push(SanType::URI(
-                    uri.clone()
-                        .try_into()
-                        .map_err(|_| Error::rejected("CERT_NAME_INVALID", uri.clone()))?,
-                ));
-                dn.push(DnType::OrganizationName, d.name.as_str());
-                dn.push(DnType::OrganizationalUnitName, d.region_code.as_str());
-                dn.push(DnType::CommonName, d.code.as_str());
-                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-                ("client", d.code.clone(), json!([uri]))
+                let names = [d.name.as_str(), d.region_code.as_str(), d.code.as_str()];
+                let sans = client_names(&mut params, &mut dn, &uri, names)?;
+                ("client", d.code.clone(), sans)
             }
             CertRequest::Peer => {
-                let uri = identity.id.clone();
-                params.subject_alt_names.push(SanType::URI(
-                    uri.clone()
-                        .try_into()
-                        .map_err(|_| Error::rejected("CERT_NAME_INVALID", uri.clone()))?,
-                ));
-                dn.push(DnType::OrganizationName, identity.name.as_str());
-                dn.push(DnType::OrganizationalUnitName, identity.region.as_str());
-                dn.push(DnType::CommonName, identity.id.as_str());
-                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-                ("peer", identity.id.clone(), json!([uri]))
+                let names = [
+                    identity.name.as_str(),
+                    identity.region.as_str(),
+                    identity.id.as_str(),
+                ];
+                let sans = client_names(&mut params, &mut dn, &identity.id, names)?;
+                ("peer", identity.id.clone(), sans)
             }
         };
         params.distinguished_name = dn;

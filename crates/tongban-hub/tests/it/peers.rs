@@ -89,6 +89,17 @@ async fn issue_business_licence(
         .unwrap()
 }
 
+/// What a pull's answer says of `region`.
+fn outcome(answer: &Value, region: &str) -> Value {
+    answer["payload"]["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["region"] == region)
+        .cloned()
+        .unwrap()
+}
+
 fn query(case: &str) -> Value {
     json!({
         "holder": {"codeType": "001", "code": COMPANY},
@@ -118,15 +129,7 @@ async fn a_case_system_pulls_a_licence_issued_in_another_region() {
         assert_eq!(licences[0]["identifier"], identifier.as_str());
         assert_eq!(licences[0]["valid"], true, "{}", licences[0]);
         assert_eq!(licences[0]["status"], "现势");
-        let outcome = |region: &str| {
-            p["regions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|r| r["region"] == region)
-                .cloned()
-                .unwrap()
-        };
+        let outcome = |region: &str| outcome(&answer, region);
         assert_eq!(outcome("440114")["outcome"], "answered");
         assert_eq!(outcome("440114")["licences"], 1);
         assert!(outcome("440114")["trustListValidUntil"].is_string());
@@ -423,13 +426,7 @@ async fn a_peer_link_admits_only_what_a_peer_may_do() {
         .region_licences(query("QC-2026-000003"))
         .await
         .unwrap();
-    let huadu = answer["payload"]["regions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["region"] == "440114")
-        .cloned()
-        .unwrap();
+    let huadu = outcome(&answer, "440114");
     assert_eq!(huadu["outcome"], "failed", "{huadu}");
     assert!(
         ["PEER_UNREACHABLE", "PEER_REFUSED", "PEER_TIMEOUT"]
@@ -650,13 +647,7 @@ async fn a_rotated_department_key_is_fetched_when_the_other_region_first_sees_it
         .region_licences(query("QC-2026-000009"))
         .await
         .unwrap();
-    let huadu = answer["payload"]["regions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["region"] == "440114")
-        .cloned()
-        .unwrap();
+    let huadu = outcome(&answer, "440114");
     assert_eq!(huadu["outcome"], "answered", "{huadu}");
     assert_eq!(
         answer["payload"]["licences"][0]["identifier"],
@@ -805,13 +796,7 @@ async fn a_replaced_card_ends_the_links_made_for_the_old_one() {
             .region_licences(query("HD-2026-000031"))
             .await
             .unwrap();
-        let qingcheng = answer["payload"]["regions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["region"] == "441802")
-            .cloned()
-            .unwrap();
+        let qingcheng = outcome(&answer, "441802");
         if qingcheng["outcome"] == "answered" {
             break;
         }
