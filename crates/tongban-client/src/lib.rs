@@ -560,14 +560,15 @@ impl Client {
     }
 
     /// Asks the hub for a holder's licences in its own region and in peer
-    /// regions (全域通办, resource `hub.region.licences`): `query` is a
-    /// `region-licence-query@1` payload (holder, useCause, and optionally
-    /// caseId, licenceTypes, regions, waitMs). Returns the hub's signed
+    /// regions (全域通办, resource `hub.region.licences`) for one of its
+    /// cases: `query` is a `region-licence-query@2` payload (holder,
+    /// useCause, caseId, serviceItem, and optionally licenceTypes, regions,
+    /// waitMs). Returns the hub's signed
     /// answer (payload `region-licences@1`): each licence with its origin
     /// and the outcome of verifying it, and what each region answered.
     pub async fn region_licences(&self, query: Value) -> Result<Value, ClientError> {
         let wait = query.get("waitMs").and_then(Value::as_u64).unwrap_or(3_000);
-        let draft = self.request_for("hub.region.licences", "region-licence-query@1", query);
+        let draft = self.request_for("hub.region.licences", "region-licence-query@2", query);
         self.request(
             draft,
             tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS.max(wait + 5_000),

@@ -14,6 +14,7 @@ mod crossing;
 mod ingest;
 mod listeners;
 mod peering;
+mod ratelimit;
 mod refusals;
 mod services;
 mod snapshot;
@@ -67,6 +68,13 @@ pub struct ServeConfig {
     /// Rebuild the served trust list after this long (keys rotated and
     /// licences revoked are served within it).
     pub trust_rebuild_after: Duration,
+    /// Reads of a holder's licences (`hub.case.licences`,
+    /// `hub.region.licences`) one department may make a minute, and a peer
+    /// region's department through its hub (`hub.peer.licences`); 0: no
+    /// limit. Per node.
+    pub licence_reads_per_minute: u32,
+    /// How many of those reads may come at once, before the rate applies.
+    pub licence_read_burst: u32,
 }
 
 impl Default for ServeConfig {
@@ -87,6 +95,8 @@ impl Default for ServeConfig {
             peer_refresh_every: Duration::from_secs(300),
             trust_valid_for: time::Duration::days(1),
             trust_rebuild_after: Duration::from_secs(15),
+            licence_reads_per_minute: 120,
+            licence_read_burst: 30,
         }
     }
 }
@@ -385,6 +395,8 @@ pub(crate) struct Shared {
     pub verifiers: std::sync::RwLock<Verifiers>,
     /// Links to peer hubs and their trust lists.
     pub peering: peering::Peering,
+    /// Licence reads per department (this region's, and peers' by region).
+    pub licence_reads: ratelimit::RateLimit,
 }
 
 /// Runs the exchange on `endpoint` until `shutdown` resolves, then drains:
@@ -397,6 +409,11 @@ pub async fn run(
     config: ServeConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
+    // The schemas this version's services expect, on a hub set up by an
+    // earlier one.
+    if hub.identity().await.is_ok() {
+        hub.register_service_schemas().await?;
+    }
     let snapshot = snapshot::Snapshot::load(hub.clone()).await?;
     let (server, verifiers) =
         server_config(&tls, &hub.ca_crl().await?, &peer_cas(&hub).await?, &config)?;
@@ -416,6 +433,10 @@ pub async fn run(
         blobs: blobs::Budget::new(config.max_blob, config.blob_buffer),
         verifiers: std::sync::RwLock::new(verifiers),
         peering: peering::Peering::default(),
+        licence_reads: ratelimit::RateLimit::new(
+            config.licence_reads_per_minute,
+            config.licence_read_burst,
+        ),
     });
     let (ingest, pipeline) = ingest::Ingest::start(Arc::clone(&shared));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -27,14 +27,16 @@ use tongban_client::{Client, ClientConfig, ClientError};
 use tongban_licence::ProblemCode;
 use tongban_licence::verify::VerifyOptions;
 use tongban_proto::{Draft, ErrorCode, Header, Kind, ProtoError, Verified};
-use tongban_service::{PeerTrust, Query};
+use tongban_service::{CaseQuery, PeerTrust, Query};
 use tongban_store::PeerRow;
 
 use crate::Shared;
 
 /// The resource a peer hub asks for licences on.
 pub(crate) const PEER_LICENCES: &str = "hub.peer.licences";
-const PEER_QUERY_SCHEMA: &str = "peer-licence-query@1";
+const PEER_QUERY_SCHEMA: &str = "peer-licence-query@2";
+/// The schema of a department's pull, as a peer finds it in `origin`.
+const REGION_QUERY_SCHEMA: &str = "region-licence-query@2";
 const PEER_ANSWER_SCHEMA: &str = "peer-licences@1";
 /// The resource a peer hub asks for this region's shared catalogue on.
 pub(crate) const PEER_CATALOGUE: &str = "hub.peer.catalogue";
@@ -66,8 +68,6 @@ pub(crate) const MAX_PEER_LICENCES: usize = 100;
 /// Default and largest wait for peers, in milliseconds.
 const DEFAULT_WAIT_MS: u64 = 3_000;
 const MAX_WAIT_MS: u64 = 10_000;
-/// Longest stated purpose (as the licence store allows).
-const MAX_USE_CAUSE_CHARS: usize = tongban_service::MAX_USE_CAUSE_CHARS;
 
 /// Why a peer could not be used: a stable code and words.
 #[derive(Debug, Clone)]
@@ -749,7 +749,17 @@ async fn peer_licences(
     let types = types_of(p)?;
     let use_cause = text(p, "useCause");
     let requester = text(p, "requester");
-    let case_id = p.get("caseId").and_then(Value::as_str);
+    let case_id = text(p, "caseId");
+    let item = text(p, "serviceItem");
+    // A read is bound to a case of a service item and to licence types;
+    // the asking hub checked that the case is its department's own, of its
+    // own item, and that the types are the item's.
+    if case_id.is_empty() || item.is_empty() || types.is_empty() {
+        return Err(ProtoError::service(
+            "READ_UNBOUND",
+            "a pull names its case (caseId), the service item (serviceItem) and the licence types it needs",
+        ));
+    }
     // The department's own request, signed with its key from the peer
     // region's trust list: the peer hub forwards, it does not speak for it.
     let origin = verified_origin(shared, region, p.get("origin")).await?;
@@ -765,12 +775,21 @@ async fn peer_licences(
             rs.iter()
                 .any(|r| r.as_str() == Some(identity.region.as_str()))
         });
+    // The department named the types, or left them to its item's: either
+    // way its hub forwards the item's, which only that hub can know.
+    let types_agree = match types_of(op) {
+        Ok(named) if named.is_empty() => true,
+        Ok(named) => sorted(named) == sorted(types.clone()),
+        Err(_) => false,
+    };
     if origin.header.sender != requester
         || origin.header.resource != REGION_LICENCES
+        || origin.header.schema != REGION_QUERY_SCHEMA
         || Holder::of(op).ok().map(|h| h.to_json()) != Some(holder.to_json())
         || text(op, "useCause") != use_cause
-        || op.get("caseId").and_then(Value::as_str) != case_id
-        || types_of(op).ok().map(sorted) != Some(sorted(types.clone()))
+        || text(op, "caseId") != case_id
+        || text(op, "serviceItem") != item
+        || !types_agree
         || !asked_here
     {
         return Err(ProtoError::service(
@@ -778,12 +797,13 @@ async fn peer_licences(
             "the forwarded request does not match the department's own",
         ));
     }
+    crate::ratelimit::licence_read(&shared.licence_reads, &format!("{peer_id}/{requester}"))?;
     // The department's request is used once, whatever envelope carries it.
     remember(shared, Some(region), &origin.header, origin_replayed).await?;
     let query = Query {
         requester: format!("{peer_id}/{requester}"),
         use_cause,
-        case_ref: case_id.map(|c| format!("{region}:{c}")),
+        case_ref: Some(format!("{region}:{case_id}")),
     };
     let started = Instant::now();
     let found = local_licences(shared, &holder, &types, &query).await?;
@@ -1061,27 +1081,24 @@ pub(crate) async fn region_licences(
     let hub = &shared.hub;
     let p = request.payload();
     let holder = Holder::of(p)?;
-    let types = types_of(p)?;
+    let requested = types_of(p)?;
     let use_cause = text(p, "useCause");
-    if use_cause.is_empty() {
-        return Err(ProtoError::service(
-            "USE_CAUSE_REQUIRED",
-            "every licence query states its purpose (useCause, 申请事由)",
-        ));
-    }
-    // Refuse here what the peers would refuse, before any of them is asked
-    // (and records a use).
-    if use_cause.chars().count() > MAX_USE_CAUSE_CHARS {
-        return Err(ProtoError::service(
-            "USE_CAUSE_TOO_LONG",
-            format!("useCause is limited to {MAX_USE_CAUSE_CHARS} characters"),
-        ));
-    }
-    let kind = tongban_codes::HolderCodeType::parse(&holder.code_type)
-        .map_err(|e| ProtoError::service("HOLDER_CODE_TYPE_UNKNOWN", e.to_string()))?;
-    tongban_codes::HolderCode::parse_with(kind, &holder.code, false)
-        .map_err(|e| ProtoError::service("HOLDER_CODE_INVALID", format!("{e} ({})", e.code())))?;
-    let case_id = p.get("caseId").and_then(Value::as_str).map(str::to_owned);
+    // Bound to a case of the department's own item, and to that item's
+    // licence types, before anyone is asked (and a use recorded): the same
+    // rule as `hub.case.licences`. What every peer would refuse is refused
+    // here too.
+    let case_query = CaseQuery {
+        case_id: text(p, "caseId"),
+        item: text(p, "serviceItem"),
+        holder_code_type: holder.code_type.clone(),
+        holder_code: holder.code.clone(),
+        use_cause: use_cause.clone(),
+    };
+    let (case, types) = hub
+        .case_read_types(&request.header.sender, &case_query, &requested)
+        .await
+        .map_err(refused)?;
+    let case_id = Some(case.id.clone());
     let wait_ms = p
         .get("waitMs")
         .and_then(Value::as_u64)
@@ -1134,6 +1151,7 @@ pub(crate) async fn region_licences(
         "holder": holder.to_json(),
         "useCause": use_cause,
         "caseId": case_id,
+        "serviceItem": case.item,
         "licenceTypes": types,
         "requester": request.header.sender,
         "origin": request.to_value(),

@@ -7,9 +7,13 @@
 //!   against the case;
 //! - `hub.case.result` (`case-result@1` → `case-result-issued@1`): issue an
 //!   approved case's result as a licence and conclude the case;
-//! - `hub.region.licences` (`region-licence-query@1` → `region-licences@1`):
-//!   a holder's licences here and in peer regions (全域通办), each verified
-//!   with its region's trust list (see `peering`).
+//! - `hub.region.licences` (`region-licence-query@2` → `region-licences@1`):
+//!   a holder's licences here and in peer regions (全域通办) for a case of
+//!   the asking department's own item, of that item's licence types, each
+//!   verified with its region's trust list (see `peering`).
+//!
+//! Both services that return licences count against the asking
+//! department's licence reads (`ServeConfig::licence_reads_per_minute`).
 
 use std::sync::Arc;
 
@@ -28,6 +32,9 @@ pub(crate) struct Service {
     pub request_schema: &'static str,
     /// The schema of the hub's answer.
     pub answer_schema: &'static str,
+    /// It returns a holder's licences: bound to a case of the asking
+    /// department's own item, and counted against its licence reads.
+    pub reads_licences: bool,
 }
 
 /// Every hub service.
@@ -36,16 +43,19 @@ pub(crate) const SERVICES: &[Service] = &[
         resource: "hub.case.licences",
         request_schema: "case-licence-query@1",
         answer_schema: "case-licences@1",
+        reads_licences: true,
     },
     Service {
         resource: "hub.case.result",
         request_schema: "case-result@1",
         answer_schema: "case-result-issued@1",
+        reads_licences: false,
     },
     Service {
         resource: crate::peering::REGION_LICENCES,
-        request_schema: "region-licence-query@1",
+        request_schema: "region-licence-query@2",
         answer_schema: "region-licences@1",
+        reads_licences: true,
     },
 ];
 
@@ -83,6 +93,9 @@ pub(crate) async fn answer(
     let hub: &Hub = &shared.hub;
     let h = &request.header;
     let p = request.payload();
+    if service.reads_licences {
+        crate::ratelimit::licence_read(&shared.licence_reads, &h.sender)?;
+    }
     let payload = match service.resource {
         "hub.case.licences" => {
             let q = CaseQuery {

@@ -238,12 +238,16 @@ pub struct CaseLicences {
 }
 
 impl Hub {
-    /// Registers the message schemas of the hub's own services (idempotent).
-    pub(crate) async fn register_service_schemas(&self) -> Result<()> {
+    /// Registers the message schemas of the hub's own services (idempotent;
+    /// the server runs it at start, so an upgraded hub has the versions its
+    /// services expect). A new version of a built-in schema may be breaking:
+    /// the hub's services changed with it (e.g. `region-licence-query@2`
+    /// binds a pull to a case).
+    pub async fn register_service_schemas(&self) -> Result<()> {
         for (id, text) in SERVICE_SCHEMAS {
             let schema: Value = serde_json::from_str(text)
                 .map_err(|e| rejected("SCHEMA_INVALID", format!("built-in schema {id}: {e}")))?;
-            self.publish_schema("message", None, None, schema, false)
+            self.publish_schema("message", None, None, schema, true)
                 .await?;
         }
         Ok(())
@@ -430,7 +434,41 @@ impl Hub {
             use_cause: q.use_cause.clone(),
             case_ref: Some(q.case_id.clone()),
         };
-        query.check()?;
+        let (case, item) = self.bind_case(department, q).await?;
+        let mut materials = Vec::with_capacity(item.materials.len());
+        for m in &item.materials {
+            materials.push(self.material(&case, m, &query).await?);
+        }
+        self.maybe_checkpoint().await?;
+        let complete = materials
+            .iter()
+            .filter(|m| m.required && m.licence_type.is_some())
+            .all(|m| m.status == "found");
+        Ok(CaseLicences {
+            case_id: case.id,
+            service_item: item.code,
+            service_item_name: item.name,
+            complete,
+            materials,
+        })
+    }
+
+    /// The case a licence read is made for, checked as every read of a
+    /// holder's licences over the exchange is: a purpose is stated, the
+    /// item is active and handled by `department`, which is active, and the
+    /// case is its own, of that item and holder, and open. Opens the case
+    /// on first use (`case.open`).
+    pub async fn bind_case(
+        &self,
+        department: &str,
+        q: &CaseQuery,
+    ) -> Result<(CaseRow, ServiceItem)> {
+        Query {
+            requester: department.to_owned(),
+            use_cause: q.use_cause.clone(),
+            case_ref: Some(q.case_id.clone()),
+        }
+        .check()?;
         check_code("case id", "CASE_ID_INVALID", &q.case_id)?;
         let item = self.item_show(&q.item).await?;
         if item.status != "active" {
@@ -505,22 +543,54 @@ impl Hub {
                 format!("case {} is concluded", case.id),
             ));
         }
-        let mut materials = Vec::with_capacity(item.materials.len());
-        for m in &item.materials {
-            materials.push(self.material(&case, m, &query).await?);
-        }
-        self.maybe_checkpoint().await?;
-        let complete = materials
+        Ok((case, item))
+    }
+
+    /// What a read of a holder's licences for a case may return: the
+    /// licence types the case's item names among its materials, or those of
+    /// them `requested` names (`LICENCE_TYPE_NOT_IN_ITEM` for any other).
+    /// Binds the read to the case first ([`Hub::bind_case`]), so a department
+    /// reads licences only for its own open case, of its own item's types.
+    pub async fn case_read_types(
+        &self,
+        department: &str,
+        q: &CaseQuery,
+        requested: &[String],
+    ) -> Result<(CaseRow, Vec<String>)> {
+        let (case, item) = self.bind_case(department, q).await?;
+        let mut allowed: Vec<String> = item
+            .materials
             .iter()
-            .filter(|m| m.required && m.licence_type.is_some())
-            .all(|m| m.status == "found");
-        Ok(CaseLicences {
-            case_id: case.id,
-            service_item: item.code,
-            service_item_name: item.name,
-            complete,
-            materials,
-        })
+            .filter_map(|m| m.licence_type.clone())
+            .collect();
+        allowed.sort();
+        allowed.dedup();
+        if allowed.is_empty() {
+            return Err(rejected(
+                "ITEM_NO_LICENCE_MATERIALS",
+                format!(
+                    "{} names no licence type among its materials: its cases read no licences",
+                    item.code
+                ),
+            ));
+        }
+        if requested.is_empty() {
+            return Ok((case, allowed));
+        }
+        if let Some(other) = requested.iter().find(|t| !allowed.contains(t)) {
+            return Err(rejected(
+                "LICENCE_TYPE_NOT_IN_ITEM",
+                format!(
+                    "{} names no material of licence type {other}; its cases read {}",
+                    item.code,
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        let mut types = requested.to_vec();
+        types.sort();
+        types.dedup();
+        Ok((case, types))
     }
 
     async fn material(

@@ -74,6 +74,7 @@ async fn time_pulls(
                 "holder": {"codeType": "001", "code": holder},
                 "useCause": "跨区域办理：核验申请单位营业执照",
                 "caseId": format!("QC-BENCH-{next:06}"),
+                "serviceItem": regions::QINGCHENG_ITEM,
             });
             if let Some(r) = regions {
                 query["regions"] = json!(r);
@@ -122,7 +123,11 @@ pub async fn run(args: RegionsBenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         tongban_store::Durability::PowerLoss
     };
-    let serve = ServeConfig::default();
+    // One case system pulls as fast as it can: no limit on its reads.
+    let serve = ServeConfig {
+        licence_reads_per_minute: 0,
+        ..ServeConfig::default()
+    };
     say("starting 花都区 (440114) and 清城区 (441802), each with its own store and CA ...");
     let huadu = regions::start(
         &temp.path().join("huadu"),

@@ -65,8 +65,9 @@ pub enum CaseCommand {
         use_cause: String,
     },
     /// (Department side) pull a holder's licences from this region and its
-    /// peer regions (全域通办) through the hub, stating the purpose; each
-    /// licence comes back verified, with the region it was issued in.
+    /// peer regions (全域通办) through the hub, for a case of an item the
+    /// department handles, stating the purpose; each licence comes back
+    /// verified, with the region it was issued in.
     Pull {
         #[command(flatten)]
         client: ClientArgs,
@@ -76,10 +77,15 @@ pub enum CaseCommand {
         /// 申请事由: why the licences are needed (required).
         #[arg(long)]
         use_cause: String,
-        /// 办件编号 the pull is for, if any.
+        /// 办件编号 the pull is for: the department's own case (opened on
+        /// first use, as by `case licences`).
         #[arg(long = "case")]
-        case_id: Option<String>,
-        /// Only licences of this type (repeatable).
+        case_id: String,
+        /// 事项编码 of the case: an item the department handles. Only the
+        /// licence types among its materials are read.
+        #[arg(long)]
+        item: String,
+        /// Only licences of this type, one of the item's (repeatable).
         #[arg(long = "type", value_name = "TYPE_CODE")]
         types: Vec<String>,
         /// Only these regions (repeatable; this hub's own region included
@@ -203,6 +209,7 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
             holder,
             use_cause,
             case_id,
+            item,
             types,
             regions,
             wait_ms,
@@ -211,11 +218,10 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
             let mut query = json!({
                 "holder": {"codeType": kind, "code": code},
                 "useCause": use_cause,
+                "caseId": case_id,
+                "serviceItem": item,
                 "waitMs": wait_ms,
             });
-            if let Some(c) = case_id {
-                query["caseId"] = json!(c);
-            }
             if !types.is_empty() {
                 query["licenceTypes"] = json!(types);
             }

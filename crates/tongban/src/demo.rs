@@ -623,7 +623,8 @@ async fn run_regions(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
         "holder": {"codeType": "001", "code": samples::COMPANY_CODE},
         "useCause": "办理食品经营许可（跨区域通办），核验申请单位营业执照",
         "caseId": "QC-2026-000001",
-        "licenceTypes": ["11100000TB0000001K001"],
+        "serviceItem": regions::QINGCHENG_ITEM,
+        "licenceTypes": [samples::BUSINESS_LICENCE_TYPE],
     });
     let answer = client.region_licences(query.clone()).await?;
     println!(

@@ -23,7 +23,7 @@ pub struct ServeArgs {
     /// A TOML file with any of: listen, cert, key, max_frame, max_blob,
     /// time_window_secs, redelivery_after_secs, batch_max, idle_timeout_secs,
     /// drain_timeout_secs, peer_refresh_secs, trust_valid_secs,
-    /// trust_rebuild_secs.
+    /// trust_rebuild_secs, licence_reads_per_minute, licence_read_burst.
     #[arg(long, env = "TONGBAN_SERVE_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on (UDP).
@@ -73,6 +73,8 @@ struct ServeFile {
     peer_refresh_secs: Option<u64>,
     trust_valid_secs: Option<i64>,
     trust_rebuild_secs: Option<u64>,
+    licence_reads_per_minute: Option<u32>,
+    licence_read_burst: Option<u32>,
 }
 
 pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -130,6 +132,12 @@ pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
             .trust_rebuild_secs
             .or(file.trust_rebuild_secs)
             .map_or(defaults.trust_rebuild_after, Duration::from_secs),
+        licence_reads_per_minute: file
+            .licence_reads_per_minute
+            .unwrap_or(defaults.licence_reads_per_minute),
+        licence_read_burst: file
+            .licence_read_burst
+            .unwrap_or(defaults.licence_read_burst),
         ..defaults
     };
     let listen = args

@@ -58,7 +58,13 @@ pub async fn start(
     })
 }
 
-/// The case system's department of 清城区, registered with a signing key.
+/// The service item under which 清城区's service centre pulls licences
+/// across regions: its material is the applicant's 营业执照.
+pub const QINGCHENG_ITEM: &str = "441802-ZWFW-0001";
+
+/// The case system's department of 清城区, registered with a signing key
+/// and handling [`QINGCHENG_ITEM`] (a pull is bound to a case of an item
+/// the asking department handles, and reads only that item's licence types).
 pub async fn qingcheng_service(hub: &Hub) -> anyhow::Result<String> {
     let code = tongban_codes::synth::uscc('1', '1', QINGCHENG, 9)?
         .as_str()
@@ -73,6 +79,15 @@ pub async fn qingcheng_service(hub: &Hub) -> anyhow::Result<String> {
     })
     .await?;
     hub.new_signing_key(&code, None).await?;
+    let item = serde_json::from_value(serde_json::json!({
+        "code": QINGCHENG_ITEM,
+        "name": "食品经营许可（跨区域通办）",
+        "itemType": "承诺件",
+        "legalLimitDays": 20,
+        "promisedLimitDays": 10,
+        "materials": [{"name": "营业执照", "licenceType": crate::samples::BUSINESS_LICENCE_TYPE}],
+    }))?;
+    hub.item_put(&code, item).await?;
     Ok(code)
 }
 

@@ -49,6 +49,9 @@ pub const DISABLED_FEDERATION: &str = "51440114MJ0000073M";
 pub const XINHUA_STREET: &str = "11440114MB2C00023H";
 pub const SANDONG_VILLAGE: &str = "11440114MB2C00082L";
 
+/// 证照类型代码 of the 营业执照.
+pub const BUSINESS_LICENCE_TYPE: &str = "11100000TB0000001K001";
+
 /// A sample department: code, name, level, parent, whether it issues licences.
 pub struct SampleDepartment {
     pub code: &'static str,

@@ -11,15 +11,20 @@ use tongban_proto::{ClientOp, Decoder, Draft, ErrorCode, Kind, ServerOp};
 use tongban_service::IssueInput;
 use tongban_service::ca::CertRequest;
 
-use crate::{CIVIL, MARKET, TestHub, fast_config, registration, schemas_dir};
+use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration, schemas_dir};
 
 const COMPANY: &str = "91440114MA5TB0A01K";
 const BUSINESS_LICENCE: &str = "11100000TB0000001K001";
+/// 清城区's 民政局 handles this item, whose material is a 营业执照: its
+/// cases may read the holder's 营业执照, nothing else.
+const ITEM: &str = "441802-MZ-0001";
 
 fn peer_config() -> ServeConfig {
     ServeConfig {
         peer_refresh_every: Duration::from_millis(200),
         trust_rebuild_after: Duration::ZERO,
+        // Tests pull in loops; the limit has a test of its own.
+        licence_reads_per_minute: 0,
         ..fast_config()
     }
 }
@@ -38,13 +43,35 @@ async fn linked_with(
     huadu: tongban_tests::TestBackend,
     config: ServeConfig,
 ) -> (TestHub, TestHub, String) {
-    let q = TestHub::start_region(qingcheng, config.clone(), "441802", "清城区测试枢纽").await;
-    let h = TestHub::start_region(huadu, config, "440114", "花都区测试枢纽").await;
+    linked_configured(qingcheng, config.clone(), huadu, config).await
+}
+
+async fn linked_configured(
+    qingcheng: tongban_tests::TestBackend,
+    q_config: ServeConfig,
+    huadu: tongban_tests::TestBackend,
+    h_config: ServeConfig,
+) -> (TestHub, TestHub, String) {
+    let q = TestHub::start_region(qingcheng, q_config, "441802", "清城区测试枢纽").await;
+    let h = TestHub::start_region(huadu, h_config, "440114", "花都区测试枢纽").await;
     let schema: Value = serde_json::from_slice(
         &std::fs::read(schemas_dir().join("licence-types/business-licence.json")).unwrap(),
     )
     .unwrap();
-    h.hub.publish_licence_type(schema).await.unwrap();
+    for hub in [&q.hub, &h.hub] {
+        hub.publish_licence_type(schema.clone()).await.unwrap();
+        hub.item_put(
+            CIVIL,
+            serde_json::from_value(json!({
+                "code": ITEM, "name": "社会团体成立登记", "itemType": "承诺件",
+                "legalLimitDays": 20, "promisedLimitDays": 10,
+                "materials": [{"name": "发起单位营业执照", "licenceType": BUSINESS_LICENCE}],
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    }
     let issued = issue_business_licence(&h, COMPANY, "广州花都鸿睿启航电子科技有限公司").await;
     // Both hubs run on fixed clocks set when they started: 清城区's must not
     // be behind the licence's issue time.
@@ -105,6 +132,7 @@ fn query(case: &str) -> Value {
         "holder": {"codeType": "001", "code": COMPANY},
         "useCause": "核验申请单位营业执照（跨区域办理）",
         "caseId": case,
+        "serviceItem": ITEM,
         "waitMs": 3000,
     })
 }
@@ -238,6 +266,8 @@ async fn peer_link(q: &TestHub) -> impl Fn(&TestHub) -> ClientConfig + use<> {
 }
 
 const HOLDER_CAUSE: &str = "核验申请单位营业执照（跨区域办理）";
+/// The case of the requests forwarded by hand below.
+const FORWARDED_CASE: &str = "QC-2026-000050";
 
 /// 清城区's 民政局's own request to `hub.region.licences`, signed with `key`.
 fn origin(payload: Value, key: &tongban_seal::SigningKey) -> Value {
@@ -247,7 +277,7 @@ fn origin(payload: Value, key: &tongban_seal::SigningKey) -> Value {
         recipient: None,
         topic: None,
         resource: "hub.region.licences".into(),
-        schema: "region-licence-query@1".into(),
+        schema: "region-licence-query@2".into(),
         kind: Kind::Request,
         correlation_id: None,
         time: time::OffsetDateTime::now_utc(),
@@ -264,13 +294,15 @@ fn forwarded(peer: &Client, origin: Option<Value>) -> Draft {
     let mut p = json!({
         "holder": {"codeType": "001", "code": COMPANY},
         "useCause": HOLDER_CAUSE,
+        "caseId": FORWARDED_CASE,
+        "serviceItem": ITEM,
         "requester": CIVIL,
-        "licenceTypes": [],
+        "licenceTypes": [BUSINESS_LICENCE],
     });
     if let Some(o) = origin {
         p["origin"] = o;
     }
-    peer.request_for("hub.peer.licences", "peer-licence-query@1", p)
+    peer.request_for("hub.peer.licences", "peer-licence-query@2", p)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,7 +353,9 @@ async fn a_peer_link_admits_only_what_a_peer_may_do() {
     let cause = HOLDER_CAUSE;
     let forwarded = |origin: Option<Value>| forwarded(&peer, origin);
     let civil_key = q.hub.danger_signing_key(CIVIL).await.unwrap();
-    let genuine = json!({"holder": holder, "useCause": cause});
+    let genuine = json!({
+        "holder": holder, "useCause": cause, "caseId": FORWARDED_CASE, "serviceItem": ITEM,
+    });
     assert_eq!(
         refused_reason(peer.request(forwarded(None), 3000).await),
         "ORIGIN_MISSING"
@@ -334,8 +368,8 @@ async fn a_peer_link_admits_only_what_a_peer_may_do() {
         ),
         "ORIGIN_UNVERIFIED"
     );
-    let other_holder =
-        json!({"holder": {"codeType": "001", "code": "91440114MA5TB0A02J"}, "useCause": cause});
+    let mut other_holder = genuine.clone();
+    other_holder["holder"] = json!({"codeType": "001", "code": "91440114MA5TB0A02J"});
     assert_eq!(
         refused_reason(
             peer.request(forwarded(Some(origin(other_holder, &civil_key))), 3000)
@@ -343,13 +377,45 @@ async fn a_peer_link_admits_only_what_a_peer_may_do() {
         ),
         "ORIGIN_MISMATCH"
     );
-    // The types asked must be the department's own.
-    let mut widened = forwarded(Some(origin(genuine.clone(), &civil_key)));
-    widened.payload.as_mut().unwrap()["licenceTypes"] = json!([BUSINESS_LICENCE]);
+    // The types asked must be those the department named.
+    let mut named = genuine.clone();
+    named["licenceTypes"] = json!([BUSINESS_LICENCE]);
+    let mut widened = forwarded(Some(origin(named, &civil_key)));
+    widened.payload.as_mut().unwrap()["licenceTypes"] =
+        json!([BUSINESS_LICENCE, "11100000TB0000002N001"]);
     assert_eq!(
         refused_reason(peer.request(widened, 3000).await),
         "ORIGIN_MISMATCH"
     );
+    // Another case or item than the department's.
+    for (member, value) in [
+        ("caseId", "QC-2026-999999"),
+        ("serviceItem", "441802-MZ-0002"),
+    ] {
+        let mut moved = forwarded(Some(origin(genuine.clone(), &civil_key)));
+        moved.payload.as_mut().unwrap()[member] = json!(value);
+        assert_eq!(
+            refused_reason(peer.request(moved, 3000).await),
+            "ORIGIN_MISMATCH",
+            "{member}"
+        );
+    }
+    // A read bound to no case, item or type is refused whatever it carries.
+    for member in ["caseId", "serviceItem", "licenceTypes"] {
+        let mut unbound = forwarded(Some(origin(genuine.clone(), &civil_key)));
+        unbound
+            .payload
+            .as_mut()
+            .unwrap()
+            .as_object_mut()
+            .unwrap()
+            .remove(member);
+        assert_eq!(
+            refused_reason(peer.request(unbound, 3000).await),
+            "READ_UNBOUND",
+            "{member}"
+        );
+    }
     // A genuine one is answered by 花都区's hub, signed with its anchor.
     let genuine_origin = origin(genuine.clone(), &civil_key);
     let envelope = peer.sign(&forwarded(Some(genuine_origin.clone()))).unwrap();
@@ -452,6 +518,8 @@ async fn every_node_of_a_hub_refuses_what_another_node_answered() {
         let genuine = json!({
             "holder": {"codeType": "001", "code": COMPANY},
             "useCause": HOLDER_CAUSE,
+            "caseId": FORWARDED_CASE,
+            "serviceItem": ITEM,
         });
 
         // Answered by node one, then refused by node two: the same envelope,
@@ -808,6 +876,165 @@ async fn a_replaced_card_ends_the_links_made_for_the_old_one() {
     }
     civil.close().await;
     q2.stop().await;
+    q.stop().await;
+    h.stop().await;
+}
+
+/// The review's probe: a department with no case and no item of its own
+/// asked for any holder's licences with a purpose of "x". A pull is bound
+/// to a case of the department's own item and to that item's licence
+/// types, and nothing is asked of a peer, or recorded, before it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_is_bound_to_a_case_of_the_departments_own_item() {
+    let here = tongban_tests::backends("peers_bound_here").await;
+    for qb in here {
+        eprintln!("peers_bound: {}", qb.name);
+        let (q, h, identifier) = linked(qb, tongban_tests::sqlite()).await;
+        let health = q.client(HEALTH).await;
+        let civil = q.client(CIVIL).await;
+        let bare = json!({
+            "holder": {"codeType": "001", "code": COMPANY},
+            "useCause": "x",
+        });
+        // The request as it was probed: no case, no item.
+        let e = health.region_licences(bare.clone()).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::PayloadInvalid), "{e}");
+        // The old schema, which carried neither, is no longer taken.
+        let old = health.request_for("hub.region.licences", "region-licence-query@1", bare);
+        let e = health.request(old, 5_000).await.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::ResourceForbidden), "{e}");
+        // Another department's item.
+        let e = health
+            .region_licences(query("QC-2026-000060"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.reason(), Some("ITEM_NOT_HANDLER"), "{e}");
+        // A licence type the item does not name (结婚证).
+        let mut ask = query("QC-2026-000061");
+        ask["licenceTypes"] = json!(["11100000TB0000002N001"]);
+        let e = civil.region_licences(ask).await.unwrap_err();
+        assert_eq!(e.reason(), Some("LICENCE_TYPE_NOT_IN_ITEM"), "{e}");
+        // An item that names no licence type reads none.
+        q.hub
+            .item_put(
+                CIVIL,
+                serde_json::from_value(json!({
+                    "code": "441802-MZ-0009", "name": "婚姻登记档案查询", "itemType": "即办件",
+                    "legalLimitDays": 1, "promisedLimitDays": 1,
+                    "materials": [{"name": "查询申请表"}],
+                }))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+        let mut ask = query("QC-2026-000062");
+        ask["serviceItem"] = json!("441802-MZ-0009");
+        let e = civil.region_licences(ask).await.unwrap_err();
+        assert_eq!(e.reason(), Some("ITEM_NO_LICENCE_MATERIALS"), "{e}");
+        // A case of the department's own, but of another holder.
+        civil
+            .region_licences(query("QC-2026-000063"))
+            .await
+            .unwrap();
+        let mut ask = query("QC-2026-000063");
+        ask["holder"]["code"] = json!("91440114MA5TB0A02N");
+        let e = civil.region_licences(ask).await.unwrap_err();
+        assert_eq!(e.reason(), Some("CASE_CONFLICT"), "{e}");
+        // Only the one bound pull was answered and recorded, in both regions.
+        let there = h
+            .hub
+            .store()
+            .uses_of_licence(&identifier, 10)
+            .await
+            .unwrap();
+        assert_eq!(there.len(), 1, "{there:?}");
+        assert_eq!(there[0].case_ref.as_deref(), Some("441802:QC-2026-000063"));
+        let asked_here = q.hub.store().recent_uses(Some(HEALTH), 10).await.unwrap();
+        assert!(asked_here.is_empty(), "{asked_here:?}");
+        health.close().await;
+        civil.close().await;
+        q.stop().await;
+        h.stop().await;
+    }
+}
+
+/// Licence reads are limited per department, here and at the peer: one
+/// department's burst leaves another's reads alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn licence_reads_are_rate_limited_per_department() {
+    let limited = ServeConfig {
+        licence_reads_per_minute: 1,
+        licence_read_burst: 2,
+        ..peer_config()
+    };
+    // 清城区 allows each department a burst of 2, 花都区 each of 清城区's
+    // departments a burst of 1.
+    let (q, h, _) = linked_configured(
+        tongban_tests::sqlite(),
+        limited.clone(),
+        tongban_tests::sqlite(),
+        ServeConfig {
+            licence_read_burst: 1,
+            ..limited
+        },
+    )
+    .await;
+    q.hub
+        .item_put(
+            HEALTH,
+            serde_json::from_value(json!({
+                "code": "441802-WJ-0001", "name": "医疗机构执业登记", "itemType": "承诺件",
+                "legalLimitDays": 20, "promisedLimitDays": 10,
+                "materials": [{"name": "营业执照", "licenceType": BUSINESS_LICENCE}],
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let civil = q.client(CIVIL).await;
+    let answer = civil
+        .region_licences(query("QC-2026-000070"))
+        .await
+        .unwrap();
+    assert_eq!(outcome(&answer, "440114")["outcome"], "answered");
+    // The second: 清城区 still allows it, 花都区 does not.
+    let answer = civil
+        .region_licences(query("QC-2026-000071"))
+        .await
+        .unwrap();
+    let huadu = outcome(&answer, "440114");
+    assert_eq!(huadu["code"], "PEER_REFUSED", "{huadu}");
+    assert!(
+        huadu["message"].as_str().unwrap().contains("RATE_LIMITED"),
+        "{huadu}"
+    );
+    // The third: 清城区 refuses it itself.
+    let e = civil
+        .region_licences(query("QC-2026-000072"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.reason(), Some("RATE_LIMITED"), "{e}");
+    // The case licences service draws on the same share.
+    let e = civil
+        .case_licences(
+            "QC-2026-000073",
+            ITEM,
+            ("001", COMPANY),
+            "核验申请单位营业执照",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.reason(), Some("RATE_LIMITED"), "{e}");
+    // 卫健局 is not held up by 民政局, here or there.
+    let health = q.client(HEALTH).await;
+    let mut ask = query("QC-2026-000074");
+    ask["serviceItem"] = json!("441802-WJ-0001");
+    let answer = health.region_licences(ask).await.unwrap();
+    let huadu = outcome(&answer, "440114");
+    assert_eq!(huadu["outcome"], "answered", "{huadu}");
+    assert_eq!(huadu["licences"], 1, "{huadu}");
+    civil.close().await;
+    health.close().await;
     q.stop().await;
     h.stop().await;
 }

@@ -19,6 +19,9 @@ const CIVIL: &str = "11440114MB2C00015N";
 const HUADU: &str = "440114";
 const QINGCHENG: &str = "441802";
 const NANXIAN: &str = "430921";
+/// 清城区's 民政局 handles it; its material is a 营业执照, so its cases may
+/// read the holder's 营业执照 across regions.
+const ITEM: &str = "441802-MZ-0001";
 
 struct Region {
     code: &'static str,
@@ -33,6 +36,9 @@ impl Region {
         let data = dir.join(code);
         ok(&tongban(&data, &["init", "--region", code, "--name", name]));
         ok(&tongban(&data, &["ca", "init"]));
+        // The test pulls in loops until a refresh shows a change: no limit
+        // on licence reads (their limit has a test of its own).
+        std::fs::write(data.join("serve.toml"), "licence_reads_per_minute = 0\n").unwrap();
         Region {
             code,
             data,
@@ -56,6 +62,8 @@ impl Region {
                 "--durability",
                 "process",
                 "serve",
+                "--config",
+                self.data.join("serve.toml").to_str().unwrap(),
                 "--listen",
                 &self.address(),
                 "--peer-refresh-secs",
@@ -140,6 +148,8 @@ fn pull(region: &Region, creds: &Path, extra: &[&str]) -> Value {
         "核验申请单位营业执照（跨区域办理）",
         "--case",
         "QC-2026-000100",
+        "--item",
+        ITEM,
         "--wait-ms",
         "2000",
     ];
@@ -229,6 +239,22 @@ fn three_regions_trust_verify_and_pull_each_others_licences() {
             "--out",
             creds.join("signing.key").to_str().unwrap(),
         ],
+    ));
+
+    let item = dir.join("item.json");
+    std::fs::write(
+        &item,
+        serde_json::to_vec(&serde_json::json!({
+            "code": ITEM, "name": "社会团体成立登记", "itemType": "承诺件",
+            "legalLimitDays": 20, "promisedLimitDays": 10,
+            "materials": [{"name": "发起单位营业执照", "licenceType": "11100000TB0000001K001"}],
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    ok(&tongban(
+        &qingcheng.data,
+        &["item", "put", "--as", CIVIL, item.to_str().unwrap()],
     ));
 
     for r in [&mut huadu, &mut qingcheng, &mut nanxian] {
@@ -450,6 +476,10 @@ fn three_regions_trust_verify_and_pull_each_others_licences() {
             &format!("001:{COMPANY}"),
             "--use-cause",
             " ",
+            "--case",
+            "QC-2026-000101",
+            "--item",
+            ITEM,
         ])
         .output()
         .unwrap();
