@@ -105,6 +105,23 @@ impl RegionCode {
         Some(Self { code: parent })
     }
 
+    /// Whether `other` is this region or lies within it (a province holds
+    /// its prefectures and counties, a prefecture its counties).
+    pub fn contains(&self, other: &RegionCode) -> bool {
+        let prefix = match self.level() {
+            RegionLevel::Province => self.code.get(0..2),
+            RegionLevel::Prefecture => self.code.get(0..4),
+            RegionLevel::County => Some(self.code.as_str()),
+        };
+        prefix.is_some_and(|p| other.code.starts_with(p))
+    }
+
+    /// Whether one of the two regions lies within the other (or they are
+    /// the same): the regions a body registered at one of them may act for.
+    pub fn related(&self, other: &RegionCode) -> bool {
+        self.contains(other) || other.contains(self)
+    }
+
     /// The province-level code (`xx0000`) this code belongs to; a province
     /// returns itself.
     pub fn province(&self) -> RegionCode {

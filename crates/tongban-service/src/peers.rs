@@ -243,6 +243,7 @@ impl Hub {
         let peer = self.peer(region).await?;
         let now = self.now();
         let checked = check_trust_list(&peer, file, now)?;
+        self.check_not_ours(region, &checked.trust).await?;
         // Never back to an older list: it could hide a revocation or bring
         // back a retired key.
         let stored_from = self
@@ -278,6 +279,26 @@ impl Hub {
             .peer_trust(region)
             .await?
             .ok_or_else(|| rejected("INTERNAL", "the stored trust list disappeared"))
+    }
+
+    /// A peer never speaks for one of this region's departments.
+    async fn check_not_ours(&self, region: &str, trust: &Trust) -> Result<()> {
+        let ours: std::collections::HashSet<String> = self
+            .store
+            .departments()
+            .await?
+            .into_iter()
+            .map(|d| format!("urn:uscc:{}", d.code))
+            .collect();
+        match speaks_for(trust).find(|c| ours.contains(*c)) {
+            Some(controller) => Err(rejected(
+                "TRUST_LIST_FOREIGN_ISSUER",
+                format!(
+                    "the trust list of region {region} speaks for {controller}, a department of this region"
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Records that refreshing a peer's trust list failed (the stored list
@@ -336,6 +357,8 @@ impl Hub {
         let file: Value = serde_json::from_str(&text)
             .map_err(|e| rejected("TRUST_LIST_INVALID", format!("stored list: {e}")))?;
         let checked = check_trust_list(&peer, &file, self.now())?;
+        // Checked again: a department added here since the list was stored.
+        self.check_not_ours(region, &checked.trust).await?;
         Ok(PeerTrust {
             region: peer.region_code.clone(),
             name: peer.name.clone(),
@@ -422,7 +445,46 @@ fn check_trust_list(peer: &PeerRow, file: &Value, now: OffsetDateTime) -> Result
         .and_then(Value::as_str)
         .and_then(|t| tongban_seal::timefmt::parse_rfc3339(t).ok())
         .ok_or_else(|| rejected("TRUST_LIST_INVALID", "no validUntil"))?;
+    check_own_region(region, &trust)?;
     Ok(Checked { trust, valid_until })
+}
+
+/// Who a trust list speaks for: the controllers of its keys and the
+/// issuers of its status lists.
+fn speaks_for(trust: &Trust) -> impl Iterator<Item = &str> {
+    trust
+        .keys()
+        .map(|k| k.controller.as_str())
+        .chain(trust.status_lists().map(|l| l.issuer_id.as_str()))
+}
+
+/// A peer speaks for its own region only: every key and status list of its
+/// trust list is the peer hub's own or a body's whose code was registered in
+/// the peer's region, or in a region that contains it or that it contains
+/// (a city's or province's bureau acts in a district too). Anything else
+/// would let a peer present licences "issued" by another region's bodies.
+fn check_own_region(region: &str, trust: &Trust) -> Result<()> {
+    let peer_region = RegionCode::parse(region)
+        .map_err(|e| rejected("PEER_REGION_INVALID", format!("{region}: {e}")))?;
+    let hub = format!("urn:tongban:hub:{region}");
+    for controller in speaks_for(trust) {
+        if controller == hub {
+            continue;
+        }
+        let registered = controller
+            .strip_prefix("urn:uscc:")
+            .and_then(|code| tongban_codes::Uscc::parse_lenient(code).ok())
+            .and_then(|code| code.region());
+        if !registered.is_some_and(|r| r.related(&peer_region)) {
+            return Err(rejected(
+                "TRUST_LIST_FOREIGN_ISSUER",
+                format!(
+                    "the trust list of region {region} speaks for {controller}, which is not a body of that region"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Most resources a region shares with another region's hub (as many as
@@ -583,6 +645,15 @@ impl Hub {
                 format!("more than {MAX_PEER_RESOURCES} resources"),
             ));
         }
+        let peer_region = RegionCode::parse(region)
+            .map_err(|e| rejected("PEER_REGION_INVALID", format!("{region}: {e}")))?;
+        let ours: std::collections::HashSet<String> = self
+            .store
+            .departments()
+            .await?
+            .into_iter()
+            .map(|d| d.code)
+            .collect();
         let mut rows: Vec<(String, String)> = Vec::with_capacity(resources.len());
         for v in resources {
             let r: PeerResource = serde_json::from_value(v.clone())
@@ -618,6 +689,20 @@ impl Hub {
                     format!(
                         "resource {:?} is not an unconditional resource of region {region} within the limits, or is listed twice",
                         r.id
+                    ),
+                ));
+            }
+            // A peer speaks for its own region only (as in its trust list).
+            let of_the_peer = tongban_codes::Uscc::parse_lenient(&r.provider)
+                .ok()
+                .and_then(|code| code.region())
+                .is_some_and(|home| home.related(&peer_region));
+            if !of_the_peer || ours.contains(&r.provider) {
+                return Err(rejected(
+                    "PEER_CATALOGUE_FOREIGN_PROVIDER",
+                    format!(
+                        "resource {:?} names provider {:?}, which is not a body of region {region}",
+                        r.id, r.provider
                     ),
                 ));
             }

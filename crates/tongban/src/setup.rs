@@ -19,7 +19,8 @@ pub struct InitArgs {
     /// Name of the hub.
     #[arg(long, default_value = samples::HUB_NAME)]
     name: String,
-    /// Skip the sample departments (and their keys).
+    /// Skip the sample departments (and their keys). They are 花都区's
+    /// (440114) and are only added to a hub of that region.
     #[arg(long)]
     no_samples: bool,
 }
@@ -65,6 +66,9 @@ pub async fn initialise(
     samples: bool,
 ) -> anyhow::Result<Value> {
     let identity = hub.init_region(region, name).await?;
+    // The samples are 花都区's departments, with codes registered there: a
+    // hub of another region would speak for them, which its peers refuse.
+    let samples = samples && identity.region == samples::REGION;
     for (stem, text) in samples::LICENCE_TYPES {
         let schema: Value = serde_json::from_str(text)
             .map_err(|e| Coded::new("SCHEMA_INVALID", format!("{stem}: {e}")))?;

@@ -64,6 +64,27 @@ fn levels_and_parents() {
 }
 
 #[test]
+fn containment_and_relation() {
+    let r = |c: &str| RegionCode::parse(c).unwrap();
+    // (a, b, a contains b, related either way)
+    let cases = [
+        ("440000", "440114", true, true),
+        ("440100", "440114", true, true),
+        ("440114", "440114", true, true),
+        ("441800", "441802", true, true),
+        ("440114", "440100", false, true),
+        ("440100", "441802", false, false),
+        ("440114", "440117", false, false),
+        ("430000", "440114", false, false),
+    ];
+    for (a, b, contains, related) in cases {
+        assert_eq!(r(a).contains(&r(b)), contains, "{a} ⊇ {b}");
+        assert_eq!(r(a).related(&r(b)), related, "{a} ~ {b}");
+        assert_eq!(r(b).related(&r(a)), related, "{b} ~ {a}");
+    }
+}
+
+#[test]
 fn known_names() {
     let names = [
         ("440000", "广东省"),

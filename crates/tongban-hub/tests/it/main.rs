@@ -23,6 +23,21 @@ use tongban_store::{BlobConfig, DatabaseConfig, Durability, PlatformLevel, Store
 pub const MARKET: &str = "11440114MB2C00007U";
 pub const CIVIL: &str = "11440114MB2C00015N";
 pub const HEALTH: &str = "11440114MB2C00066Y";
+/// The same three of 清城区 (441802): codes registered there, since a peer
+/// speaks only for bodies of its own region.
+pub const QC_MARKET: &str = "11441802MB2C000070";
+pub const QC_CIVIL: &str = "11441802MB2C00015T";
+pub const QC_HEALTH: &str = "11441802MB2C000663";
+
+/// The codes of the three departments of a test hub of `region`: market,
+/// civil affairs, health.
+pub fn departments_of(region: &str) -> [&'static str; 3] {
+    match region {
+        "440114" => [MARKET, CIVIL, HEALTH],
+        "441802" => [QC_MARKET, QC_CIVIL, QC_HEALTH],
+        other => panic!("no test departments for region {other}"),
+    }
+}
 
 /// A running hub on 127.0.0.1 with three departments, the
 /// business-registration resource (provided by MARKET, consumable by CIVIL),
@@ -101,7 +116,8 @@ impl TestHub {
         Self::start_region(backend, config, "440114", "测试枢纽").await
     }
 
-    /// A hub of `region` (its departments are the same three).
+    /// A hub of `region` (its departments are the three of
+    /// [`departments_of`], with the same roles).
     pub async fn start_region(
         backend: tongban_tests::TestBackend,
         config: ServeConfig,
@@ -115,10 +131,11 @@ impl TestHub {
         )
         .await;
         hub.init_region(region, name).await.unwrap();
+        let [market, civil, health] = departments_of(region);
         for (code, name) in [
-            (MARKET, "市场监管局"),
-            (CIVIL, "民政局"),
-            (HEALTH, "卫生健康局"),
+            (market, "市场监管局"),
+            (civil, "民政局"),
+            (health, "卫生健康局"),
         ] {
             hub.add_department(NewDepartment {
                 code: code.into(),
@@ -142,9 +159,9 @@ impl TestHub {
         share_on_conditions(
             &hub,
             "business-registration",
-            MARKET,
+            market,
             "business-registration@1",
-            &[CIVIL],
+            &[civil],
             "新设市场主体登记信息",
         )
         .await;

@@ -11,7 +11,7 @@ use tongban_proto::{ClientOp, Decoder, Draft, ErrorCode, Kind, ServerOp};
 use tongban_service::IssueInput;
 use tongban_service::ca::CertRequest;
 
-use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration, schemas_dir};
+use crate::{CIVIL, MARKET, QC_CIVIL, QC_HEALTH, TestHub, fast_config, registration, schemas_dir};
 
 const COMPANY: &str = "91440114MA5TB0A01K";
 const BUSINESS_LICENCE: &str = "11100000TB0000001K001";
@@ -58,10 +58,10 @@ async fn linked_configured(
         &std::fs::read(schemas_dir().join("licence-types/business-licence.json")).unwrap(),
     )
     .unwrap();
-    for hub in [&q.hub, &h.hub] {
+    for (hub, civil) in [(&q.hub, QC_CIVIL), (&h.hub, CIVIL)] {
         hub.publish_licence_type(schema.clone()).await.unwrap();
         hub.item_put(
-            CIVIL,
+            civil,
             serde_json::from_value(json!({
                 "code": ITEM, "name": "社会团体成立登记", "itemType": "承诺件",
                 "legalLimitDays": 20, "promisedLimitDays": 10,
@@ -144,7 +144,7 @@ async fn a_case_system_pulls_a_licence_issued_in_another_region() {
     for (qb, hb) in here.into_iter().zip(there) {
         eprintln!("peers_pull: {}", qb.name);
         let (q, h, identifier) = linked(qb, hb).await;
-        let civil = q.client(CIVIL).await;
+        let civil = q.client(QC_CIVIL).await;
         let answer = civil
             .region_licences(query("QC-2026-000001"))
             .await
@@ -173,7 +173,7 @@ async fn a_case_system_pulls_a_licence_issued_in_another_region() {
         assert_eq!(there.len(), 1);
         assert_eq!(
             there[0].requester,
-            format!("urn:tongban:hub:441802/{CIVIL}")
+            format!("urn:tongban:hub:441802/{QC_CIVIL}")
         );
         assert_eq!(there[0].use_cause, "核验申请单位营业执照（跨区域办理）");
         assert_eq!(there[0].case_ref.as_deref(), Some("441802:QC-2026-000001"));
@@ -184,7 +184,7 @@ async fn a_case_system_pulls_a_licence_issued_in_another_region() {
             .await
             .unwrap();
         assert_eq!(here.len(), 1);
-        assert_eq!(here[0].requester, CIVIL);
+        assert_eq!(here[0].requester, QC_CIVIL);
         assert_eq!(here[0].query_kind, "peer-holder");
         assert_eq!(here[0].case_ref.as_deref(), Some("QC-2026-000001"));
 
@@ -273,7 +273,7 @@ const FORWARDED_CASE: &str = "QC-2026-000050";
 fn origin(payload: Value, key: &tongban_seal::SigningKey) -> Value {
     Draft {
         id: tongban_proto::new_id(),
-        sender: CIVIL.into(),
+        sender: QC_CIVIL.into(),
         recipient: None,
         topic: None,
         resource: "hub.region.licences".into(),
@@ -296,7 +296,7 @@ fn forwarded(peer: &Client, origin: Option<Value>) -> Draft {
         "useCause": HOLDER_CAUSE,
         "caseId": FORWARDED_CASE,
         "serviceItem": ITEM,
-        "requester": CIVIL,
+        "requester": QC_CIVIL,
         "licenceTypes": [BUSINESS_LICENCE],
     });
     if let Some(o) = origin {
@@ -352,7 +352,7 @@ async fn a_peer_link_admits_only_what_a_peer_may_do() {
     let holder = json!({"codeType": "001", "code": COMPANY});
     let cause = HOLDER_CAUSE;
     let forwarded = |origin: Option<Value>| forwarded(&peer, origin);
-    let civil_key = q.hub.danger_signing_key(CIVIL).await.unwrap();
+    let civil_key = q.hub.danger_signing_key(QC_CIVIL).await.unwrap();
     let genuine = json!({
         "holder": holder, "useCause": cause, "caseId": FORWARDED_CASE, "serviceItem": ITEM,
     });
@@ -445,7 +445,20 @@ async fn a_peer_link_admits_only_what_a_peer_may_do() {
     );
 
     // A department certificate from 清城区's CA does not speak for
-    // 花都区's 民政局 (same code): refused after the handshake.
+    // 花都区's 民政局, even if 清城区 registers that code (with no key: a
+    // key would put it in 清城区's trust list, which 花都区 then refuses):
+    // refused after the handshake.
+    q.hub
+        .add_department(tongban_service::NewDepartment {
+            code: CIVIL.into(),
+            name: "冒用花都区民政局的代码".into(),
+            region_code: "441802".into(),
+            platform_level: tongban_store::PlatformLevel::District,
+            parent_code: None,
+            contact: None,
+        })
+        .await
+        .unwrap();
     let civil_there = q
         .hub
         .ca_issue(
@@ -487,7 +500,7 @@ async fn a_peer_link_admits_only_what_a_peer_may_do() {
     };
     assert!(!again.is_empty());
     // 清城区's case system now hears that 花都区 is out of reach.
-    let civil = q.client(CIVIL).await;
+    let civil = q.client(QC_CIVIL).await;
     let answer = civil
         .region_licences(query("QC-2026-000003"))
         .await
@@ -514,7 +527,7 @@ async fn every_node_of_a_hub_refuses_what_another_node_answered() {
         let link = peer_link(&q).await;
         let to_one = Client::connect(link(&h)).await.unwrap();
         let to_two = Client::connect(link(&h2)).await.unwrap();
-        let civil_key = q.hub.danger_signing_key(CIVIL).await.unwrap();
+        let civil_key = q.hub.danger_signing_key(QC_CIVIL).await.unwrap();
         let genuine = json!({
             "holder": {"codeType": "001", "code": COMPANY},
             "useCause": HOLDER_CAUSE,
@@ -565,7 +578,7 @@ async fn every_node_of_a_hub_refuses_what_another_node_answered() {
         let uses = h
             .hub
             .store()
-            .recent_uses(Some(&format!("urn:tongban:hub:441802/{CIVIL}")), 10)
+            .recent_uses(Some(&format!("urn:tongban:hub:441802/{QC_CIVIL}")), 10)
             .await
             .unwrap();
         assert_eq!(uses.len(), 2, "{uses:?}");
@@ -619,7 +632,7 @@ async fn another_regions_open_resources_are_found_and_requested_through_the_two_
                 .is_empty()
         );
 
-        let civil = q.client(CIVIL).await;
+        let civil = q.client(QC_CIVIL).await;
         let ask = |resource: &str, payload: Value| {
             civil.request_for(resource, "business-registration@1", payload)
         };
@@ -635,7 +648,7 @@ async fn another_regions_open_resources_are_found_and_requested_through_the_two_
         let answering = tokio::spawn(async move {
             let d = crate::flows::next_delivery(&mut l).await;
             assert_eq!(d.kind(), "request");
-            assert_eq!(d.envelope["sender"], CIVIL);
+            assert_eq!(d.envelope["sender"], QC_CIVIL);
             assert_eq!(d.envelope["resource"], "440114:market-entities");
             l.respond(&d, "business-registration@1", registration(COMPANY))
                 .await
@@ -647,7 +660,7 @@ async fn another_regions_open_resources_are_found_and_requested_through_the_two_
         let answer = civil.request(req, 5000).await.unwrap();
         // The provider's own signed response, end to end.
         assert_eq!(answer["sender"], MARKET);
-        assert_eq!(answer["recipient"], CIVIL);
+        assert_eq!(answer["recipient"], QC_CIVIL);
         assert_eq!(answer["correlationId"], request_id.as_str());
         assert_eq!(answer["payload"]["uscc"], COMPANY);
         let _l = answering.await.unwrap();
@@ -703,14 +716,14 @@ async fn a_rotated_department_key_is_fetched_when_the_other_region_first_sees_it
     };
     let (q, h, identifier) =
         linked_with(tongban_tests::sqlite(), tongban_tests::sqlite(), config).await;
-    let (_, old) = q.hub.current_key(CIVIL).await.unwrap();
+    let (_, old) = q.hub.current_key(QC_CIVIL).await.unwrap();
     q.hub
         .rotate_key(&old.public.to_multikey(), time::Duration::ZERO)
         .await
         .unwrap();
     // Past the out-of-schedule limit of the first fetches.
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let civil = q.client(CIVIL).await;
+    let civil = q.client(QC_CIVIL).await;
     let answer = civil
         .region_licences(query("QC-2026-000009"))
         .await
@@ -747,7 +760,7 @@ async fn a_licence_newer_than_the_served_trust_list_verifies_in_the_same_pull() 
     let issued = issue_business_licence(&h, holder, "广州花都新设电子有限公司").await;
     // Past the out-of-schedule limit of the first fetches.
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let civil = q.client(CIVIL).await;
+    let civil = q.client(QC_CIVIL).await;
     let mut ask = query("QC-2026-000011");
     ask["holder"]["code"] = json!(holder);
     let answer = civil.region_licences(ask).await.unwrap();
@@ -801,7 +814,7 @@ async fn a_peer_certificate_its_ca_revoked_is_refused_and_its_link_closed() {
         "{again}"
     );
     // 清城区's own hub links again with a new certificate: pulls go on.
-    let civil = q.client(CIVIL).await;
+    let civil = q.client(QC_CIVIL).await;
     let started = std::time::Instant::now();
     loop {
         let answer = civil
@@ -890,8 +903,8 @@ async fn a_pull_is_bound_to_a_case_of_the_departments_own_item() {
     for qb in here {
         eprintln!("peers_bound: {}", qb.name);
         let (q, h, identifier) = linked(qb, tongban_tests::sqlite()).await;
-        let health = q.client(HEALTH).await;
-        let civil = q.client(CIVIL).await;
+        let health = q.client(QC_HEALTH).await;
+        let civil = q.client(QC_CIVIL).await;
         let bare = json!({
             "holder": {"codeType": "001", "code": COMPANY},
             "useCause": "x",
@@ -917,7 +930,7 @@ async fn a_pull_is_bound_to_a_case_of_the_departments_own_item() {
         // An item that names no licence type reads none.
         q.hub
             .item_put(
-                CIVIL,
+                QC_CIVIL,
                 serde_json::from_value(json!({
                     "code": "441802-MZ-0009", "name": "婚姻登记档案查询", "itemType": "即办件",
                     "legalLimitDays": 1, "promisedLimitDays": 1,
@@ -949,7 +962,12 @@ async fn a_pull_is_bound_to_a_case_of_the_departments_own_item() {
             .unwrap();
         assert_eq!(there.len(), 1, "{there:?}");
         assert_eq!(there[0].case_ref.as_deref(), Some("441802:QC-2026-000063"));
-        let asked_here = q.hub.store().recent_uses(Some(HEALTH), 10).await.unwrap();
+        let asked_here = q
+            .hub
+            .store()
+            .recent_uses(Some(QC_HEALTH), 10)
+            .await
+            .unwrap();
         assert!(asked_here.is_empty(), "{asked_here:?}");
         health.close().await;
         civil.close().await;
@@ -981,7 +999,7 @@ async fn licence_reads_are_rate_limited_per_department() {
     .await;
     q.hub
         .item_put(
-            HEALTH,
+            QC_HEALTH,
             serde_json::from_value(json!({
                 "code": "441802-WJ-0001", "name": "医疗机构执业登记", "itemType": "承诺件",
                 "legalLimitDays": 20, "promisedLimitDays": 10,
@@ -991,7 +1009,7 @@ async fn licence_reads_are_rate_limited_per_department() {
         )
         .await
         .unwrap();
-    let civil = q.client(CIVIL).await;
+    let civil = q.client(QC_CIVIL).await;
     let answer = civil
         .region_licences(query("QC-2026-000070"))
         .await
@@ -1026,7 +1044,7 @@ async fn licence_reads_are_rate_limited_per_department() {
         .unwrap_err();
     assert_eq!(e.reason(), Some("RATE_LIMITED"), "{e}");
     // 卫健局 is not held up by 民政局, here or there.
-    let health = q.client(HEALTH).await;
+    let health = q.client(QC_HEALTH).await;
     let mut ask = query("QC-2026-000074");
     ask["serviceItem"] = json!("441802-WJ-0001");
     let answer = health.region_licences(ask).await.unwrap();

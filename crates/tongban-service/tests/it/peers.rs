@@ -94,6 +94,9 @@ async fn peers_are_added_from_cards_listed_and_removed() {
 }
 
 /// 清城区's hub with a market regulator that issues 营业执照.
+/// 清城区's 市场监督管理局: a code registered in 441802.
+const QC_MARKET: &str = "11441802MB2C000070";
+
 async fn issuing_region(dir: &std::path::Path) -> Hub {
     let hub = Hub::open(&HubConfig {
         clock: Clock::fixed(T0),
@@ -106,7 +109,7 @@ async fn issuing_region(dir: &std::path::Path) -> Hub {
         .unwrap();
     hub.ca_init("清城区政务CA").await.unwrap();
     hub.add_department(tongban_service::NewDepartment {
-        code: crate::MARKET.into(),
+        code: QC_MARKET.into(),
         name: "清远市清城区市场监督管理局".into(),
         region_code: "441802".into(),
         platform_level: tongban_store::PlatformLevel::District,
@@ -115,7 +118,7 @@ async fn issuing_region(dir: &std::path::Path) -> Hub {
     })
     .await
     .unwrap();
-    hub.new_signing_key(crate::MARKET, None).await.unwrap();
+    hub.new_signing_key(QC_MARKET, None).await.unwrap();
     crate::publish_types(&hub, &crate::schemas_dir()).await;
     hub
 }
@@ -144,7 +147,7 @@ async fn peer_trust_lists_are_checked_stored_refreshed_and_go_stale() {
             let issuer = issuing_region(other.path()).await;
             let card = issuer.peer_card("127.0.0.1:4433").await.unwrap();
             let first = issuer
-                .issue(crate::MARKET, crate::business_licence())
+                .issue(QC_MARKET, crate::business_licence())
                 .await
                 .unwrap();
             let identifier = first.identifier.as_str().to_owned();
@@ -204,7 +207,7 @@ async fn peer_trust_lists_are_checked_stored_refreshed_and_go_stale() {
 
             // Rotation there: a licence signed with the new key fails with
             // the stored list and verifies after the next refresh.
-            let (_, old) = issuer.current_key(crate::MARKET).await.unwrap();
+            let (_, old) = issuer.current_key(QC_MARKET).await.unwrap();
             issuer
                 .rotate_key(&old.public.to_multikey(), time::Duration::ZERO)
                 .await
@@ -213,7 +216,7 @@ async fn peer_trust_lists_are_checked_stored_refreshed_and_go_stale() {
             hub.clock().set(rotated_at);
             issuer.clock().set(rotated_at);
             let second = issuer
-                .issue(crate::MARKET, crate::business_licence())
+                .issue(QC_MARKET, crate::business_licence())
                 .await
                 .unwrap()
                 .credential;
@@ -358,6 +361,104 @@ async fn a_peers_crl_is_kept_for_the_ca_on_its_card() {
                 hub.peer_cas().await.unwrap(),
                 [("441802".to_owned(), new_card.ca_pem.clone(), None)]
             );
+        }
+    })
+    .await;
+}
+
+/// Registers a department with a key in `hub`.
+async fn register(hub: &Hub, code: &str, name: &str, region: &str) {
+    hub.add_department(tongban_service::NewDepartment {
+        code: code.into(),
+        name: name.into(),
+        region_code: region.into(),
+        platform_level: tongban_store::PlatformLevel::District,
+        parent_code: None,
+        contact: None,
+    })
+    .await
+    .unwrap();
+    hub.new_signing_key(code, None).await.unwrap();
+}
+
+/// A peer (清城区) that lists a key for one of this region's departments, or
+/// for another region's body, would present licences "issued" by them: its
+/// list is refused and the stored one stays. Its catalogue names its own
+/// region's providers only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_speaks_for_its_own_region_only() {
+    // 清远市's bureau (registered at the city, 441800), and 南县's (430921).
+    const CITY_BUREAU: &str = "11441800MB2C00031K";
+    const NANXIAN_BUREAU: &str = "11430921MB2C00031M";
+    each_backend("peer_own_region", |hub| {
+        async move {
+            hub.ca_init("花都区政务CA").await.unwrap();
+            hub.clock().set(T0);
+            // Each case on a fresh 清城区 hub whose list speaks for `body`
+            // besides its own 市场监督管理局.
+            for (body, expect) in [
+                (crate::MARKET, "TRUST_LIST_FOREIGN_ISSUER"),
+                (NANXIAN_BUREAU, "TRUST_LIST_FOREIGN_ISSUER"),
+                (CITY_BUREAU, "ok"),
+            ] {
+                let other = tempfile::tempdir().unwrap();
+                let issuer = issuing_region(other.path()).await;
+                issuer.clock().set(T0);
+                let _ = hub.peer_remove("441802").await;
+                hub.peer_add(issuer.peer_card("127.0.0.1:4433").await.unwrap())
+                    .await
+                    .unwrap();
+                let genuine = issuer.trust_list(time::Duration::days(1)).await.unwrap();
+                hub.peer_trust_accept("441802", &genuine).await.unwrap();
+                let stored = hub.peer_trust("441802").await.unwrap().sha256;
+                register(&issuer, body, "冒名单位", "441802").await;
+                let list = issuer.trust_list(time::Duration::days(1)).await.unwrap();
+                let got = match hub.peer_trust_accept("441802", &list).await {
+                    Ok(_) => "ok".to_owned(),
+                    Err(e) => e.code().to_owned(),
+                };
+                assert_eq!(got, expect, "{body}");
+                if expect != "ok" {
+                    assert_eq!(hub.peer_trust("441802").await.unwrap().sha256, stored);
+                }
+                issuer.close().await;
+            }
+            // The city's bureau, which the stored list speaks for, becomes
+            // one of this region's departments too: the list is no longer
+            // used.
+            assert!(hub.peer_trust("441802").await.is_ok());
+            register(&hub, CITY_BUREAU, "清远市某局", "440114").await;
+            assert_eq!(
+                code(hub.peer_trust("441802").await),
+                "TRUST_LIST_FOREIGN_ISSUER"
+            );
+
+            // The catalogue: providers of the peer's region only.
+            let resource = |provider: &str| {
+                serde_json::json!({
+                    "region": "441802", "id": "market-entities", "version": 1,
+                    "name": "市场主体公示信息", "description": "", "provider": provider,
+                    "schema": "business-registration@1", "fields": [],
+                    "sharingType": "unconditional", "updateFrequency": "", "tags": [],
+                    "schemaDocument": {"type": "object"},
+                })
+            };
+            assert_eq!(
+                hub.peer_catalogue_accept("441802", &[resource(QC_MARKET)])
+                    .await
+                    .unwrap(),
+                1
+            );
+            for provider in [crate::MARKET, NANXIAN_BUREAU, CITY_BUREAU, "not-a-code"] {
+                assert_eq!(
+                    code(
+                        hub.peer_catalogue_accept("441802", &[resource(provider)])
+                            .await
+                    ),
+                    "PEER_CATALOGUE_FOREIGN_PROVIDER",
+                    "{provider}"
+                );
+            }
         }
     })
     .await;

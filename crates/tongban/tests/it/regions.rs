@@ -15,7 +15,9 @@ use serde_json::Value;
 use crate::exchange::free_port;
 use crate::{COMPANY, MARKET, json_of, ok, tongban};
 
-const CIVIL: &str = "11440114MB2C00015N";
+/// 清城区民政局: a code registered in 441802 (a hub speaks only for bodies
+/// of its own region).
+const CIVIL: &str = "11441802MB2C00015T";
 const HUADU: &str = "440114";
 const QINGCHENG: &str = "441802";
 const NANXIAN: &str = "430921";
@@ -216,6 +218,20 @@ fn three_regions_trust_verify_and_pull_each_others_licences() {
 
     // 花都区 issues the 营业执照; 清城区's 民政局 runs the case system.
     let first = issue(&huadu, dir);
+    ok(&tongban(
+        &qingcheng.data,
+        &[
+            "dept",
+            "add",
+            "--code",
+            CIVIL,
+            "--name",
+            "清远市清城区民政局",
+            "--region",
+            QINGCHENG,
+        ],
+    ));
+    ok(&tongban(&qingcheng.data, &["key", "new", "--owner", CIVIL]));
     let creds = dir.join("qingcheng-civil");
     ok(&tongban(
         &qingcheng.data,
