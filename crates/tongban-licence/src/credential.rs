@@ -36,7 +36,8 @@ use tongban_seal::timefmt::format_rfc3339;
 use tongban_seal::{KeyRecord, KeyUseError, SigningKey};
 
 use crate::di;
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemCode};
+use crate::rules::Facts;
 use crate::status::{self, StatusPurpose};
 use crate::types::{LicenceType, LicenceTypes};
 
@@ -191,6 +192,10 @@ pub enum IssueError {
     /// The subject data violates the type's schema.
     #[error("{}", .0.message)]
     SubjectSchemaViolation(Problem),
+    /// The subject data breaks one of the type's cross-field rules: the code
+    /// is the first violation's (`DATA_…`), the message names every one.
+    #[error("{}", .0.message)]
+    DataRule(Problem),
     /// The type does not allow this kind of holder.
     #[error("licence type {type_code} cannot be issued to holder code type {code_type}")]
     HolderCodeTypeNotAllowed {
@@ -224,6 +229,7 @@ impl IssueError {
         match self {
             IssueError::LicenceTypeUnknown(_) => "LICENCE_TYPE_UNKNOWN",
             IssueError::SubjectSchemaViolation(_) => "SUBJECT_SCHEMA_VIOLATION",
+            IssueError::DataRule(problem) => problem.code.as_str(),
             IssueError::HolderCodeTypeNotAllowed { .. } => "HOLDER_CODE_TYPE_NOT_ALLOWED",
             IssueError::ValidityRange { .. } => "VALIDITY_RANGE_INVALID",
             IssueError::IssuerKeyNotUsable(_) => "ISSUER_KEY_NOT_USABLE",
@@ -234,7 +240,8 @@ impl IssueError {
 }
 
 /// Resolves the licence type of a request and checks everything that does
-/// not need the store: type, holder kind, schema, validity, key.
+/// not need the store: type, holder kind, schema, the type's cross-field
+/// rules (on the issue date of `now`), validity, key.
 ///
 /// Run before allocating numbers so that bad requests cost nothing.
 pub fn check_request<'t>(
@@ -265,6 +272,14 @@ pub fn check_request<'t>(
         .map_err(IssueError::SubjectSchemaViolation)?;
     tongban_seal::jcs::check_signable(&request.data, &mut "/licenceData".to_owned())
         .map_err(IssueError::UnsafeNumber)?;
+    let facts = Facts {
+        holder_name: &request.holder.name,
+        holder_code: &request.holder.code,
+        issue_date: Some(now.to_offset(CHINA_STANDARD_TIME).date()),
+    };
+    licence_type
+        .check_rules(&request.data, &facts)
+        .map_err(|problems| IssueError::DataRule(summary(problems)))?;
     let (from, until) = validity(licence_type, request, now);
     if let Some(until) = until {
         if until <= from {
@@ -280,6 +295,19 @@ pub fn check_request<'t>(
         .check_at(now)
         .map_err(IssueError::IssuerKeyNotUsable)?;
     Ok(licence_type)
+}
+
+/// One problem standing for several: the first one's code, every message.
+fn summary(problems: Vec<Problem>) -> Problem {
+    let mut all = problems.into_iter();
+    let Some(first) = all.next() else {
+        return Problem::new(ProblemCode::SubjectSchemaViolation, "no problem");
+    };
+    let mut message = first.message;
+    for more in all {
+        message.push_str(&format!("; {} ({})", more.message, more.code));
+    }
+    Problem::new(first.code, message)
 }
 
 /// Builds and signs a licence. Call [`check_request`] first.

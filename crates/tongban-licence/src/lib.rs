@@ -11,6 +11,7 @@
 pub mod credential;
 pub mod di;
 pub mod problem;
+pub mod rules;
 pub mod status;
 pub mod trustfile;
 pub mod types;
@@ -21,6 +22,7 @@ pub use credential::{
     ServiceItemRef,
 };
 pub use problem::{Problem, ProblemCode};
+pub use rules::{Facts, Rules};
 pub use status::{Bitstring, LicenceStatus, StatusPurpose, VerifiedStatusList};
 pub use types::{LicenceType, LicenceTypes, TypeError};
 pub use verify::{

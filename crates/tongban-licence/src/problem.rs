@@ -70,9 +70,61 @@ pub enum ProblemCode {
     AttachmentUnavailable,
     /// The licence is not in the store (online verification only).
     LicenceUnknown,
+    /// A field the type's rules declare a code (USCC, citizen ID) is not a
+    /// valid one, or not written as printed.
+    DataCodeInvalid,
+    /// The subject data names someone other than the holder (持证主体).
+    DataHolderMismatch,
+    /// The person is younger on the issue date than the type requires.
+    DataAgeBelowMinimum,
+    /// A birth date or sex disagrees with the citizen ID it belongs with.
+    DataIdInconsistent,
+    /// The document number is not built from the holder's code as the type requires.
+    DataNumberMismatch,
 }
 
 impl ProblemCode {
+    /// Every code, in the order `docs/LICENCE-FORMAT.md` lists them.
+    pub const ALL: [ProblemCode; 34] = {
+        use ProblemCode::*;
+        [
+            MalformedJson,
+            MalformedCredential,
+            ProofMissing,
+            ProofUnsupported,
+            ProofMalformed,
+            ProofContextMismatch,
+            ProofInvalid,
+            KeyUnknown,
+            KeyNotIssuers,
+            KeyRevoked,
+            KeyExpired,
+            KeyNotYetValid,
+            ProofFromFuture,
+            LicenceExpired,
+            LicenceNotYetValid,
+            LicenceRevoked,
+            LicenceSuspended,
+            StatusListUnavailable,
+            StatusListInvalid,
+            StatusListStale,
+            LicenceTypeUnknown,
+            SubjectSchemaViolation,
+            DataCodeInvalid,
+            DataHolderMismatch,
+            DataAgeBelowMinimum,
+            DataIdInconsistent,
+            DataNumberMismatch,
+            HolderCodeInvalid,
+            HolderCodeTypeNotAllowed,
+            IdentifierInvalid,
+            IdentifierMismatch,
+            AttachmentDigestMismatch,
+            AttachmentUnavailable,
+            LicenceUnknown,
+        ]
+    };
+
     /// The stable string form, e.g. `PROOF_INVALID`.
     pub fn as_str(self) -> &'static str {
         use ProblemCode::*;
@@ -106,6 +158,11 @@ impl ProblemCode {
             AttachmentDigestMismatch => "ATTACHMENT_DIGEST_MISMATCH",
             AttachmentUnavailable => "ATTACHMENT_UNAVAILABLE",
             LicenceUnknown => "LICENCE_UNKNOWN",
+            DataCodeInvalid => "DATA_CODE_INVALID",
+            DataHolderMismatch => "DATA_HOLDER_MISMATCH",
+            DataAgeBelowMinimum => "DATA_AGE_BELOW_MINIMUM",
+            DataIdInconsistent => "DATA_ID_INCONSISTENT",
+            DataNumberMismatch => "DATA_NUMBER_MISMATCH",
         }
     }
 }

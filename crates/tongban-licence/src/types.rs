@@ -1,5 +1,6 @@
-//! Licence types (证照类型): a JSON Schema for the subject data plus the
-//! `x-licence-type` annotation (type code, names, allowed holder code types).
+//! Licence types (证照类型): a JSON Schema for the subject data, the
+//! `x-licence-type` annotation (type code, names, allowed holder code types)
+//! and the cross-field rules of `x-licence-rules` ([`crate::rules`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use serde_json::Value;
 use tongban_codes::{HolderCodeType, LicenceTypeCode};
 
 use crate::problem::{Problem, ProblemCode};
+use crate::rules::{Facts, Rules};
 
 /// Most schema violations reported for one document.
 const MAX_VIOLATIONS: usize = 16;
@@ -22,6 +24,10 @@ pub enum TypeError {
     /// The schema does not compile as JSON Schema.
     #[error("invalid JSON Schema: {0}")]
     InvalidSchema(String),
+    /// `x-licence-rules` names an unknown check or member, or a field the
+    /// schema does not declare.
+    #[error("licence type rules: {0}")]
+    Rules(String),
 }
 
 impl TypeError {
@@ -30,6 +36,7 @@ impl TypeError {
         match self {
             TypeError::Annotation(_) => "LICENCE_TYPE_ANNOTATION_INVALID",
             TypeError::InvalidSchema(_) => "SCHEMA_INVALID",
+            TypeError::Rules(_) => "LICENCE_TYPE_RULES_INVALID",
         }
     }
 }
@@ -54,6 +61,7 @@ pub struct LicenceType {
     /// The schema document as registered.
     pub schema: Arc<Value>,
     validator: Arc<jsonschema::Validator>,
+    rules: Arc<Rules>,
 }
 
 impl std::fmt::Debug for LicenceType {
@@ -114,6 +122,7 @@ impl LicenceType {
             .get("numberField")
             .and_then(Value::as_str)
             .map(str::to_owned);
+        let rules = Rules::from_schema(&schema, &holder_code_types).map_err(TypeError::Rules)?;
         let validator = jsonschema::options()
             .should_validate_formats(true)
             .build(&schema)
@@ -128,6 +137,7 @@ impl LicenceType {
             default_validity_years,
             schema: Arc::new(schema),
             validator: Arc::new(validator),
+            rules: Arc::new(rules),
         })
     }
 
@@ -160,6 +170,22 @@ impl LicenceType {
                 violations.join("; ")
             ),
         ))
+    }
+
+    /// The type's cross-field rules (`x-licence-rules`).
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Checks subject data against the type's cross-field rules; every
+    /// violation (at most 16) when it breaks any.
+    pub fn check_rules(&self, data: &Value, facts: &Facts<'_>) -> Result<(), Vec<Problem>> {
+        let problems = self.rules.check(data, facts);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
     }
 
     /// The document number (证照编号) in `data`, if the type names a field for it.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use time::{Duration, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime};
 use tongban_codes::{HolderCode, HolderCodeType, LicenceIdentifier};
 use tongban_seal::batch::{self, BatchItem};
 use tongban_seal::timefmt::{format_rfc3339, parse_rfc3339};
@@ -19,6 +19,7 @@ use tongban_seal::{KeyRecord, KeyUseError, PublicKey, Signature};
 use crate::credential::{LICENCE_CREDENTIAL_TYPE, digest_sri, issuer_id_of};
 use crate::di::{self, controller_of};
 use crate::problem::{Problem, ProblemCode};
+use crate::rules::Facts;
 use crate::status::{LicenceStatus, StatusPurpose, VerifiedStatusList};
 use crate::types::LicenceTypes;
 
@@ -462,6 +463,7 @@ fn check_licence(
     // Holder code (持证主体代码).
     let code_type = subject.get("holderCodeType").and_then(Value::as_str);
     let code = subject.get("holderCode").and_then(Value::as_str);
+    let mut holder = None;
     let holder_type = match (code_type, code) {
         (Some(t), Some(c)) => match HolderCodeType::parse(t) {
             Err(e) => {
@@ -470,11 +472,12 @@ fn check_licence(
             }
             Ok(kind) => {
                 // Licences already issued may carry legacy USCCs that fail the checksum.
-                if let Err(e) = HolderCode::parse_with(kind, c, true) {
-                    problems.push(Problem::new(
+                match HolderCode::parse_with(kind, c, true) {
+                    Ok(code) => holder = Some(code),
+                    Err(e) => problems.push(Problem::new(
                         ProblemCode::HolderCodeInvalid,
                         format!("{e} ({})", e.code()),
-                    ));
+                    )),
                 }
                 Some(kind)
             }
@@ -513,14 +516,37 @@ fn check_licence(
             }
             match subject.get("licenceData") {
                 None => problems.push(malformed("credentialSubject.licenceData is missing")),
-                Some(data) => {
-                    if let Err(p) = licence_type.validate(data) {
-                        problems.push(p);
+                Some(data) => match licence_type.validate(data) {
+                    Err(p) => problems.push(p),
+                    // The rules read data the schema admitted, and need a holder.
+                    Ok(()) => {
+                        if let Some(holder_code) = &holder {
+                            let facts = Facts {
+                                holder_name: subject
+                                    .get("name")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or_default(),
+                                holder_code,
+                                issue_date: meta
+                                    .get("issueDate")
+                                    .and_then(Value::as_str)
+                                    .and_then(parse_date),
+                            };
+                            if let Err(found) = licence_type.check_rules(data, &facts) {
+                                problems.extend(found);
+                            }
+                        }
                     }
-                }
+                },
             }
         }
     }
+}
+
+/// A `YYYY-MM-DD` date, as `licence.issueDate` is written.
+fn parse_date(text: &str) -> Option<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(text, &format).ok()
 }
 
 /// Status list checks; returns the status when every list was available.

@@ -92,16 +92,18 @@ async fn linked_configured(
     (q, h, issued.identifier.as_str().to_owned())
 }
 
-/// 花都区's 市场监管局 issues a 营业执照 (the example's data) to `holder`.
+/// 花都区's 市场监管局 issues `holder` a 营业执照: the example's data with its code and name.
 async fn issue_business_licence(
     h: &TestHub,
     holder: &str,
     name: &str,
 ) -> tongban_licence::IssuedLicence {
-    let example: Value = serde_json::from_slice(
+    let mut example: Value = serde_json::from_slice(
         &std::fs::read(schemas_dir().join("licence-types/examples/business-licence.json")).unwrap(),
     )
     .unwrap();
+    example["uscc"] = json!(holder);
+    example["entityName"] = json!(name);
     h.hub
         .issue(
             MARKET,

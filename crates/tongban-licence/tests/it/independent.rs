@@ -80,7 +80,7 @@ fn our_licences_verify_in_the_independent_verifier() {
     let mut disability = world.business_request();
     disability.type_code = crate::fixture::DISABILITY_CERTIFICATE.into();
     disability.holder = tongban_licence::Holder {
-        name: "陈志明".into(),
+        name: "周振华".into(),
         code: tongban_codes::HolderCode::parse(
             tongban_codes::HolderCodeType::CitizenId,
             "441802200807160810",

@@ -30,7 +30,7 @@ fn every_shipped_type_issues_and_verifies() {
         (
             "marriage-certificate",
             "11100000TB0000002N001",
-            Some(citizen("周子墨", "441802199503081237")),
+            Some(citizen("陈晓雯", "440117199711212428")),
         ),
         (
             "senior-citizen-card",
@@ -45,7 +45,7 @@ fn every_shipped_type_issues_and_verifies() {
         (
             "disability-certificate",
             "51100000TB0000004Q001",
-            Some(citizen("陈志明", "441802200807160810")),
+            Some(citizen("周振华", "441802200807160810")),
         ),
     ];
     assert_eq!(world.types.len(), 5);

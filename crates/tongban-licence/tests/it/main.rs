@@ -3,5 +3,6 @@
 mod fixture;
 mod independent;
 mod issue_verify;
+mod rules;
 mod trust_file;
 mod w3c_vector;
