@@ -131,15 +131,23 @@ impl IssueInput {
             .map_err(|e| Error::rejected("HOLDER_CODE_TYPE_UNKNOWN", e.to_string()))?;
         let code = HolderCode::parse_with(code_type, &self.holder_code, self.allow_legacy_uscc)
             .map_err(|e| Error::rejected("HOLDER_CODE_INVALID", format!("{e} ({})", e.code())))?;
-        let name = self.holder_name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
+        // Signed as given, and compared exactly with the names in the data
+        // (a type's rules): padding is refused, never trimmed away.
+        let name = &self.holder_name;
+        if name.trim().is_empty() || name.chars().count() > 200 {
             return Err(Error::rejected(
                 "HOLDER_NAME_INVALID",
                 "a holder name has 1 to 200 characters",
             ));
         }
+        if name.trim() != name {
+            return Err(Error::rejected(
+                "HOLDER_NAME_INVALID",
+                "a holder name has no leading or trailing white space",
+            ));
+        }
         Ok(Holder {
-            name: name.to_owned(),
+            name: name.clone(),
             code,
         })
     }

@@ -4,6 +4,7 @@
 mod ca;
 mod cases;
 mod catalogue;
+mod licence_rules;
 mod peers;
 
 use std::future::Future;
