@@ -105,6 +105,26 @@ pub async fn postgres(admin_url: &str, test: &str) -> TestBackend {
     }
 }
 
+/// Runs one SQL statement on a store's database behind its back (`url` as
+/// in [`TestBackend::database_url`]), for fault and attack set-ups: returns
+/// the rows affected.
+pub async fn execute_sql(url: &str, sql: &str) -> u64 {
+    use sqlx::Executor;
+    let statement = AssertSqlSafe(sql.to_owned());
+    let affected = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let mut conn = PgConnection::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        conn.execute(statement).await.map(|r| r.rows_affected())
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{url}"))
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        conn.execute(statement).await.map(|r| r.rows_affected())
+    };
+    affected.unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
 /// `postgres://u@h:p/admin?x` → `postgres://u@h:p/{db}?x`.
 fn replace_database(url: &str, db: &str) -> String {
     let (base, query) = url

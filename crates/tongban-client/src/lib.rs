@@ -242,6 +242,14 @@ impl Client {
         &self.department
     }
 
+    /// The certificate the hub presented (DER), e.g. to look it up in its
+    /// CA's CRL.
+    pub fn server_certificate(&self) -> Option<Vec<u8>> {
+        let identity = self.conn.peer_identity()?;
+        let chain = identity.downcast::<Vec<CertificateDer<'static>>>().ok()?;
+        chain.first().map(|c| c.to_vec())
+    }
+
     async fn open(&self) -> Result<Stream, ClientError> {
         let (send, recv) = self
             .conn

@@ -145,6 +145,9 @@ pub(crate) async fn forward(
     let peer_trust = peering::trust(shared, region)
         .await
         .map_err(peering::PeerFailure::into_refusal)?;
+    peering::crl_fresh(shared, region)
+        .await
+        .map_err(peering::PeerFailure::into_refusal)?;
     let client = peering::link(shared, &peer)
         .await
         .map_err(peering::PeerFailure::into_refusal)?;

@@ -284,6 +284,21 @@ pub(crate) async fn link(shared: &Shared, peer: &PeerRow) -> Result<Client, Peer
                 format!("{}: {text}{hint}", peer.address),
             )
         })?;
+    // The peer's server certificate against its CA's CRL, when one is
+    // stored: the first links, which fetch that CRL, cannot wait for it
+    // (licences and requests wait for a fresh one: `crl_fresh`).
+    let certificate = client.server_certificate();
+    match hub
+        .peer_crl_check(&peer.region_code, certificate.as_deref())
+        .await
+    {
+        Err(e) if matches!(e.code(), "PEER_CRL_MISSING" | "PEER_CRL_STALE") => {}
+        Err(e) => {
+            client.close().await;
+            return Err(e.into());
+        }
+        Ok(()) => {}
+    }
     shared
         .peering
         .links
@@ -441,6 +456,12 @@ async fn refresh_crl(
         tracing::info!(peer = %region, "the peer's CRL changed");
     }
     Ok(())
+}
+
+/// Licences and requests cross only with a peer whose CA's CRL is stored
+/// and fresh: unknown revocation status is never taken as fine.
+pub(crate) async fn crl_fresh(shared: &Shared, region: &str) -> Result<(), PeerFailure> {
+    Ok(shared.hub.peer_crl_check(region, None).await?)
 }
 
 /// The peer's trust list, verified, from the cache while the stored list
@@ -648,6 +669,12 @@ pub(crate) async fn answer_peer(
     let request = parsed.verify(&anchor)?;
     remember(shared, None, &request.header, replayed).await?;
     let identity = hub.identity().await.map_err(refused)?;
+    // Licences and requests only for a peer whose certificates this hub
+    // can check: its CA's CRL stored and fresh (the trust list, CRL and
+    // open catalogue are public, and are how a new link gets that CRL).
+    if matches!(resource, PEER_LICENCES | PEER_REQUEST) {
+        hub.peer_crl_check(region, None).await.map_err(refused)?;
+    }
     let payload = match resource {
         PEER_LICENCES => peer_licences(shared, region, &identity, &request).await?,
         PEER_CATALOGUE => {
@@ -937,8 +964,10 @@ async fn ask_peer(
 ) -> Result<Answered, PeerFailure> {
     let region = peer.region_code.clone();
     let deadline = tokio::time::Instant::now() + wait;
-    // Without a fresh list, nothing the peer says could be checked.
+    // Without a fresh list, nothing the peer says could be checked; without
+    // a fresh CRL, its hub's certificate could be one its CA revoked.
     let peer_trust = trust(&shared, &region).await?;
+    crl_fresh(&shared, &region).await?;
     let started = Instant::now();
     let client = link(&shared, &peer).await?;
     let linked = started.elapsed();

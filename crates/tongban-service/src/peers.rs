@@ -43,7 +43,15 @@ pub const MAX_PEER_CRL_PEM: usize = 1024 * 1024;
 /// The certificates a CRL revokes (their serials, sorted), once it is
 /// checked: exactly one PEM `X509 CRL` block, issued by the CA in `ca_pem`
 /// (same name, signature verified with its key).
-fn check_crl(crl_pem: &str, ca_pem: &str) -> std::result::Result<Vec<Vec<u8>>, String> {
+/// What a verified CRL says: the revoked serials, sorted, and until when it
+/// may be relied on.
+#[derive(Debug, PartialEq, Eq)]
+struct CheckedCrl {
+    revoked: Vec<Vec<u8>>,
+    next_update: OffsetDateTime,
+}
+
+fn check_crl(crl_pem: &str, ca_pem: &str) -> std::result::Result<CheckedCrl, String> {
     if crl_pem.len() > MAX_PEER_CRL_PEM {
         return Err(format!("longer than {MAX_PEER_CRL_PEM} bytes"));
     }
@@ -71,12 +79,26 @@ fn check_crl(crl_pem: &str, ca_pem: &str) -> std::result::Result<Vec<Vec<u8>>, S
     }
     crl.verify_signature(ca.public_key())
         .map_err(|e| format!("not signed by the CA on the peer's card: {e}"))?;
+    let next_update = crl
+        .next_update()
+        .map(|t| t.to_datetime())
+        .ok_or("no nextUpdate: a CRL must say until when it may be relied on")?;
     let mut revoked: Vec<Vec<u8>> = crl
         .iter_revoked_certificates()
         .map(|r| r.raw_serial().to_vec())
         .collect();
     revoked.sort();
-    Ok(revoked)
+    Ok(CheckedCrl {
+        revoked,
+        next_update,
+    })
+}
+
+/// The serial number of a DER certificate, as CRLs list it.
+fn serial_of(der: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(der).map_err(|e| format!("certificate: {e}"))?;
+    Ok(cert.raw_serial().to_vec())
 }
 
 /// A `host:port` with a DNS name, IPv4 or bracketed IPv6 host.
@@ -592,25 +614,80 @@ impl Hub {
     /// (`PEER_CRL_INVALID`). Returns whether it changed.
     pub async fn peer_crl_accept(&self, region: &str, crl_pem: &str) -> Result<bool> {
         let peer = self.peer(region).await?;
-        let revoked =
+        let checked =
             check_crl(crl_pem, &peer.ca_pem).map_err(|e| rejected("PEER_CRL_INVALID", e))?;
-        let ca_sha = tongban_seal::hex(&tongban_seal::sha256(peer.ca_pem.as_bytes()));
-        // A CRL is signed anew whenever it is served: a new one that
-        // revokes the same certificates changes nothing (and rebuilds
-        // nothing), so the stored one is kept.
-        let stored = self.store.peer_crls().await?;
-        let same = stored.iter().any(|(r, sha, pem)| {
-            *r == region
-                && *sha == ca_sha
-                && check_crl(pem, &peer.ca_pem).is_ok_and(|old| old == revoked)
-        });
-        if same {
-            return Ok(false);
+        if checked.next_update <= self.now() {
+            return Err(rejected(
+                "PEER_CRL_STALE",
+                format!(
+                    "the CRL of region {region} was to be replaced by {}",
+                    tongban_seal::timefmt::format_rfc3339(checked.next_update)
+                ),
+            ));
         }
-        Ok(self
-            .store
+        let ca_sha = tongban_seal::hex(&tongban_seal::sha256(peer.ca_pem.as_bytes()));
+        // A CRL is signed anew whenever it is served: one that revokes the
+        // same certificates replaces the stored one only if it may be relied
+        // on for longer (its `nextUpdate` is enforced), and says no change.
+        let stored = self.store.peer_crls().await?;
+        let previous = stored
+            .iter()
+            .find(|(r, sha, _)| *r == region && *sha == ca_sha)
+            .and_then(|(_, _, pem)| check_crl(pem, &peer.ca_pem).ok());
+        if let Some(old) = &previous {
+            if old.revoked == checked.revoked && old.next_update >= checked.next_update {
+                return Ok(false);
+            }
+        }
+        self.store
             .put_peer_crl(region, &ca_sha, crl_pem, self.now())
-            .await?)
+            .await?;
+        Ok(previous.is_none_or(|old| old.revoked != checked.revoked))
+    }
+
+    /// Whether this hub may rely on what it knows of `region`'s
+    /// certificates: a CRL of the CA on the peer's card is stored and not
+    /// past its `nextUpdate` (`PEER_CRL_MISSING`, `PEER_CRL_STALE`), and
+    /// `certificate` (DER), if given, is not revoked in it
+    /// (`PEER_CERTIFICATE_REVOKED`). Licences and requests cross only with
+    /// such a peer; unknown revocation status is never taken as fine.
+    pub async fn peer_crl_check(&self, region: &str, certificate: Option<&[u8]>) -> Result<()> {
+        let peer = self.peer(region).await?;
+        let ca_sha = tongban_seal::hex(&tongban_seal::sha256(peer.ca_pem.as_bytes()));
+        let stored = self.store.peer_crls().await?;
+        let crl = stored
+            .iter()
+            .find(|(r, sha, _)| *r == region && *sha == ca_sha)
+            .map(|(_, _, pem)| check_crl(pem, &peer.ca_pem))
+            .transpose()
+            .map_err(|e| rejected("PEER_CRL_INVALID", format!("stored CRL of {region}: {e}")))?
+            .ok_or_else(|| {
+                rejected(
+                    "PEER_CRL_MISSING",
+                    format!(
+                        "no CRL of region {region}'s CA has been fetched yet: whether its certificates are revoked is unknown"
+                    ),
+                )
+            })?;
+        if crl.next_update <= self.now() {
+            return Err(rejected(
+                "PEER_CRL_STALE",
+                format!(
+                    "the stored CRL of region {region} was to be replaced by {}",
+                    tongban_seal::timefmt::format_rfc3339(crl.next_update)
+                ),
+            ));
+        }
+        if let Some(der) = certificate {
+            let serial = serial_of(der).map_err(|e| rejected("PEER_CERTIFICATE_INVALID", e))?;
+            if crl.revoked.binary_search(&serial).is_ok() {
+                return Err(rejected(
+                    "PEER_CERTIFICATE_REVOKED",
+                    format!("region {region}'s CA revoked the certificate its hub presented"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Active peers' CAs with their CRLs (PEM), by region: the CRL only if

@@ -83,6 +83,16 @@ pub async fn peer(ctx: &Context, cmd: PeerCommand) -> anyhow::Result<ExitCode> {
             let rows = hub.peers().await?;
             let trusts = hub.peer_trust_states().await?;
             let trust_of = |region: &str| trusts.iter().find(|t| t.region_code == region);
+            // Whether licences and requests may cross: the peer CA's CRL
+            // stored and fresh ("fresh"), or why not (its code).
+            let mut crls = std::collections::HashMap::new();
+            for p in rows.iter().filter(|p| p.status == "active") {
+                let state = match hub.peer_crl_check(&p.region_code, None).await {
+                    Ok(()) => "fresh".to_owned(),
+                    Err(e) => e.code().to_owned(),
+                };
+                crls.insert(p.region_code.clone(), state);
+            }
             if ctx.json {
                 let listed: Vec<serde_json::Value> = rows
                     .iter()
@@ -90,6 +100,8 @@ pub async fn peer(ctx: &Context, cmd: PeerCommand) -> anyhow::Result<ExitCode> {
                         let mut v = serde_json::to_value(p).unwrap_or_default();
                         v["trust"] =
                             serde_json::to_value(trust_of(&p.region_code)).unwrap_or_default();
+                        v["crl"] =
+                            serde_json::to_value(crls.get(&p.region_code)).unwrap_or_default();
                         v
                     })
                     .collect();
@@ -101,6 +113,9 @@ pub async fn peer(ctx: &Context, cmd: PeerCommand) -> anyhow::Result<ExitCode> {
                         "{}  {:<8} {}  {}  anchor {}",
                         p.region_code, p.status, p.name, p.address, p.anchor
                     );
+                    if let Some(state) = crls.get(&p.region_code) {
+                        println!("    CRL of its CA: {state}");
+                    }
                     match trust_of(&p.region_code) {
                         None => println!("    trust list: not fetched yet"),
                         Some(t) => {

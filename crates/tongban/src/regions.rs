@@ -100,8 +100,12 @@ pub async fn link(a: &RegionHub, b: &RegionHub) -> anyhow::Result<()> {
     a.hub.peer_add(card_b).await?;
     let started = Instant::now();
     loop {
-        let ready_a = a.hub.peer_trust(&b.region).await.is_ok();
-        let ready_b = b.hub.peer_trust(&a.region).await.is_ok();
+        // A trust list to check the other's licences with, and its CA's CRL:
+        // licences cross only when revocation status is known.
+        let ready_a = a.hub.peer_trust(&b.region).await.is_ok()
+            && a.hub.peer_crl_check(&b.region, None).await.is_ok();
+        let ready_b = b.hub.peer_trust(&a.region).await.is_ok()
+            && b.hub.peer_crl_check(&a.region, None).await.is_ok();
         if ready_a && ready_b {
             return Ok(());
         }

@@ -235,6 +235,11 @@ impl TestHub {
     }
 
     /// A client of `department` with a fresh certificate.
+    /// The URL of its database (for set-ups behind its back).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
     pub async fn client(&self, department: &str) -> Client {
         Client::connect(self.client_config(department).await)
             .await

@@ -81,10 +81,14 @@ async fn linked_configured(
     h.hub.peer_add(q_card).await.unwrap();
     q.hub.peer_add(h_card).await.unwrap();
     let started = std::time::Instant::now();
-    while q.hub.peer_trust("440114").await.is_err() || h.hub.peer_trust("441802").await.is_err() {
+    while q.hub.peer_trust("440114").await.is_err()
+        || h.hub.peer_trust("441802").await.is_err()
+        || q.hub.peer_crl_check("440114", None).await.is_err()
+        || h.hub.peer_crl_check("441802", None).await.is_err()
+    {
         assert!(
             started.elapsed() < Duration::from_secs(20),
-            "the peers' trust lists never arrived: {:?}",
+            "the peers' trust lists and CRLs never arrived: {:?}",
             q.hub.peer_trust_states().await
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -1055,6 +1059,61 @@ async fn licence_reads_are_rate_limited_per_department() {
     assert_eq!(huadu["licences"], 1, "{huadu}");
     civil.close().await;
     health.close().await;
+    q.stop().await;
+    h.stop().await;
+}
+
+/// Licences cross only with a peer whose CA's CRL is stored and fresh: a
+/// hub that lost (or never fetched) it neither asks the peer nor answers it,
+/// until the next refresh brings one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn licences_cross_only_with_a_fresh_crl_of_the_peers_ca() {
+    // Refreshed once at the start, then not for an hour.
+    let config = ServeConfig {
+        peer_refresh_every: Duration::from_secs(3600),
+        ..peer_config()
+    };
+    let (q, h, identifier) =
+        linked_with(tongban_tests::sqlite(), tongban_tests::sqlite(), config).await;
+    let civil = q.client(QC_CIVIL).await;
+    let answer = civil
+        .region_licences(query("QC-2026-000080"))
+        .await
+        .unwrap();
+    assert_eq!(outcome(&answer, "440114")["licences"], 1, "{answer}");
+
+    // 花都区 has no CRL of 清城区's CA: it refuses to answer.
+    tongban_tests::execute_sql(h.database_url(), "DELETE FROM peer_crls").await;
+    let answer = civil
+        .region_licences(query("QC-2026-000081"))
+        .await
+        .unwrap();
+    let huadu = outcome(&answer, "440114");
+    assert_eq!(huadu["code"], "PEER_REFUSED", "{huadu}");
+    assert!(
+        huadu["message"]
+            .as_str()
+            .unwrap()
+            .contains("PEER_CRL_MISSING"),
+        "{huadu}"
+    );
+    // 清城区 has none of 花都区's CA either: it does not even ask.
+    tongban_tests::execute_sql(q.database_url(), "DELETE FROM peer_crls").await;
+    let answer = civil
+        .region_licences(query("QC-2026-000082"))
+        .await
+        .unwrap();
+    let huadu = outcome(&answer, "440114");
+    assert_eq!(huadu["code"], "PEER_CRL_MISSING", "{huadu}");
+    // Neither side recorded a use of the licence for the refused pulls.
+    let uses = h
+        .hub
+        .store()
+        .uses_of_licence(&identifier, 10)
+        .await
+        .unwrap();
+    assert_eq!(uses.len(), 1, "{uses:?}");
+    civil.close().await;
     q.stop().await;
     h.stop().await;
 }

@@ -261,7 +261,7 @@ async fn a_peers_crl_is_kept_for_the_ca_on_its_card() {
     let (card, _) = other_region(other.path()).await;
     // Its CRL twice (signed anew each time), then after it revoked its
     // server certificate.
-    let (crl, crl_again, crl_revoked) = {
+    let (crl, crl_again, crl_revoked, crl_revoked_later, server_der) = {
         let hub = Hub::open(&HubConfig {
             clock: Clock::fixed(T0),
             ..HubConfig::embedded(other.path())
@@ -281,8 +281,15 @@ async fn a_peers_crl_is_kept_for_the_ca_on_its_card() {
             .await
             .unwrap();
         let crl_revoked = hub.ca_crl().await.unwrap();
+        // A day later: the same revocations, relied on a day longer.
+        hub.clock().set(T0 + time::Duration::days(1));
+        let crl_revoked_later = hub.ca_crl().await.unwrap();
         hub.close().await;
-        (crl, crl_again, crl_revoked)
+        use rustls::pki_types::pem::PemObject;
+        let server_der = rustls::pki_types::CertificateDer::from_pem_slice(server.pem.as_bytes())
+            .unwrap()
+            .to_vec();
+        (crl, crl_again, crl_revoked, crl_revoked_later, server_der)
     };
     assert_ne!(crl, crl_again);
     // A bit of its signature changed.
@@ -300,14 +307,21 @@ async fn a_peers_crl_is_kept_for_the_ca_on_its_card() {
     each_backend("peer_crls", |hub| {
         let (card, new_card, crl) = (card.clone(), new_card.clone(), crl.clone());
         let (crl_again, crl_revoked) = (crl_again.clone(), crl_revoked.clone());
+        let (crl_revoked_later, server_der) = (crl_revoked_later.clone(), server_der.clone());
         let tampered = tampered.clone();
         async move {
             hub.ca_init("花都区政务CA").await.unwrap();
+            hub.clock().set(T0);
             assert_eq!(
                 code(hub.peer_crl_accept("441802", &crl).await),
                 "PEER_UNKNOWN"
             );
             hub.peer_add(card.clone()).await.unwrap();
+            // No CRL yet: unknown revocation status is not fine.
+            assert_eq!(
+                code(hub.peer_crl_check("441802", None).await),
+                "PEER_CRL_MISSING"
+            );
             // Not a CRL, and another CA's CRL (this hub's own).
             assert_eq!(
                 code(hub.peer_crl_accept("441802", "not a CRL").await),
@@ -353,6 +367,41 @@ async fn a_peers_crl_is_kept_for_the_ca_on_its_card() {
                 hub.peer_cas().await.unwrap()[0].2,
                 Some(crl_revoked.clone())
             );
+            // Fresh: the peer may be used, except with the revoked certificate.
+            hub.peer_crl_check("441802", None).await.unwrap();
+            assert_eq!(
+                code(hub.peer_crl_check("441802", Some(&server_der)).await),
+                "PEER_CERTIFICATE_REVOKED"
+            );
+            // The same revocations, relied on longer: stored (no change to
+            // the TLS configuration), and used past the first's nextUpdate.
+            assert!(
+                !hub.peer_crl_accept("441802", &crl_revoked_later)
+                    .await
+                    .unwrap()
+            );
+            assert_eq!(
+                hub.peer_cas().await.unwrap()[0].2,
+                Some(crl_revoked_later.clone())
+            );
+            assert!(!hub.peer_crl_accept("441802", &crl_revoked).await.unwrap());
+            assert_eq!(
+                hub.peer_cas().await.unwrap()[0].2,
+                Some(crl_revoked_later.clone())
+            );
+            hub.clock()
+                .set(T0 + time::Duration::days(7) + time::Duration::hours(1));
+            hub.peer_crl_check("441802", None).await.unwrap();
+            // Past its nextUpdate: stale, and a stale CRL is not taken.
+            hub.clock().set(T0 + time::Duration::days(9));
+            assert_eq!(
+                code(hub.peer_crl_check("441802", None).await),
+                "PEER_CRL_STALE"
+            );
+            assert_eq!(
+                code(hub.peer_crl_accept("441802", &crl_revoked_later).await),
+                "PEER_CRL_STALE"
+            );
             // A new card with another CA: the old CA's CRL is not used.
             hub.peer_remove("441802").await.unwrap();
             assert!(hub.peer_cas().await.unwrap().is_empty());
@@ -360,6 +409,10 @@ async fn a_peers_crl_is_kept_for_the_ca_on_its_card() {
             assert_eq!(
                 hub.peer_cas().await.unwrap(),
                 [("441802".to_owned(), new_card.ca_pem.clone(), None)]
+            );
+            assert_eq!(
+                code(hub.peer_crl_check("441802", None).await),
+                "PEER_CRL_MISSING"
             );
         }
     })

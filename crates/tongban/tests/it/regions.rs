@@ -115,6 +115,20 @@ impl Region {
         path
     }
 
+    /// Whether `peer`'s CA's CRL is stored and fresh here (`fresh`), or why
+    /// not, from `peer list`.
+    fn crl_of(&self, peer: &str) -> String {
+        let listed = json_of(&tongban(&self.data, &["--json", "peer", "list"]));
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["regionCode"] == peer)
+            .and_then(|p| p["crl"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// The stored state of `peer`'s trust list, from `peer list`.
     fn trust_of(&self, peer: &str) -> Value {
         let listed = json_of(&tongban(&self.data, &["--json", "peer", "list"]));
@@ -290,10 +304,17 @@ fn three_regions_trust_verify_and_pull_each_others_licences() {
             ));
         }
     }
-    eventually("清城区 holds both peers' trust lists", || {
+    eventually("清城区 holds both peers' trust lists and CRLs", || {
         let fresh = |p: &str| qingcheng.trust_of(p)["validUntil"].is_string();
-        (fresh(HUADU) && fresh(NANXIAN) && huadu.trust_of(QINGCHENG)["validUntil"].is_string())
-            .then_some(Value::Null)
+        let crl = |r: &Region, p: &str| r.crl_of(p) == "fresh";
+        (fresh(HUADU)
+            && fresh(NANXIAN)
+            && huadu.trust_of(QINGCHENG)["validUntil"].is_string()
+            && crl(&qingcheng, HUADU)
+            && crl(&qingcheng, NANXIAN)
+            && crl(&huadu, QINGCHENG)
+            && crl(&nanxian, QINGCHENG))
+        .then_some(Value::Null)
     });
 
     // 花都区's open resources are found from 清城区, marked with their origin.
