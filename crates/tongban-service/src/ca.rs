@@ -5,10 +5,12 @@
 
 use std::net::IpAddr;
 
+use rcgen::string::PrintableString;
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
-    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    PKCS_ECDSA_P256_SHA256, RevocationReason, RevokedCertParams, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CustomExtension,
+    DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData, RevocationReason, RevokedCertParams,
+    SanType, SerialNumber,
 };
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -70,6 +72,43 @@ pub enum CertRequest {
 
 fn ca_err(e: rcgen::Error) -> Error {
     Error::rejected("CA_ERROR", e.to_string())
+}
+
+/// OID of basicConstraints (RFC 5280 §4.2.1.9).
+const BASIC_CONSTRAINTS: &[u64] = &[2, 5, 29, 19];
+/// OID of subjectKeyIdentifier (RFC 5280 §4.2.1.2).
+const SUBJECT_KEY_IDENTIFIER: &[u64] = &[2, 5, 29, 14];
+
+/// A distinguished name starting with the country, `C=CN`. X.509 makes the
+/// country a PrintableString (`X520countryName`); rcgen would write a
+/// UTF8String.
+fn name_in_china() -> Result<DistinguishedName> {
+    let mut dn = DistinguishedName::new();
+    let cn = PrintableString::try_from("CN").map_err(ca_err)?;
+    dn.push(DnType::CountryName, DnValue::PrintableString(cn));
+    Ok(dn)
+}
+
+/// The extensions that mark a certificate as an end entity's: a critical
+/// basicConstraints whose `cA` is left out, and the subject key identifier.
+///
+/// DER omits a field at its default value, and `cA` defaults to FALSE:
+/// strict parsers (Python's `cryptography`, so every aioquic or requests
+/// client) refuse a certificate that writes `cA FALSE`, which is all that
+/// rcgen's `IsCa::ExplicitNoCa` can write. The identifier is derived as
+/// rcgen derives the CA's: the leftmost 160 bits of the SHA-256 of the
+/// SubjectPublicKeyInfo.
+fn end_entity_extensions(key: &KeyPair) -> Vec<CustomExtension> {
+    // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, ... }
+    let mut constraints = CustomExtension::from_oid_content(BASIC_CONSTRAINTS, vec![0x30, 0x00]);
+    constraints.set_criticality(true);
+    let digest = tongban_seal::sha256(&key.subject_public_key_info());
+    let mut identifier = vec![0x04, 20]; // OCTET STRING of 20 bytes
+    identifier.extend_from_slice(&digest[..20]);
+    vec![
+        constraints,
+        CustomExtension::from_oid_content(SUBJECT_KEY_IDENTIFIER, identifier),
+    ]
 }
 
 fn random_serial() -> Result<(SerialNumber, String)> {
@@ -136,8 +175,7 @@ impl Hub {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(ca_err)?;
         let (serial, serial_hex) = random_serial()?;
         let mut params = CertificateParams::default();
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CountryName, "CN");
+        let mut dn = name_in_china()?;
         dn.push(DnType::OrganizationName, identity.name.as_str());
         dn.push(DnType::OrganizationalUnitName, identity.region.as_str());
         dn.push(DnType::CommonName, name);
@@ -218,8 +256,7 @@ impl Hub {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(ca_err)?;
         let (serial, serial_hex) = random_serial()?;
         let mut params = CertificateParams::default();
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CountryName, "CN");
+        let mut dn = name_in_china()?;
         let (kind, subject, sans_json) = match &request {
             CertRequest::Server { dns, ips } => {
                 if dns.is_empty() && ips.is_empty() {
@@ -284,7 +321,8 @@ impl Hub {
             }
         };
         params.distinguished_name = dn;
-        params.is_ca = IsCa::ExplicitNoCa;
+        params.is_ca = IsCa::NoCa;
+        params.custom_extensions = end_entity_extensions(&key);
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.use_authority_key_identifier_extension = true;
         params.not_before = now - Duration::minutes(5);
