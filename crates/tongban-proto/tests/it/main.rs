@@ -2,6 +2,7 @@
 
 mod decode_anything;
 mod envelopes;
+mod vectors;
 
 /// Every error code is in the protocol document's table, and the table
 /// names no code the library does not know.
