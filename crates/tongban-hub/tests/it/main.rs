@@ -6,6 +6,7 @@ mod blobs;
 mod cases;
 mod faults;
 mod flows;
+mod order;
 mod peers;
 mod trust;
 
