@@ -142,6 +142,116 @@ fn replace_database(url: &str, db: &str) -> String {
     out
 }
 
+/// What is wrong with an audit entry's detail, if anything: it must be a
+/// JSON object whose members are documented for its action in
+/// `docs/AUDIT-LOG.md`, and hold data, never Rust `Debug` text.
+pub fn audit_detail_faults(action: &str, detail: &str) -> Vec<String> {
+    let mut faults = Vec::new();
+    let Ok(serde_json::Value::Object(members)) = serde_json::from_str(detail) else {
+        return vec![format!("{action}: detail is not a JSON object: {detail}")];
+    };
+    match documented_audit_details().iter().find(|(a, _)| a == action) {
+        None => faults.push(format!("{action}: not documented in docs/AUDIT-LOG.md")),
+        Some((_, fields)) => {
+            for key in members.keys().filter(|k| !fields.contains(k)) {
+                faults.push(format!("{action}: detail member {key} is not documented"));
+            }
+        }
+    }
+    let detail = serde_json::Value::Object(members);
+    let mut texts = Vec::new();
+    strings_in(&detail, &mut texts);
+    for text in texts {
+        if let Some(why) = debug_text(text) {
+            faults.push(format!(
+                "{action}: {text:?} looks like Debug formatting ({why})"
+            ));
+        }
+    }
+    faults
+}
+
+/// Why `text` looks like `{:?}` output: `Some(…)`, `None`, `Variant(…)`,
+/// `path::Item`, `Struct { field: … }`, or a quoted string.
+pub fn debug_text(text: &str) -> Option<&'static str> {
+    let bytes = text.as_bytes();
+    if text == "None" || text.contains("Some(") {
+        return Some("an Option");
+    }
+    let ident_len = bytes
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    if bytes.first().is_some_and(u8::is_ascii_uppercase)
+        && bytes.get(ident_len) == Some(&b'(')
+        && text.ends_with(')')
+    {
+        return Some("an enum variant");
+    }
+    let path = bytes.windows(4).any(|w| {
+        w[0].is_ascii_alphanumeric() && w[1] == b':' && w[2] == b':' && w[3].is_ascii_alphabetic()
+    });
+    if path {
+        return Some("a Rust path");
+    }
+    if let Some(i) = text.find(" { ") {
+        let after = &text[i + 3..];
+        let field_len = after
+            .bytes()
+            .take_while(|b| b.is_ascii_lowercase() || *b == b'_')
+            .count();
+        if i > 0 && field_len > 0 && after[field_len..].starts_with(": ") {
+            return Some("a struct");
+        }
+    }
+    if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') {
+        return Some("a quoted string");
+    }
+    None
+}
+
+fn strings_in<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| strings_in(v, out)),
+        serde_json::Value::Object(members) => members.values().for_each(|v| strings_in(v, out)),
+        _ => {}
+    }
+}
+
+/// The table "Details by action" of `docs/AUDIT-LOG.md`: each action with
+/// the members its detail may have.
+pub fn documented_audit_details() -> &'static [(String, Vec<String>)] {
+    static TABLE: std::sync::OnceLock<Vec<(String, Vec<String>)>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/AUDIT-LOG.md");
+        let doc =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let section = doc
+            .split("\n## ")
+            .find(|s| s.starts_with("Details by action"))
+            .unwrap_or_else(|| panic!("{} has no section Details by action", path.display()));
+        section
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').collect();
+                let action = backticked(cells.get(1).copied().unwrap_or_default());
+                let fields = backticked(cells.get(3).copied().unwrap_or_default());
+                (action.into_iter().next().unwrap_or_default(), fields)
+            })
+            .collect()
+    })
+}
+
+fn backticked(cell: &str) -> Vec<String> {
+    cell.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
 fn warn_skipped() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -159,6 +269,38 @@ fn warn_skipped() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_formatting_is_recognised() {
+        for debug in [
+            "Approved(1)",
+            "Some(\"x\")",
+            "None",
+            "AccessBasis::Provider",
+            "Grant { id: 3, until: 5 }",
+            "\"quoted\"",
+        ] {
+            assert!(debug_text(debug).is_some(), "{debug}");
+        }
+        for data in [
+            "approved",
+            "机构调整",
+            "::1",
+            "2001:db8::1",
+            "11440114MB2C00007U",
+            "The reason (stated)",
+            "urn:tongban:hub:440114",
+            "{ not: a struct }",
+        ] {
+            assert_eq!(debug_text(data), None, "{data}");
+        }
+        assert!(
+            audit_detail_faults("exchange.records", "{\"basis\":\"Approved(1)\"}")
+                .iter()
+                .any(|f| f.contains("Debug"))
+        );
+        assert!(!audit_detail_faults("no.such.action", "{}").is_empty());
+    }
 
     #[test]
     fn database_name_is_replaced() {

@@ -633,7 +633,7 @@ async fn records(
         &ctx.department,
         "exchange.records",
         resource,
-        serde_json::json!({"after": after, "limit": limit, "basis": format!("{basis:?}")}),
+        serde_json::json!({"after": after, "limit": limit, "basis": basis.to_detail()}),
     )];
     // A page stays well inside one frame; at most a few pages are read at
     // once hub-wide.

@@ -31,6 +31,18 @@ pub enum AccessBasis {
     Approved(u64),
 }
 
+impl AccessBasis {
+    /// As the audit log records it: `{"kind": "provider" | "unconditional"
+    /// | "approved", "application": id}` (the application only when approved).
+    pub fn to_detail(&self) -> serde_json::Value {
+        match self {
+            AccessBasis::Provider => json!({"kind": "provider"}),
+            AccessBasis::Unconditional => json!({"kind": "unconditional"}),
+            AccessBasis::Approved(id) => json!({"kind": "approved", "application": id}),
+        }
+    }
+}
+
 impl Hub {
     /// `consumer` applies for a conditional resource with a stated purpose
     /// and period; the provider decides.

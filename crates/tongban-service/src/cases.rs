@@ -515,7 +515,7 @@ impl Hub {
             department,
             "case.open",
             &wanted.id,
-            json!({"item": item.code, "holder": format!("{}:{}", wanted.holder_code_type, wanted.holder_code)}),
+            json!({"item": item.code, "holder": {"codeType": wanted.holder_code_type, "code": wanted.holder_code}}),
         )];
         let case = self.store.open_case(&wanted, &audit).await?;
         if (

@@ -387,11 +387,16 @@ async fn records_are_queried_by_the_rule_and_counted_on(t: TestHub) {
         .audit_of("business-registration", 50)
         .await
         .unwrap();
-    assert_eq!(
-        log.iter()
-            .filter(|e| e.action == "exchange.records")
-            .count(),
-        2
-    );
+    let reads: Vec<serde_json::Value> = log
+        .iter()
+        .filter(|e| e.action == "exchange.records")
+        .map(|e| serde_json::from_str(&e.detail).unwrap())
+        .collect();
+    assert_eq!(reads.len(), 2);
+    // The basis is data: CIVIL reads under its approved application.
+    for read in &reads {
+        assert_eq!(read["basis"]["kind"], "approved", "{read}");
+        assert!(read["basis"]["application"].is_u64(), "{read}");
+    }
     t.stop().await;
 }

@@ -306,6 +306,13 @@ impl TestHub {
                 .unwrap()
                 .unwrap();
         }
+        // Every entry's detail is documented data, never `Debug` text.
+        let entries = self.hub.store().audit_page(0, 100_000).await.unwrap();
+        let faults: Vec<String> = entries
+            .iter()
+            .flat_map(|e| tongban_tests::audit_detail_faults(&e.action, &e.detail))
+            .collect();
+        assert!(faults.is_empty(), "{faults:#?}");
     }
 }
 

@@ -88,9 +88,21 @@ where
         eprintln!("{name}: {}", backend.name);
         let hub = hub_on(&backend).await;
         test(hub.clone()).await;
+        audit_details_are_documented_data(&hub).await;
         hub.close().await;
         backend.cleanup().await;
     }
+}
+
+/// Every entry's detail is data with the members `docs/AUDIT-LOG.md`
+/// documents for its action, never `Debug` text.
+async fn audit_details_are_documented_data(hub: &Hub) {
+    let entries = hub.store().audit_page(0, 100_000).await.unwrap();
+    let faults: Vec<String> = entries
+        .iter()
+        .flat_map(|e| tongban_tests::audit_detail_faults(&e.action, &e.detail))
+        .collect();
+    assert!(faults.is_empty(), "{faults:#?}");
 }
 
 fn business_licence() -> IssueInput {

@@ -378,6 +378,33 @@ fn demo_runs() {
         .output()
         .unwrap();
     let text = ok(&out);
+    // The demo's whole flow, exchange over QUIC included, left data in the
+    // audit log: documented members, no `Debug` text; and it verifies.
+    let data = dir.path().join("hub");
+    let entries = json_of(&tongban(
+        &data,
+        &["--json", "audit", "show", "--limit", "100000"],
+    ));
+    let entries = entries.as_array().unwrap();
+    assert!(entries.len() > 20, "{}", entries.len());
+    let faults: Vec<String> = entries
+        .iter()
+        .flat_map(|e| {
+            tongban_tests::audit_detail_faults(
+                e["action"].as_str().unwrap(),
+                &e["detail"].to_string(),
+            )
+        })
+        .collect();
+    assert!(faults.is_empty(), "{faults:#?}");
+    for action in ["exchange.request", "licence.use", "case.open"] {
+        assert!(
+            entries.iter().any(|e| e["action"] == action),
+            "the demo records {action}"
+        );
+    }
+    let report = json_of(&tongban(&data, &["--json", "audit", "verify"]));
+    assert!(report["problem"].is_null(), "{report}");
     for expected in [
         "PROOF_INVALID",
         "ATTACHMENT_DIGEST_MISMATCH",
