@@ -98,13 +98,22 @@ impl Hub {
             .iter()
             .map(|row| Ok((row.key_id.clone(), key_record(row)?)))
             .collect::<Result<_>>()?;
-        let checkpoints = self.checkpoints_by_seq().await?;
+        // One snapshot: an append committed during the walk must not make
+        // the head (read after the entries) look like a removal.
+        let mut snapshot = self.store.audit_snapshot().await?;
+        let (head_seq, head_hash) = snapshot.head().await?;
+        let checkpoints: HashMap<u64, Checkpoint> = snapshot
+            .checkpoints()
+            .await?
+            .into_iter()
+            .map(|c| (c.seq, c))
+            .collect();
         let mut chain = ChainVerifier::new();
         let mut verified_checkpoints = 0;
         let mut after = 0;
         let mut problem = None;
         'walk: loop {
-            let page = self.store.audit_page(after, PAGE).await?;
+            let page = snapshot.page(after, PAGE).await?;
             if page.is_empty() {
                 break;
             }
@@ -132,8 +141,8 @@ impl Hub {
             }
             progress(chain.verified());
         }
+        snapshot.finish().await?;
         if problem.is_none() {
-            let (head_seq, head_hash) = self.store.audit_head().await?;
             if head_seq != chain.verified() || head_hash != chain.head() {
                 problem = Some(AuditProblem {
                     code: "AUDIT_TRUNCATED",
@@ -188,19 +197,25 @@ impl Hub {
             })
             .collect::<Result<_>>()?;
         let io = |e: std::io::Error| Error::rejected("IO", e.to_string());
-        let checkpoints = self.checkpoints_by_seq().await?;
+        // One snapshot: the head, the entries and their checkpoints as of one instant.
+        let mut snapshot = self.store.audit_snapshot().await?;
+        let (head_seq, _) = snapshot.head().await?;
+        let checkpoints: HashMap<u64, Checkpoint> = snapshot
+            .checkpoints()
+            .await?
+            .into_iter()
+            .map(|c| (c.seq, c))
+            .collect();
         writeln!(
             out,
             "{}",
             archive::header_line(&identity.id, self.now(), &keys)
         )
         .map_err(io)?;
-        // Export a consistent prefix: up to the head as it is now.
-        let (head_seq, _) = self.store.audit_head().await?;
         let mut after = 0;
         let mut head = tongban_seal::chain::GENESIS;
         'pages: loop {
-            let page = self.store.audit_page(after, PAGE).await?;
+            let page = snapshot.page(after, PAGE).await?;
             if page.is_empty() {
                 break;
             }
@@ -233,6 +248,7 @@ impl Hub {
             }
             progress(after);
         }
+        snapshot.finish().await?;
         writeln!(
             out,
             "{}",
@@ -241,18 +257,6 @@ impl Hub {
         .map_err(io)?;
         out.flush().map_err(io)?;
         Ok(after)
-    }
-}
-
-impl Hub {
-    async fn checkpoints_by_seq(&self) -> Result<HashMap<u64, Checkpoint>> {
-        Ok(self
-            .store
-            .checkpoints()
-            .await?
-            .into_iter()
-            .map(|c| (c.seq, c))
-            .collect())
     }
 }
 

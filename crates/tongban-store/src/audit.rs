@@ -243,6 +243,9 @@ fn checkpoint_from_row(row: &impl RowExt) -> Result<Checkpoint> {
     })
 }
 
+const ENTRY_COLUMNS: &str = "seq, at_ms, actor, action, subject, detail, prev_hash, hash";
+const CHECKPOINT_COLUMNS: &str = "seq, hash, at_ms, key_id, signature";
+
 impl Store {
     /// Appends records in their own transaction; returns the last sequence number.
     pub async fn append_audit(&self, records: &[AuditRecord]) -> Result<u64> {
@@ -321,5 +324,115 @@ impl Store {
             let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_checkpoints").fetch_one(pool).await?;
             Ok(seq.unwrap_or(0) as u64)
         })
+    }
+
+    /// One entry.
+    pub async fn audit_entry(&self, seq: u64) -> Result<Option<AuditEntry>> {
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq = $1");
+        on_db!(&self.db, pool => {
+            match sqlx::query(sqlx::AssertSqlSafe(sql)).bind(seq as i64).fetch_optional(pool).await? {
+                Some(row) => Ok(Some(entry_from_row(&row)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Opens a consistent read of the audit log.
+    ///
+    /// Every read through it sees the database as of its first read: a
+    /// PostgreSQL `REPEATABLE READ READ ONLY` transaction, on SQLite one
+    /// read transaction (WAL keeps its snapshot while writers go on).
+    /// Appends committed meanwhile are invisible to it, so a head read after
+    /// the entries still names exactly the entries read.
+    pub async fn audit_snapshot(&self) -> Result<AuditSnapshot> {
+        let tx = match &self.db {
+            crate::db::Db::Sqlite(db) => SnapshotTx::Sqlite(db.read.begin().await?),
+            crate::db::Db::Postgres(pool) => SnapshotTx::Postgres(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
+        };
+        Ok(AuditSnapshot { tx })
+    }
+}
+
+/// A consistent read of the audit log (see [`Store::audit_snapshot`]).
+pub struct AuditSnapshot {
+    tx: SnapshotTx,
+}
+
+enum SnapshotTx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl std::fmt::Debug for AuditSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditSnapshot").finish_non_exhaustive()
+    }
+}
+
+/// Runs `$body` with `$conn` bound to the snapshot's connection.
+macro_rules! on_snapshot {
+    ($snapshot:expr, $conn:ident => $body:expr) => {
+        match &mut $snapshot.tx {
+            SnapshotTx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            SnapshotTx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+impl AuditSnapshot {
+    /// The chain's head: last sequence number and its hash.
+    pub async fn head(&mut self) -> Result<(u64, [u8; 32])> {
+        on_snapshot!(self, conn => {
+            let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(conn).await?;
+            Ok((row.int("seq")? as u64, hash32(row.bytes("hash")?, "audit head")?))
+        })
+    }
+
+    /// Entries after `after_seq`, in order, at most `limit`.
+    pub async fn page(&mut self, after_seq: u64, limit: usize) -> Result<Vec<AuditEntry>> {
+        let limit = i64::try_from(limit.min(100_000)).unwrap_or(0);
+        let sql =
+            format!("SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+        on_snapshot!(self, conn => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(after_seq as i64)
+                .bind(limit)
+                .fetch_all(conn)
+                .await?
+                .iter()
+                .map(entry_from_row)
+                .collect()
+        })
+    }
+
+    /// Every checkpoint, in order.
+    pub async fn checkpoints(&mut self) -> Result<Vec<Checkpoint>> {
+        let sql = format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY seq");
+        on_snapshot!(self, conn => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(conn)
+                .await?
+                .iter()
+                .map(checkpoint_from_row)
+                .collect()
+        })
+    }
+
+    /// Ends the read.
+    pub async fn finish(self) -> Result<()> {
+        match self.tx {
+            SnapshotTx::Sqlite(tx) => tx.rollback().await?,
+            SnapshotTx::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
     }
 }

@@ -660,6 +660,43 @@ async fn checkpoints_are_kept() {
     .await;
 }
 
+/// A snapshot sees the log as of its first read, whatever commits after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_snapshot_does_not_see_later_appends() {
+    each_backend("audit_snapshot", |store, _| async move {
+        store
+            .append_audit(&[audit("test.a", "1"), audit("test.a", "2")])
+            .await
+            .unwrap();
+        let mut snapshot = store.audit_snapshot().await.unwrap();
+        let (head, hash) = snapshot.head().await.unwrap();
+        assert_eq!(
+            store.append_audit(&[audit("test.a", "3")]).await.unwrap(),
+            3
+        );
+        let later = store.audit_entry(3).await.unwrap().unwrap();
+        store
+            .insert_checkpoint(&tongban_store::Checkpoint {
+                seq: 3,
+                hash: later.hash,
+                at_ms: 1,
+                key_id: "z6Mk".into(),
+                signature: vec![1; 64],
+            })
+            .await
+            .unwrap();
+        let page = snapshot.page(0, 100).await.unwrap();
+        assert_eq!((head, page.len()), (2, 2));
+        assert_eq!(page[1].hash, hash);
+        assert_eq!(snapshot.head().await.unwrap(), (2, hash));
+        assert!(snapshot.checkpoints().await.unwrap().is_empty());
+        snapshot.finish().await.unwrap();
+        assert_eq!(store.audit_head().await.unwrap(), (3, later.hash));
+        assert_eq!(store.audit_entry(4).await.unwrap(), None);
+    })
+    .await;
+}
+
 fn message(
     sender: &str,
     id: &str,
