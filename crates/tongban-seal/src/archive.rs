@@ -1,37 +1,54 @@
-//! Self-contained audit archives (JSON Lines) and their standalone verifier.
+//! Self-contained audit archives (JSON Lines) and their standalone verifier,
+//! and the file of checkpoints a hub publishes off the machine.
 //!
 //! Like X-Road's message-log archives: an exported archive verifies without
 //! the store, with nothing but the hub's anchor key. Layout, one JSON object
 //! per line:
 //!
-//! 1. header: `{"format": "tongban-audit-archive/1", "hub": "urn:tongban:hub:…",
-//!    "exportedAt": "…", "keys": [{"keyId": "z6Mk…", "notBefore": "…",
-//!    "notAfter": null, "revokedAt": null}, …]}` — every key of the hub that
-//!    signed a checkpoint or the trailer;
+//! 1. header: `{"format": "tongban-audit-archive/2", "hub": "urn:tongban:hub:…",
+//!    "exportedAt": "…", "interval": 10000, "from": 0, "keys": [{"keyId":
+//!    "z6Mk…", "notBefore": "…", "notAfter": null, "revokedAt": null,
+//!    "endorsement": null | {"by": "z6Mk…", "atMs": …, "signature": "z…"}}, …]}`
+//!    — the hub's keys with the endorsements that lead back to the anchor;
 //! 2. entries, in order: `{"seq": 1, "atMs": …, "actor": "…", "action": "…",
 //!    "subject": "…", "detail": "<canonical JSON text>", "prev": "<hex>",
 //!    "hash": "<hex>"}` (hashes as in [`crate::chain`]);
 //! 3. after the entry it covers, each checkpoint:
-//!    `{"checkpoint": {"seq": …, "hash": "<hex>", "atMs": …, "keyId": "z6Mk…",
-//!    "signature": "z…"}}`;
+//!    `{"checkpoint": {"seq": …, "hash": "<hex>", "atMs": …, "interval": …,
+//!    "keyId": "z6Mk…", "signature": "z…"}}`;
 //! 4. trailer: `{"trailer": {"entries": N, "head": "<hex>", "signedBy": "z6Mk…",
-//!    "signature": "z…"}}`, the signature by the anchor over
-//!    `"tongban-audit-archive-v1\n" ‖ JCS({"entries", "head", "hub", "keys"})`.
+//!    "signature": "z…"}}`, signed by a trusted hub key over
+//!    `"tongban-audit-archive-v2\n" ‖ JCS({"entries", "exportedAt", "from",
+//!    "head", "hub", "interval", "keys"})`.
 //!
-//! The trailer binds the count, the last hash and the key list, so entries
-//! cannot be dropped from the end, and no key can be slipped into the header.
+//! Keys are trusted only back to the anchor the verifier holds: a key the
+//! header lists without an endorsement chain to it verifies nothing. The
+//! trailer binds the count, the last hash, the key list and the schedule,
+//! so entries cannot be dropped from the end unnoticed.
+//!
+//! The published-checkpoints file is a header `{"format":
+//! "tongban-audit-checkpoints/1", "hub": "urn:tongban:hub:…"}` followed by
+//! checkpoint lines as above.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::chain::{ChainBreak, ChainVerifier, EntryContent, verify_checkpoint};
+use crate::chain::{
+    Endorsement, EntryContent, HubKey, LogFault, LogSummary, LogVerifier, MAX_HUB_KEYS, Schedule,
+    SignedCheckpoint, TrustedKeys,
+};
 use crate::key::{PublicKey, Signature, SigningKey};
 use crate::timefmt::{format_rfc3339, parse_rfc3339};
 use crate::validity::Validity;
 
 /// The format name in the header.
-pub const FORMAT: &str = "tongban-audit-archive/1";
-const TRAILER_DOMAIN: &[u8] = b"tongban-audit-archive-v1\n";
+pub const FORMAT: &str = "tongban-audit-archive/2";
+const FORMAT_V1: &str = "tongban-audit-archive/1";
+/// The format name of a published-checkpoints file.
+pub const PUBLISHED_FORMAT: &str = "tongban-audit-checkpoints/1";
+const TRAILER_DOMAIN: &[u8] = b"tongban-audit-archive-v2\n";
+/// Longest line a verifier reads from an archive or a published file.
+pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Why an archive does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,21 +62,13 @@ pub enum ArchiveError {
         /// What is wrong.
         message: String,
     },
-    /// The hash chain is broken.
+    /// The log or its checkpoints do not verify.
     #[error("{0}")]
-    Chain(ChainBreak),
-    /// A checkpoint does not match its entry or its signature fails.
-    #[error("checkpoint at entry {seq}: {message}")]
-    Checkpoint {
-        /// The entry it claims to cover.
-        seq: u64,
-        /// What is wrong.
-        message: String,
-    },
+    Log(LogFault),
     /// The trailer is missing: the archive was cut short.
     #[error("the archive has no trailer: it was cut short")]
     Truncated,
-    /// The trailer is not signed by the anchor, or does not match the entries.
+    /// The trailer is not signed by a trusted key, or does not match the entries.
     #[error("trailer: {0}")]
     Untrusted(String),
 }
@@ -69,31 +78,10 @@ impl ArchiveError {
     pub fn code(&self) -> &'static str {
         match self {
             ArchiveError::Malformed { .. } => "AUDIT_ARCHIVE_MALFORMED",
-            ArchiveError::Chain(b) => b.code(),
-            ArchiveError::Checkpoint { .. } => "AUDIT_CHECKPOINT_INVALID",
+            ArchiveError::Log(f) => f.code(),
             ArchiveError::Truncated => "AUDIT_ARCHIVE_TRUNCATED",
             ArchiveError::Untrusted(_) => "AUDIT_ARCHIVE_UNTRUSTED",
         }
-    }
-}
-
-/// A hub key as the archive lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArchiveKey {
-    /// The key.
-    pub public: PublicKey,
-    /// Its window.
-    pub validity: Validity,
-}
-
-impl ArchiveKey {
-    fn to_json(&self) -> Value {
-        json!({
-            "keyId": self.public.to_multikey(),
-            "notBefore": format_rfc3339(self.validity.not_before),
-            "notAfter": self.validity.not_after.map(format_rfc3339),
-            "revokedAt": self.validity.revoked_at.map(format_rfc3339),
-        })
     }
 }
 
@@ -122,11 +110,31 @@ pub fn unhex32(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+fn key_json(k: &HubKey) -> Value {
+    json!({
+        "keyId": k.public.to_multikey(),
+        "notBefore": format_rfc3339(k.validity.not_before),
+        "notAfter": k.validity.not_after.map(format_rfc3339),
+        "revokedAt": k.validity.revoked_at.map(format_rfc3339),
+        "endorsement": k.endorsement.as_ref().map(|e| json!({
+            "by": e.by, "atMs": e.at_ms, "signature": e.signature.to_multibase(),
+        })),
+    })
+}
+
 /// The header line.
-pub fn header_line(hub: &str, exported_at: OffsetDateTime, keys: &[ArchiveKey]) -> String {
-    let keys: Vec<Value> = keys.iter().map(ArchiveKey::to_json).collect();
-    json!({"format": FORMAT, "hub": hub, "exportedAt": format_rfc3339(exported_at), "keys": keys})
-        .to_string()
+pub fn header_line(
+    hub: &str,
+    exported_at: OffsetDateTime,
+    schedule: Schedule,
+    keys: &[HubKey],
+) -> String {
+    let keys: Vec<Value> = keys.iter().map(key_json).collect();
+    json!({
+        "format": FORMAT, "hub": hub, "exportedAt": format_rfc3339(exported_at),
+        "interval": schedule.interval(), "from": schedule.from(), "keys": keys,
+    })
+    .to_string()
 }
 
 /// An entry line.
@@ -138,36 +146,102 @@ pub fn entry_line(e: &EntryContent<'_>, prev: &[u8; 32], hash: &[u8; 32]) -> Str
     .to_string()
 }
 
-/// A checkpoint line.
-pub fn checkpoint_line(
-    seq: u64,
-    hash: &[u8; 32],
-    at_ms: i64,
-    key_id: &str,
-    signature: &Signature,
-) -> String {
-    json!({"checkpoint": {"seq": seq, "hash": hex(hash), "atMs": at_ms, "keyId": key_id, "signature": signature.to_multibase()}})
-        .to_string()
+/// A checkpoint line (in archives and published files alike).
+pub fn checkpoint_line(c: &SignedCheckpoint) -> String {
+    json!({"checkpoint": {
+        "seq": c.seq, "hash": hex(&c.hash), "atMs": c.at_ms, "interval": c.interval,
+        "keyId": c.key_id, "signature": c.signature.to_multibase(),
+    }})
+    .to_string()
 }
 
-fn trailer_message(entries: u64, head: &[u8; 32], hub: &str, keys: &Value) -> Vec<u8> {
-    let body = json!({"entries": entries, "head": hex(head), "hub": hub, "keys": keys});
+/// The first line of a published-checkpoints file.
+pub fn published_header_line(hub: &str) -> String {
+    json!({"format": PUBLISHED_FORMAT, "hub": hub}).to_string()
+}
+
+/// Reads the `checkpoint` member of a checkpoint line.
+pub fn parse_checkpoint(c: &Value) -> Result<SignedCheckpoint, String> {
+    let seq = c
+        .get("seq")
+        .and_then(Value::as_u64)
+        .filter(|s| *s > 0)
+        .ok_or("checkpoint without a seq from 1")?;
+    let hash = c
+        .get("hash")
+        .and_then(Value::as_str)
+        .and_then(unhex32)
+        .ok_or("checkpoint hash is not 32 bytes of hex")?;
+    let at_ms = c
+        .get("atMs")
+        .and_then(Value::as_i64)
+        .ok_or("checkpoint without atMs")?;
+    let interval = match c.get("interval") {
+        None => 0,
+        Some(v) => v.as_u64().ok_or("checkpoint interval is not a number")?,
+    };
+    let key_id = c
+        .get("keyId")
+        .and_then(Value::as_str)
+        .ok_or("checkpoint without keyId")?
+        .to_owned();
+    let signature = c
+        .get("signature")
+        .and_then(Value::as_str)
+        .and_then(|s| Signature::from_multibase(s).ok())
+        .ok_or("checkpoint signature is not multibase")?;
+    Ok(SignedCheckpoint {
+        seq,
+        hash,
+        at_ms,
+        interval,
+        key_id,
+        signature,
+    })
+}
+
+fn trailer_message(body: &TrailerBody<'_>) -> Vec<u8> {
+    let value = json!({
+        "entries": body.entries, "head": hex(&body.head), "hub": body.hub,
+        "exportedAt": body.exported_at, "interval": body.schedule.interval(),
+        "from": body.schedule.from(), "keys": body.keys,
+    });
     let mut m = TRAILER_DOMAIN.to_vec();
-    m.extend_from_slice(&crate::jcs::canonicalize(&body));
+    m.extend_from_slice(&crate::jcs::canonicalize(&value));
     m
 }
 
-/// The trailer line, signed by `key`.
-pub fn trailer_line(
+/// What the trailer signs, besides the domain.
+struct TrailerBody<'a> {
     entries: u64,
-    head: &[u8; 32],
+    head: [u8; 32],
+    hub: &'a str,
+    exported_at: &'a str,
+    schedule: Schedule,
+    keys: &'a Value,
+}
+
+/// The trailer line, signed by `key` (the hub's current key).
+pub fn trailer_line(
+    summary: (u64, [u8; 32]),
     hub: &str,
-    keys: &[ArchiveKey],
+    exported_at: OffsetDateTime,
+    schedule: Schedule,
+    keys: &[HubKey],
     key: &SigningKey,
 ) -> String {
-    let keys: Value = Value::Array(keys.iter().map(ArchiveKey::to_json).collect());
-    let signature = key.sign(&trailer_message(entries, head, hub, &keys));
-    json!({"trailer": {"entries": entries, "head": hex(head), "signedBy": key.public().to_multikey(), "signature": signature.to_multibase()}})
+    let (entries, head) = summary;
+    let keys = Value::Array(keys.iter().map(key_json).collect());
+    let exported_at = format_rfc3339(exported_at);
+    let signature = key.sign(&trailer_message(&TrailerBody {
+        entries,
+        head,
+        hub,
+        exported_at: &exported_at,
+        schedule,
+        keys: &keys,
+    }));
+    json!({"trailer": {"entries": entries, "head": hex(&head), "signedBy": key.public().to_multikey(), "signature": signature.to_multibase()}})
         .to_string()
 }
 
@@ -180,36 +254,48 @@ pub struct ArchiveSummary {
     pub entries: u64,
     /// Checkpoints verified.
     pub checkpoints: u64,
+    /// Published checkpoints the archive matched.
+    pub published: u64,
     /// Hash of the last entry.
     pub head: [u8; 32],
+}
+
+/// The header, once read.
+#[derive(Debug)]
+struct Header {
+    hub: String,
+    exported_at: String,
+    schedule: Schedule,
+    keys_json: Value,
+    log: LogVerifier,
 }
 
 /// Verifies an archive line by line against the anchor key.
 #[derive(Debug)]
 pub struct ArchiveVerifier {
     anchor: PublicKey,
+    published: Vec<SignedCheckpoint>,
     line: u64,
-    hub: String,
-    keys: Vec<ArchiveKey>,
-    keys_json: Value,
-    chain: ChainVerifier,
-    checkpoints: u64,
+    header: Option<Header>,
     trailer_seen: bool,
 }
 
 impl ArchiveVerifier {
-    /// A verifier trusting `anchor`.
+    /// A verifier trusting `anchor` (and the keys endorsed back to it).
     pub fn new(anchor: PublicKey) -> Self {
         ArchiveVerifier {
             anchor,
+            published: Vec::new(),
             line: 0,
-            hub: String::new(),
-            keys: Vec::new(),
-            keys_json: Value::Null,
-            chain: ChainVerifier::new(),
-            checkpoints: 0,
+            header: None,
             trailer_seen: false,
         }
+    }
+
+    /// Also compares the archive with checkpoints published earlier.
+    pub fn with_published(mut self, published: Vec<SignedCheckpoint>) -> Self {
+        self.published = published;
+        self
     }
 
     fn malformed(&self, message: impl Into<String>) -> ArchiveError {
@@ -225,77 +311,55 @@ impl ArchiveVerifier {
         if self.trailer_seen {
             return Err(self.malformed("content after the trailer"));
         }
+        if text.len() > MAX_LINE_BYTES {
+            return Err(self.malformed(format!("longer than {MAX_LINE_BYTES} bytes")));
+        }
         let value: Value =
             serde_json::from_str(text).map_err(|e| self.malformed(format!("not JSON: {e}")))?;
-        if self.line == 1 {
-            return self.header(&value);
+        let line = self.line;
+        if self.header.is_none() {
+            let header = self.header(&value)?;
+            self.header = Some(header);
+            return Ok(());
         }
+        let Some(header) = self.header.as_mut() else {
+            return Err(ArchiveError::Malformed {
+                line,
+                message: "no header".into(),
+            });
+        };
         if let Some(c) = value.get("checkpoint") {
-            return self.checkpoint(c);
+            let c =
+                parse_checkpoint(c).map_err(|message| ArchiveError::Malformed { line, message })?;
+            return header.log.checkpoint(&c).map_err(ArchiveError::Log);
         }
         if let Some(t) = value.get("trailer") {
-            return self.trailer(t);
+            self.trailer_seen = true;
+            return trailer(header, t);
         }
-        self.entry(&value)
-    }
-
-    fn header(&mut self, v: &Value) -> Result<(), ArchiveError> {
-        if v.get("format").and_then(Value::as_str) != Some(FORMAT) {
-            return Err(self.malformed(format!("not a {FORMAT} archive")));
-        }
-        self.hub = v
-            .get("hub")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let keys = v
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or_else(|| self.malformed("header has no keys"))?;
-        for k in keys {
-            let text = |name: &str| k.get(name).and_then(Value::as_str);
-            let public = text("keyId")
-                .and_then(|m| PublicKey::from_multikey(m).ok())
-                .ok_or_else(|| self.malformed("header key without a valid keyId"))?;
-            let time = |name: &str| {
-                text(name)
-                    .map(parse_rfc3339)
-                    .transpose()
-                    .map_err(|e| self.malformed(format!("{name}: {e}")))
-            };
-            let not_before =
-                time("notBefore")?.ok_or_else(|| self.malformed("header key without notBefore"))?;
-            self.keys.push(ArchiveKey {
-                public,
-                validity: Validity {
-                    not_before,
-                    not_after: time("notAfter")?,
-                    revoked_at: time("revokedAt")?,
-                },
-            });
-        }
-        self.keys_json = Value::Array(keys.clone());
-        Ok(())
-    }
-
-    fn entry(&mut self, v: &Value) -> Result<(), ArchiveError> {
         let text = |name: &str| {
-            v.get(name)
+            value
+                .get(name)
                 .and_then(Value::as_str)
-                .ok_or_else(|| self.malformed(format!("entry without {name}")))
+                .ok_or_else(|| ArchiveError::Malformed {
+                    line,
+                    message: format!("entry without {name}"),
+                })
         };
-        let seq = v
+        let number = |name: &str| ArchiveError::Malformed {
+            line,
+            message: format!("entry without {name}"),
+        };
+        let seq = value
             .get("seq")
             .and_then(Value::as_u64)
-            .ok_or_else(|| self.malformed("entry without seq"))?;
-        let at_ms = v
+            .ok_or_else(|| number("seq"))?;
+        let at_ms = value
             .get("atMs")
             .and_then(Value::as_i64)
-            .ok_or_else(|| self.malformed("entry without atMs"))?;
-        let prev =
-            unhex32(text("prev")?).ok_or_else(|| self.malformed("prev is not 32 bytes of hex"))?;
-        let hash =
-            unhex32(text("hash")?).ok_or_else(|| self.malformed("hash is not 32 bytes of hex"))?;
+            .ok_or_else(|| number("atMs"))?;
+        let prev = unhex32(text("prev")?).ok_or_else(|| number("a 32-byte hex prev"))?;
+        let hash = unhex32(text("hash")?).ok_or_else(|| number("a 32-byte hex hash"))?;
         let content = EntryContent {
             seq,
             at_ms,
@@ -304,124 +368,270 @@ impl ArchiveVerifier {
             subject: text("subject")?,
             detail: text("detail")?,
         };
-        self.chain
-            .push(&content, &prev, &hash)
-            .map_err(ArchiveError::Chain)
+        header
+            .log
+            .entry(&content, &prev, &hash)
+            .map_err(ArchiveError::Log)
     }
 
-    fn checkpoint(&mut self, c: &Value) -> Result<(), ArchiveError> {
-        let seq = c
-            .get("seq")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| self.malformed("checkpoint without seq"))?;
-        let bad = |m: &str| ArchiveError::Checkpoint {
-            seq,
-            message: m.to_owned(),
+    fn header(&mut self, v: &Value) -> Result<Header, ArchiveError> {
+        match v.get("format").and_then(Value::as_str) {
+            Some(FORMAT) => {}
+            Some(FORMAT_V1) => {
+                return Err(self.malformed(format!(
+                    "{FORMAT_V1} lists hub keys without endorsements and is no longer accepted: export the log again"
+                )));
+            }
+            _ => return Err(self.malformed(format!("not a {FORMAT} archive"))),
+        }
+        let text = |name: &str| {
+            v.get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| self.malformed(format!("header without {name}")))
         };
-        let hash = c
-            .get("hash")
-            .and_then(Value::as_str)
-            .and_then(unhex32)
-            .ok_or_else(|| bad("hash is not 32 bytes of hex"))?;
-        let at_ms = c
-            .get("atMs")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| bad("no atMs"))?;
-        let key_id = c.get("keyId").and_then(Value::as_str).unwrap_or_default();
-        let signature = c
-            .get("signature")
-            .and_then(Value::as_str)
-            .and_then(|s| Signature::from_multibase(s).ok())
-            .ok_or_else(|| bad("signature is not multibase"))?;
-        if seq != self.chain.verified() || hash != self.chain.head() {
-            return Err(bad("does not match the entry it follows"));
-        }
-        let key = self
-            .keys
-            .iter()
-            .find(|k| k.public.to_multikey() == key_id)
-            .ok_or_else(|| bad("signed by a key the header does not list"))?;
-        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
-            .map_err(|_| bad("atMs out of range"))?;
-        key.validity.check_at(at).map_err(|e| bad(&e.to_string()))?;
-        if !verify_checkpoint(&key.public, seq, &hash, at_ms, &signature) {
-            return Err(bad("signature does not match"));
-        }
-        self.checkpoints += 1;
-        Ok(())
-    }
-
-    fn trailer(&mut self, t: &Value) -> Result<(), ArchiveError> {
-        self.trailer_seen = true;
-        let untrusted = |m: &str| ArchiveError::Untrusted(m.to_owned());
-        let entries = t
-            .get("entries")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| untrusted("no entry count"))?;
-        let head = t
-            .get("head")
-            .and_then(Value::as_str)
-            .and_then(unhex32)
-            .ok_or_else(|| untrusted("no head hash"))?;
-        if entries != self.chain.verified() || head != self.chain.head() {
-            return Err(untrusted(&format!(
-                "it covers {entries} entries, the archive holds {}",
-                self.chain.verified()
-            )));
-        }
-        if t.get("signedBy").and_then(Value::as_str) != Some(self.anchor.to_multikey().as_str()) {
-            return Err(untrusted("not signed by the anchor key"));
-        }
-        let signature = t
-            .get("signature")
-            .and_then(Value::as_str)
-            .and_then(|s| Signature::from_multibase(s).ok())
-            .ok_or_else(|| untrusted("signature is not multibase"))?;
-        if !self.anchor.verify_strict(
-            &trailer_message(entries, &head, &self.hub, &self.keys_json),
-            &signature,
-        ) {
-            return Err(untrusted("signature does not match"));
-        }
-        Ok(())
+        let hub = text("hub")?;
+        let exported_at = text("exportedAt")?;
+        let number = |name: &str| {
+            v.get(name)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| self.malformed(format!("header without {name}")))
+        };
+        let schedule = Schedule::new(number("interval")?, number("from")?)
+            .ok_or_else(|| self.malformed("interval is 0"))?;
+        let keys_json = v
+            .get("keys")
+            .filter(|k| k.as_array().is_some_and(|a| a.len() <= MAX_HUB_KEYS))
+            .ok_or_else(|| {
+                self.malformed(format!("header has no list of at most {MAX_HUB_KEYS} keys"))
+            })?
+            .clone();
+        let keys = keys_json
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| parse_key(k).map_err(|m| self.malformed(m)))
+            .collect::<Result<Vec<HubKey>, _>>()?;
+        let log = LogVerifier::new(TrustedKeys::new(&self.anchor, &keys), schedule)
+            .with_published(std::mem::take(&mut self.published));
+        Ok(Header {
+            hub,
+            exported_at,
+            schedule,
+            keys_json,
+            log,
+        })
     }
 
     /// Ends the archive.
     pub fn finish(self) -> Result<ArchiveSummary, ArchiveError> {
-        if !self.trailer_seen {
+        let Some(header) = self.header.filter(|_| self.trailer_seen) else {
             return Err(ArchiveError::Truncated);
-        }
+        };
+        let summary: LogSummary = header.log.finish().map_err(ArchiveError::Log)?;
         Ok(ArchiveSummary {
-            hub: self.hub,
-            entries: self.chain.verified(),
-            checkpoints: self.checkpoints,
-            head: self.chain.head(),
+            hub: header.hub,
+            entries: summary.entries,
+            checkpoints: summary.checkpoints,
+            published: summary.published,
+            head: summary.head,
         })
+    }
+}
+
+fn trailer(header: &Header, t: &Value) -> Result<(), ArchiveError> {
+    let untrusted = |m: &str| ArchiveError::Untrusted(m.to_owned());
+    let entries = t
+        .get("entries")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| untrusted("no entry count"))?;
+    let head = t
+        .get("head")
+        .and_then(Value::as_str)
+        .and_then(unhex32)
+        .ok_or_else(|| untrusted("no head hash"))?;
+    if entries != header.log.verified() || head != header.log.head() {
+        return Err(untrusted(&format!(
+            "it covers {entries} entries, the archive holds {}",
+            header.log.verified()
+        )));
+    }
+    let signed_by = t
+        .get("signedBy")
+        .and_then(Value::as_str)
+        .ok_or_else(|| untrusted("no signedBy"))?;
+    let signature = t
+        .get("signature")
+        .and_then(Value::as_str)
+        .and_then(|s| Signature::from_multibase(s).ok())
+        .ok_or_else(|| untrusted("signature is not multibase"))?;
+    let exported_ms = parse_rfc3339(&header.exported_at)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|e| untrusted(&format!("exportedAt: {e}")))?;
+    let message = trailer_message(&TrailerBody {
+        entries,
+        head,
+        hub: &header.hub,
+        exported_at: &header.exported_at,
+        schedule: header.schedule,
+        keys: &header.keys_json,
+    });
+    header
+        .log
+        .keys()
+        .verify(signed_by, exported_ms, &message, &signature)
+        .map_err(|e| untrusted(&e.to_string()))
+}
+
+fn parse_key(k: &Value) -> Result<HubKey, String> {
+    let text = |name: &str| k.get(name).and_then(Value::as_str);
+    let public = text("keyId")
+        .and_then(|m| PublicKey::from_multikey(m).ok())
+        .ok_or("header key without a valid keyId")?;
+    let time = |name: &str| {
+        text(name)
+            .map(parse_rfc3339)
+            .transpose()
+            .map_err(|e| format!("{name}: {e}"))
+    };
+    let not_before = time("notBefore")?.ok_or("header key without notBefore")?;
+    let endorsement = match k.get("endorsement") {
+        None | Some(Value::Null) => None,
+        Some(e) => Some(Endorsement {
+            by: e
+                .get("by")
+                .and_then(Value::as_str)
+                .ok_or("endorsement without by")?
+                .to_owned(),
+            at_ms: e
+                .get("atMs")
+                .and_then(Value::as_i64)
+                .ok_or("endorsement without atMs")?,
+            signature: e
+                .get("signature")
+                .and_then(Value::as_str)
+                .and_then(|s| Signature::from_multibase(s).ok())
+                .ok_or("endorsement signature is not multibase")?,
+        }),
+    };
+    Ok(HubKey {
+        public,
+        validity: Validity {
+            not_before,
+            not_after: time("notAfter")?,
+            revoked_at: time("revokedAt")?,
+        },
+        endorsement,
+    })
+}
+
+/// Why a published-checkpoints file cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("published checkpoints, line {line}: {message}")]
+pub struct PublishedError {
+    /// 1-based line number.
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl PublishedError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        "AUDIT_PUBLISHED_MALFORMED"
+    }
+}
+
+/// Reads a published-checkpoints file line by line. Signatures are checked
+/// later, against the log and the trusted keys ([`LogVerifier::with_published`]).
+#[derive(Debug, Default)]
+pub struct PublishedReader {
+    line: u64,
+    hub: Option<String>,
+    checkpoints: Vec<SignedCheckpoint>,
+}
+
+impl PublishedReader {
+    /// An empty reader.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the next line.
+    pub fn line(&mut self, text: &str) -> Result<(), PublishedError> {
+        self.line += 1;
+        let line = self.line;
+        let malformed = |message: String| PublishedError { line, message };
+        if text.len() > MAX_LINE_BYTES {
+            return Err(malformed(format!("longer than {MAX_LINE_BYTES} bytes")));
+        }
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| malformed(format!("not JSON: {e}")))?;
+        if self.hub.is_none() {
+            if value.get("format").and_then(Value::as_str) != Some(PUBLISHED_FORMAT) {
+                return Err(malformed(format!("not a {PUBLISHED_FORMAT} file")));
+            }
+            let hub = value.get("hub").and_then(Value::as_str).unwrap_or_default();
+            self.hub = Some(hub.to_owned());
+            return Ok(());
+        }
+        let c = value
+            .get("checkpoint")
+            .ok_or_else(|| malformed("not a checkpoint line".into()))
+            .and_then(|c| parse_checkpoint(c).map_err(malformed))?;
+        if self.checkpoints.last().is_some_and(|last| last.seq > c.seq) {
+            return Err(malformed(format!("checkpoint {} out of order", c.seq)));
+        }
+        self.checkpoints.push(c);
+        Ok(())
+    }
+
+    /// The hub the file names (once its header was read).
+    pub fn hub(&self) -> Option<&str> {
+        self.hub.as_deref()
+    }
+
+    /// The checkpoints read, in order.
+    pub fn finish(self) -> Result<Vec<SignedCheckpoint>, PublishedError> {
+        if self.hub.is_none() {
+            return Err(PublishedError {
+                line: 0,
+                message: "empty file".into(),
+            });
+        }
+        Ok(self.checkpoints)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::{GENESIS, entry_hash, sign_checkpoint};
+    use crate::chain::{GENESIS, endorse, entry_hash};
     use time::macros::datetime;
 
-    fn archive(key: &SigningKey, n: u64) -> Vec<String> {
-        let keys = [ArchiveKey {
+    const T: i64 = 1_780_000_000_000;
+    const HUB: &str = "urn:tongban:hub:440114";
+
+    fn hub_key(key: &SigningKey, endorsement: Option<Endorsement>) -> HubKey {
+        HubKey {
             public: key.public(),
             validity: Validity::from(datetime!(2026-01-01 0:00 UTC)),
-        }];
-        let mut lines = vec![header_line(
-            "urn:tongban:hub:440114",
-            datetime!(2026-11-25 0:00 UTC),
-            &keys,
-        )];
+            endorsement,
+        }
+    }
+
+    /// An archive of `n` entries with checkpoints every 3 signed by `signer`
+    /// and a trailer by `exporter`.
+    fn archive(keys: &[HubKey], signer: &SigningKey, exporter: &SigningKey, n: u64) -> Vec<String> {
+        let schedule = Schedule::new(3, 0).unwrap();
+        let exported = datetime!(2026-11-25 0:00 UTC);
+        let mut lines = vec![header_line(HUB, exported, schedule, keys)];
         let mut prev = GENESIS;
         for seq in 1..=n {
             let detail = format!("{{\"n\":{seq}}}");
             let e = EntryContent {
                 seq,
-                at_ms: 1_780_000_000_000,
+                at_ms: T,
                 actor: "admin",
                 action: "test",
                 subject: "s",
@@ -430,18 +640,20 @@ mod tests {
             let hash = entry_hash(&prev, &e);
             lines.push(entry_line(&e, &prev, &hash));
             if seq % 3 == 0 {
-                let sig = sign_checkpoint(key, seq, &hash, 1_780_000_000_000);
-                lines.push(checkpoint_line(
-                    seq,
-                    &hash,
-                    1_780_000_000_000,
-                    &key.public().to_multikey(),
-                    &sig,
-                ));
+                lines.push(checkpoint_line(&SignedCheckpoint::sign(
+                    signer, seq, hash, T, 3,
+                )));
             }
             prev = hash;
         }
-        lines.push(trailer_line(n, &prev, "urn:tongban:hub:440114", &keys, key));
+        lines.push(trailer_line(
+            (n, prev),
+            HUB,
+            exported,
+            schedule,
+            keys,
+            exporter,
+        ));
         lines
     }
 
@@ -456,14 +668,15 @@ mod tests {
     #[test]
     fn archive_round_trip_and_every_kind_of_tampering() {
         let key = SigningKey::from_seed(&[4; 32]);
-        let lines = archive(&key, 7);
+        let keys = [hub_key(&key, None)];
+        let lines = archive(&keys, &key, &key, 7);
         let summary = verify(key.public(), &lines).unwrap();
         assert_eq!((summary.entries, summary.checkpoints), (7, 2));
 
         let other = SigningKey::from_seed(&[5; 32]);
         assert_eq!(
             verify(other.public(), &lines).unwrap_err().code(),
-            "AUDIT_ARCHIVE_UNTRUSTED"
+            "AUDIT_CHECKPOINT_UNTRUSTED"
         );
         assert_eq!(
             verify(key.public(), &lines[..lines.len() - 1])
@@ -471,7 +684,7 @@ mod tests {
                 .code(),
             "AUDIT_ARCHIVE_TRUNCATED"
         );
-        // Drop the last entry (and its checkpoint) but keep the trailer.
+        // Drop the last entry but keep the trailer.
         let mut cut = lines.clone();
         cut.remove(cut.len() - 2);
         assert_eq!(
@@ -487,7 +700,7 @@ mod tests {
         assert_eq!(
             (
                 err.code(),
-                matches!(err, ArchiveError::Chain(ref b) if b.seq() == 2)
+                matches!(err, ArchiveError::Log(ref f) if f.seq() == 2)
             ),
             ("AUDIT_ENTRY_ALTERED", true)
         );
@@ -495,10 +708,129 @@ mod tests {
         let mut gap = lines.clone();
         gap.remove(2);
         assert_eq!(verify(key.public(), &gap).unwrap_err().code(), "AUDIT_GAP");
-        // Garbage.
+        // Remove the checkpoint at 3: at 7 entries it is due.
+        let without: Vec<String> = lines
+            .iter()
+            .filter(|l| !l.contains("\"seq\":3,") || !l.contains("checkpoint"))
+            .cloned()
+            .collect();
+        assert_eq!(without.len(), lines.len() - 1);
+        let err = verify(key.public(), &without).unwrap_err();
+        assert_eq!(
+            (
+                err.code(),
+                matches!(err, ArchiveError::Log(ref f) if f.seq() == 3)
+            ),
+            ("AUDIT_CHECKPOINT_MISSING", true)
+        );
+        // Garbage, and the old format.
         assert_eq!(
             verify(key.public(), &["{".to_owned()]).unwrap_err().code(),
             "AUDIT_ARCHIVE_MALFORMED"
         );
+        let v1 = lines[0].replace(FORMAT, FORMAT_V1);
+        assert_eq!(
+            verify(key.public(), &[v1]).unwrap_err().code(),
+            "AUDIT_ARCHIVE_MALFORMED"
+        );
+    }
+
+    #[test]
+    fn a_rotated_key_verifies_only_with_its_endorsement() {
+        let anchor = SigningKey::from_seed(&[1; 32]);
+        let rotated = SigningKey::from_seed(&[2; 32]);
+        let injected = SigningKey::from_seed(&[3; 32]);
+        let nb = datetime!(2026-01-01 0:00 UTC);
+        let endorsed = [
+            hub_key(&anchor, None),
+            hub_key(&rotated, Some(endorse(&anchor, &rotated.public(), nb, T))),
+        ];
+        let lines = archive(&endorsed, &rotated, &rotated, 7);
+        assert_eq!(verify(anchor.public(), &lines).unwrap().checkpoints, 2);
+
+        // A key slipped into the header (the exporter signs whatever the
+        // store lists) signs nothing the verifier accepts.
+        let listed = [hub_key(&anchor, None), hub_key(&injected, None)];
+        let lines = archive(&listed, &injected, &anchor, 7);
+        let err = verify(anchor.public(), &lines).unwrap_err();
+        assert_eq!(
+            (
+                err.code(),
+                matches!(err, ArchiveError::Log(ref f) if f.seq() == 3)
+            ),
+            ("AUDIT_CHECKPOINT_UNTRUSTED", true)
+        );
+        // Nor does a trailer by it.
+        let lines = archive(&listed, &anchor, &injected, 7);
+        assert_eq!(
+            verify(anchor.public(), &lines).unwrap_err().code(),
+            "AUDIT_ARCHIVE_UNTRUSTED"
+        );
+        // A forged endorsement (signed by the injected key itself) neither.
+        let forged = [
+            hub_key(&anchor, None),
+            hub_key(
+                &injected,
+                Some(Endorsement {
+                    by: anchor.public().to_multikey(),
+                    ..endorse(&injected, &injected.public(), nb, T)
+                }),
+            ),
+        ];
+        let lines = archive(&forged, &injected, &anchor, 7);
+        assert_eq!(
+            verify(anchor.public(), &lines).unwrap_err().code(),
+            "AUDIT_CHECKPOINT_UNTRUSTED"
+        );
+    }
+
+    #[test]
+    fn published_files_read_back_and_bind_the_archive() {
+        let key = SigningKey::from_seed(&[4; 32]);
+        let keys = [hub_key(&key, None)];
+        let lines = archive(&keys, &key, &key, 7);
+        let mut published = vec![published_header_line(HUB)];
+        published.extend(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("{\"checkpoint\""))
+                .cloned(),
+        );
+        let mut reader = PublishedReader::new();
+        for l in &published {
+            reader.line(l).unwrap();
+        }
+        assert_eq!(reader.hub(), Some(HUB));
+        let checkpoints = reader.finish().unwrap();
+        assert_eq!(
+            checkpoints.iter().map(|c| c.seq).collect::<Vec<_>>(),
+            [3, 6]
+        );
+
+        let mut v = ArchiveVerifier::new(key.public()).with_published(checkpoints.clone());
+        for l in &lines {
+            v.line(l).unwrap();
+        }
+        assert_eq!(v.finish().unwrap().published, 2);
+
+        // An archive of the first 5 entries, cut and re-signed: the
+        // checkpoint published at 6 shows the cut.
+        let short = archive(&keys, &key, &key, 5);
+        let mut v = ArchiveVerifier::new(key.public()).with_published(checkpoints);
+        for l in &short {
+            v.line(l).unwrap();
+        }
+        assert_eq!(v.finish().unwrap_err().code(), "AUDIT_TRUNCATED");
+
+        let mut reader = PublishedReader::new();
+        assert_eq!(
+            reader.line("{\"format\":\"x\"}").unwrap_err().code(),
+            "AUDIT_PUBLISHED_MALFORMED"
+        );
+        let mut reader = PublishedReader::new();
+        reader.line(&published[0]).unwrap();
+        reader.line(&published[2]).unwrap();
+        assert_eq!(reader.line(&published[1]).unwrap_err().line, 3);
+        assert!(PublishedReader::new().finish().is_err());
     }
 }

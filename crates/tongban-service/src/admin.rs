@@ -66,6 +66,9 @@ impl Hub {
             }
             None => {}
         }
+        // The pin written below is never replaced: a key store that pins
+        // another hub's anchor cannot start a new one.
+        self.refuse_if_pinned()?;
         let id = format!("urn:tongban:hub:{region}");
         let now = self.now();
         let key =
@@ -91,6 +94,11 @@ impl Hub {
                 &audit,
             )
             .await?;
+        self.write_audit_pin(&crate::AuditPin {
+            hub: id.clone(),
+            anchor: key.public(),
+            schedule: crate::audit::default_schedule(),
+        })?;
         self.store.set_setting("hub_name", name).await?;
         self.store.set_setting("region", region.as_str()).await?;
         self.register_service_schemas().await?;
@@ -235,6 +243,9 @@ impl Hub {
             &row.key_id,
             json!({"owner": row.owner, "controller": row.controller, "notBefore": tongban_seal::timefmt::format_rfc3339(row.not_before)}),
         )];
+        if owner == HUB_OWNER {
+            self.endorse_hub_key(&row).await?;
+        }
         self.store.insert_key(&row, &audit).await?;
         Ok(row)
     }

@@ -138,6 +138,12 @@ impl KeyStore {
         self.dir.join(format!("{safe}.pem"))
     }
 
+    /// The file that pins the audit log's anchor (public, but kept with the
+    /// secrets: whoever can replace it could take the keys as well).
+    pub fn audit_pin_path(&self) -> PathBuf {
+        self.dir.join("audit-pin.json")
+    }
+
     /// Whether the secret of `key_id` is on this node.
     pub fn has(&self, key_id: &str) -> bool {
         self.path(key_id).exists()

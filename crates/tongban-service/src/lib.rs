@@ -29,7 +29,10 @@ use tongban_store::{Store, StoreConfig};
 
 pub use access::{AccessBasis, AccessRules, Refusal};
 pub use admin::{HubIdentity, NewDepartment, key_record};
-pub use audit::{AuditReport, CHECKPOINT_INTERVAL};
+pub use audit::{
+    AuditPin, AuditProblem, AuditReport, AuditVerifyOptions, CHECKPOINT_INTERVAL,
+    MAX_CHECKPOINT_INTERVAL, PublishOutcome, for_each_line, read_published,
+};
 pub use cases::{
     CaseLicences, CaseQuery, ITEM_TYPES, ItemDraft, Material, MaterialResult, ServiceItem,
     item_type,

@@ -4,7 +4,7 @@ use serde_json::Value;
 use tongban_seal::chain::{EntryContent, entry_hash};
 
 use crate::db::RowExt;
-use crate::{Result, Store, StoreError};
+use crate::{KeyRow, Result, Store, StoreError};
 
 /// Rows per multi-row INSERT when appending.
 pub(crate) const INSERT_CHUNK: usize = 500;
@@ -87,8 +87,25 @@ pub struct Checkpoint {
     pub hash: [u8; 32],
     /// When signed (Unix milliseconds).
     pub at_ms: i64,
+    /// The checkpoint interval it was signed under (0: signed before the
+    /// interval was part of the message).
+    pub interval: u64,
     /// The hub key that signed (Multikey).
     pub key_id: String,
+    /// Ed25519 signature.
+    pub signature: Vec<u8>,
+}
+
+/// A hub key's endorsement by an earlier hub key (see
+/// `tongban_seal::chain::Endorsement`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEndorsement {
+    /// The endorsed key (Multikey).
+    pub key_id: String,
+    /// The key that signed (Multikey).
+    pub endorsed_by: String,
+    /// When (Unix milliseconds).
+    pub at_ms: i64,
     /// Ed25519 signature.
     pub signature: Vec<u8>,
 }
@@ -238,13 +255,28 @@ fn checkpoint_from_row(row: &impl RowExt) -> Result<Checkpoint> {
         seq: row.int("seq")? as u64,
         hash: hash32(row.bytes("hash")?, "checkpoint hash")?,
         at_ms: row.int("at_ms")?,
+        interval: row.int("interval_entries")? as u64,
         key_id: row.text("key_id")?,
         signature: row.bytes("signature")?,
     })
 }
 
+fn key_with_endorsement(row: &impl RowExt) -> Result<(KeyRow, Option<KeyEndorsement>)> {
+    let key = crate::keys::from_row(row)?;
+    let endorsement = match row.opt_text("endorsed_by")? {
+        Some(endorsed_by) => Some(KeyEndorsement {
+            key_id: key.key_id.clone(),
+            endorsed_by,
+            at_ms: row.int("endorsed_at_ms")?,
+            signature: row.bytes("endorsement")?,
+        }),
+        None => None,
+    };
+    Ok((key, endorsement))
+}
+
 const ENTRY_COLUMNS: &str = "seq, at_ms, actor, action, subject, detail, prev_hash, hash";
-const CHECKPOINT_COLUMNS: &str = "seq, hash, at_ms, key_id, signature";
+const CHECKPOINT_COLUMNS: &str = "seq, hash, at_ms, interval_entries, key_id, signature";
 
 impl Store {
     /// Appends records in their own transaction; returns the last sequence number.
@@ -294,10 +326,11 @@ impl Store {
     /// Stores a signed checkpoint (idempotent per sequence number).
     pub async fn insert_checkpoint(&self, c: &Checkpoint) -> Result<()> {
         on_writer!(&self.db, pool => {
-            sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at_ms, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING")
+            sqlx::query("INSERT INTO audit_checkpoints (seq, hash, at_ms, interval_entries, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq) DO NOTHING")
                 .bind(c.seq as i64)
                 .bind(&c.hash[..])
                 .bind(c.at_ms)
+                .bind(c.interval as i64)
                 .bind(&c.key_id)
                 .bind(&c.signature)
                 .execute(pool)
@@ -308,13 +341,25 @@ impl Store {
 
     /// Every checkpoint, in order.
     pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        let sql = format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY seq");
         on_db!(&self.db, pool => {
-            sqlx::query("SELECT seq, hash, at_ms, key_id, signature FROM audit_checkpoints ORDER BY seq")
+            sqlx::query(sqlx::AssertSqlSafe(sql))
                 .fetch_all(pool)
                 .await?
                 .iter()
                 .map(checkpoint_from_row)
                 .collect()
+        })
+    }
+
+    /// Whether a checkpoint covers entry `seq`.
+    pub async fn has_checkpoint(&self, seq: u64) -> Result<bool> {
+        on_db!(&self.db, pool => {
+            let found: Option<i64> = sqlx::query_scalar("SELECT seq FROM audit_checkpoints WHERE seq = $1")
+                .bind(seq as i64)
+                .fetch_optional(pool)
+                .await?;
+            Ok(found.is_some())
         })
     }
 
@@ -335,6 +380,20 @@ impl Store {
                 None => Ok(None),
             }
         })
+    }
+
+    /// Stores a hub key's endorsement (idempotent per key).
+    pub async fn insert_key_endorsement(&self, e: &KeyEndorsement) -> Result<()> {
+        on_writer!(&self.db, pool => {
+            sqlx::query("INSERT INTO audit_key_endorsements (key_id, endorsed_by, at_ms, signature) VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING")
+                .bind(&e.key_id)
+                .bind(&e.endorsed_by)
+                .bind(e.at_ms)
+                .bind(&e.signature)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
     }
 
     /// Opens a consistent read of the audit log.
@@ -423,6 +482,32 @@ impl AuditSnapshot {
                 .await?
                 .iter()
                 .map(checkpoint_from_row)
+                .collect()
+        })
+    }
+
+    /// The keys of `owner`, oldest first, each with its endorsement if any.
+    pub async fn keys_with_endorsements(
+        &mut self,
+        owner: &str,
+    ) -> Result<Vec<(KeyRow, Option<KeyEndorsement>)>> {
+        let columns = crate::keys::COLUMNS
+            .split(", ")
+            .map(|c| format!("k.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns}, e.endorsed_by, e.at_ms AS endorsed_at_ms, e.signature AS endorsement \
+             FROM signing_keys k LEFT JOIN audit_key_endorsements e ON e.key_id = k.key_id \
+             WHERE k.owner = $1 ORDER BY k.not_before, k.key_id"
+        );
+        on_snapshot!(self, conn => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(owner)
+                .fetch_all(conn)
+                .await?
+                .iter()
+                .map(key_with_endorsement)
                 .collect()
         })
     }

@@ -159,6 +159,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "peer crls",
         include_str!("../migrations/sqlite/0016_peer_crls.sql"),
     ),
+    (
+        17,
+        "audit anchors",
+        include_str!("../migrations/sqlite/0017_audit_anchors.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -241,6 +246,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         16,
         "peer crls",
         include_str!("../migrations/postgres/0016_peer_crls.sql"),
+    ),
+    (
+        17,
+        "audit anchors",
+        include_str!("../migrations/postgres/0017_audit_anchors.sql"),
     ),
 ];
 

@@ -24,7 +24,7 @@ pub struct KeyRow {
     pub created_at: time::OffsetDateTime,
 }
 
-fn from_row(row: &impl RowExt) -> Result<KeyRow> {
+pub(crate) fn from_row(row: &impl RowExt) -> Result<KeyRow> {
     Ok(KeyRow {
         key_id: row.text("key_id")?,
         owner: row.text("owner")?,
@@ -37,7 +37,7 @@ fn from_row(row: &impl RowExt) -> Result<KeyRow> {
     })
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "key_id, owner, controller, not_before, not_after, revoked_at, revoked_reason, created_at";
 
 impl Store {

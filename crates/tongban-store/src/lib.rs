@@ -40,7 +40,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use access::{AccessApplication, AccessDecision, AccessGrant, ExchangeResource};
-pub use audit::{AuditEntry, AuditRecord, AuditSnapshot, Checkpoint};
+pub use audit::{AuditEntry, AuditRecord, AuditSnapshot, Checkpoint, KeyEndorsement};
 pub use blobs::{BlobStore, MAX_BLOB_BYTES, sha256_hex};
 pub use cases::{CaseRow, ServiceItemRow};
 pub use catalogue::{

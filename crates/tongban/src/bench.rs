@@ -154,7 +154,10 @@ async fn audit(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
         hub.audit_export(&mut w, |_| {}).await?;
     }
     let export_secs = started.elapsed().as_secs_f64();
-    let anchor = tongban_seal::PublicKey::from_multikey(&hub.identity().await?.anchor)?;
+    let anchor = hub
+        .audit_pin()?
+        .ok_or_else(|| anyhow::anyhow!("init pins the audit anchor"))?
+        .anchor;
     let started = Instant::now();
     let mut verifier = tongban_seal::archive::ArchiveVerifier::new(anchor);
     use std::io::BufRead;

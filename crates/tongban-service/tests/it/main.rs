@@ -832,25 +832,6 @@ async fn audit_gaps_truncation_and_forged_checkpoints() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn checkpoints_are_signed_automatically_every_interval() {
-    let backend = tongban_tests::sqlite();
-    let hub = hub_on(&backend).await;
-    let records: Vec<tongban_store::AuditRecord> = (0..tongban_service::CHECKPOINT_INTERVAL)
-        .map(|i| {
-            tongban_store::AuditRecord::new(T0, "bench", "test.fill", i.to_string(), json!({}))
-        })
-        .collect();
-    hub.store().append_audit(&records).await.unwrap();
-    assert_eq!(hub.store().last_checkpoint_seq().await.unwrap(), 0);
-    hub.set_department_status(CIVIL, tongban_store::DepartmentStatus::Suspended, "test")
-        .await
-        .unwrap();
-    let (head, _) = hub.store().audit_head().await.unwrap();
-    assert_eq!(hub.store().last_checkpoint_seq().await.unwrap(), head);
-    assert!(hub.audit_verify(|_| {}).await.unwrap().ok());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn department_and_key_administration_refusals() {
     each_backend("admin_keys", |hub| async move {
         use tongban_store::DepartmentStatus::*;

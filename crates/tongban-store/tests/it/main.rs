@@ -642,20 +642,52 @@ async fn audit_entries_commit_with_their_action_or_not_at_all() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn checkpoints_are_kept() {
+async fn checkpoints_and_hub_key_endorsements_are_kept() {
     each_backend("checkpoints", |store, _| async move {
         assert_eq!(store.last_checkpoint_seq().await.unwrap(), 0);
         let c = tongban_store::Checkpoint {
             seq: 10,
             hash: [7; 32],
             at_ms: 1,
+            interval: 10,
             key_id: "z6Mk".into(),
             signature: vec![1; 64],
         };
         store.insert_checkpoint(&c).await.unwrap();
         store.insert_checkpoint(&c).await.unwrap();
-        assert_eq!(store.checkpoints().await.unwrap(), vec![c]);
+        assert_eq!(store.checkpoints().await.unwrap(), vec![c.clone()]);
         assert_eq!(store.last_checkpoint_seq().await.unwrap(), 10);
+        assert!(store.has_checkpoint(10).await.unwrap());
+        assert!(!store.has_checkpoint(9).await.unwrap());
+
+        let key = |id: &str| KeyRow {
+            key_id: id.into(),
+            owner: "hub".into(),
+            controller: "urn:tongban:hub:440114".into(),
+            not_before: NOW,
+            not_after: None,
+            revoked_at: None,
+            revoked_reason: None,
+            created_at: NOW,
+        };
+        store.insert_key(&key("z6MkFirst"), &[]).await.unwrap();
+        store.insert_key(&key("z6MkSecond"), &[]).await.unwrap();
+        let e = tongban_store::KeyEndorsement {
+            key_id: "z6MkSecond".into(),
+            endorsed_by: "z6MkFirst".into(),
+            at_ms: 5,
+            signature: vec![2; 64],
+        };
+        store.insert_key_endorsement(&e).await.unwrap();
+        store.insert_key_endorsement(&e).await.unwrap();
+        let mut snapshot = store.audit_snapshot().await.unwrap();
+        assert_eq!(snapshot.checkpoints().await.unwrap(), vec![c]);
+        let keys = snapshot.keys_with_endorsements("hub").await.unwrap();
+        snapshot.finish().await.unwrap();
+        assert_eq!(
+            keys,
+            vec![(key("z6MkFirst"), None), (key("z6MkSecond"), Some(e))]
+        );
     })
     .await;
 }
@@ -680,6 +712,7 @@ async fn an_audit_snapshot_does_not_see_later_appends() {
                 seq: 3,
                 hash: later.hash,
                 at_ms: 1,
+                interval: 3,
                 key_id: "z6Mk".into(),
                 signature: vec![1; 64],
             })

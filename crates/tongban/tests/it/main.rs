@@ -611,15 +611,50 @@ fn audit_and_administration_from_the_command_line() {
     ));
     assert_eq!(shown[0]["action"], "dept.activate");
     assert_eq!(shown[1]["actor"], "王敏");
+    let anchor = ok(&tongban(&data, &["audit", "anchor"]));
     let report = json_of(&tongban(&data, &["--json", "audit", "verify"]));
     assert!(report["problem"].is_null(), "{report}");
-    ok(&tongban(&data, &["audit", "checkpoint"]));
+    assert_eq!(report["anchor"], anchor.trim());
+    assert_eq!(report["interval"], 10_000);
+    // Checkpoints published to a file kept elsewhere, and the log compared with it.
+    let published = dir.path().join("elsewhere/checkpoints.jsonl");
+    std::fs::create_dir_all(published.parent().unwrap()).unwrap();
+    let p = published.to_str().unwrap();
+    let out = json_of(&tongban(
+        &data,
+        &["--json", "audit", "checkpoint", "--publish", p],
+    ));
+    assert_eq!(out["published"]["appended"], 1, "{out}");
+    assert_eq!(out["published"]["last"], out["signed"]["seq"], "{out}");
+    let report = json_of(&tongban(
+        &data,
+        &["--json", "audit", "verify", "--checkpoints", p],
+    ));
+    assert_eq!(
+        (&report["problem"], &report["published"]),
+        (&Value::Null, &json!(1)),
+        "{report}"
+    );
+    // Without the pin on this node the log is walked but not called intact.
+    let pin = data.join("keys/audit-pin.json");
+    let pin_text = std::fs::read(&pin).unwrap();
+    std::fs::remove_file(&pin).unwrap();
+    let out = tongban(&data, &["--json", "audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["problem"]["code"], "AUDIT_ANCHOR_UNPINNED");
+    let out = tongban(
+        &data,
+        &["--json", "audit", "verify", "--anchor", anchor.trim()],
+    );
+    assert!(json_of(&out)["problem"].is_null());
+    std::fs::write(&pin, pin_text).unwrap();
+    let out = tongban(&data, &["--json", "audit", "pin"]);
+    assert_eq!(json_of(&out)["error"]["code"], "AUDIT_PIN_EXISTS");
     let archive = dir.path().join("audit.jsonl");
     ok(&tongban(
         &data,
         &["audit", "export", "--out", archive.to_str().unwrap()],
     ));
-    let anchor = ok(&tongban(&data, &["trust", "anchor"]));
     let out = tongban(
         &dir.path().join("nowhere"),
         &[
