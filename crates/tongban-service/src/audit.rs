@@ -395,7 +395,8 @@ impl Hub {
             )
         })?;
         let hub = self.identity().await?.id;
-        let existing = if path.exists() {
+        // An empty file (created beforehand, say on a mounted share) is a new one.
+        let existing = if path.metadata().is_ok_and(|m| m.len() > 0) {
             let (file_hub, list) = read_published(path)?;
             if file_hub != hub {
                 return Err(Error::rejected(

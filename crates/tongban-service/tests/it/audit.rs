@@ -262,6 +262,7 @@ async fn a_rewritten_and_rehashed_chain_is_detected() {
         let from = hub.audit_pin().unwrap().unwrap().schedule.from();
         let head = fill(&hub, 35).await;
         let published = backend.dir().join("published.jsonl");
+        std::fs::write(&published, "").unwrap();
         let outcome = hub.audit_publish(&published).await.unwrap();
         let expected = boundaries(10, from, head);
         assert_eq!(
