@@ -36,6 +36,7 @@ fn world() -> World {
         controller: organisation_urn(&code),
         public: key.public(),
         validity: Validity::from(datetime!(2026-01-01 0:00 UTC)),
+        purpose: tongban_seal::KeyPurpose::Issue,
     };
     let request = IssueRequest {
         type_code: "11100000TB0000001K001".into(),

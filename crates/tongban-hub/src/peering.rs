@@ -253,7 +253,9 @@ pub(crate) async fn link(shared: &Shared, peer: &PeerRow) -> Result<Client, Peer
     let hub = &shared.hub;
     let (cert_pem, key_pem) = hub.peer_client_identity().await?;
     let identity = hub.identity().await?;
-    let (signing_key, _) = hub.current_key("hub").await?;
+    let (signing_key, _) = hub
+        .current_key("hub", tongban_seal::KeyPurpose::Both)
+        .await?;
     let (server_name, addr) = resolve(&peer.address).await?;
     let config = ClientConfig {
         hub: addr,
@@ -689,7 +691,10 @@ pub(crate) async fn answer_peer(
             crate::crossing::answer_request(shared, region, &identity, &request, timeout_ms).await?
         }
     };
-    let (key, _) = hub.current_key("hub").await.map_err(refused)?;
+    let (key, _) = hub
+        .current_key("hub", tongban_seal::KeyPurpose::Both)
+        .await
+        .map_err(refused)?;
     Draft {
         id: tongban_proto::new_id(),
         sender: identity.id,

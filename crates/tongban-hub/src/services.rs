@@ -138,7 +138,10 @@ pub(crate) async fn answer(
         }
     };
     let identity = hub.identity().await.map_err(|e| refused(&e))?;
-    let (key, _) = hub.current_key("hub").await.map_err(|e| refused(&e))?;
+    let (key, _) = hub
+        .current_key("hub", tongban_seal::KeyPurpose::Both)
+        .await
+        .map_err(|e| refused(&e))?;
     Draft {
         id: tongban_proto::new_id(),
         sender: identity.id,

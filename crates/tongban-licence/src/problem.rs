@@ -30,6 +30,9 @@ pub enum ProblemCode {
     KeyUnknown,
     /// The key belongs to someone other than the credential's issuer.
     KeyNotIssuers,
+    /// The key is not one for signing licences (e.g. a department's
+    /// exchange key, which signs envelopes only).
+    KeyWrongPurpose,
     /// The key was revoked at or before the proof's creation time.
     KeyRevoked,
     /// The key's window had closed at the proof's creation time.
@@ -85,7 +88,7 @@ pub enum ProblemCode {
 
 impl ProblemCode {
     /// Every code, in the order `docs/LICENCE-FORMAT.md` lists them.
-    pub const ALL: [ProblemCode; 34] = {
+    pub const ALL: [ProblemCode; 35] = {
         use ProblemCode::*;
         [
             MalformedJson,
@@ -97,6 +100,7 @@ impl ProblemCode {
             ProofInvalid,
             KeyUnknown,
             KeyNotIssuers,
+            KeyWrongPurpose,
             KeyRevoked,
             KeyExpired,
             KeyNotYetValid,
@@ -137,6 +141,7 @@ impl ProblemCode {
             ProofContextMismatch => "PROOF_CONTEXT_MISMATCH",
             ProofInvalid => "PROOF_INVALID",
             KeyUnknown => "KEY_UNKNOWN",
+            KeyWrongPurpose => "KEY_WRONG_PURPOSE",
             KeyNotIssuers => "KEY_NOT_ISSUERS",
             KeyRevoked => "KEY_REVOKED",
             KeyExpired => "KEY_EXPIRED",

@@ -280,6 +280,12 @@ pub fn verify_list(
             key.controller
         )));
     }
+    if !key.purpose.covers(tongban_seal::KeyPurpose::Issue) {
+        return Err(invalid(format!(
+            "{id}: signed by an {} key, which does not sign status lists",
+            key.purpose
+        )));
+    }
     if let Some(created) = proof.created {
         key.validity
             .check_at(created)

@@ -9,7 +9,7 @@
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use tongban_seal::timefmt::{format_rfc3339, parse_rfc3339};
-use tongban_seal::{KeyRecord, PublicKey, SigningKey, Validity};
+use tongban_seal::{KeyPurpose, KeyRecord, PublicKey, SigningKey, Validity};
 
 use crate::credential::VC_CONTEXT;
 use crate::di;
@@ -84,6 +84,7 @@ pub fn sign(
                         "notBefore": format_rfc3339(k.validity.not_before),
                         "notAfter": k.validity.not_after.map(format_rfc3339),
                         "revokedAt": k.validity.revoked_at.map(format_rfc3339),
+                        "purpose": k.purpose.as_str(),
                     })
                 })
                 .collect();
@@ -214,6 +215,16 @@ pub fn parse_key(key: &Value) -> Result<KeyRecord, TrustFileError> {
                 .map_err(|e| invalid(format!("key {multikey} {k}: {e}"))),
         }
     };
+    // Trust files of hubs that predate purposes carry none: their keys
+    // signed both.
+    let purpose = match key.get("purpose") {
+        None => KeyPurpose::Both,
+        Some(p) => p.as_str().and_then(KeyPurpose::parse).ok_or_else(|| {
+            invalid(format!(
+                "key {multikey}: purpose {p} is not issue, exchange or both"
+            ))
+        })?,
+    };
     Ok(KeyRecord {
         controller: controller.to_owned(),
         public,
@@ -223,5 +234,6 @@ pub fn parse_key(key: &Value) -> Result<KeyRecord, TrustFileError> {
             not_after: time_of("notAfter")?,
             revoked_at: time_of("revokedAt")?,
         },
+        purpose,
     })
 }

@@ -339,6 +339,16 @@ fn precheck(trust: &Trust, credential: Value, options: VerifyOptions<'_>) -> Pen
                             ),
                         ));
                     }
+                    if !record.purpose.covers(tongban_seal::KeyPurpose::Issue) {
+                        problems.push(Problem::new(
+                            ProblemCode::KeyWrongPurpose,
+                            format!(
+                                "key {} signs {} messages, not licences",
+                                record.key_id(),
+                                record.purpose
+                            ),
+                        ));
+                    }
                     if let Err(e) = record.validity.check_at(signed_at) {
                         let code = match e {
                             KeyUseError::Revoked { .. } => ProblemCode::KeyRevoked,

@@ -380,6 +380,15 @@ impl Parsed {
                 ),
             ));
         }
+        if !key.purpose.covers(tongban_seal::KeyPurpose::Exchange) {
+            return Err(ProtoError::new(
+                ErrorCode::KeyWrongPurpose,
+                format!(
+                    "key {} has purpose {}, not exchange: envelopes are signed with the department's exchange key",
+                    self.header.key_id, key.purpose
+                ),
+            ));
+        }
         key.validity.check_at(self.header.time).map_err(|e| {
             let code = match e {
                 KeyUseError::Revoked { .. } => ErrorCode::KeyRevoked,

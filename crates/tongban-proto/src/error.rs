@@ -49,6 +49,9 @@ codes! {
     KeyUnknown => "KEY_UNKNOWN",
     /// The key belongs to another department than the sender.
     KeyNotSenders => "KEY_NOT_SENDERS",
+    /// The key is not one for signing envelopes (a department's issuing
+    /// key signs licences only).
+    KeyWrongPurpose => "KEY_WRONG_PURPOSE",
     /// The key was revoked at or before the envelope's time.
     KeyRevoked => "KEY_REVOKED",
     /// The key's window had closed at the envelope's time.

@@ -10,12 +10,13 @@ pub mod batch;
 pub mod chain;
 pub mod jcs;
 pub mod key;
+pub mod keyreg;
 pub mod timefmt;
 pub mod validity;
 
 pub use batch::{BatchItem, verify_batch};
 pub use key::{KeyError, PublicKey, Signature, SigningKey, multibase_decode, multibase_encode};
-pub use validity::{KeyRecord, KeyUseError, Validity};
+pub use validity::{KeyPurpose, KeyRecord, KeyUseError, Validity};
 
 pub use archive::hex;
 

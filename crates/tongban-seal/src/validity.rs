@@ -99,7 +99,53 @@ impl Validity {
     }
 }
 
-/// A public key, who controls it, and when it may be used.
+/// What a key may sign. One key, one purpose: a department's licences
+/// are signed with its issuing key, which the hub keeps, and its envelopes
+/// with its exchange key, which its own system may hold alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyPurpose {
+    /// Licences (证照) and status lists.
+    Issue,
+    /// Envelopes of the exchange.
+    Exchange,
+    /// Both: a hub's own key (its anchor signs trust lists and its
+    /// answers), and department keys made before purposes were kept apart.
+    Both,
+}
+
+impl KeyPurpose {
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyPurpose::Issue => "issue",
+            KeyPurpose::Exchange => "exchange",
+            KeyPurpose::Both => "both",
+        }
+    }
+
+    /// Parses a stored or serialised name.
+    pub fn parse(s: &str) -> Option<KeyPurpose> {
+        match s {
+            "issue" => Some(KeyPurpose::Issue),
+            "exchange" => Some(KeyPurpose::Exchange),
+            "both" => Some(KeyPurpose::Both),
+            _ => None,
+        }
+    }
+
+    /// Whether a key of this purpose may sign what `wanted` names.
+    pub fn covers(self, wanted: KeyPurpose) -> bool {
+        self == KeyPurpose::Both || self == wanted
+    }
+}
+
+impl std::fmt::Display for KeyPurpose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A public key, who controls it, what it may sign, and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
     /// Controller (e.g. `urn:uscc:…` of the issuing department).
@@ -108,6 +154,8 @@ pub struct KeyRecord {
     pub public: PublicKey,
     /// Its window.
     pub validity: Validity,
+    /// What it may sign.
+    pub purpose: KeyPurpose,
 }
 
 impl KeyRecord {

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use tongban_codes::{RegionCode, Uscc};
 use tongban_licence::credential::organisation_urn;
 use tongban_licence::{LicenceType, LicenceTypes};
-use tongban_seal::{KeyRecord, PublicKey, SigningKey, Validity};
+use tongban_seal::{KeyPurpose, KeyRecord, PublicKey, SigningKey, Validity};
 use tongban_store::{DepartmentRow, DepartmentStatus, KeyRow, PlatformLevel, SchemaInsert};
 
 use crate::{Error, Hub, Result};
@@ -90,6 +90,7 @@ impl Hub {
                     revoked_at: None,
                     revoked_reason: None,
                     created_at: now,
+                    purpose: KeyPurpose::Both.as_str().to_owned(),
                 },
                 &audit,
             )
@@ -114,7 +115,7 @@ impl Hub {
             )
         })?;
         let name = self.store.setting("hub_name").await?.unwrap_or_default();
-        let (_, record) = self.current_key(HUB_OWNER).await?;
+        let (_, record) = self.current_key(HUB_OWNER, KeyPurpose::Both).await?;
         Ok(HubIdentity {
             id: format!("urn:tongban:hub:{region}"),
             region,
@@ -210,12 +211,26 @@ impl Hub {
         }
     }
 
-    /// Creates a signing key for a department, valid from `not_before` (now if `None`).
+    /// Creates a signing key for a department (its secret in this hub's key
+    /// store), valid from `not_before` (now if `None`), for one purpose:
+    /// licences (`Issue`) or envelopes (`Exchange`). The hub's own keys are
+    /// `Both` whatever is asked: its anchor signs trust lists and answers.
     pub async fn new_signing_key(
         &self,
         owner: &str,
+        purpose: KeyPurpose,
         not_before: Option<OffsetDateTime>,
     ) -> Result<KeyRow> {
+        let purpose = if owner == HUB_OWNER {
+            KeyPurpose::Both
+        } else if purpose == KeyPurpose::Both {
+            return Err(Error::rejected(
+                "KEY_PURPOSE_INVALID",
+                "a department's key signs licences (issue) or envelopes (exchange), not both",
+            ));
+        } else {
+            purpose
+        };
         let controller = if owner == HUB_OWNER {
             self.identity().await?.id
         } else {
@@ -237,11 +252,12 @@ impl Hub {
             revoked_at: None,
             revoked_reason: None,
             created_at: now,
+            purpose: purpose.as_str().to_owned(),
         };
         let audit = [self.audit(
             "key.new",
             &row.key_id,
-            json!({"owner": row.owner, "controller": row.controller, "notBefore": tongban_seal::timefmt::format_rfc3339(row.not_before)}),
+            json!({"owner": row.owner, "controller": row.controller, "purpose": row.purpose, "notBefore": tongban_seal::timefmt::format_rfc3339(row.not_before)}),
         )];
         if owner == HUB_OWNER {
             self.endorse_hub_key(&row).await?;
@@ -250,9 +266,14 @@ impl Hub {
         Ok(row)
     }
 
-    /// The key `owner` signs with now: in its window, not revoked, the most
-    /// recent such, with its secret on this node.
-    pub async fn current_key(&self, owner: &str) -> Result<(SigningKey, KeyRecord)> {
+    /// The key `owner` signs with now for `purpose`: in its window, not
+    /// revoked, of that purpose (or a key of before purposes, which signed
+    /// both), the most recent such, with its secret on this node.
+    pub async fn current_key(
+        &self,
+        owner: &str,
+        purpose: KeyPurpose,
+    ) -> Result<(SigningKey, KeyRecord)> {
         let now = self.now();
         let mut candidates: Vec<KeyRow> = self
             .store
@@ -260,15 +281,25 @@ impl Hub {
             .await?
             .into_iter()
             .filter(|k| {
-                key_record(k).is_ok_and(|r| r.validity.check_at(now).is_ok())
+                key_record(k)
+                    .is_ok_and(|r| r.validity.check_at(now).is_ok() && r.purpose.covers(purpose))
                     && self.keys.has(&k.key_id)
             })
             .collect();
-        candidates.sort_by_key(|k| k.not_before);
+        // The newest window first; among equals, a key of this very
+        // purpose before one of before purposes.
+        candidates.sort_by_key(|k| (k.not_before, k.purpose == purpose.as_str()));
         let row = candidates.pop().ok_or_else(|| {
             Error::rejected(
                 "SIGNING_KEY_NONE",
-                format!("{owner} has no signing key usable now on this node"),
+                format!(
+                    "{owner} has no {purpose} key usable now on this node{}",
+                    if purpose == KeyPurpose::Exchange {
+                        " (its system may hold its own: `tongban key register`)"
+                    } else {
+                        ""
+                    }
+                ),
             )
         })?;
         let key = self.keys.load(&row.key_id)?;
@@ -335,6 +366,12 @@ pub fn key_record(row: &KeyRow) -> Result<KeyRecord> {
             row.key_id
         )))
     })?;
+    let purpose = KeyPurpose::parse(&row.purpose).ok_or_else(|| {
+        Error::Store(tongban_store::StoreError::Corrupt(format!(
+            "key {}: purpose {:?}",
+            row.key_id, row.purpose
+        )))
+    })?;
     Ok(KeyRecord {
         controller: row.controller.clone(),
         public,
@@ -343,6 +380,7 @@ pub fn key_record(row: &KeyRow) -> Result<KeyRecord> {
             not_after: row.not_after,
             revoked_at: row.revoked_at,
         },
+        purpose,
     })
 }
 
@@ -421,7 +459,21 @@ impl Hub {
                 "the overlap is between 0 and 365 days",
             ));
         }
-        let new = self.new_signing_key(&old.owner, Some(now)).await?;
+        // A key of before purposes is succeeded by an issuing key: exchange
+        // keys are the department's own (`key register`) or made apart.
+        let purpose = match KeyPurpose::parse(&old.purpose) {
+            Some(KeyPurpose::Exchange) => KeyPurpose::Exchange,
+            _ => KeyPurpose::Issue,
+        };
+        if purpose == KeyPurpose::Exchange && !self.keys.has(key_id) {
+            return Err(Error::rejected(
+                "KEY_NOT_HELD",
+                format!(
+                    "{key_id} is a department's own exchange key: its system makes the successor and registers it (`tongban key register`)"
+                ),
+            ));
+        }
+        let new = self.new_signing_key(&old.owner, purpose, Some(now)).await?;
         let closes = now + overlap;
         let audit = [self.audit(
             "key.rotate",

@@ -229,7 +229,9 @@ impl Hub {
     pub(crate) async fn endorse_hub_key(&self, row: &KeyRow) -> Result<()> {
         let public = PublicKey::from_multikey(&row.key_id)
             .map_err(|e| Error::Store(StoreError::Corrupt(format!("key {}: {e}", row.key_id))))?;
-        let (signer, _) = self.current_key(HUB_OWNER).await?;
+        let (signer, _) = self
+            .current_key(HUB_OWNER, tongban_seal::KeyPurpose::Both)
+            .await?;
         let e = endorse(&signer, &public, row.not_before, self.now_ms());
         self.store
             .insert_key_endorsement(&KeyEndorsement {
@@ -289,7 +291,9 @@ impl Hub {
         let Some(entry) = self.store.audit_entry(seq).await? else {
             return Ok(None);
         };
-        let (key, _) = self.current_key(HUB_OWNER).await?;
+        let (key, _) = self
+            .current_key(HUB_OWNER, tongban_seal::KeyPurpose::Both)
+            .await?;
         let signed =
             SignedCheckpoint::sign(&key, seq, entry.hash, self.now_ms(), schedule.interval());
         let checkpoint = Checkpoint {
@@ -470,7 +474,9 @@ impl Hub {
     ) -> Result<u64> {
         let identity = self.identity().await?;
         let schedule = self.audit_schedule()?;
-        let (hub_key, _) = self.current_key(HUB_OWNER).await?;
+        let (hub_key, _) = self
+            .current_key(HUB_OWNER, tongban_seal::KeyPurpose::Both)
+            .await?;
         let exported_at = self.now();
         let io = |e: std::io::Error| Error::rejected("IO", e.to_string());
         let mut snapshot = self.store.audit_snapshot().await?;

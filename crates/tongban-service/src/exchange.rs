@@ -41,9 +41,16 @@ impl Hub {
         Ok(self.store.subscriptions(department).await?)
     }
 
-    /// The node's secret signing key of a department, for local tools that
-    /// send on its behalf (development and tests). DANGER: hands out a secret.
+    /// The node's secret exchange key of a department (the hub's own key
+    /// for `hub`), for local tools that send on its behalf (development and
+    /// tests). DANGER: hands out a secret; not audited (see
+    /// [`Hub::export_exchange_secret`], which is).
     pub async fn danger_signing_key(&self, department: &str) -> Result<tongban_seal::SigningKey> {
-        Ok(self.current_key(department).await?.0)
+        let purpose = if department == crate::admin::HUB_OWNER {
+            tongban_seal::KeyPurpose::Both
+        } else {
+            tongban_seal::KeyPurpose::Exchange
+        };
+        Ok(self.current_key(department, purpose).await?.0)
     }
 }

@@ -15,6 +15,7 @@ mod cases;
 mod catalogue;
 mod error;
 mod exchange;
+mod keys;
 pub mod keystore;
 mod licences;
 mod peers;

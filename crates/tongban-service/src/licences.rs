@@ -245,7 +245,9 @@ impl Hub {
         let department = self.active_department(issuer_code).await?;
         let code = Uscc::parse_lenient(&department.code)
             .map_err(|e| Error::rejected("DEPARTMENT_CODE_INVALID", e.to_string()))?;
-        let (key, record) = self.current_key(issuer_code).await?;
+        let (key, record) = self
+            .current_key(issuer_code, tongban_seal::KeyPurpose::Issue)
+            .await?;
         let types = self.licence_types();
         let now = tongban_seal::timefmt::truncate_to_seconds(self.now());
 
@@ -791,7 +793,9 @@ impl Hub {
         sequence: u32,
     ) -> Result<Value> {
         let department = self.department(issuer).await?;
-        let (key, record) = self.current_key(issuer).await?;
+        let (key, record) = self
+            .current_key(issuer, tongban_seal::KeyPurpose::Issue)
+            .await?;
         let bits = self
             .status_bits(issuer, i64::from(sequence), purpose)
             .await?;
@@ -844,7 +848,9 @@ impl Hub {
             self.department(code).await?;
         }
         let identity = self.identity().await?;
-        let (hub_key, hub_record) = self.current_key(HUB_OWNER).await?;
+        let (hub_key, hub_record) = self
+            .current_key(HUB_OWNER, tongban_seal::KeyPurpose::Both)
+            .await?;
         let mut by_owner: HashMap<String, Vec<tongban_seal::KeyRecord>> = HashMap::new();
         for row in self.store.all_keys().await? {
             if row.owner != HUB_OWNER {

@@ -429,6 +429,7 @@ pub fn anchor_record(peer: &PeerRow) -> Result<KeyRecord> {
         controller: format!("urn:tongban:hub:{}", peer.region_code),
         public,
         validity: tongban_seal::Validity::from(peer.added_at - time::Duration::days(3650)),
+        purpose: tongban_seal::KeyPurpose::Both,
     })
 }
 

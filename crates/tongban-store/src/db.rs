@@ -164,6 +164,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit anchors",
         include_str!("../migrations/sqlite/0017_audit_anchors.sql"),
     ),
+    (
+        22,
+        "key purposes",
+        include_str!("../migrations/sqlite/0022_key_purposes.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -251,6 +256,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         17,
         "audit anchors",
         include_str!("../migrations/postgres/0017_audit_anchors.sql"),
+    ),
+    (
+        22,
+        "key purposes",
+        include_str!("../migrations/postgres/0022_key_purposes.sql"),
     ),
 ];
 

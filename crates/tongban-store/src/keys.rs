@@ -22,6 +22,8 @@ pub struct KeyRow {
     pub revoked_reason: Option<String>,
     /// When it was registered.
     pub created_at: time::OffsetDateTime,
+    /// What it signs: `issue`, `exchange` or `both`.
+    pub purpose: String,
 }
 
 pub(crate) fn from_row(row: &impl RowExt) -> Result<KeyRow> {
@@ -34,17 +36,17 @@ pub(crate) fn from_row(row: &impl RowExt) -> Result<KeyRow> {
         revoked_at: row.opt_int("revoked_at")?.map(from_unix).transpose()?,
         revoked_reason: row.opt_text("revoked_reason")?,
         created_at: from_unix(row.int("created_at")?)?,
+        purpose: row.text("purpose")?,
     })
 }
 
-pub(crate) const COLUMNS: &str =
-    "key_id, owner, controller, not_before, not_after, revoked_at, revoked_reason, created_at";
+pub(crate) const COLUMNS: &str = "key_id, owner, controller, not_before, not_after, revoked_at, revoked_reason, created_at, purpose";
 
 impl Store {
     /// Registers a key; `false` if the key id is already registered.
     pub async fn insert_key(&self, k: &KeyRow, audit: &[crate::AuditRecord]) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
-            execute_audited!(tx, sqlx::query("INSERT INTO signing_keys (key_id, owner, controller, not_before, not_after, revoked_at, revoked_reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key_id) DO NOTHING")
+            execute_audited!(tx, sqlx::query("INSERT INTO signing_keys (key_id, owner, controller, not_before, not_after, revoked_at, revoked_reason, created_at, purpose) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key_id) DO NOTHING")
                 .bind(&k.key_id)
                 .bind(&k.owner)
                 .bind(&k.controller)
@@ -52,7 +54,8 @@ impl Store {
                 .bind(k.not_after.map(unix))
                 .bind(k.revoked_at.map(unix))
                 .bind(&k.revoked_reason)
-                .bind(unix(k.created_at)), audit)
+                .bind(unix(k.created_at))
+                .bind(&k.purpose), audit)
         });
         Ok(done == 1)
     }

@@ -307,6 +307,7 @@ pub async fn run(args: ExchangeBenchArgs) -> anyhow::Result<ExitCode> {
             controller: format!("urn:uscc:{PROVIDER}"),
             public: key.public(),
             validity: tongban_seal::Validity::from(time::OffsetDateTime::UNIX_EPOCH),
+            purpose: tongban_seal::KeyPurpose::Exchange,
         };
         match crate::bench_nats::compare(&plain, args.connections, args.window, key_record, schema)
             .await

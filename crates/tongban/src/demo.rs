@@ -326,7 +326,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
 
     section(6, "Key rotation: licences outlive the key that signed them");
-    let old_key = hub.current_key(CIVIL_AFFAIRS).await?.1;
+    let old_key = hub
+        .current_key(CIVIL_AFFAIRS, tongban_seal::KeyPurpose::Issue)
+        .await?
+        .1;
     clock.set(start + Duration::days(30));
     let (_, new_key) = hub
         .rotate_key(&old_key.public.to_multikey(), Duration::days(1))

@@ -420,6 +420,7 @@ fn verify_offline(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<ExitCode> 
             controller: controller.to_owned(),
             public,
             validity: Validity::from(time::OffsetDateTime::UNIX_EPOCH),
+            purpose: tongban_seal::KeyPurpose::Issue,
         });
         trust
     };

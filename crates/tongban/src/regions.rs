@@ -78,7 +78,8 @@ pub async fn qingcheng_service(hub: &Hub) -> anyhow::Result<String> {
         contact: None,
     })
     .await?;
-    hub.new_signing_key(&code, None).await?;
+    hub.new_signing_key(&code, tongban_seal::KeyPurpose::Exchange, None)
+        .await?;
     let item = serde_json::from_value(serde_json::json!({
         "code": QINGCHENG_ITEM,
         "name": "食品经营许可（跨区域通办）",

@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
+use tongban_seal::KeyPurpose;
 use tongban_service::{Hub, NewDepartment};
 use tongban_store::{DepartmentStatus, PlatformLevel};
 
-use crate::output::{Coded, write_json};
+use crate::output::{Coded, read_json, write_json};
 use crate::{Context, samples};
 
 #[derive(Debug, Args)]
@@ -93,8 +94,15 @@ pub async fn initialise(
                 })
                 .await?;
             }
-            if d.issues && hub.current_key(d.code).await.is_err() {
-                hub.new_signing_key(d.code, None).await?;
+            if d.issues && hub.current_key(d.code, KeyPurpose::Issue).await.is_err() {
+                hub.new_signing_key(d.code, KeyPurpose::Issue, None).await?;
+            }
+            // For development, an exchange key the hub makes (and hands out,
+            // audited, with `key export-secret`); in production a
+            // department's system makes its own (`key generate`, `key register`).
+            if hub.current_key(d.code, KeyPurpose::Exchange).await.is_err() {
+                hub.new_signing_key(d.code, KeyPurpose::Exchange, None)
+                    .await?;
             }
         }
     }
@@ -282,15 +290,16 @@ fn fmt_time(t: Option<time::OffsetDateTime>) -> String {
 }
 
 fn key_json(k: &tongban_store::KeyRow) -> Value {
-    json!({"keyId": k.key_id, "owner": k.owner, "controller": k.controller,
+    json!({"keyId": k.key_id, "owner": k.owner, "controller": k.controller, "purpose": k.purpose,
            "notBefore": fmt_time(Some(k.not_before)), "notAfter": k.not_after.map(tongban_seal::timefmt::format_rfc3339),
            "revokedAt": k.revoked_at.map(tongban_seal::timefmt::format_rfc3339), "revokedReason": k.revoked_reason})
 }
 
 fn key_line(k: &tongban_store::KeyRow) -> String {
     format!(
-        "{}  from {}  until {}{}",
+        "{}  {:<8}  from {}  until {}{}",
         k.key_id,
+        k.purpose,
         fmt_time(Some(k.not_before)),
         fmt_time(k.not_after),
         k.revoked_at
@@ -305,11 +314,38 @@ fn key_line(k: &tongban_store::KeyRow) -> String {
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
-    /// Create a signing key for a department (or `hub`).
+    /// Create a signing key for a department (or `hub`), its secret kept by
+    /// this hub.
     New {
         /// Department code, or `hub`.
         #[arg(long)]
         owner: String,
+        /// What it signs: licences (`issue`) or envelopes (`exchange`). A
+        /// hub's own key signs both.
+        #[arg(long, value_enum, default_value = "issue")]
+        purpose: PurposeArg,
+    },
+    /// (Department side, no hub needed) generate an exchange key: writes its
+    /// secret to an owner-only file and a registration request, signed by
+    /// the key, for the region's administrator (`tongban key register`).
+    /// The hub never sees the secret.
+    Generate {
+        /// The department's code.
+        #[arg(long)]
+        owner: String,
+        /// Where to write the secret key (created 0600, never overwritten).
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Where to write the registration request (default: OUT with
+        /// `.registration.json` appended).
+        #[arg(long)]
+        request: Option<PathBuf>,
+    },
+    /// Register a department's own exchange key from its registration
+    /// request (`tongban key generate`): only the public half is kept.
+    Register {
+        /// The registration request (JSON).
+        request: PathBuf,
     },
     /// List keys with their windows.
     List {
@@ -325,9 +361,10 @@ pub enum KeyCommand {
         #[arg(long, default_value = "7d", value_parser = parse_duration)]
         overlap: time::Duration,
     },
-    /// Write a department's current secret signing key for its own system
-    /// (owner-only file). DANGER: hands out a secret; for development and
-    /// for provisioning a department that does not generate its own key.
+    /// Write a department's current exchange key, made by this hub, for its
+    /// own system (owner-only file); audited. DANGER: hands out a secret; for
+    /// development and for provisioning a department that does not generate
+    /// its own key. Issuing keys never leave the hub.
     ExportSecret {
         /// Department code.
         #[arg(long)]
@@ -364,18 +401,56 @@ fn parse_duration(s: &str) -> Result<time::Duration, String> {
     }
 }
 
+/// What a key signs, as `key new` names it.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PurposeArg {
+    /// Licences and status lists.
+    Issue,
+    /// Envelopes of the exchange.
+    Exchange,
+}
+
+impl From<PurposeArg> for KeyPurpose {
+    fn from(p: PurposeArg) -> KeyPurpose {
+        match p {
+            PurposeArg::Issue => KeyPurpose::Issue,
+            PurposeArg::Exchange => KeyPurpose::Exchange,
+        }
+    }
+}
+
 pub async fn key(ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
+    // The department's side: no hub, no store.
+    if let KeyCommand::Generate {
+        owner,
+        out,
+        request,
+    } = cmd
+    {
+        return generate_key(ctx, &owner, &out, request);
+    }
     let hub = ctx.open().await?;
     match cmd {
-        KeyCommand::New { owner } => {
-            let row = hub.new_signing_key(&owner, None).await?;
+        KeyCommand::Generate { .. } => unreachable!("handled above"),
+        KeyCommand::New { owner, purpose } => {
+            let row = hub.new_signing_key(&owner, purpose.into(), None).await?;
             if ctx.json {
-                println!(
-                    "{}",
-                    json!({"keyId": row.key_id, "owner": row.owner, "controller": row.controller})
-                );
+                println!("{}", key_json(&row));
             } else {
-                println!("new key {} for {}", row.key_id, row.owner);
+                println!("new {} key {} for {}", row.purpose, row.key_id, row.owner);
+            }
+        }
+        KeyCommand::Register { request } => {
+            let row = hub.register_exchange_key(&read_json(&request)?).await?;
+            if ctx.json {
+                println!("{}", key_json(&row));
+            } else {
+                println!(
+                    "registered exchange key {} of {} (valid from {}; this hub holds no secret of it)",
+                    row.key_id,
+                    row.owner,
+                    fmt_time(Some(row.not_before))
+                );
             }
         }
         KeyCommand::List { owner } => {
@@ -393,15 +468,14 @@ pub async fn key(ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
             }
         }
         KeyCommand::ExportSecret { owner, out } => {
-            let key = hub.danger_signing_key(&owner).await?;
-            tongban_service::keystore::write_owner_only(
-                &out,
-                format!("{}\n", key.to_secret_multikey().as_str()).as_bytes(),
-            )?;
-            if !ctx.json {
+            let (key_id, secret) = hub.export_exchange_secret(&owner).await?;
+            let line = zeroize::Zeroizing::new(format!("{}\n", secret.as_str()));
+            tongban_service::keystore::write_owner_only(&out, line.as_bytes())?;
+            if ctx.json {
+                println!("{}", json!({"keyId": key_id, "owner": owner, "out": out}));
+            } else {
                 println!(
-                    "wrote the secret signing key {} of {owner} to {}",
-                    key.public().to_multikey(),
+                    "wrote the secret exchange key {key_id} of {owner} to {} (recorded in the audit log)",
                     out.display()
                 );
             }
@@ -472,5 +546,47 @@ pub async fn trust(ctx: &Context, cmd: TrustCommand) -> anyhow::Result<ExitCode>
         TrustCommand::Anchor => println!("{}", hub.identity().await?.anchor),
     }
     hub.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tongban key generate`: the department's system makes its exchange key
+/// and a registration request signed by it; the secret stays here.
+fn generate_key(
+    ctx: &Context,
+    owner: &str,
+    out: &std::path::Path,
+    request: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let request_path = request.unwrap_or_else(|| {
+        let mut name = out.as_os_str().to_owned();
+        name.push(".registration.json");
+        PathBuf::from(name)
+    });
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+        restrict_dir(parent);
+    }
+    let key = tongban_seal::SigningKey::generate()
+        .map_err(|e| Coded::new("RNG_FAILED", e.to_string()))?;
+    let registration = tongban_seal::keyreg::sign(&key, owner, time::OffsetDateTime::now_utc());
+    let secret = key.to_secret_multikey();
+    let line = zeroize::Zeroizing::new(format!("{}\n", secret.as_str()));
+    tongban_service::keystore::write_owner_only(out, line.as_bytes())?;
+    write_json(&request_path, &registration)?;
+    let key_id = key.public().to_multikey();
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"keyId": key_id, "owner": owner, "out": out, "request": request_path})
+        );
+    } else {
+        println!("generated exchange key {key_id} for {owner}");
+        println!("  secret (keep it here, owner-only): {}", out.display());
+        println!("  registration request: {}", request_path.display());
+        println!(
+            "next: the region's administrator runs `tongban key register {}`",
+            request_path.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

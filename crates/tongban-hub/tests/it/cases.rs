@@ -68,7 +68,11 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic() {
         .await
         .unwrap();
     // Signed by the hub, to the asker.
-    let (_, hub_key) = t.hub.current_key("hub").await.unwrap();
+    let (_, hub_key) = t
+        .hub
+        .current_key("hub", tongban_seal::KeyPurpose::Both)
+        .await
+        .unwrap();
     let identity = t.hub.identity().await.unwrap();
     assert_eq!(answer["sender"], identity.id.as_str());
     assert_eq!(answer["recipient"], CIVIL);

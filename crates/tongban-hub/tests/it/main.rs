@@ -8,6 +8,7 @@ mod faults;
 mod flows;
 mod order;
 mod peers;
+mod purposes;
 mod trust;
 
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tongban_client::{Client, ClientConfig};
 use tongban_hub::{ServeConfig, TlsMaterial};
+use tongban_seal::KeyPurpose;
 use tongban_service::ca::CertRequest;
 use tongban_service::{Clock, Hub, HubConfig, NewDepartment};
 use tongban_store::{BlobConfig, DatabaseConfig, Durability, PlatformLevel, StoreConfig};
@@ -148,7 +150,9 @@ impl TestHub {
             })
             .await
             .unwrap();
-            hub.new_signing_key(code, None).await.unwrap();
+            for purpose in [KeyPurpose::Issue, KeyPurpose::Exchange] {
+                hub.new_signing_key(code, purpose, None).await.unwrap();
+            }
         }
         let schema: Value = serde_json::from_slice(
             &std::fs::read(schemas_dir().join("messages/business-registration.json")).unwrap(),

@@ -358,6 +358,7 @@ async fn the_test_vector_is_accepted_and_its_recipient_verifies_it_with_the_trus
                 revoked_at: None,
                 revoked_reason: None,
                 created_at: t.hub.now(),
+                purpose: "exchange".into(),
             },
             &[],
         )

@@ -722,7 +722,11 @@ async fn a_rotated_department_key_is_fetched_when_the_other_region_first_sees_it
     };
     let (q, h, identifier) =
         linked_with(tongban_tests::sqlite(), tongban_tests::sqlite(), config).await;
-    let (_, old) = q.hub.current_key(QC_CIVIL).await.unwrap();
+    let (_, old) = q
+        .hub
+        .current_key(QC_CIVIL, tongban_seal::KeyPurpose::Exchange)
+        .await
+        .unwrap();
     q.hub
         .rotate_key(&old.public.to_multikey(), time::Duration::ZERO)
         .await
@@ -755,7 +759,11 @@ async fn a_licence_newer_than_the_served_trust_list_verifies_in_the_same_pull() 
     };
     let (q, h, _) = linked_with(tongban_tests::sqlite(), tongban_tests::sqlite(), config).await;
     // 花都区's 市场监管局 rotates its key, then issues with the new one.
-    let (_, old) = h.hub.current_key(MARKET).await.unwrap();
+    let (_, old) = h
+        .hub
+        .current_key(MARKET, tongban_seal::KeyPurpose::Issue)
+        .await
+        .unwrap();
     h.hub
         .rotate_key(&old.public.to_multikey(), time::Duration::ZERO)
         .await

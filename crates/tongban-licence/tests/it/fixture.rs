@@ -53,6 +53,7 @@ impl Department {
             controller: organisation_urn(&code),
             public: key.public(),
             validity: Validity::from(datetime!(2026-01-01 0:00 UTC)),
+            purpose: tongban_seal::KeyPurpose::Issue,
         };
         Department {
             code,

@@ -260,6 +260,7 @@ fn wrong_key_and_unknown_key() {
         controller: world.market.record.controller.clone(),
         public: stranger.public(),
         validity: world.market.record.validity,
+        purpose: tongban_seal::KeyPurpose::Issue,
     };
     world.market.key = stranger;
     let licence = world.issue(&request, true, NOW).unwrap();
@@ -267,6 +268,38 @@ fn wrong_key_and_unknown_key() {
     fresh.revocation = world.revocation.clone();
     let result = verify(&fresh.trust(), licence.credential, options());
     assert!(result.has(ProblemCode::KeyUnknown), "{:?}", result.problems);
+}
+
+/// A department's exchange key signs its envelopes, never its licences: a
+/// licence it signed is refused by the key's purpose, whoever built it; a key
+/// of before purposes (`both`) still verifies what it signed.
+#[test]
+fn a_licence_signed_with_an_exchange_key_is_refused() {
+    for (purpose, refused) in [
+        (tongban_seal::KeyPurpose::Exchange, true),
+        (tongban_seal::KeyPurpose::Both, false),
+        (tongban_seal::KeyPurpose::Issue, false),
+    ] {
+        let mut world = World::new();
+        let mut request = world.business_request();
+        request.valid_until = None;
+        world.market.record.purpose = purpose;
+        let licence = world.issue(&request, true, NOW).unwrap();
+        // The status lists come from the issuing key, as a hub signs them.
+        world.market.record.purpose = tongban_seal::KeyPurpose::Issue;
+        let mut trust = world.trust();
+        let mut record = world.market.record.clone();
+        record.purpose = purpose;
+        trust.add_key(record);
+        let result = verify(&trust, licence.credential, options());
+        assert_eq!(
+            result.has(ProblemCode::KeyWrongPurpose),
+            refused,
+            "{purpose}: {:?}",
+            result.problems
+        );
+        assert_eq!(result.valid, !refused, "{purpose}: {:?}", result.problems);
+    }
 }
 
 #[test]

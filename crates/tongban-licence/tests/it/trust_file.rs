@@ -13,6 +13,7 @@ fn hub() -> (SigningKey, KeyRecord) {
         controller: "urn:tongban:hub:440114".into(),
         public: key.public(),
         validity: Validity::from(NOW - Duration::days(100)),
+        purpose: tongban_seal::KeyPurpose::Issue,
     };
     (key, record)
 }

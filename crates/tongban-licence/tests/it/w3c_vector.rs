@@ -25,6 +25,7 @@ pub fn vector_trust(key: PublicKey) -> Trust {
         controller: "https://vc.example/issuers/5678".into(),
         public: key,
         validity: Validity::from(time::macros::datetime!(2020-01-01 0:00 UTC)),
+        purpose: tongban_seal::KeyPurpose::Issue,
     });
     trust
 }

@@ -17,6 +17,7 @@ fn key(seed: u8, owner: &str) -> (SigningKey, KeyRecord) {
         controller: format!("urn:uscc:{owner}"),
         public: k.public(),
         validity: Validity::from(datetime!(2026-01-01 0:00 UTC)),
+        purpose: tongban_seal::KeyPurpose::Exchange,
     };
     (k, r)
 }

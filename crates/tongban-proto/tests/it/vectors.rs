@@ -99,6 +99,7 @@ fn the_vector_file_is_what_the_code_computes() {
         controller: format!("urn:uscc:{}", text(&envelope, "sender")),
         public: key.public(),
         validity: Validity::from(parse_rfc3339("2026-01-01T00:00:00Z").unwrap()),
+        purpose: tongban_seal::KeyPurpose::Exchange,
     };
     let verified = envelope::parse(envelope.clone())
         .unwrap()

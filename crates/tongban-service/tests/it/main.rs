@@ -5,6 +5,7 @@ mod audit;
 mod ca;
 mod cases;
 mod catalogue;
+mod keys;
 mod licence_rules;
 mod peers;
 
@@ -15,6 +16,7 @@ use serde_json::{Value, json};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use tongban_licence::{LicenceStatus, ProblemCode, StatusPurpose};
+use tongban_seal::KeyPurpose;
 use tongban_service::{AttachmentInput, Clock, Hub, HubConfig, IssueInput, NewDepartment, Query};
 use tongban_store::{BlobConfig, DatabaseConfig, Durability, PlatformLevel, StoreConfig};
 
@@ -61,7 +63,9 @@ async fn hub_on(backend: &tongban_tests::TestBackend) -> Hub {
         })
         .await
         .unwrap();
-        hub.new_signing_key(code, None).await.unwrap();
+        for purpose in [KeyPurpose::Issue, KeyPurpose::Exchange] {
+            hub.new_signing_key(code, purpose, None).await.unwrap();
+        }
     }
     publish_types(&hub, &schemas_dir()).await;
     hub
@@ -439,7 +443,14 @@ async fn key_rotation_revocation_and_expiry_over_time() {
     each_backend("key_rotation", |hub| async move {
         let early = hub.issue(MARKET, business_licence()).await.unwrap();
         // Rotate on day 1 with a day of overlap.
-        let old = hub.store().keys_of(MARKET).await.unwrap().remove(0);
+        let old = hub
+            .store()
+            .keys_of(MARKET)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|k| k.purpose == "issue")
+            .unwrap();
         hub.clock().set(T0 + Duration::days(1));
         let (closed, _new) = hub
             .rotate_key(&old.key_id, Duration::days(1))
@@ -713,8 +724,8 @@ async fn audit_log_records_actions_and_finds_the_first_broken_entry() {
         assert!(report.ok(), "{report:?}");
         let entries = report.entries;
         assert_eq!(
-            entries, 19,
-            "hub.init, 6 schema.publish (the hub's case and region services), 2 dept.add, 2 key.new, 5 schema.publish, issue, use, suspend"
+            entries, 21,
+            "hub.init, 6 schema.publish (the hub's case and region services), 2 dept.add, 4 key.new (an issuing and an exchange key each), 5 schema.publish, issue, use, suspend"
         );
 
         // A signed checkpoint over the head, then one more action.

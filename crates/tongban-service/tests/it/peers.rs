@@ -118,7 +118,9 @@ async fn issuing_region(dir: &std::path::Path) -> Hub {
     })
     .await
     .unwrap();
-    hub.new_signing_key(QC_MARKET, None).await.unwrap();
+    hub.new_signing_key(QC_MARKET, tongban_seal::KeyPurpose::Issue, None)
+        .await
+        .unwrap();
     crate::publish_types(&hub, &crate::schemas_dir()).await;
     hub
 }
@@ -207,7 +209,10 @@ async fn peer_trust_lists_are_checked_stored_refreshed_and_go_stale() {
 
             // Rotation there: a licence signed with the new key fails with
             // the stored list and verifies after the next refresh.
-            let (_, old) = issuer.current_key(QC_MARKET).await.unwrap();
+            let (_, old) = issuer
+                .current_key(QC_MARKET, tongban_seal::KeyPurpose::Issue)
+                .await
+                .unwrap();
             issuer
                 .rotate_key(&old.public.to_multikey(), time::Duration::ZERO)
                 .await
@@ -431,7 +436,9 @@ async fn register(hub: &Hub, code: &str, name: &str, region: &str) {
     })
     .await
     .unwrap();
-    hub.new_signing_key(code, None).await.unwrap();
+    hub.new_signing_key(code, tongban_seal::KeyPurpose::Issue, None)
+        .await
+        .unwrap();
 }
 
 /// A peer (清城区) that lists a key for one of this region's departments, or

@@ -160,6 +160,7 @@ async fn keys_and_windows() {
             revoked_at: None,
             revoked_reason: None,
             created_at: NOW,
+            purpose: "both".into(),
         };
         assert!(store.insert_key(&key, &[]).await.unwrap());
         assert!(!store.insert_key(&key, &[]).await.unwrap());
@@ -669,6 +670,7 @@ async fn checkpoints_and_hub_key_endorsements_are_kept() {
             revoked_at: None,
             revoked_reason: None,
             created_at: NOW,
+            purpose: "both".into(),
         };
         store.insert_key(&key("z6MkFirst"), &[]).await.unwrap();
         store.insert_key(&key("z6MkSecond"), &[]).await.unwrap();

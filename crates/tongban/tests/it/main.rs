@@ -937,3 +937,100 @@ fn peers_exchange_cards_from_the_command_line() {
     let out = tongban(&qingcheng, &["--json", "peer", "remove", "440114"]);
     assert_eq!(json_of(&out)["error"]["code"], "PEER_UNKNOWN");
 }
+
+/// A department's system makes its own exchange key (no hub needed) and the
+/// administrator registers the public half; an exchange key the hub made is
+/// handed out only with an audit entry; an issuing key never leaves.
+#[test]
+fn department_keys_from_the_command_line() {
+    const XINHUA: &str = "11440114MB2C00023H";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    ok(&tongban(&data, &["init"]));
+    // The department's side: a data directory with no hub at all.
+    let own = dir.path().join("xinhua/exchange.key");
+    let generated: Value = serde_json::from_str(&ok(&tongban(
+        &dir.path().join("no-hub"),
+        &[
+            "--json",
+            "key",
+            "generate",
+            "--owner",
+            XINHUA,
+            "--out",
+            own.to_str().unwrap(),
+        ],
+    )))
+    .unwrap();
+    assert!(
+        !dir.path().join("no-hub").exists(),
+        "generate touched a hub"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&own).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let request = dir.path().join("xinhua/exchange.key.registration.json");
+    assert_eq!(generated["request"], request.to_str().unwrap());
+    let registered = json_of(&tongban(
+        &data,
+        &["--json", "key", "register", request.to_str().unwrap()],
+    ));
+    assert_eq!(registered["keyId"], generated["keyId"]);
+    assert_eq!(registered["purpose"], "exchange");
+    let again = tongban(
+        &data,
+        &["--json", "key", "register", request.to_str().unwrap()],
+    );
+    assert!(!again.status.success());
+    assert_eq!(json_of(&again)["error"]["code"], "KEY_EXISTS");
+    // Every key says what it signs.
+    let keys = json_of(&tongban(
+        &data,
+        &["--json", "key", "list", "--owner", MARKET],
+    ));
+    let purposes: Vec<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["purpose"].as_str().unwrap())
+        .collect();
+    assert_eq!(purposes.len(), 2, "{keys}");
+    assert!(
+        purposes.contains(&"issue") && purposes.contains(&"exchange"),
+        "{keys}"
+    );
+    // Handing out the exchange key the hub made for 市场监管局 is audited.
+    let out = dir.path().join("market.key");
+    let exported = json_of(&tongban(
+        &data,
+        &[
+            "--json",
+            "key",
+            "export-secret",
+            "--owner",
+            MARKET,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    let shown = json_of(&tongban(
+        &data,
+        &[
+            "--json",
+            "audit",
+            "show",
+            "--subject",
+            exported["keyId"].as_str().unwrap(),
+        ],
+    ));
+    let actions: Vec<&str> = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"key.export"), "{shown}");
+}

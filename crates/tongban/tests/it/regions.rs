@@ -245,7 +245,10 @@ fn three_regions_trust_verify_and_pull_each_others_licences() {
             QINGCHENG,
         ],
     ));
-    ok(&tongban(&qingcheng.data, &["key", "new", "--owner", CIVIL]));
+    ok(&tongban(
+        &qingcheng.data,
+        &["key", "new", "--owner", CIVIL, "--purpose", "exchange"],
+    ));
     let creds = dir.join("qingcheng-civil");
     ok(&tongban(
         &qingcheng.data,
