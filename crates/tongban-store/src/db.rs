@@ -165,6 +165,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0017_audit_anchors.sql"),
     ),
     (
+        19,
+        "exchange quotas",
+        include_str!("../migrations/sqlite/0019_exchange_quotas.sql"),
+    ),
+    (
         22,
         "key purposes",
         include_str!("../migrations/sqlite/0022_key_purposes.sql"),
@@ -256,6 +261,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         17,
         "audit anchors",
         include_str!("../migrations/postgres/0017_audit_anchors.sql"),
+    ),
+    (
+        19,
+        "exchange quotas",
+        include_str!("../migrations/postgres/0019_exchange_quotas.sql"),
     ),
     (
         22,

@@ -184,6 +184,17 @@ pub struct BlobInfo {
     pub media_type: String,
 }
 
+/// What ties a department to a blob ([`Store::blob_reach`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobReach {
+    /// The blob.
+    pub info: BlobInfo,
+    /// The department uploaded it, or sent a message with it.
+    pub own: bool,
+    /// Resources of the messages with it that the department received.
+    pub received_on: Vec<String>,
+}
+
 fn blob_from_row(row: &impl RowExt) -> Result<BlobInfo> {
     Ok(BlobInfo {
         sha256: row.text("sha256")?,
@@ -476,20 +487,70 @@ impl Store {
 
     /// A blob `department` may read: one it uploaded, or the payload of a
     /// message it sent, was delivered, or (as the resource's provider) was
-    /// asked in a request.
+    /// asked in a request. The exchange also applies the catalogue's rule
+    /// to what was received ([`Store::blob_reach`]).
     pub async fn blob_readable(&self, sha256: &str, department: &str) -> Result<Option<BlobInfo>> {
+        Ok(self
+            .blob_reach(sha256, department)
+            .await?
+            .filter(|r| r.own || !r.received_on.is_empty())
+            .map(|r| r.info))
+    }
+
+    /// A blob and what ties `department` to it: whether it uploaded it or
+    /// sent a message with it, and the resources of the messages with it
+    /// that it received (addressed or delivered to it, or asked of it as
+    /// the resource's provider; at most 100). `None` if there is no such blob.
+    pub async fn blob_reach(&self, sha256: &str, department: &str) -> Result<Option<BlobReach>> {
         on_db!(&self.db, pool => {
-            let row = sqlx::query("SELECT b.sha256 AS sha256, b.size AS size, b.media_type AS media_type FROM blobs b WHERE b.sha256 = $1 AND (\
-                EXISTS (SELECT 1 FROM blob_holders h WHERE h.sha256 = b.sha256 AND h.department = $2) \
-                OR EXISTS (SELECT 1 FROM messages m WHERE m.payload_sha256 = b.sha256 AND (\
-                    m.sender = $2 OR m.recipient = $2 \
-                    OR EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = m.seq AND d.recipient = $2) \
-                    OR (m.kind = 'request' AND EXISTS (SELECT 1 FROM catalogue c WHERE c.id = m.resource AND c.provider = $2)))))")
+            let Some(row) = sqlx::query("SELECT sha256, size, media_type FROM blobs WHERE sha256 = $1")
+                .bind(sha256)
+                .fetch_optional(pool)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let own = sqlx::query("SELECT 1 AS one FROM blob_holders WHERE sha256 = $1 AND department = $2 \
+                UNION ALL SELECT 1 AS one FROM messages WHERE payload_sha256 = $1 AND sender = $2 LIMIT 1")
                 .bind(sha256)
                 .bind(department)
                 .fetch_optional(pool)
+                .await?
+                .is_some();
+            let received_on: Vec<String> = sqlx::query_scalar("SELECT DISTINCT m.resource FROM messages m WHERE m.payload_sha256 = $1 AND (\
+                    m.recipient = $2 \
+                    OR EXISTS (SELECT 1 FROM deliveries d WHERE d.seq = m.seq AND d.recipient = $2) \
+                    OR (m.kind = 'request' AND EXISTS (SELECT 1 FROM catalogue c WHERE c.id = m.resource AND c.provider = $2))) \
+                ORDER BY m.resource LIMIT 100")
+                .bind(sha256)
+                .bind(department)
+                .fetch_all(pool)
                 .await?;
-            row.as_ref().map(blob_from_row).transpose()
+            Ok(Some(BlobReach { info: blob_from_row(&row)?, own, received_on }))
+        })
+    }
+
+    /// Bytes of the blobs `department` holds (uploaded), for its quota.
+    pub async fn blob_bytes_held(&self, department: &str) -> Result<u64> {
+        on_db!(&self.db, pool => {
+            let n: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(b.size), 0) AS BIGINT) FROM blob_holders h JOIN blobs b ON b.sha256 = h.sha256 WHERE h.department = $1")
+                .bind(department)
+                .fetch_one(pool)
+                .await?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    /// Undelivered deliveries of the messages each department sent, for
+    /// its quota: `(sender, count)`, senders with none left out.
+    pub async fn pending_by_sender(&self) -> Result<Vec<(String, u64)>> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query("SELECT m.sender AS sender, COUNT(*) AS n FROM deliveries d JOIN messages m ON m.seq = d.seq WHERE d.state = 'pending' GROUP BY m.sender")
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.text("sender")?, u64::try_from(r.int("n")?).unwrap_or(0))))
+                .collect()
         })
     }
 

@@ -49,7 +49,7 @@ pub use catalogue::{
 };
 pub use certificates::CertificateRow;
 pub use departments::{DepartmentRow, DepartmentStatus, PlatformLevel};
-pub use exchange::{Accepted, AckSet, BlobInfo, MAX_ACCEPT_BATCH, NewMessage};
+pub use exchange::{Accepted, AckSet, BlobInfo, BlobReach, MAX_ACCEPT_BATCH, NewMessage};
 pub use keys::KeyRow;
 pub use licences::{LicenceRow, LicenceState, StatusEvent, UseRecord, UseRow};
 pub use peers::{PeerRow, PeerTrustRow};
