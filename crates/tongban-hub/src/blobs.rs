@@ -3,49 +3,49 @@
 //!
 //! A department may reference only a blob it uploaded itself (it proved it
 //! holds the bytes); it may download one it uploaded or one referenced by a
-//! message it sent, received, or (as provider) was asked in a request.
-//! Blob bytes held in memory are bounded hub-wide by a [`Budget`].
+//! message it sent, and one referenced by a message it received, was asked
+//! in a request (as provider) or was answered with, while the catalogue's
+//! rule admits it to that message's resource.
+//! Blob bytes held in memory are bounded hub-wide, and per department, by
+//! a [`Budget`]; a department past its share gets `BUSY`, never a wait.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::{Semaphore, SemaphorePermit};
+use serde_json::Value;
 use tongban_proto::ops::is_json_media_type;
-use tongban_proto::{ErrorCode, ProtoError, Verified};
+use tongban_proto::{ErrorCode, PayloadRef, ProtoError};
 use tongban_store::{AuditRecord, BlobInfo};
 
 use crate::Shared;
+use crate::shares::{Share, Shares};
 
-/// Permits are KiB of blob bytes in memory.
-const UNIT: u64 = 1024;
-
-/// How many blob bytes may be in memory at once, hub-wide.
+/// How many blob bytes may be in memory at once: hub-wide, and for one
+/// department.
 pub(crate) struct Budget {
     max_blob: u64,
-    permits: Semaphore,
-    total: u32,
+    shares: Shares,
 }
 
 impl Budget {
-    pub fn new(max_blob: u64, buffer: u64) -> Budget {
-        let total = u32::try_from(buffer.max(max_blob).div_ceil(UNIT))
-            .unwrap_or(u32::MAX)
-            .min(u32::try_from(Semaphore::MAX_PERMITS).unwrap_or(u32::MAX));
+    /// `buffer` bytes hub-wide, `per_department` for one department; both
+    /// at least `max_blob`, so that the largest upload fits.
+    pub fn new(max_blob: u64, buffer: u64, per_department: u64) -> Budget {
         Budget {
             max_blob,
-            permits: Semaphore::new(total as usize),
-            total,
+            shares: Shares::new(
+                "memory for blobs",
+                "bytes",
+                buffer.max(max_blob),
+                per_department.max(max_blob),
+            ),
         }
     }
 
-    /// Waits until `size` bytes may be held; the permit returns them.
-    async fn hold(&self, size: u64) -> Result<SemaphorePermit<'_>, ProtoError> {
-        let n = u32::try_from(size.div_ceil(UNIT).max(1))
-            .unwrap_or(u32::MAX)
-            .min(self.total);
-        self.permits
-            .acquire_many(n)
-            .await
-            .map_err(|_| ProtoError::new(ErrorCode::ShuttingDown, "the hub is shutting down"))
+    /// Takes `size` bytes of `department`'s share (at most the whole
+    /// share), or refuses with `BUSY`; the share returns them.
+    fn hold(&self, department: &str, size: u64) -> Result<Share, ProtoError> {
+        self.shares.try_acquire(department, size.max(1))
     }
 
     fn check_size(&self, size: u64) -> Result<(), ProtoError> {
@@ -89,7 +89,8 @@ pub(crate) struct Incoming<'a> {
 }
 
 /// Receives an upload's bytes, checks size and digest, stores them durably
-/// and records that `department` holds them (with an audit entry).
+/// and records that `department` holds them (with an audit entry). The
+/// upload is cut with `READ_TIMEOUT` when no bytes come for `read_timeout`.
 pub(crate) async fn upload(
     shared: &Arc<Shared>,
     department: &str,
@@ -98,26 +99,78 @@ pub(crate) async fn upload(
 ) -> Result<(), ProtoError> {
     shared.blobs.check_size(announced.size)?;
     json_only(&announced.media_type)?;
-    let _permit = shared.blobs.hold(announced.size).await?;
-    let size = usize::try_from(announced.size).map_err(|_| {
+    crate::usage::check_blob_quota(shared, department, &announced).await?;
+    let _share = shared.blobs.hold(department, announced.size)?;
+    let bytes = receive(incoming, announced.size, shared.config.read_timeout).await?;
+    let store = shared.hub.store();
+    if let Err(digest) = store
+        .blobs()
+        .put_expecting(bytes, &announced.sha256)
+        .await
+        .map_err(internal)?
+    {
+        return Err(ProtoError::new(
+            ErrorCode::BlobMismatch,
+            format!(
+                "the bytes hash to {digest}, not the announced {}",
+                announced.sha256
+            ),
+        ));
+    }
+    let now = shared.hub.now();
+    let audit = AuditRecord::new(
+        now,
+        department,
+        "exchange.upload",
+        announced.sha256.clone(),
+        serde_json::json!({"size": announced.size, "mediaType": announced.media_type}),
+    );
+    store
+        .record_upload(&announced, department, now, &[audit])
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// Reads exactly `size` bytes of an upload (more is `BLOB_MISMATCH`,
+/// fewer `FRAME_TRUNCATED`), each read within `deadline`.
+async fn receive(
+    incoming: Incoming<'_>,
+    size: u64,
+    deadline: Duration,
+) -> Result<Vec<u8>, ProtoError> {
+    let size = usize::try_from(size).map_err(|_| {
         ProtoError::new(ErrorCode::PayloadTooLarge, "blob size beyond this platform")
     })?;
-    let mismatch = |m: String| ProtoError::new(ErrorCode::BlobMismatch, m);
+    let too_many = || {
+        ProtoError::new(
+            ErrorCode::BlobMismatch,
+            format!("more than the announced {size} bytes were sent"),
+        )
+    };
     let mut bytes = incoming.buffered;
     if bytes.len() > size {
-        return Err(mismatch(format!(
-            "more than the announced {size} bytes were sent"
-        )));
+        return Err(too_many());
     }
     bytes.reserve_exact(size - bytes.len());
     loop {
         let want = (size - bytes.len()).clamp(1, 64 * 1024);
-        match incoming.recv.read_chunk(want, true).await {
+        let read = tokio::time::timeout(deadline, incoming.recv.read_chunk(want, true))
+            .await
+            .map_err(|_| {
+                ProtoError::new(
+                    ErrorCode::ReadTimeout,
+                    format!(
+                        "no bytes of the upload came for {} s, after {} of {size}",
+                        deadline.as_secs_f32(),
+                        bytes.len()
+                    ),
+                )
+            })?;
+        match read {
             Ok(Some(chunk)) => {
                 if bytes.len() + chunk.bytes.len() > size {
-                    return Err(mismatch(format!(
-                        "more than the announced {size} bytes were sent"
-                    )));
+                    return Err(too_many());
                 }
                 bytes.extend_from_slice(&chunk.bytes);
             }
@@ -139,73 +192,48 @@ pub(crate) async fn upload(
             format!("the upload ended after {} of {size} bytes", bytes.len()),
         ));
     }
-    let store = shared.hub.store();
-    if let Err(digest) = store
-        .blobs()
-        .put_expecting(bytes, &announced.sha256)
-        .await
-        .map_err(internal)?
-    {
-        return Err(mismatch(format!(
-            "the bytes hash to {digest}, not the announced {}",
-            announced.sha256
-        )));
-    }
-    let now = shared.hub.now();
-    let audit = AuditRecord::new(
-        now,
-        department,
-        "exchange.upload",
-        announced.sha256.clone(),
-        serde_json::json!({"size": announced.size, "mediaType": announced.media_type}),
-    );
-    store
-        .record_upload(&announced, department, now, &[audit])
-        .await
-        .map_err(internal)?;
-    Ok(())
+    Ok(bytes)
 }
 
-/// A blob `department` may read, with its bytes (digest checked).
-pub(crate) async fn download<'a>(
-    shared: &'a Arc<Shared>,
+/// A blob `department` may read now, with its bytes (digest checked) and
+/// the share of blob memory they take.
+pub(crate) async fn download(
+    shared: &Arc<Shared>,
     department: &str,
     sha256: &str,
-) -> Result<(BlobInfo, Vec<u8>, SemaphorePermit<'a>), ProtoError> {
+) -> Result<(BlobInfo, Vec<u8>, Share), ProtoError> {
     let store = shared.hub.store();
-    let info = match store
-        .blob_readable(sha256, department)
+    let reach = store
+        .blob_reach(sha256, department)
         .await
         .map_err(internal)?
-    {
-        Some(info) => info,
+        .ok_or_else(|| missing(sha256, department))?;
+    let view = shared.snapshot.view();
+    let now = shared.hub.now();
+    // What was received is readable while the catalogue's rule admits the
+    // department to it: a delivery withheld since (an approval withdrawn or
+    // ended, a resource retired) no longer opens its payload.
+    let admitted = |resource: &String| view.access.check(department, resource, now).is_ok();
+    if !reach.own && !reach.received_on.iter().any(admitted) {
         // A reader of records: the blob is the payload of a record of a
         // resource the catalogue's rule admits the department to now.
-        None => {
-            let (info, resources) = store
-                .published_blob(sha256)
-                .await
-                .map_err(internal)?
-                .ok_or_else(|| missing(sha256, department))?;
-            let view = shared.snapshot.view();
-            let now = shared.hub.now();
-            if !resources
-                .iter()
-                .any(|r| view.access.check(department, r, now).is_ok())
-            {
-                return Err(missing(sha256, department));
-            }
-            info
+        let (_, resources) = store
+            .published_blob(sha256)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| missing(sha256, department))?;
+        if !resources.iter().any(admitted) {
+            return Err(missing(sha256, department));
         }
-    };
-    let permit = shared.blobs.hold(info.size).await?;
+    }
+    let share = shared.blobs.hold(department, reach.info.size)?;
     let bytes = store
         .blobs()
         .get(sha256)
         .await
         .map_err(internal)?
         .ok_or_else(|| internal(format!("blob {sha256} is recorded but its bytes are gone")))?;
-    Ok((info, bytes, permit))
+    Ok((reach.info, bytes, share))
 }
 
 fn missing(sha256: &str, department: &str) -> ProtoError {
@@ -217,25 +245,47 @@ fn missing(sha256: &str, department: &str) -> ProtoError {
     )
 }
 
-/// The check for an envelope whose payload is a blob: the sender uploaded
-/// it, size and media type match, and the JSON in it satisfies the schema.
-pub(crate) async fn check_reference(shared: &Arc<Shared>, v: &Verified) -> Result<(), ProtoError> {
-    let h = &v.header;
-    let Some(r) = &h.payload_ref else {
-        return Ok(());
+/// What [`check_reference`] found true of an envelope's payload by
+/// reference: the pipeline accepts the envelope only if its verified
+/// reference and schema are these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Checked {
+    pub reference: PayloadRef,
+    pub schema: String,
+}
+
+/// The check of an envelope whose payload is a blob, made before the
+/// envelope enters the pipeline so that its ordered stages never wait on
+/// one department's blob I/O (a stream's next envelopes wait instead):
+/// `department` uploaded the blob, size and media type match, and the JSON
+/// in it satisfies the schema the envelope names. `None` when the envelope
+/// names no blob. The envelope is not verified yet: what it says is only
+/// trusted once its signature is (`ingest`).
+pub(crate) async fn check_reference(
+    shared: &Arc<Shared>,
+    department: &str,
+    envelope: &Value,
+) -> Result<Option<Checked>, ProtoError> {
+    if envelope.get("payloadRef").is_none_or(Value::is_null) {
+        return Ok(None);
+    }
+    let parsed = tongban_proto::envelope::parse(envelope.clone())?;
+    let h = parsed.header;
+    let Some(r) = h.payload_ref else {
+        return Ok(None);
     };
     json_only(&r.media_type)?;
     let store = shared.hub.store();
     let info = store
-        .blob_held(&r.sha256, &h.sender)
+        .blob_held(&r.sha256, department)
         .await
         .map_err(internal)?
         .ok_or_else(|| {
             ProtoError::new(
                 ErrorCode::BlobMissing,
                 format!(
-                    "{} has not uploaded blob {}; upload it before sending the envelope",
-                    h.sender, r.sha256
+                    "{department} has not uploaded blob {}; upload it before sending the envelope",
+                    r.sha256
                 ),
             )
         })?;
@@ -248,20 +298,19 @@ pub(crate) async fn check_reference(shared: &Arc<Shared>, v: &Verified) -> Resul
             ),
         ));
     }
-    let validator = shared
-        .snapshot
-        .view()
-        .validators
-        .get(&h.schema)
-        .cloned()
-        .ok_or_else(|| {
-            ProtoError::new(
-                ErrorCode::SchemaUnknown,
-                format!("schema {} is not registered", h.schema),
-            )
-        })?;
+    let mut validator = shared.snapshot.view().validators.get(&h.schema).cloned();
+    if validator.is_none() {
+        shared.snapshot.refresh_on_miss().await;
+        validator = shared.snapshot.view().validators.get(&h.schema).cloned();
+    }
+    let validator = validator.ok_or_else(|| {
+        ProtoError::new(
+            ErrorCode::SchemaUnknown,
+            format!("schema {} is not registered", h.schema),
+        )
+    })?;
     // Parsed JSON takes several times the bytes: hold twice the size.
-    let _permit = shared.blobs.hold(info.size.saturating_mul(2)).await?;
+    let _share = shared.blobs.hold(department, info.size.saturating_mul(2))?;
     let bytes = store
         .blobs()
         .get(&r.sha256)
@@ -284,5 +333,9 @@ pub(crate) async fn check_reference(shared: &Arc<Shared>, v: &Verified) -> Resul
         crate::ingest::validate(&validator, &schema, &payload)
     })
     .await
-    .map_err(internal)?
+    .map_err(internal)??;
+    Ok(Some(Checked {
+        reference: r,
+        schema: h.schema,
+    }))
 }

@@ -1,9 +1,16 @@
 //! One connection: who it is (from the client certificate), then one task
 //! per stream, each serving the operation its first frame names.
+//!
+//! What a party may hold is bounded: its connections, the bytes of frames
+//! being read on all its streams (`frame_buffer_per_department`), and how
+//! long the hub waits for a stream's first frame and for the rest of a
+//! frame (`read_timeout`). Past a bound the party gets `BUSY` or
+//! `READ_TIMEOUT` and the stream (or connection) ends; other parties are
+//! not held up.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::{oneshot, watch};
@@ -13,6 +20,35 @@ use tongban_store::DepartmentStatus;
 
 use crate::Shared;
 use crate::ingest::{Ingest, Outcome};
+use crate::shares::Share;
+
+/// Bytes read off a stream at once.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The least share of frame memory a party has: one frame of `max_frame`
+/// and one read beyond it.
+pub(crate) fn frame_share_floor(max_frame: usize) -> u64 {
+    (max_frame + 4 + READ_CHUNK) as u64
+}
+
+/// A peer hub as a party of the hub's shares.
+fn peer_party(region: &str) -> String {
+    format!("urn:tongban:hub:{region}")
+}
+
+/// Takes one of `party`'s connections, or closes the connection with
+/// code 4 `BUSY`.
+fn admit_connection(conn: &quinn::Connection, shared: &Shared, party: &str) -> Option<Share> {
+    match shared.connections.try_acquire(party, 1) {
+        Ok(share) => Some(share),
+        Err(e) => {
+            let reason = format!("BUSY: {}", e.message);
+            tracing::info!(remote = %conn.remote_address(), party, %reason, "connection refused");
+            conn.close(close::BUSY.into(), reason.as_bytes());
+            None
+        }
+    }
+}
 
 pub(crate) async fn handle(
     incoming: quinn::Incoming,
@@ -31,6 +67,9 @@ pub(crate) async fn handle(
     let department = match party_of(&conn, &shared) {
         Ok(Party::Department(d)) => d,
         Ok(Party::Peer(region)) => {
+            let Some(_connection) = admit_connection(&conn, &shared, &peer_party(&region)) else {
+                return;
+            };
             tracing::debug!(%remote, peer = %region, "peer hub connected");
             serve_peer(conn, region, shared, stop).await;
             return;
@@ -46,6 +85,9 @@ pub(crate) async fn handle(
         conn.close(close::DEPARTMENT_REFUSED.into(), reason.as_bytes());
         return;
     }
+    let Some(_connection) = admit_connection(&conn, &shared, &department) else {
+        return;
+    };
     tracing::debug!(%remote, %department, "connected");
     let serial = certificate_serial(&conn);
     let mut streams = tokio::task::JoinSet::new();
@@ -209,11 +251,8 @@ async fn serve_peer_stream(
     shared: Arc<Shared>,
     region: String,
 ) {
-    let mut reader = Reader {
-        recv,
-        decoder: Decoder::new(shared.config.max_frame),
-        done: false,
-    };
+    let party = peer_party(&region);
+    let mut reader = Reader::new(recv, &shared, &party);
     let reply = match reader.next().await {
         Ok(Some(first)) => match ClientOp::parse(first) {
             Ok(ClientOp::Trust) => {
@@ -232,16 +271,9 @@ async fn serve_peer_stream(
                 let forwarded = envelope.get("resource").and_then(Value::as_str)
                     == Some(crate::peering::PEER_REQUEST);
                 let permit = if forwarded {
-                    shared.forwards_budget.try_acquire().map_err(|_| {
-                        ProtoError::new(
-                            ErrorCode::Busy,
-                            "too many requests of other regions are waiting on providers here",
-                        )
-                    })
+                    shared.forwards_budget.try_acquire(&party, 1)
                 } else {
-                    shared.peer_budget.acquire().await.map_err(|_| {
-                        ProtoError::new(ErrorCode::ShuttingDown, "the hub is shutting down")
-                    })
+                    shared.peer_budget.try_acquire(&party, 1)
                 };
                 match permit {
                     Ok(_permit) => {
@@ -338,24 +370,73 @@ struct StreamCtx {
     stop: watch::Receiver<bool>,
 }
 
-/// Reads frames off a stream.
+/// Reads frames off a stream, holding the party's share of frame memory
+/// for what it has buffered, within the read deadline.
 struct Reader {
     recv: quinn::RecvStream,
     decoder: Decoder,
+    max_frame: usize,
     done: bool,
+    /// The most bytes buffered since the buffer was last empty (its memory
+    /// stays allocated until then).
+    held: Share,
+    read_timeout: Duration,
+    /// Whether a frame was read: the first one has a deadline; between
+    /// frames a stream may be quiet (a listener waiting for deliveries).
+    started: bool,
+    /// When the wait in progress for bytes (the first frame's, or the rest
+    /// of a frame's) ends; kept when `next` is cancelled and called again.
+    deadline: Option<tokio::time::Instant>,
 }
 
 impl Reader {
+    fn new(recv: quinn::RecvStream, shared: &Shared, party: &str) -> Reader {
+        Reader {
+            recv,
+            decoder: Decoder::new(shared.config.max_frame),
+            max_frame: shared.config.max_frame,
+            done: false,
+            held: shared.frames.empty(party),
+            read_timeout: shared.config.read_timeout,
+            started: false,
+            deadline: None,
+        }
+    }
+
+    /// The next frame; `None` at the end of the stream. Cancel-safe.
     async fn next(&mut self) -> Result<Option<Value>, ProtoError> {
         loop {
             if let Some(f) = self.decoder.next_frame()? {
+                self.started = true;
+                self.release();
                 return Ok(Some(f));
             }
             if self.done {
                 return Ok(None);
             }
-            match self.recv.read_chunk(64 * 1024, true).await {
-                Ok(Some(chunk)) => self.decoder.push(&chunk.bytes),
+            let waiting = !self.started || self.decoder.pending() > 0;
+            let deadline = if waiting {
+                Some(
+                    *self
+                        .deadline
+                        .get_or_insert_with(|| tokio::time::Instant::now() + self.read_timeout),
+                )
+            } else {
+                None
+            };
+            let read = self.recv.read_chunk(READ_CHUNK, true);
+            let read = match deadline {
+                Some(at) => tokio::time::timeout_at(at, read)
+                    .await
+                    .map_err(|_| self.timed_out())?,
+                None => read.await,
+            };
+            match read {
+                Ok(Some(chunk)) => {
+                    self.deadline = None;
+                    self.hold(self.decoder.pending() + chunk.bytes.len())?;
+                    self.decoder.push(&chunk.bytes);
+                }
                 Ok(None) => {
                     self.done = true;
                     self.decoder.finish()?;
@@ -370,6 +451,60 @@ impl Reader {
             }
         }
     }
+
+    fn timed_out(&mut self) -> ProtoError {
+        self.done = true;
+        let waited = self.read_timeout.as_secs_f32();
+        let message = if self.started {
+            format!(
+                "the rest of a frame did not come within {waited} s ({} bytes of it came)",
+                self.decoder.pending()
+            )
+        } else {
+            format!("no frame came on the stream within {waited} s")
+        };
+        ProtoError::new(ErrorCode::ReadTimeout, message)
+    }
+
+    /// Holds `buffered` bytes of frame memory, if more than held.
+    fn hold(&mut self, buffered: usize) -> Result<(), ProtoError> {
+        let buffered = buffered as u64;
+        if buffered > self.held.held() {
+            self.held
+                .resize(buffered)
+                .inspect_err(|_| self.done = true)?;
+        }
+        Ok(())
+    }
+
+    /// Gives the frame memory back once nothing is buffered, with the
+    /// buffer itself.
+    fn release(&mut self) {
+        if self.decoder.pending() == 0 && self.held.held() > 0 {
+            self.decoder = Decoder::new(self.max_frame);
+            let _ = self.held.resize(0);
+        }
+    }
+
+    /// The bytes buffered after the last frame (an upload's first bytes),
+    /// which then count against the upload's share instead.
+    fn take_rest(&mut self) -> Vec<u8> {
+        let rest = self.decoder.take_rest();
+        self.release();
+        rest
+    }
+}
+
+/// Writes `bytes`, each piece taken by the client within `deadline`;
+/// false when it was not (or the stream is gone).
+async fn write_within(send: &mut quinn::SendStream, bytes: &[u8], deadline: Duration) -> bool {
+    for piece in bytes.chunks(READ_CHUNK) {
+        match tokio::time::timeout(deadline, send.write_all(piece)).await {
+            Ok(Ok(())) => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 async fn write(send: &mut quinn::SendStream, op: &ServerOp) -> bool {
@@ -402,11 +537,7 @@ fn service_error(e: &tongban_service::Error) -> ProtoError {
 }
 
 async fn serve_stream(mut send: quinn::SendStream, recv: quinn::RecvStream, ctx: StreamCtx) {
-    let mut reader = Reader {
-        recv,
-        decoder: Decoder::new(ctx.shared.config.max_frame),
-        done: false,
-    };
+    let mut reader = Reader::new(recv, &ctx.shared, &ctx.department);
     if *ctx.stop.borrow() {
         write(
             &mut send,
@@ -472,7 +603,7 @@ async fn serve_stream(mut send: quinn::SendStream, recv: quinn::RecvStream, ctx:
                 media_type,
             };
             let incoming = crate::blobs::Incoming {
-                buffered: reader.decoder.take_rest(),
+                buffered: reader.take_rest(),
                 recv: &mut reader.recv,
             };
             let reply =
@@ -490,14 +621,20 @@ async fn serve_stream(mut send: quinn::SendStream, recv: quinn::RecvStream, ctx:
         Ok(ClientOp::Trust) => serve_trust(&ctx.shared, &mut send).await,
         Ok(ClientOp::Download { sha256 }) => {
             match crate::blobs::download(&ctx.shared, &ctx.department, &sha256).await {
-                Ok((info, bytes, _permit)) => {
+                Ok((info, bytes, _share)) => {
                     let header = ServerOp::Blob {
                         sha256: info.sha256,
                         size: info.size,
                         media_type: info.media_type,
                     };
-                    if write(&mut send, &header).await {
-                        let _ = send.write_all(&bytes).await;
+                    if write(&mut send, &header).await
+                        && !write_within(&mut send, &bytes, ctx.shared.config.read_timeout).await
+                    {
+                        // A client that stopped taking the bytes gives back
+                        // the memory they hold.
+                        tracing::info!(department = %ctx.department, %sha256, "download cut: the client stopped reading");
+                        let _ = send.reset(0u32.into());
+                        return;
                     }
                 }
                 Err(e) => {
@@ -638,12 +775,7 @@ async fn records(
     // A page stays well inside one frame; at most a few pages are read at
     // once hub-wide.
     let budget = ctx.shared.config.max_frame.saturating_sub(64 * 1024);
-    let _permit = ctx
-        .shared
-        .records_budget
-        .acquire()
-        .await
-        .map_err(|_| ProtoError::new(ErrorCode::ShuttingDown, "the hub is shutting down"))?;
+    let _share = ctx.shared.records_budget.try_acquire(&ctx.department, 1)?;
     let (rows, cut) = hub
         .store()
         .resource_records(resource, after, limit as usize, budget, &audit)
@@ -676,23 +808,36 @@ async fn request(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream,
         .and_then(Value::as_str)
         .is_some_and(|r| crate::crossing::split(r).is_some());
     if elsewhere {
-        let Ok(_permit) = ctx.shared.pulls_budget.acquire().await else {
-            return;
+        let forwarded = match ctx.shared.pulls_budget.try_acquire(&ctx.department, 1) {
+            Ok(_share) => {
+                crate::crossing::forward(&ctx.shared, &ctx.department, envelope, timeout_ms).await
+            }
+            Err(e) => Err(e),
         };
-        let reply = match crate::crossing::forward(
-            &ctx.shared,
-            &ctx.department,
-            envelope,
-            timeout_ms,
-        )
-        .await
-        {
+        let reply = match forwarded {
             Ok(envelope) => ServerOp::Response { envelope },
             Err(e) => ServerOp::error(id, &e),
         };
         write(send, &reply).await;
         return;
     }
+    // A request to one of the hub's services takes its slot before it is
+    // stored: one refused for want of a slot leaves nothing behind.
+    let service = envelope
+        .get("resource")
+        .and_then(Value::as_str)
+        .and_then(crate::services::by_resource);
+    let slot = match service.map(|s| service_slot(ctx, s)).transpose() {
+        Ok(slot) => slot,
+        Err(e) => {
+            let resource = crate::refusals::resource_of(&envelope);
+            ctx.shared
+                .refusals
+                .count(&ctx.shared, &ctx.department, &resource, e.code);
+            write(send, &ServerOp::error(id, &e)).await;
+            return;
+        }
+    };
     let outcome = match ctx
         .ingest
         .submit(&ctx.department, envelope, Kind::Request)
@@ -705,16 +850,10 @@ async fn request(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream,
         }
     };
     let h = &outcome.verified.header;
-    if let Some(service) = crate::services::by_resource(&h.resource) {
-        let budget = if service.resource == crate::peering::REGION_LICENCES {
-            &ctx.shared.pulls_budget
-        } else {
-            &ctx.shared.services_budget
-        };
-        let Ok(_permit) = budget.acquire().await else {
-            return;
-        };
-        let reply = match crate::services::answer(&ctx.shared, service, &outcome.verified).await {
+    if let Some(service) = service.filter(|s| s.resource == h.resource) {
+        let answered = crate::services::answer(&ctx.shared, service, &outcome.verified).await;
+        drop(slot);
+        let reply = match answered {
             Ok(envelope) => ServerOp::Response { envelope },
             Err(e) => {
                 ctx.shared
@@ -740,22 +879,18 @@ async fn request(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream,
             return;
         }
     };
-    let Some(rx) = ctx.shared.registry.route_request(
+    let rx = match ctx.shared.registry.route_request(
         &h.sender,
         &h.id,
         &provider,
         &h.resource,
         (outcome.seq, outcome.verified.to_value()),
-    ) else {
-        let e = ProtoError::new(
-            ErrorCode::ProviderUnavailable,
-            format!(
-                "{provider} has no system connected to answer {}",
-                h.resource
-            ),
-        );
-        write(send, &ServerOp::error(id, &e)).await;
-        return;
+    ) {
+        Ok(rx) => rx,
+        Err(e) => {
+            write(send, &ServerOp::error(id, &e)).await;
+            return;
+        }
     };
     match tokio::time::timeout(std::time::Duration::from_millis(timeout_ms), rx).await {
         Ok(Ok(response)) => {
@@ -770,6 +905,17 @@ async fn request(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream,
             write(send, &ServerOp::error(id, &e)).await;
         }
     }
+}
+
+/// A slot to answer a request to one of the hub's services: a pull across
+/// regions (`hub.region.licences`) or another service.
+fn service_slot(ctx: &StreamCtx, service: &crate::services::Service) -> Result<Share, ProtoError> {
+    let budget = if service.resource == crate::peering::REGION_LICENCES {
+        &ctx.shared.pulls_budget
+    } else {
+        &ctx.shared.services_budget
+    };
+    budget.try_acquire(&ctx.department, 1)
 }
 
 /// Deliveries out (stored ones, in order, within the window; requests as

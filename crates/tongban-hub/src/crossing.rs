@@ -322,6 +322,7 @@ pub(crate) async fn answer_request(
             ),
         ));
     }
+    shared.registry.check_room(&h.sender, &resource.provider)?;
     hub.record_audit(&[AuditRecord::new(
         now,
         format!("urn:tongban:hub:{region}/{}", h.sender),
@@ -331,21 +332,13 @@ pub(crate) async fn answer_request(
     )])
     .await
     .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
-    let Some(rx) = shared.registry.route_request(
+    let rx = shared.registry.route_request(
         &h.sender,
         &h.id,
         &resource.provider,
         &h.resource,
         (0, origin.to_value()),
-    ) else {
-        return Err(ProtoError::new(
-            ErrorCode::ProviderUnavailable,
-            format!(
-                "{} has no system connected to answer {id}",
-                resource.provider
-            ),
-        ));
-    };
+    )?;
     let wait = Duration::from_millis(timeout_ms).min(MAX_WAIT);
     match tokio::time::timeout(wait, rx).await {
         Ok(Ok(response)) => Ok(json!({"response": response})),

@@ -47,12 +47,15 @@ struct Job {
     resource: String,
     envelope: Value,
     expect: Kind,
+    /// Its payload by reference, checked before it was queued.
+    checked: Option<crate::blobs::Checked>,
     reply: oneshot::Sender<Result<Outcome, ProtoError>>,
 }
 
 /// Handle to the pipeline.
 #[derive(Clone)]
 pub struct Ingest {
+    shared: Arc<Shared>,
     tx: mpsc::Sender<Job>,
     acks: mpsc::Sender<AckSet>,
 }
@@ -66,13 +69,20 @@ impl Ingest {
         let (atx, arx) = mpsc::channel::<AckSet>(ACK_QUEUE);
         let writer = tokio::spawn(writer(Arc::clone(&shared), wrx, arx));
         let in_order = tokio::spawn(in_order(orx, wtx));
-        let verifier = tokio::spawn(verifier(shared, rx, otx));
+        let verifier = tokio::spawn(verifier(Arc::clone(&shared), rx, otx));
         let handle = tokio::spawn(async move {
             let _ = verifier.await;
             let _ = in_order.await;
             let _ = writer.await;
         });
-        (Ingest { tx, acks: atx }, handle)
+        (
+            Ingest {
+                shared,
+                tx,
+                acks: atx,
+            },
+            handle,
+        )
     }
 
     /// Hands acknowledgements to the writer, which records them with the
@@ -101,20 +111,34 @@ impl Ingest {
     }
 
     /// Queues an envelope (in the order of calls: a stream's envelopes are
-    /// stored in the order they arrived) and returns where its outcome will come.
+    /// stored in the order they arrived) and returns where its outcome will
+    /// come. A payload by reference is checked first, here, so that the
+    /// caller waits for it and the pipeline does not.
     pub async fn enqueue(
         &self,
         department: &str,
         envelope: Value,
         expect: Kind,
     ) -> Result<oneshot::Receiver<Result<Outcome, ProtoError>>, ProtoError> {
+        let resource = crate::refusals::resource_of(&envelope);
+        let checked = match crate::blobs::check_reference(&self.shared, department, &envelope).await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                self.shared
+                    .refusals
+                    .count(&self.shared, department, &resource, e.code);
+                return Err(e);
+            }
+        };
         let (reply, rx) = oneshot::channel();
         let job = Job {
             enqueued: std::time::Instant::now(),
             department: department.to_owned(),
-            resource: crate::refusals::resource_of(&envelope),
+            resource,
             envelope,
             expect,
+            checked,
             reply,
         };
         if self.tx.send(job).await.is_err() {
@@ -232,14 +256,9 @@ async fn check_and_verify_inner(shared: &Arc<Shared>, jobs: Vec<Job>) -> Vec<(Jo
     };
     let mut survivors = Vec::with_capacity(jobs.len());
     for (job, result) in jobs.into_iter().zip(verified) {
-        let mut result = result.and_then(|v| authorise_and_validate(shared, &view, v));
-        if let Ok(v) = &result {
-            if v.header.payload_ref.is_some() {
-                if let Err(e) = crate::blobs::check_reference(shared, v).await {
-                    result = Err(e);
-                }
-            }
-        }
+        let result = result
+            .and_then(|v| as_checked(v, job.checked.as_ref()))
+            .and_then(|v| authorise_and_validate(shared, &view, v));
         match result {
             Ok(v) => survivors.push((job, v)),
             Err(e) => {
@@ -248,6 +267,26 @@ async fn check_and_verify_inner(shared: &Arc<Shared>, jobs: Vec<Job>) -> Vec<(Jo
         }
     }
     survivors
+}
+
+/// The verified envelope if its payload by reference, if any, is the one
+/// checked before it was queued (`blobs::check_reference`), with the same
+/// schema.
+fn as_checked(
+    v: Verified,
+    checked: Option<&crate::blobs::Checked>,
+) -> Result<Verified, ProtoError> {
+    let h = &v.header;
+    let Some(r) = &h.payload_ref else {
+        return Ok(v);
+    };
+    match checked {
+        Some(c) if c.reference == *r && c.schema == h.schema => Ok(v),
+        _ => Err(ProtoError::new(
+            ErrorCode::Internal,
+            "the payload reference was not checked; nothing was accepted",
+        )),
+    }
 }
 
 /// The catalogue id in a resource name: `{region}:{id}` → `id`.
@@ -460,21 +499,29 @@ fn authorise_and_validate(
             format!("schema {} is not registered", h.schema),
         )
     })?;
-    // A payload by reference is validated once its blob is read
+    // A payload by reference was validated before the envelope was queued
     // (`blobs::check_reference`).
     if h.payload_ref.is_none() {
         validate(validator, &h.schema, v.payload())?;
     }
+    if h.kind == Kind::Message {
+        shared
+            .usage
+            .check_pending(&h.sender, shared.config.pending_quota)?;
+    }
     // Last, so that every other refusal takes precedence: a request that
     // nobody can answer is refused before anything is stored.
-    if h.kind == Kind::Request && !shared.registry.is_listening(&resource.provider) {
-        return Err(ProtoError::new(
-            ErrorCode::ProviderUnavailable,
-            format!(
-                "{} has no system connected to answer {}",
-                resource.provider, resource.id
-            ),
-        ));
+    if h.kind == Kind::Request {
+        if !shared.registry.is_listening(&resource.provider) {
+            return Err(ProtoError::new(
+                ErrorCode::ProviderUnavailable,
+                format!(
+                    "{} has no system connected to answer {}",
+                    resource.provider, resource.id
+                ),
+            ));
+        }
+        shared.registry.check_room(&h.sender, &resource.provider)?;
     }
     Ok(v)
 }
@@ -661,6 +708,9 @@ async fn commit(shared: &Shared, batch: Vec<(Job, Verified)>, acks: &[AckSet]) {
                         for r in &recipients {
                             shared.registry.notify(r);
                         }
+                        shared
+                            .usage
+                            .add_pending(&verified.header.sender, recipients.len());
                         let _ = job.reply.send(Ok(Outcome {
                             seq,
                             recipients,

@@ -17,8 +17,10 @@ mod peering;
 mod ratelimit;
 mod refusals;
 mod services;
+mod shares;
 mod snapshot;
 mod trust;
+mod usage;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -59,6 +61,46 @@ pub struct ServeConfig {
     /// Most blob bytes held in memory at once, hub-wide (uploads,
     /// downloads, validation); at least `max_blob`.
     pub blob_buffer: u64,
+    /// Most of `blob_buffer` one department holds at once, at least
+    /// `max_blob`; one more upload, download or check of a payload by
+    /// reference is refused with `BUSY`. A check of a blob larger than half
+    /// the share takes the whole share.
+    pub blob_buffer_per_department: u64,
+    /// Most bytes of frames being read held in memory at once, hub-wide.
+    pub frame_buffer: u64,
+    /// Most of `frame_buffer` one department (or peer hub) holds at once,
+    /// over all its streams; at least `max_frame`. A stream whose frame
+    /// would go beyond it gets `BUSY` and ends.
+    pub frame_buffer_per_department: u64,
+    /// How long the hub waits for a stream's first frame, for the rest of a
+    /// frame it has begun to read, for an upload's next bytes, and for a
+    /// client to take the next bytes of a download (`READ_TIMEOUT`).
+    pub read_timeout: Duration,
+    /// Most connections open at once, hub-wide (departments and peer hubs).
+    pub max_connections: u32,
+    /// Most connections one department (or peer hub) has open at once; one
+    /// more is closed with code 4 `BUSY`.
+    pub connections_per_department: u32,
+    /// Bytes a client may send on a connection before the hub has read
+    /// them (QUIC connection flow-control window).
+    pub receive_window: u64,
+    /// Bytes a client may send on one stream before the hub has read them
+    /// (QUIC stream flow-control window).
+    pub stream_receive_window: u64,
+    /// Bytes the hub sends on a connection that the client has not yet
+    /// acknowledged, at most.
+    pub send_window: u64,
+    /// Most requests of one department waiting on one provider at once;
+    /// one more is refused with `BUSY`.
+    pub requests_per_requester: usize,
+    /// Most deliveries of the messages a department sent that may wait
+    /// undelivered (`QUOTA_EXCEEDED` beyond).
+    pub pending_quota: u64,
+    /// Most blob bytes a department may hold (`QUOTA_EXCEEDED` beyond).
+    pub blob_quota: u64,
+    /// Recount the undelivered deliveries of each sender from the store
+    /// this often (each node counts what it accepts in between).
+    pub quota_recount_every: Duration,
     /// Fetch each peer hub's trust list this often (a failed fetch is
     /// retried sooner).
     pub peer_refresh_every: Duration,
@@ -92,6 +134,19 @@ impl Default for ServeConfig {
             drain_timeout: Duration::from_secs(10),
             max_blob: tongban_store::MAX_BLOB_BYTES as u64,
             blob_buffer: 4 * tongban_store::MAX_BLOB_BYTES as u64,
+            blob_buffer_per_department: tongban_store::MAX_BLOB_BYTES as u64,
+            frame_buffer: 256 * MIB,
+            frame_buffer_per_department: 16 * MIB,
+            read_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            connections_per_department: 16,
+            receive_window: 4 * MIB,
+            stream_receive_window: MIB,
+            send_window: 4 * MIB,
+            requests_per_requester: 16,
+            pending_quota: 1_000_000,
+            blob_quota: 8 * 1024 * MIB,
+            quota_recount_every: Duration::from_secs(10),
             peer_refresh_every: Duration::from_secs(300),
             trust_valid_for: time::Duration::days(1),
             trust_rebuild_after: Duration::from_secs(15),
@@ -100,6 +155,8 @@ impl Default for ServeConfig {
         }
     }
 }
+
+const MIB: u64 = 1024 * 1024;
 
 /// Errors starting or running the server.
 #[derive(Debug, thiserror::Error)]
@@ -305,9 +362,18 @@ pub(crate) fn server_config(
         quinn::crypto::rustls::QuicServerConfig::try_from(rustls_config).map_err(|e| bad(&e))?;
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     let mut transport = quinn::TransportConfig::default();
+    // What a client may make the hub buffer is bounded: unread bytes per
+    // connection and per stream by these windows, bytes read into frames
+    // by `frame_buffer`, unacknowledged bytes sent by `send_window`.
+    let window = |n: u64| quinn::VarInt::from_u64(n).map_err(|e| bad(&e));
     transport
         .max_concurrent_bidi_streams(config.max_streams_per_connection.into())
         .max_concurrent_uni_streams(0u32.into())
+        .receive_window(window(config.receive_window)?)
+        .stream_receive_window(window(
+            config.stream_receive_window.min(config.receive_window),
+        )?)
+        .send_window(config.send_window)
         .max_idle_timeout(Some(
             quinn::IdleTimeout::try_from(config.idle_timeout).map_err(|e| bad(&e))?,
         ));
@@ -356,19 +422,31 @@ pub async fn bind(
 /// How often the server checks whether an audit checkpoint is due.
 const AUDIT_CHECKPOINT_CHECK: Duration = Duration::from_secs(1);
 
-/// Records pages read at once, hub-wide.
-const RECORDS_AT_ONCE: usize = 8;
-/// Requests to the hub's services answered at once, hub-wide.
-const SERVICES_AT_ONCE: usize = 4;
-/// Pulls across regions in progress at once (each mostly waits on peers).
-const PULLS_AT_ONCE: usize = 16;
+/// Records pages read at once: hub-wide, and by one department.
+const RECORDS_AT_ONCE: (u64, u64) = (8, 2);
+/// Requests to the hub's services answered at once: hub-wide, and for one
+/// department.
+const SERVICES_AT_ONCE: (u64, u64) = (4, 2);
+/// Pulls across regions (and requests of other regions' resources) in
+/// progress at once, each mostly waiting on peers: hub-wide, and for one
+/// department.
+const PULLS_AT_ONCE: (u64, u64) = (16, 4);
 /// Peer hubs' licence and catalogue requests answered at once: apart from
 /// the departments' own services and pulls, so that two hubs pulling from
-/// each other cannot starve each other's answers.
-const PEER_REQUESTS_AT_ONCE: usize = 4;
+/// each other cannot starve each other's answers; hub-wide, and for one
+/// peer.
+const PEER_REQUESTS_AT_ONCE: (u64, u64) = (4, 2);
 /// Requests of other regions' departments waiting on providers here at
-/// once, all peers together; one more is refused with `BUSY`, not queued.
-const PEER_FORWARDS_AT_ONCE: usize = 16;
+/// once: all peers together, and one peer's.
+const PEER_FORWARDS_AT_ONCE: (u64, u64) = (16, 8);
+
+fn budget(
+    name: &'static str,
+    unit: &'static str,
+    (total, per_party): (u64, u64),
+) -> shares::Shares {
+    shares::Shares::new(name, unit, total, per_party)
+}
 
 /// What the server's tasks share.
 pub(crate) struct Shared {
@@ -379,16 +457,22 @@ pub(crate) struct Shared {
     pub refusals: refusals::Refusals,
     /// The trust list last built, and when.
     pub trust: trust::Cached,
-    /// Records pages being read at once, hub-wide (each at most a frame).
-    pub records_budget: tokio::sync::Semaphore,
+    /// Records pages being read at once (each at most a frame).
+    pub records_budget: shares::Shares,
     /// Requests to the hub's own services being answered at once.
-    pub services_budget: tokio::sync::Semaphore,
+    pub services_budget: shares::Shares,
     /// Pulls across regions in progress at once.
-    pub pulls_budget: tokio::sync::Semaphore,
+    pub pulls_budget: shares::Shares,
     /// Peer hubs' licence and catalogue requests being answered at once.
-    pub peer_budget: tokio::sync::Semaphore,
+    pub peer_budget: shares::Shares,
     /// Other regions' requests waiting on providers here at once.
-    pub forwards_budget: tokio::sync::Semaphore,
+    pub forwards_budget: shares::Shares,
+    /// Open connections.
+    pub connections: shares::Shares,
+    /// Bytes of frames being read.
+    pub frames: shares::Shares,
+    /// Undelivered deliveries by sender (a quota).
+    pub usage: usage::Usage,
     pub registry: listeners::Registry,
     pub blobs: blobs::Budget,
     /// Whose client certificates are accepted, and as what.
@@ -424,13 +508,40 @@ pub async fn run(
         snapshot,
         refusals: refusals::Refusals::default(),
         trust: trust::Cached::default(),
-        records_budget: tokio::sync::Semaphore::new(RECORDS_AT_ONCE),
-        services_budget: tokio::sync::Semaphore::new(SERVICES_AT_ONCE),
-        pulls_budget: tokio::sync::Semaphore::new(PULLS_AT_ONCE),
-        peer_budget: tokio::sync::Semaphore::new(PEER_REQUESTS_AT_ONCE),
-        forwards_budget: tokio::sync::Semaphore::new(PEER_FORWARDS_AT_ONCE),
-        registry: listeners::Registry::default(),
-        blobs: blobs::Budget::new(config.max_blob, config.blob_buffer),
+        records_budget: budget("records pages", "pages read at once", RECORDS_AT_ONCE),
+        services_budget: budget("hub services", "answers at once", SERVICES_AT_ONCE),
+        pulls_budget: budget("pulls across regions", "pulls at once", PULLS_AT_ONCE),
+        peer_budget: budget(
+            "answers to peer hubs",
+            "answers at once",
+            PEER_REQUESTS_AT_ONCE,
+        ),
+        forwards_budget: budget(
+            "other regions' requests waiting on providers",
+            "requests",
+            PEER_FORWARDS_AT_ONCE,
+        ),
+        connections: shares::Shares::new(
+            "connections",
+            "connections",
+            config.max_connections.into(),
+            config.connections_per_department.into(),
+        ),
+        frames: shares::Shares::new(
+            "memory for frames being read",
+            "bytes",
+            config.frame_buffer,
+            config
+                .frame_buffer_per_department
+                .max(conn::frame_share_floor(config.max_frame)),
+        ),
+        usage: usage::Usage::default(),
+        registry: listeners::Registry::new(config.requests_per_requester),
+        blobs: blobs::Budget::new(
+            config.max_blob,
+            config.blob_buffer,
+            config.blob_buffer_per_department,
+        ),
         verifiers: std::sync::RwLock::new(verifiers),
         peering: peering::Peering::default(),
         licence_reads: ratelimit::RateLimit::new(
@@ -455,6 +566,20 @@ pub async fn run(
                             tracing::warn!(error = %e, "registry refresh failed");
                         }
                     }
+                    _ = stop.changed() => break,
+                }
+            }
+        });
+    }
+    // Count each sender's undelivered deliveries again (quotas).
+    {
+        let shared = Arc::clone(&shared);
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            let mut tick = tokio::time::interval(shared.config.quota_recount_every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => shared.usage.recount(&shared.hub).await,
                     _ = stop.changed() => break,
                 }
             }

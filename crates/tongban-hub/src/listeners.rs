@@ -1,4 +1,6 @@
-//! Who is listening, and which requests wait for an answer.
+//! Who is listening, and which requests wait for an answer. One requester
+//! may have at most `per_requester` requests waiting on one provider, so
+//! that it cannot fill the provider's queues for everybody else.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,11 +26,49 @@ struct Pending {
     reply: oneshot::Sender<Value>,
 }
 
-/// Listeners by department, and open requests.
+/// Open requests by (requester, request id), and how many each requester
+/// has waiting on each provider.
 #[derive(Default)]
+struct Open {
+    requests: HashMap<(String, String), Pending>,
+    by_pair: HashMap<(String, String), usize>,
+}
+
+impl Open {
+    fn insert(&mut self, key: (String, String), pending: Pending) {
+        *self
+            .by_pair
+            .entry((pending.provider.clone(), key.0.clone()))
+            .or_default() += 1;
+        self.requests.insert(key, pending);
+    }
+
+    fn remove(&mut self, key: &(String, String)) -> Option<Pending> {
+        let pending = self.requests.remove(key)?;
+        let pair = (pending.provider.clone(), key.0.clone());
+        if let Some(n) = self.by_pair.get_mut(&pair) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.by_pair.remove(&pair);
+            }
+        }
+        Some(pending)
+    }
+
+    fn waiting(&self, provider: &str, requester: &str) -> usize {
+        self.by_pair
+            .get(&(provider.to_owned(), requester.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// Listeners by department, and open requests.
 pub struct Registry {
     listeners: Mutex<HashMap<String, Vec<Entry>>>,
-    pending: Mutex<HashMap<(String, String), Pending>>,
+    pending: Mutex<Open>,
+    /// Most requests of one requester waiting on one provider.
+    per_requester: usize,
     next_id: AtomicU64,
     next_turn: AtomicU64,
 }
@@ -44,11 +84,22 @@ pub struct Registration {
 }
 
 impl Registry {
+    /// An empty registry: no listeners, no open requests.
+    pub fn new(per_requester: usize) -> Registry {
+        Registry {
+            listeners: Mutex::default(),
+            pending: Mutex::default(),
+            per_requester: per_requester.max(1),
+            next_id: AtomicU64::new(0),
+            next_turn: AtomicU64::new(0),
+        }
+    }
+
     fn listeners(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Entry>>> {
         self.listeners.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Pending>> {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Open> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -99,8 +150,34 @@ impl Registry {
             .is_some_and(|l| !l.is_empty())
     }
 
+    /// Refuses with `BUSY` a request of `requester` when it has as many
+    /// waiting on `provider` as it may.
+    pub fn check_room(&self, requester: &str, provider: &str) -> Result<(), ProtoError> {
+        let waiting = self.pending().waiting(provider, requester);
+        self.within_share(requester, provider, waiting)
+    }
+
+    fn within_share(
+        &self,
+        requester: &str,
+        provider: &str,
+        waiting: usize,
+    ) -> Result<(), ProtoError> {
+        if waiting >= self.per_requester {
+            return Err(ProtoError::new(
+                ErrorCode::Busy,
+                format!(
+                    "{requester} has {waiting} requests waiting on {provider}, as many as one requester may: retry once they are answered"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Opens a request and hands it to one of the provider's listeners (in
-    /// turn). `None` when the provider has no listener with room.
+    /// turn). Refused with `PROVIDER_UNAVAILABLE` when the provider has no
+    /// listener with room, with `BUSY` when the requester has as many
+    /// requests waiting on the provider as it may.
     pub fn route_request(
         &self,
         requester: &str,
@@ -108,27 +185,34 @@ impl Registry {
         provider: &str,
         resource: &str,
         delivery: RequestDelivery,
-    ) -> Option<oneshot::Receiver<Value>> {
+    ) -> Result<oneshot::Receiver<Value>, ProtoError> {
+        let unavailable = || {
+            ProtoError::new(
+                ErrorCode::ProviderUnavailable,
+                format!("{provider} has no system connected with room to answer {resource}"),
+            )
+        };
         let sender = {
             let map = self.listeners();
-            let list = map.get(provider)?;
-            if list.is_empty() {
-                return None;
-            }
+            let list = map
+                .get(provider)
+                .filter(|l| !l.is_empty())
+                .ok_or_else(unavailable)?;
             let turn = self.next_turn.fetch_add(1, Ordering::Relaxed) as usize;
             list[turn % list.len()].requests.clone()
         };
         let (tx, rx) = oneshot::channel();
+        let key = (requester.to_owned(), request_id.to_owned());
         {
             let mut pending = self.pending();
-            let key = (requester.to_owned(), request_id.to_owned());
             // Never replace an open request (e.g. another region's department
             // with the same code and id): the second waits for nothing.
-            if pending.contains_key(&key) {
-                return None;
+            if pending.requests.contains_key(&key) {
+                return Err(unavailable());
             }
+            self.within_share(requester, provider, pending.waiting(provider, requester))?;
             pending.insert(
-                key,
+                key.clone(),
                 Pending {
                     provider: provider.to_owned(),
                     resource: resource.to_owned(),
@@ -137,11 +221,10 @@ impl Registry {
             );
         }
         if sender.try_send(delivery).is_err() {
-            self.pending()
-                .remove(&(requester.to_owned(), request_id.to_owned()));
-            return None;
+            self.pending().remove(&key);
+            return Err(unavailable());
         }
-        Some(rx)
+        Ok(rx)
     }
 
     /// Checks that a response answers an open request of this provider.
@@ -154,6 +237,7 @@ impl Registry {
     ) -> Result<(), ProtoError> {
         match self
             .pending()
+            .requests
             .get(&(requester.to_owned(), request_id.to_owned()))
         {
             Some(p) if p.provider == provider && p.resource == resource => Ok(()),

@@ -100,8 +100,17 @@ codes! {
     DepartmentInactive => "DEPARTMENT_INACTIVE",
     /// The client certificate does not name a registered department.
     DepartmentUnknown => "DEPARTMENT_UNKNOWN",
-    /// Too many operations in flight on this connection.
+    /// A limit of the hub is reached: the party's share of a hub-wide
+    /// capacity (connections, memory for frames or blobs, records pages,
+    /// service answers, pulls, requests waiting on a provider), or the
+    /// capacity itself. Nothing was done; the message names the limit.
     Busy => "BUSY",
+    /// The department has reached one of its storage quotas: undelivered
+    /// deliveries of messages it sent, or blob bytes it holds.
+    QuotaExceeded => "QUOTA_EXCEEDED",
+    /// The hub waited longer than its read deadline for a stream's first
+    /// frame, for the rest of a frame, or for an upload's next bytes.
+    ReadTimeout => "READ_TIMEOUT",
     /// The hub is shutting down; retry elsewhere or later.
     ShuttingDown => "SHUTTING_DOWN",
     /// One of the hub's own services (`hub.case.*`) refused the request;
@@ -167,6 +176,9 @@ pub mod close {
     pub const SHUTTING_DOWN: u32 = 2;
     /// A protocol violation on the connection.
     pub const PROTOCOL: u32 = 3;
+    /// The department (or peer hub) has as many connections open as it
+    /// may, or the hub as many as it takes; reconnect later.
+    pub const BUSY: u32 = 4;
 }
 
 #[cfg(test)]

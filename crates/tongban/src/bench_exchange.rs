@@ -91,7 +91,11 @@ struct Setup {
     _dir: tempfile::TempDir,
 }
 
-async fn start_hub(durability: tongban_store::Durability, window: usize) -> anyhow::Result<Setup> {
+async fn start_hub(
+    durability: tongban_store::Durability,
+    window: usize,
+    connections: usize,
+) -> anyhow::Result<Setup> {
     let dir = tempfile::tempdir()?;
     let mut config = HubConfig::embedded(dir.path());
     config.store.durability = durability;
@@ -115,8 +119,11 @@ async fn start_hub(durability: tongban_store::Durability, window: usize) -> anyh
         .await?;
     hub.access_decide(PROVIDER, application.id, true, None)
         .await?;
+    // Every sending connection is the provider's: one phase's may still be
+    // closing while the next phase's connect.
     let serve = ServeConfig {
         window_per_stream: window.max(1),
+        connections_per_department: u32::try_from(2 * connections + 2).unwrap_or(u32::MAX),
         ..ServeConfig::default()
     };
     let server = LocalHub::start(&hub, "bench CA", serve).await?;
@@ -277,7 +284,7 @@ pub async fn run(args: ExchangeBenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         tongban_store::Durability::ProcessCrash
     };
-    let s = start_hub(durability, args.window).await?;
+    let s = start_hub(durability, args.window, args.connections).await?;
     say(&format!(
         "signing {} messages of ~{} bytes for {} connections (before timing) ...",
         args.messages, args.size, args.connections

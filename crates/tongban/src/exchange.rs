@@ -23,7 +23,12 @@ pub struct ServeArgs {
     /// A TOML file with any of: listen, cert, key, max_frame, max_blob,
     /// time_window_secs, redelivery_after_secs, batch_max, idle_timeout_secs,
     /// drain_timeout_secs, peer_refresh_secs, trust_valid_secs,
-    /// trust_rebuild_secs, licence_reads_per_minute, licence_read_burst.
+    /// trust_rebuild_secs, licence_reads_per_minute, licence_read_burst,
+    /// read_timeout_secs, max_connections, connections_per_department,
+    /// frame_buffer, frame_buffer_per_department, blob_buffer,
+    /// blob_buffer_per_department, receive_window, stream_receive_window,
+    /// send_window, requests_per_requester, pending_quota, blob_quota,
+    /// quota_recount_secs (sizes in bytes).
     #[arg(long, env = "TONGBAN_SERVE_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on (UDP).
@@ -55,6 +60,22 @@ pub struct ServeArgs {
     /// Rebuild the served trust list at most this often, in seconds (default 15).
     #[arg(long)]
     trust_rebuild_secs: Option<u64>,
+    /// Wait at most this long, in seconds, for a stream's first frame, the
+    /// rest of a frame, an upload's next bytes or a download's reader
+    /// (default 10).
+    #[arg(long)]
+    read_timeout_secs: Option<u64>,
+    /// Connections one department (or peer hub) may have open at once
+    /// (default 16).
+    #[arg(long)]
+    connections_per_department: Option<u32>,
+    /// Deliveries of a department's messages that may wait undelivered
+    /// (default 1000000).
+    #[arg(long)]
+    pending_quota: Option<u64>,
+    /// Blob bytes a department may hold (default 8 GiB).
+    #[arg(long)]
+    blob_quota: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,6 +96,20 @@ struct ServeFile {
     trust_rebuild_secs: Option<u64>,
     licence_reads_per_minute: Option<u32>,
     licence_read_burst: Option<u32>,
+    read_timeout_secs: Option<u64>,
+    max_connections: Option<u32>,
+    connections_per_department: Option<u32>,
+    frame_buffer: Option<u64>,
+    frame_buffer_per_department: Option<u64>,
+    blob_buffer: Option<u64>,
+    blob_buffer_per_department: Option<u64>,
+    receive_window: Option<u64>,
+    stream_receive_window: Option<u64>,
+    send_window: Option<u64>,
+    requests_per_requester: Option<usize>,
+    pending_quota: Option<u64>,
+    blob_quota: Option<u64>,
+    quota_recount_secs: Option<u64>,
 }
 
 pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -138,6 +173,44 @@ pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
         licence_read_burst: file
             .licence_read_burst
             .unwrap_or(defaults.licence_read_burst),
+        read_timeout: args
+            .read_timeout_secs
+            .or(file.read_timeout_secs)
+            .map_or(defaults.read_timeout, |s| Duration::from_secs(s.max(1))),
+        max_connections: file.max_connections.unwrap_or(defaults.max_connections),
+        connections_per_department: args
+            .connections_per_department
+            .or(file.connections_per_department)
+            .unwrap_or(defaults.connections_per_department),
+        frame_buffer: file.frame_buffer.unwrap_or(defaults.frame_buffer),
+        frame_buffer_per_department: file
+            .frame_buffer_per_department
+            .unwrap_or(defaults.frame_buffer_per_department),
+        blob_buffer: file.blob_buffer.unwrap_or(defaults.blob_buffer),
+        blob_buffer_per_department: file
+            .blob_buffer_per_department
+            .unwrap_or(defaults.blob_buffer_per_department),
+        receive_window: file.receive_window.unwrap_or(defaults.receive_window),
+        stream_receive_window: file
+            .stream_receive_window
+            .unwrap_or(defaults.stream_receive_window),
+        send_window: file.send_window.unwrap_or(defaults.send_window),
+        requests_per_requester: file
+            .requests_per_requester
+            .unwrap_or(defaults.requests_per_requester),
+        pending_quota: args
+            .pending_quota
+            .or(file.pending_quota)
+            .unwrap_or(defaults.pending_quota),
+        blob_quota: args
+            .blob_quota
+            .or(file.blob_quota)
+            .unwrap_or(defaults.blob_quota),
+        quota_recount_every: file
+            .quota_recount_secs
+            .map_or(defaults.quota_recount_every, |s| {
+                Duration::from_secs(s.max(1))
+            }),
         ..defaults
     };
     let listen = args

@@ -8,7 +8,7 @@ use crate::flows::next_delivery;
 use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, share_on_conditions};
 
 /// A case archive: many scanned pages (base64), far over 1 MiB in all.
-async fn archive_resource(t: &TestHub) {
+pub(crate) async fn archive_resource(t: &TestHub) {
     let schema = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://schemas.tongban.dev/messages/case-archive/1",
@@ -37,19 +37,19 @@ async fn archive_resource(t: &TestHub) {
     .await;
 }
 
-fn archive(pages: usize) -> Value {
+pub(crate) fn archive(pages: usize) -> Value {
     let page = "QUJD".repeat(64 * 1024); // 256 KiB of base64 per page
     json!({"caseNo": "440114-2026-000123", "pages": vec![page; pages]})
 }
 
-fn code(r: Result<impl std::fmt::Debug, tongban_client::ClientError>) -> ErrorCode {
+pub(crate) fn code(r: Result<impl std::fmt::Debug, tongban_client::ClientError>) -> ErrorCode {
     match r {
         Err(e) => e.code().unwrap_or_else(|| panic!("not a refusal: {e}")),
         Ok(v) => panic!("expected a refusal, got {v:?}"),
     }
 }
 
-fn by_reference(client: &Client, r: PayloadRef) -> tongban_proto::Draft {
+pub(crate) fn by_reference(client: &Client, r: PayloadRef) -> tongban_proto::Draft {
     let mut d = client.message_to(MARKET, "case-archive", "case-archive@1", Value::Null);
     d.payload = None;
     d.payload_ref = Some(r);

@@ -6,9 +6,11 @@ mod blobs;
 mod cases;
 mod faults;
 mod flows;
+mod limits;
 mod order;
 mod peers;
 mod purposes;
+mod quotas;
 mod trust;
 
 use std::net::SocketAddr;

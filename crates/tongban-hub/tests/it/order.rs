@@ -117,14 +117,14 @@ async fn the_first_failed_check_of_section_4_4_is_the_answer() {
             ErrorCode::SignatureInvalid,
         ),
         (
-            "2. a request on a send stream, from another department",
+            "3. a request on a send stream, from another department",
             &market,
             "send",
             signed(request("business-registration@1", json!({})), &civil_key),
             ErrorCode::EnvelopeMalformed,
         ),
         (
-            "3. another department as sender, stale",
+            "4. another department as sender, stale",
             &market,
             "send",
             signed(
@@ -137,28 +137,28 @@ async fn the_first_failed_check_of_section_4_4_is_the_answer() {
             ErrorCode::SenderMismatch,
         ),
         (
-            "5. stale, with an unknown key",
+            "6. stale, with an unknown key",
             &market,
             "send",
             signed(stale(message()), &stranger),
             ErrorCode::StaleMessage,
         ),
         (
-            "6. an unknown key, the signature broken",
+            "7. an unknown key, the signature broken",
             &market,
             "send",
             tampered(signed(message(), &stranger)),
             ErrorCode::KeyUnknown,
         ),
         (
-            "7. another department's key, the signature broken",
+            "8. another department's key, the signature broken",
             &market,
             "send",
             tampered(signed(message(), &civil_key)),
             ErrorCode::KeyNotSenders,
         ),
         (
-            "8. the signature broken, an unknown resource",
+            "9. the signature broken, an unknown resource",
             &market,
             "send",
             tampered(signed(
@@ -171,7 +171,7 @@ async fn the_first_failed_check_of_section_4_4_is_the_answer() {
             ErrorCode::SignatureInvalid,
         ),
         (
-            "9. an unknown resource, an unregistered schema",
+            "10. an unknown resource, an unregistered schema",
             &market,
             "send",
             signed(
@@ -185,7 +185,7 @@ async fn the_first_failed_check_of_section_4_4_is_the_answer() {
             ErrorCode::ResourceUnknown,
         ),
         (
-            "10. a message in an unregistered schema: not the resource's",
+            "11. a message in an unregistered schema: not the resource's",
             &market,
             "send",
             signed(
@@ -198,7 +198,7 @@ async fn the_first_failed_check_of_section_4_4_is_the_answer() {
             ErrorCode::ResourceForbidden,
         ),
         (
-            "10. a recipient without approval, the payload invalid",
+            "11. a recipient without approval, the payload invalid",
             &market,
             "send",
             signed(
@@ -212,21 +212,21 @@ async fn the_first_failed_check_of_section_4_4_is_the_answer() {
             ErrorCode::AccessNotGranted,
         ),
         (
-            "11. a request in an unregistered schema (a request's schema is its own)",
+            "12. a request in an unregistered schema (a request's schema is its own)",
             &civil,
             "request",
             signed(request("no-such-schema@1", json!({})), &civil_key),
             ErrorCode::SchemaUnknown,
         ),
         (
-            "12. a request whose payload is invalid, its provider not listening",
+            "13. a request whose payload is invalid, its provider not listening",
             &civil,
             "request",
             signed(request("business-registration@1", json!({})), &civil_key),
             ErrorCode::PayloadInvalid,
         ),
         (
-            "13. a request by reference to a blob never uploaded, its provider not listening",
+            "2. a request by reference to a blob never uploaded, its provider not listening",
             &civil,
             "request",
             signed(
@@ -237,21 +237,52 @@ async fn the_first_failed_check_of_section_4_4_is_the_answer() {
                 },
                 &civil_key,
             ),
-            ErrorCode::ProviderUnavailable,
+            ErrorCode::BlobMissing,
         ),
         (
-            "14. a message by reference to a blob never uploaded",
+            "2. a message by reference to a blob never uploaded, with an unknown key, stale",
             &market,
             "send",
             signed(
-                Draft {
+                stale(Draft {
                     payload: None,
                     payload_ref: missing_blob(),
                     ..message()
-                },
-                &market_key,
+                }),
+                &stranger,
             ),
             ErrorCode::BlobMissing,
+        ),
+        (
+            "1. a malformed id, before a payload by reference to a blob never uploaded",
+            &market,
+            "send",
+            {
+                let mut e = signed(
+                    Draft {
+                        payload: None,
+                        payload_ref: missing_blob(),
+                        ..message()
+                    },
+                    &market_key,
+                );
+                e["id"] = "not an id!".into();
+                e
+            },
+            ErrorCode::EnvelopeMalformed,
+        ),
+        (
+            "15. a request, its provider not listening",
+            &civil,
+            "request",
+            signed(
+                request(
+                    "business-registration@1",
+                    registration("91440114MA5TB0A01K"),
+                ),
+                &civil_key,
+            ),
+            ErrorCode::ProviderUnavailable,
         ),
         (
             "a hub service: a message to it",
@@ -308,7 +339,7 @@ async fn the_first_failed_check_of_section_4_4_is_the_answer() {
         "nothing stored"
     );
 
-    // 15 comes last: an envelope stored before and now out of the time
+    // 16 comes last: an envelope stored before and now out of the time
     // window is stale, not a replay.
     let once = signed(message(), &market_key);
     assert_eq!(answer_code(&market, "send", once.clone()).await, None);
