@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::{MARKET, json_of, ok, repo, tongban};
 
-const CIVIL: &str = "11440114MB2C00015N";
+pub(crate) const CIVIL: &str = "11440114MB2C00015N";
 
 pub(crate) fn free_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0")
@@ -66,7 +66,7 @@ fn share_with_civil(dir: &Path, data: &Path, id: &str, name: &str) {
 }
 
 /// A hub with the sample region, its CA, a resource and two departments' credentials.
-fn setup(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+pub(crate) fn setup(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let data = dir.join("hub");
     ok(&tongban(&data, &["init"]));
     ok(&tongban(&data, &["ca", "init"]));
@@ -458,7 +458,7 @@ fn kill_9_under_load_loses_nothing_acknowledged() {
     let _ = repo();
 }
 
-fn payload() -> Value {
+pub(crate) fn payload() -> Value {
     json!({
         "uscc": "91440114MA5TB0A01K", "entityName": "广州花都鸿睿启航电子科技有限公司",
         "entityType": "有限责任公司（自然人投资或控股）", "legalRepresentative": "李建华",
@@ -468,7 +468,7 @@ fn payload() -> Value {
     })
 }
 
-fn client_config(creds: &Path, hub: SocketAddr) -> tongban_client::ClientConfig {
+pub(crate) fn client_config(creds: &Path, hub: SocketAddr) -> tongban_client::ClientConfig {
     let read = |n: &str| std::fs::read_to_string(creds.join(n)).unwrap();
     let cert = read("cert.pem");
     let department = creds.file_name().unwrap().to_str().unwrap().to_owned();

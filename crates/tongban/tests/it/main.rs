@@ -4,6 +4,7 @@
 
 mod catalogue;
 mod exchange;
+mod limits;
 mod regions;
 
 use std::path::{Path, PathBuf};
