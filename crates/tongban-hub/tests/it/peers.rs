@@ -1125,3 +1125,57 @@ async fn licences_cross_only_with_a_fresh_crl_of_the_peers_ca() {
     q.stop().await;
     h.stop().await;
 }
+
+/// Pulls across regions wait on peers: a department holds at most its
+/// share of them (4); one more is refused with `BUSY` at once, not queued,
+/// while another department's pull still runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulls_past_a_departments_share_are_refused_busy() {
+    let (q, h, _) = linked(tongban_tests::sqlite(), tongban_tests::sqlite()).await;
+    const HEALTH_ITEM: &str = "441802-WJ-0001";
+    q.hub
+        .item_put(
+            QC_HEALTH,
+            serde_json::from_value(json!({
+                "code": HEALTH_ITEM, "name": "公共场所卫生许可", "itemType": "承诺件",
+                "legalLimitDays": 20, "promisedLimitDays": 10,
+                "materials": [{"name": "营业执照", "licenceType": BUSINESS_LICENCE}],
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    // 花都区 goes away: every pull now waits for it (about `waitMs`).
+    h.stop().await;
+    let civil = q.client(QC_CIVIL).await;
+    let health = q.client(QC_HEALTH).await;
+    let mut pulls = tokio::task::JoinSet::new();
+    for n in 0..5 {
+        let civil = civil.clone();
+        pulls.spawn(async move {
+            civil
+                .region_licences(query(&format!("QC-2026-1{n:05}")))
+                .await
+        });
+    }
+    let mut asked = query("QC-2026-200000");
+    asked["serviceItem"] = json!(HEALTH_ITEM);
+    let other = health.region_licences(asked).await.unwrap();
+    assert_eq!(outcome(&other, "440114")["outcome"], "failed", "{other}");
+    let mut busy = 0;
+    let mut answered = 0;
+    while let Some(done) = pulls.join_next().await {
+        match done.unwrap() {
+            Ok(answer) => {
+                assert_eq!(outcome(&answer, "440114")["outcome"], "failed", "{answer}");
+                answered += 1;
+            }
+            Err(e) => {
+                assert_eq!(e.code(), Some(ErrorCode::Busy), "{e}");
+                busy += 1;
+            }
+        }
+    }
+    assert_eq!((answered, busy), (4, 1));
+    q.stop().await;
+}
