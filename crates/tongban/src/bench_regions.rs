@@ -26,9 +26,10 @@ pub struct RegionsBenchArgs {
     /// Pulls to time (after 50 to warm up).
     #[arg(long, default_value_t = 1_000)]
     pulls: usize,
-    /// Pulls in flight at once.
-    #[arg(long, default_value_t = 1)]
-    concurrency: usize,
+    /// Pulls in flight at once: 1–4, as many as one department may have
+    /// (the hub refuses more with BUSY).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=4))]
+    concurrency: u16,
     /// Commit durability of both hubs' stores: power (fsync every commit)
     /// or process.
     #[arg(long, default_value = "power", value_parser = ["power", "process"])]
@@ -184,14 +185,22 @@ pub async fn run(args: RegionsBenchArgs) -> anyhow::Result<ExitCode> {
         args.pulls, args.concurrency
     ));
     let started = Instant::now();
-    let across = time_pulls(&client, args.holders, args.pulls, args.concurrency, None, 1).await?;
+    let across = time_pulls(
+        &client,
+        args.holders,
+        args.pulls,
+        usize::from(args.concurrency),
+        None,
+        1,
+    )
+    .await?;
     let across_rate = across.len() as f64 / started.elapsed().as_secs_f64();
     say("timing the same pulls answered by 清城区 alone ...");
     let local = time_pulls(
         &client,
         args.holders,
         args.pulls,
-        args.concurrency,
+        usize::from(args.concurrency),
         Some(&[regions::QINGCHENG]),
         0,
     )
