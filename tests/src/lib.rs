@@ -6,6 +6,8 @@
 //! When it is unset the PostgreSQL half is skipped and says so loudly.
 #![forbid(unsafe_code)]
 
+pub mod faults;
+
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
@@ -37,6 +39,39 @@ impl TestBackend {
         self.dir.path().join("blobs")
     }
 
+    /// PostgreSQL only: runs `sql` as the server's administrator, with
+    /// `{db}` standing for this test's database (quoted), e.g. to turn it
+    /// read-only under a running store.
+    pub async fn postgres_admin(&self, sql: &str) {
+        let Some((admin_url, db)) = &self.postgres else {
+            panic!("postgres_admin on the {} backend", self.name);
+        };
+        let mut conn = PgConnection::connect(admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={admin_url}: cannot connect: {e}"));
+        let sql = sql.replace("{db}", &format!("\"{db}\""));
+        sqlx::query(AssertSqlSafe(sql.clone()))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// PostgreSQL only: ends every connection to this test's database, as
+    /// a restart of the server would.
+    pub async fn terminate_postgres_connections(&self) {
+        let Some((_, db)) = &self.postgres else {
+            panic!(
+                "terminate_postgres_connections on the {} backend",
+                self.name
+            );
+        };
+        self.postgres_admin(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+        ))
+        .await;
+    }
+
     /// Drops the PostgreSQL database (no-op for SQLite). Call at the end of a test.
     pub async fn cleanup(self) {
         if let Some((admin_url, db)) = &self.postgres {
@@ -54,11 +89,22 @@ impl TestBackend {
 /// Every backend available to this run.
 pub async fn backends(test: &str) -> Vec<TestBackend> {
     let mut out = vec![sqlite()];
-    match std::env::var(POSTGRES_ENV) {
-        Ok(url) if !url.is_empty() => out.push(postgres(&url, test).await),
-        _ => warn_skipped(),
+    if let Some(url) = postgres_url() {
+        out.push(postgres(&url, test).await);
     }
     out
+}
+
+/// The URL in `TONGBAN_TEST_POSTGRES`; `None` (after saying loudly that
+/// the PostgreSQL half is skipped) when it is unset.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var(POSTGRES_ENV) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            warn_skipped();
+            None
+        }
+    }
 }
 
 /// The SQLite backend alone.

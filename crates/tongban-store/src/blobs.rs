@@ -96,7 +96,7 @@ impl BlobStore {
         self.inner
             .put(&path, PutPayload::from(bytes))
             .await
-            .map_err(|e| StoreError::Blob(e.to_string()))?;
+            .map_err(blob_error)?;
         Ok(())
     }
 
@@ -104,12 +104,9 @@ impl BlobStore {
     pub async fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
         let path = Self::path(sha256)?;
         let bytes = match self.inner.get(&path).await {
-            Ok(result) => result
-                .bytes()
-                .await
-                .map_err(|e| StoreError::Blob(e.to_string()))?,
+            Ok(result) => result.bytes().await.map_err(blob_error)?,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(StoreError::Blob(e.to_string())),
+            Err(e) => return Err(blob_error(e)),
         };
         let actual = sha256_hex(&bytes);
         if actual != sha256 {
@@ -119,4 +116,18 @@ impl BlobStore {
         }
         Ok(Some(bytes.to_vec()))
     }
+}
+
+/// An object store's failure as the store's: an I/O error underneath (a
+/// full or read-only disk, a file that cannot be written) makes the blob
+/// store unavailable; anything else is reported as it is.
+fn blob_error(e: object_store::Error) -> StoreError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = source {
+        if s.is::<std::io::Error>() {
+            return StoreError::Unavailable(Box::new(e));
+        }
+        source = s.source();
+    }
+    StoreError::Blob(e.to_string())
 }

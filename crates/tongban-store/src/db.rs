@@ -4,13 +4,19 @@
 //! `in_tx!` does the same inside a write transaction (SQLite: `BEGIN
 //! IMMEDIATE`, so the one writer takes its lock up front and never fails to
 //! upgrade). The body is compiled once per backend.
+//!
+//! A failed write must leave the store usable once its cause is gone (see
+//! [`writer_usable`] and [`pg_usable`]); [`fault_of`] sorts database errors
+//! into the store's own failures and everything else.
 
 use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
-use sqlx::{AssertSqlSafe, Row, SqlSafeStr};
+use sqlx::{AssertSqlSafe, Connection, Row, SqlSafeStr};
 
 /// An open database.
 #[derive(Debug, Clone)]
@@ -28,6 +34,144 @@ pub(crate) enum Db {
 pub(crate) struct SqliteDb {
     pub(crate) read: SqlitePool,
     pub(crate) write: SqlitePool,
+    /// Set when `BEGIN IMMEDIATE` or `COMMIT` failed on the writer: the
+    /// pool replaces the connection before its next use ([`writer_usable`]).
+    pub(crate) writer_failed: Arc<AtomicBool>,
+}
+
+impl SqliteDb {
+    /// Starts a write transaction on the writer: `BEGIN IMMEDIATE`.
+    pub(crate) async fn begin(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.write
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .inspect_err(|_| self.writer_failed.store(true, Ordering::Release))
+    }
+
+    /// Commits a transaction from [`SqliteDb::begin`].
+    pub(crate) async fn commit(
+        &self,
+        tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    ) -> Result<(), sqlx::Error> {
+        tx.commit()
+            .await
+            .inspect_err(|_| self.writer_failed.store(true, Ordering::Release))
+    }
+}
+
+/// Whether the SQLite writer connection may be handed out again (the pool's
+/// `before_acquire`, after its ping has run what the last user queued).
+///
+/// When a write fails for want of space or on an I/O error (SQLITE_FULL,
+/// SQLITE_IOERR, also inside `COMMIT`), SQLite rolls the transaction back by
+/// itself; sqlx's own rollback then finds none, fails, and leaves its count
+/// of open transactions at one, so every later `BEGIN IMMEDIATE` was refused
+/// ("non-zero transaction depth") until a restart. And a connection opened
+/// while the file could not be written is read-only for good: SQLite falls
+/// back to read-only silently. So a connection that sqlx still counts in a
+/// transaction, or whose `BEGIN` or `COMMIT` failed, is closed and the pool
+/// opens a fresh one, which works as soon as the fault is gone.
+pub(crate) fn writer_usable(conn: &sqlx::SqliteConnection, failed: &AtomicBool) -> bool {
+    let in_transaction = conn.is_in_transaction();
+    let failed = failed.swap(false, Ordering::AcqRel);
+    if in_transaction || failed {
+        tracing::warn!(
+            in_transaction,
+            "a write failed: the store's writer connection is replaced"
+        );
+    }
+    !(in_transaction || failed)
+}
+
+/// Whether a pooled PostgreSQL connection may be handed out again, in the
+/// one round trip the pool's ping would take: it must answer, and must not
+/// be read-only. A session keeps the `default_transaction_read_only` it
+/// started with (set on a database, e.g. by a provider whose disk is nearly
+/// full) and a server in recovery stays read-only; such a connection would
+/// refuse every write after the database is writable again.
+pub(crate) async fn pg_usable(conn: &mut sqlx::PgConnection) -> bool {
+    let read_only: Result<String, sqlx::Error> =
+        sqlx::query_scalar("SELECT current_setting('transaction_read_only')")
+            .fetch_one(conn)
+            .await;
+    match read_only {
+        Ok(v) if v == "off" => true,
+        Ok(_) => {
+            tracing::warn!("a database connection is read-only: it is replaced");
+            false
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "a database connection failed: it is replaced");
+            false
+        }
+    }
+}
+
+/// What a database error says about the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// The store cannot work now (space, I/O, connection, lock, read-only).
+    Unavailable,
+    /// The database file or a page of it is damaged.
+    Corrupt,
+    /// Nothing about the store: the statement failed for its own reasons.
+    None,
+}
+
+/// Sorts a database error by what it says about the store.
+pub(crate) fn fault_of(e: &sqlx::Error) -> Fault {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Fault::Unavailable,
+        sqlx::Error::Database(d) => {
+            if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                sqlite_fault(d.code().and_then(|c| c.parse().ok()).unwrap_or(0))
+            } else if let Some(e) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                pg_fault(e.code())
+            } else {
+                Fault::None
+            }
+        }
+        _ => Fault::None,
+    }
+}
+
+/// SQLite's (extended) result codes: <https://www.sqlite.org/rescode.html>.
+fn sqlite_fault(code: i32) -> Fault {
+    const ABORT_ROLLBACK: i32 = 516;
+    match code & 0xff {
+        // BUSY, LOCKED (another process holds the database past the busy
+        // timeout), NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL
+        5 | 6 | 7 | 8 | 10 | 13 | 14 | 15 => Fault::Unavailable,
+        // CORRUPT, NOTADB
+        11 | 26 => Fault::Corrupt,
+        _ if code == ABORT_ROLLBACK => Fault::Unavailable,
+        _ => Fault::None,
+    }
+}
+
+/// PostgreSQL's SQLSTATEs: <https://www.postgresql.org/docs/current/errcodes-appendix.html>.
+fn pg_fault(sqlstate: &str) -> Fault {
+    match sqlstate {
+        // read_only_sql_transaction, lock_not_available
+        "25006" | "55P03" => Fault::Unavailable,
+        // data_corrupted, index_corrupted
+        "XX001" | "XX002" => Fault::Corrupt,
+        // connection exception, insufficient resources (disk full, out of
+        // memory, too many connections), operator intervention (shutdown,
+        // cannot connect now, cancelled), system error (I/O)
+        s if ["08", "53", "57", "58"]
+            .iter()
+            .any(|class| s.starts_with(class)) =>
+        {
+            Fault::Unavailable
+        }
+        _ => Fault::None,
+    }
 }
 
 /// Runs `$body` with `$pool` bound to a pool for reads.
@@ -63,9 +207,9 @@ macro_rules! in_tx {
     ($db:expr, $tx:ident => $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite(db) => {
-                let mut $tx = db.write.begin_with("BEGIN IMMEDIATE").await?;
+                let mut $tx = db.begin().await?;
                 let out = $body;
-                $tx.commit().await?;
+                db.commit($tx).await?;
                 out
             }
             $crate::db::Db::Postgres(pool) => {

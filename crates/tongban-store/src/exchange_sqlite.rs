@@ -71,7 +71,7 @@ pub(crate) async fn commit(
         .map(|m| crate::exchange::recipients_of(m, &subscribers))
         .collect();
 
-    let mut tx = db.write.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = db.begin().await?;
     let head = sqlx::query(
         "SELECT m.seq AS mseq, a.seq AS aseq, a.hash AS ahash FROM message_head m, audit_head a WHERE m.id = 1 AND a.id = 1",
     )
@@ -185,6 +185,6 @@ pub(crate) async fn commit(
             .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await?;
+    db.commit(tx).await?;
     Ok(crate::exchange::outcomes(slots, &stored))
 }

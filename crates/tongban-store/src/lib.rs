@@ -34,6 +34,8 @@ mod statistics;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -64,16 +66,25 @@ use db::Db;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The database failed.
+    /// A database statement failed for a reason of its own (a constraint,
+    /// a value that would not encode): the store itself is sound.
     #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// The store cannot take or give data now: its disk is full or
+    /// read-only, an I/O error, a lost or refused database connection, no
+    /// connection in time, the database locked by another process. Nothing
+    /// was written; the same call can succeed once the fault is cleared,
+    /// without reopening the store.
+    #[error("store unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A migration failed.
     #[error("database migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
-    /// The blob store failed.
+    /// The blob store refused a value (not a digest, over the size limit).
     #[error("blob store: {0}")]
     Blob(String),
-    /// A stored value could not be read back (corruption or a newer format).
+    /// Stored data could not be read back: a damaged database page or file,
+    /// a blob whose bytes changed, a value in a newer format.
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
     /// A configuration value is not usable.
@@ -86,10 +97,29 @@ impl StoreError {
     pub fn code(&self) -> &'static str {
         match self {
             StoreError::Database(_) => "STORE_DATABASE",
+            StoreError::Unavailable(_) => "STORE_UNAVAILABLE",
             StoreError::Migration(_) => "STORE_MIGRATION",
             StoreError::Blob(_) => "STORE_BLOB",
             StoreError::Corrupt(_) => "STORE_CORRUPT",
             StoreError::Config(_) => "STORE_CONFIG",
+        }
+    }
+
+    /// Whether the storage itself failed (unavailable or damaged), as
+    /// opposed to a refused value or a fault in the caller.
+    pub fn is_storage_fault(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Corrupt(_))
+    }
+}
+
+/// Database errors are sorted by what they say about the store: see
+/// [`db::fault_of`].
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match db::fault_of(&e) {
+            db::Fault::Unavailable => StoreError::Unavailable(Box::new(e)),
+            db::Fault::Corrupt => StoreError::Corrupt(format!("database: {e}")),
+            db::Fault::None => StoreError::Database(e),
         }
     }
 }
@@ -205,8 +235,14 @@ impl Store {
                     .pragma("wal_autocheckpoint", "0")
                     .pragma("temp_store", "memory");
                 // The writer first: it creates the file and the WAL.
+                let writer_failed = Arc::new(AtomicBool::new(false));
+                let failed = Arc::clone(&writer_failed);
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
+                    .before_acquire(move |conn, _| {
+                        let usable = db::writer_usable(conn, &failed);
+                        Box::pin(async move { Ok(usable) })
+                    })
                     .connect_with(options.clone().pragma("cache_size", WRITE_CACHE))
                     .await?;
                 let read = SqlitePoolOptions::new()
@@ -214,7 +250,11 @@ impl Store {
                     .connect_with(options.pragma("query_only", "true"))
                     .await?;
                 restrict_permissions(path);
-                let db = db::SqliteDb { read, write };
+                let db = db::SqliteDb {
+                    read,
+                    write,
+                    writer_failed,
+                };
                 tokio::spawn(checkpointer(db.clone(), config.wal_restart_frames));
                 Db::Sqlite(db)
             }
@@ -227,6 +267,11 @@ impl Store {
                 let pool = PgPoolOptions::new()
                     .max_connections(config.max_connections.max(1))
                     .acquire_timeout(Duration::from_secs(30))
+                    // `pg_usable` is the ping, with a read-only check.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, _| {
+                        Box::pin(async move { Ok(db::pg_usable(conn).await) })
+                    })
                     .connect_with(options)
                     .await?;
                 Db::Postgres(pool)

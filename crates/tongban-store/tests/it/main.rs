@@ -2,6 +2,8 @@
 //! always; PostgreSQL when `TONGBAN_TEST_POSTGRES` is set).
 #![allow(clippy::unwrap_used)]
 
+mod faults;
+
 use std::future::Future;
 
 use time::OffsetDateTime;

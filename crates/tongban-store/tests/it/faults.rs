@@ -1,0 +1,217 @@
+//! The store under faults: while the disk is full, the files cannot be
+//! written or the database is read-only or gone, writes fail with
+//! `STORE_UNAVAILABLE`; once the fault is cleared the same store writes
+//! again, without reopening it, and nothing committed before was lost.
+
+use std::path::Path;
+
+use tongban_store::{
+    Accepted, BlobConfig, DatabaseConfig, Durability, Store, StoreConfig, StoreError,
+};
+use tongban_tests::faults::{SmallDisk, Unwritable, skipped};
+
+use crate::{audit, message, open, walk_chain};
+
+/// The code of a failed call.
+fn code<T: std::fmt::Debug>(r: Result<T, StoreError>) -> &'static str {
+    match r {
+        Ok(v) => panic!("expected the store to fail, got {v:?}"),
+        Err(e) => e.code(),
+    }
+}
+
+/// The codes of the two kinds of write the hub makes under load: an
+/// exchange batch (on SQLite, its own short commit path) and an audit
+/// append (`in_tx!`).
+async fn writes(store: &Store, tag: &str) -> Vec<&'static str> {
+    vec![
+        code(
+            store
+                .accept_messages(&[message("A", &format!("m-{tag}"), Some("B"), None)])
+                .await,
+        ),
+        code(store.append_audit(&[audit("fault.test", tag)]).await),
+    ]
+}
+
+/// Stores one message (with its audit entry) and one more audit entry.
+async fn write_once(store: &Store, tag: &str) {
+    let accepted = store
+        .accept_messages(&[message("A", &format!("m-{tag}"), Some("B"), None)])
+        .await
+        .unwrap();
+    store
+        .append_audit(&[audit("fault.test", tag)])
+        .await
+        .unwrap();
+    assert!(
+        matches!(accepted[..], [Accepted::Stored { .. }]),
+        "{accepted:?}"
+    );
+}
+
+/// What the store holds: messages by state, and the audit chain's length.
+async fn contents(store: &Store) -> (Vec<(String, i64)>, u64) {
+    (
+        store.exchange_counts().await.unwrap(),
+        walk_chain(store).await.0,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_resume_once_the_files_are_writable_again() {
+    let backend = tongban_tests::sqlite();
+    let store = open(&backend).await;
+    write_once(&store, "before").await;
+    let before = contents(&store).await;
+
+    let database = backend.dir().join("tongban.db");
+    let fault = match Unwritable::sqlite(&database) {
+        Ok(f) => f,
+        Err(why) => return skipped("writes_resume_once_the_files_are_writable_again", &why),
+    };
+    // Each failed commit is rolled back by SQLite itself; sqlx's count of
+    // open transactions disagreed, and every later write was refused.
+    for round in 0..3 {
+        assert_eq!(
+            writes(&store, &format!("during-{round}")).await,
+            ["STORE_UNAVAILABLE", "STORE_UNAVAILABLE"],
+            "round {round}"
+        );
+    }
+    // Reads go on meanwhile.
+    assert_eq!(contents(&store).await, before);
+    fault.clear();
+
+    // The same store writes again; the refused message was not stored, so
+    // it is accepted now.
+    write_once(&store, "during-0").await;
+    write_once(&store, "after").await;
+    let (counts, entries) = contents(&store).await;
+    assert_eq!(
+        counts,
+        vec![
+            ("messages.message".to_owned(), 3),
+            ("deliveries.pending".to_owned(), 3)
+        ]
+    );
+    assert_eq!(entries, before.1 + 4);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_resume_once_the_full_disk_has_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = match SmallDisk::mount(&dir.path().join("disk"), 64 << 20) {
+        Ok(d) => d,
+        Err(why) => return skipped("writes_resume_once_the_full_disk_has_room", &why),
+    };
+    let store = open_on(disk.path()).await;
+    write_once(&store, "before").await;
+    let before = contents(&store).await;
+
+    disk.fill();
+    // Writes larger than the WAL file already is: they need new blocks.
+    let big = |tag: &str| {
+        let mut m = message("A", &format!("big-{tag}"), Some("B"), None);
+        m.envelope = format!("{{\"id\":\"big-{tag}\",\"x\":\"{}\"}}", "x".repeat(8 << 20));
+        m
+    };
+    for round in 0..3 {
+        assert_eq!(
+            code(store.accept_messages(&[big(&round.to_string())]).await),
+            "STORE_UNAVAILABLE",
+            "round {round}"
+        );
+        assert_eq!(
+            code(store.blobs().put(vec![round; 1 << 20]).await),
+            "STORE_UNAVAILABLE",
+            "round {round}"
+        );
+    }
+    assert_eq!(contents(&store).await, before);
+    disk.free();
+
+    // Room again: the same store takes the same write.
+    let accepted = store.accept_messages(&[big("0")]).await.unwrap();
+    assert!(
+        matches!(accepted[..], [Accepted::Stored { .. }]),
+        "{accepted:?}"
+    );
+    write_once(&store, "after").await;
+    let digest = store.blobs().put(vec![0; 1 << 20]).await.unwrap();
+    assert_eq!(
+        store.blobs().get(&digest).await.unwrap().unwrap().len(),
+        1 << 20
+    );
+    let (counts, entries) = contents(&store).await;
+    assert_eq!(
+        counts,
+        vec![
+            ("messages.message".to_owned(), 3),
+            ("deliveries.pending".to_owned(), 3)
+        ]
+    );
+    assert_eq!(entries, before.1 + 3);
+    store.close().await;
+    drop(disk);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_resume_once_postgres_is_writable_and_reachable_again() {
+    let Some(admin) = tongban_tests::postgres_url() else {
+        return;
+    };
+    let backend = tongban_tests::postgres(&admin, "postgres_faults").await;
+    let store = open(&backend).await;
+    write_once(&store, "before").await;
+    let before = contents(&store).await;
+
+    // The database turns read-only (as a provider does when its disk is
+    // nearly full) and the server drops the connections, as a restart does.
+    backend
+        .postgres_admin("ALTER DATABASE {db} SET default_transaction_read_only = on")
+        .await;
+    backend.terminate_postgres_connections().await;
+    for round in 0..3 {
+        assert_eq!(
+            writes(&store, &format!("during-{round}")).await,
+            ["STORE_UNAVAILABLE", "STORE_UNAVAILABLE"],
+            "round {round}"
+        );
+    }
+    assert_eq!(contents(&store).await, before);
+
+    // Writable again, without touching the connections: the store replaces
+    // the read-only ones itself.
+    backend
+        .postgres_admin("ALTER DATABASE {db} RESET default_transaction_read_only")
+        .await;
+    write_once(&store, "during-0").await;
+    // Connections lost under an idle store are replaced before use.
+    backend.terminate_postgres_connections().await;
+    write_once(&store, "after").await;
+    let (counts, entries) = contents(&store).await;
+    assert_eq!(
+        counts,
+        vec![
+            ("messages.message".to_owned(), 3),
+            ("deliveries.pending".to_owned(), 3)
+        ]
+    );
+    assert_eq!(entries, before.1 + 4);
+    store.close().await;
+    backend.cleanup().await;
+}
+
+async fn open_on(dir: &Path) -> Store {
+    Store::open(&StoreConfig {
+        durability: Durability::PowerLoss,
+        ..StoreConfig::new(
+            DatabaseConfig::Sqlite(dir.join("tongban.db")),
+            BlobConfig::Local(dir.join("blobs")),
+        )
+    })
+    .await
+    .unwrap()
+}
