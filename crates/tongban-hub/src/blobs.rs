@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tongban_proto::ops::is_json_media_type;
 use tongban_proto::{ErrorCode, PayloadRef, ProtoError};
-use tongban_store::{AuditRecord, BlobInfo};
+use tongban_store::{AuditRecord, BlobInfo, StoreError};
 
 use crate::Shared;
 use crate::shares::{Share, Shares};
@@ -76,9 +76,8 @@ fn json_only(media_type: &str) -> Result<(), ProtoError> {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> ProtoError {
-    tracing::error!(error = %e, "blob store failed");
-    ProtoError::new(ErrorCode::Internal, "the hub's blob store failed")
+fn store_failed(e: StoreError) -> ProtoError {
+    crate::failures::store(&e, "the hub's blob store failed")
 }
 
 /// Where the bytes of an upload come from: what the frame decoder had
@@ -107,7 +106,7 @@ pub(crate) async fn upload(
         .blobs()
         .put_expecting(bytes, &announced.sha256)
         .await
-        .map_err(internal)?
+        .map_err(store_failed)?
     {
         return Err(ProtoError::new(
             ErrorCode::BlobMismatch,
@@ -128,7 +127,7 @@ pub(crate) async fn upload(
     store
         .record_upload(&announced, department, now, &[audit])
         .await
-        .map_err(internal)?;
+        .map_err(store_failed)?;
     Ok(())
 }
 
@@ -206,7 +205,7 @@ pub(crate) async fn download(
     let reach = store
         .blob_reach(sha256, department)
         .await
-        .map_err(internal)?
+        .map_err(store_failed)?
         .ok_or_else(|| missing(sha256, department))?;
     let view = shared.snapshot.view();
     let now = shared.hub.now();
@@ -220,7 +219,7 @@ pub(crate) async fn download(
         let (_, resources) = store
             .published_blob(sha256)
             .await
-            .map_err(internal)?
+            .map_err(store_failed)?
             .ok_or_else(|| missing(sha256, department))?;
         if !resources.iter().any(admitted) {
             return Err(missing(sha256, department));
@@ -231,8 +230,12 @@ pub(crate) async fn download(
         .blobs()
         .get(sha256)
         .await
-        .map_err(internal)?
-        .ok_or_else(|| internal(format!("blob {sha256} is recorded but its bytes are gone")))?;
+        .map_err(store_failed)?
+        .ok_or_else(|| {
+            store_failed(StoreError::Corrupt(format!(
+                "blob {sha256} is recorded but its bytes are gone"
+            )))
+        })?;
     Ok((reach.info, bytes, share))
 }
 
@@ -279,7 +282,7 @@ pub(crate) async fn check_reference(
     let info = store
         .blob_held(&r.sha256, department)
         .await
-        .map_err(internal)?
+        .map_err(store_failed)?
         .ok_or_else(|| {
             ProtoError::new(
                 ErrorCode::BlobMissing,
@@ -315,12 +318,12 @@ pub(crate) async fn check_reference(
         .blobs()
         .get(&r.sha256)
         .await
-        .map_err(internal)?
+        .map_err(store_failed)?
         .ok_or_else(|| {
-            internal(format!(
+            store_failed(StoreError::Corrupt(format!(
                 "blob {} is recorded but its bytes are gone",
                 r.sha256
-            ))
+            )))
         })?;
     let schema = h.schema.clone();
     tokio::task::spawn_blocking(move || {
@@ -333,7 +336,10 @@ pub(crate) async fn check_reference(
         crate::ingest::validate(&validator, &schema, &payload)
     })
     .await
-    .map_err(internal)??;
+    .map_err(|e| {
+        tracing::error!(error = %e, "checking a payload blob failed");
+        ProtoError::new(ErrorCode::Internal, "the hub failed checking the payload")
+    })??;
     Ok(Some(Checked {
         reference: r,
         schema: h.schema,

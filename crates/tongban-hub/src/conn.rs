@@ -528,6 +528,9 @@ fn envelope_id(v: &Value) -> Option<String> {
 }
 
 fn service_error(e: &tongban_service::Error) -> ProtoError {
+    if !matches!(e, tongban_service::Error::Rejected { .. }) {
+        return crate::failures::service(e, "the hub could not change the subscriptions");
+    }
     let code = match e.code() {
         "CATALOGUE_UNKNOWN" => ErrorCode::ResourceUnknown,
         "DEPARTMENT_SUSPENDED" => ErrorCode::DepartmentInactive,
@@ -780,15 +783,15 @@ async fn records(
         .store()
         .resource_records(resource, after, limit as usize, budget, &audit)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "reading records failed");
-            ProtoError::new(ErrorCode::Internal, "the hub could not read the records")
-        })?;
+        .map_err(|e| crate::failures::store(&e, "the hub could not read the records"))?;
     let full = rows.len() == limit as usize;
     let mut records = Vec::with_capacity(rows.len());
     for (seq, text) in rows {
-        let envelope: Value = serde_json::from_str(&text).map_err(|_| {
-            ProtoError::new(ErrorCode::Internal, format!("record {seq} is unreadable"))
+        let envelope: Value = serde_json::from_str(&text).map_err(|e| {
+            crate::failures::store(
+                &tongban_store::StoreError::Corrupt(format!("record {seq}: {e}")),
+                "the hub could not read the records",
+            )
         })?;
         records.push((seq, envelope));
     }

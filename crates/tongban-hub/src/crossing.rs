@@ -79,10 +79,7 @@ fn service_error(e: tongban_service::Error) -> ProtoError {
         code if matches!(e, tongban_service::Error::Rejected { .. }) => {
             ProtoError::service(code, e.to_string())
         }
-        _ => {
-            tracing::error!(error = %e, "a request to another region failed");
-            ProtoError::new(ErrorCode::Internal, "the hub failed")
-        }
+        _ => crate::failures::service(&e, "a request to another region failed"),
     }
 }
 
@@ -331,7 +328,7 @@ pub(crate) async fn answer_request(
         json!({"id": h.id, "digest": origin.digest(), "region": region}),
     )])
     .await
-    .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
+    .map_err(|e| crate::failures::service(&e, "the hub could not log the request"))?;
     let rx = shared.registry.route_request(
         &h.sender,
         &h.id,

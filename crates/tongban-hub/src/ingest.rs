@@ -731,16 +731,16 @@ async fn commit(shared: &Shared, batch: Vec<(Job, Verified)>, acks: &[AckSet]) {
             }
         }
         Err(e) => {
-            tracing::error!(error = %e, count = batch.len(), "storing a batch of messages failed (acknowledgements in it will be redelivered)");
+            tracing::error!(
+                count = batch.len(),
+                "storing a batch of messages failed (acknowledgements in it will be redelivered)"
+            );
+            let refusal = crate::failures::store(
+                &e,
+                "the hub could not store the envelope; nothing was accepted",
+            );
             for (job, _) in batch {
-                refuse(
-                    shared,
-                    job,
-                    ProtoError::new(
-                        ErrorCode::Internal,
-                        "the hub could not store the envelope; nothing was accepted",
-                    ),
-                );
+                refuse(shared, job, refusal.clone());
             }
         }
     }

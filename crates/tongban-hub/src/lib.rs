@@ -11,6 +11,7 @@
 mod blobs;
 mod conn;
 mod crossing;
+mod failures;
 mod ingest;
 mod listeners;
 mod peering;

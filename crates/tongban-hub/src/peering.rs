@@ -574,10 +574,7 @@ fn text(p: &Value, name: &str) -> String {
 fn refused(e: tongban_service::Error) -> ProtoError {
     match e {
         tongban_service::Error::Rejected { .. } => ProtoError::service(e.code(), e.to_string()),
-        other => {
-            tracing::error!(error = %other, "a peer service failed");
-            ProtoError::new(ErrorCode::Internal, "the hub's service failed")
-        }
+        other => crate::failures::service(&other, "the hub's service failed"),
     }
 }
 
@@ -901,10 +898,7 @@ pub(crate) async fn remember(
         .store()
         .remember_peer_envelope(&sender, &h.id, expires_at)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "remembering a peer's envelope failed");
-            ProtoError::new(ErrorCode::Internal, "the hub could not record the envelope")
-        })?;
+        .map_err(|e| crate::failures::store(&e, "the hub could not record the envelope"))?;
     if fresh {
         Ok(())
     } else {

@@ -70,10 +70,7 @@ fn refused(e: &tongban_service::Error) -> ProtoError {
         tongban_service::Error::Rejected { .. } | tongban_service::Error::Issue(_) => {
             ProtoError::service(e.code(), e.to_string())
         }
-        _ => {
-            tracing::error!(error = %e, "a hub service failed");
-            ProtoError::new(ErrorCode::Internal, "the hub's service failed")
-        }
+        _ => crate::failures::service(e, "the hub's service failed"),
     }
 }
 

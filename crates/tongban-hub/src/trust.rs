@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
-use tongban_proto::{ErrorCode, ProtoError};
+use tongban_proto::ProtoError;
 
 use crate::Shared;
 
@@ -56,13 +56,7 @@ pub(crate) async fn current(shared: &Shared) -> Result<Arc<Vec<u8>>, ProtoError>
         .hub
         .trust_list(shared.config.trust_valid_for)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "building the trust list failed");
-            ProtoError::new(
-                ErrorCode::Internal,
-                "the hub could not build its trust list",
-            )
-        })?;
+        .map_err(|e| crate::failures::service(&e, "the hub could not build its trust list"))?;
     let bytes = Arc::new(tongban_seal::jcs::canonicalize(&file));
     *slot = Some(Built {
         at: Instant::now(),

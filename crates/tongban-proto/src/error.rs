@@ -119,6 +119,9 @@ codes! {
     ServiceRefused => "SERVICE_REFUSED",
     /// The protocol version is not supported.
     VersionUnsupported => "VERSION_UNSUPPORTED",
+    /// The hub's store failed (its disk full or read-only, an I/O error,
+    /// its database lost or damaged); nothing was accepted. Retry later.
+    StoreUnavailable => "STORE_UNAVAILABLE",
     /// Something failed inside the hub; nothing was accepted.
     Internal => "INTERNAL",
 }

@@ -357,3 +357,124 @@ async fn shutdown_drains_and_tells_clients() {
         civil.close_reason()
     );
 }
+
+/// While the hub's store cannot write — SQLite: its files made unwritable
+/// under it; PostgreSQL: the database turned read-only and its connections
+/// dropped — sends are refused with `STORE_UNAVAILABLE`. Once the fault is
+/// cleared the same running hub accepts them again (the refused envelope
+/// too: it had not been stored), and every acknowledged message is
+/// delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_faults_refuse_sends_until_cleared_without_a_restart() {
+    for backend in tongban_tests::backends("hub_store_faults").await {
+        let name = backend.name;
+        let t = TestHub::start_on(backend, fast_config()).await;
+        let market = t.client(MARKET).await;
+        let civil = t.client(CIVIL).await;
+        let envelope = || {
+            market
+                .sign(&market.message_to(
+                    CIVIL,
+                    "business-registration",
+                    "business-registration@1",
+                    registration("91440114MA5TB0A01K"),
+                ))
+                .unwrap()
+        };
+        let first = envelope();
+        assert_eq!(send_one(&market, first.clone()).await, Ok(()), "{name}");
+
+        let Some(fault) = StoreFault::start(&t).await else {
+            t.stop().await;
+            continue;
+        };
+        let refused = envelope();
+        for _ in 0..3 {
+            assert_eq!(
+                send_one(&market, refused.clone()).await,
+                Err(ErrorCode::StoreUnavailable),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            send_one(&market, envelope()).await,
+            Err(ErrorCode::StoreUnavailable),
+            "{name}"
+        );
+        fault.clear(&t).await;
+
+        assert_eq!(send_one(&market, refused.clone()).await, Ok(()), "{name}");
+        let last = envelope();
+        assert_eq!(send_one(&market, last.clone()).await, Ok(()), "{name}");
+        let sent: std::collections::BTreeSet<String> = [&first, &refused, &last]
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect();
+        let mut listener = civil.listen(16).await.unwrap();
+        let mut delivered = std::collections::BTreeSet::new();
+        while delivered.len() < sent.len() {
+            let event = tokio::time::timeout(Duration::from_secs(10), listener.next())
+                .await
+                .unwrap_or_else(|_| panic!("{name}: only {delivered:?} delivered"))
+                .unwrap();
+            let Some(tongban_client::Event::Delivery(d)) = event else {
+                panic!("{name}: {event:?}");
+            };
+            delivered.insert(d.envelope["id"].as_str().unwrap().to_owned());
+            listener.ack(d.delivery).await.unwrap();
+        }
+        assert_eq!(delivered, sent, "{name}");
+        assert_eq!(
+            t.hub.store().exchange_counts().await.unwrap()[0],
+            ("messages.message".to_owned(), 3),
+            "{name}"
+        );
+        t.stop().await;
+    }
+}
+
+/// A store fault under a running test hub.
+enum StoreFault {
+    Sqlite(tongban_tests::faults::Unwritable),
+    Postgres,
+}
+
+impl StoreFault {
+    /// SQLite: the database file and its WAL become unwritable. PostgreSQL:
+    /// the database becomes read-only and its connections are dropped.
+    /// `None` (said loudly) where the fault cannot be injected.
+    async fn start(t: &TestHub) -> Option<StoreFault> {
+        let backend = t._backend.as_ref().unwrap();
+        if backend.name == "postgres" {
+            backend
+                .postgres_admin("ALTER DATABASE {db} SET default_transaction_read_only = on")
+                .await;
+            backend.terminate_postgres_connections().await;
+            return Some(StoreFault::Postgres);
+        }
+        match tongban_tests::faults::Unwritable::sqlite(&t.dir.join("tongban.db")) {
+            Ok(f) => Some(StoreFault::Sqlite(f)),
+            Err(why) => {
+                tongban_tests::faults::skipped(
+                    "store_faults_refuse_sends_until_cleared_without_a_restart (sqlite)",
+                    &why,
+                );
+                None
+            }
+        }
+    }
+
+    /// Ends the fault; the hub's connections are left as they are.
+    async fn clear(self, t: &TestHub) {
+        match self {
+            StoreFault::Sqlite(f) => f.clear(),
+            StoreFault::Postgres => {
+                t._backend
+                    .as_ref()
+                    .unwrap()
+                    .postgres_admin("ALTER DATABASE {db} RESET default_transaction_read_only")
+                    .await;
+            }
+        }
+    }
+}
