@@ -2,9 +2,15 @@
 //!
 //! A blob's name is the hex SHA-256 of its bytes, so writing the same bytes
 //! twice is harmless and a reader can always check what it got.
+//!
+//! A local directory's writes go to a staging file beside the blob
+//! (`sha256/xx/<digest>#<n>`), renamed into place once synced; a process
+//! killed meanwhile leaves the staging file behind. Opening the store
+//! removes those no write has touched for a while ([`BlobStore::sweep_staging`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
@@ -20,6 +26,8 @@ pub const MAX_BLOB_BYTES: usize = 64 * 1024 * 1024;
 pub struct BlobStore {
     inner: Arc<dyn ObjectStore>,
     description: String,
+    /// The directory of a local blob store.
+    local: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for BlobStore {
@@ -44,7 +52,62 @@ impl BlobStore {
         Ok(BlobStore {
             inner: Arc::new(fs),
             description: format!("local {}", dir.display()),
+            local: Some(dir.to_owned()),
         })
+    }
+
+    /// Removes the staging files of writes that ended without finishing (a
+    /// killed process) and that nothing has written to for `grace`, so that
+    /// a write still going on in another process on the same directory is
+    /// left alone. Only files named like ours, where ours are, go: a digest,
+    /// `#` and digits, in `sha256/xx/`. Returns how many were removed.
+    pub fn sweep_staging(&self, grace: Duration) -> Result<usize> {
+        let Some(dir) = &self.local else {
+            return Ok(0);
+        };
+        let io = |p: &Path, e: std::io::Error| {
+            StoreError::Unavailable(format!("blob directory {}: {e}", p.display()).into())
+        };
+        let root = dir.join("sha256");
+        let shards = match std::fs::read_dir(&root) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(io(&root, e)),
+        };
+        let cutoff = SystemTime::now()
+            .checked_sub(grace)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut removed = 0;
+        for shard in shards {
+            let shard = shard.map_err(|e| io(&root, e))?.path();
+            if !shard.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(&shard).map_err(|e| io(&shard, e))? {
+                let file = file.map_err(|e| io(&shard, e))?;
+                let abandoned = is_staging_name(&file.file_name().to_string_lossy())
+                    && file
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|t| t < cutoff);
+                if abandoned {
+                    match std::fs::remove_file(file.path()) {
+                        Ok(()) => removed += 1,
+                        // Finished or removed meanwhile.
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(io(&file.path(), e)),
+                    }
+                }
+            }
+        }
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                dir = %dir.display(),
+                "removed staging files of blob writes that never finished"
+            );
+        }
+        Ok(removed)
     }
 
     fn path(sha256: &str) -> Result<ObjectPath> {
@@ -130,4 +193,36 @@ fn blob_error(e: object_store::Error) -> StoreError {
         source = s.source();
     }
     StoreError::Blob(e.to_string())
+}
+
+/// `<64 hex>#<digits>`: the name of a staging file of a local write.
+fn is_staging_name(name: &str) -> bool {
+    name.split_once('#').is_some_and(|(digest, n)| {
+        digest.len() == 64
+            && digest.bytes().all(|b| b.is_ascii_hexdigit())
+            && !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_staging_name;
+
+    #[test]
+    fn staging_names_are_recognised() {
+        let digest = "ab".repeat(32);
+        assert!(is_staging_name(&format!("{digest}#1")));
+        assert!(is_staging_name(&format!("{digest}#12")));
+        for name in [
+            digest.clone(),
+            format!("{digest}#"),
+            format!("{digest}#x"),
+            format!("{}#1", &digest[1..]),
+            format!("{}#1", "zz".repeat(32)),
+            "notes#1".to_owned(),
+        ] {
+            assert!(!is_staging_name(&name), "{name}");
+        }
+    }
 }

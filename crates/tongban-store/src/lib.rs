@@ -178,6 +178,10 @@ pub struct StoreConfig {
     /// SQLite: WAL frames (pages) beyond which the background checkpointer
     /// restarts the WAL, waiting for the writer (default 64 Ki, 256 MiB).
     pub wal_restart_frames: i64,
+    /// Local blobs: a staging file nothing has written to for this long is
+    /// left by a write that never finished, and is removed when the store
+    /// opens and once more this long after (default 60 s).
+    pub blob_staging_grace: Duration,
 }
 
 impl StoreConfig {
@@ -189,6 +193,7 @@ impl StoreConfig {
             durability: Durability::default(),
             max_connections: 8,
             wal_restart_frames: WAL_RESTART_FRAMES,
+            blob_staging_grace: BLOB_STAGING_GRACE,
         }
     }
 
@@ -281,6 +286,15 @@ impl Store {
         let blobs = match &config.blobs {
             BlobConfig::Local(dir) => BlobStore::local(dir)?,
         };
+        // Staging files younger than the grace may belong to a process that
+        // died just before this one started: look again once it has passed.
+        let grace = config.blob_staging_grace;
+        sweep_staging(&blobs, grace).await;
+        let later = blobs.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            sweep_staging(&later, grace).await;
+        });
         Ok(Store { db, blobs })
     }
 
@@ -356,6 +370,23 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// attempts that refused to wait for readers all succeeded at once and the
 /// commits around them still took 60–85 ms.
 pub const WAL_RESTART_FRAMES: i64 = 4_096;
+
+/// The default [`StoreConfig::blob_staging_grace`]: a live write renames
+/// its staging file within moments of its last byte (one write, one sync).
+pub const BLOB_STAGING_GRACE: Duration = Duration::from_secs(60);
+
+/// [`BlobStore::sweep_staging`] on a blocking thread (it lists every
+/// blob). A failure is only logged: the files cost space, not correctness.
+async fn sweep_staging(blobs: &BlobStore, grace: Duration) {
+    let blobs = blobs.clone();
+    match tokio::task::spawn_blocking(move || blobs.sweep_staging(grace)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, code = e.code(), "removing blob staging files failed")
+        }
+        Err(e) => tracing::warn!(error = %e, "removing blob staging files failed"),
+    }
+}
 
 /// Copies the WAL back into the database in the background, away from the
 /// committing connection. A passive checkpoint never blocks the writer; when

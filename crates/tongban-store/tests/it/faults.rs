@@ -4,6 +4,7 @@
 //! again, without reopening it, and nothing committed before was lost.
 
 use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
 
 use tongban_store::{
     Accepted, BlobConfig, DatabaseConfig, Durability, Store, StoreConfig, StoreError,
@@ -202,6 +203,71 @@ async fn writes_resume_once_postgres_is_writable_and_reachable_again() {
     assert_eq!(entries, before.1 + 4);
     store.close().await;
     backend.cleanup().await;
+}
+
+/// A blob write killed between its staging file and the rename leaves the
+/// file behind: opening the store removes those nothing has written to for
+/// the grace period, the younger ones once it has passed, and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staging_files_of_unfinished_blob_writes_are_removed() {
+    let backend = tongban_tests::sqlite();
+    let store = open(&backend).await;
+    let digest = store
+        .blobs()
+        .put(b"%PDF-1.7 licence".to_vec())
+        .await
+        .unwrap();
+    store.close().await;
+    let shard = backend.blob_dir().join("sha256").join(&digest[..2]);
+    let staged = |n: u32| shard.join(format!("{digest}#{n}"));
+    let five_minutes_ago = SystemTime::now() - Duration::from_secs(300);
+    // A write killed five minutes ago, one that may still be going on, and
+    // a file that is not a staging file of ours.
+    file(&staged(1), five_minutes_ago);
+    file(&staged(2), SystemTime::now());
+    let other = shard.join("notes#1");
+    file(&other, five_minutes_ago);
+
+    let grace = Duration::from_secs(2);
+    let store = Store::open(&StoreConfig {
+        blob_staging_grace: grace,
+        ..StoreConfig::new(
+            DatabaseConfig::parse(&backend.database_url),
+            BlobConfig::Local(backend.blob_dir()),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        !staged(1).exists(),
+        "the old staging file is removed on open"
+    );
+    assert!(staged(2).exists(), "a recent one is left alone at first");
+    let started = Instant::now();
+    while staged(2).exists() {
+        assert!(
+            started.elapsed() < grace + Duration::from_secs(10),
+            "the recent staging file was never removed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(other.exists(), "not ours: kept");
+    assert_eq!(
+        store.blobs().get(&digest).await.unwrap().unwrap(),
+        b"%PDF-1.7 licence"
+    );
+    store.close().await;
+}
+
+/// A file with some bytes, last modified at `at`.
+fn file(path: &Path, at: SystemTime) {
+    std::fs::write(path, b"partial").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(at)
+        .unwrap();
 }
 
 async fn open_on(dir: &Path) -> Store {
