@@ -26,6 +26,7 @@ mod certificates;
 mod departments;
 mod exchange;
 mod exchange_sqlite;
+mod integrity;
 mod keys;
 mod licences;
 mod peers;
@@ -52,6 +53,7 @@ pub use catalogue::{
 pub use certificates::CertificateRow;
 pub use departments::{DepartmentRow, DepartmentStatus, PlatformLevel};
 pub use exchange::{Accepted, AckSet, BlobInfo, BlobReach, MAX_ACCEPT_BATCH, NewMessage};
+pub use integrity::{DatabaseCheck, MAX_BLOB_PAGE, MAX_DATABASE_PROBLEMS};
 pub use keys::KeyRow;
 pub use licences::{LicenceRow, LicenceState, StatusEvent, UseRecord, UseRow};
 pub use peers::{PeerRow, PeerTrustRow};
@@ -79,7 +81,7 @@ pub enum StoreError {
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A migration failed.
     #[error("database migration: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
+    Migration(sqlx::migrate::MigrateError),
     /// The blob store refused a value (not a digest, over the size limit).
     #[error("blob store: {0}")]
     Blob(String),
@@ -109,6 +111,22 @@ impl StoreError {
     /// opposed to a refused value or a fault in the caller.
     pub fn is_storage_fault(&self) -> bool {
         matches!(self, StoreError::Unavailable(_) | StoreError::Corrupt(_))
+    }
+}
+
+/// A migration that failed because the store did (a damaged page, a full
+/// disk) says so; other failures are the migration's.
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        use sqlx::migrate::MigrateError;
+        match e {
+            MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _)
+                if db::fault_of(&e) != db::Fault::None =>
+            {
+                e.into()
+            }
+            other => StoreError::Migration(other),
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod ca;
 mod cases;
 mod catalogue;
 mod demo;
+mod doctor;
 mod exchange;
 mod licence;
 mod local_hub;
@@ -136,6 +137,9 @@ enum Command {
     /// Exchange statistics: records exchanged, requests served and refusals,
     /// per resource and per department.
     Stats(exchange::StatsArgs),
+    /// Check the store: the database's own check of every page, then every
+    /// recorded blob (present, size, SHA-256); exits non-zero naming each problem.
+    Doctor(doctor::DoctorArgs),
     /// Walk through the whole story on a throw-away hub, printing what happens.
     Demo(demo::DemoArgs),
     /// Measure this machine: raw Ed25519 against licence verification and issuance.
@@ -211,6 +215,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Peer(cmd) => peer::peer(&ctx, cmd).await,
         Command::Case(cmd) => cases::case(&ctx, cmd).await,
         Command::Stats(args) => exchange::stats(&ctx, args).await,
+        Command::Doctor(args) => doctor::run(&ctx, args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(cmd) => bench::run(cmd).await,
     }
@@ -238,6 +243,14 @@ impl Context {
 
     /// Opens an existing hub; a clear error if `init` was never run.
     pub async fn open(&self) -> anyhow::Result<Hub> {
+        self.require_initialised()?;
+        Ok(Hub::open(&self.hub_config())
+            .await?
+            .with_operator(&self.operator))
+    }
+
+    /// `HUB_NOT_INITIALISED` when the embedded database does not exist.
+    pub fn require_initialised(&self) -> anyhow::Result<()> {
         if self.database.is_none() && !self.data_dir.join("tongban.db").exists() {
             return Err(output::Coded::new(
                 "HUB_NOT_INITIALISED",
@@ -248,9 +261,7 @@ impl Context {
             )
             .into());
         }
-        Ok(Hub::open(&self.hub_config())
-            .await?
-            .with_operator(&self.operator))
+        Ok(())
     }
 }
 

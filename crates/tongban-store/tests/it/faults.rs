@@ -281,3 +281,102 @@ async fn open_on(dir: &Path) -> Store {
     .await
     .unwrap()
 }
+
+/// A sound store passes the database's own integrity check, on every
+/// backend (on PostgreSQL with and without amcheck).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sound_store_passes_its_integrity_check() {
+    for backend in tongban_tests::backends("integrity_check").await {
+        let store = open(&backend).await;
+        write_once(&store, "a").await;
+        let digest = store.blobs().put(b"bytes".to_vec()).await.unwrap();
+        store
+            .record_blob(&digest, 5, "application/json", crate::NOW)
+            .await
+            .unwrap();
+        let check = store.check_database().await.unwrap();
+        assert_eq!(check.problems, Vec::<String>::new(), "{}", backend.name);
+        assert!(!check.checked.is_empty(), "{}", backend.name);
+        if backend.name == "postgres" {
+            assert!(check.checked[0].contains("sequential scans"), "{check:?}");
+            assert!(check.unchecked[0].contains("amcheck"), "{check:?}");
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&backend.database_url)
+                .await
+                .unwrap();
+            sqlx::query("CREATE EXTENSION amcheck")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let check = store.check_database().await.unwrap();
+            assert_eq!(check.problems, Vec::<String>::new());
+            assert!(check.checked[0].contains("bt_index_check"), "{check:?}");
+            assert!(check.checked[1].contains("verify_heapam"), "{check:?}");
+            assert!(check.unchecked.is_empty(), "{check:?}");
+        }
+        assert_eq!(store.blob_count().await.unwrap(), 1);
+        assert_eq!(
+            store.recorded_blobs("", 10).await.unwrap(),
+            vec![(digest.clone(), 5)]
+        );
+        assert!(store.recorded_blobs(&digest, 10).await.unwrap().is_empty());
+        store.close().await;
+        backend.cleanup().await;
+    }
+}
+
+/// A damaged page of the SQLite file: the reads that meet it fail with
+/// `STORE_CORRUPT` (not a panic, not an unnamed error), and the integrity
+/// check names it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_page_is_reported_as_store_corrupt() {
+    let backend = tongban_tests::sqlite();
+    let store = open(&backend).await;
+    for i in 0..300 {
+        store
+            .append_audit(&[audit("fault.page", &format!("entry {i}"))])
+            .await
+            .unwrap();
+    }
+    store.close().await;
+    let database = backend.dir().join("tongban.db");
+    damage_root_page(&database, "audit_log").await;
+
+    let store = open(&backend).await;
+    assert_eq!(code(store.audit_page(0, 64).await), "STORE_CORRUPT");
+    let check = store.check_database().await.unwrap();
+    assert!(!check.problems.is_empty(), "{check:?}");
+    assert!(
+        check.problems.iter().any(|p| p.contains("Page")),
+        "{check:?}"
+    );
+    store.close().await;
+}
+
+/// Overwrites the first page of `table`'s B-tree with garbage, after
+/// copying the WAL into the file.
+async fn damage_root_page(database: &Path, table: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display()))
+        .await
+        .unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let root: i64 = sqlx::query_scalar("SELECT rootpage FROM sqlite_schema WHERE name = ?")
+        .bind(table)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let mut bytes = std::fs::read(database).unwrap();
+    let start = usize::try_from((root - 1) * page_size).unwrap();
+    let end = start + usize::try_from(page_size).unwrap();
+    assert!(end <= bytes.len(), "page {root} is in the file");
+    bytes[start..end].fill(0x5a);
+    std::fs::write(database, bytes).unwrap();
+}

@@ -6,6 +6,7 @@ mod catalogue;
 mod exchange;
 mod limits;
 mod regions;
+mod store;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,146 @@
+//! The store from the command line: `doctor` on a sound and a damaged
+//! store.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::{MARKET, business_request, json_of, ok, tongban};
+
+/// Issues a licence of MARKET with `attachment` as its rendering.
+fn issue_with_attachment(dir: &Path, data: &Path, attachment: &[u8]) {
+    let file = dir.join("render.pdf");
+    std::fs::write(&file, attachment).unwrap();
+    ok(&tongban(
+        data,
+        &[
+            "licence",
+            "issue",
+            "--issuer",
+            MARKET,
+            "--request",
+            business_request(dir).to_str().unwrap(),
+            "--attachment",
+            file.to_str().unwrap(),
+        ],
+    ));
+}
+
+/// The files of the local blob store.
+fn blob_files(data: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for shard in std::fs::read_dir(data.join("blobs/sha256")).unwrap() {
+        for file in std::fs::read_dir(shard.unwrap().path()).unwrap() {
+            files.push(file.unwrap().path());
+        }
+    }
+    files.sort();
+    files
+}
+
+/// `doctor --json` (with `args`): its exit status and report.
+fn doctor(data: &Path, args: &[&str]) -> (Option<i32>, Value) {
+    let mut all = vec!["--json", "doctor"];
+    all.extend_from_slice(args);
+    let out = tongban(data, &all);
+    (out.status.code(), json_of(&out))
+}
+
+fn codes(report: &Value) -> Vec<&str> {
+    let mut codes: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+#[test]
+fn doctor_passes_a_sound_store_and_names_what_is_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    ok(&tongban(&data, &["init"]));
+    issue_with_attachment(dir.path(), &data, b"%PDF-1.7 first rendering");
+    issue_with_attachment(dir.path(), &data, b"%PDF-1.7 second rendering");
+
+    let (status, report) = doctor(&data, &[]);
+    assert_eq!(status, Some(0), "{report}");
+    assert_eq!(report["problemCount"], 0, "{report}");
+    assert_eq!(report["blobs"]["recorded"], 2, "{report}");
+    assert_eq!(report["blobs"]["checked"], 2, "{report}");
+    let checked = report["database"]["checked"].to_string();
+    assert!(checked.contains("PRAGMA integrity_check"), "{report}");
+    let text = ok(&tongban(&data, &["doctor"]));
+    assert!(text.contains("no problems found"), "{text}");
+
+    // One blob's bytes changed, the other's gone.
+    let files = blob_files(&data);
+    assert_eq!(files.len(), 2);
+    let mut bytes = std::fs::read(&files[0]).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&files[0], bytes).unwrap();
+    std::fs::remove_file(&files[1]).unwrap();
+    let (status, report) = doctor(&data, &[]);
+    assert_eq!(status, Some(1), "{report}");
+    assert_eq!(report["problemCount"], 2, "{report}");
+    assert_eq!(codes(&report), ["BLOB_ABSENT", "STORE_CORRUPT"], "{report}");
+    let (status, report) = doctor(&data, &["--database-only"]);
+    assert_eq!(status, Some(0), "the database itself is sound: {report}");
+
+    // A damaged page of the database: commands that read it fail with its
+    // code, and doctor names it.
+    damage_root_page(&data.join("tongban.db"), "audit_log");
+    let out = tongban(&data, &["--json", "audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_of(&out)["error"]["code"], "STORE_CORRUPT");
+    let (status, report) = doctor(&data, &["--database-only"]);
+    assert_eq!(status, Some(1), "{report}");
+    assert_eq!(codes(&report), ["STORE_CORRUPT"], "{report}");
+    let out = tongban(&data, &["doctor", "--database-only"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("STORE_CORRUPT"), "{text}");
+    assert!(text.contains("problems found"), "{text}");
+}
+
+#[test]
+fn doctor_needs_a_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tongban(&dir.path().join("none"), &["--json", "doctor"]);
+    assert_eq!(json_of(&out)["error"]["code"], "HUB_NOT_INITIALISED");
+}
+
+/// Overwrites the first page of `table`'s B-tree with garbage, after
+/// copying the WAL into the file.
+fn damage_root_page(database: &Path, table: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (page_size, root) = runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display()))
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        let root: i64 = sqlx::query_scalar("SELECT rootpage FROM sqlite_schema WHERE name = ?")
+            .bind(table)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        (page_size, root)
+    });
+    let mut bytes = std::fs::read(database).unwrap();
+    let start = usize::try_from((root - 1) * page_size).unwrap();
+    let end = start + usize::try_from(page_size).unwrap();
+    assert!(end <= bytes.len(), "page {root} is in the file");
+    bytes[start..end].fill(0x5a);
+    std::fs::write(database, bytes).unwrap();
+}
