@@ -316,6 +316,57 @@ impl Store {
         Ok(Store { db, blobs })
     }
 
+    /// Reads one setting without opening the store: nothing is created or
+    /// migrated. `None` when the database, its settings or the setting do
+    /// not exist (e.g. to tell a hub's database from a new or empty one).
+    pub async fn peek_setting(database: &DatabaseConfig, name: &str) -> Result<Option<String>> {
+        use sqlx::Connection;
+        const HAS_SETTINGS_SQLITE: &str =
+            "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = 'settings'";
+        const HAS_SETTINGS_POSTGRES: &str = "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relname = 'settings'";
+        const READ: &str = "SELECT value FROM settings WHERE name = $1";
+        match database {
+            DatabaseConfig::Sqlite(path) => {
+                if !path.exists() {
+                    return Ok(None);
+                }
+                let options = SqliteConnectOptions::new().filename(path).read_only(true);
+                let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+                let tables: i64 = sqlx::query_scalar(HAS_SETTINGS_SQLITE)
+                    .fetch_one(&mut conn)
+                    .await?;
+                let value = match tables {
+                    0 => None,
+                    _ => {
+                        sqlx::query_scalar(READ)
+                            .bind(name)
+                            .fetch_optional(&mut conn)
+                            .await?
+                    }
+                };
+                conn.close().await?;
+                Ok(value)
+            }
+            DatabaseConfig::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await?;
+                let tables: i64 = sqlx::query_scalar(HAS_SETTINGS_POSTGRES)
+                    .fetch_one(&mut conn)
+                    .await?;
+                let value = match tables {
+                    0 => None,
+                    _ => {
+                        sqlx::query_scalar(READ)
+                            .bind(name)
+                            .fetch_optional(&mut conn)
+                            .await?
+                    }
+                };
+                conn.close().await?;
+                Ok(value)
+            }
+        }
+    }
+
     /// Which backend this is: `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         self.db.name()

@@ -1,13 +1,13 @@
 //! `tongban init`, `dept`, `key`, `trust`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use tongban_seal::KeyPurpose;
 use tongban_service::{Hub, NewDepartment};
-use tongban_store::{DepartmentStatus, PlatformLevel};
+use tongban_store::{DepartmentStatus, PlatformLevel, Store};
 
 use crate::output::{Coded, read_json, write_json};
 use crate::{Context, samples};
@@ -24,15 +24,35 @@ pub struct InitArgs {
     /// (440114) and are only added to a hub of that region.
     #[arg(long)]
     no_samples: bool,
+    /// Create a new hub even though the data directory holds the keys of
+    /// an earlier one whose database is gone or empty. Its keys are moved
+    /// to `keys.replaced-<time>/`, not deleted; the new hub has a new
+    /// anchor and CA, which verifiers and departments must be given again.
+    /// Without this, init refuses (`INIT_WOULD_REPLACE`).
+    #[arg(long)]
+    new_hub_despite_existing_keys: bool,
 }
 
 /// Sets up a hub; safe to run again (nothing is duplicated).
 pub async fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&ctx.data_dir)?;
     restrict_dir(&ctx.data_dir);
-    let hub = Hub::open(&ctx.hub_config())
-        .await?
-        .with_operator(&ctx.operator);
+    let config = ctx.hub_config();
+    let keys = existing_keys(&config.keystore)?;
+    if !keys.is_empty()
+        && Store::peek_setting(&config.store.database, "region")
+            .await?
+            .is_none()
+    {
+        if !args.new_hub_despite_existing_keys {
+            return Err(would_replace(&config.keystore, &keys).into());
+        }
+        let aside = set_keys_aside(&config.keystore)?;
+        if !ctx.json {
+            println!("moved the earlier hub's keys to {}", aside.display());
+        }
+    }
+    let hub = Hub::open(&config).await?.with_operator(&ctx.operator);
     let report = initialise(&hub, &args.region, &args.name, !args.no_samples).await?;
     if ctx.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -115,6 +135,84 @@ pub async fn initialise(
         "messageTypes": hub.store().schemas(Some("message")).await?.len(),
         "departments": hub.store().departments().await?.len(),
     }))
+}
+
+/// What the key store directory holds, in words (empty: nothing).
+fn existing_keys(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Coded::new("IO", format!("{}: {e}", dir.display())).into()),
+    };
+    let (mut ca, mut pin, mut signing, mut peer, mut other) = (false, false, 0, 0, 0);
+    for entry in entries {
+        let name = entry
+            .map_err(|e| Coded::new("IO", format!("{}: {e}", dir.display())))?
+            .file_name();
+        let name = name.to_string_lossy();
+        match name.as_ref() {
+            "ca-key.pem" => ca = true,
+            "audit-pin.json" => pin = true,
+            n if n.ends_with(".key") => signing += 1,
+            n if n.starts_with("peer-") && n.ends_with(".pem") => peer += 1,
+            _ => other += 1,
+        }
+    }
+    let mut found = Vec::new();
+    if ca {
+        found.push("the CA's private key (ca-key.pem)".to_owned());
+    }
+    if pin {
+        found.push("the audit log's pinned anchor (audit-pin.json)".to_owned());
+    }
+    for (n, what) in [
+        (signing, "signing key"),
+        (peer, "key of a link to a peer hub"),
+        (other, "other file"),
+    ] {
+        match n {
+            0 => {}
+            1 => found.push(format!("1 {what}")),
+            n => found.push(format!("{n} {what}s")),
+        }
+    }
+    Ok(found)
+}
+
+fn would_replace(dir: &Path, keys: &[String]) -> Coded {
+    Coded::new(
+        "INIT_WOULD_REPLACE",
+        format!(
+            "{} holds the keys of a hub ({}), but the database is gone or holds no hub: \
+             a new hub would get a new anchor and CA while verifiers, departments and \
+             peers trust the old ones. Restore the database from a backup, or pass \
+             --new-hub-despite-existing-keys to start a new hub (the old keys are moved \
+             aside, not deleted)",
+            dir.display(),
+            keys.join(", ")
+        ),
+    )
+}
+
+/// Renames the key store to `keys.replaced-<UTC time>` beside it.
+fn set_keys_aside(dir: &Path) -> anyhow::Result<PathBuf> {
+    let stamp: String = tongban_seal::timefmt::format_rfc3339(time::OffsetDateTime::now_utc())
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let name = format!(
+        "{}.replaced-{stamp}",
+        dir.file_name()
+            .map_or("keys".into(), |n| n.to_string_lossy())
+    );
+    let aside = dir.with_file_name(name);
+    std::fs::rename(dir, &aside).map_err(|e| {
+        Coded::new(
+            "IO",
+            format!("moving {} to {}: {e}", dir.display(), aside.display()),
+        )
+    })?;
+    Ok(aside)
 }
 
 fn restrict_dir(dir: &std::path::Path) {

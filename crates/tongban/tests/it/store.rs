@@ -1,7 +1,8 @@
 //! The store from the command line: `doctor` on a sound and a damaged
-//! store.
+//! store, and `init` refusing to replace a hub whose database is gone.
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -143,4 +144,106 @@ fn damage_root_page(database: &Path, table: &str) {
     assert!(end <= bytes.len(), "page {root} is in the file");
     bytes[start..end].fill(0x5a);
     std::fs::write(database, bytes).unwrap();
+}
+
+/// The key store's file names.
+fn key_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn refused(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(1));
+    let error = &json_of(out)["error"];
+    assert_eq!(error["code"], "INIT_WOULD_REPLACE", "{error}");
+    error["message"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn init_refuses_to_replace_a_hub_whose_database_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    let first = json_of(&tongban(&data, &["--json", "init"]));
+    ok(&tongban(&data, &["ca", "init"]));
+    let keys = key_files(&data.join("keys"));
+    assert!(keys.contains(&"ca-key.pem".to_owned()), "{keys:?}");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(data.join(format!("tongban.db{suffix}")));
+    }
+
+    // Refused, naming what is there, and nothing changes.
+    let message = refused(&tongban(&data, &["--json", "init"]));
+    assert!(message.contains("ca-key.pem"), "{message}");
+    assert!(message.contains("audit-pin.json"), "{message}");
+    let signing = keys.iter().filter(|k| k.ends_with(".key")).count();
+    assert!(
+        message.contains(&format!("{signing} signing keys")),
+        "{message}"
+    );
+    assert!(
+        message.contains("--new-hub-despite-existing-keys"),
+        "{message}"
+    );
+    assert!(!data.join("tongban.db").exists());
+    assert_eq!(key_files(&data.join("keys")), keys);
+
+    // Told explicitly: a new hub, the old keys kept aside.
+    let second = json_of(&tongban(
+        &data,
+        &["--json", "init", "--new-hub-despite-existing-keys"],
+    ));
+    assert_ne!(second["anchor"], first["anchor"]);
+    let aside: Vec<PathBuf> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("keys.replaced-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(key_files(&aside[0]), keys);
+    ok(&tongban(&data, &["ca", "init"]));
+    // And running init again on the new hub is as harmless as ever.
+    assert_eq!(
+        json_of(&tongban(&data, &["--json", "init"]))["anchor"],
+        second["anchor"]
+    );
+}
+
+/// PostgreSQL: a database without a hub in it (a fresh one named by
+/// mistake) beside the keys of a hub is refused the same way.
+#[test]
+fn init_refuses_a_database_without_the_hub_of_existing_keys() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(admin) = tongban_tests::postgres_url() else {
+        return;
+    };
+    let (first, second) = runtime.block_on(async {
+        (
+            tongban_tests::postgres(&admin, "init_first").await,
+            tongban_tests::postgres(&admin, "init_second").await,
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    ok(&tongban(
+        &data,
+        &["--database", &first.database_url, "init", "--no-samples"],
+    ));
+    let message = refused(&tongban(
+        &data,
+        &["--json", "--database", &second.database_url, "init"],
+    ));
+    assert!(message.contains("1 signing key"), "{message}");
+    // The right database: as before.
+    ok(&tongban(
+        &data,
+        &["--database", &first.database_url, "init"],
+    ));
+    runtime.block_on(async {
+        first.cleanup().await;
+        second.cleanup().await;
+    });
 }
