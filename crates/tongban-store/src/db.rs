@@ -85,6 +85,19 @@ pub(crate) fn writer_usable(conn: &sqlx::SqliteConnection, failed: &AtomicBool) 
     !(in_transaction || failed)
 }
 
+/// Whether a SQLite reader may be handed out again: not if sqlx still
+/// counts a read transaction (the audit snapshot) that SQLite ended by
+/// itself, as on the writer; its next `BEGIN` would only open a savepoint,
+/// and a rollback to that would leave the connection reading an old
+/// snapshot for good.
+pub(crate) fn reader_usable(conn: &sqlx::SqliteConnection) -> bool {
+    let in_transaction = conn.is_in_transaction();
+    if in_transaction {
+        tracing::warn!("a read transaction failed: a reader connection is replaced");
+    }
+    !in_transaction
+}
+
 /// Whether a pooled PostgreSQL connection may be handed out again, in the
 /// one round trip the pool's ping would take: it must answer, and must not
 /// be read-only. A session keeps the `default_transaction_read_only` it

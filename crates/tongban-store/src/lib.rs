@@ -270,6 +270,10 @@ impl Store {
                     .await?;
                 let read = SqlitePoolOptions::new()
                     .max_connections(config.max_connections.max(1))
+                    .before_acquire(|conn, _| {
+                        let usable = db::reader_usable(conn);
+                        Box::pin(async move { Ok(usable) })
+                    })
                     .connect_with(options.pragma("query_only", "true"))
                     .await?;
                 restrict_permissions(path);
