@@ -452,7 +452,7 @@ async fn key_rotation_revocation_and_expiry_over_time() {
             .find(|k| k.purpose == "issue")
             .unwrap();
         hub.clock().set(T0 + Duration::days(1));
-        let (closed, _new) = hub
+        let (closed, successor) = hub
             .rotate_key(&old.key_id, Duration::days(1))
             .await
             .unwrap();
@@ -477,10 +477,14 @@ async fn key_rotation_revocation_and_expiry_over_time() {
                 .valid
         );
         // The new key is compromised as of day 4: day-3 licences stay valid.
-        let new = hub.store().keys_of(MARKET).await.unwrap().remove(1);
-        hub.revoke_signing_key(&new.key_id, Some(T0 + Duration::days(4)), "compromised")
-            .await
-            .unwrap();
+        assert_eq!(successor.purpose, "issue");
+        hub.revoke_signing_key(
+            &successor.key_id,
+            Some(T0 + Duration::days(4)),
+            "compromised",
+        )
+        .await
+        .unwrap();
         hub.clock().set(T0 + Duration::days(5));
         assert!(
             hub.verify_online(later.credential.clone())
