@@ -114,3 +114,71 @@ async fn a_case_result_a_rule_refuses_leaves_the_case_open() {
     })
     .await;
 }
+
+/// A hub that published the shipped licence types before they declared
+/// their rules (version "1") takes the ruled ones beside them (version "2",
+/// as `tongban init` does when run again after an upgrade): published
+/// versions never change, new licences are issued under the newest, and the
+/// old ones keep verifying.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ruled_licence_types_arrive_beside_the_versions_before_them() {
+    for backend in tongban_tests::backends("rules_upgrade").await {
+        eprintln!("rules_upgrade: {}", backend.name);
+        let shipped: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(crate::schemas_dir().join("business-licence.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(shipped["x-licence-type"]["version"], "2");
+        // A store set up before the shipped types had rules.
+        let old_hub = Hub::open(&tongban_service::HubConfig {
+            store: tongban_store::StoreConfig::new(
+                tongban_store::DatabaseConfig::parse(&backend.database_url),
+                tongban_store::BlobConfig::Local(backend.blob_dir()),
+            ),
+            keystore: backend.dir().join("keys"),
+            clock: tongban_service::Clock::fixed(crate::T0),
+        })
+        .await
+        .unwrap();
+        old_hub
+            .init_region("440114", "广州市花都区政务数据共享交换平台")
+            .await
+            .unwrap();
+        old_hub
+            .add_department(tongban_service::NewDepartment {
+                code: MARKET.into(),
+                name: "广州市花都区市场监督管理局".into(),
+                region_code: "440114".into(),
+                platform_level: tongban_store::PlatformLevel::District,
+                parent_code: None,
+                contact: None,
+            })
+            .await
+            .unwrap();
+        old_hub
+            .new_signing_key(MARKET, tongban_seal::KeyPurpose::Issue, None)
+            .await
+            .unwrap();
+        let mut before_rules = shipped.clone();
+        before_rules
+            .as_object_mut()
+            .unwrap()
+            .remove("x-licence-rules");
+        before_rules["x-licence-type"]["version"] = json!("1");
+        before_rules["$id"] = json!("https://schemas.tongban.dev/licence-types/business-licence/1");
+        old_hub.publish_licence_type(before_rules).await.unwrap();
+        let old = old_hub.issue(MARKET, business_licence()).await.unwrap();
+        assert_eq!(old.credential["licence"]["typeVersion"], "1");
+        // The upgrade: the shipped type is taken (not refused as a changed
+        // version), and is the one new licences follow.
+        old_hub.publish_licence_type(shipped).await.unwrap();
+        let new = old_hub.issue(MARKET, business_licence()).await.unwrap();
+        assert_eq!(new.credential["licence"]["typeVersion"], "2");
+        for credential in [old.credential, new.credential] {
+            let v = old_hub.verify_online(credential).await.unwrap();
+            assert!(v.valid, "{:?}", v.problems);
+        }
+        old_hub.close().await;
+        backend.cleanup().await;
+    }
+}
