@@ -322,14 +322,14 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0017_audit_anchors.sql"),
     ),
     (
-        19,
+        18,
         "exchange quotas",
-        include_str!("../migrations/sqlite/0019_exchange_quotas.sql"),
+        include_str!("../migrations/sqlite/0018_exchange_quotas.sql"),
     ),
     (
-        22,
+        19,
         "key purposes",
-        include_str!("../migrations/sqlite/0022_key_purposes.sql"),
+        include_str!("../migrations/sqlite/0019_key_purposes.sql"),
     ),
 ];
 
@@ -420,14 +420,14 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0017_audit_anchors.sql"),
     ),
     (
-        19,
+        18,
         "exchange quotas",
-        include_str!("../migrations/postgres/0019_exchange_quotas.sql"),
+        include_str!("../migrations/postgres/0018_exchange_quotas.sql"),
     ),
     (
-        22,
+        19,
         "key purposes",
-        include_str!("../migrations/postgres/0022_key_purposes.sql"),
+        include_str!("../migrations/postgres/0019_key_purposes.sql"),
     ),
 ];
 

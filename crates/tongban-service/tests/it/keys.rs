@@ -232,7 +232,7 @@ async fn a_key_of_before_purposes_signs_both_but_never_leaves() {
             .new_signing_key(department, KeyPurpose::Issue, None)
             .await
             .unwrap();
-        // As migration 0022 leaves a key made before it.
+        // As migration 0019 leaves a key made before it.
         tongban_tests::execute_sql(
             &backend.database_url,
             &format!(
