@@ -12,8 +12,7 @@ use tongban_store::{DepartmentRow, DepartmentStatus, KeyRow, PlatformLevel, Sche
 
 use crate::{Error, Hub, Result};
 
-/// Owner name of the hub's own keys.
-pub(crate) const HUB_OWNER: &str = "hub";
+use crate::HUB_OWNER;
 
 /// Who this hub is.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -95,11 +94,7 @@ impl Hub {
                 &audit,
             )
             .await?;
-        self.write_audit_pin(&crate::AuditPin {
-            hub: id.clone(),
-            anchor: key.public(),
-            schedule: crate::audit::default_schedule(),
-        })?;
+        self.pin_new_anchor(&id, key.public())?;
         self.store.set_setting("hub_name", name).await?;
         self.store.set_setting("region", region.as_str()).await?;
         self.register_service_schemas().await?;

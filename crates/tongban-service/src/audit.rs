@@ -21,7 +21,7 @@ use tongban_seal::chain::{
 use tongban_seal::{PublicKey, Signature, Validity};
 use tongban_store::{AuditSnapshot, Checkpoint, KeyEndorsement, KeyRow, StoreError};
 
-use crate::admin::HUB_OWNER;
+use crate::HUB_OWNER;
 use crate::keystore::{KeyStoreError, write_owner_only};
 use crate::{Error, Hub, Result};
 
@@ -198,6 +198,15 @@ impl Hub {
         };
         self.write_audit_pin(&pin)?;
         Ok(pin)
+    }
+
+    /// Pins a new hub's anchor, with the default checkpoint schedule.
+    pub(crate) fn pin_new_anchor(&self, hub: &str, anchor: tongban_seal::PublicKey) -> Result<()> {
+        self.write_audit_pin(&AuditPin {
+            hub: hub.to_owned(),
+            anchor,
+            schedule: default_schedule(),
+        })
     }
 
     /// Writes the pin file; refuses to replace one.

@@ -46,7 +46,7 @@ impl Hub {
     /// tests). DANGER: hands out a secret; not audited (see
     /// [`Hub::export_exchange_secret`], which is).
     pub async fn danger_signing_key(&self, department: &str) -> Result<tongban_seal::SigningKey> {
-        let purpose = if department == crate::admin::HUB_OWNER {
+        let purpose = if department == crate::HUB_OWNER {
             tongban_seal::KeyPurpose::Both
         } else {
             tongban_seal::KeyPurpose::Exchange

@@ -28,6 +28,9 @@ use time::OffsetDateTime;
 use tongban_licence::LicenceTypes;
 use tongban_store::{Store, StoreConfig};
 
+/// Owner name of the hub's own keys.
+pub(crate) const HUB_OWNER: &str = "hub";
+
 pub use access::{AccessBasis, AccessRules, Refusal};
 pub use admin::{HubIdentity, NewDepartment, key_record};
 pub use audit::{

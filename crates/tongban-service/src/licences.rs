@@ -17,7 +17,7 @@ use tongban_licence::{
 use tongban_seal::timefmt::parse_rfc3339;
 use tongban_store::{AuditRecord, LicenceRow, LicenceState, StatusEvent, UseRecord};
 
-use crate::admin::HUB_OWNER;
+use crate::HUB_OWNER;
 use crate::{Error, Hub, Result};
 
 /// How long a published status list may be relied on.
