@@ -121,6 +121,31 @@ pub(crate) async fn handle(
     if *stop.borrow() {
         conn.close(close::SHUTTING_DOWN.into(), b"SHUTTING_DOWN");
     }
+    tracing::debug!(%remote, %department, how = %how_it_ended(&conn), "disconnected");
+}
+
+/// How a connection ended, for the log: closed by the client (with its
+/// close code's name), by the hub, or timed out (the client vanished).
+fn how_it_ended(conn: &quinn::Connection) -> String {
+    match conn.close_reason() {
+        Some(quinn::ConnectionError::ApplicationClosed(c)) => {
+            let name = match u32::try_from(c.error_code.into_inner()) {
+                Ok(close::DONE) => "DONE",
+                Ok(close::DEPARTMENT_REFUSED) => "DEPARTMENT_REFUSED",
+                Ok(close::SHUTTING_DOWN) => "SHUTTING_DOWN",
+                Ok(close::PROTOCOL) => "PROTOCOL",
+                Ok(close::BUSY) => "BUSY",
+                _ => "unknown",
+            };
+            format!("closed by the client with code {} ({name})", c.error_code)
+        }
+        Some(quinn::ConnectionError::LocallyClosed) => "closed by the hub".to_owned(),
+        Some(quinn::ConnectionError::TimedOut) => {
+            "timed out: nothing arrived within the idle timeout".to_owned()
+        }
+        Some(other) => other.to_string(),
+        None => "open".to_owned(),
+    }
 }
 
 /// The client certificate's serial number, lower-case hex.
@@ -895,19 +920,21 @@ async fn request(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream,
             return;
         }
     };
-    match tokio::time::timeout(std::time::Duration::from_millis(timeout_ms), rx).await {
-        Ok(Ok(response)) => {
-            write(send, &ServerOp::Response { envelope: response }).await;
-        }
-        _ => {
-            ctx.shared.registry.cancel(&h.sender, &h.id);
-            let e = ProtoError::new(
-                ErrorCode::RequestTimeout,
-                format!("{provider} did not answer within {timeout_ms} ms"),
-            );
-            write(send, &ServerOp::error(id, &e)).await;
-        }
-    }
+    let answered = ctx
+        .shared
+        .registry
+        .wait_answer(
+            rx,
+            (&h.sender, &h.id),
+            &provider,
+            Duration::from_millis(timeout_ms),
+        )
+        .await;
+    let reply = match answered {
+        Ok(envelope) => ServerOp::Response { envelope },
+        Err(e) => ServerOp::error(id, &e),
+    };
+    write(send, &reply).await;
 }
 
 /// A slot to answer a request to one of the hub's services: a pull across

@@ -337,18 +337,9 @@ pub(crate) async fn answer_request(
         (0, origin.to_value()),
     )?;
     let wait = Duration::from_millis(timeout_ms).min(MAX_WAIT);
-    match tokio::time::timeout(wait, rx).await {
-        Ok(Ok(response)) => Ok(json!({"response": response})),
-        _ => {
-            shared.registry.cancel(&h.sender, &h.id);
-            Err(ProtoError::new(
-                ErrorCode::RequestTimeout,
-                format!(
-                    "{} did not answer within {} ms",
-                    resource.provider,
-                    wait.as_millis()
-                ),
-            ))
-        }
-    }
+    let response = shared
+        .registry
+        .wait_answer(rx, (&h.sender, &h.id), &resource.provider, wait)
+        .await?;
+    Ok(json!({"response": response}))
 }

@@ -53,8 +53,17 @@ pub struct ServeConfig {
     pub max_streams_per_connection: u32,
     /// Most envelopes in flight on one send stream.
     pub window_per_stream: usize,
-    /// Close connections idle this long.
+    /// Close a connection from which nothing (not even a keep-alive or an
+    /// acknowledgement of one) arrived for this long: how soon a party
+    /// that vanished without closing (killed, cut off) is noticed, its
+    /// listen streams end and requests waiting on it are answered
+    /// `PROVIDER_UNAVAILABLE`. QUIC takes the smaller of the two sides'
+    /// values.
     pub idle_timeout: Duration,
+    /// Send a keep-alive PING on a connection quiet for this long, so that
+    /// a live party is never taken for a vanished one, whatever its own
+    /// keep-alive; well under `idle_timeout`.
+    pub keep_alive: Duration,
     /// On shutdown, wait this long for in-flight work.
     pub drain_timeout: Duration,
     /// Largest blob (payload by reference) a department may upload.
@@ -131,7 +140,8 @@ impl Default for ServeConfig {
             batch_max: 256,
             max_streams_per_connection: 256,
             window_per_stream: 128,
-            idle_timeout: Duration::from_secs(60),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            keep_alive: DEFAULT_KEEP_ALIVE,
             drain_timeout: Duration::from_secs(10),
             max_blob: tongban_store::MAX_BLOB_BYTES as u64,
             blob_buffer: 4 * tongban_store::MAX_BLOB_BYTES as u64,
@@ -158,6 +168,15 @@ impl Default for ServeConfig {
 }
 
 const MIB: u64 = 1024 * 1024;
+
+/// The hub's default idle timeout: a party that vanished without closing
+/// is noticed 8 s after its last packet (on loopback, a provider killed
+/// outright was answered `PROVIDER_UNAVAILABLE` 8.0 s later), before a
+/// request's default 10 s timeout runs out.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(8);
+/// The hub's default keep-alive interval: four PINGs fit in an idle
+/// timeout, so a live party survives three lost in a row.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(2);
 
 /// Errors starting or running the server.
 #[derive(Debug, thiserror::Error)]
@@ -377,6 +396,14 @@ pub(crate) fn server_config(
         .send_window(config.send_window)
         .max_idle_timeout(Some(
             quinn::IdleTimeout::try_from(config.idle_timeout).map_err(|e| bad(&e))?,
+        ))
+        // The hub's own keep-alive keeps a live client's connection up
+        // even when the client sends none (its acknowledgements count).
+        .keep_alive_interval(Some(
+            config
+                .keep_alive
+                .min(config.idle_timeout / 2)
+                .max(Duration::from_millis(100)),
         ));
     server.transport_config(Arc::new(transport));
     Ok((server, verifiers))

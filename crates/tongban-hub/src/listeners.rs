@@ -1,11 +1,17 @@
 //! Who is listening, and which requests wait for an answer. One requester
 //! may have at most `per_requester` requests waiting on one provider, so
 //! that it cannot fill the provider's queues for everybody else.
+//!
+//! A request waits on the listen stream it was handed to: when that stream
+//! ends (the provider finished it, closed its connection, or vanished and
+//! the connection timed out) its requester is answered
+//! `PROVIDER_UNAVAILABLE` at once rather than left to its timeout.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -23,8 +29,13 @@ struct Entry {
 struct Pending {
     provider: String,
     resource: String,
-    reply: oneshot::Sender<Value>,
+    /// The listen stream it was handed to.
+    listener: u64,
+    reply: oneshot::Sender<Result<Value, ProtoError>>,
 }
+
+/// A routed request's wait for its answer.
+pub type Answer = oneshot::Receiver<Result<Value, ProtoError>>;
 
 /// Open requests by (requester, request id), and how many each requester
 /// has waiting on each provider.
@@ -123,13 +134,35 @@ impl Registry {
         }
     }
 
-    /// Removes a listener.
+    /// Removes a listener, and answers the requests handed to it that are
+    /// still open with `PROVIDER_UNAVAILABLE`.
     pub fn unregister(&self, department: &str, id: u64) {
+        // Both locks, in `route_request`'s order: no request is handed to
+        // this listener after its open ones were answered.
         let mut map = self.listeners();
         if let Some(list) = map.get_mut(department) {
             list.retain(|e| e.id != id);
             if list.is_empty() {
                 map.remove(department);
+            }
+        }
+        let mut pending = self.pending();
+        let orphans: Vec<(String, String)> = pending
+            .requests
+            .iter()
+            .filter(|(_, p)| p.listener == id)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in orphans {
+            if let Some(p) = pending.remove(&key) {
+                let e = ProtoError::new(
+                    ErrorCode::ProviderUnavailable,
+                    format!(
+                        "{}'s system stopped listening before it answered {} (its connection ended)",
+                        p.provider, p.resource
+                    ),
+                );
+                let _ = p.reply.send(Err(e));
             }
         }
     }
@@ -185,46 +218,70 @@ impl Registry {
         provider: &str,
         resource: &str,
         delivery: RequestDelivery,
-    ) -> Result<oneshot::Receiver<Value>, ProtoError> {
+    ) -> Result<Answer, ProtoError> {
         let unavailable = || {
             ProtoError::new(
                 ErrorCode::ProviderUnavailable,
                 format!("{provider} has no system connected with room to answer {resource}"),
             )
         };
-        let sender = {
-            let map = self.listeners();
-            let list = map
-                .get(provider)
-                .filter(|l| !l.is_empty())
-                .ok_or_else(unavailable)?;
-            let turn = self.next_turn.fetch_add(1, Ordering::Relaxed) as usize;
-            list[turn % list.len()].requests.clone()
-        };
+        // Both locks from choosing the listener until the request is open:
+        // a listener that ends meanwhile answers it when it unregisters.
+        let map = self.listeners();
+        let list = map
+            .get(provider)
+            .filter(|l| !l.is_empty())
+            .ok_or_else(unavailable)?;
+        let turn = self.next_turn.fetch_add(1, Ordering::Relaxed) as usize;
+        let entry = &list[turn % list.len()];
         let (tx, rx) = oneshot::channel();
         let key = (requester.to_owned(), request_id.to_owned());
-        {
-            let mut pending = self.pending();
-            // Never replace an open request (e.g. another region's department
-            // with the same code and id): the second waits for nothing.
-            if pending.requests.contains_key(&key) {
-                return Err(unavailable());
-            }
-            self.within_share(requester, provider, pending.waiting(provider, requester))?;
-            pending.insert(
-                key.clone(),
-                Pending {
-                    provider: provider.to_owned(),
-                    resource: resource.to_owned(),
-                    reply: tx,
-                },
-            );
-        }
-        if sender.try_send(delivery).is_err() {
-            self.pending().remove(&key);
+        let mut pending = self.pending();
+        // Never replace an open request (e.g. another region's department
+        // with the same code and id): the second waits for nothing.
+        if pending.requests.contains_key(&key) {
             return Err(unavailable());
         }
+        self.within_share(requester, provider, pending.waiting(provider, requester))?;
+        if entry.requests.try_send(delivery).is_err() {
+            return Err(unavailable());
+        }
+        pending.insert(
+            key,
+            Pending {
+                provider: provider.to_owned(),
+                resource: resource.to_owned(),
+                listener: entry.id,
+                reply: tx,
+            },
+        );
         Ok(rx)
+    }
+
+    /// Waits up to `timeout` for the answer to a routed request: the
+    /// provider's response, `PROVIDER_UNAVAILABLE` when the listen stream
+    /// it was handed to ended first, else `REQUEST_TIMEOUT` (and the
+    /// request is forgotten).
+    pub async fn wait_answer(
+        &self,
+        answer: Answer,
+        (requester, request_id): (&str, &str),
+        provider: &str,
+        timeout: Duration,
+    ) -> Result<Value, ProtoError> {
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(Ok(result)) => result,
+            _ => {
+                self.cancel(requester, request_id);
+                Err(ProtoError::new(
+                    ErrorCode::RequestTimeout,
+                    format!(
+                        "{provider} did not answer within {} ms",
+                        timeout.as_millis()
+                    ),
+                ))
+            }
+        }
     }
 
     /// Checks that a response answers an open request of this provider.
@@ -256,7 +313,7 @@ impl Registry {
             .pending()
             .remove(&(requester.to_owned(), request_id.to_owned()))
         {
-            let _ = p.reply.send(envelope);
+            let _ = p.reply.send(Ok(envelope));
         }
     }
 

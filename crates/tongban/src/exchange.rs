@@ -22,7 +22,7 @@ use crate::output::{Coded, read_json};
 pub struct ServeArgs {
     /// A TOML file with any of: listen, cert, key, max_frame, max_blob,
     /// time_window_secs, redelivery_after_secs, batch_max, idle_timeout_secs,
-    /// drain_timeout_secs, peer_refresh_secs, trust_valid_secs,
+    /// keep_alive_secs, drain_timeout_secs, peer_refresh_secs, trust_valid_secs,
     /// trust_rebuild_secs, licence_reads_per_minute, licence_read_burst,
     /// read_timeout_secs, max_connections, connections_per_department,
     /// frame_buffer, frame_buffer_per_department, blob_buffer,
@@ -65,6 +65,16 @@ pub struct ServeArgs {
     /// (default 10).
     #[arg(long)]
     read_timeout_secs: Option<u64>,
+    /// Close a connection from which nothing came for this long, in
+    /// seconds (default 8): how soon a department's system that vanished
+    /// without closing is noticed and requests waiting on it are answered
+    /// PROVIDER_UNAVAILABLE.
+    #[arg(long)]
+    idle_timeout_secs: Option<u64>,
+    /// Send a keep-alive on a connection quiet for this long, in seconds
+    /// (default 2; at most half the idle timeout).
+    #[arg(long)]
+    keep_alive_secs: Option<u64>,
     /// Connections one department (or peer hub) may have open at once
     /// (default 16).
     #[arg(long)]
@@ -90,6 +100,7 @@ struct ServeFile {
     redelivery_after_secs: Option<u64>,
     batch_max: Option<usize>,
     idle_timeout_secs: Option<u64>,
+    keep_alive_secs: Option<u64>,
     drain_timeout_secs: Option<u64>,
     peer_refresh_secs: Option<u64>,
     trust_valid_secs: Option<i64>,
@@ -140,9 +151,14 @@ pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
             .or(file.batch_max)
             .unwrap_or(defaults.batch_max)
             .clamp(1, tongban_store::MAX_ACCEPT_BATCH),
-        idle_timeout: file
+        idle_timeout: args
             .idle_timeout_secs
-            .map_or(defaults.idle_timeout, Duration::from_secs),
+            .or(file.idle_timeout_secs)
+            .map_or(defaults.idle_timeout, |s| Duration::from_secs(s.max(1))),
+        keep_alive: args
+            .keep_alive_secs
+            .or(file.keep_alive_secs)
+            .map_or(defaults.keep_alive, |s| Duration::from_secs(s.max(1))),
         drain_timeout: file
             .drain_timeout_secs
             .map_or(defaults.drain_timeout, Duration::from_secs),

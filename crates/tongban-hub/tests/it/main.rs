@@ -4,6 +4,7 @@
 mod access;
 mod blobs;
 mod cases;
+mod clients;
 mod faults;
 mod flows;
 mod limits;
