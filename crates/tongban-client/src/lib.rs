@@ -12,14 +12,28 @@
 //! println!("stored by the hub as #{}", accepted.seq);
 //! # Ok(()) }
 //! ```
+//!
+//! A hub may be reached at several addresses (the nodes of one hub):
+//! [`Connector`] tries them in turn, each within
+//! [`Timeouts::connect_timeout`], and [`Client::reconnect`] moves on to the
+//! next address after the one whose connection was lost. [`Backoff`] spaces
+//! out attempts; [`ClientError::is_transient`] says whether another attempt
+//! may succeed.
 #![forbid(unsafe_code)]
+
+mod backoff;
+
+pub use backoff::{Backoff, DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::Value;
+use tongban_proto::error::close;
 use tongban_proto::{ClientOp, Decoder, Draft, ErrorCode, Kind, ProtoError, ServerOp};
 use tongban_seal::SigningKey;
 
@@ -30,10 +44,18 @@ pub enum ClientError {
     /// The hub refused the operation (the code says why).
     #[error("{0}")]
     Refused(ProtoError),
-    /// Connecting failed (TLS, certificate, network).
+    /// No address of the hub could be connected to; what each one did.
     #[error("connect: {0}")]
-    Connect(String),
-    /// The connection or stream broke.
+    Connect(ConnectError),
+    /// The hub turned this client away for good: it closed the connection
+    /// with code 1 `DEPARTMENT_REFUSED` (the reason phrase starts with a
+    /// code such as `DEPARTMENT_INACTIVE`), or refused its certificate at
+    /// the TLS handshake. Reconnecting will not help until an operator
+    /// acts.
+    #[error("refused by the hub: {0}")]
+    Rejected(String),
+    /// The connection or stream broke (the hub shut down, the network or
+    /// the hub vanished, …); reconnecting may help.
     #[error("connection: {0}")]
     Connection(String),
     /// The configuration is unusable.
@@ -57,12 +79,114 @@ impl ClientError {
             _ => None,
         }
     }
+
+    /// Whether trying again later (on a new connection, perhaps to another
+    /// address) may succeed: a lost connection, a hub that did not answer
+    /// or is shutting down, a refusal for a passing reason (`BUSY`,
+    /// `SHUTTING_DOWN`, `STORE_UNAVAILABLE`, `READ_TIMEOUT`,
+    /// `PROVIDER_UNAVAILABLE`, `REQUEST_TIMEOUT`, `INTERNAL`). Not a
+    /// rejection of the department or its certificate, an unusable
+    /// configuration, or a refusal of what was sent.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Refused(e) => matches!(
+                e.code,
+                ErrorCode::Busy
+                    | ErrorCode::ShuttingDown
+                    | ErrorCode::StoreUnavailable
+                    | ErrorCode::ReadTimeout
+                    | ErrorCode::ProviderUnavailable
+                    | ErrorCode::RequestTimeout
+                    | ErrorCode::Internal
+            ),
+            ClientError::Connect(e) => e.is_transient(),
+            ClientError::Connection(_) => true,
+            ClientError::Rejected(_) | ClientError::Config(_) => false,
+        }
+    }
+}
+
+/// Why no address of the hub could be connected to: one failure per
+/// address, in the order they were tried.
+#[derive(Debug, Clone)]
+pub struct ConnectError {
+    /// What each address did.
+    pub failures: Vec<ConnectFailure>,
+}
+
+/// What one address of the hub did when connected to.
+#[derive(Debug, Clone)]
+pub struct ConnectFailure {
+    /// The address tried.
+    pub addr: SocketAddr,
+    /// What happened, for people.
+    pub message: String,
+    /// Whether the hub there turned the client away for good (TLS refused
+    /// a certificate, `DEPARTMENT_REFUSED`) or the configuration is
+    /// unusable, rather than not answering.
+    pub rejected: bool,
+}
+
+impl ConnectError {
+    /// Whether another attempt may succeed: some address failed for a
+    /// passing reason (no answer, shutting down, busy). A hub that turned
+    /// the client away at one address while another did not answer is
+    /// tried again, so that a client outlives a node's restart.
+    pub fn is_transient(&self) -> bool {
+        self.failures.iter().any(|f| !f.rejected)
+    }
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, failure) in self.failures.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}: {}", failure.addr, failure.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// How long the client waits to connect, and how it keeps a connection
+/// alive and notices a dead one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// How long one address may take to complete the handshake before the
+    /// next is tried (QUIC gets no "connection refused": a hub that is
+    /// down simply does not answer).
+    pub connect_timeout: Duration,
+    /// Send a keep-alive PING on a connection quiet for this long.
+    pub keep_alive: Duration,
+    /// Give the connection up when nothing arrived from the hub for this
+    /// long (QUIC takes the smaller of the hub's and this): how soon a hub
+    /// that vanished is noticed.
+    pub idle_timeout: Duration,
+}
+
+/// The default [`Timeouts::connect_timeout`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default [`Timeouts::keep_alive`]: the hub's own default.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(2);
+/// The default [`Timeouts::idle_timeout`]: the hub's own default.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(8);
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            keep_alive: DEFAULT_KEEP_ALIVE,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        }
+    }
 }
 
 /// How to reach the hub and who we are.
 pub struct ClientConfig {
-    /// The hub's address.
-    pub hub: SocketAddr,
+    /// The hub's addresses (the nodes of one hub), tried in this order;
+    /// at least one.
+    pub hubs: Vec<SocketAddr>,
     /// The name in the hub's server certificate.
     pub server_name: String,
     /// The hub CA's certificate (PEM).
@@ -75,13 +199,46 @@ pub struct ClientConfig {
     pub department: String,
     /// The key our envelopes are signed with.
     pub signing_key: SigningKey,
+    /// Connect timeout, keep-alive and idle timeout.
+    pub timeouts: Timeouts,
 }
 
 impl std::fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientConfig")
-            .field("hub", &self.hub)
+            .field("hubs", &self.hubs)
             .field("department", &self.department)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Makes connections to a hub with one or several addresses: each
+/// [`connect`](Connector::connect) tries the addresses in turn, starting
+/// with the first, and after a connection was made, with the address after
+/// the one it was made to (so that a client whose node died moves on to
+/// the next). Cheap to clone; clones share that position.
+#[derive(Clone)]
+pub struct Connector {
+    inner: Arc<Dialer>,
+}
+
+struct Dialer {
+    hubs: Vec<SocketAddr>,
+    server_name: String,
+    quic: quinn::ClientConfig,
+    connect_timeout: Duration,
+    department: String,
+    key: Arc<SigningKey>,
+    /// Where the next connect starts in `hubs`.
+    next: AtomicUsize,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("hubs", &self.inner.hubs)
+            .field("department", &self.inner.department)
             .finish_non_exhaustive()
     }
 }
@@ -91,6 +248,8 @@ impl std::fmt::Debug for ClientConfig {
 pub struct Client {
     conn: quinn::Connection,
     endpoint: quinn::Endpoint,
+    addr: SocketAddr,
+    connector: Connector,
     department: String,
     key: Arc<SigningKey>,
     max_frame: usize,
@@ -147,9 +306,195 @@ fn quic_client_config(cfg: &ClientConfig) -> Result<quinn::ClientConfig, ClientE
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(|e| bad(&e))?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
     let mut transport = quinn::TransportConfig::default();
-    transport.keep_alive_interval(Some(std::time::Duration::from_secs(15)));
+    let t = &cfg.timeouts;
+    transport
+        .max_idle_timeout(Some(
+            quinn::IdleTimeout::try_from(t.idle_timeout).map_err(|e| bad(&e))?,
+        ))
+        .keep_alive_interval(Some(
+            t.keep_alive
+                .min(t.idle_timeout / 2)
+                .max(Duration::from_millis(100)),
+        ));
     config.transport_config(Arc::new(transport));
     Ok(config)
+}
+
+impl Connector {
+    /// Checks the configuration (addresses, certificates, key) once for
+    /// every connection to come.
+    pub fn new(cfg: ClientConfig) -> Result<Connector, ClientError> {
+        if cfg.hubs.is_empty() {
+            return Err(ClientError::Config("no hub address".into()));
+        }
+        if cfg.timeouts.idle_timeout.is_zero() || cfg.timeouts.connect_timeout.is_zero() {
+            return Err(ClientError::Config(
+                "the idle and connect timeouts must be longer than zero".into(),
+            ));
+        }
+        let quic = quic_client_config(&cfg)?;
+        Ok(Connector {
+            inner: Arc::new(Dialer {
+                hubs: cfg.hubs,
+                server_name: cfg.server_name,
+                quic,
+                connect_timeout: cfg.timeouts.connect_timeout,
+                department: cfg.department,
+                key: Arc::new(cfg.signing_key),
+                next: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// The hub's addresses, in the configured order.
+    pub fn hubs(&self) -> &[SocketAddr] {
+        &self.inner.hubs
+    }
+
+    /// Connects to the first address that answers, trying each once in
+    /// turn, each within the connect timeout; the error names every
+    /// address and what it did.
+    pub async fn connect(&self) -> Result<Client, ClientError> {
+        let hubs = &self.inner.hubs;
+        let start = self.inner.next.load(Ordering::Relaxed) % hubs.len();
+        let mut failures = Vec::with_capacity(hubs.len());
+        for i in 0..hubs.len() {
+            let at = (start + i) % hubs.len();
+            match self.dial(hubs[at]).await {
+                Ok((endpoint, conn)) => {
+                    self.inner.next.store(at + 1, Ordering::Relaxed);
+                    return Ok(self.client(endpoint, conn, hubs[at]));
+                }
+                Err(failure) => failures.push(failure),
+            }
+        }
+        Err(ClientError::Connect(ConnectError { failures }))
+    }
+
+    fn client(
+        &self,
+        endpoint: quinn::Endpoint,
+        conn: quinn::Connection,
+        addr: SocketAddr,
+    ) -> Client {
+        Client {
+            conn,
+            endpoint,
+            addr,
+            connector: self.clone(),
+            department: self.inner.department.clone(),
+            key: Arc::clone(&self.inner.key),
+            // What the hub sends may wrap a maximal envelope in a slightly
+            // larger frame: accept up to the protocol's ceiling.
+            max_frame: tongban_proto::frame::MAX_FRAME_CEILING,
+            inline_limit: DEFAULT_INLINE_LIMIT,
+        }
+    }
+
+    /// One address, on an endpoint of its own (addresses may mix IPv4 and
+    /// IPv6, and a failed attempt leaves nothing behind).
+    async fn dial(
+        &self,
+        addr: SocketAddr,
+    ) -> Result<(quinn::Endpoint, quinn::Connection), ConnectFailure> {
+        let failure = |message: String, rejected: bool| ConnectFailure {
+            addr,
+            message,
+            rejected,
+        };
+        let bind = if addr.is_ipv6() {
+            SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
+        } else {
+            SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
+        };
+        let mut endpoint =
+            quinn::Endpoint::client(bind).map_err(|e| failure(e.to_string(), false))?;
+        endpoint.set_default_client_config(self.inner.quic.clone());
+        let connecting = endpoint
+            .connect(addr, &self.inner.server_name)
+            .map_err(|e| failure(e.to_string(), true))?;
+        let wait = self.inner.connect_timeout;
+        match tokio::time::timeout(wait, connecting).await {
+            Ok(Ok(conn)) => Ok((endpoint, conn)),
+            Ok(Err(e)) => Err(failure(describe(&e), is_rejection(&e))),
+            Err(_) => Err(failure(
+                format!(
+                    "no answer within {} (is the hub running, and is this its address?)",
+                    seconds(wait)
+                ),
+                false,
+            )),
+        }
+    }
+}
+
+/// Whether a connection error turns the client away for good: the hub
+/// closed with `DEPARTMENT_REFUSED` or `PROTOCOL`, or TLS refused a
+/// certificate (ours at the hub, or the hub's here).
+fn is_rejection(e: &quinn::ConnectionError) -> bool {
+    let crypto = |code: u64| (0x100..0x200).contains(&code);
+    match e {
+        quinn::ConnectionError::ApplicationClosed(c) => matches!(
+            u32::try_from(c.error_code.into_inner()),
+            Ok(close::DEPARTMENT_REFUSED | close::PROTOCOL)
+        ),
+        quinn::ConnectionError::ConnectionClosed(c) => crypto(c.error_code.into()),
+        quinn::ConnectionError::TransportError(t) => crypto(t.code.into()),
+        quinn::ConnectionError::VersionMismatch => true,
+        _ => false,
+    }
+}
+
+/// A connection error for people: the hub's reason phrase when it closed
+/// the connection, else quinn's words.
+fn describe(e: &quinn::ConnectionError) -> String {
+    match e {
+        quinn::ConnectionError::ApplicationClosed(c) if !c.reason.is_empty() => {
+            String::from_utf8_lossy(&c.reason).into_owned()
+        }
+        quinn::ConnectionError::TimedOut => {
+            "timed out: nothing came from the hub within the idle timeout".to_owned()
+        }
+        quinn::ConnectionError::ConnectionClosed(c) => {
+            let code = u64::from(c.error_code);
+            match u8::try_from(code.wrapping_sub(0x100)) {
+                Ok(alert) => {
+                    let reason = String::from_utf8_lossy(&c.reason);
+                    let detail = if reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {reason}")
+                    };
+                    format!(
+                        "the hub refused the TLS handshake with alert {} ({alert}, QUIC code {code:#06x}){detail}",
+                        tls_alert(alert)
+                    )
+                }
+                Err(_) => c.to_string(),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The name of a TLS alert the hub sends when it refuses a client
+/// (docs/PROTOCOL.md §2.1).
+fn tls_alert(alert: u8) -> &'static str {
+    match alert {
+        42 => "bad_certificate",
+        44 => "certificate_revoked",
+        45 => "certificate_expired",
+        46 => "certificate_unknown",
+        48 => "unknown_ca",
+        116 => "certificate_required",
+        120 => "no_application_protocol",
+        _ => "(other)",
+    }
+}
+
+/// `5 s`, `0.5 s`.
+fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }
 
 /// Reads hub frames off a stream.
@@ -174,12 +519,7 @@ impl Reader {
             match self.recv.read_chunk(64 * 1024, true).await {
                 Ok(Some(c)) => self.decoder.push(&c.bytes),
                 Ok(None) => self.done = true,
-                Err(e) => {
-                    return Err(ClientError::Connection(closed_reason(
-                        &self.conn,
-                        e.to_string(),
-                    )));
-                }
+                Err(e) => return Err(connection_error(&self.conn, e.to_string())),
             }
         }
     }
@@ -203,38 +543,36 @@ impl Stream {
         self.send
             .write_all(&tongban_proto::encode(&op.to_value()))
             .await
-            .map_err(|e| ClientError::Connection(closed_reason(&self.reader.conn, e.to_string())))
+            .map_err(|e| connection_error(&self.reader.conn, e.to_string()))
     }
 }
 
 impl Client {
-    /// Connects and authenticates.
+    /// Connects and authenticates, trying the configured addresses in turn
+    /// (see [`Connector`]).
     pub async fn connect(cfg: ClientConfig) -> Result<Client, ClientError> {
-        let bind: SocketAddr = if cfg.hub.is_ipv6() {
-            "[::]:0"
-        } else {
-            "0.0.0.0:0"
-        }
-        .parse()
-        .map_err(|e: std::net::AddrParseError| ClientError::Config(e.to_string()))?;
-        let mut endpoint =
-            quinn::Endpoint::client(bind).map_err(|e| ClientError::Connect(e.to_string()))?;
-        endpoint.set_default_client_config(quic_client_config(&cfg)?);
-        let conn = endpoint
-            .connect(cfg.hub, &cfg.server_name)
-            .map_err(|e| ClientError::Connect(e.to_string()))?
-            .await
-            .map_err(|e| ClientError::Connect(e.to_string()))?;
-        Ok(Client {
-            conn,
-            endpoint,
-            department: cfg.department,
-            key: Arc::new(cfg.signing_key),
-            // What the hub sends may wrap a maximal envelope in a slightly
-            // larger frame: accept up to the protocol's ceiling.
-            max_frame: tongban_proto::frame::MAX_FRAME_CEILING,
-            inline_limit: DEFAULT_INLINE_LIMIT,
-        })
+        Connector::new(cfg)?.connect().await
+    }
+
+    /// A new connection with the same settings, trying first the address
+    /// after this one's. For a client whose connection was lost: its
+    /// listen streams ended with it (listen again; what was delivered and
+    /// not acknowledged comes again), and a `send` or `request` whose
+    /// answer did not arrive may be sent again — a `send` with the same
+    /// envelope, which gets `REPLAY` if the hub had stored it, a `request`
+    /// with a new one.
+    pub async fn reconnect(&self) -> Result<Client, ClientError> {
+        self.connector.connect().await
+    }
+
+    /// The address this connection was made to.
+    pub fn hub(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// What makes this client's connections.
+    pub fn connector(&self) -> &Connector {
+        &self.connector
     }
 
     /// Our department code.
@@ -255,7 +593,7 @@ impl Client {
             .conn
             .open_bi()
             .await
-            .map_err(|e| ClientError::Connection(closed_reason(&self.conn, e.to_string())))?;
+            .map_err(|e| connection_error(&self.conn, e.to_string()))?;
         Ok(Stream {
             send,
             reader: Reader {
@@ -422,12 +760,7 @@ impl Client {
             match s.reader.recv.read_chunk(64 * 1024, true).await {
                 Ok(Some(c)) => bytes.extend_from_slice(&c.bytes),
                 Ok(None) => s.reader.done = true,
-                Err(e) => {
-                    return Err(ClientError::Connection(closed_reason(
-                        &s.reader.conn,
-                        e.to_string(),
-                    )));
-                }
+                Err(e) => return Err(connection_error(&s.reader.conn, e.to_string())),
             }
         }
         if bytes.len() != size || sha256_hex(&bytes) != sha256 {
@@ -643,10 +976,10 @@ impl Client {
             Some(Ok(other)) => Err(ClientError::Connection(format!(
                 "expected listening, got {other:?}"
             ))),
-            None => Err(ClientError::Connection(closed_reason(
+            None => Err(connection_error(
                 &self.conn,
                 "the hub closed the listen stream".into(),
-            ))),
+            )),
         }
     }
 
@@ -656,31 +989,36 @@ impl Client {
         self.conn
             .open_bi()
             .await
-            .map_err(|e| ClientError::Connection(closed_reason(&self.conn, e.to_string())))
+            .map_err(|e| connection_error(&self.conn, e.to_string()))
     }
 
     /// Why the hub closed the connection, if it did.
     pub fn close_reason(&self) -> Option<String> {
-        self.conn
-            .close_reason()
-            .map(|_| closed_reason(&self.conn, String::new()))
+        self.conn.close_reason().map(|e| describe(&e))
     }
 
-    /// Closes the connection.
+    /// Waits until the connection ends, and says why.
+    pub async fn closed(&self) -> ClientError {
+        let e = self.conn.closed().await;
+        connection_error(&self.conn, describe(&e))
+    }
+
+    /// Closes the connection with code 0 `DONE` (what the hub logs as a
+    /// normal close).
     pub async fn close(&self) {
-        self.conn
-            .close(tongban_proto::error::close::DONE.into(), b"");
+        self.conn.close(close::DONE.into(), b"");
         self.endpoint.wait_idle().await;
     }
 }
 
-fn closed_reason(conn: &quinn::Connection, fallback: String) -> String {
+/// The error for a connection that broke: a rejection when the hub turned
+/// the client away, else `Connection` with the hub's reason phrase (or
+/// `fallback` while the connection is still open).
+fn connection_error(conn: &quinn::Connection, fallback: String) -> ClientError {
     match conn.close_reason() {
-        Some(quinn::ConnectionError::ApplicationClosed(c)) => {
-            String::from_utf8_lossy(&c.reason).into_owned()
-        }
-        Some(other) => other.to_string(),
-        None => fallback,
+        Some(e) if is_rejection(&e) => ClientError::Rejected(describe(&e)),
+        Some(e) => ClientError::Connection(describe(&e)),
+        None => ClientError::Connection(fallback),
     }
 }
 
@@ -744,6 +1082,28 @@ impl Listener {
                 }
             },
         )
+    }
+
+    /// Stops listening: finishes our side of the stream and waits, at most
+    /// `wait`, for the hub to end its side, by which time it has taken
+    /// every `ack` sent on the stream. Deliveries that arrive meanwhile are
+    /// left unacknowledged (they come again on the next listen stream);
+    /// requests handed to the stream and not answered are answered
+    /// `PROVIDER_UNAVAILABLE` by the hub.
+    pub async fn finish(mut self, wait: Duration) -> Result<(), ClientError> {
+        let _ = self.stream.send.finish();
+        let drained = tokio::time::timeout(wait, async {
+            while self.stream.reader.read().await?.is_some() {}
+            Ok::<(), ClientError>(())
+        })
+        .await;
+        match drained {
+            Ok(result) => result,
+            Err(_) => Err(ClientError::Connection(format!(
+                "the hub did not end the listen stream within {}",
+                seconds(wait)
+            ))),
+        }
     }
 
     /// Acknowledges a delivery (it will not be delivered again).

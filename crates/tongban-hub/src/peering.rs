@@ -258,13 +258,17 @@ pub(crate) async fn link(shared: &Shared, peer: &PeerRow) -> Result<Client, Peer
         .await?;
     let (server_name, addr) = resolve(&peer.address).await?;
     let config = ClientConfig {
-        hub: addr,
+        hubs: vec![addr],
         server_name,
         ca_pem: peer.ca_pem.clone(),
         cert_pem,
         key_pem: key_pem.to_string(),
         department: identity.id,
         signing_key,
+        timeouts: tongban_client::Timeouts {
+            connect_timeout: CONNECT_TIMEOUT,
+            ..tongban_client::Timeouts::default()
+        },
     };
     let client = tokio::time::timeout(CONNECT_TIMEOUT, Client::connect(config))
         .await

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tongban_client::{Client, ClientConfig, Event};
+use tongban_client::{Client, ClientConfig, ClientError, Connector, Event, Timeouts};
 use tongban_hub::{ServeConfig, TlsMaterial};
 use tongban_service::ca::CertRequest;
 use tongban_service::keystore::write_owner_only;
@@ -325,9 +325,20 @@ async fn provision_server_cert(
 /// How a department's system reaches the hub.
 #[derive(Debug, Args)]
 pub struct ClientArgs {
-    /// The hub's address.
-    #[arg(long, env = "TONGBAN_HUB", default_value = "127.0.0.1:4433")]
-    hub: SocketAddr,
+    /// The hub's address. For a hub with several nodes, repeat the flag or
+    /// separate addresses with commas: they are tried in order, each within
+    /// --connect-timeout, and a reconnecting `listen` moves on to the next.
+    #[arg(
+        long = "hub",
+        env = "TONGBAN_HUB",
+        default_value = "127.0.0.1:4433",
+        value_delimiter = ','
+    )]
+    hubs: Vec<SocketAddr>,
+    /// How long one address may take to answer before the next is tried,
+    /// e.g. 5s, 500ms.
+    #[arg(long, env = "TONGBAN_CONNECT_TIMEOUT", default_value = "5s", value_parser = positive_duration)]
+    connect_timeout: Duration,
     /// Name in the hub's server certificate.
     #[arg(long, env = "TONGBAN_SERVER_NAME", default_value = "localhost")]
     server_name: String,
@@ -337,7 +348,18 @@ pub struct ClientArgs {
     credentials: PathBuf,
 }
 
-pub(crate) async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
+/// A duration with its unit (`5s`, `500ms`, `1m`), longer than zero.
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be longer than zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("{e} (give a unit, e.g. 5s or 500ms)")),
+    }
+}
+
+/// What connects to the hub: the credentials read and checked once, the
+/// addresses tried in turn.
+pub(crate) fn connector(args: &ClientArgs) -> anyhow::Result<Connector> {
     let read = |name: &str| {
         let p = args.credentials.join(name);
         std::fs::read_to_string(&p)
@@ -349,17 +371,23 @@ pub(crate) async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
         .map_err(|e| Coded::new("CREDENTIALS_INVALID", format!("signing.key: {e}")))?;
     let department = department_in(&cert_pem)?;
     let cfg = ClientConfig {
-        hub: args.hub,
+        hubs: args.hubs.clone(),
         server_name: args.server_name.clone(),
         ca_pem: read("ca.pem")?,
         cert_pem,
         key_pem: read("key.pem")?,
         department,
         signing_key,
+        timeouts: Timeouts {
+            connect_timeout: args.connect_timeout,
+            ..Timeouts::default()
+        },
     };
-    Ok(Client::connect(cfg)
-        .await
-        .map_err(|e| Coded::new("CONNECT_FAILED", e.to_string()))?)
+    Ok(Connector::new(cfg).map_err(|e| Coded::new("CREDENTIALS_INVALID", e.to_string()))?)
+}
+
+pub(crate) async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
+    connector(args)?.connect().await.map_err(refused)
 }
 
 fn department_in(cert_pem: &str) -> anyhow::Result<String> {
@@ -377,14 +405,30 @@ fn department_in(cert_pem: &str) -> anyhow::Result<String> {
         .ok_or_else(|| Coded::new("CREDENTIALS_INVALID", "cert.pem names no department").into())
 }
 
-/// A refusal as a coded error: a hub service's own code when it gave one
-/// (`SERVICE_REFUSED` with reason `ITEM_UNKNOWN` reports `ITEM_UNKNOWN`).
-pub(crate) fn refused(e: tongban_client::ClientError) -> anyhow::Error {
-    match (e.reason(), e.code()) {
-        (Some(reason), _) => Coded::owned(reason.to_owned(), e.to_string()).into(),
-        (None, Some(code)) => Coded::new(code.as_str(), e.to_string()).into(),
-        (None, None) => Coded::new("EXCHANGE_FAILED", e.to_string()).into(),
+/// A client error as a coded error: a hub service's own code when it gave
+/// one (`SERVICE_REFUSED` with reason `ITEM_UNKNOWN` reports
+/// `ITEM_UNKNOWN`), the code a rejection's reason phrase starts with
+/// (`DEPARTMENT_INACTIVE: …`), `CONNECT_FAILED` when no address answered.
+pub(crate) fn refused(e: ClientError) -> anyhow::Error {
+    match (&e, e.reason(), e.code()) {
+        (_, Some(reason), _) => Coded::owned(reason.to_owned(), e.to_string()).into(),
+        (_, None, Some(code)) => Coded::new(code.as_str(), e.to_string()).into(),
+        (ClientError::Rejected(phrase), ..) => match leading_code(phrase) {
+            Some(code) => Coded::owned(code.to_owned(), e.to_string()).into(),
+            None => Coded::new("CONNECT_FAILED", e.to_string()).into(),
+        },
+        (ClientError::Connect(_) | ClientError::Config(_), ..) => {
+            Coded::new("CONNECT_FAILED", e.to_string()).into()
+        }
+        _ => Coded::new("EXCHANGE_FAILED", e.to_string()).into(),
     }
+}
+
+/// `DEPARTMENT_INACTIVE` of `DEPARTMENT_INACTIVE: department … is suspended`.
+fn leading_code(phrase: &str) -> Option<&str> {
+    let (code, _) = phrase.split_once(':')?;
+    let is_code = code.len() > 2 && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+    is_code.then_some(code)
 }
 
 #[derive(Debug, Args)]

@@ -67,13 +67,14 @@ impl LocalHub {
             )
             .await?;
         Ok(Client::connect(ClientConfig {
-            hub: self.addr,
+            hubs: vec![self.addr],
             server_name: "localhost".into(),
             ca_pem: self.ca_pem.clone(),
             cert_pem: cert.row.pem.clone(),
             key_pem: cert.key_pem.to_string(),
             department: department.into(),
             signing_key: hub.danger_signing_key(department).await?,
+            timeouts: tongban_client::Timeouts::default(),
         })
         .await?)
     }

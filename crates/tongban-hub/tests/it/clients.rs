@@ -1,5 +1,8 @@
-//! A provider that closes or vanishes leaves its requesters
-//! `PROVIDER_UNAVAILABLE` rather than waiting for their timeout.
+//! Clients as production runs them: several addresses tried in turn, a
+//! connection made again after a node stops (what is owed comes again, a
+//! resent envelope is `REPLAY`), and a provider that closes, stops
+//! listening or vanishes leaves its requesters `PROVIDER_UNAVAILABLE`
+//! rather than waiting for their timeout.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
-use tongban_client::{Client, ClientError};
+use tongban_client::{Client, ClientError, Connector, Timeouts};
 use tongban_hub::ServeConfig;
 use tongban_proto::ErrorCode;
 
@@ -78,6 +81,14 @@ impl Drop for Relay {
     }
 }
 
+/// A UDP socket that takes packets and never answers: a hub address where
+/// nothing is running (QUIC gets no "connection refused").
+fn silent() -> (std::net::UdpSocket, SocketAddr) {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    (socket, addr)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_that_vanishes_is_noticed_within_the_idle_timeout() {
     let idle = Duration::from_secs(2);
@@ -89,7 +100,7 @@ async fn a_provider_that_vanishes_is_noticed_within_the_idle_timeout() {
     .await;
     let relay = Relay::start(t.addr).await;
     let mut config = t.client_config(MARKET).await;
-    config.hub = relay.addr;
+    config.hubs = vec![relay.addr];
     let market = Client::connect(config).await.unwrap();
     let _listening = market.listen(16).await.unwrap();
     let civil = t.client(CIVIL).await;
@@ -115,30 +126,165 @@ async fn a_provider_that_vanishes_is_noticed_within_the_idle_timeout() {
     t.stop().await;
 }
 
-/// A client that closes with `DONE` frees the requests handed to its
-/// listener at once.
+/// A listener that finishes its stream, or a client that closes with
+/// `DONE`, frees the requests handed to it at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_handed_to_a_listener_that_stops_are_answered_at_once() {
     let t = TestHub::start(fast_config()).await;
     let civil = t.client(CIVIL).await;
-    let market = t.client(MARKET).await;
-    let mut l = market.listen(16).await.unwrap();
-    let asking = {
-        let civil = civil.clone();
-        tokio::spawn(async move { ask_market(&civil).await })
-    };
-    // The request reached MARKET's system, which stops without answering.
-    assert_eq!(next_delivery(&mut l).await.kind(), "request");
-    let stopped = Instant::now();
-    market.close().await;
-    let (answer, _) = asking.await.unwrap();
-    let e = answer.unwrap_err();
-    assert_eq!(e.code(), Some(ErrorCode::ProviderUnavailable), "{e}");
-    assert!(e.to_string().contains("stopped listening"), "{e}");
-    assert!(
-        stopped.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        stopped.elapsed()
-    );
+    for close in [false, true] {
+        let market = t.client(MARKET).await;
+        let mut l = market.listen(16).await.unwrap();
+        let asking = {
+            let civil = civil.clone();
+            tokio::spawn(async move { ask_market(&civil).await })
+        };
+        // The request reached MARKET's system, which stops without answering.
+        assert_eq!(next_delivery(&mut l).await.kind(), "request");
+        let stopped = Instant::now();
+        if close {
+            market.close().await;
+        } else {
+            l.finish(Duration::from_secs(5)).await.unwrap();
+        }
+        let (answer, _) = asking.await.unwrap();
+        let e = answer.unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::ProviderUnavailable), "{e}");
+        assert!(e.to_string().contains("stopped listening"), "{e}");
+        assert!(
+            stopped.elapsed() < Duration::from_secs(2),
+            "close {close}: {:?}",
+            stopped.elapsed()
+        );
+        market.close().await;
+    }
     t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_addresses_are_tried_in_turn_and_every_failure_is_named() {
+    let t = TestHub::start(fast_config()).await;
+    let (_a, first) = silent();
+    let (_b, second) = silent();
+    let wait = Duration::from_millis(400);
+    let timeouts = Timeouts {
+        connect_timeout: wait,
+        ..Timeouts::default()
+    };
+
+    // The first address does not answer: the client goes on to the hub.
+    let mut config = t.client_config(MARKET).await;
+    config.hubs = vec![first, t.addr];
+    config.timeouts = timeouts;
+    let started = Instant::now();
+    let market = Client::connect(config).await.unwrap();
+    assert_eq!(market.hub(), t.addr);
+    assert!(started.elapsed() >= wait, "{:?}", started.elapsed());
+    market.trust_list().await.unwrap();
+    market.close().await;
+
+    // None answers: the error names each address, in order, and another
+    // attempt may succeed.
+    let mut config = t.client_config(MARKET).await;
+    config.hubs = vec![first, second];
+    config.timeouts = timeouts;
+    match Client::connect(config).await {
+        Err(ClientError::Connect(e)) => {
+            let addrs: Vec<SocketAddr> = e.failures.iter().map(|f| f.addr).collect();
+            assert_eq!(addrs, [first, second]);
+            let text = e.to_string();
+            assert!(
+                text.starts_with(&format!("{first}: no answer within 0.4 s")),
+                "{text}"
+            );
+            assert!(
+                text.contains(&format!("; {second}: no answer within 0.4 s")),
+                "{text}"
+            );
+            assert!(e.is_transient());
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // An expired certificate is turned away for good, wherever it is told.
+    let expired = t.expired_client_config(MARKET).await;
+    let e = match Client::connect(expired).await {
+        Err(e) => e,
+        Ok(c) => c.trust_list().await.unwrap_err(),
+    };
+    assert!(!e.is_transient(), "{e:?}");
+    assert!(e.to_string().contains("xpired"), "{e}");
+
+    // No address at all is a configuration error.
+    let mut config = t.client_config(MARKET).await;
+    config.hubs.clear();
+    assert!(matches!(
+        Client::connect(config).await,
+        Err(ClientError::Config(_))
+    ));
+    t.stop().await;
+}
+
+/// A client of a hub with two nodes loses its node: it connects to the
+/// other, where what was delivered and not acknowledged comes again, and an
+/// envelope whose `accepted` it is unsure of is sent again and is `REPLAY`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_its_node_stops_a_client_moves_to_the_next_and_loses_nothing() {
+    for backend in tongban_tests::backends("hub_client_failover").await {
+        eprintln!("hub_client_failover: {}", backend.name);
+        let one = TestHub::start_on(backend, fast_config()).await;
+        let two = one.another_node(fast_config()).await;
+        let connector = |mut config: tongban_client::ClientConfig| {
+            config.hubs = vec![two.addr, one.addr];
+            Connector::new(config).unwrap()
+        };
+        let market = connector(one.client_config(MARKET).await)
+            .connect()
+            .await
+            .unwrap();
+        let civil = connector(one.client_config(CIVIL).await)
+            .connect()
+            .await
+            .unwrap();
+        assert_eq!((market.hub(), civil.hub()), (two.addr, two.addr));
+        let envelope = market
+            .sign(&market.message_to(
+                CIVIL,
+                "business-registration",
+                "business-registration@1",
+                registration("91440114MA5TB0A01K"),
+            ))
+            .unwrap();
+        let accepted = market.send_signed(vec![envelope.clone()]).await.unwrap();
+        assert!(accepted[0].is_ok(), "{accepted:?}");
+        let mut l = civil.listen(16).await.unwrap();
+        let first = next_delivery(&mut l).await;
+        assert_eq!(first.envelope["id"], envelope["id"]);
+
+        // Node two stops before CIVIL acknowledged.
+        two.stop().await;
+        let end = tokio::time::timeout(Duration::from_secs(10), l.next())
+            .await
+            .unwrap();
+        assert!(matches!(end, Ok(None) | Err(_)), "{end:?}");
+        let civil = civil.reconnect().await.unwrap();
+        let market = market.reconnect().await.unwrap();
+        assert_eq!((market.hub(), civil.hub()), (one.addr, one.addr));
+        let mut l = civil.listen(16).await.unwrap();
+        let again = next_delivery(&mut l).await;
+        assert_eq!(again.envelope["id"], envelope["id"]);
+        assert_eq!(again.delivery, first.delivery);
+        l.ack(again.delivery).await.unwrap();
+        // The sender resends the same envelope: it had been stored.
+        let resent = market.send_signed(vec![envelope]).await.unwrap();
+        assert_eq!(
+            resent[0].as_ref().unwrap_err().code,
+            ErrorCode::Replay,
+            "{resent:?}"
+        );
+        l.finish(Duration::from_secs(5)).await.unwrap();
+        civil.close().await;
+        market.close().await;
+        one.stop().await;
+    }
 }

@@ -266,13 +266,14 @@ impl TestHub {
             .await
             .unwrap();
         ClientConfig {
-            hub: self.addr,
+            hubs: vec![self.addr],
             server_name: "localhost".into(),
             ca_pem: self.ca_pem.clone(),
             cert_pem: cert.row.pem.clone(),
             key_pem: cert.key_pem.to_string(),
             department: department.into(),
             signing_key: self.hub.danger_signing_key(department).await.unwrap(),
+            timeouts: tongban_client::Timeouts::default(),
         }
     }
 
@@ -293,13 +294,14 @@ impl TestHub {
         params.not_after = now - time::Duration::days(365);
         let cert = params.signed_by(&key, &issuer).unwrap();
         ClientConfig {
-            hub: self.addr,
+            hubs: vec![self.addr],
             server_name: "localhost".into(),
             ca_pem: self.ca_pem.clone(),
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
             department: department.into(),
             signing_key: self.hub.danger_signing_key(department).await.unwrap(),
+            timeouts: tongban_client::Timeouts::default(),
         }
     }
 

@@ -502,7 +502,11 @@ async fn a_client_checks_the_name_it_dials_against_the_server_certificate() {
     config.server_name = "hub.huadu.example".into();
     match Client::connect(config).await {
         Err(ClientError::Connect(e)) => {
-            assert!(e.contains("not valid for name"), "{e}");
+            assert!(e.to_string().contains("not valid for name"), "{e}");
+            assert!(
+                !e.is_transient(),
+                "a server name refused is no passing fault"
+            );
         }
         other => panic!("expected a refused server name, got {other:?}"),
     }

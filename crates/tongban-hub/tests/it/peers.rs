@@ -261,13 +261,14 @@ async fn peer_link(q: &TestHub) -> impl Fn(&TestHub) -> ClientConfig + use<> {
         .unwrap()
         .to_secret_multikey();
     move |node| ClientConfig {
-        hub: node.addr,
+        hubs: vec![node.addr],
         server_name: "localhost".into(),
         ca_pem: node.ca_pem.clone(),
         cert_pem: cert_pem.clone(),
         key_pem: key_pem.clone(),
         department: "urn:tongban:hub:441802".into(),
         signing_key: tongban_seal::SigningKey::from_secret_multikey(&secret).unwrap(),
+        timeouts: tongban_client::Timeouts::default(),
     }
 }
 

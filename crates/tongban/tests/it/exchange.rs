@@ -102,9 +102,22 @@ pub(crate) fn setup(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (data, creds.remove(0), creds.remove(0))
 }
 
+pub(crate) fn serve(data: &Path, port: u16) -> Child {
+    serve_logged(data, port, None)
+}
+
+/// `tongban serve` on `port`; with `log`, its standard error goes to that
+/// file with the connection log (`tongban_hub::conn` at debug).
 // The callers kill and wait for the child; a panic here ends the test anyway.
 #[allow(clippy::zombie_processes)]
-fn serve(data: &Path, port: u16) -> Child {
+pub(crate) fn serve_logged(data: &Path, port: u16, log: Option<&Path>) -> Child {
+    let (filter, stderr) = match log {
+        Some(path) => (
+            "warn,tongban_hub::conn=debug",
+            Stdio::from(std::fs::File::create(path).unwrap()),
+        ),
+        None => ("warn", Stdio::null()),
+    };
     let child = Command::new(env!("CARGO_BIN_EXE_tongban"))
         .args([
             "--data-dir",
@@ -115,9 +128,9 @@ fn serve(data: &Path, port: u16) -> Child {
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
-        .env("TONGBAN_LOG", "warn")
+        .env("TONGBAN_LOG", filter)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     // Wait until it answers.
@@ -132,7 +145,7 @@ fn serve(data: &Path, port: u16) -> Child {
     panic!("the hub did not start");
 }
 
-fn payload_file(dir: &Path) -> PathBuf {
+pub(crate) fn payload_file(dir: &Path) -> PathBuf {
     let p = dir.join("payload.json");
     std::fs::write(&p, serde_json::to_vec(&payload()).unwrap()).unwrap();
     p
@@ -473,7 +486,7 @@ pub(crate) fn client_config(creds: &Path, hub: SocketAddr) -> tongban_client::Cl
     let cert = read("cert.pem");
     let department = creds.file_name().unwrap().to_str().unwrap().to_owned();
     tongban_client::ClientConfig {
-        hub,
+        hubs: vec![hub],
         server_name: "localhost".into(),
         ca_pem: read("ca.pem"),
         cert_pem: cert,
@@ -481,6 +494,7 @@ pub(crate) fn client_config(creds: &Path, hub: SocketAddr) -> tongban_client::Cl
         department,
         signing_key: tongban_seal::SigningKey::from_secret_multikey(read("signing.key").trim())
             .unwrap(),
+        timeouts: tongban_client::Timeouts::default(),
     }
 }
 

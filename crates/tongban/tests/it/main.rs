@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod catalogue;
+mod clients;
 mod exchange;
 mod limits;
 mod regions;
