@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tongban_client::{Client, ClientConfig, ClientError, Connector, Event, Timeouts};
+use tongban_client::{Backoff, Client, ClientConfig, ClientError, Connector, Event, Timeouts};
 use tongban_hub::{ServeConfig, TlsMaterial};
 use tongban_service::ca::CertRequest;
 use tongban_service::keystore::write_owner_only;
@@ -697,50 +697,169 @@ pub struct ListenArgs {
     /// Most unacknowledged deliveries at a time.
     #[arg(long, default_value_t = tongban_proto::ops::DEFAULT_IN_FLIGHT)]
     max_in_flight: u32,
+    /// Exit with an error when the connection is lost or the hub cannot be
+    /// reached. By default `listen` keeps trying, the --hub addresses in
+    /// turn, waiting up to 0.5 s, then up to twice as long each time, at
+    /// most 30 s (jittered), and says on standard error why and when; it
+    /// stops only when the hub turns the department or its certificate
+    /// away.
+    #[arg(long)]
+    no_reconnect: bool,
 }
 
+/// Listens until --count deliveries were handled, or Ctrl-C / SIGTERM:
+/// then it stops listening, closes the connection with `DONE` and exits 0.
+/// A lost connection is made again (see --no-reconnect).
 pub async fn listen(_ctx: &Context, args: ListenArgs) -> anyhow::Result<ExitCode> {
     let answer: Option<Value> = match &args.respond_with {
         Some(p) => Some(read_json(p)?),
         None => None,
     };
-    let client = connect(&args.client).await?;
-    if !args.subscribe.is_empty() {
-        let topics: Vec<&str> = args.subscribe.iter().map(String::as_str).collect();
-        let now = client.subscribe(&topics).await.map_err(refused)?;
-        eprintln!("subscribed to {}", now.join(", "));
-    }
-    let mut listener = client.listen(args.max_in_flight).await.map_err(refused)?;
-    eprintln!("listening as {}", client.department());
-    let mut seen = 0u64;
-    while args.count.is_none_or(|c| seen < c) {
-        let Some(event) = listener.next().await.map_err(refused)? else {
-            break;
+    let connector = connector(&args.client)?;
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut session = Session {
+        args: &args,
+        answer: answer.as_ref(),
+        seen: 0,
+        backoff: Backoff::default(),
+    };
+    loop {
+        let connected = tokio::select! {
+            c = connector.connect() => c,
+            () = &mut shutdown => return Ok(ExitCode::SUCCESS),
         };
+        let (what, error) = match connected {
+            Ok(client) => {
+                let ended = session.listen_on(&client, &mut shutdown).await;
+                client.close().await;
+                match ended {
+                    Ended::Stopped => return Ok(ExitCode::SUCCESS),
+                    Ended::Lost(e) => (format!("connection to {} lost", client.hub()), e),
+                }
+            }
+            Err(e) => ("could not connect".to_owned(), e),
+        };
+        if args.no_reconnect || !error.is_transient() {
+            return Err(refused(error));
+        }
+        let delay = session.backoff.next_delay();
+        eprintln!(
+            "listen: {what}: {error}; reconnecting in {:.1} s (attempt {})",
+            delay.as_secs_f64(),
+            session.backoff.attempts()
+        );
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = &mut shutdown => return Ok(ExitCode::SUCCESS),
+        }
+    }
+}
+
+/// How long a listener that stops waits for the hub to take its acks.
+const FINISH_WAIT: Duration = Duration::from_secs(5);
+
+/// What `listen` carries from one connection to the next.
+struct Session<'a> {
+    args: &'a ListenArgs,
+    answer: Option<&'a Value>,
+    seen: u64,
+    backoff: Backoff,
+}
+
+/// How listening on one connection ended.
+enum Ended {
+    /// --count reached, or a signal: exit 0.
+    Stopped,
+    /// The connection or the listen stream broke, or the hub refused.
+    Lost(ClientError),
+}
+
+impl Session<'_> {
+    /// Subscribes, listens and handles deliveries on one connection.
+    async fn listen_on(
+        &mut self,
+        client: &Client,
+        shutdown: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    ) -> Ended {
+        let args = self.args;
+        if !args.subscribe.is_empty() {
+            let topics: Vec<&str> = args.subscribe.iter().map(String::as_str).collect();
+            match client.subscribe(&topics).await {
+                Ok(now) => eprintln!("subscribed to {}", now.join(", ")),
+                Err(e) => return Ended::Lost(e),
+            }
+        }
+        let mut listener = match client.listen(args.max_in_flight).await {
+            Ok(l) => l,
+            Err(e) => return Ended::Lost(e),
+        };
+        eprintln!("listening as {} on {}", client.department(), client.hub());
+        // Registered: the connection works; a later loss starts the
+        // back-off from the beginning.
+        self.backoff.reset();
+        loop {
+            if args.count.is_some_and(|c| self.seen >= c) {
+                // The hub has taken every ack once it ends the stream.
+                let _ = listener.finish(FINISH_WAIT).await;
+                return Ended::Stopped;
+            }
+            let event = tokio::select! {
+                e = listener.next() => e,
+                () = shutdown.as_mut() => {
+                    let _ = listener.finish(FINISH_WAIT).await;
+                    return Ended::Stopped;
+                }
+            };
+            let handled = match event {
+                Ok(Some(event)) => self.handle(client, &mut listener, event).await,
+                Ok(None) => Err(why_ended(client).await),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = handled {
+                return Ended::Lost(e);
+            }
+        }
+    }
+
+    async fn handle(
+        &mut self,
+        client: &Client,
+        listener: &mut tongban_client::Listener,
+        event: Event,
+    ) -> Result<(), ClientError> {
         match event {
             Event::Delivery(d) => {
                 let mut line = json!({"delivery": d.delivery, "envelope": d.envelope});
                 if d.envelope.get("payloadRef").is_some_and(|r| !r.is_null()) {
-                    line["payload"] = client.payload(&d.envelope).await.map_err(refused)?;
+                    line["payload"] = client.payload(&d.envelope).await?;
                 }
                 println!("{line}");
                 if d.kind() == "request" {
-                    if let (Some(payload), Some(schema)) = (&answer, &args.respond_schema) {
-                        listener
-                            .respond(&d, schema, payload.clone())
-                            .await
-                            .map_err(refused)?;
+                    if let (Some(payload), Some(schema)) = (self.answer, &self.args.respond_schema)
+                    {
+                        listener.respond(&d, schema, payload.clone()).await?;
                     }
                 } else {
-                    listener.ack(d.delivery).await.map_err(refused)?;
+                    listener.ack(d.delivery).await?;
                 }
-                seen += 1;
+                self.seen += 1;
             }
             Event::ResponseAccepted(a) => eprintln!("response {} accepted as #{}", a.id, a.seq),
+            // The hub ends the stream after this one; the connection follows.
+            Event::Refused(e) if e.code == tongban_proto::ErrorCode::DepartmentInactive => {
+                return Err(ClientError::Refused(e));
+            }
             Event::Refused(e) => eprintln!("refused: {e}"),
         }
+        Ok(())
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    client.close().await;
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Why the hub ended a listen stream: the connection's close (a shutting
+/// down hub ends listen streams first, then closes), if it follows soon.
+async fn why_ended(client: &Client) -> ClientError {
+    tokio::time::timeout(Duration::from_secs(2), client.closed())
+        .await
+        .unwrap_or_else(|_| ClientError::Connection("the hub ended the listen stream".into()))
 }
