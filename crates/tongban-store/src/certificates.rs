@@ -5,6 +5,7 @@ use crate::{AuditRecord, Result, Store};
 
 /// An issued certificate.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CertificateRow {
     /// Serial number, hex.
     pub serial: String,

@@ -71,6 +71,7 @@ impl DepartmentStatus {
 
 /// A department row.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DepartmentRow {
     /// 统一社会信用代码.
     pub code: String,

@@ -128,6 +128,7 @@ pub struct UseRecord {
 
 /// A stored licence-use record.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UseRow {
     /// Record id.
     pub id: i64,

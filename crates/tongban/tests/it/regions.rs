@@ -378,14 +378,14 @@ fn three_regions_trust_verify_and_pull_each_others_licences() {
         there["requester"],
         format!("urn:tongban:hub:{QINGCHENG}/{CIVIL}")
     );
-    assert_eq!(there["use_cause"], "核验申请单位营业执照（跨区域办理）");
-    assert_eq!(there["case_ref"], "441802:QC-2026-000100");
+    assert_eq!(there["useCause"], "核验申请单位营业执照（跨区域办理）");
+    assert_eq!(there["caseRef"], "441802:QC-2026-000100");
     let uses_here = json_of(&tongban(
         &qingcheng.data,
         &["--json", "licence", "uses", &first],
     ));
     assert_eq!(uses_here[0]["requester"], CIVIL, "{uses_here}");
-    assert_eq!(uses_here[0]["case_ref"], "QC-2026-000100");
+    assert_eq!(uses_here[0]["caseRef"], "QC-2026-000100");
 
     // Only the regions asked for are asked; an unknown one says so.
     let answer = pull(
