@@ -6,7 +6,18 @@ use clap::Subcommand;
 use tongban_store::AccessApplication;
 
 use crate::Context;
-use crate::output::Coded;
+use crate::output::{Coded, Exit};
+use crate::table::Table;
+
+/// The answers of `access check` that say "no" (exit 3), as against a
+/// resource or department that does not exist (exit 1).
+const DENIALS: &[&str] = &[
+    "ACCESS_NOT_GRANTED",
+    "ACCESS_EXPIRED",
+    "ACCESS_NOT_SHARED",
+    "CATALOGUE_RETIRED",
+    "DEPARTMENT_SUSPENDED",
+];
 
 #[derive(Debug, Subcommand)]
 pub enum AccessCommand {
@@ -66,7 +77,8 @@ pub enum AccessCommand {
         #[arg(long)]
         consumer: Option<String>,
     },
-    /// May a department use a resource now? Names the rule either way.
+    /// May a department use a resource now? Names the rule either way;
+    /// exits 3 when it may not.
     Check {
         /// The consuming department.
         #[arg(long = "as", value_name = "DEPT")]
@@ -76,28 +88,41 @@ pub enum AccessCommand {
     },
 }
 
-fn line(a: &AccessApplication) -> String {
-    format!(
-        "#{:<5} {:<10} {} → {}  {} … {}  “{}”{}",
-        a.id,
-        a.status,
-        a.consumer,
-        a.resource,
-        tongban_seal::timefmt::format_rfc3339(a.valid_from),
-        tongban_seal::timefmt::format_rfc3339(a.valid_until),
-        a.purpose,
-        a.reason
-            .as_deref()
-            .map(|r| format!("  ({r})"))
-            .unwrap_or_default()
-    )
+/// The cells of one application in a table.
+fn cells(a: &AccessApplication) -> [String; 5] {
+    [
+        format!("#{}", a.id),
+        a.status.clone(),
+        format!("{} → {}", a.consumer, a.resource),
+        format!(
+            "{} … {}",
+            tongban_seal::timefmt::format_rfc3339(a.valid_from),
+            tongban_seal::timefmt::format_rfc3339(a.valid_until)
+        ),
+        format!(
+            "“{}”{}",
+            a.purpose,
+            a.reason
+                .as_deref()
+                .map(|r| format!("  ({r})"))
+                .unwrap_or_default()
+        ),
+    ]
+}
+
+fn print_table(list: &[AccessApplication]) {
+    let mut table = Table::new();
+    for a in list {
+        table.row(cells(a));
+    }
+    table.print();
 }
 
 fn show(ctx: &Context, a: &AccessApplication) -> anyhow::Result<()> {
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(a)?);
+        crate::output::print_json(a)?;
     } else {
-        println!("{}", line(a));
+        print_table(std::slice::from_ref(a));
     }
     Ok(())
 }
@@ -114,7 +139,7 @@ pub async fn run(ctx: &Context, cmd: AccessCommand) -> anyhow::Result<ExitCode> 
         } => {
             let from = match from {
                 Some(f) => tongban_seal::timefmt::parse_rfc3339(&f).map_err(|e| {
-                    Coded::new("ACCESS_PERIOD_INVALID", format!("--from {f:?}: {e}"))
+                    Coded::usage("ACCESS_PERIOD_INVALID", format!("--from {f:?}: {e}"))
                 })?,
                 None => hub.now(),
             };
@@ -153,18 +178,30 @@ pub async fn run(ctx: &Context, cmd: AccessCommand) -> anyhow::Result<ExitCode> 
                 .access_list(resource.as_deref(), consumer.as_deref(), 1_000)
                 .await?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                crate::output::print_json(&list)?;
             } else {
-                for a in &list {
-                    println!("{}", line(a));
-                }
+                print_table(&list);
             }
         }
         AccessCommand::Check {
             department,
             resource,
         } => {
-            let basis = hub.access_check(&department, &resource, hub.now()).await?;
+            let basis = match hub.access_check(&department, &resource, hub.now()).await {
+                Ok(basis) => basis,
+                Err(e) if DENIALS.contains(&e.code()) => {
+                    if ctx.json {
+                        crate::output::print_json(&serde_json::json!({
+                            "allowed": false, "code": e.code(), "message": e.to_string(),
+                        }))?;
+                    } else {
+                        println!("NOT allowed: [{}] {e}", e.code());
+                    }
+                    hub.close().await;
+                    return Ok(Exit::NotValid.into());
+                }
+                Err(e) => return Err(e.into()),
+            };
             let why = match basis {
                 tongban_service::AccessBasis::Provider => "it provides the resource".to_owned(),
                 tongban_service::AccessBasis::Unconditional => {
@@ -175,7 +212,7 @@ pub async fn run(ctx: &Context, cmd: AccessCommand) -> anyhow::Result<ExitCode> 
                 }
             };
             if ctx.json {
-                println!("{}", serde_json::json!({"allowed": true, "basis": why}));
+                crate::output::print_json(&serde_json::json!({"allowed": true, "basis": why}))?;
             } else {
                 println!("allowed: {why}");
             }

@@ -12,13 +12,15 @@ use tongban_seal::PublicKey;
 use tongban_seal::archive::{ArchiveError, ArchiveVerifier, hex};
 use tongban_service::{AuditReport, AuditVerifyOptions, CHECKPOINT_INTERVAL, Hub};
 
-use crate::Context;
-use crate::output::Coded;
+use crate::output::{Coded, Exit, print_json};
+use crate::table::Table;
+use crate::{Context, progress};
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Check the whole chain and its signed checkpoints against the pinned
-    /// anchor; names the first broken entry.
+    /// anchor; names the first broken entry. Exits 3 when the log does not
+    /// verify.
     Verify {
         /// Trust this anchor (Multikey) instead of the one pinned on this node.
         #[arg(long)]
@@ -42,7 +44,8 @@ pub enum AuditCommand {
         #[arg(long, short)]
         out: PathBuf,
     },
-    /// Verify an exported archive against the hub's anchor key. Needs no hub.
+    /// Verify an exported archive against the hub's anchor key. Needs no
+    /// hub. Exits 3 when the archive does not verify.
     VerifyArchive {
         /// The archive.
         file: PathBuf,
@@ -94,17 +97,20 @@ pub async fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
         AuditCommand::Export { out } => export(ctx, &hub, &out).await?,
         AuditCommand::Anchor => {
             let pin = hub.audit_pin()?.ok_or_else(unpinned)?;
-            println!("{}", pin.anchor.to_multikey());
+            if ctx.json {
+                print_json(&json!({"anchor": pin.anchor.to_multikey()}))?;
+            } else {
+                println!("{}", pin.anchor.to_multikey());
+            }
             ExitCode::SUCCESS
         }
         AuditCommand::Pin { anchor, interval } => {
             let anchor = anchor.as_deref().map(parse_anchor).transpose()?;
             let pin = hub.pin_audit(anchor, interval).await?;
             if ctx.json {
-                println!(
-                    "{}",
-                    json!({"anchor": pin.anchor.to_multikey(), "interval": pin.schedule.interval(), "from": pin.schedule.from()})
-                );
+                print_json(
+                    &json!({"anchor": pin.anchor.to_multikey(), "interval": pin.schedule.interval(), "from": pin.schedule.from()}),
+                )?;
             } else {
                 println!(
                     "pinned anchor {} (compare it with the anchor you published); a checkpoint is due every {} entries after entry {}",
@@ -119,18 +125,17 @@ pub async fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
             show(ctx, &hub, subject.as_deref(), limit).await?;
             ExitCode::SUCCESS
         }
-        AuditCommand::VerifyArchive { .. } => ExitCode::FAILURE,
+        AuditCommand::VerifyArchive { .. } => unreachable!("handled above"),
     };
     hub.close().await;
     Ok(code)
 }
 
-fn progress(ctx: &Context) -> impl FnMut(u64) + '_ {
-    |n: u64| {
-        if !ctx.json && n > 0 && n % 100_000 < 20_000 {
-            eprint!("\r  {n} entries …");
-        }
-    }
+/// A bar over the log's entries, up to the head as it is now; `progress`
+/// hears the last entry done after each page.
+async fn entries_bar(ctx: &Context, hub: &Hub) -> anyhow::Result<indicatif::ProgressBar> {
+    let (head, _) = hub.store().audit_head().await?;
+    Ok(progress::bar(ctx.json, head, "entries"))
 }
 
 async fn verify(
@@ -147,19 +152,19 @@ async fn verify(
         },
     };
     let started = Instant::now();
-    let report = hub.audit_verify_with(&options, progress(ctx)).await?;
+    let bar = entries_bar(ctx, hub).await?;
+    let report = hub
+        .audit_verify_with(&options, |n| bar.set_position(n))
+        .await;
+    bar.finish_and_clear();
+    let report = report?;
     let secs = started.elapsed().as_secs_f64();
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        print_json(&report)?;
     } else {
-        eprint!("\r");
         print_report(&report, secs);
     }
-    Ok(if report.ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(Exit::checked(report.ok()))
 }
 
 fn print_report(report: &AuditReport, secs: f64) {
@@ -196,13 +201,10 @@ async fn checkpoint(ctx: &Context, hub: &Hub, publish: Option<&Path>) -> anyhow:
         None => None,
     };
     if ctx.json {
-        println!(
-            "{}",
-            json!({
-                "signed": signed.as_ref().map(|c| json!({"seq": c.seq, "hash": hex(&c.hash), "keyId": c.key_id})),
-                "published": published,
-            })
-        );
+        print_json(&json!({
+            "signed": signed.as_ref().map(|c| json!({"seq": c.seq, "hash": hex(&c.hash), "keyId": c.key_id})),
+            "published": published,
+        }))?;
         return Ok(ExitCode::SUCCESS);
     }
     match signed {
@@ -228,15 +230,19 @@ async fn export(ctx: &Context, hub: &Hub, out: &Path) -> anyhow::Result<ExitCode
     let file = std::fs::File::create(out)
         .map_err(|e| Coded::new("IO", format!("{}: {e}", out.display())))?;
     let mut writer = BufWriter::new(file);
-    let n = hub.audit_export(&mut writer, progress(ctx)).await?;
+    let bar = entries_bar(ctx, hub).await?;
+    let n = hub.audit_export(&mut writer, |n| bar.set_position(n)).await;
+    bar.finish_and_clear();
+    let n = n?;
+    writer
+        .into_inner()
+        .map_err(|e| Coded::new("IO", format!("{}: {}", out.display(), e.error())))?
+        .sync_all()
+        .map_err(|e| Coded::new("IO", format!("{}: {e}", out.display())))?;
     if ctx.json {
-        println!(
-            "{}",
-            json!({"entries": n, "file": out.display().to_string()})
-        );
+        print_json(&json!({"entries": n, "file": out.display().to_string()}))?;
         return Ok(ExitCode::SUCCESS);
     }
-    eprint!("\r");
     println!("wrote {} entries to {}", n, out.display());
     match hub.audit_pin()? {
         Some(pin) => println!(
@@ -270,24 +276,29 @@ async fn show(ctx: &Context, hub: &Hub, subject: Option<&str>, limit: usize) -> 
             .iter()
             .map(|e| json!({"seq": e.seq, "atMs": e.at_ms, "actor": e.actor, "action": e.action, "subject": e.subject, "detail": serde_json::from_str::<serde_json::Value>(&e.detail).unwrap_or_default(), "hash": hex(&e.hash)}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
-        return Ok(());
+        return print_json(&list);
     }
+    let mut table = Table::new();
     for e in entries {
         let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(e.at_ms) * 1_000_000)
             .map(tongban_seal::timefmt::format_rfc3339)
             .unwrap_or_default();
-        println!(
-            "#{:<8} {at}  {:<20} {:<18} {}  {}",
-            e.seq, e.actor, e.action, e.subject, e.detail
-        );
+        table.row([
+            format!("#{}", e.seq),
+            at,
+            e.actor,
+            e.action,
+            e.subject,
+            e.detail,
+        ]);
     }
+    table.print();
     Ok(())
 }
 
 fn parse_anchor(text: &str) -> anyhow::Result<PublicKey> {
     Ok(PublicKey::from_multikey(text.trim())
-        .map_err(|e| Coded::new("ANCHOR_INVALID", format!("--anchor: {e}")))?)
+        .map_err(|e| Coded::usage("ANCHOR_INVALID", format!("--anchor: {e}")))?)
 }
 
 fn unpinned() -> Coded {
@@ -308,14 +319,19 @@ fn verify_archive(
         verifier = verifier.with_published(tongban_service::read_published(path)?.1);
     }
     let started = Instant::now();
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let bar = progress::bytes_bar(ctx.json, size);
     let mut failed: Option<ArchiveError> = None;
-    tongban_service::for_each_line(file, |line| {
+    let read = tongban_service::for_each_line(file, |line| {
+        bar.inc(line.len() as u64 + 1);
         failed = verifier.line(line).err();
         Ok(match failed {
             Some(_) => ControlFlow::Break(()),
             None => ControlFlow::Continue(()),
         })
-    })?;
+    });
+    bar.finish_and_clear();
+    read?;
     let result = match failed {
         Some(e) => Err(e),
         None => verifier.finish(),
@@ -324,10 +340,9 @@ fn verify_archive(
     match result {
         Ok(summary) => {
             if ctx.json {
-                println!(
-                    "{}",
-                    json!({"valid": true, "hub": summary.hub, "entries": summary.entries, "checkpoints": summary.checkpoints, "published": summary.published, "head": hex(&summary.head)})
-                );
+                print_json(
+                    &json!({"valid": true, "hub": summary.hub, "entries": summary.entries, "checkpoints": summary.checkpoints, "published": summary.published, "head": hex(&summary.head)}),
+                )?;
             } else {
                 println!(
                     "✔ archive of {} verifies: {} entries, {} signed checkpoints, {} published checkpoints matched, head {}… ({:.1} s)",
@@ -343,14 +358,11 @@ fn verify_archive(
         }
         Err(e) => {
             if ctx.json {
-                println!(
-                    "{}",
-                    json!({"valid": false, "code": e.code(), "message": e.to_string()})
-                );
+                print_json(&json!({"valid": false, "code": e.code(), "message": e.to_string()}))?;
             } else {
                 println!("✘ archive does NOT verify: [{}] {e}", e.code());
             }
-            Ok(ExitCode::FAILURE)
+            Ok(Exit::NotValid.into())
         }
     }
 }

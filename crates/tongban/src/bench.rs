@@ -12,7 +12,7 @@ use tongban_licence::{VerifyOptions, verify, verify_bytes, verify_many};
 use tongban_seal::SigningKey;
 use tongban_service::{Hub, HubConfig, IssueInput};
 
-use crate::{samples, setup};
+use crate::{Context, progress, samples, setup};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -40,9 +40,9 @@ pub struct AuditBenchArgs {
     /// Keep the benchmark hub in this directory instead of a temporary one.
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    /// The global `--json`.
+    #[arg(skip)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -68,9 +68,9 @@ pub struct LicenceBenchArgs {
     /// Commit durability for the benchmark store: power (fsync every commit) or process.
     #[arg(long, default_value = "power", value_parser = ["power", "process"])]
     durability: String,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    /// The global `--json`.
+    #[arg(skip)]
+    pub json: bool,
 }
 
 fn durability(s: &str) -> tongban_store::Durability {
@@ -81,13 +81,28 @@ fn durability(s: &str) -> tongban_store::Durability {
     }
 }
 
-pub async fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(ctx: &Context, cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        BenchCommand::Licences(args) => licences(args).await,
-        BenchCommand::Audit(args) => audit(args).await,
-        BenchCommand::Exchange(args) => crate::bench_exchange::run(args).await,
-        BenchCommand::Catalogue(args) => crate::bench_catalogue::run(args).await,
-        BenchCommand::Regions(args) => crate::bench_regions::run(args).await,
+        BenchCommand::Licences(mut args) => {
+            args.json = ctx.json;
+            licences(args).await
+        }
+        BenchCommand::Audit(mut args) => {
+            args.json = ctx.json;
+            audit(args).await
+        }
+        BenchCommand::Exchange(mut args) => {
+            args.json = ctx.json;
+            crate::bench_exchange::run(args).await
+        }
+        BenchCommand::Catalogue(mut args) => {
+            args.json = ctx.json;
+            crate::bench_catalogue::run(args).await
+        }
+        BenchCommand::Regions(mut args) => {
+            args.json = ctx.json;
+            crate::bench_regions::run(args).await
+        }
     }
 }
 
@@ -115,6 +130,7 @@ async fn audit(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
     ));
     let now = hub.now();
     let started = Instant::now();
+    let bar = progress::bar(args.json, args.entries, "entries");
     let mut appended = 0u64;
     while appended < args.entries {
         let n = args.batch.min(args.entries - appended);
@@ -131,15 +147,16 @@ async fn audit(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
             .collect();
         hub.record_audit(&records).await?;
         appended += n;
-        if appended % 100_000 == 0 && !args.json {
-            eprint!("\r  {appended}");
-        }
+        bar.set_position(appended);
     }
+    bar.finish_and_clear();
     let append_secs = started.elapsed().as_secs_f64();
     hub.audit_checkpoint().await?;
-    say("\rverifying the whole chain ...");
+    say("verifying the whole chain ...");
     let started = Instant::now();
-    let report = hub.audit_verify(|_| {}).await?;
+    let bar = progress::bar(args.json, appended, "entries");
+    let report = hub.audit_verify(|n| bar.set_position(n)).await?;
+    bar.finish_and_clear();
     let verify_secs = started.elapsed().as_secs_f64();
     anyhow::ensure!(
         report.ok(),
@@ -181,7 +198,7 @@ async fn audit(args: AuditBenchArgs) -> anyhow::Result<ExitCode> {
         "seconds": {"append": append_secs, "verify": verify_secs, "export": export_secs, "archiveVerify": archive_secs},
     });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        crate::output::print_json(&out)?;
     } else {
         println!();
         println!("entries                  {}", report.entries);
@@ -254,10 +271,12 @@ async fn licences(args: LicenceBenchArgs) -> anyhow::Result<ExitCode> {
     // signed while another is written: SQLite has one writer, signing has
     // every core.
     let started = Instant::now();
+    let bar = progress::bar(args.json, args.count as u64, "licences");
     let per_task = args.count.div_ceil(args.issuers.max(1));
     let mut tasks = tokio::task::JoinSet::new();
     for t in 0..args.issuers.max(1) {
         let hub = hub.clone();
+        let bar = bar.clone();
         let request = request.clone();
         let mine = per_task.min(args.count.saturating_sub(t * per_task));
         let batch = args.batch;
@@ -268,6 +287,7 @@ async fn licences(args: LicenceBenchArgs) -> anyhow::Result<ExitCode> {
                 hub.issue_batch(samples::MARKET, vec![request.clone(); n])
                     .await?;
                 done += n;
+                bar.inc(n as u64);
             }
             Ok::<usize, tongban_service::Error>(done)
         });
@@ -276,6 +296,7 @@ async fn licences(args: LicenceBenchArgs) -> anyhow::Result<ExitCode> {
     while let Some(done) = tasks.join_next().await {
         issued += done??;
     }
+    bar.finish_and_clear();
     let issue_elapsed = started.elapsed();
     let issue_rate = issued as f64 / issue_elapsed.as_secs_f64();
 
@@ -374,7 +395,7 @@ async fn licences(args: LicenceBenchArgs) -> anyhow::Result<ExitCode> {
         }
     });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::output::print_json(&report)?;
     } else {
         println!();
         println!(

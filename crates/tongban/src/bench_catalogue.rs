@@ -22,9 +22,9 @@ pub struct CatalogueBenchArgs {
     /// An empty PostgreSQL database (postgres://…) instead of a temporary SQLite file.
     #[arg(long)]
     database: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    /// The global `--json`.
+    #[arg(skip)]
+    pub json: bool,
 }
 
 /// Subjects of government data resources, as departments name them.
@@ -203,19 +203,16 @@ pub async fn run(args: CatalogueBenchArgs) -> anyhow::Result<ExitCode> {
     ));
     let now = time::OffsetDateTime::now_utc();
     let started = Instant::now();
+    let bar = crate::progress::bar(args.json, args.resources as u64, "resources");
     let mut done = 0;
     while done < args.resources {
         let n = (args.resources - done).min(2_000);
         let batch: Vec<CatalogueEntry> = (done..done + n).map(|i| entry(i, now)).collect();
         hub.store().put_catalogue_entries(&batch, &[]).await?;
         done += n;
-        if done % 20_000 == 0 || done == args.resources {
-            say(&format!(
-                "  {done} loaded ({:.0}/s)",
-                done as f64 / started.elapsed().as_secs_f64()
-            ));
-        }
+        bar.set_position(done as u64);
     }
+    bar.finish_and_clear();
     let load_rate = args.resources as f64 / started.elapsed().as_secs_f64();
 
     say(&format!(
@@ -261,7 +258,7 @@ pub async fn run(args: CatalogueBenchArgs) -> anyhow::Result<ExitCode> {
         },
     });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::output::print_json(&report)?;
     } else {
         println!();
         println!(

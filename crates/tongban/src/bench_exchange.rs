@@ -51,9 +51,9 @@ pub struct ExchangeBenchArgs {
     /// Seconds per raw Ed25519 measurement.
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    /// The global `--json`.
+    #[arg(skip)]
+    pub json: bool,
 }
 
 /// A payload of about `size` bytes that validates against the schema.
@@ -216,12 +216,14 @@ async fn run_phase(
     }
     let per_conn_gap = rate.map(|r| Duration::from_secs_f64(signed.len() as f64 / r.max(1.0)));
     let started = Instant::now();
+    let bar = crate::progress::bar(args.json, total as u64, "messages delivered");
     let consume = tokio::spawn(async move {
         let mut got = 0usize;
         while got < total {
             match tokio::time::timeout(Duration::from_secs(30), listener.next()).await {
                 Ok(Ok(Some(Event::Delivery(d)))) => {
                     got += 1;
+                    bar.inc(1);
                     if listener.ack(d.delivery).await.is_err() {
                         break;
                     }
@@ -230,6 +232,7 @@ async fn run_phase(
                 _ => break,
             }
         }
+        bar.finish_and_clear();
         (got, Instant::now())
     });
     let mut tasks = tokio::task::JoinSet::new();
@@ -339,7 +342,7 @@ pub async fn run(args: ExchangeBenchArgs) -> anyhow::Result<ExitCode> {
         "nats": nats.as_ref().map(|n| json!({"barePerSec": n.bare.round(), "verifyingPerSec": n.verifying.round(), "hubVsVerifying": ((peak_rate / n.verifying) * 100.0).round() / 100.0})),
     });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::output::print_json(&report)?;
     } else {
         println!();
         println!(

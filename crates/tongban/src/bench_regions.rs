@@ -37,9 +37,9 @@ pub struct RegionsBenchArgs {
     /// Seconds to spend on the raw Ed25519 measurement.
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    /// The global `--json`.
+    #[arg(skip)]
+    pub json: bool,
 }
 
 fn holder_code(i: u32) -> anyhow::Result<String> {
@@ -158,6 +158,7 @@ pub async fn run(args: RegionsBenchArgs) -> anyhow::Result<ExitCode> {
     ));
     let template = samples::business_licence_request();
     let mut issued: Vec<Value> = Vec::with_capacity(args.holders as usize);
+    let bar = crate::progress::bar(args.json, u64::from(args.holders), "licences");
     let mut i = 0;
     while i < args.holders {
         let n = 1_000.min(args.holders - i);
@@ -173,7 +174,9 @@ pub async fn run(args: RegionsBenchArgs) -> anyhow::Result<ExitCode> {
             issued.push(l.credential);
         }
         i += n;
+        bar.set_position(u64::from(i));
     }
+    bar.finish_and_clear();
     // Peered after issuance: the first list each fetches is warm and whole.
     regions::link(&qingcheng, &huadu).await?;
     let client = qingcheng.server.client(&qingcheng.hub, &service).await?;
@@ -249,7 +252,7 @@ pub async fn run(args: RegionsBenchArgs) -> anyhow::Result<ExitCode> {
         },
     });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        crate::output::print_json(&out)?;
     } else {
         println!();
         println!(

@@ -153,31 +153,39 @@ pub async fn run(ctx: &Context, cmd: CaCommand) -> anyhow::Result<ExitCode> {
             let crl = hub.ca_crl().await?;
             match out {
                 Some(path) => {
-                    std::fs::write(&path, crl)?;
-                    if !ctx.json {
+                    std::fs::write(&path, crl)
+                        .map_err(|e| Coded::new("IO", format!("{}: {e}", path.display())))?;
+                    if ctx.json {
+                        crate::output::print_json(&json!({"out": path}))?;
+                    } else {
                         println!("wrote {}", path.display());
                     }
                 }
+                None if ctx.json => crate::output::print_json(&json!({"crl": crl}))?,
                 None => print!("{crl}"),
             }
         }
         CaCommand::List => {
             let rows = hub.ca_list().await?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                crate::output::print_json(&rows)?;
             } else {
+                let mut table = crate::table::Table::new();
                 for r in rows {
-                    println!(
-                        "{}  {:<6} {:<22} until {}{}",
+                    table.row([
                         r.serial,
                         r.kind,
                         r.subject,
-                        tongban_seal::timefmt::format_rfc3339(r.not_after),
-                        r.revoked_reason
-                            .map(|x| format!("  REVOKED ({x})"))
-                            .unwrap_or_default()
-                    );
+                        format!(
+                            "until {}{}",
+                            tongban_seal::timefmt::format_rfc3339(r.not_after),
+                            r.revoked_reason
+                                .map(|x| format!("  REVOKED ({x})"))
+                                .unwrap_or_default()
+                        ),
+                    ]);
                 }
+                table.print();
             }
         }
         CaCommand::DevPki { .. } => {}
@@ -188,10 +196,9 @@ pub async fn run(ctx: &Context, cmd: CaCommand) -> anyhow::Result<ExitCode> {
 
 fn print_row(ctx: &Context, row: &tongban_store::CertificateRow, what: &str) -> anyhow::Result<()> {
     if ctx.json {
-        println!(
-            "{}",
-            json!({"serial": row.serial, "kind": row.kind, "subject": row.subject, "notAfter": tongban_seal::timefmt::format_rfc3339(row.not_after), "revokedAt": row.revoked_at.map(tongban_seal::timefmt::format_rfc3339)})
-        );
+        crate::output::print_json(
+            &json!({"serial": row.serial, "kind": row.kind, "subject": row.subject, "notAfter": tongban_seal::timefmt::format_rfc3339(row.not_after), "revokedAt": row.revoked_at.map(tongban_seal::timefmt::format_rfc3339)}),
+        )?;
     } else {
         println!(
             "{what}: {} {} (serial {}, until {})",
@@ -300,10 +307,9 @@ async fn dev_pki(ctx: &Context, out: &Path, force: bool) -> anyhow::Result<ExitC
     std::fs::write(out.join("crl.pem"), hub.ca_crl().await?)?;
     hub.close().await;
     if ctx.json {
-        println!(
-            "{}",
-            json!({"dir": out.display().to_string(), "ca": ca.serial, "server": server.row.serial, "clients": clients})
-        );
+        crate::output::print_json(
+            &json!({"dir": out.display().to_string(), "ca": ca.serial, "server": server.row.serial, "clients": clients}),
+        )?;
     } else {
         println!(
             "development PKI written to {} (DANGER: development only)",

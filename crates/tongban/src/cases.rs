@@ -173,7 +173,7 @@ pub async fn item(ctx: &Context, cmd: ItemCommand) -> anyhow::Result<ExitCode> {
     };
     hub.close().await;
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        crate::output::print_json(&items)?;
     } else {
         for i in &items {
             print_item(i);
@@ -199,7 +199,7 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
                 .map_err(refused)?;
             client.close().await;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&answer)?);
+                crate::output::print_json(&answer)?;
             } else {
                 print_case_licences(&answer["payload"]);
             }
@@ -232,7 +232,7 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
             let answer = client.region_licences(query).await.map_err(refused)?;
             client.close().await;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&answer)?);
+                crate::output::print_json(&answer)?;
             } else {
                 print_region_licences(&answer["payload"], "");
             }
@@ -250,7 +250,7 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
                 .map_err(refused)?;
             client.close().await;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&answer)?);
+                crate::output::print_json(&answer)?;
             } else {
                 let p = &answer["payload"];
                 println!(
@@ -265,7 +265,7 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
             let (case, uses) = hub.case_show(dept.as_deref(), &id).await?;
             hub.close().await;
             if ctx.json {
-                println!("{}", json!({"case": case, "uses": uses}));
+                crate::output::print_json(&json!({"case": case, "uses": uses}))?;
             } else {
                 println!(
                     "case {}  item {}  by {}  holder {}:{}  {}{}",
@@ -301,14 +301,19 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
             let cases = hub.case_list(dept.as_deref(), limit).await?;
             hub.close().await;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&cases)?);
+                crate::output::print_json(&cases)?;
             } else {
+                let mut table = crate::table::Table::new();
                 for c in cases {
-                    println!(
-                        "{:<20} {:<20} {:<20} {}:{}  {}",
-                        c.id, c.item, c.department, c.holder_code_type, c.holder_code, c.status
-                    );
+                    table.row([
+                        c.id,
+                        c.item,
+                        c.department,
+                        format!("{}:{}", c.holder_code_type, c.holder_code),
+                        c.status,
+                    ]);
                 }
+                table.print();
             }
         }
     }
@@ -328,6 +333,7 @@ pub fn print_case_licences(p: &Value) {
             "incomplete"
         }
     );
+    let mut table = crate::table::Table::new().indented(4);
     for m in p["materials"].as_array().into_iter().flatten() {
         let status = m["status"].as_str().unwrap_or_default();
         let what = match status {
@@ -345,8 +351,9 @@ pub fn print_case_licences(p: &Value) {
                     .unwrap_or_default()
             ),
         };
-        println!("    {:<24} {what}", m["name"].as_str().unwrap_or_default());
+        table.row([m["name"].as_str().unwrap_or_default().to_owned(), what]);
     }
+    table.print();
 }
 
 pub(crate) fn print_region_licences(p: &Value, indent: &str) {
@@ -404,7 +411,7 @@ pub(crate) fn print_region_licences(p: &Value, indent: &str) {
 /// `--holder TYPE:CODE`.
 fn holder_arg(holder: &str) -> anyhow::Result<(&str, &str)> {
     Ok(holder.split_once(':').ok_or_else(|| {
-        Coded::new(
+        Coded::usage(
             "HOLDER_INVALID",
             "--holder is TYPE:CODE, e.g. 001:91440114MA5TB0A01K",
         )

@@ -9,6 +9,7 @@ use tongban_store::{CatalogueEntry, CatalogueFilter};
 
 use crate::Context;
 use crate::output::{Coded, read_json};
+use crate::table::Table;
 
 #[derive(Debug, Subcommand)]
 pub enum CatalogueCommand {
@@ -107,39 +108,50 @@ fn sharing_zh(s: &str) -> &str {
         .map_or(s, |(_, zh)| zh)
 }
 
+/// The cells of one resource in a table.
+fn cells(e: &CatalogueEntry) -> [String; 6] {
+    [
+        e.id.clone(),
+        format!("v{}", e.version),
+        e.name.clone(),
+        format!("[{}]", sharing_zh(&e.sharing_type)),
+        e.provider.clone(),
+        format!(
+            "{}{}",
+            e.region_code,
+            if e.status == "retired" {
+                "  (retired)"
+            } else {
+                ""
+            }
+        ),
+    ]
+}
+
 fn line(e: &CatalogueEntry) -> String {
-    format!(
-        "{:<32} v{:<3} {}  [{}]  {}  {}{}",
-        e.id,
-        e.version,
-        e.name,
-        sharing_zh(&e.sharing_type),
-        e.provider,
-        e.region_code,
-        if e.status == "retired" {
-            "  (retired)"
-        } else {
-            ""
-        }
-    )
+    let mut table = Table::new();
+    table.row(cells(e));
+    table.lines().concat()
 }
 
 fn print(ctx: &Context, entries: &[CatalogueEntry]) -> anyhow::Result<()> {
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(entries)?);
+        crate::output::print_json(entries)?;
     } else if entries.is_empty() {
         eprintln!("nothing found");
     } else {
+        let mut table = Table::new();
         for e in entries {
-            println!("{}", line(e));
+            table.row(cells(e));
         }
+        table.print();
     }
     Ok(())
 }
 
 fn print_one(ctx: &Context, verb: &str, e: &CatalogueEntry) -> anyhow::Result<()> {
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(e)?);
+        crate::output::print_json(e)?;
     } else {
         println!("{verb} {}", line(e));
     }
@@ -167,14 +179,25 @@ pub async fn run(ctx: &Context, cmd: CatalogueCommand) -> anyhow::Result<ExitCod
         }
         CatalogueCommand::Show { id, history } => {
             if history {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&hub.catalogue_history(&id).await?)?
-                );
+                let versions = hub.catalogue_history(&id).await?;
+                if ctx.json {
+                    crate::output::print_json(&versions)?;
+                } else {
+                    for (n, v) in versions.iter().enumerate() {
+                        let text = |k: &str| v[k].as_str().unwrap_or("-").to_owned();
+                        println!(
+                            "v{:<3} {}  [{}]  schema {}",
+                            v["version"].as_u64().unwrap_or(n as u64 + 1),
+                            text("name"),
+                            sharing_zh(&text("sharingType")),
+                            text("schema")
+                        );
+                    }
+                }
             } else {
                 let e = hub.catalogue_show(&id).await?;
                 if ctx.json {
-                    println!("{}", serde_json::to_string_pretty(&e)?);
+                    crate::output::print_json(&e)?;
                 } else {
                     println!("{}", line(&e));
                     println!("  schema   {}", e.schema);
@@ -212,7 +235,7 @@ pub async fn run(ctx: &Context, cmd: CatalogueCommand) -> anyhow::Result<ExitCod
                         v
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&listed)?);
+                crate::output::print_json(&listed)?;
             } else if found.is_empty() {
                 eprintln!("nothing found in other regions");
             } else {

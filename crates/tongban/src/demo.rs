@@ -13,8 +13,9 @@ use tongban_licence::{IssueRequest, VerifyOptions, trustfile, verify};
 use tongban_seal::PublicKey;
 use tongban_service::{AttachmentInput, Clock, Hub, HubConfig, IssueInput, Query};
 
+use crate::Context;
 use crate::local_hub::LocalHub;
-use crate::output::{print_verification, write_json};
+use crate::output::{print_json, print_verification, write_json};
 use crate::samples::{self, CIVIL_AFFAIRS, DISABLED_FEDERATION, MARKET, PLANNING};
 use crate::setup;
 
@@ -40,7 +41,9 @@ fn outcome<T>(what: &str, r: tongban_service::Result<T>) {
     }
 }
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+/// The story goes to standard output, or to standard error with `--json`,
+/// which prints a summary instead.
+pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
     let temp = tempfile::tempdir()?;
     let dir = args
         .dir
@@ -48,7 +51,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| temp.path().to_path_buf());
     std::fs::create_dir_all(&dir)?;
     if args.regions {
-        return run_regions(&dir).await;
+        run_regions(&dir).await?;
+        if ctx.json {
+            print_json(&serde_json::json!({
+                "dir": args.dir,
+                "regions": [samples::REGION, crate::regions::QINGCHENG],
+            }))?;
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     let start = tongban_seal::timefmt::truncate_to_seconds(time::OffsetDateTime::now_utc());
     let clock = Clock::fixed(start);
@@ -262,12 +272,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         attachments: Some(&held),
     };
     println!("  the exported licence, with its PDF:");
-    print_verification(&verify(&trust, export.credential.clone(), opts), false);
+    print_verification(&verify(&trust, export.credential.clone(), opts), false)?;
     let mut tampered = export.credential.clone();
     tampered["credentialSubject"]["licenceData"]["registeredCapital"] =
         Value::from("5000万元人民币");
     println!("  a copy whose registered capital was edited from 500万 to 5000万:");
-    print_verification(&verify(&trust, tampered, opts), false);
+    print_verification(&verify(&trust, tampered, opts), false)?;
     let mut swapped = HashMap::new();
     swapped.insert(
         att_id,
@@ -284,7 +294,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             },
         ),
         false,
-    );
+    )?;
     let later = hub.now() + Duration::days(8);
     match trustfile::load(&export.trust_file, &anchor, later) {
         Ok(_) => println!("  a week-old trust file: accepted (unexpected!)"),
@@ -309,7 +319,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     print_verification(
         &hub.verify_online(business.credential.clone()).await?,
         false,
-    );
+    )?;
     hub.reinstate(
         &id,
         "花都区市场监管局 登记注册科",
@@ -432,7 +442,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         hub.now(),
     )?;
     println!("  a licence signed with the stolen key after the revocation:");
-    print_verification(&hub.verify_online(forged.credential).await?, false);
+    print_verification(&hub.verify_online(forged.credential).await?, false)?;
 
     section(8, "Bad input gets a clear, stable error and writes nothing");
     let mut bad = IssueInput::from_json(&samples::business_licence_request())?;
@@ -463,7 +473,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     print_verification(
         &hub.verify_online(disability.credential.clone()).await?,
         false,
-    );
+    )?;
     outcome(
         "reinstating the revoked 残疾人证",
         hub.reinstate(&did, "admin", "误操作").await,
@@ -539,12 +549,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("(the demo hub is discarded; pass --dir to keep it)");
     }
     hub.close().await;
+    if ctx.json {
+        let licences: serde_json::Map<String, Value> = counts
+            .iter()
+            .map(|(s, n)| (s.to_string(), serde_json::json!(n)))
+            .collect();
+        print_json(&serde_json::json!({"dir": args.dir, "licences": licences}))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `tongban demo --regions`: 全域通办 between two regions' hubs in this
 /// process, each with its own store and CA.
-async fn run_regions(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+async fn run_regions(dir: &std::path::Path) -> anyhow::Result<()> {
     use crate::regions;
     let serve = ServeConfig {
         peer_refresh_every: std::time::Duration::from_secs(1),
@@ -698,5 +715,5 @@ async fn run_regions(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     println!(
         "\ndone. `tongban peer card | add | list` and `tongban case pull` do the same with running hubs."
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -1,17 +1,17 @@
 //! `tongban doctor`: the store's own checks. First the database engine's
 //! check of every page (`Store::check_database`), then every blob the
 //! database records: present, of its recorded size, hashing to its name.
-//! Exits non-zero, naming each problem with its code, when any is found.
+//! Exits 3, naming each problem with its code, when any is found.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde::Serialize;
 use serde_json::json;
 use tongban_store::{DatabaseCheck, MAX_BLOB_PAGE, Store, StoreError};
 
-use crate::Context;
+use crate::output::{Exit, print_json};
+use crate::{Context, progress};
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -22,9 +22,6 @@ pub struct DoctorArgs {
 
 /// Most problems listed; beyond, they are only counted.
 const MAX_LISTED: usize = 1_000;
-
-/// How often a long blob check says how far it got (on standard error).
-const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 
 /// A problem found, with its stable code.
 #[derive(Debug, Serialize)]
@@ -68,39 +65,36 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitCode> {
     let blobs = if args.database_only {
         None
     } else {
-        Some(check_blobs(&store, &mut findings).await?)
+        Some(check_blobs(ctx, &store, &mut findings).await?)
     };
     let backend = store.backend();
     store.close().await;
     if ctx.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "backend": backend,
-                "database": {"checked": database.checked, "unchecked": database.unchecked},
-                "blobs": blobs,
-                "problems": findings.listed,
-                "problemCount": findings.count,
-            }))?
-        );
+        print_json(&json!({
+            "backend": backend,
+            "database": {"checked": database.checked, "unchecked": database.unchecked},
+            "blobs": blobs,
+            "problems": findings.listed,
+            "problemCount": findings.count,
+        }))?;
     } else {
         print_text(backend, &database, blobs.as_ref(), &findings);
     }
-    Ok(if findings.count == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(Exit::checked(findings.count == 0))
 }
 
 /// Fetches every recorded blob in digest order and checks it.
-async fn check_blobs(store: &Store, findings: &mut Findings) -> anyhow::Result<BlobCheck> {
+async fn check_blobs(
+    ctx: &Context,
+    store: &Store,
+    findings: &mut Findings,
+) -> anyhow::Result<BlobCheck> {
     let mut check = BlobCheck {
         recorded: store.blob_count().await?,
         checked: 0,
     };
+    let bar = progress::bar(ctx.json, check.recorded, "blobs");
     let mut after = String::new();
-    let mut said = Instant::now();
     loop {
         let page = store.recorded_blobs(&after, MAX_BLOB_PAGE).await?;
         let Some((last, _)) = page.last() else {
@@ -110,12 +104,10 @@ async fn check_blobs(store: &Store, findings: &mut Findings) -> anyhow::Result<B
         for (sha256, size) in page {
             check_blob(store, &sha256, size, findings).await?;
             check.checked += 1;
-            if said.elapsed() >= PROGRESS_EVERY {
-                eprintln!("blobs: {} of {} checked …", check.checked, check.recorded);
-                said = Instant::now();
-            }
+            bar.set_position(check.checked);
         }
     }
+    bar.finish_and_clear();
     Ok(check)
 }
 

@@ -15,7 +15,8 @@ use tongban_service::ca::CertRequest;
 use tongban_service::keystore::write_owner_only;
 
 use crate::Context;
-use crate::output::{Coded, read_json};
+use crate::output::{Coded, print_json, print_json_line, read_json, write_stdout};
+use crate::table::Table;
 
 /// `tongban serve`: settings from a file, then flags and environment.
 #[derive(Debug, Args)]
@@ -461,7 +462,7 @@ pub async fn send(ctx: &Context, args: SendArgs) -> anyhow::Result<ExitCode> {
     };
     let accepted = client.send(draft).await.map_err(refused)?;
     if ctx.json {
-        println!("{}", json!({"id": accepted.id, "seq": accepted.seq}));
+        print_json(&json!({"id": accepted.id, "seq": accepted.seq}))?;
     } else {
         println!(
             "accepted {} as #{} (stored and logged by the hub)",
@@ -498,7 +499,7 @@ pub async fn request(_ctx: &Context, args: RequestArgs) -> anyhow::Result<ExitCo
         .request(draft, args.timeout_ms)
         .await
         .map_err(refused)?;
-    println!("{}", serde_json::to_string_pretty(&response)?);
+    print_json(&response)?;
     client.close().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -523,10 +524,9 @@ pub async fn download(ctx: &Context, args: DownloadArgs) -> anyhow::Result<ExitC
             std::fs::write(path, &bytes)
                 .map_err(|e| Coded::new("WRITE_FAILED", format!("{}: {e}", path.display())))?;
             if ctx.json {
-                println!(
-                    "{}",
-                    json!({"sha256": args.sha256, "size": bytes.len(), "mediaType": media_type, "out": path})
-                );
+                print_json(
+                    &json!({"sha256": args.sha256, "size": bytes.len(), "mediaType": media_type, "out": path}),
+                )?;
             } else {
                 eprintln!(
                     "wrote {} bytes ({media_type}) to {}",
@@ -535,10 +535,14 @@ pub async fn download(ctx: &Context, args: DownloadArgs) -> anyhow::Result<ExitC
                 );
             }
         }
-        None => {
-            use std::io::Write;
-            std::io::stdout().write_all(&bytes)?;
+        None if ctx.json => {
+            use base64::Engine;
+            print_json(&json!({
+                "sha256": args.sha256, "size": bytes.len(), "mediaType": media_type,
+                "contentBase64": base64::engine::general_purpose::STANDARD.encode(&bytes),
+            }))?;
         }
+        None => write_stdout(&bytes),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -574,7 +578,7 @@ pub async fn records(ctx: &Context, args: RecordsArgs) -> anyhow::Result<ExitCod
             .map_err(refused)?;
         total += page.len();
         for (seq, envelope) in page {
-            println!("{}", json!({"seq": seq, "envelope": envelope}));
+            print_json_line(&json!({"seq": seq, "envelope": envelope}))?;
         }
         match next {
             Some(n) if args.all && n > after => after = n,
@@ -590,7 +594,7 @@ pub async fn records(ctx: &Context, args: RecordsArgs) -> anyhow::Result<ExitCod
     };
     client.close().await;
     if ctx.json {
-        println!("{}", json!({"records": total, "next": next}));
+        print_json_line(&json!({"records": total, "next": next}))?;
     } else {
         match next {
             Some(n) => eprintln!("{total} records; more after {n} (--after {n})"),
@@ -615,7 +619,7 @@ pub async fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
         Some(d) => {
             let format = time::macros::format_description!("[year]-[month]-[day]");
             let date = time::Date::parse(d, format).map_err(|e| {
-                Coded::new("DATE_INVALID", format!("--since {d:?}: {e} (YYYY-MM-DD)"))
+                Coded::usage("DATE_INVALID", format!("--since {d:?}: {e} (YYYY-MM-DD)"))
             })?;
             Some(date.midnight().assume_utc())
         }
@@ -631,7 +635,7 @@ pub async fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
         .collect();
     hub.close().await;
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&stats)?);
+        print_json(&stats)?;
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -642,33 +646,50 @@ pub async fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_default()
     );
     println!("\nby resource:");
-    println!(
-        "  {:<32} {:>9} {:>10} {:>9} {:>7} {:>8}",
-        "resource", "records", "delivered", "requests", "served", "refused"
-    );
+    let counts = [1, 2, 3, 4, 5];
+    let mut table = Table::new().right_aligned(&counts).indented(2);
+    table.row([
+        "resource",
+        "records",
+        "delivered",
+        "requests",
+        "served",
+        "refused",
+    ]);
     for r in &stats.resources {
-        println!(
-            "  {:<32} {:>9} {:>10} {:>9} {:>7} {:>8}",
-            r.resource, r.records, r.deliveries, r.requests, r.served, r.refusals
-        );
+        table.row([
+            r.resource.clone(),
+            r.records.to_string(),
+            r.deliveries.to_string(),
+            r.requests.to_string(),
+            r.served.to_string(),
+            r.refusals.to_string(),
+        ]);
     }
+    table.print();
     println!("\nby department:");
-    println!(
-        "  {:<20} {:>8} {:>9} {:>9} {:>7} {:>8}  name",
-        "department", "provided", "received", "requested", "served", "refused"
-    );
+    let mut table = Table::new().right_aligned(&counts).indented(2);
+    table.row([
+        "department",
+        "provided",
+        "received",
+        "requested",
+        "served",
+        "refused",
+        "name",
+    ]);
     for d in &stats.departments {
-        println!(
-            "  {:<20} {:>8} {:>9} {:>9} {:>7} {:>8}  {}",
-            d.department,
-            d.records_sent,
-            d.records_received,
-            d.requests_made,
-            d.requests_served,
-            d.refusals,
-            names.get(&d.department).map(String::as_str).unwrap_or("")
-        );
+        table.row([
+            d.department.clone(),
+            d.records_sent.to_string(),
+            d.records_received.to_string(),
+            d.requests_made.to_string(),
+            d.requests_served.to_string(),
+            d.refusals.to_string(),
+            names.get(&d.department).cloned().unwrap_or_default(),
+        ]);
     }
+    table.print();
     if !stats.refusal_codes.is_empty() {
         println!("\nrefusals by code:");
         for (code, n) in &stats.refusal_codes {
@@ -834,7 +855,7 @@ impl Session<'_> {
                 if d.envelope.get("payloadRef").is_some_and(|r| !r.is_null()) {
                     line["payload"] = client.payload(&d.envelope).await?;
                 }
-                println!("{line}");
+                print_json_line(&line)?;
                 if d.kind() == "request" {
                     if let (Some(payload), Some(schema)) = (self.answer, &self.args.respond_schema)
                     {

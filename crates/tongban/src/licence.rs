@@ -11,7 +11,7 @@ use tongban_seal::{KeyRecord, PublicKey, Validity};
 use tongban_service::{AttachmentInput, Found, IssueInput, Query};
 
 use crate::Context;
-use crate::output::{Coded, print_verification, read_json, write_json};
+use crate::output::{Coded, Exit, print_json, print_verification, read_json, write_json};
 
 #[derive(Debug, Subcommand)]
 pub enum LicenceCommand {
@@ -191,7 +191,7 @@ pub async fn run(ctx: &Context, cmd: LicenceCommand) -> anyhow::Result<ExitCode>
                 write_json(&out, &issued.credential)?;
             }
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&issued.credential)?);
+                print_json(&issued.credential)?;
             } else {
                 println!(
                     "issued {}  {}  number {}",
@@ -205,12 +205,8 @@ pub async fn run(ctx: &Context, cmd: LicenceCommand) -> anyhow::Result<ExitCode>
         LicenceCommand::Verify(args) => {
             let credential = read_json(&args.file)?;
             let v = hub.verify_online(credential).await?;
-            print_verification(&v, ctx.json);
-            if v.valid {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
+            print_verification(&v, ctx.json)?;
+            Exit::checked(v.valid)
         }
         LicenceCommand::Show {
             identifier,
@@ -218,7 +214,7 @@ pub async fn run(ctx: &Context, cmd: LicenceCommand) -> anyhow::Result<ExitCode>
             full,
         } => {
             let found = hub.show(&identifier, &query.query()).await?;
-            print_found(&[found], ctx.json, full);
+            print_found(&[found], ctx.json, full)?;
             ExitCode::SUCCESS
         }
         LicenceCommand::Find {
@@ -240,7 +236,7 @@ pub async fn run(ctx: &Context, cmd: LicenceCommand) -> anyhow::Result<ExitCode>
             if found.is_empty() && !ctx.json {
                 println!("no licences for {holder_type}:{holder} (the query was recorded)");
             }
-            print_found(&found, ctx.json, false);
+            print_found(&found, ctx.json, false)?;
             ExitCode::SUCCESS
         }
         LicenceCommand::Revoke(a) => status_change(
@@ -287,10 +283,9 @@ pub async fn run(ctx: &Context, cmd: LicenceCommand) -> anyhow::Result<ExitCode>
                 attachment_file = Some(name);
             }
             if ctx.json {
-                println!(
-                    "{}",
-                    json!({"dir": out.display().to_string(), "anchor": export.anchor, "attachment": attachment_file})
-                );
+                print_json(
+                    &json!({"dir": out.display().to_string(), "anchor": export.anchor, "attachment": attachment_file}),
+                )?;
             } else {
                 println!(
                     "wrote {}/licence.json, trust.json, anchor.txt{}",
@@ -316,23 +311,21 @@ pub async fn run(ctx: &Context, cmd: LicenceCommand) -> anyhow::Result<ExitCode>
                 None => hub.store().recent_uses(None, limit).await?,
             };
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&uses)?);
+                print_json(&uses)?;
             } else {
+                let mut table = crate::table::Table::new();
                 for u in uses {
-                    println!(
-                        "#{} {}  {}  \"{}\"  {} {}{}  → {} licence(s)",
-                        u.id,
+                    table.row([
+                        format!("#{}", u.id),
                         tongban_seal::timefmt::format_rfc3339(u.at),
                         u.requester,
-                        u.use_cause,
-                        u.query_kind,
-                        u.query,
-                        u.case_ref
-                            .map(|c| format!("  case {c}"))
-                            .unwrap_or_default(),
-                        u.returned.len()
-                    );
+                        format!("“{}”", u.use_cause),
+                        format!("{} {}", u.query_kind, u.query),
+                        u.case_ref.map(|c| format!("case {c}")).unwrap_or_default(),
+                        format!("→ {} licence(s)", u.returned.len()),
+                    ]);
                 }
+                table.print();
             }
             ExitCode::SUCCESS
         }
@@ -347,8 +340,13 @@ pub async fn run(ctx: &Context, cmd: LicenceCommand) -> anyhow::Result<ExitCode>
                 .status_list_credential(&issuer, purpose, sequence)
                 .await?;
             match out {
-                Some(path) => write_json(&path, &list)?,
-                None => println!("{}", serde_json::to_string_pretty(&list)?),
+                Some(path) => {
+                    write_json(&path, &list)?;
+                    if ctx.json {
+                        print_json(&json!({"out": path}))?;
+                    }
+                }
+                None => print_json(&list)?,
             }
             ExitCode::SUCCESS
         }
@@ -366,55 +364,49 @@ fn status_change(
 ) -> anyhow::Result<ExitCode> {
     result?;
     if ctx.json {
-        println!("{}", json!({"identifier": identifier, "status": word}));
+        print_json(&json!({"identifier": identifier, "status": word}))?;
     } else {
         println!("{word} {identifier}");
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_found(found: &[Found], json: bool, full: bool) {
+fn print_found(found: &[Found], json: bool, full: bool) -> anyhow::Result<()> {
     if json {
         let list: Vec<Value> = found
             .iter()
             .map(|f| json!({"identifier": f.row.identifier, "verification": f.verification, "credential": f.credential}))
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&list).unwrap_or_default()
-        );
-        return;
+        return print_json(&list);
     }
     for f in found {
-        print_verification(&f.verification, false);
+        print_verification(&f.verification, false)?;
         if full {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&f.credential).unwrap_or_default()
-            );
+            println!("{}", serde_json::to_string_pretty(&f.credential)?);
         }
         println!();
     }
+    Ok(())
 }
 
 fn verify_offline(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let now = match &args.at {
         Some(t) => tongban_seal::timefmt::parse_rfc3339(t)
-            .map_err(|e| Coded::new("TIME_INVALID", format!("--at {t}: {e}")))?,
+            .map_err(|e| Coded::usage("TIME_INVALID", format!("--at {t}: {e}")))?,
         None => time::OffsetDateTime::now_utc(),
     };
     let trust = if let Some(path) = &args.trust {
         let anchor = args.anchor.as_deref().unwrap_or_default();
         let anchor = PublicKey::from_multikey(anchor.trim())
-            .map_err(|e| Coded::new("ANCHOR_INVALID", format!("--anchor: {e}")))?;
+            .map_err(|e| Coded::usage("ANCHOR_INVALID", format!("--anchor: {e}")))?;
         tongban_licence::trustfile::load(&read_json(path)?, &anchor, now)?
     } else {
         let vm = args.key.as_deref().unwrap_or_default();
         let (controller, multikey) = vm
             .rsplit_once('#')
-            .ok_or_else(|| Coded::new("KEY_INVALID", "--key takes {issuer}#{multikey}"))?;
+            .ok_or_else(|| Coded::usage("KEY_INVALID", "--key takes {issuer}#{multikey}"))?;
         let public = PublicKey::from_multikey(multikey)
-            .map_err(|e| Coded::new("KEY_INVALID", format!("--key: {e}")))?;
+            .map_err(|e| Coded::usage("KEY_INVALID", format!("--key: {e}")))?;
         let mut trust = Trust::new();
         trust.add_key(KeyRecord {
             controller: controller.to_owned(),
@@ -450,12 +442,8 @@ fn verify_offline(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<ExitCode> 
         }
     };
     let v = tongban_licence::verify_bytes(&trust, &bytes, VerifyOptions { now, attachments });
-    print_verification(&v, ctx.json);
-    Ok(if v.valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    print_verification(&v, ctx.json)?;
+    Ok(Exit::checked(v.valid))
 }
 
 fn guess_media_type(path: &std::path::Path) -> &'static str {

@@ -1,6 +1,29 @@
 //! `tongban`: the command line of a region's hub.
 #![forbid(unsafe_code)]
 
+// `println!`, `print!`, `eprintln!` and `eprint!` of this crate, shadowing
+// std's in every module below (textual macro scope). Std's panic when the
+// stream is gone: Rust ignores SIGPIPE, so `tongban audit show | head -1`
+// met a closed pipe as "failed printing to stdout: Broken pipe" and a
+// backtrace. These end the process quietly instead (`output::print_stdout`),
+// and with `--json` send text to standard error, leaving standard output
+// to JSON alone; in code written later too, without anyone remembering to.
+macro_rules! println {
+    () => { $crate::output::print_stdout(format_args!(""), true) };
+    ($($arg:tt)*) => { $crate::output::print_stdout(format_args!($($arg)*), true) };
+}
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::output::print_stdout(format_args!($($arg)*), false) };
+}
+macro_rules! eprintln {
+    () => { $crate::output::print_stderr(format_args!(""), true) };
+    ($($arg:tt)*) => { $crate::output::print_stderr(format_args!($($arg)*), true) };
+}
+#[allow(unused_macros)] // none yet; defined so that the first one is covered too
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::output::print_stderr(format_args!($($arg)*), false) };
+}
+
 mod access;
 mod audit;
 mod bench;
@@ -14,14 +37,17 @@ mod catalogue;
 mod demo;
 mod doctor;
 mod exchange;
+mod help;
 mod licence;
 mod local_hub;
 mod output;
 mod peer;
+mod progress;
 mod regions;
 mod samples;
 mod schema;
 mod setup;
+mod table;
 
 /// The hub's hot path allocates and frees many short-lived JSON values and
 /// buffers across threads; mimalloc does that with far less contention and
@@ -45,7 +71,8 @@ use tongban_store::{DatabaseConfig, Durability};
     name = "tongban",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = output::EXIT_STATUS_HELP
 )]
 struct Cli {
     /// Data directory of the hub (database, blobs, keys).
@@ -67,9 +94,16 @@ struct Cli {
     #[arg(long, global = true, env = "TONGBAN_DURABILITY", value_parser = ["power", "process"])]
     durability: Option<String>,
 
-    /// Print machine-readable JSON instead of text.
+    /// Print machine-readable JSON instead of text (camelCase members);
+    /// errors too, usage errors included: {"error": {"code", "message"}}.
     #[arg(long, global = true)]
     json: bool,
+
+    /// Print only this member of the JSON output, a JSON pointer (RFC
+    /// 6901) such as /identifier: a string bare, for `$(…)` in a shell,
+    /// anything else as JSON. Implies --json.
+    #[arg(long, global = true, value_name = "POINTER", value_parser = output::parse_pointer)]
+    get: Option<String>,
 
     /// Who is acting (recorded in the audit log for administrative actions).
     #[arg(long, global = true, env = "TONGBAN_OPERATOR", default_value = "admin")]
@@ -145,10 +179,20 @@ enum Command {
     /// Measure this machine: raw Ed25519 against licence verification and issuance.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(help::CompletionsArgs),
+    /// Write manual pages (roff) for tongban and every subcommand.
+    Man(help::ManArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e, wants_json(&args)),
+    };
+    cli.json |= cli.get.is_some();
+    output::configure(cli.json, cli.get.clone());
     let default_log = if matches!(cli.command, Command::Serve(_)) {
         "info"
     } else {
@@ -161,24 +205,67 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    let json = cli.json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            let e = anyhow::Error::new(e).context("cannot start the async runtime");
+            return output::print_error(&e, json).into();
         }
     };
-    let json = cli.json;
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
-        Err(e) => {
-            output::print_error(&e, json);
-            ExitCode::FAILURE
-        }
+        Err(e) => output::print_error(&e, json).into(),
     }
+}
+
+/// Whether a command line that clap refused asked for JSON: `--json` or
+/// `--get` anywhere before a `--` that ends the options.
+fn wants_json(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy())
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json" || a == "--get" || a.starts_with("--get="))
+}
+
+/// A command line clap refused, or `--help` / `--version`: clap's text,
+/// or with `--json` the error as JSON; exits 2 ([`output::Exit::Usage`])
+/// for an error.
+fn usage_error(e: &clap::Error, json: bool) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) || !json {
+        let _ = e.print();
+        return if e.use_stderr() {
+            output::Exit::Usage.into()
+        } else {
+            output::Exit::Done.into()
+        };
+    }
+    let e = anyhow::Error::new(output::Coded::usage("USAGE", usage_message(e)));
+    output::print_error(&e, true).into()
+}
+
+/// clap's message in one paragraph: without its `error: ` prefix, its
+/// usage line kept, its "try --help" tip left out.
+fn usage_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let usage = text
+            .lines()
+            .find(|l| l.starts_with("Usage:"))
+            .unwrap_or("Usage: tongban --help");
+        return format!("a subcommand is required; {usage}");
+    }
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -216,8 +303,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Case(cmd) => cases::case(&ctx, cmd).await,
         Command::Stats(args) => exchange::stats(&ctx, args).await,
         Command::Doctor(args) => doctor::run(&ctx, args).await,
-        Command::Demo(args) => demo::run(args).await,
-        Command::Bench(cmd) => bench::run(cmd).await,
+        Command::Demo(args) => demo::run(&ctx, args).await,
+        Command::Bench(cmd) => bench::run(&ctx, cmd).await,
+        Command::Completions(args) => help::completions(&ctx, args),
+        Command::Man(args) => help::man(&ctx, args),
     }
 }
 
@@ -263,6 +352,11 @@ impl Context {
         }
         Ok(())
     }
+}
+
+/// The command line's definition, for completions and manual pages.
+pub(crate) fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 #[cfg(test)]

@@ -1,16 +1,73 @@
-//! What people and scripts read: text by default, JSON with `--json`.
+//! What people and scripts read: text by default, JSON with `--json`; how
+//! the process ends (its exit status); standard output that may close early.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use tongban_licence::{LicenceStatus, Verification};
+
+/// How `tongban` ends. Distinct so that a script can tell "it failed" from
+/// "you called it wrong" from "it checked, and the answer is no"; listed in
+/// `tongban --help` ([`EXIT_STATUS_HELP`]) and the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: done (for a check: checked and valid).
+    Done,
+    /// 1: it failed; the error names its code.
+    Failed,
+    /// 2: the command line is wrong (`USAGE`, or the code of a value the
+    /// command checks itself, e.g. `TIME_INVALID`); nothing was done.
+    Usage,
+    /// 3: checked, and NOT valid (`licence verify`, `audit verify`,
+    /// `audit verify-archive`, `doctor`, `access check`).
+    NotValid,
+}
+
+impl Exit {
+    /// The number the process exits with.
+    pub fn status(self) -> u8 {
+        match self {
+            Exit::Done => 0,
+            Exit::Failed => 1,
+            Exit::Usage => 2,
+            Exit::NotValid => 3,
+        }
+    }
+
+    /// [`Exit::Done`] when a check passed, else [`Exit::NotValid`].
+    pub fn checked(valid: bool) -> ExitCode {
+        if valid { Exit::Done } else { Exit::NotValid }.into()
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e.status())
+    }
+}
+
+/// The exit statuses, as `tongban --help` ends.
+pub const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0  done (a check: valid)
+  1  failed; the error names its stable code (`--json`: {\"error\": {\"code\", \"message\"}})
+  2  the command line is wrong (code USAGE, or the checked option's own code); nothing was done
+  3  checked and NOT valid: licence verify, audit verify, audit verify-archive, doctor, access check
+Standard output closed early (`| head`): the command stops quietly with 0.";
 
 /// An error with a stable code, raised by the CLI itself.
 #[derive(Debug)]
 pub struct Coded {
     pub code: Cow<'static, str>,
     pub message: String,
+    /// [`Exit::Failed`], or [`Exit::Usage`] for a value on the command line.
+    pub exit: Exit,
 }
 
 impl Coded {
@@ -18,6 +75,16 @@ impl Coded {
         Coded {
             code: Cow::Borrowed(code),
             message: message.into(),
+            exit: Exit::Failed,
+        }
+    }
+
+    /// A value on the command line that the command checks itself (clap
+    /// cannot): the process exits with [`Exit::Usage`], the code says which.
+    pub fn usage(code: &'static str, message: impl Into<String>) -> Self {
+        Coded {
+            exit: Exit::Usage,
+            ..Coded::new(code, message)
         }
     }
 
@@ -26,6 +93,7 @@ impl Coded {
         Coded {
             code: Cow::Owned(code),
             message: message.into(),
+            exit: Exit::Failed,
         }
     }
 }
@@ -72,23 +140,154 @@ fn library_code_of(e: &anyhow::Error) -> &'static str {
     "ERROR"
 }
 
-pub fn print_error(e: &anyhow::Error, json: bool) {
+/// Prints an error (standard output as JSON with `--json`, else standard
+/// error) and says how the process ends.
+pub fn print_error(e: &anyhow::Error, json: bool) -> Exit {
     let code = code_of(e);
     if json {
-        println!(
-            "{}",
-            json!({"error": {"code": code, "message": format!("{e:#}")}})
-        );
+        let error = json!({"error": {"code": code, "message": format!("{e:#}")}});
+        write_out(format_args!("{error}"), true);
     } else {
         eprintln!("error[{code}]: {e:#}");
     }
+    match e.downcast_ref::<Coded>() {
+        Some(c) => c.exit,
+        None => Exit::Failed,
+    }
+}
+
+/// `--json`: standard output carries only JSON ([`print_json`] and
+/// [`print_json_line`]); text printed meanwhile (`println!`: the demo's
+/// story, notes) goes to standard error.
+static JSON_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// The member of the JSON output that `--get` selects (RFC 6901), once
+/// set by `main`.
+static SELECTED: OnceLock<String> = OnceLock::new();
+
+/// Set once by `main`: `--json`, and `--get POINTER` (JSON output reduced
+/// to that member).
+pub fn configure(json: bool, pointer: Option<String>) {
+    JSON_ONLY.store(json, Ordering::Relaxed);
+    if let Some(pointer) = pointer {
+        let _ = SELECTED.set(pointer);
+    }
+}
+
+/// Checks a `--get` pointer: empty (the whole document) or `/…`.
+pub fn parse_pointer(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.starts_with('/') {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not a JSON pointer (RFC 6901): start it with /, e.g. /identifier"
+        ))
+    }
+}
+
+/// Prints one JSON document on standard output, pretty; with `--get`, only
+/// the member it names (a string bare, for `$(…)` in a shell).
+pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    let value = serde_json::to_value(value)?;
+    match selected(&value)? {
+        Value::String(s) => write_out(format_args!("{s}"), true),
+        v => write_out(format_args!("{}", serde_json::to_string_pretty(v)?), true),
+    }
+    Ok(())
+}
+
+/// Prints one line of a JSON Lines stream (`listen`, `records`): compact;
+/// with `--get`, only the member it names.
+pub fn print_json_line<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    let value = serde_json::to_value(value)?;
+    match selected(&value)? {
+        Value::String(s) => write_out(format_args!("{s}"), true),
+        v => write_out(format_args!("{v}"), true),
+    }
+    Ok(())
+}
+
+fn selected(value: &Value) -> anyhow::Result<&Value> {
+    let Some(pointer) = SELECTED.get() else {
+        return Ok(value);
+    };
+    value.pointer(pointer).ok_or_else(|| {
+        let members = match value {
+            Value::Object(m) => m
+                .keys()
+                .map(|k| format!("/{k}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => "none: it is not an object".to_owned(),
+        };
+        Coded::new(
+            "OUTPUT_MEMBER_ABSENT",
+            format!("--get {pointer}: the output has no such member (its members: {members})"),
+        )
+        .into()
+    })
+}
+
+/// `println!` of this crate (see `main.rs`): text to standard output, or
+/// to standard error with `--json` (see [`JSON_ONLY`]).
+pub fn print_stdout(args: fmt::Arguments<'_>, newline: bool) {
+    if JSON_ONLY.load(Ordering::Relaxed) {
+        print_stderr(args, newline);
+    } else {
+        write_out(args, newline);
+    }
+}
+
+/// Writes to standard output. A reader that went away (`| head -1`) ends
+/// the process quietly with 0, as it asked for no more; any other failure
+/// to write ends it with 1.
+fn write_out(args: fmt::Arguments<'_>, newline: bool) {
+    let mut out = std::io::stdout().lock();
+    let written = out.write_fmt(args).and_then(|()| {
+        if newline {
+            out.write_all(b"\n")
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(e) = written {
+        stdout_failed(&e);
+    }
+}
+
+/// Bytes to standard output (`download` without `--out`), as [`print_stdout`].
+pub fn write_stdout(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
+        stdout_failed(&e);
+    }
+}
+
+fn stdout_failed(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error[IO]: writing standard output: {e}");
+    std::process::exit(Exit::Failed.status().into());
+}
+
+/// `eprintln!` of this crate: standard error, where nothing is left to say
+/// when even that is closed.
+pub fn print_stderr(args: fmt::Arguments<'_>, newline: bool) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(args).and_then(|()| {
+        if newline {
+            err.write_all(b"\n")
+        } else {
+            Ok(())
+        }
+    });
 }
 
 /// Prints a verification result.
-pub fn print_verification(v: &Verification, json: bool) {
+pub fn print_verification(v: &Verification, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
-        return;
+        return print_json(v);
     }
     let mark = if v.valid {
         "✔ valid"
@@ -137,6 +336,7 @@ pub fn print_verification(v: &Verification, json: bool) {
     for u in &v.unchecked {
         println!("  not checked: {u}");
     }
+    Ok(())
 }
 
 pub fn status_word(s: LicenceStatus) -> &'static str {

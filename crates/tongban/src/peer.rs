@@ -50,20 +50,26 @@ pub async fn peer(ctx: &Context, cmd: PeerCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         PeerCommand::Card { address, out } => {
             let card = hub.peer_card(&address).await?;
-            let text = serde_json::to_string_pretty(&card)?;
             match out {
                 Some(path) => {
+                    let text = serde_json::to_string_pretty(&card)?;
                     std::fs::write(&path, text + "\n").map_err(|e| {
                         Coded::new("WRITE_FAILED", format!("{}: {e}", path.display()))
                     })?;
-                    eprintln!(
-                        "wrote the card of {} ({}) to {}; hand it to the peer's administrator",
-                        card.name,
-                        card.region,
-                        path.display()
-                    );
+                    if ctx.json {
+                        crate::output::print_json(
+                            &serde_json::json!({"out": path, "region": card.region, "name": card.name}),
+                        )?;
+                    } else {
+                        eprintln!(
+                            "wrote the card of {} ({}) to {}; hand it to the peer's administrator",
+                            card.name,
+                            card.region,
+                            path.display()
+                        );
+                    }
                 }
-                None => println!("{text}"),
+                None => crate::output::print_json(&card)?,
             }
         }
         PeerCommand::Add { card } => {
@@ -71,7 +77,7 @@ pub async fn peer(ctx: &Context, cmd: PeerCommand) -> anyhow::Result<ExitCode> {
                 .map_err(|e| Coded::new("PEER_CARD_INVALID", format!("{}: {e}", card.display())))?;
             let row = hub.peer_add(parsed).await?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&row)?);
+                crate::output::print_json(&row)?;
             } else {
                 println!(
                     "peer {} {} at {} (anchor {})",
@@ -105,7 +111,7 @@ pub async fn peer(ctx: &Context, cmd: PeerCommand) -> anyhow::Result<ExitCode> {
                         v
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&listed)?);
+                crate::output::print_json(&listed)?;
             } else {
                 let now = hub.now();
                 for p in rows {
@@ -149,7 +155,7 @@ pub async fn peer(ctx: &Context, cmd: PeerCommand) -> anyhow::Result<ExitCode> {
             let list = read_json(&file)?;
             let row = hub.peer_trust_accept(&region, &list).await?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&row)?);
+                crate::output::print_json(&row)?;
             } else {
                 println!(
                     "stored the trust list of region {} (sha256 {}), valid until {}",
@@ -164,7 +170,7 @@ pub async fn peer(ctx: &Context, cmd: PeerCommand) -> anyhow::Result<ExitCode> {
         PeerCommand::Remove { region } => {
             let row = hub.peer_remove(&region).await?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&row)?);
+                crate::output::print_json(&row)?;
             } else {
                 println!("peer {} {} removed", row.region_code, row.name);
             }

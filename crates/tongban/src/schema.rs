@@ -83,7 +83,7 @@ pub async fn run(ctx: &Context, cmd: SchemaCommand) -> anyhow::Result<ExitCode> 
                 )
                 .await?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&published)?);
+                crate::output::print_json(&published)?;
             } else {
                 let what = match published.outcome {
                     tongban_store::SchemaInsert::AlreadyPresent => {
@@ -110,29 +110,29 @@ pub async fn run(ctx: &Context, cmd: SchemaCommand) -> anyhow::Result<ExitCode> 
                     .iter()
                     .map(|r| json!({"id": r.id, "version": r.version, "kind": r.kind, "title": r.title, "sha256": r.sha256, "publishedAt": tongban_seal::timefmt::format_rfc3339(r.created_at)}))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                crate::output::print_json(&list)?;
             } else {
+                let mut table = crate::table::Table::new();
                 for r in rows {
-                    println!(
-                        "{:<14} {}@{:<6} {}  ({}…)",
+                    table.row([
                         r.kind,
-                        r.id,
-                        r.version,
+                        format!("{}@{}", r.id, r.version),
                         r.title,
-                        &r.sha256[..12]
-                    );
+                        format!("({}…)", r.sha256.get(..12).unwrap_or(&r.sha256)),
+                    ]);
                 }
+                table.print();
             }
         }
         SchemaCommand::Show { id, version } => {
             let row = hub.schema(&id, version.as_deref()).await?;
             let doc: serde_json::Value = serde_json::from_str(&row.content)?;
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            crate::output::print_json(&doc)?;
         }
         SchemaCommand::Diff { id, from, to } => {
             let changes = hub.schema_diff(&id, &from, &to).await?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&changes)?);
+                crate::output::print_json(&changes)?;
             } else if changes.is_empty() {
                 println!("{id}: no changes from {from} to {to}");
             } else {

@@ -9,7 +9,8 @@ use tongban_seal::KeyPurpose;
 use tongban_service::{Hub, NewDepartment};
 use tongban_store::{DepartmentStatus, PlatformLevel, Store};
 
-use crate::output::{Coded, read_json, write_json};
+use crate::output::{Coded, print_json, read_json, write_json};
+use crate::table::Table;
 use crate::{Context, samples};
 
 #[derive(Debug, Args)]
@@ -55,7 +56,7 @@ pub async fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<ExitCode> {
     let hub = Hub::open(&config).await?.with_operator(&ctx.operator);
     let report = initialise(&hub, &args.region, &args.name, !args.no_samples).await?;
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        print_json(&report)?;
     } else {
         println!(
             "hub        {} ({})",
@@ -303,7 +304,7 @@ pub async fn dept(ctx: &Context, cmd: DeptCommand) -> anyhow::Result<ExitCode> {
                 })
                 .await?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&row)?);
+                print_json(&row)?;
             } else {
                 println!("registered {} {}", row.code, row.name);
             }
@@ -313,10 +314,7 @@ pub async fn dept(ctx: &Context, cmd: DeptCommand) -> anyhow::Result<ExitCode> {
             let keys = hub.store().keys_of(&code).await?;
             if ctx.json {
                 let keys: Vec<Value> = keys.iter().map(key_json).collect();
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json!({"department": d, "keys": keys}))?
-                );
+                print_json(&json!({"department": d, "keys": keys}))?;
             } else {
                 println!("{}  {}", d.code, d.name);
                 println!(
@@ -331,9 +329,13 @@ pub async fn dept(ctx: &Context, cmd: DeptCommand) -> anyhow::Result<ExitCode> {
                 if let Some(c) = &d.contact {
                     println!("  contact {c}");
                 }
+                let mut table = Table::new().indented(2);
                 for k in &keys {
-                    println!("  key {}", key_line(k));
+                    let mut cells = vec!["key".to_owned()];
+                    cells.extend(key_cells(k));
+                    table.row(cells);
                 }
+                table.print();
             }
         }
         DeptCommand::Suspend { code, reason } => status_change(
@@ -354,18 +356,19 @@ pub async fn dept(ctx: &Context, cmd: DeptCommand) -> anyhow::Result<ExitCode> {
         DeptCommand::List => {
             let rows = hub.store().departments().await?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                print_json(&rows)?;
             } else {
+                let mut table = Table::new();
                 for d in rows {
-                    println!(
-                        "{}  {:<8} {:<9} {}  {}",
+                    table.row([
                         d.code,
-                        d.platform_level.as_str(),
-                        d.status.as_str(),
+                        d.platform_level.as_str().to_owned(),
+                        d.status.as_str().to_owned(),
                         d.region_code,
-                        d.name
-                    );
+                        d.name,
+                    ]);
                 }
+                table.print();
             }
         }
     }
@@ -375,7 +378,7 @@ pub async fn dept(ctx: &Context, cmd: DeptCommand) -> anyhow::Result<ExitCode> {
 
 fn status_change(ctx: &Context, d: tongban_store::DepartmentRow) -> anyhow::Result<()> {
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&d)?);
+        print_json(&d)?;
     } else {
         println!("{} {} is now {}", d.code, d.name, d.status.as_str());
     }
@@ -393,21 +396,32 @@ fn key_json(k: &tongban_store::KeyRow) -> Value {
            "revokedAt": k.revoked_at.map(tongban_seal::timefmt::format_rfc3339), "revokedReason": k.revoked_reason})
 }
 
-fn key_line(k: &tongban_store::KeyRow) -> String {
-    format!(
-        "{}  {:<8}  from {}  until {}{}",
-        k.key_id,
-        k.purpose,
-        fmt_time(Some(k.not_before)),
-        fmt_time(k.not_after),
+/// The cells of one key in a table: id, purpose, window, revocation.
+fn key_cells(k: &tongban_store::KeyRow) -> [String; 4] {
+    [
+        k.key_id.clone(),
+        k.purpose.clone(),
+        format!(
+            "from {}  until {}",
+            fmt_time(Some(k.not_before)),
+            fmt_time(k.not_after)
+        ),
         k.revoked_at
-            .map(|t| format!(
-                "  REVOKED at {} ({})",
-                tongban_seal::timefmt::format_rfc3339(t),
-                k.revoked_reason.as_deref().unwrap_or("")
-            ))
-            .unwrap_or_default()
-    )
+            .map(|t| {
+                format!(
+                    "REVOKED at {} ({})",
+                    tongban_seal::timefmt::format_rfc3339(t),
+                    k.revoked_reason.as_deref().unwrap_or("")
+                )
+            })
+            .unwrap_or_default(),
+    ]
+}
+
+fn key_line(k: &tongban_store::KeyRow) -> String {
+    let mut table = Table::new();
+    table.row(key_cells(k));
+    table.lines().concat().trim_end().to_owned()
 }
 
 #[derive(Debug, Subcommand)]
@@ -455,7 +469,8 @@ pub enum KeyCommand {
     Rotate {
         /// The key to rotate (its Multikey id).
         key_id: String,
-        /// How long both keys are valid, e.g. 7d, 12h, 0d.
+        /// How long both keys are valid (0 to 365 days), e.g. 7d, 12h, 0d,
+        /// "1d 12h".
         #[arg(long, default_value = "7d", value_parser = parse_duration)]
         overlap: time::Duration,
     },
@@ -485,18 +500,12 @@ pub enum KeyCommand {
     },
 }
 
-/// `7d`, `12h`, `30m`, `0d`.
-fn parse_duration(s: &str) -> Result<time::Duration, String> {
-    let (number, unit) = s.split_at(s.trim_end_matches(char::is_alphabetic).len());
-    let n: i64 = number
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a number and a unit (d, h, m)"))?;
-    match unit {
-        "d" => Ok(time::Duration::days(n)),
-        "h" => Ok(time::Duration::hours(n)),
-        "m" => Ok(time::Duration::minutes(n)),
-        _ => Err(format!("{s:?}: unit must be d, h or m")),
-    }
+/// A duration as people write it (humantime): `7d`, `12h`, `30m` (minutes),
+/// `0d`, `1d 12h`, `2w`.
+pub(crate) fn parse_duration(s: &str) -> Result<time::Duration, String> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("{s:?}: {e} (write e.g. 7d, 12h, 30m, 1d 12h)"))?;
+    time::Duration::try_from(d).map_err(|e| format!("{s:?}: {e}"))
 }
 
 /// What a key signs, as `key new` names it.
@@ -533,7 +542,7 @@ pub async fn key(ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
         KeyCommand::New { owner, purpose } => {
             let row = hub.new_signing_key(&owner, purpose.into(), None).await?;
             if ctx.json {
-                println!("{}", key_json(&row));
+                print_json(&key_json(&row))?;
             } else {
                 println!("new {} key {} for {}", row.purpose, row.key_id, row.owner);
             }
@@ -541,7 +550,7 @@ pub async fn key(ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
         KeyCommand::Register { request } => {
             let row = hub.register_exchange_key(&read_json(&request)?).await?;
             if ctx.json {
-                println!("{}", key_json(&row));
+                print_json(&key_json(&row))?;
             } else {
                 println!(
                     "registered exchange key {} of {} (valid from {}; this hub holds no secret of it)",
@@ -558,11 +567,15 @@ pub async fn key(ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
             };
             if ctx.json {
                 let list: Vec<Value> = rows.iter().map(key_json).collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                print_json(&list)?;
             } else {
+                let mut table = Table::new();
                 for k in rows {
-                    println!("{:<20} {}", k.owner, key_line(&k));
+                    let mut cells = vec![k.owner.clone()];
+                    cells.extend(key_cells(&k));
+                    table.row(cells);
                 }
+                table.print();
             }
         }
         KeyCommand::ExportSecret { owner, out } => {
@@ -570,7 +583,7 @@ pub async fn key(ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
             let line = zeroize::Zeroizing::new(format!("{}\n", secret.as_str()));
             tongban_service::keystore::write_owner_only(&out, line.as_bytes())?;
             if ctx.json {
-                println!("{}", json!({"keyId": key_id, "owner": owner, "out": out}));
+                print_json(&json!({"keyId": key_id, "owner": owner, "out": out}))?;
             } else {
                 println!(
                     "wrote the secret exchange key {key_id} of {owner} to {} (recorded in the audit log)",
@@ -581,12 +594,7 @@ pub async fn key(ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
         KeyCommand::Rotate { key_id, overlap } => {
             let (old, new) = hub.rotate_key(&key_id, overlap).await?;
             if ctx.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &json!({"old": key_json(&old), "new": key_json(&new)})
-                    )?
-                );
+                print_json(&json!({"old": key_json(&old), "new": key_json(&new)}))?;
             } else {
                 println!("rotated {}: successor {}", old.owner, new.key_id);
                 println!("  old key valid until {}", fmt_time(old.not_after));
@@ -596,13 +604,13 @@ pub async fn key(ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
             let at = match at {
                 Some(t) => Some(
                     tongban_seal::timefmt::parse_rfc3339(&t)
-                        .map_err(|e| Coded::new("TIME_INVALID", format!("--at {t}: {e}")))?,
+                        .map_err(|e| Coded::usage("TIME_INVALID", format!("--at {t}: {e}")))?,
                 ),
                 None => None,
             };
             let k = hub.revoke_signing_key(&key_id, at, &reason).await?;
             if ctx.json {
-                println!("{}", serde_json::to_string_pretty(&key_json(&k))?);
+                print_json(&key_json(&k))?;
             } else {
                 println!("revoked {}", key_line(&k));
             }
@@ -633,7 +641,9 @@ pub async fn trust(ctx: &Context, cmd: TrustCommand) -> anyhow::Result<ExitCode>
         TrustCommand::Export { out, dept } => {
             let file = hub.trust_file_for(dept.as_deref()).await?;
             write_json(&out, &file)?;
-            if !ctx.json {
+            if ctx.json {
+                print_json(&json!({"out": out, "validUntil": file["validUntil"]}))?;
+            } else {
                 println!(
                     "wrote {} (valid until {})",
                     out.display(),
@@ -641,7 +651,14 @@ pub async fn trust(ctx: &Context, cmd: TrustCommand) -> anyhow::Result<ExitCode>
                 );
             }
         }
-        TrustCommand::Anchor => println!("{}", hub.identity().await?.anchor),
+        TrustCommand::Anchor => {
+            let anchor = hub.identity().await?.anchor;
+            if ctx.json {
+                print_json(&json!({"anchor": anchor}))?;
+            } else {
+                println!("{anchor}");
+            }
+        }
     }
     hub.close().await;
     Ok(ExitCode::SUCCESS)
@@ -673,10 +690,7 @@ fn generate_key(
     write_json(&request_path, &registration)?;
     let key_id = key.public().to_multikey();
     if ctx.json {
-        println!(
-            "{}",
-            json!({"keyId": key_id, "owner": owner, "out": out, "request": request_path})
-        );
+        print_json(&json!({"keyId": key_id, "owner": owner, "out": out, "request": request_path}))?;
     } else {
         println!("generated exchange key {key_id} for {owner}");
         println!("  secret (keep it here, owner-only): {}", out.display());

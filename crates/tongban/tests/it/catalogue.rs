@@ -91,7 +91,13 @@ fn publish_search_update_and_retire_from_the_command_line() {
     assert!(found.as_array().unwrap().is_empty());
     let history = json_of(&tongban(
         &data,
-        &["catalogue", "show", "market-registrations", "--history"],
+        &[
+            "--json",
+            "catalogue",
+            "show",
+            "market-registrations",
+            "--history",
+        ],
     ));
     assert_eq!(history.as_array().unwrap().len(), 2);
 }
@@ -122,8 +128,9 @@ fn conditional_access_from_the_command_line() {
             file.to_str().unwrap(),
         ],
     ));
+    // The answer, and the exit status: 0 allowed, 3 not.
     let check = |data: &std::path::Path| {
-        json_of(&tongban(
+        let out = tongban(
             data,
             &[
                 "--json",
@@ -133,9 +140,15 @@ fn conditional_access_from_the_command_line() {
                 STREET,
                 "civil-marriages",
             ],
-        ))
+        );
+        let answer = json_of(&out);
+        let expected = if answer["allowed"] == true { 0 } else { 3 };
+        assert_eq!(out.status.code(), Some(expected), "{answer}");
+        answer
     };
-    assert_eq!(check(&data)["error"]["code"], "ACCESS_NOT_GRANTED");
+    let denied = check(&data);
+    assert_eq!(denied["allowed"], false, "{denied}");
+    assert_eq!(denied["code"], "ACCESS_NOT_GRANTED");
     let out = tongban(
         &data,
         &[
@@ -183,7 +196,7 @@ fn conditional_access_from_the_command_line() {
             "用途已完成",
         ],
     ));
-    assert_eq!(check(&data)["error"]["code"], "ACCESS_NOT_GRANTED");
+    assert_eq!(check(&data)["code"], "ACCESS_NOT_GRANTED");
     let listed = ok(&tongban(
         &data,
         &["access", "list", "--resource", "civil-marriages"],

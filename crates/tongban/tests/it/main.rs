@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod catalogue;
+mod cli;
 mod clients;
 mod exchange;
 mod limits;
@@ -177,13 +178,13 @@ fn init_issue_find_export_and_verify_offline() {
     );
     assert_eq!(json_of(&out)["valid"], true);
 
-    // A tampered copy fails with PROOF_INVALID and exit status 1.
+    // A tampered copy fails with PROOF_INVALID and exit status 3.
     let mut tampered: Value = serde_json::from_slice(&std::fs::read(&licence).unwrap()).unwrap();
     tampered["credentialSubject"]["licenceData"]["registeredCapital"] = "5000万元人民币".into();
     let tampered_path = dir.path().join("tampered.json");
     std::fs::write(&tampered_path, serde_json::to_vec(&tampered).unwrap()).unwrap();
     let out = offline(&tampered_path, None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert_eq!(json_of(&out)["problems"][0]["code"], "PROOF_INVALID");
     // A different attachment: ATTACHMENT_DIGEST_MISMATCH.
     std::fs::write(dir.path().join("other.pdf"), b"%PDF-1.7 other").unwrap();
@@ -369,7 +370,7 @@ fn the_w3c_test_vector_verifies_with_its_published_key() {
             key,
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
 }
 
 #[test]
@@ -643,7 +644,7 @@ fn audit_and_administration_from_the_command_line() {
     let pin_text = std::fs::read(&pin).unwrap();
     std::fs::remove_file(&pin).unwrap();
     let out = tongban(&data, &["--json", "audit", "verify"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert_eq!(json_of(&out)["problem"]["code"], "AUDIT_ANCHOR_UNPINNED");
     let out = tongban(
         &data,
@@ -691,7 +692,7 @@ fn audit_and_administration_from_the_command_line() {
             anchor.trim(),
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert_eq!(json_of(&out)["code"], "AUDIT_ENTRY_ALTERED");
 }
 

@@ -85,7 +85,7 @@ fn doctor_passes_a_sound_store_and_names_what_is_damaged() {
     std::fs::write(&files[0], bytes).unwrap();
     std::fs::remove_file(&files[1]).unwrap();
     let (status, report) = doctor(&data, &[]);
-    assert_eq!(status, Some(1), "{report}");
+    assert_eq!(status, Some(3), "{report}");
     assert_eq!(report["problemCount"], 2, "{report}");
     assert_eq!(codes(&report), ["BLOB_ABSENT", "STORE_CORRUPT"], "{report}");
     let (status, report) = doctor(&data, &["--database-only"]);
@@ -98,7 +98,7 @@ fn doctor_passes_a_sound_store_and_names_what_is_damaged() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json_of(&out)["error"]["code"], "STORE_CORRUPT");
     let (status, report) = doctor(&data, &["--database-only"]);
-    assert_eq!(status, Some(1), "{report}");
+    assert_eq!(status, Some(3), "{report}");
     assert_eq!(codes(&report), ["STORE_CORRUPT"], "{report}");
     let out = tongban(&data, &["doctor", "--database-only"]);
     let text = String::from_utf8_lossy(&out.stdout);
