@@ -287,19 +287,21 @@ pub async fn run(ctx: &Context, cmd: LicenceCommand) -> anyhow::Result<ExitCode>
                     &json!({"dir": out.display().to_string(), "anchor": export.anchor, "attachment": attachment_file}),
                 )?;
             } else {
+                let at = |name: &str| out.join(name).display().to_string();
                 println!(
-                    "wrote {}/licence.json, trust.json, anchor.txt{}",
-                    out.display(),
+                    "wrote {}, trust.json, anchor.txt{}",
+                    at("licence.json"),
                     attachment_file
                         .map(|a| format!(", {a}"))
                         .unwrap_or_default()
                 );
                 println!(
-                    "verify offline with:\n  tongban licence verify {0}/licence.json --trust {0}/trust.json --anchor {1}{2}",
-                    out.display(),
+                    "verify offline with:\n  tongban licence verify {} --trust {} --anchor {}{}",
+                    at("licence.json"),
+                    at("trust.json"),
                     export.anchor,
                     attachment_file
-                        .map(|a| format!(" --attachment {}/{a}", out.display()))
+                        .map(|a| format!(" --attachment {}", at(a)))
                         .unwrap_or_default()
                 );
             }

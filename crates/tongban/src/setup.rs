@@ -71,10 +71,12 @@ pub async fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<ExitCode> {
         );
         println!("types      {} licence types", report["licenceTypes"]);
         println!("depts      {} departments", report["departments"]);
-        println!(
-            "\nnext: tongban licence issue --issuer {} --request <file.json>   (see --help)",
-            samples::MARKET
-        );
+        if report["region"] == samples::REGION && !args.no_samples {
+            println!(
+                "\nnext: tongban licence issue --issuer {} --request <file.json>   (see --help)",
+                samples::MARKET
+            );
+        }
     }
     hub.close().await;
     Ok(ExitCode::SUCCESS)

@@ -7,6 +7,7 @@ mod cli;
 mod clients;
 mod exchange;
 mod limits;
+mod readme;
 mod regions;
 mod store;
 
