@@ -40,6 +40,7 @@ pub async fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<ExitCode> {
     restrict_dir(&ctx.data_dir);
     let config = ctx.hub_config();
     let keys = existing_keys(&config.keystore)?;
+    let mut moved_aside = None;
     if !keys.is_empty()
         && Store::peek_setting(&config.store.database, "region")
             .await?
@@ -49,13 +50,15 @@ pub async fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<ExitCode> {
             return Err(would_replace(&config.keystore, &keys).into());
         }
         let aside = set_keys_aside(&config.keystore)?;
-        if !ctx.json {
-            println!("moved the earlier hub's keys to {}", aside.display());
-        }
+        println!("moved the earlier hub's keys to {}", aside.display());
+        moved_aside = Some(aside);
     }
     let hub = Hub::open(&config).await?.with_operator(&ctx.operator);
-    let report = initialise(&hub, &args.region, &args.name, !args.no_samples).await?;
+    let mut report = initialise(&hub, &args.region, &args.name, !args.no_samples).await?;
     if ctx.json {
+        if let Some(aside) = moved_aside {
+            report["keysMovedTo"] = json!(aside);
+        }
         print_json(&report)?;
     } else {
         println!(

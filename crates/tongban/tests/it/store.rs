@@ -203,6 +203,11 @@ fn init_refuses_to_replace_a_hub_whose_database_is_gone() {
         .filter(|p| p.to_string_lossy().contains("keys.replaced-"))
         .collect();
     assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(
+        second["keysMovedTo"],
+        aside[0].to_str().unwrap(),
+        "{second}"
+    );
     assert_eq!(key_files(&aside[0]), keys);
     ok(&tongban(&data, &["ca", "init"]));
     // And running init again on the new hub is as harmless as ever.
