@@ -36,7 +36,8 @@ pub enum LicenceCommand {
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
-    /// Verify a licence file: online against this hub, or offline with a trust file.
+    /// Verify a licence file: online against this hub, or offline with a
+    /// trust file. Exits 3 when it is not valid.
     Verify(VerifyArgs),
     /// Show one licence by identifier (leaves a licence-use record).
     Show {

@@ -172,7 +172,7 @@ enum Command {
     /// per resource and per department.
     Stats(exchange::StatsArgs),
     /// Check the store: the database's own check of every page, then every
-    /// recorded blob (present, size, SHA-256); exits non-zero naming each problem.
+    /// recorded blob (present, size, SHA-256); exits 3 naming each problem.
     Doctor(doctor::DoctorArgs),
     /// Walk through the whole story on a throw-away hub, printing what happens.
     Demo(demo::DemoArgs),
