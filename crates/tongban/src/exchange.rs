@@ -757,6 +757,7 @@ pub async fn listen(_ctx: &Context, args: ListenArgs) -> anyhow::Result<ExitCode
                 match ended {
                     Ended::Stopped => return Ok(ExitCode::SUCCESS),
                     Ended::Lost(e) => (format!("connection to {} lost", client.hub()), e),
+                    Ended::Failed(e) => return Err(e),
                 }
             }
             Err(e) => ("could not connect".to_owned(), e),
@@ -794,6 +795,21 @@ enum Ended {
     Stopped,
     /// The connection or the listen stream broke, or the hub refused.
     Lost(ClientError),
+    /// Printing a delivery failed here (e.g. `--select` names a member
+    /// the delivery lacks): not the connection's fault, so no reconnect.
+    Failed(anyhow::Error),
+}
+
+/// Why handling one delivery stopped.
+enum HandleError {
+    Client(ClientError),
+    Output(anyhow::Error),
+}
+
+impl From<ClientError> for HandleError {
+    fn from(e: ClientError) -> Self {
+        Self::Client(e)
+    }
 }
 
 impl Session<'_> {
@@ -834,11 +850,13 @@ impl Session<'_> {
             };
             let handled = match event {
                 Ok(Some(event)) => self.handle(client, &mut listener, event).await,
-                Ok(None) => Err(why_ended(client).await),
-                Err(e) => Err(e),
+                Ok(None) => Err(HandleError::Client(why_ended(client).await)),
+                Err(e) => Err(HandleError::Client(e)),
             };
-            if let Err(e) = handled {
-                return Ended::Lost(e);
+            match handled {
+                Ok(()) => {}
+                Err(HandleError::Client(e)) => return Ended::Lost(e),
+                Err(HandleError::Output(e)) => return Ended::Failed(e),
             }
         }
     }
@@ -848,14 +866,14 @@ impl Session<'_> {
         client: &Client,
         listener: &mut tongban_client::Listener,
         event: Event,
-    ) -> Result<(), ClientError> {
+    ) -> Result<(), HandleError> {
         match event {
             Event::Delivery(d) => {
                 let mut line = json!({"delivery": d.delivery, "envelope": d.envelope});
                 if d.envelope.get("payloadRef").is_some_and(|r| !r.is_null()) {
                     line["payload"] = client.payload(&d.envelope).await?;
                 }
-                print_json_line(&line)?;
+                print_json_line(&line).map_err(HandleError::Output)?;
                 if d.kind() == "request" {
                     if let (Some(payload), Some(schema)) = (self.answer, &self.args.respond_schema)
                     {
@@ -869,7 +887,7 @@ impl Session<'_> {
             Event::ResponseAccepted(a) => eprintln!("response {} accepted as #{}", a.id, a.seq),
             // The hub ends the stream after this one; the connection follows.
             Event::Refused(e) if e.code == tongban_proto::ErrorCode::DepartmentInactive => {
-                return Err(ClientError::Refused(e));
+                return Err(ClientError::Refused(e).into());
             }
             Event::Refused(e) => eprintln!("refused: {e}"),
         }
