@@ -167,7 +167,7 @@ pub(crate) trait AuditAppend {
 }
 
 macro_rules! impl_audit_append {
-    ($db:ty, $numbered:expr) => {
+    ($db:ty) => {
         impl AuditAppend for sqlx::Transaction<'_, $db> {
             async fn append_audit(&mut self, records: &[AuditRecord]) -> Result<u64> {
                 if records.is_empty() {
@@ -188,7 +188,7 @@ macro_rules! impl_audit_append {
                         "audit_log",
                         AUDIT_COLUMNS,
                         chunk.len(),
-                        $numbered,
+                        crate::db::marks_of(self),
                     );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for e in chunk {
@@ -215,8 +215,8 @@ macro_rules! impl_audit_append {
     };
 }
 
-impl_audit_append!(sqlx::Sqlite, false);
-impl_audit_append!(sqlx::Postgres, true);
+impl_audit_append!(sqlx::Sqlite);
+impl_audit_append!(sqlx::Postgres);
 
 /// Executes `$query` in `$tx` and, when it changed exactly one row, appends
 /// `$audit`; evaluates to the number of rows changed.

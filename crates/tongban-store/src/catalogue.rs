@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Db, RowExt, from_unix, unix};
+use crate::db::{Db, Marks, Placeholders, RowExt, from_unix, unix};
 use crate::{AuditRecord, Result, Store, StoreError};
 
 /// A catalogue field: a payload member with its Chinese label.
@@ -220,7 +220,7 @@ const COLUMNS: &str = "c.id AS id, c.version AS version, c.name AS name, c.descr
     c.status AS status, c.created_at AS created_at, c.updated_at AS updated_at";
 
 /// `AND …` conditions of a filter, with their values in bind order.
-fn filter_sql(f: &CatalogueFilter, mut next: impl FnMut() -> String) -> (String, Vec<String>) {
+fn filter_sql(f: &CatalogueFilter, marks: &mut Placeholders) -> (String, Vec<String>) {
     let mut sql = String::new();
     let mut binds = Vec::new();
     if !f.include_retired {
@@ -232,7 +232,7 @@ fn filter_sql(f: &CatalogueFilter, mut next: impl FnMut() -> String) -> (String,
         ("sharing_type", &f.sharing_type),
     ] {
         if let Some(v) = v {
-            sql.push_str(&format!(" AND c.{col} = {}", next()));
+            sql.push_str(&format!(" AND c.{col} = {}", marks.next_mark()));
             binds.push(v.clone());
         }
     }
@@ -314,7 +314,7 @@ impl Store {
         in_tx!(&self.db, tx => {
             // PostgreSQL keeps the gram array in the row; SQLite keeps the
             // token text in the FTS5 table under the row's rowid.
-            let pg = crate::db::numbered_placeholders(&tx);
+            let pg = crate::db::is_postgres(&tx);
             for e in entries {
                 let r = Row::of(e);
                 if pg {
@@ -390,21 +390,9 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<CatalogueEntry>> {
         let limit = i64::try_from(limit.min(MAX_CATALOGUE_RESULTS)).unwrap_or(0);
-        let numbered = matches!(self.db, Db::Postgres(_));
-        let mut n = 0;
-        let (cond, binds) = filter_sql(filter, || {
-            n += 1;
-            if numbered {
-                format!("${n}")
-            } else {
-                "?".into()
-            }
-        });
-        let lim = if numbered {
-            format!("${}", n + 1)
-        } else {
-            "?".into()
-        };
+        let mut marks = Placeholders::new(self.db.marks());
+        let (cond, binds) = filter_sql(filter, &mut marks);
+        let lim = marks.next_mark();
         let sql = format!(
             "SELECT {COLUMNS} FROM catalogue c WHERE 1 = 1{cond} ORDER BY c.id LIMIT {lim}"
         );
@@ -431,97 +419,113 @@ impl Store {
         }
         let limit = i64::try_from(limit.min(MAX_CATALOGUE_RESULTS)).unwrap_or(0);
         match &self.db {
-            Db::Sqlite(db) => {
-                let (cond, binds) = filter_sql(filter, || "?".into());
-                let unfiltered = filter == &CatalogueFilter::default();
-                let inner = if unfiltered {
-                    "SELECT rowid AS rid, rank AS score FROM catalogue_search \
-                     WHERE catalogue_search MATCH ? AND rank MATCH 'bm25(10.0, 4.0, 2.0, 1.0)' ORDER BY rank LIMIT ?"
-                } else {
-                    "SELECT rowid AS rid, bm25(catalogue_search, 10.0, 4.0, 2.0, 1.0) AS score \
-                     FROM catalogue_search WHERE catalogue_search MATCH ?"
-                };
-                let sql = format!(
-                    // The full-text match first, materialised: left to itself
-                    // the planner may walk the provider index and re-run the
-                    // match for every row (0.4 s at 10,000 resources).
-                    // Without a filter, FTS5 ranks and cuts by itself
-                    // (`ORDER BY rank LIMIT`), which is several times faster.
-                    "WITH m AS MATERIALIZED ({inner}) \
-                     SELECT {COLUMNS} FROM m JOIN catalogue c ON c.rowid = m.rid \
-                     WHERE 1 = 1{cond} ORDER BY m.score, c.updated_at DESC LIMIT ?"
-                );
-                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(fts_query(&terms));
-                if unfiltered {
-                    q = q.bind(limit);
-                }
-                for b in &binds {
-                    q = q.bind(b);
-                }
-                q.bind(limit)
-                    .fetch_all(&db.read)
-                    .await?
-                    .iter()
-                    .map(from_row)
-                    .collect()
-            }
-            Db::Postgres(pool) => {
-                // Narrow by the index (CJK grams only; words are matched by
-                // prefix and checked below), then check substrings, rank by
-                // where the terms occur.
-                let mut grams: BTreeSet<String> = BTreeSet::new();
-                for t in &terms {
-                    for (cjk, chars) in runs(t) {
-                        if cjk && chars.len() >= 2 {
-                            grams.extend(chars.windows(2).map(|p| p.iter().collect::<String>()));
-                        } else if cjk {
-                            grams.extend(chars.iter().map(char::to_string));
-                        }
-                    }
-                }
-                let grams: Vec<String> = grams.into_iter().collect();
-                let mut n = 1;
-                let mut next = || {
-                    n += 1;
-                    format!("${n}")
-                };
-                let mut like = Vec::new();
-                let mut rank = Vec::new();
-                let mut term_binds = Vec::new();
-                for t in &terms {
-                    let p = next();
-                    like.push(format!("strpos(c.search_text, {p}) > 0"));
-                    rank.push(format!(
-                        "(CASE WHEN strpos(lower(c.name), {p}) > 0 THEN 10 ELSE 0 END + CASE WHEN strpos(lower(c.tags), {p}) > 0 THEN 4 ELSE 0 END + CASE WHEN strpos(c.search_text, {p}) > 0 THEN 1 ELSE 0 END)"
-                    ));
-                    term_binds.push(t.clone());
-                }
-                let (cond, binds) = filter_sql(filter, &mut next);
-                let lim = next();
-                let gram_cond = if grams.is_empty() {
-                    "$1::text[] IS NOT NULL AND "
-                } else {
-                    "c.grams @> $1 AND "
-                };
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM catalogue c WHERE {gram_cond}{}{cond} \
-                     ORDER BY ({}) DESC, c.updated_at DESC LIMIT {lim}",
-                    like.join(" AND "),
-                    rank.join(" + ")
-                );
-                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(&grams);
-                for b in term_binds.iter().chain(&binds) {
-                    q = q.bind(b);
-                }
-                q.bind(limit)
-                    .fetch_all(pool)
-                    .await?
-                    .iter()
-                    .map(from_row)
-                    .collect()
+            Db::Sqlite(db) => search_sqlite(db, &terms, filter, limit).await,
+            Db::Postgres(pool) => search_postgres(pool, &terms, filter, limit).await,
+        }
+    }
+}
+
+/// SQLite: the FTS5 table ranks (bm25 over name, description, field
+/// labels, tags).
+async fn search_sqlite(
+    db: &crate::db::SqliteDb,
+    terms: &[String],
+    filter: &CatalogueFilter,
+    limit: i64,
+) -> Result<Vec<CatalogueEntry>> {
+    let (cond, binds) = filter_sql(filter, &mut Placeholders::new(Marks::Anonymous));
+    let unfiltered = filter == &CatalogueFilter::default();
+    let inner = if unfiltered {
+        "SELECT rowid AS rid, rank AS score FROM catalogue_search \
+         WHERE catalogue_search MATCH ? AND rank MATCH 'bm25(10.0, 4.0, 2.0, 1.0)' ORDER BY rank LIMIT ?"
+    } else {
+        "SELECT rowid AS rid, bm25(catalogue_search, 10.0, 4.0, 2.0, 1.0) AS score \
+         FROM catalogue_search WHERE catalogue_search MATCH ?"
+    };
+    let sql = format!(
+        // The full-text match first, materialised: left to itself the
+        // planner may walk the provider index and re-run the match for
+        // every row (0.4 s at 10,000 resources). Without a filter, FTS5
+        // ranks and cuts by itself (`ORDER BY rank LIMIT`), which is
+        // several times faster.
+        "WITH m AS MATERIALIZED ({inner}) \
+         SELECT {COLUMNS} FROM m JOIN catalogue c ON c.rowid = m.rid \
+         WHERE 1 = 1{cond} ORDER BY m.score, c.updated_at DESC LIMIT ?"
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(fts_query(terms));
+    if unfiltered {
+        q = q.bind(limit);
+    }
+    for b in &binds {
+        q = q.bind(b);
+    }
+    q.bind(limit)
+        .fetch_all(&db.read)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// PostgreSQL: narrow by the gram index (CJK grams only; words are matched
+/// by prefix and checked below), then check substrings, rank by where the
+/// terms occur.
+async fn search_postgres(
+    pool: &sqlx::PgPool,
+    terms: &[String],
+    filter: &CatalogueFilter,
+    limit: i64,
+) -> Result<Vec<CatalogueEntry>> {
+    let grams = cjk_grams(terms);
+    // $1 is the gram array.
+    let mut marks = Placeholders::after(Marks::Numbered, 1);
+    let mut like = Vec::new();
+    let mut rank = Vec::new();
+    for _ in terms {
+        let p = marks.next_mark();
+        like.push(format!("strpos(c.search_text, {p}) > 0"));
+        rank.push(format!(
+            "(CASE WHEN strpos(lower(c.name), {p}) > 0 THEN 10 ELSE 0 END + CASE WHEN strpos(lower(c.tags), {p}) > 0 THEN 4 ELSE 0 END + CASE WHEN strpos(c.search_text, {p}) > 0 THEN 1 ELSE 0 END)"
+        ));
+    }
+    let (cond, binds) = filter_sql(filter, &mut marks);
+    let lim = marks.next_mark();
+    let gram_cond = if grams.is_empty() {
+        "$1::text[] IS NOT NULL AND "
+    } else {
+        "c.grams @> $1 AND "
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM catalogue c WHERE {gram_cond}{}{cond} \
+         ORDER BY ({}) DESC, c.updated_at DESC LIMIT {lim}",
+        like.join(" AND "),
+        rank.join(" + ")
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(&grams);
+    for b in terms.iter().chain(&binds) {
+        q = q.bind(b);
+    }
+    q.bind(limit)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+/// The CJK bigrams (single characters for one-character runs) of `terms`.
+fn cjk_grams(terms: &[String]) -> Vec<String> {
+    let mut grams: BTreeSet<String> = BTreeSet::new();
+    for t in terms {
+        for (cjk, chars) in runs(t) {
+            if cjk && chars.len() >= 2 {
+                grams.extend(chars.windows(2).map(|p| p.iter().collect::<String>()));
+            } else if cjk {
+                grams.extend(chars.iter().map(char::to_string));
             }
         }
     }
+    grams.into_iter().collect()
 }
 
 #[cfg(test)]

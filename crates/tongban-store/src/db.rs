@@ -235,201 +235,45 @@ macro_rules! in_tx {
     };
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "licence store",
-        include_str!("../migrations/sqlite/0001_licence_store.sql"),
-    ),
-    (
-        2,
-        "audit log",
-        include_str!("../migrations/sqlite/0002_audit_log.sql"),
-    ),
-    (
-        3,
-        "certificates",
-        include_str!("../migrations/sqlite/0003_certificates.sql"),
-    ),
-    (
-        4,
-        "exchange",
-        include_str!("../migrations/sqlite/0004_exchange.sql"),
-    ),
-    (
-        5,
-        "exchange blobs",
-        include_str!("../migrations/sqlite/0005_exchange_blobs.sql"),
-    ),
-    (
-        6,
-        "catalogue",
-        include_str!("../migrations/sqlite/0006_catalogue.sql"),
-    ),
-    (
-        7,
-        "access applications",
-        include_str!("../migrations/sqlite/0007_access.sql"),
-    ),
-    (
-        8,
-        "exchange follows the catalogue's access rules",
-        include_str!("../migrations/sqlite/0008_exchange_access.sql"),
-    ),
-    (
-        9,
-        "exchange statistics",
-        include_str!("../migrations/sqlite/0009_exchange_statistics.sql"),
-    ),
-    (
-        10,
-        "service items and cases",
-        include_str!("../migrations/sqlite/0010_items_and_cases.sql"),
-    ),
-    (
-        11,
-        "peer hubs",
-        include_str!("../migrations/sqlite/0011_peers.sql"),
-    ),
-    (
-        12,
-        "peer trust lists",
-        include_str!("../migrations/sqlite/0012_peer_trust.sql"),
-    ),
-    (
-        13,
-        "peer resources",
-        include_str!("../migrations/sqlite/0013_peer_resources.sql"),
-    ),
-    (
-        14,
-        "peer envelopes seen",
-        include_str!("../migrations/sqlite/0014_peer_envelopes_seen.sql"),
-    ),
-    (
-        15,
-        "licence status index",
-        include_str!("../migrations/sqlite/0015_licence_status_index.sql"),
-    ),
-    (
-        16,
-        "peer crls",
-        include_str!("../migrations/sqlite/0016_peer_crls.sql"),
-    ),
-    (
-        17,
-        "audit anchors",
-        include_str!("../migrations/sqlite/0017_audit_anchors.sql"),
-    ),
-    (
-        18,
-        "exchange quotas",
-        include_str!("../migrations/sqlite/0018_exchange_quotas.sql"),
-    ),
-    (
-        19,
-        "key purposes",
-        include_str!("../migrations/sqlite/0019_key_purposes.sql"),
-    ),
-];
+/// Every migration, listed once: version, description, and the file of that
+/// name under `migrations/sqlite/` and `migrations/postgres/`. The two
+/// backends always have the same migrations; a test checks that the folders
+/// hold exactly these files.
+macro_rules! migrations {
+    ($(($version:literal, $description:literal, $file:literal)),+ $(,)?) => {
+        /// Version, description, file name: the list both backends share.
+        #[cfg(test)]
+        pub(crate) const MIGRATION_FILES: &[(i64, &str, &str)] = &[$(($version, $description, $file)),+];
+        const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+            $(($version, $description, include_str!(concat!("../migrations/sqlite/", $file)))),+
+        ];
+        const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+            $(($version, $description, include_str!(concat!("../migrations/postgres/", $file)))),+
+        ];
+    };
+}
 
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "licence store",
-        include_str!("../migrations/postgres/0001_licence_store.sql"),
-    ),
-    (
-        2,
-        "audit log",
-        include_str!("../migrations/postgres/0002_audit_log.sql"),
-    ),
-    (
-        3,
-        "certificates",
-        include_str!("../migrations/postgres/0003_certificates.sql"),
-    ),
-    (
-        4,
-        "exchange",
-        include_str!("../migrations/postgres/0004_exchange.sql"),
-    ),
-    (
-        5,
-        "exchange blobs",
-        include_str!("../migrations/postgres/0005_exchange_blobs.sql"),
-    ),
-    (
-        6,
-        "catalogue",
-        include_str!("../migrations/postgres/0006_catalogue.sql"),
-    ),
-    (
-        7,
-        "access applications",
-        include_str!("../migrations/postgres/0007_access.sql"),
-    ),
-    (
-        8,
-        "exchange follows the catalogue's access rules",
-        include_str!("../migrations/postgres/0008_exchange_access.sql"),
-    ),
-    (
-        9,
-        "exchange statistics",
-        include_str!("../migrations/postgres/0009_exchange_statistics.sql"),
-    ),
-    (
-        10,
-        "service items and cases",
-        include_str!("../migrations/postgres/0010_items_and_cases.sql"),
-    ),
-    (
-        11,
-        "peer hubs",
-        include_str!("../migrations/postgres/0011_peers.sql"),
-    ),
-    (
-        12,
-        "peer trust lists",
-        include_str!("../migrations/postgres/0012_peer_trust.sql"),
-    ),
-    (
-        13,
-        "peer resources",
-        include_str!("../migrations/postgres/0013_peer_resources.sql"),
-    ),
-    (
-        14,
-        "peer envelopes seen",
-        include_str!("../migrations/postgres/0014_peer_envelopes_seen.sql"),
-    ),
-    (
-        15,
-        "licence status index",
-        include_str!("../migrations/postgres/0015_licence_status_index.sql"),
-    ),
-    (
-        16,
-        "peer crls",
-        include_str!("../migrations/postgres/0016_peer_crls.sql"),
-    ),
-    (
-        17,
-        "audit anchors",
-        include_str!("../migrations/postgres/0017_audit_anchors.sql"),
-    ),
-    (
-        18,
-        "exchange quotas",
-        include_str!("../migrations/postgres/0018_exchange_quotas.sql"),
-    ),
-    (
-        19,
-        "key purposes",
-        include_str!("../migrations/postgres/0019_key_purposes.sql"),
-    ),
-];
+migrations! {
+    (1, "licence store", "0001_licence_store.sql"),
+    (2, "audit log", "0002_audit_log.sql"),
+    (3, "certificates", "0003_certificates.sql"),
+    (4, "exchange", "0004_exchange.sql"),
+    (5, "exchange blobs", "0005_exchange_blobs.sql"),
+    (6, "catalogue", "0006_catalogue.sql"),
+    (7, "access applications", "0007_access.sql"),
+    (8, "exchange follows the catalogue's access rules", "0008_exchange_access.sql"),
+    (9, "exchange statistics", "0009_exchange_statistics.sql"),
+    (10, "service items and cases", "0010_items_and_cases.sql"),
+    (11, "peer hubs", "0011_peers.sql"),
+    (12, "peer trust lists", "0012_peer_trust.sql"),
+    (13, "peer resources", "0013_peer_resources.sql"),
+    (14, "peer envelopes seen", "0014_peer_envelopes_seen.sql"),
+    (15, "licence status index", "0015_licence_status_index.sql"),
+    (16, "peer crls", "0016_peer_crls.sql"),
+    (17, "audit anchors", "0017_audit_anchors.sql"),
+    (18, "exchange quotas", "0018_exchange_quotas.sql"),
+    (19, "key purposes", "0019_key_purposes.sql"),
+}
 
 fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(
@@ -452,6 +296,14 @@ impl Db {
         match self {
             Db::Sqlite(_) => "sqlite",
             Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The marks this backend's long statements use.
+    pub(crate) fn marks(&self) -> Marks {
+        match self {
+            Db::Sqlite(_) => Marks::Anonymous,
+            Db::Postgres(_) => Marks::Numbered,
         }
     }
 
@@ -497,55 +349,117 @@ macro_rules! row_ext {
 row_ext!(SqliteRow);
 row_ext!(PgRow);
 
-/// Which placeholder style a transaction's backend wants in long statements.
+/// How a statement marks its parameters.
+///
+/// Short statements are written once with `$1`, `$2`, … and run on both
+/// backends. Long generated ones (multi-row inserts, `IN` lists) use `?` on
+/// SQLite, which looks numbered parameters up by a linear scan per
+/// parameter and turns long statements quadratic; PostgreSQL only takes
+/// numbered ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Marks {
+    /// `?`, bound in order (SQLite).
+    Anonymous,
+    /// `$1`, `$2`, … (PostgreSQL).
+    Numbered,
+}
+
+/// The backend of an open transaction, known at compile time: the one way
+/// code generic over `in_tx!`'s two expansions learns which it runs on.
 pub(crate) trait Dialect {
-    /// `$n` (PostgreSQL) rather than `?` (SQLite).
-    const NUMBERED: bool;
+    /// The placeholders its long statements use.
+    const MARKS: Marks;
+    /// Whether it is PostgreSQL (for statements that differ beyond marks).
+    const POSTGRES: bool;
 }
 
 impl Dialect for sqlx::Transaction<'_, sqlx::Sqlite> {
-    const NUMBERED: bool = false;
+    const MARKS: Marks = Marks::Anonymous;
+    const POSTGRES: bool = false;
 }
 
 impl Dialect for sqlx::Transaction<'_, sqlx::Postgres> {
-    const NUMBERED: bool = true;
+    const MARKS: Marks = Marks::Numbered;
+    const POSTGRES: bool = true;
 }
 
-/// Whether `tx` wants numbered placeholders.
-pub(crate) fn numbered_placeholders<T: Dialect>(_tx: &T) -> bool {
-    T::NUMBERED
+/// The marks `tx`'s backend wants.
+pub(crate) fn marks_of<T: Dialect>(_tx: &T) -> Marks {
+    T::MARKS
+}
+
+/// Whether `tx` runs on PostgreSQL.
+pub(crate) fn is_postgres<T: Dialect>(_tx: &T) -> bool {
+    T::POSTGRES
+}
+
+/// Writes one statement's parameter marks in order: the single place that
+/// numbers them.
+#[derive(Debug)]
+pub(crate) struct Placeholders {
+    marks: Marks,
+    written: usize,
+}
+
+impl Placeholders {
+    pub(crate) fn new(marks: Marks) -> Self {
+        Self::after(marks, 0)
+    }
+
+    /// Marks for a statement whose first `written` parameters are written
+    /// by hand.
+    pub(crate) fn after(marks: Marks, written: usize) -> Self {
+        Placeholders { marks, written }
+    }
+
+    /// The next parameter's mark.
+    pub(crate) fn next_mark(&mut self) -> String {
+        self.written += 1;
+        match self.marks {
+            Marks::Anonymous => "?".to_owned(),
+            Marks::Numbered => format!("${}", self.written),
+        }
+    }
+
+    /// Appends the next parameter's mark.
+    pub(crate) fn push(&mut self, sql: &mut String) {
+        self.written += 1;
+        match self.marks {
+            Marks::Anonymous => sql.push('?'),
+            Marks::Numbered => {
+                sql.push('$');
+                sql.push_str(&self.written.to_string());
+            }
+        }
+    }
+
+    /// Appends `(…)` with `n` marks.
+    pub(crate) fn push_tuple(&mut self, sql: &mut String, n: usize) {
+        sql.push('(');
+        for i in 0..n {
+            if i > 0 {
+                sql.push(',');
+            }
+            self.push(sql);
+        }
+        sql.push(')');
+    }
 }
 
 /// `INSERT INTO {table} ({columns}) VALUES (…), (…)` for `rows` rows.
-///
-/// SQLite looks numbered parameters up by a linear scan per parameter, which
-/// turns long statements quadratic; anonymous `?` ones bind in order.
 pub(crate) fn insert_values_sql(
     table: &str,
     columns: &[&str],
     rows: usize,
-    numbered: bool,
+    marks: Marks,
 ) -> String {
     let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-    let mut n = 0;
+    let mut p = Placeholders::new(marks);
     for r in 0..rows {
         if r > 0 {
             sql.push(',');
         }
-        sql.push('(');
-        for c in 0..columns.len() {
-            if c > 0 {
-                sql.push(',');
-            }
-            if numbered {
-                n += 1;
-                sql.push('$');
-                sql.push_str(&n.to_string());
-            } else {
-                sql.push('?');
-            }
-        }
-        sql.push(')');
+        p.push_tuple(&mut sql, columns.len());
     }
     sql
 }
@@ -559,4 +473,33 @@ pub(crate) fn unix(t: time::OffsetDateTime) -> i64 {
 pub(crate) fn from_unix(s: i64) -> Result<time::OffsetDateTime, crate::StoreError> {
     time::OffsetDateTime::from_unix_timestamp(s)
         .map_err(|e| crate::StoreError::Corrupt(format!("timestamp {s}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The folders hold exactly the listed files, numbered from 1 without
+    /// gaps, and each file's name carries its version.
+    #[test]
+    fn the_migration_list_names_every_file_of_both_folders() {
+        let listed: Vec<&str> = MIGRATION_FILES.iter().map(|(_, _, f)| *f).collect();
+        for backend in ["sqlite", "postgres"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend);
+            let mut found: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            found.sort();
+            assert_eq!(found, listed, "{}", dir.display());
+        }
+        for (i, (version, _, file)) in MIGRATION_FILES.iter().enumerate() {
+            assert_eq!(*version, i as i64 + 1, "{file}");
+            assert!(file.starts_with(&format!("{version:04}_")), "{file}");
+        }
+    }
 }

@@ -1,17 +1,11 @@
 //! The exchange's tables: messages, deliveries, subscriptions (resources
 //! and their access rules are the catalogue's).
 
-use std::collections::{HashMap, HashSet};
-
-use crate::db::{RowExt, unix};
+use crate::db::{Marks, Placeholders, RowExt, unix};
 use crate::{AuditRecord, Result, Store, StoreError};
 
 /// Most messages one acceptance batch may hold.
 pub const MAX_ACCEPT_BATCH: usize = 2_000;
-/// Message rows per INSERT statement (13 parameters each).
-pub(crate) const MESSAGE_CHUNK: usize = 200;
-/// Delivery rows per INSERT statement (3 parameters each).
-pub(crate) const DELIVERY_CHUNK: usize = 500;
 
 /// A message to accept.
 #[derive(Debug, Clone)]
@@ -77,30 +71,24 @@ pub(crate) const ACK_CHUNK: usize = 500;
 
 /// The UPDATE that marks `n` deliveries of one recipient delivered; binds
 /// the time, the recipient, then the `n` sequence numbers.
-pub(crate) fn ack_sql(n: usize, numbered: bool) -> String {
-    let marks: Vec<String> = (0..n)
-        .map(|i| {
-            if numbered {
-                format!("${}", i + 3)
-            } else {
-                "?".into()
-            }
-        })
-        .collect();
-    let (p1, p2) = if numbered { ("$1", "$2") } else { ("?", "?") };
-    format!(
-        "UPDATE deliveries SET state = 'delivered', acked_at_ms = {p1} WHERE recipient = {p2} AND state = 'pending' AND seq IN ({})",
-        marks.join(",")
-    )
+pub(crate) fn ack_sql(n: usize, marks: Marks) -> String {
+    let mut p = Placeholders::new(marks);
+    let mut sql = String::from("UPDATE deliveries SET state = 'delivered', acked_at_ms = ");
+    p.push(&mut sql);
+    sql.push_str(" WHERE recipient = ");
+    p.push(&mut sql);
+    sql.push_str(" AND state = 'pending' AND seq IN ");
+    p.push_tuple(&mut sql, n);
+    sql
 }
 
 /// Marks `$seqs` of `$recipient` delivered inside the open transaction
 /// `$tx`; evaluates to how many were pending.
 macro_rules! ack_in_tx {
-    ($tx:ident, $numbered:expr, $recipient:expr, $seqs:expr, $at_ms:expr) => {{
+    ($tx:ident, $recipient:expr, $seqs:expr, $at_ms:expr) => {{
         let mut done = 0;
         for chunk in $seqs.chunks(ACK_CHUNK) {
-            let sql = $crate::exchange::ack_sql(chunk.len(), $numbered);
+            let sql = $crate::exchange::ack_sql(chunk.len(), $crate::db::marks_of(&$tx));
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind($at_ms)
                 .bind($recipient);
@@ -111,66 +99,6 @@ macro_rules! ack_in_tx {
         }
         done
     }};
-}
-
-/// The messages to store (neither stored before, i.e. in `existing`, nor
-/// earlier in the batch) and, for each message of the batch, its slot among
-/// them (`None`: a replay).
-pub(crate) fn split_fresh(
-    batch: &[NewMessage],
-    mut existing: HashSet<(String, String)>,
-) -> (Vec<&NewMessage>, Vec<Option<usize>>) {
-    let mut fresh = Vec::new();
-    let mut slots = Vec::with_capacity(batch.len());
-    for m in batch {
-        if existing.insert((m.sender.clone(), m.id.clone())) {
-            slots.push(Some(fresh.len()));
-            fresh.push(m);
-        } else {
-            slots.push(None);
-        }
-    }
-    (fresh, slots)
-}
-
-/// Each message's outcome: its slot among the stored ones, or a replay.
-pub(crate) fn outcomes(slots: Vec<Option<usize>>, stored: &[(u64, Vec<String>)]) -> Vec<Accepted> {
-    slots
-        .into_iter()
-        .map(|slot| match slot.and_then(|i| stored.get(i)) {
-            Some((seq, recipients)) => Accepted::Stored {
-                seq: *seq,
-                recipients: recipients.clone(),
-            },
-            None => Accepted::Replay,
-        })
-        .collect()
-}
-
-/// Who a stored message is delivered to: its recipient, or the subscribers
-/// of its topic (not the sender, and within its audience); nobody for
-/// requests and responses.
-pub(crate) fn recipients_of(
-    m: &NewMessage,
-    subscribers: &HashMap<String, Vec<String>>,
-) -> Vec<String> {
-    if m.kind != "message" {
-        Vec::new()
-    } else if let Some(r) = &m.recipient {
-        vec![r.clone()]
-    } else {
-        m.topic
-            .as_ref()
-            .and_then(|t| subscribers.get(t))
-            .map(|s| {
-                s.iter()
-                    .filter(|d| **d != m.sender)
-                    .filter(|d| m.audience.as_ref().is_none_or(|a| a.contains(d)))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
 }
 
 /// A stored blob's description.
@@ -205,155 +133,20 @@ fn blob_from_row(row: &impl RowExt) -> Result<BlobInfo> {
 }
 
 /// `(sender, id) IN (VALUES (…), …)` for `n` pairs.
-pub(crate) fn pair_list(n: usize, numbered: bool) -> String {
+pub(crate) fn pair_list(n: usize, marks: Marks) -> String {
+    let mut p = Placeholders::new(marks);
     let mut s = String::from("(sender, id) IN (VALUES ");
     for i in 0..n {
         if i > 0 {
             s.push(',');
         }
-        if numbered {
-            s.push_str(&format!("(${},${})", 2 * i + 1, 2 * i + 2));
-        } else {
-            s.push_str("(?,?)");
-        }
+        p.push_tuple(&mut s, 2);
     }
     s.push(')');
     s
 }
 
-pub(crate) const MESSAGE_COLUMNS: &[&str] = &[
-    "seq",
-    "sender",
-    "id",
-    "kind",
-    "recipient",
-    "topic",
-    "resource",
-    "schema",
-    "envelope",
-    "digest",
-    "sent_at_ms",
-    "received_at_ms",
-    "payload_sha256",
-];
-
 impl Store {
-    /// Accepts a batch of verified messages in one transaction: duplicates
-    /// (same sender and id, earlier or within the batch) are reported as
-    /// [`Accepted::Replay`]; the others are stored with their deliveries and
-    /// audit entries, all or nothing.
-    pub async fn accept_messages(&self, batch: &[NewMessage]) -> Result<Vec<Accepted>> {
-        self.commit_exchange(batch, &[]).await
-    }
-
-    /// [`Store::accept_messages`] and acknowledgements
-    /// ([`Store::ack_deliveries`]) in one transaction: the hub's writer
-    /// commits what has arrived of both at once.
-    pub async fn commit_exchange(
-        &self,
-        batch: &[NewMessage],
-        acks: &[AckSet],
-    ) -> Result<Vec<Accepted>> {
-        if batch.len() > MAX_ACCEPT_BATCH {
-            return Err(StoreError::Config(format!(
-                "at most {MAX_ACCEPT_BATCH} messages per batch"
-            )));
-        }
-        if batch.is_empty() && acks.iter().all(|a| a.seqs.is_empty()) {
-            return Ok(Vec::new());
-        }
-        if let crate::db::Db::Sqlite(db) = &self.db {
-            match crate::exchange_sqlite::commit(db, batch, acks).await {
-                // A duplicate that arrived after the pre-read: the portable
-                // path sorts it out inside its transaction.
-                Err(StoreError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
-                    tracing::info!(error = %e, "a duplicate raced the fast commit; committing the portable way");
-                }
-                other => return other,
-            }
-        }
-        let outcomes = in_tx!(&self.db, tx => {
-            let numbered = crate::db::numbered_placeholders(&tx);
-            for a in acks {
-                ack_in_tx!(tx, numbered, &a.recipient, &a.seqs, a.at_ms);
-            }
-            // Which (sender, id) pairs exist already?
-            let mut existing: HashSet<(String, String)> = HashSet::new();
-            for chunk in batch.chunks(400) {
-                let sql = format!("SELECT sender, id FROM messages WHERE {}", pair_list(chunk.len(), numbered));
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for m in chunk {
-                    q = q.bind(&m.sender).bind(&m.id);
-                }
-                for row in q.fetch_all(&mut *tx).await? {
-                    existing.insert((row.text("sender")?, row.text("id")?));
-                }
-            }
-            let (fresh, outcome_slots) = split_fresh(batch, existing);
-            let mut stored: Vec<(u64, Vec<String>)> = Vec::with_capacity(fresh.len());
-            if !fresh.is_empty() {
-                let last: i64 = sqlx::query_scalar("UPDATE message_head SET seq = seq + $1 WHERE id = 1 RETURNING seq")
-                    .bind(fresh.len() as i64)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let first = last as u64 + 1 - fresh.len() as u64;
-                for (i, chunk) in fresh.chunks(MESSAGE_CHUNK).enumerate() {
-                    let sql = crate::db::insert_values_sql("messages", MESSAGE_COLUMNS, chunk.len(), numbered);
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for (j, m) in chunk.iter().enumerate() {
-                        let seq = first + (i * MESSAGE_CHUNK + j) as u64;
-                        q = q
-                            .bind(seq as i64)
-                            .bind(&m.sender)
-                            .bind(&m.id)
-                            .bind(&m.kind)
-                            .bind(&m.recipient)
-                            .bind(&m.topic)
-                            .bind(&m.resource)
-                            .bind(&m.schema)
-                            .bind(&m.envelope)
-                            .bind(&m.digest)
-                            .bind(m.sent_at_ms)
-                            .bind(m.received_at_ms)
-                            .bind(&m.payload_sha256);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
-                // Subscribers of the topics in this batch.
-                let topics: HashSet<&str> = fresh.iter().filter_map(|m| m.topic.as_deref()).collect();
-                let mut subscribers: HashMap<String, Vec<String>> = HashMap::new();
-                for topic in topics {
-                    let rows: Vec<String> = sqlx::query_scalar("SELECT department FROM subscriptions WHERE topic = $1 ORDER BY department")
-                        .bind(topic)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    subscribers.insert(topic.to_owned(), rows);
-                }
-                let mut deliveries: Vec<(String, u64)> = Vec::new();
-                for (i, m) in fresh.iter().enumerate() {
-                    let seq = first + i as u64;
-                    let recipients = recipients_of(m, &subscribers);
-                    for r in &recipients {
-                        deliveries.push((r.clone(), seq));
-                    }
-                    stored.push((seq, recipients));
-                }
-                for chunk in deliveries.chunks(DELIVERY_CHUNK) {
-                    let sql = crate::db::insert_values_sql("deliveries", &["recipient", "seq", "state"], chunk.len(), numbered);
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for (r, seq) in chunk {
-                        q = q.bind(r).bind(*seq as i64).bind("pending");
-                    }
-                    q.execute(&mut *tx).await?;
-                }
-                let audit: Vec<AuditRecord> = fresh.iter().map(|m| m.audit.clone()).collect();
-                append_audit!(tx, &audit);
-            }
-            outcomes(outcome_slots, &stored)
-        });
-        Ok(outcomes)
-    }
-
     /// Pending deliveries of `recipient` after `after_seq`, oldest first:
     /// `(seq, envelope, resource)`.
     pub async fn pending_deliveries(
@@ -380,8 +173,7 @@ impl Store {
             return Ok(0);
         }
         let done = in_tx!(&self.db, tx => {
-            let numbered = crate::db::numbered_placeholders(&tx);
-            ack_in_tx!(tx, numbered, recipient, seqs, at_ms)
+            ack_in_tx!(tx, recipient, seqs, at_ms)
         });
         Ok(done)
     }

@@ -23,9 +23,9 @@ mod blobs;
 mod cases;
 mod catalogue;
 mod certificates;
+mod commit;
 mod departments;
 mod exchange;
-mod exchange_sqlite;
 mod integrity;
 mod keys;
 mod licences;
@@ -194,7 +194,8 @@ pub struct StoreConfig {
     /// Largest number of pooled connections (PostgreSQL; SQLite readers).
     pub max_connections: u32,
     /// SQLite: WAL frames (pages) beyond which the background checkpointer
-    /// restarts the WAL, waiting for the writer (default 64 Ki, 256 MiB).
+    /// restarts the WAL, waiting for the writer (default [`WAL_RESTART_FRAMES`]:
+    /// 4,096 frames, 16 MiB at SQLite's 4 KiB pages).
     pub wal_restart_frames: i64,
     /// Local blobs: a staging file nothing has written to for this long is
     /// left by a write that never finished, and is removed when the store
@@ -231,78 +232,81 @@ pub struct Store {
     blobs: BlobStore,
 }
 
+/// The SQLite file at `path`: one writer, a pool of `query_only` readers,
+/// and the background checkpointer.
+async fn open_sqlite(path: &Path, config: &StoreConfig) -> Result<db::SqliteDb> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| StoreError::Config(format!("{}: {e}", parent.display())))?;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(match config.durability {
+            Durability::PowerLoss => SqliteSynchronous::Full,
+            Durability::ProcessCrash => SqliteSynchronous::Normal,
+        })
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30))
+        // Page caches: see READ_CACHE, WRITE_CACHE. Commits never
+        // checkpoint the WAL (that would stall the committer for the whole
+        // copy and its fsync): a background task does, see `checkpointer`.
+        .pragma("cache_size", READ_CACHE)
+        .pragma("wal_autocheckpoint", "0")
+        .pragma("temp_store", "memory");
+    // The writer first: it creates the file and the WAL.
+    let writer_failed = Arc::new(AtomicBool::new(false));
+    let failed = Arc::clone(&writer_failed);
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .before_acquire(move |conn, _| {
+            let usable = db::writer_usable(conn, &failed);
+            Box::pin(async move { Ok(usable) })
+        })
+        .connect_with(options.clone().pragma("cache_size", WRITE_CACHE))
+        .await?;
+    let read = SqlitePoolOptions::new()
+        .max_connections(config.max_connections.max(1))
+        .before_acquire(|conn, _| {
+            let usable = db::reader_usable(conn);
+            Box::pin(async move { Ok(usable) })
+        })
+        .connect_with(options.pragma("query_only", "true"))
+        .await?;
+    restrict_permissions(path);
+    let db = db::SqliteDb {
+        read,
+        write,
+        writer_failed,
+    };
+    tokio::spawn(checkpointer(db.clone(), config.wal_restart_frames));
+    Ok(db)
+}
+
+/// A pool on the PostgreSQL database at `url`.
+async fn open_postgres(url: &str, config: &StoreConfig) -> Result<sqlx::postgres::PgPool> {
+    let options = PgConnectOptions::from_str(url)?;
+    let options = match config.durability {
+        Durability::PowerLoss => options,
+        Durability::ProcessCrash => options.options([("synchronous_commit", "off")]),
+    };
+    Ok(PgPoolOptions::new()
+        .max_connections(config.max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(30))
+        // `pg_usable` is the ping, with a read-only check.
+        .test_before_acquire(false)
+        .before_acquire(|conn, _| Box::pin(async move { Ok(db::pg_usable(conn).await) }))
+        .connect_with(options)
+        .await?)
+}
+
 impl Store {
     /// Opens (creating and migrating if needed) the store.
     pub async fn open(config: &StoreConfig) -> Result<Self> {
         let db = match &config.database {
-            DatabaseConfig::Sqlite(path) => {
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent)
-                        .map_err(|e| StoreError::Config(format!("{}: {e}", parent.display())))?;
-                }
-                let options = SqliteConnectOptions::new()
-                    .filename(path)
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(match config.durability {
-                        Durability::PowerLoss => SqliteSynchronous::Full,
-                        Durability::ProcessCrash => SqliteSynchronous::Normal,
-                    })
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(30))
-                    // Page caches: see READ_CACHE, WRITE_CACHE. Commits never
-                    // checkpoint the WAL (that would stall the committer
-                    // for the whole copy and its fsync): a background task
-                    // does, see `checkpointer`.
-                    .pragma("cache_size", READ_CACHE)
-                    .pragma("wal_autocheckpoint", "0")
-                    .pragma("temp_store", "memory");
-                // The writer first: it creates the file and the WAL.
-                let writer_failed = Arc::new(AtomicBool::new(false));
-                let failed = Arc::clone(&writer_failed);
-                let write = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .before_acquire(move |conn, _| {
-                        let usable = db::writer_usable(conn, &failed);
-                        Box::pin(async move { Ok(usable) })
-                    })
-                    .connect_with(options.clone().pragma("cache_size", WRITE_CACHE))
-                    .await?;
-                let read = SqlitePoolOptions::new()
-                    .max_connections(config.max_connections.max(1))
-                    .before_acquire(|conn, _| {
-                        let usable = db::reader_usable(conn);
-                        Box::pin(async move { Ok(usable) })
-                    })
-                    .connect_with(options.pragma("query_only", "true"))
-                    .await?;
-                restrict_permissions(path);
-                let db = db::SqliteDb {
-                    read,
-                    write,
-                    writer_failed,
-                };
-                tokio::spawn(checkpointer(db.clone(), config.wal_restart_frames));
-                Db::Sqlite(db)
-            }
-            DatabaseConfig::Postgres(url) => {
-                let options = PgConnectOptions::from_str(url)?;
-                let options = match config.durability {
-                    Durability::PowerLoss => options,
-                    Durability::ProcessCrash => options.options([("synchronous_commit", "off")]),
-                };
-                let pool = PgPoolOptions::new()
-                    .max_connections(config.max_connections.max(1))
-                    .acquire_timeout(Duration::from_secs(30))
-                    // `pg_usable` is the ping, with a read-only check.
-                    .test_before_acquire(false)
-                    .before_acquire(|conn, _| {
-                        Box::pin(async move { Ok(db::pg_usable(conn).await) })
-                    })
-                    .connect_with(options)
-                    .await?;
-                Db::Postgres(pool)
-            }
+            DatabaseConfig::Sqlite(path) => Db::Sqlite(open_sqlite(path, config).await?),
+            DatabaseConfig::Postgres(url) => Db::Postgres(open_postgres(url, config).await?),
         };
         db.migrate().await?;
         let blobs = match &config.blobs {

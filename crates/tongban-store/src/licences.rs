@@ -200,11 +200,11 @@ impl Store {
             return Ok(());
         }
         in_tx!(&self.db, tx => {
-            let numbered = crate::db::numbered_placeholders(&tx);
+            let marks = crate::db::marks_of(&tx);
             // One statement per chunk: each statement is a round trip to the
             // database's worker, which costs more than the row itself.
             for chunk in rows.chunks(LICENCE_INSERT_CHUNK) {
-                let sql = crate::db::insert_values_sql("licences", LICENCE_INSERT_COLUMNS, chunk.len(), numbered);
+                let sql = crate::db::insert_values_sql("licences", LICENCE_INSERT_COLUMNS, chunk.len(), marks);
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for r in chunk {
                     q = q
