@@ -26,8 +26,6 @@
 //! The status (现势 / 中止 / 注销) is not a signed field: it changes after
 //! issue, so it lives in the issuer's status lists and verifiers report it.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 use time::{Date, OffsetDateTime, UtcOffset};
 use tongban_codes::{HolderCode, LicenceIdentifier, Uscc};
@@ -40,13 +38,10 @@ use crate::problem::{Problem, ProblemCode};
 use crate::rules::Facts;
 use crate::status::{self, StatusPurpose};
 use crate::types::{LicenceType, LicenceTypes};
+pub use crate::vocab::{LICENCE_CREDENTIAL_TYPE, VC_CONTEXT, digest_sri, issuer_id_of};
 
-/// The VC 2.0 base context.
-pub const VC_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
 /// Tongban's licence vocabulary (shipped in `schemas/context/licence-v1.jsonld`).
 pub const LICENCE_CONTEXT: &str = "https://schemas.tongban.dev/licence/v1";
-/// The credential type of a licence.
-pub const LICENCE_CREDENTIAL_TYPE: &str = "ElectronicLicence";
 /// China Standard Time, in which issue dates are counted.
 pub const CHINA_STANDARD_TIME: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
     Ok(offset) => offset,
@@ -73,21 +68,7 @@ pub fn blob_urn(sha256: &[u8; 32]) -> String {
     format!("urn:tongban:blob:sha256:{}", hex(sha256))
 }
 
-/// `sha256-{base64}` as Subresource Integrity writes it.
-pub fn digest_sri(sha256: &[u8; 32]) -> String {
-    format!("sha256-{}", STANDARD.encode(sha256))
-}
-
 pub use tongban_seal::hex;
-
-/// The issuer id of a credential: `issuer` as a string or `issuer.id`.
-pub fn issuer_id_of(credential: &Map<String, Value>) -> Option<&str> {
-    match credential.get("issuer")? {
-        Value::String(s) => Some(s),
-        Value::Object(o) => o.get("id").and_then(Value::as_str),
-        _ => None,
-    }
-}
 
 /// The issuing department and the key it signs with.
 #[derive(Debug)]

@@ -192,3 +192,9 @@ pub fn controller_of(verification_method: &str) -> &str {
         .split_once('#')
         .map_or(verification_method, |(c, _)| c)
 }
+
+/// Looks up keys by verification method (`{controller}#{key id}`).
+pub trait KeyLookup {
+    /// The key named by `verification_method`, if known.
+    fn key(&self, verification_method: &str) -> Option<&tongban_seal::KeyRecord>;
+}

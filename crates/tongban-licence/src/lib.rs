@@ -16,6 +16,7 @@ pub mod status;
 pub mod trustfile;
 pub mod types;
 pub mod verify;
+pub mod vocab;
 
 pub use credential::{
     Allocation, AttachmentRef, Holder, IssueError, IssueRequest, IssuedLicence, Issuer,

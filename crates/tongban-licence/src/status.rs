@@ -17,10 +17,9 @@ use time::OffsetDateTime;
 use tongban_seal::timefmt::{format_rfc3339, parse_rfc3339};
 use tongban_seal::{KeyRecord, SigningKey};
 
-use crate::credential::issuer_id_of;
-use crate::di;
+use crate::di::{self, KeyLookup};
 use crate::problem::{Problem, ProblemCode};
-use crate::verify::KeyLookup;
+use crate::vocab::issuer_id_of;
 
 /// Entries per list: 131,072 bits (16 KiB), the minimum the specification
 /// asks for so that a list hides which licence a verifier looks at.
@@ -211,7 +210,7 @@ pub fn sign_list(
     valid_for: time::Duration,
 ) -> Result<Value, tongban_seal::jcs::JcsError> {
     let mut credential = json!({
-        "@context": [crate::credential::VC_CONTEXT],
+        "@context": [crate::vocab::VC_CONTEXT],
         "id": id,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
         "issuer": {"id": issuer_id, "name": issuer_name},

@@ -11,11 +11,11 @@ use time::OffsetDateTime;
 use tongban_seal::timefmt::{format_rfc3339, parse_rfc3339};
 use tongban_seal::{KeyPurpose, KeyRecord, PublicKey, SigningKey, Validity};
 
-use crate::credential::VC_CONTEXT;
 use crate::di;
 use crate::status::verify_list;
 use crate::types::LicenceType;
 use crate::verify::Trust;
+use crate::vocab::VC_CONTEXT;
 
 /// Most issuers, keys, lists or types a trust file may hold.
 pub const MAX_ENTRIES: usize = 100_000;

@@ -16,21 +16,16 @@ use tongban_seal::batch::{self, BatchItem};
 use tongban_seal::timefmt::{format_rfc3339, parse_rfc3339};
 use tongban_seal::{KeyRecord, KeyUseError, PublicKey, Signature};
 
-use crate::credential::{LICENCE_CREDENTIAL_TYPE, digest_sri, issuer_id_of};
+pub use crate::di::KeyLookup;
 use crate::di::{self, controller_of};
 use crate::problem::{Problem, ProblemCode};
 use crate::rules::Facts;
 use crate::status::{LicenceStatus, StatusPurpose, VerifiedStatusList};
 use crate::types::LicenceTypes;
+use crate::vocab::{LICENCE_CREDENTIAL_TYPE, digest_sri, issuer_id_of};
 
 /// How far a proof's `created` may lie ahead of the verifier's clock.
 pub const CLOCK_SKEW: Duration = Duration::minutes(5);
-
-/// Looks up keys by verification method (`{controller}#{key id}`).
-pub trait KeyLookup {
-    /// The key named by `verification_method`, if known.
-    fn key(&self, verification_method: &str) -> Option<&KeyRecord>;
-}
 
 /// What a verifier trusts: keys, status lists, licence types.
 #[derive(Debug, Clone, Default)]
@@ -122,7 +117,9 @@ pub struct LicenceSummary {
 /// The result of verifying one credential.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verification {
-    /// True when there are no problems.
+    /// True when there are no problems: for reading and printing only.
+    /// [`Verification::into_verified`] does not trust it (a caller may
+    /// change it); it goes by the verdict the checks reached, kept private.
     pub valid: bool,
     /// Every problem found, in the order checked.
     pub problems: Vec<Problem>,
@@ -134,12 +131,16 @@ pub struct Verification {
     pub summary: Option<LicenceSummary>,
     #[serde(skip)]
     credential: Option<Value>,
+    /// Whether the checks found no problem, set only where they end.
+    #[serde(skip)]
+    passed: bool,
 }
 
 impl Verification {
     fn failed(problem: Problem) -> Self {
         Verification {
             valid: false,
+            passed: false,
             problems: vec![problem],
             unchecked: Vec::new(),
             status: None,
@@ -155,7 +156,7 @@ impl Verification {
 
     /// The verified licence, if valid.
     pub fn into_verified(self) -> Result<VerifiedLicence, Vec<Problem>> {
-        match (self.valid, self.credential, self.summary) {
+        match (self.passed, self.credential, self.summary) {
             (true, Some(credential), Some(summary)) => Ok(VerifiedLicence {
                 credential,
                 summary,
@@ -267,6 +268,7 @@ impl Pending {
     fn finish(self) -> Verification {
         Verification {
             valid: self.problems.is_empty(),
+            passed: self.problems.is_empty(),
             problems: self.problems,
             unchecked: self.unchecked,
             status: self.status,

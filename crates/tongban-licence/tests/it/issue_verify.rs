@@ -504,3 +504,30 @@ fn floats_are_never_signed() {
     assert!(world.issue(&request, true, NOW).is_ok());
     let _ = Validity::from(NOW);
 }
+
+/// A caller cannot turn a failed verification into a verified licence by
+/// changing what it reads: `into_verified` goes by the checks' verdict.
+#[test]
+fn a_failed_verification_cannot_be_promoted_to_a_verified_licence() {
+    let mut world = World::new();
+    let licence = world.issue(&world.business_request(), true, NOW).unwrap();
+    let trust = world.trust();
+    let mut bad = licence.credential.clone();
+    bad["credentialSubject"]["name"] = "冒名商行".into();
+    let mut result = verify(&trust, bad, options());
+    assert!(
+        result.has(ProblemCode::ProofInvalid),
+        "{:?}",
+        result.problems
+    );
+    assert!(result.summary.is_some(), "the forged name is readable");
+    result.valid = true;
+    result.problems.clear();
+    let Err(problems) = result.into_verified() else {
+        panic!("a tampered licence became a VerifiedLicence");
+    };
+    assert!(problems.is_empty(), "the caller cleared them");
+
+    let good = verify(&trust, licence.credential, options());
+    assert!(good.into_verified().is_ok());
+}
