@@ -221,10 +221,19 @@ fn walk(old: &Value, new: &Value, path: &str, out: &mut Vec<Change>) {
         }
         return;
     };
-    // Types.
+    type_changes(old, new, path, out);
+    enum_changes(o, n, path, out);
+    constraints(o, n, path, out);
+    property_changes(o, n, path, out);
+    required_changes(o, n, path, out);
+    additional_property_changes(o, n, path, out);
+    item_changes(o, n, path, out);
+}
+
+/// `type`: integer → number widens; anything that drops a type narrows.
+fn type_changes(old: &Value, new: &Value, path: &str, out: &mut Vec<Change>) {
     match (types(old), types(new)) {
         (Some(a), Some(b)) if a != b => {
-            // integer → number widens; anything that drops a type narrows.
             let widened_integer = a.contains("integer") && b.contains("number");
             let narrowed = !(a.is_subset(&b) || widened_integer);
             push(
@@ -251,7 +260,10 @@ fn walk(old: &Value, new: &Value, path: &str, out: &mut Vec<Change>) {
         ),
         _ => {}
     }
-    // Enums and const.
+}
+
+/// `enum` and `const`.
+fn enum_changes(o: &Map<String, Value>, n: &Map<String, Value>, path: &str, out: &mut Vec<Change>) {
     for key in ["enum", "const"] {
         let (a, b) = (o.get(key), n.get(key));
         if a == b {
@@ -295,9 +307,15 @@ fn walk(old: &Value, new: &Value, path: &str, out: &mut Vec<Change>) {
             );
         }
     }
-    // Constraints.
-    constraints(o, n, path, out);
-    // Properties.
+}
+
+/// Properties removed (narrows), changed (walked into) or added.
+fn property_changes(
+    o: &Map<String, Value>,
+    n: &Map<String, Value>,
+    path: &str,
+    out: &mut Vec<Change>,
+) {
     let empty = Map::new();
     let op = o
         .get("properties")
@@ -320,7 +338,6 @@ fn walk(old: &Value, new: &Value, path: &str, out: &mut Vec<Change>) {
             Some(new_schema) => walk(schema, new_schema, &child, out),
         }
     }
-    let old_required = string_set(o.get("required"));
     let new_required = string_set(n.get("required"));
     for name in np.keys() {
         if !op.contains_key(name) {
@@ -337,6 +354,17 @@ fn walk(old: &Value, new: &Value, path: &str, out: &mut Vec<Change>) {
             );
         }
     }
+}
+
+/// Properties that became required (narrows) or optional.
+fn required_changes(
+    o: &Map<String, Value>,
+    n: &Map<String, Value>,
+    path: &str,
+    out: &mut Vec<Change>,
+) {
+    let old_required = string_set(o.get("required"));
+    let new_required = string_set(n.get("required"));
     for name in new_required.difference(&old_required) {
         push(
             out,
@@ -355,7 +383,15 @@ fn walk(old: &Value, new: &Value, path: &str, out: &mut Vec<Change>) {
             format!("{name} is no longer required"),
         );
     }
-    // Additional properties.
+}
+
+/// `additionalProperties: false` set or lifted.
+fn additional_property_changes(
+    o: &Map<String, Value>,
+    n: &Map<String, Value>,
+    path: &str,
+    out: &mut Vec<Change>,
+) {
     let closed =
         |m: &Map<String, Value>| m.get("additionalProperties") == Some(&Value::Bool(false));
     if !closed(o) && closed(n) {
@@ -375,7 +411,10 @@ fn walk(old: &Value, new: &Value, path: &str, out: &mut Vec<Change>) {
             "additional properties now allowed".into(),
         );
     }
-    // Array items.
+}
+
+/// Array items: walked into, or newly constrained.
+fn item_changes(o: &Map<String, Value>, n: &Map<String, Value>, path: &str, out: &mut Vec<Change>) {
     if let (Some(a), Some(b)) = (o.get("items"), n.get("items")) {
         walk(a, b, &format!("{path}/items"), out);
     } else if o.get("items").is_none() && n.get("items").is_some() {
