@@ -565,6 +565,137 @@ mod tests {
         assert!(k.contains(&("/items/items/a".into(), ChangeKind::ConstraintChanged, true)));
     }
 
+    /// Every kind of change, one schema pair each: (case, old, new, the
+    /// exact changes in the order they are reported).
+    #[test]
+    fn each_kind_of_change_is_reported_with_its_path_and_verdict() {
+        use ChangeKind::*;
+        let obj = |p: Value| json!({"type": "object", "properties": p});
+        type Case = (
+            &'static str,
+            Value,
+            Value,
+            Vec<(&'static str, ChangeKind, bool)>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "shape",
+                json!(true),
+                json!(false),
+                vec![("/", ConstraintChanged, true)],
+            ),
+            (
+                "integer widens to number",
+                json!({"type": "integer"}),
+                json!({"type": "number"}),
+                vec![("/", TypeChanged, false)],
+            ),
+            (
+                "type restricted",
+                json!({}),
+                json!({"type": "string"}),
+                vec![("/", TypeChanged, true)],
+            ),
+            (
+                "type lifted",
+                json!({"type": "string"}),
+                json!({}),
+                vec![("/", TypeChanged, false)],
+            ),
+            (
+                "enum narrowed",
+                json!({"enum": ["a", "b"]}),
+                json!({"enum": ["a"]}),
+                vec![("/", EnumNarrowed, true)],
+            ),
+            (
+                "enum widened",
+                json!({"enum": ["a"]}),
+                json!({"enum": ["a", "b"]}),
+                vec![("/", EnumWidened, false)],
+            ),
+            (
+                "enum removed",
+                json!({"enum": ["a"]}),
+                json!({}),
+                vec![("/", EnumWidened, false)],
+            ),
+            (
+                "const added",
+                json!({}),
+                json!({"const": "a"}),
+                vec![("/", EnumNarrowed, true)],
+            ),
+            (
+                "maxLength lowered",
+                json!({"maxLength": 9}),
+                json!({"maxLength": 5}),
+                vec![("/", ConstraintChanged, true)],
+            ),
+            (
+                "property removed",
+                obj(json!({"a": {}})),
+                obj(json!({})),
+                vec![("/a", PropertyRemoved, true)],
+            ),
+            (
+                "property added",
+                obj(json!({})),
+                obj(json!({"a": {}})),
+                vec![("/a", PropertyAdded, false)],
+            ),
+            (
+                "nested change",
+                obj(json!({"a": {"type": "string"}})),
+                obj(json!({"a": {"type": "integer"}})),
+                vec![("/a", TypeChanged, true)],
+            ),
+            (
+                "required added",
+                json!({"required": []}),
+                json!({"required": ["a"]}),
+                vec![("/a", RequiredAdded, true)],
+            ),
+            (
+                "required removed",
+                json!({"required": ["a"]}),
+                json!({}),
+                vec![("/a", RequiredRemoved, false)],
+            ),
+            (
+                "closed",
+                json!({}),
+                json!({"additionalProperties": false}),
+                vec![("/", AdditionalPropertiesClosed, true)],
+            ),
+            (
+                "opened",
+                json!({"additionalProperties": false}),
+                json!({}),
+                vec![("/", AdditionalPropertiesOpened, false)],
+            ),
+            (
+                "items walked",
+                json!({"items": {"type": "string"}}),
+                json!({"items": {"type": "integer"}}),
+                vec![("/items", TypeChanged, true)],
+            ),
+            (
+                "items constrained",
+                json!({}),
+                json!({"items": {"type": "string"}}),
+                vec![("/items", ConstraintChanged, true)],
+            ),
+        ];
+        for (name, old, new, expected) in cases {
+            let expected: Vec<(String, ChangeKind, bool)> = expected
+                .into_iter()
+                .map(|(p, k, b)| (p.to_owned(), k, b))
+                .collect();
+            assert_eq!(kinds(&diff(&old, &new)), expected, "{name}");
+        }
+    }
+
     #[test]
     fn ids_versions_and_schemas() {
         assert!(check_id("business-registration").is_ok());
