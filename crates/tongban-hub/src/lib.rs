@@ -7,32 +7,37 @@
 //! The server is a library call: [`run`] takes a bound endpoint, the hub,
 //! a configuration and a shutdown future; tests start it on port 0.
 #![forbid(unsafe_code)]
+//!
+//! The crate is cut by capability, each layer importing only those below
+//! it (`tests/it/layers.rs` holds the rule table):
+//!
+//! - `server`: `run`'s steps, the background tasks;
+//! - `conn`: TLS, who connects, a stream's dispatch;
+//! - `ops`: a department's operations (send, request, listen, records,
+//!   blobs, subscriptions);
+//! - `services`: the hub's own services;
+//! - `federation`: peer links, pulls, answering peers, crossing requests;
+//! - `exchange`: the pipeline (admission, verification, commit) and the
+//!   listener registry;
+//! - `base`: what they all share (snapshot, shares, quotas, failures,
+//!   frames, names).
 
-mod blobs;
+mod base;
 mod conn;
-mod crossing;
-mod failures;
-mod ingest;
-mod listeners;
-mod peering;
-mod ratelimit;
-mod refusals;
+mod exchange;
+mod federation;
+mod ops;
+mod server;
 mod services;
-mod shares;
-mod snapshot;
-mod trust;
-mod usage;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use tongban_service::Hub;
 
-pub use ingest::Outcome;
+pub use conn::tls::{bind, quic_server_config};
+pub use exchange::Outcome;
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -210,305 +215,39 @@ impl std::fmt::Debug for TlsMaterial {
     }
 }
 
-/// The QUIC server configuration: TLS 1.3, ALPN `tongban/1`, client
-/// certificates required and checked against the CA and the CRL.
-pub fn quic_server_config(
-    tls: &TlsMaterial,
-    crl_pem: &str,
-    config: &ServeConfig,
-) -> Result<quinn::ServerConfig, ServeError> {
-    Ok(server_config(tls, crl_pem, &[], config)?.0)
-}
-
-/// Who may connect: departments with certificates from this hub's CA (CRL
-/// enforced), and peer hubs with certificates from their own CAs.
-#[derive(Clone)]
-pub(crate) struct Verifiers {
-    /// This hub's CA, with its CRL.
-    pub own: Arc<dyn rustls::server::danger::ClientCertVerifier>,
-    /// Each active peer's CA, by region.
-    pub peers:
-        std::collections::HashMap<String, Arc<dyn rustls::server::danger::ClientCertVerifier>>,
-}
-
-/// Accepts a chain that this hub's CA or any peer's CA vouches for; which
-/// one (and so whether the connection is a department or a peer hub) is
-/// decided after the handshake, with [`Verifiers`].
-#[derive(Debug)]
-struct EitherVerifier {
-    own: Arc<dyn rustls::server::danger::ClientCertVerifier>,
-    peers: Vec<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
-    hints: Vec<rustls::DistinguishedName>,
-}
-
-impl rustls::server::danger::ClientCertVerifier for EitherVerifier {
-    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
-        &self.hints
-    }
-
-    fn verify_client_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
-        let unknown_issuer = |e: &rustls::Error| {
-            matches!(
-                e,
-                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
-            )
-        };
-        match self.own.verify_client_cert(end_entity, intermediates, now) {
-            Ok(v) => Ok(v),
-            Err(mut refused) => {
-                for p in &self.peers {
-                    match p.verify_client_cert(end_entity, intermediates, now) {
-                        Ok(v) => return Ok(v),
-                        // The CA that knows the certificate says why (e.g.
-                        // revoked), rather than the others' "unknown issuer".
-                        Err(e) if unknown_issuer(&refused) && !unknown_issuer(&e) => refused = e,
-                        Err(_) => {}
-                    }
-                }
-                Err(refused)
-            }
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.own.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.own.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.own.supported_verify_schemes()
-    }
-}
-
-/// A verifier of client certificates from the CA in `ca_pem`, with its CRL.
-/// For a peer's CA (`peer`), only the certificate itself is looked up in
-/// the CRL its hub served, and a certificate the CRL does not cover (one
-/// from an intermediate CA) is not refused for that alone.
-fn ca_verifier(
-    ca_pem: &str,
-    crl_pem: Option<&str>,
-    peer: bool,
-    provider: &Arc<rustls::crypto::CryptoProvider>,
-) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, ServeError> {
-    let bad = |e: &dyn std::fmt::Display| ServeError::Tls(e.to_string());
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).map_err(|e| bad(&e))?)
-        .map_err(|e| bad(&e))?;
-    let crls: Vec<CertificateRevocationListDer<'static>> = match crl_pem {
-        Some(pem) => CertificateRevocationListDer::pem_slice_iter(pem.as_bytes())
-            .collect::<Result<_, _>>()
-            .map_err(|e| bad(&e))?,
-        None => Vec::new(),
-    };
-    let builder = rustls::server::WebPkiClientVerifier::builder_with_provider(
-        Arc::new(roots),
-        Arc::clone(provider),
-    )
-    .with_crls(crls);
-    let builder = if peer {
-        builder
-            .only_check_end_entity_revocation()
-            .allow_unknown_revocation_status()
-    } else {
-        builder
-    };
-    builder.build().map_err(|e| bad(&e))
-}
-
-/// The server configuration and the verifiers it admits clients with;
-/// `peers` are active peers' (region, CA PEM, its CRL if served).
-pub(crate) fn server_config(
-    tls: &TlsMaterial,
-    crl_pem: &str,
-    peers: &[PeerCa],
-    config: &ServeConfig,
-) -> Result<(quinn::ServerConfig, Verifiers), ServeError> {
-    let bad = |e: &dyn std::fmt::Display| ServeError::Tls(e.to_string());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let own = ca_verifier(&tls.ca_pem, Some(crl_pem), false, &provider)?;
-    let mut verifiers = Verifiers {
-        own: Arc::clone(&own),
-        peers: std::collections::HashMap::new(),
-    };
-    for (region, ca_pem, crl) in peers {
-        match ca_verifier(ca_pem, crl.as_deref(), true, &provider) {
-            Ok(v) => {
-                verifiers.peers.insert(region.clone(), v);
-            }
-            Err(e) => tracing::warn!(peer = %region, error = %e, "the peer's CA is unusable"),
-        }
-    }
-    let mut hints = own.root_hint_subjects().to_vec();
-    for v in verifiers.peers.values() {
-        hints.extend_from_slice(v.root_hint_subjects());
-    }
-    let verifier = Arc::new(EitherVerifier {
-        own,
-        peers: verifiers.peers.values().cloned().collect(),
-        hints,
-    });
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_slice_iter(tls.cert_pem.as_bytes())
-            .collect::<Result<_, _>>()
-            .map_err(|e| bad(&e))?;
-    let key = PrivateKeyDer::from_pem_slice(tls.key_pem.as_bytes()).map_err(|e| bad(&e))?;
-    let mut rustls_config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| bad(&e))?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(chain, key)
-        .map_err(|e| bad(&e))?;
-    rustls_config.alpn_protocols = vec![tongban_proto::ALPN.to_vec()];
-    let crypto =
-        quinn::crypto::rustls::QuicServerConfig::try_from(rustls_config).map_err(|e| bad(&e))?;
-    let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-    let mut transport = quinn::TransportConfig::default();
-    // What a client may make the hub buffer is bounded: unread bytes per
-    // connection and per stream by these windows, bytes read into frames
-    // by `frame_buffer`, unacknowledged bytes sent by `send_window`.
-    let window = |n: u64| quinn::VarInt::from_u64(n).map_err(|e| bad(&e));
-    transport
-        .max_concurrent_bidi_streams(config.max_streams_per_connection.into())
-        .max_concurrent_uni_streams(0u32.into())
-        .receive_window(window(config.receive_window)?)
-        .stream_receive_window(window(
-            config.stream_receive_window.min(config.receive_window),
-        )?)
-        .send_window(config.send_window)
-        .max_idle_timeout(Some(
-            quinn::IdleTimeout::try_from(config.idle_timeout).map_err(|e| bad(&e))?,
-        ))
-        // The hub's own keep-alive keeps a live client's connection up
-        // even when the client sends none (its acknowledgements count).
-        .keep_alive_interval(Some(
-            config
-                .keep_alive
-                .min(config.idle_timeout / 2)
-                .max(Duration::from_millis(100)),
-        ));
-    server.transport_config(Arc::new(transport));
-    Ok((server, verifiers))
-}
-
-/// Active peers' (region, CA PEM), by region.
-async fn peer_cas(hub: &Hub) -> Result<Vec<PeerCa>, ServeError> {
-    Ok(hub.peer_cas().await?)
-}
-
-/// An active peer's region, CA certificate and CRL (PEM).
-type PeerCa = (String, String, Option<String>);
-
-/// Rebuilds the TLS configuration (CRL, peers' CAs) and installs it.
-async fn rebuild_tls(
-    shared: &Shared,
-    tls: &TlsMaterial,
-    endpoint: &quinn::Endpoint,
-) -> Result<(), ServeError> {
-    let crl = shared.hub.ca_crl().await?;
-    let peers = peer_cas(&shared.hub).await?;
-    let (server, verifiers) = server_config(tls, &crl, &peers, &shared.config)?;
-    *shared
-        .verifiers
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = verifiers;
-    endpoint.set_server_config(Some(server));
-    Ok(())
-}
-
-/// Binds a QUIC endpoint for the hub.
-pub async fn bind(
-    addr: SocketAddr,
-    hub: &Hub,
-    tls: &TlsMaterial,
-    config: &ServeConfig,
-) -> Result<quinn::Endpoint, ServeError> {
-    let crl = hub.ca_crl().await?;
-    // Peers' CAs too: a peer may connect before `run` installs its own.
-    let (server, _) = server_config(tls, &crl, &peer_cas(hub).await?, config)?;
-    Ok(quinn::Endpoint::server(server, addr)?)
-}
-
-/// How often the server checks whether an audit checkpoint is due.
-const AUDIT_CHECKPOINT_CHECK: Duration = Duration::from_secs(1);
-
-/// Records pages read at once: hub-wide, and by one department.
-const RECORDS_AT_ONCE: (u64, u64) = (8, 2);
-/// Requests to the hub's services answered at once: hub-wide, and for one
-/// department.
-const SERVICES_AT_ONCE: (u64, u64) = (4, 2);
-/// Pulls across regions (and requests of other regions' resources) in
-/// progress at once, each mostly waiting on peers: hub-wide, and for one
-/// department.
-const PULLS_AT_ONCE: (u64, u64) = (16, 4);
-/// Peer hubs' licence and catalogue requests answered at once: apart from
-/// the departments' own services and pulls, so that two hubs pulling from
-/// each other cannot starve each other's answers; hub-wide, and for one
-/// peer.
-const PEER_REQUESTS_AT_ONCE: (u64, u64) = (4, 2);
-/// Requests of other regions' departments waiting on providers here at
-/// once: all peers together, and one peer's.
-const PEER_FORWARDS_AT_ONCE: (u64, u64) = (16, 8);
-
-fn budget(
-    name: &'static str,
-    unit: &'static str,
-    (total, per_party): (u64, u64),
-) -> shares::Shares {
-    shares::Shares::new(name, unit, total, per_party)
-}
-
 /// What the server's tasks share.
 pub(crate) struct Shared {
     pub hub: Hub,
     pub config: ServeConfig,
-    pub snapshot: Arc<snapshot::Snapshot>,
+    pub snapshot: Arc<base::snapshot::Snapshot>,
     /// Refused exchanges not yet added to the store's statistics.
-    pub refusals: refusals::Refusals,
+    pub refusals: base::refusals::Refusals,
     /// The trust list last built, and when.
-    pub trust: trust::Cached,
+    pub trust: base::trust::Cached,
     /// Records pages being read at once (each at most a frame).
-    pub records_budget: shares::Shares,
+    pub records_budget: base::shares::Shares,
     /// Requests to the hub's own services being answered at once.
-    pub services_budget: shares::Shares,
+    pub services_budget: base::shares::Shares,
     /// Pulls across regions in progress at once.
-    pub pulls_budget: shares::Shares,
+    pub pulls_budget: base::shares::Shares,
     /// Peer hubs' licence and catalogue requests being answered at once.
-    pub peer_budget: shares::Shares,
+    pub peer_budget: base::shares::Shares,
     /// Other regions' requests waiting on providers here at once.
-    pub forwards_budget: shares::Shares,
+    pub forwards_budget: base::shares::Shares,
     /// Open connections.
-    pub connections: shares::Shares,
+    pub connections: base::shares::Shares,
     /// Bytes of frames being read.
-    pub frames: shares::Shares,
+    pub frames: base::shares::Shares,
     /// Undelivered deliveries by sender (a quota).
-    pub usage: usage::Usage,
-    pub registry: listeners::Registry,
-    pub blobs: blobs::Budget,
+    pub usage: base::usage::Usage,
+    pub registry: exchange::listeners::Registry,
+    pub blobs: base::blobs::Budget,
     /// Whose client certificates are accepted, and as what.
-    pub verifiers: std::sync::RwLock<Verifiers>,
+    pub verifiers: std::sync::RwLock<conn::tls::Verifiers>,
     /// Links to peer hubs and their trust lists.
-    pub peering: peering::Peering,
+    pub peering: federation::Peering,
     /// Licence reads per department (this region's, and peers' by region).
-    pub licence_reads: ratelimit::RateLimit,
+    pub licence_reads: base::ratelimit::RateLimit,
 }
 
 /// Runs the exchange on `endpoint` until `shutdown` resolves, then drains:
@@ -521,238 +260,17 @@ pub async fn run(
     config: ServeConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    // The schemas this version's services expect, on a hub set up by an
-    // earlier one.
-    if hub.identity().await.is_ok() {
-        hub.register_service_schemas().await?;
-    }
-    let snapshot = snapshot::Snapshot::load(hub.clone()).await?;
-    let (server, verifiers) =
-        server_config(&tls, &hub.ca_crl().await?, &peer_cas(&hub).await?, &config)?;
-    endpoint.set_server_config(Some(server));
-    let shared = Arc::new(Shared {
-        hub: hub.clone(),
-        config: config.clone(),
-        snapshot,
-        refusals: refusals::Refusals::default(),
-        trust: trust::Cached::default(),
-        records_budget: budget("records pages", "pages read at once", RECORDS_AT_ONCE),
-        services_budget: budget("hub services", "answers at once", SERVICES_AT_ONCE),
-        pulls_budget: budget("pulls across regions", "pulls at once", PULLS_AT_ONCE),
-        peer_budget: budget(
-            "answers to peer hubs",
-            "answers at once",
-            PEER_REQUESTS_AT_ONCE,
-        ),
-        forwards_budget: budget(
-            "other regions' requests waiting on providers",
-            "requests",
-            PEER_FORWARDS_AT_ONCE,
-        ),
-        connections: shares::Shares::new(
-            "connections",
-            "connections",
-            config.max_connections.into(),
-            config.connections_per_department.into(),
-        ),
-        frames: shares::Shares::new(
-            "memory for frames being read",
-            "bytes",
-            config.frame_buffer,
-            config
-                .frame_buffer_per_department
-                .max(conn::frame_share_floor(config.max_frame)),
-        ),
-        usage: usage::Usage::default(),
-        registry: listeners::Registry::new(config.requests_per_requester),
-        blobs: blobs::Budget::new(
-            config.max_blob,
-            config.blob_buffer,
-            config.blob_buffer_per_department,
-        ),
-        verifiers: std::sync::RwLock::new(verifiers),
-        peering: peering::Peering::default(),
-        licence_reads: ratelimit::RateLimit::new(
-            config.licence_reads_per_minute,
-            config.licence_read_burst,
-        ),
-    });
-    let (ingest, pipeline) = ingest::Ingest::start(Arc::clone(&shared));
+    let shared = Arc::new(server::start(&endpoint, hub, &tls, config).await?);
+    let (ingest, pipeline) = exchange::Ingest::start(Arc::clone(&shared));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
-
-    // Keep the registry and the CRL fresh.
-    {
-        let shared = Arc::clone(&shared);
-        let mut stop = stop_rx.clone();
-        tasks.spawn(async move {
-            let mut tick = tokio::time::interval(shared.config.refresh_every);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        if let Err(e) = shared.snapshot.refresh().await {
-                            tracing::warn!(error = %e, "registry refresh failed");
-                        }
-                    }
-                    _ = stop.changed() => break,
-                }
-            }
-        });
-    }
-    // Count each sender's undelivered deliveries again (quotas).
-    {
-        let shared = Arc::clone(&shared);
-        let mut stop = stop_rx.clone();
-        tasks.spawn(async move {
-            let mut tick = tokio::time::interval(shared.config.quota_recount_every);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => shared.usage.recount(&shared.hub).await,
-                    _ = stop.changed() => break,
-                }
-            }
-        });
-    }
-    // Sign an audit checkpoint when enough entries have accrued (off the
-    // writer's path: a check per commit would cost the writer a round trip).
-    {
-        let shared = Arc::clone(&shared);
-        let mut stop = stop_rx.clone();
-        tasks.spawn(async move {
-            let mut tick = tokio::time::interval(AUDIT_CHECKPOINT_CHECK);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        if let Err(e) = shared.hub.maybe_checkpoint().await {
-                            tracing::warn!(error = %e, "audit checkpoint failed");
-                        }
-                        shared.refusals.flush(&shared.hub).await;
-                    }
-                    _ = stop.changed() => break,
-                }
-            }
-        });
-    }
-    {
-        let endpoint = endpoint.clone();
-        let shared = Arc::clone(&shared);
-        let tls = tls.clone();
-        let mut stop = stop_rx.clone();
-        tasks.spawn(async move {
-            let mut tick = tokio::time::interval(shared.config.crl_refresh_every);
-            tick.tick().await;
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        if let Err(e) = rebuild_tls(&shared, &tls, &endpoint).await {
-                            tracing::warn!(error = %e, "CRL refresh failed; keeping the previous one");
-                        }
-                    }
-                    _ = stop.changed() => break,
-                }
-            }
-        });
-    }
-
-    // Peers: admit their CAs when added, drop them when removed, and keep
-    // their trust lists fresh.
-    {
-        let endpoint = endpoint.clone();
-        let shared = Arc::clone(&shared);
-        let tls = tls.clone();
-        let mut stop = stop_rx.clone();
-        tasks.spawn(async move {
-            let mut tick = tokio::time::interval(shared.config.refresh_every);
-            let mut known: Option<Vec<PeerCa>> = None;
-            let mut refreshing = tokio::task::JoinSet::new();
-            let mut in_flight = std::collections::HashMap::new();
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        let peers = match shared.hub.peers().await {
-                            Ok(p) => p.into_iter().filter(|p| p.status == "active").collect::<Vec<_>>(),
-                            Err(e) => {
-                                tracing::warn!(error = %e, "reading peers failed");
-                                continue;
-                            }
-                        };
-                        // Peers' envelopes whose time is up, forgotten.
-                        if !peers.is_empty() {
-                            if let Err(e) = shared.hub.store().forget_peer_envelopes(shared.hub.now()).await {
-                                tracing::warn!(error = %e, "forgetting old peer envelopes failed");
-                            }
-                        }
-                        // Their CAs and CRLs: a change rebuilds the TLS
-                        // configuration (and closes links it no longer admits).
-                        let cas = match peer_cas(&shared.hub).await {
-                            Ok(cas) => cas,
-                            Err(e) => {
-                                tracing::warn!(error = %e, "reading peers' CAs failed");
-                                continue;
-                            }
-                        };
-                        if known.as_ref() != Some(&cas) {
-                            match rebuild_tls(&shared, &tls, &endpoint).await {
-                                Ok(()) => {
-                                    shared.peering.retain(&peers).await;
-                                    known = Some(cas);
-                                }
-                                Err(e) => tracing::warn!(error = %e, "admitting peers' CAs failed; retrying"),
-                            }
-                        }
-                        for peer in shared.peering.due(&peers, shared.config.peer_refresh_every) {
-                            if !in_flight.values().any(|r| *r == peer.region_code) {
-                                let shared = Arc::clone(&shared);
-                                let region = peer.region_code.clone();
-                                let task = refreshing.spawn(async move {
-                                    let _ = peering::refresh(&shared, &peer, true).await;
-                                });
-                                in_flight.insert(task.id(), region);
-                            }
-                        }
-                    }
-                    Some(done) = refreshing.join_next_with_id(), if !refreshing.is_empty() => {
-                        // Finished or failed (even by panicking): the peer is due again.
-                        let id = match done {
-                            Ok((id, ())) => id,
-                            Err(e) => e.id(),
-                        };
-                        in_flight.remove(&id);
-                    }
-                    _ = stop.changed() => break,
-                }
-            }
-            refreshing.abort_all();
-        });
-    }
-
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            incoming = endpoint.accept() => {
-                let Some(incoming) = incoming else { break };
-                let shared = Arc::clone(&shared);
-                let ingest = ingest.clone();
-                let stop = stop_rx.clone();
-                tasks.spawn(async move { conn::handle(incoming, shared, ingest, stop).await });
-            }
-            () = &mut shutdown => break,
-        }
-    }
-
+    server::spawn_background(&mut tasks, &shared, &endpoint, &tls, &stop_rx);
+    server::accept(&endpoint, &shared, &ingest, &stop_rx, &mut tasks, shutdown).await;
     tracing::info!("shutting down: draining in-flight work");
     endpoint.set_server_config(None);
     let _ = stop_tx.send(true);
     drop(ingest);
-    let drained = tokio::time::timeout(config.drain_timeout, async {
-        while tasks.join_next().await.is_some() {}
-        let _ = pipeline.await;
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!("drain timed out; closing remaining connections");
-    }
-    shared.refusals.flush(&shared.hub).await;
+    server::drain(&shared, tasks, pipeline).await;
     endpoint.close(
         tongban_proto::error::close::SHUTTING_DOWN.into(),
         b"SHUTTING_DOWN",

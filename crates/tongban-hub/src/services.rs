@@ -10,7 +10,7 @@
 //! - `hub.region.licences` (`region-licence-query@2` → `region-licences@1`):
 //!   a holder's licences here and in peer regions (全域通办) for a case of
 //!   the asking department's own item, of that item's licence types, each
-//!   verified with its region's trust list (see `peering`).
+//!   verified with its region's trust list (see `federation::pull`).
 //!
 //! Both services that return licences count against the asking
 //! department's licence reads (`ServeConfig::licence_reads_per_minute`).
@@ -22,47 +22,8 @@ use tongban_proto::{Draft, ErrorCode, Kind, ProtoError, Verified};
 use tongban_service::{CaseQuery, Hub, IssueInput};
 
 use crate::Shared;
-
-/// One of the hub's services.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Service {
-    /// Its resource id.
-    pub resource: &'static str,
-    /// The schema requests carry.
-    pub request_schema: &'static str,
-    /// The schema of the hub's answer.
-    pub answer_schema: &'static str,
-    /// It returns a holder's licences: bound to a case of the asking
-    /// department's own item, and counted against its licence reads.
-    pub reads_licences: bool,
-}
-
-/// Every hub service.
-pub(crate) const SERVICES: &[Service] = &[
-    Service {
-        resource: "hub.case.licences",
-        request_schema: "case-licence-query@1",
-        answer_schema: "case-licences@1",
-        reads_licences: true,
-    },
-    Service {
-        resource: "hub.case.result",
-        request_schema: "case-result@1",
-        answer_schema: "case-result-issued@1",
-        reads_licences: false,
-    },
-    Service {
-        resource: crate::peering::REGION_LICENCES,
-        request_schema: "region-licence-query@2",
-        answer_schema: "region-licences@1",
-        reads_licences: true,
-    },
-];
-
-/// The service a resource id names, if it is one of the hub's.
-pub(crate) fn by_resource(resource: &str) -> Option<&'static Service> {
-    SERVICES.iter().find(|s| s.resource == resource)
-}
+use crate::base::names::{REGION_LICENCES, Service};
+use crate::federation::pull::region_licences;
 
 fn refused(e: &tongban_service::Error) -> ProtoError {
     match e {
@@ -70,7 +31,7 @@ fn refused(e: &tongban_service::Error) -> ProtoError {
         tongban_service::Error::Rejected { .. } | tongban_service::Error::Issue(_) => {
             ProtoError::service(e.code(), e.to_string())
         }
-        _ => crate::failures::service(e, "the hub's service failed"),
+        _ => crate::base::failures::service(e, "the hub's service failed"),
     }
 }
 
@@ -91,7 +52,7 @@ pub(crate) async fn answer(
     let h = &request.header;
     let p = request.payload();
     if service.reads_licences {
-        crate::ratelimit::licence_read(&shared.licence_reads, &h.sender)?;
+        crate::base::ratelimit::licence_read(&shared.licence_reads, &h.sender)?;
     }
     let payload = match service.resource {
         "hub.case.licences" => {
@@ -126,7 +87,7 @@ pub(crate) async fn answer(
                 "case": case,
             })
         }
-        crate::peering::REGION_LICENCES => crate::peering::region_licences(shared, request).await?,
+        REGION_LICENCES => region_licences(shared, request).await?,
         other => {
             return Err(ProtoError::new(
                 ErrorCode::Internal,

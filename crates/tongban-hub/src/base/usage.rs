@@ -84,7 +84,7 @@ pub(crate) async fn check_blob_quota(
 ) -> Result<(), ProtoError> {
     let store = shared.hub.store();
     let failed = |e: tongban_store::StoreError| {
-        crate::failures::store(&e, "the hub could not check the blob quota")
+        crate::base::failures::store(&e, "the hub could not check the blob quota")
     };
     if store
         .blob_held(&blob.sha256, department)

@@ -26,18 +26,15 @@ use tongban_proto::{ErrorCode, Kind, ProtoError, Verified};
 use tongban_store::AuditRecord;
 
 use crate::Shared;
-use crate::peering::{self, PEER_REQUEST, PEER_REQUEST_SCHEMA, PEER_RESPONSE_SCHEMA};
+use crate::base::checks::validate;
+use crate::base::names::split;
+use crate::exchange::admission;
+use crate::federation::links::{check_answer, crl_fresh, link, trust};
+use crate::federation::origin::{origin_replayed, remember, verified_origin};
+use crate::federation::{PEER_REQUEST, PEER_REQUEST_SCHEMA, PEER_RESPONSE_SCHEMA, PeerFailure};
 
 /// Longest wait for a provider in another region.
 const MAX_WAIT: Duration = Duration::from_secs(30);
-
-/// `(region, id)` when `resource` names a peer region's resource
-/// (`{six digits}:{id}`).
-pub(crate) fn split(resource: &str) -> Option<(&str, &str)> {
-    let (region, id) = resource.split_once(':')?;
-    (region.len() == 6 && region.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty())
-        .then_some((region, id))
-}
 
 /// The peer's refusal as the department gets it: codes about the
 /// department's request and the resource go through; codes about the
@@ -79,7 +76,7 @@ fn service_error(e: tongban_service::Error) -> ProtoError {
         code if matches!(e, tongban_service::Error::Rejected { .. }) => {
             ProtoError::service(code, e.to_string())
         }
-        _ => crate::failures::service(&e, "a request to another region failed"),
+        _ => crate::base::failures::service(&e, "a request to another region failed"),
     }
 }
 
@@ -101,7 +98,14 @@ pub(crate) async fn forward(
         shared.snapshot.refresh_on_miss().await;
         view = shared.snapshot.view();
     }
-    let key = crate::ingest::sender_key(shared, &view, &parsed, Kind::Request, department, now)?;
+    let key = admission::before_signature(
+        &parsed,
+        Kind::Request,
+        department,
+        &view,
+        now,
+        shared.config.time_window,
+    )?;
     let request = parsed.verify(&key)?;
     let h = &request.header;
     let Some((region, id)) = split(&h.resource) else {
@@ -128,7 +132,7 @@ pub(crate) async fn forward(
         ));
     }
     let validator = shared.peering.validator(&resource)?;
-    crate::ingest::validate(&validator, &h.schema, request.payload())?;
+    validate(&validator, &h.schema, request.payload())?;
     hub.record_audit(&[AuditRecord::new(
         now,
         department,
@@ -139,15 +143,15 @@ pub(crate) async fn forward(
     .await
     .map_err(service_error)?;
 
-    let peer_trust = peering::trust(shared, region)
+    let peer_trust = trust(shared, region)
         .await
-        .map_err(peering::PeerFailure::into_refusal)?;
-    peering::crl_fresh(shared, region)
+        .map_err(PeerFailure::into_refusal)?;
+    crl_fresh(shared, region)
         .await
-        .map_err(peering::PeerFailure::into_refusal)?;
-    let client = peering::link(shared, &peer)
+        .map_err(PeerFailure::into_refusal)?;
+    let client = link(shared, &peer)
         .await
-        .map_err(peering::PeerFailure::into_refusal)?;
+        .map_err(PeerFailure::into_refusal)?;
     let draft = client.request_for(
         PEER_REQUEST,
         PEER_REQUEST_SCHEMA,
@@ -182,7 +186,7 @@ pub(crate) async fn forward(
         }
     };
     let invalid = |m: String| ProtoError::service("PEER_ANSWER_INVALID", m);
-    let outer = peering::check_answer(
+    let outer = check_answer(
         shared,
         &peer_trust,
         answer,
@@ -242,7 +246,7 @@ pub(crate) async fn answer_request(
 ) -> Result<Value, ProtoError> {
     let hub = &shared.hub;
     let now = hub.now();
-    let origin = peering::verified_origin(shared, region, request.payload().get("origin")).await?;
+    let origin = verified_origin(shared, region, request.payload().get("origin")).await?;
     let h = &origin.header;
     let addressed_right = h.topic.is_none() && h.payload_ref.is_none();
     let id = match split(&h.resource) {
@@ -261,7 +265,7 @@ pub(crate) async fn answer_request(
     // One refresh if the resource or its schema is new, or the resource is
     // not (yet) published and unconditional, since the last one: the peer
     // found it so in the catalogue this hub served from its store.
-    let open = |v: &crate::snapshot::View| {
+    let open = |v: &crate::base::snapshot::View| {
         v.access
             .resource(id)
             .is_some_and(|r| r.status == "published" && r.sharing_type == "unconditional")
@@ -308,8 +312,8 @@ pub(crate) async fn answer_request(
             format!("schema {} is not registered", h.schema),
         )
     })?;
-    crate::ingest::validate(validator, &h.schema, origin.payload())?;
-    peering::remember(shared, Some(region), h, peering::origin_replayed).await?;
+    validate(validator, &h.schema, origin.payload())?;
+    remember(shared, Some(region), h, origin_replayed).await?;
     if !shared.registry.is_listening(&resource.provider) {
         return Err(ProtoError::new(
             ErrorCode::ProviderUnavailable,
@@ -328,7 +332,7 @@ pub(crate) async fn answer_request(
         json!({"id": h.id, "digest": origin.digest(), "region": region}),
     )])
     .await
-    .map_err(|e| crate::failures::service(&e, "the hub could not log the request"))?;
+    .map_err(|e| crate::base::failures::service(&e, "the hub could not log the request"))?;
     let rx = shared.registry.route_request(
         &h.sender,
         &h.id,

@@ -1,5 +1,5 @@
-//! Payloads by reference: `upload` and `download` streams, and the check
-//! an envelope with a `payloadRef` passes before it is accepted.
+//! Payloads by reference: `upload` and `download` streams (the check an
+//! envelope with a `payloadRef` passes is `exchange::reference`).
 //!
 //! A department may reference only a blob it uploaded itself (it proved it
 //! holds the bytes); it may download one it uploaded or one referenced by a
@@ -7,82 +7,78 @@
 //! in a request (as provider) or was answered with, while the catalogue's
 //! rule admits it to that message's resource.
 //! Blob bytes held in memory are bounded hub-wide, and per department, by
-//! a [`Budget`]; a department past its share gets `BUSY`, never a wait.
+//! a `base::blobs::Budget`; a department past its share gets `BUSY`, never a wait.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
-use tongban_proto::ops::is_json_media_type;
-use tongban_proto::{ErrorCode, PayloadRef, ProtoError};
+use tongban_proto::{ErrorCode, ProtoError, ServerOp};
 use tongban_store::{AuditRecord, BlobInfo, StoreError};
 
 use crate::Shared;
-use crate::shares::{Share, Shares};
+use crate::base::blobs::{json_only, store_failed};
+use crate::base::shares::Share;
+use crate::base::wire::{Reader, write, write_within};
+use crate::ops::StreamCtx;
 
-/// How many blob bytes may be in memory at once: hub-wide, and for one
-/// department.
-pub(crate) struct Budget {
-    max_blob: u64,
-    shares: Shares,
+/// Answers an `upload` stream: the bytes that follow its first frame are
+/// the blob.
+pub(crate) async fn serve_upload(
+    ctx: &StreamCtx,
+    mut reader: Reader,
+    send: &mut quinn::SendStream,
+    announced: BlobInfo,
+) {
+    let (sha256, size) = (announced.sha256.clone(), announced.size);
+    let incoming = Incoming {
+        buffered: reader.take_rest(),
+        recv: &mut reader.recv,
+    };
+    let reply = match upload(&ctx.shared, &ctx.department, announced, incoming).await {
+        Ok(()) => ServerOp::Uploaded { sha256, size },
+        Err(e) => {
+            // Stop the rest of a refused upload at once.
+            let _ = reader.recv.stop(0u32.into());
+            ServerOp::error(None, &e)
+        }
+    };
+    write(send, &reply).await;
 }
 
-impl Budget {
-    /// `buffer` bytes hub-wide, `per_department` for one department; both
-    /// at least `max_blob`, so that the largest upload fits.
-    pub fn new(max_blob: u64, buffer: u64, per_department: u64) -> Budget {
-        Budget {
-            max_blob,
-            shares: Shares::new(
-                "memory for blobs",
-                "bytes",
-                buffer.max(max_blob),
-                per_department.max(max_blob),
-            ),
+/// Answers a `download` stream with the blob; false when the client
+/// stopped taking its bytes and the stream was reset.
+pub(crate) async fn serve_download(
+    ctx: &StreamCtx,
+    send: &mut quinn::SendStream,
+    sha256: &str,
+) -> bool {
+    match download(&ctx.shared, &ctx.department, sha256).await {
+        Ok((info, bytes, _share)) => {
+            let header = ServerOp::Blob {
+                sha256: info.sha256,
+                size: info.size,
+                media_type: info.media_type,
+            };
+            if write(send, &header).await
+                && !write_within(send, &bytes, ctx.shared.config.read_timeout).await
+            {
+                // A client that stopped taking the bytes gives back the
+                // memory they hold.
+                tracing::info!(department = %ctx.department, %sha256, "download cut: the client stopped reading");
+                let _ = send.reset(0u32.into());
+                return false;
+            }
+        }
+        Err(e) => {
+            write(send, &ServerOp::error(None, &e)).await;
         }
     }
-
-    /// Takes `size` bytes of `department`'s share (at most the whole
-    /// share), or refuses with `BUSY`; the share returns them.
-    fn hold(&self, department: &str, size: u64) -> Result<Share, ProtoError> {
-        self.shares.try_acquire(department, size.max(1))
-    }
-
-    fn check_size(&self, size: u64) -> Result<(), ProtoError> {
-        if size > self.max_blob {
-            return Err(ProtoError::new(
-                ErrorCode::PayloadTooLarge,
-                format!(
-                    "a blob of {size} bytes exceeds the hub's limit of {} bytes",
-                    self.max_blob
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn json_only(media_type: &str) -> Result<(), ProtoError> {
-    if is_json_media_type(media_type) {
-        Ok(())
-    } else {
-        Err(ProtoError::new(
-            ErrorCode::PayloadInvalid,
-            format!(
-                "payload blobs are JSON (application/json or application/…+json), not {media_type:?}; \
-                 put binary content in a JSON document (e.g. base64) or a licence attachment"
-            ),
-        ))
-    }
-}
-
-fn store_failed(e: StoreError) -> ProtoError {
-    crate::failures::store(&e, "the hub's blob store failed")
+    true
 }
 
 /// Where the bytes of an upload come from: what the frame decoder had
 /// already buffered, then the stream.
-pub(crate) struct Incoming<'a> {
+struct Incoming<'a> {
     pub buffered: Vec<u8>,
     pub recv: &'a mut quinn::RecvStream,
 }
@@ -90,7 +86,7 @@ pub(crate) struct Incoming<'a> {
 /// Receives an upload's bytes, checks size and digest, stores them durably
 /// and records that `department` holds them (with an audit entry). The
 /// upload is cut with `READ_TIMEOUT` when no bytes come for `read_timeout`.
-pub(crate) async fn upload(
+async fn upload(
     shared: &Arc<Shared>,
     department: &str,
     announced: BlobInfo,
@@ -98,7 +94,7 @@ pub(crate) async fn upload(
 ) -> Result<(), ProtoError> {
     shared.blobs.check_size(announced.size)?;
     json_only(&announced.media_type)?;
-    crate::usage::check_blob_quota(shared, department, &announced).await?;
+    crate::base::usage::check_blob_quota(shared, department, &announced).await?;
     let _share = shared.blobs.hold(department, announced.size)?;
     let bytes = receive(incoming, announced.size, shared.config.read_timeout).await?;
     let store = shared.hub.store();
@@ -196,7 +192,7 @@ async fn receive(
 
 /// A blob `department` may read now, with its bytes (digest checked) and
 /// the share of blob memory they take.
-pub(crate) async fn download(
+async fn download(
     shared: &Arc<Shared>,
     department: &str,
     sha256: &str,
@@ -246,102 +242,4 @@ fn missing(sha256: &str, department: &str) -> ProtoError {
         ErrorCode::BlobMissing,
         format!("no blob {sha256} that {department} may read"),
     )
-}
-
-/// What [`check_reference`] found true of an envelope's payload by
-/// reference: the pipeline accepts the envelope only if its verified
-/// reference and schema are these.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Checked {
-    pub reference: PayloadRef,
-    pub schema: String,
-}
-
-/// The check of an envelope whose payload is a blob, made before the
-/// envelope enters the pipeline so that its ordered stages never wait on
-/// one department's blob I/O (a stream's next envelopes wait instead):
-/// `department` uploaded the blob, size and media type match, and the JSON
-/// in it satisfies the schema the envelope names. `None` when the envelope
-/// names no blob. The envelope is not verified yet: what it says is only
-/// trusted once its signature is (`ingest`).
-pub(crate) async fn check_reference(
-    shared: &Arc<Shared>,
-    department: &str,
-    envelope: &Value,
-) -> Result<Option<Checked>, ProtoError> {
-    if envelope.get("payloadRef").is_none_or(Value::is_null) {
-        return Ok(None);
-    }
-    let parsed = tongban_proto::envelope::parse(envelope.clone())?;
-    let h = parsed.header;
-    let Some(r) = h.payload_ref else {
-        return Ok(None);
-    };
-    json_only(&r.media_type)?;
-    let store = shared.hub.store();
-    let info = store
-        .blob_held(&r.sha256, department)
-        .await
-        .map_err(store_failed)?
-        .ok_or_else(|| {
-            ProtoError::new(
-                ErrorCode::BlobMissing,
-                format!(
-                    "{department} has not uploaded blob {}; upload it before sending the envelope",
-                    r.sha256
-                ),
-            )
-        })?;
-    if info.size != r.size {
-        return Err(ProtoError::new(
-            ErrorCode::BlobMismatch,
-            format!(
-                "blob {} has {} bytes; the reference says {}",
-                r.sha256, info.size, r.size
-            ),
-        ));
-    }
-    let mut validator = shared.snapshot.view().validators.get(&h.schema).cloned();
-    if validator.is_none() {
-        shared.snapshot.refresh_on_miss().await;
-        validator = shared.snapshot.view().validators.get(&h.schema).cloned();
-    }
-    let validator = validator.ok_or_else(|| {
-        ProtoError::new(
-            ErrorCode::SchemaUnknown,
-            format!("schema {} is not registered", h.schema),
-        )
-    })?;
-    // Parsed JSON takes several times the bytes: hold twice the size.
-    let _share = shared.blobs.hold(department, info.size.saturating_mul(2))?;
-    let bytes = store
-        .blobs()
-        .get(&r.sha256)
-        .await
-        .map_err(store_failed)?
-        .ok_or_else(|| {
-            store_failed(StoreError::Corrupt(format!(
-                "blob {} is recorded but its bytes are gone",
-                r.sha256
-            )))
-        })?;
-    let schema = h.schema.clone();
-    tokio::task::spawn_blocking(move || {
-        let payload: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ProtoError::new(
-                ErrorCode::PayloadInvalid,
-                format!("the payload blob is not JSON: {e}"),
-            )
-        })?;
-        crate::ingest::validate(&validator, &schema, &payload)
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "checking a payload blob failed");
-        ProtoError::new(ErrorCode::Internal, "the hub failed checking the payload")
-    })??;
-    Ok(Some(Checked {
-        reference: r,
-        schema: h.schema,
-    }))
 }

@@ -19,17 +19,6 @@ pub(crate) struct Refusals {
     counts: Mutex<HashMap<(String, String, ErrorCode), u64>>,
 }
 
-/// The resource an envelope names, kept short: [`Refusals::count`] keeps
-/// it only if the hub knows it, so this only bounds what a job carries.
-pub(crate) fn resource_of(envelope: &serde_json::Value) -> String {
-    envelope
-        .get("resource")
-        .and_then(serde_json::Value::as_str)
-        .filter(|r| r.len() <= 100)
-        .unwrap_or_default()
-        .to_owned()
-}
-
 impl Refusals {
     /// Counts one refusal. The resource is kept only if it is in the
     /// catalogue or one of the hub's services (peers choose the names), and
@@ -37,7 +26,7 @@ impl Refusals {
     pub(crate) fn count(&self, shared: &Shared, department: &str, resource: &str, code: ErrorCode) {
         let view = shared.snapshot.view();
         let known = view.access.resource(resource).is_some()
-            || crate::services::by_resource(resource).is_some();
+            || crate::base::names::by_resource(resource).is_some();
         let department = if view.departments.contains_key(department) {
             department
         } else {

@@ -56,7 +56,9 @@ pub(crate) async fn current(shared: &Shared) -> Result<Arc<Vec<u8>>, ProtoError>
         .hub
         .trust_list(shared.config.trust_valid_for)
         .await
-        .map_err(|e| crate::failures::service(&e, "the hub could not build its trust list"))?;
+        .map_err(|e| {
+            crate::base::failures::service(&e, "the hub could not build its trust list")
+        })?;
     let bytes = Arc::new(tongban_seal::jcs::canonicalize(&file));
     *slot = Some(Built {
         at: Instant::now(),

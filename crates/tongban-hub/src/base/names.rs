@@ -1,0 +1,72 @@
+//! What the hub's resource names mean, for every layer that routes on
+//! them: the hub's own services, another region's resources
+//! (`{region}:{id}`), and the resource an envelope names before it is
+//! parsed. Plain data and string functions; no state.
+
+/// The resource a department asks for licences across regions on.
+pub(crate) const REGION_LICENCES: &str = "hub.region.licences";
+
+/// One of the hub's services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Service {
+    /// Its resource id.
+    pub resource: &'static str,
+    /// The schema requests carry.
+    pub request_schema: &'static str,
+    /// The schema of the hub's answer.
+    pub answer_schema: &'static str,
+    /// It returns a holder's licences: bound to a case of the asking
+    /// department's own item, and counted against its licence reads.
+    pub reads_licences: bool,
+}
+
+/// Every hub service.
+pub(crate) const SERVICES: &[Service] = &[
+    Service {
+        resource: "hub.case.licences",
+        request_schema: "case-licence-query@1",
+        answer_schema: "case-licences@1",
+        reads_licences: true,
+    },
+    Service {
+        resource: "hub.case.result",
+        request_schema: "case-result@1",
+        answer_schema: "case-result-issued@1",
+        reads_licences: false,
+    },
+    Service {
+        resource: REGION_LICENCES,
+        request_schema: "region-licence-query@2",
+        answer_schema: "region-licences@1",
+        reads_licences: true,
+    },
+];
+
+/// The service a resource id names, if it is one of the hub's.
+pub(crate) fn by_resource(resource: &str) -> Option<&'static Service> {
+    SERVICES.iter().find(|s| s.resource == resource)
+}
+
+/// `(region, id)` when `resource` names a peer region's resource
+/// (`{six digits}:{id}`).
+pub(crate) fn split(resource: &str) -> Option<(&str, &str)> {
+    let (region, id) = resource.split_once(':')?;
+    (region.len() == 6 && region.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty())
+        .then_some((region, id))
+}
+
+/// The catalogue id in a resource name: `{region}:{id}` → `id`.
+pub(crate) fn local_id(resource: &str) -> &str {
+    split(resource).map_or(resource, |(_, id)| id)
+}
+
+/// The resource an envelope names, kept short: [`Refusals::count`] keeps
+/// it only if the hub knows it, so this only bounds what a job carries.
+pub(crate) fn resource_of(envelope: &serde_json::Value) -> String {
+    envelope
+        .get("resource")
+        .and_then(serde_json::Value::as_str)
+        .filter(|r| r.len() <= 100)
+        .unwrap_or_default()
+        .to_owned()
+}

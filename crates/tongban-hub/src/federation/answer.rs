@@ -1,0 +1,243 @@
+//! Answering a peer hub (connected with its hub certificate): its
+//! envelope checked here, the `hub.peer.*` service its resource names, the
+//! answer signed by this hub.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tongban_proto::{Draft, ErrorCode, Kind, ProtoError, Verified};
+use tongban_service::Query;
+
+use crate::Shared;
+use crate::base::names::REGION_LICENCES;
+use crate::federation::licences::{Holder, local_licences, text, types_of};
+use crate::federation::origin::{origin_replayed, remember, replayed, verified_origin};
+use crate::federation::{
+    MAX_PEER_LICENCES, PEER_ANSWER_SCHEMA, PEER_CATALOGUE, PEER_CATALOGUE_QUERY_SCHEMA,
+    PEER_CATALOGUE_SCHEMA, PEER_CRL, PEER_CRL_QUERY_SCHEMA, PEER_CRL_SCHEMA, PEER_LICENCES,
+    PEER_QUERY_SCHEMA, PEER_REQUEST, PEER_REQUEST_SCHEMA, PEER_RESPONSE_SCHEMA,
+    REGION_QUERY_SCHEMA, SERVED_CRL_FOR, refused,
+};
+
+/// What a peer hub may ask: (resource, request schema, answer schema).
+pub(super) const PEER_SERVICES: &[(&str, &str, &str)] = &[
+    (PEER_LICENCES, PEER_QUERY_SCHEMA, PEER_ANSWER_SCHEMA),
+    (
+        PEER_CATALOGUE,
+        PEER_CATALOGUE_QUERY_SCHEMA,
+        PEER_CATALOGUE_SCHEMA,
+    ),
+    (PEER_REQUEST, PEER_REQUEST_SCHEMA, PEER_RESPONSE_SCHEMA),
+    (PEER_CRL, PEER_CRL_QUERY_SCHEMA, PEER_CRL_SCHEMA),
+];
+
+/// Answers a peer hub's request (the peer connected with its hub
+/// certificate as `region`): its envelope is checked here, the service
+/// named by its resource answers, and the answer is signed by this hub.
+pub(crate) async fn answer_peer(
+    shared: &Shared,
+    region: &str,
+    envelope: Value,
+    timeout_ms: u64,
+) -> Result<Value, ProtoError> {
+    let hub = &shared.hub;
+    let now = hub.now();
+    let window = shared.config.time_window;
+    let parsed = tongban_proto::envelope::parse(envelope)?;
+    let peer_id = format!("urn:tongban:hub:{region}");
+    let h = &parsed.header;
+    if h.sender != peer_id {
+        return Err(ProtoError::new(
+            ErrorCode::SenderMismatch,
+            format!(
+                "the connection is {peer_id}'s, the envelope names {}",
+                h.sender
+            ),
+        ));
+    }
+    let Some(&(resource, _, answer_schema)) = PEER_SERVICES
+        .iter()
+        .find(|(r, q, _)| *r == h.resource && *q == h.schema && h.kind == Kind::Request)
+    else {
+        return Err(ProtoError::new(
+            ErrorCode::ResourceForbidden,
+            format!(
+                "a peer hub asks {PEER_LICENCES}, {PEER_CATALOGUE}, {PEER_REQUEST} or {PEER_CRL} with their schemas, nothing else"
+            ),
+        ));
+    };
+    parsed.check_time(now, window)?;
+    let peer = hub.peer(region).await.map_err(refused)?;
+    let anchor = tongban_service::anchor_record(&peer).map_err(refused)?;
+    if h.key_id != anchor.key_id() {
+        return Err(ProtoError::new(
+            ErrorCode::KeyUnknown,
+            format!(
+                "{peer_id} signs with its anchor {}, not {}",
+                anchor.key_id(),
+                h.key_id
+            ),
+        ));
+    }
+    let request = parsed.verify(&anchor)?;
+    remember(shared, None, &request.header, replayed).await?;
+    let identity = hub.identity().await.map_err(refused)?;
+    // Licences and requests only for a peer whose certificates this hub
+    // can check: its CA's CRL stored and fresh (the trust list, CRL and
+    // open catalogue are public, and are how a new link gets that CRL).
+    if matches!(resource, PEER_LICENCES | PEER_REQUEST) {
+        hub.peer_crl_check(region, None).await.map_err(refused)?;
+    }
+    let payload = match resource {
+        PEER_LICENCES => peer_licences(shared, region, &identity, &request).await?,
+        PEER_CATALOGUE => {
+            let resources = hub.shared_catalogue().await.map_err(refused)?;
+            json!({"region": identity.region, "resources": resources})
+        }
+        PEER_CRL => {
+            let crl = served_crl(shared).await.map_err(refused)?;
+            json!({"region": identity.region, "crl": crl.as_str()})
+        }
+        _ => {
+            crate::federation::crossing::answer_request(
+                shared, region, &identity, &request, timeout_ms,
+            )
+            .await?
+        }
+    };
+    let (key, _) = hub
+        .current_key("hub", tongban_seal::KeyPurpose::Both)
+        .await
+        .map_err(refused)?;
+    Draft {
+        id: tongban_proto::new_id(),
+        sender: identity.id,
+        recipient: Some(peer_id),
+        topic: None,
+        resource: resource.to_owned(),
+        schema: answer_schema.to_owned(),
+        kind: Kind::Response,
+        correlation_id: Some(request.header.id.clone()),
+        // Signed now, not when the request came: an answer may have waited
+        // for a provider.
+        time: hub.now(),
+        payload: Some(payload),
+        payload_ref: None,
+    }
+    .sign(&key)
+}
+
+/// The payload of the answer to `hub.peer.licences`.
+pub(super) async fn peer_licences(
+    shared: &Shared,
+    region: &str,
+    identity: &tongban_service::HubIdentity,
+    request: &Verified,
+) -> Result<Value, ProtoError> {
+    let hub = &shared.hub;
+    let now = hub.now();
+    let peer_id = format!("urn:tongban:hub:{region}");
+    let p = request.payload();
+    let holder = Holder::of(p)?;
+    let types = types_of(p)?;
+    let use_cause = text(p, "useCause");
+    let requester = text(p, "requester");
+    let case_id = text(p, "caseId");
+    let item = text(p, "serviceItem");
+    // A read is bound to a case of a service item and to licence types;
+    // the asking hub checked that the case is its department's own, of its
+    // own item, and that the types are the item's.
+    if case_id.is_empty() || item.is_empty() || types.is_empty() {
+        return Err(ProtoError::service(
+            "READ_UNBOUND",
+            "a pull names its case (caseId), the service item (serviceItem) and the licence types it needs",
+        ));
+    }
+    // The department's own request, signed with its key from the peer
+    // region's trust list: the peer hub forwards, it does not speak for it.
+    let origin = verified_origin(shared, region, p.get("origin")).await?;
+    let op = origin.payload();
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let asked_here = op
+        .get("regions")
+        .and_then(Value::as_array)
+        .is_none_or(|rs| {
+            rs.iter()
+                .any(|r| r.as_str() == Some(identity.region.as_str()))
+        });
+    // The department named the types, or left them to its item's: either
+    // way its hub forwards the item's, which only that hub can know.
+    let types_agree = match types_of(op) {
+        Ok(named) if named.is_empty() => true,
+        Ok(named) => sorted(named) == sorted(types.clone()),
+        Err(_) => false,
+    };
+    if origin.header.sender != requester
+        || origin.header.resource != REGION_LICENCES
+        || origin.header.schema != REGION_QUERY_SCHEMA
+        || Holder::of(op).ok().map(|h| h.to_json()) != Some(holder.to_json())
+        || text(op, "useCause") != use_cause
+        || text(op, "caseId") != case_id
+        || text(op, "serviceItem") != item
+        || !types_agree
+        || !asked_here
+    {
+        return Err(ProtoError::service(
+            "ORIGIN_MISMATCH",
+            "the forwarded request does not match the department's own",
+        ));
+    }
+    crate::base::ratelimit::licence_read(&shared.licence_reads, &format!("{peer_id}/{requester}"))?;
+    // The department's request is used once, whatever envelope carries it.
+    remember(shared, Some(region), &origin.header, origin_replayed).await?;
+    let query = Query {
+        requester: format!("{peer_id}/{requester}"),
+        use_cause,
+        case_ref: Some(format!("{region}:{case_id}")),
+    };
+    let started = Instant::now();
+    let found = local_licences(shared, &holder, &types, &query).await?;
+    tracing::debug!(peer = %region, elapsed = ?started.elapsed(), "answered a peer's licence query");
+    let truncated = found.len() > MAX_PEER_LICENCES;
+    let licences: Vec<Value> = found
+        .into_iter()
+        .take(MAX_PEER_LICENCES)
+        .map(|f| f.credential)
+        .collect();
+    // The peer verifies them with the list this hub serves: a licence
+    // signed since it was built makes the next fetch rebuild it, so the
+    // peer's out-of-schedule fetch finds the key or status list it lacks.
+    // (Never later than now: a licence dated ahead must not make every
+    // answer rebuild the list.)
+    if let Some(newest) = licences.iter().filter_map(signed_at).max() {
+        crate::base::trust::cover(shared, newest.min(now)).await;
+    }
+    Ok(json!({"region": identity.region, "licences": licences, "truncated": truncated}))
+}
+
+/// This hub's CRL for a peer: signed anew at most once per
+/// [`SERVED_CRL_FOR`], so a peer asking often costs no more signatures.
+pub(super) async fn served_crl(shared: &Shared) -> Result<Arc<String>, tongban_service::Error> {
+    let mut slot = shared.peering.served_crl.lock().await;
+    if let Some((at, crl)) = slot.as_ref() {
+        if at.elapsed() < SERVED_CRL_FOR {
+            return Ok(Arc::clone(crl));
+        }
+    }
+    let crl = Arc::new(shared.hub.ca_crl().await?);
+    *slot = Some((Instant::now(), Arc::clone(&crl)));
+    Ok(crl)
+}
+
+/// When a credential's proof was created.
+pub(super) fn signed_at(credential: &Value) -> Option<OffsetDateTime> {
+    credential
+        .pointer("/proof/created")
+        .and_then(Value::as_str)
+        .and_then(|t| tongban_seal::timefmt::parse_rfc3339(t).ok())
+}

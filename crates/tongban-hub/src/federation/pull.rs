@@ -1,0 +1,347 @@
+//! `hub.region.licences`, asked by a department of this region: the
+//! holder's licences here and in the peer regions, each verified with its
+//! region's trust list, with what every region answered.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tongban_client::ClientError;
+use tongban_licence::ProblemCode;
+use tongban_licence::verify::VerifyOptions;
+use tongban_proto::{ProtoError, Verified};
+use tongban_service::{CaseQuery, PeerTrust, Query};
+use tongban_store::PeerRow;
+
+use crate::Shared;
+use crate::federation::licences::{Holder, local_licences, text, types_of};
+use crate::federation::links::{check_answer, crl_fresh, link, refresh, trust};
+use crate::federation::{
+    DEFAULT_WAIT_MS, MAX_PEER_LICENCES, MAX_WAIT_MS, PEER_ANSWER_SCHEMA, PEER_LICENCES,
+    PEER_QUERY_SCHEMA, PeerFailure, failure, refused,
+};
+
+/// The licences one region returned, checked.
+pub(super) struct Answered {
+    entries: Vec<Value>,
+    /// The `validUntil` of the trust list they were checked with (peers).
+    valid_until: Option<OffsetDateTime>,
+    /// The region had more than it returns at once.
+    truncated: bool,
+}
+
+/// What one region answered a pull.
+pub(super) struct RegionAnswer {
+    region: String,
+    name: String,
+    result: Result<Answered, PeerFailure>,
+}
+
+pub(super) fn entry(
+    origin: &Value,
+    credential: Value,
+    verification: tongban_licence::verify::Verification,
+) -> Value {
+    let summary = verification.summary.as_ref();
+    json!({
+        "origin": origin,
+        "identifier": summary.and_then(|s| s.identifier.clone()),
+        "licenceType": summary.and_then(|s| s.type_code.clone()),
+        "name": summary.and_then(|s| s.name.clone()),
+        "issuer": summary.map(|s| s.issuer.clone()),
+        "valid": verification.valid,
+        "status": verification.status.map(|s| s.chinese()),
+        "problems": verification.problems.iter().map(|p| p.code.as_str()).collect::<Vec<_>>(),
+        "licence": credential,
+    })
+}
+
+/// Asks `peer` for the holder's licences and verifies them with its trust list.
+pub(super) async fn ask_peer(
+    shared: Arc<Shared>,
+    peer: PeerRow,
+    payload: Value,
+    wait: Duration,
+) -> Result<Answered, PeerFailure> {
+    let region = peer.region_code.clone();
+    let deadline = tokio::time::Instant::now() + wait;
+    // Without a fresh list, nothing the peer says could be checked; without
+    // a fresh CRL, its hub's certificate could be one its CA revoked.
+    let peer_trust = trust(&shared, &region).await?;
+    crl_fresh(&shared, &region).await?;
+    let started = Instant::now();
+    let client = link(&shared, &peer).await?;
+    let linked = started.elapsed();
+    let draft = client.request_for(PEER_LICENCES, PEER_QUERY_SCHEMA, payload);
+    let request_id = draft.id.clone();
+    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(MAX_WAIT_MS);
+    let answered = tokio::time::timeout(wait, client.request(draft, wait_ms)).await;
+    tracing::debug!(peer = %region, ?linked, round_trip = ?started.elapsed(), "asked a peer for licences");
+    let answer = match answered {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(ClientError::Refused(e))) => {
+            return Err(failure(
+                "PEER_REFUSED",
+                format!(
+                    "region {region} refused: {}: {}",
+                    e.most_specific(),
+                    e.message
+                ),
+            ));
+        }
+        Ok(Err(e)) => {
+            shared.peering.forget_link(&region).await;
+            return Err(failure("PEER_UNREACHABLE", format!("region {region}: {e}")));
+        }
+        Err(_) => {
+            return Err(failure(
+                "PEER_TIMEOUT",
+                format!("region {region} did not answer within {} ms", wait_ms),
+            ));
+        }
+    };
+    let verified = check_answer(
+        &shared,
+        &peer_trust,
+        answer,
+        &request_id,
+        PEER_LICENCES,
+        PEER_ANSWER_SCHEMA,
+    )?;
+    let truncated = verified.payload().get("truncated") == Some(&Value::Bool(true));
+    let credentials: Vec<Value> = verified
+        .payload()
+        .get("licences")
+        .and_then(Value::as_array)
+        .filter(|l| l.len() <= MAX_PEER_LICENCES)
+        .cloned()
+        .ok_or_else(|| failure("PEER_ANSWER_INVALID", "licences is not a bounded list"))?;
+    let mut peer_trust = peer_trust;
+    let mut results = verify_all(&shared, &peer_trust, &credentials).await?;
+    // Licences newer than the stored list (a status list or a key it does
+    // not hold yet): fetch the peer's list once now rather than answer
+    // "unverifiable" until the next scheduled refresh.
+    let needs_newer = results
+        .iter()
+        .any(|v| v.has(ProblemCode::StatusListUnavailable) || v.has(ProblemCode::KeyUnknown));
+    // Only within the wait: past it, the answer already checked stands.
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    if needs_newer && !left.is_zero() && shared.peering.may_refresh_now(&region) {
+        if let Ok(Ok(())) = tokio::time::timeout(left, refresh(&shared, &peer, false)).await {
+            peer_trust = trust(&shared, &region).await?;
+            results = verify_all(&shared, &peer_trust, &credentials).await?;
+        }
+    }
+    let origin = json!({"region": region, "name": peer.name, "hub": peer_trust.anchor.controller});
+    let entries = credentials
+        .into_iter()
+        .zip(results)
+        .map(|(c, v)| entry(&origin, c, v))
+        .collect();
+    Ok(Answered {
+        entries,
+        valid_until: Some(peer_trust.valid_until),
+        truncated,
+    })
+}
+
+/// Verifies a peer's licences with its trust list, off the async runtime.
+pub(super) async fn verify_all(
+    shared: &Shared,
+    peer_trust: &Arc<PeerTrust>,
+    credentials: &[Value],
+) -> Result<Vec<tongban_licence::verify::Verification>, PeerFailure> {
+    let now = shared.hub.now();
+    let t = Arc::clone(peer_trust);
+    let to_verify = credentials.to_vec();
+    tokio::task::spawn_blocking(move || {
+        tongban_licence::verify_many(
+            &t.trust,
+            to_verify,
+            VerifyOptions {
+                now,
+                attachments: None,
+            },
+        )
+    })
+    .await
+    .map_err(|e| failure("INTERNAL", e.to_string()))
+}
+
+/// Answers a department's `hub.region.licences` request: this region's
+/// licences and the peers', each verified, with what every region answered.
+pub(crate) async fn region_licences(
+    shared: &Arc<Shared>,
+    request: &Verified,
+) -> Result<Value, ProtoError> {
+    let hub = &shared.hub;
+    let p = request.payload();
+    let holder = Holder::of(p)?;
+    let requested = types_of(p)?;
+    let use_cause = text(p, "useCause");
+    // Bound to a case of the department's own item, and to that item's
+    // licence types, before anyone is asked (and a use recorded): the same
+    // rule as `hub.case.licences`. What every peer would refuse is refused
+    // here too.
+    let case_query = CaseQuery {
+        case_id: text(p, "caseId"),
+        item: text(p, "serviceItem"),
+        holder_code_type: holder.code_type.clone(),
+        holder_code: holder.code.clone(),
+        use_cause: use_cause.clone(),
+    };
+    let (case, types) = hub
+        .case_read_types(&request.header.sender, &case_query, &requested)
+        .await
+        .map_err(refused)?;
+    let case_id = Some(case.id.clone());
+    let wait_ms = p
+        .get("waitMs")
+        .and_then(Value::as_u64)
+        .unwrap_or(DEFAULT_WAIT_MS)
+        .clamp(100, MAX_WAIT_MS);
+    let wait = Duration::from_millis(wait_ms);
+    let identity = hub.identity().await.map_err(refused)?;
+    let peers: Vec<PeerRow> = hub
+        .peers()
+        .await
+        .map_err(refused)?
+        .into_iter()
+        .filter(|p| p.status == "active")
+        .collect();
+    let wanted: Option<Vec<String>> = p.get("regions").and_then(Value::as_array).map(|l| {
+        l.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    });
+    let asks_local = wanted.as_ref().is_none_or(|w| w.contains(&identity.region));
+    let mut answers: Vec<RegionAnswer> = Vec::new();
+    let mut to_ask: Vec<PeerRow> = Vec::new();
+    match &wanted {
+        None => to_ask = peers,
+        Some(list) => {
+            for region in list.iter().filter(|r| **r != identity.region) {
+                match peers.iter().find(|p| &p.region_code == region) {
+                    Some(p) => to_ask.push(p.clone()),
+                    None => answers.push(RegionAnswer {
+                        region: region.clone(),
+                        name: String::new(),
+                        result: Err(failure(
+                            "PEER_UNKNOWN",
+                            format!("region {region} is not a peer of this hub"),
+                        )),
+                    }),
+                }
+            }
+        }
+    }
+    let query = Query {
+        requester: request.header.sender.clone(),
+        use_cause: use_cause.clone(),
+        case_ref: case_id.clone(),
+    };
+    // Ask the peers while this region's store answers.
+    let mut asks = tokio::task::JoinSet::new();
+    let forwarded = json!({
+        "holder": holder.to_json(),
+        "useCause": use_cause,
+        "caseId": case_id,
+        "serviceItem": case.item,
+        "licenceTypes": types,
+        "requester": request.header.sender,
+        "origin": request.to_value(),
+    });
+    for peer in to_ask {
+        let shared = Arc::clone(shared);
+        let payload = forwarded.clone();
+        asks.spawn(async move {
+            let region = peer.region_code.clone();
+            let name = peer.name.clone();
+            let result = match tokio::time::timeout(
+                wait + Duration::from_millis(500),
+                ask_peer(shared, peer, payload, wait),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => Err(failure(
+                    "PEER_TIMEOUT",
+                    format!("region {region} did not answer within {wait:?}"),
+                )),
+            };
+            RegionAnswer {
+                region,
+                name,
+                result,
+            }
+        });
+    }
+    let mut licences = Vec::new();
+    if asks_local {
+        let found = local_licences(shared, &holder, &types, &query).await?;
+        let origin = json!({"region": identity.region, "name": identity.name, "hub": identity.id});
+        for f in found {
+            licences.push(entry(&origin, f.credential, f.verification));
+        }
+        // Its licences are in `licences` already; counted below.
+        answers.push(RegionAnswer {
+            region: identity.region.clone(),
+            name: identity.name.clone(),
+            result: Ok(Answered {
+                entries: Vec::new(),
+                valid_until: None,
+                truncated: false,
+            }),
+        });
+    }
+    let local_count = licences.len();
+    while let Some(done) = asks.join_next().await {
+        match done {
+            Ok(a) => answers.push(a),
+            Err(e) => tracing::error!(error = %e, "asking a peer failed"),
+        }
+    }
+    let mut regions = Vec::new();
+    for a in answers {
+        match a.result {
+            Ok(Answered {
+                entries,
+                valid_until,
+                truncated,
+            }) => {
+                let is_local = a.region == identity.region;
+                let count = if is_local { local_count } else { entries.len() };
+                if !is_local {
+                    let returned: Vec<String> = entries
+                        .iter()
+                        .filter_map(|e| e.get("identifier").and_then(Value::as_str))
+                        .map(str::to_owned)
+                        .collect();
+                    hub.record_peer_use(&query, &a.region, &holder.describe(), &returned)
+                        .await
+                        .map_err(refused)?;
+                }
+                licences.extend(entries);
+                let mut r = json!({"region": a.region, "name": a.name, "outcome": "answered", "licences": count});
+                if truncated {
+                    r["truncated"] = json!(true);
+                }
+                if let Some(t) = valid_until {
+                    r["trustListValidUntil"] = json!(tongban_seal::timefmt::format_rfc3339(t));
+                }
+                regions.push(r);
+            }
+            Err(f) => regions.push(json!({
+                "region": a.region, "name": a.name, "outcome": "failed",
+                "code": f.code, "message": f.message,
+            })),
+        }
+    }
+    Ok(json!({
+        "holder": holder.to_json(),
+        "licences": licences,
+        "regions": regions,
+    }))
+}

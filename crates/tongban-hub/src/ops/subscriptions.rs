@@ -1,0 +1,45 @@
+//! `subscribe` and `unsubscribe` streams: a department's topics.
+
+use tongban_proto::{ErrorCode, ProtoError, ServerOp};
+
+use crate::base::wire::write;
+use crate::ops::StreamCtx;
+
+/// Subscribes `ctx`'s department to `topics` (or unsubscribes it) and
+/// answers with its topics now.
+pub(crate) async fn serve_subscriptions(
+    ctx: &StreamCtx,
+    send: &mut quinn::SendStream,
+    topics: &[String],
+    subscribe: bool,
+) {
+    let hub = &ctx.shared.hub;
+    let r = if subscribe {
+        hub.subscribe(&ctx.department, topics).await
+    } else {
+        hub.unsubscribe(&ctx.department, topics).await
+    };
+    reply_subscriptions(r, send).await;
+}
+
+fn service_error(e: &tongban_service::Error) -> ProtoError {
+    if !matches!(e, tongban_service::Error::Rejected { .. }) {
+        return crate::base::failures::service(e, "the hub could not change the subscriptions");
+    }
+    let code = match e.code() {
+        "CATALOGUE_UNKNOWN" => ErrorCode::ResourceUnknown,
+        "DEPARTMENT_SUSPENDED" => ErrorCode::DepartmentInactive,
+        other => ErrorCode::parse(other),
+    };
+    ProtoError::new(code, e.to_string())
+}
+
+async fn reply_subscriptions(
+    r: tongban_service::Result<Vec<String>>,
+    send: &mut quinn::SendStream,
+) {
+    match r {
+        Ok(topics) => write(send, &ServerOp::Subscribed { topics }).await,
+        Err(e) => write(send, &ServerOp::error(None, &service_error(&e))).await,
+    };
+}
