@@ -26,6 +26,7 @@ mod commit;
 pub(crate) mod listeners;
 mod pipeline;
 pub(crate) mod reference;
+pub(crate) mod window;
 
 pub(crate) use pipeline::Ingest;
 pub use pipeline::Outcome;

@@ -1,11 +1,12 @@
 //! `listen` streams: stored deliveries out within the listener's window
 //! (redelivered when not acknowledged in time), requests as they come;
-//! acknowledgements and responses in.
+//! acknowledgements and responses in. What goes out when is decided by
+//! `exchange::window::Window`; this module reads the store and the stream.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use tongban_proto::{ClientOp, ErrorCode, Kind, ProtoError, ServerOp};
 use tongban_store::DepartmentStatus;
 
@@ -13,7 +14,13 @@ use crate::Shared;
 use crate::base::checks;
 use crate::base::wire::{Reader, deliver_frame, envelope_id, write};
 use crate::exchange::Ingest;
+use crate::exchange::listeners::RequestDelivery;
+use crate::exchange::window::Window;
 use crate::ops::{StreamCtx, reply_for};
+
+/// How often a listen stream records acknowledgements, checks that its
+/// department is still active, redelivers and reads the store again.
+const TICK: Duration = Duration::from_millis(250);
 
 /// Deliveries out (stored ones, in order, within the window; requests as
 /// they come), acknowledgements and responses in.
@@ -24,182 +31,202 @@ pub(crate) async fn listen(
     mut ctx: StreamCtx,
 ) {
     let shared = Arc::clone(&ctx.shared);
-    let dept = ctx.department.clone();
-    let mut reg = shared.registry.register(&dept);
+    let mut reg = shared.registry.register(&ctx.department);
     // Registered: requests sent from now on find this stream.
     if !write(send, &ServerOp::Listening { max_in_flight }).await {
-        shared.registry.unregister(&dept, reg.id);
+        shared.registry.unregister(&ctx.department, reg.id);
         return;
     }
-    let mut cursor = 0u64;
-    let mut inflight: BTreeMap<u64, (Instant, String)> = BTreeMap::new();
-    let mut acks: Vec<u64> = Vec::new();
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
-    let max = max_in_flight as usize;
-    // Whether the last read found nothing more pending: only a new
-    // message (a notification) or the tick can change that.
-    let mut drained = false;
-    let mut open = fill(
-        &shared,
-        &dept,
-        &mut cursor,
-        &mut inflight,
-        &mut acks,
-        max,
+    let mut listener = Listener {
+        shared: Arc::clone(&shared),
+        department: ctx.department.clone(),
+        ingest: ctx.ingest.clone(),
+        window: Window::new(max_in_flight),
         send,
-        &mut drained,
-    )
-    .await;
+    };
+    let mut tick = tokio::time::interval(TICK);
+    let mut open = listener.fill().await;
     while open {
-        tokio::select! {
-            frame = reader.next() => match frame {
-                Ok(Some(v)) => match ClientOp::parse(v) {
-                    Ok(ClientOp::Ack { delivery }) => {
-                        if inflight.remove(&delivery).is_some() {
-                            acks.push(delivery);
-                        }
-                        // Acknowledgements are recorded in batches (and on
-                        // every tick): one that is lost with the hub only
-                        // means a redelivery, which recipients must expect.
-                        if acks.len() >= ACK_BATCH {
-                            flush_acks(&shared, &ctx.ingest, &dept, &mut acks).await;
-                        }
-                        if !drained && inflight.len() < max / 2 {
-                            open = fill(&shared, &dept, &mut cursor, &mut inflight, &mut acks, max, send, &mut drained).await;
-                        }
-                    }
-                    Ok(ClientOp::Respond { envelope }) => {
-                        let id = envelope_id(&envelope);
-                        let result = ctx.ingest.submit(&dept, envelope, Kind::Response).await;
-                        if let Ok(o) = &result {
-                            let h = &o.verified.header;
-                            shared.registry.answer(h.recipient.as_deref().unwrap_or_default(), h.correlation_id.as_deref().unwrap_or_default(), o.verified.to_value());
-                        }
-                        open = write(send, &reply_for(id, result)).await;
-                    }
-                    Ok(_) => {
-                        let e = ProtoError::new(ErrorCode::FrameMalformed, "a listen stream carries ack and respond frames");
-                        open = write(send, &ServerOp::error(None, &e)).await;
-                    }
-                    Err(e) => open = write(send, &ServerOp::error(None, &e)).await,
-                },
-                Ok(None) => open = false,
-                Err(e) => {
-                    write(send, &ServerOp::error(None, &e)).await;
-                    open = false;
-                }
-            },
-            _ = reg.notify.notified() => {
-                open = fill(&shared, &dept, &mut cursor, &mut inflight, &mut acks, max, send, &mut drained).await;
-            }
-            req = reg.requests.recv() => match req {
-                Some((delivery, envelope)) => {
-                    let text = serde_json::to_string(&envelope).unwrap_or_default();
-                    open = send.write_all(&deliver_frame(delivery, &text)).await.is_ok();
-                }
-                None => open = false,
-            },
-            _ = tick.tick() => {
-                flush_acks(&shared, &ctx.ingest, &dept, &mut acks).await;
-                if shared.snapshot.view().departments.get(&dept) != Some(&DepartmentStatus::Active) {
-                    let e = ProtoError::new(ErrorCode::DepartmentInactive, format!("department {dept} is no longer active"));
-                    write(send, &ServerOp::error(None, &e)).await;
-                    break;
-                }
-                let late: Vec<u64> = inflight
-                    .iter()
-                    .filter(|(_, (at, _))| at.elapsed() >= shared.config.redelivery_after)
-                    .map(|(seq, _)| *seq)
-                    .collect();
-                for seq in late {
-                    if let Some((at, text)) = inflight.get_mut(&seq) {
-                        *at = Instant::now();
-                        if send.write_all(&deliver_frame(seq, text)).await.is_err() {
-                            open = false;
-                            break;
-                        }
-                    }
-                }
-                if open {
-                    open = fill(&shared, &dept, &mut cursor, &mut inflight, &mut acks, max, send, &mut drained).await;
-                }
-            }
-            _ = ctx.stop.changed() => open = false,
-        }
-    }
-    flush_acks(&shared, &ctx.ingest, &dept, &mut acks).await;
-    shared.registry.unregister(&dept, reg.id);
-}
-
-/// Acknowledgements handed to the writer together (at the latest on the
-/// next tick of the listen loop); it records them with its next commit.
-const ACK_BATCH: usize = 256;
-
-async fn flush_acks(shared: &Shared, ingest: &Ingest, dept: &str, acks: &mut Vec<u64>) {
-    if acks.is_empty() {
-        return;
-    }
-    let at_ms = (shared.hub.now().unix_timestamp_nanos() / 1_000_000) as i64;
-    ingest
-        .acknowledge(tongban_store::AckSet {
-            recipient: dept.to_owned(),
-            seqs: std::mem::take(acks),
-            at_ms,
-        })
-        .await;
-}
-
-/// Sends pending deliveries up to the window; false when the stream is gone.
-/// The catalogue's access rule is applied again at delivery: a delivery the
-/// rule no longer admits (an approval that ended or was withdrawn, a
-/// resource retired since) is withheld, acknowledged with `acks`, and
-/// counted as a refusal.
-#[allow(clippy::too_many_arguments)]
-async fn fill(
-    shared: &Shared,
-    dept: &str,
-    cursor: &mut u64,
-    inflight: &mut BTreeMap<u64, (Instant, String)>,
-    acks: &mut Vec<u64>,
-    max: usize,
-    send: &mut quinn::SendStream,
-    drained: &mut bool,
-) -> bool {
-    *drained = false;
-    while inflight.len() < max {
-        let rows = match shared
-            .hub
-            .store()
-            .pending_deliveries(dept, *cursor, max - inflight.len())
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading deliveries failed");
-                return true;
-            }
+        open = tokio::select! {
+            frame = reader.next() => listener.on_frame(frame).await,
+            _ = reg.notify.notified() => listener.fill().await,
+            req = reg.requests.recv() => listener.on_request(req).await,
+            _ = tick.tick() => listener.on_tick().await,
+            _ = ctx.stop.changed() => false,
         };
-        if rows.is_empty() {
-            *drained = true;
-            return true;
-        }
-        let view = shared.snapshot.view();
-        let now = shared.hub.now();
-        for (seq, text, resource) in rows {
-            *cursor = seq;
-            if let Err(refusal) = view.access.check(dept, &resource, now) {
-                tracing::info!(seq, department = dept, %resource, code = refusal.code, "delivery withheld by the access rule");
-                shared
-                    .refusals
-                    .count(shared, dept, &resource, checks::refusal(refusal).code);
-                acks.push(seq);
-                continue;
-            }
-            if send.write_all(&deliver_frame(seq, &text)).await.is_err() {
+    }
+    listener.flush_acks().await;
+    shared.registry.unregister(&ctx.department, reg.id);
+}
+
+/// A listen stream's state; each `on_` method answers one event and says
+/// whether the stream stays open.
+struct Listener<'s> {
+    shared: Arc<Shared>,
+    department: String,
+    ingest: Ingest,
+    window: Window,
+    send: &'s mut quinn::SendStream,
+}
+
+impl Listener<'_> {
+    async fn on_frame(&mut self, frame: Result<Option<Value>, ProtoError>) -> bool {
+        let op = match frame {
+            Ok(Some(v)) => ClientOp::parse(v),
+            Ok(None) => return false,
+            Err(e) => {
+                write(self.send, &ServerOp::error(None, &e)).await;
                 return false;
             }
-            inflight.insert(seq, (Instant::now(), text));
+        };
+        match op {
+            Ok(ClientOp::Ack { delivery }) => self.on_ack(delivery).await,
+            Ok(ClientOp::Respond { envelope }) => self.on_respond(envelope).await,
+            Ok(_) => {
+                let e = ProtoError::new(
+                    ErrorCode::FrameMalformed,
+                    "a listen stream carries ack and respond frames",
+                );
+                write(self.send, &ServerOp::error(None, &e)).await
+            }
+            Err(e) => write(self.send, &ServerOp::error(None, &e)).await,
         }
     }
-    true
+
+    async fn on_ack(&mut self, delivery: u64) -> bool {
+        let next = self.window.ack(delivery);
+        // Acknowledgements are recorded in batches (and on every tick): one
+        // that is lost with the hub only means a redelivery, which
+        // recipients must expect.
+        if next.flush {
+            self.flush_acks().await;
+        }
+        if next.refill {
+            return self.fill().await;
+        }
+        true
+    }
+
+    /// A provider's response to a request handed to this stream: through
+    /// the pipeline, then to the requester waiting for it.
+    async fn on_respond(&mut self, envelope: Value) -> bool {
+        let id = envelope_id(&envelope);
+        let result = self
+            .ingest
+            .submit(&self.department, envelope, Kind::Response)
+            .await;
+        if let Ok(o) = &result {
+            let h = &o.verified.header;
+            self.shared.registry.answer(
+                h.recipient.as_deref().unwrap_or_default(),
+                h.correlation_id.as_deref().unwrap_or_default(),
+                o.verified.to_value(),
+            );
+        }
+        write(self.send, &reply_for(id, result)).await
+    }
+
+    async fn on_request(&mut self, request: Option<RequestDelivery>) -> bool {
+        let Some((delivery, envelope)) = request else {
+            return false;
+        };
+        let text = serde_json::to_string(&envelope).unwrap_or_default();
+        self.send
+            .write_all(&deliver_frame(delivery, &text))
+            .await
+            .is_ok()
+    }
+
+    async fn on_tick(&mut self) -> bool {
+        self.flush_acks().await;
+        let view = self.shared.snapshot.view();
+        if view.departments.get(&self.department) != Some(&DepartmentStatus::Active) {
+            let e = ProtoError::new(
+                ErrorCode::DepartmentInactive,
+                format!("department {} is no longer active", self.department),
+            );
+            write(self.send, &ServerOp::error(None, &e)).await;
+            return false;
+        }
+        let after = self.shared.config.redelivery_after;
+        for seq in self.window.redeliver(Instant::now(), after) {
+            let Some(text) = self.window.envelope(seq) else {
+                continue;
+            };
+            if self
+                .send
+                .write_all(&deliver_frame(seq, text))
+                .await
+                .is_err()
+            {
+                return false;
+            }
+        }
+        self.fill().await
+    }
+
+    async fn flush_acks(&mut self) {
+        let seqs = self.window.take_acks();
+        if seqs.is_empty() {
+            return;
+        }
+        let at_ms = (self.shared.hub.now().unix_timestamp_nanos() / 1_000_000) as i64;
+        self.ingest
+            .acknowledge(tongban_store::AckSet {
+                recipient: self.department.clone(),
+                seqs,
+                at_ms,
+            })
+            .await;
+    }
+
+    /// Sends pending deliveries up to the window; false when the stream is
+    /// gone. The catalogue's access rule is applied again at delivery: a
+    /// delivery the rule no longer admits (an approval that ended or was
+    /// withdrawn, a resource retired since) is withheld, settled as if
+    /// acknowledged, and counted as a refusal.
+    async fn fill(&mut self) -> bool {
+        let shared = Arc::clone(&self.shared);
+        let dept = self.department.as_str();
+        self.window.reading();
+        while self.window.room() > 0 {
+            let rows = match shared
+                .hub
+                .store()
+                .pending_deliveries(dept, self.window.cursor(), self.window.room())
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading deliveries failed");
+                    return true;
+                }
+            };
+            if rows.is_empty() {
+                self.window.drained();
+                return true;
+            }
+            let view = shared.snapshot.view();
+            let now = shared.hub.now();
+            for (seq, text, resource) in rows {
+                if let Err(refusal) = view.access.check(dept, &resource, now) {
+                    tracing::info!(seq, department = dept, %resource, code = refusal.code, "delivery withheld by the access rule");
+                    let code = checks::refusal(refusal).code;
+                    shared.refusals.count(&shared, dept, &resource, code);
+                    self.window.withheld(seq);
+                    continue;
+                }
+                if self
+                    .send
+                    .write_all(&deliver_frame(seq, &text))
+                    .await
+                    .is_err()
+                {
+                    return false;
+                }
+                self.window.sent(seq, text, Instant::now());
+            }
+        }
+        true
+    }
 }
