@@ -27,7 +27,7 @@ pub(crate) struct Checked {
 /// `department` uploaded the blob, size and media type match, and the JSON
 /// in it satisfies the schema the envelope names. `None` when the envelope
 /// names no blob. The envelope is not verified yet: what it says is only
-/// trusted once its signature is (`ingest`).
+/// trusted once its signature is (`exchange::admission::as_checked`).
 pub(crate) async fn check_reference(
     shared: &Arc<Shared>,
     department: &str,
@@ -42,29 +42,7 @@ pub(crate) async fn check_reference(
         return Ok(None);
     };
     json_only(&r.media_type)?;
-    let store = shared.hub.store();
-    let info = store
-        .blob_held(&r.sha256, department)
-        .await
-        .map_err(store_failed)?
-        .ok_or_else(|| {
-            ProtoError::new(
-                ErrorCode::BlobMissing,
-                format!(
-                    "{department} has not uploaded blob {}; upload it before sending the envelope",
-                    r.sha256
-                ),
-            )
-        })?;
-    if info.size != r.size {
-        return Err(ProtoError::new(
-            ErrorCode::BlobMismatch,
-            format!(
-                "blob {} has {} bytes; the reference says {}",
-                r.sha256, info.size, r.size
-            ),
-        ));
-    }
+    let info = held_blob(shared, department, &r).await?;
     let mut validator = shared.snapshot.view().validators.get(&h.schema).cloned();
     if validator.is_none() {
         shared.snapshot.refresh_on_miss().await;
@@ -78,7 +56,9 @@ pub(crate) async fn check_reference(
     })?;
     // Parsed JSON takes several times the bytes: hold twice the size.
     let _share = shared.blobs.hold(department, info.size.saturating_mul(2))?;
-    let bytes = store
+    let bytes = shared
+        .hub
+        .store()
         .blobs()
         .get(&r.sha256)
         .await
@@ -108,4 +88,38 @@ pub(crate) async fn check_reference(
         reference: r,
         schema: h.schema,
     }))
+}
+
+/// The blob a reference names, if `department` uploaded it and it has the
+/// size the reference says.
+async fn held_blob(
+    shared: &Shared,
+    department: &str,
+    r: &PayloadRef,
+) -> Result<tongban_store::BlobInfo, ProtoError> {
+    let info = shared
+        .hub
+        .store()
+        .blob_held(&r.sha256, department)
+        .await
+        .map_err(store_failed)?
+        .ok_or_else(|| {
+            ProtoError::new(
+                ErrorCode::BlobMissing,
+                format!(
+                    "{department} has not uploaded blob {}; upload it before sending the envelope",
+                    r.sha256
+                ),
+            )
+        })?;
+    if info.size != r.size {
+        return Err(ProtoError::new(
+            ErrorCode::BlobMismatch,
+            format!(
+                "blob {} has {} bytes; the reference says {}",
+                r.sha256, info.size, r.size
+            ),
+        ));
+    }
+    Ok(info)
 }

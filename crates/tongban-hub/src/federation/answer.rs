@@ -43,46 +43,8 @@ pub(crate) async fn answer_peer(
     timeout_ms: u64,
 ) -> Result<Value, ProtoError> {
     let hub = &shared.hub;
-    let now = hub.now();
-    let window = shared.config.time_window;
-    let parsed = tongban_proto::envelope::parse(envelope)?;
-    let peer_id = format!("urn:tongban:hub:{region}");
-    let h = &parsed.header;
-    if h.sender != peer_id {
-        return Err(ProtoError::new(
-            ErrorCode::SenderMismatch,
-            format!(
-                "the connection is {peer_id}'s, the envelope names {}",
-                h.sender
-            ),
-        ));
-    }
-    let Some(&(resource, _, answer_schema)) = PEER_SERVICES
-        .iter()
-        .find(|(r, q, _)| *r == h.resource && *q == h.schema && h.kind == Kind::Request)
-    else {
-        return Err(ProtoError::new(
-            ErrorCode::ResourceForbidden,
-            format!(
-                "a peer hub asks {PEER_LICENCES}, {PEER_CATALOGUE}, {PEER_REQUEST} or {PEER_CRL} with their schemas, nothing else"
-            ),
-        ));
-    };
-    parsed.check_time(now, window)?;
-    let peer = hub.peer(region).await.map_err(refused)?;
-    let anchor = tongban_service::anchor_record(&peer).map_err(refused)?;
-    if h.key_id != anchor.key_id() {
-        return Err(ProtoError::new(
-            ErrorCode::KeyUnknown,
-            format!(
-                "{peer_id} signs with its anchor {}, not {}",
-                anchor.key_id(),
-                h.key_id
-            ),
-        ));
-    }
-    let request = parsed.verify(&anchor)?;
-    remember(shared, None, &request.header, replayed).await?;
+    let (request, (resource, _, answer_schema)) =
+        verified_peer_request(shared, region, envelope).await?;
     let identity = hub.identity().await.map_err(refused)?;
     // Licences and requests only for a peer whose certificates this hub
     // can check: its CA's CRL stored and fresh (the trust list, CRL and
@@ -114,7 +76,7 @@ pub(crate) async fn answer_peer(
     Draft {
         id: tongban_proto::new_id(),
         sender: identity.id,
-        recipient: Some(peer_id),
+        recipient: Some(request.header.sender.clone()),
         topic: None,
         resource: resource.to_owned(),
         schema: answer_schema.to_owned(),
@@ -127,6 +89,57 @@ pub(crate) async fn answer_peer(
         payload_ref: None,
     }
     .sign(&key)
+}
+
+/// A peer hub's envelope, checked: from the peer the connection is, a
+/// request of one of the `hub.peer.*` services in its schema, within the
+/// time window, signed with the anchor on the peer's card, never seen
+/// before by any node; returned with the service it asks.
+async fn verified_peer_request(
+    shared: &Shared,
+    region: &str,
+    envelope: Value,
+) -> Result<(Verified, (&'static str, &'static str, &'static str)), ProtoError> {
+    let hub = &shared.hub;
+    let parsed = tongban_proto::envelope::parse(envelope)?;
+    let peer_id = format!("urn:tongban:hub:{region}");
+    let h = &parsed.header;
+    if h.sender != peer_id {
+        return Err(ProtoError::new(
+            ErrorCode::SenderMismatch,
+            format!(
+                "the connection is {peer_id}'s, the envelope names {}",
+                h.sender
+            ),
+        ));
+    }
+    let Some(&service) = PEER_SERVICES
+        .iter()
+        .find(|(r, q, _)| *r == h.resource && *q == h.schema && h.kind == Kind::Request)
+    else {
+        return Err(ProtoError::new(
+            ErrorCode::ResourceForbidden,
+            format!(
+                "a peer hub asks {PEER_LICENCES}, {PEER_CATALOGUE}, {PEER_REQUEST} or {PEER_CRL} with their schemas, nothing else"
+            ),
+        ));
+    };
+    parsed.check_time(hub.now(), shared.config.time_window)?;
+    let peer = hub.peer(region).await.map_err(refused)?;
+    let anchor = tongban_service::anchor_record(&peer).map_err(refused)?;
+    if h.key_id != anchor.key_id() {
+        return Err(ProtoError::new(
+            ErrorCode::KeyUnknown,
+            format!(
+                "{peer_id} signs with its anchor {}, not {}",
+                anchor.key_id(),
+                h.key_id
+            ),
+        ));
+    }
+    let request = parsed.verify(&anchor)?;
+    remember(shared, None, &request.header, replayed).await?;
+    Ok((request, service))
 }
 
 /// The payload of the answer to `hub.peer.licences`.
@@ -158,40 +171,7 @@ pub(super) async fn peer_licences(
     // The department's own request, signed with its key from the peer
     // region's trust list: the peer hub forwards, it does not speak for it.
     let origin = verified_origin(shared, region, p.get("origin")).await?;
-    let op = origin.payload();
-    let sorted = |mut v: Vec<String>| {
-        v.sort();
-        v
-    };
-    let asked_here = op
-        .get("regions")
-        .and_then(Value::as_array)
-        .is_none_or(|rs| {
-            rs.iter()
-                .any(|r| r.as_str() == Some(identity.region.as_str()))
-        });
-    // The department named the types, or left them to its item's: either
-    // way its hub forwards the item's, which only that hub can know.
-    let types_agree = match types_of(op) {
-        Ok(named) if named.is_empty() => true,
-        Ok(named) => sorted(named) == sorted(types.clone()),
-        Err(_) => false,
-    };
-    if origin.header.sender != requester
-        || origin.header.resource != REGION_LICENCES
-        || origin.header.schema != REGION_QUERY_SCHEMA
-        || Holder::of(op).ok().map(|h| h.to_json()) != Some(holder.to_json())
-        || text(op, "useCause") != use_cause
-        || text(op, "caseId") != case_id
-        || text(op, "serviceItem") != item
-        || !types_agree
-        || !asked_here
-    {
-        return Err(ProtoError::service(
-            "ORIGIN_MISMATCH",
-            "the forwarded request does not match the department's own",
-        ));
-    }
+    origin_matches(&origin, p, (&holder, &types), &identity.region)?;
     crate::base::ratelimit::licence_read(&shared.licence_reads, &format!("{peer_id}/{requester}"))?;
     // The department's request is used once, whatever envelope carries it.
     remember(shared, Some(region), &origin.header, origin_replayed).await?;
@@ -240,4 +220,47 @@ pub(super) fn signed_at(credential: &Value) -> Option<OffsetDateTime> {
         .pointer("/proof/created")
         .and_then(Value::as_str)
         .and_then(|t| tongban_seal::timefmt::parse_rfc3339(t).ok())
+}
+
+/// Whether the department's own request says what the peer hub forwards:
+/// the same requester, service, holder, use, case and item, the types the
+/// peer hub forwards (or none: its item's, which only that hub can know),
+/// and this region among those asked (or every region).
+fn origin_matches(
+    origin: &Verified,
+    p: &Value,
+    (holder, types): (&Holder, &[String]),
+    here: &str,
+) -> Result<(), ProtoError> {
+    let op = origin.payload();
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let asked_here = op
+        .get("regions")
+        .and_then(Value::as_array)
+        .is_none_or(|rs| rs.iter().any(|r| r.as_str() == Some(here)));
+    let types_agree = match types_of(op) {
+        Ok(named) if named.is_empty() => true,
+        Ok(named) => sorted(named) == sorted(types.to_vec()),
+        Err(_) => false,
+    };
+    let same = |name: &str| text(op, name) == text(p, name);
+    if origin.header.sender != text(p, "requester")
+        || origin.header.resource != REGION_LICENCES
+        || origin.header.schema != REGION_QUERY_SCHEMA
+        || Holder::of(op).ok().map(|h| h.to_json()) != Some(holder.to_json())
+        || !same("useCause")
+        || !same("caseId")
+        || !same("serviceItem")
+        || !types_agree
+        || !asked_here
+    {
+        return Err(ProtoError::service(
+            "ORIGIN_MISMATCH",
+            "the forwarded request does not match the department's own",
+        ));
+    }
+    Ok(())
 }

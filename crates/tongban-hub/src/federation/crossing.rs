@@ -23,7 +23,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tongban_client::ClientError;
 use tongban_proto::{ErrorCode, Kind, ProtoError, Verified};
-use tongban_store::AuditRecord;
+use tongban_service::PeerTrust;
+use tongban_store::{AuditRecord, ExchangeResource};
 
 use crate::Shared;
 use crate::base::checks::validate;
@@ -89,24 +90,7 @@ pub(crate) async fn forward(
     timeout_ms: u64,
 ) -> Result<Value, ProtoError> {
     let hub = &shared.hub;
-    let now = hub.now();
-    let parsed = tongban_proto::envelope::parse(envelope)?;
-    let h = &parsed.header;
-    let mut view = shared.snapshot.view();
-    // One refresh if the key or the department is new since the last one.
-    if !view.keys.contains_key(&h.key_id) || !view.departments.contains_key(department) {
-        shared.snapshot.refresh_on_miss().await;
-        view = shared.snapshot.view();
-    }
-    let key = admission::before_signature(
-        &parsed,
-        Kind::Request,
-        department,
-        &view,
-        now,
-        shared.config.time_window,
-    )?;
-    let request = parsed.verify(&key)?;
+    let request = verified_request(shared, department, envelope).await?;
     let h = &request.header;
     let Some((region, id)) = split(&h.resource) else {
         return Err(ProtoError::new(
@@ -116,25 +100,9 @@ pub(crate) async fn forward(
     };
     let peer = hub.peer(region).await.map_err(service_error)?;
     let resource = hub.peer_resource(region, id).await.map_err(service_error)?;
-    if h.schema != resource.schema {
-        return Err(ProtoError::new(
-            ErrorCode::ResourceForbidden,
-            format!(
-                "requests for {} carry {}, not {}",
-                h.resource, resource.schema, h.schema
-            ),
-        ));
-    }
-    if h.payload_ref.is_some() {
-        return Err(ProtoError::new(
-            ErrorCode::EnvelopeMalformed,
-            "a request to another region carries its payload inline",
-        ));
-    }
-    let validator = shared.peering.validator(&resource)?;
-    validate(&validator, &h.schema, request.payload())?;
+    check_against_entry(shared, &request, &resource)?;
     hub.record_audit(&[AuditRecord::new(
-        now,
+        hub.now(),
         department,
         "exchange.peer_request",
         &h.resource,
@@ -152,39 +120,7 @@ pub(crate) async fn forward(
     let client = link(shared, &peer)
         .await
         .map_err(PeerFailure::into_refusal)?;
-    let draft = client.request_for(
-        PEER_REQUEST,
-        PEER_REQUEST_SCHEMA,
-        json!({"origin": request.to_value()}),
-    );
-    let draft_id = draft.id.clone();
-    let wait = Duration::from_millis(timeout_ms).min(MAX_WAIT);
-    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(30_000);
-    let answer = match tokio::time::timeout(
-        wait + Duration::from_secs(1),
-        client.request(draft, wait_ms),
-    )
-    .await
-    {
-        Ok(Ok(answer)) => answer,
-        // The peer's refusal, as it gave it (e.g. PROVIDER_UNAVAILABLE,
-        // ACCESS_NOT_SHARED, PAYLOAD_INVALID, REQUEST_TIMEOUT).
-        Ok(Err(ClientError::Refused(e))) => {
-            return Err(passed_on(region, e));
-        }
-        Ok(Err(e)) => {
-            return Err(ProtoError::service(
-                "PEER_UNREACHABLE",
-                format!("region {region}: {e}"),
-            ));
-        }
-        Err(_) => {
-            return Err(ProtoError::new(
-                ErrorCode::RequestTimeout,
-                format!("region {region} did not answer within {wait_ms} ms"),
-            ));
-        }
-    };
+    let (answer, draft_id) = ask_peer_hub(&client, region, &request, timeout_ms).await?;
     let invalid = |m: String| ProtoError::service("PEER_ANSWER_INVALID", m);
     let outer = check_answer(
         shared,
@@ -200,12 +136,119 @@ pub(crate) async fn forward(
         .get("response")
         .cloned()
         .ok_or_else(|| invalid("the answer carries no response".into()))?;
+    provider_response(shared, &peer_trust, inner, &request, (region, &resource))
+}
+
+/// The department's request, verified like any (steps 1 and 3–9 of
+/// §4.4), with one refresh of the registry if its key or the department
+/// is new since the last one.
+async fn verified_request(
+    shared: &Shared,
+    department: &str,
+    envelope: Value,
+) -> Result<Verified, ProtoError> {
+    let parsed = tongban_proto::envelope::parse(envelope)?;
+    let h = &parsed.header;
+    let mut view = shared.snapshot.view();
+    if !view.keys.contains_key(&h.key_id) || !view.departments.contains_key(department) {
+        shared.snapshot.refresh_on_miss().await;
+        view = shared.snapshot.view();
+    }
+    let key = admission::before_signature(
+        &parsed,
+        Kind::Request,
+        department,
+        &view,
+        shared.hub.now(),
+        shared.config.time_window,
+    )?;
+    parsed.verify(&key)
+}
+
+/// The request against the peer's catalogue entry: its schema, inline,
+/// and a payload that satisfies it.
+fn check_against_entry(
+    shared: &Shared,
+    request: &Verified,
+    resource: &tongban_service::PeerResource,
+) -> Result<(), ProtoError> {
+    let h = &request.header;
+    if h.schema != resource.schema {
+        return Err(ProtoError::new(
+            ErrorCode::ResourceForbidden,
+            format!(
+                "requests for {} carry {}, not {}",
+                h.resource, resource.schema, h.schema
+            ),
+        ));
+    }
+    if h.payload_ref.is_some() {
+        return Err(ProtoError::new(
+            ErrorCode::EnvelopeMalformed,
+            "a request to another region carries its payload inline",
+        ));
+    }
+    let validator = shared.peering.validator(resource)?;
+    validate(&validator, &h.schema, request.payload())
+}
+
+/// Sends the department's request inside a `hub.peer.request` on `client`
+/// and waits (at most [`MAX_WAIT`]) for the peer hub's answer, returned
+/// with the id of the request it answers.
+async fn ask_peer_hub(
+    client: &tongban_client::Client,
+    region: &str,
+    request: &Verified,
+    timeout_ms: u64,
+) -> Result<(Value, String), ProtoError> {
+    let draft = client.request_for(
+        PEER_REQUEST,
+        PEER_REQUEST_SCHEMA,
+        json!({"origin": request.to_value()}),
+    );
+    let draft_id = draft.id.clone();
+    let wait = Duration::from_millis(timeout_ms).min(MAX_WAIT);
+    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(30_000);
+    match tokio::time::timeout(
+        wait + Duration::from_secs(1),
+        client.request(draft, wait_ms),
+    )
+    .await
+    {
+        Ok(Ok(answer)) => Ok((answer, draft_id)),
+        // The peer's refusal, as it gave it (e.g. PROVIDER_UNAVAILABLE,
+        // ACCESS_NOT_SHARED, PAYLOAD_INVALID, REQUEST_TIMEOUT).
+        Ok(Err(ClientError::Refused(e))) => Err(passed_on(region, e)),
+        Ok(Err(e)) => Err(ProtoError::service(
+            "PEER_UNREACHABLE",
+            format!("region {region}: {e}"),
+        )),
+        Err(_) => Err(ProtoError::new(
+            ErrorCode::RequestTimeout,
+            format!("region {region} did not answer within {wait_ms} ms"),
+        )),
+    }
+}
+
+/// The provider's response the peer hub's answer carries, checked: the
+/// provider's answer to this very request, in the entry's schema, inline,
+/// within the time window, signed with the provider's key from the peer's
+/// trust list.
+fn provider_response(
+    shared: &Shared,
+    peer_trust: &PeerTrust,
+    inner: Value,
+    request: &Verified,
+    (region, resource): (&str, &tongban_service::PeerResource),
+) -> Result<Value, ProtoError> {
+    let invalid = |m: String| ProtoError::service("PEER_ANSWER_INVALID", m);
+    let h = &request.header;
     let inner = tongban_proto::envelope::parse(inner).map_err(|e| invalid(e.to_string()))?;
     let ih = &inner.header;
     if ih.kind != Kind::Response
         || ih.sender != resource.provider
         || ih.correlation_id.as_deref() != Some(h.id.as_str())
-        || ih.recipient.as_deref() != Some(department)
+        || ih.recipient.as_deref() != Some(h.sender.as_str())
         || ih.resource != h.resource
         || ih.schema != resource.schema
         || ih.payload_ref.is_some()
@@ -227,7 +270,7 @@ pub(crate) async fn forward(
             ))
         })?;
     inner
-        .check_time(hub.now(), shared.config.time_window)
+        .check_time(shared.hub.now(), shared.config.time_window)
         .map_err(|e| invalid(e.to_string()))?;
     let response = inner
         .verify(&provider_key)
@@ -261,10 +304,55 @@ pub(crate) async fn answer_request(
             ));
         }
     };
+    let resource = open_resource(shared, id, &origin).await?;
+    remember(shared, Some(region), h, origin_replayed).await?;
+    if !shared.registry.is_listening(&resource.provider) {
+        return Err(ProtoError::new(
+            ErrorCode::ProviderUnavailable,
+            format!(
+                "{} has no system connected to answer {id}",
+                resource.provider
+            ),
+        ));
+    }
+    shared.registry.check_room(&h.sender, &resource.provider)?;
+    hub.record_audit(&[AuditRecord::new(
+        now,
+        format!("urn:tongban:hub:{region}/{}", h.sender),
+        "exchange.peer_request",
+        id,
+        json!({"id": h.id, "digest": origin.digest(), "region": region}),
+    )])
+    .await
+    .map_err(|e| crate::base::failures::service(&e, "the hub could not log the request"))?;
+    let rx = shared.registry.route_request(
+        &h.sender,
+        &h.id,
+        &resource.provider,
+        &h.resource,
+        (0, origin.to_value()),
+    )?;
+    let wait = Duration::from_millis(timeout_ms).min(MAX_WAIT);
+    let response = shared
+        .registry
+        .wait_answer(rx, (&h.sender, &h.id), &resource.provider, wait)
+        .await?;
+    Ok(json!({"response": response}))
+}
+
+/// This region's resource `id` that another region's department asks,
+/// checked as the peer found it in the catalogue this hub served: in the
+/// catalogue, published, shared unconditionally, the request in its schema
+/// (valid) and addressed to its provider if to anyone. One refresh of the
+/// registry first if the resource or its schema is new, or not (yet)
+/// published and unconditional, since the last one.
+async fn open_resource(
+    shared: &Shared,
+    id: &str,
+    origin: &Verified,
+) -> Result<ExchangeResource, ProtoError> {
+    let h = &origin.header;
     let mut view = shared.snapshot.view();
-    // One refresh if the resource or its schema is new, or the resource is
-    // not (yet) published and unconditional, since the last one: the peer
-    // found it so in the catalogue this hub served from its store.
     let open = |v: &crate::base::snapshot::View| {
         v.access
             .resource(id)
@@ -313,37 +401,5 @@ pub(crate) async fn answer_request(
         )
     })?;
     validate(validator, &h.schema, origin.payload())?;
-    remember(shared, Some(region), h, origin_replayed).await?;
-    if !shared.registry.is_listening(&resource.provider) {
-        return Err(ProtoError::new(
-            ErrorCode::ProviderUnavailable,
-            format!(
-                "{} has no system connected to answer {id}",
-                resource.provider
-            ),
-        ));
-    }
-    shared.registry.check_room(&h.sender, &resource.provider)?;
-    hub.record_audit(&[AuditRecord::new(
-        now,
-        format!("urn:tongban:hub:{region}/{}", h.sender),
-        "exchange.peer_request",
-        id,
-        json!({"id": h.id, "digest": origin.digest(), "region": region}),
-    )])
-    .await
-    .map_err(|e| crate::base::failures::service(&e, "the hub could not log the request"))?;
-    let rx = shared.registry.route_request(
-        &h.sender,
-        &h.id,
-        &resource.provider,
-        &h.resource,
-        (0, origin.to_value()),
-    )?;
-    let wait = Duration::from_millis(timeout_ms).min(MAX_WAIT);
-    let response = shared
-        .registry
-        .wait_answer(rx, (&h.sender, &h.id), &resource.provider, wait)
-        .await?;
-    Ok(json!({"response": response}))
+    Ok(resource)
 }

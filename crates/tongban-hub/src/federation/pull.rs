@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tongban_client::ClientError;
 use tongban_licence::ProblemCode;
-use tongban_licence::verify::VerifyOptions;
+use tongban_licence::verify::{Verification, VerifyOptions};
 use tongban_proto::{ProtoError, Verified};
 use tongban_service::{CaseQuery, PeerTrust, Query};
 use tongban_store::PeerRow;
@@ -70,37 +70,7 @@ pub(super) async fn ask_peer(
     // a fresh CRL, its hub's certificate could be one its CA revoked.
     let peer_trust = trust(&shared, &region).await?;
     crl_fresh(&shared, &region).await?;
-    let started = Instant::now();
-    let client = link(&shared, &peer).await?;
-    let linked = started.elapsed();
-    let draft = client.request_for(PEER_LICENCES, PEER_QUERY_SCHEMA, payload);
-    let request_id = draft.id.clone();
-    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(MAX_WAIT_MS);
-    let answered = tokio::time::timeout(wait, client.request(draft, wait_ms)).await;
-    tracing::debug!(peer = %region, ?linked, round_trip = ?started.elapsed(), "asked a peer for licences");
-    let answer = match answered {
-        Ok(Ok(answer)) => answer,
-        Ok(Err(ClientError::Refused(e))) => {
-            return Err(failure(
-                "PEER_REFUSED",
-                format!(
-                    "region {region} refused: {}: {}",
-                    e.most_specific(),
-                    e.message
-                ),
-            ));
-        }
-        Ok(Err(e)) => {
-            shared.peering.forget_link(&region).await;
-            return Err(failure("PEER_UNREACHABLE", format!("region {region}: {e}")));
-        }
-        Err(_) => {
-            return Err(failure(
-                "PEER_TIMEOUT",
-                format!("region {region} did not answer within {} ms", wait_ms),
-            ));
-        }
-    };
+    let (answer, request_id) = request_licences(&shared, &peer, payload, wait).await?;
     let verified = check_answer(
         &shared,
         &peer_trust,
@@ -117,22 +87,8 @@ pub(super) async fn ask_peer(
         .filter(|l| l.len() <= MAX_PEER_LICENCES)
         .cloned()
         .ok_or_else(|| failure("PEER_ANSWER_INVALID", "licences is not a bounded list"))?;
-    let mut peer_trust = peer_trust;
-    let mut results = verify_all(&shared, &peer_trust, &credentials).await?;
-    // Licences newer than the stored list (a status list or a key it does
-    // not hold yet): fetch the peer's list once now rather than answer
-    // "unverifiable" until the next scheduled refresh.
-    let needs_newer = results
-        .iter()
-        .any(|v| v.has(ProblemCode::StatusListUnavailable) || v.has(ProblemCode::KeyUnknown));
-    // Only within the wait: past it, the answer already checked stands.
-    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-    if needs_newer && !left.is_zero() && shared.peering.may_refresh_now(&region) {
-        if let Ok(Ok(())) = tokio::time::timeout(left, refresh(&shared, &peer, false)).await {
-            peer_trust = trust(&shared, &region).await?;
-            results = verify_all(&shared, &peer_trust, &credentials).await?;
-        }
-    }
+    let (peer_trust, results) =
+        verify_with_fresh_list(&shared, &peer, peer_trust, &credentials, deadline).await?;
     let origin = json!({"region": region, "name": peer.name, "hub": peer_trust.anchor.controller});
     let entries = credentials
         .into_iter()
@@ -144,6 +100,72 @@ pub(super) async fn ask_peer(
         valid_until: Some(peer_trust.valid_until),
         truncated,
     })
+}
+
+/// Sends `peer` a `hub.peer.licences` request carrying `payload` and waits
+/// at most `wait` for its answer, returned with the request's id.
+async fn request_licences(
+    shared: &Shared,
+    peer: &PeerRow,
+    payload: Value,
+    wait: Duration,
+) -> Result<(Value, String), PeerFailure> {
+    let region = &peer.region_code;
+    let started = Instant::now();
+    let client = link(shared, peer).await?;
+    let linked = started.elapsed();
+    let draft = client.request_for(PEER_LICENCES, PEER_QUERY_SCHEMA, payload);
+    let request_id = draft.id.clone();
+    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(MAX_WAIT_MS);
+    let answered = tokio::time::timeout(wait, client.request(draft, wait_ms)).await;
+    tracing::debug!(peer = %region, ?linked, round_trip = ?started.elapsed(), "asked a peer for licences");
+    match answered {
+        Ok(Ok(answer)) => Ok((answer, request_id)),
+        Ok(Err(ClientError::Refused(e))) => Err(failure(
+            "PEER_REFUSED",
+            format!(
+                "region {region} refused: {}: {}",
+                e.most_specific(),
+                e.message
+            ),
+        )),
+        Ok(Err(e)) => {
+            shared.peering.forget_link(region).await;
+            Err(failure("PEER_UNREACHABLE", format!("region {region}: {e}")))
+        }
+        Err(_) => Err(failure(
+            "PEER_TIMEOUT",
+            format!("region {region} did not answer within {} ms", wait_ms),
+        )),
+    }
+}
+
+/// Verifies a peer's licences with its trust list; when some are newer
+/// than the stored list (a status list or a key it does not hold yet),
+/// fetches the peer's list once, before `deadline`, and verifies again,
+/// rather than answer "unverifiable" until the next scheduled refresh.
+async fn verify_with_fresh_list(
+    shared: &Shared,
+    peer: &PeerRow,
+    peer_trust: Arc<PeerTrust>,
+    credentials: &[Value],
+    deadline: tokio::time::Instant,
+) -> Result<(Arc<PeerTrust>, Vec<Verification>), PeerFailure> {
+    let region = &peer.region_code;
+    let mut peer_trust = peer_trust;
+    let mut results = verify_all(shared, &peer_trust, credentials).await?;
+    let needs_newer = results
+        .iter()
+        .any(|v| v.has(ProblemCode::StatusListUnavailable) || v.has(ProblemCode::KeyUnknown));
+    // Only within the wait: past it, the answer already checked stands.
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    if needs_newer && !left.is_zero() && shared.peering.may_refresh_now(region) {
+        if let Ok(Ok(())) = tokio::time::timeout(left, refresh(shared, peer, false)).await {
+            peer_trust = trust(shared, region).await?;
+            results = verify_all(shared, &peer_trust, credentials).await?;
+        }
+    }
+    Ok((peer_trust, results))
 }
 
 /// Verifies a peer's licences with its trust list, off the async runtime.
@@ -178,23 +200,8 @@ pub(crate) async fn region_licences(
     let hub = &shared.hub;
     let p = request.payload();
     let holder = Holder::of(p)?;
-    let requested = types_of(p)?;
     let use_cause = text(p, "useCause");
-    // Bound to a case of the department's own item, and to that item's
-    // licence types, before anyone is asked (and a use recorded): the same
-    // rule as `hub.case.licences`. What every peer would refuse is refused
-    // here too.
-    let case_query = CaseQuery {
-        case_id: text(p, "caseId"),
-        item: text(p, "serviceItem"),
-        holder_code_type: holder.code_type.clone(),
-        holder_code: holder.code.clone(),
-        use_cause: use_cause.clone(),
-    };
-    let (case, types) = hub
-        .case_read_types(&request.header.sender, &case_query, &requested)
-        .await
-        .map_err(refused)?;
+    let (case, types) = bound_case(shared, request, &holder).await?;
     let case_id = Some(case.id.clone());
     let wait_ms = p
         .get("waitMs")
@@ -203,47 +210,13 @@ pub(crate) async fn region_licences(
         .clamp(100, MAX_WAIT_MS);
     let wait = Duration::from_millis(wait_ms);
     let identity = hub.identity().await.map_err(refused)?;
-    let peers: Vec<PeerRow> = hub
-        .peers()
-        .await
-        .map_err(refused)?
-        .into_iter()
-        .filter(|p| p.status == "active")
-        .collect();
-    let wanted: Option<Vec<String>> = p.get("regions").and_then(Value::as_array).map(|l| {
-        l.iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect()
-    });
-    let asks_local = wanted.as_ref().is_none_or(|w| w.contains(&identity.region));
-    let mut answers: Vec<RegionAnswer> = Vec::new();
-    let mut to_ask: Vec<PeerRow> = Vec::new();
-    match &wanted {
-        None => to_ask = peers,
-        Some(list) => {
-            for region in list.iter().filter(|r| **r != identity.region) {
-                match peers.iter().find(|p| &p.region_code == region) {
-                    Some(p) => to_ask.push(p.clone()),
-                    None => answers.push(RegionAnswer {
-                        region: region.clone(),
-                        name: String::new(),
-                        result: Err(failure(
-                            "PEER_UNKNOWN",
-                            format!("region {region} is not a peer of this hub"),
-                        )),
-                    }),
-                }
-            }
-        }
-    }
+    let (asks_local, to_ask, mut answers) = regions_to_ask(shared, &identity, p).await?;
     let query = Query {
         requester: request.header.sender.clone(),
         use_cause: use_cause.clone(),
         case_ref: case_id.clone(),
     };
     // Ask the peers while this region's store answers.
-    let mut asks = tokio::task::JoinSet::new();
     let forwarded = json!({
         "holder": holder.to_json(),
         "useCause": use_cause,
@@ -253,31 +226,7 @@ pub(crate) async fn region_licences(
         "requester": request.header.sender,
         "origin": request.to_value(),
     });
-    for peer in to_ask {
-        let shared = Arc::clone(shared);
-        let payload = forwarded.clone();
-        asks.spawn(async move {
-            let region = peer.region_code.clone();
-            let name = peer.name.clone();
-            let result = match tokio::time::timeout(
-                wait + Duration::from_millis(500),
-                ask_peer(shared, peer, payload, wait),
-            )
-            .await
-            {
-                Ok(r) => r,
-                Err(_) => Err(failure(
-                    "PEER_TIMEOUT",
-                    format!("region {region} did not answer within {wait:?}"),
-                )),
-            };
-            RegionAnswer {
-                region,
-                name,
-                result,
-            }
-        });
-    }
+    let mut asks = ask_all(shared, to_ask, &forwarded, wait);
     let mut licences = Vec::new();
     if asks_local {
         let found = local_licences(shared, &holder, &types, &query).await?;
@@ -305,43 +254,172 @@ pub(crate) async fn region_licences(
     }
     let mut regions = Vec::new();
     for a in answers {
-        match a.result {
-            Ok(Answered {
-                entries,
-                valid_until,
-                truncated,
-            }) => {
-                let is_local = a.region == identity.region;
-                let count = if is_local { local_count } else { entries.len() };
-                if !is_local {
-                    let returned: Vec<String> = entries
-                        .iter()
-                        .filter_map(|e| e.get("identifier").and_then(Value::as_str))
-                        .map(str::to_owned)
-                        .collect();
-                    hub.record_peer_use(&query, &a.region, &holder.describe(), &returned)
-                        .await
-                        .map_err(refused)?;
-                }
-                licences.extend(entries);
-                let mut r = json!({"region": a.region, "name": a.name, "outcome": "answered", "licences": count});
-                if truncated {
-                    r["truncated"] = json!(true);
-                }
-                if let Some(t) = valid_until {
-                    r["trustListValidUntil"] = json!(tongban_seal::timefmt::format_rfc3339(t));
-                }
-                regions.push(r);
+        let is_local = a.region == identity.region;
+        if let Ok(answered) = &a.result {
+            if !is_local {
+                record_use(shared, &query, &holder, &a.region, &answered.entries).await?;
             }
-            Err(f) => regions.push(json!({
-                "region": a.region, "name": a.name, "outcome": "failed",
-                "code": f.code, "message": f.message,
-            })),
         }
+        let (outcome, entries) = outcome(a, is_local.then_some(local_count));
+        licences.extend(entries);
+        regions.push(outcome);
     }
     Ok(json!({
         "holder": holder.to_json(),
         "licences": licences,
         "regions": regions,
     }))
+}
+
+/// The case the pull is bound to and the licence types it may read: a case
+/// of the department's own item, and that item's types, before anyone is
+/// asked (and a use recorded): the same rule as `hub.case.licences`. What
+/// every peer would refuse is refused here too.
+async fn bound_case(
+    shared: &Shared,
+    request: &Verified,
+    holder: &Holder,
+) -> Result<(tongban_store::CaseRow, Vec<String>), ProtoError> {
+    let p = request.payload();
+    let requested = types_of(p)?;
+    let case_query = CaseQuery {
+        case_id: text(p, "caseId"),
+        item: text(p, "serviceItem"),
+        holder_code_type: holder.code_type.clone(),
+        holder_code: holder.code.clone(),
+        use_cause: text(p, "useCause"),
+    };
+    shared
+        .hub
+        .case_read_types(&request.header.sender, &case_query, &requested)
+        .await
+        .map_err(refused)
+}
+
+/// Whether this region is asked, the active peers to ask, and the failed
+/// outcomes of the regions named that are not peers.
+async fn regions_to_ask(
+    shared: &Shared,
+    identity: &tongban_service::HubIdentity,
+    p: &Value,
+) -> Result<(bool, Vec<PeerRow>, Vec<RegionAnswer>), ProtoError> {
+    let peers: Vec<PeerRow> = shared
+        .hub
+        .peers()
+        .await
+        .map_err(refused)?
+        .into_iter()
+        .filter(|p| p.status == "active")
+        .collect();
+    let wanted: Option<Vec<String>> = p.get("regions").and_then(Value::as_array).map(|l| {
+        l.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    });
+    let Some(list) = wanted else {
+        return Ok((true, peers, Vec::new()));
+    };
+    let mut to_ask = Vec::new();
+    let mut unknown = Vec::new();
+    for region in list.iter().filter(|r| **r != identity.region) {
+        match peers.iter().find(|p| &p.region_code == region) {
+            Some(p) => to_ask.push(p.clone()),
+            None => unknown.push(RegionAnswer {
+                region: region.clone(),
+                name: String::new(),
+                result: Err(failure(
+                    "PEER_UNKNOWN",
+                    format!("region {region} is not a peer of this hub"),
+                )),
+            }),
+        }
+    }
+    Ok((list.contains(&identity.region), to_ask, unknown))
+}
+
+/// Asks every peer at once, each within `wait` and half a second.
+fn ask_all(
+    shared: &Arc<Shared>,
+    peers: Vec<PeerRow>,
+    forwarded: &Value,
+    wait: Duration,
+) -> tokio::task::JoinSet<RegionAnswer> {
+    let mut asks = tokio::task::JoinSet::new();
+    for peer in peers {
+        let shared = Arc::clone(shared);
+        let payload = forwarded.clone();
+        asks.spawn(async move {
+            let region = peer.region_code.clone();
+            let name = peer.name.clone();
+            let result = match tokio::time::timeout(
+                wait + Duration::from_millis(500),
+                ask_peer(shared, peer, payload, wait),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => Err(failure(
+                    "PEER_TIMEOUT",
+                    format!("region {region} did not answer within {wait:?}"),
+                )),
+            };
+            RegionAnswer {
+                region,
+                name,
+                result,
+            }
+        });
+    }
+    asks
+}
+
+/// Records the use of the licences a peer region returned.
+async fn record_use(
+    shared: &Shared,
+    query: &Query,
+    holder: &Holder,
+    region: &str,
+    entries: &[Value],
+) -> Result<(), ProtoError> {
+    let returned: Vec<String> = entries
+        .iter()
+        .filter_map(|e| e.get("identifier").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect();
+    shared
+        .hub
+        .record_peer_use(query, region, &holder.describe(), &returned)
+        .await
+        .map(|_| ())
+        .map_err(refused)
+}
+
+/// One region's outcome in the answer, and the licences it adds; this
+/// region's licences were counted already (`local_count`).
+fn outcome(a: RegionAnswer, local_count: Option<usize>) -> (Value, Vec<Value>) {
+    match a.result {
+        Ok(Answered {
+            entries,
+            valid_until,
+            truncated,
+        }) => {
+            let count = local_count.unwrap_or(entries.len());
+            let mut r = json!({"region": a.region, "name": a.name, "outcome": "answered", "licences": count});
+            if truncated {
+                r["truncated"] = json!(true);
+            }
+            if let Some(t) = valid_until {
+                r["trustListValidUntil"] = json!(tongban_seal::timefmt::format_rfc3339(t));
+            }
+            (r, entries)
+        }
+        Err(f) => (
+            json!({
+                "region": a.region, "name": a.name, "outcome": "failed",
+                "code": f.code, "message": f.message,
+            }),
+            Vec::new(),
+        ),
+    }
 }
