@@ -223,7 +223,7 @@ async fn watch_peers(
                         let shared = Arc::clone(&shared);
                         let region = peer.region_code.clone();
                         let task = refreshing.spawn(async move {
-                            let _ = federation::refresh(&shared, &peer, true).await;
+                            let _ = federation::links::refresh(&shared, &peer, true).await;
                         });
                         in_flight.insert(task.id(), region);
                     }

@@ -115,3 +115,8 @@ fn first_common_name(
         .and_then(|c| c.as_str().ok())
         .map(str::to_owned))
 }
+
+/// A peer hub as a party of the hub's shares.
+pub(crate) fn peer_party(region: &str) -> String {
+    format!("urn:tongban:hub:{region}")
+}

@@ -26,12 +26,7 @@ mod peer;
 mod streams;
 pub(crate) mod tls;
 
-use identity::{Party, certificate_serial, party_of};
-
-/// A peer hub as a party of the hub's shares.
-pub(crate) fn peer_party(region: &str) -> String {
-    format!("urn:tongban:hub:{region}")
-}
+use identity::{Party, certificate_serial, party_of, peer_party};
 
 /// Takes one of `party`'s connections, or closes the connection with
 /// code 4 `BUSY`.

@@ -10,8 +10,7 @@ use tongban_proto::{ClientOp, ErrorCode, ProtoError, ServerOp};
 
 use crate::Shared;
 use crate::base::wire::{Reader, envelope_id, write};
-use crate::conn::identity::still_admitted;
-use crate::conn::peer_party;
+use crate::conn::identity::{peer_party, still_admitted};
 use crate::conn::streams::serve_trust;
 use crate::federation;
 

@@ -12,7 +12,7 @@ use tongban_store::{AckSet, AuditRecord, NewMessage};
 
 use crate::Shared;
 use crate::exchange::admission;
-use crate::exchange::pipeline::{Job, Outcome, refuse};
+use crate::exchange::job::{Job, Outcome, refuse};
 
 /// Commits what has arrived, in one transaction: batches of verified
 /// envelopes (in order) and listeners' acknowledgements.

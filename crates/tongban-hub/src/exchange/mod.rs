@@ -23,10 +23,11 @@
 
 pub(crate) mod admission;
 mod commit;
+mod job;
 pub(crate) mod listeners;
 mod pipeline;
 pub(crate) mod reference;
 pub(crate) mod window;
 
+pub use job::Outcome;
 pub(crate) use pipeline::Ingest;
-pub use pipeline::Outcome;

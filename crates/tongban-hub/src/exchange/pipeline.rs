@@ -17,30 +17,7 @@ use crate::base::names;
 use crate::base::snapshot::View;
 use crate::exchange::admission::{self, Live};
 use crate::exchange::commit::writer;
-use crate::exchange::reference::Checked;
-
-/// What happened to an accepted envelope.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// The hub's sequence number.
-    pub seq: u64,
-    /// Departments it will be delivered to.
-    pub recipients: Vec<String>,
-    /// The envelope.
-    pub verified: Verified,
-}
-
-pub(super) struct Job {
-    pub(super) enqueued: std::time::Instant,
-    pub(super) department: String,
-    /// The resource the envelope names, for the refusal counts.
-    pub(super) resource: String,
-    envelope: Value,
-    expect: Kind,
-    /// Its payload by reference, checked before it was queued.
-    checked: Option<Checked>,
-    pub(super) reply: oneshot::Sender<Result<Outcome, ProtoError>>,
-}
+use crate::exchange::job::{Job, Outcome, refuse};
 
 /// Handle to the pipeline.
 #[derive(Clone)]
@@ -280,14 +257,6 @@ fn precheck(
         shared.config.time_window,
     )?;
     Ok((parsed, key))
-}
-
-/// Answers a job with a refusal, and counts it for the statistics.
-pub(super) fn refuse(shared: &Shared, job: Job, e: ProtoError) {
-    shared
-        .refusals
-        .count(shared, &job.department, &job.resource, e.code);
-    let _ = job.reply.send(Err(e));
 }
 
 /// The live state admission reads: the listener registry and the quota

@@ -41,11 +41,9 @@ use tongban_store::PeerRow;
 pub(crate) mod answer;
 pub(crate) mod crossing;
 mod licences;
-mod links;
+pub(crate) mod links;
 mod origin;
 pub(crate) mod pull;
-
-pub(crate) use links::refresh;
 
 /// The resource a peer hub asks for licences on.
 pub(crate) const PEER_LICENCES: &str = "hub.peer.licences";

@@ -7,6 +7,7 @@ mod cases;
 mod clients;
 mod faults;
 mod flows;
+mod layers;
 mod limits;
 mod order;
 mod peers;
