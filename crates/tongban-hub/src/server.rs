@@ -119,12 +119,8 @@ pub(crate) fn spawn_background(
     tasks.spawn(refresh_registry(Arc::clone(shared), stop.clone()));
     tasks.spawn(recount_quotas(Arc::clone(shared), stop.clone()));
     tasks.spawn(checkpoint_audit(Arc::clone(shared), stop.clone()));
-    tasks.spawn(refresh_crl(
-        Arc::clone(shared),
-        endpoint.clone(),
-        tls.clone(),
-        stop.clone(),
-    ));
+    let reload = (endpoint.clone(), tls.clone());
+    tasks.spawn(refresh_crl(Arc::clone(shared), reload, stop.clone()));
     tasks.spawn(watch_peers(
         Arc::clone(shared),
         endpoint.clone(),
@@ -133,13 +129,14 @@ pub(crate) fn spawn_background(
     ));
 }
 
-/// Runs `step` every `every` until `stop` changes.
+/// Runs `step` every `period`, the first time after `first`, until `stop`
+/// changes.
 async fn every<F: Future<Output = ()>>(
-    every: Duration,
+    (first, period): (Duration, Duration),
     mut stop: watch::Receiver<bool>,
     mut step: impl FnMut() -> F,
 ) {
-    let mut tick = tokio::time::interval(every);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + first, period);
     loop {
         tokio::select! {
             _ = tick.tick() => step().await,
@@ -150,19 +147,25 @@ async fn every<F: Future<Output = ()>>(
 
 /// Keeps the registry view (keys, departments, catalogue, schemas) fresh.
 async fn refresh_registry(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
-    every(shared.config.refresh_every, stop, || async {
-        if let Err(e) = shared.snapshot.refresh().await {
-            tracing::warn!(error = %e, "registry refresh failed");
-        }
-    })
+    every(
+        (Duration::ZERO, shared.config.refresh_every),
+        stop,
+        || async {
+            if let Err(e) = shared.snapshot.refresh().await {
+                tracing::warn!(error = %e, "registry refresh failed");
+            }
+        },
+    )
     .await;
 }
 
 /// Counts each sender's undelivered deliveries again (quotas).
 async fn recount_quotas(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
-    every(shared.config.quota_recount_every, stop, || {
-        shared.usage.recount(&shared.hub)
-    })
+    every(
+        (Duration::ZERO, shared.config.quota_recount_every),
+        stop,
+        || shared.usage.recount(&shared.hub),
+    )
     .await;
 }
 
@@ -170,7 +173,7 @@ async fn recount_quotas(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
 /// writer's path: a check per commit would cost the writer a round trip),
 /// and adds the refusals counted since to the store.
 async fn checkpoint_audit(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
-    every(AUDIT_CHECKPOINT_CHECK, stop, || async {
+    every((Duration::ZERO, AUDIT_CHECKPOINT_CHECK), stop, || async {
         if let Err(e) = shared.hub.maybe_checkpoint().await {
             tracing::warn!(error = %e, "audit checkpoint failed");
         }
@@ -179,25 +182,20 @@ async fn checkpoint_audit(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
     .await;
 }
 
-/// Rebuilds the TLS configuration with the CA's current CRL.
+/// Rebuilds the TLS configuration with the CA's current CRL, from one
+/// period after the start (`start` built it first).
 async fn refresh_crl(
     shared: Arc<Shared>,
-    endpoint: quinn::Endpoint,
-    tls: TlsMaterial,
-    mut stop: watch::Receiver<bool>,
+    (endpoint, tls): (quinn::Endpoint, TlsMaterial),
+    stop: watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(shared.config.crl_refresh_every);
-    tick.tick().await;
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                if let Err(e) = rebuild_tls(&shared, &tls, &endpoint).await {
-                    tracing::warn!(error = %e, "CRL refresh failed; keeping the previous one");
-                }
-            }
-            _ = stop.changed() => break,
+    let period = shared.config.crl_refresh_every;
+    every((period, period), stop, || async {
+        if let Err(e) = rebuild_tls(&shared, &tls, &endpoint).await {
+            tracing::warn!(error = %e, "CRL refresh failed; keeping the previous one");
         }
-    }
+    })
+    .await;
 }
 
 /// Peers: admits their CAs when added, drops them when removed, and keeps
@@ -253,29 +251,17 @@ async fn admit_peers(
     endpoint: &quinn::Endpoint,
     known: &mut Option<Vec<PeerCa>>,
 ) -> Option<Vec<tongban_store::PeerRow>> {
-    let peers = match shared.hub.peers().await {
-        Ok(p) => p
-            .into_iter()
-            .filter(|p| p.status == "active")
-            .collect::<Vec<_>>(),
-        Err(e) => {
-            tracing::warn!(error = %e, "reading peers failed");
-            return None;
-        }
-    };
+    let peers: Vec<_> = warned(shared.hub.peers().await, "reading peers failed")?
+        .into_iter()
+        .filter(|p| p.status == "active")
+        .collect();
     if !peers.is_empty() {
         let store = shared.hub.store();
         if let Err(e) = store.forget_peer_envelopes(shared.hub.now()).await {
             tracing::warn!(error = %e, "forgetting old peer envelopes failed");
         }
     }
-    let cas = match peer_cas(&shared.hub).await {
-        Ok(cas) => cas,
-        Err(e) => {
-            tracing::warn!(error = %e, "reading peers' CAs failed");
-            return None;
-        }
-    };
+    let cas = warned(peer_cas(&shared.hub).await, "reading peers' CAs failed")?;
     if known.as_ref() != Some(&cas) {
         match rebuild_tls(shared, tls, endpoint).await {
             Ok(()) => {
@@ -286,6 +272,13 @@ async fn admit_peers(
         }
     }
     Some(peers)
+}
+
+/// The value, or `None` with a warning that says `what` failed.
+fn warned<T, E: std::fmt::Display>(result: Result<T, E>, what: &str) -> Option<T> {
+    result
+        .inspect_err(|e| tracing::warn!(error = %e, "{what}"))
+        .ok()
 }
 
 /// Accepts connections until `shutdown`, each served by its own task.

@@ -72,7 +72,7 @@ async fn serve_peer_stream(
                 // refused when full rather than queued past the asking
                 // hub's wait.
                 let forwarded = envelope.get("resource").and_then(Value::as_str)
-                    == Some(federation::PEER_REQUEST);
+                    == Some(federation::REQUEST.resource);
                 let permit = if forwarded {
                     shared.forwards_budget.try_acquire(&party, 1)
                 } else {

@@ -26,15 +26,10 @@ use crate::exchange::reference::Checked;
 /// snapshot: the server answers from its listener registry and its
 /// counts, the tests from tables.
 pub(crate) trait Live {
-    /// Whether `provider` may answer `requester`'s open request
-    /// `request_id` on `resource` (`REQUEST_UNKNOWN` otherwise).
-    fn check_answer(
-        &self,
-        requester: &str,
-        request_id: &str,
-        provider: &str,
-        resource: &str,
-    ) -> Result<(), ProtoError>;
+    /// Whether a response answers an open request: of its recipient, with
+    /// the id in its `correlationId`, to its sender on its resource
+    /// (`RESPONSE_UNEXPECTED` otherwise).
+    fn check_answer(&self, response: &Header) -> Result<(), ProtoError>;
     /// Whether `provider` has a listen stream open.
     fn is_listening(&self, provider: &str) -> bool;
     /// Whether `requester` may have one more request waiting on `provider`
@@ -289,18 +284,13 @@ fn authorise_response(
             resource.id, resource.schema, h.schema
         )));
     }
-    let requester = h.recipient.as_deref().ok_or_else(|| {
-        ProtoError::new(
+    if h.recipient.is_none() {
+        return Err(ProtoError::new(
             ErrorCode::EnvelopeMalformed,
             "a response names the requester as recipient",
-        )
-    })?;
-    live.check_answer(
-        requester,
-        h.correlation_id.as_deref().unwrap_or_default(),
-        &h.sender,
-        &h.resource,
-    )
+        ));
+    }
+    live.check_answer(h)
 }
 
 /// Step 15: the provider has a system connected, and the requester room
@@ -488,7 +478,7 @@ mod tests {
     };
 
     impl Live for Fake {
-        fn check_answer(&self, _: &str, _: &str, _: &str, _: &str) -> Result<(), ProtoError> {
+        fn check_answer(&self, _: &Header) -> Result<(), ProtoError> {
             self.open_request
                 .then_some(())
                 .ok_or_else(|| ProtoError::new(ErrorCode::ResponseUnexpected, "no such request"))
@@ -613,415 +603,61 @@ mod tests {
     #[test]
     fn every_admission_code_in_the_order_of_section_4_4() {
         use ErrorCode as E;
+        #[rustfmt::skip]
         let rows: Vec<(&str, Case, Option<ErrorCode>)> = vec![
-            (
-                "a message to an approved consumer",
-                case(message_to(CIVIL)),
-                None,
-            ),
-            (
-                "a message on its topic",
-                case(Draft {
-                    recipient: None,
-                    topic: Some("business-registration".into()),
-                    ..message_to(CIVIL)
-                }),
-                None,
-            ),
-            (
-                "a request of an approved consumer",
-                case(request_from(CIVIL, "business-registration")),
-                None,
-            ),
-            (
-                "a request of an unconditional resource",
-                case(request_from(HEALTH, "open")),
-                None,
-            ),
-            (
-                "a response to an open request",
-                case(response_to(CIVIL)),
-                None,
-            ),
-            (
-                "a request to the hub's service",
-                case(Draft {
-                    schema: "case-licence-query@1".into(),
-                    payload: Some(json!({"caseId": "c1"})),
-                    ..request_from(HEALTH, "hub.case.licences")
-                }),
-                None,
-            ),
-            (
-                "a response to another region's request on {region}:{id}",
-                case(Draft {
-                    resource: "441802:business-registration".into(),
-                    ..response_to(CIVIL)
-                }),
-                None,
-            ),
-            (
-                "shape: a number beyond 2^53",
-                Case {
-                    after_signing: |v| v["payload"]["n"] = json!(1u64 << 60),
-                    ..case(message_to(CIVIL))
-                },
-                Some(E::EnvelopeMalformed),
-            ),
-            (
-                "shape: a signature of the wrong length",
-                Case {
-                    after_signing: |v| v["signature"] = json!("zAAAA"),
-                    ..case(message_to(CIVIL))
-                },
-                Some(E::SignatureInvalid),
-            ),
-            (
-                "3 kind: a request on a send stream",
-                Case {
-                    expect: Kind::Message,
-                    ..case(request_from(CIVIL, "business-registration"))
-                },
-                Some(E::EnvelopeMalformed),
-            ),
-            (
-                "4 sender: not the connection's department",
-                Case {
-                    department: CIVIL,
-                    ..case(message_to(CIVIL))
-                },
-                Some(E::SenderMismatch),
-            ),
-            (
-                "5 sender: not registered",
-                case(message_to(CIVIL)).sent_by_unregistered(),
-                Some(E::DepartmentUnknown),
-            ),
-            (
-                "5 sender: suspended",
-                case(request_from(SUSPENDED, "open")),
-                Some(E::DepartmentInactive),
-            ),
-            (
-                "6 time: six minutes late",
-                case(Draft {
-                    time: NOW - time::Duration::minutes(6),
-                    ..message_to(CIVIL)
-                }),
-                Some(E::StaleMessage),
-            ),
-            (
-                "6 time: five minutes ahead passes",
-                case(Draft {
-                    time: NOW + WINDOW,
-                    ..message_to(CIVIL)
-                }),
-                None,
-            ),
-            (
-                "7 key: not registered",
-                case(request_from(KEYLESS, "open")),
-                Some(E::KeyUnknown),
-            ),
-            (
-                "8 key: another department's",
-                Case {
-                    signer: CIVIL,
-                    ..case(message_to(CIVIL))
-                },
-                Some(E::KeyNotSenders),
-            ),
-            (
-                "9 signature: payload changed after signing",
-                Case {
-                    after_signing: |v| v["payload"]["uscc"] = json!("changed"),
-                    ..case(message_to(CIVIL))
-                },
-                Some(E::SignatureInvalid),
-            ),
-            (
-                "9 payload by reference not checked at step 2",
-                case(Draft {
-                    payload: None,
-                    payload_ref: blob(),
-                    ..message_to(CIVIL)
-                }),
-                Some(E::Internal),
-            ),
-            (
-                "9 payload by reference checked at step 2",
-                Case {
-                    reference_checked: true,
-                    ..case(Draft {
-                        payload: None,
-                        payload_ref: blob(),
-                        ..message_to(CIVIL)
-                    })
-                },
-                None,
-            ),
-            (
-                "10 resource: not in the catalogue",
-                case(request_from(CIVIL, "nothing")),
-                Some(E::ResourceUnknown),
-            ),
-            (
-                "10 resource: {region}:{id} on a request",
-                case(request_from(CIVIL, "441802:business-registration")),
-                Some(E::ResourceUnknown),
-            ),
-            (
-                "10 resource: a response to another region by reference",
-                Case {
-                    reference_checked: true,
-                    ..case(Draft {
-                        resource: "441802:business-registration".into(),
-                        payload: None,
-                        payload_ref: blob(),
-                        ..response_to(CIVIL)
-                    })
-                },
-                Some(E::PayloadTooLarge),
-            ),
-            (
-                "10 resource: retired",
-                case(request_from(CIVIL, "old")),
-                Some(E::CatalogueRetired),
-            ),
-            (
-                "11 a request on a topic",
-                case(Draft {
-                    topic: Some("open".into()),
-                    ..request_from(CIVIL, "open")
-                }),
-                Some(E::EnvelopeMalformed),
-            ),
-            (
-                "11 message: not from the provider",
-                case(Draft {
-                    sender: CIVIL.into(),
-                    ..message_to(HEALTH)
-                }),
-                Some(E::ResourceForbidden),
-            ),
-            (
-                "11 message: not the resource's schema",
-                case(Draft {
-                    schema: "case-licence-query@1".into(),
-                    ..message_to(CIVIL)
-                }),
-                Some(E::ResourceForbidden),
-            ),
-            (
-                "11 message: to a suspended department",
-                case(message_to(SUSPENDED)),
-                Some(E::RecipientUnknown),
-            ),
-            (
-                "11 message: to an unregistered department",
-                case(message_to("11440114MB2C00099Z")),
-                Some(E::RecipientUnknown),
-            ),
-            (
-                "11 message: to a consumer whose approval ended",
-                case(message_to(HEALTH)),
-                Some(E::AccessExpired),
-            ),
-            (
-                "11 message: of a resource not shared",
-                case(Draft {
-                    resource: "closed".into(),
-                    ..message_to(CIVIL)
-                }),
-                Some(E::AccessNotShared),
-            ),
-            (
-                "11 message: on another resource's topic",
-                case(Draft {
-                    recipient: None,
-                    topic: Some("open".into()),
-                    ..message_to(CIVIL)
-                }),
-                Some(E::ResourceForbidden),
-            ),
-            (
-                "11 request: without an approval",
-                case(request_from(OUTSIDER, "business-registration")),
-                Some(E::AccessNotGranted),
-            ),
-            (
-                "11 request: approval ended",
-                case(request_from(HEALTH, "business-registration")),
-                Some(E::AccessExpired),
-            ),
-            (
-                "11 request: not shared",
-                case(request_from(CIVIL, "closed")),
-                Some(E::AccessNotShared),
-            ),
-            (
-                "11 request: to someone else than the provider",
-                case(Draft {
-                    recipient: Some(HEALTH.into()),
-                    ..request_from(CIVIL, "open")
-                }),
-                Some(E::ResourceForbidden),
-            ),
-            (
-                "11 response: not from the provider",
-                case(Draft {
-                    sender: CIVIL.into(),
-                    ..response_to(HEALTH)
-                }),
-                Some(E::ResourceForbidden),
-            ),
-            (
-                "11 response: not the resource's schema",
-                case(Draft {
-                    schema: "case-licence-query@1".into(),
-                    ..response_to(CIVIL)
-                }),
-                Some(E::ResourceForbidden),
-            ),
-            (
-                "11 response: no open request",
-                Case {
-                    live: Fake {
-                        open_request: false,
-                        ..LIVE
-                    },
-                    ..case(response_to(CIVIL))
-                },
-                Some(E::ResponseUnexpected),
-            ),
-            (
-                "12 schema: a request's own, unregistered",
-                case(Draft {
-                    schema: "unknown@1".into(),
-                    ..request_from(CIVIL, "open")
-                }),
-                Some(E::SchemaUnknown),
-            ),
-            (
-                "13 payload: violates the schema",
-                case(Draft {
-                    payload: Some(json!({"name": "x"})),
-                    ..message_to(CIVIL)
-                }),
-                Some(E::PayloadInvalid),
-            ),
-            (
-                "14 quota: the sender's used up",
-                Case {
-                    live: Fake {
-                        quota_left: false,
-                        ..LIVE
-                    },
-                    ..case(message_to(CIVIL))
-                },
-                Some(E::QuotaExceeded),
-            ),
-            (
-                "14 quota: not a request's concern",
-                Case {
-                    live: Fake {
-                        quota_left: false,
-                        ..LIVE
-                    },
-                    ..case(request_from(CIVIL, "open"))
-                },
-                None,
-            ),
-            (
-                "15 request: nobody listening",
-                Case {
-                    live: Fake {
-                        listening: false,
-                        ..LIVE
-                    },
-                    ..case(request_from(CIVIL, "open"))
-                },
-                Some(E::ProviderUnavailable),
-            ),
-            (
-                "15 request: no room with the provider",
-                Case {
-                    live: Fake {
-                        room: false,
-                        ..LIVE
-                    },
-                    ..case(request_from(CIVIL, "open"))
-                },
-                Some(E::Busy),
-            ),
-            (
-                "15 after 11: a refused request learns nothing of the provider",
-                Case {
-                    live: Fake {
-                        listening: false,
-                        ..LIVE
-                    },
-                    ..case(request_from(CIVIL, "closed"))
-                },
-                Some(E::AccessNotShared),
-            ),
-            (
-                "service: a message",
-                case(Draft {
-                    kind: Kind::Message,
-                    recipient: Some(CIVIL.into()),
-                    schema: "case-licence-query@1".into(),
-                    payload: Some(json!({"caseId": "c1"})),
-                    ..request_from(MARKET, "hub.case.licences")
-                }),
-                Some(E::ResourceForbidden),
-            ),
-            (
-                "service: another schema",
-                case(request_from(HEALTH, "hub.case.licences")),
-                Some(E::ResourceForbidden),
-            ),
-            (
-                "service: names a recipient",
-                case(Draft {
-                    recipient: Some(MARKET.into()),
-                    schema: "case-licence-query@1".into(),
-                    payload: Some(json!({"caseId": "c1"})),
-                    ..request_from(HEALTH, "hub.case.licences")
-                }),
-                Some(E::EnvelopeMalformed),
-            ),
-            (
-                "service: schema not registered",
-                case(Draft {
-                    schema: "case-result@1".into(),
-                    ..request_from(HEALTH, "hub.case.result")
-                }),
-                Some(E::SchemaUnknown),
-            ),
-            (
-                "service: payload invalid",
-                case(Draft {
-                    schema: "case-licence-query@1".into(),
-                    ..request_from(HEALTH, "hub.case.licences")
-                }),
-                Some(E::PayloadInvalid),
-            ),
-            (
-                "service: no provider need listen",
-                Case {
-                    live: Fake {
-                        listening: false,
-                        ..LIVE
-                    },
-                    ..case(Draft {
-                        schema: "case-licence-query@1".into(),
-                        payload: Some(json!({"caseId": "c1"})),
-                        ..request_from(HEALTH, "hub.case.licences")
-                    })
-                },
-                None,
-            ),
+            ("a message to an approved consumer", case(message_to(CIVIL)), None),
+            ("a message on its topic", case(Draft { recipient: None, topic: Some("business-registration".into()), ..message_to(CIVIL) }), None),
+            ("a request of an approved consumer", case(request_from(CIVIL, "business-registration")), None),
+            ("a request of an unconditional resource", case(request_from(HEALTH, "open")), None),
+            ("a response to an open request", case(response_to(CIVIL)), None),
+            ("a request to the hub's service", case(Draft { schema: "case-licence-query@1".into(), payload: Some(json!({"caseId": "c1"})), ..request_from(HEALTH, "hub.case.licences") }), None),
+            ("a response to another region's request on {region}:{id}", case(Draft { resource: "441802:business-registration".into(), ..response_to(CIVIL) }), None),
+            ("1 shape: a number beyond 2^53", Case { after_signing: |v| v["payload"]["n"] = json!(1u64 << 60), ..case(message_to(CIVIL)) }, Some(E::EnvelopeMalformed)),
+            ("1 shape: a signature of the wrong length", Case { after_signing: |v| v["signature"] = json!("zAAAA"), ..case(message_to(CIVIL)) }, Some(E::SignatureInvalid)),
+            ("3 kind: a request on a send stream", Case { expect: Kind::Message, ..case(request_from(CIVIL, "business-registration")) }, Some(E::EnvelopeMalformed)),
+            ("4 sender: not the connection's department", Case { department: CIVIL, ..case(message_to(CIVIL)) }, Some(E::SenderMismatch)),
+            ("5 sender: not registered", case(message_to(CIVIL)).sent_by_unregistered(), Some(E::DepartmentUnknown)),
+            ("5 sender: suspended", case(request_from(SUSPENDED, "open")), Some(E::DepartmentInactive)),
+            ("6 time: six minutes late", case(Draft { time: NOW - time::Duration::minutes(6), ..message_to(CIVIL) }), Some(E::StaleMessage)),
+            ("6 time: five minutes ahead passes", case(Draft { time: NOW + WINDOW, ..message_to(CIVIL) }), None),
+            ("7 key: not registered", case(request_from(KEYLESS, "open")), Some(E::KeyUnknown)),
+            ("8 key: another department's", Case { signer: CIVIL, ..case(message_to(CIVIL)) }, Some(E::KeyNotSenders)),
+            ("9 signature: payload changed after signing", Case { after_signing: |v| v["payload"]["uscc"] = json!("changed"), ..case(message_to(CIVIL)) }, Some(E::SignatureInvalid)),
+            ("9 payload by reference not checked at step 2", case(Draft { payload: None, payload_ref: blob(), ..message_to(CIVIL) }), Some(E::Internal)),
+            ("9 payload by reference checked at step 2", Case { reference_checked: true, ..case(Draft { payload: None, payload_ref: blob(), ..message_to(CIVIL) }) }, None),
+            ("10 resource: not in the catalogue", case(request_from(CIVIL, "nothing")), Some(E::ResourceUnknown)),
+            ("10 resource: {region}:{id} on a request", case(request_from(CIVIL, "441802:business-registration")), Some(E::ResourceUnknown)),
+            ("10 resource: a response to another region by reference", Case { reference_checked: true, ..case(Draft { resource: "441802:business-registration".into(), payload: None, payload_ref: blob(), ..response_to(CIVIL) }) }, Some(E::PayloadTooLarge)),
+            ("10 resource: retired", case(request_from(CIVIL, "old")), Some(E::CatalogueRetired)),
+            ("11 a request on a topic", case(Draft { topic: Some("open".into()), ..request_from(CIVIL, "open") }), Some(E::EnvelopeMalformed)),
+            ("11 message: not from the provider", case(Draft { sender: CIVIL.into(), ..message_to(HEALTH) }), Some(E::ResourceForbidden)),
+            ("11 message: not the resource's schema", case(Draft { schema: "case-licence-query@1".into(), ..message_to(CIVIL) }), Some(E::ResourceForbidden)),
+            ("11 message: to a suspended department", case(message_to(SUSPENDED)), Some(E::RecipientUnknown)),
+            ("11 message: to an unregistered department", case(message_to("11440114MB2C00099Z")), Some(E::RecipientUnknown)),
+            ("11 message: to a consumer whose approval ended", case(message_to(HEALTH)), Some(E::AccessExpired)),
+            ("11 message: of a resource not shared", case(Draft { resource: "closed".into(), ..message_to(CIVIL) }), Some(E::AccessNotShared)),
+            ("11 message: on another resource's topic", case(Draft { recipient: None, topic: Some("open".into()), ..message_to(CIVIL) }), Some(E::ResourceForbidden)),
+            ("11 request: without an approval", case(request_from(OUTSIDER, "business-registration")), Some(E::AccessNotGranted)),
+            ("11 request: approval ended", case(request_from(HEALTH, "business-registration")), Some(E::AccessExpired)),
+            ("11 request: not shared", case(request_from(CIVIL, "closed")), Some(E::AccessNotShared)),
+            ("11 request: to someone else than the provider", case(Draft { recipient: Some(HEALTH.into()), ..request_from(CIVIL, "open") }), Some(E::ResourceForbidden)),
+            ("11 response: not from the provider", case(Draft { sender: CIVIL.into(), ..response_to(HEALTH) }), Some(E::ResourceForbidden)),
+            ("11 response: not the resource's schema", case(Draft { schema: "case-licence-query@1".into(), ..response_to(CIVIL) }), Some(E::ResourceForbidden)),
+            ("11 response: no recipient", case(Draft { recipient: None, ..response_to(CIVIL) }), Some(E::EnvelopeMalformed)),
+            ("11 response: no open request", Case { live: Fake { open_request: false, ..LIVE }, ..case(response_to(CIVIL)) }, Some(E::ResponseUnexpected)),
+            ("12 schema: a request's own, unregistered", case(Draft { schema: "unknown@1".into(), ..request_from(CIVIL, "open") }), Some(E::SchemaUnknown)),
+            ("13 payload: violates the schema", case(Draft { payload: Some(json!({"name": "x"})), ..message_to(CIVIL) }), Some(E::PayloadInvalid)),
+            ("14 quota: the sender's used up", Case { live: Fake { quota_left: false, ..LIVE }, ..case(message_to(CIVIL)) }, Some(E::QuotaExceeded)),
+            ("14 quota: not a request's concern", Case { live: Fake { quota_left: false, ..LIVE }, ..case(request_from(CIVIL, "open")) }, None),
+            ("15 request: nobody listening", Case { live: Fake { listening: false, ..LIVE }, ..case(request_from(CIVIL, "open")) }, Some(E::ProviderUnavailable)),
+            ("15 request: no room with the provider", Case { live: Fake { room: false, ..LIVE }, ..case(request_from(CIVIL, "open")) }, Some(E::Busy)),
+            ("15 after 11: a refused request learns nothing of the provider", Case { live: Fake { listening: false, ..LIVE }, ..case(request_from(CIVIL, "closed")) }, Some(E::AccessNotShared)),
+            ("service: a message", case(Draft { kind: Kind::Message, recipient: Some(CIVIL.into()), schema: "case-licence-query@1".into(), payload: Some(json!({"caseId": "c1"})), ..request_from(MARKET, "hub.case.licences") }), Some(E::ResourceForbidden)),
+            ("service: another schema", case(request_from(HEALTH, "hub.case.licences")), Some(E::ResourceForbidden)),
+            ("service: names a recipient", case(Draft { recipient: Some(MARKET.into()), schema: "case-licence-query@1".into(), payload: Some(json!({"caseId": "c1"})), ..request_from(HEALTH, "hub.case.licences") }), Some(E::EnvelopeMalformed)),
+            ("service: schema not registered", case(Draft { schema: "case-result@1".into(), ..request_from(HEALTH, "hub.case.result") }), Some(E::SchemaUnknown)),
+            ("service: payload invalid", case(Draft { schema: "case-licence-query@1".into(), ..request_from(HEALTH, "hub.case.licences") }), Some(E::PayloadInvalid)),
+            ("service: no provider need listen", Case { live: Fake { listening: false, ..LIVE }, ..case(Draft { schema: "case-licence-query@1".into(), payload: Some(json!({"caseId": "c1"})), ..request_from(HEALTH, "hub.case.licences") }) }, None),
         ];
         let view = view();
         let mut wrong = Vec::new();

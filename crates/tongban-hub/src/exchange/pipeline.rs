@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tongban_proto::envelope::{self, Parsed};
-use tongban_proto::{ErrorCode, Kind, ProtoError, Verified};
+use tongban_proto::{ErrorCode, Header, Kind, ProtoError, Verified};
 use tongban_seal::KeyRecord;
 use tongban_store::AckSet;
 
@@ -262,15 +262,13 @@ fn precheck(
 /// The live state admission reads: the listener registry and the quota
 /// counts, without waiting.
 impl Live for Shared {
-    fn check_answer(
-        &self,
-        requester: &str,
-        request_id: &str,
-        provider: &str,
-        resource: &str,
-    ) -> Result<(), ProtoError> {
-        self.registry
-            .check_answer(requester, request_id, provider, resource)
+    fn check_answer(&self, h: &Header) -> Result<(), ProtoError> {
+        self.registry.check_answer(
+            h.recipient.as_deref().unwrap_or_default(),
+            h.correlation_id.as_deref().unwrap_or_default(),
+            &h.sender,
+            &h.resource,
+        )
     }
 
     fn is_listening(&self, provider: &str) -> bool {

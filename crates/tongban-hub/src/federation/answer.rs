@@ -15,23 +15,9 @@ use crate::base::names::REGION_LICENCES;
 use crate::federation::licences::{Holder, local_licences, text, types_of};
 use crate::federation::origin::{origin_replayed, remember, replayed, verified_origin};
 use crate::federation::{
-    MAX_PEER_LICENCES, PEER_ANSWER_SCHEMA, PEER_CATALOGUE, PEER_CATALOGUE_QUERY_SCHEMA,
-    PEER_CATALOGUE_SCHEMA, PEER_CRL, PEER_CRL_QUERY_SCHEMA, PEER_CRL_SCHEMA, PEER_LICENCES,
-    PEER_QUERY_SCHEMA, PEER_REQUEST, PEER_REQUEST_SCHEMA, PEER_RESPONSE_SCHEMA,
-    REGION_QUERY_SCHEMA, SERVED_CRL_FOR, refused,
+    CATALOGUE, CRL, LICENCES, MAX_PEER_LICENCES, PEER_SERVICES, PeerService, REGION_QUERY_SCHEMA,
+    REQUEST, SERVED_CRL_FOR, refused,
 };
-
-/// What a peer hub may ask: (resource, request schema, answer schema).
-pub(super) const PEER_SERVICES: &[(&str, &str, &str)] = &[
-    (PEER_LICENCES, PEER_QUERY_SCHEMA, PEER_ANSWER_SCHEMA),
-    (
-        PEER_CATALOGUE,
-        PEER_CATALOGUE_QUERY_SCHEMA,
-        PEER_CATALOGUE_SCHEMA,
-    ),
-    (PEER_REQUEST, PEER_REQUEST_SCHEMA, PEER_RESPONSE_SCHEMA),
-    (PEER_CRL, PEER_CRL_QUERY_SCHEMA, PEER_CRL_SCHEMA),
-];
 
 /// Answers a peer hub's request (the peer connected with its hub
 /// certificate as `region`): its envelope is checked here, the service
@@ -43,31 +29,25 @@ pub(crate) async fn answer_peer(
     timeout_ms: u64,
 ) -> Result<Value, ProtoError> {
     let hub = &shared.hub;
-    let (request, (resource, _, answer_schema)) =
-        verified_peer_request(shared, region, envelope).await?;
+    let (request, service) = verified_peer_request(shared, region, envelope).await?;
     let identity = hub.identity().await.map_err(refused)?;
     // Licences and requests only for a peer whose certificates this hub
     // can check: its CA's CRL stored and fresh (the trust list, CRL and
     // open catalogue are public, and are how a new link gets that CRL).
-    if matches!(resource, PEER_LICENCES | PEER_REQUEST) {
+    if service == LICENCES || service == REQUEST {
         hub.peer_crl_check(region, None).await.map_err(refused)?;
     }
-    let payload = match resource {
-        PEER_LICENCES => peer_licences(shared, region, &identity, &request).await?,
-        PEER_CATALOGUE => {
-            let resources = hub.shared_catalogue().await.map_err(refused)?;
-            json!({"region": identity.region, "resources": resources})
-        }
-        PEER_CRL => {
-            let crl = served_crl(shared).await.map_err(refused)?;
-            json!({"region": identity.region, "crl": crl.as_str()})
-        }
-        _ => {
-            crate::federation::crossing::answer_request(
-                shared, region, &identity, &request, timeout_ms,
-            )
+    let payload = if service == LICENCES {
+        peer_licences(shared, region, &identity, &request).await?
+    } else if service == CATALOGUE {
+        let resources = hub.shared_catalogue().await.map_err(refused)?;
+        json!({"region": identity.region, "resources": resources})
+    } else if service == CRL {
+        let crl = served_crl(shared).await.map_err(refused)?;
+        json!({"region": identity.region, "crl": crl.as_str()})
+    } else {
+        crate::federation::crossing::answer_request(shared, region, &identity, &request, timeout_ms)
             .await?
-        }
     };
     let (key, _) = hub
         .current_key("hub", tongban_seal::KeyPurpose::Both)
@@ -78,8 +58,8 @@ pub(crate) async fn answer_peer(
         sender: identity.id,
         recipient: Some(request.header.sender.clone()),
         topic: None,
-        resource: resource.to_owned(),
-        schema: answer_schema.to_owned(),
+        resource: service.resource.to_owned(),
+        schema: service.answer.to_owned(),
         kind: Kind::Response,
         correlation_id: Some(request.header.id.clone()),
         // Signed now, not when the request came: an answer may have waited
@@ -99,7 +79,7 @@ async fn verified_peer_request(
     shared: &Shared,
     region: &str,
     envelope: Value,
-) -> Result<(Verified, (&'static str, &'static str, &'static str)), ProtoError> {
+) -> Result<(Verified, PeerService), ProtoError> {
     let hub = &shared.hub;
     let parsed = tongban_proto::envelope::parse(envelope)?;
     let peer_id = format!("urn:tongban:hub:{region}");
@@ -115,12 +95,13 @@ async fn verified_peer_request(
     }
     let Some(&service) = PEER_SERVICES
         .iter()
-        .find(|(r, q, _)| *r == h.resource && *q == h.schema && h.kind == Kind::Request)
+        .find(|s| s.resource == h.resource && s.query == h.schema && h.kind == Kind::Request)
     else {
         return Err(ProtoError::new(
             ErrorCode::ResourceForbidden,
             format!(
-                "a peer hub asks {PEER_LICENCES}, {PEER_CATALOGUE}, {PEER_REQUEST} or {PEER_CRL} with their schemas, nothing else"
+                "a peer hub asks {}, {}, {} or {} with their schemas, nothing else",
+                LICENCES.resource, CATALOGUE.resource, REQUEST.resource, CRL.resource
             ),
         ));
     };

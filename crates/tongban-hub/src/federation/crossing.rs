@@ -32,7 +32,7 @@ use crate::base::names::split;
 use crate::exchange::admission;
 use crate::federation::links::{check_answer, crl_fresh, link, trust};
 use crate::federation::origin::{origin_replayed, remember, verified_origin};
-use crate::federation::{PEER_REQUEST, PEER_REQUEST_SCHEMA, PEER_RESPONSE_SCHEMA, PeerFailure};
+use crate::federation::{PeerFailure, REQUEST};
 
 /// Longest wait for a provider in another region.
 const MAX_WAIT: Duration = Duration::from_secs(30);
@@ -122,15 +122,8 @@ pub(crate) async fn forward(
         .map_err(PeerFailure::into_refusal)?;
     let (answer, draft_id) = ask_peer_hub(&client, region, &request, timeout_ms).await?;
     let invalid = |m: String| ProtoError::service("PEER_ANSWER_INVALID", m);
-    let outer = check_answer(
-        shared,
-        &peer_trust,
-        answer,
-        &draft_id,
-        PEER_REQUEST,
-        PEER_RESPONSE_SCHEMA,
-    )
-    .map_err(|f| invalid(f.message))?;
+    let outer = check_answer(shared, &peer_trust, answer, &draft_id, REQUEST)
+        .map_err(|f| invalid(f.message))?;
     let inner = outer
         .payload()
         .get("response")
@@ -202,8 +195,8 @@ async fn ask_peer_hub(
     timeout_ms: u64,
 ) -> Result<(Value, String), ProtoError> {
     let draft = client.request_for(
-        PEER_REQUEST,
-        PEER_REQUEST_SCHEMA,
+        REQUEST.resource,
+        REQUEST.query,
         json!({"origin": request.to_value()}),
     );
     let draft_id = draft.id.clone();

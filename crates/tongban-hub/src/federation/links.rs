@@ -14,9 +14,7 @@ use tongban_store::PeerRow;
 
 use crate::Shared;
 use crate::federation::{
-    CONNECT_TIMEOUT, FETCH_TIMEOUT, PEER_CATALOGUE, PEER_CATALOGUE_QUERY_SCHEMA,
-    PEER_CATALOGUE_SCHEMA, PEER_CRL, PEER_CRL_QUERY_SCHEMA, PEER_CRL_SCHEMA, PeerFailure, failure,
-    lock,
+    CATALOGUE, CONNECT_TIMEOUT, CRL, FETCH_TIMEOUT, PeerFailure, PeerService, failure, lock,
 };
 
 /// `host` and a socket address of a peer's `host:port`.
@@ -181,10 +179,11 @@ pub(super) async fn ask_service(
     peer: &PeerRow,
     client: &Client,
     limit: Duration,
-    (resource, query_schema, answer_schema): (&str, &str, &str),
+    service: PeerService,
 ) -> Result<Verified, PeerFailure> {
+    let resource = service.resource;
     let peer_trust = trust(shared, &peer.region_code).await?;
-    let draft = client.request_for(resource, query_schema, json!({}));
+    let draft = client.request_for(resource, service.query, json!({}));
     let id = draft.id.clone();
     let ms = u64::try_from(limit.as_millis()).unwrap_or(20_000);
     let answer = tokio::time::timeout(limit, client.request(draft, ms))
@@ -196,7 +195,7 @@ pub(super) async fn ask_service(
             )
         })?
         .map_err(|e| failure("PEER_UNREACHABLE", format!("{resource}: {e}")))?;
-    check_answer(shared, &peer_trust, answer, &id, resource, answer_schema)
+    check_answer(shared, &peer_trust, answer, &id, service)
 }
 
 /// Fetches and stores the peer's unconditional resources.
@@ -207,12 +206,7 @@ pub(super) async fn refresh_catalogue(
     limit: Duration,
 ) -> Result<(), PeerFailure> {
     let region = &peer.region_code;
-    let service = (
-        PEER_CATALOGUE,
-        PEER_CATALOGUE_QUERY_SCHEMA,
-        PEER_CATALOGUE_SCHEMA,
-    );
-    let verified = ask_service(shared, peer, client, limit, service).await?;
+    let verified = ask_service(shared, peer, client, limit, CATALOGUE).await?;
     let resources = verified
         .payload()
         .get("resources")
@@ -243,8 +237,7 @@ pub(super) async fn refresh_crl(
     limit: Duration,
 ) -> Result<(), PeerFailure> {
     let region = &peer.region_code;
-    let service = (PEER_CRL, PEER_CRL_QUERY_SCHEMA, PEER_CRL_SCHEMA);
-    let verified = ask_service(shared, peer, client, limit, service).await?;
+    let verified = ask_service(shared, peer, client, limit, CRL).await?;
     let crl = verified
         .payload()
         .get("crl")
@@ -304,15 +297,14 @@ pub(super) async fn stale(shared: &Shared, region: &str, t: &PeerTrust) -> PeerF
 }
 
 /// Checks that `answer` is the peer hub's signed answer to request
-/// `request_id` on `resource` in `schema`: sender, kind, correlation,
-/// anchor key, time, signature.
+/// `request_id` of `service` (its resource, its answer schema): sender,
+/// kind, correlation, anchor key, time, signature.
 pub(crate) fn check_answer(
     shared: &Shared,
     peer_trust: &PeerTrust,
     answer: Value,
     request_id: &str,
-    resource: &str,
-    schema: &str,
+    service: PeerService,
 ) -> Result<Verified, PeerFailure> {
     let parsed = tongban_proto::envelope::parse(answer)
         .map_err(|e| failure("PEER_ANSWER_INVALID", e.to_string()))?;
@@ -320,8 +312,8 @@ pub(crate) fn check_answer(
     if h.sender != peer_trust.anchor.controller
         || h.correlation_id.as_deref() != Some(request_id)
         || h.kind != Kind::Response
-        || h.resource != resource
-        || h.schema != schema
+        || h.resource != service.resource
+        || h.schema != service.answer
         || h.key_id != peer_trust.anchor.key_id()
     {
         return Err(failure(

@@ -45,25 +45,43 @@ pub(crate) mod links;
 mod origin;
 pub(crate) mod pull;
 
-/// The resource a peer hub asks for licences on.
-pub(crate) const PEER_LICENCES: &str = "hub.peer.licences";
-pub(super) const PEER_QUERY_SCHEMA: &str = "peer-licence-query@2";
+/// One of the services a peer hub asks (`hub.peer.*`): its resource, and
+/// the schemas of the request and of this hub's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PeerService {
+    pub resource: &'static str,
+    pub query: &'static str,
+    pub answer: &'static str,
+}
+
+/// A holder's licences, for a department of the asking region.
+pub(crate) const LICENCES: PeerService = PeerService {
+    resource: "hub.peer.licences",
+    query: "peer-licence-query@2",
+    answer: "peer-licences@1",
+};
+/// This region's shared catalogue.
+pub(crate) const CATALOGUE: PeerService = PeerService {
+    resource: "hub.peer.catalogue",
+    query: "peer-catalogue-query@1",
+    answer: "peer-catalogue@1",
+};
+/// A department's request for one of this region's resources, forwarded.
+pub(crate) const REQUEST: PeerService = PeerService {
+    resource: "hub.peer.request",
+    query: "peer-request@1",
+    answer: "peer-response@1",
+};
+/// This hub's CA's CRL.
+pub(crate) const CRL: PeerService = PeerService {
+    resource: "hub.peer.crl",
+    query: "peer-crl-query@1",
+    answer: "peer-crl@1",
+};
+/// Every service a peer hub may ask.
+pub(crate) const PEER_SERVICES: [PeerService; 4] = [LICENCES, CATALOGUE, REQUEST, CRL];
 /// The schema of a department's pull, as a peer finds it in `origin`.
 pub(super) const REGION_QUERY_SCHEMA: &str = "region-licence-query@2";
-pub(super) const PEER_ANSWER_SCHEMA: &str = "peer-licences@1";
-/// The resource a peer hub asks for this region's shared catalogue on.
-pub(crate) const PEER_CATALOGUE: &str = "hub.peer.catalogue";
-pub(super) const PEER_CATALOGUE_QUERY_SCHEMA: &str = "peer-catalogue-query@1";
-pub(super) const PEER_CATALOGUE_SCHEMA: &str = "peer-catalogue@1";
-/// What a peer hub asks for this hub's CA's CRL.
-pub(crate) const PEER_CRL: &str = "hub.peer.crl";
-pub(super) const PEER_CRL_QUERY_SCHEMA: &str = "peer-crl-query@1";
-pub(super) const PEER_CRL_SCHEMA: &str = "peer-crl@1";
-/// The resource a peer hub forwards a department's request for one of
-/// this region's resources on.
-pub(crate) const PEER_REQUEST: &str = "hub.peer.request";
-pub(crate) const PEER_REQUEST_SCHEMA: &str = "peer-request@1";
-pub(crate) const PEER_RESPONSE_SCHEMA: &str = "peer-response@1";
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) const FETCH_TIMEOUT: Duration = Duration::from_secs(20);

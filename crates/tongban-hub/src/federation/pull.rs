@@ -18,8 +18,7 @@ use crate::Shared;
 use crate::federation::licences::{Holder, local_licences, text, types_of};
 use crate::federation::links::{check_answer, crl_fresh, link, refresh, trust};
 use crate::federation::{
-    DEFAULT_WAIT_MS, MAX_PEER_LICENCES, MAX_WAIT_MS, PEER_ANSWER_SCHEMA, PEER_LICENCES,
-    PEER_QUERY_SCHEMA, PeerFailure, failure, refused,
+    DEFAULT_WAIT_MS, LICENCES, MAX_PEER_LICENCES, MAX_WAIT_MS, PeerFailure, failure, refused,
 };
 
 /// The licences one region returned, checked.
@@ -71,14 +70,7 @@ pub(super) async fn ask_peer(
     let peer_trust = trust(&shared, &region).await?;
     crl_fresh(&shared, &region).await?;
     let (answer, request_id) = request_licences(&shared, &peer, payload, wait).await?;
-    let verified = check_answer(
-        &shared,
-        &peer_trust,
-        answer,
-        &request_id,
-        PEER_LICENCES,
-        PEER_ANSWER_SCHEMA,
-    )?;
+    let verified = check_answer(&shared, &peer_trust, answer, &request_id, LICENCES)?;
     let truncated = verified.payload().get("truncated") == Some(&Value::Bool(true));
     let credentials: Vec<Value> = verified
         .payload()
@@ -114,7 +106,7 @@ async fn request_licences(
     let started = Instant::now();
     let client = link(shared, peer).await?;
     let linked = started.elapsed();
-    let draft = client.request_for(PEER_LICENCES, PEER_QUERY_SCHEMA, payload);
+    let draft = client.request_for(LICENCES.resource, LICENCES.query, payload);
     let request_id = draft.id.clone();
     let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(MAX_WAIT_MS);
     let answered = tokio::time::timeout(wait, client.request(draft, wait_ms)).await;
