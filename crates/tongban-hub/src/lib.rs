@@ -223,7 +223,7 @@ pub(crate) struct Shared {
     /// Refused exchanges not yet added to the store's statistics.
     pub refusals: base::refusals::Refusals,
     /// The trust list last built, and when.
-    pub trust: base::trust::Cached,
+    pub trust: base::trust::ServedList,
     /// Records pages being read at once (each at most a frame).
     pub records_budget: base::shares::Shares,
     /// Requests to the hub's own services being answered at once.
@@ -239,9 +239,9 @@ pub(crate) struct Shared {
     /// Bytes of frames being read.
     pub frames: base::shares::Shares,
     /// Undelivered deliveries by sender (a quota).
-    pub usage: base::usage::Usage,
+    pub undelivered: base::usage::Undelivered,
     pub registry: exchange::listeners::Registry,
-    pub blobs: base::blobs::Budget,
+    pub blobs: base::blobs::BlobMemory,
     /// Whose client certificates are accepted, and as what.
     pub verifiers: std::sync::RwLock<conn::tls::Verifiers>,
     /// Links to peer hubs and their trust lists.
@@ -261,16 +261,19 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     let shared = Arc::new(server::start(&endpoint, hub, &tls, config).await?);
-    let (ingest, pipeline) = exchange::Ingest::start(Arc::clone(&shared));
+    let (pipeline, pipeline_tasks) = exchange::Pipeline::start(Arc::clone(&shared));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     server::spawn_background(&mut tasks, &shared, &endpoint, &tls, &stop_rx);
-    server::accept(&endpoint, &shared, &ingest, &stop_rx, &mut tasks, shutdown).await;
+    server::accept(
+        &endpoint, &shared, &pipeline, &stop_rx, &mut tasks, shutdown,
+    )
+    .await;
     tracing::info!("shutting down: draining in-flight work");
     endpoint.set_server_config(None);
     let _ = stop_tx.send(true);
-    drop(ingest);
-    server::drain(&shared, tasks, pipeline).await;
+    drop(pipeline);
+    server::drain(&shared, tasks, pipeline_tasks).await;
     endpoint.close(
         tongban_proto::error::close::SHUTTING_DOWN.into(),
         b"SHUTTING_DOWN",

@@ -11,7 +11,7 @@ use tongban_service::Hub;
 
 use crate::base::{blobs, ratelimit, refusals, shares, snapshot, trust, usage};
 use crate::conn::tls::{PeerCa, peer_cas, rebuild_tls, server_config};
-use crate::exchange::{Ingest, listeners};
+use crate::exchange::{Pipeline, listeners};
 use crate::{ServeConfig, ServeError, Shared, TlsMaterial, conn, federation};
 
 /// How often the server checks whether an audit checkpoint is due.
@@ -63,7 +63,7 @@ pub(crate) async fn start(
         hub,
         snapshot,
         refusals: refusals::Refusals::default(),
-        trust: trust::Cached::default(),
+        trust: trust::ServedList::default(),
         records_budget: budget("records pages", "pages read at once", RECORDS_AT_ONCE),
         services_budget: budget("hub services", "answers at once", SERVICES_AT_ONCE),
         pulls_budget: budget("pulls across regions", "pulls at once", PULLS_AT_ONCE),
@@ -91,9 +91,9 @@ pub(crate) async fn start(
                 .frame_buffer_per_department
                 .max(crate::base::wire::frame_share_floor(config.max_frame)),
         ),
-        usage: usage::Usage::default(),
+        undelivered: usage::Undelivered::default(),
         registry: listeners::Registry::new(config.requests_per_requester),
-        blobs: blobs::Budget::new(
+        blobs: blobs::BlobMemory::new(
             config.max_blob,
             config.blob_buffer,
             config.blob_buffer_per_department,
@@ -164,7 +164,7 @@ async fn recount_quotas(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
     every(
         (Duration::ZERO, shared.config.quota_recount_every),
         stop,
-        || shared.usage.recount(&shared.hub),
+        || shared.undelivered.recount(&shared.hub),
     )
     .await;
 }
@@ -285,7 +285,7 @@ fn warned<T, E: std::fmt::Display>(result: Result<T, E>, what: &str) -> Option<T
 pub(crate) async fn accept(
     endpoint: &quinn::Endpoint,
     shared: &Arc<Shared>,
-    ingest: &Ingest,
+    pipeline: &Pipeline,
     stop: &watch::Receiver<bool>,
     tasks: &mut JoinSet<()>,
     shutdown: impl Future<Output = ()>,
@@ -296,9 +296,9 @@ pub(crate) async fn accept(
             incoming = endpoint.accept() => {
                 let Some(incoming) = incoming else { break };
                 let shared = Arc::clone(shared);
-                let ingest = ingest.clone();
+                let pipeline = pipeline.clone();
                 let stop = stop.clone();
-                tasks.spawn(async move { conn::handle(incoming, shared, ingest, stop).await });
+                tasks.spawn(async move { conn::handle(incoming, shared, pipeline, stop).await });
             }
             () = &mut shutdown => break,
         }
@@ -310,11 +310,11 @@ pub(crate) async fn accept(
 pub(crate) async fn drain(
     shared: &Shared,
     mut tasks: JoinSet<()>,
-    pipeline: tokio::task::JoinHandle<()>,
+    pipeline_tasks: tokio::task::JoinHandle<()>,
 ) {
     let drained = tokio::time::timeout(shared.config.drain_timeout, async {
         while tasks.join_next().await.is_some() {}
-        let _ = pipeline.await;
+        let _ = pipeline_tasks.await;
     })
     .await;
     if drained.is_err() {

@@ -11,16 +11,16 @@ use crate::base::shares::{Share, Shares};
 
 /// How many blob bytes may be in memory at once: hub-wide, and for one
 /// department.
-pub(crate) struct Budget {
+pub(crate) struct BlobMemory {
     max_blob: u64,
     shares: Shares,
 }
 
-impl Budget {
+impl BlobMemory {
     /// `buffer` bytes hub-wide, `per_department` for one department; both
     /// at least `max_blob`, so that the largest upload fits.
-    pub fn new(max_blob: u64, buffer: u64, per_department: u64) -> Budget {
-        Budget {
+    pub fn new(max_blob: u64, buffer: u64, per_department: u64) -> BlobMemory {
+        BlobMemory {
             max_blob,
             shares: Shares::new(
                 "memory for blobs",

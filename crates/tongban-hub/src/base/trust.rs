@@ -15,7 +15,7 @@ use crate::Shared;
 
 /// The last trust list built.
 #[derive(Default)]
-pub(crate) struct Cached {
+pub(crate) struct ServedList {
     slot: Mutex<Option<Built>>,
 }
 

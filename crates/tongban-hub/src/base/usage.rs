@@ -22,7 +22,7 @@ use crate::Shared;
 
 /// Undelivered deliveries by sender.
 #[derive(Default)]
-pub(crate) struct Usage {
+pub(crate) struct Undelivered {
     counts: Mutex<Counts>,
 }
 
@@ -35,7 +35,7 @@ struct Counts {
     added: HashMap<String, u64>,
 }
 
-impl Usage {
+impl Undelivered {
     fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
         self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }

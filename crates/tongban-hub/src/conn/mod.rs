@@ -18,8 +18,8 @@ use tongban_store::DepartmentStatus;
 
 use crate::Shared;
 use crate::base::shares::Share;
-use crate::exchange::Ingest;
-use crate::ops::StreamCtx;
+use crate::exchange::Pipeline;
+use crate::ops::DepartmentStream;
 
 mod identity;
 mod peer;
@@ -45,7 +45,7 @@ fn admit_connection(conn: &quinn::Connection, shared: &Shared, party: &str) -> O
 pub(crate) async fn handle(
     incoming: quinn::Incoming,
     shared: Arc<Shared>,
-    ingest: Ingest,
+    pipeline: Pipeline,
     mut stop: watch::Receiver<bool>,
 ) {
     let remote = incoming.remote_address();
@@ -101,7 +101,7 @@ pub(crate) async fn handle(
             }
             s = conn.accept_bi() => match s {
                 Ok((send, recv)) => {
-                    let ctx = StreamCtx { department: department.clone(), shared: Arc::clone(&shared), ingest: ingest.clone(), stop: stop.clone() };
+                    let ctx = DepartmentStream { department: department.clone(), shared: Arc::clone(&shared), pipeline: pipeline.clone(), stop: stop.clone() };
                     streams.spawn(streams::serve_stream(send, recv, ctx));
                 }
                 Err(_) => break,

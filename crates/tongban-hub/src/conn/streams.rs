@@ -10,12 +10,12 @@ use crate::Shared;
 use crate::base::names;
 use crate::base::wire::{Reader, envelope_id, write};
 use crate::federation;
-use crate::ops::{StreamCtx, blobs, listen, records, request, send, subscriptions};
+use crate::ops::{DepartmentStream, blobs, listen, records, request, send, subscriptions};
 
 pub(super) async fn serve_stream(
     mut send: quinn::SendStream,
     recv: quinn::RecvStream,
-    ctx: StreamCtx,
+    ctx: DepartmentStream,
 ) {
     let mut reader = Reader::new(recv, &ctx.shared, &ctx.department);
     if *ctx.stop.borrow() {
@@ -44,7 +44,7 @@ async fn dispatch(
     first: Value,
     reader: Reader,
     send: &mut quinn::SendStream,
-    ctx: StreamCtx,
+    ctx: DepartmentStream,
 ) -> bool {
     match ClientOp::parse(first) {
         Ok(ClientOp::Send { envelope }) => send::send_loop(envelope, reader, send, &ctx).await,
@@ -110,7 +110,12 @@ fn elsewhere(envelope: &Value) -> bool {
 
 /// A request for another region's resource: through the two hubs, within
 /// the department's share of pulls.
-async fn forward(envelope: Value, timeout_ms: u64, send: &mut quinn::SendStream, ctx: &StreamCtx) {
+async fn forward(
+    envelope: Value,
+    timeout_ms: u64,
+    send: &mut quinn::SendStream,
+    ctx: &DepartmentStream,
+) {
     let id = envelope_id(&envelope);
     let forwarded = match ctx.shared.pulls_budget.try_acquire(&ctx.department, 1) {
         Ok(_share) => {

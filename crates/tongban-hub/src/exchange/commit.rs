@@ -148,7 +148,7 @@ fn deliver(shared: &Shared, job: Job, verified: Verified, seq: u64, recipients: 
         shared.registry.notify(r);
     }
     shared
-        .usage
+        .undelivered
         .add_pending(&verified.header.sender, recipients.len());
     let _ = job.reply.send(Ok(Outcome {
         seq,

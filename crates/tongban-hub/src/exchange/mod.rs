@@ -30,4 +30,4 @@ pub(crate) mod reference;
 pub(crate) mod window;
 
 pub use job::Outcome;
-pub(crate) use pipeline::Ingest;
+pub(crate) use pipeline::Pipeline;

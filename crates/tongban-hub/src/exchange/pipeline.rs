@@ -21,15 +21,15 @@ use crate::exchange::job::{Job, Outcome, refuse};
 
 /// Handle to the pipeline.
 #[derive(Clone)]
-pub struct Ingest {
+pub struct Pipeline {
     shared: Arc<Shared>,
     tx: mpsc::Sender<Job>,
     acks: mpsc::Sender<AckSet>,
 }
 
-impl Ingest {
+impl Pipeline {
     /// Starts the pipeline's two tasks.
-    pub fn start(shared: Arc<Shared>) -> (Ingest, tokio::task::JoinHandle<()>) {
+    pub fn start(shared: Arc<Shared>) -> (Pipeline, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel::<Job>(8 * shared.config.batch_max);
         let (otx, orx) = mpsc::channel::<VerifyTask>(VERIFYING_BATCHES - 1);
         let (wtx, wrx) = mpsc::channel::<Vec<(Job, Verified)>>(4);
@@ -43,7 +43,7 @@ impl Ingest {
             let _ = writer.await;
         });
         (
-            Ingest {
+            Pipeline {
                 shared,
                 tx,
                 acks: atx,
@@ -280,6 +280,7 @@ impl Live for Shared {
     }
 
     fn check_pending(&self, sender: &str) -> Result<(), ProtoError> {
-        self.usage.check_pending(sender, self.config.pending_quota)
+        self.undelivered
+            .check_pending(sender, self.config.pending_quota)
     }
 }

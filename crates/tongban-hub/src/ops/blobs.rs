@@ -7,7 +7,7 @@
 //! in a request (as provider) or was answered with, while the catalogue's
 //! rule admits it to that message's resource.
 //! Blob bytes held in memory are bounded hub-wide, and per department, by
-//! a `base::blobs::Budget`; a department past its share gets `BUSY`, never a wait.
+//! a `base::blobs::BlobMemory`; a department past its share gets `BUSY`, never a wait.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,12 +19,12 @@ use crate::Shared;
 use crate::base::blobs::{json_only, store_failed};
 use crate::base::shares::Share;
 use crate::base::wire::{Reader, write, write_within};
-use crate::ops::StreamCtx;
+use crate::ops::DepartmentStream;
 
 /// Answers an `upload` stream: the bytes that follow its first frame are
 /// the blob.
 pub(crate) async fn serve_upload(
-    ctx: &StreamCtx,
+    ctx: &DepartmentStream,
     mut reader: Reader,
     send: &mut quinn::SendStream,
     announced: BlobInfo,
@@ -48,7 +48,7 @@ pub(crate) async fn serve_upload(
 /// Answers a `download` stream with the blob; false when the client
 /// stopped taking its bytes and the stream was reset.
 pub(crate) async fn serve_download(
-    ctx: &StreamCtx,
+    ctx: &DepartmentStream,
     send: &mut quinn::SendStream,
     sha256: &str,
 ) -> bool {

@@ -13,10 +13,10 @@ use tongban_store::DepartmentStatus;
 use crate::Shared;
 use crate::base::checks;
 use crate::base::wire::{Reader, deliver_frame, envelope_id, write};
-use crate::exchange::Ingest;
+use crate::exchange::Pipeline;
 use crate::exchange::listeners::RequestDelivery;
 use crate::exchange::window::Window;
-use crate::ops::{StreamCtx, reply_for};
+use crate::ops::{DepartmentStream, reply_for};
 
 /// How often a listen stream records acknowledgements, checks that its
 /// department is still active, redelivers and reads the store again.
@@ -28,7 +28,7 @@ pub(crate) async fn listen(
     max_in_flight: u32,
     mut reader: Reader,
     send: &mut quinn::SendStream,
-    mut ctx: StreamCtx,
+    mut ctx: DepartmentStream,
 ) {
     let shared = Arc::clone(&ctx.shared);
     let mut reg = shared.registry.register(&ctx.department);
@@ -40,7 +40,7 @@ pub(crate) async fn listen(
     let mut listener = Listener {
         shared: Arc::clone(&shared),
         department: ctx.department.clone(),
-        ingest: ctx.ingest.clone(),
+        pipeline: ctx.pipeline.clone(),
         window: Window::new(max_in_flight),
         send,
     };
@@ -64,7 +64,7 @@ pub(crate) async fn listen(
 struct Listener<'s> {
     shared: Arc<Shared>,
     department: String,
-    ingest: Ingest,
+    pipeline: Pipeline,
     window: Window,
     send: &'s mut quinn::SendStream,
 }
@@ -112,7 +112,7 @@ impl Listener<'_> {
     async fn on_respond(&mut self, envelope: Value) -> bool {
         let id = envelope_id(&envelope);
         let result = self
-            .ingest
+            .pipeline
             .submit(&self.department, envelope, Kind::Response)
             .await;
         if let Ok(o) = &result {
@@ -171,7 +171,7 @@ impl Listener<'_> {
             return;
         }
         let at_ms = (self.shared.hub.now().unix_timestamp_nanos() / 1_000_000) as i64;
-        self.ingest
+        self.pipeline
             .acknowledge(tongban_store::AckSet {
                 recipient: self.department.clone(),
                 seqs,

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tongban_proto::{ProtoError, ServerOp};
 
 use crate::Shared;
-use crate::exchange::{Ingest, Outcome};
+use crate::exchange::{Outcome, Pipeline};
 
 pub(crate) mod blobs;
 pub(crate) mod listen;
@@ -22,10 +22,10 @@ pub(crate) mod send;
 pub(crate) mod subscriptions;
 
 /// What a department's stream works with.
-pub(crate) struct StreamCtx {
+pub(crate) struct DepartmentStream {
     pub department: String,
     pub shared: Arc<Shared>,
-    pub ingest: Ingest,
+    pub pipeline: Pipeline,
     pub stop: watch::Receiver<bool>,
 }
 

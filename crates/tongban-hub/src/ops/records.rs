@@ -6,11 +6,11 @@ use tongban_proto::{ProtoError, ServerOp};
 
 use crate::base::checks::refusal;
 use crate::base::wire::write;
-use crate::ops::StreamCtx;
+use crate::ops::DepartmentStream;
 
 /// Answers a `records` stream with a page, or the refusal (counted).
 pub(crate) async fn serve_records(
-    ctx: &StreamCtx,
+    ctx: &DepartmentStream,
     send: &mut quinn::SendStream,
     (resource, after, limit): (String, u64, u32),
 ) {
@@ -29,7 +29,7 @@ pub(crate) async fn serve_records(
 /// A page of a resource's records, if the catalogue's rule admits the
 /// department; the read is in the audit log.
 async fn records(
-    ctx: &StreamCtx,
+    ctx: &DepartmentStream,
     resource: &str,
     after: u64,
     limit: u32,

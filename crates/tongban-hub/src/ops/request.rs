@@ -12,14 +12,14 @@ use crate::base::names::{self, REGION_LICENCES, Service};
 use crate::base::shares::Share;
 use crate::base::wire::{envelope_id, write};
 use crate::exchange::Outcome;
-use crate::ops::StreamCtx;
+use crate::ops::DepartmentStream;
 
 /// Answers a `request` stream with the response, or the refusal.
 pub(crate) async fn request(
     envelope: Value,
     timeout_ms: u64,
     send: &mut quinn::SendStream,
-    ctx: &StreamCtx,
+    ctx: &DepartmentStream,
 ) {
     let id = envelope_id(&envelope);
     let reply = match answer(envelope, timeout_ms, ctx).await {
@@ -29,7 +29,11 @@ pub(crate) async fn request(
     write(send, &reply).await;
 }
 
-async fn answer(envelope: Value, timeout_ms: u64, ctx: &StreamCtx) -> Result<Value, ProtoError> {
+async fn answer(
+    envelope: Value,
+    timeout_ms: u64,
+    ctx: &DepartmentStream,
+) -> Result<Value, ProtoError> {
     // A request to one of the hub's services takes its slot before it is
     // stored: one refused for want of a slot leaves nothing behind.
     let service = envelope
@@ -45,7 +49,7 @@ async fn answer(envelope: Value, timeout_ms: u64, ctx: &StreamCtx) -> Result<Val
         }
     };
     let outcome = ctx
-        .ingest
+        .pipeline
         .submit(&ctx.department, envelope, Kind::Request)
         .await?;
     let h = &outcome.verified.header;
@@ -60,7 +64,7 @@ async fn answer(envelope: Value, timeout_ms: u64, ctx: &StreamCtx) -> Result<Val
 /// Hands a stored request to its provider's listener and waits for the
 /// answer.
 async fn to_provider(
-    ctx: &StreamCtx,
+    ctx: &DepartmentStream,
     outcome: &Outcome,
     timeout_ms: u64,
 ) -> Result<Value, ProtoError> {
@@ -88,7 +92,7 @@ async fn to_provider(
         .await
 }
 
-fn count(ctx: &StreamCtx, resource: &str, e: &ProtoError) {
+fn count(ctx: &DepartmentStream, resource: &str, e: &ProtoError) {
     ctx.shared
         .refusals
         .count(&ctx.shared, &ctx.department, resource, e.code);
@@ -96,7 +100,7 @@ fn count(ctx: &StreamCtx, resource: &str, e: &ProtoError) {
 
 /// A slot to answer a request to one of the hub's services: a pull across
 /// regions (`hub.region.licences`) or another service.
-fn service_slot(ctx: &StreamCtx, service: &Service) -> Result<Share, ProtoError> {
+fn service_slot(ctx: &DepartmentStream, service: &Service) -> Result<Share, ProtoError> {
     let budget = if service.resource == REGION_LICENCES {
         &ctx.shared.pulls_budget
     } else {

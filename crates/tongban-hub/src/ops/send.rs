@@ -8,14 +8,14 @@ use tongban_proto::{ClientOp, ErrorCode, Kind, ProtoError, ServerOp};
 
 use crate::base::wire::{Reader, envelope_id, write};
 use crate::exchange::Outcome;
-use crate::ops::{StreamCtx, reply_for};
+use crate::ops::{DepartmentStream, reply_for};
 
 /// `send` frames, pipelined: up to `window_per_stream` in flight, answered in order.
 pub(crate) async fn send_loop(
     first: Value,
     mut reader: Reader,
     send: &mut quinn::SendStream,
-    ctx: &StreamCtx,
+    ctx: &DepartmentStream,
 ) {
     type Pending = (
         Option<String>,
@@ -26,7 +26,7 @@ pub(crate) async fn send_loop(
     let id = envelope_id(&first);
     inflight.push_back((
         id,
-        ctx.ingest
+        ctx.pipeline
             .enqueue(&ctx.department, first, Kind::Message)
             .await,
     ));
@@ -54,7 +54,7 @@ pub(crate) async fn send_loop(
                     Ok(Some(v)) => match ClientOp::parse(v) {
                         Ok(ClientOp::Send { envelope }) => {
                             let id = envelope_id(&envelope);
-                            inflight.push_back((id, ctx.ingest.enqueue(&ctx.department, envelope, Kind::Message).await));
+                            inflight.push_back((id, ctx.pipeline.enqueue(&ctx.department, envelope, Kind::Message).await));
                         }
                         Ok(_) => inflight.push_back((None, Err(ProtoError::new(ErrorCode::FrameMalformed, "a send stream carries only send frames")))),
                         Err(e) => inflight.push_back((None, Err(e))),

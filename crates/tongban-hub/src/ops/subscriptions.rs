@@ -3,12 +3,12 @@
 use tongban_proto::{ErrorCode, ProtoError, ServerOp};
 
 use crate::base::wire::write;
-use crate::ops::StreamCtx;
+use crate::ops::DepartmentStream;
 
 /// Subscribes `ctx`'s department to `topics` (or unsubscribes it) and
 /// answers with its topics now.
 pub(crate) async fn serve_subscriptions(
-    ctx: &StreamCtx,
+    ctx: &DepartmentStream,
     send: &mut quinn::SendStream,
     topics: &[String],
     subscribe: bool,
