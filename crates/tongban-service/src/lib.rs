@@ -19,6 +19,7 @@ mod keys;
 pub mod keystore;
 mod licences;
 mod peers;
+pub mod samples;
 mod schemas;
 
 use std::path::{Path, PathBuf};

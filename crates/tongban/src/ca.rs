@@ -8,10 +8,10 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use tongban_service::ca::{CertRequest, IssuedCert};
 use tongban_service::keystore::write_owner_only;
-use tongban_service::{Hub, HubConfig};
+use tongban_service::{Hub, HubConfig, samples};
 
+use crate::Context;
 use crate::output::Coded;
-use crate::{Context, samples, setup};
 
 #[derive(Debug, Subcommand)]
 pub enum CaCommand {
@@ -275,7 +275,7 @@ async fn dev_pki(ctx: &Context, out: &Path, force: bool) -> anyhow::Result<ExitC
     let hub = Hub::open(&HubConfig::embedded(temp.path()))
         .await?
         .with_operator("dev-pki");
-    setup::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
+    samples::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
     let ca = hub
         .ca_init("Tongban Development Root CA (DANGER: development only)")
         .await?;

@@ -11,13 +11,13 @@ use tongban_hub::ServeConfig;
 use tongban_licence::credential::{self, Allocation, Issuer};
 use tongban_licence::{IssueRequest, VerifyOptions, trustfile, verify};
 use tongban_seal::PublicKey;
+use tongban_service::samples::{self, CIVIL_AFFAIRS, DISABLED_FEDERATION, MARKET, PLANNING};
 use tongban_service::{AttachmentInput, Clock, Hub, HubConfig, IssueInput, Query};
+use tongban_testhub::LocalHub;
+use tongban_testhub::regions;
 
 use crate::Context;
-use crate::local_hub::LocalHub;
 use crate::output::{print_json, print_verification, write_json};
-use crate::samples::{self, CIVIL_AFFAIRS, DISABLED_FEDERATION, MARKET, PLANNING};
-use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -55,7 +55,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
         if ctx.json {
             print_json(&serde_json::json!({
                 "dir": args.dir,
-                "regions": [samples::REGION, crate::regions::QINGCHENG],
+                "regions": [samples::REGION, regions::QINGCHENG],
             }))?;
         }
         return Ok(ExitCode::SUCCESS);
@@ -72,7 +72,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("a throw-away hub for 广州市花都区 in {}", dir.display());
 
     section(1, "The region's hub");
-    let report = setup::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
+    let report = samples::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
     println!(
         "  {} ({}), anchor key {}",
         report["name"].as_str().unwrap_or(""),
@@ -562,7 +562,6 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
 /// `tongban demo --regions`: 全域通办 between two regions' hubs in this
 /// process, each with its own store and CA.
 async fn run_regions(dir: &std::path::Path) -> anyhow::Result<()> {
-    use crate::regions;
     let serve = ServeConfig {
         peer_refresh_every: std::time::Duration::from_secs(1),
         trust_rebuild_after: std::time::Duration::ZERO,

@@ -26,11 +26,6 @@ macro_rules! eprint {
 
 mod access;
 mod audit;
-mod bench;
-mod bench_catalogue;
-mod bench_exchange;
-mod bench_nats;
-mod bench_regions;
 mod ca;
 mod cases;
 mod catalogue;
@@ -39,12 +34,9 @@ mod doctor;
 mod exchange;
 mod help;
 mod licence;
-mod local_hub;
 mod output;
 mod peer;
 mod progress;
-mod regions;
-mod samples;
 mod schema;
 mod setup;
 mod table;
@@ -176,9 +168,10 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Walk through the whole story on a throw-away hub, printing what happens.
     Demo(demo::DemoArgs),
-    /// Measure this machine: raw Ed25519 against licence verification and issuance.
-    #[command(subcommand)]
-    Bench(bench::BenchCommand),
+    /// The benchmarks moved to their own binary, `tongban-bench`: this
+    /// says so (USAGE, exit 2) instead of clap's "unrecognized subcommand".
+    #[command(hide = true)]
+    Bench(BenchMovedArgs),
     /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
     Completions(help::CompletionsArgs),
     /// Write manual pages (roff) for tongban and every subcommand.
@@ -304,10 +297,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(args) => exchange::stats(&ctx, args).await,
         Command::Doctor(args) => doctor::run(&ctx, args).await,
         Command::Demo(args) => demo::run(&ctx, args).await,
-        Command::Bench(cmd) => bench::run(&ctx, cmd).await,
+        Command::Bench(_) => Err(output::Coded::usage(
+            "USAGE",
+            "the benchmarks are a binary of their own: run `tongban-bench` (built by `cargo build --release`) with the same subcommands and options",
+        )
+        .into()),
         Command::Completions(args) => help::completions(&ctx, args),
         Command::Man(args) => help::man(&ctx, args),
     }
+}
+
+/// `tongban bench …`: whatever follows, taken and refused.
+#[derive(Debug, clap::Args)]
+struct BenchMovedArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    _rest: Vec<std::ffi::OsString>,
 }
 
 /// Global options every command sees.

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use tongban_seal::KeyPurpose;
-use tongban_service::{Hub, NewDepartment};
+use tongban_service::{Hub, NewDepartment, samples};
 use tongban_store::{DepartmentStatus, PlatformLevel, Store};
 
+use crate::Context;
 use crate::output::{Coded, print_json, read_json, write_json};
 use crate::table::Table;
-use crate::{Context, samples};
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -54,7 +54,7 @@ pub async fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<ExitCode> {
         moved_aside = Some(aside);
     }
     let hub = Hub::open(&config).await?.with_operator(&ctx.operator);
-    let mut report = initialise(&hub, &args.region, &args.name, !args.no_samples).await?;
+    let mut report = samples::initialise(&hub, &args.region, &args.name, !args.no_samples).await?;
     if ctx.json {
         if let Some(aside) = moved_aside {
             report["keysMovedTo"] = json!(aside);
@@ -83,64 +83,6 @@ pub async fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<ExitCode> {
     }
     hub.close().await;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Region, hub key, shipped licence types and (optionally) sample departments with keys.
-pub async fn initialise(
-    hub: &Hub,
-    region: &str,
-    name: &str,
-    samples: bool,
-) -> anyhow::Result<Value> {
-    let identity = hub.init_region(region, name).await?;
-    // The samples are 花都区's departments, with codes registered there: a
-    // hub of another region would speak for them, which its peers refuse.
-    let samples = samples && identity.region == samples::REGION;
-    for (stem, text) in samples::LICENCE_TYPES {
-        let schema: Value = serde_json::from_str(text)
-            .map_err(|e| Coded::new("SCHEMA_INVALID", format!("{stem}: {e}")))?;
-        hub.publish_licence_type(schema).await?;
-    }
-    for (stem, text) in samples::MESSAGE_TYPES {
-        let schema: Value = serde_json::from_str(text)
-            .map_err(|e| Coded::new("SCHEMA_INVALID", format!("{stem}: {e}")))?;
-        hub.publish_schema("message", None, None, schema, false)
-            .await?;
-    }
-    if samples {
-        for d in samples::DEPARTMENTS {
-            if hub.store().department(d.code).await?.is_none() {
-                hub.add_department(NewDepartment {
-                    code: d.code.into(),
-                    name: d.name.into(),
-                    region_code: region.into(),
-                    platform_level: d.level,
-                    parent_code: d.parent.map(Into::into),
-                    contact: Some(d.contact.into()),
-                })
-                .await?;
-            }
-            if d.issues && hub.current_key(d.code, KeyPurpose::Issue).await.is_err() {
-                hub.new_signing_key(d.code, KeyPurpose::Issue, None).await?;
-            }
-            // For development, an exchange key the hub makes (and hands out,
-            // audited, with `key export-secret`); in production a
-            // department's system makes its own (`key generate`, `key register`).
-            if hub.current_key(d.code, KeyPurpose::Exchange).await.is_err() {
-                hub.new_signing_key(d.code, KeyPurpose::Exchange, None)
-                    .await?;
-            }
-        }
-    }
-    Ok(json!({
-        "id": identity.id,
-        "name": identity.name,
-        "region": identity.region,
-        "anchor": identity.anchor,
-        "licenceTypes": hub.licence_types().len(),
-        "messageTypes": hub.store().schemas(Some("message")).await?.len(),
-        "departments": hub.store().departments().await?.len(),
-    }))
 }
 
 /// What the key store directory holds, in words (empty: nothing).

@@ -11,6 +11,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
+use tongban_service::{Hub, HubConfig};
+use tongban_store::AuditRecord;
 
 use crate::{COMPANY, MARKET, business_request, json_of, ok, repo, tongban};
 
@@ -507,54 +509,10 @@ fn every_command_speaks_json_in_camel_case() {
         0,
     );
 
-    // The demo and the benchmarks, as small as they go.
+    // The demo, as small as it goes (the benchmarks are `tongban-bench`'s).
     let demo = tour.run(&data, &["demo"], 0);
     assert_eq!(demo["licences"]["valid"], 7, "{demo}");
     tour.run(&data, &["demo", "--regions"], 0);
-    let bench: [&[&str]; 5] = [
-        &[
-            "bench",
-            "licences",
-            "--count",
-            "4",
-            "--batch",
-            "2",
-            "--verify-batch",
-            "2",
-            "--seconds",
-            "0.05",
-        ],
-        &["bench", "audit", "--entries", "10", "--batch", "5"],
-        &["bench", "catalogue", "--resources", "40", "--queries", "4"],
-        &[
-            "bench",
-            "exchange",
-            "--connections",
-            "1",
-            "--messages",
-            "4",
-            "--window",
-            "2",
-            "--no-nats",
-            "--seconds",
-            "0.05",
-            "--rate",
-            "100",
-        ],
-        &[
-            "bench",
-            "regions",
-            "--holders",
-            "2",
-            "--pulls",
-            "2",
-            "--seconds",
-            "0.05",
-        ],
-    ];
-    for args in bench {
-        tour.run(&data, args, 0);
-    }
 
     // Every command was run (the groups have no output of their own).
     let groups = [
@@ -572,7 +530,6 @@ fn every_command_speaks_json_in_camel_case() {
         "tongban-item",
         "tongban-case",
         "tongban-catalogue",
-        "tongban-bench",
     ];
     let missing: Vec<&String> = tour
         .pages
@@ -657,6 +614,26 @@ fn usage_errors_exit_2_as_json_when_asked() {
 }
 
 #[test]
+fn the_benchmarks_are_another_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("none");
+    for args in [
+        &["--json", "bench", "licences", "--count", "4"][..],
+        &["--json", "bench"],
+    ] {
+        let out = tongban(&data, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let value = json_of(&out);
+        assert_eq!(value["error"]["code"], "USAGE", "{value}");
+        let message = value["error"]["message"].as_str().unwrap();
+        assert!(message.contains("`tongban-bench`"), "{message}");
+    }
+    assert!(!data.exists(), "nothing was done");
+    let help = ok(&tongban(&data, &["--help"]));
+    assert!(!help.contains("bench"), "{help}");
+}
+
+#[test]
 fn exit_statuses_say_done_failed_usage_or_not_valid() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
@@ -704,24 +681,39 @@ fn first_line_then_close(data: &Path, args: &[&str]) -> (Option<i32>, String, St
     )
 }
 
+/// A hub in `data` (no sample departments) whose audit log holds `entries`
+/// more entries, appended 1,000 per transaction and checkpointed.
+fn hub_with_audit_entries(data: &Path, entries: u64) {
+    ok(&tongban(data, &["init", "--no-samples"]));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let hub = Hub::open(&HubConfig::embedded(data)).await.unwrap();
+        let now = hub.now();
+        for first in (0..entries).step_by(1000) {
+            let records: Vec<AuditRecord> = (first..entries.min(first + 1000))
+                .map(|i| {
+                    AuditRecord::new(
+                        now,
+                        MARKET,
+                        "licence.issue",
+                        format!("1.2.156.3005.2.11100000TB0000001K001.{MARKET}.20261125{i:08}.001.X"),
+                        serde_json::json!({"type": "11100000TB0000001K001", "number": format!("N{i}"), "holderCodeType": "001"}),
+                    )
+                })
+                .collect();
+            hub.record_audit(&records).await.unwrap();
+        }
+        hub.audit_checkpoint().await.unwrap();
+        hub.close().await;
+    });
+}
+
 #[test]
 fn a_closed_pipe_ends_the_command_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
     // A hub whose audit log prints far more than a pipe holds.
-    ok(&tongban(
-        &data,
-        &[
-            "bench",
-            "audit",
-            "--dir",
-            path(&data),
-            "--entries",
-            "3000",
-            "--batch",
-            "1000",
-        ],
-    ));
+    hub_with_audit_entries(&data, 3000);
     for args in [
         &["audit", "show", "--limit", "100000"][..],
         &["--json", "audit", "show", "--limit", "100000"],
@@ -879,19 +871,7 @@ fn key_overlaps_read_as_people_write_them() {
 fn long_work_draws_no_progress_where_nobody_watches() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("hub");
-    ok(&tongban(
-        &data,
-        &[
-            "bench",
-            "audit",
-            "--dir",
-            path(&data),
-            "--entries",
-            "3000",
-            "--batch",
-            "1000",
-        ],
-    ));
+    hub_with_audit_entries(&data, 3000);
     let archive = dir.path().join("audit.jsonl");
     let anchor = ok(&tongban(&data, &["audit", "anchor"]));
     let runs: [&[&str]; 4] = [

@@ -13,7 +13,6 @@ mod store;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -453,114 +452,6 @@ fn demo_regions_runs() {
             "demo --regions output lacks {expected}:\n{text}"
         );
     }
-}
-
-/// `kill -9` in the middle of issuing: every licence that made it to the
-/// store is whole and verifies, batches are all or nothing, and the
-/// counters never hand out a used number again.
-#[test]
-fn killed_mid_issue_leaves_no_half_issued_licence() {
-    let dir = tempfile::tempdir().unwrap();
-    let hub_dir = dir.path().join("bench");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tongban"))
-        .args([
-            "bench",
-            "licences",
-            "--count",
-            "1000000",
-            "--batch",
-            "50",
-            "--seconds",
-            "0.05",
-            "--dir",
-        ])
-        .arg(&hub_dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait until some batches are in, then kill.
-    let db = hub_dir.join("tongban.db");
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(300));
-        if count_licences(&db) >= 200 {
-            break;
-        }
-    }
-    std::thread::sleep(Duration::from_millis(150));
-    child.kill().unwrap();
-    child.wait().unwrap();
-
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let hub = tongban_service::Hub::open(&tongban_service::HubConfig::embedded(&hub_dir))
-            .await
-            .unwrap();
-        let counts = hub.store().licence_counts().await.unwrap();
-        let total: i64 = counts.iter().map(|(_, n)| n).sum();
-        assert!(total >= 200, "only {total} licences before the kill");
-        assert_eq!(total % 50, 0, "a batch was half written: {total}");
-        let mut rows = Vec::new();
-        loop {
-            let after = rows
-                .last()
-                .map(|r: &tongban_store::LicenceRow| r.identifier.clone());
-            let page = hub
-                .store()
-                .licences_of_issuer_page(MARKET, after.as_deref(), 5_000)
-                .await
-                .unwrap();
-            if page.is_empty() {
-                break;
-            }
-            rows.extend(page);
-        }
-        assert_eq!(rows.len() as i64, total);
-        let trust = hub.trust_for_issuers(&[MARKET.to_owned()]).await.unwrap();
-        let values: Vec<Value> = rows
-            .iter()
-            .map(|r| serde_json::from_str(&r.credential).unwrap())
-            .collect();
-        let results = tongban_licence::verify_many(
-            &trust,
-            values,
-            tongban_licence::VerifyOptions {
-                now: hub.now(),
-                attachments: None,
-            },
-        );
-        assert!(
-            results.iter().all(|v| v.valid),
-            "a stored licence does not verify"
-        );
-        // The next allocation never reuses an index that is in the store.
-        let max = rows.iter().map(|r| r.status_index).max().unwrap();
-        let next = hub.store().allocate_indices(MARKET, 1).await.unwrap();
-        assert!(next > max, "counter {next} would reuse index {max}");
-        // And issuing goes on.
-        let input = tongban_service::IssueInput::from_json(&business_request_json()).unwrap();
-        hub.issue(MARKET, input).await.unwrap();
-    });
-}
-
-fn count_licences(db: &Path) -> i64 {
-    if !db.exists() {
-        return 0;
-    }
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        use sqlx::Connection;
-        let Ok(mut conn) =
-            sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display())).await
-        else {
-            return 0;
-        };
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM licences")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap_or(0)
-    })
 }
 
 #[test]

@@ -1,15 +1,15 @@
-//! `tongban bench catalogue`: search latency over a large catalogue.
+//! `tongban-bench catalogue`: search latency over a large catalogue.
 
-use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
-use serde_json::json;
-use tongban_service::{Hub, HubConfig};
+use serde_json::{Value, json};
+use tongban_service::{Hub, HubConfig, samples};
 use tongban_store::{CatalogueEntry, CatalogueField, CatalogueFilter, DatabaseConfig};
 
-use crate::bench_exchange::percentile;
-use crate::{samples, setup};
+use crate::measure::{percentile, say, warn_if_debug};
+use crate::output::print_json;
+use crate::progress;
 
 #[derive(Debug, Args)]
 pub struct CatalogueBenchArgs {
@@ -22,9 +22,6 @@ pub struct CatalogueBenchArgs {
     /// An empty PostgreSQL database (postgres://…) instead of a temporary SQLite file.
     #[arg(long)]
     database: Option<String>,
-    /// The global `--json`.
-    #[arg(skip)]
-    pub json: bool,
 }
 
 /// Subjects of government data resources, as departments name them.
@@ -167,24 +164,15 @@ fn entry(i: usize, now: time::OffsetDateTime) -> CatalogueEntry {
     }
 }
 
-pub async fn run(args: CatalogueBenchArgs) -> anyhow::Result<ExitCode> {
-    if cfg!(debug_assertions) {
-        eprintln!(
-            "warning: this is a debug build; figures are meaningless. Use `cargo run --release -- bench catalogue`."
-        );
-    }
-    let say = |m: &str| {
-        if !args.json {
-            eprintln!("{m}");
-        }
-    };
+pub async fn run(args: CatalogueBenchArgs, json: bool) -> anyhow::Result<()> {
+    warn_if_debug("catalogue");
     let temp = tempfile::tempdir()?;
     let mut config = HubConfig::embedded(temp.path());
     if let Some(url) = &args.database {
         config.store.database = DatabaseConfig::parse(url);
     }
     let hub = Hub::open(&config).await?;
-    setup::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
+    samples::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
     let backend = if args.database.is_some() {
         "postgres"
     } else {
@@ -196,31 +184,57 @@ pub async fn run(args: CatalogueBenchArgs) -> anyhow::Result<ExitCode> {
             .is_empty(),
         "the catalogue in this database is not empty: give an empty database"
     );
+    say(
+        json,
+        &format!("loading {} resources into {backend} ...", args.resources),
+    );
+    let load_rate = load(&hub, args.resources, json).await?;
+    say(
+        json,
+        &format!("timing {} searches (20 results each) ...", args.queries),
+    );
+    let searches = time_searches(&hub, &queries(args.queries)).await?;
+    hub.close().await;
+    if json {
+        print_json(&searches.to_json(backend, args.resources, load_rate))
+    } else {
+        searches.print(backend, args.resources, load_rate);
+        Ok(())
+    }
+}
 
-    say(&format!(
-        "loading {} resources into {backend} ...",
-        args.resources
-    ));
+/// Loads `resources` synthetic entries, 2,000 per write; entries per second.
+async fn load(hub: &Hub, resources: usize, json: bool) -> anyhow::Result<f64> {
     let now = time::OffsetDateTime::now_utc();
     let started = Instant::now();
-    let bar = crate::progress::bar(args.json, args.resources as u64, "resources");
+    let bar = progress::bar(json, resources as u64, "resources");
     let mut done = 0;
-    while done < args.resources {
-        let n = (args.resources - done).min(2_000);
+    while done < resources {
+        let n = (resources - done).min(2_000);
         let batch: Vec<CatalogueEntry> = (done..done + n).map(|i| entry(i, now)).collect();
         hub.store().put_catalogue_entries(&batch, &[]).await?;
         done += n;
         bar.set_position(done as u64);
     }
     bar.finish_and_clear();
-    let load_rate = args.resources as f64 / started.elapsed().as_secs_f64();
+    Ok(resources as f64 / started.elapsed().as_secs_f64())
+}
 
-    say(&format!(
-        "timing {} searches (20 results each) ...",
-        args.queries
-    ));
-    let qs = queries(args.queries);
-    // One warm-up pass over the distinct queries.
+/// The timed searches: sorted latencies, the slowest, what they found.
+struct Searches {
+    queries: usize,
+    latencies: Vec<Duration>,
+    /// (latency, query, by provider, results), slowest first, each query once.
+    slowest: Vec<(Duration, String, bool, usize)>,
+    hits: usize,
+    empty: usize,
+}
+
+/// Times each query (after one warm-up pass over the distinct ones).
+async fn time_searches(
+    hub: &Hub,
+    qs: &[(String, Option<&'static str>)],
+) -> anyhow::Result<Searches> {
     for (q, _) in qs.iter().take(SUBJECTS.len() * 5) {
         hub.catalogue_search(q, &CatalogueFilter::default(), 20)
             .await?;
@@ -229,7 +243,7 @@ pub async fn run(args: CatalogueBenchArgs) -> anyhow::Result<ExitCode> {
     let mut slowest = Vec::with_capacity(qs.len());
     let mut hits = 0usize;
     let mut empty = 0usize;
-    for (q, provider) in &qs {
+    for (q, provider) in qs {
         let filter = CatalogueFilter {
             provider: provider.map(str::to_owned),
             ..Default::default()
@@ -244,40 +258,53 @@ pub async fn run(args: CatalogueBenchArgs) -> anyhow::Result<ExitCode> {
     latencies.sort();
     slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
     slowest.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2);
-    let report = json!({
-        "backend": backend,
-        "resources": args.resources,
-        "loadPerSec": load_rate.round(),
-        "queries": qs.len(),
-        "meanResults": hits as f64 / qs.len().max(1) as f64,
-        "emptyResults": empty,
-        "latencyMs": {
-            "p50": percentile(&latencies, 0.50),
-            "p99": percentile(&latencies, 0.99),
-            "max": percentile(&latencies, 1.0),
-        },
-    });
-    if args.json {
-        crate::output::print_json(&report)?;
-    } else {
+    Ok(Searches {
+        queries: qs.len(),
+        latencies,
+        slowest,
+        hits,
+        empty,
+    })
+}
+
+impl Searches {
+    fn mean_results(&self) -> f64 {
+        self.hits as f64 / self.queries.max(1) as f64
+    }
+
+    fn to_json(&self, backend: &str, resources: usize, load_rate: f64) -> Value {
+        json!({
+            "backend": backend,
+            "resources": resources,
+            "loadPerSec": load_rate.round(),
+            "queries": self.queries,
+            "meanResults": self.mean_results(),
+            "emptyResults": self.empty,
+            "latencyMs": {
+                "p50": percentile(&self.latencies, 0.50),
+                "p99": percentile(&self.latencies, 0.99),
+                "max": percentile(&self.latencies, 1.0),
+            },
+        })
+    }
+
+    fn print(&self, backend: &str, resources: usize, load_rate: f64) {
         println!();
+        println!("catalogue search, {backend}, {resources} resources (loaded at {load_rate:.0}/s)");
         println!(
-            "catalogue search, {backend}, {} resources (loaded at {load_rate:.0}/s)",
-            args.resources
-        );
-        println!(
-            "{} searches (Chinese terms of 1–6 characters, one or two terms, some by provider), {:.1} results on average, {empty} with none",
-            qs.len(),
-            hits as f64 / qs.len().max(1) as f64
+            "{} searches (Chinese terms of 1–6 characters, one or two terms, some by provider), {:.1} results on average, {} with none",
+            self.queries,
+            self.mean_results(),
+            self.empty
         );
         println!(
             "latency   p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms",
-            percentile(&latencies, 0.50),
-            percentile(&latencies, 0.99),
-            percentile(&latencies, 1.0)
+            percentile(&self.latencies, 0.50),
+            percentile(&self.latencies, 0.99),
+            percentile(&self.latencies, 1.0)
         );
         println!("slowest:");
-        for (d, q, by_provider, n) in slowest.iter().take(5) {
+        for (d, q, by_provider, n) in self.slowest.iter().take(5) {
             println!(
                 "  {:>8.2} ms  {q:?}{}  ({n} results)",
                 d.as_secs_f64() * 1000.0,
@@ -285,6 +312,4 @@ pub async fn run(args: CatalogueBenchArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    hub.close().await;
-    Ok(ExitCode::SUCCESS)
 }

@@ -1,16 +1,15 @@
 //! Hubs of two regions served in this process, each with its own store and
 //! CA, made peers of each other the way administrators do it (cards
-//! exchanged once): for `tongban demo --regions` and `tongban bench regions`.
+//! exchanged once): for `tongban demo --regions` and `tongban-bench regions`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tongban_hub::ServeConfig;
-use tongban_service::{Clock, Hub, HubConfig, NewDepartment};
+use tongban_service::{Clock, Hub, HubConfig, NewDepartment, samples};
 use tongban_store::PlatformLevel;
 
-use crate::local_hub::LocalHub;
-use crate::setup;
+use crate::LocalHub;
 
 /// 清远市清城区 (the region that reuses the licence).
 pub const QINGCHENG: &str = "441802";
@@ -20,6 +19,7 @@ pub const QINGCHENG_HUB: &str = "清远市清城区政务数据共享交换平�
 pub const QINGCHENG_SERVICE_NAME: &str = "清远市清城区政务服务中心";
 
 /// One region's hub and its server.
+#[derive(Debug)]
 pub struct RegionHub {
     /// The hub.
     pub hub: Hub,
@@ -32,12 +32,12 @@ pub struct RegionHub {
 }
 
 /// Starts a region's hub in `dir`: the sample departments of 花都区 when
-/// `samples`, none otherwise.
+/// `with_samples`, none otherwise.
 pub async fn start(
     dir: &Path,
     region: &str,
     name: &str,
-    samples: bool,
+    with_samples: bool,
     clock: Clock,
     serve: ServeConfig,
     durability: tongban_store::Durability,
@@ -48,7 +48,7 @@ pub async fn start(
     };
     config.store.durability = durability;
     let hub = Hub::open(&config).await?;
-    setup::initialise(&hub, region, name, samples).await?;
+    samples::initialise(&hub, region, name, with_samples).await?;
     let server = LocalHub::start(&hub, &format!("{name}CA"), serve).await?;
     Ok(RegionHub {
         hub,
@@ -86,7 +86,7 @@ pub async fn qingcheng_service(hub: &Hub) -> anyhow::Result<String> {
         "itemType": "承诺件",
         "legalLimitDays": 20,
         "promisedLimitDays": 10,
-        "materials": [{"name": "营业执照", "licenceType": crate::samples::BUSINESS_LICENCE_TYPE}],
+        "materials": [{"name": "营业执照", "licenceType": samples::BUSINESS_LICENCE_TYPE}],
     }))?;
     hub.item_put(&code, item).await?;
     Ok(code)

@@ -1,10 +1,67 @@
-//! The shipped licence types and a sample region for development and the demo.
+//! The shipped licence types and a sample region for development, the
+//! demo and the benchmarks, and [`initialise`], which sets a hub up with them.
 //!
 //! Departments, people and companies are synthetic, with checksum-valid
 //! codes, in 广州市花都区 (440114).
 
 use serde_json::{Value, json};
+use tongban_seal::KeyPurpose;
 use tongban_store::PlatformLevel;
+
+use crate::{Error, Hub, NewDepartment, Result};
+
+/// Region, hub key, shipped licence types and (optionally) sample departments with keys.
+pub async fn initialise(hub: &Hub, region: &str, name: &str, samples: bool) -> Result<Value> {
+    let identity = hub.init_region(region, name).await?;
+    // The samples are 花都区's departments, with codes registered there: a
+    // hub of another region would speak for them, which its peers refuse.
+    let samples = samples && identity.region == REGION;
+    for (stem, text) in LICENCE_TYPES {
+        let schema: Value = serde_json::from_str(text)
+            .map_err(|e| Error::rejected("SCHEMA_INVALID", format!("{stem}: {e}")))?;
+        hub.publish_licence_type(schema).await?;
+    }
+    for (stem, text) in MESSAGE_TYPES {
+        let schema: Value = serde_json::from_str(text)
+            .map_err(|e| Error::rejected("SCHEMA_INVALID", format!("{stem}: {e}")))?;
+        hub.publish_schema("message", None, None, schema, false)
+            .await?;
+    }
+    if samples {
+        for d in DEPARTMENTS {
+            if hub.store().department(d.code).await?.is_none() {
+                hub.add_department(NewDepartment {
+                    code: d.code.into(),
+                    name: d.name.into(),
+                    region_code: region.into(),
+                    platform_level: d.level,
+                    parent_code: d.parent.map(Into::into),
+                    contact: Some(d.contact.into()),
+                })
+                .await?;
+            }
+            if d.issues && hub.current_key(d.code, KeyPurpose::Issue).await.is_err() {
+                hub.new_signing_key(d.code, KeyPurpose::Issue, None).await?;
+            }
+            // For development, an exchange key the hub makes (and hands out,
+            // audited, with `key export-secret`); in production a
+            // department's system makes its own (`key generate`, `key register`).
+            if hub.current_key(d.code, KeyPurpose::Exchange).await.is_err() {
+                hub.new_signing_key(d.code, KeyPurpose::Exchange, None)
+                    .await?;
+            }
+        }
+    }
+    Ok(json!({
+        "id": identity.id,
+        "name": identity.name,
+        "region": identity.region,
+        "anchor": identity.anchor,
+        "licenceTypes": hub.licence_types().len(),
+        "messageTypes": hub.store().schemas(Some("message")).await?.len(),
+        "departments": hub.store().departments().await?.len(),
+    }))
+}
 
 /// The licence type schemas shipped in `schemas/licence-types/`.
 pub const LICENCE_TYPES: &[(&str, &str)] = &[
@@ -53,6 +110,7 @@ pub const SANDONG_VILLAGE: &str = "11440114MB2C00082L";
 pub const BUSINESS_LICENCE_TYPE: &str = "11100000TB0000001K001";
 
 /// A sample department: code, name, level, parent, whether it issues licences.
+#[derive(Debug)]
 pub struct SampleDepartment {
     pub code: &'static str,
     pub name: &'static str,

@@ -1,4 +1,4 @@
-//! `tongban bench exchange`: the load generator. An in-process hub on
+//! `tongban-bench exchange`: the load generator. An in-process hub on
 //! loopback, N department connections pipelining pre-signed 1 KiB messages,
 //! one consumer acknowledging deliveries; in the same run, this machine's
 //! raw Ed25519 `verify_strict` rate and, when `nats-server` is installed,
@@ -6,7 +6,6 @@
 //! durable consumer), bare and with the consumer doing the verification and
 //! schema validation a department would have to add on top of a broker.
 
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,10 +14,13 @@ use serde_json::{Value, json};
 use tongban_client::{Client, Event};
 use tongban_hub::ServeConfig;
 use tongban_proto::{ClientOp, Decoder, ServerOp};
-use tongban_service::{Hub, HubConfig};
+use tongban_seal::SigningKey;
+use tongban_service::{Hub, HubConfig, samples};
+use tongban_testhub::LocalHub;
 
-use crate::local_hub::LocalHub;
-use crate::samples;
+use crate::measure::{durability, percentile, raw_verify_rate, round2, say, warn_if_debug};
+use crate::nats::{self, NatsFigures};
+use crate::output::print_json;
 
 const PROVIDER: &str = samples::MARKET;
 const CONSUMER: &str = samples::CIVIL_AFFAIRS;
@@ -51,9 +53,6 @@ pub struct ExchangeBenchArgs {
     /// Seconds per raw Ed25519 measurement.
     #[arg(long, default_value_t = 2.0)]
     seconds: f64,
-    /// The global `--json`.
-    #[arg(skip)]
-    pub json: bool,
 }
 
 /// A payload of about `size` bytes that validates against the schema.
@@ -76,15 +75,6 @@ fn payload(size: usize, i: usize) -> Value {
     })
 }
 
-/// The `p` quantile of sorted durations, in milliseconds.
-pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
-}
-
 struct Setup {
     hub: Hub,
     server: LocalHub,
@@ -100,7 +90,7 @@ async fn start_hub(
     let mut config = HubConfig::embedded(dir.path());
     config.store.durability = durability;
     let hub = Hub::open(&config).await?;
-    crate::setup::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
+    samples::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
     // Shared on conditions, approved for the consumer: every message pays
     // for the access rule as a department's would.
     let draft = serde_json::from_value(serde_json::json!({
@@ -200,10 +190,22 @@ struct Phase {
     latencies: Vec<Duration>,
 }
 
+impl Phase {
+    /// Accept latency quantiles, for the JSON report.
+    fn latency_ms(&self) -> Value {
+        json!({
+            "p50": percentile(&self.latencies, 0.5),
+            "p99": percentile(&self.latencies, 0.99),
+            "p999": percentile(&self.latencies, 0.999),
+        })
+    }
+}
+
 /// Sends every message (optionally paced to `rate` per second in all) and waits until the consumer acknowledged them all.
 async fn run_phase(
     s: &Setup,
     args: &ExchangeBenchArgs,
+    json: bool,
     signed: &[Vec<Vec<u8>>],
     rate: Option<f64>,
 ) -> anyhow::Result<Phase> {
@@ -216,7 +218,7 @@ async fn run_phase(
     }
     let per_conn_gap = rate.map(|r| Duration::from_secs_f64(signed.len() as f64 / r.max(1.0)));
     let started = Instant::now();
-    let bar = crate::progress::bar(args.json, total as u64, "messages delivered");
+    let bar = crate::progress::bar(json, total as u64, "messages delivered");
     let consume = tokio::spawn(async move {
         let mut got = 0usize;
         while got < total {
@@ -267,91 +269,124 @@ async fn run_phase(
     })
 }
 
-pub async fn run(args: ExchangeBenchArgs) -> anyhow::Result<ExitCode> {
-    if cfg!(debug_assertions) {
-        eprintln!(
-            "warning: this is a debug build; figures are meaningless. Use `cargo run --release -- bench exchange`."
-        );
-    }
-    let say = |m: &str| {
-        if !args.json {
-            eprintln!("{m}");
-        }
-    };
-    say("measuring raw Ed25519 verify_strict (1 and 2 threads) ...");
-    let raw1 = crate::bench::raw_verify_rate(1, args.seconds, true);
-    let raw2 = crate::bench::raw_verify_rate(2, args.seconds, true);
+pub async fn run(args: ExchangeBenchArgs, json: bool) -> anyhow::Result<()> {
+    warn_if_debug("exchange");
+    say(
+        json,
+        "measuring raw Ed25519 verify_strict (1 and 2 threads) ...",
+    );
+    let raw1 = raw_verify_rate(1, args.seconds, true);
+    let raw2 = raw_verify_rate(2, args.seconds, true);
 
-    let durability = if args.durability == "power" {
-        tongban_store::Durability::PowerLoss
-    } else {
-        tongban_store::Durability::ProcessCrash
-    };
-    let s = start_hub(durability, args.window, args.connections).await?;
-    say(&format!(
-        "signing {} messages of ~{} bytes for {} connections (before timing) ...",
-        args.messages, args.size, args.connections
-    ));
+    let s = start_hub(durability(&args.durability), args.window, args.connections).await?;
+    say(
+        json,
+        &format!(
+            "signing {} messages of ~{} bytes for {} connections (before timing) ...",
+            args.messages, args.size, args.connections
+        ),
+    );
     let key = s.hub.danger_signing_key(PROVIDER).await?;
     let (signed, plain) = sign_all(&args, &key)?;
-    let envelope_bytes = plain.first().map_or(0, Vec::len);
-    say(&format!(
-        "peak: {} connections pipelining, window {} each ...",
-        args.connections, args.window
-    ));
-    let peak = run_phase(&s, &args, &signed, None).await?;
+    say(
+        json,
+        &format!(
+            "peak: {} connections pipelining, window {} each ...",
+            args.connections, args.window
+        ),
+    );
+    let peak = run_phase(&s, &args, json, &signed, None).await?;
     let peak_rate = peak.accepted as f64 / peak.seconds;
     // Half the peak (or the given rate), paced, with fresh ids (the first
     // ones are replays now).
     let paced_rate = args.rate.unwrap_or(peak_rate / 2.0);
-    say(&format!("paced at {paced_rate:.0} messages/s ..."));
+    say(json, &format!("paced at {paced_rate:.0} messages/s ..."));
     let (fresh, _) = sign_all(&args, &key)?;
-    let half = run_phase(&s, &args, &fresh, Some(paced_rate)).await?;
+    let half = run_phase(&s, &args, json, &fresh, Some(paced_rate)).await?;
     s.server.stop().await;
 
     let nats = if args.no_nats {
         None
     } else {
-        let schema: Value = serde_json::from_str(samples::MESSAGE_TYPES[0].1)?;
-        let key_record = tongban_seal::KeyRecord {
-            controller: format!("urn:uscc:{PROVIDER}"),
-            public: key.public(),
-            validity: tongban_seal::Validity::from(time::OffsetDateTime::UNIX_EPOCH),
-            purpose: tongban_seal::KeyPurpose::Exchange,
-        };
-        match crate::bench_nats::compare(&plain, args.connections, args.window, key_record, schema)
-            .await
-        {
-            Ok(n) => Some(n),
-            Err(e) => {
-                eprintln!("\n**** SKIPPED the NATS JetStream comparison: {e:#} ****\n");
-                None
-            }
-        }
+        compare_with_nats(&args, &key, &plain).await?
     };
-
-    let report = json!({
-        "messages": peak.messages,
-        "connections": args.connections,
-        "envelopeBytes": envelope_bytes,
-        "durability": args.durability,
-        "rawVerifyStrictPerSec": {"threads1": raw1.round(), "threads2": raw2.round()},
-        "peak": {"perSec": peak_rate.round(), "accepted": peak.accepted, "refused": peak.refused, "acceptLatencyMs": {"p50": percentile(&peak.latencies, 0.5), "p99": percentile(&peak.latencies, 0.99), "p999": percentile(&peak.latencies, 0.999)}},
-        "halfPeak": {"perSec": (half.accepted as f64 / half.seconds).round(), "acceptLatencyMs": {"p50": percentile(&half.latencies, 0.5), "p99": percentile(&half.latencies, 0.99), "p999": percentile(&half.latencies, 0.999)}},
-        "ratioToRawVerify2Threads": (peak_rate / raw2 * 100.0).round() / 100.0,
-        "nats": nats.as_ref().map(|n| json!({"barePerSec": n.bare.round(), "verifyingPerSec": n.verifying.round(), "hubVsVerifying": ((peak_rate / n.verifying) * 100.0).round() / 100.0})),
-    });
-    if args.json {
-        crate::output::print_json(&report)?;
+    let figures = Figures {
+        envelope_bytes: plain.first().map_or(0, Vec::len),
+        raw1,
+        raw2,
+        peak_rate,
+        peak,
+        half,
+        nats,
+    };
+    if json {
+        print_json(&figures.to_json(&args))
     } else {
+        figures.print(&args);
+        Ok(())
+    }
+}
+
+/// The same envelopes through NATS JetStream; `None`, said loudly, when
+/// it cannot run here (no `nats-server`).
+async fn compare_with_nats(
+    args: &ExchangeBenchArgs,
+    key: &SigningKey,
+    plain: &[Vec<u8>],
+) -> anyhow::Result<Option<NatsFigures>> {
+    let schema: Value = serde_json::from_str(samples::MESSAGE_TYPES[0].1)?;
+    let key_record = tongban_seal::KeyRecord {
+        controller: format!("urn:uscc:{PROVIDER}"),
+        public: key.public(),
+        validity: tongban_seal::Validity::from(time::OffsetDateTime::UNIX_EPOCH),
+        purpose: tongban_seal::KeyPurpose::Exchange,
+    };
+    match nats::compare(plain, args.connections, args.window, key_record, schema).await {
+        Ok(n) => Ok(Some(n)),
+        Err(e) => {
+            eprintln!("\n**** SKIPPED the NATS JetStream comparison: {e:#} ****\n");
+            Ok(None)
+        }
+    }
+}
+
+/// Both phases' figures, the reference and the comparison.
+struct Figures {
+    envelope_bytes: usize,
+    raw1: f64,
+    raw2: f64,
+    peak_rate: f64,
+    peak: Phase,
+    half: Phase,
+    nats: Option<NatsFigures>,
+}
+
+impl Figures {
+    fn to_json(&self, args: &ExchangeBenchArgs) -> Value {
+        let (peak, half, peak_rate) = (&self.peak, &self.half, self.peak_rate);
+        json!({
+            "messages": peak.messages,
+            "connections": args.connections,
+            "envelopeBytes": self.envelope_bytes,
+            "durability": args.durability,
+            "rawVerifyStrictPerSec": {"threads1": self.raw1.round(), "threads2": self.raw2.round()},
+            "peak": {"perSec": peak_rate.round(), "accepted": peak.accepted, "refused": peak.refused, "acceptLatencyMs": peak.latency_ms()},
+            "halfPeak": {"perSec": (half.accepted as f64 / half.seconds).round(), "acceptLatencyMs": half.latency_ms()},
+            "ratioToRawVerify2Threads": round2(peak_rate / self.raw2),
+            "nats": self.nats.as_ref().map(|n| json!({"barePerSec": n.bare.round(), "verifyingPerSec": n.verifying.round(), "hubVsVerifying": round2(peak_rate / n.verifying)})),
+        })
+    }
+
+    fn print(&self, args: &ExchangeBenchArgs) {
+        let (peak, half, peak_rate) = (&self.peak, &self.half, self.peak_rate);
         println!();
         println!(
             "messages            {} of {} bytes (envelope), {} connections, {} durability",
-            peak.messages, envelope_bytes, args.connections, args.durability
+            peak.messages, self.envelope_bytes, args.connections, args.durability
         );
         println!(
             "raw verify_strict   {:>9.0} /s (1 thread)  {:>9.0} /s (2 threads)",
-            raw1, raw2
+            self.raw1, self.raw2
         );
         println!(
             "hub, peak           {:>9.0} /s end to end (verified, validated, stored, logged, delivered, acknowledged)",
@@ -365,7 +400,7 @@ pub async fn run(args: ExchangeBenchArgs) -> anyhow::Result<ExitCode> {
         );
         println!(
             "                    {:.2} × raw 2-thread verify_strict (target ≥ 0.45)",
-            peak_rate / raw2
+            peak_rate / self.raw2
         );
         println!(
             "hub, paced          {:>9.0} /s   accept latency p50 {:.1} ms  p99 {:.1} ms  p999 {:.1} ms (target p99 < 10 ms)",
@@ -374,7 +409,7 @@ pub async fn run(args: ExchangeBenchArgs) -> anyhow::Result<ExitCode> {
             percentile(&half.latencies, 0.99),
             percentile(&half.latencies, 0.999)
         );
-        if let Some(n) = &nats {
+        if let Some(n) = &self.nats {
             println!(
                 "JetStream, bare     {:>9.0} /s end to end (publish with ack, durable consumer, file storage)",
                 n.bare
@@ -389,7 +424,6 @@ pub async fn run(args: ExchangeBenchArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// One connection's encoded frames.
@@ -399,7 +433,7 @@ type Frames = Vec<Vec<u8>>;
 /// and the bare envelopes' bytes for the JetStream comparison.
 fn sign_all(
     args: &ExchangeBenchArgs,
-    key: &tongban_seal::SigningKey,
+    key: &SigningKey,
 ) -> anyhow::Result<(Vec<Frames>, Vec<Vec<u8>>)> {
     let per = args.messages.div_ceil(args.connections.max(1));
     let mut signed = Vec::new();

@@ -1,8 +1,15 @@
 //! The exchange served in this process on 127.0.0.1 (a fresh CA and server
-//! certificate), with clients for sample departments: for the demo and the
-//! load generator.
+//! certificate), with clients for sample departments, and two regions' hubs
+//! made peers ([`regions`]): for `tongban demo` and `tongban-bench`.
+//!
+//! A harness for those two binaries, not a library of the product: its
+//! errors are `anyhow`'s, carrying the libraries' own errors unchanged so
+//! that each binary reports their stable codes as it always did.
+#![forbid(unsafe_code)]
 
-use std::net::SocketAddr;
+pub mod regions;
+
+use std::net::{Ipv4Addr, SocketAddr};
 
 use tongban_client::{Client, ClientConfig};
 use tongban_hub::{ServeConfig, TlsMaterial};
@@ -10,6 +17,7 @@ use tongban_service::Hub;
 use tongban_service::ca::CertRequest;
 
 /// A running in-process hub server.
+#[derive(Debug)]
 pub struct LocalHub {
     /// Where it listens.
     pub addr: SocketAddr,
@@ -27,7 +35,7 @@ impl LocalHub {
             .ca_issue(
                 CertRequest::Server {
                     dns: vec!["localhost".into()],
-                    ips: vec!["127.0.0.1".parse()?],
+                    ips: vec![Ipv4Addr::LOCALHOST.into()],
                 },
                 None,
             )
@@ -37,7 +45,8 @@ impl LocalHub {
             cert_pem: server.row.pem.clone(),
             key_pem: server.key_pem.to_string(),
         };
-        let endpoint = tongban_hub::bind("127.0.0.1:0".parse()?, hub, &tls, &serve).await?;
+        let endpoint =
+            tongban_hub::bind((Ipv4Addr::LOCALHOST, 0).into(), hub, &tls, &serve).await?;
         let addr = endpoint.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server_hub = hub.clone();
