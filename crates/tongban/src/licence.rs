@@ -1,14 +1,14 @@
 //! `tongban licence …`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use tongban_licence::{StatusPurpose, Trust, VerifyOptions};
 use tongban_seal::{KeyRecord, PublicKey, Validity};
-use tongban_service::{AttachmentInput, Found, IssueInput, Query};
+use tongban_service::{AttachmentInput, Found, Hub, IssueInput, Query};
 
 use crate::Context;
 use crate::output::{Coded, Exit, print_json, print_verification, read_json, write_json};
@@ -178,31 +178,7 @@ pub async fn run(ctx: &Context, cmd: LicenceCommand) -> anyhow::Result<ExitCode>
             attachment,
             media_type,
             out,
-        } => {
-            let doc = read_json(&request)?;
-            let mut input = IssueInput::from_json(&doc)?;
-            if let Some(path) = attachment {
-                let bytes = std::fs::read(&path)
-                    .map_err(|e| Coded::new("IO", format!("{}: {e}", path.display())))?;
-                let media_type = media_type.unwrap_or_else(|| guess_media_type(&path).to_owned());
-                input.attachment = Some(AttachmentInput { bytes, media_type });
-            }
-            let issued = hub.issue(&issuer, input).await?;
-            if let Some(out) = out {
-                write_json(&out, &issued.credential)?;
-            }
-            if ctx.json {
-                print_json(&issued.credential)?;
-            } else {
-                println!(
-                    "issued {}  {}  number {}",
-                    issued.identifier,
-                    issued.credential["name"].as_str().unwrap_or(""),
-                    issued.number
-                );
-            }
-            ExitCode::SUCCESS
-        }
+        } => issue(ctx, &hub, &issuer, &request, attachment, media_type, out).await?,
         LicenceCommand::Verify(args) => {
             let credential = read_json(&args.file)?;
             let v = hub.verify_online(credential).await?;
@@ -225,20 +201,17 @@ pub async fn run(ctx: &Context, cmd: LicenceCommand) -> anyhow::Result<ExitCode>
             allow_legacy_code,
             query,
         } => {
-            let found = hub
-                .find_by_holder(
-                    &holder_type,
-                    &holder,
-                    type_code.as_deref(),
-                    allow_legacy_code,
-                    &query.query(),
-                )
-                .await?;
-            if found.is_empty() && !ctx.json {
-                println!("no licences for {holder_type}:{holder} (the query was recorded)");
-            }
-            print_found(&found, ctx.json, false)?;
-            ExitCode::SUCCESS
+            let query = query.query();
+            let holder = (holder_type.as_str(), holder.as_str());
+            find(
+                ctx,
+                &hub,
+                holder,
+                type_code.as_deref(),
+                allow_legacy_code,
+                &query,
+            )
+            .await?
         }
         LicenceCommand::Revoke(a) => status_change(
             &hub,
@@ -265,97 +238,181 @@ pub async fn run(ctx: &Context, cmd: LicenceCommand) -> anyhow::Result<ExitCode>
             identifier,
             out,
             query,
-        } => {
-            let export = hub.export(&identifier, &query.query()).await?;
-            std::fs::create_dir_all(&out)?;
-            write_json(&out.join("licence.json"), &export.credential)?;
-            write_json(&out.join("trust.json"), &export.trust_file)?;
-            std::fs::write(out.join("anchor.txt"), format!("{}\n", export.anchor))?;
-            let mut attachment_file = None;
-            if let Some((_, bytes, media)) = &export.attachment {
-                let name = if media.contains("ofd") {
-                    "attachment.ofd"
-                } else if media.contains("pdf") {
-                    "attachment.pdf"
-                } else {
-                    "attachment.bin"
-                };
-                std::fs::write(out.join(name), bytes)?;
-                attachment_file = Some(name);
-            }
-            if ctx.json {
-                print_json(
-                    &json!({"dir": out.display().to_string(), "anchor": export.anchor, "attachment": attachment_file}),
-                )?;
-            } else {
-                let at = |name: &str| out.join(name).display().to_string();
-                println!(
-                    "wrote {}, trust.json, anchor.txt{}",
-                    at("licence.json"),
-                    attachment_file
-                        .map(|a| format!(", {a}"))
-                        .unwrap_or_default()
-                );
-                println!(
-                    "verify offline with:\n  tongban licence verify {} --trust {} --anchor {}{}",
-                    at("licence.json"),
-                    at("trust.json"),
-                    export.anchor,
-                    attachment_file
-                        .map(|a| format!(" --attachment {}", at(a)))
-                        .unwrap_or_default()
-                );
-            }
-            ExitCode::SUCCESS
-        }
-        LicenceCommand::Uses { identifier, limit } => {
-            let uses = match identifier {
-                Some(id) => hub.store().uses_of_licence(&id, limit).await?,
-                None => hub.store().recent_uses(None, limit).await?,
-            };
-            if ctx.json {
-                print_json(&uses)?;
-            } else {
-                let mut table = crate::table::Table::new();
-                for u in uses {
-                    table.row([
-                        format!("#{}", u.id),
-                        tongban_seal::timefmt::format_rfc3339(u.at),
-                        u.requester,
-                        format!("“{}”", u.use_cause),
-                        format!("{} {}", u.query_kind, u.query),
-                        u.case_ref.map(|c| format!("case {c}")).unwrap_or_default(),
-                        format!("→ {} licence(s)", u.returned.len()),
-                    ]);
-                }
-                table.print();
-            }
-            ExitCode::SUCCESS
-        }
+        } => export(ctx, &hub, &identifier, &out, &query.query()).await?,
+        LicenceCommand::Uses { identifier, limit } => uses(ctx, &hub, identifier, limit).await?,
         LicenceCommand::StatusList {
             issuer,
             purpose,
             sequence,
             out,
-        } => {
-            let purpose = StatusPurpose::parse(&purpose).unwrap_or(StatusPurpose::Revocation);
-            let list = hub
-                .status_list_credential(&issuer, purpose, sequence)
-                .await?;
-            match out {
-                Some(path) => {
-                    write_json(&path, &list)?;
-                    if ctx.json {
-                        print_json(&json!({"out": path}))?;
-                    }
-                }
-                None => print_json(&list)?,
-            }
-            ExitCode::SUCCESS
-        }
+        } => status_list(ctx, &hub, &issuer, &purpose, sequence, out).await?,
     };
     hub.close().await;
     Ok(code)
+}
+
+/// `licence find`: a holder's licences (recorded as a query with its cause).
+async fn find(
+    ctx: &Context,
+    hub: &Hub,
+    (holder_type, holder): (&str, &str),
+    type_code: Option<&str>,
+    allow_legacy_code: bool,
+    query: &Query,
+) -> anyhow::Result<ExitCode> {
+    let found = hub
+        .find_by_holder(holder_type, holder, type_code, allow_legacy_code, query)
+        .await?;
+    if found.is_empty() && !ctx.json {
+        println!("no licences for {holder_type}:{holder} (the query was recorded)");
+    }
+    print_found(&found, ctx.json, false)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `licence status-list`: an issuer's status list credential, printed or
+/// written to `out`.
+async fn status_list(
+    ctx: &Context,
+    hub: &Hub,
+    issuer: &str,
+    purpose: &str,
+    sequence: u32,
+    out: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let purpose = StatusPurpose::parse(purpose).unwrap_or(StatusPurpose::Revocation);
+    let list = hub
+        .status_list_credential(issuer, purpose, sequence)
+        .await?;
+    match out {
+        Some(path) => {
+            write_json(&path, &list)?;
+            if ctx.json {
+                print_json(&json!({"out": path}))?;
+            }
+        }
+        None => print_json(&list)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `licence issue`: the request (and an attachment) read, the licence
+/// issued, written to `out` and printed.
+async fn issue(
+    ctx: &Context,
+    hub: &Hub,
+    issuer: &str,
+    request: &Path,
+    attachment: Option<PathBuf>,
+    media_type: Option<String>,
+    out: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let doc = read_json(request)?;
+    let mut input = IssueInput::from_json(&doc)?;
+    if let Some(path) = attachment {
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Coded::new("IO", format!("{}: {e}", path.display())))?;
+        let media_type = media_type.unwrap_or_else(|| guess_media_type(&path).to_owned());
+        input.attachment = Some(AttachmentInput { bytes, media_type });
+    }
+    let issued = hub.issue(issuer, input).await?;
+    if let Some(out) = out {
+        write_json(&out, &issued.credential)?;
+    }
+    if ctx.json {
+        print_json(&issued.credential)?;
+    } else {
+        println!(
+            "issued {}  {}  number {}",
+            issued.identifier,
+            issued.credential["name"].as_str().unwrap_or(""),
+            issued.number
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `licence export`: the licence, the trust file, the anchor and the
+/// attachment written to `out`, with the command that verifies them offline.
+async fn export(
+    ctx: &Context,
+    hub: &Hub,
+    identifier: &str,
+    out: &Path,
+    query: &Query,
+) -> anyhow::Result<ExitCode> {
+    let export = hub.export(identifier, query).await?;
+    std::fs::create_dir_all(out)?;
+    write_json(&out.join("licence.json"), &export.credential)?;
+    write_json(&out.join("trust.json"), &export.trust_file)?;
+    std::fs::write(out.join("anchor.txt"), format!("{}\n", export.anchor))?;
+    let mut attachment_file = None;
+    if let Some((_, bytes, media)) = &export.attachment {
+        let name = if media.contains("ofd") {
+            "attachment.ofd"
+        } else if media.contains("pdf") {
+            "attachment.pdf"
+        } else {
+            "attachment.bin"
+        };
+        std::fs::write(out.join(name), bytes)?;
+        attachment_file = Some(name);
+    }
+    if ctx.json {
+        print_json(
+            &json!({"dir": out.display().to_string(), "anchor": export.anchor, "attachment": attachment_file}),
+        )?;
+    } else {
+        let at = |name: &str| out.join(name).display().to_string();
+        println!(
+            "wrote {}, trust.json, anchor.txt{}",
+            at("licence.json"),
+            attachment_file
+                .map(|a| format!(", {a}"))
+                .unwrap_or_default()
+        );
+        println!(
+            "verify offline with:\n  tongban licence verify {} --trust {} --anchor {}{}",
+            at("licence.json"),
+            at("trust.json"),
+            export.anchor,
+            attachment_file
+                .map(|a| format!(" --attachment {}", at(a)))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `licence uses`: the use records of one licence, or the latest of all.
+async fn uses(
+    ctx: &Context,
+    hub: &Hub,
+    identifier: Option<String>,
+    limit: usize,
+) -> anyhow::Result<ExitCode> {
+    let uses = match identifier {
+        Some(id) => hub.store().uses_of_licence(&id, limit).await?,
+        None => hub.store().recent_uses(None, limit).await?,
+    };
+    if ctx.json {
+        print_json(&uses)?;
+    } else {
+        let mut table = crate::table::Table::new();
+        for u in uses {
+            table.row([
+                format!("#{}", u.id),
+                tongban_seal::timefmt::format_rfc3339(u.at),
+                u.requester,
+                format!("“{}”", u.use_cause),
+                format!("{} {}", u.query_kind, u.query),
+                u.case_ref.map(|c| format!("case {c}")).unwrap_or_default(),
+                format!("→ {} licence(s)", u.returned.len()),
+            ]);
+        }
+        table.print();
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn status_change(
