@@ -125,17 +125,45 @@ struct ServeFile {
 }
 
 pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let file: ServeFile = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Coded::new("IO", format!("{}: {e}", path.display())))?;
-            toml::from_str(&text)
-                .map_err(|e| Coded::new("CONFIG_INVALID", format!("{}: {e}", path.display())))?
-        }
-        None => ServeFile::default(),
+    let file = read_serve_file(args.config.as_deref())?;
+    let config = serve_config(&args, &file);
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4433)));
+    let hub = ctx.open().await?;
+    let cert_and_key = (args.cert.or(file.cert), args.key.or(file.key));
+    let tls = tls_material(ctx, &hub, cert_and_key, listen).await?;
+    let endpoint = tongban_hub::bind(listen, &hub, &tls, &config).await?;
+    let identity = hub.identity().await?;
+    eprintln!(
+        "{} ({}) serving on {} (QUIC, ALPN tongban/1); Ctrl-C to stop",
+        identity.name,
+        identity.id,
+        endpoint.local_addr()?
+    );
+    tongban_hub::run(endpoint, hub.clone(), tls, config, shutdown_signal()).await?;
+    hub.close().await;
+    eprintln!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--config`: the TOML file's settings, or none.
+fn read_serve_file(path: Option<&Path>) -> anyhow::Result<ServeFile> {
+    let Some(path) = path else {
+        return Ok(ServeFile::default());
     };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Coded::new("IO", format!("{}: {e}", path.display())))?;
+    Ok(toml::from_str(&text)
+        .map_err(|e| Coded::new("CONFIG_INVALID", format!("{}: {e}", path.display())))?)
+}
+
+/// The server's settings: an option given on the command line, else the
+/// file's, else the default; each clamped to what the hub allows.
+fn serve_config(args: &ServeArgs, file: &ServeFile) -> ServeConfig {
     let defaults = ServeConfig::default();
-    let config = ServeConfig {
+    let protocol = ServeConfig {
         max_frame: args
             .max_frame
             .or(file.max_frame)
@@ -184,16 +212,26 @@ pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
             .trust_rebuild_secs
             .or(file.trust_rebuild_secs)
             .map_or(defaults.trust_rebuild_after, Duration::from_secs),
+        read_timeout: args
+            .read_timeout_secs
+            .or(file.read_timeout_secs)
+            .map_or(defaults.read_timeout, |s| Duration::from_secs(s.max(1))),
+        ..defaults
+    };
+    capacity_config(args, file, protocol)
+}
+
+/// The settings of capacity (connections, buffers, windows, rates and
+/// quotas) over `base`.
+fn capacity_config(args: &ServeArgs, file: &ServeFile, base: ServeConfig) -> ServeConfig {
+    let defaults = ServeConfig::default();
+    ServeConfig {
         licence_reads_per_minute: file
             .licence_reads_per_minute
             .unwrap_or(defaults.licence_reads_per_minute),
         licence_read_burst: file
             .licence_read_burst
             .unwrap_or(defaults.licence_read_burst),
-        read_timeout: args
-            .read_timeout_secs
-            .or(file.read_timeout_secs)
-            .map_or(defaults.read_timeout, |s| Duration::from_secs(s.max(1))),
         max_connections: file.max_connections.unwrap_or(defaults.max_connections),
         connections_per_department: args
             .connections_per_department
@@ -228,22 +266,27 @@ pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
             .map_or(defaults.quota_recount_every, |s| {
                 Duration::from_secs(s.max(1))
             }),
-        ..defaults
-    };
-    let listen = args
-        .listen
-        .or(file.listen)
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4433)));
-    let hub = ctx.open().await?;
+        ..base
+    }
+}
+
+/// The server's TLS: the hub's CA, and the given certificate and key, or
+/// (neither given) ones the CA issues for the listening address.
+async fn tls_material(
+    ctx: &Context,
+    hub: &tongban_service::Hub,
+    cert_and_key: (Option<PathBuf>, Option<PathBuf>),
+    listen: SocketAddr,
+) -> anyhow::Result<TlsMaterial> {
     let ca = hub.ca_certificate().await.map_err(|e| {
         Coded::new(
             "CA_NOT_INITIALISED",
             format!("{e}: run `tongban ca init` first"),
         )
     })?;
-    let (cert_path, key_path) = match (args.cert.or(file.cert), args.key.or(file.key)) {
+    let (cert_path, key_path) = match cert_and_key {
         (Some(c), Some(k)) => (c, k),
-        (None, None) => provision_server_cert(ctx, &hub, listen.ip()).await?,
+        (None, None) => provision_server_cert(ctx, hub, listen.ip()).await?,
         _ => {
             return Err(
                 Coded::new("CONFIG_INVALID", "give both --cert and --key, or neither").into(),
@@ -253,23 +296,11 @@ pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let read = |p: &Path| {
         std::fs::read_to_string(p).map_err(|e| Coded::new("IO", format!("{}: {e}", p.display())))
     };
-    let tls = TlsMaterial {
+    Ok(TlsMaterial {
         ca_pem: ca.pem.clone(),
         cert_pem: read(&cert_path)?,
         key_pem: read(&key_path)?,
-    };
-    let endpoint = tongban_hub::bind(listen, &hub, &tls, &config).await?;
-    let identity = hub.identity().await?;
-    eprintln!(
-        "{} ({}) serving on {} (QUIC, ALPN tongban/1); Ctrl-C to stop",
-        identity.name,
-        identity.id,
-        endpoint.local_addr()?
-    );
-    tongban_hub::run(endpoint, hub.clone(), tls, config, shutdown_signal()).await?;
-    hub.close().await;
-    eprintln!("stopped");
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
 async fn shutdown_signal() {

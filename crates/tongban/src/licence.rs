@@ -179,21 +179,12 @@ pub async fn run(ctx: &Context, cmd: LicenceCommand) -> anyhow::Result<ExitCode>
             media_type,
             out,
         } => issue(ctx, &hub, &issuer, &request, attachment, media_type, out).await?,
-        LicenceCommand::Verify(args) => {
-            let credential = read_json(&args.file)?;
-            let v = hub.verify_online(credential).await?;
-            print_verification(&v, ctx.json)?;
-            Exit::checked(v.valid)
-        }
+        LicenceCommand::Verify(args) => verify_online(ctx, &hub, &args.file).await?,
         LicenceCommand::Show {
             identifier,
             query,
             full,
-        } => {
-            let found = hub.show(&identifier, &query.query()).await?;
-            print_found(&[found], ctx.json, full)?;
-            ExitCode::SUCCESS
-        }
+        } => show(ctx, &hub, &identifier, &query.query(), full).await?,
         LicenceCommand::Find {
             holder,
             holder_type,
@@ -249,6 +240,28 @@ pub async fn run(ctx: &Context, cmd: LicenceCommand) -> anyhow::Result<ExitCode>
     };
     hub.close().await;
     Ok(code)
+}
+
+/// `licence verify` without a trust file: the hub verifies, with its
+/// current trust and status; exits 3 when the licence is not valid.
+async fn verify_online(ctx: &Context, hub: &Hub, file: &Path) -> anyhow::Result<ExitCode> {
+    let credential = read_json(file)?;
+    let v = hub.verify_online(credential).await?;
+    print_verification(&v, ctx.json)?;
+    Ok(Exit::checked(v.valid))
+}
+
+/// `licence show`: one licence (recorded as a query with its cause).
+async fn show(
+    ctx: &Context,
+    hub: &Hub,
+    identifier: &str,
+    query: &Query,
+    full: bool,
+) -> anyhow::Result<ExitCode> {
+    let found = hub.show(identifier, query).await?;
+    print_found(&[found], ctx.json, full)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `licence find`: a holder's licences (recorded as a query with its cause).
