@@ -676,6 +676,19 @@ pub async fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
             .map(|d| format!(" since {d}"))
             .unwrap_or_default()
     );
+    print_by_resource(&stats);
+    print_by_department(&stats, &names);
+    if !stats.refusal_codes.is_empty() {
+        println!("\nrefusals by code:");
+        for (code, n) in &stats.refusal_codes {
+            println!("  {code:<24} {n}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `stats`: the table of exchanges per resource.
+fn print_by_resource(stats: &tongban_store::ExchangeStats) {
     println!("\nby resource:");
     let counts = [1, 2, 3, 4, 5];
     let mut table = Table::new().right_aligned(&counts).indented(2);
@@ -698,6 +711,14 @@ pub async fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
         ]);
     }
     table.print();
+}
+
+/// `stats`: the table of exchanges per department, with its name.
+fn print_by_department(
+    stats: &tongban_store::ExchangeStats,
+    names: &std::collections::HashMap<String, String>,
+) {
+    let counts = [1, 2, 3, 4, 5];
     println!("\nby department:");
     let mut table = Table::new().right_aligned(&counts).indented(2);
     table.row([
@@ -721,13 +742,6 @@ pub async fn stats(ctx: &Context, args: StatsArgs) -> anyhow::Result<ExitCode> {
         ]);
     }
     table.print();
-    if !stats.refusal_codes.is_empty() {
-        println!("\nrefusals by code:");
-        for (code, n) in &stats.refusal_codes {
-            println!("  {code:<24} {n}");
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Debug, Args)]
