@@ -1,10 +1,11 @@
 //! `tongban schema …`: the schema registry.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
 use serde_json::json;
+use tongban_service::Hub;
 
 use crate::Context;
 use crate::output::read_json;
@@ -65,65 +66,10 @@ pub async fn run(ctx: &Context, cmd: SchemaCommand) -> anyhow::Result<ExitCode> 
             version,
             allow_breaking,
         } => {
-            let schema = read_json(&file)?;
-            let kind = kind.unwrap_or_else(|| {
-                if schema.get("x-licence-type").is_some() {
-                    "licence-type".into()
-                } else {
-                    "message".into()
-                }
-            });
-            let published = hub
-                .publish_schema(
-                    &kind,
-                    id.as_deref(),
-                    version.as_deref(),
-                    schema,
-                    allow_breaking,
-                )
-                .await?;
-            if ctx.json {
-                crate::output::print_json(&published)?;
-            } else {
-                let what = match published.outcome {
-                    tongban_store::SchemaInsert::AlreadyPresent => {
-                        "already published (same content)"
-                    }
-                    _ => "published",
-                };
-                println!(
-                    "{}@{} ({}) {what}",
-                    published.id, published.version, published.kind
-                );
-                if let Some(prev) = &published.previous {
-                    println!("  changes since {prev}:");
-                    for c in &published.changes {
-                        println!("    {c}");
-                    }
-                }
-            }
+            let options = (id.as_deref(), version.as_deref(), allow_breaking);
+            publish(ctx, &hub, &file, kind, options).await?;
         }
-        SchemaCommand::List { kind } => {
-            let rows = hub.store().schemas(kind.as_deref()).await?;
-            if ctx.json {
-                let list: Vec<_> = rows
-                    .iter()
-                    .map(|r| json!({"id": r.id, "version": r.version, "kind": r.kind, "title": r.title, "sha256": r.sha256, "publishedAt": tongban_seal::timefmt::format_rfc3339(r.created_at)}))
-                    .collect();
-                crate::output::print_json(&list)?;
-            } else {
-                let mut table = crate::table::Table::new();
-                for r in rows {
-                    table.row([
-                        r.kind,
-                        format!("{}@{}", r.id, r.version),
-                        r.title,
-                        format!("({}…)", r.sha256.get(..12).unwrap_or(&r.sha256)),
-                    ]);
-                }
-                table.print();
-            }
-        }
+        SchemaCommand::List { kind } => list(ctx, &hub, kind.as_deref()).await?,
         SchemaCommand::Show { id, version } => {
             let row = hub.schema(&id, version.as_deref()).await?;
             let doc: serde_json::Value = serde_json::from_str(&row.content)?;
@@ -146,4 +92,69 @@ pub async fn run(ctx: &Context, cmd: SchemaCommand) -> anyhow::Result<ExitCode> 
     }
     hub.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `schema publish`: its kind (a licence type when it says so, else a
+/// message), published with the changes since the previous version.
+async fn publish(
+    ctx: &Context,
+    hub: &Hub,
+    file: &Path,
+    kind: Option<String>,
+    (id, version, allow_breaking): (Option<&str>, Option<&str>, bool),
+) -> anyhow::Result<()> {
+    let schema = read_json(file)?;
+    let kind = kind.unwrap_or_else(|| {
+        if schema.get("x-licence-type").is_some() {
+            "licence-type".into()
+        } else {
+            "message".into()
+        }
+    });
+    let published = hub
+        .publish_schema(&kind, id, version, schema, allow_breaking)
+        .await?;
+    if ctx.json {
+        crate::output::print_json(&published)?;
+    } else {
+        let what = match published.outcome {
+            tongban_store::SchemaInsert::AlreadyPresent => "already published (same content)",
+            _ => "published",
+        };
+        println!(
+            "{}@{} ({}) {what}",
+            published.id, published.version, published.kind
+        );
+        if let Some(prev) = &published.previous {
+            println!("  changes since {prev}:");
+            for c in &published.changes {
+                println!("    {c}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `schema list`: every schema, or those of one kind.
+async fn list(ctx: &Context, hub: &Hub, kind: Option<&str>) -> anyhow::Result<()> {
+    let rows = hub.store().schemas(kind).await?;
+    if ctx.json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|r| json!({"id": r.id, "version": r.version, "kind": r.kind, "title": r.title, "sha256": r.sha256, "publishedAt": tongban_seal::timefmt::format_rfc3339(r.created_at)}))
+            .collect();
+        crate::output::print_json(&list)?;
+    } else {
+        let mut table = crate::table::Table::new();
+        for r in rows {
+            table.row([
+                r.kind,
+                format!("{}@{}", r.id, r.version),
+                r.title,
+                format!("({}…)", r.sha256.get(..12).unwrap_or(&r.sha256)),
+            ]);
+        }
+        table.print();
+    }
+    Ok(())
 }
