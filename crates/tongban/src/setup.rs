@@ -256,35 +256,7 @@ pub async fn dept(ctx: &Context, cmd: DeptCommand) -> anyhow::Result<ExitCode> {
                 println!("registered {} {}", row.code, row.name);
             }
         }
-        DeptCommand::Show { code } => {
-            let d = hub.department(&code).await?;
-            let keys = hub.store().keys_of(&code).await?;
-            if ctx.json {
-                let keys: Vec<Value> = keys.iter().map(key_json).collect();
-                print_json(&json!({"department": d, "keys": keys}))?;
-            } else {
-                println!("{}  {}", d.code, d.name);
-                println!(
-                    "  region {}  level {}  status {}",
-                    d.region_code,
-                    d.platform_level.as_str(),
-                    d.status.as_str()
-                );
-                if let Some(p) = &d.parent_code {
-                    println!("  parent {p}");
-                }
-                if let Some(c) = &d.contact {
-                    println!("  contact {c}");
-                }
-                let mut table = Table::new().indented(2);
-                for k in &keys {
-                    let mut cells = vec!["key".to_owned()];
-                    cells.extend(key_cells(k));
-                    table.row(cells);
-                }
-                table.print();
-            }
-        }
+        DeptCommand::Show { code } => show_department(ctx, &hub, &code).await?,
         DeptCommand::Suspend { code, reason } => status_change(
             ctx,
             hub.set_department_status(&code, DepartmentStatus::Suspended, &reason)
@@ -321,6 +293,38 @@ pub async fn dept(ctx: &Context, cmd: DeptCommand) -> anyhow::Result<ExitCode> {
     }
     hub.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `dept show`: a department and its keys.
+async fn show_department(ctx: &Context, hub: &Hub, code: &str) -> anyhow::Result<()> {
+    let d = hub.department(code).await?;
+    let keys = hub.store().keys_of(code).await?;
+    if ctx.json {
+        let keys: Vec<Value> = keys.iter().map(key_json).collect();
+        print_json(&json!({"department": d, "keys": keys}))?;
+    } else {
+        println!("{}  {}", d.code, d.name);
+        println!(
+            "  region {}  level {}  status {}",
+            d.region_code,
+            d.platform_level.as_str(),
+            d.status.as_str()
+        );
+        if let Some(p) = &d.parent_code {
+            println!("  parent {p}");
+        }
+        if let Some(c) = &d.contact {
+            println!("  contact {c}");
+        }
+        let mut table = Table::new().indented(2);
+        for k in &keys {
+            let mut cells = vec!["key".to_owned()];
+            cells.extend(key_cells(k));
+            table.row(cells);
+        }
+        table.print();
+    }
+    Ok(())
 }
 
 fn status_change(ctx: &Context, d: tongban_store::DepartmentRow) -> anyhow::Result<()> {
@@ -507,37 +511,8 @@ pub async fn key(ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        KeyCommand::List { owner } => {
-            let rows = match owner {
-                Some(o) => hub.store().keys_of(&o).await?,
-                None => hub.store().all_keys().await?,
-            };
-            if ctx.json {
-                let list: Vec<Value> = rows.iter().map(key_json).collect();
-                print_json(&list)?;
-            } else {
-                let mut table = Table::new();
-                for k in rows {
-                    let mut cells = vec![k.owner.clone()];
-                    cells.extend(key_cells(&k));
-                    table.row(cells);
-                }
-                table.print();
-            }
-        }
-        KeyCommand::ExportSecret { owner, out } => {
-            let (key_id, secret) = hub.export_exchange_secret(&owner).await?;
-            let line = zeroize::Zeroizing::new(format!("{}\n", secret.as_str()));
-            tongban_service::keystore::write_owner_only(&out, line.as_bytes())?;
-            if ctx.json {
-                print_json(&json!({"keyId": key_id, "owner": owner, "out": out}))?;
-            } else {
-                println!(
-                    "wrote the secret exchange key {key_id} of {owner} to {} (recorded in the audit log)",
-                    out.display()
-                );
-            }
-        }
+        KeyCommand::List { owner } => list_keys(ctx, &hub, owner.as_deref()).await?,
+        KeyCommand::ExportSecret { owner, out } => export_secret(ctx, &hub, &owner, &out).await?,
         KeyCommand::Rotate { key_id, overlap } => {
             let (old, new) = hub.rotate_key(&key_id, overlap).await?;
             if ctx.json {
@@ -548,19 +523,7 @@ pub async fn key(ctx: &Context, cmd: KeyCommand) -> anyhow::Result<ExitCode> {
             }
         }
         KeyCommand::Revoke { key_id, at, reason } => {
-            let at = match at {
-                Some(t) => Some(
-                    tongban_seal::timefmt::parse_rfc3339(&t)
-                        .map_err(|e| Coded::usage("TIME_INVALID", format!("--at {t}: {e}")))?,
-                ),
-                None => None,
-            };
-            let k = hub.revoke_signing_key(&key_id, at, &reason).await?;
-            if ctx.json {
-                print_json(&key_json(&k))?;
-            } else {
-                println!("revoked {}", key_line(&k));
-            }
+            revoke_key(ctx, &hub, &key_id, at, &reason).await?;
         }
     }
     hub.close().await;
@@ -609,6 +572,69 @@ pub async fn trust(ctx: &Context, cmd: TrustCommand) -> anyhow::Result<ExitCode>
     }
     hub.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `key list`: one owner's keys, or every key.
+async fn list_keys(ctx: &Context, hub: &Hub, owner: Option<&str>) -> anyhow::Result<()> {
+    let rows = match owner {
+        Some(o) => hub.store().keys_of(o).await?,
+        None => hub.store().all_keys().await?,
+    };
+    if ctx.json {
+        let list: Vec<Value> = rows.iter().map(key_json).collect();
+        print_json(&list)?;
+    } else {
+        let mut table = Table::new();
+        for k in rows {
+            let mut cells = vec![k.owner.clone()];
+            cells.extend(key_cells(&k));
+            table.row(cells);
+        }
+        table.print();
+    }
+    Ok(())
+}
+
+/// `key export-secret`: a department's exchange key the hub made, written
+/// owner-only (and recorded in the audit log).
+async fn export_secret(ctx: &Context, hub: &Hub, owner: &str, out: &Path) -> anyhow::Result<()> {
+    let (key_id, secret) = hub.export_exchange_secret(owner).await?;
+    let line = zeroize::Zeroizing::new(format!("{}\n", secret.as_str()));
+    tongban_service::keystore::write_owner_only(out, line.as_bytes())?;
+    if ctx.json {
+        print_json(&json!({"keyId": key_id, "owner": owner, "out": out}))?;
+    } else {
+        println!(
+            "wrote the secret exchange key {key_id} of {owner} to {} (recorded in the audit log)",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// `key revoke`: a key revoked now or as of `--at` (a stolen key: from
+/// when it was stolen).
+async fn revoke_key(
+    ctx: &Context,
+    hub: &Hub,
+    key_id: &str,
+    at: Option<String>,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let at = match at {
+        Some(t) => Some(
+            tongban_seal::timefmt::parse_rfc3339(&t)
+                .map_err(|e| Coded::usage("TIME_INVALID", format!("--at {t}: {e}")))?,
+        ),
+        None => None,
+    };
+    let k = hub.revoke_signing_key(key_id, at, reason).await?;
+    if ctx.json {
+        print_json(&key_json(&k))?;
+    } else {
+        println!("revoked {}", key_line(&k));
+    }
+    Ok(())
 }
 
 /// `tongban key generate`: the department's system makes its exchange key
