@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use tongban_service::Hub;
 use tongban_store::AccessApplication;
 
 use crate::Context;
@@ -118,18 +119,19 @@ fn print_table(list: &[AccessApplication]) {
     table.print();
 }
 
-fn show(ctx: &Context, a: &AccessApplication) -> anyhow::Result<()> {
+/// An application the command made or changed, printed: done.
+fn show(ctx: &Context, a: &AccessApplication) -> anyhow::Result<ExitCode> {
     if ctx.json {
         crate::output::print_json(a)?;
     } else {
         print_table(std::slice::from_ref(a));
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn run(ctx: &Context, cmd: AccessCommand) -> anyhow::Result<ExitCode> {
     let hub = ctx.open().await?;
-    match cmd {
+    let code = match cmd {
         AccessCommand::Apply {
             department,
             resource,
@@ -137,41 +139,28 @@ pub async fn run(ctx: &Context, cmd: AccessCommand) -> anyhow::Result<ExitCode> 
             from,
             days,
         } => {
-            let from = match from {
-                Some(f) => tongban_seal::timefmt::parse_rfc3339(&f).map_err(|e| {
-                    Coded::usage("ACCESS_PERIOD_INVALID", format!("--from {f:?}: {e}"))
-                })?,
-                None => hub.now(),
-            };
-            let until = from + time::Duration::days(days);
-            let a = hub
-                .access_apply(&department, &resource, &purpose, from, until)
-                .await?;
-            show(ctx, &a)?;
+            let period = (from, days);
+            let a = apply(&hub, &department, &resource, &purpose, period).await?;
+            show(ctx, &a)?
         }
         AccessCommand::Approve { department, id } => {
-            show(ctx, &hub.access_decide(&department, id, true, None).await?)?;
+            show(ctx, &hub.access_decide(&department, id, true, None).await?)?
         }
         AccessCommand::Reject {
             department,
             id,
             reason,
         } => {
-            show(
-                ctx,
-                &hub.access_decide(&department, id, false, Some(&reason))
-                    .await?,
-            )?;
+            let decided = hub.access_decide(&department, id, false, Some(&reason));
+            show(ctx, &decided.await?)?
         }
         AccessCommand::Withdraw {
             department,
             id,
             reason,
         } => {
-            show(
-                ctx,
-                &hub.access_withdraw(&department, id, Some(&reason)).await?,
-            )?;
+            let withdrawn = hub.access_withdraw(&department, id, Some(&reason));
+            show(ctx, &withdrawn.await?)?
         }
         AccessCommand::List { resource, consumer } => {
             let list = hub
@@ -182,42 +171,71 @@ pub async fn run(ctx: &Context, cmd: AccessCommand) -> anyhow::Result<ExitCode> 
             } else {
                 print_table(&list);
             }
+            ExitCode::SUCCESS
         }
         AccessCommand::Check {
             department,
             resource,
-        } => {
-            let basis = match hub.access_check(&department, &resource, hub.now()).await {
-                Ok(basis) => basis,
-                Err(e) if DENIALS.contains(&e.code()) => {
-                    if ctx.json {
-                        crate::output::print_json(&serde_json::json!({
-                            "allowed": false, "code": e.code(), "message": e.to_string(),
-                        }))?;
-                    } else {
-                        println!("NOT allowed: [{}] {e}", e.code());
-                    }
-                    hub.close().await;
-                    return Ok(Exit::NotValid.into());
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let why = match basis {
-                tongban_service::AccessBasis::Provider => "it provides the resource".to_owned(),
-                tongban_service::AccessBasis::Unconditional => {
-                    "the resource is shared unconditionally (无条件共享)".to_owned()
-                }
-                tongban_service::AccessBasis::Approved(id) => {
-                    format!("approved application #{id} covers now")
-                }
-            };
-            if ctx.json {
-                crate::output::print_json(&serde_json::json!({"allowed": true, "basis": why}))?;
-            } else {
-                println!("allowed: {why}");
-            }
-        }
-    }
+        } => check(ctx, &hub, &department, &resource).await?,
+    };
     hub.close().await;
+    Ok(code)
+}
+
+/// `access apply`: an application for `days` days from `--from` (default now).
+async fn apply(
+    hub: &Hub,
+    department: &str,
+    resource: &str,
+    purpose: &str,
+    (from, days): (Option<String>, i64),
+) -> anyhow::Result<AccessApplication> {
+    let from = match from {
+        Some(f) => tongban_seal::timefmt::parse_rfc3339(&f)
+            .map_err(|e| Coded::usage("ACCESS_PERIOD_INVALID", format!("--from {f:?}: {e}")))?,
+        None => hub.now(),
+    };
+    let until = from + time::Duration::days(days);
+    Ok(hub
+        .access_apply(department, resource, purpose, from, until)
+        .await?)
+}
+
+/// `access check`: whether the department may use the resource now, and
+/// on what basis; exits 3 when it may not.
+async fn check(
+    ctx: &Context,
+    hub: &Hub,
+    department: &str,
+    resource: &str,
+) -> anyhow::Result<ExitCode> {
+    let basis = match hub.access_check(department, resource, hub.now()).await {
+        Ok(basis) => basis,
+        Err(e) if DENIALS.contains(&e.code()) => {
+            if ctx.json {
+                crate::output::print_json(&serde_json::json!({
+                    "allowed": false, "code": e.code(), "message": e.to_string(),
+                }))?;
+            } else {
+                println!("NOT allowed: [{}] {e}", e.code());
+            }
+            return Ok(Exit::NotValid.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let why = match basis {
+        tongban_service::AccessBasis::Provider => "it provides the resource".to_owned(),
+        tongban_service::AccessBasis::Unconditional => {
+            "the resource is shared unconditionally (无条件共享)".to_owned()
+        }
+        tongban_service::AccessBasis::Approved(id) => {
+            format!("approved application #{id} covers now")
+        }
+    };
+    if ctx.json {
+        crate::output::print_json(&serde_json::json!({"allowed": true, "basis": why}))?;
+    } else {
+        println!("allowed: {why}");
+    }
     Ok(ExitCode::SUCCESS)
 }
