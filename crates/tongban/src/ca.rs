@@ -105,93 +105,92 @@ pub async fn run(ctx: &Context, cmd: CaCommand) -> anyhow::Result<ExitCode> {
         }
         CaCommand::Issue(IssueKind::Server { dns, ip, out }) => {
             check_out(&out.out)?;
-            let issued = hub
-                .ca_issue(
-                    CertRequest::Server { dns, ips: ip },
-                    out.days.map(time::Duration::days),
-                )
-                .await?;
-            write_issued(&out.out, &issued)?;
-            print_row(
-                ctx,
-                &issued.row,
-                &format!("issued server certificate into {}", out.out.display()),
-            )?;
+            let request = CertRequest::Server { dns, ips: ip };
+            let issued = hub.ca_issue(request, out.days()).await?;
+            written(ctx, &out, &issued, "issued server certificate")?;
         }
         CaCommand::Issue(IssueKind::Client { dept, out }) => {
             check_out(&out.out)?;
-            let issued = hub
-                .ca_issue(
-                    CertRequest::Client { department: dept },
-                    out.days.map(time::Duration::days),
-                )
-                .await?;
-            write_issued(&out.out, &issued)?;
-            print_row(
-                ctx,
-                &issued.row,
-                &format!("issued client certificate into {}", out.out.display()),
-            )?;
+            let request = CertRequest::Client { department: dept };
+            let issued = hub.ca_issue(request, out.days()).await?;
+            written(ctx, &out, &issued, "issued client certificate")?;
         }
         CaCommand::Renew { serial, out } => {
             check_out(&out.out)?;
-            let issued = hub
-                .ca_renew(&serial, out.days.map(time::Duration::days))
-                .await?;
-            write_issued(&out.out, &issued)?;
-            print_row(
-                ctx,
-                &issued.row,
-                &format!("renewed into {}", out.out.display()),
-            )?;
+            let issued = hub.ca_renew(&serial, out.days()).await?;
+            written(ctx, &out, &issued, "renewed")?;
         }
         CaCommand::Revoke { serial, reason } => {
             let row = hub.ca_revoke(&serial, &reason).await?;
             print_row(ctx, &row, "revoked")?;
         }
-        CaCommand::Crl { out } => {
-            let crl = hub.ca_crl().await?;
-            match out {
-                Some(path) => {
-                    std::fs::write(&path, crl)
-                        .map_err(|e| Coded::new("IO", format!("{}: {e}", path.display())))?;
-                    if ctx.json {
-                        crate::output::print_json(&json!({"out": path}))?;
-                    } else {
-                        println!("wrote {}", path.display());
-                    }
-                }
-                None if ctx.json => crate::output::print_json(&json!({"crl": crl}))?,
-                None => print!("{crl}"),
-            }
-        }
-        CaCommand::List => {
-            let rows = hub.ca_list().await?;
-            if ctx.json {
-                crate::output::print_json(&rows)?;
-            } else {
-                let mut table = crate::table::Table::new();
-                for r in rows {
-                    table.row([
-                        r.serial,
-                        r.kind,
-                        r.subject,
-                        format!(
-                            "until {}{}",
-                            tongban_seal::timefmt::format_rfc3339(r.not_after),
-                            r.revoked_reason
-                                .map(|x| format!("  REVOKED ({x})"))
-                                .unwrap_or_default()
-                        ),
-                    ]);
-                }
-                table.print();
-            }
-        }
+        CaCommand::Crl { out } => crl(ctx, &hub, out).await?,
+        CaCommand::List => list(ctx, &hub).await?,
         CaCommand::DevPki { .. } => {}
     }
     hub.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+impl OutArgs {
+    /// `--days`, as a validity.
+    fn days(&self) -> Option<time::Duration> {
+        self.days.map(time::Duration::days)
+    }
+}
+
+/// An issued certificate written into `--out`, and said so.
+fn written(ctx: &Context, out: &OutArgs, issued: &IssuedCert, what: &str) -> anyhow::Result<()> {
+    write_issued(&out.out, issued)?;
+    print_row(
+        ctx,
+        &issued.row,
+        &format!("{what} into {}", out.out.display()),
+    )
+}
+
+/// `ca crl`: the current CRL, printed or written to `out`.
+async fn crl(ctx: &Context, hub: &Hub, out: Option<PathBuf>) -> anyhow::Result<()> {
+    let crl = hub.ca_crl().await?;
+    match out {
+        Some(path) => {
+            std::fs::write(&path, crl)
+                .map_err(|e| Coded::new("IO", format!("{}: {e}", path.display())))?;
+            if ctx.json {
+                crate::output::print_json(&json!({"out": path}))?;
+            } else {
+                println!("wrote {}", path.display());
+            }
+        }
+        None if ctx.json => crate::output::print_json(&json!({"crl": crl}))?,
+        None => print!("{crl}"),
+    }
+    Ok(())
+}
+
+/// `ca list`: every certificate the CA issued, revoked ones marked.
+async fn list(ctx: &Context, hub: &Hub) -> anyhow::Result<()> {
+    let rows = hub.ca_list().await?;
+    if ctx.json {
+        return crate::output::print_json(&rows);
+    }
+    let mut table = crate::table::Table::new();
+    for r in rows {
+        table.row([
+            r.serial,
+            r.kind,
+            r.subject,
+            format!(
+                "until {}{}",
+                tongban_seal::timefmt::format_rfc3339(r.not_after),
+                r.revoked_reason
+                    .map(|x| format!("  REVOKED ({x})"))
+                    .unwrap_or_default()
+            ),
+        ]);
+    }
+    table.print();
+    Ok(())
 }
 
 fn print_row(ctx: &Context, row: &tongban_store::CertificateRow, what: &str) -> anyhow::Result<()> {
