@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use tongban_service::CatalogueDraft;
+use tongban_service::{CatalogueDraft, Hub};
 use tongban_store::{CatalogueEntry, CatalogueFilter};
 
 use crate::Context;
@@ -177,41 +177,7 @@ pub async fn run(ctx: &Context, cmd: CatalogueCommand) -> anyhow::Result<ExitCod
             let e = hub.catalogue_retire(&department, &id).await?;
             print_one(ctx, "retired", &e)?;
         }
-        CatalogueCommand::Show { id, history } => {
-            if history {
-                let versions = hub.catalogue_history(&id).await?;
-                if ctx.json {
-                    crate::output::print_json(&versions)?;
-                } else {
-                    for (n, v) in versions.iter().enumerate() {
-                        let text = |k: &str| v[k].as_str().unwrap_or("-").to_owned();
-                        println!(
-                            "v{:<3} {}  [{}]  schema {}",
-                            v["version"].as_u64().unwrap_or(n as u64 + 1),
-                            text("name"),
-                            sharing_zh(&text("sharingType")),
-                            text("schema")
-                        );
-                    }
-                }
-            } else {
-                let e = hub.catalogue_show(&id).await?;
-                if ctx.json {
-                    crate::output::print_json(&e)?;
-                } else {
-                    println!("{}", line(&e));
-                    println!("  schema   {}", e.schema);
-                    println!("  updates  {}", e.update_frequency);
-                    println!("  tags     {}", e.tags.join(", "));
-                    for f in &e.fields {
-                        println!("  field    {} ({})", f.label, f.name);
-                    }
-                    if !e.description.is_empty() {
-                        println!("  {}", e.description);
-                    }
-                }
-            }
-        }
+        CatalogueCommand::Show { id, history } => show(ctx, &hub, &id, history).await?,
         CatalogueCommand::List { filter } => {
             print(
                 ctx,
@@ -222,35 +188,7 @@ pub async fn run(ctx: &Context, cmd: CatalogueCommand) -> anyhow::Result<ExitCod
             query,
             filter,
             other_regions: true,
-        } => {
-            let found = hub
-                .peer_catalogue_search(&query.join(" "), filter.limit)
-                .await?;
-            if ctx.json {
-                let listed: Vec<serde_json::Value> = found
-                    .iter()
-                    .map(|r| {
-                        let mut v = serde_json::to_value(r).unwrap_or_default();
-                        v["qualifiedId"] = serde_json::json!(r.qualified_id());
-                        v
-                    })
-                    .collect();
-                crate::output::print_json(&listed)?;
-            } else if found.is_empty() {
-                eprintln!("nothing found in other regions");
-            } else {
-                for r in &found {
-                    println!(
-                        "{}  {}  provider {}  schema {}  from region {}  (无条件共享)",
-                        r.qualified_id(),
-                        r.name,
-                        r.provider,
-                        r.schema,
-                        r.region
-                    );
-                }
-            }
-        }
+        } => search_other_regions(ctx, &hub, &query.join(" "), filter.limit).await?,
         CatalogueCommand::Search { query, filter, .. } => {
             let found = hub
                 .catalogue_search(&query.join(" "), &filter.filter(), filter.limit)
@@ -260,4 +198,78 @@ pub async fn run(ctx: &Context, cmd: CatalogueCommand) -> anyhow::Result<ExitCod
     }
     hub.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `catalogue show`: a resource as it is now, or with `--history` every
+/// version of it.
+async fn show(ctx: &Context, hub: &Hub, id: &str, history: bool) -> anyhow::Result<()> {
+    if history {
+        let versions = hub.catalogue_history(id).await?;
+        if ctx.json {
+            crate::output::print_json(&versions)?;
+        } else {
+            for (n, v) in versions.iter().enumerate() {
+                let text = |k: &str| v[k].as_str().unwrap_or("-").to_owned();
+                println!(
+                    "v{:<3} {}  [{}]  schema {}",
+                    v["version"].as_u64().unwrap_or(n as u64 + 1),
+                    text("name"),
+                    sharing_zh(&text("sharingType")),
+                    text("schema")
+                );
+            }
+        }
+    } else {
+        let e = hub.catalogue_show(id).await?;
+        if ctx.json {
+            crate::output::print_json(&e)?;
+        } else {
+            println!("{}", line(&e));
+            println!("  schema   {}", e.schema);
+            println!("  updates  {}", e.update_frequency);
+            println!("  tags     {}", e.tags.join(", "));
+            for f in &e.fields {
+                println!("  field    {} ({})", f.label, f.name);
+            }
+            if !e.description.is_empty() {
+                println!("  {}", e.description);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `catalogue search --other-regions`: the open resources of peer regions.
+async fn search_other_regions(
+    ctx: &Context,
+    hub: &Hub,
+    query: &str,
+    limit: usize,
+) -> anyhow::Result<()> {
+    let found = hub.peer_catalogue_search(query, limit).await?;
+    if ctx.json {
+        let listed: Vec<serde_json::Value> = found
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                v["qualifiedId"] = serde_json::json!(r.qualified_id());
+                v
+            })
+            .collect();
+        crate::output::print_json(&listed)?;
+    } else if found.is_empty() {
+        eprintln!("nothing found in other regions");
+    } else {
+        for r in &found {
+            println!(
+                "{}  {}  provider {}  schema {}  from region {}  (无条件共享)",
+                r.qualified_id(),
+                r.name,
+                r.provider,
+                r.schema,
+                r.region
+            );
+        }
+    }
+    Ok(())
 }
