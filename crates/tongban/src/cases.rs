@@ -214,20 +214,8 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
             regions,
             wait_ms,
         } => {
-            let (kind, code) = holder_arg(&holder)?;
-            let mut query = json!({
-                "holder": {"codeType": kind, "code": code},
-                "useCause": use_cause,
-                "caseId": case_id,
-                "serviceItem": item,
-                "waitMs": wait_ms,
-            });
-            if !types.is_empty() {
-                query["licenceTypes"] = json!(types);
-            }
-            if !regions.is_empty() {
-                query["regions"] = json!(regions);
-            }
+            let case = (case_id, item, use_cause);
+            let query = region_query(&holder, case, types, regions, wait_ms)?;
             let client = connect(&client).await?;
             let answer = client.region_licences(query).await.map_err(refused)?;
             client.close().await;
@@ -260,64 +248,98 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        CaseCommand::Show { id, dept } => {
-            let hub = ctx.open().await?;
-            let (case, uses) = hub.case_show(dept.as_deref(), &id).await?;
-            hub.close().await;
-            if ctx.json {
-                crate::output::print_json(&json!({"case": case, "uses": uses}))?;
-            } else {
-                println!(
-                    "case {}  item {}  by {}  holder {}:{}  {}{}",
-                    case.id,
-                    case.item,
-                    case.department,
-                    case.holder_code_type,
-                    case.holder_code,
-                    case.status,
-                    case.result_licence
-                        .as_ref()
-                        .map(|l| format!("  result {l}"))
-                        .unwrap_or_default()
-                );
-                println!("  申请事由: {}", case.use_cause);
-                for u in uses {
-                    println!(
-                        "  use #{} {}  {}  → {}",
-                        u.id,
-                        tongban_seal::timefmt::format_rfc3339(u.at),
-                        u.query,
-                        if u.returned.is_empty() {
-                            "nothing returned".to_owned()
-                        } else {
-                            u.returned.join(", ")
-                        }
-                    );
-                }
-            }
-        }
-        CaseCommand::List { dept, limit } => {
-            let hub = ctx.open().await?;
-            let cases = hub.case_list(dept.as_deref(), limit).await?;
-            hub.close().await;
-            if ctx.json {
-                crate::output::print_json(&cases)?;
-            } else {
-                let mut table = crate::table::Table::new();
-                for c in cases {
-                    table.row([
-                        c.id,
-                        c.item,
-                        c.department,
-                        format!("{}:{}", c.holder_code_type, c.holder_code),
-                        c.status,
-                    ]);
-                }
-                table.print();
-            }
-        }
+        CaseCommand::Show { id, dept } => show_case(ctx, &id, dept.as_deref()).await?,
+        CaseCommand::List { dept, limit } => list_cases(ctx, dept.as_deref(), limit).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `case pull`'s query: a holder's licences for a case of an item, from
+/// the named regions (default all) and licence types (default the item's).
+fn region_query(
+    holder: &str,
+    (case_id, item, use_cause): (String, String, String),
+    types: Vec<String>,
+    regions: Vec<String>,
+    wait_ms: u64,
+) -> anyhow::Result<Value> {
+    let (kind, code) = holder_arg(holder)?;
+    let mut query = json!({
+        "holder": {"codeType": kind, "code": code},
+        "useCause": use_cause,
+        "caseId": case_id,
+        "serviceItem": item,
+        "waitMs": wait_ms,
+    });
+    if !types.is_empty() {
+        query["licenceTypes"] = json!(types);
+    }
+    if !regions.is_empty() {
+        query["regions"] = json!(regions);
+    }
+    Ok(query)
+}
+
+/// `case show`: a case and the licence uses recorded against it.
+async fn show_case(ctx: &Context, id: &str, dept: Option<&str>) -> anyhow::Result<()> {
+    let hub = ctx.open().await?;
+    let (case, uses) = hub.case_show(dept, id).await?;
+    hub.close().await;
+    if ctx.json {
+        crate::output::print_json(&json!({"case": case, "uses": uses}))?;
+    } else {
+        println!(
+            "case {}  item {}  by {}  holder {}:{}  {}{}",
+            case.id,
+            case.item,
+            case.department,
+            case.holder_code_type,
+            case.holder_code,
+            case.status,
+            case.result_licence
+                .as_ref()
+                .map(|l| format!("  result {l}"))
+                .unwrap_or_default()
+        );
+        println!("  申请事由: {}", case.use_cause);
+        for u in uses {
+            println!(
+                "  use #{} {}  {}  → {}",
+                u.id,
+                tongban_seal::timefmt::format_rfc3339(u.at),
+                u.query,
+                if u.returned.is_empty() {
+                    "nothing returned".to_owned()
+                } else {
+                    u.returned.join(", ")
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `case list`: the latest cases, of one department or all.
+async fn list_cases(ctx: &Context, dept: Option<&str>, limit: usize) -> anyhow::Result<()> {
+    let hub = ctx.open().await?;
+    let cases = hub.case_list(dept, limit).await?;
+    hub.close().await;
+    if ctx.json {
+        crate::output::print_json(&cases)?;
+    } else {
+        let mut table = crate::table::Table::new();
+        for c in cases {
+            table.row([
+                c.id,
+                c.item,
+                c.department,
+                format!("{}:{}", c.holder_code_type, c.holder_code),
+                c.status,
+            ]);
+        }
+        table.print();
+    }
+    Ok(())
 }
 
 /// One line per material of a `case-licences@1` answer.
