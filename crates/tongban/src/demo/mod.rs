@@ -2,8 +2,8 @@
 //! told in chapters; `tongban demo --regions`: 全域通办 between two
 //! regions' hubs ([`regions`]).
 
-mod cases;
-mod catalogue;
+mod case_reuse;
+mod catalogue_search;
 mod keys;
 mod licences;
 mod offline;
@@ -57,7 +57,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     licences::the_hub(&demo.hub).await?;
     let issued = licences::issue(&demo.hub).await?;
-    cases::reuse_over_quic(&demo.hub).await?;
+    case_reuse::reuse_over_quic(&demo.hub).await?;
     offline::verify_offline(&demo.hub, &dir, &issued.business).await?;
     licences::suspend_and_reinstate(&demo.hub, &issued.business).await?;
     let rotated = keys::rotate(&demo, &issued.marriage[0]).await?;
@@ -65,7 +65,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
     licences::bad_input(&demo.hub).await?;
     licences::revoke(&demo.hub, &issued.disability).await?;
     licences::uses(&demo.hub).await?;
-    catalogue::publish_and_search(&demo.hub).await?;
+    catalogue_search::publish_and_search(&demo.hub).await?;
 
     let counts = demo.hub.store().licence_counts().await?;
     println!(
