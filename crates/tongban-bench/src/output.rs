@@ -67,13 +67,11 @@ pub fn print_error(e: &anyhow::Error, json: bool) -> ExitCode {
     ExitCode::from(FAILED)
 }
 
-/// The stable code of an error from the libraries, else `ERROR`.
+/// The stable code of an error from the libraries (the same map as
+/// `tongban`'s), else `ERROR`.
 fn code_of(e: &anyhow::Error) -> &'static str {
-    if let Some(s) = e.downcast_ref::<tongban_service::Error>() {
-        return s.code();
-    }
-    if let Some(s) = e.downcast_ref::<tongban_store::StoreError>() {
-        return s.code();
+    if let Some(code) = tongban_service::code_of(e.as_ref()) {
+        return code;
     }
     if e.downcast_ref::<std::io::Error>().is_some() {
         return "IO";

@@ -35,9 +35,7 @@ impl Error {
             Error::Rejected { code, .. } => code,
             Error::Issue(e) => e.code(),
             Error::Store(e) => e.code(),
-            Error::KeyStore(KeyStoreError::Missing(..)) => "SIGNING_KEY_NOT_ON_NODE",
-            Error::KeyStore(KeyStoreError::Damaged(_)) => "SIGNING_KEY_DAMAGED",
-            Error::KeyStore(_) => "KEY_STORE_IO",
+            Error::KeyStore(e) => e.code(),
         }
     }
 
@@ -49,5 +47,67 @@ impl Error {
     }
 }
 
+/// The stable code of an error from any of the libraries a front end
+/// (the CLI, the benchmarks) calls: the service, the store, the key store,
+/// trust files, the licence issuer. `None` for anything else (the caller
+/// names its own: `IO`, `MALFORMED_JSON`, …). One map, so that front ends
+/// cannot drift apart.
+pub fn code_of(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    if let Some(e) = e.downcast_ref::<Error>() {
+        return Some(e.code());
+    }
+    if let Some(e) = e.downcast_ref::<StoreError>() {
+        return Some(e.code());
+    }
+    if let Some(e) = e.downcast_ref::<KeyStoreError>() {
+        return Some(e.code());
+    }
+    if let Some(e) = e.downcast_ref::<IssueError>() {
+        return Some(e.code());
+    }
+    if let Some(e) = e.downcast_ref::<tongban_licence::trustfile::TrustFileError>() {
+        return Some(e.code());
+    }
+    None
+}
+
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every library error a front end meets has its code in one map,
+    /// wrapped or not (the CLI once lost `SIGNING_KEY_DAMAGED` this way).
+    #[test]
+    fn one_map_names_the_code_of_every_library_error() {
+        let cases: Vec<(Box<dyn std::error::Error + Send + Sync>, &str)> = vec![
+            (
+                Box::new(KeyStoreError::Damaged("k".into())),
+                "SIGNING_KEY_DAMAGED",
+            ),
+            (
+                Box::new(KeyStoreError::Missing("k".into(), "d".into())),
+                "SIGNING_KEY_NOT_ON_NODE",
+            ),
+            (
+                Box::new(Error::KeyStore(KeyStoreError::Damaged("k".into()))),
+                "SIGNING_KEY_DAMAGED",
+            ),
+            (
+                Box::new(Error::rejected("KEY_UNKNOWN", "no key")),
+                "KEY_UNKNOWN",
+            ),
+            (
+                Box::new(StoreError::Config("bad".into())),
+                StoreError::Config("bad".into()).code(),
+            ),
+        ];
+        for (e, expected) in cases {
+            assert_eq!(code_of(e.as_ref()), Some(expected), "{e}");
+        }
+        let io = std::io::Error::other("disk");
+        assert_eq!(code_of(&io), None);
+    }
+}

@@ -30,6 +30,17 @@ pub enum KeyStoreError {
     Damaged(String),
 }
 
+impl KeyStoreError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            KeyStoreError::Missing(..) => "SIGNING_KEY_NOT_ON_NODE",
+            KeyStoreError::Damaged(_) => "SIGNING_KEY_DAMAGED",
+            KeyStoreError::Io { .. } => "KEY_STORE_IO",
+        }
+    }
+}
+
 /// The key store directory.
 #[derive(Debug, Clone)]
 pub struct KeyStore {

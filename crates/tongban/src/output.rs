@@ -116,20 +116,8 @@ pub fn code_of(e: &anyhow::Error) -> Cow<'static, str> {
 
 /// The code of an error from one of the libraries.
 fn library_code_of(e: &anyhow::Error) -> &'static str {
-    if let Some(s) = e.downcast_ref::<tongban_service::Error>() {
-        return s.code();
-    }
-    if let Some(s) = e.downcast_ref::<tongban_store::StoreError>() {
-        return s.code();
-    }
-    if let Some(t) = e.downcast_ref::<tongban_licence::trustfile::TrustFileError>() {
-        return t.code();
-    }
-    if let Some(k) = e.downcast_ref::<tongban_service::KeyStoreError>() {
-        return match k {
-            tongban_service::KeyStoreError::Missing(..) => "SIGNING_KEY_NOT_ON_NODE",
-            _ => "KEY_STORE_IO",
-        };
+    if let Some(code) = tongban_service::code_of(e.as_ref()) {
+        return code;
     }
     if e.downcast_ref::<serde_json::Error>().is_some() {
         return "MALFORMED_JSON";
