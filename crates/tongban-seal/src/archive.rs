@@ -85,6 +85,16 @@ impl ArchiveError {
     }
 }
 
+/// Why a line was refused by the strict reader: a repeated member name
+/// would let two verifiers read one line two ways.
+fn not_json(e: &crate::json::StrictJsonError) -> String {
+    if e.is_duplicate() {
+        format!("a member name is repeated: {e}")
+    } else {
+        format!("not JSON: {e}")
+    }
+}
+
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -314,8 +324,7 @@ impl ArchiveVerifier {
         if text.len() > MAX_LINE_BYTES {
             return Err(self.malformed(format!("longer than {MAX_LINE_BYTES} bytes")));
         }
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| self.malformed(format!("not JSON: {e}")))?;
+        let value = crate::json::from_str_strict(text).map_err(|e| self.malformed(not_json(&e)))?;
         let line = self.line;
         if self.header.is_none() {
             let header = self.header(&value)?;
@@ -565,8 +574,7 @@ impl PublishedReader {
         if text.len() > MAX_LINE_BYTES {
             return Err(malformed(format!("longer than {MAX_LINE_BYTES} bytes")));
         }
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| malformed(format!("not JSON: {e}")))?;
+        let value = crate::json::from_str_strict(text).map_err(|e| malformed(not_json(&e)))?;
         if self.hub.is_none() {
             if value.get("format").and_then(Value::as_str) != Some(PUBLISHED_FORMAT) {
                 return Err(malformed(format!("not a {PUBLISHED_FORMAT} file")));
@@ -733,6 +741,18 @@ mod tests {
             verify(key.public(), &[v1]).unwrap_err().code(),
             "AUDIT_ARCHIVE_MALFORMED"
         );
+        // An entry naming a second actor after the hashed one: whichever a
+        // reader kept, the line does not say one thing.
+        let mut repeated = lines.clone();
+        repeated[1] = repeated[1].replacen(
+            "\"actor\":\"admin\"",
+            "\"actor\":\"admin\",\"actor\":\"root\"",
+            1,
+        );
+        assert_ne!(repeated[1], lines[1]);
+        let err = verify(key.public(), &repeated).unwrap_err();
+        assert_eq!(err.code(), "AUDIT_ARCHIVE_MALFORMED");
+        assert!(err.to_string().contains("\"actor\" appears twice"), "{err}");
     }
 
     #[test]
@@ -832,5 +852,16 @@ mod tests {
         reader.line(&published[2]).unwrap();
         assert_eq!(reader.line(&published[1]).unwrap_err().line, 3);
         assert!(PublishedReader::new().finish().is_err());
+        // A header naming two hubs.
+        let twice =
+            published[0].replacen("\"hub\":", "\"hub\":\"urn:tongban:hub:441802\",\"hub\":", 1);
+        assert_ne!(twice, published[0]);
+        let err = PublishedReader::new().line(&twice).unwrap_err();
+        assert_eq!((err.code(), err.line), ("AUDIT_PUBLISHED_MALFORMED", 1));
+        assert!(
+            err.message.contains("\"hub\" appears twice"),
+            "{}",
+            err.message
+        );
     }
 }

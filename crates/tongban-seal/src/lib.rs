@@ -9,6 +9,7 @@ pub mod archive;
 pub mod batch;
 pub mod chain;
 pub mod jcs;
+pub mod json;
 pub mod key;
 pub mod keyreg;
 pub mod timefmt;

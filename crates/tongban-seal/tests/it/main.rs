@@ -2,4 +2,5 @@
 
 mod batch_vs_strict;
 mod jcs_oracle;
+mod json_strict;
 mod sign_verify;
