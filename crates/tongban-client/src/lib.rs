@@ -735,8 +735,8 @@ impl Client {
     /// the hub's anchor key (`tongban_licence::trustfile::load`) before use.
     pub async fn trust_list(&self) -> Result<Value, ClientError> {
         let (_, bytes, _) = self.fetch_blob(&ClientOp::Trust).await?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| ClientError::Connection(format!("the trust list is not JSON: {e}")))
+        tongban_seal::json::from_slice_strict(&bytes)
+            .map_err(|e| ClientError::Connection(format!("the trust list is not strict JSON: {e}")))
     }
 
     /// Sends `op` and reads a `blob` header and its bytes, checking their
@@ -788,8 +788,9 @@ impl Client {
                         "blob {sha256} does not have the referenced size"
                     )));
                 }
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| ClientError::Connection(format!("blob {sha256} is not JSON: {e}")))
+                tongban_seal::json::from_slice_strict(&bytes).map_err(|e| {
+                    ClientError::Connection(format!("blob {sha256} is not strict JSON: {e}"))
+                })
             }
         }
     }

@@ -19,11 +19,18 @@ use tongban_seal::timefmt::{format_rfc3339, parse_rfc3339};
 use tongban_seal::{KeyRecord, KeyUseError, Signature, SigningKey, jcs};
 
 use crate::error::{ErrorCode, ProtoError};
+use crate::ops::MAX_MEDIA_TYPE_LEN;
 
 /// Domain separation for envelope signatures.
 pub const DOMAIN: &[u8] = b"tongban-envelope-v1\n";
-/// Longest envelope id.
+/// Longest envelope id (and `correlationId`, which names one).
 pub const MAX_ID_LEN: usize = 128;
+/// Longest `sender` (and `recipient`).
+pub const MAX_SENDER_LEN: usize = 64;
+/// Longest `resource` (and `topic`).
+pub const MAX_RESOURCE_LEN: usize = 100;
+/// Longest `schema`.
+pub const MAX_SCHEMA_LEN: usize = 120;
 /// How far an envelope's time may be from the hub's clock, either way.
 pub const DEFAULT_TIME_WINDOW: Duration = Duration::minutes(5);
 
@@ -255,10 +262,15 @@ pub fn parse(value: Value) -> Result<Parsed, ProtoError> {
             .map(str::to_owned)
             .ok_or_else(|| malformed(format!("envelope field {k:?} must be a string")))
     };
-    let opt_text = |k: &str| -> Result<Option<String>, ProtoError> {
+    // Each names something the hub looks up (a department, a resource, a
+    // request's id): never longer than what it names may be.
+    let opt_text = |k: &str, max: usize| -> Result<Option<String>, ProtoError> {
         match map.get(k) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) if s.len() <= max => Ok(Some(s.clone())),
+            Some(Value::String(_)) => Err(malformed(format!(
+                "envelope field {k:?} is at most {max} bytes"
+            ))),
             Some(_) => Err(malformed(format!(
                 "envelope field {k:?} must be a string or null"
             ))),
@@ -267,19 +279,19 @@ pub fn parse(value: Value) -> Result<Parsed, ProtoError> {
     let id = text("id")?;
     check_token("id", &id, MAX_ID_LEN)?;
     let sender = text("sender")?;
-    check_token("sender", &sender, 64)?;
-    let recipient = opt_text("recipient")?;
-    let topic = opt_text("topic")?;
+    check_token("sender", &sender, MAX_SENDER_LEN)?;
+    let recipient = opt_text("recipient", MAX_SENDER_LEN)?;
+    let topic = opt_text("topic", MAX_RESOURCE_LEN)?;
     let resource = text("resource")?;
-    check_token("resource", &resource, 100)?;
+    check_token("resource", &resource, MAX_RESOURCE_LEN)?;
     let schema = text("schema")?;
-    check_token("schema", &schema, 120)?;
+    check_token("schema", &schema, MAX_SCHEMA_LEN)?;
     if !schema.contains('@') {
         return Err(malformed("schema is id@version"));
     }
     let kind = Kind::parse(&text("kind")?)
         .ok_or_else(|| malformed("kind is message, request or response"))?;
-    let correlation_id = opt_text("correlationId")?;
+    let correlation_id = opt_text("correlationId", MAX_ID_LEN)?;
     let time_text = text("time")?;
     let time =
         parse_rfc3339(&time_text).map_err(|e| malformed(format!("time {time_text:?}: {e}")))?;
@@ -299,11 +311,15 @@ pub fn parse(value: Value) -> Result<Parsed, ProtoError> {
                 .get("size")
                 .and_then(Value::as_u64)
                 .ok_or_else(|| malformed("payloadRef.size"))?,
-            media_type: r
-                .get("mediaType")
-                .and_then(Value::as_str)
-                .unwrap_or("application/octet-stream")
-                .to_owned(),
+            media_type: match r.get("mediaType") {
+                None | Some(Value::Null) => "application/octet-stream".to_owned(),
+                Some(Value::String(m)) if m.len() <= MAX_MEDIA_TYPE_LEN => m.clone(),
+                Some(_) => {
+                    return Err(malformed(format!(
+                        "payloadRef.mediaType is a string of at most {MAX_MEDIA_TYPE_LEN} bytes"
+                    )));
+                }
+            },
         }),
         Some(_) => return Err(malformed("payloadRef must be an object or null")),
     };

@@ -2,6 +2,7 @@
 //! bytes of UTF-8 JSON (one object). Sans-IO: bytes in, frames out.
 
 use serde_json::Value;
+use tongban_seal::json::{StrictJsonError, from_slice_strict};
 
 use crate::error::{ErrorCode, ProtoError};
 
@@ -66,7 +67,7 @@ impl Decoder {
         if self.buffer.len() < 4 + len {
             return Ok(None);
         }
-        let value = serde_json::from_slice::<Value>(&self.buffer[4..4 + len]);
+        let value = from_slice_strict(&self.buffer[4..4 + len]);
         self.buffer.drain(..4 + len);
         match value {
             Ok(v @ Value::Object(_)) => Ok(Some(v)),
@@ -74,10 +75,7 @@ impl Decoder {
                 ErrorCode::FrameMalformed,
                 "a frame is one JSON object",
             )),
-            Err(e) => Err(ProtoError::new(
-                ErrorCode::FrameMalformed,
-                format!("frame is not JSON: {e}"),
-            )),
+            Err(e) => Err(refusal(&e)),
         }
     }
 
@@ -105,6 +103,27 @@ impl Decoder {
     /// Bytes buffered and not yet framed.
     pub fn pending(&self) -> usize {
         self.buffer.len()
+    }
+}
+
+/// The refusal of a frame body that is not strict JSON.
+///
+/// A repeated member name inside the frame's `envelope` (its payload
+/// included) is the envelope's fault, `ENVELOPE_MALFORMED`: the envelope
+/// does not say one thing, whatever its signature covers. Anywhere else
+/// (`envelope` itself given twice included) it is `FRAME_MALFORMED`. Either way nothing of the frame is used: not even
+/// the envelope's `id` can be trusted to name it.
+fn refusal(e: &StrictJsonError) -> ProtoError {
+    match e.pointer() {
+        Some(p) if p.starts_with("/envelope/") => ProtoError::new(
+            ErrorCode::EnvelopeMalformed,
+            format!("the envelope repeats a member name: {e}"),
+        ),
+        Some(_) => ProtoError::new(
+            ErrorCode::FrameMalformed,
+            format!("the frame repeats a member name: {e}"),
+        ),
+        None => ProtoError::new(ErrorCode::FrameMalformed, format!("frame is not JSON: {e}")),
     }
 }
 

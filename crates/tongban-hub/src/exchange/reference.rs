@@ -71,10 +71,12 @@ pub(crate) async fn check_reference(
         })?;
     let schema = h.schema.clone();
     tokio::task::spawn_blocking(move || {
-        let payload: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        // Strictly, as inline payloads are read: a repeated member name
+        // is refused (PROTOCOL §4.4 step 2).
+        let payload = tongban_seal::json::from_slice_strict(&bytes).map_err(|e| {
             ProtoError::new(
                 ErrorCode::PayloadInvalid,
-                format!("the payload blob is not JSON: {e}"),
+                format!("the payload blob is not strict JSON: {e}"),
             )
         })?;
         validate(&validator, &schema, &payload)

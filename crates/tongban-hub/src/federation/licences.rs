@@ -64,11 +64,12 @@ pub(super) fn types_of(p: &Value) -> Result<Vec<String>, ProtoError> {
         .collect()
 }
 
+/// A string member as sent (never trimmed: a purpose is recorded exactly
+/// as stated), or empty.
 pub(super) fn text(p: &Value, name: &str) -> String {
     p.get(name)
         .and_then(Value::as_str)
         .unwrap_or_default()
-        .trim()
         .to_owned()
 }
 

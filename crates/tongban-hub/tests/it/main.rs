@@ -13,6 +13,7 @@ mod order;
 mod peers;
 mod purposes;
 mod quotas;
+mod strict;
 mod trust;
 
 use std::net::SocketAddr;

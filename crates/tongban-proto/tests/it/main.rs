@@ -2,6 +2,7 @@
 
 mod decode_anything;
 mod envelopes;
+mod strict;
 mod vectors;
 
 /// Every error code is in the protocol document's table, and the table
