@@ -14,6 +14,10 @@ use serde::Serialize;
 pub enum ProblemCode {
     /// The input is not JSON.
     MalformedJson,
+    /// An object of the input repeats a member name. Parsers disagree on
+    /// which value counts (some keep the first, some the last), so the
+    /// document does not say one thing: it is refused before anything else.
+    DuplicateMember,
     /// JSON, but not a credential of the expected shape (a field missing or of the wrong type).
     MalformedCredential,
     /// The credential carries no proof.
@@ -88,10 +92,11 @@ pub enum ProblemCode {
 
 impl ProblemCode {
     /// Every code, in the order `docs/LICENCE-FORMAT.md` lists them.
-    pub const ALL: [ProblemCode; 35] = {
+    pub const ALL: [ProblemCode; 36] = {
         use ProblemCode::*;
         [
             MalformedJson,
+            DuplicateMember,
             MalformedCredential,
             ProofMissing,
             ProofUnsupported,
@@ -134,6 +139,7 @@ impl ProblemCode {
         use ProblemCode::*;
         match self {
             MalformedJson => "MALFORMED_JSON",
+            DuplicateMember => "DUPLICATE_MEMBER",
             MalformedCredential => "MALFORMED_CREDENTIAL",
             ProofMissing => "PROOF_MISSING",
             ProofUnsupported => "PROOF_UNSUPPORTED",

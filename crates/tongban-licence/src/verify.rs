@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use time::{Date, Duration, OffsetDateTime};
 use tongban_codes::{HolderCode, HolderCodeType, LicenceIdentifier};
 use tongban_seal::batch::{self, BatchItem};
+use tongban_seal::json::StrictJsonError;
 use tongban_seal::timefmt::{format_rfc3339, parse_rfc3339};
 use tongban_seal::{KeyRecord, KeyUseError, PublicKey, Signature};
 
@@ -186,9 +187,17 @@ impl VerifiedLicence {
 }
 
 /// Parses bytes as a credential and verifies it.
+///
+/// The bytes are read strictly (`tongban_seal::json`): an object that
+/// repeats a member name is `DUPLICATE_MEMBER`, whatever the signature
+/// says, because another tool reading the same file could show the other
+/// value of the member.
 pub fn verify_bytes(trust: &Trust, bytes: &[u8], options: VerifyOptions<'_>) -> Verification {
-    match serde_json::from_slice::<Value>(bytes) {
+    match tongban_seal::json::from_slice_strict(bytes) {
         Ok(value) => verify(trust, value, options),
+        Err(e @ StrictJsonError::DuplicateMember { .. }) => {
+            Verification::failed(Problem::new(ProblemCode::DuplicateMember, e.to_string()))
+        }
         Err(e) => Verification::failed(Problem::new(
             ProblemCode::MalformedJson,
             format!("not JSON: {e}"),

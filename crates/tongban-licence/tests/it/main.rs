@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used)]
 
+mod duplicates;
 mod fixture;
 mod independent;
 mod issue_verify;
