@@ -9,6 +9,7 @@ use tongban_store::{
     AccessApplication, AccessGrant, CatalogueEntry, DepartmentStatus, ExchangeResource,
 };
 
+use crate::text::{self, MAX_REASON_CHARS};
 use crate::{Error, Hub, Result};
 
 /// Longest stated purpose.
@@ -54,13 +55,20 @@ impl Hub {
         valid_from: time::OffsetDateTime,
         valid_until: time::OffsetDateTime,
     ) -> Result<AccessApplication> {
-        let purpose = purpose.trim();
-        if purpose.is_empty() || purpose.chars().count() > MAX_PURPOSE {
+        // Kept exactly as stated, like a licence query's purpose.
+        if purpose.trim().is_empty() {
             return Err(rejected(
                 "USE_CAUSE_REQUIRED",
                 format!("state the purpose of the application (1 to {MAX_PURPOSE} characters)"),
             ));
         }
+        if purpose.chars().count() > MAX_PURPOSE {
+            return Err(rejected(
+                "USE_CAUSE_TOO_LONG",
+                format!("the purpose is limited to {MAX_PURPOSE} characters"),
+            ));
+        }
+        text::prose("USE_CAUSE_INVALID", "purpose", purpose, MAX_PURPOSE)?;
         if valid_until <= valid_from || valid_until - valid_from > MAX_PERIOD {
             return Err(rejected(
                 "ACCESS_PERIOD_INVALID",
@@ -178,6 +186,9 @@ impl Hub {
         action: &str,
         reason: Option<&str>,
     ) -> Result<AccessApplication> {
+        if let Some(reason) = reason {
+            text::prose("REASON_INVALID", "reason", reason, MAX_REASON_CHARS)?;
+        }
         let a = self.access_application(id).await?;
         let r = self.catalogue_show(&a.resource).await?;
         if r.provider != provider {

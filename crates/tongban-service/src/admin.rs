@@ -10,9 +10,8 @@ use tongban_licence::{LicenceType, LicenceTypes};
 use tongban_seal::{KeyPurpose, KeyRecord, PublicKey, SigningKey, Validity};
 use tongban_store::{DepartmentRow, DepartmentStatus, KeyRow, PlatformLevel, SchemaInsert};
 
-use crate::{Error, Hub, Result};
-
-use crate::HUB_OWNER;
+use crate::text::{self, MAX_NAME_CHARS};
+use crate::{Error, HUB_OWNER, Hub, Result};
 
 /// Who this hub is.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -65,6 +64,7 @@ impl Hub {
             }
             None => {}
         }
+        text::name("HUB_NAME_INVALID", "the hub's name", name, MAX_NAME_CHARS)?;
         // The pin written below is never replaced: a key store that pins
         // another hub's anchor cannot start a new one.
         self.refuse_if_pinned()?;
@@ -126,11 +126,20 @@ impl Hub {
         let region = RegionCode::parse(&d.region_code).map_err(|e| {
             Error::rejected("REGION_CODE_INVALID", format!("{}: {e}", d.region_code))
         })?;
-        if d.name.trim().is_empty() || d.name.chars().count() > 200 {
-            return Err(Error::rejected(
-                "DEPARTMENT_NAME_INVALID",
-                "a department name has 1 to 200 characters",
-            ));
+        // Signed into its licences as their issuer's name: as given.
+        text::name(
+            "DEPARTMENT_NAME_INVALID",
+            "a department's name",
+            &d.name,
+            MAX_NAME_CHARS,
+        )?;
+        if let Some(contact) = &d.contact {
+            text::name(
+                "DEPARTMENT_CONTACT_INVALID",
+                "a department's contact",
+                contact,
+                MAX_NAME_CHARS,
+            )?;
         }
         if let Some(parent) = &d.parent_code {
             let Some(p) = self.store.department(parent).await? else {
@@ -158,7 +167,7 @@ impl Hub {
         }
         let row = DepartmentRow {
             code: code.to_string(),
-            name: d.name.trim().to_owned(),
+            name: d.name,
             region_code: region.to_string(),
             platform_level: d.platform_level,
             parent_code: d.parent_code,
@@ -388,12 +397,7 @@ impl Hub {
         reason: &str,
     ) -> Result<DepartmentRow> {
         let current = self.department(code).await?;
-        if reason.trim().is_empty() {
-            return Err(Error::rejected(
-                "REASON_REQUIRED",
-                "a department status change needs a reason",
-            ));
-        }
+        text::reason("a department status change", reason)?;
         if current.status == DepartmentStatus::Retired {
             return Err(Error::rejected(
                 "DEPARTMENT_RETIRED",
@@ -411,7 +415,11 @@ impl Hub {
             DepartmentStatus::Suspended => "dept.suspend",
             DepartmentStatus::Retired => "dept.retire",
         };
-        let audit = [self.audit(action, code, json!({"from": current.status.as_str(), "to": status.as_str(), "reason": reason.trim()}))];
+        let audit = [self.audit(
+            action,
+            code,
+            json!({"from": current.status.as_str(), "to": status.as_str(), "reason": reason}),
+        )];
         self.store
             .set_department_status(code, status, self.now(), &audit)
             .await?;
@@ -500,21 +508,14 @@ impl Hub {
                 format!("key {key_id} is already revoked"),
             ));
         }
-        if reason.trim().is_empty() {
-            return Err(Error::rejected(
-                "REASON_REQUIRED",
-                "a key revocation needs a reason",
-            ));
-        }
+        text::reason("a key revocation", reason)?;
         let at = at.unwrap_or_else(|| self.now());
         let audit = [self.audit(
             "key.revoke",
             key_id,
-            json!({"owner": key.owner, "revokedAt": tongban_seal::timefmt::format_rfc3339(at), "reason": reason.trim()}),
+            json!({"owner": key.owner, "revokedAt": tongban_seal::timefmt::format_rfc3339(at), "reason": reason}),
         )];
-        self.store
-            .revoke_key(key_id, at, reason.trim(), &audit)
-            .await?;
+        self.store.revoke_key(key_id, at, reason, &audit).await?;
         self.maybe_checkpoint().await?;
         self.store
             .key(key_id)

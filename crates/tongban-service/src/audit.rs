@@ -57,7 +57,8 @@ impl AuditPin {
     }
 
     fn parse(text: &str) -> std::result::Result<Self, String> {
-        let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let v = tongban_seal::json::from_str_strict(text)
+            .map_err(|e| format!("not strict JSON: {e}"))?;
         if v.get("format").and_then(Value::as_str) != Some(PIN_FORMAT) {
             return Err(format!("not a {PIN_FORMAT} file"));
         }

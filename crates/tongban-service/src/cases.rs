@@ -5,11 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tongban_codes::{HolderCode, HolderCodeType};
+use tongban_codes::{HolderCode, HolderCodeType, RegionCode};
 use tongban_licence::{IssuedLicence, ProblemCode, ServiceItemRef};
 use tongban_store::{CaseRow, DepartmentStatus, LicenceState, ServiceItemRow, UseRow};
 
 use crate::licences::{IssueInput, Query};
+use crate::text::{self, MAX_NAME_CHARS};
 use crate::{Error, Hub, Result};
 
 /// The message schemas of the hub's own services (`hub.case.*`, `hub.region.*`),
@@ -82,7 +83,7 @@ fn check_code(what: &'static str, code: &'static str, s: &str) -> Result<()> {
 
 /// A required material (申请材料).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Material {
     /// 材料名称.
     pub name: String,
@@ -257,13 +258,13 @@ impl Hub {
     /// the department that registered it may).
     pub async fn item_put(&self, department: &str, draft: ItemDraft) -> Result<ServiceItem> {
         check_code("service item code", "ITEM_CODE_INVALID", &draft.code)?;
-        let name = draft.name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(rejected(
-                "ITEM_NAME_INVALID",
-                "a service item's name has 1 to 200 characters",
-            ));
-        }
+        // Signed into the licences of its cases' results: as given.
+        text::name(
+            "ITEM_NAME_INVALID",
+            "a service item's name",
+            &draft.name,
+            MAX_NAME_CHARS,
+        )?;
         let item_type = item_type(&draft.item_type).ok_or_else(|| {
             rejected(
                 "ITEM_TYPE_INVALID",
@@ -292,12 +293,12 @@ impl Hub {
         }
         let types = self.licence_types();
         for m in &draft.materials {
-            if m.name.trim().is_empty() || m.name.chars().count() > 200 {
-                return Err(rejected(
-                    "ITEM_MATERIALS_INVALID",
-                    "a material's name has 1 to 200 characters",
-                ));
-            }
+            text::name(
+                "ITEM_MATERIALS_INVALID",
+                "a material's name",
+                &m.name,
+                MAX_NAME_CHARS,
+            )?;
             if let Some(t) = &m.licence_type {
                 if types.latest(t).is_none() {
                     return Err(rejected(
@@ -336,13 +337,15 @@ impl Hub {
             }
         }
         let region_code = match draft.region_code {
-            Some(r) => r,
+            Some(r) => RegionCode::parse(&r)
+                .map_err(|e| rejected("REGION_CODE_INVALID", format!("{r}: {e}")))?
+                .to_string(),
             None => self.identity().await?.region,
         };
         let row = ServiceItemRow {
             code: draft.code.clone(),
             version: existing.as_ref().map_or(1, |e| e.version + 1),
-            name: name.to_owned(),
+            name: draft.name.clone(),
             item_type: item_type.to_owned(),
             department: department.to_owned(),
             region_code,
@@ -463,10 +466,11 @@ impl Hub {
         department: &str,
         q: &CaseQuery,
     ) -> Result<(CaseRow, ServiceItem)> {
+        // The case id has its own, stricter rule, just below.
         Query {
             requester: department.to_owned(),
             use_cause: q.use_cause.clone(),
-            case_ref: Some(q.case_id.clone()),
+            case_ref: None,
         }
         .check()?;
         check_code("case id", "CASE_ID_INVALID", &q.case_id)?;
@@ -504,7 +508,7 @@ impl Hub {
             department: department.to_owned(),
             holder_code_type: kind.as_str().to_owned(),
             holder_code: holder.as_str().to_owned(),
-            use_cause: q.use_cause.trim().to_owned(),
+            use_cause: q.use_cause.clone(),
             status: "open".into(),
             result_licence: None,
             opened_at: now,
@@ -739,6 +743,8 @@ impl Hub {
                 ),
             ));
         }
+        // Documented (PROTOCOL §5.8): the result names the case's item,
+        // whatever the request said.
         input.service_item = Some(ServiceItemRef {
             code: item.code.clone(),
             name: item.name.clone(),

@@ -3,19 +3,23 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tongban_codes::RegionCode;
 use tongban_store::{CatalogueEntry, CatalogueField, CatalogueFilter, DepartmentStatus};
 
+use crate::text::{self, MAX_NAME_CHARS};
 use crate::{Error, Hub, Result};
 
 /// Longest resource id.
 const MAX_ID: usize = 100;
-/// Longest name.
-const MAX_NAME: usize = 200;
 /// Longest description.
 const MAX_DESCRIPTION: usize = 4_000;
 /// Most tags, and longest tag.
 const MAX_TAGS: usize = 32;
 const MAX_TAG: usize = 50;
+/// Longest field label.
+const MAX_LABEL: usize = 100;
+/// Longest update frequency (更新周期), e.g. `real-time`, `每日`.
+const MAX_FREQUENCY: usize = 50;
 /// Most fields.
 const MAX_FIELDS: usize = 500;
 
@@ -40,7 +44,7 @@ pub struct CatalogueDraft {
     /// Payload schema `id@version` (a registered message schema).
     pub schema: String,
     /// Fields with their Chinese labels; each must be a property of the schema.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exact_fields")]
     pub fields: Vec<CatalogueField>,
     /// `unconditional`, `conditional`, `not-shared`, or the Chinese names.
     pub sharing_type: String,
@@ -57,6 +61,54 @@ pub struct CatalogueDraft {
 
 fn default_frequency() -> String {
     "real-time".into()
+}
+
+/// Fields read as `{"name", "label"}` exactly: another member (a misspelt
+/// `lable`, a `description`) is refused, not dropped.
+fn exact_fields<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<CatalogueField>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Field {
+        name: String,
+        label: String,
+    }
+    Ok(Vec::<Field>::deserialize(d)?
+        .into_iter()
+        .map(|f| CatalogueField {
+            name: f.name,
+            label: f.label,
+        })
+        .collect())
+}
+
+/// The draft's free text, as it will be stored: names and tags refused
+/// when padded, the description kept exactly.
+fn check_text(d: &CatalogueDraft) -> Result<()> {
+    text::name("CATALOGUE_INVALID", "name", &d.name, MAX_NAME_CHARS)?;
+    text::prose(
+        "CATALOGUE_INVALID",
+        "description",
+        &d.description,
+        MAX_DESCRIPTION,
+    )?;
+    text::name(
+        "CATALOGUE_INVALID",
+        "updateFrequency",
+        &d.update_frequency,
+        MAX_FREQUENCY,
+    )?;
+    if d.tags.len() > MAX_TAGS {
+        return Err(rejected(
+            "CATALOGUE_INVALID",
+            format!("tags: at most {MAX_TAGS}"),
+        ));
+    }
+    for tag in &d.tags {
+        text::name("CATALOGUE_INVALID", "a tag", tag, MAX_TAG)?;
+    }
+    Ok(())
 }
 
 fn rejected(code: &'static str, message: impl Into<String>) -> Error {
@@ -102,29 +154,7 @@ impl Hub {
                 ),
             ));
         }
-        let name = d.name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME {
-            return Err(rejected(
-                "CATALOGUE_INVALID",
-                format!("name: 1 to {MAX_NAME} characters"),
-            ));
-        }
-        if d.description.chars().count() > MAX_DESCRIPTION {
-            return Err(rejected(
-                "CATALOGUE_INVALID",
-                format!("description: at most {MAX_DESCRIPTION} characters"),
-            ));
-        }
-        if d.tags.len() > MAX_TAGS
-            || d.tags
-                .iter()
-                .any(|t| t.trim().is_empty() || t.chars().count() > MAX_TAG)
-        {
-            return Err(rejected(
-                "CATALOGUE_INVALID",
-                format!("tags: at most {MAX_TAGS}, each 1 to {MAX_TAG} characters"),
-            ));
-        }
+        check_text(d)?;
         let sharing = sharing_type(&d.sharing_type).ok_or_else(|| {
             rejected(
                 "CATALOGUE_SHARING_TYPE_INVALID",
@@ -141,6 +171,12 @@ impl Hub {
                 format!("{department} is not active"),
             ));
         }
+        let region_code = match &d.region_code {
+            Some(r) => RegionCode::parse(r)
+                .map_err(|e| rejected("REGION_CODE_INVALID", format!("{r}: {e}")))?
+                .to_string(),
+            None => provider.region_code.clone(),
+        };
         let (schema_id, version) = d.schema.split_once('@').ok_or_else(|| {
             rejected(
                 "SCHEMA_UNKNOWN",
@@ -167,12 +203,12 @@ impl Hub {
             ));
         }
         for f in &d.fields {
-            if f.label.trim().is_empty() {
-                return Err(rejected(
-                    "CATALOGUE_INVALID",
-                    format!("field {} has no label", f.name),
-                ));
-            }
+            text::name(
+                "CATALOGUE_INVALID",
+                &format!("the label of field {:?}", f.name),
+                &f.label,
+                MAX_LABEL,
+            )?;
             if !properties.is_some_and(|p| p.contains_key(&f.name)) {
                 return Err(rejected(
                     "CATALOGUE_FIELD_UNKNOWN",
@@ -213,18 +249,15 @@ impl Hub {
         let entry = CatalogueEntry {
             id: d.id.clone(),
             version,
-            name: name.to_owned(),
-            description: d.description.trim().to_owned(),
+            name: d.name.clone(),
+            description: d.description.clone(),
             provider: department.to_owned(),
-            region_code: d
-                .region_code
-                .clone()
-                .unwrap_or_else(|| provider.region_code.clone()),
+            region_code,
             schema: d.schema.clone(),
             fields: d.fields.clone(),
             sharing_type: sharing.to_owned(),
-            update_frequency: d.update_frequency.trim().to_owned(),
-            tags: d.tags.iter().map(|t| t.trim().to_owned()).collect(),
+            update_frequency: d.update_frequency.clone(),
+            tags: d.tags.clone(),
             status: "published".into(),
             created_at,
             updated_at: now,

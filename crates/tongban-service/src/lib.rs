@@ -21,6 +21,7 @@ mod licences;
 mod peers;
 pub mod samples;
 mod schemas;
+mod text;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};

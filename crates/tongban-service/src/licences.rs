@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use tongban_codes::{HolderCode, HolderCodeType, LicenceIdentifier, Uscc};
@@ -18,6 +19,7 @@ use tongban_seal::timefmt::parse_rfc3339;
 use tongban_store::{AuditRecord, LicenceRow, LicenceState, StatusEvent, UseRecord};
 
 use crate::HUB_OWNER;
+use crate::text::{self, MAX_NAME_CHARS};
 use crate::{Error, Hub, Result};
 
 /// How long a published status list may be relied on.
@@ -30,6 +32,8 @@ pub const MAX_ISSUE_BATCH: usize = 5_000;
 pub const MAX_FIND_RESULTS: usize = 200;
 /// Longest stated purpose (申请事由), in characters.
 pub const MAX_USE_CAUSE_CHARS: usize = 500;
+/// Longest case reference (办件编号, or `{region}:{caseId}` across regions).
+pub const MAX_CASE_REF_CHARS: usize = 100;
 
 /// An attachment to store with a licence.
 #[derive(Debug, Clone)]
@@ -76,51 +80,49 @@ impl IssueInput {
     ///  "data": {…}, "validFrom": "…", "validUntil": "…",
     ///  "serviceItem": {"code": "…", "name": "…"}}
     /// ```
+    ///
+    /// Exactly these members: an unknown one (a misspelt `vaildUntil`
+    /// would otherwise issue a licence without an end) or a mistyped one is
+    /// `REQUEST_INVALID`, naming it. Strings are taken as given, never
+    /// trimmed; the holder's name is checked when the licence is issued.
     pub fn from_json(doc: &Value) -> Result<Self> {
-        let bad = |m: &str| Error::rejected("REQUEST_INVALID", m.to_owned());
-        let obj = doc
-            .as_object()
-            .ok_or_else(|| bad("an issue request is a JSON object"))?;
-        let text = |o: &serde_json::Map<String, Value>, k: &str| {
-            o.get(k).and_then(Value::as_str).map(str::to_owned)
+        let request: RequestDoc = tongban_seal::json::decode(doc)
+            .map_err(|e| Error::rejected("REQUEST_INVALID", format!("issue request: {e}")))?;
+        let bad = |m: String| Error::rejected("REQUEST_INVALID", m);
+        check_length("type", &request.r#type, MAX_TYPE_CODE_CHARS).map_err(bad)?;
+        if let Some(v) = &request.type_version {
+            check_length("typeVersion", v, MAX_TYPE_VERSION_CHARS).map_err(bad)?;
+        }
+        let time = |name: &str, text: Option<&String>| -> Result<Option<OffsetDateTime>> {
+            text.map(|s| parse_rfc3339(s).map_err(|e| bad(format!("{name} {s:?}: {e}"))))
+                .transpose()
         };
-        let holder = obj
-            .get("holder")
-            .and_then(Value::as_object)
-            .ok_or_else(|| bad("holder: object required"))?;
-        let time = |k: &str| -> Result<Option<OffsetDateTime>> {
-            match obj.get(k) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => parse_rfc3339(s)
-                    .map(Some)
-                    .map_err(|e| Error::rejected("REQUEST_INVALID", format!("{k} {s:?}: {e}"))),
-                Some(_) => Err(bad(&format!("{k}: RFC 3339 string required"))),
+        let service_item = match request.service_item {
+            None => None,
+            Some(item) => {
+                check_item_code(&item.code).map_err(bad)?;
+                text::name(
+                    "REQUEST_INVALID",
+                    "serviceItem.name",
+                    &item.name,
+                    MAX_NAME_CHARS,
+                )?;
+                Some(ServiceItemRef {
+                    code: item.code,
+                    name: item.name,
+                })
             }
         };
-        let service_item = match obj.get("serviceItem") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                serde_json::from_value::<ServiceItemRef>(v.clone())
-                    .map_err(|e| Error::rejected("REQUEST_INVALID", format!("serviceItem: {e}")))?,
-            ),
-        };
         Ok(IssueInput {
-            type_code: text(obj, "type").ok_or_else(|| bad("type: licence type code required"))?,
-            type_version: text(obj, "typeVersion"),
-            holder_name: text(holder, "name").ok_or_else(|| bad("holder.name required"))?,
-            holder_code_type: text(holder, "codeType")
-                .ok_or_else(|| bad("holder.codeType required (111 or 001)"))?,
-            holder_code: text(holder, "code").ok_or_else(|| bad("holder.code required"))?,
-            allow_legacy_uscc: holder
-                .get("allowLegacyCode")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            data: obj
-                .get("data")
-                .cloned()
-                .ok_or_else(|| bad("data: subject data required"))?,
-            valid_from: time("validFrom")?,
-            valid_until: time("validUntil")?,
+            valid_from: time("validFrom", request.valid_from.as_ref())?,
+            valid_until: time("validUntil", request.valid_until.as_ref())?,
+            type_code: request.r#type,
+            type_version: request.type_version,
+            holder_name: request.holder.name,
+            holder_code_type: request.holder.code_type,
+            holder_code: request.holder.code,
+            allow_legacy_uscc: request.holder.allow_legacy_code,
+            data: request.data,
             service_item,
             attachment: None,
         })
@@ -133,23 +135,78 @@ impl IssueInput {
             .map_err(|e| Error::rejected("HOLDER_CODE_INVALID", format!("{e} ({})", e.code())))?;
         // Signed as given, and compared exactly with the names in the data
         // (a type's rules): padding is refused, never trimmed away.
-        let name = &self.holder_name;
-        if name.trim().is_empty() || name.chars().count() > 200 {
-            return Err(Error::rejected(
-                "HOLDER_NAME_INVALID",
-                "a holder name has 1 to 200 characters",
-            ));
-        }
-        if name.trim() != name {
-            return Err(Error::rejected(
-                "HOLDER_NAME_INVALID",
-                "a holder name has no leading or trailing white space",
-            ));
-        }
+        text::name(
+            "HOLDER_NAME_INVALID",
+            "holder.name",
+            &self.holder_name,
+            MAX_NAME_CHARS,
+        )?;
         Ok(Holder {
-            name: name.clone(),
+            name: self.holder_name.clone(),
             code,
         })
+    }
+}
+
+/// Longest licence type code in a request (a registered one has 21).
+pub const MAX_TYPE_CODE_CHARS: usize = 64;
+/// Longest licence type version in a request.
+pub const MAX_TYPE_VERSION_CHARS: usize = 16;
+
+/// An issue request as it travels: exactly these members.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RequestDoc {
+    r#type: String,
+    #[serde(default)]
+    type_version: Option<String>,
+    holder: HolderDoc,
+    data: Value,
+    #[serde(default)]
+    valid_from: Option<String>,
+    #[serde(default)]
+    valid_until: Option<String>,
+    #[serde(default)]
+    service_item: Option<ServiceItemDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct HolderDoc {
+    name: String,
+    code_type: String,
+    code: String,
+    #[serde(default)]
+    allow_legacy_code: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceItemDoc {
+    code: String,
+    name: String,
+}
+
+/// 1 to `max` characters.
+fn check_length(name: &str, s: &str, max: usize) -> std::result::Result<(), String> {
+    if s.is_empty() || s.chars().count() > max {
+        return Err(format!("{name}: 1 to {max} characters"));
+    }
+    Ok(())
+}
+
+/// A service item code as items are registered: 1 to 64 of A-Z a-z 0-9 . _ -
+fn check_item_code(s: &str) -> std::result::Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "serviceItem.code {s:?}: 1 to 64 of A-Z a-z 0-9 . _ -"
+        ))
     }
 }
 
@@ -179,11 +236,27 @@ impl Query {
                 format!("useCause is limited to {MAX_USE_CAUSE_CHARS} characters"),
             ));
         }
+        // Recorded exactly as stated, never trimmed.
+        text::prose(
+            "USE_CAUSE_INVALID",
+            "useCause",
+            &self.use_cause,
+            MAX_USE_CAUSE_CHARS,
+        )?;
         if self.requester.trim().is_empty() {
             return Err(Error::rejected(
                 "REQUESTER_REQUIRED",
                 "every licence query names who asks",
             ));
+        }
+        text::name(
+            "REQUESTER_INVALID",
+            "requester",
+            &self.requester,
+            MAX_NAME_CHARS,
+        )?;
+        if let Some(case) = &self.case_ref {
+            text::name("CASE_REF_INVALID", "case", case, MAX_CASE_REF_CHARS)?;
         }
         Ok(())
     }
@@ -619,8 +692,8 @@ impl Hub {
             .store
             .record_use(
                 &UseRecord {
-                    requester: query.requester.trim().to_owned(),
-                    use_cause: query.use_cause.trim().to_owned(),
+                    requester: query.requester.clone(),
+                    use_cause: query.use_cause.clone(),
                     query_kind: kind.to_owned(),
                     query: text.to_owned(),
                     case_ref: query.case_ref.clone(),
@@ -629,10 +702,10 @@ impl Hub {
                 returned,
                 &[AuditRecord::new(
                     self.now(),
-                    query.requester.trim(),
+                    &query.requester,
                     "licence.use",
                     format!("{kind}:{text}"),
-                    json!({"useCause": query.use_cause.trim(), "case": query.case_ref, "returned": returned}),
+                    json!({"useCause": query.use_cause, "case": query.case_ref, "returned": returned}),
                 )],
             )
             .await?)
@@ -733,15 +806,10 @@ impl Hub {
                 format!("{identifier}: {e} ({})", e.code()),
             )
         })?;
-        if reason.trim().is_empty() {
-            return Err(Error::rejected(
-                "REASON_REQUIRED",
-                format!("{action} needs a reason"),
-            ));
-        }
+        text::reason(action, reason)?;
         let event = StatusEvent {
             actor: actor.to_owned(),
-            reason: reason.trim().to_owned(),
+            reason: reason.to_owned(),
             at: self.now(),
         };
         match self

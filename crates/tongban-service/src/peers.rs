@@ -165,13 +165,12 @@ impl Hub {
     pub async fn peer_add(&self, card: PeerCard) -> Result<PeerRow> {
         let region = RegionCode::parse(&card.region)
             .map_err(|e| rejected("PEER_REGION_INVALID", format!("{}: {e}", card.region)))?;
-        let name = card.name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(rejected(
-                "PEER_NAME_INVALID",
-                "a peer's name has 1 to 200 characters",
-            ));
-        }
+        crate::text::name(
+            "PEER_NAME_INVALID",
+            "a peer's name",
+            &card.name,
+            crate::text::MAX_NAME_CHARS,
+        )?;
         if !address_ok(&card.address) {
             return Err(rejected(
                 "PEER_ADDRESS_INVALID",
@@ -191,7 +190,7 @@ impl Hub {
         let now = self.now();
         let row = PeerRow {
             region_code: region.as_str().to_owned(),
-            name: name.to_owned(),
+            name: card.name.clone(),
             address: card.address.clone(),
             anchor: card.anchor.clone(),
             ca_pem: card.ca_pem.clone(),

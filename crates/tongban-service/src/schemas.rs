@@ -269,5 +269,14 @@ fn annotation(kind: &str, schema: &Value) -> Result<(Option<String>, Option<Stri
                 .map(str::to_owned)
         })
         .unwrap_or_default();
+    // Listed beside the id wherever schemas are shown.
+    if !title.is_empty() {
+        crate::text::name(
+            "SCHEMA_INVALID",
+            "the schema's title (its annotation's name, else title)",
+            &title,
+            crate::text::MAX_NAME_CHARS,
+        )?;
+    }
     Ok((id, text("version"), title))
 }

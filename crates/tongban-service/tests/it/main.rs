@@ -8,6 +8,7 @@ mod catalogue;
 mod keys;
 mod licence_rules;
 mod peers;
+mod strict_input;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
