@@ -347,14 +347,19 @@ pub fn write_json(path: &std::path::Path, value: &Value) -> anyhow::Result<()> {
 }
 
 /// Reads a JSON file with a clear error naming it.
+///
+/// Strictly (`tongban_seal::json`): a file whose objects repeat a member
+/// name is refused with `DUPLICATE_MEMBER`, `MALFORMED_JSON` when it is
+/// not JSON at all.
 pub fn read_json(path: &std::path::Path) -> anyhow::Result<Value> {
     let bytes =
         std::fs::read(path).map_err(|e| Coded::new("IO", format!("{}: {e}", path.display())))?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        Coded::new(
-            "MALFORMED_JSON",
-            format!("{} is not JSON: {e}", path.display()),
-        )
-        .into()
+    tongban_seal::json::from_slice_strict(&bytes).map_err(|e| {
+        let what = if e.is_duplicate() {
+            "is refused"
+        } else {
+            "is not JSON"
+        };
+        Coded::new(e.code(), format!("{} {what}: {e}", path.display())).into()
     })
 }

@@ -10,6 +10,7 @@ mod limits;
 mod readme;
 mod regions;
 mod store;
+mod strict;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
