@@ -207,6 +207,17 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic() {
     let (code, reason) = refused(civil.case_result("HD-2026-000200", bad).await);
     assert_eq!(code, Some(ErrorCode::ServiceRefused));
     assert_eq!(reason.as_deref(), Some("SUBJECT_SCHEMA_VIOLATION"));
+    // A misspelt member is refused, never ignored (it would issue a
+    // licence without the end date meant): the case stays open.
+    let mut misspelt = result.clone();
+    misspelt["vaildUntil"] = json!("2027-01-01T00:00:00Z");
+    assert_eq!(
+        refused(civil.case_result("HD-2026-000200", misspelt).await),
+        (
+            Some(ErrorCode::ServiceRefused),
+            Some("REQUEST_INVALID".to_owned())
+        )
+    );
     let issued = civil
         .case_result("HD-2026-000200", result.clone())
         .await
