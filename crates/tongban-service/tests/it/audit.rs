@@ -514,3 +514,35 @@ async fn verify_is_exact_while_the_hub_appends() {
         backend.cleanup().await;
     }
 }
+
+/// The pin is read strictly: a second `anchor` member, before or after the
+/// pinned one, makes it `AUDIT_PIN_INVALID` rather than one anchor or the
+/// other depending on the reader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pin_naming_two_anchors_is_invalid() {
+    for backend in tongban_tests::backends("audit_pin_twice").await {
+        let hub = hub_on(&backend).await;
+        let path = backend.dir().join("keys/audit-pin.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let other = SigningKey::from_seed(&[9; 32]).public().to_multikey();
+        assert!(text.contains("\"anchor\":"), "{text}");
+        for forged in [
+            text.replacen(
+                "\"anchor\":",
+                &format!("\"anchor\":\"{other}\",\"anchor\":"),
+                1,
+            ),
+            text.replacen('}', &format!(",\"anchor\":\"{other}\"}}"), 1),
+        ] {
+            assert_ne!(forged, text);
+            std::fs::write(&path, &forged).unwrap();
+            let e = hub.audit_pin().unwrap_err();
+            assert_eq!(e.code(), "AUDIT_PIN_INVALID", "{forged}");
+            assert!(e.to_string().contains("\"anchor\" appears twice"), "{e}");
+        }
+        std::fs::write(&path, &text).unwrap();
+        assert!(hub.audit_pin().unwrap().is_some());
+        hub.close().await;
+        backend.cleanup().await;
+    }
+}
