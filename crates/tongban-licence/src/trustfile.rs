@@ -33,6 +33,10 @@ pub enum TrustFileError {
     /// Past its `validUntil`.
     #[error("trust file expired at {0}: get a fresh one from the hub")]
     Stale(String),
+    /// Its text repeats a member name ([`load_bytes`]): readers disagree
+    /// on which value counts, so it is not used, whatever it is signed by.
+    #[error("trust file refused: {0}")]
+    DuplicateMember(String),
 }
 
 impl TrustFileError {
@@ -42,6 +46,7 @@ impl TrustFileError {
             TrustFileError::Invalid(_) => "TRUST_FILE_INVALID",
             TrustFileError::Untrusted(_) => "TRUST_FILE_UNTRUSTED",
             TrustFileError::Stale(_) => "TRUST_FILE_STALE",
+            TrustFileError::DuplicateMember(_) => "DUPLICATE_MEMBER",
         }
     }
 }
@@ -107,6 +112,25 @@ pub fn sign(
         di::add_proof(map, hub_key, &hub_key_record.verification_method(), now)?;
     }
     Ok(credential)
+}
+
+/// Reads a trust file's bytes strictly (`tongban_seal::json`) and
+/// [`load`]s it: a member name given twice anywhere is `DUPLICATE_MEMBER`,
+/// text that is not JSON `TRUST_FILE_INVALID`. Read files with this rather
+/// than parsing them yourself.
+pub fn load_bytes(
+    bytes: &[u8],
+    anchor: &PublicKey,
+    now: OffsetDateTime,
+) -> Result<Trust, TrustFileError> {
+    let credential = tongban_seal::json::from_slice_strict(bytes).map_err(|e| {
+        if e.is_duplicate() {
+            TrustFileError::DuplicateMember(e.to_string())
+        } else {
+            TrustFileError::Invalid(format!("not JSON: {e}"))
+        }
+    })?;
+    load(&credential, anchor, now)
 }
 
 /// Checks a trust file against `anchor` and `now` and builds a [`Trust`].

@@ -93,4 +93,29 @@ fn trust_file_round_trip_and_refusals() {
     tampered["credentialSubject"]["issuers"][0]["name"] = "假冒机关".into();
     let err = trustfile::load(&tampered, &hub_key.public(), NOW).unwrap_err();
     assert_eq!(err.code(), "TRUST_FILE_UNTRUSTED");
+
+    // Read from its bytes: as signed it loads; a second issuer name, after
+    // or before the signed one, is refused whatever the signature says.
+    let text = serde_json::to_string(&file).unwrap();
+    let loaded = trustfile::load_bytes(text.as_bytes(), &hub_key.public(), NOW).unwrap();
+    assert!(
+        verify(&loaded, licence.credential.clone(), options()).has(ProblemCode::LicenceSuspended)
+    );
+    let signed = format!("\"name\":\"{}\"", world.market.name);
+    assert!(text.contains(&signed), "{text}");
+    for forged in [
+        text.replacen(&signed, &format!("{signed},\"name\":\"假冒机关\""), 1),
+        text.replacen(&signed, &format!("\"name\":\"假冒机关\",{signed}"), 1),
+    ] {
+        assert_ne!(forged, text);
+        let err = trustfile::load_bytes(forged.as_bytes(), &hub_key.public(), NOW).unwrap_err();
+        assert_eq!(err.code(), "DUPLICATE_MEMBER", "{err}");
+        assert!(
+            err.to_string()
+                .contains("/credentialSubject/issuers/0/name"),
+            "{err}"
+        );
+    }
+    let err = trustfile::load_bytes(&text.as_bytes()[1..], &hub_key.public(), NOW).unwrap_err();
+    assert_eq!(err.code(), "TRUST_FILE_INVALID");
 }
