@@ -229,6 +229,12 @@ fn the_serve_configuration_refuses_a_repeated_key() {
             "duplicate key",
         ),
         ("unknown key", "max_frames = 1048576\n", "max_frames"),
+        (
+            "repeated quota",
+            "blob_quota = 1024\npending_quota = 10\nblob_quota = 8589934592\n",
+            "duplicate key",
+        ),
+        ("misspelt quota", "pending_quotas = 10\n", "pending_quotas"),
     ] {
         let config = write(&dir.path().join("serve.toml"), text);
         let out = tongban(&data, &["--json", "serve", "--config", &config]);
