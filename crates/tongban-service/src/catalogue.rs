@@ -11,17 +11,19 @@ use crate::{Error, Hub, Result};
 
 /// Longest resource id.
 const MAX_ID: usize = 100;
-/// Longest description.
-const MAX_DESCRIPTION: usize = 4_000;
+/// Longest description. These limits are also those of a peer region's
+/// shared resources (`peer_catalogue_accept`): what one hub publishes,
+/// another takes.
+pub(crate) const MAX_DESCRIPTION: usize = 4_000;
 /// Most tags, and longest tag.
-const MAX_TAGS: usize = 32;
-const MAX_TAG: usize = 50;
+pub(crate) const MAX_TAGS: usize = 32;
+pub(crate) const MAX_TAG: usize = 50;
 /// Longest field label.
-const MAX_LABEL: usize = 100;
+pub(crate) const MAX_LABEL: usize = 100;
 /// Longest update frequency (更新周期), e.g. `real-time`, `每日`.
-const MAX_FREQUENCY: usize = 50;
+pub(crate) const MAX_FREQUENCY: usize = 50;
 /// Most fields.
-const MAX_FIELDS: usize = 500;
+pub(crate) const MAX_FIELDS: usize = 500;
 
 /// Sharing types (共享类型), as stored, with their Chinese names.
 pub const SHARING_TYPES: &[(&str, &str)] = &[

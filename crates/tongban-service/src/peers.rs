@@ -740,18 +740,23 @@ impl Hub {
                 && r.id
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+            // A resource of the peer's within the limits of one of ours:
+            // what its hub let be published, this one takes.
+            use crate::catalogue::{
+                MAX_DESCRIPTION, MAX_FIELDS, MAX_FREQUENCY, MAX_LABEL, MAX_TAG, MAX_TAGS,
+            };
             let short = |t: &str, max: usize| t.chars().count() <= max;
-            let bounded = short(&r.name, 200)
-                && short(&r.description, 2_000)
+            let bounded = short(&r.name, crate::text::MAX_NAME_CHARS)
+                && short(&r.description, MAX_DESCRIPTION)
                 && short(&r.provider, 64)
                 && short(&r.schema, 120)
-                && short(&r.update_frequency, 50)
-                && r.tags.len() <= 20
-                && r.tags.iter().all(|t| short(t, 50))
-                && r.fields.len() <= 200
+                && short(&r.update_frequency, MAX_FREQUENCY)
+                && r.tags.len() <= MAX_TAGS
+                && r.tags.iter().all(|t| short(t, MAX_TAG))
+                && r.fields.len() <= MAX_FIELDS
                 && r.fields
                     .iter()
-                    .all(|f| short(&f.name, 100) && short(&f.label, 100))
+                    .all(|f| short(&f.name, 100) && short(&f.label, MAX_LABEL))
                 && serde_json::to_vec(&r.schema_document)
                     .is_ok_and(|b| b.len() <= MAX_PEER_SCHEMA_BYTES);
             if r.region != region

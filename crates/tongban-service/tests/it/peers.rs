@@ -509,6 +509,27 @@ async fn a_peer_speaks_for_its_own_region_only() {
                     .unwrap(),
                 1
             );
+            // Within the limits of a resource published here: accepted;
+            // one character or one tag over: the list is refused.
+            let mut largest = resource(QC_MARKET);
+            largest["description"] = "述".repeat(4_000).into();
+            largest["tags"] = (0..32).map(|i| format!("{i}{}", "签".repeat(48))).collect();
+            assert_eq!(
+                hub.peer_catalogue_accept("441802", &[largest.clone()])
+                    .await
+                    .unwrap(),
+                1
+            );
+            let mut longer = largest.clone();
+            longer["description"] = "述".repeat(4_001).into();
+            let mut more = largest.clone();
+            more["tags"].as_array_mut().unwrap().push("多".into());
+            for over in [longer, more] {
+                assert_eq!(
+                    code(hub.peer_catalogue_accept("441802", &[over]).await),
+                    "PEER_CATALOGUE_INVALID"
+                );
+            }
             for provider in [crate::MARKET, NANXIAN_BUREAU, CITY_BUREAU, "not-a-code"] {
                 assert_eq!(
                     code(
