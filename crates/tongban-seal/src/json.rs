@@ -80,6 +80,10 @@ impl StrictJsonError {
 }
 
 /// Parses `bytes` as one JSON value, refusing repeated member names.
+///
+/// The refusal names the first problem in reading order: text that is
+/// repeats a name and, further on, breaks the grammar is
+/// `DuplicateMember`.
 pub fn from_slice_strict(bytes: &[u8]) -> Result<Value, StrictJsonError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = read(&mut de)?;
