@@ -4,8 +4,9 @@
 //!
 //! The file faults need root: `chattr +i` wants CAP_LINUX_IMMUTABLE and a
 //! file system that keeps the flag, the small disk wants CAP_SYS_ADMIN to
-//! mount a tmpfs. `.ci/run` runs as root; elsewhere a test that cannot
-//! inject its fault says so loudly ([`skipped`]) instead of passing.
+//! mount a tmpfs. `.ci/run` runs as root and requires them; elsewhere a
+//! test that cannot inject its fault says so in the run's output
+//! ([`skipped`]) instead of passing silently.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -137,15 +138,9 @@ impl Drop for SmallDisk {
     }
 }
 
-/// Says loudly that `test` did not run because its fault could not be
-/// injected.
+/// `test` did not run because its fault could not be injected (`why`):
+/// said in the run's output, or a failure where fault injection is
+/// required ([`crate::gates`]).
 pub fn skipped(test: &str, why: &str) {
-    eprintln!(
-        "\n\
-         ************************************************************************\n\
-         *  SKIPPED: {test}\n\
-         *  the fault could not be injected: {why}\n\
-         *  (run as root on a file system with `chattr`, as .ci/run does)\n\
-         ************************************************************************\n"
-    );
+    crate::gates::Gate::Faults.skip(test, &format!("its fault could not be injected: {why}"));
 }

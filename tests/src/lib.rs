@@ -3,13 +3,14 @@
 //! Store tests run against every backend available: SQLite always, and
 //! PostgreSQL when `TONGBAN_TEST_POSTGRES` holds the URL of a server where
 //! the test user may create databases (`.ci/run` starts one and sets it).
-//! When it is unset the PostgreSQL half is skipped and says so loudly.
+//! When it is unset the PostgreSQL half is skipped and says so in the run's
+//! output, or fails the run where it is required ([`gates`]).
 #![forbid(unsafe_code)]
 
 pub mod faults;
+pub mod gates;
 
 use std::path::{Path, PathBuf};
-use std::sync::Once;
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -95,16 +96,38 @@ pub async fn backends(test: &str) -> Vec<TestBackend> {
     out
 }
 
-/// The URL in `TONGBAN_TEST_POSTGRES`; `None` (after saying loudly that
-/// the PostgreSQL half is skipped) when it is unset.
+/// The URL in `TONGBAN_TEST_POSTGRES`; `None` when it is unset, after
+/// saying that the PostgreSQL half is skipped (or failing, where the
+/// PostgreSQL gate is required: [`gates::Gate::skip`]).
 pub fn postgres_url() -> Option<String> {
     match std::env::var(POSTGRES_ENV) {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
-            warn_skipped();
+            gates::Gate::Postgres.skip(
+                "the PostgreSQL half of the store tests",
+                &format!("{POSTGRES_ENV} is not set"),
+            );
             None
         }
     }
+}
+
+/// Environment variable that `.ci/run` sets once `openssl` and Python's
+/// `cryptography` are installed.
+pub const PARSERS_ENV: &str = "TONGBAN_TEST_PARSERS";
+
+/// Whether the tests that have independent X.509 parsers read our
+/// certificates run; `false` after saying they are skipped (or failing,
+/// where the parsers' gate is required).
+pub fn parsers_enabled() -> bool {
+    if std::env::var_os(PARSERS_ENV).is_some_and(|v| !v.is_empty()) {
+        return true;
+    }
+    gates::Gate::Parsers.skip(
+        "certificates and CRLs read by openssl and Python's cryptography",
+        &format!("{PARSERS_ENV} is not set"),
+    );
+    false
 }
 
 /// The SQLite backend alone.
@@ -296,20 +319,6 @@ fn backticked(cell: &str) -> Vec<String> {
         .step_by(2)
         .map(str::to_owned)
         .collect()
-}
-
-fn warn_skipped() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        eprintln!(
-            "\n\
-             ************************************************************************\n\
-             *  SKIPPED: PostgreSQL half of the store tests.                        *\n\
-             *  Set {POSTGRES_ENV} to a server URL (e.g. postgres://postgres@127.0.0.1/postgres)\n\
-             *  or run .ci/run, which starts PostgreSQL and sets it.                *\n\
-             ************************************************************************\n"
-        );
-    });
 }
 
 #[cfg(test)]

@@ -211,7 +211,8 @@ async fn certificates_work_in_a_mutual_tls_handshake_and_the_crl_stops_revoked_o
             .is_ok()
         );
 
-        // A certificate from another CA is refused.
+        // A certificate from another CA is refused. (The other hub only
+        // makes that CA: its store is SQLite whatever this run's backend.)
         let other = tongban_tests::sqlite();
         let stranger_hub = crate::hub_on(&other).await;
         let stranger_ca = stranger_hub.ca_init("另一个CA").await.unwrap();
@@ -510,32 +511,6 @@ async fn certificates_and_crls_are_strict_der() {
     .await;
 }
 
-/// Set by `.ci/run` once `openssl` and Python's `cryptography` are
-/// installed: the independent parsers' test then runs (and fails if they
-/// are missing).
-const PARSERS_ENV: &str = "TONGBAN_TEST_PARSERS";
-
-/// Whether the independent parsers' test runs. Without [`PARSERS_ENV`] it
-/// says loudly that it did not, and a CI run (`CI` set) fails instead.
-fn parsers_wanted() -> bool {
-    if std::env::var_os(PARSERS_ENV).is_some_and(|v| !v.is_empty()) {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the independent X.509 parsers: .ci/run installs them and sets {PARSERS_ENV}=1"
-    );
-    eprintln!(
-        "\n\
-         ************************************************************************\n\
-         *  SKIPPED: certificates and CRLs read by openssl and Python's          *\n\
-         *  cryptography. Install both (apt-get install openssl; pip install    *\n\
-         *  cryptography) and set {PARSERS_ENV}=1, or run .ci/run.        *\n\
-         ************************************************************************\n"
-    );
-    false
-}
-
 /// Python's `cryptography` (strict DER): reads `ca.pem`, every `cert-*.pem`
 /// and `crl-*.pem` in the directory given, checks each signature with the
 /// CA's key, and prints what it read as JSON.
@@ -636,7 +611,7 @@ fn run_ok(program: &str, args: &[&str]) -> String {
 /// the CRL against the chain.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn independent_parsers_read_every_certificate_and_crl() {
-    if !parsers_wanted() {
+    if !tongban_tests::parsers_enabled() {
         return;
     }
     each_backend("ca_parsers", |hub| async move {
