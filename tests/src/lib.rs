@@ -73,6 +73,15 @@ impl TestBackend {
         .await;
     }
 
+    /// Another empty database on the same backend, for a second store in
+    /// the same test.
+    pub async fn sibling(&self, test: &str) -> TestBackend {
+        match &self.postgres {
+            Some((admin_url, _)) => postgres(admin_url, test).await,
+            None => sqlite(),
+        }
+    }
+
     /// Drops the PostgreSQL database (no-op for SQLite). Call at the end of a test.
     pub async fn cleanup(self) {
         if let Some((admin_url, db)) = &self.postgres {

@@ -58,7 +58,15 @@ pub(crate) fn by_reference(client: &Client, r: PayloadRef) -> tongban_proto::Dra
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_payload_goes_by_reference_and_reaches_the_recipient() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "a_large_payload_goes_by_reference_and_reaches_the_recipient",
+        fast_config(),
+        a_large_payload_goes_by_reference_and_reaches_the_recipient_on,
+    )
+    .await;
+}
+
+async fn a_large_payload_goes_by_reference_and_reaches_the_recipient_on(t: TestHub) {
     archive_resource(&t).await;
     let civil = t.client(CIVIL).await;
     let payload = archive(6); // ≈ 1.5 MiB: over the 1 MiB frame limit
@@ -160,11 +168,18 @@ async fn a_large_payload_goes_by_reference_and_reaches_the_recipient() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_blobs_and_references_are_refused_and_store_nothing() {
-    let t = TestHub::start(tongban_hub::ServeConfig {
-        max_blob: 2 * 1024 * 1024,
-        ..fast_config()
-    })
+    crate::each_backend(
+        "bad_blobs_and_references_are_refused_and_store_nothing",
+        tongban_hub::ServeConfig {
+            max_blob: 2 * 1024 * 1024,
+            ..fast_config()
+        },
+        bad_blobs_and_references_are_refused_and_store_nothing_on,
+    )
     .await;
+}
+
+async fn bad_blobs_and_references_are_refused_and_store_nothing_on(t: TestHub) {
     archive_resource(&t).await;
     let civil = t.client(CIVIL).await;
     let health = t.client(HEALTH).await;

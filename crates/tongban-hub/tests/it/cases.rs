@@ -58,7 +58,15 @@ async fn prepare(t: &TestHub) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_case_system_pulls_licences_and_sends_its_result_over_quic() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "a_case_system_pulls_licences_and_sends_its_result_over_quic",
+        fast_config(),
+        a_case_system_pulls_licences_and_sends_its_result_over_quic_on,
+    )
+    .await;
+}
+
+async fn a_case_system_pulls_licences_and_sends_its_result_over_quic_on(t: TestHub) {
     let identifier = prepare(&t).await;
     let civil = t.client(CIVIL).await;
     let cause = "办理建设工程规划许可证核发，核验申请单位营业执照";

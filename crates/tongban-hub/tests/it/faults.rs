@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tongban_proto::{Decoder, ErrorCode, ServerOp};
 use tongban_seal::SigningKey;
 
-use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration};
+use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration, wait_for};
 
 /// Writes raw bytes on a fresh stream and returns the hub's first answer.
 async fn raw(client: &tongban_client::Client, bytes: &[u8], finish: bool) -> ServerOp {
@@ -51,7 +51,10 @@ async fn send_one(client: &tongban_client::Client, envelope: Value) -> Result<()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_frames() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend("malformed_frames", fast_config(), malformed_frames_on).await;
+}
+
+async fn malformed_frames_on(t: TestHub) {
     let market = t.client(MARKET).await;
     // Garbage: a length, then bytes that are not JSON.
     assert_eq!(
@@ -103,7 +106,15 @@ async fn malformed_frames() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_refusal_has_its_code_and_stores_nothing() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "every_refusal_has_its_code_and_stores_nothing",
+        fast_config(),
+        every_refusal_has_its_code_and_stores_nothing_on,
+    )
+    .await;
+}
+
+async fn every_refusal_has_its_code_and_stores_nothing_on(t: TestHub) {
     let market = t.client(MARKET).await;
     let good = || {
         market.message_to(
@@ -225,11 +236,18 @@ async fn every_refusal_has_its_code_and_stores_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_expired_and_suspended_are_refused() {
-    let t = TestHub::start(tongban_hub::ServeConfig {
-        crl_refresh_every: Duration::from_millis(200),
-        ..fast_config()
-    })
+    crate::each_backend(
+        "revoked_expired_and_suspended_are_refused",
+        tongban_hub::ServeConfig {
+            crl_refresh_every: Duration::from_millis(200),
+            ..fast_config()
+        },
+        revoked_expired_and_suspended_are_refused_on,
+    )
     .await;
+}
+
+async fn revoked_expired_and_suspended_are_refused_on(t: TestHub) {
     // Revoked: refused at the handshake once the hub has the new CRL.
     let cfg = t.client_config(CIVIL).await;
     let serial = t
@@ -242,8 +260,20 @@ async fn revoked_expired_and_suspended_are_refused() {
         .unwrap()
         .serial;
     t.hub.ca_revoke(&serial, "keyCompromise").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let refused = refusal(tongban_client::Client::connect(cfg).await).await;
+    let refused = eventually_refused(|| async {
+        // The same certificate each time (a config is used up by connecting).
+        let again = tongban_client::ClientConfig {
+            hub: cfg.hub,
+            server_name: cfg.server_name.clone(),
+            ca_pem: cfg.ca_pem.clone(),
+            cert_pem: cfg.cert_pem.clone(),
+            key_pem: cfg.key_pem.clone(),
+            department: cfg.department.clone(),
+            signing_key: t.hub.danger_signing_key(CIVIL).await.unwrap(),
+        };
+        tongban_client::Client::connect(again).await
+    })
+    .await;
     assert!(refused.to_lowercase().contains("revoked"), "{refused}");
 
     // Expired: signed by the hub's CA, valid from two years ago to last year.
@@ -258,7 +288,14 @@ async fn revoked_expired_and_suspended_are_refused() {
         .set_department_status(MARKET, tongban_store::DepartmentStatus::Suspended, "整改")
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The live connection is closed with the reason once the hub sees it.
+    let reason = wait_for(
+        "the connection stayed open",
+        Duration::from_secs(10),
+        || async { market.close_reason() },
+    )
+    .await;
+    assert!(reason.starts_with("DEPARTMENT_INACTIVE: "), "{reason}");
     let d = market.message_to(
         CIVIL,
         "business-registration",
@@ -266,14 +303,24 @@ async fn revoked_expired_and_suspended_are_refused() {
         registration("91440114MA5TB0A01K"),
     );
     let err = market.send(d).await.unwrap_err();
-    assert!(
-        err.code() == Some(ErrorCode::DepartmentInactive)
-            || err.to_string().contains("DEPARTMENT_INACTIVE"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("DEPARTMENT_INACTIVE: "), "{err}");
     let refused = refusal(tongban_client::Client::connect(cfg).await).await;
-    assert!(refused.contains("DEPARTMENT_INACTIVE"), "{refused}");
+    assert!(refused.contains("DEPARTMENT_INACTIVE: "), "{refused}");
     t.stop().await;
+}
+
+/// The refusal of connections made with `connect` once the hub refuses
+/// them (it sees revocations at its next refresh): accepted attempts are
+/// made again, for at most 10 s.
+async fn eventually_refused<F, Fut>(connect: F) -> String
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<tongban_client::Client, tongban_client::ClientError>>,
+{
+    wait_for("still accepted", Duration::from_secs(10), || async {
+        Some(refusal(connect().await).await).filter(|r| r != "accepted")
+    })
+    .await
 }
 
 /// How a connection attempt was refused: at the handshake, or on first use.
@@ -288,9 +335,24 @@ async fn refusal(connected: Result<tongban_client::Client, tongban_client::Clien
     }
 }
 
+/// Half a frame, then the connection closes: nothing is stored. With one
+/// connection per department, the next one is admitted only once the hub
+/// is done with the first, its half frame included.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_disconnects_mid_message() {
-    let t = TestHub::start(fast_config()).await;
+    let one_connection = tongban_hub::ServeConfig {
+        connections_per_department: 1,
+        ..fast_config()
+    };
+    crate::each_backend(
+        "a_client_that_disconnects_mid_message",
+        one_connection,
+        a_client_that_disconnects_mid_message_on,
+    )
+    .await;
+}
+
+async fn a_client_that_disconnects_mid_message_on(t: TestHub) {
     let market = t.client(MARKET).await;
     let envelope = market
         .sign(&market.message_to(
@@ -304,13 +366,28 @@ async fn a_client_that_disconnects_mid_message() {
     let (mut send, _recv) = market.raw_stream().await.unwrap();
     send.write_all(&frame[..frame.len() / 2]).await.unwrap();
     market.close().await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let again = wait_for(
+        "the first connection never ended",
+        Duration::from_secs(10),
+        || async {
+            let again = t.client(MARKET).await;
+            if again.trust_list().await.is_ok() {
+                return Some(again);
+            }
+            let reason = again.close_reason();
+            assert!(
+                reason.as_deref().is_some_and(|r| r.starts_with("BUSY: ")),
+                "{reason:?}"
+            );
+            None
+        },
+    )
+    .await;
     assert!(
         t.hub.store().exchange_counts().await.unwrap().is_empty(),
         "half a message is no message"
     );
     // The hub carries on.
-    let again = t.client(MARKET).await;
     again
         .send(again.message_to(
             CIVIL,
@@ -325,7 +402,15 @@ async fn a_client_that_disconnects_mid_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_drains_and_tells_clients() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "shutdown_drains_and_tells_clients",
+        fast_config(),
+        shutdown_drains_and_tells_clients_on,
+    )
+    .await;
+}
+
+async fn shutdown_drains_and_tells_clients_on(t: TestHub) {
     let civil = t.client(CIVIL).await;
     let mut l = civil.listen(8).await.unwrap();
     let market = t.client(MARKET).await;
@@ -342,20 +427,19 @@ async fn shutdown_drains_and_tells_clients() {
         .await
         .unwrap();
     t.stop().await;
-    // The listener's stream ends; the connection says why.
+    // Nothing more comes on the listener's stream; the connection says why
+    // it closed.
     let end = tokio::time::timeout(Duration::from_secs(5), l.next())
         .await
         .unwrap();
-    assert!(matches!(end, Ok(None) | Err(_)));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        civil
-            .close_reason()
-            .unwrap_or_default()
-            .contains("SHUTTING_DOWN"),
-        "{:?}",
-        civil.close_reason()
-    );
+    assert!(!matches!(end, Ok(Some(_))), "{end:?}");
+    let reason = wait_for(
+        "the connection stayed open",
+        Duration::from_secs(5),
+        || async { civil.close_reason() },
+    )
+    .await;
+    assert_eq!(reason, "SHUTTING_DOWN");
 }
 
 /// While the hub's store cannot write — SQLite: its files made unwritable
@@ -444,7 +528,7 @@ impl StoreFault {
     /// the database becomes read-only and its connections are dropped.
     /// `None` (said loudly) where the fault cannot be injected.
     async fn start(t: &TestHub) -> Option<StoreFault> {
-        let backend = t._backend.as_ref().unwrap();
+        let backend = t.backend.as_ref().unwrap();
         if backend.name == "postgres" {
             backend
                 .postgres_admin("ALTER DATABASE {db} SET default_transaction_read_only = on")
@@ -469,7 +553,7 @@ impl StoreFault {
         match self {
             StoreFault::Sqlite(f) => f.clear(),
             StoreFault::Postgres => {
-                t._backend
+                t.backend
                     .as_ref()
                     .unwrap()
                     .postgres_admin("ALTER DATABASE {db} RESET default_transaction_read_only")

@@ -6,7 +6,7 @@ use serde_json::json;
 use tongban_client::Event;
 use tongban_proto::ErrorCode;
 
-use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration};
+use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration, wait_for};
 
 pub(crate) async fn next_delivery(l: &mut tongban_client::Listener) -> tongban_client::Delivery {
     match tokio::time::timeout(Duration::from_secs(10), l.next())
@@ -20,9 +20,25 @@ pub(crate) async fn next_delivery(l: &mut tongban_client::Listener) -> tongban_c
     }
 }
 
+pub(crate) async fn next_event(l: &mut tongban_client::Listener) -> Event {
+    tokio::time::timeout(Duration::from_secs(10), l.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_and_forward_in_order_with_acks_and_redelivery() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "store_and_forward_in_order_with_acks_and_redelivery",
+        fast_config(),
+        store_and_forward_in_order_with_acks_and_redelivery_on,
+    )
+    .await;
+}
+
+async fn store_and_forward_in_order_with_acks_and_redelivery_on(t: TestHub) {
     let market = t.client(MARKET).await;
     // The recipient is offline: messages wait at the hub.
     let mut sent = Vec::new();
@@ -54,17 +70,18 @@ async fn store_and_forward_in_order_with_acks_and_redelivery() {
     let again = next_delivery(&mut l).await;
     assert_eq!(again.envelope["id"], sent[2].as_str());
     l.ack(again.delivery).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Nothing is pending any more for CIVIL once the acknowledgements are
+    // stored.
+    wait_for(
+        "deliveries stayed pending",
+        Duration::from_secs(10),
+        || async {
+            let pending = t.hub.store().pending_deliveries(CIVIL, 0, 100).await;
+            pending.unwrap().is_empty().then_some(())
+        },
+    )
+    .await;
     civil.close().await;
-    // Nothing is pending any more for CIVIL.
-    assert!(
-        t.hub
-            .store()
-            .pending_deliveries(CIVIL, 0, 100)
-            .await
-            .unwrap()
-            .is_empty()
-    );
     // Every exchange is in the audit log, which verifies.
     let report = t.hub.audit_verify(|_| {}).await.unwrap();
     assert!(report.ok(), "{report:?}");
@@ -82,7 +99,15 @@ async fn store_and_forward_in_order_with_acks_and_redelivery() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_and_subscribe() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "publish_and_subscribe",
+        fast_config(),
+        publish_and_subscribe_on,
+    )
+    .await;
+}
+
+async fn publish_and_subscribe_on(t: TestHub) {
     let civil = t.client(CIVIL).await;
     assert_eq!(
         civil.subscribe(&["business-registration"]).await.unwrap(),
@@ -129,7 +154,15 @@ async fn publish_and_subscribe() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_and_response_and_their_failures() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "request_and_response_and_their_failures",
+        fast_config(),
+        request_and_response_and_their_failures_on,
+    )
+    .await;
+}
+
+async fn request_and_response_and_their_failures_on(t: TestHub) {
     let civil = t.client(CIVIL).await;
     // No provider connected.
     let req = civil.request_for(
@@ -145,34 +178,28 @@ async fn request_and_response_and_their_failures() {
     let market = t.client(MARKET).await;
     let mut l = market.listen(16).await.unwrap();
     let answering = tokio::spawn(async move {
-        let d = next_delivery(&mut l).await;
-        assert_eq!(d.kind(), "request");
+        let answered = next_delivery(&mut l).await;
+        assert_eq!(answered.kind(), "request");
         l.respond(
-            &d,
+            &answered,
             "business-registration@1",
             registration("91440114MA5TB0A01K"),
         )
         .await
         .unwrap();
-        match tokio::time::timeout(Duration::from_secs(10), l.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap()
-        {
+        match next_event(&mut l).await {
             Event::ResponseAccepted(_) => {}
             other => panic!("{other:?}"),
         }
         // The next request is left unanswered.
-        let _ = next_delivery(&mut l).await;
-        l
+        let unanswered = next_delivery(&mut l).await;
+        (l, answered, unanswered)
     });
     let req = civil.request_for(
         "business-registration",
         "business-registration@1",
         json!({"uscc": "91440114MA5TB0A01K"}),
     );
-    let request_id = req.id.clone();
     let response = civil.request(req, 5000).await;
     // The request's payload must match the schema too: the query above does not.
     assert_eq!(
@@ -189,7 +216,6 @@ async fn request_and_response_and_their_failures() {
     assert_eq!(response["kind"], "response");
     assert_eq!(response["sender"], MARKET);
     assert_eq!(response["correlationId"], request_id_2.as_str());
-    let _ = request_id;
     let req = civil.request_for(
         "business-registration",
         "business-registration@1",
@@ -199,7 +225,22 @@ async fn request_and_response_and_their_failures() {
         civil.request(req, 300).await.unwrap_err().code(),
         Some(ErrorCode::RequestTimeout)
     );
-    let _ = answering.await.unwrap();
+    // A response to a request answered already, or one that timed out,
+    // matches no open request.
+    let (mut l, answered, unanswered) = answering.await.unwrap();
+    for late in [answered, unanswered] {
+        l.respond(
+            &late,
+            "business-registration@1",
+            registration("91440114MA5TB0A01K"),
+        )
+        .await
+        .unwrap();
+        match next_event(&mut l).await {
+            Event::Refused(e) => assert_eq!(e.code, ErrorCode::ResponseUnexpected, "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
     // HEALTH has no approval: the refusal names the rule.
     let health = t.client(HEALTH).await;
     let req = health.request_for(
@@ -216,7 +257,15 @@ async fn request_and_response_and_their_failures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_sends_are_stored_and_delivered_in_order() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "pipelined_sends_are_stored_and_delivered_in_order",
+        fast_config(),
+        pipelined_sends_are_stored_and_delivered_in_order_on,
+    )
+    .await;
+}
+
+async fn pipelined_sends_are_stored_and_delivered_in_order_on(t: TestHub) {
     let market = t.client(MARKET).await;
     let envelopes: Vec<serde_json::Value> = (0..300)
         .map(|_| {
@@ -254,7 +303,15 @@ async fn pipelined_sends_are_stored_and_delivered_in_order() {
 /// right after it reaches the provider, never `PROVIDER_UNAVAILABLE`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_right_after_listen_finds_the_provider() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "a_request_right_after_listen_finds_the_provider",
+        fast_config(),
+        a_request_right_after_listen_finds_the_provider_on,
+    )
+    .await;
+}
+
+async fn a_request_right_after_listen_finds_the_provider_on(t: TestHub) {
     let civil = t.client(CIVIL).await;
     for round in 0..20 {
         let market = t.client(MARKET).await;

@@ -140,12 +140,19 @@ async fn registration_by_reference(market: &tongban_client::Client) -> tongban_p
 /// nobody else waits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_one_department_stalls_hold_up_nobody_else() {
-    let t = TestHub::start(ServeConfig {
-        // Long: what is shown below is not the deadline's doing.
-        read_timeout: Duration::from_secs(120),
-        ..fast_config()
-    })
+    crate::each_backend(
+        "uploads_one_department_stalls_hold_up_nobody_else",
+        ServeConfig {
+            // Long: what is shown below is not the deadline's doing.
+            read_timeout: Duration::from_secs(120),
+            ..fast_config()
+        },
+        uploads_one_department_stalls_hold_up_nobody_else_on,
+    )
     .await;
+}
+
+async fn uploads_one_department_stalls_hold_up_nobody_else_on(t: TestHub) {
     archive_resource(&t).await;
     let civil = t.client(CIVIL).await;
     let market = t.client(MARKET).await;
@@ -234,15 +241,22 @@ async fn uploads_one_department_stalls_hold_up_nobody_else() {
 /// a listener quiet between frames is not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quiet_streams_are_cut_with_read_timeout() {
-    let t = TestHub::start(ServeConfig {
-        read_timeout: Duration::from_secs(1),
-        max_blob: 4 * MIB,
-        blob_buffer_per_department: 4 * MIB,
-        // The listener reads late: no redelivery meanwhile.
-        redelivery_after: Duration::from_secs(60),
-        ..fast_config()
-    })
+    crate::each_backend(
+        "quiet_streams_are_cut_with_read_timeout",
+        ServeConfig {
+            read_timeout: Duration::from_secs(1),
+            max_blob: 4 * MIB,
+            blob_buffer_per_department: 4 * MIB,
+            // The listener reads late: no redelivery meanwhile.
+            redelivery_after: Duration::from_secs(60),
+            ..fast_config()
+        },
+        quiet_streams_are_cut_with_read_timeout_on,
+    )
     .await;
+}
+
+async fn quiet_streams_are_cut_with_read_timeout_on(t: TestHub) {
     archive_resource(&t).await;
     let civil = t.client(CIVIL).await;
     let market = t.client(MARKET).await;
@@ -299,12 +313,19 @@ async fn quiet_streams_are_cut_with_read_timeout() {
 /// and the share is free again once the frames end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unfinished_frames_beyond_a_departments_share_are_refused() {
-    let t = TestHub::start(ServeConfig {
-        frame_buffer_per_department: 3 * MIB,
-        read_timeout: Duration::from_secs(120),
-        ..fast_config()
-    })
+    crate::each_backend(
+        "unfinished_frames_beyond_a_departments_share_are_refused",
+        ServeConfig {
+            frame_buffer_per_department: 3 * MIB,
+            read_timeout: Duration::from_secs(120),
+            ..fast_config()
+        },
+        unfinished_frames_beyond_a_departments_share_are_refused_on,
+    )
     .await;
+}
+
+async fn unfinished_frames_beyond_a_departments_share_are_refused_on(t: TestHub) {
     archive_resource(&t).await;
     let civil = t.client(CIVIL).await;
     let market = t.client(MARKET).await;
@@ -373,11 +394,18 @@ async fn unfinished_frames_beyond_a_departments_share_are_refused() {
 /// the department once one of its connections ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_a_departments_cap_are_closed_busy() {
-    let t = TestHub::start(ServeConfig {
-        connections_per_department: 2,
-        ..fast_config()
-    })
+    crate::each_backend(
+        "connections_beyond_a_departments_cap_are_closed_busy",
+        ServeConfig {
+            connections_per_department: 2,
+            ..fast_config()
+        },
+        connections_beyond_a_departments_cap_are_closed_busy_on,
+    )
     .await;
+}
+
+async fn connections_beyond_a_departments_cap_are_closed_busy_on(t: TestHub) {
     let first = t.client(CIVIL).await;
     let _second = t.client(CIVIL).await;
     let third = t.client(CIVIL).await;
@@ -431,11 +459,18 @@ async fn connections_beyond_a_departments_cap_are_closed_busy() {
 /// another requester's request still reaches the provider.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_requester_cannot_fill_a_providers_queue() {
-    let t = TestHub::start(ServeConfig {
-        requests_per_requester: 2,
-        ..fast_config()
-    })
+    crate::each_backend(
+        "one_requester_cannot_fill_a_providers_queue",
+        ServeConfig {
+            requests_per_requester: 2,
+            ..fast_config()
+        },
+        one_requester_cannot_fill_a_providers_queue_on,
+    )
     .await;
+}
+
+async fn one_requester_cannot_fill_a_providers_queue_on(t: TestHub) {
     let now = t.hub.now();
     let a = t
         .hub

@@ -16,6 +16,7 @@ mod quotas;
 mod strict;
 mod trust;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -60,8 +61,8 @@ pub struct TestHub {
     /// Its database, and the directory of its blobs and keys.
     database_url: String,
     dir: PathBuf,
-    /// Kept alive by the first node only.
-    _backend: Option<tongban_tests::TestBackend>,
+    /// Kept by the first node only, which drops its database on stop.
+    backend: Option<tongban_tests::TestBackend>,
 }
 
 pub fn schemas_dir() -> PathBuf {
@@ -114,12 +115,22 @@ pub async fn share_on_conditions(
     }
 }
 
-impl TestHub {
-    pub async fn start(config: ServeConfig) -> TestHub {
-        let backend = tongban_tests::sqlite();
-        Self::start_on(backend, config).await
+/// Runs `test` on a hub of each backend this run has: SQLite, then
+/// PostgreSQL when `TONGBAN_TEST_POSTGRES` is set. `test` stops the hub.
+pub async fn each_backend<F, Fut>(name: &str, config: ServeConfig, test: F)
+where
+    F: Fn(TestHub) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for backend in tongban_tests::backends(name).await {
+        eprintln!("{name}: {}", backend.name);
+        test(TestHub::start_on(backend, config.clone()).await).await;
     }
+}
 
+impl TestHub {
+    /// A hub on `backend`: every test runs on each backend
+    /// ([`each_backend`]), or says why one is enough.
     pub async fn start_on(backend: tongban_tests::TestBackend, config: ServeConfig) -> TestHub {
         Self::start_region(backend, config, "440114", "测试枢纽").await
     }
@@ -240,7 +251,7 @@ impl TestHub {
             server: Some(server),
             database_url,
             dir,
-            _backend: backend,
+            backend,
         }
     }
 
@@ -324,6 +335,10 @@ impl TestHub {
             .flat_map(|e| tongban_tests::audit_detail_faults(&e.action, &e.detail))
             .collect();
         assert!(faults.is_empty(), "{faults:#?}");
+        self.hub.close().await;
+        if let Some(backend) = self.backend.take() {
+            backend.cleanup().await;
+        }
     }
 }
 
@@ -342,6 +357,23 @@ async fn open_hub(database_url: &str, dir: &std::path::Path, now: time::OffsetDa
     })
     .await
     .unwrap()
+}
+
+/// Polls `condition` until it yields a value, and returns it; fails
+/// after `within`, saying what never happened.
+pub async fn wait_for<T, F, Fut>(what: &str, within: std::time::Duration, mut condition: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = condition().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 pub fn fast_config() -> ServeConfig {

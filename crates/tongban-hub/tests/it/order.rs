@@ -63,7 +63,15 @@ fn missing_blob() -> Option<PayloadRef> {
 /// checks first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_failed_check_of_section_4_4_is_the_answer() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "the_first_failed_check_of_section_4_4_is_the_answer",
+        fast_config(),
+        the_first_failed_check_of_section_4_4_is_the_answer_on,
+    )
+    .await;
+}
+
+async fn the_first_failed_check_of_section_4_4_is_the_answer_on(t: TestHub) {
     let market = t.client(MARKET).await;
     let civil = t.client(CIVIL).await;
     let market_key = t.hub.danger_signing_key(MARKET).await.unwrap();
@@ -369,9 +377,17 @@ fn vector() -> Value {
 /// controller and window, then the signature.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_test_vector_is_accepted_and_its_recipient_verifies_it_with_the_trust_list() {
+    crate::each_backend(
+        "the_test_vector_is_accepted",
+        fast_config(),
+        the_test_vector_is_accepted_on,
+    )
+    .await;
+}
+
+async fn the_test_vector_is_accepted_on(t: TestHub) {
     let v = vector();
     let envelope = v["envelope"].clone();
-    let t = TestHub::start(fast_config()).await;
     let market = t.client(MARKET).await;
     let civil = t.client(CIVIL).await;
     let at = datetime!(2026-11-25 03:00 UTC);
@@ -490,7 +506,15 @@ async fn the_test_vector_is_accepted_and_its_recipient_verifies_it_with_the_trus
 /// hub's names `localhost` and 127.0.0.1, and nothing else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_checks_the_name_it_dials_against_the_server_certificate() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "a_client_checks_the_name_it_dials_against_the_server_certificate",
+        fast_config(),
+        a_client_checks_the_name_it_dials_against_the_server_certificate_on,
+    )
+    .await;
+}
+
+async fn a_client_checks_the_name_it_dials_against_the_server_certificate_on(t: TestHub) {
     for name in ["localhost", "127.0.0.1"] {
         let mut config = t.client_config(MARKET).await;
         config.server_name = name.into();

@@ -10,6 +10,7 @@ use tongban_hub::ServeConfig;
 use tongban_proto::{ClientOp, Decoder, Draft, ErrorCode, Kind, ServerOp};
 use tongban_service::IssueInput;
 use tongban_service::ca::CertRequest;
+use tongban_tests::TestBackend;
 
 use crate::{CIVIL, MARKET, QC_CIVIL, QC_HEALTH, TestHub, fast_config, registration, schemas_dir};
 
@@ -29,12 +30,18 @@ fn peer_config() -> ServeConfig {
     }
 }
 
+/// A store for each of the two regions' hubs, for every backend this run
+/// has: both on SQLite, then both on PostgreSQL.
+async fn backend_pairs(test: &str) -> Vec<(TestBackend, TestBackend)> {
+    eprintln!("{test}");
+    let here = tongban_tests::backends(&format!("{test}_qc")).await;
+    let there = tongban_tests::backends(&format!("{test}_hd")).await;
+    here.into_iter().zip(there).collect()
+}
+
 /// 清城区 and 花都区, each on its own store, peers of each other with
 /// fresh trust lists; 花都区 has issued a 营业执照 to COMPANY.
-async fn linked(
-    qingcheng: tongban_tests::TestBackend,
-    huadu: tongban_tests::TestBackend,
-) -> (TestHub, TestHub, String) {
+async fn linked(qingcheng: TestBackend, huadu: TestBackend) -> (TestHub, TestHub, String) {
     linked_with(qingcheng, huadu, peer_config()).await
 }
 
@@ -278,6 +285,11 @@ const FORWARDED_CASE: &str = "QC-2026-000050";
 
 /// 清城区's 民政局's own request to `hub.region.licences`, signed with `key`.
 fn origin(payload: Value, key: &tongban_seal::SigningKey) -> Value {
+    origin_at(payload, key, time::OffsetDateTime::now_utc())
+}
+
+/// [`origin`] made at `time`.
+fn origin_at(payload: Value, key: &tongban_seal::SigningKey, time: time::OffsetDateTime) -> Value {
     Draft {
         id: tongban_proto::new_id(),
         sender: QC_CIVIL.into(),
@@ -287,7 +299,7 @@ fn origin(payload: Value, key: &tongban_seal::SigningKey) -> Value {
         schema: "region-licence-query@2".into(),
         kind: Kind::Request,
         correlation_id: None,
-        time: time::OffsetDateTime::now_utc(),
+        time,
         payload: Some(payload),
         payload_ref: None,
     }
@@ -314,7 +326,13 @@ fn forwarded(peer: &Client, origin: Option<Value>) -> Draft {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_link_admits_only_what_a_peer_may_do() {
-    let (q, h, _) = linked(tongban_tests::sqlite(), tongban_tests::sqlite()).await;
+    for (qb, hb) in backend_pairs("a_peer_link_admits_only_what_a_peer_may_do").await {
+        a_peer_link_admits_only_what_a_peer_may_do_on(qb, hb).await;
+    }
+}
+
+async fn a_peer_link_admits_only_what_a_peer_may_do_on(qb: TestBackend, hb: TestBackend) {
+    let (q, h, _) = linked(qb, hb).await;
     // 清城区's hub connects to 花都区's as itself.
     let link = peer_link(&q).await;
     let peer_config = || link(&h);
@@ -367,6 +385,19 @@ async fn a_peer_link_admits_only_what_a_peer_may_do() {
         refused_reason(peer.request(forwarded(None), 3000).await),
         "ORIGIN_MISSING"
     );
+    // Something that is no envelope, or the department's request made
+    // longer ago than the time window allows.
+    let made_long_ago = origin_at(
+        genuine.clone(),
+        &civil_key,
+        h.hub.now() - time::Duration::minutes(10),
+    );
+    for invalid in [json!({"id": "not-an-envelope"}), made_long_ago] {
+        assert_eq!(
+            refused_reason(peer.request(forwarded(Some(invalid)), 3000).await),
+            "ORIGIN_INVALID"
+        );
+    }
     let stranger = tongban_seal::SigningKey::generate().unwrap();
     assert_eq!(
         refused_reason(
@@ -526,10 +557,9 @@ async fn a_peer_link_admits_only_what_a_peer_may_do() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_node_of_a_hub_refuses_what_another_node_answered() {
-    for backend in tongban_tests::backends("peers_nodes").await {
-        eprintln!("peers_nodes: {}", backend.name);
-        // 花都区's hub on `backend`, served by two nodes.
-        let (q, h, _) = linked(tongban_tests::sqlite(), backend).await;
+    for (qb, hb) in backend_pairs("peers_nodes").await {
+        // 花都区's hub served by two nodes.
+        let (q, h, _) = linked(qb, hb).await;
         let h2 = h.another_node(peer_config()).await;
         let link = peer_link(&q).await;
         let to_one = Client::connect(link(&h)).await.unwrap();
@@ -717,12 +747,23 @@ async fn another_regions_open_resources_are_found_and_requested_through_the_two_
 /// the other region when first seen, not an hour later.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_department_key_is_fetched_when_the_other_region_first_sees_it() {
+    for (qb, hb) in
+        backend_pairs("a_rotated_department_key_is_fetched_when_the_other_region_first_sees_it")
+            .await
+    {
+        a_rotated_department_key_is_fetched_when_the_other_region_first_sees_it_on(qb, hb).await;
+    }
+}
+
+async fn a_rotated_department_key_is_fetched_when_the_other_region_first_sees_it_on(
+    qb: TestBackend,
+    hb: TestBackend,
+) {
     let config = ServeConfig {
         peer_refresh_every: Duration::from_secs(3600),
         ..peer_config()
     };
-    let (q, h, identifier) =
-        linked_with(tongban_tests::sqlite(), tongban_tests::sqlite(), config).await;
+    let (q, h, identifier) = linked_with(qb, hb, config).await;
     let (_, old) = q
         .hub
         .current_key(QC_CIVIL, tongban_seal::KeyPurpose::Exchange)
@@ -752,13 +793,24 @@ async fn a_rotated_department_key_is_fetched_when_the_other_region_first_sees_it
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_licence_newer_than_the_served_trust_list_verifies_in_the_same_pull() {
+    for (qb, hb) in
+        backend_pairs("a_licence_newer_than_the_served_trust_list_verifies_in_the_same_pull").await
+    {
+        a_licence_newer_than_the_served_trust_list_verifies_in_the_same_pull_on(qb, hb).await;
+    }
+}
+
+async fn a_licence_newer_than_the_served_trust_list_verifies_in_the_same_pull_on(
+    qb: TestBackend,
+    hb: TestBackend,
+) {
     // 花都区 rebuilds its served list once an hour, unless it answers with
     // a licence the list cannot vouch for.
     let config = ServeConfig {
         trust_rebuild_after: Duration::from_secs(3600),
         ..peer_config()
     };
-    let (q, h, _) = linked_with(tongban_tests::sqlite(), tongban_tests::sqlite(), config).await;
+    let (q, h, _) = linked_with(qb, hb, config).await;
     // 花都区's 市场监管局 rotates its key, then issues with the new one.
     let (_, old) = h
         .hub
@@ -791,7 +843,18 @@ async fn a_licence_newer_than_the_served_trust_list_verifies_in_the_same_pull() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_certificate_its_ca_revoked_is_refused_and_its_link_closed() {
-    let (q, h, identifier) = linked(tongban_tests::sqlite(), tongban_tests::sqlite()).await;
+    for (qb, hb) in
+        backend_pairs("a_peer_certificate_its_ca_revoked_is_refused_and_its_link_closed").await
+    {
+        a_peer_certificate_its_ca_revoked_is_refused_and_its_link_closed_on(qb, hb).await;
+    }
+}
+
+async fn a_peer_certificate_its_ca_revoked_is_refused_and_its_link_closed_on(
+    qb: TestBackend,
+    hb: TestBackend,
+) {
+    let (q, h, identifier) = linked(qb, hb).await;
     // 清城区's hub connects to 花都区's with its peer certificate.
     let link = peer_link(&q).await;
     let old = Client::connect(link(&h)).await.unwrap();
@@ -854,20 +917,24 @@ async fn a_peer_certificate_its_ca_revoked_is_refused_and_its_link_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replaced_card_ends_the_links_made_for_the_old_one() {
-    let (q, h, _) = linked(tongban_tests::sqlite(), tongban_tests::sqlite()).await;
+    for (qb, hb) in backend_pairs("a_replaced_card_ends_the_links_made_for_the_old_one").await {
+        a_replaced_card_ends_the_links_made_for_the_old_one_on(qb, hb).await;
+    }
+}
+
+async fn a_replaced_card_ends_the_links_made_for_the_old_one_on(qb: TestBackend, hb: TestBackend) {
+    let renewed = qb.sibling("replaced_card_new").await;
+    let (q, h, _) = linked(qb, hb).await;
     let link = peer_link(&q).await;
     let old = Client::connect(link(&h)).await.unwrap();
     old.trust_list().await.unwrap();
     // 清城区's hub is set up anew (another CA, key and address), and
     // 花都区's administrator replaces its card.
-    let q2 = TestHub::start_region(
-        tongban_tests::sqlite(),
-        peer_config(),
-        "441802",
-        "清城区新枢纽",
-    )
-    .await;
-    q2.hub.clock().set(h.hub.now() + time::Duration::seconds(1));
+    let q2 = TestHub::start_region(renewed, peer_config(), "441802", "清城区新枢纽").await;
+    // Not behind 花都区's clock, nor before its own keys were made.
+    q2.hub
+        .clock()
+        .set(q2.hub.now().max(h.hub.now() + time::Duration::seconds(1)));
     let card = q2.hub.peer_card(&q2.addr.to_string()).await.unwrap();
     h.hub.peer_remove("441802").await.unwrap();
     h.hub.peer_add(card).await.unwrap();
@@ -914,10 +981,8 @@ async fn a_replaced_card_ends_the_links_made_for_the_old_one() {
 /// types, and nothing is asked of a peer, or recorded, before it is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pull_is_bound_to_a_case_of_the_departments_own_item() {
-    let here = tongban_tests::backends("peers_bound_here").await;
-    for qb in here {
-        eprintln!("peers_bound: {}", qb.name);
-        let (q, h, identifier) = linked(qb, tongban_tests::sqlite()).await;
+    for (qb, hb) in backend_pairs("peers_bound").await {
+        let (q, h, identifier) = linked(qb, hb).await;
         let health = q.client(QC_HEALTH).await;
         let civil = q.client(QC_CIVIL).await;
         let bare = json!({
@@ -995,6 +1060,12 @@ async fn a_pull_is_bound_to_a_case_of_the_departments_own_item() {
 /// department's burst leaves another's reads alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn licence_reads_are_rate_limited_per_department() {
+    for (qb, hb) in backend_pairs("licence_reads_are_rate_limited_per_department").await {
+        licence_reads_are_rate_limited_per_department_on(qb, hb).await;
+    }
+}
+
+async fn licence_reads_are_rate_limited_per_department_on(qb: TestBackend, hb: TestBackend) {
     let limited = ServeConfig {
         licence_reads_per_minute: 1,
         licence_read_burst: 2,
@@ -1003,9 +1074,9 @@ async fn licence_reads_are_rate_limited_per_department() {
     // 清城区 allows each department a burst of 2, 花都区 each of 清城区's
     // departments a burst of 1.
     let (q, h, _) = linked_configured(
-        tongban_tests::sqlite(),
+        qb,
         limited.clone(),
-        tongban_tests::sqlite(),
+        hb,
         ServeConfig {
             licence_read_burst: 1,
             ..limited
@@ -1077,13 +1148,18 @@ async fn licence_reads_are_rate_limited_per_department() {
 /// until the next refresh brings one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn licences_cross_only_with_a_fresh_crl_of_the_peers_ca() {
+    for (qb, hb) in backend_pairs("licences_cross_only_with_a_fresh_crl_of_the_peers_ca").await {
+        licences_cross_only_with_a_fresh_crl_of_the_peers_ca_on(qb, hb).await;
+    }
+}
+
+async fn licences_cross_only_with_a_fresh_crl_of_the_peers_ca_on(qb: TestBackend, hb: TestBackend) {
     // Refreshed once at the start, then not for an hour.
     let config = ServeConfig {
         peer_refresh_every: Duration::from_secs(3600),
         ..peer_config()
     };
-    let (q, h, identifier) =
-        linked_with(tongban_tests::sqlite(), tongban_tests::sqlite(), config).await;
+    let (q, h, identifier) = linked_with(qb, hb, config).await;
     let civil = q.client(QC_CIVIL).await;
     let answer = civil
         .region_licences(query("QC-2026-000080"))
@@ -1132,7 +1208,13 @@ async fn licences_cross_only_with_a_fresh_crl_of_the_peers_ca() {
 /// while another department's pull still runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pulls_past_a_departments_share_are_refused_busy() {
-    let (q, h, _) = linked(tongban_tests::sqlite(), tongban_tests::sqlite()).await;
+    for (qb, hb) in backend_pairs("pulls_past_a_departments_share_are_refused_busy").await {
+        pulls_past_a_departments_share_are_refused_busy_on(qb, hb).await;
+    }
+}
+
+async fn pulls_past_a_departments_share_are_refused_busy_on(qb: TestBackend, hb: TestBackend) {
+    let (q, h, _) = linked(qb, hb).await;
     const HEALTH_ITEM: &str = "441802-WJ-0001";
     q.hub
         .item_put(
@@ -1179,4 +1261,42 @@ async fn pulls_past_a_departments_share_are_refused_busy() {
     }
     assert_eq!((answered, busy), (4, 1));
     q.stop().await;
+}
+
+/// A peer's answer is checked like any envelope: one whose time is outside
+/// this hub's window is not its answer (花都区's clock runs ten minutes
+/// ahead, and its own window is wide enough to take 清城区's request), and
+/// nothing of it is used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_from_a_peer_whose_clock_is_ahead_is_refused() {
+    for (qb, hb) in backend_pairs("an_answer_from_a_peer_whose_clock_is_ahead_is_refused").await {
+        an_answer_from_a_peer_whose_clock_is_ahead_is_refused_on(qb, hb).await;
+    }
+}
+
+async fn an_answer_from_a_peer_whose_clock_is_ahead_is_refused_on(
+    qb: TestBackend,
+    hb: TestBackend,
+) {
+    let wide = ServeConfig {
+        time_window: time::Duration::hours(1),
+        ..peer_config()
+    };
+    let (q, h, _) = linked_configured(qb, peer_config(), hb, wide).await;
+    h.hub.clock().set(h.hub.now() + time::Duration::minutes(10));
+    let civil = q.client(QC_CIVIL).await;
+    let answer = civil
+        .region_licences(query("QC-2026-000070"))
+        .await
+        .unwrap();
+    let there = outcome(&answer, "440114");
+    assert_eq!(
+        (&there["outcome"], &there["code"]),
+        (&json!("failed"), &json!("PEER_ANSWER_INVALID")),
+        "{there}"
+    );
+    assert_eq!(answer["payload"]["licences"], json!([]));
+    civil.close().await;
+    q.stop().await;
+    h.stop().await;
 }

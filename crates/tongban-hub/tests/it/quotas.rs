@@ -245,7 +245,15 @@ async fn withheld_payloads_on(t: TestHub) {
 /// gets the rule's refusal either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_presence_is_told_only_to_departments_with_access() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "provider_presence_is_told_only_to_departments_with_access",
+        fast_config(),
+        provider_presence_is_told_only_to_departments_with_access_on,
+    )
+    .await;
+}
+
+async fn provider_presence_is_told_only_to_departments_with_access_on(t: TestHub) {
     let market = t.client(MARKET).await;
     let civil = t.client(CIVIL).await;
     let health = t.client(HEALTH).await;

@@ -32,7 +32,15 @@ async fn answer(client: &tongban_client::Client, body: &str) -> ServerOp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_members_are_refused_and_store_nothing() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "repeated_members_are_refused_and_store_nothing",
+        fast_config(),
+        repeated_members_are_refused_and_store_nothing_on,
+    )
+    .await;
+}
+
+async fn repeated_members_are_refused_and_store_nothing_on(t: TestHub) {
     let market = t.client(MARKET).await;
     let signed = market
         .sign(&market.message_to(
@@ -95,7 +103,15 @@ async fn repeated_members_are_refused_and_store_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payload_blob_with_a_repeated_member_is_invalid() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "a_payload_blob_with_a_repeated_member_is_invalid",
+        fast_config(),
+        a_payload_blob_with_a_repeated_member_is_invalid_on,
+    )
+    .await;
+}
+
+async fn a_payload_blob_with_a_repeated_member_is_invalid_on(t: TestHub) {
     archive_resource(&t).await;
     let civil = t.client(CIVIL).await;
     let blob = r#"{"caseNo":"440114-2026-000123","caseNo":"440114-2026-999999","pages":[]}"#;

@@ -6,7 +6,15 @@ use crate::{CIVIL, MARKET, TestHub, fast_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_trust_list_is_served_signed_and_checks_against_the_anchor() {
-    let t = TestHub::start(fast_config()).await;
+    crate::each_backend(
+        "the_trust_list_is_served_signed_and_checks_against_the_anchor",
+        fast_config(),
+        the_trust_list_is_served_signed_and_checks_against_the_anchor_on,
+    )
+    .await;
+}
+
+async fn the_trust_list_is_served_signed_and_checks_against_the_anchor_on(t: TestHub) {
     let civil = t.client(CIVIL).await;
     let list = civil.trust_list().await.unwrap();
     let anchor = PublicKey::from_multikey(&t.hub.identity().await.unwrap().anchor).unwrap();

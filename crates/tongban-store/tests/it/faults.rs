@@ -59,6 +59,8 @@ async fn contents(store: &Store) -> (Vec<(String, i64)>, u64) {
     )
 }
 
+/// SQLite only: its files are what turns unwritable; PostgreSQL's faults
+/// have their test below.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_resume_once_the_files_are_writable_again() {
     let backend = tongban_tests::sqlite();
@@ -100,6 +102,7 @@ async fn writes_resume_once_the_files_are_writable_again() {
     store.close().await;
 }
 
+/// SQLite only: the disk filled is the one its files are on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_resume_once_the_full_disk_has_room() {
     let dir = tempfile::tempdir().unwrap();
@@ -208,6 +211,7 @@ async fn writes_resume_once_postgres_is_writable_and_reachable_again() {
 /// A blob write killed between its staging file and the rename leaves the
 /// file behind: opening the store removes those nothing has written to for
 /// the grace period, the younger ones once it has passed, and nothing else.
+/// SQLite only: blobs live in the blob directory whatever the database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staging_files_of_unfinished_blob_writes_are_removed() {
     let backend = tongban_tests::sqlite();
@@ -326,7 +330,7 @@ async fn a_sound_store_passes_its_integrity_check() {
 
 /// A damaged page of the SQLite file: the reads that meet it fail with
 /// `STORE_CORRUPT` (not a panic, not an unnamed error), and the integrity
-/// check names it.
+/// check names it. SQLite only: the page is damaged in its file format.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_page_is_reported_as_store_corrupt() {
     let backend = tongban_tests::sqlite();
