@@ -11,9 +11,9 @@ use tongban_licence::{
     AttachmentRef, Holder, LicenceStatus, ProblemCode, VerifyOptions, verify, verify_bytes,
     verify_many,
 };
-use tongban_seal::{KeyRecord, SigningKey, Validity};
+use tongban_seal::{KeyRecord, SigningKey};
 
-use crate::fixture::{BUSINESS_LICENCE, NOW, World, example, options};
+use crate::fixture::{NOW, World, example, options};
 
 fn citizen(name: &str, id: &str) -> Holder {
     Holder {
@@ -209,28 +209,35 @@ fn wrong_identifier_check_character() {
 #[test]
 fn tampered_field() {
     let mut world = World::new();
-    let licence = world.issue(&world.business_request(), true, NOW).unwrap();
+    let mut request = world.business_request();
+    request.valid_until = Some(NOW + Duration::days(365));
+    let licence = world.issue(&request, true, NOW).unwrap();
     let trust = world.trust();
-    for pointer in [
-        "/credentialSubject/licenceData/registeredCapital",
-        "/validUntil",
-        "/licence/issueDate",
-        "/credentialSubject/name",
-        "/proof/created",
+    // A signed member changed: the signature no longer matches. The proof's
+    // own `created` changed to something that is no time: the proof is
+    // malformed before any signature is checked.
+    for (pointer, code) in [
+        (
+            "/credentialSubject/licenceData/registeredCapital",
+            ProblemCode::ProofInvalid,
+        ),
+        ("/validUntil", ProblemCode::ProofInvalid),
+        ("/licence/issueDate", ProblemCode::ProofInvalid),
+        ("/credentialSubject/name", ProblemCode::ProofInvalid),
+        ("/proof/created", ProblemCode::ProofMalformed),
     ] {
         let mut bad = licence.credential.clone();
-        match bad.pointer_mut(pointer) {
-            Some(v) => *v = "5000万元人民币".into(),
-            None => {
-                bad["validUntil"] = "2099-01-01T00:00:00Z".into();
-            }
-        }
+        let value = bad
+            .pointer_mut(pointer)
+            .unwrap_or_else(|| panic!("{pointer} is not in the licence"));
+        *value = if pointer.ends_with("Until") || pointer.ends_with("Date") {
+            "2099-01-01T00:00:00Z".into()
+        } else {
+            "5000万元人民币".into()
+        };
         let result = verify(&trust, bad, options());
-        assert!(
-            result.has(ProblemCode::ProofInvalid) || result.has(ProblemCode::ProofMalformed),
-            "{pointer}: {:?}",
-            result.problems
-        );
+        let codes: Vec<ProblemCode> = result.problems.iter().map(|p| p.code).collect();
+        assert_eq!(codes, [code], "{pointer}");
         assert!(!result.valid);
     }
 }
@@ -492,17 +499,39 @@ fn attachment_digest_bound_and_checked() {
     assert!(missing.has(ProblemCode::AttachmentUnavailable));
 }
 
+/// The shipped types hold strings only, so a float never passes their
+/// schemas; a type whose schema allows numbers still never gets one signed.
 #[test]
 fn floats_are_never_signed() {
     let mut world = World::new();
+    let mut schema = example_schema("business-licence");
+    schema["x-licence-type"]["version"] = json!("99");
+    schema["properties"]["shareRatio"] = json!({"type": "number"});
+    world
+        .types
+        .insert(tongban_licence::LicenceType::from_schema(schema).unwrap());
     let mut request = world.business_request();
-    request.type_code = BUSINESS_LICENCE.into();
-    // Not reachable through the shipped schemas (strings only); checked anyway.
-    let signable = tongban_seal::jcs::canonicalize_signable(&json!({"a": 0.1}));
-    assert!(signable.is_err());
-    request.data["registeredCapital"] = json!("100万元人民币");
-    assert!(world.issue(&request, true, NOW).is_ok());
-    let _ = Validity::from(NOW);
+    request.type_version = Some("99".into());
+    for unsafe_number in [json!(0.1), json!(1.5e3), json!(9_007_199_254_740_993_u64)] {
+        request.data["shareRatio"] = unsafe_number.clone();
+        assert_eq!(
+            world.issue(&request, true, NOW).unwrap_err().code(),
+            "UNSAFE_NUMBER",
+            "{unsafe_number}"
+        );
+    }
+    // An integer within 2^53 is signed as it is.
+    request.data["shareRatio"] = json!(9_007_199_254_740_991_u64);
+    let licence = world.issue(&request, true, NOW).unwrap();
+    assert_eq!(
+        licence.credential["credentialSubject"]["licenceData"]["shareRatio"],
+        json!(9_007_199_254_740_991_u64)
+    );
+}
+
+fn example_schema(stem: &str) -> Value {
+    let path = crate::fixture::schemas_dir().join(format!("{stem}.json"));
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 /// A caller cannot turn a failed verification into a verified licence by

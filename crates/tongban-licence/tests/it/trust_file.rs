@@ -118,4 +118,27 @@ fn trust_file_round_trip_and_refusals() {
     }
     let err = trustfile::load_bytes(&text.as_bytes()[1..], &hub_key.public(), NOW).unwrap_err();
     assert_eq!(err.code(), "TRUST_FILE_INVALID");
+
+    // Not a trust file, or one whose signed content is malformed.
+    let mut bare = file.clone();
+    bare.as_object_mut().unwrap().remove("proof");
+    let mut not_listed = file.clone();
+    not_listed["credentialSubject"]["issuers"] = "all of them".into();
+    let mut not_listed = not_listed.as_object().unwrap().clone();
+    tongban_licence::di::add_proof(
+        &mut not_listed,
+        &hub_key,
+        &hub_record.verification_method(),
+        NOW,
+    )
+    .unwrap();
+    for (what, bad) in [
+        ("an array", serde_json::json!([file.clone()])),
+        ("a licence", licence.credential.clone()),
+        ("no proof", bare),
+        ("issuers not a list", serde_json::Value::Object(not_listed)),
+    ] {
+        let err = trustfile::load(&bad, &hub_key.public(), NOW).unwrap_err();
+        assert_eq!(err.code(), "TRUST_FILE_INVALID", "{what}: {err}");
+    }
 }

@@ -450,30 +450,33 @@ async fn without_a_pinned_anchor_the_log_is_never_intact() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_store_that_pins_another_hub_cannot_start_a_new_one() {
-    let first = tongban_tests::sqlite();
-    let hub = hub_on(&first).await;
-    hub.close().await;
-    let fresh = tongban_tests::sqlite();
-    let other = Hub::open(&tongban_service::HubConfig {
-        store: tongban_store::StoreConfig::new(
-            tongban_store::DatabaseConfig::parse(&fresh.database_url),
-            tongban_store::BlobConfig::Local(fresh.blob_dir()),
-        ),
-        keystore: first.dir().join("keys"),
-        clock: tongban_service::Clock::fixed(T0),
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        other
-            .init_region("440114", "another")
-            .await
-            .unwrap_err()
-            .code(),
-        "AUDIT_PIN_EXISTS"
-    );
-    assert!(other.store().keys_of("hub").await.unwrap().is_empty());
-    other.close().await;
+    for first in tongban_tests::backends("audit_pin_exists").await {
+        let hub = hub_on(&first).await;
+        hub.close().await;
+        let fresh = first.sibling("audit_pin_exists_fresh").await;
+        let other = Hub::open(&tongban_service::HubConfig {
+            store: tongban_store::StoreConfig::new(
+                tongban_store::DatabaseConfig::parse(&fresh.database_url),
+                tongban_store::BlobConfig::Local(fresh.blob_dir()),
+            ),
+            keystore: first.dir().join("keys"),
+            clock: tongban_service::Clock::fixed(T0),
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            other
+                .init_region("440114", "another")
+                .await
+                .unwrap_err()
+                .code(),
+            "AUDIT_PIN_EXISTS"
+        );
+        assert!(other.store().keys_of("hub").await.unwrap().is_empty());
+        other.close().await;
+        fresh.cleanup().await;
+        first.cleanup().await;
+    }
 }
 
 /// `audit verify` while a task appends: every run is exactly intact, with
@@ -545,4 +548,71 @@ async fn a_pin_naming_two_anchors_is_invalid() {
         hub.close().await;
         backend.cleanup().await;
     }
+}
+
+/// An entry whose previous hash was replaced, with its own hash recomputed
+/// to match, no longer links to the entry before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_that_no_longer_links_to_the_one_before_is_named() {
+    for backend in tongban_tests::backends("audit_link").await {
+        let (hub, _) = pinned_hub(&backend, 1_000).await;
+        let head = fill(&hub, 5).await;
+        assert!(verify(&hub).await.ok());
+        let target = &hub.store().audit_page(head - 3, 1).await.unwrap()[0];
+        let forged_prev = [7u8; 32];
+        let hash = entry_hash(&forged_prev, &target.content());
+        sql(
+            &backend,
+            &format!(
+                "UPDATE audit_log SET prev_hash = {}, hash = {} WHERE seq = {}",
+                blob(&backend, &forged_prev),
+                blob(&backend, &hash),
+                target.seq
+            ),
+        )
+        .await;
+        assert_eq!(
+            problem(&verify(&hub).await),
+            ("AUDIT_LINK_BROKEN", target.seq)
+        );
+        hub.close().await;
+        backend.cleanup().await;
+    }
+}
+
+/// A pin file that does not parse is refused, never taken for no pin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_pin_is_refused() {
+    for backend in tongban_tests::backends("audit_bad_pin").await {
+        let hub = hub_on(&backend).await;
+        std::fs::write(backend.dir().join("keys/audit-pin.json"), "{\"anchor\": 5").unwrap();
+        assert_eq!(hub.audit_pin().unwrap_err().code(), "AUDIT_PIN_INVALID");
+        assert_eq!(
+            hub.audit_verify(|_| {}).await.unwrap_err().code(),
+            "AUDIT_PIN_INVALID"
+        );
+        hub.close().await;
+        backend.cleanup().await;
+    }
+}
+
+/// Published checkpoints are read a line at a time: a line over the limit
+/// is refused before it is read whole, and so is one that is not UTF-8.
+#[test]
+fn published_files_with_overlong_or_binary_lines_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = dir.path().join("long.jsonl");
+    let mut text = vec![b'x'; tongban_seal::archive::MAX_LINE_BYTES + 1];
+    text.push(b'\n');
+    std::fs::write(&long, text).unwrap();
+    assert_eq!(
+        tongban_service::read_published(&long).unwrap_err().code(),
+        "AUDIT_LINE_TOO_LONG"
+    );
+    let binary = dir.path().join("binary.jsonl");
+    std::fs::write(&binary, b"{\"format\": \"\xff\xfe\"}\n").unwrap();
+    assert_eq!(
+        tongban_service::read_published(&binary).unwrap_err().code(),
+        "AUDIT_LINE_NOT_UTF8"
+    );
 }

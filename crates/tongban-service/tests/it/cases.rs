@@ -284,6 +284,27 @@ async fn bad_items_and_case_queries_are_refused_and_write_nothing() {
         let mut bad = permit_item();
         bad.code = "规划/0201".into();
         assert_eq!(code(hub.item_put(CIVIL, bad).await), "ITEM_CODE_INVALID");
+        for name in ["", "   ", &"名".repeat(201)] {
+            let mut bad = permit_item();
+            bad.name = name.into();
+            assert_eq!(
+                code(hub.item_put(CIVIL, bad).await),
+                "ITEM_NAME_INVALID",
+                "{name:?}"
+            );
+        }
+        let mut bad = permit_item();
+        bad.materials[0].name = " ".into();
+        assert_eq!(
+            code(hub.item_put(CIVIL, bad).await),
+            "ITEM_MATERIALS_INVALID"
+        );
+        let mut bad = permit_item();
+        bad.materials = vec![bad.materials[0].clone(); 101];
+        assert_eq!(
+            code(hub.item_put(CIVIL, bad).await),
+            "ITEM_MATERIALS_INVALID"
+        );
         assert_eq!(code(hub.item_show("440114-XX-9999").await), "ITEM_UNKNOWN");
         // The hub's services' resource ids are reserved.
         let squatter = serde_json::from_value(json!({
@@ -305,6 +326,14 @@ async fn bad_items_and_case_queries_are_refused_and_write_nothing() {
                     .await
             ),
             "USE_CAUSE_REQUIRED"
+        );
+        let rambling = "核".repeat(501);
+        assert_eq!(
+            code(
+                hub.case_licences(CIVIL, &ask("HD-1", "440114-GZ-0201", &rambling))
+                    .await
+            ),
+            "USE_CAUSE_TOO_LONG"
         );
         assert_eq!(
             code(

@@ -421,6 +421,31 @@ async fn status_changes_and_what_verifiers_see() {
             .code(),
             "IDENTIFIER_INVALID"
         );
+        // A well-formed identifier of no licence of this hub: nothing to
+        // change, nothing to show.
+        let unknown = tongban_codes::LicenceIdentifier::new(
+            a.identifier.type_code().clone(),
+            a.identifier.issuer().clone(),
+            "99999999",
+            1,
+        )
+        .unwrap();
+        let head = hub.store().audit_head().await.unwrap().0;
+        for refused in [
+            hub.suspend(unknown.as_str(), "admin", "x").await,
+            hub.reinstate(unknown.as_str(), "admin", "x").await,
+            hub.revoke(unknown.as_str(), "admin", "x").await,
+        ] {
+            assert_eq!(refused.unwrap_err().code(), "LICENCE_NOT_FOUND");
+        }
+        assert_eq!(hub.store().audit_head().await.unwrap().0, head);
+        assert_eq!(
+            hub.show(unknown.as_str(), &query("核验营业执照"))
+                .await
+                .unwrap_err()
+                .code(),
+            "LICENCE_NOT_FOUND"
+        );
         // The trust file carries the revocation to offline verifiers.
         let trust_file = hub.trust_file().await.unwrap();
         let anchor =

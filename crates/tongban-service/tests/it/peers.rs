@@ -186,6 +186,15 @@ async fn peer_trust_lists_are_checked_stored_refreshed_and_go_stale() {
                 code(hub.peer_trust_accept("441802", &forged).await),
                 "TRUST_LIST_UNTRUSTED"
             );
+            // Not a trust list at all, or one without its proof.
+            let mut unsigned = list.clone();
+            unsigned.as_object_mut().unwrap().remove("proof");
+            for malformed in [serde_json::json!(["a list"]), first.clone(), unsigned] {
+                assert_eq!(
+                    code(hub.peer_trust_accept("441802", &malformed).await),
+                    "TRUST_LIST_INVALID"
+                );
+            }
             assert_eq!(hub.peer_trust("441802").await.unwrap().sha256, trust.sha256);
 
             // Revocation there: the stored list still says 现势 (offline,
