@@ -55,8 +55,15 @@ pub(super) fn party_of(conn: &quinn::Connection, shared: &Shared) -> Result<Part
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
     let now = rustls::pki_types::UnixTime::now();
-    if verifiers.own.verify_client_cert(first, rest, now).is_ok() {
-        return department_named(first).map(Party::Department);
+    match verifiers.own.verify_client_cert(first, rest, now) {
+        Ok(_) => return department_named(first).map(Party::Department),
+        // Our CA's, revoked by a CRL installed while the handshake ran
+        // (which checked it against the CRL before): said as such, not
+        // taken for another CA's.
+        Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Revoked)) => {
+            return Err("DEPARTMENT_UNKNOWN: the certificate is revoked".into());
+        }
+        Err(_) => {}
     }
     // Not ours: only a peer hub's own certificate, from that peer's CA.
     let region = first_common_name(first)?
