@@ -263,13 +263,14 @@ async fn revoked_expired_and_suspended_are_refused_on(t: TestHub) {
     let refused = eventually_refused(|| async {
         // The same certificate each time (a config is used up by connecting).
         let again = tongban_client::ClientConfig {
-            hub: cfg.hub,
+            hubs: cfg.hubs.clone(),
             server_name: cfg.server_name.clone(),
             ca_pem: cfg.ca_pem.clone(),
             cert_pem: cfg.cert_pem.clone(),
             key_pem: cfg.key_pem.clone(),
             department: cfg.department.clone(),
             signing_key: t.hub.danger_signing_key(CIVIL).await.unwrap(),
+            timeouts: cfg.timeouts,
         };
         tongban_client::Client::connect(again).await
     })

@@ -887,10 +887,7 @@ async fn a_peer_certificate_its_ca_revoked_is_refused_and_its_link_closed_on(
         Err(e) => e.to_string(),
         Ok(c) => c.trust_list().await.unwrap_err().to_string(),
     };
-    assert!(
-        again.contains("Revoked") || again.contains("revoked"),
-        "{again}"
-    );
+    assert!(again.to_lowercase().contains("revoked"), "{again}");
     // 清城区's own hub links again with a new certificate: pulls go on.
     let civil = q.client(QC_CIVIL).await;
     let started = std::time::Instant::now();
