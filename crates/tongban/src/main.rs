@@ -337,9 +337,20 @@ impl Context {
     /// Opens an existing hub; a clear error if `init` was never run.
     pub async fn open(&self) -> anyhow::Result<Hub> {
         self.require_initialised()?;
-        Ok(Hub::open(&self.hub_config())
+        let hub = Hub::open(&self.hub_config())
             .await?
-            .with_operator(&self.operator))
+            .with_operator(&self.operator);
+        // A database named with --database exists before `init`: whether
+        // it holds a hub is known once it is open.
+        if self.database.is_some() && hub.store().setting("region").await?.is_none() {
+            hub.close().await;
+            return Err(output::Coded::new(
+                "HUB_NOT_INITIALISED",
+                "no hub in the database given with --database: run `tongban init` first",
+            )
+            .into());
+        }
+        Ok(hub)
     }
 
     /// `HUB_NOT_INITIALISED` when the embedded database does not exist.
