@@ -38,6 +38,10 @@ pub struct LicenceBenchArgs {
     /// Commit durability for the benchmark store: power (fsync every commit) or process.
     #[arg(long, default_value = "power", value_parser = ["power", "process"])]
     durability: String,
+    /// An empty PostgreSQL database (postgres://…) to issue into instead of
+    /// SQLite in the directory.
+    #[arg(long)]
+    database: Option<String>,
 }
 
 /// Rates per second, and the licences they were measured on.
@@ -73,13 +77,17 @@ pub async fn run(args: LicenceBenchArgs, json: bool) -> anyhow::Result<()> {
         .unwrap_or_else(|| temp.path().to_path_buf());
     let mut config = HubConfig::embedded(&dir);
     config.store.durability = durability(&args.durability);
+    if let Some(url) = &args.database {
+        config.store.database = tongban_store::DatabaseConfig::parse(url);
+    }
     let hub = Hub::open(&config).await?;
     samples::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
     say(
         json,
         &format!(
-            "issuing {} licences into SQLite ({}, durable commits) in batches of {} ...",
+            "issuing {} licences into {} ({}, durable commits) in batches of {} ...",
             args.count,
+            hub.store().backend(),
             dir.display(),
             args.batch
         ),
