@@ -78,6 +78,7 @@ fn subcommands() -> Vec<String> {
         .collect()
 }
 
+/// SQLite only: each benchmark makes its own hub, in a temporary directory.
 #[test]
 fn every_benchmark_speaks_json_in_camel_case() {
     // The benchmarks, as small as they go.
@@ -151,11 +152,33 @@ fn usage_errors_exit_2_as_json_when_asked() {
 /// counters never hand out a used number again.
 #[test]
 fn killed_mid_issue_leaves_no_half_issued_licence() {
-    let dir = tempfile::tempdir().unwrap();
-    let hub_dir = dir.path().join("bench");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tongban-bench"))
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for backend in runtime.block_on(tongban_tests::backends("bench_killed_mid_issue")) {
+        eprintln!(
+            "killed_mid_issue_leaves_no_half_issued_licence: {}",
+            backend.name
+        );
+        killed_mid_issue_on(&runtime, &backend);
+        runtime.block_on(backend.cleanup());
+    }
+}
+
+/// The hub the benchmark issues into: SQLite in `dir`, or `backend`'s
+/// PostgreSQL database.
+fn database_of(backend: &tongban_tests::TestBackend) -> Option<&str> {
+    (backend.name == "postgres").then_some(backend.database_url.as_str())
+}
+
+fn killed_mid_issue_on(runtime: &tokio::runtime::Runtime, backend: &tongban_tests::TestBackend) {
+    let hub_dir = backend.dir().join("bench");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tongban-bench"));
+    if let Some(url) = database_of(backend) {
+        command.args(["licences", "--database", url]);
+    } else {
+        command.arg("licences");
+    }
+    let mut child = command
         .args([
-            "licences",
             "--count",
             "1000000",
             "--batch",
@@ -170,11 +193,10 @@ fn killed_mid_issue_leaves_no_half_issued_licence() {
         .spawn()
         .unwrap();
     // Wait until some batches are in, then kill.
-    let db = hub_dir.join("tongban.db");
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(300));
-        if count_licences(&db) >= 200 {
+        if count_licences(runtime, &hub_dir, database_of(backend)) >= 200 {
             break;
         }
     }
@@ -182,11 +204,12 @@ fn killed_mid_issue_leaves_no_half_issued_licence() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut config = tongban_service::HubConfig::embedded(&hub_dir);
+    if let Some(url) = database_of(backend) {
+        config.store.database = tongban_store::DatabaseConfig::parse(url);
+    }
     runtime.block_on(async {
-        let hub = tongban_service::Hub::open(&tongban_service::HubConfig::embedded(&hub_dir))
-            .await
-            .unwrap();
+        let hub = tongban_service::Hub::open(&config).await.unwrap();
         let counts = hub.store().licence_counts().await.unwrap();
         let total: i64 = counts.iter().map(|(_, n)| n).sum();
         assert!(total >= 200, "only {total} licences before the kill");
@@ -235,21 +258,35 @@ fn killed_mid_issue_leaves_no_half_issued_licence() {
     });
 }
 
-fn count_licences(db: &Path) -> i64 {
-    if !db.exists() {
-        return 0;
-    }
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+/// The licences in the hub in `dir` (on `database` when given); 0 before
+/// its tables exist.
+fn count_licences(runtime: &tokio::runtime::Runtime, dir: &Path, database: Option<&str>) -> i64 {
+    use sqlx::Connection;
+    const COUNT: &str = "SELECT COUNT(*) FROM licences";
     runtime.block_on(async {
-        use sqlx::Connection;
-        let Ok(mut conn) =
-            sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display())).await
-        else {
-            return 0;
-        };
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM licences")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap_or(0)
+        match database {
+            Some(url) => match sqlx::PgConnection::connect(url).await {
+                Ok(mut conn) => sqlx::query_scalar::<_, i64>(COUNT)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap_or(0),
+                Err(_) => 0,
+            },
+            None => {
+                let db = dir.join("tongban.db");
+                if !db.exists() {
+                    return 0;
+                }
+                match sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display()))
+                    .await
+                {
+                    Ok(mut conn) => sqlx::query_scalar::<_, i64>(COUNT)
+                        .fetch_one(&mut conn)
+                        .await
+                        .unwrap_or(0),
+                    Err(_) => 0,
+                }
+            }
+        }
     })
 }

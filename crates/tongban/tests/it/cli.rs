@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use tongban_service::{Hub, HubConfig};
+use tongban_service::Hub;
 use tongban_store::AuditRecord;
 
 use crate::{COMPANY, MARKET, business_request, json_of, ok, repo, tongban};
@@ -125,423 +125,426 @@ fn path(p: &Path) -> &str {
 
 #[test]
 fn every_command_speaks_json_in_camel_case() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let data = d.join("hub");
-    let nowhere = d.join("no-credentials");
-    let examples = repo().join("examples");
-    let example = |name: &str| examples.join(name).to_str().unwrap().to_owned();
-    let mut tour = Tour::new(&data, d);
+    crate::each_backend("every_command_speaks_json_in_camel_case", || {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let data = d.join("hub");
+        let nowhere = d.join("no-credentials");
+        let examples = repo().join("examples");
+        let example = |name: &str| examples.join(name).to_str().unwrap().to_owned();
+        let mut tour = Tour::new(&data, d);
 
-    tour.run(&data, &["init"], 0);
-    tour.refused(&data, &["serve"], "CA_NOT_INITIALISED");
-    tour.run(&data, &["completions", "bash"], 0);
-    tour.run(&data, &["man"], 0);
-    tour.run(&data, &["man", "--out", path(&d.join("man"))], 0);
+        tour.run(&data, &["init"], 0);
+        tour.refused(&data, &["serve"], "CA_NOT_INITIALISED");
+        tour.run(&data, &["completions", "bash"], 0);
+        tour.run(&data, &["man"], 0);
+        tour.run(&data, &["man", "--out", path(&d.join("man"))], 0);
 
-    // Departments and keys.
-    let args = [
-        "dept",
-        "add",
-        "--code",
-        HEALTH,
-        "--name",
-        "广州市花都区卫生健康局",
-        "--region",
-        "440114",
-    ];
-    tour.run(&data, &args, 0);
-    tour.run(&data, &["dept", "list"], 0);
-    tour.run(&data, &["dept", "show", MARKET], 0);
-    tour.run(
-        &data,
-        &["dept", "suspend", HEALTH, "--reason", "机构调整"],
-        0,
-    );
-    tour.run(
-        &data,
-        &["dept", "activate", HEALTH, "--reason", "调整完成"],
-        0,
-    );
-    let key = tour.run(&data, &["key", "new", "--owner", HEALTH], 0);
-    let key = key["keyId"].as_str().unwrap().to_owned();
-    tour.run(&data, &["key", "list"], 0);
-    tour.run(&data, &["key", "rotate", &key, "--overlap", "1d"], 0);
-    tour.run(&data, &["key", "revoke", &key, "--reason", "私钥泄露"], 0);
-    let own = d.join("health.key");
-    tour.run(
-        &data,
-        &["key", "generate", "--owner", HEALTH, "--out", path(&own)],
-        0,
-    );
-    let registration = d.join("health.key.registration.json");
-    tour.run(&data, &["key", "register", path(&registration)], 0);
-    let secret = d.join("market.key");
-    tour.run(
-        &data,
-        &[
-            "key",
-            "export-secret",
-            "--owner",
-            MARKET,
-            "--out",
-            path(&secret),
-        ],
-        0,
-    );
-    tour.run(&data, &["trust", "anchor"], 0);
-    tour.run(
-        &data,
-        &["trust", "export", "--out", path(&d.join("trust.json"))],
-        0,
-    );
+        // Departments and keys.
+        let args = [
+            "dept",
+            "add",
+            "--code",
+            HEALTH,
+            "--name",
+            "广州市花都区卫生健康局",
+            "--region",
+            "440114",
+        ];
+        tour.run(&data, &args, 0);
+        tour.run(&data, &["dept", "list"], 0);
+        tour.run(&data, &["dept", "show", MARKET], 0);
+        tour.run(
+            &data,
+            &["dept", "suspend", HEALTH, "--reason", "机构调整"],
+            0,
+        );
+        tour.run(
+            &data,
+            &["dept", "activate", HEALTH, "--reason", "调整完成"],
+            0,
+        );
+        let key = tour.run(&data, &["key", "new", "--owner", HEALTH], 0);
+        let key = key["keyId"].as_str().unwrap().to_owned();
+        tour.run(&data, &["key", "list"], 0);
+        tour.run(&data, &["key", "rotate", &key, "--overlap", "1d"], 0);
+        tour.run(&data, &["key", "revoke", &key, "--reason", "私钥泄露"], 0);
+        let own = d.join("health.key");
+        tour.run(
+            &data,
+            &["key", "generate", "--owner", HEALTH, "--out", path(&own)],
+            0,
+        );
+        let registration = d.join("health.key.registration.json");
+        tour.run(&data, &["key", "register", path(&registration)], 0);
+        let secret = d.join("market.key");
+        tour.run(
+            &data,
+            &[
+                "key",
+                "export-secret",
+                "--owner",
+                MARKET,
+                "--out",
+                path(&secret),
+            ],
+            0,
+        );
+        tour.run(&data, &["trust", "anchor"], 0);
+        tour.run(
+            &data,
+            &["trust", "export", "--out", path(&d.join("trust.json"))],
+            0,
+        );
 
-    // Schemas.
-    tour.run(
-        &data,
-        &["schema", "publish", &example("inspection-notice.json")],
-        0,
-    );
-    tour.refused(
-        &data,
-        &["schema", "publish", &example("inspection-notice-2.json")],
-        "SCHEMA_INCOMPATIBLE",
-    );
-    let args = [
-        "schema",
-        "publish",
-        &example("inspection-notice-2.json"),
-        "--allow-breaking",
-    ];
-    tour.run(&data, &args, 0);
-    tour.run(&data, &["schema", "list"], 0);
-    tour.run(&data, &["schema", "show", "inspection-notice"], 0);
-    tour.run(&data, &["schema", "diff", "inspection-notice", "1", "2"], 0);
+        // Schemas.
+        tour.run(
+            &data,
+            &["schema", "publish", &example("inspection-notice.json")],
+            0,
+        );
+        tour.refused(
+            &data,
+            &["schema", "publish", &example("inspection-notice-2.json")],
+            "SCHEMA_INCOMPATIBLE",
+        );
+        let args = [
+            "schema",
+            "publish",
+            &example("inspection-notice-2.json"),
+            "--allow-breaking",
+        ];
+        tour.run(&data, &args, 0);
+        tour.run(&data, &["schema", "list"], 0);
+        tour.run(&data, &["schema", "show", "inspection-notice"], 0);
+        tour.run(&data, &["schema", "diff", "inspection-notice", "1", "2"], 0);
 
-    // Licences.
-    let request = business_request(d);
-    let issued = tour.run(
-        &data,
-        &[
-            "licence",
+        // Licences.
+        let request = business_request(d);
+        let issued = tour.run(
+            &data,
+            &[
+                "licence",
+                "issue",
+                "--issuer",
+                MARKET,
+                "--request",
+                path(&request),
+                "--attachment",
+                &example("licence.pdf"),
+            ],
+            0,
+        );
+        let id = issued["licence"]["identifier"].as_str().unwrap().to_owned();
+        let licence = d.join("licence.json");
+        std::fs::write(&licence, serde_json::to_vec(&issued).unwrap()).unwrap();
+        let query = ["--requester", XINHUA, "--use-cause", "核验营业执照"];
+        tour.run(&data, &["licence", "verify", path(&licence)], 0);
+        tour.run(&data, &[&["licence", "show", &id][..], &query].concat(), 0);
+        let find = ["licence", "find", "--holder", COMPANY];
+        tour.run(&data, &[&find[..], &query].concat(), 0);
+        let export_dir = d.join("export");
+        let export = ["licence", "export", &id, "--out", path(&export_dir)];
+        tour.run(&data, &[&export[..], &query].concat(), 0);
+        tour.run(&data, &["licence", "uses", &id], 0);
+        tour.run(&data, &["licence", "status-list", "--issuer", MARKET], 0);
+        tour.run(
+            &data,
+            &["licence", "suspend", &id, "--reason", "列入经营异常名录"],
+            0,
+        );
+        tour.run(
+            &data,
+            &["licence", "reinstate", &id, "--reason", "移出经营异常名录"],
+            0,
+        );
+        tour.run(
+            &data,
+            &["licence", "revoke", &id, "--reason", "注销登记"],
+            0,
+        );
+
+        // The certificate authority.
+        let (tls, m) = (d.join("tls"), d.join("m"));
+        tour.run(&data, &["ca", "init"], 0);
+        let server = [
+            "ca",
             "issue",
-            "--issuer",
-            MARKET,
-            "--request",
-            path(&request),
-            "--attachment",
-            &example("licence.pdf"),
-        ],
-        0,
-    );
-    let id = issued["licence"]["identifier"].as_str().unwrap().to_owned();
-    let licence = d.join("licence.json");
-    std::fs::write(&licence, serde_json::to_vec(&issued).unwrap()).unwrap();
-    let query = ["--requester", XINHUA, "--use-cause", "核验营业执照"];
-    tour.run(&data, &["licence", "verify", path(&licence)], 0);
-    tour.run(&data, &[&["licence", "show", &id][..], &query].concat(), 0);
-    let find = ["licence", "find", "--holder", COMPANY];
-    tour.run(&data, &[&find[..], &query].concat(), 0);
-    let export_dir = d.join("export");
-    let export = ["licence", "export", &id, "--out", path(&export_dir)];
-    tour.run(&data, &[&export[..], &query].concat(), 0);
-    tour.run(&data, &["licence", "uses", &id], 0);
-    tour.run(&data, &["licence", "status-list", "--issuer", MARKET], 0);
-    tour.run(
-        &data,
-        &["licence", "suspend", &id, "--reason", "列入经营异常名录"],
-        0,
-    );
-    tour.run(
-        &data,
-        &["licence", "reinstate", &id, "--reason", "移出经营异常名录"],
-        0,
-    );
-    tour.run(
-        &data,
-        &["licence", "revoke", &id, "--reason", "注销登记"],
-        0,
-    );
+            "server",
+            "--dns",
+            "localhost",
+            "--out",
+            path(&tls),
+        ];
+        tour.run(&data, &server, 0);
+        let client = ["ca", "issue", "client", "--dept", MARKET, "--out", path(&m)];
+        let serial = tour.run(&data, &client, 0)["serial"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        tour.run(
+            &data,
+            &["ca", "renew", &serial, "--out", path(&d.join("m2"))],
+            0,
+        );
+        tour.run(
+            &data,
+            &["ca", "revoke", &serial, "--reason", "superseded"],
+            0,
+        );
+        tour.run(&data, &["ca", "list"], 0);
+        tour.run(&data, &["ca", "crl"], 0);
+        tour.run(&data, &["ca", "dev-pki", "--out", path(&d.join("pki"))], 0);
 
-    // The certificate authority.
-    let (tls, m) = (d.join("tls"), d.join("m"));
-    tour.run(&data, &["ca", "init"], 0);
-    let server = [
-        "ca",
-        "issue",
-        "server",
-        "--dns",
-        "localhost",
-        "--out",
-        path(&tls),
-    ];
-    tour.run(&data, &server, 0);
-    let client = ["ca", "issue", "client", "--dept", MARKET, "--out", path(&m)];
-    let serial = tour.run(&data, &client, 0)["serial"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    tour.run(
-        &data,
-        &["ca", "renew", &serial, "--out", path(&d.join("m2"))],
-        0,
-    );
-    tour.run(
-        &data,
-        &["ca", "revoke", &serial, "--reason", "superseded"],
-        0,
-    );
-    tour.run(&data, &["ca", "list"], 0);
-    tour.run(&data, &["ca", "crl"], 0);
-    tour.run(&data, &["ca", "dev-pki", "--out", path(&d.join("pki"))], 0);
-
-    // The catalogue, access, items and cases.
-    let publish = ["catalogue", "publish", "--as", MARKET];
-    tour.run(
-        &data,
-        &[&publish[..], &[&example("market-registrations.json")]].concat(),
-        0,
-    );
-    let update = ["catalogue", "update", "--as", MARKET];
-    tour.run(
-        &data,
-        &[&update[..], &[&example("market-registrations-2.json")]].concat(),
-        0,
-    );
-    let publish = ["catalogue", "publish", "--as", CIVIL];
-    tour.run(
-        &data,
-        &[&publish[..], &[&example("civil-marriages.json")]].concat(),
-        0,
-    );
-    tour.run(&data, &["catalogue", "list"], 0);
-    tour.run(&data, &["catalogue", "search", "婚姻"], 0);
-    tour.run(
-        &data,
-        &["catalogue", "show", "market-registrations", "--history"],
-        0,
-    );
-    tour.run(
-        &data,
-        &[
-            "catalogue",
-            "retire",
-            "--as",
-            MARKET,
-            "market-registrations",
-        ],
-        0,
-    );
-    let apply = [
-        "access",
-        "apply",
-        "--as",
-        XINHUA,
-        "civil-marriages",
-        "--purpose",
-        "核验婚姻状况",
-    ];
-    let first = tour.run(&data, &apply, 0)["id"].to_string();
-    let second = tour.run(&data, &apply, 0)["id"].to_string();
-    let denied = tour.run(
-        &data,
-        &["access", "check", "--as", XINHUA, "civil-marriages"],
-        3,
-    );
-    assert_eq!(denied["allowed"], false);
-    tour.run(&data, &["access", "approve", "--as", CIVIL, &first], 0);
-    tour.run(
-        &data,
-        &[
+        // The catalogue, access, items and cases.
+        let publish = ["catalogue", "publish", "--as", MARKET];
+        tour.run(
+            &data,
+            &[&publish[..], &[&example("market-registrations.json")]].concat(),
+            0,
+        );
+        let update = ["catalogue", "update", "--as", MARKET];
+        tour.run(
+            &data,
+            &[&update[..], &[&example("market-registrations-2.json")]].concat(),
+            0,
+        );
+        let publish = ["catalogue", "publish", "--as", CIVIL];
+        tour.run(
+            &data,
+            &[&publish[..], &[&example("civil-marriages.json")]].concat(),
+            0,
+        );
+        tour.run(&data, &["catalogue", "list"], 0);
+        tour.run(&data, &["catalogue", "search", "婚姻"], 0);
+        tour.run(
+            &data,
+            &["catalogue", "show", "market-registrations", "--history"],
+            0,
+        );
+        tour.run(
+            &data,
+            &[
+                "catalogue",
+                "retire",
+                "--as",
+                MARKET,
+                "market-registrations",
+            ],
+            0,
+        );
+        let apply = [
             "access",
-            "reject",
+            "apply",
             "--as",
-            CIVIL,
-            &second,
-            "--reason",
-            "重复申请",
-        ],
-        0,
-    );
-    tour.run(
-        &data,
-        &["access", "check", "--as", XINHUA, "civil-marriages"],
-        0,
-    );
-    tour.run(
-        &data,
-        &[
-            "access",
-            "withdraw",
-            "--as",
-            CIVIL,
-            &first,
-            "--reason",
-            "用途已完成",
-        ],
-        0,
-    );
-    tour.run(&data, &["access", "list"], 0);
-    let planning = "11440114MB2C00040A";
-    tour.run(
-        &data,
-        &[
-            "item",
-            "put",
-            "--as",
-            planning,
-            &example("planning-item.json"),
-        ],
-        0,
-    );
-    tour.run(&data, &["item", "show", "440114-GZ-0201"], 0);
-    tour.run(&data, &["item", "list"], 0);
-    tour.run(
-        &data,
-        &["item", "retire", "--as", planning, "440114-GZ-0201"],
-        0,
-    );
-    tour.refused(&data, &["case", "show", "GZ-2026-000321"], "CASE_UNKNOWN");
-    tour.run(&data, &["case", "list"], 0);
-
-    // A department's side, here without credentials: JSON errors all the same.
-    let creds = ["--credentials", path(&nowhere)];
-    let reg = example("reg.json");
-    let exchange: [&[&str]; 8] = [
-        &[
-            "send",
-            "--to",
             XINHUA,
-            "--resource",
-            "r",
-            "--schema",
-            "s@1",
-            "--payload",
-            &reg,
-        ],
-        &[
-            "request",
-            "--resource",
-            "r",
-            "--schema",
-            "s@1",
-            "--payload",
-            &reg,
-        ],
-        &["listen"],
-        &["download", &"00".repeat(32)],
-        &["records", "--resource", "r"],
-        &[
-            "case",
-            "licences",
-            "--case",
-            "c",
-            "--item",
-            "i",
-            "--holder",
-            "001:x",
-            "--use-cause",
-            "u",
-        ],
-        &[
-            "case",
-            "pull",
-            "--case",
-            "c",
-            "--item",
-            "i",
-            "--holder",
-            "001:x",
-            "--use-cause",
-            "u",
-        ],
-        &["case", "result", "--case", "c", &example("permit.json")],
-    ];
-    for args in exchange {
-        tour.refused(&data, &[args, &creds].concat(), "CREDENTIALS_MISSING");
-    }
+            "civil-marriages",
+            "--purpose",
+            "核验婚姻状况",
+        ];
+        let first = tour.run(&data, &apply, 0)["id"].to_string();
+        let second = tour.run(&data, &apply, 0)["id"].to_string();
+        let denied = tour.run(
+            &data,
+            &["access", "check", "--as", XINHUA, "civil-marriages"],
+            3,
+        );
+        assert_eq!(denied["allowed"], false);
+        tour.run(&data, &["access", "approve", "--as", CIVIL, &first], 0);
+        tour.run(
+            &data,
+            &[
+                "access",
+                "reject",
+                "--as",
+                CIVIL,
+                &second,
+                "--reason",
+                "重复申请",
+            ],
+            0,
+        );
+        tour.run(
+            &data,
+            &["access", "check", "--as", XINHUA, "civil-marriages"],
+            0,
+        );
+        tour.run(
+            &data,
+            &[
+                "access",
+                "withdraw",
+                "--as",
+                CIVIL,
+                &first,
+                "--reason",
+                "用途已完成",
+            ],
+            0,
+        );
+        tour.run(&data, &["access", "list"], 0);
+        let planning = "11440114MB2C00040A";
+        tour.run(
+            &data,
+            &[
+                "item",
+                "put",
+                "--as",
+                planning,
+                &example("planning-item.json"),
+            ],
+            0,
+        );
+        tour.run(&data, &["item", "show", "440114-GZ-0201"], 0);
+        tour.run(&data, &["item", "list"], 0);
+        tour.run(
+            &data,
+            &["item", "retire", "--as", planning, "440114-GZ-0201"],
+            0,
+        );
+        tour.refused(&data, &["case", "show", "GZ-2026-000321"], "CASE_UNKNOWN");
+        tour.run(&data, &["case", "list"], 0);
 
-    // Peers.
-    let card = d.join("card.json");
-    let args = ["peer", "card", "--address", "127.0.0.1:4433"];
-    tour.run(&data, &args, 0);
-    tour.run(&data, &[&args[..], &["--out", path(&card)]].concat(), 0);
-    tour.refused(&data, &["peer", "add", path(&card)], "PEER_IS_SELF");
-    tour.run(&data, &["peer", "list"], 0);
-    let empty = d.join("empty.json");
-    std::fs::write(&empty, b"{}").unwrap();
-    tour.refused(
-        &data,
-        &["peer", "import-trust", "441802", path(&empty)],
-        "PEER_UNKNOWN",
-    );
-    tour.refused(&data, &["peer", "remove", "441802"], "PEER_UNKNOWN");
+        // A department's side, here without credentials: JSON errors all the same.
+        let creds = ["--credentials", path(&nowhere)];
+        let reg = example("reg.json");
+        let exchange: [&[&str]; 8] = [
+            &[
+                "send",
+                "--to",
+                XINHUA,
+                "--resource",
+                "r",
+                "--schema",
+                "s@1",
+                "--payload",
+                &reg,
+            ],
+            &[
+                "request",
+                "--resource",
+                "r",
+                "--schema",
+                "s@1",
+                "--payload",
+                &reg,
+            ],
+            &["listen"],
+            &["download", &"00".repeat(32)],
+            &["records", "--resource", "r"],
+            &[
+                "case",
+                "licences",
+                "--case",
+                "c",
+                "--item",
+                "i",
+                "--holder",
+                "001:x",
+                "--use-cause",
+                "u",
+            ],
+            &[
+                "case",
+                "pull",
+                "--case",
+                "c",
+                "--item",
+                "i",
+                "--holder",
+                "001:x",
+                "--use-cause",
+                "u",
+            ],
+            &["case", "result", "--case", "c", &example("permit.json")],
+        ];
+        for args in exchange {
+            tour.refused(&data, &[args, &creds].concat(), "CREDENTIALS_MISSING");
+        }
 
-    // The audit log and the store.
-    let checkpoints = d.join("checkpoints.jsonl");
-    tour.run(
-        &data,
-        &["audit", "checkpoint", "--publish", path(&checkpoints)],
-        0,
-    );
-    tour.run(&data, &["audit", "verify"], 0);
-    tour.run(&data, &["audit", "show"], 0);
-    let anchor = tour.run(&data, &["audit", "anchor"], 0)["anchor"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    tour.refused(&data, &["audit", "pin"], "AUDIT_PIN_EXISTS");
-    let archive = d.join("audit.jsonl");
-    tour.run(&data, &["audit", "export", "--out", path(&archive)], 0);
-    let args = [
-        "audit",
-        "verify-archive",
-        path(&archive),
-        "--anchor",
-        &anchor,
-    ];
-    tour.run(&data, &args, 0);
-    tour.run(&data, &["stats"], 0);
-    tour.run(&data, &["doctor"], 0);
-    tour.run(
-        &data,
-        &["dept", "retire", HEALTH, "--reason", "机构撤并"],
-        0,
-    );
+        // Peers.
+        let card = d.join("card.json");
+        let args = ["peer", "card", "--address", "127.0.0.1:4433"];
+        tour.run(&data, &args, 0);
+        tour.run(&data, &[&args[..], &["--out", path(&card)]].concat(), 0);
+        tour.refused(&data, &["peer", "add", path(&card)], "PEER_IS_SELF");
+        tour.run(&data, &["peer", "list"], 0);
+        let empty = d.join("empty.json");
+        std::fs::write(&empty, b"{}").unwrap();
+        tour.refused(
+            &data,
+            &["peer", "import-trust", "441802", path(&empty)],
+            "PEER_UNKNOWN",
+        );
+        tour.refused(&data, &["peer", "remove", "441802"], "PEER_UNKNOWN");
 
-    // The demo, as small as it goes (the benchmarks are `tongban-bench`'s).
-    let demo = tour.run(&data, &["demo"], 0);
-    assert_eq!(demo["licences"]["valid"], 7, "{demo}");
-    tour.run(&data, &["demo", "--regions"], 0);
+        // The audit log and the store.
+        let checkpoints = d.join("checkpoints.jsonl");
+        tour.run(
+            &data,
+            &["audit", "checkpoint", "--publish", path(&checkpoints)],
+            0,
+        );
+        tour.run(&data, &["audit", "verify"], 0);
+        tour.run(&data, &["audit", "show"], 0);
+        let anchor = tour.run(&data, &["audit", "anchor"], 0)["anchor"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        tour.refused(&data, &["audit", "pin"], "AUDIT_PIN_EXISTS");
+        let archive = d.join("audit.jsonl");
+        tour.run(&data, &["audit", "export", "--out", path(&archive)], 0);
+        let args = [
+            "audit",
+            "verify-archive",
+            path(&archive),
+            "--anchor",
+            &anchor,
+        ];
+        tour.run(&data, &args, 0);
+        tour.run(&data, &["stats"], 0);
+        tour.run(&data, &["doctor"], 0);
+        tour.run(
+            &data,
+            &["dept", "retire", HEALTH, "--reason", "机构撤并"],
+            0,
+        );
 
-    // Every command was run (the groups have no output of their own).
-    let groups = [
-        "tongban",
-        "tongban-licence",
-        "tongban-dept",
-        "tongban-key",
-        "tongban-trust",
-        "tongban-ca",
-        "tongban-ca-issue",
-        "tongban-schema",
-        "tongban-audit",
-        "tongban-access",
-        "tongban-peer",
-        "tongban-item",
-        "tongban-case",
-        "tongban-catalogue",
-    ];
-    let missing: Vec<&String> = tour
-        .pages
-        .iter()
-        .filter(|p| !tour.seen.contains(*p) && !groups.contains(&p.as_str()))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "commands the tour did not run: {missing:?}"
-    );
+        // The demo, as small as it goes (the benchmarks are `tongban-bench`'s).
+        let demo = tour.run(&data, &["demo"], 0);
+        assert_eq!(demo["licences"]["valid"], 7, "{demo}");
+        tour.run(&data, &["demo", "--regions"], 0);
+
+        // Every command was run (the groups have no output of their own).
+        let groups = [
+            "tongban",
+            "tongban-licence",
+            "tongban-dept",
+            "tongban-key",
+            "tongban-trust",
+            "tongban-ca",
+            "tongban-ca-issue",
+            "tongban-schema",
+            "tongban-audit",
+            "tongban-access",
+            "tongban-peer",
+            "tongban-item",
+            "tongban-case",
+            "tongban-catalogue",
+        ];
+        let missing: Vec<&String> = tour
+            .pages
+            .iter()
+            .filter(|p| !tour.seen.contains(*p) && !groups.contains(&p.as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "commands the tour did not run: {missing:?}"
+        );
+    });
 }
 
+/// No store: every command is refused before a hub is opened.
 #[test]
 fn usage_errors_exit_2_as_json_when_asked() {
     let dir = tempfile::tempdir().unwrap();
@@ -599,6 +602,52 @@ fn usage_errors_exit_2_as_json_when_asked() {
     let out = tongban(&data, &["--json", "stats", "--since", "yesterday"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(json_of(&out)["error"]["code"], "DATE_INVALID");
+    for (args, code) in [
+        (
+            &[
+                "--json", "licence", "verify", "x.json", "--at", "tomorrow", "--key", "k#z",
+            ][..],
+            "TIME_INVALID",
+        ),
+        (
+            &[
+                "--json", "licence", "verify", "x.json", "--trust", "t.json", "--anchor", "z6Mk",
+            ],
+            "ANCHOR_INVALID",
+        ),
+        (
+            &[
+                "--json",
+                "audit",
+                "verify-archive",
+                "a.jsonl",
+                "--anchor",
+                "none",
+            ],
+            "ANCHOR_INVALID",
+        ),
+    ] {
+        let out = tongban(&data, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(json_of(&out)["error"]["code"], code, "{args:?}");
+    }
+    // Credentials that are there but unusable: failed, not a usage error.
+    let creds = dir.path().join("credentials");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("cert.pem"), b"not a certificate").unwrap();
+    std::fs::write(creds.join("signing.key"), b"not a key").unwrap();
+    let listen = ["--json", "listen", "--credentials", creds.to_str().unwrap()];
+    let out = tongban(&data, &listen);
+    assert_eq!(out.status.code(), Some(1));
+    let error = json_of(&out);
+    assert_eq!(error["error"]["code"], "CREDENTIALS_INVALID", "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("signing.key: "),
+        "{error}"
+    );
     // Help and version are not errors; the help lists the exit statuses.
     let out = tongban(&data, &["--json", "--help"]);
     assert_eq!(out.status.code(), Some(0));
@@ -613,6 +662,7 @@ fn usage_errors_exit_2_as_json_when_asked() {
     assert_eq!(tongban(&data, &["--version"]).status.code(), Some(0));
 }
 
+/// No store.
 #[test]
 fn the_benchmarks_are_another_binary() {
     let dir = tempfile::tempdir().unwrap();
@@ -635,35 +685,34 @@ fn the_benchmarks_are_another_binary() {
 
 #[test]
 fn exit_statuses_say_done_failed_usage_or_not_valid() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("hub");
-    let status = |args: &[&str]| tongban(&data, args).status.code();
-    assert_eq!(status(&["audit", "verify"]), Some(1), "no hub yet: failed");
-    ok(&tongban(&data, &["init"]));
-    assert_eq!(status(&["audit", "verify"]), Some(0));
-    assert_eq!(status(&["audit", "verify", "--anchor", "z6Mk"]), Some(2));
-    // Checked and NOT valid: its signed checkpoint does not lead back to
-    // another hub's anchor.
-    ok(&tongban(&data, &["audit", "checkpoint"]));
-    let other = tongban(&dir.path().join("other"), &["--json", "init"]);
-    let anchor = json_of(&other)["anchor"].as_str().unwrap().to_owned();
-    let out = tongban(&data, &["--json", "audit", "verify", "--anchor", &anchor]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(json_of(&out)["problem"]["code"].is_string());
+    crate::each_backend("exit_statuses_say_done_failed_usage_or_not_valid", || {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("hub");
+        let status = |args: &[&str]| tongban(&data, args).status.code();
+        assert_eq!(status(&["audit", "verify"]), Some(1), "no hub yet: failed");
+        ok(&tongban(&data, &["init"]));
+        assert_eq!(status(&["audit", "verify"]), Some(0));
+        assert_eq!(status(&["audit", "verify", "--anchor", "z6Mk"]), Some(2));
+        // Checked and NOT valid: its signed checkpoint does not lead back to
+        // another hub's anchor.
+        ok(&tongban(&data, &["audit", "checkpoint"]));
+        let other = tongban(&dir.path().join("other"), &["--json", "init"]);
+        let anchor = json_of(&other)["anchor"].as_str().unwrap().to_owned();
+        let out = tongban(&data, &["--json", "audit", "verify", "--anchor", &anchor]);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(json_of(&out)["problem"]["code"].is_string());
+    });
 }
 
 /// `tongban … | head -1`: the reader goes away after one line.
 fn first_line_then_close(data: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tongban"))
-        .arg("--data-dir")
-        .arg(data)
+    let mut child = crate::cli(data)
         .args(args)
-        .env_remove("TONGBAN_DATABASE")
         .env("RUST_BACKTRACE", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -687,7 +736,7 @@ fn hub_with_audit_entries(data: &Path, entries: u64) {
     ok(&tongban(data, &["init", "--no-samples"]));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let hub = Hub::open(&HubConfig::embedded(data)).await.unwrap();
+        let hub = Hub::open(&crate::hub_config(data)).await.unwrap();
         let now = hub.now();
         for first in (0..entries).step_by(1000) {
             let records: Vec<AuditRecord> = (first..entries.min(first + 1000))
@@ -710,21 +759,24 @@ fn hub_with_audit_entries(data: &Path, entries: u64) {
 
 #[test]
 fn a_closed_pipe_ends_the_command_quietly() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("hub");
-    // A hub whose audit log prints far more than a pipe holds.
-    hub_with_audit_entries(&data, 3000);
-    for args in [
-        &["audit", "show", "--limit", "100000"][..],
-        &["--json", "audit", "show", "--limit", "100000"],
-    ] {
-        let (status, first, stderr) = first_line_then_close(&data, args);
-        assert!(!first.is_empty(), "{args:?}: nothing printed");
-        assert_eq!(status, Some(0), "{args:?}: {stderr}");
-        assert!(stderr.is_empty(), "{args:?}: {stderr}");
-    }
+    crate::each_backend("a_closed_pipe_ends_the_command_quietly", || {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("hub");
+        // A hub whose audit log prints far more than a pipe holds.
+        hub_with_audit_entries(&data, 3000);
+        for args in [
+            &["audit", "show", "--limit", "100000"][..],
+            &["--json", "audit", "show", "--limit", "100000"],
+        ] {
+            let (status, first, stderr) = first_line_then_close(&data, args);
+            assert!(!first.is_empty(), "{args:?}: nothing printed");
+            assert_eq!(status, Some(0), "{args:?}: {stderr}");
+            assert!(stderr.is_empty(), "{args:?}: {stderr}");
+        }
+    });
 }
 
+/// No store.
 #[test]
 fn completions_and_manual_pages_name_every_command() {
     let dir = tempfile::tempdir().unwrap();
@@ -780,154 +832,162 @@ fn completions_and_manual_pages_name_every_command() {
 
 #[test]
 fn get_prints_one_member_for_the_shell() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("hub");
-    ok(&tongban(&data, &["init"]));
-    let anchor = ok(&tongban(&data, &["trust", "anchor"]));
-    assert_eq!(
-        ok(&tongban(&data, &["--get", "/anchor", "trust", "anchor"])),
-        anchor
-    );
-    // Anything but a string stays JSON.
-    let level = ok(&tongban(
-        &data,
-        &["dept", "show", MARKET, "--get", "/department"],
-    ));
-    let level: Value = serde_json::from_str(&level).unwrap();
-    assert_eq!(level["platformLevel"], "district");
-    let first = ok(&tongban(&data, &["dept", "list", "--get", "/0/code"]));
-    assert_eq!(first.trim().len(), 18, "{first}");
-    // A member that is not there: the command's own work is done, the
-    // output is refused with a code.
-    let out = tongban(&data, &["--get", "/nope", "trust", "anchor"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(json_of(&out)["error"]["code"], "OUTPUT_MEMBER_ABSENT");
-    let out = tongban(&data, &["--get", "anchor", "trust", "anchor"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(json_of(&out)["error"]["code"], "USAGE");
+    crate::each_backend("get_prints_one_member_for_the_shell", || {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("hub");
+        ok(&tongban(&data, &["init"]));
+        let anchor = ok(&tongban(&data, &["trust", "anchor"]));
+        assert_eq!(
+            ok(&tongban(&data, &["--get", "/anchor", "trust", "anchor"])),
+            anchor
+        );
+        // Anything but a string stays JSON.
+        let level = ok(&tongban(
+            &data,
+            &["dept", "show", MARKET, "--get", "/department"],
+        ));
+        let level: Value = serde_json::from_str(&level).unwrap();
+        assert_eq!(level["platformLevel"], "district");
+        let first = ok(&tongban(&data, &["dept", "list", "--get", "/0/code"]));
+        assert_eq!(first.trim().len(), 18, "{first}");
+        // A member that is not there: the command's own work is done, the
+        // output is refused with a code.
+        let out = tongban(&data, &["--get", "/nope", "trust", "anchor"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(json_of(&out)["error"]["code"], "OUTPUT_MEMBER_ABSENT");
+        let out = tongban(&data, &["--get", "anchor", "trust", "anchor"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(json_of(&out)["error"]["code"], "USAGE");
+    });
 }
 
 #[test]
 fn key_overlaps_read_as_people_write_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("hub");
-    ok(&tongban(&data, &["init"]));
-    let key = |owner: &str| {
-        let out = ok(&tongban(
+    crate::each_backend("key_overlaps_read_as_people_write_them", || {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("hub");
+        ok(&tongban(&data, &["init"]));
+        let key = |owner: &str| {
+            let out = ok(&tongban(
+                &data,
+                &["key", "new", "--owner", owner, "--get", "/keyId"],
+            ));
+            out.trim().to_owned()
+        };
+        let rotate = |key: &str, overlap: &str| {
+            tongban(
+                &data,
+                &["--json", "key", "rotate", key, "--overlap", overlap],
+            )
+        };
+        let seconds = |t: &Value| {
+            let text = t.as_str().unwrap();
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .unwrap()
+                .unix_timestamp()
+        };
+        for (overlap, expected) in [
+            ("1d 12h", 36 * 3600),
+            ("0d", 0),
+            ("7d", 7 * 86_400),
+            ("90m", 5_400),
+        ] {
+            let out = rotate(&key(MARKET), overlap);
+            let rotated = json_of(&out);
+            assert_eq!(out.status.code(), Some(0), "{overlap}: {rotated}");
+            let overlap_secs =
+                seconds(&rotated["old"]["notAfter"]) - seconds(&rotated["new"]["notBefore"]);
+            assert!((overlap_secs - expected).abs() <= 2, "{overlap}: {rotated}");
+        }
+        // Nonsense is a usage error and changes nothing; too long, the hub's refusal.
+        let k = key(CIVIL);
+        let before = ok(&tongban(
             &data,
-            &["key", "new", "--owner", owner, "--get", "/keyId"],
+            &["--json", "key", "list", "--owner", CIVIL],
         ));
-        out.trim().to_owned()
-    };
-    let rotate = |key: &str, overlap: &str| {
-        tongban(
-            &data,
-            &["--json", "key", "rotate", key, "--overlap", overlap],
-        )
-    };
-    let seconds = |t: &Value| {
-        let text = t.as_str().unwrap();
-        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-            .unwrap()
-            .unix_timestamp()
-    };
-    for (overlap, expected) in [
-        ("1d 12h", 36 * 3600),
-        ("0d", 0),
-        ("7d", 7 * 86_400),
-        ("90m", 5_400),
-    ] {
-        let out = rotate(&key(MARKET), overlap);
-        let rotated = json_of(&out);
-        assert_eq!(out.status.code(), Some(0), "{overlap}: {rotated}");
-        let overlap_secs =
-            seconds(&rotated["old"]["notAfter"]) - seconds(&rotated["new"]["notBefore"]);
-        assert!((overlap_secs - expected).abs() <= 2, "{overlap}: {rotated}");
-    }
-    // Nonsense is a usage error and changes nothing; too long, the hub's refusal.
-    let k = key(CIVIL);
-    let before = ok(&tongban(
-        &data,
-        &["--json", "key", "list", "--owner", CIVIL],
-    ));
-    for bad in ["7", "3 parsecs", "-1d"] {
-        let out = rotate(&k, bad);
-        assert_eq!(out.status.code(), Some(2), "{bad}");
-        assert_eq!(json_of(&out)["error"]["code"], "USAGE", "{bad}");
-    }
-    let out = rotate(&k, "400d");
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(json_of(&out)["error"]["code"], "OVERLAP_INVALID");
-    assert_eq!(
-        ok(&tongban(
-            &data,
-            &["--json", "key", "list", "--owner", CIVIL]
-        )),
-        before
-    );
+        for bad in ["7", "3 parsecs", "-1d"] {
+            let out = rotate(&k, bad);
+            assert_eq!(out.status.code(), Some(2), "{bad}");
+            assert_eq!(json_of(&out)["error"]["code"], "USAGE", "{bad}");
+        }
+        let out = rotate(&k, "400d");
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(json_of(&out)["error"]["code"], "OVERLAP_INVALID");
+        assert_eq!(
+            ok(&tongban(
+                &data,
+                &["--json", "key", "list", "--owner", CIVIL]
+            )),
+            before
+        );
+    });
 }
 
 #[test]
 fn long_work_draws_no_progress_where_nobody_watches() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("hub");
-    hub_with_audit_entries(&data, 3000);
-    let archive = dir.path().join("audit.jsonl");
-    let anchor = ok(&tongban(&data, &["audit", "anchor"]));
-    let runs: [&[&str]; 4] = [
-        &["audit", "verify"],
-        &["audit", "export", "--out", path(&archive)],
-        &[
-            "audit",
-            "verify-archive",
-            path(&archive),
-            "--anchor",
-            anchor.trim(),
-        ],
-        &["doctor"],
-    ];
-    for args in runs {
-        // Standard error is a pipe here: not a terminal.
-        let out = tongban(&data, args);
-        assert_eq!(out.status.code(), Some(0), "{args:?}");
-        assert!(
-            out.stderr.is_empty(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(!out.stdout.is_empty());
-    }
+    crate::each_backend("long_work_draws_no_progress_where_nobody_watches", || {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("hub");
+        hub_with_audit_entries(&data, 3000);
+        let archive = dir.path().join("audit.jsonl");
+        let anchor = ok(&tongban(&data, &["audit", "anchor"]));
+        let runs: [&[&str]; 4] = [
+            &["audit", "verify"],
+            &["audit", "export", "--out", path(&archive)],
+            &[
+                "audit",
+                "verify-archive",
+                path(&archive),
+                "--anchor",
+                anchor.trim(),
+            ],
+            &["doctor"],
+        ];
+        for args in runs {
+            // Standard error is a pipe here: not a terminal.
+            let out = tongban(&data, args);
+            assert_eq!(out.status.code(), Some(0), "{args:?}");
+            assert!(
+                out.stderr.is_empty(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!out.stdout.is_empty());
+        }
+    });
 }
 
 #[test]
 fn chinese_columns_line_up_by_display_width() {
-    use unicode_width::UnicodeWidthStr;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("hub");
-    ok(&tongban(&data, &["init"]));
-    let examples = repo().join("examples");
-    for (dept, file) in [
-        (MARKET, "market-registrations.json"),
-        (CIVIL, "civil-marriages.json"),
-    ] {
-        ok(&tongban(
-            &data,
-            &[
-                "catalogue",
-                "publish",
-                "--as",
-                dept,
-                path(&examples.join(file)),
-            ],
-        ));
-    }
-    let text = ok(&tongban(&data, &["catalogue", "list"]));
-    // The names differ in length; the sharing type after them starts in
-    // one display column all the same.
-    let columns: Vec<usize> = text
-        .lines()
-        .map(|l| l[..l.find('[').unwrap()].width())
-        .collect();
-    assert_eq!(columns.len(), 2, "{text}");
-    assert_eq!(columns[0], columns[1], "{text}");
+    crate::each_backend("chinese_columns_line_up_by_display_width", || {
+        use unicode_width::UnicodeWidthStr;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("hub");
+        ok(&tongban(&data, &["init"]));
+        let examples = repo().join("examples");
+        for (dept, file) in [
+            (MARKET, "market-registrations.json"),
+            (CIVIL, "civil-marriages.json"),
+        ] {
+            ok(&tongban(
+                &data,
+                &[
+                    "catalogue",
+                    "publish",
+                    "--as",
+                    dept,
+                    path(&examples.join(file)),
+                ],
+            ));
+        }
+        let text = ok(&tongban(&data, &["catalogue", "list"]));
+        // The names differ in length; the sharing type after them starts in
+        // one display column all the same.
+        let columns: Vec<usize> = text
+            .lines()
+            .map(|l| l[..l.find('[').unwrap()].width())
+            .collect();
+        assert_eq!(columns.len(), 2, "{text}");
+        assert_eq!(columns[0], columns[1], "{text}");
+    });
 }

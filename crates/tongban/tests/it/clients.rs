@@ -140,67 +140,73 @@ fn logged(path: &Path, parts: &[&str], within: Duration) -> String {
 
 #[test]
 fn listen_outlives_a_hub_restart_and_stops_on_sigterm_with_done() {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, market, civil) = setup(dir.path());
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut hub = serve(&data, port);
-    let mut listen = Listening::start(&["--hub", &addr, "--credentials", civil.to_str().unwrap()]);
-    listen.said(
-        &format!("listening as {CIVIL} on {addr}"),
-        Duration::from_secs(30),
-    );
+    crate::each_backend(
+        "listen_outlives_a_hub_restart_and_stops_on_sigterm_with_done",
+        || {
+            let dir = tempfile::tempdir().unwrap();
+            let (data, market, civil) = setup(dir.path());
+            let port = free_port();
+            let addr = format!("127.0.0.1:{port}");
+            let mut hub = serve(&data, port);
+            let mut listen =
+                Listening::start(&["--hub", &addr, "--credentials", civil.to_str().unwrap()]);
+            listen.said(
+                &format!("listening as {CIVIL} on {addr}"),
+                Duration::from_secs(30),
+            );
 
-    // The hub dies and comes back on the same port.
-    hub.kill().unwrap();
-    hub.wait().unwrap();
-    let log = dir.path().join("serve.log");
-    let mut hub = serve_logged(&data, port, Some(&log));
-    let line = listen.said("reconnecting in", Duration::from_secs(30));
-    assert!(
-        line.contains(&addr),
-        "the attempt names the address: {line}"
-    );
-    listen.said(
-        &format!("listening as {CIVIL} on {addr}"),
-        Duration::from_secs(60),
-    );
+            // The hub dies and comes back on the same port.
+            hub.kill().unwrap();
+            hub.wait().unwrap();
+            let log = dir.path().join("serve.log");
+            let mut hub = serve_logged(&data, port, Some(&log));
+            let line = listen.said("reconnecting in", Duration::from_secs(30));
+            assert!(
+                line.contains(&addr),
+                "the attempt names the address: {line}"
+            );
+            listen.said(
+                &format!("listening as {CIVIL} on {addr}"),
+                Duration::from_secs(60),
+            );
 
-    // What is sent after the restart reaches the same listen process.
-    let sent = json_of(&department_cmd(&[
-        "--json",
-        "send",
-        "--hub",
-        &addr,
-        "--credentials",
-        market.to_str().unwrap(),
-        "--to",
-        CIVIL,
-        "--resource",
-        "business-registration",
-        "--schema",
-        "business-registration@1",
-        "--payload",
-        payload_file(dir.path()).to_str().unwrap(),
-    ]));
-    let id = sent["id"].as_str().unwrap();
-    listen.delivered(id, Duration::from_secs(30));
+            // What is sent after the restart reaches the same listen process.
+            let sent = json_of(&department_cmd(&[
+                "--json",
+                "send",
+                "--hub",
+                &addr,
+                "--credentials",
+                market.to_str().unwrap(),
+                "--to",
+                CIVIL,
+                "--resource",
+                "business-registration",
+                "--schema",
+                "business-registration@1",
+                "--payload",
+                payload_file(dir.path()).to_str().unwrap(),
+            ]));
+            let id = sent["id"].as_str().unwrap();
+            listen.delivered(id, Duration::from_secs(30));
 
-    // SIGTERM: listen stops, closes with DONE and exits 0.
-    let (status, took) = listen.terminate();
-    assert_eq!(status.code(), Some(0), "{:#?}", listen.said);
-    assert!(took < Duration::from_secs(5), "{took:?}");
-    logged(
-        &log,
-        &[
-            "disconnected",
-            CIVIL,
-            "closed by the client with code 0 (DONE)",
-        ],
-        Duration::from_secs(10),
+            // SIGTERM: listen stops, closes with DONE and exits 0.
+            let (status, took) = listen.terminate();
+            assert_eq!(status.code(), Some(0), "{:#?}", listen.said);
+            assert!(took < Duration::from_secs(5), "{took:?}");
+            logged(
+                &log,
+                &[
+                    "disconnected",
+                    CIVIL,
+                    "closed by the client with code 0 (DONE)",
+                ],
+                Duration::from_secs(10),
+            );
+            hub.kill().unwrap();
+            hub.wait().unwrap();
+        },
     );
-    hub.kill().unwrap();
-    hub.wait().unwrap();
 }
 
 /// A provider that stops on SIGTERM frees its requesters at once; one
@@ -209,191 +215,198 @@ fn listen_outlives_a_hub_restart_and_stops_on_sigterm_with_done() {
 /// a `REQUEST_TIMEOUT` after their 30 s.
 #[test]
 fn a_provider_that_stops_or_is_killed_leaves_requesters_provider_unavailable() {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, market, civil) = setup(dir.path());
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut hub = serve(&data, port);
-    let payload = payload_file(dir.path());
-    let request = || {
-        let started = Instant::now();
-        let out = department_cmd(&[
-            "--json",
-            "request",
-            "--hub",
-            &addr,
-            "--credentials",
-            civil.to_str().unwrap(),
-            "--resource",
-            "business-registration",
-            "--schema",
-            "business-registration@1",
-            "--payload",
-            payload.to_str().unwrap(),
-            "--timeout-ms",
-            "30000",
-        ]);
-        (out, started.elapsed())
-    };
-    let provider = || {
-        let mut listen = Listening::start(&[
-            "--hub",
-            &addr,
-            "--credentials",
-            market.to_str().unwrap(),
-            "--respond-with",
-            payload.to_str().unwrap(),
-            "--respond-schema",
-            "business-registration@1",
-        ]);
-        listen.said(&format!("listening as {MARKET}"), Duration::from_secs(30));
-        let (answered, _) = request();
-        assert!(answered.status.success(), "{answered:?}");
-        assert_eq!(json_of(&answered)["sender"], MARKET);
-        listen
-    };
+    crate::each_backend(
+        "a_provider_that_stops_or_is_killed_leaves_requesters_provider_unavailable",
+        || {
+            let dir = tempfile::tempdir().unwrap();
+            let (data, market, civil) = setup(dir.path());
+            let port = free_port();
+            let addr = format!("127.0.0.1:{port}");
+            let mut hub = serve(&data, port);
+            let payload = payload_file(dir.path());
+            let request = || {
+                let started = Instant::now();
+                let out = department_cmd(&[
+                    "--json",
+                    "request",
+                    "--hub",
+                    &addr,
+                    "--credentials",
+                    civil.to_str().unwrap(),
+                    "--resource",
+                    "business-registration",
+                    "--schema",
+                    "business-registration@1",
+                    "--payload",
+                    payload.to_str().unwrap(),
+                    "--timeout-ms",
+                    "30000",
+                ]);
+                (out, started.elapsed())
+            };
+            let provider = || {
+                let mut listen = Listening::start(&[
+                    "--hub",
+                    &addr,
+                    "--credentials",
+                    market.to_str().unwrap(),
+                    "--respond-with",
+                    payload.to_str().unwrap(),
+                    "--respond-schema",
+                    "business-registration@1",
+                ]);
+                listen.said(&format!("listening as {MARKET}"), Duration::from_secs(30));
+                let (answered, _) = request();
+                assert!(answered.status.success(), "{answered:?}");
+                assert_eq!(json_of(&answered)["sender"], MARKET);
+                listen
+            };
 
-    let mut listen = provider();
-    let (status, took) = listen.terminate();
-    assert_eq!(status.code(), Some(0), "{:#?}", listen.said);
-    assert!(took < Duration::from_secs(5), "{took:?}");
-    let (refused, waited) = request();
-    assert_eq!(
-        json_of(&refused)["error"]["code"],
-        "PROVIDER_UNAVAILABLE",
-        "{refused:?}"
-    );
-    assert!(waited < Duration::from_secs(4), "{waited:?}");
+            let mut listen = provider();
+            let (status, took) = listen.terminate();
+            assert_eq!(status.code(), Some(0), "{:#?}", listen.said);
+            assert!(took < Duration::from_secs(5), "{took:?}");
+            let (refused, waited) = request();
+            assert_eq!(
+                json_of(&refused)["error"]["code"],
+                "PROVIDER_UNAVAILABLE",
+                "{refused:?}"
+            );
+            assert!(waited < Duration::from_secs(4), "{waited:?}");
 
-    let mut listen = provider();
-    listen.child.kill().unwrap();
-    listen.child.wait().unwrap();
-    let (refused, waited) = request();
-    eprintln!("a provider killed outright: PROVIDER_UNAVAILABLE after {waited:?}");
-    assert_eq!(
-        json_of(&refused)["error"]["code"],
-        "PROVIDER_UNAVAILABLE",
-        "{refused:?}"
+            let mut listen = provider();
+            listen.child.kill().unwrap();
+            listen.child.wait().unwrap();
+            let (refused, waited) = request();
+            eprintln!("a provider killed outright: PROVIDER_UNAVAILABLE after {waited:?}");
+            assert_eq!(
+                json_of(&refused)["error"]["code"],
+                "PROVIDER_UNAVAILABLE",
+                "{refused:?}"
+            );
+            assert!(waited < Duration::from_secs(15), "{waited:?}");
+            hub.kill().unwrap();
+            hub.wait().unwrap();
+        },
     );
-    assert!(waited < Duration::from_secs(15), "{waited:?}");
-    hub.kill().unwrap();
-    hub.wait().unwrap();
 }
 
 #[test]
 fn several_hub_addresses_and_a_connect_timeout() {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, market, _civil) = setup(dir.path());
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut hub = serve(&data, port);
-    // Addresses where nothing answers (QUIC gets no "connection refused").
-    let quiet: Vec<std::net::UdpSocket> = (0..2)
-        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
-        .collect();
-    let [first, second] = [0, 1].map(|i| quiet[i].local_addr().unwrap().to_string());
-    let payload = payload_file(dir.path());
-    let send = |hubs: &[&str], env: Option<&str>| {
-        let mut args = vec!["--json", "send"];
-        for h in hubs {
-            args.extend(["--hub", h]);
-        }
-        args.extend([
+    crate::each_backend("several_hub_addresses_and_a_connect_timeout", || {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, market, _civil) = setup(dir.path());
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut hub = serve(&data, port);
+        // Addresses where nothing answers (QUIC gets no "connection refused").
+        let quiet: Vec<std::net::UdpSocket> = (0..2)
+            .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let [first, second] = [0, 1].map(|i| quiet[i].local_addr().unwrap().to_string());
+        let payload = payload_file(dir.path());
+        let send = |hubs: &[&str], env: Option<&str>| {
+            let mut args = vec!["--json", "send"];
+            for h in hubs {
+                args.extend(["--hub", h]);
+            }
+            args.extend([
+                "--connect-timeout",
+                "300ms",
+                "--credentials",
+                market.to_str().unwrap(),
+                "--to",
+                CIVIL,
+                "--resource",
+                "business-registration",
+                "--schema",
+                "business-registration@1",
+                "--payload",
+                payload.to_str().unwrap(),
+            ]);
+            let mut command = Command::new(env!("CARGO_BIN_EXE_tongban"));
+            command.args(&args).env_remove("TONGBAN_HUB");
+            if let Some(list) = env {
+                command.env("TONGBAN_HUB", list);
+            }
+            command.output().unwrap()
+        };
+
+        // The first does not answer: the second takes the message.
+        let both = format!("{first},{addr}");
+        let out = send(&[&both], None);
+        assert!(json_of(&out)["seq"].as_u64().is_some(), "{out:?}");
+        let out = send(&[], Some(&both));
+        assert!(json_of(&out)["seq"].as_u64().is_some(), "{out:?}");
+
+        // None answers: one error naming each address and what it did.
+        let out = send(&[&first, &second], None);
+        assert_eq!(out.status.code(), Some(1));
+        let error = &json_of(&out)["error"];
+        assert_eq!(error["code"], "CONNECT_FAILED");
+        assert_eq!(
+            error["message"],
+            json!(format!(
+                "connect: {first}: no answer within 0.3 s (is the hub running, and is this its address?); \
+             {second}: no answer within 0.3 s (is the hub running, and is this its address?)"
+            ))
+        );
+
+        // A timeout needs its unit.
+        let out = department_cmd(&[
+            "send",
+            "--connect-timeout",
+            "5",
+            "--credentials",
+            "x",
+            "--to",
+            CIVIL,
+            "--resource",
+            "r",
+            "--schema",
+            "s@1",
+            "--payload",
+            "p.json",
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("give a unit, e.g. 5s or 500ms"),
+            "{out:?}"
+        );
+
+        // listen keeps trying, saying why and when, until told to stop; with
+        // --no-reconnect it gives up at once.
+        let mut listen = Listening::start(&[
+            "--hub",
+            &first,
             "--connect-timeout",
             "300ms",
             "--credentials",
             market.to_str().unwrap(),
-            "--to",
-            CIVIL,
-            "--resource",
-            "business-registration",
-            "--schema",
-            "business-registration@1",
-            "--payload",
-            payload.to_str().unwrap(),
         ]);
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tongban"));
-        command.args(&args).env_remove("TONGBAN_HUB");
-        if let Some(list) = env {
-            command.env("TONGBAN_HUB", list);
-        }
-        command.output().unwrap()
-    };
-
-    // The first does not answer: the second takes the message.
-    let both = format!("{first},{addr}");
-    let out = send(&[&both], None);
-    assert!(json_of(&out)["seq"].as_u64().is_some(), "{out:?}");
-    let out = send(&[], Some(&both));
-    assert!(json_of(&out)["seq"].as_u64().is_some(), "{out:?}");
-
-    // None answers: one error naming each address and what it did.
-    let out = send(&[&first, &second], None);
-    assert_eq!(out.status.code(), Some(1));
-    let error = &json_of(&out)["error"];
-    assert_eq!(error["code"], "CONNECT_FAILED");
-    assert_eq!(
-        error["message"],
-        json!(format!(
-            "connect: {first}: no answer within 0.3 s (is the hub running, and is this its address?); \
-             {second}: no answer within 0.3 s (is the hub running, and is this its address?)"
-        ))
-    );
-
-    // A timeout needs its unit.
-    let out = department_cmd(&[
-        "send",
-        "--connect-timeout",
-        "5",
-        "--credentials",
-        "x",
-        "--to",
-        CIVIL,
-        "--resource",
-        "r",
-        "--schema",
-        "s@1",
-        "--payload",
-        "p.json",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("give a unit, e.g. 5s or 500ms"),
-        "{out:?}"
-    );
-
-    // listen keeps trying, saying why and when, until told to stop; with
-    // --no-reconnect it gives up at once.
-    let mut listen = Listening::start(&[
-        "--hub",
-        &first,
-        "--connect-timeout",
-        "300ms",
-        "--credentials",
-        market.to_str().unwrap(),
-    ]);
-    let line = listen.said("reconnecting in", Duration::from_secs(30));
-    assert!(
-        line.starts_with(&format!(
-            "listen: could not connect: connect: {first}: no answer within 0.3 s"
-        )) && line.ends_with("(attempt 1)"),
-        "{line}"
-    );
-    listen.said("(attempt 2)", Duration::from_secs(30));
-    let (status, _) = listen.terminate();
-    assert_eq!(status.code(), Some(0), "{:#?}", listen.said);
-    let out = department_cmd(&[
-        "--json",
-        "listen",
-        "--no-reconnect",
-        "--hub",
-        &first,
-        "--connect-timeout",
-        "300ms",
-        "--credentials",
-        market.to_str().unwrap(),
-    ]);
-    assert_eq!(json_of(&out)["error"]["code"], "CONNECT_FAILED", "{out:?}");
-    hub.kill().unwrap();
-    hub.wait().unwrap();
+        let line = listen.said("reconnecting in", Duration::from_secs(30));
+        assert!(
+            line.starts_with(&format!(
+                "listen: could not connect: connect: {first}: no answer within 0.3 s"
+            )) && line.ends_with("(attempt 1)"),
+            "{line}"
+        );
+        listen.said("(attempt 2)", Duration::from_secs(30));
+        let (status, _) = listen.terminate();
+        assert_eq!(status.code(), Some(0), "{:#?}", listen.said);
+        let out = department_cmd(&[
+            "--json",
+            "listen",
+            "--no-reconnect",
+            "--hub",
+            &first,
+            "--connect-timeout",
+            "300ms",
+            "--credentials",
+            market.to_str().unwrap(),
+        ]);
+        assert_eq!(json_of(&out)["error"]["code"], "CONNECT_FAILED", "{out:?}");
+        hub.kill().unwrap();
+        hub.wait().unwrap();
+    });
 }

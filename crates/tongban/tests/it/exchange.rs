@@ -118,10 +118,8 @@ pub(crate) fn serve_logged(data: &Path, port: u16, log: Option<&Path>) -> Child 
         ),
         None => ("warn", Stdio::null()),
     };
-    let child = Command::new(env!("CARGO_BIN_EXE_tongban"))
+    let child = crate::cli(data)
         .args([
-            "--data-dir",
-            data.to_str().unwrap(),
             "--durability",
             "process",
             "serve",
@@ -160,11 +158,14 @@ fn client_cmd(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn a_large_payload_travels_by_reference_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, market, civil) = setup(dir.path());
-    // A message type whose documents run to megabytes: scanned case files.
-    let schema = dir.path().join("case-archive.json");
-    std::fs::write(
+    crate::each_backend(
+        "a_large_payload_travels_by_reference_from_the_command_line",
+        || {
+            let dir = tempfile::tempdir().unwrap();
+            let (data, market, civil) = setup(dir.path());
+            // A message type whose documents run to megabytes: scanned case files.
+            let schema = dir.path().join("case-archive.json");
+            std::fs::write(
         &schema,
         serde_json::to_vec(&json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -178,297 +179,306 @@ fn a_large_payload_travels_by_reference_from_the_command_line() {
         .unwrap(),
     )
     .unwrap();
-    ok(&tongban(
-        &data,
-        &["schema", "publish", schema.to_str().unwrap()],
-    ));
-    share_with_civil(dir.path(), &data, "case-archive", "办件归档");
-    let port = free_port();
-    let mut hub = serve(&data, port);
-    let addr = format!("127.0.0.1:{port}");
-    let payload = json!({"caseNo": "440114-2026-000123", "pages": vec!["QUJD".repeat(100_000); 4]});
-    let file = dir.path().join("archive.json");
-    std::fs::write(&file, serde_json::to_vec(&payload).unwrap()).unwrap();
-    assert!(
-        std::fs::metadata(&file).unwrap().len() > 1_048_576,
-        "over the frame limit"
+            ok(&tongban(
+                &data,
+                &["schema", "publish", schema.to_str().unwrap()],
+            ));
+            share_with_civil(dir.path(), &data, "case-archive", "办件归档");
+            let port = free_port();
+            let mut hub = serve(&data, port);
+            let addr = format!("127.0.0.1:{port}");
+            let payload =
+                json!({"caseNo": "440114-2026-000123", "pages": vec!["QUJD".repeat(100_000); 4]});
+            let file = dir.path().join("archive.json");
+            std::fs::write(&file, serde_json::to_vec(&payload).unwrap()).unwrap();
+            assert!(
+                std::fs::metadata(&file).unwrap().len() > 1_048_576,
+                "over the frame limit"
+            );
+            let send = [
+                "--json",
+                "send",
+                "--hub",
+                &addr,
+                "--credentials",
+                market.to_str().unwrap(),
+                "--to",
+                CIVIL,
+                "--resource",
+                "case-archive",
+                "--schema",
+                "case-archive@1",
+                "--payload",
+                file.to_str().unwrap(),
+            ];
+            assert!(json_of(&client_cmd(&send))["seq"].as_u64().unwrap() > 0);
+            let out = client_cmd(&[
+                "listen",
+                "--hub",
+                &addr,
+                "--credentials",
+                civil.to_str().unwrap(),
+                "--count",
+                "1",
+            ]);
+            let line: Value =
+                serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap())
+                    .unwrap();
+            assert!(line["envelope"]["payload"].is_null());
+            assert_eq!(line["payload"], payload, "listen fetches the payload");
+            let sha256 = line["envelope"]["payloadRef"]["sha256"].as_str().unwrap();
+            let fetched = dir.path().join("fetched.json");
+            let out = client_cmd(&[
+                "download",
+                "--hub",
+                &addr,
+                "--credentials",
+                civil.to_str().unwrap(),
+                sha256,
+                "--out",
+                fetched.to_str().unwrap(),
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                std::fs::read(&fetched).unwrap(),
+                serde_json::to_vec(&payload).unwrap()
+            );
+            // Someone who is no party to it gets BLOB_MISSING.
+            let out = client_cmd(&[
+                "download",
+                "--hub",
+                &addr,
+                "--credentials",
+                civil.to_str().unwrap(),
+                &"00".repeat(32),
+            ]);
+            assert!(!out.status.success());
+            assert!(String::from_utf8_lossy(&out.stderr).contains("BLOB_MISSING"));
+            hub.kill().unwrap();
+            hub.wait().unwrap();
+        },
     );
-    let send = [
-        "--json",
-        "send",
-        "--hub",
-        &addr,
-        "--credentials",
-        market.to_str().unwrap(),
-        "--to",
-        CIVIL,
-        "--resource",
-        "case-archive",
-        "--schema",
-        "case-archive@1",
-        "--payload",
-        file.to_str().unwrap(),
-    ];
-    assert!(json_of(&client_cmd(&send))["seq"].as_u64().unwrap() > 0);
-    let out = client_cmd(&[
-        "listen",
-        "--hub",
-        &addr,
-        "--credentials",
-        civil.to_str().unwrap(),
-        "--count",
-        "1",
-    ]);
-    let line: Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
-    assert!(line["envelope"]["payload"].is_null());
-    assert_eq!(line["payload"], payload, "listen fetches the payload");
-    let sha256 = line["envelope"]["payloadRef"]["sha256"].as_str().unwrap();
-    let fetched = dir.path().join("fetched.json");
-    let out = client_cmd(&[
-        "download",
-        "--hub",
-        &addr,
-        "--credentials",
-        civil.to_str().unwrap(),
-        sha256,
-        "--out",
-        fetched.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        std::fs::read(&fetched).unwrap(),
-        serde_json::to_vec(&payload).unwrap()
-    );
-    // Someone who is no party to it gets BLOB_MISSING.
-    let out = client_cmd(&[
-        "download",
-        "--hub",
-        &addr,
-        "--credentials",
-        civil.to_str().unwrap(),
-        &"00".repeat(32),
-    ]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("BLOB_MISSING"));
-    hub.kill().unwrap();
-    hub.wait().unwrap();
 }
 
 #[test]
 fn serve_send_and_listen_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, market, civil) = setup(dir.path());
-    let port = free_port();
-    let mut hub = serve(&data, port);
-    let addr = format!("127.0.0.1:{port}");
-    let payload = payload_file(dir.path());
-    let out = client_cmd(&[
-        "--json",
-        "send",
-        "--hub",
-        &addr,
-        "--credentials",
-        market.to_str().unwrap(),
-        "--to",
-        CIVIL,
-        "--resource",
-        "business-registration",
-        "--schema",
-        "business-registration@1",
-        "--payload",
-        payload.to_str().unwrap(),
-    ]);
-    let accepted = json_of(&out);
-    assert!(accepted["seq"].as_u64().unwrap() > 0, "{accepted}");
-    // CIVIL was offline; it gets the message when it listens.
-    let out = client_cmd(&[
-        "listen",
-        "--hub",
-        &addr,
-        "--credentials",
-        civil.to_str().unwrap(),
-        "--count",
-        "1",
-    ]);
-    let line: Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
-    assert_eq!(line["envelope"]["id"], accepted["id"]);
-    // CIVIL may not send on MARKET's resource: only the provider publishes.
-    let out = client_cmd(&[
-        "--json",
-        "send",
-        "--hub",
-        &addr,
-        "--credentials",
-        civil.to_str().unwrap(),
-        "--to",
-        MARKET,
-        "--resource",
-        "business-registration",
-        "--schema",
-        "business-registration@1",
-        "--payload",
-        payload.to_str().unwrap(),
-    ]);
-    assert_eq!(json_of(&out)["error"]["code"], "RESOURCE_FORBIDDEN");
-    // MARKET publishes a record; CIVIL (approved) reads the resource's records.
-    let published = json_of(&client_cmd(&[
-        "--json",
-        "send",
-        "--hub",
-        &addr,
-        "--credentials",
-        market.to_str().unwrap(),
-        "--topic",
-        "--resource",
-        "business-registration",
-        "--schema",
-        "business-registration@1",
-        "--payload",
-        payload.to_str().unwrap(),
-    ]));
-    let out = client_cmd(&[
-        "--json",
-        "records",
-        "--hub",
-        &addr,
-        "--credentials",
-        civil.to_str().unwrap(),
-        "--resource",
-        "business-registration",
-        "--all",
-    ]);
-    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(lines.len(), 2, "{lines:?}");
-    assert_eq!(lines[0]["envelope"]["id"], published["id"]);
-    assert_eq!(lines[1], json!({"records": 1, "next": null}));
-    // Refusals reach the statistics within a second.
-    std::thread::sleep(Duration::from_millis(1500));
-    hub.kill().unwrap();
-    hub.wait().unwrap();
-    let stats = json_of(&tongban(&data, &["--json", "stats"]));
-    let resource = stats["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["resource"] == "business-registration")
-        .unwrap()
-        .clone();
-    assert_eq!(
-        (&resource["records"], &resource["refusals"]),
-        (&json!(2), &json!(1)),
-        "{resource}"
-    );
-    assert_eq!(stats["refusalCodes"]["RESOURCE_FORBIDDEN"], 1);
-    let text = ok(&tongban(&data, &["stats", "--since", "2026-01-01"]));
-    assert!(text.contains("business-registration"), "{text}");
-    let out = tongban(&data, &["--json", "stats", "--since", "yesterday"]);
-    assert_eq!(json_of(&out)["error"]["code"], "DATE_INVALID");
+    crate::each_backend("serve_send_and_listen_from_the_command_line", || {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, market, civil) = setup(dir.path());
+        let port = free_port();
+        let mut hub = serve(&data, port);
+        let addr = format!("127.0.0.1:{port}");
+        let payload = payload_file(dir.path());
+        let out = client_cmd(&[
+            "--json",
+            "send",
+            "--hub",
+            &addr,
+            "--credentials",
+            market.to_str().unwrap(),
+            "--to",
+            CIVIL,
+            "--resource",
+            "business-registration",
+            "--schema",
+            "business-registration@1",
+            "--payload",
+            payload.to_str().unwrap(),
+        ]);
+        let accepted = json_of(&out);
+        assert!(accepted["seq"].as_u64().unwrap() > 0, "{accepted}");
+        // CIVIL was offline; it gets the message when it listens.
+        let out = client_cmd(&[
+            "listen",
+            "--hub",
+            &addr,
+            "--credentials",
+            civil.to_str().unwrap(),
+            "--count",
+            "1",
+        ]);
+        let line: Value =
+            serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap())
+                .unwrap();
+        assert_eq!(line["envelope"]["id"], accepted["id"]);
+        // CIVIL may not send on MARKET's resource: only the provider publishes.
+        let out = client_cmd(&[
+            "--json",
+            "send",
+            "--hub",
+            &addr,
+            "--credentials",
+            civil.to_str().unwrap(),
+            "--to",
+            MARKET,
+            "--resource",
+            "business-registration",
+            "--schema",
+            "business-registration@1",
+            "--payload",
+            payload.to_str().unwrap(),
+        ]);
+        assert_eq!(json_of(&out)["error"]["code"], "RESOURCE_FORBIDDEN");
+        // MARKET publishes a record; CIVIL (approved) reads the resource's records.
+        let published = json_of(&client_cmd(&[
+            "--json",
+            "send",
+            "--hub",
+            &addr,
+            "--credentials",
+            market.to_str().unwrap(),
+            "--topic",
+            "--resource",
+            "business-registration",
+            "--schema",
+            "business-registration@1",
+            "--payload",
+            payload.to_str().unwrap(),
+        ]));
+        let out = client_cmd(&[
+            "--json",
+            "records",
+            "--hub",
+            &addr,
+            "--credentials",
+            civil.to_str().unwrap(),
+            "--resource",
+            "business-registration",
+            "--all",
+        ]);
+        let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[0]["envelope"]["id"], published["id"]);
+        assert_eq!(lines[1], json!({"records": 1, "next": null}));
+        // Refusals reach the statistics within a second.
+        std::thread::sleep(Duration::from_millis(1500));
+        hub.kill().unwrap();
+        hub.wait().unwrap();
+        let stats = json_of(&tongban(&data, &["--json", "stats"]));
+        let resource = stats["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource"] == "business-registration")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (&resource["records"], &resource["refusals"]),
+            (&json!(2), &json!(1)),
+            "{resource}"
+        );
+        assert_eq!(stats["refusalCodes"]["RESOURCE_FORBIDDEN"], 1);
+        let text = ok(&tongban(&data, &["stats", "--since", "2026-01-01"]));
+        assert!(text.contains("business-registration"), "{text}");
+        let out = tongban(&data, &["--json", "stats", "--since", "yesterday"]);
+        assert_eq!(json_of(&out)["error"]["code"], "DATE_INVALID");
+    });
 }
 
 /// `kill -9` of the hub while departments send: every acknowledged message
 /// is in the store after a restart, delivered, and the audit log verifies.
 #[test]
 fn kill_9_under_load_loses_nothing_acknowledged() {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, market, civil) = setup(dir.path());
-    let port = free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let mut hub = serve(&data, port);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let acknowledged: Vec<String> = runtime.block_on(async {
-        let cfg = client_config(&market, addr);
-        let client = tongban_client::Client::connect(cfg).await.unwrap();
-        let mut acked = Vec::new();
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..8 {
-            let client = client.clone();
-            tasks.spawn(async move {
-                let mut mine = Vec::new();
-                loop {
-                    let envelopes: Vec<Value> = (0..20)
-                        .map(|_| {
-                            client
-                                .sign(&client.message_to(
-                                    CIVIL,
-                                    "business-registration",
-                                    "business-registration@1",
-                                    payload(),
-                                ))
-                                .unwrap()
-                        })
-                        .collect();
-                    match client.send_signed(envelopes).await {
-                        Ok(results) => {
-                            for r in results.into_iter().flatten() {
-                                mine.push(r.id);
+    crate::each_backend("kill_9_under_load_loses_nothing_acknowledged", || {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, market, civil) = setup(dir.path());
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut hub = serve(&data, port);
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let acknowledged: Vec<String> = runtime.block_on(async {
+            let cfg = client_config(&market, addr);
+            let client = tongban_client::Client::connect(cfg).await.unwrap();
+            let mut acked = Vec::new();
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..8 {
+                let client = client.clone();
+                tasks.spawn(async move {
+                    let mut mine = Vec::new();
+                    loop {
+                        let envelopes: Vec<Value> = (0..20)
+                            .map(|_| {
+                                client
+                                    .sign(&client.message_to(
+                                        CIVIL,
+                                        "business-registration",
+                                        "business-registration@1",
+                                        payload(),
+                                    ))
+                                    .unwrap()
+                            })
+                            .collect();
+                        match client.send_signed(envelopes).await {
+                            Ok(results) => {
+                                for r in results.into_iter().flatten() {
+                                    mine.push(r.id);
+                                }
                             }
+                            Err(_) => return mine,
                         }
-                        Err(_) => return mine,
                     }
-                }
-            });
-        }
-        // Kill once a few hundred are in.
-        let started = Instant::now();
-        loop {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let n = count_messages(&data.join("tongban.db")).await;
-            if n >= 300 || started.elapsed() > Duration::from_secs(60) {
-                break;
+                });
             }
-        }
+            // Kill once a few hundred are in.
+            let started = Instant::now();
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let n = crate::count_rows(&data, "messages");
+                if n >= 300 || started.elapsed() > Duration::from_secs(60) {
+                    break;
+                }
+            }
+            hub.kill().unwrap();
+            hub.wait().unwrap();
+            while let Some(mine) = tasks.join_next().await {
+                acked.extend(mine.unwrap());
+            }
+            acked
+        });
+        assert!(
+            acknowledged.len() >= 100,
+            "only {} acknowledged before the kill",
+            acknowledged.len()
+        );
+        // Restart: every acknowledged message is there and is delivered.
+        let mut hub = serve(&data, port);
+        let delivered: std::collections::HashSet<String> = runtime.block_on(async {
+            let client = tongban_client::Client::connect(client_config(&civil, addr))
+                .await
+                .unwrap();
+            let mut l = client.listen(1024).await.unwrap();
+            let mut ids = std::collections::HashSet::new();
+            while let Ok(Ok(Some(tongban_client::Event::Delivery(d)))) =
+                tokio::time::timeout(Duration::from_secs(5), l.next()).await
+            {
+                ids.insert(d.envelope["id"].as_str().unwrap().to_owned());
+                l.ack(d.delivery).await.unwrap();
+            }
+            ids
+        });
+        let lost: Vec<&String> = acknowledged
+            .iter()
+            .filter(|id| !delivered.contains(*id))
+            .collect();
+        assert!(
+            lost.is_empty(),
+            "{} acknowledged messages lost, e.g. {:?}",
+            lost.len(),
+            lost.first()
+        );
         hub.kill().unwrap();
         hub.wait().unwrap();
-        while let Some(mine) = tasks.join_next().await {
-            acked.extend(mine.unwrap());
-        }
-        acked
+        let report = json_of(&tongban(&data, &["--json", "audit", "verify"]));
+        assert!(report["problem"].is_null(), "{report}");
+        let _ = repo();
     });
-    assert!(
-        acknowledged.len() >= 100,
-        "only {} acknowledged before the kill",
-        acknowledged.len()
-    );
-    // Restart: every acknowledged message is there and is delivered.
-    let mut hub = serve(&data, port);
-    let delivered: std::collections::HashSet<String> = runtime.block_on(async {
-        let client = tongban_client::Client::connect(client_config(&civil, addr))
-            .await
-            .unwrap();
-        let mut l = client.listen(1024).await.unwrap();
-        let mut ids = std::collections::HashSet::new();
-        while let Ok(Ok(Some(tongban_client::Event::Delivery(d)))) =
-            tokio::time::timeout(Duration::from_secs(5), l.next()).await
-        {
-            ids.insert(d.envelope["id"].as_str().unwrap().to_owned());
-            l.ack(d.delivery).await.unwrap();
-        }
-        ids
-    });
-    let lost: Vec<&String> = acknowledged
-        .iter()
-        .filter(|id| !delivered.contains(*id))
-        .collect();
-    assert!(
-        lost.is_empty(),
-        "{} acknowledged messages lost, e.g. {:?}",
-        lost.len(),
-        lost.first()
-    );
-    hub.kill().unwrap();
-    hub.wait().unwrap();
-    let report = json_of(&tongban(&data, &["--json", "audit", "verify"]));
-    assert!(report["problem"].is_null(), "{report}");
-    let _ = repo();
 }
 
 pub(crate) fn payload() -> Value {
@@ -498,38 +508,26 @@ pub(crate) fn client_config(creds: &Path, hub: SocketAddr) -> tongban_client::Cl
     }
 }
 
-async fn count_messages(db: &Path) -> i64 {
-    use sqlx::Connection;
-    let Ok(mut conn) =
-        sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display())).await
-    else {
-        return 0;
-    };
-    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM messages")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap_or(0)
-}
-
 /// `tongban item` and `tongban case`: a case system pulls the applicant's
 /// licence over QUIC instead of a paper copy, then sends its result.
 #[test]
 fn cases_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, _market, civil) = setup(dir.path());
-    ok(&tongban(
-        &data,
-        &[
-            "licence",
-            "issue",
-            "--issuer",
-            MARKET,
-            "--request",
-            crate::business_request(dir.path()).to_str().unwrap(),
-        ],
-    ));
-    let item = dir.path().join("item.json");
-    std::fs::write(
+    crate::each_backend("cases_from_the_command_line", || {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, _market, civil) = setup(dir.path());
+        ok(&tongban(
+            &data,
+            &[
+                "licence",
+                "issue",
+                "--issuer",
+                MARKET,
+                "--request",
+                crate::business_request(dir.path()).to_str().unwrap(),
+            ],
+        ));
+        let item = dir.path().join("item.json");
+        std::fs::write(
         &item,
         serde_json::to_vec(&json!({
             "code": "440114-GZ-0201", "name": "建设工程规划许可证核发", "itemType": "承诺件",
@@ -540,74 +538,75 @@ fn cases_from_the_command_line() {
         .unwrap(),
     )
     .unwrap();
-    ok(&tongban(
-        &data,
-        &["item", "put", "--as", CIVIL, item.to_str().unwrap()],
-    ));
-    let listed = ok(&tongban(&data, &["item", "list"]));
-    assert!(
-        listed.contains("承诺件") && listed.contains("营业执照"),
-        "{listed}"
-    );
-    let out = tongban(
-        &data,
-        &[
-            "--json",
-            "item",
-            "put",
-            "--as",
-            MARKET,
-            item.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(json_of(&out)["error"]["code"], "ITEM_NOT_OWNER");
+        ok(&tongban(
+            &data,
+            &["item", "put", "--as", CIVIL, item.to_str().unwrap()],
+        ));
+        let listed = ok(&tongban(&data, &["item", "list"]));
+        assert!(
+            listed.contains("承诺件") && listed.contains("营业执照"),
+            "{listed}"
+        );
+        let out = tongban(
+            &data,
+            &[
+                "--json",
+                "item",
+                "put",
+                "--as",
+                MARKET,
+                item.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(json_of(&out)["error"]["code"], "ITEM_NOT_OWNER");
 
-    let port = free_port();
-    let mut hub = serve(&data, port);
-    let addr = format!("127.0.0.1:{port}");
-    let ask = |case: &str, item: &str, cause: &str| {
-        client_cmd(&[
-            "--json",
-            "case",
-            "licences",
-            "--hub",
-            &addr,
-            "--credentials",
-            civil.to_str().unwrap(),
-            "--case",
-            case,
-            "--item",
-            item,
-            "--holder",
-            &format!("001:{}", crate::COMPANY),
-            "--use-cause",
-            cause,
-        ])
-    };
-    let answer = json_of(&ask(
-        "HD-2026-000300",
-        "440114-GZ-0201",
-        "核验申请单位营业执照",
-    ));
-    assert_eq!(answer["payload"]["complete"], true, "{answer}");
-    assert_eq!(answer["payload"]["materials"][0]["status"], "found");
-    assert_eq!(answer["payload"]["materials"][1]["status"], "not-a-licence");
-    // Without a purpose; for an unknown item.
-    let out = ask("HD-2026-000301", "440114-GZ-0201", "");
-    assert!(!out.status.success());
-    assert_eq!(json_of(&out)["error"]["code"], "USE_CAUSE_REQUIRED");
-    let out = ask("HD-2026-000301", "440114-XX-9999", "核验");
-    assert_eq!(json_of(&out)["error"]["code"], "ITEM_UNKNOWN");
+        let port = free_port();
+        let mut hub = serve(&data, port);
+        let addr = format!("127.0.0.1:{port}");
+        let ask = |case: &str, item: &str, cause: &str| {
+            client_cmd(&[
+                "--json",
+                "case",
+                "licences",
+                "--hub",
+                &addr,
+                "--credentials",
+                civil.to_str().unwrap(),
+                "--case",
+                case,
+                "--item",
+                item,
+                "--holder",
+                &format!("001:{}", crate::COMPANY),
+                "--use-cause",
+                cause,
+            ])
+        };
+        let answer = json_of(&ask(
+            "HD-2026-000300",
+            "440114-GZ-0201",
+            "核验申请单位营业执照",
+        ));
+        assert_eq!(answer["payload"]["complete"], true, "{answer}");
+        assert_eq!(answer["payload"]["materials"][0]["status"], "found");
+        assert_eq!(answer["payload"]["materials"][1]["status"], "not-a-licence");
+        // Without a purpose; for an unknown item.
+        let out = ask("HD-2026-000301", "440114-GZ-0201", "");
+        assert!(!out.status.success());
+        assert_eq!(json_of(&out)["error"]["code"], "USE_CAUSE_REQUIRED");
+        let out = ask("HD-2026-000301", "440114-XX-9999", "核验");
+        assert_eq!(json_of(&out)["error"]["code"], "ITEM_UNKNOWN");
 
-    let permit: Value = serde_json::from_slice(
-        &std::fs::read(
-            crate::repo().join("schemas/licence-types/examples/construction-planning-permit.json"),
+        let permit: Value = serde_json::from_slice(
+            &std::fs::read(
+                crate::repo()
+                    .join("schemas/licence-types/examples/construction-planning-permit.json"),
+            )
+            .unwrap(),
         )
-        .unwrap(),
-    )
-    .unwrap();
-    let result = dir.path().join("result.json");
-    std::fs::write(
+        .unwrap();
+        let result = dir.path().join("result.json");
+        std::fs::write(
         &result,
         serde_json::to_vec(&json!({
             "type": "11100000TB0000003R001",
@@ -617,35 +616,36 @@ fn cases_from_the_command_line() {
         .unwrap(),
     )
     .unwrap();
-    let issued = json_of(&client_cmd(&[
-        "--json",
-        "case",
-        "result",
-        "--hub",
-        &addr,
-        "--credentials",
-        civil.to_str().unwrap(),
-        "--case",
-        "HD-2026-000300",
-        result.to_str().unwrap(),
-    ]));
-    let identifier = issued["payload"]["identifier"].as_str().unwrap().to_owned();
-    hub.kill().unwrap();
-    hub.wait().unwrap();
+        let issued = json_of(&client_cmd(&[
+            "--json",
+            "case",
+            "result",
+            "--hub",
+            &addr,
+            "--credentials",
+            civil.to_str().unwrap(),
+            "--case",
+            "HD-2026-000300",
+            result.to_str().unwrap(),
+        ]));
+        let identifier = issued["payload"]["identifier"].as_str().unwrap().to_owned();
+        hub.kill().unwrap();
+        hub.wait().unwrap();
 
-    let shown = json_of(&tongban(
-        &data,
-        &["--json", "case", "show", "HD-2026-000300"],
-    ));
-    assert_eq!(shown["case"]["status"], "concluded");
-    assert_eq!(shown["case"]["resultLicence"], identifier.as_str());
-    assert_eq!(shown["uses"].as_array().unwrap().len(), 1);
-    let text = ok(&tongban(&data, &["case", "show", "HD-2026-000300"]));
-    assert!(text.contains("核验申请单位营业执照"), "{text}");
-    let list = json_of(&tongban(&data, &["--json", "case", "list"]));
-    assert_eq!(
-        list.as_array().unwrap().len(),
-        1,
-        "the refused queries opened no case"
-    );
+        let shown = json_of(&tongban(
+            &data,
+            &["--json", "case", "show", "HD-2026-000300"],
+        ));
+        assert_eq!(shown["case"]["status"], "concluded");
+        assert_eq!(shown["case"]["resultLicence"], identifier.as_str());
+        assert_eq!(shown["uses"].as_array().unwrap().len(), 1);
+        let text = ok(&tongban(&data, &["case", "show", "HD-2026-000300"]));
+        assert!(text.contains("核验申请单位营业执照"), "{text}");
+        let list = json_of(&tongban(&data, &["--json", "case", "list"]));
+        assert_eq!(
+            list.as_array().unwrap().len(),
+            1,
+            "the refused queries opened no case"
+        );
+    });
 }

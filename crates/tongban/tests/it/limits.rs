@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use tongban_client::Client;
@@ -30,10 +30,8 @@ const SLACK: u64 = 64 * MIB;
 // The caller kills and waits for the child.
 #[allow(clippy::zombie_processes)]
 fn serve(data: &Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_tongban"))
+    let child = crate::cli(data)
         .args([
-            "--data-dir",
-            data.to_str().unwrap(),
             "--durability",
             "process",
             "serve",
@@ -147,107 +145,112 @@ fn busy(answers: &[Option<ServerOp>]) -> usize {
 /// another department's message is accepted meanwhile.
 #[test]
 fn memory_one_department_makes_the_hub_hold_is_bounded() {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, market, civil) = setup(dir.path());
-    let port = free_port();
-    let mut hub = serve(&data, port);
-    let pid = hub.id();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (before, peak, frames_busy, uploads_busy) = runtime.block_on(async {
-        let market = Client::connect(client_config(&market, addr)).await.unwrap();
-        let civil = Client::connect(client_config(&civil, addr)).await.unwrap();
-        let to_civil = || {
-            market.message_to(
-                CIVIL,
-                "business-registration",
-                "business-registration@1",
-                payload(),
-            )
-        };
-        market.send(to_civil()).await.unwrap();
-        let before = memory(pid, "VmRSS");
-        let attack = Instant::now();
+    crate::each_backend(
+        "memory_one_department_makes_the_hub_hold_is_bounded",
+        || {
+            let dir = tempfile::tempdir().unwrap();
+            let (data, market, civil) = setup(dir.path());
+            let port = free_port();
+            let mut hub = serve(&data, port);
+            let pid = hub.id();
+            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let (before, peak, frames_busy, uploads_busy) = runtime.block_on(async {
+                let market = Client::connect(client_config(&market, addr)).await.unwrap();
+                let civil = Client::connect(client_config(&civil, addr)).await.unwrap();
+                let to_civil = || {
+                    market.message_to(
+                        CIVIL,
+                        "business-registration",
+                        "business-registration@1",
+                        payload(),
+                    )
+                };
+                market.send(to_civil()).await.unwrap();
+                let before = memory(pid, "VmRSS");
+                let attack = Instant::now();
 
-        let frame = {
-            let len = 1u32 << 20;
-            let mut bytes = len.to_be_bytes().to_vec();
-            bytes.resize(4 + len as usize - 1, b' ');
-            bytes
-        };
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..256 {
-            let (civil, frame) = (civil.clone(), frame.clone());
-            tasks.spawn(write_and_answer(civil, frame, Duration::from_secs(5)));
-        }
-        let mut frames = Vec::new();
-        let mut held = Vec::new();
-        while let Some(done) = tasks.join_next().await {
-            let (answer, stream) = done.unwrap();
-            frames.push(answer);
-            held.extend(stream);
-        }
-        eprintln!(
-            "frames: {} refused, {} held, after {:?}",
-            busy(&frames),
-            held.len(),
-            attack.elapsed()
-        );
-        // Another department is not held up.
-        tokio::time::timeout(Duration::from_secs(10), market.send(to_civil()))
-            .await
-            .unwrap()
-            .unwrap();
-
-        let mut uploads = Vec::new();
-        for n in 0..4u64 {
-            let mut bytes = tongban_proto::encode(
-                &ClientOp::Upload {
-                    sha256: format!("{n:064x}"),
-                    size: BLOB_SHARE,
-                    media_type: "application/json".into(),
+                let frame = {
+                    let len = 1u32 << 20;
+                    let mut bytes = len.to_be_bytes().to_vec();
+                    bytes.resize(4 + len as usize - 1, b' ');
+                    bytes
+                };
+                let mut tasks = tokio::task::JoinSet::new();
+                for _ in 0..256 {
+                    let (civil, frame) = (civil.clone(), frame.clone());
+                    tasks.spawn(write_and_answer(civil, frame, Duration::from_secs(5)));
                 }
-                .to_value(),
-            );
-            bytes.resize(bytes.len() + BLOB_SHARE as usize - 1, b' ');
-            tasks.spawn(write_and_answer(
-                civil.clone(),
-                bytes,
-                Duration::from_secs(5),
-            ));
-        }
-        while let Some(done) = tasks.join_next().await {
-            let (answer, stream) = done.unwrap();
-            uploads.push(answer);
-            held.extend(stream);
-        }
-        tokio::time::timeout(Duration::from_secs(10), market.send(to_civil()))
-            .await
-            .unwrap()
-            .unwrap();
-        let peak = memory(pid, "VmHWM");
-        eprintln!("uploads: done after {:?}", attack.elapsed());
-        drop(held);
-        (before, peak, busy(&frames), busy(&uploads))
-    });
-    hub.kill().unwrap();
-    hub.wait().unwrap();
+                let mut frames = Vec::new();
+                let mut held = Vec::new();
+                while let Some(done) = tasks.join_next().await {
+                    let (answer, stream) = done.unwrap();
+                    frames.push(answer);
+                    held.extend(stream);
+                }
+                eprintln!(
+                    "frames: {} refused, {} held, after {:?}",
+                    busy(&frames),
+                    held.len(),
+                    attack.elapsed()
+                );
+                // Another department is not held up.
+                tokio::time::timeout(Duration::from_secs(10), market.send(to_civil()))
+                    .await
+                    .unwrap()
+                    .unwrap();
 
-    let grew = peak.saturating_sub(before);
-    let bound = FRAME_SHARE + BLOB_SHARE + RECEIVE_WINDOW + SEND_WINDOW + SLACK;
-    eprintln!(
-        "hub RSS {} MiB before, peak {} MiB: grew {} MiB (bound {} MiB); {frames_busy} of 256 frames and {uploads_busy} of 4 uploads refused BUSY",
-        before / MIB,
-        peak / MIB,
-        grew / MIB,
-        bound / MIB
+                let mut uploads = Vec::new();
+                for n in 0..4u64 {
+                    let mut bytes = tongban_proto::encode(
+                        &ClientOp::Upload {
+                            sha256: format!("{n:064x}"),
+                            size: BLOB_SHARE,
+                            media_type: "application/json".into(),
+                        }
+                        .to_value(),
+                    );
+                    bytes.resize(bytes.len() + BLOB_SHARE as usize - 1, b' ');
+                    tasks.spawn(write_and_answer(
+                        civil.clone(),
+                        bytes,
+                        Duration::from_secs(5),
+                    ));
+                }
+                while let Some(done) = tasks.join_next().await {
+                    let (answer, stream) = done.unwrap();
+                    uploads.push(answer);
+                    held.extend(stream);
+                }
+                tokio::time::timeout(Duration::from_secs(10), market.send(to_civil()))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let peak = memory(pid, "VmHWM");
+                eprintln!("uploads: done after {:?}", attack.elapsed());
+                drop(held);
+                (before, peak, busy(&frames), busy(&uploads))
+            });
+            hub.kill().unwrap();
+            hub.wait().unwrap();
+
+            let grew = peak.saturating_sub(before);
+            let bound = FRAME_SHARE + BLOB_SHARE + RECEIVE_WINDOW + SEND_WINDOW + SLACK;
+            eprintln!(
+                "hub RSS {} MiB before, peak {} MiB: grew {} MiB (bound {} MiB); {frames_busy} of 256 frames and {uploads_busy} of 4 uploads refused BUSY",
+                before / MIB,
+                peak / MIB,
+                grew / MIB,
+                bound / MIB
+            );
+            // A department's share holds 15 frames of 1 MiB: the rest are refused.
+            assert!(frames_busy >= 256 - 16, "{frames_busy} frames refused");
+            assert_eq!(uploads_busy, 3, "one upload fits in the share");
+            assert!(grew < bound, "grew {} MiB", grew / MIB);
+        },
     );
-    // A department's share holds 15 frames of 1 MiB: the rest are refused.
-    assert!(frames_busy >= 256 - 16, "{frames_busy} frames refused");
-    assert_eq!(uploads_busy, 3, "one upload fits in the share");
-    assert!(grew < bound, "grew {} MiB", grew / MIB);
 }

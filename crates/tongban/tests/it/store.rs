@@ -59,6 +59,7 @@ fn codes(report: &Value) -> Vec<&str> {
     codes
 }
 
+/// SQLite only: the damage is done to the SQLite file's pages.
 #[test]
 fn doctor_passes_a_sound_store_and_names_what_is_damaged() {
     let dir = tempfile::tempdir().unwrap();
@@ -106,6 +107,7 @@ fn doctor_passes_a_sound_store_and_names_what_is_damaged() {
     assert!(text.contains("problems found"), "{text}");
 }
 
+/// No store: refused before one is opened.
 #[test]
 fn doctor_needs_a_hub() {
     let dir = tempfile::tempdir().unwrap();
@@ -163,6 +165,8 @@ fn refused(out: &Output) -> String {
     error["message"].as_str().unwrap().to_owned()
 }
 
+/// SQLite only: the database that is gone is the SQLite file (PostgreSQL's
+/// case is the next test).
 #[test]
 fn init_refuses_to_replace_a_hub_whose_database_is_gone() {
     let dir = tempfile::tempdir().unwrap();
