@@ -57,6 +57,15 @@ async fn peers_are_added_from_cards_listed_and_removed() {
             let mut bad = card.clone();
             bad.region = "44180".into();
             assert_eq!(code(hub.peer_add(bad).await), "PEER_REGION_INVALID");
+            for name in ["", " 清城区", "清城区\n", &"区".repeat(201)] {
+                let mut bad = card.clone();
+                bad.name = name.into();
+                assert_eq!(
+                    code(hub.peer_add(bad).await),
+                    "PEER_NAME_INVALID",
+                    "{name:?}"
+                );
+            }
             let mut bad = card.clone();
             bad.anchor = "z6Mk-not-a-key".into();
             assert_eq!(code(hub.peer_add(bad).await), "PEER_ANCHOR_INVALID");
