@@ -24,13 +24,15 @@ as_pg() {
     fi
 }
 
+# A cluster left by a killed run recovers first, which can outlast
+# pg_ctl's default minute: wait up to five.
 if ! "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
     if [ ! -f "$DIR/PG_VERSION" ]; then
         mkdir -p "$DIR"
         [ "$(id -u)" = "0" ] && chown postgres:postgres "$DIR"
         as_pg "'$BIN/initdb' -D '$DIR' -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null"
     fi
-    as_pg "'$BIN/pg_ctl' -D '$DIR' -l '$DIR/server.log' -w -o \"-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200\" start >/dev/null"
+    as_pg "'$BIN/pg_ctl' -D '$DIR' -l '$DIR/server.log' -w -t 300 -o \"-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200\" start >/dev/null"
 fi
 "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"
 echo "export TONGBAN_TEST_POSTGRES=postgres://postgres@127.0.0.1:$PORT/postgres"
