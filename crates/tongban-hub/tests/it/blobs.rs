@@ -35,6 +35,7 @@ pub(crate) async fn archive_resource(t: &TestHub) {
         "办件归档",
     )
     .await;
+    crate::wait_admitted(t, MARKET, "case-archive").await;
 }
 
 pub(crate) fn archive(pages: usize) -> Value {

@@ -487,6 +487,9 @@ async fn one_requester_cannot_fill_a_providers_queue_on(t: TestHub) {
     let market = t.client(MARKET).await;
     let civil = t.client(CIVIL).await;
     let health = t.client(HEALTH).await;
+    // Else HEALTH's request below could be refused ACCESS_NOT_GRANTED on a
+    // loaded machine and never reach the provider.
+    crate::wait_admitted(&t, HEALTH, "business-registration").await;
     let mut provider = market.listen(16).await.unwrap();
     let query = || registration("91440114MA5TB0A01K");
 

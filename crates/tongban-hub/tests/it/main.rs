@@ -359,6 +359,20 @@ async fn open_hub(database_url: &str, dir: &std::path::Path, now: time::OffsetDa
     .unwrap()
 }
 
+/// Waits until the exchange admits `consumer` to `resource`: an approval
+/// decided through the service reaches the exchange on its next refresh of
+/// the access rules, and a test that sends at once could race it.
+pub async fn wait_admitted(t: &TestHub, consumer: &str, resource: &str) {
+    let client = t.client(consumer).await;
+    wait_for(
+        &format!("{consumer}'s approval for {resource} reaches the exchange"),
+        std::time::Duration::from_secs(10),
+        || async { client.records(resource, 0, 1).await.ok() },
+    )
+    .await;
+    client.close().await;
+}
+
 /// Polls `condition` until it yields a value, and returns it; fails
 /// after `within`, saying what never happened.
 pub async fn wait_for<T, F, Fut>(what: &str, within: std::time::Duration, mut condition: F) -> T
