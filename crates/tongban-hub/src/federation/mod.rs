@@ -125,8 +125,19 @@ pub(super) fn failure(code: &str, message: impl Into<String>) -> PeerFailure {
 }
 
 impl From<tongban_service::Error> for PeerFailure {
+    /// A refusal keeps its words; this hub's own failure (its store, its
+    /// key store) keeps only its code: the detail goes to the log, never to
+    /// the department or peer the failure is told to.
     fn from(e: tongban_service::Error) -> Self {
-        failure(e.code(), e.to_string())
+        match e {
+            tongban_service::Error::Rejected { .. } | tongban_service::Error::Issue(_) => {
+                failure(e.code(), e.to_string())
+            }
+            other => {
+                tracing::error!(error = %other, code = other.code(), "a peer could not be used");
+                failure(other.code(), "this hub failed; its log has the detail")
+            }
+        }
     }
 }
 
@@ -260,5 +271,34 @@ fn refused(e: tongban_service::Error) -> ProtoError {
     match e {
         tongban_service::Error::Rejected { .. } => ProtoError::service(e.code(), e.to_string()),
         other => crate::base::failures::service(&other, "the hub's service failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a department or peer is told of this hub's own failure carries
+    /// its code, never the store's text (paths, SQL, the database's words).
+    #[test]
+    fn a_failure_of_this_hub_is_told_without_its_detail() {
+        let secret = "/srv/tongban/data/tongban.db: unable to open database file";
+        let failure = PeerFailure::from(tongban_service::Error::Store(
+            tongban_store::StoreError::Config(secret.into()),
+        ));
+        assert_eq!(
+            failure.code,
+            tongban_store::StoreError::Config(secret.into()).code()
+        );
+        assert!(!failure.message.contains("/srv"), "{}", failure.message);
+        let refusal = failure.into_refusal();
+        assert!(!refusal.to_string().contains("/srv"), "{refusal}");
+
+        let refused = PeerFailure::from(tongban_service::Error::Rejected {
+            code: "PEER_UNKNOWN",
+            message: "region 430921 is not an active peer".into(),
+        });
+        assert_eq!(refused.code, "PEER_UNKNOWN");
+        assert_eq!(refused.message, "region 430921 is not an active peer");
     }
 }
