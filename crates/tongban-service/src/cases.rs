@@ -67,16 +67,12 @@ fn rejected(code: &'static str, message: impl Into<String>) -> Error {
 }
 
 fn check_code(what: &'static str, code: &'static str, s: &str) -> Result<()> {
-    let ok = !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
+    if crate::text::is_code(s) {
         Ok(())
     } else {
         Err(rejected(
             code,
-            format!("{what} {s:?}: 1 to 64 of A-Z a-z 0-9 . _ -"),
+            format!("{what} {s:?}: {}", crate::text::CODE_RULE),
         ))
     }
 }

@@ -197,15 +197,12 @@ fn check_length(name: &str, s: &str, max: usize) -> std::result::Result<(), Stri
 
 /// A service item code as items are registered: 1 to 64 of A-Z a-z 0-9 . _ -
 fn check_item_code(s: &str) -> std::result::Result<(), String> {
-    let ok = !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
+    if crate::text::is_code(s) {
         Ok(())
     } else {
         Err(format!(
-            "serviceItem.code {s:?}: 1 to 64 of A-Z a-z 0-9 . _ -"
+            "serviceItem.code {s:?}: {}",
+            crate::text::CODE_RULE
         ))
     }
 }

@@ -79,6 +79,18 @@ pub(crate) fn reason(what: &str, s: &str) -> Result<()> {
     prose("REASON_INVALID", "reason", s, MAX_REASON_CHARS)
 }
 
+/// An identifier as items and cases are written: 1 to 64 of
+/// `A-Z a-z 0-9 . _ -` (service item codes, case ids).
+pub(crate) fn is_code(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// What [`is_code`] asks, for messages.
+pub(crate) const CODE_RULE: &str = "1 to 64 of A-Z a-z 0-9 . _ -";
+
 #[cfg(test)]
 mod tests {
     use super::*;
