@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod batch;
 pub mod chain;
+pub mod codes;
 pub mod jcs;
 pub mod json;
 pub mod key;
