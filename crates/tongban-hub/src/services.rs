@@ -22,17 +22,12 @@ use tongban_proto::{Draft, ErrorCode, Kind, ProtoError, Verified};
 use tongban_service::{CaseQuery, Hub, IssueInput};
 
 use crate::Shared;
+use crate::base::failures::{Through, told};
 use crate::base::names::{REGION_LICENCES, Service};
 use crate::federation::pull::region_licences;
 
 fn refused(e: &tongban_service::Error) -> ProtoError {
-    match e {
-        // Refusals of the service, or of the licence issuance it asked for.
-        tongban_service::Error::Rejected { .. } | tongban_service::Error::Issue(_) => {
-            ProtoError::service(e.code(), e.to_string())
-        }
-        _ => crate::base::failures::service(e, "the hub's service failed"),
-    }
+    told(e, Through::Service, "the hub's service failed")
 }
 
 fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {

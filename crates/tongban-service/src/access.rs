@@ -9,6 +9,7 @@ use tongban_store::{
     AccessApplication, AccessGrant, CatalogueEntry, DepartmentStatus, ExchangeResource,
 };
 
+use crate::error::Code;
 use crate::text::{self, MAX_REASON_CHARS};
 use crate::{Error, Hub, Result};
 
@@ -17,7 +18,7 @@ const MAX_PURPOSE: usize = 500;
 /// Longest period an approval may cover.
 const MAX_PERIOD: time::Duration = time::Duration::days(3 * 366);
 
-fn rejected(code: &'static str, message: impl Into<String>) -> Error {
+fn rejected(code: Code, message: impl Into<String>) -> Error {
     Error::rejected(code, message)
 }
 
@@ -58,47 +59,47 @@ impl Hub {
         // Kept exactly as stated, like a licence query's purpose.
         if purpose.trim().is_empty() {
             return Err(rejected(
-                "USE_CAUSE_REQUIRED",
+                Code::UseCauseRequired,
                 format!("state the purpose of the application (1 to {MAX_PURPOSE} characters)"),
             ));
         }
         if purpose.chars().count() > MAX_PURPOSE {
             return Err(rejected(
-                "USE_CAUSE_TOO_LONG",
+                Code::UseCauseTooLong,
                 format!("the purpose is limited to {MAX_PURPOSE} characters"),
             ));
         }
-        text::prose("USE_CAUSE_INVALID", "purpose", purpose, MAX_PURPOSE)?;
+        text::prose(Code::UseCauseInvalid, "purpose", purpose, MAX_PURPOSE)?;
         if valid_until <= valid_from || valid_until - valid_from > MAX_PERIOD {
             return Err(rejected(
-                "ACCESS_PERIOD_INVALID",
+                Code::AccessPeriodInvalid,
                 "the period must end after it starts and last at most 3 years",
             ));
         }
         let d = self.department(consumer).await?;
         if d.status != DepartmentStatus::Active {
             return Err(rejected(
-                "DEPARTMENT_SUSPENDED",
+                Code::DepartmentSuspended,
                 format!("{consumer} is not active"),
             ));
         }
         let r = self.catalogue_show(resource).await?;
         if r.status != "published" {
             return Err(rejected(
-                "CATALOGUE_RETIRED",
+                Code::CatalogueRetired,
                 format!("{resource} is retired"),
             ));
         }
         match r.sharing_type.as_str() {
             "not-shared" => {
                 return Err(rejected(
-                    "ACCESS_NOT_SHARED",
+                    Code::AccessNotShared,
                     format!("{resource} is not shared (不予共享); no application can open it"),
                 ));
             }
             "unconditional" => {
                 return Err(rejected(
-                    "ACCESS_NOT_REQUIRED",
+                    Code::AccessNotRequired,
                     format!(
                         "{resource} is shared unconditionally (无条件共享); no application is needed"
                     ),
@@ -108,7 +109,7 @@ impl Hub {
         }
         if r.provider == consumer {
             return Err(rejected(
-                "ACCESS_NOT_REQUIRED",
+                Code::AccessNotRequired,
                 format!("{consumer} provides {resource}"),
             ));
         }
@@ -187,13 +188,13 @@ impl Hub {
         reason: Option<&str>,
     ) -> Result<AccessApplication> {
         if let Some(reason) = reason {
-            text::prose("REASON_INVALID", "reason", reason, MAX_REASON_CHARS)?;
+            text::prose(Code::ReasonInvalid, "reason", reason, MAX_REASON_CHARS)?;
         }
         let a = self.access_application(id).await?;
         let r = self.catalogue_show(&a.resource).await?;
         if r.provider != provider {
             return Err(rejected(
-                "ACCESS_NOT_PROVIDER",
+                Code::AccessNotProvider,
                 format!(
                     "{} is provided by {}; {provider} may not decide on it",
                     a.resource, r.provider
@@ -224,7 +225,7 @@ impl Hub {
             .await?
         {
             return Err(rejected(
-                "ACCESS_NOT_PENDING",
+                Code::AccessNotPending,
                 format!("application {id} is {}, not {from}", a.status),
             ));
         }
@@ -237,7 +238,7 @@ impl Hub {
         self.store
             .access_application(id)
             .await?
-            .ok_or_else(|| rejected("ACCESS_UNKNOWN", format!("no application {id}")))
+            .ok_or_else(|| rejected(Code::AccessUnknown, format!("no application {id}")))
     }
 
     /// Applications, newest first.
@@ -268,7 +269,7 @@ impl Hub {
             let d = self.department(consumer).await?;
             if d.status != DepartmentStatus::Active {
                 return Err(rejected(
-                    "DEPARTMENT_SUSPENDED",
+                    Code::DepartmentSuspended,
                     format!("{consumer} is not active"),
                 ));
             }
@@ -316,7 +317,7 @@ impl Hub {
 pub struct Refusal {
     /// `CATALOGUE_UNKNOWN`, `CATALOGUE_RETIRED`, `ACCESS_NOT_SHARED`,
     /// `ACCESS_NOT_GRANTED` or `ACCESS_EXPIRED`.
-    pub code: &'static str,
+    pub code: Code,
     /// For people.
     pub message: String,
 }
@@ -402,12 +403,12 @@ impl AccessRules {
         let refuse = |code, message: String| Err(Refusal { code, message });
         let Some(r) = self.resources.get(resource) else {
             return refuse(
-                "CATALOGUE_UNKNOWN",
+                Code::CatalogueUnknown,
                 format!("{resource} is not in the catalogue"),
             );
         };
         if r.status != "published" {
-            return refuse("CATALOGUE_RETIRED", format!("{resource} is retired"));
+            return refuse(Code::CatalogueRetired, format!("{resource} is retired"));
         }
         if r.provider == consumer {
             return Ok(AccessBasis::Provider);
@@ -416,7 +417,7 @@ impl AccessRules {
             "unconditional" => return Ok(AccessBasis::Unconditional),
             "not-shared" => {
                 return refuse(
-                    "ACCESS_NOT_SHARED",
+                    Code::AccessNotShared,
                     format!("{resource} is not shared (不予共享)"),
                 );
             }
@@ -441,7 +442,7 @@ impl AccessRules {
             .max_by_key(|g| g.valid_until)
         {
             return refuse(
-                "ACCESS_EXPIRED",
+                Code::AccessExpired,
                 format!(
                     "{consumer}'s approval #{} for {resource} ended at {}",
                     g.id,
@@ -450,7 +451,7 @@ impl AccessRules {
             );
         }
         refuse(
-            "ACCESS_NOT_GRANTED",
+            Code::AccessNotGranted,
             format!(
                 "{resource} is shared on conditions (有条件共享): {consumer} has no approval covering this time"
             ),
@@ -501,7 +502,7 @@ mod tests {
             ],
         );
         let at = datetime!(2026-11-08 00:00 UTC);
-        let code = |c: &str, r: &str| rules.check(c, r, at).map_err(|e| e.code);
+        let code = |c: &str, r: &str| rules.check(c, r, at).map_err(|e| e.code.as_str());
         assert_eq!(code("X", "open"), Ok(AccessBasis::Unconditional));
         assert_eq!(code("P", "closed"), Ok(AccessBasis::Provider));
         assert_eq!(code("X", "closed"), Err("ACCESS_NOT_SHARED"));
@@ -513,7 +514,7 @@ mod tests {
         assert_eq!(
             rules
                 .check("C", "cond", datetime!(2026-11-12 00:00 UTC))
-                .map_err(|e| e.code),
+                .map_err(|e| e.code.as_str()),
             Err("ACCESS_EXPIRED")
         );
         assert_eq!(code("X", "cond"), Err("ACCESS_NOT_GRANTED"));

@@ -10,6 +10,7 @@ use tongban_licence::{LicenceType, LicenceTypes};
 use tongban_seal::{KeyPurpose, KeyRecord, PublicKey, SigningKey, Validity};
 use tongban_store::{DepartmentRow, DepartmentStatus, KeyRow, PlatformLevel, SchemaInsert};
 
+use crate::error::Code;
 use crate::text::{self, MAX_NAME_CHARS};
 use crate::{Error, HUB_OWNER, Hub, Result};
 
@@ -49,11 +50,11 @@ impl Hub {
     /// Calling again with the same region is harmless and returns the identity.
     pub async fn init_region(&self, region: &str, name: &str) -> Result<HubIdentity> {
         let region = RegionCode::parse(region)
-            .map_err(|e| Error::rejected("REGION_CODE_INVALID", format!("{region}: {e}")))?;
+            .map_err(|e| Error::rejected(Code::RegionCodeInvalid, format!("{region}: {e}")))?;
         match self.store.setting("region").await? {
             Some(existing) if existing != region.as_str() => {
                 return Err(Error::rejected(
-                    "HUB_ALREADY_INITIALISED",
+                    Code::HubAlreadyInitialised,
                     format!("this hub already serves region {existing}"),
                 ));
             }
@@ -64,14 +65,14 @@ impl Hub {
             }
             None => {}
         }
-        text::name("HUB_NAME_INVALID", "the hub's name", name, MAX_NAME_CHARS)?;
+        text::name(Code::HubNameInvalid, "the hub's name", name, MAX_NAME_CHARS)?;
         // The pin written below is never replaced: a key store that pins
         // another hub's anchor cannot start a new one.
         self.refuse_if_pinned()?;
         let id = format!("urn:tongban:hub:{region}");
         let now = self.now();
         let key =
-            SigningKey::generate().map_err(|e| Error::rejected("RNG_FAILED", e.to_string()))?;
+            SigningKey::generate().map_err(|e| Error::rejected(Code::RngFailed, e.to_string()))?;
         let key_id = self.keys.save(&key)?;
         let audit = [self.audit(
             "hub.init",
@@ -105,7 +106,7 @@ impl Hub {
     pub async fn identity(&self) -> Result<HubIdentity> {
         let region = self.store.setting("region").await?.ok_or_else(|| {
             Error::rejected(
-                "HUB_NOT_INITIALISED",
+                Code::HubNotInitialised,
                 "this hub has no region yet: run `tongban init`",
             )
         })?;
@@ -121,21 +122,22 @@ impl Hub {
 
     /// Registers a department.
     pub async fn add_department(&self, d: NewDepartment) -> Result<DepartmentRow> {
-        let code = Uscc::parse(&d.code)
-            .map_err(|e| Error::rejected("DEPARTMENT_CODE_INVALID", format!("{}: {e}", d.code)))?;
+        let code = Uscc::parse(&d.code).map_err(|e| {
+            Error::rejected(Code::DepartmentCodeInvalid, format!("{}: {e}", d.code))
+        })?;
         let region = RegionCode::parse(&d.region_code).map_err(|e| {
-            Error::rejected("REGION_CODE_INVALID", format!("{}: {e}", d.region_code))
+            Error::rejected(Code::RegionCodeInvalid, format!("{}: {e}", d.region_code))
         })?;
         // Signed into its licences as their issuer's name: as given.
         text::name(
-            "DEPARTMENT_NAME_INVALID",
+            Code::DepartmentNameInvalid,
             "a department's name",
             &d.name,
             MAX_NAME_CHARS,
         )?;
         if let Some(contact) = &d.contact {
             text::name(
-                "DEPARTMENT_CONTACT_INVALID",
+                Code::DepartmentContactInvalid,
                 "a department's contact",
                 contact,
                 MAX_NAME_CHARS,
@@ -144,7 +146,7 @@ impl Hub {
         if let Some(parent) = &d.parent_code {
             let Some(p) = self.store.department(parent).await? else {
                 return Err(Error::rejected(
-                    "DEPARTMENT_PARENT_UNKNOWN",
+                    Code::DepartmentParentUnknown,
                     format!("parent department {parent} is not registered"),
                 ));
             };
@@ -156,7 +158,7 @@ impl Hub {
             };
             if rank(p.platform_level) > rank(d.platform_level) {
                 return Err(Error::rejected(
-                    "DEPARTMENT_LEVEL_INVALID",
+                    Code::DepartmentLevelInvalid,
                     format!(
                         "a {} department cannot sit under a {} department",
                         d.platform_level.as_str(),
@@ -182,7 +184,7 @@ impl Hub {
         )];
         if !self.store.insert_department(&row, &audit).await? {
             return Err(Error::rejected(
-                "DEPARTMENT_EXISTS",
+                Code::DepartmentExists,
                 format!("department {code} is already registered"),
             ));
         }
@@ -193,7 +195,7 @@ impl Hub {
     pub async fn department(&self, code: &str) -> Result<DepartmentRow> {
         self.store.department(code).await?.ok_or_else(|| {
             Error::rejected(
-                "DEPARTMENT_UNKNOWN",
+                Code::DepartmentUnknown,
                 format!("department {code} is not registered"),
             )
         })
@@ -205,11 +207,11 @@ impl Hub {
         match d.status {
             DepartmentStatus::Active => Ok(d),
             DepartmentStatus::Suspended => Err(Error::rejected(
-                "DEPARTMENT_SUSPENDED",
+                Code::DepartmentSuspended,
                 format!("department {code} is suspended"),
             )),
             DepartmentStatus::Retired => Err(Error::rejected(
-                "DEPARTMENT_RETIRED",
+                Code::DepartmentRetired,
                 format!("department {code} is retired"),
             )),
         }
@@ -229,7 +231,7 @@ impl Hub {
             KeyPurpose::Both
         } else if purpose == KeyPurpose::Both {
             return Err(Error::rejected(
-                "KEY_PURPOSE_INVALID",
+                Code::KeyPurposeInvalid,
                 "a department's key signs licences (issue) or envelopes (exchange), not both",
             ));
         } else {
@@ -240,12 +242,12 @@ impl Hub {
         } else {
             let dept = self.department(owner).await?;
             let code = Uscc::parse_lenient(&dept.code)
-                .map_err(|e| Error::rejected("DEPARTMENT_CODE_INVALID", e.to_string()))?;
+                .map_err(|e| Error::rejected(Code::DepartmentCodeInvalid, e.to_string()))?;
             organisation_urn(&code)
         };
         let now = self.now();
         let key =
-            SigningKey::generate().map_err(|e| Error::rejected("RNG_FAILED", e.to_string()))?;
+            SigningKey::generate().map_err(|e| Error::rejected(Code::RngFailed, e.to_string()))?;
         let key_id = self.keys.save(&key)?;
         let row = KeyRow {
             key_id,
@@ -295,7 +297,7 @@ impl Hub {
         candidates.sort_by_key(|k| (k.not_before, k.purpose == purpose.as_str()));
         let row = candidates.pop().ok_or_else(|| {
             Error::rejected(
-                "SIGNING_KEY_NONE",
+                Code::SigningKeyNone,
                 format!(
                     "{owner} has no {purpose} key usable now on this node{}",
                     if purpose == KeyPurpose::Exchange {
@@ -323,8 +325,7 @@ impl Hub {
     /// Publishes a licence type from its schema document (a schema of kind
     /// `licence-type` whose id is the type code).
     pub async fn publish_licence_type(&self, schema: Value) -> Result<(LicenceType, SchemaInsert)> {
-        let licence_type = LicenceType::from_schema(schema.clone())
-            .map_err(|e| Error::rejected(e.code(), e.to_string()))?;
+        let licence_type = LicenceType::from_schema(schema.clone())?;
         let published = self
             .publish_schema("licence-type", None, None, schema, false)
             .await?;
@@ -400,13 +401,13 @@ impl Hub {
         text::reason("a department status change", reason)?;
         if current.status == DepartmentStatus::Retired {
             return Err(Error::rejected(
-                "DEPARTMENT_RETIRED",
+                Code::DepartmentRetired,
                 format!("department {code} is retired; retirement is final"),
             ));
         }
         if current.status == status {
             return Err(Error::rejected(
-                "DEPARTMENT_STATUS_UNCHANGED",
+                Code::DepartmentStatusUnchanged,
                 format!("department {code} is already {}", status.as_str()),
             ));
         }
@@ -439,10 +440,10 @@ impl Hub {
             .store
             .key(key_id)
             .await?
-            .ok_or_else(|| Error::rejected("KEY_UNKNOWN", format!("no key {key_id}")))?;
+            .ok_or_else(|| Error::rejected(Code::KeyUnknown, format!("no key {key_id}")))?;
         if let Some(at) = old.revoked_at {
             return Err(Error::rejected(
-                "KEY_REVOKED",
+                Code::KeyRevoked,
                 format!(
                     "key {key_id} was revoked at {}; a revoked key cannot be rotated (create a new key instead)",
                     tongban_seal::timefmt::format_rfc3339(at)
@@ -452,13 +453,13 @@ impl Hub {
         let now = self.now();
         if old.not_after.is_some_and(|t| t <= now) {
             return Err(Error::rejected(
-                "KEY_EXPIRED",
+                Code::KeyExpired,
                 format!("key {key_id} is already out of its window"),
             ));
         }
         if overlap.is_negative() || overlap > time::Duration::days(365) {
             return Err(Error::rejected(
-                "OVERLAP_INVALID",
+                Code::OverlapInvalid,
                 "the overlap is between 0 and 365 days",
             ));
         }
@@ -470,7 +471,7 @@ impl Hub {
         };
         if purpose == KeyPurpose::Exchange && !self.keys.has(key_id) {
             return Err(Error::rejected(
-                "KEY_NOT_HELD",
+                Code::KeyNotHeld,
                 format!(
                     "{key_id} is a department's own exchange key: its system makes the successor and registers it (`tongban key register`)"
                 ),
@@ -501,10 +502,10 @@ impl Hub {
             .store
             .key(key_id)
             .await?
-            .ok_or_else(|| Error::rejected("KEY_UNKNOWN", format!("no key {key_id}")))?;
+            .ok_or_else(|| Error::rejected(Code::KeyUnknown, format!("no key {key_id}")))?;
         if key.revoked_at.is_some() {
             return Err(Error::rejected(
-                "KEY_ALREADY_REVOKED",
+                Code::KeyAlreadyRevoked,
                 format!("key {key_id} is already revoked"),
             ));
         }
@@ -520,6 +521,6 @@ impl Hub {
         self.store
             .key(key_id)
             .await?
-            .ok_or_else(|| Error::rejected("KEY_UNKNOWN", format!("no key {key_id}")))
+            .ok_or_else(|| Error::rejected(Code::KeyUnknown, format!("no key {key_id}")))
     }
 }

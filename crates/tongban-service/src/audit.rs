@@ -22,6 +22,7 @@ use tongban_seal::{PublicKey, Signature, Validity};
 use tongban_store::{AuditSnapshot, Checkpoint, KeyEndorsement, KeyRow, StoreError};
 
 use crate::HUB_OWNER;
+use crate::error::Code;
 use crate::keystore::{KeyStoreError, write_owner_only};
 use crate::{Error, Hub, Result};
 
@@ -167,7 +168,7 @@ impl Hub {
         };
         AuditPin::parse(&text)
             .map(Some)
-            .map_err(|m| Error::rejected("AUDIT_PIN_INVALID", format!("{}: {m}", path.display())))
+            .map_err(|m| Error::rejected(Code::AuditPinInvalid, format!("{}: {m}", path.display())))
     }
 
     /// Pins the audit log of a hub initialised before pins existed: to
@@ -176,7 +177,7 @@ impl Hub {
     pub async fn pin_audit(&self, anchor: Option<PublicKey>, interval: u64) -> Result<AuditPin> {
         if !(1..=MAX_CHECKPOINT_INTERVAL).contains(&interval) {
             return Err(Error::rejected(
-                "AUDIT_INTERVAL_INVALID",
+                Code::AuditIntervalInvalid,
                 format!("the interval is 1 to {MAX_CHECKPOINT_INTERVAL} entries"),
             ));
         }
@@ -376,7 +377,7 @@ impl Hub {
                 },
                 Walk::Unpinned(_) => {
                     fault = Some(AuditProblem {
-                        code: "AUDIT_ANCHOR_UNPINNED",
+                        code: Code::AuditAnchorUnpinned.as_str(),
                         seq: 0,
                         message: "the chain holds together, but no anchor is pinned on this node: \
                                   checkpoints were not verified (pass --anchor, or pin with `tongban audit pin`)"
@@ -404,7 +405,7 @@ impl Hub {
     pub async fn audit_publish(&self, path: &Path) -> Result<PublishOutcome> {
         let pin = self.audit_pin()?.ok_or_else(|| {
             Error::rejected(
-                "AUDIT_ANCHOR_UNPINNED",
+                Code::AuditAnchorUnpinned,
                 "no anchor is pinned on this node: nothing can be published that a verifier could check",
             )
         })?;
@@ -413,13 +414,13 @@ impl Hub {
         let existing = if path.metadata().is_ok_and(|m| m.len() > 0) {
             let (file_hub, list) = read_published(path)?;
             if file_hub != hub {
-                return Err(Error::rejected(
-                    "AUDIT_PUBLISHED_MALFORMED",
-                    format!(
-                        "{} holds checkpoints of {file_hub}, not of {hub}",
-                        path.display()
-                    ),
-                ));
+                return Err(Error::Published {
+                    path: path.display().to_string(),
+                    source: archive::PublishedError {
+                        line: 1,
+                        message: format!("holds checkpoints of {file_hub}, not of {hub}"),
+                    },
+                });
             }
             Some(list)
         } else {
@@ -440,7 +441,7 @@ impl Hub {
             }
             let signed = signed_checkpoint(&c)?;
             if signed.interval != 0 && signed.interval != pin.schedule.interval() {
-                return Err(refusal(&LogFault::CheckpointInvalid {
+                return Err(Error::AuditFault(LogFault::CheckpointInvalid {
                     seq: c.seq,
                     message: format!(
                         "signed under an interval of {} entries, the pinned interval is {}",
@@ -451,7 +452,7 @@ impl Hub {
             }
             let entry = snapshot.page(c.seq - 1, 1).await?;
             if entry.first().map(|e| (e.seq, e.hash)) != Some((c.seq, c.hash)) {
-                return Err(refusal(&LogFault::CheckpointInvalid {
+                return Err(Error::AuditFault(LogFault::CheckpointInvalid {
                     seq: c.seq,
                     message: "names another hash than the entry's".into(),
                 }));
@@ -462,7 +463,9 @@ impl Hub {
                 &signed.message(),
                 &signed.signature,
             )
-            .map_err(|fault| refusal(&LogFault::CheckpointUntrusted { seq: c.seq, fault }))?;
+            .map_err(|fault| {
+                Error::AuditFault(LogFault::CheckpointUntrusted { seq: c.seq, fault })
+            })?;
             fresh.push(signed);
         }
         snapshot.finish().await?;
@@ -488,7 +491,7 @@ impl Hub {
             .current_key(HUB_OWNER, tongban_seal::KeyPurpose::Both)
             .await?;
         let exported_at = self.now();
-        let io = |e: std::io::Error| Error::rejected("IO", e.to_string());
+        let io = |e: std::io::Error| Error::rejected(Code::Io, e.to_string());
         let mut snapshot = self.store.audit_snapshot().await?;
         let (head_seq, _) = snapshot.head().await?;
         let keys = hub_keys(&mut snapshot).await?;
@@ -617,7 +620,11 @@ fn stored_head_fault(
 ) -> Option<AuditProblem> {
     if head_seq != entries || head_hash != head {
         return Some(AuditProblem {
-            code: "AUDIT_TRUNCATED",
+            code: LogFault::Truncated {
+                seq: entries + 1,
+                entries,
+            }
+            .code(),
             seq: entries + 1,
             message: format!(
                 "the chain's head names {head_seq} entries, {entries} are present: entries were removed or the head was rewound"
@@ -628,7 +635,11 @@ fn stored_head_fault(
         .iter()
         .find(|c| c.seq > entries)
         .map(|orphan| AuditProblem {
-            code: "AUDIT_TRUNCATED",
+            code: LogFault::Truncated {
+                seq: orphan.seq,
+                entries,
+            }
+            .code(),
             seq: orphan.seq,
             message: format!(
                 "a checkpoint covers entry {}, beyond the last entry {entries}",
@@ -688,23 +699,18 @@ async fn check_published_still_matches(
     head: u64,
 ) -> Result<()> {
     if last.seq > head {
-        return Err(refusal(&LogFault::Truncated {
+        return Err(Error::AuditFault(LogFault::Truncated {
             seq: last.seq,
             entries: head,
         }));
     }
     let entry = snapshot.page(last.seq - 1, 1).await?;
     if entry.first().map(|e| (e.seq, e.hash)) != Some((last.seq, last.hash)) {
-        return Err(refusal(&LogFault::PublishedMismatch { seq: last.seq }));
+        return Err(Error::AuditFault(LogFault::PublishedMismatch {
+            seq: last.seq,
+        }));
     }
     Ok(())
-}
-
-fn refusal(fault: &LogFault) -> Error {
-    Error::rejected(
-        fault.code(),
-        format!("{fault}; nothing was published (run `tongban audit verify --checkpoints`)"),
-    )
 }
 
 fn append_published(
@@ -741,8 +747,10 @@ fn append_published(
 
 /// Reads a published-checkpoints file: the hub it names and its checkpoints.
 pub fn read_published(path: &Path) -> Result<(String, Vec<SignedCheckpoint>)> {
-    let malformed =
-        |e: archive::PublishedError| Error::rejected(e.code(), format!("{}: {e}", path.display()));
+    let malformed = |source| Error::Published {
+        path: path.display().to_string(),
+        source,
+    };
     let mut reader = PublishedReader::new();
     for_each_line(path, |line| {
         reader.line(line).map_err(malformed)?;
@@ -780,7 +788,7 @@ pub fn for_each_line(
             line.pop();
         } else if n as u64 == limit {
             return Err(Error::rejected(
-                "AUDIT_LINE_TOO_LONG",
+                Code::AuditLineTooLong,
                 format!(
                     "{}: a line is longer than {} bytes",
                     path.display(),
@@ -790,7 +798,7 @@ pub fn for_each_line(
         }
         let text = std::str::from_utf8(&line).map_err(|_| {
             Error::rejected(
-                "AUDIT_LINE_NOT_UTF8",
+                Code::AuditLineNotUtf8,
                 format!("{}: a line is not UTF-8", path.display()),
             )
         })?;
@@ -811,7 +819,7 @@ fn read_small(path: &Path, max: u64) -> std::io::Result<String> {
 
 fn pin_exists(path: &Path) -> Error {
     Error::rejected(
-        "AUDIT_PIN_EXISTS",
+        Code::AuditPinExists,
         format!(
             "{} already pins an audit anchor: a pin is never replaced (a new hub needs a new key store)",
             path.display()

@@ -17,6 +17,7 @@ use time::{Duration, OffsetDateTime};
 use tongban_store::{CertificateRow, DepartmentStatus};
 use zeroize::Zeroizing;
 
+use crate::error::Code;
 use crate::{Error, Hub, Result};
 
 /// Name of the CA's private key in the key store.
@@ -71,7 +72,7 @@ pub enum CertRequest {
 }
 
 fn ca_err(e: rcgen::Error) -> Error {
-    Error::rejected("CA_ERROR", e.to_string())
+    Error::rejected(Code::CaError, e.to_string())
 }
 
 /// OID of basicConstraints (RFC 5280 §4.2.1.9).
@@ -113,7 +114,7 @@ fn end_entity_extensions(key: &KeyPair) -> Vec<CustomExtension> {
 
 fn random_serial() -> Result<(SerialNumber, String)> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| Error::rejected("RNG_FAILED", e.to_string()))?;
+    getrandom::fill(&mut bytes).map_err(|e| Error::rejected(Code::RngFailed, e.to_string()))?;
     bytes[0] &= 0x7f; // positive
     bytes[0] |= 0x01; // no leading zero byte to strip
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -132,7 +133,7 @@ fn client_names(
     params.subject_alt_names.push(SanType::URI(
         uri.to_owned()
             .try_into()
-            .map_err(|_| Error::rejected("CERT_NAME_INVALID", uri.to_owned()))?,
+            .map_err(|_| Error::rejected(Code::CertNameInvalid, uri.to_owned()))?,
     ));
     dn.push(DnType::OrganizationName, o);
     dn.push(DnType::OrganizationalUnitName, ou);
@@ -152,7 +153,7 @@ pub fn revocation_reason(name: &str) -> Result<RevocationReason> {
         "privilegeWithdrawn" => RevocationReason::PrivilegeWithdrawn,
         _ => {
             return Err(Error::rejected(
-                "REVOCATION_REASON_INVALID",
+                Code::RevocationReasonInvalid,
                 format!(
                     "{name:?}: use unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation or privilegeWithdrawn"
                 ),
@@ -166,7 +167,7 @@ impl Hub {
     pub async fn ca_init(&self, name: &str) -> Result<CertificateRow> {
         if !self.store.certificates(Some("ca")).await?.is_empty() {
             return Err(Error::rejected(
-                "CA_ALREADY_INITIALISED",
+                Code::CaAlreadyInitialised,
                 "this hub already has a certificate authority",
             ));
         }
@@ -221,7 +222,7 @@ impl Hub {
             .next()
             .ok_or_else(|| {
                 Error::rejected(
-                    "CA_NOT_INITIALISED",
+                    Code::CaNotInitialised,
                     "this hub has no certificate authority yet: run `tongban ca init`",
                 )
             })
@@ -231,7 +232,7 @@ impl Hub {
         let ca = self.ca_certificate().await?;
         let key_pem = self.keys.load_named(CA_KEY)?;
         let key = KeyPair::from_pem(&key_pem).map_err(|_| {
-            Error::rejected("CA_KEY_DAMAGED", "the CA's private key cannot be read")
+            Error::rejected(Code::CaKeyDamaged, "the CA's private key cannot be read")
         })?;
         Ok((ca, key))
     }
@@ -245,7 +246,7 @@ impl Hub {
         let validity = validity.unwrap_or(LEAF_VALIDITY);
         if validity <= Duration::ZERO || validity > Duration::days(MAX_LEAF_DAYS) {
             return Err(Error::rejected(
-                "CERT_VALIDITY_INVALID",
+                Code::CertValidityInvalid,
                 format!("a certificate is valid for 1 to {MAX_LEAF_DAYS} days"),
             ));
         }
@@ -261,7 +262,7 @@ impl Hub {
             CertRequest::Server { dns, ips } => {
                 if dns.is_empty() && ips.is_empty() {
                     return Err(Error::rejected(
-                        "CERT_NAMES_MISSING",
+                        Code::CertNamesMissing,
                         "a server certificate names at least one DNS name or address",
                     ));
                 }
@@ -269,7 +270,7 @@ impl Hub {
                     params.subject_alt_names.push(SanType::DnsName(
                         name.clone().try_into().map_err(|_| {
                             Error::rejected(
-                                "CERT_NAME_INVALID",
+                                Code::CertNameInvalid,
                                 format!("{name:?} is not a DNS name"),
                             )
                         })?,
@@ -292,7 +293,7 @@ impl Hub {
                     DepartmentStatus::Active => {}
                     DepartmentStatus::Suspended => {
                         return Err(Error::rejected(
-                            "DEPARTMENT_SUSPENDED",
+                            Code::DepartmentSuspended,
                             format!(
                                 "department {department} is suspended: no certificate is issued to it"
                             ),
@@ -300,7 +301,7 @@ impl Hub {
                     }
                     DepartmentStatus::Retired => {
                         return Err(Error::rejected(
-                            "DEPARTMENT_RETIRED",
+                            Code::DepartmentRetired,
                             format!("department {department} is retired"),
                         ));
                     }
@@ -361,7 +362,7 @@ impl Hub {
         let old = self.certificate(serial).await?;
         if old.revoked_at.is_some() {
             return Err(Error::rejected(
-                "CERT_REVOKED",
+                Code::CertRevoked,
                 format!("certificate {serial} is revoked; issue a new one instead"),
             ));
         }
@@ -381,7 +382,7 @@ impl Hub {
             }
             _ => {
                 return Err(Error::rejected(
-                    "CERT_NOT_RENEWABLE",
+                    Code::CertNotRenewable,
                     "the CA certificate is not renewed this way",
                 ));
             }
@@ -395,7 +396,7 @@ impl Hub {
         let cert = self.certificate(serial).await?;
         if cert.kind == "ca" {
             return Err(Error::rejected(
-                "CERT_NOT_REVOCABLE",
+                Code::CertNotRevocable,
                 "the CA certificate is not revoked through its own CRL",
             ));
         }
@@ -410,7 +411,7 @@ impl Hub {
             .await?
         {
             return Err(Error::rejected(
-                "CERT_ALREADY_REVOKED",
+                Code::CertAlreadyRevoked,
                 format!("certificate {serial} is already revoked"),
             ));
         }
@@ -425,7 +426,7 @@ impl Hub {
             .await?
             .ok_or_else(|| {
                 Error::rejected(
-                    "CERT_UNKNOWN",
+                    Code::CertUnknown,
                     format!("no certificate with serial {serial}"),
                 )
             })

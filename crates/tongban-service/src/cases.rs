@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tongban_codes::{HolderCode, HolderCodeType, RegionCode};
 use tongban_licence::{IssuedLicence, ProblemCode, ServiceItemRef};
+use tongban_schema::SchemaError;
 use tongban_store::{CaseRow, DepartmentStatus, LicenceState, ServiceItemRow, UseRow};
 
+use crate::error::Code;
 use crate::licences::{IssueInput, Query};
 use crate::text::{self, MAX_NAME_CHARS};
 use crate::{Error, Hub, Result};
@@ -62,11 +64,11 @@ pub fn item_type(s: &str) -> Option<&'static str> {
         .map(|(en, _)| *en)
 }
 
-fn rejected(code: &'static str, message: impl Into<String>) -> Error {
+fn rejected(code: Code, message: impl Into<String>) -> Error {
     Error::rejected(code, message)
 }
 
-fn check_code(what: &'static str, code: &'static str, s: &str) -> Result<()> {
+fn check_code(what: &'static str, code: Code, s: &str) -> Result<()> {
     if crate::text::is_code(s) {
         Ok(())
     } else {
@@ -243,7 +245,7 @@ impl Hub {
     pub async fn register_service_schemas(&self) -> Result<()> {
         for (id, text) in SERVICE_SCHEMAS {
             let schema: Value = serde_json::from_str(text)
-                .map_err(|e| rejected("SCHEMA_INVALID", format!("built-in schema {id}: {e}")))?;
+                .map_err(|e| SchemaError::Invalid(format!("built-in schema {id}: {e}")))?;
             self.publish_schema("message", None, None, schema, true)
                 .await?;
         }
@@ -253,17 +255,17 @@ impl Hub {
     /// Registers a service item for `department`, or its next version (only
     /// the department that registered it may).
     pub async fn item_put(&self, department: &str, draft: ItemDraft) -> Result<ServiceItem> {
-        check_code("service item code", "ITEM_CODE_INVALID", &draft.code)?;
+        check_code("service item code", Code::ItemCodeInvalid, &draft.code)?;
         // Signed into the licences of its cases' results: as given.
         text::name(
-            "ITEM_NAME_INVALID",
+            Code::ItemNameInvalid,
             "a service item's name",
             &draft.name,
             MAX_NAME_CHARS,
         )?;
         let item_type = item_type(&draft.item_type).ok_or_else(|| {
             rejected(
-                "ITEM_TYPE_INVALID",
+                Code::ItemTypeInvalid,
                 format!(
                     "{:?}: one of 即办件, 承诺件, 联办件, 上报件 (immediate, promised, joint, referred)",
                     draft.item_type
@@ -274,7 +276,7 @@ impl Hub {
             || draft.promised_limit_days > draft.legal_limit_days
         {
             return Err(rejected(
-                "ITEM_TIME_LIMIT_INVALID",
+                Code::ItemTimeLimitInvalid,
                 format!(
                     "the promised limit ({}) may not exceed the legal limit ({}), at most {MAX_LIMIT_DAYS} working days",
                     draft.promised_limit_days, draft.legal_limit_days
@@ -283,14 +285,14 @@ impl Hub {
         }
         if draft.materials.len() > MAX_MATERIALS {
             return Err(rejected(
-                "ITEM_MATERIALS_INVALID",
+                Code::ItemMaterialsInvalid,
                 format!("at most {MAX_MATERIALS} materials"),
             ));
         }
         let types = self.licence_types();
         for m in &draft.materials {
             text::name(
-                "ITEM_MATERIALS_INVALID",
+                Code::ItemMaterialsInvalid,
                 "a material's name",
                 &m.name,
                 MAX_NAME_CHARS,
@@ -298,7 +300,7 @@ impl Hub {
             if let Some(t) = &m.licence_type {
                 if types.latest(t).is_none() {
                     return Err(rejected(
-                        "LICENCE_TYPE_UNKNOWN",
+                        Code::LicenceTypeUnknown,
                         format!("material {}: no licence type {t} is published", m.name),
                     ));
                 }
@@ -307,7 +309,7 @@ impl Hub {
         if let Some(t) = &draft.result_type {
             if types.latest(t).is_none() {
                 return Err(rejected(
-                    "LICENCE_TYPE_UNKNOWN",
+                    Code::LicenceTypeUnknown,
                     format!("result type: no licence type {t} is published"),
                 ));
             }
@@ -315,7 +317,7 @@ impl Hub {
         let d = self.department(department).await?;
         if d.status != DepartmentStatus::Active {
             return Err(rejected(
-                "DEPARTMENT_SUSPENDED",
+                Code::DepartmentSuspended,
                 format!("{department} is not active"),
             ));
         }
@@ -324,7 +326,7 @@ impl Hub {
         if let Some(e) = &existing {
             if e.department != department {
                 return Err(rejected(
-                    "ITEM_NOT_OWNER",
+                    Code::ItemNotOwner,
                     format!(
                         "{} is registered by {}; {department} may not change it",
                         e.code, e.department
@@ -334,7 +336,7 @@ impl Hub {
         }
         let region_code = match draft.region_code {
             Some(r) => RegionCode::parse(&r)
-                .map_err(|e| rejected("REGION_CODE_INVALID", format!("{r}: {e}")))?
+                .map_err(|e| rejected(Code::RegionCodeInvalid, format!("{r}: {e}")))?
                 .to_string(),
             None => self.identity().await?.region,
         };
@@ -371,7 +373,7 @@ impl Hub {
         let mut row = self.item_row(code).await?;
         if row.department != department {
             return Err(rejected(
-                "ITEM_NOT_OWNER",
+                Code::ItemNotOwner,
                 format!(
                     "{code} is registered by {}; {department} may not retire it",
                     row.department
@@ -403,14 +405,14 @@ impl Hub {
         self.store
             .service_item(code)
             .await?
-            .ok_or_else(|| rejected("ITEM_UNKNOWN", format!("no service item {code}")))
+            .ok_or_else(|| rejected(Code::ItemUnknown, format!("no service item {code}")))
     }
 
     async fn case_row(&self, department: &str, id: &str) -> Result<CaseRow> {
         self.store
             .case(department, id)
             .await?
-            .ok_or_else(|| rejected("CASE_UNKNOWN", format!("{department} has no case {id}")))
+            .ok_or_else(|| rejected(Code::CaseUnknown, format!("{department} has no case {id}")))
     }
 
     /// Service items, optionally of one department.
@@ -469,17 +471,17 @@ impl Hub {
             case_ref: None,
         }
         .check()?;
-        check_code("case id", "CASE_ID_INVALID", &q.case_id)?;
+        check_code("case id", Code::CaseIdInvalid, &q.case_id)?;
         let item = self.item_show(&q.item).await?;
         if item.status != "active" {
             return Err(rejected(
-                "ITEM_RETIRED",
+                Code::ItemRetired,
                 format!("{} is no longer handled", item.code),
             ));
         }
         if item.department != department {
             return Err(rejected(
-                "ITEM_NOT_HANDLER",
+                Code::ItemNotHandler,
                 format!(
                     "{} is handled by {}; {department} may not open cases under it",
                     item.code, item.department
@@ -487,13 +489,13 @@ impl Hub {
             ));
         }
         let kind = HolderCodeType::parse(&q.holder_code_type)
-            .map_err(|e| rejected("HOLDER_CODE_TYPE_UNKNOWN", e.to_string()))?;
+            .map_err(|e| rejected(Code::HolderCodeTypeUnknown, e.to_string()))?;
         let holder = HolderCode::parse_with(kind, &q.holder_code, false)
-            .map_err(|e| rejected("HOLDER_CODE_INVALID", format!("{e} ({})", e.code())))?;
+            .map_err(|e| rejected(Code::HolderCodeInvalid, format!("{e} ({})", e.code())))?;
         let d = self.department(department).await?;
         if d.status != DepartmentStatus::Active {
             return Err(rejected(
-                "DEPARTMENT_SUSPENDED",
+                Code::DepartmentSuspended,
                 format!("{department} is not active"),
             ));
         }
@@ -530,7 +532,7 @@ impl Hub {
             &wanted.holder_code,
         ) {
             return Err(rejected(
-                "CASE_CONFLICT",
+                Code::CaseConflict,
                 format!(
                     "{}'s case {} is of {} for {}:{}",
                     case.department, case.id, case.item, case.holder_code_type, case.holder_code
@@ -539,7 +541,7 @@ impl Hub {
         }
         if case.status != "open" {
             return Err(rejected(
-                "CASE_CONCLUDED",
+                Code::CaseConcluded,
                 format!("case {} is concluded", case.id),
             ));
         }
@@ -567,7 +569,7 @@ impl Hub {
         allowed.dedup();
         if allowed.is_empty() {
             return Err(rejected(
-                "ITEM_NO_LICENCE_MATERIALS",
+                Code::ItemNoLicenceMaterials,
                 format!(
                     "{} names no licence type among its materials: its cases read no licences",
                     item.code
@@ -579,7 +581,7 @@ impl Hub {
         }
         if let Some(other) = requested.iter().find(|t| !allowed.contains(t)) {
             return Err(rejected(
-                "LICENCE_TYPE_NOT_IN_ITEM",
+                Code::LicenceTypeNotInItem,
                 format!(
                     "{} names no material of licence type {other}; its cases read {}",
                     item.code,
@@ -686,13 +688,13 @@ impl Hub {
         case_id: &str,
         mut input: IssueInput,
     ) -> Result<(IssuedLicence, CaseRow)> {
-        check_code("case id", "CASE_ID_INVALID", case_id)?;
+        check_code("case id", Code::CaseIdInvalid, case_id)?;
         // Case numbers are the department's own: another department's case
         // with the same number is a different case.
         let case = self.case_row(department, case_id).await?;
         if case.status != "open" {
             return Err(rejected(
-                "CASE_CONCLUDED",
+                Code::CaseConcluded,
                 format!(
                     "case {case_id} is concluded (result {})",
                     case.result_licence.as_deref().unwrap_or("-")
@@ -702,7 +704,7 @@ impl Hub {
         let item = self.item_show(&case.item).await?;
         let Some(result_type) = &item.result_type else {
             return Err(rejected(
-                "ITEM_NO_RESULT_TYPE",
+                Code::ItemNoResultType,
                 format!(
                     "{} names no licence type for its result; register the item with resultType",
                     item.code
@@ -711,7 +713,7 @@ impl Hub {
         };
         if &input.type_code != result_type {
             return Err(rejected(
-                "RESULT_TYPE_MISMATCH",
+                Code::ResultTypeMismatch,
                 format!(
                     "{} issues its result as licence type {result_type}, not {}",
                     item.code, input.type_code
@@ -729,7 +731,7 @@ impl Hub {
             .is_some_and(|c| c.as_str() == case.holder_code);
         if !same_holder {
             return Err(rejected(
-                "CASE_HOLDER_MISMATCH",
+                Code::CaseHolderMismatch,
                 format!(
                     "case {case_id} is for {}:{}; the result names {}:{}",
                     case.holder_code_type,
@@ -762,7 +764,7 @@ impl Hub {
             // Another result concluded it meanwhile: this licence stands
             // (it is valid and in the log) but is not the case's result.
             return Err(rejected(
-                "CASE_CONCLUDED",
+                Code::CaseConcluded,
                 format!(
                     "case {case_id} was concluded by another result; licence {} was issued but is not its result",
                     issued.identifier.as_str()
@@ -787,11 +789,11 @@ impl Hub {
             None => {
                 let mut found = self.store.cases_numbered(id).await?;
                 match found.len() {
-                    0 => return Err(rejected("CASE_UNKNOWN", format!("no case {id}"))),
+                    0 => return Err(rejected(Code::CaseUnknown, format!("no case {id}"))),
                     1 => found.remove(0),
                     n => {
                         return Err(rejected(
-                            "CASE_AMBIGUOUS",
+                            Code::CaseAmbiguous,
                             format!("{n} departments have a case {id}: name the department"),
                         ));
                     }

@@ -4,8 +4,10 @@
 use serde::Deserialize;
 use serde_json::json;
 use tongban_codes::RegionCode;
+use tongban_schema::SchemaError;
 use tongban_store::{CatalogueEntry, CatalogueField, CatalogueFilter, DepartmentStatus};
 
+use crate::error::Code;
 use crate::text::{self, MAX_NAME_CHARS};
 use crate::{Error, Hub, Result};
 
@@ -88,32 +90,32 @@ fn exact_fields<'de, D: serde::Deserializer<'de>>(
 /// The draft's free text, as it will be stored: names and tags refused
 /// when padded, the description kept exactly.
 fn check_text(d: &CatalogueDraft) -> Result<()> {
-    text::name("CATALOGUE_INVALID", "name", &d.name, MAX_NAME_CHARS)?;
+    text::name(Code::CatalogueInvalid, "name", &d.name, MAX_NAME_CHARS)?;
     text::prose(
-        "CATALOGUE_INVALID",
+        Code::CatalogueInvalid,
         "description",
         &d.description,
         MAX_DESCRIPTION,
     )?;
     text::name(
-        "CATALOGUE_INVALID",
+        Code::CatalogueInvalid,
         "updateFrequency",
         &d.update_frequency,
         MAX_FREQUENCY,
     )?;
     if d.tags.len() > MAX_TAGS {
         return Err(rejected(
-            "CATALOGUE_INVALID",
+            Code::CatalogueInvalid,
             format!("tags: at most {MAX_TAGS}"),
         ));
     }
     for tag in &d.tags {
-        text::name("CATALOGUE_INVALID", "a tag", tag, MAX_TAG)?;
+        text::name(Code::CatalogueInvalid, "a tag", tag, MAX_TAG)?;
     }
     Ok(())
 }
 
-fn rejected(code: &'static str, message: impl Into<String>) -> Error {
+fn rejected(code: Code, message: impl Into<String>) -> Error {
     Error::rejected(code, message)
 }
 
@@ -143,13 +145,13 @@ impl Hub {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
         if !id_ok {
             return Err(rejected(
-                "CATALOGUE_INVALID",
+                Code::CatalogueInvalid,
                 format!("resource id {:?}: 1 to {MAX_ID} of A-Z a-z 0-9 . _ -", d.id),
             ));
         }
         if d.id.starts_with("hub.") {
             return Err(rejected(
-                "CATALOGUE_ID_RESERVED",
+                Code::CatalogueIdReserved,
                 format!(
                     "resource ids starting with hub. name the hub's own services; {} cannot be published",
                     d.id
@@ -159,7 +161,7 @@ impl Hub {
         check_text(d)?;
         let sharing = sharing_type(&d.sharing_type).ok_or_else(|| {
             rejected(
-                "CATALOGUE_SHARING_TYPE_INVALID",
+                Code::CatalogueSharingTypeInvalid,
                 format!(
                     "sharing type {:?}: one of unconditional (无条件共享), conditional (有条件共享), not-shared (不予共享)",
                     d.sharing_type
@@ -169,26 +171,26 @@ impl Hub {
         let provider = self.department(department).await?;
         if provider.status != DepartmentStatus::Active {
             return Err(rejected(
-                "DEPARTMENT_SUSPENDED",
+                Code::DepartmentSuspended,
                 format!("{department} is not active"),
             ));
         }
         let region_code = match &d.region_code {
             Some(r) => RegionCode::parse(r)
-                .map_err(|e| rejected("REGION_CODE_INVALID", format!("{r}: {e}")))?
+                .map_err(|e| rejected(Code::RegionCodeInvalid, format!("{r}: {e}")))?
                 .to_string(),
             None => provider.region_code.clone(),
         };
         let (schema_id, version) = d.schema.split_once('@').ok_or_else(|| {
             rejected(
-                "SCHEMA_UNKNOWN",
+                Code::SchemaUnknown,
                 format!("{}: name the schema as id@version", d.schema),
             )
         })?;
         let schema = self.schema(schema_id, Some(version)).await?;
         if schema.kind != "message" {
             return Err(rejected(
-                "SCHEMA_KIND_CONFLICT",
+                Code::SchemaKindConflict,
                 format!(
                     "{} is a {} schema, not a message schema",
                     d.schema, schema.kind
@@ -196,24 +198,24 @@ impl Hub {
             ));
         }
         let content: serde_json::Value = serde_json::from_str(&schema.content)
-            .map_err(|e| rejected("SCHEMA_INVALID", format!("{}: {e}", d.schema)))?;
+            .map_err(|e| SchemaError::Invalid(format!("{}: {e}", d.schema)))?;
         let properties = content.get("properties").and_then(|p| p.as_object());
         if d.fields.len() > MAX_FIELDS {
             return Err(rejected(
-                "CATALOGUE_INVALID",
+                Code::CatalogueInvalid,
                 format!("at most {MAX_FIELDS} fields"),
             ));
         }
         for f in &d.fields {
             text::name(
-                "CATALOGUE_INVALID",
+                Code::CatalogueInvalid,
                 &format!("the label of field {:?}", f.name),
                 &f.label,
                 MAX_LABEL,
             )?;
             if !properties.is_some_and(|p| p.contains_key(&f.name)) {
                 return Err(rejected(
-                    "CATALOGUE_FIELD_UNKNOWN",
+                    Code::CatalogueFieldUnknown,
                     format!("{} has no field {:?}", d.schema, f.name),
                 ));
             }
@@ -223,7 +225,7 @@ impl Hub {
         let (version, created_at) = match (&existing, update) {
             (Some(old), _) if old.provider != department => {
                 return Err(rejected(
-                    "CATALOGUE_NOT_PROVIDER",
+                    Code::CatalogueNotProvider,
                     format!(
                         "{} is provided by {}; {department} may not publish it",
                         d.id, old.provider
@@ -232,7 +234,7 @@ impl Hub {
             }
             (Some(_), false) => {
                 return Err(rejected(
-                    "CATALOGUE_EXISTS",
+                    Code::CatalogueExists,
                     format!(
                         "{} is already in the catalogue; publish a new version with update",
                         d.id
@@ -241,7 +243,7 @@ impl Hub {
             }
             (None, true) => {
                 return Err(rejected(
-                    "CATALOGUE_UNKNOWN",
+                    Code::CatalogueUnknown,
                     format!("{} is not in the catalogue", d.id),
                 ));
             }
@@ -286,7 +288,7 @@ impl Hub {
         let old = self.catalogue_show(id).await?;
         if old.provider != department {
             return Err(rejected(
-                "CATALOGUE_NOT_PROVIDER",
+                Code::CatalogueNotProvider,
                 format!(
                     "{id} is provided by {}; {department} may not retire it",
                     old.provider
@@ -295,7 +297,7 @@ impl Hub {
         }
         if old.status == "retired" {
             return Err(rejected(
-                "CATALOGUE_RETIRED",
+                Code::CatalogueRetired,
                 format!("{id} is already retired"),
             ));
         }
@@ -320,10 +322,12 @@ impl Hub {
 
     /// A resource's current version.
     pub async fn catalogue_show(&self, id: &str) -> Result<CatalogueEntry> {
-        self.store
-            .catalogue_entry(id)
-            .await?
-            .ok_or_else(|| rejected("CATALOGUE_UNKNOWN", format!("{id} is not in the catalogue")))
+        self.store.catalogue_entry(id).await?.ok_or_else(|| {
+            rejected(
+                Code::CatalogueUnknown,
+                format!("{id} is not in the catalogue"),
+            )
+        })
     }
 
     /// A resource's versions as published (JSON), oldest first.
@@ -368,7 +372,7 @@ impl Hub {
             .all(|t| !t.chars().any(char::is_alphanumeric))
         {
             return Err(rejected(
-                "CATALOGUE_QUERY_EMPTY",
+                Code::CatalogueQueryEmpty,
                 "give at least one search term (e.g. 营业执照, or 婚姻 登记)",
             ));
         }
@@ -386,7 +390,7 @@ fn normalised(filter: &CatalogueFilter) -> Result<CatalogueFilter> {
             sharing_type(s)
                 .ok_or_else(|| {
                     rejected(
-                        "CATALOGUE_SHARING_TYPE_INVALID",
+                        Code::CatalogueSharingTypeInvalid,
                         format!("sharing type {s:?}: unconditional, conditional or not-shared"),
                     )
                 })?

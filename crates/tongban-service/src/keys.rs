@@ -13,6 +13,7 @@ use tongban_seal::KeyPurpose;
 use tongban_store::{DepartmentStatus, KeyRow};
 use zeroize::Zeroizing;
 
+use crate::error::Code;
 use crate::{Error, Hub, Result};
 
 impl Hub {
@@ -23,21 +24,20 @@ impl Hub {
     /// the key not registered before. Valid from now; audited
     /// (`key.register`). The hub holds no secret of it.
     pub async fn register_exchange_key(&self, request: &Value) -> Result<KeyRow> {
-        let registration = tongban_seal::keyreg::verify(request, self.now())
-            .map_err(|e| Error::rejected(e.code(), e.to_string()))?;
+        let registration = tongban_seal::keyreg::verify(request, self.now())?;
         let department = self.department(&registration.owner).await?;
         if department.status != DepartmentStatus::Active {
             return Err(Error::rejected(
-                "DEPARTMENT_SUSPENDED",
+                Code::DepartmentSuspended,
                 format!("{} is not active", department.code),
             ));
         }
         let code = tongban_codes::Uscc::parse_lenient(&department.code)
-            .map_err(|e| Error::rejected("DEPARTMENT_CODE_INVALID", e.to_string()))?;
+            .map_err(|e| Error::rejected(Code::DepartmentCodeInvalid, e.to_string()))?;
         let key_id = registration.public.to_multikey();
         if self.store.key(&key_id).await?.is_some() {
             return Err(Error::rejected(
-                "KEY_EXISTS",
+                Code::KeyExists,
                 format!("{key_id} is already registered"),
             ));
         }
@@ -65,7 +65,7 @@ impl Hub {
         )];
         if !self.store.insert_key(&row, &audit).await? {
             return Err(Error::rejected(
-                "KEY_EXISTS",
+                Code::KeyExists,
                 format!("{} is already registered", row.key_id),
             ));
         }
@@ -83,7 +83,7 @@ impl Hub {
         let (key, record) = self.current_key(owner, KeyPurpose::Exchange).await?;
         if record.purpose != KeyPurpose::Exchange {
             return Err(Error::rejected(
-                "KEY_NOT_EXPORTABLE",
+                Code::KeyNotExportable,
                 format!(
                     "{}'s key {} signs licences too, and an issuing key never leaves the hub: give it an exchange key (`tongban key new --owner {owner} --purpose exchange`, or let its system register its own)",
                     owner,

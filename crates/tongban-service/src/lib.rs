@@ -44,7 +44,7 @@ pub use cases::{
     item_type,
 };
 pub use catalogue::{CatalogueDraft, SHARING_TYPES, sharing_type};
-pub use error::{Error, Result, code_of};
+pub use error::{Code, Error, Result, code_of};
 pub use keystore::{KeyStore, KeyStoreError};
 pub use licences::{AttachmentInput, Export, Found, IssueInput, MAX_USE_CAUSE_CHARS, Query};
 pub use peers::{MAX_PEER_RESOURCES, PeerCard, PeerResource, PeerTrust, anchor_record};

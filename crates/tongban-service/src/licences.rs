@@ -19,6 +19,7 @@ use tongban_seal::timefmt::parse_rfc3339;
 use tongban_store::{AuditRecord, LicenceRow, LicenceState, StatusEvent, UseRecord};
 
 use crate::HUB_OWNER;
+use crate::error::Code;
 use crate::text::{self, MAX_NAME_CHARS};
 use crate::{Error, Hub, Result};
 
@@ -87,8 +88,8 @@ impl IssueInput {
     /// trimmed; the holder's name is checked when the licence is issued.
     pub fn from_json(doc: &Value) -> Result<Self> {
         let request: RequestDoc = tongban_seal::json::decode(doc)
-            .map_err(|e| Error::rejected("REQUEST_INVALID", format!("issue request: {e}")))?;
-        let bad = |m: String| Error::rejected("REQUEST_INVALID", m);
+            .map_err(|e| Error::rejected(Code::RequestInvalid, format!("issue request: {e}")))?;
+        let bad = |m: String| Error::rejected(Code::RequestInvalid, m);
         check_length("type", &request.r#type, MAX_TYPE_CODE_CHARS).map_err(bad)?;
         if let Some(v) = &request.type_version {
             check_length("typeVersion", v, MAX_TYPE_VERSION_CHARS).map_err(bad)?;
@@ -102,7 +103,7 @@ impl IssueInput {
             Some(item) => {
                 check_item_code(&item.code).map_err(bad)?;
                 text::name(
-                    "REQUEST_INVALID",
+                    Code::RequestInvalid,
                     "serviceItem.name",
                     &item.name,
                     MAX_NAME_CHARS,
@@ -130,13 +131,13 @@ impl IssueInput {
 
     fn holder(&self) -> Result<Holder> {
         let code_type = HolderCodeType::parse(&self.holder_code_type)
-            .map_err(|e| Error::rejected("HOLDER_CODE_TYPE_UNKNOWN", e.to_string()))?;
+            .map_err(|e| Error::rejected(Code::HolderCodeTypeUnknown, e.to_string()))?;
         let code = HolderCode::parse_with(code_type, &self.holder_code, self.allow_legacy_uscc)
-            .map_err(|e| Error::rejected("HOLDER_CODE_INVALID", format!("{e} ({})", e.code())))?;
+            .map_err(|e| Error::rejected(Code::HolderCodeInvalid, format!("{e} ({})", e.code())))?;
         // Signed as given, and compared exactly with the names in the data
         // (a type's rules): padding is refused, never trimmed away.
         text::name(
-            "HOLDER_NAME_INVALID",
+            Code::HolderNameInvalid,
             "holder.name",
             &self.holder_name,
             MAX_NAME_CHARS,
@@ -223,37 +224,37 @@ impl Query {
     pub(crate) fn check(&self) -> Result<()> {
         if self.use_cause.trim().is_empty() {
             return Err(Error::rejected(
-                "USE_CAUSE_REQUIRED",
+                Code::UseCauseRequired,
                 "every licence query states its purpose (useCause, 申请事由)",
             ));
         }
         if self.use_cause.chars().count() > MAX_USE_CAUSE_CHARS {
             return Err(Error::rejected(
-                "USE_CAUSE_TOO_LONG",
+                Code::UseCauseTooLong,
                 format!("useCause is limited to {MAX_USE_CAUSE_CHARS} characters"),
             ));
         }
         // Recorded exactly as stated, never trimmed.
         text::prose(
-            "USE_CAUSE_INVALID",
+            Code::UseCauseInvalid,
             "useCause",
             &self.use_cause,
             MAX_USE_CAUSE_CHARS,
         )?;
         if self.requester.trim().is_empty() {
             return Err(Error::rejected(
-                "REQUESTER_REQUIRED",
+                Code::RequesterRequired,
                 "every licence query names who asks",
             ));
         }
         text::name(
-            "REQUESTER_INVALID",
+            Code::RequesterInvalid,
             "requester",
             &self.requester,
             MAX_NAME_CHARS,
         )?;
         if let Some(case) = &self.case_ref {
-            text::name("CASE_REF_INVALID", "case", case, MAX_CASE_REF_CHARS)?;
+            text::name(Code::CaseRefInvalid, "case", case, MAX_CASE_REF_CHARS)?;
         }
         Ok(())
     }
@@ -289,7 +290,7 @@ impl Hub {
         let mut issued = self.issue_batch(issuer_code, vec![input]).await?;
         issued
             .pop()
-            .ok_or_else(|| Error::rejected("INTERNAL", "empty issue result"))
+            .ok_or_else(|| Error::rejected(Code::Internal, "empty issue result"))
     }
 
     /// Issues many licences for one issuer: all or none.
@@ -307,14 +308,14 @@ impl Hub {
         }
         if inputs.len() > MAX_ISSUE_BATCH {
             return Err(Error::rejected(
-                "BATCH_TOO_LARGE",
+                Code::BatchTooLarge,
                 format!("at most {MAX_ISSUE_BATCH} licences per batch"),
             ));
         }
         let started = std::time::Instant::now();
         let department = self.active_department(issuer_code).await?;
         let code = Uscc::parse_lenient(&department.code)
-            .map_err(|e| Error::rejected("DEPARTMENT_CODE_INVALID", e.to_string()))?;
+            .map_err(|e| Error::rejected(Code::DepartmentCodeInvalid, e.to_string()))?;
         let (key, record) = self
             .current_key(issuer_code, tongban_seal::KeyPurpose::Issue)
             .await?;
@@ -379,7 +380,7 @@ impl Hub {
                         None => types.latest(&request.type_code),
                     }
                     .ok_or_else(|| {
-                        Error::rejected("LICENCE_TYPE_UNKNOWN", request.type_code.clone())
+                        Error::rejected(Code::LicenceTypeUnknown, request.type_code.clone())
                     })?;
                     Ok(credential::issue(
                         licence_type,
@@ -416,7 +417,7 @@ impl Hub {
                     let mut all = Vec::with_capacity(requests.len());
                     for h in handles {
                         let part = h.join().map_err(|_| {
-                            Error::rejected("INTERNAL", "a signing thread panicked")
+                            Error::rejected(Code::Internal, "a signing thread panicked")
                         })??;
                         all.extend(part);
                     }
@@ -424,7 +425,7 @@ impl Hub {
                 })
             })
             .await
-            .map_err(|e| Error::rejected("INTERNAL", format!("signing task failed: {e}")))??
+            .map_err(|e| Error::rejected(Code::Internal, format!("signing task failed: {e}")))??
         };
 
         let signed_at = started.elapsed();
@@ -629,7 +630,7 @@ impl Hub {
         query.check()?;
         let parsed = LicenceIdentifier::parse(identifier).map_err(|e| {
             Error::rejected(
-                "IDENTIFIER_INVALID",
+                Code::IdentifierInvalid,
                 format!("{identifier}: {e} ({})", e.code()),
             )
         })?;
@@ -638,12 +639,12 @@ impl Hub {
         self.record_use(query, "identifier", parsed.as_str(), &returned)
             .await?;
         let row = row.ok_or_else(|| {
-            Error::rejected("LICENCE_NOT_FOUND", format!("no licence {identifier}"))
+            Error::rejected(Code::LicenceNotFound, format!("no licence {identifier}"))
         })?;
         let mut found = self.verify_rows(vec![row]).await?;
         found
             .pop()
-            .ok_or_else(|| Error::rejected("INTERNAL", "verification lost a licence"))
+            .ok_or_else(|| Error::rejected(Code::Internal, "verification lost a licence"))
     }
 
     /// A holder's licences (optionally of one type), each verified; leaves
@@ -661,9 +662,9 @@ impl Hub {
     ) -> Result<Vec<Found>> {
         query.check()?;
         let kind = HolderCodeType::parse(code_type)
-            .map_err(|e| Error::rejected("HOLDER_CODE_TYPE_UNKNOWN", e.to_string()))?;
+            .map_err(|e| Error::rejected(Code::HolderCodeTypeUnknown, e.to_string()))?;
         let holder = HolderCode::parse_with(kind, code, allow_legacy_uscc)
-            .map_err(|e| Error::rejected("HOLDER_CODE_INVALID", format!("{e} ({})", e.code())))?;
+            .map_err(|e| Error::rejected(Code::HolderCodeInvalid, format!("{e} ({})", e.code())))?;
         let rows = self
             .store
             .licences_of_holder(kind.as_str(), holder.as_str(), type_code, MAX_FIND_RESULTS)
@@ -736,7 +737,7 @@ impl Hub {
             tongban_licence::verify_many(&trust, to_verify, options)
         })
         .await
-        .map_err(|e| Error::rejected("INTERNAL", format!("verification failed: {e}")))?;
+        .map_err(|e| Error::rejected(Code::Internal, format!("verification failed: {e}")))?;
         Ok(rows
             .into_iter()
             .zip(credentials)
@@ -799,7 +800,7 @@ impl Hub {
     ) -> Result<()> {
         let parsed = LicenceIdentifier::parse(identifier).map_err(|e| {
             Error::rejected(
-                "IDENTIFIER_INVALID",
+                Code::IdentifierInvalid,
                 format!("{identifier}: {e} ({})", e.code()),
             )
         })?;
@@ -828,7 +829,7 @@ impl Hub {
             .await?
         {
             None => Err(Error::rejected(
-                "LICENCE_NOT_FOUND",
+                Code::LicenceNotFound,
                 format!("no licence {identifier}"),
             )),
             Some((_, true)) => {
@@ -837,11 +838,11 @@ impl Hub {
                 Ok(())
             }
             Some((LicenceState::Revoked, false)) => Err(Error::rejected(
-                "LICENCE_ALREADY_REVOKED",
+                Code::LicenceAlreadyRevoked,
                 format!("licence {identifier} is revoked; revocation is final"),
             )),
             Some((current, false)) => Err(Error::rejected(
-                "LICENCE_STATUS_CONFLICT",
+                Code::LicenceStatusConflict,
                 format!(
                     "cannot {action} licence {identifier}: it is {}",
                     current.as_str()
@@ -876,7 +877,7 @@ impl Hub {
             self.now(),
             STATUS_LIST_VALIDITY,
         )
-        .map_err(|e| Error::rejected("INTERNAL", e.to_string()))
+        .map_err(|e| Error::rejected(Code::Internal, e.to_string()))
     }
 
     /// A trust file for offline verifiers: every department's keys and
@@ -897,7 +898,7 @@ impl Hub {
     pub async fn trust_list(&self, valid_for: Duration) -> Result<Value> {
         if valid_for <= Duration::ZERO || valid_for > TRUST_FILE_VALIDITY * 4 {
             return Err(Error::rejected(
-                "TRUST_VALIDITY_INVALID",
+                Code::TrustValidityInvalid,
                 "a trust list is valid for more than 0 s and at most 28 days",
             ));
         }
@@ -932,7 +933,7 @@ impl Hub {
             }
             if let Some(keys) = by_owner.remove(&row.code) {
                 let code = Uscc::parse_lenient(&row.code)
-                    .map_err(|e| Error::rejected("DEPARTMENT_CODE_INVALID", e.to_string()))?;
+                    .map_err(|e| Error::rejected(Code::DepartmentCodeInvalid, e.to_string()))?;
                 issuers.push(IssuerEntry {
                     id: organisation_urn(&code),
                     name: row.name,
@@ -967,7 +968,7 @@ impl Hub {
             self.now(),
             valid_for,
         )
-        .map_err(|e| Error::rejected("INTERNAL", e.to_string()))
+        .map_err(|e| Error::rejected(Code::Internal, e.to_string()))
     }
 
     /// Everything needed to verify one licence offline; leaves a licence-use record.
@@ -978,7 +979,7 @@ impl Hub {
             Some(sha) => {
                 let bytes = self.store.blobs().get(sha).await?.ok_or_else(|| {
                     Error::rejected(
-                        "ATTACHMENT_UNAVAILABLE",
+                        Code::AttachmentUnavailable,
                         format!("attachment {sha} is missing from the blob store"),
                     )
                 })?;
@@ -1018,13 +1019,9 @@ fn at_index(e: Error, index: usize, total: usize) -> Error {
         return e;
     }
     match e {
-        Error::Rejected { code, message } => Error::Rejected {
-            code,
-            message: format!("request {index}: {message}"),
-        },
-        Error::Issue(issue) => Error::Rejected {
-            code: issue.code(),
-            message: format!("request {index}: {issue}"),
+        refusal if refusal.is_refusal() => Error::InRequest {
+            index,
+            source: Box::new(refusal),
         },
         other => other,
     }

@@ -12,12 +12,13 @@ use tongban_licence::verify::Trust;
 use tongban_seal::{KeyRecord, PublicKey};
 use tongban_store::{PeerRow, PeerTrustRow};
 
+use crate::error::Code;
 use crate::{Error, Hub, Result};
 
 /// Longest CA certificate accepted in a card.
 const MAX_CA_PEM: usize = 16 * 1024;
 
-fn rejected(code: &'static str, message: impl Into<String>) -> Error {
+fn rejected(code: Code, message: impl Into<String>) -> Error {
     Error::rejected(code, message)
 }
 
@@ -146,7 +147,7 @@ impl Hub {
     pub async fn peer_card(&self, address: &str) -> Result<PeerCard> {
         if !address_ok(address) {
             return Err(rejected(
-                "PEER_ADDRESS_INVALID",
+                Code::PeerAddressInvalid,
                 format!("{address:?}: give host:port (a DNS name, IPv4, or [IPv6])"),
             ));
         }
@@ -164,26 +165,26 @@ impl Hub {
     /// Trusts another region's hub as its card describes.
     pub async fn peer_add(&self, card: PeerCard) -> Result<PeerRow> {
         let region = RegionCode::parse(&card.region)
-            .map_err(|e| rejected("PEER_REGION_INVALID", format!("{}: {e}", card.region)))?;
+            .map_err(|e| rejected(Code::PeerRegionInvalid, format!("{}: {e}", card.region)))?;
         crate::text::name(
-            "PEER_NAME_INVALID",
+            Code::PeerNameInvalid,
             "a peer's name",
             &card.name,
             crate::text::MAX_NAME_CHARS,
         )?;
         if !address_ok(&card.address) {
             return Err(rejected(
-                "PEER_ADDRESS_INVALID",
+                Code::PeerAddressInvalid,
                 format!("{:?}: give host:port", card.address),
             ));
         }
         PublicKey::from_multikey(&card.anchor)
-            .map_err(|e| rejected("PEER_ANCHOR_INVALID", format!("anchor: {e}")))?;
-        check_ca(&card.ca_pem).map_err(|e| rejected("PEER_CA_INVALID", format!("caPem: {e}")))?;
+            .map_err(|e| rejected(Code::PeerAnchorInvalid, format!("anchor: {e}")))?;
+        check_ca(&card.ca_pem).map_err(|e| rejected(Code::PeerCaInvalid, format!("caPem: {e}")))?;
         let me = self.identity().await?;
         if region.as_str() == me.region || card.anchor == me.anchor {
             return Err(rejected(
-                "PEER_IS_SELF",
+                Code::PeerIsSelf,
                 "this is this hub's own card: add the other region's",
             ));
         }
@@ -205,7 +206,7 @@ impl Hub {
         )];
         if !self.store.add_peer(&row, &audit).await? {
             return Err(rejected(
-                "PEER_EXISTS",
+                Code::PeerExists,
                 format!(
                     "region {} is already a peer: remove it first to replace its card",
                     row.region_code
@@ -222,7 +223,7 @@ impl Hub {
         let audit = [self.audit("peer.remove", region, json!({}))];
         if !self.store.remove_peer(region, now, &audit).await? {
             return Err(rejected(
-                "PEER_UNKNOWN",
+                Code::PeerUnknown,
                 format!("region {region} is not an active peer"),
             ));
         }
@@ -233,7 +234,7 @@ impl Hub {
             .await?
             .into_iter()
             .find(|p| p.region_code == region)
-            .ok_or_else(|| rejected("PEER_UNKNOWN", format!("region {region}")))
+            .ok_or_else(|| rejected(Code::PeerUnknown, format!("region {region}")))
     }
 
     /// Peers, removed ones too.
@@ -250,7 +251,7 @@ impl Hub {
             .find(|p| p.region_code == region && p.status == "active")
             .ok_or_else(|| {
                 rejected(
-                    "PEER_UNKNOWN",
+                    Code::PeerUnknown,
                     format!("region {region} is not an active peer of this hub"),
                 )
             })
@@ -277,7 +278,7 @@ impl Hub {
         if let (Some(stored), Some(new)) = (stored_from, valid_from(file)) {
             if new < stored {
                 return Err(rejected(
-                    "TRUST_LIST_ROLLBACK",
+                    Code::TrustListRollback,
                     format!(
                         "this list of region {region} was issued at {}, before the stored one ({})",
                         tongban_seal::timefmt::format_rfc3339(new),
@@ -287,7 +288,7 @@ impl Hub {
             }
         }
         let text = String::from_utf8(tongban_seal::jcs::canonicalize(file))
-            .map_err(|e| rejected("TRUST_LIST_INVALID", e.to_string()))?;
+            .map_err(|e| rejected(Code::TrustListInvalid, e.to_string()))?;
         let audit = [self.audit(
             "peer.trust",
             region,
@@ -299,7 +300,7 @@ impl Hub {
         self.store
             .peer_trust(region)
             .await?
-            .ok_or_else(|| rejected("INTERNAL", "the stored trust list disappeared"))
+            .ok_or_else(|| rejected(Code::Internal, "the stored trust list disappeared"))
     }
 
     /// A peer never speaks for one of this region's departments.
@@ -313,7 +314,7 @@ impl Hub {
             .collect();
         match speaks_for(trust).find(|c| ours.contains(*c)) {
             Some(controller) => Err(rejected(
-                "TRUST_LIST_FOREIGN_ISSUER",
+                Code::TrustListForeignIssuer,
                 format!(
                     "the trust list of region {region} speaks for {controller}, a department of this region"
                 ),
@@ -371,12 +372,12 @@ impl Hub {
                 .map(|f| format!(" (last attempt: {f})"))
                 .unwrap_or_default();
             return Err(rejected(
-                "TRUST_LIST_MISSING",
+                Code::TrustListMissing,
                 format!("no trust list of region {region} has been fetched yet{why}"),
             ));
         };
         let file: Value = serde_json::from_str(&text)
-            .map_err(|e| rejected("TRUST_LIST_INVALID", format!("stored list: {e}")))?;
+            .map_err(|e| rejected(Code::TrustListInvalid, format!("stored list: {e}")))?;
         let checked = check_trust_list(&peer, &file, self.now())?;
         // Checked again: a department added here since the list was stored.
         self.check_not_ours(region, &checked.trust).await?;
@@ -423,7 +424,7 @@ impl std::fmt::Debug for PeerTrust {
 /// The peer hub's key as a key record: it signs for `urn:tongban:hub:{region}`.
 pub fn anchor_record(peer: &PeerRow) -> Result<KeyRecord> {
     let public = PublicKey::from_multikey(&peer.anchor)
-        .map_err(|e| rejected("PEER_ANCHOR_INVALID", e.to_string()))?;
+        .map_err(|e| rejected(Code::PeerAnchorInvalid, e.to_string()))?;
     Ok(KeyRecord {
         controller: format!("urn:tongban:hub:{}", peer.region_code),
         public,
@@ -445,20 +446,20 @@ struct Checked {
 
 fn check_trust_list(peer: &PeerRow, file: &Value, now: OffsetDateTime) -> Result<Checked> {
     let anchor = PublicKey::from_multikey(&peer.anchor)
-        .map_err(|e| rejected("PEER_ANCHOR_INVALID", e.to_string()))?;
+        .map_err(|e| rejected(Code::PeerAnchorInvalid, e.to_string()))?;
     let region = &peer.region_code;
     let trust = trustfile::load(file, &anchor, now).map_err(|e| {
         let code = match e {
-            TrustFileError::Untrusted(_) => "TRUST_LIST_UNTRUSTED",
-            TrustFileError::Stale(_) => "TRUST_LIST_STALE",
-            _ => "TRUST_LIST_INVALID",
+            TrustFileError::Untrusted(_) => Code::TrustListUntrusted,
+            TrustFileError::Stale(_) => Code::TrustListStale,
+            _ => Code::TrustListInvalid,
         };
         rejected(code, format!("the trust list of region {region}: {e}"))
     })?;
     let expected = format!("urn:tongban:hub:{region}");
     if file.get("issuer").and_then(Value::as_str) != Some(expected.as_str()) {
         return Err(rejected(
-            "TRUST_LIST_INVALID",
+            Code::TrustListInvalid,
             format!("the trust list is not {expected}'s"),
         ));
     }
@@ -466,7 +467,7 @@ fn check_trust_list(peer: &PeerRow, file: &Value, now: OffsetDateTime) -> Result
         .get("validUntil")
         .and_then(Value::as_str)
         .and_then(|t| tongban_seal::timefmt::parse_rfc3339(t).ok())
-        .ok_or_else(|| rejected("TRUST_LIST_INVALID", "no validUntil"))?;
+        .ok_or_else(|| rejected(Code::TrustListInvalid, "no validUntil"))?;
     check_own_region(region, &trust)?;
     Ok(Checked { trust, valid_until })
 }
@@ -487,7 +488,7 @@ fn speaks_for(trust: &Trust) -> impl Iterator<Item = &str> {
 /// would let a peer present licences "issued" by another region's bodies.
 fn check_own_region(region: &str, trust: &Trust) -> Result<()> {
     let peer_region = RegionCode::parse(region)
-        .map_err(|e| rejected("PEER_REGION_INVALID", format!("{region}: {e}")))?;
+        .map_err(|e| rejected(Code::PeerRegionInvalid, format!("{region}: {e}")))?;
     let hub = format!("urn:tongban:hub:{region}");
     for controller in speaks_for(trust) {
         if controller == hub {
@@ -499,7 +500,7 @@ fn check_own_region(region: &str, trust: &Trust) -> Result<()> {
             .and_then(|code| code.region());
         if !registered.is_some_and(|r| r.related(&peer_region)) {
             return Err(rejected(
-                "TRUST_LIST_FOREIGN_ISSUER",
+                Code::TrustListForeignIssuer,
                 format!(
                     "the trust list of region {region} speaks for {controller}, which is not a body of that region"
                 ),
@@ -615,10 +616,10 @@ impl Hub {
     pub async fn peer_crl_accept(&self, region: &str, crl_pem: &str) -> Result<bool> {
         let peer = self.peer(region).await?;
         let checked =
-            check_crl(crl_pem, &peer.ca_pem).map_err(|e| rejected("PEER_CRL_INVALID", e))?;
+            check_crl(crl_pem, &peer.ca_pem).map_err(|e| rejected(Code::PeerCrlInvalid, e))?;
         if checked.next_update <= self.now() {
             return Err(rejected(
-                "PEER_CRL_STALE",
+                Code::PeerCrlStale,
                 format!(
                     "the CRL of region {region} was to be replaced by {}",
                     tongban_seal::timefmt::format_rfc3339(checked.next_update)
@@ -660,10 +661,10 @@ impl Hub {
             .find(|(r, sha, _)| *r == region && *sha == ca_sha)
             .map(|(_, _, pem)| check_crl(pem, &peer.ca_pem))
             .transpose()
-            .map_err(|e| rejected("PEER_CRL_INVALID", format!("stored CRL of {region}: {e}")))?
+            .map_err(|e| rejected(Code::PeerCrlInvalid, format!("stored CRL of {region}: {e}")))?
             .ok_or_else(|| {
                 rejected(
-                    "PEER_CRL_MISSING",
+                    Code::PeerCrlMissing,
                     format!(
                         "no CRL of region {region}'s CA has been fetched yet: whether its certificates are revoked is unknown"
                     ),
@@ -671,7 +672,7 @@ impl Hub {
             })?;
         if crl.next_update <= self.now() {
             return Err(rejected(
-                "PEER_CRL_STALE",
+                Code::PeerCrlStale,
                 format!(
                     "the stored CRL of region {region} was to be replaced by {}",
                     tongban_seal::timefmt::format_rfc3339(crl.next_update)
@@ -679,10 +680,10 @@ impl Hub {
             ));
         }
         if let Some(der) = certificate {
-            let serial = serial_of(der).map_err(|e| rejected("PEER_CERTIFICATE_INVALID", e))?;
+            let serial = serial_of(der).map_err(|e| rejected(Code::PeerCertificateInvalid, e))?;
             if crl.revoked.binary_search(&serial).is_ok() {
                 return Err(rejected(
-                    "PEER_CERTIFICATE_REVOKED",
+                    Code::PeerCertificateRevoked,
                     format!("region {region}'s CA revoked the certificate its hub presented"),
                 ));
             }
@@ -718,12 +719,12 @@ impl Hub {
         self.peer(region).await?;
         if resources.len() > MAX_PEER_RESOURCES {
             return Err(rejected(
-                "PEER_CATALOGUE_INVALID",
+                Code::PeerCatalogueInvalid,
                 format!("more than {MAX_PEER_RESOURCES} resources"),
             ));
         }
         let peer_region = RegionCode::parse(region)
-            .map_err(|e| rejected("PEER_REGION_INVALID", format!("{region}: {e}")))?;
+            .map_err(|e| rejected(Code::PeerRegionInvalid, format!("{region}: {e}")))?;
         let ours: std::collections::HashSet<String> = self
             .store
             .departments()
@@ -734,7 +735,7 @@ impl Hub {
         let mut rows: Vec<(String, String)> = Vec::with_capacity(resources.len());
         for v in resources {
             let r: PeerResource = serde_json::from_value(v.clone())
-                .map_err(|e| rejected("PEER_CATALOGUE_INVALID", e.to_string()))?;
+                .map_err(|e| rejected(Code::PeerCatalogueInvalid, e.to_string()))?;
             let id_ok = !r.id.is_empty()
                 && r.qualified_id().len() <= 100
                 && r.id
@@ -767,7 +768,7 @@ impl Hub {
                 || rows.iter().any(|(id, _)| *id == r.id)
             {
                 return Err(rejected(
-                    "PEER_CATALOGUE_INVALID",
+                    Code::PeerCatalogueInvalid,
                     format!(
                         "resource {:?} is not an unconditional resource of region {region} within the limits, or is listed twice",
                         r.id
@@ -781,7 +782,7 @@ impl Hub {
                 .is_some_and(|home| home.related(&peer_region));
             if !of_the_peer || ours.contains(&r.provider) {
                 return Err(rejected(
-                    "PEER_CATALOGUE_FOREIGN_PROVIDER",
+                    Code::PeerCatalogueForeignProvider,
                     format!(
                         "resource {:?} names provider {:?}, which is not a body of region {region}",
                         r.id, r.provider
@@ -789,7 +790,7 @@ impl Hub {
                 ));
             }
             let text = serde_json::to_string(&r)
-                .map_err(|e| rejected("PEER_CATALOGUE_INVALID", e.to_string()))?;
+                .map_err(|e| rejected(Code::PeerCatalogueInvalid, e.to_string()))?;
             rows.push((r.id, text));
         }
         self.store
@@ -849,7 +850,7 @@ impl Hub {
     pub async fn peer_resource(&self, region: &str, id: &str) -> Result<PeerResource> {
         let text = self.store.peer_resource(region, id).await?.ok_or_else(|| {
             rejected(
-                "CATALOGUE_UNKNOWN",
+                Code::CatalogueUnknown,
                 format!("region {region} shares no resource {id} with other regions"),
             )
         })?;

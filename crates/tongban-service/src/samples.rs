@@ -5,10 +5,11 @@
 //! codes, in 广州市花都区 (440114).
 
 use serde_json::{Value, json};
+use tongban_schema::SchemaError;
 use tongban_seal::KeyPurpose;
 use tongban_store::PlatformLevel;
 
-use crate::{Error, Hub, NewDepartment, Result};
+use crate::{Hub, NewDepartment, Result};
 
 /// Region, hub key, shipped licence types and (optionally) sample departments with keys.
 pub async fn initialise(hub: &Hub, region: &str, name: &str, samples: bool) -> Result<Value> {
@@ -17,13 +18,13 @@ pub async fn initialise(hub: &Hub, region: &str, name: &str, samples: bool) -> R
     // hub of another region would speak for them, which its peers refuse.
     let samples = samples && identity.region == REGION;
     for (stem, text) in LICENCE_TYPES {
-        let schema: Value = serde_json::from_str(text)
-            .map_err(|e| Error::rejected("SCHEMA_INVALID", format!("{stem}: {e}")))?;
+        let schema: Value =
+            serde_json::from_str(text).map_err(|e| SchemaError::Invalid(format!("{stem}: {e}")))?;
         hub.publish_licence_type(schema).await?;
     }
     for (stem, text) in MESSAGE_TYPES {
-        let schema: Value = serde_json::from_str(text)
-            .map_err(|e| Error::rejected("SCHEMA_INVALID", format!("{stem}: {e}")))?;
+        let schema: Value =
+            serde_json::from_str(text).map_err(|e| SchemaError::Invalid(format!("{stem}: {e}")))?;
         hub.publish_schema("message", None, None, schema, false)
             .await?;
     }

@@ -3,9 +3,10 @@
 
 use serde_json::{Value, json};
 use tongban_licence::LicenceType;
-use tongban_schema::{Change, Version, check_id, check_schema};
+use tongban_schema::{Change, SchemaError, Version, check_id, check_schema};
 use tongban_store::{SchemaInsert, SchemaRow, sha256_hex};
 
+use crate::error::Code;
 use crate::{Error, Hub, Result};
 
 /// Kinds of schema the registry holds.
@@ -53,15 +54,15 @@ impl Hub {
     ) -> Result<Published> {
         if !KINDS.contains(&kind) {
             return Err(Error::rejected(
-                "SCHEMA_KIND_INVALID",
+                Code::SchemaKindInvalid,
                 format!("kind {kind:?} is not one of {KINDS:?}"),
             ));
         }
-        check_schema(&schema).map_err(|e| Error::rejected(e.code(), e.to_string()))?;
+        check_schema(&schema)?;
         let (annotated_id, annotated_version, title) = annotation(kind, &schema)?;
         let id = id.map(str::to_owned).or(annotated_id).ok_or_else(|| {
             Error::rejected(
-                "SCHEMA_ID_MISSING",
+                Code::SchemaIdMissing,
                 "give --id, or an x-message-type {id, version} annotation",
             )
         })?;
@@ -70,19 +71,17 @@ impl Hub {
             .or(annotated_version)
             .ok_or_else(|| {
                 Error::rejected(
-                    "SCHEMA_VERSION_MISSING",
+                    Code::SchemaVersionMissing,
                     "give --version, or an x-message-type {id, version} annotation",
                 )
             })?;
-        check_id(&id).map_err(|e| Error::rejected(e.code(), e.to_string()))?;
-        let parsed =
-            Version::parse(&version).map_err(|e| Error::rejected(e.code(), e.to_string()))?;
+        check_id(&id)?;
+        let parsed = Version::parse(&version)?;
         if kind == "licence-type" {
-            let t = LicenceType::from_schema(schema.clone())
-                .map_err(|e| Error::rejected(e.code(), e.to_string()))?;
+            let t = LicenceType::from_schema(schema.clone())?;
             if t.code.as_str() != id || t.version != version {
                 return Err(Error::rejected(
-                    "SCHEMA_ID_MISMATCH",
+                    Code::SchemaIdMismatch,
                     format!(
                         "a licence type is published as its type code and version ({}@{})",
                         t.code, t.version
@@ -97,7 +96,7 @@ impl Hub {
         let existing = self.schema_versions(&id).await?;
         if let Some(other) = existing.iter().find(|r| r.kind != kind) {
             return Err(Error::rejected(
-                "SCHEMA_KIND_CONFLICT",
+                Code::SchemaKindConflict,
                 format!("{id} is already published as a {} schema", other.kind),
             ));
         }
@@ -113,7 +112,7 @@ impl Hub {
                 });
             }
             return Err(Error::rejected(
-                "SCHEMA_VERSION_CONFLICT",
+                Code::SchemaVersionConflict,
                 format!(
                     "{id}@{version} is already published with different content; published versions are immutable, publish a new version"
                 ),
@@ -128,7 +127,7 @@ impl Hub {
         if let Some((latest_version, row)) = latest {
             if parsed <= latest_version {
                 return Err(Error::rejected(
-                    "SCHEMA_VERSION_NOT_NEWER",
+                    Code::SchemaVersionNotNewer,
                     format!(
                         "{id}@{version} is not newer than the published {id}@{}",
                         row.version
@@ -150,7 +149,7 @@ impl Hub {
                 .collect();
             if !breaking.is_empty() && !allow_breaking {
                 return Err(Error::rejected(
-                    "SCHEMA_INCOMPATIBLE",
+                    Code::SchemaIncompatible,
                     format!(
                         "{id}@{version} breaks data valid under {id}@{}:\n  {}\n(publish anyway with --allow-breaking)",
                         row.version,
@@ -176,7 +175,7 @@ impl Hub {
         let outcome = self.store.insert_schema(&row, &audit).await?;
         if outcome == SchemaInsert::Conflict {
             return Err(Error::rejected(
-                "SCHEMA_VERSION_CONFLICT",
+                Code::SchemaVersionConflict,
                 format!("{id}@{version} was published concurrently with different content"),
             ));
         }
@@ -218,7 +217,7 @@ impl Hub {
         };
         found.ok_or_else(|| {
             Error::rejected(
-                "SCHEMA_UNKNOWN",
+                Code::SchemaUnknown,
                 format!(
                     "no schema {id}{}",
                     version.map(|v| format!("@{v}")).unwrap_or_default()
@@ -271,12 +270,10 @@ fn annotation(kind: &str, schema: &Value) -> Result<(Option<String>, Option<Stri
         .unwrap_or_default();
     // Listed beside the id wherever schemas are shown.
     if !title.is_empty() {
-        crate::text::name(
-            "SCHEMA_INVALID",
-            "the schema's title (its annotation's name, else title)",
-            &title,
-            crate::text::MAX_NAME_CHARS,
-        )?;
+        let what = "the schema's title (its annotation's name, else title)";
+        if let Some(m) = crate::text::name_problem(what, &title, crate::text::MAX_NAME_CHARS) {
+            return Err(SchemaError::Invalid(m).into());
+        }
     }
     Ok((id, text("version"), title))
 }

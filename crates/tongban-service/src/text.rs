@@ -14,6 +14,7 @@
 //!
 //! Lengths count Unicode scalar values (characters), not bytes.
 
+use crate::error::Code;
 use crate::{Error, Result};
 
 /// Longest name of a department, hub, resource, item or material.
@@ -22,32 +23,33 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_REASON_CHARS: usize = 500;
 
 /// Checks a name: 1 to `max` characters, no padding, no control characters.
-pub(crate) fn name(code: &'static str, what: &str, s: &str, max: usize) -> Result<()> {
+pub(crate) fn name(code: Code, what: &str, s: &str, max: usize) -> Result<()> {
+    match name_problem(what, s, max) {
+        Some(message) => Err(Error::rejected(code, message)),
+        None => Ok(()),
+    }
+}
+
+/// What is wrong with a name, if anything (see [`name`]).
+pub(crate) fn name_problem(what: &str, s: &str, max: usize) -> Option<String> {
     let count = s.chars().count();
     if count == 0 || count > max {
-        return Err(Error::rejected(
-            code,
-            format!("{what}: 1 to {max} characters ({count} given)"),
-        ));
+        return Some(format!("{what}: 1 to {max} characters ({count} given)"));
     }
     if s.trim() != s {
-        return Err(Error::rejected(
-            code,
-            format!("{what} {s:?}: no white space at either end (it is not trimmed)"),
+        return Some(format!(
+            "{what} {s:?}: no white space at either end (it is not trimmed)"
         ));
     }
     if s.chars().any(char::is_control) {
-        return Err(Error::rejected(
-            code,
-            format!("{what}: no control characters"),
-        ));
+        return Some(format!("{what}: no control characters"));
     }
-    Ok(())
+    None
 }
 
 /// Checks prose: at most `max` characters, no control characters but line
 /// breaks and tabs; kept exactly as given.
-pub(crate) fn prose(code: &'static str, what: &str, s: &str, max: usize) -> Result<()> {
+pub(crate) fn prose(code: Code, what: &str, s: &str, max: usize) -> Result<()> {
     let count = s.chars().count();
     if count > max {
         return Err(Error::rejected(
@@ -72,11 +74,11 @@ pub(crate) fn prose(code: &'static str, what: &str, s: &str, max: usize) -> Resu
 pub(crate) fn reason(what: &str, s: &str) -> Result<()> {
     if s.trim().is_empty() {
         return Err(Error::rejected(
-            "REASON_REQUIRED",
+            Code::ReasonRequired,
             format!("{what} needs a reason"),
         ));
     }
-    prose("REASON_INVALID", "reason", s, MAX_REASON_CHARS)
+    prose(Code::ReasonInvalid, "reason", s, MAX_REASON_CHARS)
 }
 
 /// An identifier as items and cases are written: 1 to 64 of
@@ -105,16 +107,20 @@ mod tests {
             ("甲公司", None),
             ("a b", None),
             (&"名".repeat(10), None),
-            (&"名".repeat(11), Some("X")),
-            ("", Some("X")),
-            (" 甲公司", Some("X")),
-            ("甲公司 ", Some("X")),
-            ("甲公司\u{3000}", Some("X")),
-            ("甲\n公司", Some("X")),
-            ("甲\0公司", Some("X")),
+            (&"名".repeat(11), Some("ITEM_NAME_INVALID")),
+            ("", Some("ITEM_NAME_INVALID")),
+            (" 甲公司", Some("ITEM_NAME_INVALID")),
+            ("甲公司 ", Some("ITEM_NAME_INVALID")),
+            ("甲公司\u{3000}", Some("ITEM_NAME_INVALID")),
+            ("甲\n公司", Some("ITEM_NAME_INVALID")),
+            ("甲\0公司", Some("ITEM_NAME_INVALID")),
         ];
         for (s, expected) in cases {
-            assert_eq!(code(name("X", "name", s, 10)), *expected, "{s:?}");
+            assert_eq!(
+                code(name(Code::ItemNameInvalid, "name", s, 10)),
+                *expected,
+                "{s:?}"
+            );
         }
     }
 
@@ -124,12 +130,16 @@ mod tests {
             ("", None),
             (" 见附件\n二行\t。 ", None),
             (&"字".repeat(10), None),
-            (&"字".repeat(11), Some("X")),
-            ("a\0b", Some("X")),
-            ("a\u{1b}[31mb", Some("X")),
+            (&"字".repeat(11), Some("ITEM_NAME_INVALID")),
+            ("a\0b", Some("ITEM_NAME_INVALID")),
+            ("a\u{1b}[31mb", Some("ITEM_NAME_INVALID")),
         ];
         for (s, expected) in cases {
-            assert_eq!(code(prose("X", "text", s, 10)), *expected, "{s:?}");
+            assert_eq!(
+                code(prose(Code::ItemNameInvalid, "text", s, 10)),
+                *expected,
+                "{s:?}"
+            );
         }
         assert_eq!(code(reason("a change", " \n ")), Some("REASON_REQUIRED"));
         assert_eq!(

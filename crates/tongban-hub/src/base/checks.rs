@@ -9,10 +9,7 @@ use tongban_proto::{ErrorCode, ProtoError};
 /// A refusal of the catalogue's access rules as a protocol error: the code
 /// names the rule.
 pub(crate) fn refusal(r: tongban_service::Refusal) -> ProtoError {
-    let code = match r.code {
-        "CATALOGUE_UNKNOWN" => ErrorCode::ResourceUnknown,
-        other => ErrorCode::parse(other),
-    };
+    let code = crate::base::failures::protocol_code(r.code).unwrap_or(ErrorCode::Internal);
     ProtoError::new(code, r.message)
 }
 

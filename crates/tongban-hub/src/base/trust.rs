@@ -57,7 +57,11 @@ pub(crate) async fn current(shared: &Shared) -> Result<Arc<Vec<u8>>, ProtoError>
         .trust_list(shared.config.trust_valid_for)
         .await
         .map_err(|e| {
-            crate::base::failures::service(&e, "the hub could not build its trust list")
+            crate::base::failures::told(
+                &e,
+                crate::base::failures::Through::Service,
+                "the hub could not build its trust list",
+            )
         })?;
     let bytes = Arc::new(tongban_seal::jcs::canonicalize(&file));
     *slot = Some(Built {

@@ -2,7 +2,49 @@
 //! certificate from this hub's CA, its first CN) or a peer hub (a
 //! certificate from that peer's CA naming `urn:tongban:hub:{region}`).
 
+use std::fmt;
+
+use tongban_proto::ErrorCode;
+
 use crate::Shared;
+
+/// Who a refused connection claimed to be.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Who {
+    /// A department: a certificate from this hub's CA.
+    Department,
+    /// A peer hub: a certificate from another CA.
+    Peer,
+}
+
+impl Who {
+    /// The connection is not admitted, for `message`.
+    fn refuse(self, message: impl Into<String>) -> Unadmitted {
+        Unadmitted {
+            who: self,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a connection is not admitted, told in its close reason as
+/// `{code}: {message}` (`docs/PROTOCOL.md` §2.1): `DEPARTMENT_UNKNOWN` or
+/// `PEER_UNKNOWN`.
+#[derive(Debug)]
+pub(super) struct Unadmitted {
+    who: Who,
+    message: String,
+}
+
+impl fmt::Display for Unadmitted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let code = match self.who {
+            Who::Department => ErrorCode::DepartmentUnknown.as_str(),
+            Who::Peer => tongban_service::Code::PeerUnknown.as_str(),
+        };
+        write!(f, "{code}: {}", self.message)
+    }
+}
 
 /// The client certificate's serial number, lower-case hex.
 pub(super) fn certificate_serial(conn: &quinn::Connection) -> Option<String> {
@@ -26,29 +68,28 @@ pub(super) enum Party {
     Peer(String),
 }
 
-/// The certificate chain a client presented, non-empty; a refusal starts
-/// with `who` (`DEPARTMENT_UNKNOWN`, `PEER_UNKNOWN`).
+/// The certificate chain a client presented, non-empty.
 fn client_chain(
     conn: &quinn::Connection,
-    who: &str,
-) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    who: Who,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Unadmitted> {
     let identity = conn
         .peer_identity()
-        .ok_or_else(|| format!("{who}: no client certificate"))?;
+        .ok_or_else(|| who.refuse("no client certificate"))?;
     let certs = identity
         .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
-        .map_err(|_| format!("{who}: unreadable client certificate"))?;
+        .map_err(|_| who.refuse("unreadable client certificate"))?;
     if certs.is_empty() {
-        return Err(format!("{who}: empty certificate chain"));
+        return Err(who.refuse("empty certificate chain"));
     }
     Ok(*certs)
 }
 
-pub(super) fn party_of(conn: &quinn::Connection, shared: &Shared) -> Result<Party, String> {
-    let certs = client_chain(conn, "DEPARTMENT_UNKNOWN")?;
+pub(super) fn party_of(conn: &quinn::Connection, shared: &Shared) -> Result<Party, Unadmitted> {
+    let certs = client_chain(conn, Who::Department)?;
     let (first, rest) = certs
         .split_first()
-        .ok_or("DEPARTMENT_UNKNOWN: empty certificate chain")?;
+        .ok_or_else(|| Who::Department.refuse("empty certificate chain"))?;
     let verifiers = shared
         .verifiers
         .read()
@@ -61,19 +102,19 @@ pub(super) fn party_of(conn: &quinn::Connection, shared: &Shared) -> Result<Part
         // (which checked it against the CRL before): said as such, not
         // taken for another CA's.
         Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Revoked)) => {
-            return Err("DEPARTMENT_UNKNOWN: the certificate is revoked".into());
+            return Err(Who::Department.refuse("the certificate is revoked"));
         }
         Err(_) => {}
     }
     // Not ours: only a peer hub's own certificate, from that peer's CA.
     let region = first_common_name(first)?
         .and_then(|cn| cn.strip_prefix("urn:tongban:hub:").map(str::to_owned))
-        .ok_or("PEER_UNKNOWN: a certificate from another CA must name a peer hub")?;
+        .ok_or_else(|| Who::Peer.refuse("a certificate from another CA must name a peer hub"))?;
     match verifiers.peers.get(&region) {
         Some(v) if v.verify_client_cert(first, rest, now).is_ok() => Ok(Party::Peer(region)),
-        _ => Err(format!(
-            "PEER_UNKNOWN: region {region} is not an active peer, or its CA did not issue this certificate"
-        )),
+        _ => Err(Who::Peer.refuse(format!(
+            "region {region} is not an active peer, or its CA did not issue this certificate"
+        ))),
     }
 }
 
@@ -84,7 +125,7 @@ pub(super) fn still_admitted(
     conn: &quinn::Connection,
     shared: &Shared,
     region: &str,
-) -> Result<(), String> {
+) -> Result<(), Unadmitted> {
     let verifier = shared
         .verifiers
         .read()
@@ -92,29 +133,29 @@ pub(super) fn still_admitted(
         .peers
         .get(region)
         .cloned()
-        .ok_or("PEER_UNKNOWN: no longer a peer of this hub")?;
-    let certs = client_chain(conn, "PEER_UNKNOWN")?;
+        .ok_or_else(|| Who::Peer.refuse("no longer a peer of this hub"))?;
+    let certs = client_chain(conn, Who::Peer)?;
     let (first, rest) = certs
         .split_first()
-        .ok_or("PEER_UNKNOWN: empty certificate chain")?;
+        .ok_or_else(|| Who::Peer.refuse("empty certificate chain"))?;
     verifier
         .verify_client_cert(first, rest, rustls::pki_types::UnixTime::now())
         .map(|_| ())
-        .map_err(|e| format!("PEER_UNKNOWN: the certificate is no longer admitted: {e}"))
+        .map_err(|e| Who::Peer.refuse(format!("the certificate is no longer admitted: {e}")))
 }
 
 /// The department code a client certificate names (its subject CN).
-fn department_named(cert: &rustls::pki_types::CertificateDer<'_>) -> Result<String, String> {
+fn department_named(cert: &rustls::pki_types::CertificateDer<'_>) -> Result<String, Unadmitted> {
     first_common_name(cert)?
-        .ok_or_else(|| "DEPARTMENT_UNKNOWN: the certificate names no department".to_owned())
+        .ok_or_else(|| Who::Department.refuse("the certificate names no department"))
 }
 
 /// A certificate's first subject CN, if it has one.
 fn first_common_name(
     cert: &rustls::pki_types::CertificateDer<'_>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, Unadmitted> {
     let (_, cert) = x509_parser::parse_x509_certificate(cert.as_ref())
-        .map_err(|_| "DEPARTMENT_UNKNOWN: unparsable client certificate".to_owned())?;
+        .map_err(|_| Who::Department.refuse("unparsable client certificate"))?;
     Ok(cert
         .subject()
         .iter_common_name()

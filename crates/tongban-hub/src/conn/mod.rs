@@ -68,7 +68,10 @@ pub(crate) async fn handle(
         }
         Err(reason) => {
             tracing::info!(%remote, %reason, "connection refused");
-            conn.close(close::DEPARTMENT_REFUSED.into(), reason.as_bytes());
+            conn.close(
+                close::DEPARTMENT_REFUSED.into(),
+                reason.to_string().as_bytes(),
+            );
             return;
         }
     };

@@ -29,7 +29,7 @@ pub(super) async fn serve_peer(
         tokio::select! {
             _ = check.tick() => {
                 if let Err(why) = still_admitted(&conn, &shared, &region) {
-                    conn.close(close::DEPARTMENT_REFUSED.into(), why.as_bytes());
+                    conn.close(close::DEPARTMENT_REFUSED.into(), why.to_string().as_bytes());
                     break;
                 }
             }

@@ -28,6 +28,7 @@ use tongban_store::{AuditRecord, ExchangeResource};
 
 use crate::Shared;
 use crate::base::checks::validate;
+use crate::base::failures::{Through, told};
 use crate::base::names::split;
 use crate::exchange::admission;
 use crate::federation::links::{check_answer, crl_fresh, link, trust};
@@ -70,15 +71,7 @@ fn passed_on(region: &str, e: ProtoError) -> ProtoError {
 }
 
 fn service_error(e: tongban_service::Error) -> ProtoError {
-    match e.code() {
-        "CATALOGUE_UNKNOWN" | "PEER_UNKNOWN" => {
-            ProtoError::new(ErrorCode::ResourceUnknown, e.to_string())
-        }
-        code if matches!(e, tongban_service::Error::Rejected { .. }) => {
-            ProtoError::service(code, e.to_string())
-        }
-        _ => crate::base::failures::service(&e, "a request to another region failed"),
-    }
+    told(&e, Through::Protocol, "a request to another region failed")
 }
 
 /// A department's request for a peer region's resource: checked, logged,
@@ -317,7 +310,7 @@ pub(crate) async fn answer_request(
         json!({"id": h.id, "digest": origin.digest(), "region": region}),
     )])
     .await
-    .map_err(|e| crate::base::failures::service(&e, "the hub could not log the request"))?;
+    .map_err(|e| told(&e, Through::Service, "the hub could not log the request"))?;
     let rx = shared.registry.route_request(
         &h.sender,
         &h.id,

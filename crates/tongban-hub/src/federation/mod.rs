@@ -38,6 +38,8 @@ use tongban_proto::{ErrorCode, ProtoError};
 use tongban_service::PeerTrust;
 use tongban_store::PeerRow;
 
+use crate::base::failures::{Through, told};
+
 pub(crate) mod answer;
 pub(crate) mod crossing;
 mod licences;
@@ -129,15 +131,10 @@ impl From<tongban_service::Error> for PeerFailure {
     /// key store) keeps only its code: the detail goes to the log, never to
     /// the department or peer the failure is told to.
     fn from(e: tongban_service::Error) -> Self {
-        match e {
-            tongban_service::Error::Rejected { .. } | tongban_service::Error::Issue(_) => {
-                failure(e.code(), e.to_string())
-            }
-            other => {
-                tracing::error!(error = %other, code = other.code(), "a peer could not be used");
-                failure(other.code(), "this hub failed; its log has the detail")
-            }
+        if !e.is_refusal() {
+            tracing::error!(error = %e, code = e.code(), "a peer could not be used");
         }
+        failure(e.code(), e.told("this hub failed; its log has the detail"))
     }
 }
 
@@ -268,10 +265,7 @@ impl Peering {
 }
 
 fn refused(e: tongban_service::Error) -> ProtoError {
-    match e {
-        tongban_service::Error::Rejected { .. } => ProtoError::service(e.code(), e.to_string()),
-        other => crate::base::failures::service(&other, "the hub's service failed"),
-    }
+    told(&e, Through::Service, "the hub's service failed")
 }
 
 #[cfg(test)]
@@ -295,7 +289,7 @@ mod tests {
         assert!(!refusal.to_string().contains("/srv"), "{refusal}");
 
         let refused = PeerFailure::from(tongban_service::Error::Rejected {
-            code: "PEER_UNKNOWN",
+            code: tongban_service::Code::PeerUnknown,
             message: "region 430921 is not an active peer".into(),
         });
         assert_eq!(refused.code, "PEER_UNKNOWN");

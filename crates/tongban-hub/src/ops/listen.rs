@@ -210,7 +210,7 @@ impl Listener<'_> {
             let now = shared.hub.now();
             for (seq, text, resource) in rows {
                 if let Err(refusal) = view.access.check(dept, &resource, now) {
-                    tracing::info!(seq, department = dept, %resource, code = refusal.code, "delivery withheld by the access rule");
+                    tracing::info!(seq, department = dept, %resource, code = refusal.code.as_str(), "delivery withheld by the access rule");
                     let code = checks::refusal(refusal).code;
                     shared.refusals.count(&shared, dept, &resource, code);
                     self.window.withheld(seq);

@@ -1,7 +1,8 @@
 //! `subscribe` and `unsubscribe` streams: a department's topics.
 
-use tongban_proto::{ErrorCode, ProtoError, ServerOp};
+use tongban_proto::{ProtoError, ServerOp};
 
+use crate::base::failures::{Through, told};
 use crate::base::wire::write;
 use crate::ops::DepartmentStream;
 
@@ -23,15 +24,11 @@ pub(crate) async fn serve_subscriptions(
 }
 
 fn service_error(e: &tongban_service::Error) -> ProtoError {
-    if !matches!(e, tongban_service::Error::Rejected { .. }) {
-        return crate::base::failures::service(e, "the hub could not change the subscriptions");
-    }
-    let code = match e.code() {
-        "CATALOGUE_UNKNOWN" => ErrorCode::ResourceUnknown,
-        "DEPARTMENT_SUSPENDED" => ErrorCode::DepartmentInactive,
-        other => ErrorCode::parse(other),
-    };
-    ProtoError::new(code, e.to_string())
+    told(
+        e,
+        Through::Protocol,
+        "the hub could not change the subscriptions",
+    )
 }
 
 async fn reply_subscriptions(

@@ -382,7 +382,9 @@ async fn access_follows_the_sharing_type() {
             (STREET, "no-such-resource", now),
         ] {
             assert_eq!(
-                rules.check(who, what, at).map_err(|r| r.code.to_owned()),
+                rules
+                    .check(who, what, at)
+                    .map_err(|r| r.code.as_str().to_owned()),
                 hub.access_check(who, what, at)
                     .await
                     .map_err(|e| e.code().to_owned()),
