@@ -83,6 +83,23 @@ pub fn untested_codes(root: &Path) -> Vec<(String, Vec<&'static str>)> {
         .collect()
 }
 
+/// The string literals of the product's sources (every crate's `src/`,
+/// the `#[cfg(test)]` part of each file left out): where a code that no
+/// typed vocabulary holds is defined, as the literal its error returns.
+pub fn product_literals(root: &Path) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    for krate in read_dir(&root.join("crates")) {
+        for file in rust_files(&krate.join("src")) {
+            let text = read(&file);
+            let product = text
+                .find("#[cfg(test)]")
+                .map_or(text.as_str(), |at| &text[..at]);
+            out.extend(lex(product).literals);
+        }
+    }
+    out
+}
+
 /// The lines of `text` under the headings that start with one of
 /// `titles` (down to the next heading of the same or a higher level), or
 /// all of it when `titles` is empty. Lines in code fences are never

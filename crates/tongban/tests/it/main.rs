@@ -5,6 +5,7 @@
 mod catalogue;
 mod cli;
 mod clients;
+mod codes;
 mod exchange;
 mod limits;
 mod readme;
