@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tongban_client::Client;
 use tongban_hub::ServeConfig;
 use tongban_licence::{VerifyOptions, verify, verify_many};
+use tongban_proto::services::{Holder, RegionLicenceQuery};
 use tongban_service::{Clock, IssueInput, samples};
 use tongban_testhub::regions::{self, RegionHub};
 
@@ -71,19 +72,19 @@ async fn time_pulls(
             seed ^= seed >> 7;
             seed ^= seed << 17;
             let holder = holder_code(u32::try_from(seed % u64::from(holders)).unwrap_or(0))?;
-            let mut query = json!({
-                "holder": {"codeType": "001", "code": holder},
-                "useCause": "跨区域办理：核验申请单位营业执照",
-                "caseId": format!("QC-BENCH-{next:06}"),
-                "serviceItem": regions::QINGCHENG_ITEM,
-            });
-            if let Some(r) = regions {
-                query["regions"] = json!(r);
-            }
+            let query = RegionLicenceQuery {
+                regions: regions.map(|r| r.iter().map(|s| (*s).to_owned()).collect()),
+                ..RegionLicenceQuery::new(
+                    Holder::new("001", holder),
+                    "跨区域办理：核验申请单位营业执照",
+                    format!("QC-BENCH-{next:06}"),
+                    regions::QINGCHENG_ITEM,
+                )
+            };
             let client = client.clone();
             tasks.spawn(async move {
                 let started = Instant::now();
-                let answer = client.region_licences(query).await?;
+                let answer = client.region_licences(&query).await?;
                 Ok::<_, anyhow::Error>((started.elapsed(), answer))
             });
         }
@@ -91,14 +92,11 @@ async fn time_pulls(
             break;
         };
         let (elapsed, answer) = done??;
-        let found = answer["payload"]["licences"]
-            .as_array()
-            .map(|l| l.iter().filter(|x| x["valid"] == true).count())
-            .unwrap_or(0);
+        let found = answer.payload.licences.iter().filter(|l| l.valid).count();
         anyhow::ensure!(
             found == expect,
-            "a pull returned {found} verified licences, not {expect}: {}",
-            answer["payload"]["regions"]
+            "a pull returned {found} verified licences, not {expect}: {:?}",
+            answer.payload.regions
         );
         latencies.push(elapsed);
     }

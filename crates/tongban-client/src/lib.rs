@@ -34,6 +34,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::Value;
 use tongban_proto::error::close;
+use tongban_proto::services::{
+    CaseLicenceQuery, CaseLicences, CaseResult, CaseResultIssued, HubAnswer, HubRequest,
+    RegionLicenceQuery, RegionLicences,
+};
 use tongban_proto::{ClientOp, Decoder, Draft, ErrorCode, Kind, ProtoError, ServerOp};
 use tongban_seal::SigningKey;
 
@@ -61,6 +65,10 @@ pub enum ClientError {
     /// The configuration is unusable.
     #[error("configuration: {0}")]
     Config(String),
+    /// The hub answered with a payload its service's answer schema does
+    /// not describe.
+    #[error("answer: {0}")]
+    AnswerInvalid(String),
 }
 
 impl ClientError {
@@ -101,7 +109,9 @@ impl ClientError {
             ),
             ClientError::Connect(e) => e.is_transient(),
             ClientError::Connection(_) => true,
-            ClientError::Rejected(_) | ClientError::Config(_) => false,
+            ClientError::Rejected(_) | ClientError::Config(_) | ClientError::AnswerInvalid(_) => {
+                false
+            }
         }
     }
 }
@@ -879,53 +889,55 @@ impl Client {
         .await
     }
 
+    /// Asks one of the hub's own services (`hub.case.licences`,
+    /// `hub.case.result`, `hub.region.licences`) and reads its signed
+    /// answer, waiting at most `timeout_ms`.
+    pub async fn ask_hub<Q: HubRequest>(
+        &self,
+        query: &Q,
+        timeout_ms: u64,
+    ) -> Result<HubAnswer<Q::Answer>, ClientError> {
+        let payload = serde_json::to_value(query)
+            .map_err(|e| ClientError::Config(format!("{}: {e}", Q::SCHEMA)))?;
+        let draft = self.request_for(Q::RESOURCE, Q::SCHEMA, payload);
+        let envelope = self.request(draft, timeout_ms).await?;
+        HubAnswer::read(envelope).map_err(|e| {
+            ClientError::AnswerInvalid(format!("{} is not {}: {e}", Q::RESOURCE, Q::ANSWER_SCHEMA))
+        })
+    }
+
     /// Asks the hub which licences of a holder satisfy a service item's
     /// required materials for a case (resource `hub.case.licences`), stating
     /// the purpose; every licence returned is recorded against the case.
-    /// Returns the hub's signed answer (payload `case-licences@1`).
     pub async fn case_licences(
         &self,
-        case_id: &str,
-        service_item: &str,
-        holder: (&str, &str),
-        use_cause: &str,
-    ) -> Result<Value, ClientError> {
-        let payload = serde_json::json!({
-            "caseId": case_id,
-            "serviceItem": service_item,
-            "holder": {"codeType": holder.0, "code": holder.1},
-            "useCause": use_cause,
-        });
-        let draft = self.request_for("hub.case.licences", "case-licence-query@1", payload);
-        self.request(draft, tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS)
+        query: &CaseLicenceQuery,
+    ) -> Result<HubAnswer<CaseLicences>, ClientError> {
+        self.ask_hub(query, tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS)
             .await
     }
 
     /// Asks the hub for a holder's licences in its own region and in peer
     /// regions (全域通办, resource `hub.region.licences`) for one of its
-    /// cases: `query` is a `region-licence-query@2` payload (holder,
-    /// useCause, caseId, serviceItem, and optionally licenceTypes, regions,
-    /// waitMs). Returns the hub's signed
-    /// answer (payload `region-licences@1`): each licence with its origin
-    /// and the outcome of verifying it, and what each region answered.
-    pub async fn region_licences(&self, query: Value) -> Result<Value, ClientError> {
-        let wait = query.get("waitMs").and_then(Value::as_u64).unwrap_or(3_000);
-        let draft = self.request_for("hub.region.licences", "region-licence-query@2", query);
-        self.request(
-            draft,
-            tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS.max(wait + 5_000),
-        )
-        .await
+    /// cases: each licence with its origin and the outcome of verifying
+    /// it, and what each region answered. Waits for the hub's answer a
+    /// little longer than the hub waits for its peers (`waitMs`).
+    pub async fn region_licences(
+        &self,
+        query: &RegionLicenceQuery,
+    ) -> Result<HubAnswer<RegionLicences>, ClientError> {
+        let wait = query.wait_ms.unwrap_or(3_000);
+        let timeout = tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS.max(wait + 5_000);
+        self.ask_hub(query, timeout).await
     }
 
     /// Sends an approved case's result for the hub to issue as a licence
-    /// (resource `hub.case.result`); `licence` is an issue request (type,
-    /// holder, data, validity). Returns the hub's signed answer (payload
-    /// `case-result-issued@1`, with the licence).
-    pub async fn case_result(&self, case_id: &str, licence: Value) -> Result<Value, ClientError> {
-        let payload = serde_json::json!({"caseId": case_id, "licence": licence});
-        let draft = self.request_for("hub.case.result", "case-result@1", payload);
-        self.request(draft, tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS)
+    /// (resource `hub.case.result`); the answer carries the licence.
+    pub async fn case_result(
+        &self,
+        result: &CaseResult,
+    ) -> Result<HubAnswer<CaseResultIssued>, ClientError> {
+        self.ask_hub(result, tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS)
             .await
     }
 

@@ -17,23 +17,22 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
+use tongban_proto::services::{
+    CaseLicenceQuery, CaseLicences, CaseResult, CaseResultIssued, HubRequest, MaterialResult,
+    MaterialStatus,
+};
 use tongban_proto::{Draft, ErrorCode, Kind, ProtoError, Verified};
-use tongban_service::{CaseQuery, Hub, IssueInput};
+use tongban_service::{CaseQuery, Hub, IssueInput, MaterialState};
 
 use crate::Shared;
 use crate::base::failures::{Through, told};
 use crate::base::names::{REGION_LICENCES, Service};
+use crate::base::payloads::{read, written};
 use crate::federation::pull::region_licences;
 
 fn refused(e: &tongban_service::Error) -> ProtoError {
     told(e, Through::Service, "the hub's service failed")
-}
-
-fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
 }
 
 /// Runs the service for a verified request and returns the hub's signed
@@ -45,44 +44,33 @@ pub(crate) async fn answer(
 ) -> Result<Value, ProtoError> {
     let hub: &Hub = &shared.hub;
     let h = &request.header;
-    let p = request.payload();
     if service.reads_licences {
         crate::base::ratelimit::licence_read(&shared.licence_reads, &h.sender)?;
     }
     let payload = match service.resource {
-        "hub.case.licences" => {
-            let q = CaseQuery {
-                case_id: text(p, "/caseId").to_owned(),
-                item: text(p, "/serviceItem").to_owned(),
-                holder_code_type: text(p, "/holder/codeType").to_owned(),
-                holder_code: text(p, "/holder/code").to_owned(),
-                use_cause: text(p, "/useCause").to_owned(),
-            };
+        CaseLicenceQuery::RESOURCE => {
+            let q: CaseLicenceQuery = read(request)?;
             let found = hub
-                .case_licences(&h.sender, &q)
+                .case_licences(&h.sender, &case_query(q))
                 .await
                 .map_err(|e| refused(&e))?;
-            serde_json::to_value(found)
-                .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?
+            written(&case_licences(found))?
         }
-        "hub.case.result" => {
-            let input = p
-                .get("licence")
-                .ok_or_else(|| ProtoError::service("REQUEST_INVALID", "no licence"))
-                .and_then(|doc| IssueInput::from_json(doc).map_err(|e| refused(&e)))?;
-            let case_id = text(p, "/caseId");
+        CaseResult::RESOURCE => {
+            let r: CaseResult = read(request)?;
+            let input = IssueInput::from_json(&r.licence).map_err(|e| refused(&e))?;
             let (issued, case) = hub
-                .case_result(&h.sender, case_id, input)
+                .case_result(&h.sender, &r.case_id, input)
                 .await
                 .map_err(|e| refused(&e))?;
-            json!({
-                "caseId": case.id,
-                "identifier": issued.identifier.as_str(),
-                "licence": issued.credential,
-                "case": case,
-            })
+            written(&CaseResultIssued {
+                case_id: case.id.clone(),
+                identifier: issued.identifier.as_str().to_owned(),
+                licence: issued.credential,
+                case: Some(written(&case)?),
+            })?
         }
-        REGION_LICENCES => region_licences(shared, request).await?,
+        REGION_LICENCES => written(&region_licences(shared, request).await?)?,
         other => {
             return Err(ProtoError::new(
                 ErrorCode::Internal,
@@ -109,4 +97,49 @@ pub(crate) async fn answer(
         payload_ref: None,
     }
     .sign(&key)
+}
+
+fn case_query(q: CaseLicenceQuery) -> CaseQuery {
+    CaseQuery {
+        case_id: q.case_id,
+        item: q.service_item,
+        holder_code_type: q.holder.code_type,
+        holder_code: q.holder.code,
+        use_cause: q.use_cause,
+    }
+}
+
+fn case_licences(found: tongban_service::CaseLicences) -> CaseLicences {
+    CaseLicences {
+        case_id: found.case_id,
+        service_item: found.service_item,
+        service_item_name: found.service_item_name,
+        complete: found.complete,
+        materials: found
+            .materials
+            .into_iter()
+            .map(|m| MaterialResult {
+                name: m.name,
+                licence_type: m.licence_type,
+                required: m.required,
+                status: material_status(m.status),
+                identifier: m.identifier,
+                issuer: m.issuer,
+                detail: m.detail,
+                licence: m.licence,
+            })
+            .collect(),
+    }
+}
+
+fn material_status(state: MaterialState) -> MaterialStatus {
+    match state {
+        MaterialState::Found => MaterialStatus::Found,
+        MaterialState::NoneIssued => MaterialStatus::NoneIssued,
+        MaterialState::Expired => MaterialStatus::Expired,
+        MaterialState::Revoked => MaterialStatus::Revoked,
+        MaterialState::Suspended => MaterialStatus::Suspended,
+        MaterialState::Invalid => MaterialStatus::Invalid,
+        MaterialState::NotALicence => MaterialStatus::NotALicence,
+    }
 }

@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod error;
 pub mod frame;
 pub mod ops;
+pub mod services;
 
 pub use envelope::{Draft, Header, Kind, Parsed, PayloadRef, Verified, new_id, verify_batch};
 pub use error::{ErrorCode, ProtoError};

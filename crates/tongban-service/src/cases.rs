@@ -197,9 +197,27 @@ pub struct CaseQuery {
     pub use_cause: String,
 }
 
+/// What a material of a case found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaterialState {
+    /// The holder's valid licence, verified.
+    Found,
+    /// No licence of the type was issued to the holder.
+    NoneIssued,
+    /// The holder's newest licence has expired.
+    Expired,
+    /// The holder's newest licence was revoked.
+    Revoked,
+    /// The holder's newest licence is suspended.
+    Suspended,
+    /// The holder's newest licence fails verification.
+    Invalid,
+    /// No licence type satisfies it: the applicant provides it.
+    NotALicence,
+}
+
 /// What one required material found.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct MaterialResult {
     /// 材料名称.
     pub name: String,
@@ -207,9 +225,8 @@ pub struct MaterialResult {
     pub licence_type: Option<String>,
     /// Whether the case needs it.
     pub required: bool,
-    /// `found`, `none-issued`, `expired`, `revoked`, `suspended`, `invalid`
-    /// (fails verification) or `not-a-licence` (the applicant provides it).
-    pub status: &'static str,
+    /// What was found.
+    pub status: MaterialState,
     /// The licence's identifier (found, or the one that explains the status).
     pub identifier: Option<String>,
     /// Its issuer.
@@ -221,8 +238,7 @@ pub struct MaterialResult {
 }
 
 /// The answer to a [`CaseQuery`].
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct CaseLicences {
     /// 办件编号.
     pub case_id: String,
@@ -444,7 +460,7 @@ impl Hub {
         let complete = materials
             .iter()
             .filter(|m| m.required && m.licence_type.is_some())
-            .all(|m| m.status == "found");
+            .all(|m| m.status == MaterialState::Found);
         Ok(CaseLicences {
             case_id: case.id,
             service_item: item.code,
@@ -605,7 +621,7 @@ impl Hub {
             name: m.name.clone(),
             licence_type: m.licence_type.clone(),
             required: m.required,
-            status: "not-a-licence",
+            status: MaterialState::NotALicence,
             identifier: None,
             issuer: None,
             detail: None,
@@ -644,7 +660,7 @@ impl Hub {
         )
         .await?;
         let Some(f) = pick else {
-            out.status = "none-issued";
+            out.status = MaterialState::NoneIssued;
             out.detail = Some(format!(
                 "no licence of type {type_code} was issued to the holder"
             ));
@@ -653,7 +669,7 @@ impl Hub {
         out.identifier = Some(f.row.identifier.clone());
         out.issuer = Some(f.row.issuer_code.clone());
         if f.verification.valid {
-            out.status = "found";
+            out.status = MaterialState::Found;
             out.licence = Some(f.credential.clone());
             return Ok(out);
         }
@@ -665,17 +681,17 @@ impl Hub {
             .collect();
         out.detail = Some(problems.join("; "));
         out.status = match f.row.status {
-            LicenceState::Revoked => "revoked",
-            LicenceState::Suspended => "suspended",
+            LicenceState::Revoked => MaterialState::Revoked,
+            LicenceState::Suspended => MaterialState::Suspended,
             LicenceState::Valid
                 if f.verification
                     .problems
                     .iter()
                     .any(|p| p.code == ProblemCode::LicenceExpired) =>
             {
-                "expired"
+                MaterialState::Expired
             }
-            LicenceState::Valid => "invalid",
+            LicenceState::Valid => MaterialState::Invalid,
         };
         Ok(out)
     }

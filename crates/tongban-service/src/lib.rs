@@ -40,8 +40,8 @@ pub use audit::{
     MAX_CHECKPOINT_INTERVAL, PublishOutcome, for_each_line, read_published,
 };
 pub use cases::{
-    CaseLicences, CaseQuery, ITEM_TYPES, ItemDraft, Material, MaterialResult, ServiceItem,
-    item_type,
+    CaseLicences, CaseQuery, ITEM_TYPES, ItemDraft, Material, MaterialResult, MaterialState,
+    ServiceItem, item_type,
 };
 pub use catalogue::{CatalogueDraft, SHARING_TYPES, sharing_type};
 pub use error::{Code, Error, Result, code_of};

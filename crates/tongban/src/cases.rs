@@ -4,7 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use serde_json::{Value, json};
+use serde_json::json;
+use tongban_proto::services::{
+    CaseLicenceQuery, CaseLicences, CaseResult, Holder, MaterialStatus, Outcome,
+    RegionLicenceQuery, RegionLicences,
+};
 use tongban_service::{ItemDraft, ServiceItem};
 
 use crate::Context;
@@ -191,17 +195,19 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
             holder,
             use_cause,
         } => {
-            let (kind, code) = holder_arg(&holder)?;
+            let query = CaseLicenceQuery {
+                case_id,
+                service_item: item,
+                holder: holder_arg(&holder)?,
+                use_cause,
+            };
             let client = connect(&client).await?;
-            let answer = client
-                .case_licences(&case_id, &item, (kind, code), &use_cause)
-                .await
-                .map_err(refused)?;
+            let answer = client.case_licences(&query).await.map_err(refused)?;
             client.close().await;
             if ctx.json {
-                crate::output::print_json(&answer)?;
+                crate::output::print_json(&answer.envelope)?;
             } else {
-                print_case_licences(&answer["payload"]);
+                print_case_licences(&answer.payload);
             }
         }
         CaseCommand::Pull {
@@ -217,12 +223,12 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
             let case = (case_id, item, use_cause);
             let query = region_query(&holder, case, types, regions, wait_ms)?;
             let client = connect(&client).await?;
-            let answer = client.region_licences(query).await.map_err(refused)?;
+            let answer = client.region_licences(&query).await.map_err(refused)?;
             client.close().await;
             if ctx.json {
-                crate::output::print_json(&answer)?;
+                crate::output::print_json(&answer.envelope)?;
             } else {
-                print_region_licences(&answer["payload"], "");
+                print_region_licences(&answer.payload, "");
             }
         }
         CaseCommand::Result {
@@ -233,19 +239,15 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
             let licence = read_json(&file)?;
             let client = connect(&client).await?;
             let answer = client
-                .case_result(&case_id, licence)
+                .case_result(&CaseResult { case_id, licence })
                 .await
                 .map_err(refused)?;
             client.close().await;
             if ctx.json {
-                crate::output::print_json(&answer)?;
+                crate::output::print_json(&answer.envelope)?;
             } else {
-                let p = &answer["payload"];
-                println!(
-                    "case {} concluded; issued {}",
-                    p["caseId"].as_str().unwrap_or_default(),
-                    p["identifier"].as_str().unwrap_or_default()
-                );
+                let p = &answer.payload;
+                println!("case {} concluded; issued {}", p.case_id, p.identifier);
             }
         }
         CaseCommand::Show { id, dept } => show_case(ctx, &id, dept.as_deref()).await?,
@@ -262,22 +264,17 @@ fn region_query(
     types: Vec<String>,
     regions: Vec<String>,
     wait_ms: u64,
-) -> anyhow::Result<Value> {
-    let (kind, code) = holder_arg(holder)?;
-    let mut query = json!({
-        "holder": {"codeType": kind, "code": code},
-        "useCause": use_cause,
-        "caseId": case_id,
-        "serviceItem": item,
-        "waitMs": wait_ms,
-    });
-    if !types.is_empty() {
-        query["licenceTypes"] = json!(types);
-    }
-    if !regions.is_empty() {
-        query["regions"] = json!(regions);
-    }
-    Ok(query)
+) -> anyhow::Result<RegionLicenceQuery> {
+    let named = |list: Vec<String>| (!list.is_empty()).then_some(list);
+    Ok(RegionLicenceQuery {
+        holder: holder_arg(holder)?,
+        use_cause,
+        case_id,
+        service_item: item,
+        licence_types: named(types),
+        regions: named(regions),
+        wait_ms: Some(wait_ms),
+    })
 }
 
 /// `case show`: a case and the licence uses recorded against it.
@@ -343,99 +340,90 @@ async fn list_cases(ctx: &Context, dept: Option<&str>, limit: usize) -> anyhow::
 }
 
 /// One line per material of a `case-licences@1` answer.
-pub fn print_case_licences(p: &Value) {
+pub fn print_case_licences(p: &CaseLicences) {
     println!(
         "  case {}  {} {}  {}",
-        p["caseId"].as_str().unwrap_or_default(),
-        p["serviceItem"].as_str().unwrap_or_default(),
-        p["serviceItemName"].as_str().unwrap_or_default(),
-        if p["complete"] == true {
+        p.case_id,
+        p.service_item,
+        p.service_item_name,
+        if p.complete {
             "complete: no paper needed for licences"
         } else {
             "incomplete"
         }
     );
     let mut table = crate::table::Table::new().indented(4);
-    for m in p["materials"].as_array().into_iter().flatten() {
-        let status = m["status"].as_str().unwrap_or_default();
-        let what = match status {
-            "found" => format!(
+    for m in &p.materials {
+        let what = match m.status {
+            MaterialStatus::Found => format!(
                 "✓ {} (issued by {})",
-                m["identifier"].as_str().unwrap_or_default(),
-                m["issuer"].as_str().unwrap_or_default()
+                m.identifier.as_deref().unwrap_or_default(),
+                m.issuer.as_deref().unwrap_or_default()
             ),
-            "not-a-licence" => "— the applicant provides it".to_owned(),
+            MaterialStatus::NotALicence => "— the applicant provides it".to_owned(),
             other => format!(
-                "✗ {other}{}",
-                m["detail"]
-                    .as_str()
+                "✗ {}{}",
+                other.as_str(),
+                m.detail
+                    .as_deref()
                     .map(|d| format!(": {d}"))
                     .unwrap_or_default()
             ),
         };
-        table.row([m["name"].as_str().unwrap_or_default().to_owned(), what]);
+        table.row([m.name.clone(), what]);
     }
     table.print();
 }
 
-pub(crate) fn print_region_licences(p: &Value, indent: &str) {
-    let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
-    for l in p["licences"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
-        let verdict = if l["valid"] == true {
+/// The licences of a `region-licences@1` answer, then what each region
+/// answered.
+pub(crate) fn print_region_licences(p: &RegionLicences, indent: &str) {
+    let text = |v: &Option<String>| v.as_deref().unwrap_or("-").to_owned();
+    for l in &p.licences {
+        let verdict = if l.valid {
             "verified".to_owned()
         } else {
-            format!(
-                "NOT VALID ({})",
-                l["problems"]
-                    .as_array()
-                    .map(|ps| ps.iter().map(text).collect::<Vec<_>>().join(", "))
-                    .unwrap_or_default()
-            )
+            format!("NOT VALID ({})", l.problems.join(", "))
         };
         println!(
             "{indent}{}  {}  {}  from {} {}  {}",
-            text(&l["identifier"]),
-            text(&l["name"]),
-            text(&l["status"]),
-            text(&l["origin"]["region"]),
-            text(&l["origin"]["name"]),
+            text(&l.identifier),
+            text(&l.name),
+            text(&l.status),
+            l.origin.region,
+            l.origin.name,
             verdict
         );
     }
-    for r in p["regions"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
-        if r["outcome"] == "answered" {
-            println!(
+    for r in &p.regions {
+        match r.outcome {
+            Outcome::Answered => println!(
                 "{indent}region {} {}: {} licence(s)",
-                text(&r["region"]),
-                text(&r["name"]),
-                r["licences"]
-            );
-        } else {
-            println!(
+                r.region,
+                r.name,
+                r.licences.unwrap_or_default()
+            ),
+            Outcome::Failed => println!(
                 "{indent}region {} {}: {}: {}",
-                text(&r["region"]),
-                text(&r["name"]),
-                text(&r["code"]),
-                text(&r["message"])
-            );
+                r.region,
+                r.name,
+                text(&r.code),
+                text(&r.message)
+            ),
         }
     }
 }
 
 /// `--holder TYPE:CODE`.
-fn holder_arg(holder: &str) -> anyhow::Result<(&str, &str)> {
-    Ok(holder.split_once(':').ok_or_else(|| {
+fn holder_arg(holder: &str) -> anyhow::Result<Holder> {
+    let (code_type, code) = holder.split_once(':').ok_or_else(|| {
         Coded::usage(
             "HOLDER_INVALID",
             "--holder is TYPE:CODE, e.g. 001:91440114MA5TB0A01K",
         )
-    })?)
+    })?;
+    Ok(Holder {
+        code_type: code_type.to_owned(),
+        code: code.to_owned(),
+    })
 }

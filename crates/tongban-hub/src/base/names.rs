@@ -3,8 +3,10 @@
 //! (`{region}:{id}`), and the resource an envelope names before it is
 //! parsed. Plain data and string functions; no state.
 
+use tongban_proto::services::{CaseLicenceQuery, CaseResult, HubRequest, RegionLicenceQuery};
+
 /// The resource a department asks for licences across regions on.
-pub(crate) const REGION_LICENCES: &str = "hub.region.licences";
+pub(crate) const REGION_LICENCES: &str = RegionLicenceQuery::RESOURCE;
 
 /// One of the hub's services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,21 +25,21 @@ pub(crate) struct Service {
 /// Every hub service.
 pub(crate) const SERVICES: &[Service] = &[
     Service {
-        resource: "hub.case.licences",
-        request_schema: "case-licence-query@1",
-        answer_schema: "case-licences@1",
+        resource: CaseLicenceQuery::RESOURCE,
+        request_schema: CaseLicenceQuery::SCHEMA,
+        answer_schema: CaseLicenceQuery::ANSWER_SCHEMA,
         reads_licences: true,
     },
     Service {
-        resource: "hub.case.result",
-        request_schema: "case-result@1",
-        answer_schema: "case-result-issued@1",
+        resource: CaseResult::RESOURCE,
+        request_schema: CaseResult::SCHEMA,
+        answer_schema: CaseResult::ANSWER_SCHEMA,
         reads_licences: false,
     },
     Service {
-        resource: REGION_LICENCES,
-        request_schema: "region-licence-query@2",
-        answer_schema: "region-licences@1",
+        resource: RegionLicenceQuery::RESOURCE,
+        request_schema: RegionLicenceQuery::SCHEMA,
+        answer_schema: RegionLicenceQuery::ANSWER_SCHEMA,
         reads_licences: true,
     },
 ];

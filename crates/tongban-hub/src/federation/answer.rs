@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use tongban_proto::services::{PeerLicenceQuery, PeerLicences, RegionLicenceQuery};
 use tongban_proto::{Draft, ErrorCode, Kind, ProtoError, Verified};
 use tongban_service::Query;
 
 use crate::Shared;
 use crate::base::names::REGION_LICENCES;
-use crate::federation::licences::{Holder, local_licences, text, types_of};
+use crate::base::payloads::{read, read_value, written};
+use crate::federation::licences::{check_holder, check_types, local_licences};
 use crate::federation::origin::{origin_replayed, remember, replayed, verified_origin};
 use crate::federation::{
     CATALOGUE, CRL, LICENCES, MAX_PEER_LICENCES, PEER_SERVICES, PeerService, REGION_QUERY_SCHEMA,
@@ -133,17 +135,13 @@ pub(super) async fn peer_licences(
     let hub = &shared.hub;
     let now = hub.now();
     let peer_id = format!("urn:tongban:hub:{region}");
-    let p = request.payload();
-    let holder = Holder::of(p)?;
-    let types = types_of(p)?;
-    let use_cause = text(p, "useCause");
-    let requester = text(p, "requester");
-    let case_id = text(p, "caseId");
-    let item = text(p, "serviceItem");
+    let q: PeerLicenceQuery = read(request)?;
+    check_holder(&q.holder)?;
+    check_types(&q.licence_types)?;
     // A read is bound to a case of a service item and to licence types;
     // the asking hub checked that the case is its department's own, of its
     // own item, and that the types are the item's.
-    if case_id.is_empty() || item.is_empty() || types.is_empty() {
+    if q.case_id.is_empty() || q.service_item.is_empty() || q.licence_types.is_empty() {
         return Err(ProtoError::service(
             "READ_UNBOUND",
             "a pull names its case (caseId), the service item (serviceItem) and the licence types it needs",
@@ -151,18 +149,19 @@ pub(super) async fn peer_licences(
     }
     // The department's own request, signed with its key from the peer
     // region's trust list: the peer hub forwards, it does not speak for it.
-    let origin = verified_origin(shared, region, p.get("origin")).await?;
-    origin_matches(&origin, p, (&holder, &types), &identity.region)?;
+    let origin = verified_origin(shared, region, q.origin.as_ref()).await?;
+    origin_matches(&origin, &q, &identity.region)?;
+    let requester = &q.requester;
     crate::base::ratelimit::licence_read(&shared.licence_reads, &format!("{peer_id}/{requester}"))?;
     // The department's request is used once, whatever envelope carries it.
     remember(shared, Some(region), &origin.header, origin_replayed).await?;
     let query = Query {
         requester: format!("{peer_id}/{requester}"),
-        use_cause,
-        case_ref: Some(format!("{region}:{case_id}")),
+        use_cause: q.use_cause.clone(),
+        case_ref: Some(format!("{region}:{}", q.case_id)),
     };
     let started = Instant::now();
-    let found = local_licences(shared, &holder, &types, &query).await?;
+    let found = local_licences(shared, &q.holder, &q.licence_types, &query).await?;
     tracing::debug!(peer = %region, elapsed = ?started.elapsed(), "answered a peer's licence query");
     let truncated = found.len() > MAX_PEER_LICENCES;
     let licences: Vec<Value> = found
@@ -178,7 +177,11 @@ pub(super) async fn peer_licences(
     if let Some(newest) = licences.iter().filter_map(signed_at).max() {
         crate::base::trust::cover(shared, newest.min(now)).await;
     }
-    Ok(json!({"region": identity.region, "licences": licences, "truncated": truncated}))
+    written(&PeerLicences {
+        region: identity.region.clone(),
+        licences,
+        truncated,
+    })
 }
 
 /// This hub's CRL for a peer: signed anew at most once per
@@ -207,36 +210,33 @@ pub(super) fn signed_at(credential: &Value) -> Option<OffsetDateTime> {
 /// the same requester, service, holder, use, case and item, the types the
 /// peer hub forwards (or none: its item's, which only that hub can know),
 /// and this region among those asked (or every region).
-fn origin_matches(
-    origin: &Verified,
-    p: &Value,
-    (holder, types): (&Holder, &[String]),
-    here: &str,
-) -> Result<(), ProtoError> {
-    let op = origin.payload();
+fn origin_matches(origin: &Verified, q: &PeerLicenceQuery, here: &str) -> Result<(), ProtoError> {
     let sorted = |mut v: Vec<String>| {
         v.sort();
         v
     };
-    let asked_here = op
-        .get("regions")
-        .and_then(Value::as_array)
-        .is_none_or(|rs| rs.iter().any(|r| r.as_str() == Some(here)));
-    let types_agree = match types_of(op) {
-        Ok(named) if named.is_empty() => true,
-        Ok(named) => sorted(named) == sorted(types.to_vec()),
-        Err(_) => false,
+    let matches = |own: &RegionLicenceQuery| {
+        let asked_here = own
+            .regions
+            .as_ref()
+            .is_none_or(|rs| rs.iter().any(|r| r == here));
+        let types_agree = match &own.licence_types {
+            None => true,
+            Some(named) if named.is_empty() => true,
+            Some(named) => sorted(named.clone()) == sorted(q.licence_types.clone()),
+        };
+        own.holder == q.holder
+            && own.use_cause == q.use_cause
+            && own.case_id == q.case_id
+            && own.service_item == q.service_item
+            && types_agree
+            && asked_here
     };
-    let same = |name: &str| text(op, name) == text(p, name);
-    if origin.header.sender != text(p, "requester")
+    let own: Option<RegionLicenceQuery> = read_value(origin.payload()).ok();
+    if origin.header.sender != q.requester
         || origin.header.resource != REGION_LICENCES
         || origin.header.schema != REGION_QUERY_SCHEMA
-        || Holder::of(op).ok().map(|h| h.to_json()) != Some(holder.to_json())
-        || !same("useCause")
-        || !same("caseId")
-        || !same("serviceItem")
-        || !types_agree
-        || !asked_here
+        || !own.as_ref().is_some_and(matches)
     {
         return Err(ProtoError::service(
             "ORIGIN_MISMATCH",

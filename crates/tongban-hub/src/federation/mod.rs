@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tongban_client::Client;
+use tongban_proto::services::{HubRequest, PeerLicenceQuery, RegionLicenceQuery};
 use tongban_proto::{ErrorCode, ProtoError};
 use tongban_service::PeerTrust;
 use tongban_store::PeerRow;
@@ -58,9 +59,9 @@ pub(crate) struct PeerService {
 
 /// A holder's licences, for a department of the asking region.
 pub(crate) const LICENCES: PeerService = PeerService {
-    resource: "hub.peer.licences",
-    query: "peer-licence-query@2",
-    answer: "peer-licences@1",
+    resource: PeerLicenceQuery::RESOURCE,
+    query: PeerLicenceQuery::SCHEMA,
+    answer: PeerLicenceQuery::ANSWER_SCHEMA,
 };
 /// This region's shared catalogue.
 pub(crate) const CATALOGUE: PeerService = PeerService {
@@ -83,7 +84,7 @@ pub(crate) const CRL: PeerService = PeerService {
 /// Every service a peer hub may ask.
 pub(crate) const PEER_SERVICES: [PeerService; 4] = [LICENCES, CATALOGUE, REQUEST, CRL];
 /// The schema of a department's pull, as a peer finds it in `origin`.
-pub(super) const REGION_QUERY_SCHEMA: &str = "region-licence-query@2";
+pub(super) const REGION_QUERY_SCHEMA: &str = RegionLicenceQuery::SCHEMA;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) const FETCH_TIMEOUT: Duration = Duration::from_secs(20);

@@ -5,17 +5,22 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 use tongban_client::ClientError;
 use tongban_licence::ProblemCode;
 use tongban_licence::verify::{Verification, VerifyOptions};
+use tongban_proto::services::{
+    Holder, Origin, Outcome, PeerLicenceQuery, PeerLicences, RegionLicence, RegionLicenceQuery,
+    RegionLicences, RegionOutcome,
+};
 use tongban_proto::{ProtoError, Verified};
 use tongban_service::{CaseQuery, PeerTrust, Query};
 use tongban_store::PeerRow;
 
 use crate::Shared;
-use crate::federation::licences::{Holder, local_licences, text, types_of};
+use crate::base::payloads::{read, read_value, written};
+use crate::federation::licences::{check_holder, check_types, local_licences};
 use crate::federation::links::{check_answer, crl_fresh, link, refresh, trust};
 use crate::federation::{
     DEFAULT_WAIT_MS, LICENCES, MAX_PEER_LICENCES, MAX_WAIT_MS, PeerFailure, failure, refused,
@@ -23,7 +28,7 @@ use crate::federation::{
 
 /// The licences one region returned, checked.
 pub(super) struct Answered {
-    entries: Vec<Value>,
+    entries: Vec<RegionLicence>,
     /// The `validUntil` of the trust list they were checked with (peers).
     valid_until: Option<OffsetDateTime>,
     /// The region had more than it returns at once.
@@ -38,22 +43,26 @@ pub(super) struct RegionAnswer {
 }
 
 pub(super) fn entry(
-    origin: &Value,
+    origin: &Origin,
     credential: Value,
     verification: tongban_licence::verify::Verification,
-) -> Value {
+) -> RegionLicence {
     let summary = verification.summary.as_ref();
-    json!({
-        "origin": origin,
-        "identifier": summary.and_then(|s| s.identifier.clone()),
-        "licenceType": summary.and_then(|s| s.type_code.clone()),
-        "name": summary.and_then(|s| s.name.clone()),
-        "issuer": summary.map(|s| s.issuer.clone()),
-        "valid": verification.valid,
-        "status": verification.status.map(|s| s.chinese()),
-        "problems": verification.problems.iter().map(|p| p.code.as_str()).collect::<Vec<_>>(),
-        "licence": credential,
-    })
+    RegionLicence {
+        origin: origin.clone(),
+        identifier: summary.and_then(|s| s.identifier.clone()),
+        licence_type: summary.and_then(|s| s.type_code.clone()),
+        name: summary.and_then(|s| s.name.clone()),
+        issuer: summary.map(|s| s.issuer.clone()),
+        valid: verification.valid,
+        status: verification.status.map(|s| s.chinese().to_owned()),
+        problems: verification
+            .problems
+            .iter()
+            .map(|p| p.code.as_str().to_owned())
+            .collect(),
+        licence: credential,
+    }
 }
 
 /// Asks `peer` for the holder's licences and verifies them with its trust list.
@@ -71,17 +80,21 @@ pub(super) async fn ask_peer(
     crl_fresh(&shared, &region).await?;
     let (answer, request_id) = request_licences(&shared, &peer, payload, wait).await?;
     let verified = check_answer(&shared, &peer_trust, answer, &request_id, LICENCES)?;
-    let truncated = verified.payload().get("truncated") == Some(&Value::Bool(true));
-    let credentials: Vec<Value> = verified
-        .payload()
-        .get("licences")
-        .and_then(Value::as_array)
-        .filter(|l| l.len() <= MAX_PEER_LICENCES)
-        .cloned()
+    let PeerLicences {
+        licences: credentials,
+        truncated,
+        ..
+    } = read_value(verified.payload())
+        .ok()
+        .filter(|a: &PeerLicences| a.licences.len() <= MAX_PEER_LICENCES)
         .ok_or_else(|| failure("PEER_ANSWER_INVALID", "licences is not a bounded list"))?;
     let (peer_trust, results) =
         verify_with_fresh_list(&shared, &peer, peer_trust, &credentials, deadline).await?;
-    let origin = json!({"region": region, "name": peer.name, "hub": peer_trust.anchor.controller});
+    let origin = Origin {
+        region: region.clone(),
+        name: peer.name.clone(),
+        hub: peer_trust.anchor.controller.clone(),
+    };
     let entries = credentials
         .into_iter()
         .zip(results)
@@ -188,41 +201,40 @@ pub(super) async fn verify_all(
 pub(crate) async fn region_licences(
     shared: &Arc<Shared>,
     request: &Verified,
-) -> Result<Value, ProtoError> {
+) -> Result<RegionLicences, ProtoError> {
     let hub = &shared.hub;
-    let p = request.payload();
-    let holder = Holder::of(p)?;
-    let use_cause = text(p, "useCause");
-    let (case, types) = bound_case(shared, request, &holder).await?;
-    let case_id = Some(case.id.clone());
-    let wait_ms = p
-        .get("waitMs")
-        .and_then(Value::as_u64)
-        .unwrap_or(DEFAULT_WAIT_MS)
-        .clamp(100, MAX_WAIT_MS);
+    let q: RegionLicenceQuery = read(request)?;
+    check_holder(&q.holder)?;
+    let (case, types) = bound_case(shared, request, &q).await?;
+    let wait_ms = q.wait_ms.unwrap_or(DEFAULT_WAIT_MS).clamp(100, MAX_WAIT_MS);
     let wait = Duration::from_millis(wait_ms);
     let identity = hub.identity().await.map_err(refused)?;
-    let (asks_local, to_ask, mut answers) = regions_to_ask(shared, &identity, p).await?;
+    let (asks_local, to_ask, mut answers) =
+        regions_to_ask(shared, &identity, q.regions.as_deref()).await?;
     let query = Query {
         requester: request.header.sender.clone(),
-        use_cause: use_cause.clone(),
-        case_ref: case_id.clone(),
+        use_cause: q.use_cause.clone(),
+        case_ref: Some(case.id.clone()),
     };
     // Ask the peers while this region's store answers.
-    let forwarded = json!({
-        "holder": holder.to_json(),
-        "useCause": use_cause,
-        "caseId": case_id,
-        "serviceItem": case.item,
-        "licenceTypes": types,
-        "requester": request.header.sender,
-        "origin": request.to_value(),
-    });
+    let forwarded = written(&PeerLicenceQuery {
+        holder: q.holder.clone(),
+        use_cause: q.use_cause.clone(),
+        case_id: case.id.clone(),
+        service_item: case.item.clone(),
+        licence_types: types.clone(),
+        requester: request.header.sender.clone(),
+        origin: Some(request.to_value()),
+    })?;
     let mut asks = ask_all(shared, to_ask, &forwarded, wait);
     let mut licences = Vec::new();
     if asks_local {
-        let found = local_licences(shared, &holder, &types, &query).await?;
-        let origin = json!({"region": identity.region, "name": identity.name, "hub": identity.id});
+        let found = local_licences(shared, &q.holder, &types, &query).await?;
+        let origin = Origin {
+            region: identity.region.clone(),
+            name: identity.name.clone(),
+            hub: identity.id.clone(),
+        };
         for f in found {
             licences.push(entry(&origin, f.credential, f.verification));
         }
@@ -249,18 +261,18 @@ pub(crate) async fn region_licences(
         let is_local = a.region == identity.region;
         if let Ok(answered) = &a.result {
             if !is_local {
-                record_use(shared, &query, &holder, &a.region, &answered.entries).await?;
+                record_use(shared, &query, &q.holder, &a.region, &answered.entries).await?;
             }
         }
         let (outcome, entries) = outcome(a, is_local.then_some(local_count));
         licences.extend(entries);
         regions.push(outcome);
     }
-    Ok(json!({
-        "holder": holder.to_json(),
-        "licences": licences,
-        "regions": regions,
-    }))
+    Ok(RegionLicences {
+        holder: q.holder,
+        licences,
+        regions,
+    })
 }
 
 /// The case the pull is bound to and the licence types it may read: a case
@@ -270,16 +282,16 @@ pub(crate) async fn region_licences(
 async fn bound_case(
     shared: &Shared,
     request: &Verified,
-    holder: &Holder,
+    q: &RegionLicenceQuery,
 ) -> Result<(tongban_store::CaseRow, Vec<String>), ProtoError> {
-    let p = request.payload();
-    let requested = types_of(p)?;
+    let requested = q.licence_types.clone().unwrap_or_default();
+    check_types(&requested)?;
     let case_query = CaseQuery {
-        case_id: text(p, "caseId"),
-        item: text(p, "serviceItem"),
-        holder_code_type: holder.code_type.clone(),
-        holder_code: holder.code.clone(),
-        use_cause: text(p, "useCause"),
+        case_id: q.case_id.clone(),
+        item: q.service_item.clone(),
+        holder_code_type: q.holder.code_type.clone(),
+        holder_code: q.holder.code.clone(),
+        use_cause: q.use_cause.clone(),
     };
     shared
         .hub
@@ -289,11 +301,12 @@ async fn bound_case(
 }
 
 /// Whether this region is asked, the active peers to ask, and the failed
-/// outcomes of the regions named that are not peers.
+/// outcomes of the regions named that are not peers (`wanted`; none named:
+/// this region and every peer).
 async fn regions_to_ask(
     shared: &Shared,
     identity: &tongban_service::HubIdentity,
-    p: &Value,
+    wanted: Option<&[String]>,
 ) -> Result<(bool, Vec<PeerRow>, Vec<RegionAnswer>), ProtoError> {
     let peers: Vec<PeerRow> = shared
         .hub
@@ -303,12 +316,6 @@ async fn regions_to_ask(
         .into_iter()
         .filter(|p| p.status == "active")
         .collect();
-    let wanted: Option<Vec<String>> = p.get("regions").and_then(Value::as_array).map(|l| {
-        l.iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect()
-    });
     let Some(list) = wanted else {
         return Ok((true, peers, Vec::new()));
     };
@@ -372,12 +379,11 @@ async fn record_use(
     query: &Query,
     holder: &Holder,
     region: &str,
-    entries: &[Value],
+    entries: &[RegionLicence],
 ) -> Result<(), ProtoError> {
     let returned: Vec<String> = entries
         .iter()
-        .filter_map(|e| e.get("identifier").and_then(Value::as_str))
-        .map(str::to_owned)
+        .filter_map(|e| e.identifier.clone())
         .collect();
     shared
         .hub
@@ -389,29 +395,33 @@ async fn record_use(
 
 /// One region's outcome in the answer, and the licences it adds; this
 /// region's licences were counted already (`local_count`).
-fn outcome(a: RegionAnswer, local_count: Option<usize>) -> (Value, Vec<Value>) {
+fn outcome(a: RegionAnswer, local_count: Option<usize>) -> (RegionOutcome, Vec<RegionLicence>) {
+    let mut r = RegionOutcome {
+        region: a.region,
+        name: a.name,
+        outcome: Outcome::Answered,
+        licences: None,
+        truncated: false,
+        trust_list_valid_until: None,
+        code: None,
+        message: None,
+    };
     match a.result {
         Ok(Answered {
             entries,
             valid_until,
             truncated,
         }) => {
-            let count = local_count.unwrap_or(entries.len());
-            let mut r = json!({"region": a.region, "name": a.name, "outcome": "answered", "licences": count});
-            if truncated {
-                r["truncated"] = json!(true);
-            }
-            if let Some(t) = valid_until {
-                r["trustListValidUntil"] = json!(tongban_seal::timefmt::format_rfc3339(t));
-            }
+            r.licences = Some(local_count.unwrap_or(entries.len()));
+            r.truncated = truncated;
+            r.trust_list_valid_until = valid_until.map(tongban_seal::timefmt::format_rfc3339);
             (r, entries)
         }
-        Err(f) => (
-            json!({
-                "region": a.region, "name": a.name, "outcome": "failed",
-                "code": f.code, "message": f.message,
-            }),
-            Vec::new(),
-        ),
+        Err(f) => {
+            r.outcome = Outcome::Failed;
+            r.code = Some(f.code);
+            r.message = Some(f.message);
+            (r, Vec::new())
+        }
     }
 }

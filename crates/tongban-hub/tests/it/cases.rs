@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 use tongban_proto::ErrorCode;
+use tongban_proto::services::{CaseLicenceQuery, CaseResult, Holder, HubAnswer};
 use tongban_service::IssueInput;
 
 use crate::{CIVIL, MARKET, TestHub, fast_config, schemas_dir};
@@ -15,6 +16,17 @@ fn example(name: &str) -> Value {
         &std::fs::read(schemas_dir().join(format!("licence-types/examples/{name}.json"))).unwrap(),
     )
     .unwrap()
+}
+
+fn ask(case_id: &str, item: &str, cause: &str) -> CaseLicenceQuery {
+    CaseLicenceQuery::new(case_id, item, Holder::new("001", COMPANY), cause)
+}
+
+fn result_for(case_id: &str, licence: Value) -> CaseResult {
+    CaseResult {
+        case_id: case_id.to_owned(),
+        licence,
+    }
 }
 
 fn holder() -> Value {
@@ -72,7 +84,7 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic_on(t: TestH
     let cause = "办理建设工程规划许可证核发，核验申请单位营业执照";
 
     let answer = civil
-        .case_licences("HD-2026-000200", "440114-GZ-0201", ("001", COMPANY), cause)
+        .case_licences(&ask("HD-2026-000200", "440114-GZ-0201", cause))
         .await
         .unwrap();
     // Signed by the hub, to the asker.
@@ -82,15 +94,15 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic_on(t: TestH
         .await
         .unwrap();
     let identity = t.hub.identity().await.unwrap();
-    assert_eq!(answer["sender"], identity.id.as_str());
-    assert_eq!(answer["recipient"], CIVIL);
-    assert_eq!(answer["kind"], "response");
-    assert_eq!(answer["schema"], "case-licences@1");
-    tongban_proto::envelope::parse(answer.clone())
+    assert_eq!(answer.envelope["sender"], identity.id.as_str());
+    assert_eq!(answer.envelope["recipient"], CIVIL);
+    assert_eq!(answer.envelope["kind"], "response");
+    assert_eq!(answer.envelope["schema"], "case-licences@1");
+    tongban_proto::envelope::parse(answer.envelope.clone())
         .unwrap()
         .verify(&hub_key)
         .unwrap();
-    let mut forged = answer.clone();
+    let mut forged = answer.envelope.clone();
     forged["payload"]["complete"] = json!(false);
     assert_eq!(
         tongban_proto::envelope::parse(forged)
@@ -100,7 +112,7 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic_on(t: TestH
             .code,
         ErrorCode::SignatureInvalid
     );
-    let payload = &answer["payload"];
+    let payload = &answer.envelope["payload"];
     assert_eq!(payload["complete"], true);
     assert_eq!(payload["materials"][0]["status"], "found");
     assert_eq!(payload["materials"][0]["identifier"], identifier.as_str());
@@ -113,14 +125,16 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic_on(t: TestH
     assert_eq!(uses[0].returned, vec![identifier.clone()]);
 
     // Refusals carry the service's code.
-    let refused = |r: Result<Value, tongban_client::ClientError>| {
+    fn refused<T: std::fmt::Debug>(
+        r: Result<HubAnswer<T>, tongban_client::ClientError>,
+    ) -> (Option<ErrorCode>, Option<String>) {
         let e = r.unwrap_err();
         (e.code(), e.reason().map(str::to_owned))
-    };
+    }
     assert_eq!(
         refused(
             civil
-                .case_licences("HD-2026-000201", "440114-GZ-0201", ("001", COMPANY), "")
+                .case_licences(&ask("HD-2026-000201", "440114-GZ-0201", ""))
                 .await
         ),
         (
@@ -131,7 +145,7 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic_on(t: TestH
     assert_eq!(
         refused(
             civil
-                .case_licences("HD-2026-000201", "440114-XX-9999", ("001", COMPANY), cause)
+                .case_licences(&ask("HD-2026-000201", "440114-XX-9999", cause))
                 .await
         ),
         (
@@ -182,7 +196,7 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic_on(t: TestH
     assert_eq!(
         refused(
             market
-                .case_licences("HD-2026-000202", "440114-GZ-0201", ("001", COMPANY), cause)
+                .case_licences(&ask("HD-2026-000202", "440114-GZ-0201", cause))
                 .await
         ),
         (
@@ -203,7 +217,11 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic_on(t: TestH
     // The approved result, issued by the hub for the handling department.
     let result = json!({"type": "11100000TB0000003R001", "holder": holder(), "data": example("construction-planning-permit")});
     assert_eq!(
-        refused(market.case_result("HD-2026-000200", result.clone()).await),
+        refused(
+            market
+                .case_result(&result_for("HD-2026-000200", result.clone()))
+                .await
+        ),
         (
             Some(ErrorCode::ServiceRefused),
             Some("CASE_UNKNOWN".to_owned())
@@ -212,7 +230,7 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic_on(t: TestH
     // Licence data that issuance refuses: the case stays open.
     let mut bad = result.clone();
     bad["data"]["permitNumber"] = json!(42);
-    let (code, reason) = refused(civil.case_result("HD-2026-000200", bad).await);
+    let (code, reason) = refused(civil.case_result(&result_for("HD-2026-000200", bad)).await);
     assert_eq!(code, Some(ErrorCode::ServiceRefused));
     assert_eq!(reason.as_deref(), Some("SUBJECT_SCHEMA_VIOLATION"));
     // A misspelt member is refused, never ignored (it would issue a
@@ -220,20 +238,27 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic_on(t: TestH
     let mut misspelt = result.clone();
     misspelt["vaildUntil"] = json!("2027-01-01T00:00:00Z");
     assert_eq!(
-        refused(civil.case_result("HD-2026-000200", misspelt).await),
+        refused(
+            civil
+                .case_result(&result_for("HD-2026-000200", misspelt))
+                .await
+        ),
         (
             Some(ErrorCode::ServiceRefused),
             Some("REQUEST_INVALID".to_owned())
         )
     );
     let issued = civil
-        .case_result("HD-2026-000200", result.clone())
+        .case_result(&result_for("HD-2026-000200", result.clone()))
         .await
         .unwrap();
-    let new_id = issued["payload"]["identifier"].as_str().unwrap().to_owned();
-    assert_eq!(issued["payload"]["case"]["status"], "concluded");
+    let new_id = issued.envelope["payload"]["identifier"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(issued.envelope["payload"]["case"]["status"], "concluded");
     assert_eq!(
-        issued["payload"]["licence"]["licence"]["serviceItem"]["code"],
+        issued.envelope["payload"]["licence"]["licence"]["serviceItem"]["code"],
         "440114-GZ-0201"
     );
     let (case, _) = t
@@ -243,7 +268,11 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic_on(t: TestH
         .unwrap();
     assert_eq!(case.result_licence.as_deref(), Some(new_id.as_str()));
     assert_eq!(
-        refused(civil.case_result("HD-2026-000200", result).await),
+        refused(
+            civil
+                .case_result(&result_for("HD-2026-000200", result))
+                .await
+        ),
         (
             Some(ErrorCode::ServiceRefused),
             Some("CASE_CONCLUDED".to_owned())

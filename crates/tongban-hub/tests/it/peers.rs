@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tongban_client::{Client, ClientConfig, ClientError};
 use tongban_hub::ServeConfig;
+use tongban_proto::services::{CaseLicenceQuery, Holder, HubRequest, RegionLicenceQuery};
 use tongban_proto::{ClientOp, Decoder, Draft, ErrorCode, Kind, ServerOp};
 use tongban_service::IssueInput;
 use tongban_service::ca::CertRequest;
@@ -140,6 +141,25 @@ fn outcome(answer: &Value, region: &str) -> Value {
         .unwrap()
 }
 
+/// A pull as a case system may send it, whatever its payload: the hub,
+/// not the client, is what these tests hold to account.
+trait Pull {
+    async fn pull(&self, query: Value) -> Result<Value, ClientError>;
+}
+
+impl Pull for Client {
+    async fn pull(&self, query: Value) -> Result<Value, ClientError> {
+        let wait = query.get("waitMs").and_then(Value::as_u64).unwrap_or(3_000);
+        let timeout = tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS.max(wait + 5_000);
+        let draft = self.request_for(
+            RegionLicenceQuery::RESOURCE,
+            RegionLicenceQuery::SCHEMA,
+            query,
+        );
+        self.request(draft, timeout).await
+    }
+}
+
 fn query(case: &str) -> Value {
     json!({
         "holder": {"codeType": "001", "code": COMPANY},
@@ -158,10 +178,15 @@ async fn a_case_system_pulls_a_licence_issued_in_another_region() {
         eprintln!("peers_pull: {}", qb.name);
         let (q, h, identifier) = linked(qb, hb).await;
         let civil = q.client(QC_CIVIL).await;
-        let answer = civil
-            .region_licences(query("QC-2026-000001"))
-            .await
-            .unwrap();
+        // Asked with the client's typed query, read as its typed answer
+        // and as the wire says it.
+        let typed: RegionLicenceQuery = serde_json::from_value(query("QC-2026-000001")).unwrap();
+        let read = civil.region_licences(&typed).await.unwrap();
+        assert_eq!(read.payload.licences.len(), 1, "{:?}", read.payload);
+        assert_eq!(read.payload.licences[0].origin.region, "440114");
+        assert!(read.payload.licences[0].valid);
+        assert_eq!(read.payload.holder, typed.holder);
+        let answer = read.envelope;
         assert_eq!(answer["sender"], "urn:tongban:hub:441802");
         let p = &answer["payload"];
         let licences = p["licences"].as_array().unwrap();
@@ -204,7 +229,7 @@ async fn a_case_system_pulls_a_licence_issued_in_another_region() {
         // Without a purpose: refused before anyone is asked.
         let mut q2 = query("QC-2026-000002");
         q2["useCause"] = json!("  ");
-        let e = civil.region_licences(q2).await.unwrap_err();
+        let e = civil.pull(q2).await.unwrap_err();
         assert_eq!(e.reason(), Some("USE_CAUSE_REQUIRED"));
         assert_eq!(
             h.hub
@@ -539,10 +564,7 @@ async fn a_peer_link_admits_only_what_a_peer_may_do_on(qb: TestBackend, hb: Test
     assert!(!again.is_empty());
     // 清城区's case system now hears that 花都区 is out of reach.
     let civil = q.client(QC_CIVIL).await;
-    let answer = civil
-        .region_licences(query("QC-2026-000003"))
-        .await
-        .unwrap();
+    let answer = civil.pull(query("QC-2026-000003")).await.unwrap();
     let huadu = outcome(&answer, "440114");
     assert_eq!(huadu["outcome"], "failed", "{huadu}");
     assert!(
@@ -776,10 +798,7 @@ async fn a_rotated_department_key_is_fetched_when_the_other_region_first_sees_it
     // Past the out-of-schedule limit of the first fetches.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let civil = q.client(QC_CIVIL).await;
-    let answer = civil
-        .region_licences(query("QC-2026-000009"))
-        .await
-        .unwrap();
+    let answer = civil.pull(query("QC-2026-000009")).await.unwrap();
     let huadu = outcome(&answer, "440114");
     assert_eq!(huadu["outcome"], "answered", "{huadu}");
     assert_eq!(
@@ -830,7 +849,7 @@ async fn a_licence_newer_than_the_served_trust_list_verifies_in_the_same_pull_on
     let civil = q.client(QC_CIVIL).await;
     let mut ask = query("QC-2026-000011");
     ask["holder"]["code"] = json!(holder);
-    let answer = civil.region_licences(ask).await.unwrap();
+    let answer = civil.pull(ask).await.unwrap();
     let licences = answer["payload"]["licences"].as_array().unwrap();
     assert_eq!(licences.len(), 1, "{answer}");
     assert_eq!(licences[0]["identifier"], issued.identifier.as_str());
@@ -892,10 +911,7 @@ async fn a_peer_certificate_its_ca_revoked_is_refused_and_its_link_closed_on(
     let civil = q.client(QC_CIVIL).await;
     let started = std::time::Instant::now();
     loop {
-        let answer = civil
-            .region_licences(query("QC-2026-000021"))
-            .await
-            .unwrap();
+        let answer = civil.pull(query("QC-2026-000021")).await.unwrap();
         let licences = answer["payload"]["licences"].as_array().unwrap();
         if licences.len() == 1 {
             assert_eq!(licences[0]["identifier"], identifier.as_str());
@@ -952,10 +968,7 @@ async fn a_replaced_card_ends_the_links_made_for_the_old_one_on(qb: TestBackend,
     let civil = h.client(CIVIL).await;
     let started = std::time::Instant::now();
     loop {
-        let answer = civil
-            .region_licences(query("HD-2026-000031"))
-            .await
-            .unwrap();
+        let answer = civil.pull(query("HD-2026-000031")).await.unwrap();
         let qingcheng = outcome(&answer, "441802");
         if qingcheng["outcome"] == "answered" {
             break;
@@ -987,22 +1000,19 @@ async fn a_pull_is_bound_to_a_case_of_the_departments_own_item() {
             "useCause": "x",
         });
         // The request as it was probed: no case, no item.
-        let e = health.region_licences(bare.clone()).await.unwrap_err();
+        let e = health.pull(bare.clone()).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::PayloadInvalid), "{e}");
         // The old schema, which carried neither, is no longer taken.
         let old = health.request_for("hub.region.licences", "region-licence-query@1", bare);
         let e = health.request(old, 5_000).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::ResourceForbidden), "{e}");
         // Another department's item.
-        let e = health
-            .region_licences(query("QC-2026-000060"))
-            .await
-            .unwrap_err();
+        let e = health.pull(query("QC-2026-000060")).await.unwrap_err();
         assert_eq!(e.reason(), Some("ITEM_NOT_HANDLER"), "{e}");
         // A licence type the item does not name (结婚证).
         let mut ask = query("QC-2026-000061");
         ask["licenceTypes"] = json!(["11100000TB0000002N001"]);
-        let e = civil.region_licences(ask).await.unwrap_err();
+        let e = civil.pull(ask).await.unwrap_err();
         assert_eq!(e.reason(), Some("LICENCE_TYPE_NOT_IN_ITEM"), "{e}");
         // An item that names no licence type reads none.
         q.hub
@@ -1019,16 +1029,13 @@ async fn a_pull_is_bound_to_a_case_of_the_departments_own_item() {
             .unwrap();
         let mut ask = query("QC-2026-000062");
         ask["serviceItem"] = json!("441802-MZ-0009");
-        let e = civil.region_licences(ask).await.unwrap_err();
+        let e = civil.pull(ask).await.unwrap_err();
         assert_eq!(e.reason(), Some("ITEM_NO_LICENCE_MATERIALS"), "{e}");
         // A case of the department's own, but of another holder.
-        civil
-            .region_licences(query("QC-2026-000063"))
-            .await
-            .unwrap();
+        civil.pull(query("QC-2026-000063")).await.unwrap();
         let mut ask = query("QC-2026-000063");
         ask["holder"]["code"] = json!("91440114MA5TB0A02N");
-        let e = civil.region_licences(ask).await.unwrap_err();
+        let e = civil.pull(ask).await.unwrap_err();
         assert_eq!(e.reason(), Some("CASE_CONFLICT"), "{e}");
         // Only the one bound pull was answered and recorded, in both regions.
         let there = h
@@ -1093,16 +1100,10 @@ async fn licence_reads_are_rate_limited_per_department_on(qb: TestBackend, hb: T
         .await
         .unwrap();
     let civil = q.client(QC_CIVIL).await;
-    let answer = civil
-        .region_licences(query("QC-2026-000070"))
-        .await
-        .unwrap();
+    let answer = civil.pull(query("QC-2026-000070")).await.unwrap();
     assert_eq!(outcome(&answer, "440114")["outcome"], "answered");
     // The second: 清城区 still allows it, 花都区 does not.
-    let answer = civil
-        .region_licences(query("QC-2026-000071"))
-        .await
-        .unwrap();
+    let answer = civil.pull(query("QC-2026-000071")).await.unwrap();
     let huadu = outcome(&answer, "440114");
     assert_eq!(huadu["code"], "PEER_REFUSED", "{huadu}");
     assert!(
@@ -1110,19 +1111,16 @@ async fn licence_reads_are_rate_limited_per_department_on(qb: TestBackend, hb: T
         "{huadu}"
     );
     // The third: 清城区 refuses it itself.
-    let e = civil
-        .region_licences(query("QC-2026-000072"))
-        .await
-        .unwrap_err();
+    let e = civil.pull(query("QC-2026-000072")).await.unwrap_err();
     assert_eq!(e.reason(), Some("RATE_LIMITED"), "{e}");
     // The case licences service draws on the same share.
     let e = civil
-        .case_licences(
+        .case_licences(&CaseLicenceQuery::new(
             "QC-2026-000073",
             ITEM,
-            ("001", COMPANY),
+            Holder::new("001", COMPANY),
             "核验申请单位营业执照",
-        )
+        ))
         .await
         .unwrap_err();
     assert_eq!(e.reason(), Some("RATE_LIMITED"), "{e}");
@@ -1130,7 +1128,7 @@ async fn licence_reads_are_rate_limited_per_department_on(qb: TestBackend, hb: T
     let health = q.client(QC_HEALTH).await;
     let mut ask = query("QC-2026-000074");
     ask["serviceItem"] = json!("441802-WJ-0001");
-    let answer = health.region_licences(ask).await.unwrap();
+    let answer = health.pull(ask).await.unwrap();
     let huadu = outcome(&answer, "440114");
     assert_eq!(huadu["outcome"], "answered", "{huadu}");
     assert_eq!(huadu["licences"], 1, "{huadu}");
@@ -1158,18 +1156,12 @@ async fn licences_cross_only_with_a_fresh_crl_of_the_peers_ca_on(qb: TestBackend
     };
     let (q, h, identifier) = linked_with(qb, hb, config).await;
     let civil = q.client(QC_CIVIL).await;
-    let answer = civil
-        .region_licences(query("QC-2026-000080"))
-        .await
-        .unwrap();
+    let answer = civil.pull(query("QC-2026-000080")).await.unwrap();
     assert_eq!(outcome(&answer, "440114")["licences"], 1, "{answer}");
 
     // 花都区 has no CRL of 清城区's CA: it refuses to answer.
     tongban_tests::execute_sql(h.database_url(), "DELETE FROM peer_crls").await;
-    let answer = civil
-        .region_licences(query("QC-2026-000081"))
-        .await
-        .unwrap();
+    let answer = civil.pull(query("QC-2026-000081")).await.unwrap();
     let huadu = outcome(&answer, "440114");
     assert_eq!(huadu["code"], "PEER_REFUSED", "{huadu}");
     assert!(
@@ -1181,10 +1173,7 @@ async fn licences_cross_only_with_a_fresh_crl_of_the_peers_ca_on(qb: TestBackend
     );
     // 清城区 has none of 花都区's CA either: it does not even ask.
     tongban_tests::execute_sql(q.database_url(), "DELETE FROM peer_crls").await;
-    let answer = civil
-        .region_licences(query("QC-2026-000082"))
-        .await
-        .unwrap();
+    let answer = civil.pull(query("QC-2026-000082")).await.unwrap();
     let huadu = outcome(&answer, "440114");
     assert_eq!(huadu["code"], "PEER_CRL_MISSING", "{huadu}");
     // Neither side recorded a use of the licence for the refused pulls.
@@ -1232,15 +1221,11 @@ async fn pulls_past_a_departments_share_are_refused_busy_on(qb: TestBackend, hb:
     let mut pulls = tokio::task::JoinSet::new();
     for n in 0..5 {
         let civil = civil.clone();
-        pulls.spawn(async move {
-            civil
-                .region_licences(query(&format!("QC-2026-1{n:05}")))
-                .await
-        });
+        pulls.spawn(async move { civil.pull(query(&format!("QC-2026-1{n:05}"))).await });
     }
     let mut asked = query("QC-2026-200000");
     asked["serviceItem"] = json!(HEALTH_ITEM);
-    let other = health.region_licences(asked).await.unwrap();
+    let other = health.pull(asked).await.unwrap();
     assert_eq!(outcome(&other, "440114")["outcome"], "failed", "{other}");
     let mut busy = 0;
     let mut answered = 0;
@@ -1282,10 +1267,7 @@ async fn an_answer_from_a_peer_whose_clock_is_ahead_is_refused_on(
     let (q, h, _) = linked_configured(qb, peer_config(), hb, wide).await;
     h.hub.clock().set(h.hub.now() + time::Duration::minutes(10));
     let civil = q.client(QC_CIVIL).await;
-    let answer = civil
-        .region_licences(query("QC-2026-000070"))
-        .await
-        .unwrap();
+    let answer = civil.pull(query("QC-2026-000070")).await.unwrap();
     let there = outcome(&answer, "440114");
     assert_eq!(
         (&there["outcome"], &there["code"]),

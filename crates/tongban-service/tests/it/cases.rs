@@ -3,7 +3,7 @@
 //! reuses. Both backends.
 
 use serde_json::{Value, json};
-use tongban_service::{CaseQuery, Hub, IssueInput, ItemDraft};
+use tongban_service::{CaseQuery, Hub, IssueInput, ItemDraft, MaterialState};
 
 use crate::{
     BUSINESS_LICENCE, CIVIL, COMPANY, MARKET, business_licence, each_backend, schemas_dir,
@@ -90,7 +90,11 @@ async fn a_case_reuses_licences_and_its_result_serves_the_next_case() {
         let m = &answer.materials;
         assert_eq!(
             m.iter().map(|m| m.status).collect::<Vec<_>>(),
-            ["found", "not-a-licence", "none-issued"]
+            [
+                MaterialState::Found,
+                MaterialState::NotALicence,
+                MaterialState::NoneIssued
+            ]
         );
         assert_eq!(
             m[0].identifier.as_deref(),
@@ -246,7 +250,7 @@ async fn a_case_reuses_licences_and_its_result_serves_the_next_case() {
             .await
             .unwrap();
         assert!(!after.complete);
-        assert_eq!(after.materials[1].status, "revoked");
+        assert_eq!(after.materials[1].status, MaterialState::Revoked);
         assert!(after.materials[1].licence.is_none());
 
         // Everything is in the audit log.

@@ -5,6 +5,7 @@
 
 use serde_json::json;
 use tongban_hub::ServeConfig;
+use tongban_proto::services::{CaseLicenceQuery, CaseResult, Holder};
 use tongban_service::Hub;
 use tongban_service::samples::{self, MARKET, PLANNING};
 use tongban_testhub::LocalHub;
@@ -13,7 +14,9 @@ use super::section;
 use crate::cases::print_case_licences;
 
 /// The applicant of both cases: the sample company.
-const COMPANY: (&str, &str) = ("001", samples::COMPANY_CODE);
+fn company() -> Holder {
+    Holder::new("001", samples::COMPANY_CODE)
+}
 
 /// Chapter 3: cases over QUIC: licences reused instead of paper copies, results
 /// issued as licences.
@@ -71,25 +74,30 @@ async fn planning_case(hub: &Hub, server: &LocalHub) -> anyhow::Result<()> {
     let planning = server.client(hub, PLANNING).await?;
     println!("\n  自然资源局's case system asks for the applicant's licences (no paper copies):");
     let answer = planning
-        .case_licences(
+        .case_licences(&CaseLicenceQuery::new(
             "GZ-2026-000321",
             "440114-GZ-0201",
-            COMPANY,
+            company(),
             "核发建设工程规划许可证（二期），核验申请单位营业执照",
-        )
+        ))
         .await?;
-    print_case_licences(&answer["payload"]);
+    print_case_licences(&answer.payload);
     println!(
         "  the answer is signed by the hub ({}) for the asking system",
-        answer["sender"].as_str().unwrap_or("")
+        answer.envelope["sender"].as_str().unwrap_or("")
     );
     let mut permit = samples::planning_permit_request();
     permit["data"]["permitNumber"] = "建字第440114202600456号".into();
     permit["data"]["projectName"] = "鸿睿启航电子元器件生产基地（二期）2#厂房".into();
-    let issued = planning.case_result("GZ-2026-000321", permit).await?;
+    let issued = planning
+        .case_result(&CaseResult {
+            case_id: "GZ-2026-000321".into(),
+            licence: permit,
+        })
+        .await?;
     println!(
         "  approved: the result is issued as licence {}",
-        issued["payload"]["identifier"].as_str().unwrap_or("")
+        issued.payload.identifier
     );
     planning.close().await;
     Ok(())
@@ -101,16 +109,21 @@ async fn market_case(hub: &Hub, server: &LocalHub) -> anyhow::Result<()> {
     let market = server.client(hub, MARKET).await?;
     println!("\n  the next case, at 市场监管局, reuses that result:");
     let answer = market
-        .case_licences(
+        .case_licences(&CaseLicenceQuery::new(
             "SCJG-2026-000888",
             "440114-SCJG-0305",
-            COMPANY,
+            company(),
             "办理食品经营许可，核验营业执照和经营场所的建设工程规划许可证",
-        )
+        ))
         .await?;
-    print_case_licences(&answer["payload"]);
+    print_case_licences(&answer.payload);
     match market
-        .case_licences("SCJG-2026-000889", "440114-SCJG-0305", COMPANY, "")
+        .case_licences(&CaseLicenceQuery::new(
+            "SCJG-2026-000889",
+            "440114-SCJG-0305",
+            company(),
+            "",
+        ))
         .await
     {
         Ok(_) => anyhow::bail!("the hub answered a case query without a stated purpose"),

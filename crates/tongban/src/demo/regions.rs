@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
 use tongban_client::Client;
 use tongban_hub::ServeConfig;
+use tongban_proto::services::{Holder, RegionLicenceQuery};
 use tongban_service::samples::{self, MARKET};
 use tongban_service::{Clock, IssueInput};
 use tongban_testhub::LocalHub;
@@ -125,26 +125,28 @@ async fn reuse_in_qingcheng(
     qingcheng: &RegionHub,
     client: &Client,
     identifier: &str,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<RegionLicenceQuery> {
     section(
         4,
         "A case in 清城区 reuses it: pulled through 清城区's own hub, verified offline",
     );
-    let query = json!({
-        "holder": {"codeType": "001", "code": samples::COMPANY_CODE},
-        "useCause": "办理食品经营许可（跨区域通办），核验申请单位营业执照",
-        "caseId": "QC-2026-000001",
-        "serviceItem": regions::QINGCHENG_ITEM,
-        "licenceTypes": [samples::BUSINESS_LICENCE_TYPE],
-    });
-    let answer = client.region_licences(query.clone()).await?;
+    let query = RegionLicenceQuery {
+        licence_types: Some(vec![samples::BUSINESS_LICENCE_TYPE.to_owned()]),
+        ..RegionLicenceQuery::new(
+            Holder::new("001", samples::COMPANY_CODE),
+            "办理食品经营许可（跨区域通办），核验申请单位营业执照",
+            "QC-2026-000001",
+            regions::QINGCHENG_ITEM,
+        )
+    };
+    let answer = client.region_licences(&query).await?;
     println!(
         "  {} case QC-2026-000001 asks for {}'s 营业执照 (answer signed by {}):",
         regions::QINGCHENG_SERVICE_NAME,
         samples::COMPANY_NAME,
-        answer["sender"].as_str().unwrap_or_default()
+        answer.envelope["sender"].as_str().unwrap_or_default()
     );
-    print_region_licences(&answer["payload"], "    ");
+    print_region_licences(&answer.payload, "    ");
     let there = huadu.hub.store().uses_of_licence(identifier, 1).await?;
     let here = qingcheng.hub.store().uses_of_licence(identifier, 1).await?;
     for (region, uses) in [(samples::REGION, &there), (regions::QINGCHENG, &here)] {
@@ -165,7 +167,7 @@ async fn reuse_in_qingcheng(
 async fn revocation_crosses(
     huadu: &RegionHub,
     client: &Client,
-    query: &Value,
+    query: &RegionLicenceQuery,
     identifier: &str,
 ) -> anyhow::Result<()> {
     section(
@@ -179,17 +181,18 @@ async fn revocation_crosses(
     println!("  花都区 revokes {identifier}");
     let started = Instant::now();
     loop {
-        let answer = client.region_licences(query.clone()).await?;
-        let revoked = answer["payload"]["licences"].as_array().is_some_and(|ls| {
-            ls.iter()
-                .any(|l| l["identifier"] == identifier && l["valid"] == false)
-        });
+        let answer = client.region_licences(query).await?;
+        let revoked = answer
+            .payload
+            .licences
+            .iter()
+            .any(|l| l.identifier.as_deref() == Some(identifier) && !l.valid);
         if revoked || started.elapsed() > Duration::from_secs(20) {
             println!(
                 "  after {:.1} s, 清城区's next pull says:",
                 started.elapsed().as_secs_f64()
             );
-            print_region_licences(&answer["payload"], "    ");
+            print_region_licences(&answer.payload, "    ");
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -197,16 +200,25 @@ async fn revocation_crosses(
 }
 
 /// Chapter 6: 花都区's hub stops: a pull names it as down, and 清城区 still answers.
-async fn peer_down(huadu: LocalHub, client: &Client, query: &Value) -> anyhow::Result<()> {
+async fn peer_down(
+    huadu: LocalHub,
+    client: &Client,
+    query: &RegionLicenceQuery,
+) -> anyhow::Result<()> {
     section(
         6,
         "A peer that is down: a clear error, and this region still answers",
     );
     huadu.stop().await;
-    let mut down = query.clone();
-    down["waitMs"] = json!(1000);
-    down["regions"] = json!([samples::REGION, regions::QINGCHENG]);
-    let answer = client.region_licences(down).await?;
-    print_region_licences(&answer["payload"], "    ");
+    let down = RegionLicenceQuery {
+        wait_ms: Some(1000),
+        regions: Some(vec![
+            samples::REGION.to_owned(),
+            regions::QINGCHENG.to_owned(),
+        ]),
+        ..query.clone()
+    };
+    let answer = client.region_licences(&down).await?;
+    print_region_licences(&answer.payload, "    ");
     Ok(())
 }
