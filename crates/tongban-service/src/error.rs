@@ -297,6 +297,25 @@ tongban_seal::stable_codes! {
         TrustListRollback => "TRUST_LIST_ROLLBACK",
         /// A peer's trust list speaks for a department of this region.
         TrustListForeignIssuer => "TRUST_LIST_FOREIGN_ISSUER",
+        // API tokens and roles
+        /// No such role: `region-admin`, `department-operator`, `auditor` or `verifier`.
+        RoleUnknown => "ROLE_UNKNOWN",
+        /// A `department-operator` names its department; no other role does.
+        RoleDepartmentMismatch => "ROLE_DEPARTMENT_MISMATCH",
+        /// A token's name is empty, too long, padded or has a control character.
+        TokenNameInvalid => "TOKEN_NAME_INVALID",
+        /// A token's lifetime is not between one minute and 366 days.
+        TokenExpiryInvalid => "TOKEN_EXPIRY_INVALID",
+        /// No API token has this id.
+        TokenUnknown => "TOKEN_UNKNOWN",
+        /// The token presented is not one this hub made (or was mistyped).
+        TokenInvalid => "TOKEN_INVALID",
+        /// The token presented has expired.
+        TokenExpired => "TOKEN_EXPIRED",
+        /// The token presented was revoked.
+        TokenRevoked => "TOKEN_REVOKED",
+        /// The caller's role may not do this, or not for this department.
+        Forbidden => "FORBIDDEN",
         // Failures of this hub (not the caller's fault)
         /// Something failed inside the hub; its log has the detail.
         Internal => "INTERNAL",

@@ -22,6 +22,7 @@ mod peers;
 pub mod samples;
 mod schemas;
 mod text;
+pub mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -49,6 +50,7 @@ pub use keystore::{KeyStore, KeyStoreError};
 pub use licences::{AttachmentInput, Export, Found, IssueInput, MAX_USE_CAUSE_CHARS, Query};
 pub use peers::{MAX_PEER_RESOURCES, PeerCard, PeerResource, PeerTrust, anchor_record};
 pub use schemas::{KINDS as SCHEMA_KINDS, Published};
+pub use tokens::{Action, NewToken, Principal, Role};
 
 /// Where time comes from.
 #[derive(Debug, Clone, Default)]

@@ -273,6 +273,7 @@ migrations! {
     (17, "audit anchors", "0017_audit_anchors.sql"),
     (18, "exchange quotas", "0018_exchange_quotas.sql"),
     (19, "key purposes", "0019_key_purposes.sql"),
+    (20, "api tokens", "0020_api_tokens.sql"),
 }
 
 fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {

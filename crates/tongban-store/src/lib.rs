@@ -32,6 +32,7 @@ mod licences;
 mod peers;
 mod schemas;
 mod statistics;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -61,6 +62,7 @@ pub use schemas::{SchemaInsert, SchemaRow};
 pub use statistics::{
     DepartmentStats, ExchangeStats, MAX_RECORDS_PAGE, RefusalCount, ResourceStats,
 };
+pub use tokens::TokenRow;
 
 use db::Db;
 

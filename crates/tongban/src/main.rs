@@ -40,6 +40,7 @@ mod progress;
 mod schema;
 mod setup;
 mod table;
+mod token;
 
 /// The hub's hot path allocates and frees many short-lived JSON values and
 /// buffers across threads; mimalloc does that with far less contention and
@@ -138,6 +139,9 @@ enum Command {
     /// Hubs of other regions (全域通办): exchange cards once, then trust them.
     #[command(subcommand)]
     Peer(peer::PeerCommand),
+    /// API tokens for the hub's HTTP side: create (with a role), list, revoke.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Service items (事项): the materials a case needs and the licences that satisfy them.
     #[command(subcommand)]
     Item(cases::ItemCommand),
@@ -293,6 +297,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Records(args) => exchange::records(&ctx, args).await,
         Command::Item(cmd) => cases::item(&ctx, cmd).await,
         Command::Peer(cmd) => peer::peer(&ctx, cmd).await,
+        Command::Token(cmd) => token::run(&ctx, cmd).await,
         Command::Case(cmd) => cases::case(&ctx, cmd).await,
         Command::Stats(args) => exchange::stats(&ctx, args).await,
         Command::Doctor(args) => doctor::run(&ctx, args).await,

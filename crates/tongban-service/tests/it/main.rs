@@ -9,6 +9,7 @@ mod keys;
 mod licence_rules;
 mod peers;
 mod strict_input;
+mod tokens;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -478,6 +478,47 @@ fn every_command_speaks_json_in_camel_case() {
         );
         tour.refused(&data, &["peer", "remove", "441802"], "PEER_UNKNOWN");
 
+        // API tokens: made once (the token printed then only), listed, revoked.
+        let made = tour.run(
+            &data,
+            &[
+                "token",
+                "create",
+                "--name",
+                "办证系统",
+                "--role",
+                "department-operator",
+                "--dept",
+                XINHUA,
+                "--expires",
+                "30d",
+            ],
+            0,
+        );
+        let id = made["id"].as_str().unwrap().to_owned();
+        assert!(
+            made["token"].as_str().unwrap().starts_with("tbk_tok_"),
+            "{made}"
+        );
+        assert_eq!(made["role"], "department-operator");
+        tour.refused(
+            &data,
+            &[
+                "token", "create", "--name", "x", "--role", "auditor", "--dept", XINHUA,
+            ],
+            "ROLE_DEPARTMENT_MISMATCH",
+        );
+        tour.refused(
+            &data,
+            &["token", "create", "--name", "x", "--role", "root"],
+            "ROLE_UNKNOWN",
+        );
+        let listed = tour.run(&data, &["token", "list"], 0);
+        assert_eq!(listed[0]["id"], id.as_str());
+        assert!(listed[0].get("secretSha256").is_none(), "{listed}");
+        tour.run(&data, &["token", "revoke", &id], 0);
+        tour.refused(&data, &["token", "revoke", &id], "TOKEN_UNKNOWN");
+
         // The audit log and the store.
         let checkpoints = d.join("checkpoints.jsonl");
         tour.run(
@@ -528,6 +569,7 @@ fn every_command_speaks_json_in_camel_case() {
             "tongban-audit",
             "tongban-access",
             "tongban-peer",
+            "tongban-token",
             "tongban-item",
             "tongban-case",
             "tongban-catalogue",
