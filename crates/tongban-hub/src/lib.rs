@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use tongban_service::Hub;
 
+pub use base::metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics};
 pub use conn::tls::{bind, quic_server_config};
 pub use exchange::Outcome;
 
@@ -132,6 +133,9 @@ pub struct ServeConfig {
     pub licence_reads_per_minute: u32,
     /// How many of those reads may come at once, before the rate applies.
     pub licence_read_burst: u32,
+    /// What the hub counts for `/metrics`: share a clone with whatever
+    /// serves them (the HTTP side).
+    pub metrics: Metrics,
 }
 
 impl Default for ServeConfig {
@@ -168,6 +172,7 @@ impl Default for ServeConfig {
             trust_rebuild_after: Duration::from_secs(15),
             licence_reads_per_minute: 120,
             licence_read_burst: 30,
+            metrics: Metrics::default(),
         }
     }
 }

@@ -346,6 +346,19 @@ impl Store {
         })
     }
 
+    /// Deliveries not yet acknowledged, by recipient: `(recipient,
+    /// count)`, recipients with none left out.
+    pub async fn pending_by_recipient(&self) -> Result<Vec<(String, u64)>> {
+        on_db!(&self.db, pool => {
+            let rows = sqlx::query("SELECT recipient, COUNT(*) AS n FROM deliveries WHERE state = 'pending' GROUP BY recipient ORDER BY recipient")
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.text("recipient")?, u64::try_from(r.int("n")?).unwrap_or(0))))
+                .collect()
+        })
+    }
+
     /// A blob that a message published on a topic references, with the
     /// resources it was published on (for readers of those records).
     pub async fn published_blob(&self, sha256: &str) -> Result<Option<(BlobInfo, Vec<String>)>> {

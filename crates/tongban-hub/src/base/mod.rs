@@ -1,6 +1,6 @@
 //! The hub's lowest layer: what every capability shares and none owns:
 //! the registry snapshot, fair shares of capacities, quotas, rate limits,
-//! refusal counts, failures as codes, the served trust list, frames on a
+//! refusal counts and metrics, failures as codes, the served trust list, frames on a
 //! stream, the meaning of resource names and the typed payloads of the
 //! hub's own services. Nothing here imports a
 //! module above it (`tests/it/layers.rs`).
@@ -8,6 +8,7 @@
 pub(crate) mod blobs;
 pub(crate) mod checks;
 pub(crate) mod failures;
+pub mod metrics;
 pub(crate) mod names;
 pub(crate) mod payloads;
 pub(crate) mod ratelimit;

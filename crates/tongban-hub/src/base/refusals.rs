@@ -24,6 +24,7 @@ impl Refusals {
     /// catalogue or one of the hub's services (peers choose the names), and
     /// the department only if it is registered.
     pub(crate) fn count(&self, shared: &Shared, department: &str, resource: &str, code: ErrorCode) {
+        shared.config.metrics.refused(code.as_str());
         let view = shared.snapshot.view();
         let known = view.access.resource(resource).is_some()
             || crate::base::names::by_resource(resource).is_some();

@@ -62,6 +62,7 @@ pub(crate) async fn handle(
             let Some(_connection) = admit_connection(&conn, &shared, &peer_party(&region)) else {
                 return;
             };
+            let _open = shared.config.metrics.connection("peer");
             tracing::debug!(%remote, peer = %region, "peer hub connected");
             peer::serve_peer(conn, region, shared, stop).await;
             return;
@@ -83,6 +84,7 @@ pub(crate) async fn handle(
     let Some(_connection) = admit_connection(&conn, &shared, &department) else {
         return;
     };
+    let _open = shared.config.metrics.connection("department");
     tracing::debug!(%remote, %department, "connected");
     let serial = certificate_serial(&conn);
     let mut streams = tokio::task::JoinSet::new();
@@ -104,6 +106,7 @@ pub(crate) async fn handle(
             }
             s = conn.accept_bi() => match s {
                 Ok((send, recv)) => {
+                    shared.config.metrics.stream();
                     let ctx = DepartmentStream { department: department.clone(), shared: Arc::clone(&shared), pipeline: pipeline.clone(), stop: stop.clone() };
                     streams.spawn(streams::serve_stream(send, recv, ctx));
                 }

@@ -69,6 +69,7 @@ async fn commit(shared: &Shared, batch: Vec<(Job, Verified)>, acks: &[AckSet]) {
         .unwrap_or_default();
     let rows = rows(shared, &batch);
     let result = shared.hub.store().commit_exchange(&rows, acks).await;
+    shared.config.metrics.committed(commit_started.elapsed());
     tracing::debug!(
         count = rows.len(),
         acks = acks.iter().map(|a| a.seqs.len()).sum::<usize>(),
@@ -80,7 +81,13 @@ async fn commit(shared: &Shared, batch: Vec<(Job, Verified)>, acks: &[AckSet]) {
         Ok(outcomes) => {
             for ((job, verified), outcome) in batch.into_iter().zip(outcomes) {
                 match admission::settle(outcome, &verified.header) {
-                    Ok((seq, recipients)) => deliver(shared, job, verified, seq, recipients),
+                    Ok((seq, recipients)) => {
+                        shared
+                            .config
+                            .metrics
+                            .accepted(verified.header.kind.as_str());
+                        deliver(shared, job, verified, seq, recipients)
+                    }
                     Err(e) => refuse(shared, job, e),
                 }
             }

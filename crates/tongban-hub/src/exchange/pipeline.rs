@@ -178,6 +178,10 @@ async fn check_and_verify(shared: &Arc<Shared>, jobs: Vec<Job>) -> Vec<(Job, Ver
         .unwrap_or_default();
     let count = jobs.len();
     let survivors = check_and_verify_inner(shared, jobs).await;
+    shared
+        .config
+        .metrics
+        .verified_batch(count, started.elapsed());
     tracing::debug!(
         count,
         waited_us = waited.as_micros() as u64,

@@ -194,6 +194,11 @@ pub(super) async fn verify_all(
     })
     .await
     .map_err(|e| failure("INTERNAL", e.to_string()))
+    .inspect(|results| {
+        for v in results {
+            shared.config.metrics.licence_verified(v.valid);
+        }
+    })
 }
 
 /// Answers a department's `hub.region.licences` request: this region's

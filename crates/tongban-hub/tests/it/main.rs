@@ -9,6 +9,7 @@ mod faults;
 mod flows;
 mod layers;
 mod limits;
+mod metrics;
 mod order;
 mod peers;
 mod purposes;

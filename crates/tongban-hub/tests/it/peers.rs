@@ -1279,3 +1279,51 @@ async fn an_answer_from_a_peer_whose_clock_is_ahead_is_refused_on(
     q.stop().await;
     h.stop().await;
 }
+
+/// The sum of the samples of `family` (every label set).
+fn family_sum(text: &str, family: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{family}{{")))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_report_peers_trust_lists_and_licences() {
+    let here = tongban_tests::backends("peers_metrics_here").await;
+    let there = tongban_tests::backends("peers_metrics_there").await;
+    for (qb, hb) in here.into_iter().zip(there) {
+        eprintln!("peers_metrics: {}", qb.name);
+        let (q_config, h_config) = (peer_config(), peer_config());
+        let (q_metrics, h_metrics) = (q_config.metrics.clone(), h_config.metrics.clone());
+        let (q, h, _) = linked_configured(qb, q_config, hb, h_config).await;
+        let civil = q.client(QC_CIVIL).await;
+        let typed: RegionLicenceQuery = serde_json::from_value(query("QC-2026-000090")).unwrap();
+        civil.region_licences(&typed).await.unwrap();
+
+        let text = q_metrics.render(&q.hub).await;
+        let region = "{region=\"440114\"}";
+        let valid = family_sum(&text, "tongban_peer_trust_list_valid_seconds");
+        assert!(valid > 0.0, "a fresh list has time left: {text}");
+        assert!(
+            text.contains(&format!("tongban_peer_trust_list_age_seconds{region} ")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("tongban_peer_refresh_failures{region} 0")),
+            "{text}"
+        );
+        assert_eq!(
+            family_sum(&text, "tongban_licences_verified_total"),
+            1.0,
+            "the peer's one licence, verified here: {text}"
+        );
+        // 花都区 issued one licence; 清城区 none.
+        let there = h_metrics.render(&h.hub).await;
+        assert_eq!(family_sum(&there, "tongban_licences"), 1.0, "{there}");
+        assert_eq!(family_sum(&text, "tongban_licences"), 0.0, "{text}");
+        civil.close().await;
+        q.stop().await;
+        h.stop().await;
+    }
+}
