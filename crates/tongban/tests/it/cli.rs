@@ -1033,3 +1033,42 @@ fn chinese_columns_line_up_by_display_width() {
         assert_eq!(columns[0], columns[1], "{text}");
     });
 }
+
+/// `--log-format json`: every log line is one JSON object with its level,
+/// for log collectors; the default stays text for people.
+#[test]
+fn log_lines_are_json_objects_when_asked() {
+    // A hub to open, so that the store logs at debug level.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("hub");
+    ok(&tongban(
+        &data,
+        &["init", "--region", "440114", "--name", "测试枢纽"],
+    ));
+    let out = crate::cli(&data)
+        .args(["--log-format", "json", "dept", "list"])
+        .env("TONGBAN_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(!lines.is_empty(), "debug logging wrote nothing");
+    for line in lines {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            v["level"].is_string() && v["timestamp"].is_string(),
+            "{line}"
+        );
+    }
+    let text = crate::cli(&data)
+        .args(["dept", "list"])
+        .env("TONGBAN_LOG", "debug")
+        .output()
+        .unwrap();
+    let first = String::from_utf8(text.stderr).unwrap();
+    assert!(
+        first.lines().next().is_some_and(|l| !l.starts_with('{')),
+        "text by default: {first}"
+    );
+}
