@@ -5,6 +5,9 @@
 //! the same messages through NATS JetStream (file storage, publish with ack,
 //! durable consumer), bare and with the consumer doing the verification and
 //! schema validation a department would have to add on top of a broker.
+//!
+//! A peak phase runs first, then a phase paced at half the measured peak (or
+//! `--rate`); `--no-nats` leaves the comparison out.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

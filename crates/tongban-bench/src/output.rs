@@ -1,6 +1,8 @@
 //! What people and scripts read: the figures as text, or as JSON with
 //! `--json` (camelCase members, errors included); a reader that went away
 //! (`| head -1`) ends the process quietly with 0, as in `tongban`.
+//!
+//! A usage error is `USAGE` with exit 2, in JSON too when `--json` is given.
 
 use std::fmt;
 use std::io::Write;

@@ -1,4 +1,6 @@
 //! Delays between attempts to reconnect: exponential, capped, jittered.
+//!
+//! By default 0.5 s, doubling to 30 s, with jitter.
 
 use std::time::Duration;
 

@@ -19,6 +19,20 @@
 //! next address after the one whose connection was lost. [`Backoff`] spaces
 //! out attempts; [`ClientError::is_transient`] says whether another attempt
 //! may succeed.
+//!
+//! The keep-alive (2 s) and idle timeout (8 s) are the hub's.
+//! `ClientError::Rejected` is a refusal no retry changes: close code 1, or a
+//! TLS alert about the certificate. `Listener::finish` ends a listen stream
+//! once the hub has taken its acks. `send`, `request` and `respond` offload
+//! payloads over [`DEFAULT_INLINE_LIMIT`] (512 KiB) to a blob. `records` reads
+//! one page. The hub's own services are asked with `ask_hub` over a
+//! `HubRequest`: the answer is a `HubAnswer` with the hub's signed envelope,
+//! unverified, and its payload read into the answer's struct
+//! (`ClientError::AnswerInvalid` when it does not fit); `ClientError::reason`
+//! is a hub service's code. The hub links to peer hubs with this client too:
+//! connected as its own id with its peer certificate and its hub key, it
+//! fetches a peer's trust list with `trust_list` and asks `hub.peer.licences`
+//! with `request_for` and `request`.
 #![forbid(unsafe_code)]
 
 mod backoff;

@@ -14,6 +14,22 @@
 //!
 //! Both services that return licences count against the asking
 //! department's licence reads (`ServeConfig::licence_reads_per_minute`).
+//!
+//! A request to a service is admitted without a catalogue rule
+//! (`exchange::admission`: kind `request`, the service's request schema,
+//! payload inline, no recipient or topic, payload valid; the table of services
+//! is `base::names::SERVICES`) and stored like any request with its
+//! `exchange.request` entry; `ops::request` then calls [`answer`] instead of
+//! routing to a provider. The payload is read into its
+//! `tongban_proto::services` struct (`base::payloads::read`; a misfit is
+//! `REQUEST_INVALID`), the service runs (`Hub::case_licences`,
+//! `Hub::case_result`, or `federation::pull::region_licences`), and the answer
+//! is a `response` envelope signed with the hub's current key (sender
+//! `urn:tongban:hub:{region}`). A refusal is `SERVICE_REFUSED` with the
+//! service's code as `reason`; this hub's own failure goes through
+//! `base::failures::told`. Only the item's own department opens cases under it,
+//! and at most 4 service requests are answered at once (2 of one department's;
+//! a request takes its slot before it is stored).
 
 use std::sync::Arc;
 

@@ -2,6 +2,14 @@
 //! on QUIC streams), the operations they carry, signed envelopes, error
 //! codes and limits. The hub and the client library drive it; a developer
 //! writing a client in another language reads `docs/PROTOCOL.md`.
+//!
+//! The `Decoder` reads frame bodies strictly (`tongban_seal::json`): a member
+//! name repeated inside `envelope` is `ENVELOPE_MALFORMED`, elsewhere
+//! `FRAME_MALFORMED`. A cargo-fuzz target for the frame and envelope decoder
+//! lives in `fuzz/` (outside the workspace). The test vector of PROTOCOL §4.3
+//! (`docs/vectors/envelope-1.json`) is checked against `Draft::sign` and
+//! `envelope::parse` by `tests/it/vectors.rs`, which reads the document's
+//! marked blocks too.
 #![forbid(unsafe_code)]
 
 pub mod envelope;

@@ -1,6 +1,14 @@
 //! Access to catalogue resources: unconditional ones are open to every
 //! registered department, conditional ones need an approved application
 //! for the time of use, not-shared ones are never served.
+//!
+//! `access_apply` takes conditional resources only, with a purpose and a
+//! period; `access_decide`/`access_withdraw` are the provider's; `access_check`
+//! names the rule that allows or refuses (provider, unconditional, an approval
+//! covering the instant; `ACCESS_NOT_SHARED`, `ACCESS_NOT_GRANTED`,
+//! `ACCESS_EXPIRED`, `CATALOGUE_RETIRED`); `access_rules` loads the whole
+//! catalogue's rules into memory (`AccessRules`), which the hub applies to
+//! every envelope and subscription.
 
 use std::collections::HashMap;
 

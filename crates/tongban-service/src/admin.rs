@@ -1,4 +1,6 @@
 //! Hub identity, departments, signing keys and licence types.
+//!
+//! `new_signing_key` and `current_key` take the key's purpose.
 
 use std::sync::Arc;
 

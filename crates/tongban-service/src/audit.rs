@@ -6,6 +6,16 @@
 //! chain, delete checkpoints and add key rows; what they cannot do is sign
 //! with a key that leads back to the pinned anchor, or change the pin file
 //! and the published checkpoints. Verification rests on those alone.
+//!
+//! `init_region` pins the anchor (the hub's first key) in `audit-pin.json`
+//! beside the secret keys and refuses a key store that pins another; a new hub
+//! key is endorsed by the current one. `audit_verify`/`audit_verify_with`
+//! verify in one snapshot against the pinned anchor or one given, optionally
+//! against published checkpoints; `maybe_checkpoint` signs the checkpoint at
+//! the newest boundary of the pinned interval (`CHECKPOINT_INTERVAL`, 10,000 by
+//! default), never an older one; `audit_publish` appends checkpoints to a file
+//! kept off the machine; `record_audit` appends an interval at a time. Formats:
+//! `docs/AUDIT-LOG.md`.
 
 use std::io::{BufRead, Write};
 use std::num::NonZeroU64;

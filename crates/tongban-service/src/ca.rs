@@ -2,6 +2,12 @@
 //! exchange): a root CA, the hub's server certificate, one client
 //! certificate per department naming its code, renewal, revocation and a
 //! CRL the hub enforces at the handshake. rcgen with ring; no OpenSSL.
+//!
+//! Certificates are written in strict DER. The hub's own peer certificate
+//! (`CertRequest::Peer`: CN and SAN URI `urn:tongban:hub:{region}`,
+//! `clientAuth`) is reused by `peer_client_identity` while it has more than 30
+//! days left, and otherwise issued anew, its key kept in the key store as
+//! `peer-{serial}`.
 
 use std::net::IpAddr;
 

@@ -2,6 +2,23 @@
 //! licences an applicant needs for a service item instead of paper copies,
 //! every licence returned leaves a licence-use record tied to the case, and
 //! the approved result is issued as a licence the next case can reuse.
+//!
+//! `item_put` checks an item (code, name, type 即办件/承诺件/联办件/上报件, promised limit
+//! within the legal one, at most 100 materials, licence types published, the
+//! code not another department's) and stores its next version (`item.put`).
+//! `case_licences` checks the query (purpose, case id, item active, holder
+//! code), opens the case on first use (`case.open`) or finds it (cases are
+//! keyed by department and number), refuses it if it is another item's or
+//! holder's (`CASE_CONFLICT`) or concluded, then per material with a licence
+//! type reads the holder's licences of that type, verifies them in one batch,
+//! records the use against the case (`licence.use`, naming the licence
+//! returned) and reports the newest valid one or why there is none.
+//! `case_result` checks the case (exists, handled by the sender, open), the
+//! item's result type and the case's holder, issues the licence through `issue`
+//! with the item as its service item, and concludes the case (`case.conclude`).
+//! `SERVICE_SCHEMAS` are the six message schemas of the hub's services,
+//! registered by `init_region`. Refusals are `Error::Rejected` with a `Code`,
+//! which the hub sends as the `reason`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

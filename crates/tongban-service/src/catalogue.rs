@@ -1,5 +1,11 @@
 //! The resource catalogue: departments publish what they share, find what
 //! others share.
+//!
+//! `catalogue_publish` makes a new resource or its next version, by the
+//! providing department only; `catalogue_retire`,
+//! `catalogue_show`/`catalogue_history`, `catalogue_list` and
+//! `catalogue_search` (the store splits Chinese text for it: `tongban-store`'s
+//! `catalogue`).
 
 use serde::Deserialize;
 use serde_json::json;

@@ -6,6 +6,11 @@
 //! signs its envelopes. Its system may generate that key itself and hand
 //! the hub only the public half in a registration request signed by the
 //! key (`tongban_proto::keyreg`); the hub then holds no secret of it.
+//!
+//! `register_exchange_key` stores the public half from a department's signed
+//! registration request (`key.register`); `export_exchange_secret` hands out an
+//! exchange key the hub made, audited as `key.export`; an issuing key never
+//! leaves.
 
 use serde_json::{Value, json};
 use tongban_licence::credential::organisation_urn;

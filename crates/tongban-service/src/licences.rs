@@ -1,5 +1,18 @@
 //! The licence store: issue, verify, change status, find (with licence-use
 //! records), publish status lists and trust files, export.
+//!
+//! Issue requests are read with exactly their members (`IssueInput::from_json`,
+//! `REQUEST_INVALID` naming the member); `issue`/`issue_batch` check them fully
+//! (`check_request`) before numbers are allocated in their own transaction,
+//! sign on a blocking thread, make attachments durable, then write the rows and
+//! `licence.issue` in one transaction. `verify_online` builds the `Trust` from
+//! the store (all keys, the live status of the issuers involved, the types) and
+//! adds the stored-copy check. `show` and `find_by_holder` check the query
+//! (requester, stated purpose 申请事由, case), read the rows by identifier or
+//! holder, write the licence-use record and verify the rows in one batch.
+//! `trust_file`/`trust_file_for` are valid 7 days (`TRUST_FILE_VALIDITY`);
+//! `trust_list` is the list served over the exchange, with the validity the
+//! server is configured with.
 
 use std::collections::HashMap;
 use std::sync::Arc;

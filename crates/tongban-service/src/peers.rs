@@ -2,6 +2,20 @@
 //! a [`PeerCard`] once: the hub's region, name, address, its anchor key
 //! (which signs the region's trust list) and its CA certificate (for mutual
 //! TLS between the hubs).
+//!
+//! `peer_add` checks the card (region, address, anchor key, a CA certificate
+//! valid now; not this hub's own; no active duplicate); `peer` is the active
+//! peer of a region, else `PEER_UNKNOWN`. `peer_trust_accept` takes a peer's
+//! trust list, fetched or imported: signed by the anchor on the card (else
+//! `TRUST_LIST_UNTRUSTED`), within its `validUntil` (else `TRUST_LIST_STALE`),
+//! the peer's own (else `TRUST_LIST_INVALID`), not older than the stored one
+//! (`TRUST_LIST_ROLLBACK`); stored with a `peer.trust` entry when it changed.
+//! `peer_trust` checks the stored list again against the anchor and the clock:
+//! a `PeerTrust` with the `Trust` to verify the peer's licences and the peer
+//! hub's key record, or `TRUST_LIST_MISSING`, `TRUST_LIST_STALE`.
+//! `anchor_record` is a peer's anchor as the key record that signs for
+//! `urn:tongban:hub:{region}`; `record_peer_use` is this side's licence-use
+//! record of a peer's answer (query kind `peer-holder`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

@@ -1,4 +1,10 @@
 //! Applications for access to conditionally shared resources.
+//!
+//! What the exchange reads of the catalogue and of these applications:
+//! `exchange_resources`, `access_grants` (approved applications) and
+//! `access_generation`, a counter that database triggers on `catalogue` and
+//! `access_applications` bump on every change (migration 0008), so that a hub
+//! node can tell with one read whether the access rules changed.
 
 use crate::db::{RowExt, from_unix, unix};
 use crate::{AuditRecord, Result, Store};

@@ -1,4 +1,13 @@
 //! Service items (事项) and cases (办件).
+//!
+//! Service items: code, version, type, time limits, materials as JSON, result
+//! licence type; one row per code, replaced by each new version. Cases: the id
+//! as the case system numbers it, item, handling department, holder, purpose,
+//! `open` or `concluded`, the result licence (migration 0010). `open_case`
+//! inserts a case unless its id exists and returns the stored one either way
+//! (the caller compares department, item and holder); `conclude_case` concludes
+//! only an open case and says whether it did. A case's licence-use records are
+//! `licence_uses` rows whose `case_ref` is its id (indexed by migration 0010).
 
 use crate::db::{RowExt, from_unix, unix};
 use crate::{AuditRecord, Result, Store, UseRow};

@@ -21,6 +21,12 @@
 //!   transaction, lock both heads first (`FOR UPDATE` on PostgreSQL, where
 //!   several hub nodes commit at once; SQLite's `BEGIN IMMEDIATE` already
 //!   holds the lock), then read, plan and execute statement by statement.
+//!
+//! [`Store::accept_messages`] stores a batch of verified envelopes, and
+//! [`Store::commit_exchange`] adds listeners' acknowledgements to the same
+//! transaction: replays by `(sender, id)` refused, sequence numbers allocated,
+//! deliveries fanned out to the recipient or to the topic's subscribers within
+//! the resource's audience, one audit entry each.
 
 use std::collections::{HashMap, HashSet};
 

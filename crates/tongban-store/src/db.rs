@@ -8,6 +8,18 @@
 //! A failed write must leave the store usable once its cause is gone (see
 //! [`writer_usable`] and [`pg_usable`]); [`fault_of`] sorts database errors
 //! into the store's own failures and everything else.
+//!
+//! Long generated statements (multi-row inserts) take their parameter marks
+//! from one builder, [`Placeholders`]: `?` on SQLite, `$n` on PostgreSQL, as
+//! the transaction's [`Dialect`] says. SQLite looks numbered parameters up
+//! linearly, which made a 4,000-parameter insert quadratic. The migrations are
+//! listed once for both backends (`migrations!`); a test checks that the
+//! folders hold exactly the listed files.
+//!
+//! A failed `COMMIT` on PostgreSQL ends the transaction on the server, and
+//! sqlx's queued `ROLLBACK` is then harmless; what needs care there is a
+//! connection that is lost or read-only ([`pg_usable`]). A blob store's I/O
+//! failure counts as the store unavailable too.
 
 use std::borrow::Cow;
 use std::sync::Arc;

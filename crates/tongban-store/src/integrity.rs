@@ -11,6 +11,11 @@
 //! to end by sequential scans, which fails on a page that has to be read
 //! from disk and is damaged (and verifies its checksum when the cluster
 //! has data checksums on).
+//!
+//! [`Store::check_database`] keeps what `integrity_check` listed when SQLite
+//! then fails itself on the damage; amcheck does not check GIN indexes; the
+//! result says which check ran. [`Store::recorded_blobs`] pages through the
+//! blobs the database names.
 
 use futures::TryStreamExt;
 use serde::Serialize;

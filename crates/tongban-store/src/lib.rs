@@ -12,6 +12,21 @@
 //! Invariant: a blob is durable (file and directory synced) before any row
 //! that names it commits; a licence row and everything that must accompany
 //! it commit together or not at all.
+//!
+//! Tables, by area: departments, signing_keys (public halves), schemas,
+//! issuer_counters, licences, licence_status_events, licence_uses +
+//! licence_use_items (用证记录), blobs, settings, audit_head + audit_log +
+//! audit_checkpoints + audit_key_endorsements, certificates, catalogue +
+//! catalogue_versions, access_applications + access_generation, messages +
+//! message_head + deliveries + subscriptions, blob_holders, exchange_refusals,
+//! service_items + cases, peers + peer_trust + peer_resources +
+//! peer_envelopes_seen + peer_crls, api_tokens. (`status_lists`, created by
+//! migration 0001, is read by nothing: status lists are built from
+//! `licences.status`.) The
+//! migrations are per backend (`migrations/sqlite`, `migrations/postgres`),
+//! listed once in `db`, embedded and run on open. How SQLite's single writer
+//! and its WAL checkpoints are run, and the measurements behind them, are in
+//! `docs/NOTES.md`.
 #![forbid(unsafe_code)]
 
 #[macro_use]

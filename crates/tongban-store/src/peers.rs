@@ -1,4 +1,24 @@
 //! Hubs of other regions this hub trusts.
+//!
+//! Each peer's region, name, address, anchor key and CA certificate (migration
+//! 0011), added from the card its administrator handed over and marked removed
+//! rather than deleted. Each peer's last verified trust list (`peer_trust`,
+//! migration 0012): the list as canonical JSON with its SHA-256, when it was
+//! fetched and its `validUntil`, and the state of refreshes (last attempt, last
+//! failure as `CODE: message`, failures in a row). `put_peer_trust` stores a
+//! list the service has verified and clears the failure, appending its audit
+//! entry only when the content changed; `peer_trust_failed` records a failed
+//! attempt and leaves the stored list as it is; `peer_trust_sha256` is the
+//! cheap read a node's cache compares against. Keeping the list in the database
+//! lets every node of a hub verify a peer's licences with the same list, and a
+//! restart keeps it.
+//!
+//! `remember_peer_envelope` (migration 0014) is the replay guard of peers'
+//! envelopes and of the departments' requests they carry: one insert that
+//! conflicts if any node saw the `(sender, id)` before, in the transaction that
+//! forgets rows whose time is up. A peer's shared catalogue is kept in
+//! `peer_resources` (migration 0013), its CA's CRL in `peer_crls` (migration
+//! 0016) with that CA's SHA-256, so that it is used with no other CA.
 
 use crate::db::{RowExt, from_unix, unix};
 use crate::{AuditRecord, Result, Store};

@@ -1,5 +1,14 @@
 //! Exchange statistics: records exchanged, requests served and refusals,
 //! per resource and per department, and the records of a resource.
+//!
+//! `add_refusals` adds the hub's refusal counts to `exchange_refusals`
+//! (migration 0009; one row per day, department, resource and code, summed on
+//! conflict, one transaction). Accepted exchanges are never counted separately:
+//! `exchange_statistics` counts them from `messages` (by resource, sender and
+//! kind) and `deliveries` (by resource and recipient) themselves, and adds the
+//! refusals, from a day on. `resource_records` reads a page of the messages
+//! published on a resource's topic after `after`, in `seq` order, and appends
+//! the read's audit entry (`exchange.records`) before returning it.
 
 use std::collections::BTreeMap;
 

@@ -5,6 +5,10 @@
 //! A harness for those two binaries, not a library of the product: its
 //! errors are `anyhow`'s, carrying the libraries' own errors unchanged so
 //! that each binary reports their stable codes as it always did.
+//!
+//! `LocalHub::start` serves the exchange on an ephemeral loopback port with a
+//! fresh CA and server certificate; `LocalHub::client` connects a department
+//! with a fresh client certificate and its key from the node's key store.
 #![forbid(unsafe_code)]
 
 pub mod regions;

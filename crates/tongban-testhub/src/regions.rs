@@ -1,6 +1,10 @@
 //! Hubs of two regions served in this process, each with its own store and
 //! CA, made peers of each other the way administrators do it (cards
 //! exchanged once): for `tongban demo --regions` and `tongban-bench regions`.
+//!
+//! `start` serves a region's hub, `qingcheng_service` registers 清城区's case
+//! system, and `link` makes two hubs peers with cards exchanged once, waiting
+//! until each holds the other's trust list and CRL.
 
 use std::path::Path;
 use std::time::{Duration, Instant};

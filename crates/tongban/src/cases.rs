@@ -1,4 +1,10 @@
 //! `tongban item` (service items, 事项) and `tongban case` (cases, 办件).
+//!
+//! `item put|retire|show|list` and `case show|list` are the operator's side, on
+//! the store; `case licences|result|pull` are a department's case system, over
+//! QUIC: `pull` asks `hub.region.licences` and prints each licence with its
+//! origin region and verdict, then each region's outcome; a refusal exits with
+//! the service's code.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

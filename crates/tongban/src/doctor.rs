@@ -2,6 +2,9 @@
 //! check of every page (`Store::check_database`), then every blob the
 //! database records: present, of its recorded size, hashing to its name.
 //! Exits 3, naming each problem with its code, when any is found.
+//!
+//! The codes: `STORE_CORRUPT`, `BLOB_ABSENT`, `BLOB_SIZE_MISMATCH`; a progress
+//! bar shows the blobs fetched.
 
 use std::process::ExitCode;
 

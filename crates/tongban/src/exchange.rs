@@ -1,5 +1,13 @@
 //! `tongban serve`, and the department-side commands `send`,
 //! `request`, `listen`.
+//!
+//! Also `download`, `records` and `stats` (which reads the store). `serve`
+//! takes the peer settings `--peer-refresh-secs`, `--trust-valid-secs`,
+//! `--trust-rebuild-secs`, also in its TOML file. The department side shares
+//! `ClientArgs`: `--hub`, repeatable or comma-separated, and
+//! `--connect-timeout`. `listen` reconnects with `Backoff` unless
+//! `--no-reconnect`, and on Ctrl-C or SIGTERM finishes its stream, closes with
+//! `DONE` and exits 0.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};

@@ -44,7 +44,7 @@ mod token;
 
 /// The hub's hot path allocates and frees many short-lived JSON values and
 /// buffers across threads; mimalloc does that with far less contention and
-/// fragmentation than the system allocator (see ARCHITECTURE.md).
+/// fragmentation than the system allocator (see docs/NOTES.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

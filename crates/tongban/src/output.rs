@@ -1,5 +1,13 @@
 //! What people and scripts read: text by default, JSON with `--json`; how
 //! the process ends (its exit status); standard output that may close early.
+//!
+//! `print_json` writes camelCase members (`--get POINTER` reduces it to one
+//! member), `print_error` writes `{"error": {"code", "message"}}`, and `Exit`
+//! is the exit statuses (0 done, 1 failed, 2 usage, 3 checked and NOT valid),
+//! listed in `--help`. `main` parses with `try_parse_from`, so that a usage
+//! error is JSON (`USAGE`, exit 2) when `--json` or `--get` is anywhere on the
+//! line; its `println!`, `print!`, `eprintln!` and `eprint!` shadow std's in
+//! every module and come here.
 
 use std::borrow::Cow;
 use std::fmt;

@@ -1,5 +1,10 @@
 //! `tongban peer`: hubs of other regions (全域通办). Administrators of two
 //! regions exchange cards once: `peer card` on one hub, `peer add` on the other.
+//!
+//! `peer card|add|list|import-trust|remove`: `list` shows each peer's trust
+//! list (fresh or stale, fetched, valid until, the last failure and the
+//! failures in a row); `import-trust` stores a list handed over out of band,
+//! after the same checks as a fetched one.
 
 use std::collections::HashMap;
 use std::path::PathBuf;

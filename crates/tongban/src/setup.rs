@@ -1,4 +1,11 @@
 //! `tongban init`, `dept`, `key`, `trust`.
+//!
+//! `init` refuses (`INIT_WOULD_REPLACE`, naming what `keys/` holds) when the
+//! key store holds keys but the database is missing or holds no hub
+//! (`Store::peek_setting`, which creates and migrates nothing): a new hub would
+//! silently replace the anchor and CA everyone trusts.
+//! `--new-hub-despite-existing-keys` proceeds after renaming `keys/` to
+//! `keys.replaced-<time>/`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

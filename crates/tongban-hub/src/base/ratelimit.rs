@@ -3,6 +3,12 @@
 //! Plain code with the time passed in, so tests drive it without sleeping;
 //! the hub keeps one [`RateLimit`] per kind of limited work (licence reads)
 //! and asks it with [`RateLimit::take`] before doing the work.
+//!
+//! The limited work is a read of a holder's licences: per department
+//! (`hub.case.licences`, `hub.region.licences`) and per department of a peer
+//! region (`hub.peer.licences`), `RATE_LIMITED` beyond
+//! `ServeConfig::licence_reads_per_minute` after a burst of
+//! `licence_read_burst`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

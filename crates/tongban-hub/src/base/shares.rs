@@ -8,6 +8,11 @@
 //! The decision ([`admit`]) is plain code; [`Shares`] keeps the counts
 //! behind a lock and hands out [`Share`]s that give back what they hold
 //! when dropped.
+//!
+//! Every hub-wide limit is one: connections, memory for frames being read
+//! (`base::wire`), memory for blobs (uploads, downloads, checks of payloads by
+//! reference), records pages, service answers, pulls across regions, peers'
+//! requests, and other regions' requests waiting on providers here.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -5,6 +5,13 @@
 //! Refreshed every few seconds (so that a revocation or suspension made with
 //! the CLI takes effect without a restart) and on demand when a lookup
 //! misses, at most once a second.
+//!
+//! Every `ServeConfig::refresh_every` (2 s by default) the snapshot re-reads
+//! keys, departments, revoked certificates and compiled schemas; the
+//! catalogue's access rules (`AccessRules`: resources and approved grants)
+//! are reloaded only when the store's access generation moved, so that an
+//! approval, withdrawal or retirement reaches every node within one tick
+//! without reloading the catalogue each time.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};

@@ -11,6 +11,8 @@
 //! - **blob bytes held**: the sizes of the blobs a department uploaded,
 //!   read from the store when an upload begins. Concurrent uploads of one
 //!   department may go past it by at most its share of blob memory.
+//!
+//! Migration 0018 indexes both counts.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

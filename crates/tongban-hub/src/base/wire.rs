@@ -1,5 +1,9 @@
 //! Frames on a stream: reading them within the party's share of frame
 //! memory and the read deadline, and writing answers and deliveries.
+//!
+//! A `Reader` holds the most its stream has buffered from the party's share of
+//! frame memory, and cuts a stream quiet past `read_timeout` before its first
+//! frame or inside a frame (`READ_TIMEOUT`).
 
 use std::time::Duration;
 

@@ -1,6 +1,13 @@
 //! Who a connection is, from its client certificate: a department (a
 //! certificate from this hub's CA, its first CN) or a peer hub (a
 //! certificate from that peer's CA naming `urn:tongban:hub:{region}`).
+//!
+//! A chain to the hub's own CA is a department (first CN); anything else must
+//! name `urn:tongban:hub:{region}` and chain to that very peer's CA, or the
+//! connection is closed (`PEER_UNKNOWN`). `still_admitted`, every registry
+//! tick, closes a peer's connection once the peer is removed or its
+//! certificate no longer passes the current verifier (revoked in a CRL
+//! fetched since).
 
 use std::fmt;
 

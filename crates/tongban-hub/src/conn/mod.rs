@@ -9,6 +9,11 @@
 //! frame (`read_timeout`). Past a bound the party gets `BUSY` or
 //! `READ_TIMEOUT` and the stream (or connection) ends; other parties are
 //! not held up.
+//!
+//! QUIC flow-control windows (`receive_window`, `stream_receive_window`,
+//! `send_window`) and the stream limit bound what quinn buffers. How each
+//! department's connection ended (the client's close code, a timeout, the hub's
+//! own close) is logged at debug.
 
 use std::sync::Arc;
 

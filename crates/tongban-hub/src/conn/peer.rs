@@ -1,5 +1,7 @@
 //! A peer hub's connection: the `trust` operation and the `hub.peer.*`
 //! requests, answered by federation; nothing else.
+//!
+//! Any other resource is `RESOURCE_FORBIDDEN`.
 
 use std::sync::Arc;
 

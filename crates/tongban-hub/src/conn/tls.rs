@@ -1,6 +1,12 @@
 //! The QUIC server's TLS configuration: TLS 1.3, ALPN `tongban/1`, client
 //! certificates from this hub's CA (CRL enforced) or an active peer's CA,
 //! rebuilt with every CRL reload and whenever the active peers change.
+//!
+//! An `EitherVerifier` lets the handshake pass a chain that the hub's CA (CRL
+//! enforced) or any peer's CA (with the CRL its hub served, if any) vouches
+//! for; a refusal names the reason of the CA that knew the certificate. The
+//! `Verifiers` it keeps (the hub's CA, and each peer's CA by region) decide
+//! after the handshake which one it is (`conn::identity`).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,6 +2,9 @@
 //! verified envelopes (in order) with their deliveries and audit entries,
 //! and listeners' acknowledgements; then answers each envelope and wakes
 //! its recipients' listeners.
+//!
+//! An acknowledgement lost with the hub (not yet committed) means only a
+//! redelivery.
 
 use std::sync::Arc;
 

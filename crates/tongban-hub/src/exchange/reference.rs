@@ -1,6 +1,10 @@
 //! Step 2 of §4.4, a payload by reference: checked before the envelope
 //! enters the pipeline, so that its ordered stages never wait on one
 //! department's blob I/O (a stream's next envelopes wait instead).
+//!
+//! The check: the sender uploaded that blob itself, the size matches, the JSON
+//! satisfies the schema. The pipeline accepts the envelope only if its verified
+//! reference and schema are the ones checked.
 
 use std::sync::Arc;
 

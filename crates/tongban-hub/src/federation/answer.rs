@@ -1,6 +1,20 @@
 //! Answering a peer hub (connected with its hub certificate): its
 //! envelope checked here, the `hub.peer.*` service its resource names, the
 //! answer signed by this hub.
+//!
+//! The walk of `answer_peer`: parse, sender = the connection's hub, resource,
+//! kind and schema, time → the peer still active → signature with the card's
+//! anchor → replay guard (`federation::origin`, in the store) → then by
+//! service: for `hub.peer.licences`, holder and types → `origin` parsed, in the
+//! time window → the asking region's stored trust list (fresh) → `origin`
+//! verified with its key from that list → `origin` compared with the forwarded
+//! requester, holder, purpose and case → `find_by_holder` per type (use records
+//! with requester `urn:tongban:hub:{region}/{department}`, case
+//! `{region}:{caseId}`) → `peer-licences@1` (at most 100 credentials) signed
+//! with the hub's key. Nothing else is stored. `hub.peer.catalogue` answers
+//! this region's unconditional resources with their schemas
+//! (`Hub::shared_catalogue`), `hub.peer.request` goes to
+//! `federation::crossing`, and `hub.peer.crl` answers this hub's CA's CRL.
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -16,6 +16,14 @@
 //!   valid payload, is used once, logged, and handed to the provider's
 //!   listener; the provider answers as to any request, through this hub's
 //!   pipeline (checked, stored, logged).
+//!
+//! The asking side logs an `exchange.peer_request` entry before it forwards.
+//! The answering side hands the request to the provider with
+//! `Registry::route_request`; the provider's `respond` goes through the
+//! exchange pipeline (checked, stored, `exchange.response`), which accepts the
+//! `{region}:{id}` name for a response to an open request only
+//! (`base::names::local_id`), and `Registry::answer` returns it inside a
+//! `peer-response@1` signed by this hub.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -27,6 +27,16 @@
 //! - `crossing`: requests for another region's resources, both sides;
 //! - `licences`: what pulls and answers to peers share (holders, types,
 //!   this region's licences).
+//!
+//! `Peering` holds the open links to peers (`tongban_client::Client`,
+//! presenting the hub's peer certificate and trusting only the CA on the peer's
+//! card), each node's cache of verified peer trust lists (keyed by the stored
+//! list's SHA-256), and when each peer's list was last tried. A task of
+//! `server` reads the active peers on every registry tick, has the TLS
+//! configuration rebuilt when their CAs changed (and `Peering` forget removed
+//! peers), and starts `links::refresh` for each peer whose list is due: every
+//! `peer_refresh_every`, and after failures in a row again after 1, 2, 4 … s,
+//! at most 30 s.
 
 use std::collections::HashMap;
 use std::sync::Arc;

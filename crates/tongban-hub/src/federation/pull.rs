@@ -1,6 +1,23 @@
 //! `hub.region.licences`, asked by a department of this region: the
 //! holder's licences here and in the peer regions, each verified with its
 //! region's trust list, with what every region answered.
+//!
+//! The walk: holder, purpose, and the read bound to the department's own case
+//! of its own item (`Hub::case_read_types`: the case opened or found as by
+//! `hub.case.licences`; the types are the item's) → the regions to ask (all
+//! active peers, or those named; an unknown one is `PEER_UNKNOWN`) → per peer,
+//! at once: its stored trust list (missing or stale: not asked) → link → a
+//! `hub.peer.licences` request signed with the hub's key, the department's
+//! envelope as `origin` → the answer within `waitMs` → its signature checked
+//! with the peer's anchor, its correlation checked → every licence verified
+//! with the peer's list (`verify_many`, on a blocking thread; on `KEY_UNKNOWN`
+//! or `STATUS_LIST_UNAVAILABLE` the peer's list is refreshed once out of
+//! schedule, at most every 2 s per peer, and the licences verified again).
+//! Meanwhile this region's licences (`find_by_holder`, one use record per
+//! type). Then, per answering peer, a `peer-holder` use record
+//! (`Hub::record_peer_use`, one transaction, `licence.use`) and the
+//! `region-licences@1` answer with each licence's origin and verdict and each
+//! region's outcome.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -8,6 +8,9 @@
 //! rule admits it to that message's resource.
 //! Blob bytes held in memory are bounded hub-wide, and per department, by
 //! a `base::blobs::BlobMemory`; a department past its share gets `BUSY`, never a wait.
+//!
+//! What a department may read is asked of the store (`Store::blob_reach`) and
+//! admitted by the catalogue's rule at the time of the download.
 
 use std::sync::Arc;
 use std::time::Duration;

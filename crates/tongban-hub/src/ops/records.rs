@@ -1,5 +1,11 @@
 //! `records` streams: pages of a resource's published messages, for a
 //! department the catalogue's rule admits, each read audited.
+//!
+//! The access rule is the node's `AccessRules` for the asking department (a
+//! refusal is counted); then `Store::resource_records` reads the resource's
+//! published messages after `after`, in `seq` order, at most `MAX_RECORDS`
+//! (100), and appends the `exchange.records` entry; the page is cut to stay
+//! within `max_frame` − 64 KiB and answered with its `next`.
 
 use serde_json::Value;
 use tongban_proto::{ProtoError, ServerOp};

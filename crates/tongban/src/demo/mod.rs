@@ -1,6 +1,12 @@
 //! `tongban demo`: the whole story on a throw-away hub in 广州市花都区,
 //! told in chapters; `tongban demo --regions`: 全域通办 between two
 //! regions' hubs ([`regions`]).
+//!
+//! `run` reads as the table of contents, one function per chapter: `licences`
+//! (the hub, issuing, suspension, bad input, revocation, use records),
+//! `case_reuse` (cases over QUIC), `offline` (offline verification), `keys`
+//! (rotation and a stolen key), `catalogue_search`; `regions` is also told in
+//! chapters. Both serve hubs with `tongban-testhub`.
 
 mod case_reuse;
 mod catalogue_search;

@@ -4,6 +4,9 @@
 //! pages come from the same definition, `--get` picks a member, durations
 //! read as people write them, and progress bars stay off a standard error
 //! that nobody watches.
+//!
+//! The list of commands run with `--json` is checked against the manual pages'
+//! list, so a new command must join it; a member name with `_` fails.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};

@@ -5,6 +5,8 @@
 //! revocation in 花都区 are seen after the next refresh; a peer that goes
 //! down gives a clear error, its list goes stale, and it is used again once
 //! it is back; a tampered trust list is refused.
+//!
+//! The pull leaves use records on both sides.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
