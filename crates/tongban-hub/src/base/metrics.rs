@@ -85,82 +85,7 @@ impl Metrics {
             peer_failures: Family::default(),
             audit_head: Gauge::default(),
         };
-        let registry = &mut inner.registry;
-        registry.register(
-            "connections_open",
-            "QUIC connections open now, by kind (department or peer)",
-            inner.connections_open.clone(),
-        );
-        registry.register(
-            "connections",
-            "QUIC connections accepted, by kind",
-            inner.connections.clone(),
-        );
-        registry.register("streams", "QUIC streams opened", inner.streams.clone());
-        registry.register(
-            "envelopes_accepted",
-            "Envelopes stored, by kind (message, request, response)",
-            inner.accepted.clone(),
-        );
-        registry.register(
-            "envelopes_refused",
-            "Envelopes and operations refused, by stable code",
-            inner.refused.clone(),
-        );
-        registry.register(
-            "batch_size",
-            "Envelopes verified together in one batch",
-            inner.batch_size.clone(),
-        );
-        registry.register_with_unit(
-            "verify",
-            "Checking and verifying one batch of envelopes",
-            Unit::Seconds,
-            inner.verify_seconds.clone(),
-        );
-        registry.register_with_unit(
-            "commit",
-            "Storing one batch of envelopes (one transaction)",
-            Unit::Seconds,
-            inner.commit_seconds.clone(),
-        );
-        registry.register(
-            "licences_verified",
-            "Licences verified by the hub (peers' and on request), by outcome",
-            inner.licences_verified.clone(),
-        );
-        registry.register(
-            "deliveries_pending",
-            "Deliveries not yet acknowledged, by recipient department",
-            inner.pending.clone(),
-        );
-        registry.register(
-            "licences",
-            "Licences issued by this hub, by status",
-            inner.licences.clone(),
-        );
-        registry.register_with_unit(
-            "peer_trust_list_age",
-            "Time since a peer region's trust list was fetched",
-            Unit::Seconds,
-            inner.peer_trust_age.clone(),
-        );
-        registry.register_with_unit(
-            "peer_trust_list_valid",
-            "Time left until a peer region's trust list expires (negative: stale)",
-            Unit::Seconds,
-            inner.peer_trust_left.clone(),
-        );
-        registry.register(
-            "peer_refresh_failures",
-            "Failed refreshes of a peer's trust list since its last success",
-            inner.peer_failures.clone(),
-        );
-        registry.register(
-            "audit_head",
-            "Sequence number of the audit log's newest entry",
-            inner.audit_head.clone(),
-        );
+        inner.register();
         Metrics {
             inner: Arc::new(inner),
         }
@@ -278,6 +203,88 @@ impl Metrics {
             .audit_head
             .set(i64::try_from(head).unwrap_or(i64::MAX));
         Ok(())
+    }
+}
+
+impl Inner {
+    /// Names and describes every metric in the registry.
+    fn register(&mut self) {
+        let registry = &mut self.registry;
+        registry.register(
+            "connections_open",
+            "QUIC connections open now, by kind (department or peer)",
+            self.connections_open.clone(),
+        );
+        registry.register(
+            "connections",
+            "QUIC connections accepted, by kind",
+            self.connections.clone(),
+        );
+        registry.register("streams", "QUIC streams opened", self.streams.clone());
+        registry.register(
+            "envelopes_accepted",
+            "Envelopes stored, by kind (message, request, response)",
+            self.accepted.clone(),
+        );
+        registry.register(
+            "envelopes_refused",
+            "Envelopes and operations refused, by stable code",
+            self.refused.clone(),
+        );
+        registry.register(
+            "batch_size",
+            "Envelopes verified together in one batch",
+            self.batch_size.clone(),
+        );
+        registry.register_with_unit(
+            "verify",
+            "Checking and verifying one batch of envelopes",
+            Unit::Seconds,
+            self.verify_seconds.clone(),
+        );
+        registry.register_with_unit(
+            "commit",
+            "Storing one batch of envelopes (one transaction)",
+            Unit::Seconds,
+            self.commit_seconds.clone(),
+        );
+        registry.register(
+            "licences_verified",
+            "Licences verified by the hub (peers' and on request), by outcome",
+            self.licences_verified.clone(),
+        );
+        registry.register(
+            "deliveries_pending",
+            "Deliveries not yet acknowledged, by recipient department",
+            self.pending.clone(),
+        );
+        registry.register(
+            "licences",
+            "Licences issued by this hub, by status",
+            self.licences.clone(),
+        );
+        registry.register_with_unit(
+            "peer_trust_list_age",
+            "Time since a peer region's trust list was fetched",
+            Unit::Seconds,
+            self.peer_trust_age.clone(),
+        );
+        registry.register_with_unit(
+            "peer_trust_list_valid",
+            "Time left until a peer region's trust list expires (negative: stale)",
+            Unit::Seconds,
+            self.peer_trust_left.clone(),
+        );
+        registry.register(
+            "peer_refresh_failures",
+            "Failed refreshes of a peer's trust list since its last success",
+            self.peer_failures.clone(),
+        );
+        registry.register(
+            "audit_head",
+            "Sequence number of the audit log's newest entry",
+            self.audit_head.clone(),
+        );
     }
 }
 
