@@ -7,7 +7,11 @@ use serde_json::json;
 use tongban_proto::ErrorCode;
 
 use crate::flows::next_delivery;
-use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration};
+use crate::{
+    CIVIL, HEALTH, MARKET, TestHub, approve_health_for_registrations, eventually, fast_config,
+    registration, registration_request, registration_to, respond_registration, subscribe_code,
+    wait_settled,
+};
 
 async fn publish(t: &TestHub, id: &str, sharing: &str) {
     let draft = serde_json::from_value(json!({
@@ -16,25 +20,6 @@ async fn publish(t: &TestHub, id: &str, sharing: &str) {
     }))
     .unwrap();
     t.hub.catalogue_publish(MARKET, draft, false).await.unwrap();
-}
-
-/// Retries `attempt` until it gives `want` (the hub re-reads the rules on
-/// its refresh tick), for at most 5 s.
-async fn eventually<F, Fut>(want: Result<(), ErrorCode>, mut attempt: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), ErrorCode>>,
-{
-    let mut last = None;
-    for _ in 0..50 {
-        let got = attempt().await;
-        if got == want {
-            return;
-        }
-        last = Some(got);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("wanted {want:?}, last got {last:?}");
 }
 
 async fn send(
@@ -82,11 +67,7 @@ async fn the_catalogue_rules_decide_every_exchange_on(t: TestHub) {
 
     // Not shared: nobody but the provider.
     assert_eq!(
-        health
-            .subscribe(&["closed-registrations"])
-            .await
-            .unwrap_err()
-            .code(),
+        subscribe_code(&health, &["closed-registrations"]).await,
         Some(ErrorCode::AccessNotShared)
     );
     assert_eq!(
@@ -106,35 +87,17 @@ async fn the_catalogue_rules_decide_every_exchange_on(t: TestHub) {
     // Conditional: CIVIL holds an approval (TestHub's setup); HEALTH's
     // approval covered a period that has ended.
     let now = t.hub.now();
-    let a = t
-        .hub
-        .access_apply(
-            HEALTH,
-            "business-registration",
-            "核查卫生许可申请人的登记信息",
-            now - time::Duration::days(10),
-            now - time::Duration::days(1),
-        )
-        .await
-        .unwrap();
-    t.hub.access_decide(MARKET, a.id, true, None).await.unwrap();
-    eventually(Err(ErrorCode::AccessExpired), || {
-        send(
-            &market,
-            market.message_to(
-                HEALTH,
-                "business-registration",
-                "business-registration@1",
-                payload(),
-            ),
-        )
+    approve_health_for_registrations(
+        &t.hub,
+        now - time::Duration::days(10),
+        now - time::Duration::days(1),
+    )
+    .await;
+    eventually(50, Err(ErrorCode::AccessExpired), || {
+        send(&market, registration_to(&market, HEALTH))
     })
     .await;
-    let req = health.request_for(
-        "business-registration",
-        "business-registration@1",
-        payload(),
-    );
+    let req = registration_request(&health);
     assert_eq!(
         health.request(req, 1000).await.unwrap_err().code(),
         Some(ErrorCode::AccessExpired)
@@ -179,16 +142,8 @@ async fn the_catalogue_rules_decide_every_exchange_on(t: TestHub) {
         .access_withdraw(MARKET, grant.id, Some("监管事项已办结"))
         .await
         .unwrap();
-    eventually(Err(ErrorCode::AccessNotGranted), || {
-        send(
-            &market,
-            market.message_to(
-                CIVIL,
-                "business-registration",
-                "business-registration@1",
-                payload(),
-            ),
-        )
+    eventually(50, Err(ErrorCode::AccessNotGranted), || {
+        send(&market, registration_to(&market, CIVIL))
     })
     .await;
     let withheld = market
@@ -219,28 +174,20 @@ async fn the_catalogue_rules_decide_every_exchange_on(t: TestHub) {
     l.ack(d.delivery).await.unwrap();
     drop(l);
     // Withheld deliveries are settled, not left pending.
-    let mut pending = usize::MAX;
-    for _ in 0..50 {
-        pending = t
-            .hub
-            .store()
-            .pending_deliveries(CIVIL, 0, 100)
-            .await
-            .unwrap()
-            .len();
-        if pending == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(pending, 0);
+    wait_settled(
+        &t,
+        CIVIL,
+        "withheld deliveries are settled, not left pending",
+        Duration::from_secs(5),
+    )
+    .await;
 
     // Retired: refused to its provider too.
     t.hub
         .catalogue_retire(MARKET, "open-registrations")
         .await
         .unwrap();
-    eventually(Err(ErrorCode::CatalogueRetired), || {
+    eventually(50, Err(ErrorCode::CatalogueRetired), || {
         send(
             &market,
             market.publication("open-registrations", "business-registration@1", payload()),
@@ -328,20 +275,10 @@ async fn records_are_queried_by_the_rule_and_counted_on(t: TestHub) {
     let mut l = market.listen(16).await.unwrap();
     let answering = tokio::spawn(async move {
         let d = next_delivery(&mut l).await;
-        l.respond(
-            &d,
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        )
-        .await
-        .unwrap();
+        respond_registration(&mut l, &d).await.unwrap();
         l
     });
-    let req = civil.request_for(
-        "business-registration",
-        "business-registration@1",
-        registration("91440114MA5TB0A01K"),
-    );
+    let req = registration_request(&civil);
     civil.request(req, 5_000).await.unwrap();
     let _ = answering.await.unwrap();
 

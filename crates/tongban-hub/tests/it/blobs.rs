@@ -2,10 +2,12 @@
 
 use serde_json::{Value, json};
 use tongban_client::Client;
-use tongban_proto::{ClientOp, ErrorCode, PayloadRef};
+use tongban_proto::{ClientOp, ErrorCode, PayloadRef, ServerOp};
 
 use crate::flows::next_delivery;
-use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, share_on_conditions};
+use crate::{
+    CIVIL, HEALTH, MARKET, TestHub, approve, fast_config, read_answer, share_on_conditions,
+};
 
 /// A case archive: many scanned pages (base64), far over 1 MiB in all.
 pub(crate) async fn archive_resource(t: &TestHub) {
@@ -126,18 +128,16 @@ async fn a_large_payload_goes_by_reference_and_reaches_the_recipient_on(t: TestH
         ErrorCode::BlobMissing
     );
     let now = t.hub.now();
-    let a = t
-        .hub
-        .access_apply(
-            HEALTH,
-            "case-archive",
-            "核查办件归档",
-            now - time::Duration::hours(1),
-            now + time::Duration::days(1),
-        )
-        .await
-        .unwrap();
-    t.hub.access_decide(CIVIL, a.id, true, None).await.unwrap();
+    approve(
+        &t.hub,
+        HEALTH,
+        "case-archive",
+        CIVIL,
+        "核查办件归档",
+        now - time::Duration::hours(1),
+        now + time::Duration::days(1),
+    )
+    .await;
     let mut page = Vec::new();
     for _ in 0..50 {
         if let Ok((records, _)) = health.records("case-archive", 0, 10).await {
@@ -310,22 +310,8 @@ async fn bad_blobs_and_references_are_refused_and_store_nothing_on(t: TestHub) {
 }
 
 async fn first_error(mut recv: quinn::RecvStream) -> ErrorCode {
-    let mut decoder = tongban_proto::Decoder::new(1 << 20);
-    loop {
-        if let Some(f) = decoder.next_frame().unwrap() {
-            match tongban_proto::ServerOp::parse(f).unwrap() {
-                tongban_proto::ServerOp::Error { code, .. } => return code,
-                other => panic!("expected an error, got {other:?}"),
-            }
-        }
-        let chunk = tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            recv.read_chunk(65536, true),
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-        decoder.push(&chunk.bytes);
+    match read_answer(&mut recv).await {
+        ServerOp::Error { code, .. } => code,
+        other => panic!("expected an error, got {other:?}"),
     }
 }

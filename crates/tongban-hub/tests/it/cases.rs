@@ -7,9 +7,7 @@ use tongban_proto::ErrorCode;
 use tongban_proto::services::{CaseLicenceQuery, CaseResult, Holder, HubAnswer};
 use tongban_service::IssueInput;
 
-use crate::{CIVIL, MARKET, TestHub, fast_config, schemas_dir};
-
-const COMPANY: &str = "91440114MA5TB0A01K";
+use crate::{CIVIL, COMPANY, MARKET, TestHub, fast_config, registration, schemas_dir};
 
 fn example(name: &str) -> Value {
     serde_json::from_slice(
@@ -162,7 +160,7 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic_on(t: TestH
     let wrong = market.request_for(
         "hub.case.licences",
         "business-registration@1",
-        crate::registration(COMPANY),
+        registration(COMPANY),
     );
     assert_eq!(
         market.request(wrong, 2_000).await.unwrap_err().code(),
@@ -183,7 +181,7 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic_on(t: TestH
     let mut on_topic = civil.request_for(
         "business-registration",
         "business-registration@1",
-        crate::registration(COMPANY),
+        registration(COMPANY),
     );
     on_topic.topic = Some("business-registration".into());
     assert_eq!(

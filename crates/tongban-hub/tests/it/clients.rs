@@ -15,15 +15,11 @@ use tongban_hub::ServeConfig;
 use tongban_proto::ErrorCode;
 
 use crate::flows::next_delivery;
-use crate::{CIVIL, MARKET, TestHub, fast_config, registration};
+use crate::{CIVIL, MARKET, TestHub, fast_config, registration_request, registration_to};
 
 /// A request of CIVIL to MARKET's resource, waiting up to 30 s.
 async fn ask_market(civil: &Client) -> (Result<serde_json::Value, ClientError>, Duration) {
-    let draft = civil.request_for(
-        "business-registration",
-        "business-registration@1",
-        registration("91440114MA5TB0A01K"),
-    );
+    let draft = registration_request(civil);
     let started = Instant::now();
     let answer = civil.request(draft, 30_000).await;
     (answer, started.elapsed())
@@ -273,14 +269,7 @@ async fn after_its_node_stops_a_client_moves_to_the_next_and_loses_nothing() {
             .await
             .unwrap();
         assert_eq!((market.hub(), civil.hub()), (two.addr, two.addr));
-        let envelope = market
-            .sign(&market.message_to(
-                CIVIL,
-                "business-registration",
-                "business-registration@1",
-                registration("91440114MA5TB0A01K"),
-            ))
-            .unwrap();
+        let envelope = market.sign(&registration_to(&market, CIVIL)).unwrap();
         let accepted = market.send_signed(vec![envelope.clone()]).await.unwrap();
         assert!(accepted[0].is_ok(), "{accepted:?}");
         let mut l = civil.listen(16).await.unwrap();

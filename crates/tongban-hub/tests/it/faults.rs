@@ -3,31 +3,10 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tongban_proto::{Decoder, ErrorCode, ServerOp};
+use tongban_proto::{ErrorCode, ServerOp};
 use tongban_seal::SigningKey;
 
-use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration, wait_for};
-
-/// Writes raw bytes on a fresh stream and returns the hub's first answer.
-async fn raw(client: &tongban_client::Client, bytes: &[u8], finish: bool) -> ServerOp {
-    let (mut send, mut recv) = client.raw_stream().await.unwrap();
-    send.write_all(bytes).await.unwrap();
-    if finish {
-        send.finish().unwrap();
-    }
-    let mut decoder = Decoder::new(1 << 20);
-    loop {
-        if let Some(f) = decoder.next_frame().unwrap() {
-            return ServerOp::parse(f).unwrap();
-        }
-        let chunk = tokio::time::timeout(Duration::from_secs(10), recv.read_chunk(65536, true))
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        decoder.push(&chunk.bytes);
-    }
-}
+use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, first_answer, registration_to, wait_for};
 
 fn code(op: &ServerOp) -> ErrorCode {
     match op {
@@ -58,13 +37,13 @@ async fn malformed_frames_on(t: TestHub) {
     let market = t.client(MARKET).await;
     // Garbage: a length, then bytes that are not JSON.
     assert_eq!(
-        code(&raw(&market, b"\x00\x00\x00\x05hello", true).await),
+        code(&first_answer(&market, b"\x00\x00\x00\x05hello", true).await),
         ErrorCode::FrameMalformed
     );
     // Not an operation.
     assert_eq!(
         code(
-            &raw(
+            &first_answer(
                 &market,
                 &tongban_proto::encode(&json!({"op": "dance"})),
                 true
@@ -75,25 +54,17 @@ async fn malformed_frames_on(t: TestHub) {
     );
     // A frame announcing 100 MB.
     assert_eq!(
-        code(&raw(&market, &100_000_000u32.to_be_bytes(), false).await),
+        code(&first_answer(&market, &100_000_000u32.to_be_bytes(), false).await),
         ErrorCode::FrameTooLarge
     );
     // Truncated: the stream ends inside a frame.
     let frame = tongban_proto::encode(&json!({"op": "send", "envelope": {}}));
     assert_eq!(
-        code(&raw(&market, &frame[..frame.len() - 3], true).await),
+        code(&first_answer(&market, &frame[..frame.len() - 3], true).await),
         ErrorCode::FrameTruncated
     );
     // The connection still works.
-    market
-        .send(market.message_to(
-            CIVIL,
-            "business-registration",
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        ))
-        .await
-        .unwrap();
+    market.send(registration_to(&market, CIVIL)).await.unwrap();
     assert_eq!(
         t.hub.store().exchange_counts().await.unwrap(),
         vec![
@@ -116,14 +87,7 @@ async fn every_refusal_has_its_code_and_stores_nothing() {
 
 async fn every_refusal_has_its_code_and_stores_nothing_on(t: TestHub) {
     let market = t.client(MARKET).await;
-    let good = || {
-        market.message_to(
-            CIVIL,
-            "business-registration",
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        )
-    };
+    let good = || registration_to(&market, CIVIL);
 
     // Bad signature: changed after signing.
     let mut e = market.sign(&good()).unwrap();
@@ -157,33 +121,18 @@ async fn every_refusal_has_its_code_and_stores_nothing_on(t: TestHub) {
     );
     // A resource the sender does not provide.
     let civil = t.client(CIVIL).await;
-    let d = civil.message_to(
-        MARKET,
-        "business-registration",
-        "business-registration@1",
-        registration("91440114MA5TB0A01K"),
-    );
+    let d = registration_to(&civil, MARKET);
     assert_eq!(
         send_one(&civil, civil.sign(&d).unwrap()).await,
         Err(ErrorCode::ResourceForbidden)
     );
     // A recipient the resource is not for, and one that does not exist.
-    let to_health = market.message_to(
-        HEALTH,
-        "business-registration",
-        "business-registration@1",
-        registration("91440114MA5TB0A01K"),
-    );
+    let to_health = registration_to(&market, HEALTH);
     assert_eq!(
         send_one(&market, market.sign(&to_health).unwrap()).await,
         Err(ErrorCode::AccessNotGranted)
     );
-    let nobody = market.message_to(
-        "11440114MB2C00031C",
-        "business-registration",
-        "business-registration@1",
-        registration("91440114MA5TB0A01K"),
-    );
+    let nobody = registration_to(&market, "11440114MB2C00031C");
     assert_eq!(
         send_one(&market, market.sign(&nobody).unwrap()).await,
         Err(ErrorCode::RecipientUnknown)
@@ -297,12 +246,7 @@ async fn revoked_expired_and_suspended_are_refused_on(t: TestHub) {
     )
     .await;
     assert!(reason.starts_with("DEPARTMENT_INACTIVE: "), "{reason}");
-    let d = market.message_to(
-        CIVIL,
-        "business-registration",
-        "business-registration@1",
-        registration("91440114MA5TB0A01K"),
-    );
+    let d = registration_to(&market, CIVIL);
     let err = market.send(d).await.unwrap_err();
     assert!(err.to_string().contains("DEPARTMENT_INACTIVE: "), "{err}");
     let refused = refusal(tongban_client::Client::connect(cfg).await).await;
@@ -355,14 +299,7 @@ async fn a_client_that_disconnects_mid_message() {
 
 async fn a_client_that_disconnects_mid_message_on(t: TestHub) {
     let market = t.client(MARKET).await;
-    let envelope = market
-        .sign(&market.message_to(
-            CIVIL,
-            "business-registration",
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        ))
-        .unwrap();
+    let envelope = market.sign(&registration_to(&market, CIVIL)).unwrap();
     let frame = tongban_proto::encode(&json!({"op": "send", "envelope": envelope}));
     let (mut send, _recv) = market.raw_stream().await.unwrap();
     send.write_all(&frame[..frame.len() / 2]).await.unwrap();
@@ -389,15 +326,7 @@ async fn a_client_that_disconnects_mid_message_on(t: TestHub) {
         "half a message is no message"
     );
     // The hub carries on.
-    again
-        .send(again.message_to(
-            CIVIL,
-            "business-registration",
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        ))
-        .await
-        .unwrap();
+    again.send(registration_to(&again, CIVIL)).await.unwrap();
     t.stop().await;
 }
 
@@ -415,15 +344,7 @@ async fn shutdown_drains_and_tells_clients_on(t: TestHub) {
     let civil = t.client(CIVIL).await;
     let mut l = civil.listen(8).await.unwrap();
     let market = t.client(MARKET).await;
-    market
-        .send(market.message_to(
-            CIVIL,
-            "business-registration",
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        ))
-        .await
-        .unwrap();
+    market.send(registration_to(&market, CIVIL)).await.unwrap();
     let _ = tokio::time::timeout(Duration::from_secs(5), l.next())
         .await
         .unwrap();
@@ -456,16 +377,7 @@ async fn store_faults_refuse_sends_until_cleared_without_a_restart() {
         let t = TestHub::start_on(backend, fast_config()).await;
         let market = t.client(MARKET).await;
         let civil = t.client(CIVIL).await;
-        let envelope = || {
-            market
-                .sign(&market.message_to(
-                    CIVIL,
-                    "business-registration",
-                    "business-registration@1",
-                    registration("91440114MA5TB0A01K"),
-                ))
-                .unwrap()
-        };
+        let envelope = || market.sign(&registration_to(&market, CIVIL)).unwrap();
         let first = envelope();
         assert_eq!(send_one(&market, first.clone()).await, Ok(()), "{name}");
 

@@ -6,7 +6,10 @@ use serde_json::json;
 use tongban_client::Event;
 use tongban_proto::ErrorCode;
 
-use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration, wait_for};
+use crate::{
+    CIVIL, HEALTH, MARKET, TestHub, fast_config, registration, registration_request,
+    registration_to, respond_registration, subscribe_code, wait_for,
+};
 
 pub(crate) async fn next_delivery(l: &mut tongban_client::Listener) -> tongban_client::Delivery {
     match tokio::time::timeout(Duration::from_secs(10), l.next())
@@ -43,15 +46,7 @@ async fn store_and_forward_in_order_with_acks_and_redelivery_on(t: TestHub) {
     // The recipient is offline: messages wait at the hub.
     let mut sent = Vec::new();
     for i in 0..20 {
-        let a = market
-            .send(market.message_to(
-                CIVIL,
-                "business-registration",
-                "business-registration@1",
-                registration("91440114MA5TB0A01K"),
-            ))
-            .await
-            .unwrap();
+        let a = market.send(registration_to(&market, CIVIL)).await.unwrap();
         sent.push(a.id.clone());
         assert!(a.seq > 0, "{i}");
     }
@@ -116,19 +111,11 @@ async fn publish_and_subscribe_on(t: TestHub) {
     // HEALTH has no approval for the conditionally shared resource.
     let health = t.client(HEALTH).await;
     assert_eq!(
-        health
-            .subscribe(&["business-registration"])
-            .await
-            .unwrap_err()
-            .code(),
+        subscribe_code(&health, &["business-registration"]).await,
         Some(ErrorCode::AccessNotGranted)
     );
     assert_eq!(
-        health
-            .subscribe(&["no-such-topic"])
-            .await
-            .unwrap_err()
-            .code(),
+        subscribe_code(&health, &["no-such-topic"]).await,
         Some(ErrorCode::ResourceUnknown)
     );
     let market = t.client(MARKET).await;
@@ -165,11 +152,7 @@ async fn request_and_response_and_their_failures() {
 async fn request_and_response_and_their_failures_on(t: TestHub) {
     let civil = t.client(CIVIL).await;
     // No provider connected.
-    let req = civil.request_for(
-        "business-registration",
-        "business-registration@1",
-        registration("91440114MA5TB0A01K"),
-    );
+    let req = registration_request(&civil);
     assert_eq!(
         civil.request(req, 2000).await.unwrap_err().code(),
         Some(ErrorCode::ProviderUnavailable)
@@ -180,13 +163,7 @@ async fn request_and_response_and_their_failures_on(t: TestHub) {
     let answering = tokio::spawn(async move {
         let answered = next_delivery(&mut l).await;
         assert_eq!(answered.kind(), "request");
-        l.respond(
-            &answered,
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        )
-        .await
-        .unwrap();
+        respond_registration(&mut l, &answered).await.unwrap();
         match next_event(&mut l).await {
             Event::ResponseAccepted(_) => {}
             other => panic!("{other:?}"),
@@ -206,21 +183,13 @@ async fn request_and_response_and_their_failures_on(t: TestHub) {
         response.unwrap_err().code(),
         Some(ErrorCode::PayloadInvalid)
     );
-    let req = civil.request_for(
-        "business-registration",
-        "business-registration@1",
-        registration("91440114MA5TB0A01K"),
-    );
+    let req = registration_request(&civil);
     let request_id_2 = req.id.clone();
     let response = civil.request(req, 5000).await.unwrap();
     assert_eq!(response["kind"], "response");
     assert_eq!(response["sender"], MARKET);
     assert_eq!(response["correlationId"], request_id_2.as_str());
-    let req = civil.request_for(
-        "business-registration",
-        "business-registration@1",
-        registration("91440114MA5TB0A01K"),
-    );
+    let req = registration_request(&civil);
     assert_eq!(
         civil.request(req, 300).await.unwrap_err().code(),
         Some(ErrorCode::RequestTimeout)
@@ -229,13 +198,7 @@ async fn request_and_response_and_their_failures_on(t: TestHub) {
     // matches no open request.
     let (mut l, answered, unanswered) = answering.await.unwrap();
     for late in [answered, unanswered] {
-        l.respond(
-            &late,
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        )
-        .await
-        .unwrap();
+        respond_registration(&mut l, &late).await.unwrap();
         match next_event(&mut l).await {
             Event::Refused(e) => assert_eq!(e.code, ErrorCode::ResponseUnexpected, "{e}"),
             other => panic!("{other:?}"),
@@ -243,11 +206,7 @@ async fn request_and_response_and_their_failures_on(t: TestHub) {
     }
     // HEALTH has no approval: the refusal names the rule.
     let health = t.client(HEALTH).await;
-    let req = health.request_for(
-        "business-registration",
-        "business-registration@1",
-        registration("91440114MA5TB0A01K"),
-    );
+    let req = registration_request(&health);
     assert_eq!(
         health.request(req, 1000).await.unwrap_err().code(),
         Some(ErrorCode::AccessNotGranted)
@@ -268,16 +227,7 @@ async fn pipelined_sends_are_stored_and_delivered_in_order() {
 async fn pipelined_sends_are_stored_and_delivered_in_order_on(t: TestHub) {
     let market = t.client(MARKET).await;
     let envelopes: Vec<serde_json::Value> = (0..300)
-        .map(|_| {
-            market
-                .sign(&market.message_to(
-                    CIVIL,
-                    "business-registration",
-                    "business-registration@1",
-                    registration("91440114MA5TB0A01K"),
-                ))
-                .unwrap()
-        })
+        .map(|_| market.sign(&registration_to(&market, CIVIL)).unwrap())
         .collect();
     let ids: Vec<String> = envelopes
         .iter()
@@ -319,20 +269,10 @@ async fn a_request_right_after_listen_finds_the_provider_on(t: TestHub) {
         let answering = tokio::spawn(async move {
             let d = next_delivery(&mut l).await;
             assert_eq!(d.kind(), "request");
-            l.respond(
-                &d,
-                "business-registration@1",
-                registration("91440114MA5TB0A01K"),
-            )
-            .await
-            .unwrap();
+            respond_registration(&mut l, &d).await.unwrap();
             l
         });
-        let req = civil.request_for(
-            "business-registration",
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        );
+        let req = registration_request(&civil);
         let response = civil.request(req, 5000).await;
         assert!(response.is_ok(), "round {round}: {response:?}");
         drop(answering.await.unwrap());

@@ -11,7 +11,10 @@ use tongban_proto::{ClientOp, Decoder, ErrorCode, ServerOp};
 
 use crate::blobs::{archive, archive_resource, by_reference};
 use crate::flows::next_delivery;
-use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration};
+use crate::{
+    CIVIL, HEALTH, MARKET, TestHub, approve_health_for_registrations, fast_config, registration,
+    registration_to,
+};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -191,17 +194,9 @@ async fn uploads_one_department_stalls_hold_up_nobody_else_on(t: TestHub) {
     // CIVIL's inline messages.
     let by_ref = registration_by_reference(&market).await;
     send_within(&market, by_ref).await.unwrap();
-    send_within(
-        &market,
-        market.message_to(
-            CIVIL,
-            "business-registration",
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        ),
-    )
-    .await
-    .unwrap();
+    send_within(&market, registration_to(&market, CIVIL))
+        .await
+        .unwrap();
     send_within(
         &civil,
         civil.message_to(MARKET, "case-archive", "case-archive@1", archive(0)),
@@ -367,17 +362,9 @@ async fn unfinished_frames_beyond_a_departments_share_are_refused_on(t: TestHub)
     if held.len() == 3 {
         assert_eq!(send_within(&inline, large()).await, Err(ErrorCode::Busy));
     }
-    send_within(
-        &market,
-        market.message_to(
-            CIVIL,
-            "business-registration",
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        ),
-    )
-    .await
-    .unwrap();
+    send_within(&market, registration_to(&market, CIVIL))
+        .await
+        .unwrap();
 
     // The held frames end (as garbage): their memory is given back.
     for raw in &mut held {
@@ -422,17 +409,9 @@ async fn connections_beyond_a_departments_cap_are_closed_busy_on(t: TestHub) {
     assert!(reason.contains(CIVIL), "{reason}");
 
     let market = t.client(MARKET).await;
-    send_within(
-        &market,
-        market.message_to(
-            CIVIL,
-            "business-registration",
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        ),
-    )
-    .await
-    .unwrap();
+    send_within(&market, registration_to(&market, CIVIL))
+        .await
+        .unwrap();
 
     first.close().await;
     let mut subscribed = None;
@@ -472,18 +451,12 @@ async fn one_requester_cannot_fill_a_providers_queue() {
 
 async fn one_requester_cannot_fill_a_providers_queue_on(t: TestHub) {
     let now = t.hub.now();
-    let a = t
-        .hub
-        .access_apply(
-            HEALTH,
-            "business-registration",
-            "核查卫生许可申请人的登记信息",
-            now - time::Duration::hours(1),
-            now + time::Duration::days(1),
-        )
-        .await
-        .unwrap();
-    t.hub.access_decide(MARKET, a.id, true, None).await.unwrap();
+    approve_health_for_registrations(
+        &t.hub,
+        now - time::Duration::hours(1),
+        now + time::Duration::days(1),
+    )
+    .await;
     let market = t.client(MARKET).await;
     let civil = t.client(CIVIL).await;
     let health = t.client(HEALTH).await;

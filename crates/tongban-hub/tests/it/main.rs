@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tongban_client::{Client, ClientConfig};
 use tongban_hub::{ServeConfig, TlsMaterial};
+use tongban_proto::{Decoder, ErrorCode, ServerOp};
 use tongban_seal::KeyPurpose;
 use tongban_service::ca::CertRequest;
 use tongban_service::{Clock, Hub, HubConfig, NewDepartment};
@@ -85,6 +86,151 @@ pub fn registration(uscc: &str) -> Value {
     })
 }
 
+/// The company of [`registration`] most tests exchange.
+pub const COMPANY: &str = "91440114MA5TB0A01K";
+
+/// `client`'s message to `to` on the business-registration resource,
+/// carrying [`COMPANY`]'s registration: the message most tests send.
+pub fn registration_to(client: &Client, to: &str) -> tongban_proto::Draft {
+    client.message_to(
+        to,
+        "business-registration",
+        "business-registration@1",
+        registration(COMPANY),
+    )
+}
+
+/// `client`'s request on the business-registration resource, carrying
+/// [`COMPANY`]'s registration (it matches the schema).
+pub fn registration_request(client: &Client) -> tongban_proto::Draft {
+    client.request_for(
+        "business-registration",
+        "business-registration@1",
+        registration(COMPANY),
+    )
+}
+
+/// Answers `request` on the provider's listener with [`COMPANY`]'s
+/// registration.
+pub async fn respond_registration(
+    l: &mut tongban_client::Listener,
+    request: &tongban_client::Delivery,
+) -> Result<(), tongban_client::ClientError> {
+    l.respond(request, "business-registration@1", registration(COMPANY))
+        .await
+}
+
+/// `consumer`'s application for `resource`, for `purpose` over
+/// `from..until`, approved by its `provider`.
+pub async fn approve(
+    hub: &Hub,
+    consumer: &str,
+    resource: &str,
+    provider: &str,
+    purpose: &str,
+    from: time::OffsetDateTime,
+    until: time::OffsetDateTime,
+) {
+    let application = hub
+        .access_apply(consumer, resource, purpose, from, until)
+        .await
+        .unwrap();
+    hub.access_decide(provider, application.id, true, None)
+        .await
+        .unwrap();
+}
+
+/// Writes `bytes` on a fresh stream (finished if `finish`) and returns the
+/// hub's first answer.
+pub async fn first_answer(client: &Client, bytes: &[u8], finish: bool) -> ServerOp {
+    let (mut send, mut recv) = client.raw_stream().await.unwrap();
+    send.write_all(bytes).await.unwrap();
+    if finish {
+        send.finish().unwrap();
+    }
+    read_answer(&mut recv).await
+}
+
+/// The hub's next answer on `recv`, read within 10 s.
+pub async fn read_answer(recv: &mut quinn::RecvStream) -> ServerOp {
+    let mut decoder = Decoder::new(1 << 20);
+    loop {
+        if let Some(f) = decoder.next_frame().unwrap() {
+            return ServerOp::parse(f).unwrap();
+        }
+        let chunk = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            recv.read_chunk(65536, true),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+        decoder.push(&chunk.bytes);
+    }
+}
+
+/// The code `client`'s subscription to `topics` is refused with (`None`
+/// if it was accepted).
+pub async fn subscribe_code(client: &Client, topics: &[&str]) -> Option<ErrorCode> {
+    client.subscribe(topics).await.err().and_then(|e| e.code())
+}
+
+/// Waits until none of `department`'s deliveries is pending any more
+/// (withheld or delivered ones are settled), failing with `what` after
+/// `within`.
+pub async fn wait_settled(t: &TestHub, department: &str, what: &str, within: std::time::Duration) {
+    wait_for(what, within, || async {
+        let pending = t
+            .hub
+            .store()
+            .pending_deliveries(department, 0, 100)
+            .await
+            .unwrap();
+        pending.is_empty().then_some(())
+    })
+    .await;
+}
+
+/// Retries `attempt` every 100 ms until it gives `want` (the hub re-reads
+/// the rules on its refresh tick); fails after `tries` attempts with the
+/// last answer.
+pub async fn eventually<F, Fut>(tries: usize, want: Result<(), ErrorCode>, mut attempt: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), ErrorCode>>,
+{
+    let mut last = None;
+    for _ in 0..tries {
+        let got = attempt().await;
+        if got == want {
+            return;
+        }
+        last = Some(got);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("wanted {want:?}, last got {last:?}");
+}
+
+/// HEALTH's application to read MARKET's registrations over
+/// `from..until`, approved by MARKET.
+pub async fn approve_health_for_registrations(
+    hub: &Hub,
+    from: time::OffsetDateTime,
+    until: time::OffsetDateTime,
+) {
+    approve(
+        hub,
+        HEALTH,
+        "business-registration",
+        MARKET,
+        "核查卫生许可申请人的登记信息",
+        from,
+        until,
+    )
+    .await;
+}
+
 /// Publishes a resource shared on conditions (有条件共享) in the catalogue
 /// and approves an application of each consumer covering the test.
 pub async fn share_on_conditions(
@@ -102,17 +248,16 @@ pub async fn share_on_conditions(
     hub.catalogue_publish(provider, draft, false).await.unwrap();
     let now = hub.now();
     for consumer in consumers {
-        let a = hub
-            .access_apply(
-                consumer,
-                id,
-                "测试",
-                now - time::Duration::days(1),
-                now + time::Duration::days(30),
-            )
-            .await
-            .unwrap();
-        hub.access_decide(provider, a.id, true, None).await.unwrap();
+        approve(
+            hub,
+            consumer,
+            id,
+            provider,
+            "测试",
+            now - time::Duration::days(1),
+            now + time::Duration::days(30),
+        )
+        .await;
     }
 }
 

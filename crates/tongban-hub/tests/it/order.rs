@@ -8,32 +8,14 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use time::macros::datetime;
 use tongban_client::{Client, ClientError, Event};
-use tongban_proto::{Decoder, Draft, ErrorCode, Kind, PayloadRef, ServerOp};
+use tongban_proto::{Draft, ErrorCode, Kind, PayloadRef, ServerOp};
 use tongban_seal::SigningKey;
 use tongban_store::KeyRow;
 
-use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration};
-
-/// Writes one frame on a fresh stream and returns the hub's first answer.
-async fn first_answer(client: &Client, frame: Value) -> ServerOp {
-    let (mut send, mut recv) = client.raw_stream().await.unwrap();
-    send.write_all(&tongban_proto::encode(&frame))
-        .await
-        .unwrap();
-    send.finish().unwrap();
-    let mut decoder = Decoder::new(1 << 20);
-    loop {
-        if let Some(f) = decoder.next_frame().unwrap() {
-            return ServerOp::parse(f).unwrap();
-        }
-        let chunk = tokio::time::timeout(Duration::from_secs(10), recv.read_chunk(65536, true))
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        decoder.push(&chunk.bytes);
-    }
-}
+use crate::{
+    CIVIL, HEALTH, MARKET, TestHub, approve, fast_config, first_answer, registration,
+    registration_to,
+};
 
 /// The code the hub answers `envelope` with on a `send` or `request`
 /// stream, or `None` if it accepted it.
@@ -43,7 +25,7 @@ async fn answer_code(client: &Client, op: &str, envelope: Value) -> Option<Error
         "request" => json!({"op": "request", "envelope": envelope, "timeoutMs": 1000}),
         other => panic!("no op {other}"),
     };
-    match first_answer(client, frame).await {
+    match first_answer(client, &tongban_proto::encode(&frame), true).await {
         ServerOp::Accepted { .. } => None,
         ServerOp::Error { code, .. } => Some(code),
         other => panic!("unexpected answer {other:?}"),
@@ -77,14 +59,7 @@ async fn the_first_failed_check_of_section_4_4_is_the_answer_on(t: TestHub) {
     let market_key = t.hub.danger_signing_key(MARKET).await.unwrap();
     let civil_key = t.hub.danger_signing_key(CIVIL).await.unwrap();
     let stranger = SigningKey::from_seed(&[99; 32]);
-    let message = || {
-        market.message_to(
-            CIVIL,
-            "business-registration",
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        )
-    };
+    let message = || registration_to(&market, CIVIL);
     let request =
         |schema: &str, payload: Value| civil.request_for("business-registration", schema, payload);
     let service = |schema: &str| civil.request_for("hub.case.licences", schema, json!({}));
@@ -413,21 +388,16 @@ async fn the_test_vector_is_accepted_on(t: TestHub) {
         .unwrap();
     // The recipient's approval of the resource, from before the vector's
     // time until after the test.
-    let application = t
-        .hub
-        .access_apply(
-            CIVIL,
-            "business-registration",
-            "测试",
-            at - time::Duration::days(1),
-            t.hub.now() + time::Duration::days(30),
-        )
-        .await
-        .unwrap();
-    t.hub
-        .access_decide(MARKET, application.id, true, None)
-        .await
-        .unwrap();
+    approve(
+        &t.hub,
+        CIVIL,
+        "business-registration",
+        MARKET,
+        "测试",
+        at - time::Duration::days(1),
+        t.hub.now() + time::Duration::days(30),
+    )
+    .await;
     // The hub's clock at the vector's time, for its time window only (the
     // hub's own key, which signs its trust list, is younger).
     let started = t.hub.now();

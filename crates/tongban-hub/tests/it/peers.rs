@@ -13,9 +13,10 @@ use tongban_service::IssueInput;
 use tongban_service::ca::CertRequest;
 use tongban_tests::TestBackend;
 
-use crate::{CIVIL, MARKET, QC_CIVIL, QC_HEALTH, TestHub, fast_config, registration, schemas_dir};
+use crate::{
+    CIVIL, COMPANY, MARKET, QC_CIVIL, QC_HEALTH, TestHub, fast_config, registration, schemas_dir,
+};
 
-const COMPANY: &str = "91440114MA5TB0A01K";
 const BUSINESS_LICENCE: &str = "11100000TB0000001K001";
 /// 清城区's 民政局 handles this item, whose material is a 营业执照: its
 /// cases may read the holder's 营业执照, nothing else.

@@ -7,7 +7,7 @@ use tongban_client::Client;
 use tongban_proto::ErrorCode;
 use tongban_seal::{KeyPurpose, SigningKey};
 
-use crate::{CIVIL, MARKET, TestHub, fast_config, registration};
+use crate::{CIVIL, MARKET, TestHub, fast_config, registration_to};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn envelopes_are_signed_with_exchange_keys_only() {
@@ -22,12 +22,7 @@ async fn envelopes_are_signed_with_exchange_keys_only() {
         })
         .await
         .unwrap();
-        let draft = with_issuing.message_to(
-            CIVIL,
-            "business-registration",
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        );
+        let draft = registration_to(&with_issuing, CIVIL);
         let e = with_issuing.send(draft).await.unwrap_err();
         assert_eq!(e.code(), Some(ErrorCode::KeyWrongPurpose), "{e}");
         with_issuing.close().await;
@@ -43,15 +38,7 @@ async fn envelopes_are_signed_with_exchange_keys_only() {
         })
         .await
         .unwrap();
-        let accepted = market
-            .send(market.message_to(
-                CIVIL,
-                "business-registration",
-                "business-registration@1",
-                registration("91440114MA5TB0A01K"),
-            ))
-            .await
-            .unwrap();
+        let accepted = market.send(registration_to(&market, CIVIL)).await.unwrap();
         // The one accepted message is the only one stored.
         assert_eq!(accepted.seq, 1, "{accepted:?}");
         market.close().await;

@@ -10,7 +10,10 @@ use tongban_proto::ErrorCode;
 
 use crate::blobs::{archive, archive_resource, code};
 use crate::flows::next_delivery;
-use crate::{CIVIL, HEALTH, MARKET, TestHub, fast_config, registration, share_on_conditions};
+use crate::{
+    CIVIL, HEALTH, MARKET, TestHub, eventually, fast_config, registration, registration_request,
+    share_on_conditions, wait_settled,
+};
 
 fn refusal(r: Result<impl std::fmt::Debug, tongban_client::ClientError>) -> Result<(), ErrorCode> {
     match r {
@@ -24,24 +27,6 @@ fn to_civil(client: &Client, resource: &str, n: usize) -> tongban_proto::Draft {
     let mut payload = registration("91440114MA5TB0A01K");
     payload["entityName"] = json!(format!("广州花都第{n}号测试企业有限公司"));
     client.message_to(CIVIL, resource, "business-registration@1", payload)
-}
-
-/// Retries `attempt` until it gives `want`, for at most 10 s.
-async fn eventually<F, Fut>(want: Result<(), ErrorCode>, mut attempt: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), ErrorCode>>,
-{
-    let mut last = None;
-    for _ in 0..100 {
-        let got = attempt().await;
-        if got == want {
-            return;
-        }
-        last = Some(got);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("wanted {want:?}, last got {last:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,7 +89,7 @@ async fn pending_quota_on(t: TestHub) {
         l.ack(d.delivery).await.unwrap();
     }
     let mut n = 10;
-    eventually(Ok(()), || {
+    eventually(100, Ok(()), || {
         n += 1;
         let draft = to_civil(&market, "business-registration", n);
         let market = market.clone();
@@ -208,7 +193,7 @@ async fn withheld_payloads_on(t: TestHub) {
         .find(|a| a.status == "approved")
         .unwrap();
     t.hub.access_withdraw(MARKET, grant.id, None).await.unwrap();
-    eventually(Err(ErrorCode::AccessNotGranted), || {
+    eventually(100, Err(ErrorCode::AccessNotGranted), || {
         let draft = to_civil(&market, "business-registration", 3);
         let market = market.clone();
         async move { refusal(market.send(draft).await) }
@@ -216,21 +201,13 @@ async fn withheld_payloads_on(t: TestHub) {
     .await;
     // The stored delivery is withheld when CIVIL listens again ...
     let _l = civil.listen(8).await.unwrap();
-    let mut pending = usize::MAX;
-    for _ in 0..100 {
-        pending = t
-            .hub
-            .store()
-            .pending_deliveries(CIVIL, 0, 100)
-            .await
-            .unwrap()
-            .len();
-        if pending == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(pending, 0, "the delivery was withheld");
+    wait_settled(
+        &t,
+        CIVIL,
+        "the delivery was withheld",
+        Duration::from_secs(10),
+    )
+    .await;
     // ... and neither its payload nor the one read before can be fetched
     // by digest; the sender still has both.
     for sha in [&withheld, &read] {
@@ -259,11 +236,7 @@ async fn provider_presence_is_told_only_to_departments_with_access_on(t: TestHub
     let health = t.client(HEALTH).await;
     let ask = |c: &Client| {
         let c = c.clone();
-        let draft = c.request_for(
-            "business-registration",
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        );
+        let draft = registration_request(&c);
         async move { refusal(c.request(draft, 10_000).await) }
     };
     assert_eq!(ask(&health).await, Err(ErrorCode::AccessNotGranted));

@@ -1,33 +1,17 @@
 //! Over QUIC, the hub reads frames, envelopes and payload blobs strictly: a
 //! member name given twice is refused with its code and nothing is stored.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
-use tongban_proto::{Decoder, ErrorCode, ServerOp};
+use tongban_proto::{ErrorCode, ServerOp};
 
 use crate::blobs::{archive_resource, by_reference, code};
-use crate::{CIVIL, MARKET, TestHub, fast_config, registration};
+use crate::{CIVIL, MARKET, TestHub, fast_config, first_answer, registration_to};
 
-/// Writes `body` as one frame on a fresh stream; the hub's first answer.
-async fn answer(client: &tongban_client::Client, body: &str) -> ServerOp {
-    let (mut send, mut recv) = client.raw_stream().await.unwrap();
+/// `body` as one frame: its length, then its bytes.
+fn framed(body: &str) -> Vec<u8> {
     let mut bytes = u32::try_from(body.len()).unwrap().to_be_bytes().to_vec();
     bytes.extend_from_slice(body.as_bytes());
-    send.write_all(&bytes).await.unwrap();
-    send.finish().unwrap();
-    let mut decoder = Decoder::new(1 << 20);
-    loop {
-        if let Some(f) = decoder.next_frame().unwrap() {
-            return ServerOp::parse(f).unwrap();
-        }
-        let chunk = tokio::time::timeout(Duration::from_secs(10), recv.read_chunk(65536, true))
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        decoder.push(&chunk.bytes);
-    }
+    bytes
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,14 +26,7 @@ async fn repeated_members_are_refused_and_store_nothing() {
 
 async fn repeated_members_are_refused_and_store_nothing_on(t: TestHub) {
     let market = t.client(MARKET).await;
-    let signed = market
-        .sign(&market.message_to(
-            CIVIL,
-            "business-registration",
-            "business-registration@1",
-            registration("91440114MA5TB0A01K"),
-        ))
-        .unwrap();
+    let signed = market.sign(&registration_to(&market, CIVIL)).unwrap();
     let text = json!({"op": "send", "envelope": signed}).to_string();
     let name = "\"entityName\":\"广州花都鸿睿启航电子科技有限公司\"";
     assert!(text.contains(name), "{text}");
@@ -81,7 +58,7 @@ async fn repeated_members_are_refused_and_store_nothing_on(t: TestHub) {
     ];
     for (body, expected) in cases {
         assert_ne!(body, text);
-        match answer(&market, &body).await {
+        match first_answer(&market, &framed(&body), true).await {
             ServerOp::Error { id, code, .. } => {
                 assert_eq!((code, id), (expected, None), "{body}");
             }
@@ -94,7 +71,7 @@ async fn repeated_members_are_refused_and_store_nothing_on(t: TestHub) {
         "nothing was stored"
     );
     // The envelope as signed is accepted on the same connection.
-    match answer(&market, &text).await {
+    match first_answer(&market, &framed(&text), true).await {
         ServerOp::Accepted { .. } => {}
         other => panic!("{other:?}"),
     }
