@@ -1,8 +1,5 @@
 //! Citizen identity number (公民身份号码), GB 11643-1999.
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::error::CodeError;
 use crate::region::RegionCode;
 
@@ -179,28 +176,15 @@ impl CitizenId {
     }
 }
 
-impl fmt::Display for CitizenId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.code)
-    }
-}
-
-impl FromStr for CitizenId {
-    type Err = CodeError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
 impl From<CitizenId> for String {
     fn from(id: CitizenId) -> Self {
         id.code
     }
 }
 
-string_serde!(
+text_forms!(
     CitizenId,
+    CitizenId::parse,
     CitizenId::parse,
     "an 18-character citizen identity number"
 );

@@ -46,28 +46,15 @@ impl HolderCodeType {
     }
 }
 
-impl fmt::Display for HolderCodeType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for HolderCodeType {
-    type Err = CodeError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
 impl From<HolderCodeType> for String {
     fn from(t: HolderCodeType) -> Self {
         t.as_str().to_owned()
     }
 }
 
-string_serde!(
+text_forms!(
     HolderCodeType,
+    HolderCodeType::parse,
     HolderCodeType::parse,
     "a holder code type (111 or 001)"
 );

@@ -1,8 +1,5 @@
 //! Licence type codes (证照类型代码) and licence identifiers (证照标识, GB/T 36904).
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::error::CodeError;
 use crate::iso7064::mod37_36_check_char;
 use crate::uscc::Uscc;
@@ -86,28 +83,15 @@ impl LicenceTypeCode {
     }
 }
 
-impl fmt::Display for LicenceTypeCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.code)
-    }
-}
-
-impl FromStr for LicenceTypeCode {
-    type Err = CodeError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
 impl From<LicenceTypeCode> for String {
     fn from(code: LicenceTypeCode) -> Self {
         code.code
     }
 }
 
-string_serde!(
+text_forms!(
     LicenceTypeCode,
+    LicenceTypeCode::parse,
     LicenceTypeCode::parse,
     "a 21-character licence type code"
 );
@@ -273,28 +257,15 @@ impl LicenceIdentifier {
     }
 }
 
-impl fmt::Display for LicenceIdentifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-
-impl FromStr for LicenceIdentifier {
-    type Err = CodeError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
 impl From<LicenceIdentifier> for String {
     fn from(id: LicenceIdentifier) -> Self {
         id.text
     }
 }
 
-string_serde!(
+text_forms!(
     LicenceIdentifier,
+    LicenceIdentifier::parse,
     LicenceIdentifier::parse,
     "a GB/T 36904 licence identifier"
 );

@@ -33,10 +33,27 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-/// Implements `Serialize` (as the canonical string) and `Deserialize`
-/// (through the given parser) for a type that has `as_str`.
-macro_rules! string_serde {
-    ($ty:ty, $parse:path, $expecting:literal) => {
+/// The text forms of a code type that has `as_str`: `Display` writes the
+/// canonical string, `FromStr` is the strict parser, `Serialize` writes the
+/// canonical string and `Deserialize` reads through the given parser (the
+/// strict one, or a lenient one where input may vary in case), expecting
+/// what the literal says.
+macro_rules! text_forms {
+    ($ty:ty, $parse:path, $deserialize:path, $expecting:literal) => {
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $ty {
+            type Err = $crate::CodeError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $parse(s)
+            }
+        }
+
         impl ::serde::Serialize for $ty {
             fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
@@ -57,7 +74,7 @@ macro_rules! string_serde {
                     }
 
                     fn visit_str<E: ::serde::de::Error>(self, v: &str) -> Result<$ty, E> {
-                        $parse(v).map_err(E::custom)
+                        $deserialize(v).map_err(E::custom)
                     }
                 }
 

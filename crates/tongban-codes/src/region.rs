@@ -1,8 +1,5 @@
 //! Administrative region codes (行政区划代码), GB/T 2260.
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::error::CodeError;
 
 /// Names for the handful of region codes used in project examples.
@@ -140,28 +137,15 @@ impl RegionCode {
     }
 }
 
-impl fmt::Display for RegionCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.code)
-    }
-}
-
-impl FromStr for RegionCode {
-    type Err = CodeError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
 impl From<RegionCode> for String {
     fn from(code: RegionCode) -> Self {
         code.code
     }
 }
 
-string_serde!(
+text_forms!(
     RegionCode,
+    RegionCode::parse,
     RegionCode::parse,
     "a six-digit administrative region code"
 );

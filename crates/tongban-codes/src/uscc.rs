@@ -1,8 +1,5 @@
 //! Unified social credit code (统一社会信用代码), GB 32100-2015.
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::error::CodeError;
 use crate::region::RegionCode;
 
@@ -189,29 +186,15 @@ impl Uscc {
     }
 }
 
-impl fmt::Display for Uscc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.code)
-    }
-}
-
-impl FromStr for Uscc {
-    type Err = CodeError;
-
-    /// Strict parse; same as [`Uscc::parse`].
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
 impl From<Uscc> for String {
     fn from(code: Uscc) -> Self {
         code.code
     }
 }
 
-string_serde!(
+text_forms!(
     Uscc,
+    Uscc::parse,
     Uscc::parse_lenient,
     "an 18-character unified social credit code"
 );
