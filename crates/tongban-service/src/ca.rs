@@ -77,6 +77,16 @@ pub enum CertRequest {
     Peer,
 }
 
+impl CertRequest {
+    /// A client certificate of the department `department`
+    /// ([`CertRequest::Client`]).
+    pub fn client(department: impl Into<String>) -> CertRequest {
+        CertRequest::Client {
+            department: department.into(),
+        }
+    }
+}
+
 fn ca_err(e: rcgen::Error) -> Error {
     Error::rejected(Code::CaError, e.to_string())
 }

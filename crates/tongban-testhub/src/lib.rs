@@ -71,14 +71,7 @@ impl LocalHub {
     /// A connected client for `department`: a fresh client certificate and
     /// the department's signing key from this node's key store.
     pub async fn client(&self, hub: &Hub, department: &str) -> anyhow::Result<Client> {
-        let cert = hub
-            .ca_issue(
-                CertRequest::Client {
-                    department: department.into(),
-                },
-                None,
-            )
-            .await?;
+        let cert = hub.ca_issue(CertRequest::client(department), None).await?;
         Ok(Client::connect(ClientConfig {
             hubs: vec![self.addr],
             server_name: "localhost".into(),

@@ -293,12 +293,7 @@ async fn dev_pki(ctx: &Context, out: &Path, force: bool) -> anyhow::Result<ExitC
     let mut clients = Vec::new();
     for d in samples::DEPARTMENTS {
         let issued = hub
-            .ca_issue(
-                CertRequest::Client {
-                    department: d.code.into(),
-                },
-                Some(time::Duration::days(825)),
-            )
+            .ca_issue(CertRequest::client(d.code), Some(time::Duration::days(825)))
             .await?;
         write_issued(&out.join("clients").join(d.code), &issued)?;
         clients.push(json!({"department": d.code, "name": d.name, "serial": issued.row.serial}));

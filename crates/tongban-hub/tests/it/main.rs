@@ -416,12 +416,7 @@ impl TestHub {
     pub async fn client_config(&self, department: &str) -> ClientConfig {
         let cert = self
             .hub
-            .ca_issue(
-                CertRequest::Client {
-                    department: department.into(),
-                },
-                None,
-            )
+            .ca_issue(CertRequest::client(department), None)
             .await
             .unwrap();
         ClientConfig {

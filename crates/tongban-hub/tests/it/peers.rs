@@ -525,12 +525,7 @@ async fn a_peer_link_admits_only_what_a_peer_may_do_on(qb: TestBackend, hb: Test
         .unwrap();
     let civil_there = q
         .hub
-        .ca_issue(
-            CertRequest::Client {
-                department: CIVIL.into(),
-            },
-            None,
-        )
+        .ca_issue(CertRequest::client(CIVIL), None)
         .await
         .unwrap();
     let impostor = Client::connect(ClientConfig {

@@ -136,12 +136,7 @@ async fn certificates_work_in_a_mutual_tls_handshake_and_the_crl_stops_revoked_o
             .await
             .unwrap();
         let market = hub
-            .ca_issue(
-                CertRequest::Client {
-                    department: MARKET.into(),
-                },
-                None,
-            )
+            .ca_issue(CertRequest::client(MARKET), None)
             .await
             .unwrap();
         assert!(
@@ -192,12 +187,7 @@ async fn certificates_work_in_a_mutual_tls_handshake_and_the_crl_stops_revoked_o
 
         // Renewal gives the department a working certificate again.
         let civil = hub
-            .ca_issue(
-                CertRequest::Client {
-                    department: CIVIL.into(),
-                },
-                None,
-            )
+            .ca_issue(CertRequest::client(CIVIL), None)
             .await
             .unwrap();
         let renewed = hub.ca_renew(&civil.row.serial, None).await.unwrap();
@@ -217,12 +207,7 @@ async fn certificates_work_in_a_mutual_tls_handshake_and_the_crl_stops_revoked_o
         let stranger_hub = crate::hub_on(&other).await;
         let stranger_ca = stranger_hub.ca_init("另一个CA").await.unwrap();
         let stranger = stranger_hub
-            .ca_issue(
-                CertRequest::Client {
-                    department: MARKET.into(),
-                },
-                None,
-            )
+            .ca_issue(CertRequest::client(MARKET), None)
             .await
             .unwrap();
         let _ = stranger_ca;
@@ -241,27 +226,17 @@ async fn certificates_work_in_a_mutual_tls_handshake_and_the_crl_stops_revoked_o
             .await
             .unwrap();
         assert_eq!(
-            hub.ca_issue(
-                CertRequest::Client {
-                    department: CIVIL.into()
-                },
-                None
-            )
-            .await
-            .unwrap_err()
-            .code(),
+            hub.ca_issue(CertRequest::client(CIVIL), None)
+                .await
+                .unwrap_err()
+                .code(),
             "DEPARTMENT_SUSPENDED"
         );
         assert_eq!(
-            hub.ca_issue(
-                CertRequest::Client {
-                    department: "11440114MB2C00031C".into()
-                },
-                None
-            )
-            .await
-            .unwrap_err()
-            .code(),
+            hub.ca_issue(CertRequest::client("11440114MB2C00031C"), None)
+                .await
+                .unwrap_err()
+                .code(),
             "DEPARTMENT_UNKNOWN"
         );
         assert_eq!(
@@ -279,9 +254,7 @@ async fn certificates_work_in_a_mutual_tls_handshake_and_the_crl_stops_revoked_o
         );
         assert_eq!(
             hub.ca_issue(
-                CertRequest::Client {
-                    department: MARKET.into()
-                },
+                CertRequest::client(MARKET),
                 Some(time::Duration::days(9999))
             )
             .await
@@ -341,12 +314,7 @@ async fn every_kind(hub: &tongban_service::Hub) -> Pki {
         .await
         .unwrap();
     let client = hub
-        .ca_issue(
-            CertRequest::Client {
-                department: MARKET.into(),
-            },
-            None,
-        )
+        .ca_issue(CertRequest::client(MARKET), None)
         .await
         .unwrap();
     let peer = hub.ca_issue(CertRequest::Peer, None).await.unwrap();
