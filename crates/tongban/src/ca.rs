@@ -230,18 +230,8 @@ fn check_out(dir: &Path) -> anyhow::Result<()> {
 fn write_issued(dir: &Path, issued: &IssuedCert) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Coded::new("IO", format!("{}: {e}", dir.display())))?;
-    let key = dir.join("key.pem");
-    if key.exists() {
-        return Err(Coded::new(
-            "FILE_EXISTS",
-            format!(
-                "{} exists; choose another --out or move it away",
-                key.display()
-            ),
-        )
-        .into());
-    }
-    write_owner_only(&key, issued.key_pem.as_bytes())?;
+    check_out(dir)?;
+    write_owner_only(&dir.join("key.pem"), issued.key_pem.as_bytes())?;
     std::fs::write(dir.join("cert.pem"), &issued.row.pem)?;
     std::fs::write(dir.join("ca.pem"), &issued.ca_pem)?;
     Ok(())
