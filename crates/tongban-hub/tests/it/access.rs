@@ -10,7 +10,7 @@ use crate::flows::next_delivery;
 use crate::{
     CIVIL, HEALTH, MARKET, TestHub, approve_health_for_registrations, eventually, fast_config,
     registration, registration_request, registration_to, respond_registration, subscribe_code,
-    wait_settled,
+    wait_settled, withdraw_civils_approval,
 };
 
 async fn publish(t: &TestHub, id: &str, sharing: &str) {
@@ -130,18 +130,7 @@ async fn the_catalogue_rules_decide_every_exchange_on(t: TestHub) {
 
     // ...and once the approval is withdrawn, neither direct messages nor
     // publications reach CIVIL any more, not even those stored before.
-    let grant = t
-        .hub
-        .access_list(Some("business-registration"), Some(CIVIL), 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|a| a.status == "approved")
-        .unwrap();
-    t.hub
-        .access_withdraw(MARKET, grant.id, Some("监管事项已办结"))
-        .await
-        .unwrap();
+    withdraw_civils_approval(&t, Some("监管事项已办结")).await;
     eventually(50, Err(ErrorCode::AccessNotGranted), || {
         send(&market, registration_to(&market, CIVIL))
     })

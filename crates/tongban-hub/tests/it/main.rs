@@ -231,6 +231,23 @@ pub async fn approve_health_for_registrations(
     .await;
 }
 
+/// MARKET withdraws CIVIL's approval of business-registration (the one
+/// [`TestHub`]'s setup gave), giving `reason` if any.
+pub async fn withdraw_civils_approval(t: &TestHub, reason: Option<&str>) {
+    let grant = t
+        .hub
+        .access_list(Some("business-registration"), Some(CIVIL), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.status == "approved")
+        .unwrap();
+    t.hub
+        .access_withdraw(MARKET, grant.id, reason)
+        .await
+        .unwrap();
+}
+
 /// Publishes a resource shared on conditions (有条件共享) in the catalogue
 /// and approves an application of each consumer covering the test.
 pub async fn share_on_conditions(

@@ -12,7 +12,7 @@ use crate::blobs::{archive, archive_resource, code};
 use crate::flows::next_delivery;
 use crate::{
     CIVIL, HEALTH, MARKET, TestHub, eventually, fast_config, registration, registration_request,
-    share_on_conditions, wait_settled,
+    share_on_conditions, wait_settled, withdraw_civils_approval,
 };
 
 fn refusal(r: Result<impl std::fmt::Debug, tongban_client::ClientError>) -> Result<(), ErrorCode> {
@@ -184,15 +184,7 @@ async fn withheld_payloads_on(t: TestHub) {
     drop(l);
     let withheld = by_reference(2).await;
 
-    let grant = t
-        .hub
-        .access_list(Some("business-registration"), Some(CIVIL), 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|a| a.status == "approved")
-        .unwrap();
-    t.hub.access_withdraw(MARKET, grant.id, None).await.unwrap();
+    withdraw_civils_approval(&t, None).await;
     eventually(100, Err(ErrorCode::AccessNotGranted), || {
         let draft = to_civil(&market, "business-registration", 3);
         let market = market.clone();
