@@ -454,16 +454,9 @@ async fn a_key_store_that_pins_another_hub_cannot_start_a_new_one() {
         let hub = hub_on(&first).await;
         hub.close().await;
         let fresh = first.sibling("audit_pin_exists_fresh").await;
-        let other = Hub::open(&tongban_service::HubConfig {
-            store: tongban_store::StoreConfig::new(
-                tongban_store::DatabaseConfig::parse(&fresh.database_url),
-                tongban_store::BlobConfig::Local(fresh.blob_dir()),
-            ),
-            keystore: first.dir().join("keys"),
-            clock: tongban_service::Clock::fixed(T0),
-        })
-        .await
-        .unwrap();
+        let other = Hub::open(&crate::hub_config(&fresh, first.dir().join("keys")))
+            .await
+            .unwrap();
         assert_eq!(
             other
                 .init_region("440114", "another")

@@ -7,20 +7,6 @@ use tongban_store::CatalogueFilter;
 
 use crate::{CIVIL, MARKET, each_backend};
 
-async fn message_schema(hub: &Hub) {
-    let schema: Value = serde_json::from_slice(
-        &std::fs::read(
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../schemas/messages/business-registration.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    hub.publish_schema("message", None, None, schema, false)
-        .await
-        .unwrap();
-}
-
 fn draft(v: Value) -> CatalogueDraft {
     let mut base = json!({
         "schema": "business-registration@1",
@@ -46,7 +32,7 @@ async fn search(hub: &Hub, q: &str) -> Vec<String> {
 }
 
 async fn sample(hub: &Hub) {
-    message_schema(hub).await;
+    crate::publish_message_schema(hub).await;
     for (dept, d) in [
         (
             MARKET,
@@ -215,14 +201,11 @@ async fn access_follows_the_sharing_type() {
     const STREET: &str = "11440114MB2C00023H";
     each_backend("catalogue_access", |hub| async move {
         sample(&hub).await;
-        hub.add_department(tongban_service::NewDepartment {
-            code: STREET.into(),
-            name: "花都区新华街道办事处".into(),
-            region_code: "440114".into(),
-            platform_level: tongban_store::PlatformLevel::District,
-            parent_code: None,
-            contact: None,
-        })
+        hub.add_department(crate::department(
+            STREET,
+            "花都区新华街道办事处",
+            tongban_store::PlatformLevel::District,
+        ))
         .await
         .unwrap();
         let now = hub.now();

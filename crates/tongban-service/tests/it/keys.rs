@@ -96,17 +96,7 @@ async fn an_exchange_secret_handed_out_is_audited_and_an_issuing_one_never_is() 
 
         // Only exchange keys leave: a department with an issuing key and no
         // exchange key has nothing to hand out.
-        let department = "11440114MB2C00023H";
-        hub.add_department(tongban_service::NewDepartment {
-            code: department.into(),
-            name: "新华街道办事处".into(),
-            region_code: "440114".into(),
-            platform_level: tongban_store::PlatformLevel::Town,
-            parent_code: None,
-            contact: None,
-        })
-        .await
-        .unwrap();
+        let department = add_street(&hub).await;
         let before = hub.store().audit_head().await.unwrap();
         let e = hub.export_exchange_secret(department).await.unwrap_err();
         assert_eq!(e.code(), "SIGNING_KEY_NONE", "{e}");
@@ -127,17 +117,7 @@ async fn an_exchange_secret_handed_out_is_audited_and_an_issuing_one_never_is() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_department_registers_an_exchange_key_it_made_itself() {
     each_backend("keys_register", |hub| async move {
-        let department = "11440114MB2C00023H";
-        hub.add_department(tongban_service::NewDepartment {
-            code: department.into(),
-            name: "新华街道办事处".into(),
-            region_code: "440114".into(),
-            platform_level: tongban_store::PlatformLevel::Town,
-            parent_code: None,
-            contact: None,
-        })
-        .await
-        .unwrap();
+        let department = add_street(&hub).await;
         // Its system makes the key; the request is signed by it.
         let own = SigningKey::generate().unwrap();
         let request = tongban_seal::keyreg::sign(&own, department, T0);
@@ -217,17 +197,7 @@ async fn a_key_of_before_purposes_signs_both_but_never_leaves() {
     for backend in tongban_tests::backends("keys_legacy").await {
         eprintln!("keys_legacy: {}", backend.name);
         let hub = crate::hub_on(&backend).await;
-        let department = "11440114MB2C00023H";
-        hub.add_department(tongban_service::NewDepartment {
-            code: department.into(),
-            name: "新华街道办事处".into(),
-            region_code: "440114".into(),
-            platform_level: tongban_store::PlatformLevel::Town,
-            parent_code: None,
-            contact: None,
-        })
-        .await
-        .unwrap();
+        let department = add_street(&hub).await;
         let row = hub
             .new_signing_key(department, KeyPurpose::Issue, None)
             .await
@@ -268,4 +238,17 @@ async fn a_key_of_before_purposes_signs_both_but_never_leaves() {
         hub.close().await;
         backend.cleanup().await;
     }
+}
+
+/// Adds 新华街道办事处, a town-level department with no key yet; its code.
+async fn add_street(hub: &tongban_service::Hub) -> &'static str {
+    let department = "11440114MB2C00023H";
+    hub.add_department(crate::department(
+        department,
+        "新华街道办事处",
+        tongban_store::PlatformLevel::Town,
+    ))
+    .await
+    .unwrap();
+    department
 }

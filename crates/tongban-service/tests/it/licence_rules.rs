@@ -130,29 +130,19 @@ async fn ruled_licence_types_arrive_beside_the_versions_before_them() {
         .unwrap();
         assert_eq!(shipped["x-licence-type"]["version"], "2");
         // A store set up before the shipped types had rules.
-        let old_hub = Hub::open(&tongban_service::HubConfig {
-            store: tongban_store::StoreConfig::new(
-                tongban_store::DatabaseConfig::parse(&backend.database_url),
-                tongban_store::BlobConfig::Local(backend.blob_dir()),
-            ),
-            keystore: backend.dir().join("keys"),
-            clock: tongban_service::Clock::fixed(crate::T0),
-        })
-        .await
-        .unwrap();
+        let old_hub = Hub::open(&crate::hub_config(&backend, backend.dir().join("keys")))
+            .await
+            .unwrap();
         old_hub
             .init_region("440114", "广州市花都区政务数据共享交换平台")
             .await
             .unwrap();
         old_hub
-            .add_department(tongban_service::NewDepartment {
-                code: MARKET.into(),
-                name: "广州市花都区市场监督管理局".into(),
-                region_code: "440114".into(),
-                platform_level: tongban_store::PlatformLevel::District,
-                parent_code: None,
-                contact: None,
-            })
+            .add_department(crate::department(
+                MARKET,
+                "广州市花都区市场监督管理局",
+                tongban_store::PlatformLevel::District,
+            ))
             .await
             .unwrap();
         old_hub

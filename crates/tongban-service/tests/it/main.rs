@@ -34,20 +34,37 @@ fn schemas_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/licence-types")
 }
 
-async fn hub_on(backend: &tongban_tests::TestBackend) -> Hub {
-    let hub = Hub::open(&HubConfig {
-        store: StoreConfig {
-            durability: Durability::PowerLoss,
-            ..StoreConfig::new(
-                DatabaseConfig::parse(&backend.database_url),
-                BlobConfig::Local(backend.blob_dir()),
-            )
-        },
-        keystore: backend.dir().join("keys"),
+/// What a hub on `backend` is opened with: its store, the key store in
+/// `keystore`, the clock stopped at [`T0`].
+fn hub_config(backend: &tongban_tests::TestBackend, keystore: PathBuf) -> HubConfig {
+    HubConfig {
+        store: StoreConfig::new(
+            DatabaseConfig::parse(&backend.database_url),
+            BlobConfig::Local(backend.blob_dir()),
+        ),
+        keystore,
         clock: Clock::fixed(T0),
-    })
-    .await
-    .unwrap();
+    }
+}
+
+/// A department of 440114 at `level`, with no parent and no contact.
+fn department(code: &str, name: &str, level: PlatformLevel) -> NewDepartment {
+    NewDepartment {
+        code: code.into(),
+        name: name.into(),
+        region_code: "440114".into(),
+        platform_level: level,
+        parent_code: None,
+        contact: None,
+    }
+}
+
+/// The region 440114 with MARKET and CIVIL (each with an issuing and an
+/// exchange key) and the shipped licence types, on `backend`.
+async fn hub_on(backend: &tongban_tests::TestBackend) -> Hub {
+    let mut config = hub_config(backend, backend.dir().join("keys"));
+    config.store.durability = Durability::PowerLoss;
+    let hub = Hub::open(&config).await.unwrap();
     hub.init_region("440114", "广州市花都区政务数据共享交换平台")
         .await
         .unwrap();
@@ -55,16 +72,9 @@ async fn hub_on(backend: &tongban_tests::TestBackend) -> Hub {
         (MARKET, "广州市花都区市场监督管理局"),
         (CIVIL, "广州市花都区民政局"),
     ] {
-        hub.add_department(NewDepartment {
-            code: code.into(),
-            name: name.into(),
-            region_code: "440114".into(),
-            platform_level: PlatformLevel::District,
-            parent_code: None,
-            contact: None,
-        })
-        .await
-        .unwrap();
+        hub.add_department(department(code, name, PlatformLevel::District))
+            .await
+            .unwrap();
         for purpose in [KeyPurpose::Issue, KeyPurpose::Exchange] {
             hub.new_signing_key(code, purpose, None).await.unwrap();
         }
@@ -347,14 +357,11 @@ async fn bad_issue_requests_write_nothing() {
             "DEPARTMENT_SUSPENDED"
         );
         // A department without a key.
-        hub.add_department(NewDepartment {
-            code: "11440114MB2C00023H".into(),
-            name: "花都区新华街道办事处".into(),
-            region_code: "440114".into(),
-            platform_level: PlatformLevel::Town,
-            parent_code: None,
-            contact: None,
-        })
+        hub.add_department(department(
+            "11440114MB2C00023H",
+            "花都区新华街道办事处",
+            PlatformLevel::Town,
+        ))
         .await
         .unwrap();
         assert_eq!(
@@ -606,12 +613,8 @@ async fn export_for_offline_verification() {
 async fn administrative_refusals() {
     each_backend("admin_refusals", |hub| async move {
         let d = |code: &str, parent: Option<&str>| NewDepartment {
-            code: code.into(),
-            name: "测试部门".into(),
-            region_code: "440114".into(),
-            platform_level: PlatformLevel::Town,
             parent_code: parent.map(Into::into),
-            contact: None,
+            ..department(code, "测试部门", PlatformLevel::Town)
         };
         assert_eq!(
             hub.add_department(d("11440114MB2C0000XX", None))
@@ -646,23 +649,19 @@ async fn administrative_refusals() {
         );
         // A district department cannot sit under a village one.
         hub.add_department(NewDepartment {
-            code: "11440114MB2C00082L".into(),
-            name: "三东村便民服务站".into(),
-            region_code: "440114".into(),
-            platform_level: PlatformLevel::Village,
             parent_code: Some(MARKET.into()),
-            contact: None,
+            ..department(
+                "11440114MB2C00082L",
+                "三东村便民服务站",
+                PlatformLevel::Village,
+            )
         })
         .await
         .unwrap();
         let err = hub
             .add_department(NewDepartment {
-                code: "11440114MB2C00066Y".into(),
-                name: "某区直部门".into(),
-                region_code: "440114".into(),
-                platform_level: PlatformLevel::District,
                 parent_code: Some("11440114MB2C00082L".into()),
-                contact: None,
+                ..department("11440114MB2C00066Y", "某区直部门", PlatformLevel::District)
             })
             .await
             .unwrap_err();
@@ -963,6 +962,13 @@ fn message_schema() -> Value {
         &std::fs::read(schemas_dir().join("../messages/business-registration.json")).unwrap(),
     )
     .unwrap()
+}
+
+/// Registers the business-registration message schema.
+async fn publish_message_schema(hub: &Hub) {
+    hub.publish_schema("message", None, None, message_schema(), false)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

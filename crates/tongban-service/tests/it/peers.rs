@@ -12,18 +12,29 @@ fn code<T: std::fmt::Debug>(r: tongban_service::Result<T>) -> String {
     }
 }
 
-/// 清城区's hub, on its own store: its card, and a server certificate (not a CA).
-async fn other_region(dir: &std::path::Path) -> (PeerCard, String) {
-    let hub = Hub::open(&HubConfig {
+/// The hub of 清城区's store in `dir` (embedded), its clock at [`T0`].
+async fn qingcheng(dir: &std::path::Path) -> Hub {
+    Hub::open(&HubConfig {
         clock: Clock::fixed(T0),
         ..HubConfig::embedded(dir)
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// 清城区's hub set up in `dir`: its region and its CA.
+async fn new_qingcheng(dir: &std::path::Path) -> Hub {
+    let hub = qingcheng(dir).await;
     hub.init_region("441802", "清远市清城区政务数据共享交换平台")
         .await
         .unwrap();
     hub.ca_init("清城区政务CA").await.unwrap();
+    hub
+}
+
+/// 清城区's hub, on its own store: its card, and a server certificate (not a CA).
+async fn other_region(dir: &std::path::Path) -> (PeerCard, String) {
+    let hub = new_qingcheng(dir).await;
     let server = hub
         .ca_issue(
             CertRequest::Server {
@@ -107,29 +118,8 @@ async fn peers_are_added_from_cards_listed_and_removed() {
 const QC_MARKET: &str = "11441802MB2C000070";
 
 async fn issuing_region(dir: &std::path::Path) -> Hub {
-    let hub = Hub::open(&HubConfig {
-        clock: Clock::fixed(T0),
-        ..HubConfig::embedded(dir)
-    })
-    .await
-    .unwrap();
-    hub.init_region("441802", "清远市清城区政务数据共享交换平台")
-        .await
-        .unwrap();
-    hub.ca_init("清城区政务CA").await.unwrap();
-    hub.add_department(tongban_service::NewDepartment {
-        code: QC_MARKET.into(),
-        name: "清远市清城区市场监督管理局".into(),
-        region_code: "441802".into(),
-        platform_level: tongban_store::PlatformLevel::District,
-        parent_code: None,
-        contact: None,
-    })
-    .await
-    .unwrap();
-    hub.new_signing_key(QC_MARKET, tongban_seal::KeyPurpose::Issue, None)
-        .await
-        .unwrap();
+    let hub = new_qingcheng(dir).await;
+    register(&hub, QC_MARKET, "清远市清城区市场监督管理局", "441802").await;
     crate::publish_types(&hub, &crate::schemas_dir()).await;
     hub
 }
@@ -285,12 +275,7 @@ async fn a_peers_crl_is_kept_for_the_ca_on_its_card() {
     // Its CRL twice (signed anew each time), then after it revoked its
     // server certificate.
     let (crl, crl_again, crl_revoked, crl_revoked_later, server_der) = {
-        let hub = Hub::open(&HubConfig {
-            clock: Clock::fixed(T0),
-            ..HubConfig::embedded(other.path())
-        })
-        .await
-        .unwrap();
+        let hub = qingcheng(other.path()).await;
         let crl = hub.ca_crl().await.unwrap();
         let crl_again = hub.ca_crl().await.unwrap();
         let server = hub

@@ -415,20 +415,6 @@ async fn licence_queries_and_status_reasons_are_kept_as_stated() {
     .await;
 }
 
-async fn message_schema(hub: &Hub) {
-    let schema: Value = serde_json::from_slice(
-        &std::fs::read(
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../schemas/messages/business-registration.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    hub.publish_schema("message", None, None, schema, false)
-        .await
-        .unwrap();
-}
-
 /// A catalogue draft: the base with the members of `v` set.
 fn draft(v: Value) -> Result<CatalogueDraft, String> {
     let mut base = json!({
@@ -447,7 +433,7 @@ fn draft(v: Value) -> Result<CatalogueDraft, String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalogue_and_access_text_is_checked_and_kept() {
     each_backend("strict_catalogue", |hub| async move {
-        message_schema(&hub).await;
+        crate::publish_message_schema(&hub).await;
         // Drafts whose members do not fit are refused as they are read.
         for (v, path) in [
             (
@@ -675,16 +661,9 @@ async fn schema_titles_are_limited() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_name_is_checked_when_the_region_is_set() {
     for backend in tongban_tests::backends("strict_hub_name").await {
-        let hub = Hub::open(&tongban_service::HubConfig {
-            store: tongban_store::StoreConfig::new(
-                tongban_store::DatabaseConfig::parse(&backend.database_url),
-                tongban_store::BlobConfig::Local(backend.blob_dir()),
-            ),
-            keystore: backend.dir().join("keys"),
-            clock: tongban_service::Clock::fixed(crate::T0),
-        })
-        .await
-        .unwrap();
+        let hub = Hub::open(&crate::hub_config(&backend, backend.dir().join("keys")))
+            .await
+            .unwrap();
         for name in [" 花都区平台", "", "平台\n", &"名".repeat(201)] {
             assert_eq!(
                 code(hub.init_region("440114", name).await),
