@@ -23,21 +23,20 @@ fn key(seed: u8, owner: &str) -> (SigningKey, KeyRecord) {
 }
 
 fn draft(id: &str) -> Draft {
-    Draft {
-        id: id.into(),
-        sender: MARKET.into(),
-        recipient: Some("11440114MB2C00015N".into()),
-        topic: None,
-        resource: "business-registration".into(),
-        schema: "business-registration@1".into(),
-        kind: Kind::Message,
-        correlation_id: None,
-        time: NOW,
-        payload: Some(
-            json!({"uscc": "91440114MA5TB0A01K", "entityName": "广州花都鸿睿启航电子科技有限公司"}),
-        ),
-        payload_ref: None,
-    }
+    crate::registration_message(
+        id,
+        NOW,
+        json!({"uscc": "91440114MA5TB0A01K", "entityName": "广州花都鸿睿启航电子科技有限公司"}),
+    )
+}
+
+/// The code `signed` is refused with when verified against `record`.
+fn refusal(signed: &Value, record: &KeyRecord) -> ErrorCode {
+    envelope::parse(signed.clone())
+        .unwrap()
+        .verify(record)
+        .unwrap_err()
+        .code
 }
 
 #[test]
@@ -83,37 +82,16 @@ fn keys_must_be_the_senders_and_valid_at_the_time() {
     assert_eq!(err.code, ErrorCode::KeyNotSenders);
     let (_, mut r) = key(1, MARKET);
     r.validity.revoked_at = Some(NOW - Duration::hours(1));
-    assert_eq!(
-        envelope::parse(signed.clone())
-            .unwrap()
-            .verify(&r)
-            .unwrap_err()
-            .code,
-        ErrorCode::KeyRevoked
-    );
+    assert_eq!(refusal(&signed, &r), ErrorCode::KeyRevoked);
     r.validity.revoked_at = None;
     r.validity.not_after = Some(NOW - Duration::hours(1));
-    assert_eq!(
-        envelope::parse(signed.clone())
-            .unwrap()
-            .verify(&r)
-            .unwrap_err()
-            .code,
-        ErrorCode::KeyExpired
-    );
+    assert_eq!(refusal(&signed, &r), ErrorCode::KeyExpired);
     // Signed by another key than the one named.
     let (k2, r2) = key(2, MARKET);
     let mut forged = draft("m-1").sign(&k2).unwrap();
     forged["keyId"] = k.public().to_multikey().into();
     let (_, r1) = key(1, MARKET);
-    assert_eq!(
-        envelope::parse(forged)
-            .unwrap()
-            .verify(&r1)
-            .unwrap_err()
-            .code,
-        ErrorCode::SignatureInvalid
-    );
+    assert_eq!(refusal(&forged, &r1), ErrorCode::SignatureInvalid);
     let _ = r2;
 }
 

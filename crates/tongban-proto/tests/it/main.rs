@@ -5,6 +5,28 @@ mod envelopes;
 mod strict;
 mod vectors;
 
+/// MARKET's message `id` to CIVIL on the business-registration resource,
+/// written at `time`, carrying `payload`.
+fn registration_message(
+    id: &str,
+    time: time::OffsetDateTime,
+    payload: serde_json::Value,
+) -> tongban_proto::Draft {
+    tongban_proto::Draft {
+        id: id.into(),
+        sender: "11440114MB2C00007U".into(),
+        recipient: Some("11440114MB2C00015N".into()),
+        topic: None,
+        resource: "business-registration".into(),
+        schema: "business-registration@1".into(),
+        kind: tongban_proto::Kind::Message,
+        correlation_id: None,
+        time,
+        payload: Some(payload),
+        payload_ref: None,
+    }
+}
+
 /// Every error code is in the protocol document's table, and the table
 /// names no code the library does not know.
 #[test]

@@ -89,19 +89,11 @@ fn a_refused_frame_is_consumed_and_the_next_one_reads() {
 #[test]
 fn a_signed_envelope_with_a_second_payload_is_refused() {
     let key = SigningKey::from_seed(&[1; 32]);
-    let signed = Draft {
-        id: "m-1".into(),
-        sender: "11440114MB2C00007U".into(),
-        recipient: Some("11440114MB2C00015N".into()),
-        topic: None,
-        resource: "business-registration".into(),
-        schema: "business-registration@1".into(),
-        kind: Kind::Message,
-        correlation_id: None,
-        time: datetime!(2026-11-25 03:00 UTC),
-        payload: Some(json!({"entityName": "甲公司"})),
-        payload_ref: None,
-    }
+    let signed = crate::registration_message(
+        "m-1",
+        datetime!(2026-11-25 03:00 UTC),
+        json!({"entityName": "甲公司"}),
+    )
     .sign(&key)
     .unwrap();
     let text = json!({"op": "send", "envelope": signed}).to_string();

@@ -6,20 +6,7 @@ use serde_json::{Map, Value};
 use tongban_seal::json::{StrictJsonError, from_slice_strict, from_str_strict};
 
 fn arb_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(|f| serde_json::Number::from_f64(f)
-                .map(Value::Number)
-                .unwrap_or(Value::Null)),
-        any::<String>().prop_map(Value::String),
-        "[\\u{0}-\\u{1f}\"\\\\a-z\\u{e000}-\\u{ffff}\\u{10000}-\\u{10ffff}]{0,6}"
-            .prop_map(Value::String),
-    ];
+    let leaf = crate::arb_json_leaf();
     leaf.prop_recursive(5, 96, 8, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
