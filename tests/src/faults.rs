@@ -144,3 +144,35 @@ impl Drop for SmallDisk {
 pub fn skipped(test: &str, why: &str) {
     crate::gates::Gate::Faults.skip(test, &format!("its fault could not be injected: {why}"));
 }
+
+/// Overwrites the first page of `table`'s B-tree in the SQLite file
+/// `database` with garbage, after copying the WAL into the file: damage
+/// that only reading that table finds.
+pub async fn damage_root_page(database: &Path, table: &str) {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", database.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("checkpoint: {e}"));
+    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("page size: {e}"));
+    let root: i64 = sqlx::query_scalar("SELECT rootpage FROM sqlite_schema WHERE name = ?")
+        .bind(table)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("root page of {table}: {e}"));
+    conn.close().await.unwrap_or_else(|e| panic!("close: {e}"));
+    let mut bytes = std::fs::read(database).unwrap_or_else(|e| panic!("{url}: {e}"));
+    let page = |n: i64| usize::try_from(n).unwrap_or_else(|e| panic!("{n}: {e}"));
+    let start = page((root - 1) * page_size);
+    let end = start + page(page_size);
+    assert!(end <= bytes.len(), "page {root} is in the file");
+    bytes[start..end].fill(0x5a);
+    std::fs::write(database, bytes).unwrap_or_else(|e| panic!("{url}: {e}"));
+}

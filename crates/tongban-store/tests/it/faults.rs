@@ -343,7 +343,7 @@ async fn a_damaged_page_is_reported_as_store_corrupt() {
     }
     store.close().await;
     let database = backend.dir().join("tongban.db");
-    damage_root_page(&database, "audit_log").await;
+    tongban_tests::faults::damage_root_page(&database, "audit_log").await;
 
     let store = open(&backend).await;
     assert_eq!(code(store.audit_page(0, 64).await), "STORE_CORRUPT");
@@ -354,33 +354,4 @@ async fn a_damaged_page_is_reported_as_store_corrupt() {
         "{check:?}"
     );
     store.close().await;
-}
-
-/// Overwrites the first page of `table`'s B-tree with garbage, after
-/// copying the WAL into the file.
-async fn damage_root_page(database: &Path, table: &str) {
-    use sqlx::Connection;
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display()))
-        .await
-        .unwrap();
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    let root: i64 = sqlx::query_scalar("SELECT rootpage FROM sqlite_schema WHERE name = ?")
-        .bind(table)
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
-    let mut bytes = std::fs::read(database).unwrap();
-    let start = usize::try_from((root - 1) * page_size).unwrap();
-    let end = start + usize::try_from(page_size).unwrap();
-    assert!(end <= bytes.len(), "page {root} is in the file");
-    bytes[start..end].fill(0x5a);
-    std::fs::write(database, bytes).unwrap();
 }

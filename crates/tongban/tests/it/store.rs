@@ -94,7 +94,10 @@ fn doctor_passes_a_sound_store_and_names_what_is_damaged() {
 
     // A damaged page of the database: commands that read it fail with its
     // code, and doctor names it.
-    damage_root_page(&data.join("tongban.db"), "audit_log");
+    crate::outside_runtime(tongban_tests::faults::damage_root_page(
+        &data.join("tongban.db"),
+        "audit_log",
+    ));
     let out = tongban(&data, &["--json", "audit", "verify"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json_of(&out)["error"]["code"], "STORE_CORRUPT");
@@ -113,39 +116,6 @@ fn doctor_needs_a_hub() {
     let dir = tempfile::tempdir().unwrap();
     let out = tongban(&dir.path().join("none"), &["--json", "doctor"]);
     assert_eq!(json_of(&out)["error"]["code"], "HUB_NOT_INITIALISED");
-}
-
-/// Overwrites the first page of `table`'s B-tree with garbage, after
-/// copying the WAL into the file.
-fn damage_root_page(database: &Path, table: &str) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (page_size, root) = runtime.block_on(async {
-        use sqlx::Connection;
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display()))
-            .await
-            .unwrap();
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-        let root: i64 = sqlx::query_scalar("SELECT rootpage FROM sqlite_schema WHERE name = ?")
-            .bind(table)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
-        (page_size, root)
-    });
-    let mut bytes = std::fs::read(database).unwrap();
-    let start = usize::try_from((root - 1) * page_size).unwrap();
-    let end = start + usize::try_from(page_size).unwrap();
-    assert!(end <= bytes.len(), "page {root} is in the file");
-    bytes[start..end].fill(0x5a);
-    std::fs::write(database, bytes).unwrap();
 }
 
 /// The key store's file names.
