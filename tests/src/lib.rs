@@ -7,6 +7,7 @@
 //! output, or fails the run where it is required ([`gates`]).
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod codes;
 pub mod faults;
 pub mod gates;

@@ -24,42 +24,7 @@ fn json_run(args: &[&str]) -> Value {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
     let out = bench(&all);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "tongban-bench {}\nstdout: {}\nstderr: {}",
-        all.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "tongban-bench {}: standard output is not one JSON document ({e}):\n{}",
-            all.join(" "),
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
-/// The members named with `_` anywhere in `v`, as JSON pointers.
-fn snake_members(v: &Value, at: &str, found: &mut Vec<String>) {
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                let here = format!("{at}/{k}");
-                if k.contains('_') {
-                    found.push(here.clone());
-                }
-                snake_members(child, &here, found);
-            }
-        }
-        Value::Array(a) => {
-            for (i, child) in a.iter().enumerate() {
-                snake_members(child, &format!("{at}/{i}"), found);
-            }
-        }
-        _ => {}
-    }
+    tongban_tests::cli::json_document("tongban-bench", &all, &out, 0)
 }
 
 /// The subcommands `tongban-bench --help` lists.
@@ -122,8 +87,7 @@ fn every_benchmark_speaks_json_in_camel_case() {
     ];
     for args in runs {
         let value = json_run(args);
-        let mut snake = Vec::new();
-        snake_members(&value, "", &mut snake);
+        let snake = tongban_tests::cli::snake_members(&value);
         assert!(
             snake.is_empty(),
             "tongban-bench --json {}: members not in camelCase: {snake:?}",

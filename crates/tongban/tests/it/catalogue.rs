@@ -158,9 +158,9 @@ fn conditional_access_from_the_command_line() {
         let denied = check(&data);
         assert_eq!(denied["allowed"], false, "{denied}");
         assert_eq!(denied["code"], "ACCESS_NOT_GRANTED");
-        let out = tongban(
-            &data,
-            &[
+        // STREET applies for civil-marriages for `purpose`.
+        let apply = |purpose: &str, extra: &[&str]| {
+            let mut args = vec![
                 "--json",
                 "access",
                 "apply",
@@ -168,25 +168,14 @@ fn conditional_access_from_the_command_line() {
                 STREET,
                 "civil-marriages",
                 "--purpose",
-                "",
-            ],
-        );
+                purpose,
+            ];
+            args.extend_from_slice(extra);
+            tongban(&data, &args)
+        };
+        let out = apply("", &[]);
         assert_eq!(json_of(&out)["error"]["code"], "USE_CAUSE_REQUIRED");
-        let applied = json_of(&tongban(
-            &data,
-            &[
-                "--json",
-                "access",
-                "apply",
-                "--as",
-                STREET,
-                "civil-marriages",
-                "--purpose",
-                "办理生育登记时核验婚姻状况",
-                "--days",
-                "30",
-            ],
-        ));
+        let applied = json_of(&apply("办理生育登记时核验婚姻状况", &["--days", "30"]));
         assert_eq!(applied["status"], "pending");
         let id = applied["id"].to_string();
         let out = tongban(&data, &["--json", "access", "approve", "--as", MARKET, &id]);

@@ -30,42 +30,7 @@ fn json_run(data: &Path, args: &[&str], status: i32) -> Value {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
     let out = tongban(data, &all);
-    assert_eq!(
-        out.status.code(),
-        Some(status),
-        "tongban {}\nstdout: {}\nstderr: {}",
-        all.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "tongban {}: standard output is not one JSON document ({e}):\n{}",
-            all.join(" "),
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
-/// The members named with `_` anywhere in `v`, as JSON pointers.
-fn snake_members(v: &Value, at: &str, found: &mut Vec<String>) {
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                let here = format!("{at}/{k}");
-                if k.contains('_') {
-                    found.push(here.clone());
-                }
-                snake_members(child, &here, found);
-            }
-        }
-        Value::Array(a) => {
-            for (i, child) in a.iter().enumerate() {
-                snake_members(child, &format!("{at}/{i}"), found);
-            }
-        }
-        _ => {}
-    }
+    tongban_tests::cli::json_document("tongban", &all, &out, status)
 }
 
 /// Every command the test runs, with `--json`: its page name
@@ -104,8 +69,7 @@ impl Tour {
             page = longer;
         }
         self.seen.insert(page);
-        let mut snake = Vec::new();
-        snake_members(&value, "", &mut snake);
+        let snake = tongban_tests::cli::snake_members(&value);
         assert!(
             snake.is_empty(),
             "tongban --json {}: members not in camelCase: {snake:?}",

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::exchange::{CIVIL, free_port, payload_file, serve, serve_logged, setup};
+use super::exchange::{
+    CIVIL, Served, client_cmd, payload_file, send_registration, serve_logged, setup_and_serve,
+};
 use crate::{MARKET, json_of};
 
 /// A `tongban listen` process whose output lines are read as they come.
@@ -114,14 +116,6 @@ impl Listening {
     }
 }
 
-fn department_cmd(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tongban"))
-        .args(args)
-        .env_remove("TONGBAN_HUB")
-        .output()
-        .unwrap()
-}
-
 /// Waits until `path` holds a line with every one of `parts`.
 fn logged(path: &Path, parts: &[&str], within: Duration) -> String {
     let until = Instant::now() + within;
@@ -144,10 +138,14 @@ fn listen_outlives_a_hub_restart_and_stops_on_sigterm_with_done() {
         "listen_outlives_a_hub_restart_and_stops_on_sigterm_with_done",
         || {
             let dir = tempfile::tempdir().unwrap();
-            let (data, market, civil) = setup(dir.path());
-            let port = free_port();
-            let addr = format!("127.0.0.1:{port}");
-            let mut hub = serve(&data, port);
+            let Served {
+                data,
+                market,
+                civil,
+                port,
+                addr,
+                mut hub,
+            } = setup_and_serve(dir.path());
             let mut listen =
                 Listening::start(&["--hub", &addr, "--credentials", civil.to_str().unwrap()]);
             listen.said(
@@ -171,22 +169,12 @@ fn listen_outlives_a_hub_restart_and_stops_on_sigterm_with_done() {
             );
 
             // What is sent after the restart reaches the same listen process.
-            let sent = json_of(&department_cmd(&[
-                "--json",
-                "send",
-                "--hub",
+            let sent = json_of(&send_registration(
                 &addr,
-                "--credentials",
-                market.to_str().unwrap(),
-                "--to",
+                &market,
                 CIVIL,
-                "--resource",
-                "business-registration",
-                "--schema",
-                "business-registration@1",
-                "--payload",
-                payload_file(dir.path()).to_str().unwrap(),
-            ]));
+                &payload_file(dir.path()),
+            ));
             let id = sent["id"].as_str().unwrap();
             listen.delivered(id, Duration::from_secs(30));
 
@@ -219,14 +207,17 @@ fn a_provider_that_stops_or_is_killed_leaves_requesters_provider_unavailable() {
         "a_provider_that_stops_or_is_killed_leaves_requesters_provider_unavailable",
         || {
             let dir = tempfile::tempdir().unwrap();
-            let (data, market, civil) = setup(dir.path());
-            let port = free_port();
-            let addr = format!("127.0.0.1:{port}");
-            let mut hub = serve(&data, port);
+            let Served {
+                market,
+                civil,
+                addr,
+                mut hub,
+                ..
+            } = setup_and_serve(dir.path());
             let payload = payload_file(dir.path());
             let request = || {
                 let started = Instant::now();
-                let out = department_cmd(&[
+                let out = client_cmd(&[
                     "--json",
                     "request",
                     "--hub",
@@ -295,10 +286,12 @@ fn a_provider_that_stops_or_is_killed_leaves_requesters_provider_unavailable() {
 fn several_hub_addresses_and_a_connect_timeout() {
     crate::each_backend("several_hub_addresses_and_a_connect_timeout", || {
         let dir = tempfile::tempdir().unwrap();
-        let (data, market, _civil) = setup(dir.path());
-        let port = free_port();
-        let addr = format!("127.0.0.1:{port}");
-        let mut hub = serve(&data, port);
+        let Served {
+            market,
+            addr,
+            mut hub,
+            ..
+        } = setup_and_serve(dir.path());
         // Addresses where nothing answers (QUIC gets no "connection refused").
         let quiet: Vec<std::net::UdpSocket> = (0..2)
             .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
@@ -353,7 +346,7 @@ fn several_hub_addresses_and_a_connect_timeout() {
         );
 
         // A timeout needs its unit.
-        let out = department_cmd(&[
+        let out = client_cmd(&[
             "send",
             "--connect-timeout",
             "5",
@@ -394,7 +387,7 @@ fn several_hub_addresses_and_a_connect_timeout() {
         listen.said("(attempt 2)", Duration::from_secs(30));
         let (status, _) = listen.terminate();
         assert_eq!(status.code(), Some(0), "{:#?}", listen.said);
-        let out = department_cmd(&[
+        let out = client_cmd(&[
             "--json",
             "listen",
             "--no-reconnect",

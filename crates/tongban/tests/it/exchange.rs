@@ -74,18 +74,7 @@ pub(crate) fn setup(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let mut creds = Vec::new();
     for dept in [MARKET, CIVIL] {
         let out = dir.join(dept);
-        ok(&tongban(
-            &data,
-            &[
-                "ca",
-                "issue",
-                "client",
-                "--dept",
-                dept,
-                "--out",
-                out.to_str().unwrap(),
-            ],
-        ));
+        ok(&crate::issue_client_certificate(&data, dept, &out));
         ok(&tongban(
             &data,
             &[
@@ -102,15 +91,49 @@ pub(crate) fn setup(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (data, creds.remove(0), creds.remove(0))
 }
 
+/// [`setup`]'s hub served on a free port.
+pub(crate) struct Served {
+    pub data: PathBuf,
+    /// MARKET's and CIVIL's credentials.
+    pub market: PathBuf,
+    pub civil: PathBuf,
+    pub port: u16,
+    /// `127.0.0.1:{port}`.
+    pub addr: String,
+    /// The `tongban serve` process; the test kills and waits for it.
+    pub hub: Child,
+}
+
+/// [`setup`] in `dir`, then `tongban serve` on a free port, once it answers.
+pub(crate) fn setup_and_serve(dir: &Path) -> Served {
+    let (data, market, civil) = setup(dir);
+    let port = free_port();
+    let hub = serve(&data, port);
+    Served {
+        data,
+        market,
+        civil,
+        port,
+        addr: format!("127.0.0.1:{port}"),
+        hub,
+    }
+}
+
 pub(crate) fn serve(data: &Path, port: u16) -> Child {
     serve_logged(data, port, None)
 }
 
 /// `tongban serve` on `port`; with `log`, its standard error goes to that
 /// file with the connection log (`tongban_hub::conn` at debug).
+pub(crate) fn serve_logged(data: &Path, port: u16, log: Option<&Path>) -> Child {
+    serve_with(data, port, &[], log)
+}
+
+/// `tongban serve` on `port` with the `extra` options of `serve`, once it
+/// answers; with `log`, as [`serve_logged`].
 // The callers kill and wait for the child; a panic here ends the test anyway.
 #[allow(clippy::zombie_processes)]
-pub(crate) fn serve_logged(data: &Path, port: u16, log: Option<&Path>) -> Child {
+pub(crate) fn serve_with(data: &Path, port: u16, extra: &[&str], log: Option<&Path>) -> Child {
     let (filter, stderr) = match log {
         Some(path) => (
             "warn,tongban_hub::conn=debug",
@@ -126,12 +149,17 @@ pub(crate) fn serve_logged(data: &Path, port: u16, log: Option<&Path>) -> Child 
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
+        .args(extra)
         .env("TONGBAN_LOG", filter)
         .stdout(Stdio::null())
         .stderr(stderr)
         .spawn()
         .unwrap();
-    // Wait until it answers.
+    answering(child, port)
+}
+
+/// `child` once the hub it runs has bound `port` (within 30 s).
+fn answering(child: Child, port: u16) -> Child {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {
         if std::net::UdpSocket::bind(format!("127.0.0.1:{port}")).is_err() {
@@ -149,11 +177,55 @@ pub(crate) fn payload_file(dir: &Path) -> PathBuf {
     p
 }
 
-fn client_cmd(args: &[&str]) -> std::process::Output {
+/// A department's command (`send`, `listen`, ...): `tongban` with `args`,
+/// and no hub address from the environment the tests run in.
+pub(crate) fn client_cmd(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tongban"))
         .args(args)
+        .env_remove("TONGBAN_HUB")
         .output()
         .unwrap()
+}
+
+/// `send --json` of the payload file `payload` on the business-registration
+/// resource, from the department of `credentials` to `to`, via `addr`.
+pub(crate) fn send_registration(
+    addr: &str,
+    credentials: &Path,
+    to: &str,
+    payload: &Path,
+) -> std::process::Output {
+    client_cmd(&[
+        "--json",
+        "send",
+        "--hub",
+        addr,
+        "--credentials",
+        credentials.to_str().unwrap(),
+        "--to",
+        to,
+        "--resource",
+        "business-registration",
+        "--schema",
+        "business-registration@1",
+        "--payload",
+        payload.to_str().unwrap(),
+    ])
+}
+
+/// The first delivery `listen --count 1` prints for the department of
+/// `credentials`, via `addr`.
+fn listen_once(addr: &str, credentials: &Path) -> Value {
+    let out = client_cmd(&[
+        "listen",
+        "--hub",
+        addr,
+        "--credentials",
+        credentials.to_str().unwrap(),
+        "--count",
+        "1",
+    ]);
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap()
 }
 
 #[test]
@@ -212,18 +284,7 @@ fn a_large_payload_travels_by_reference_from_the_command_line() {
                 file.to_str().unwrap(),
             ];
             assert!(json_of(&client_cmd(&send))["seq"].as_u64().unwrap() > 0);
-            let out = client_cmd(&[
-                "listen",
-                "--hub",
-                &addr,
-                "--credentials",
-                civil.to_str().unwrap(),
-                "--count",
-                "1",
-            ]);
-            let line: Value =
-                serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap())
-                    .unwrap();
+            let line = listen_once(&addr, &civil);
             assert!(line["envelope"]["payload"].is_null());
             assert_eq!(line["payload"], payload, "listen fetches the payload");
             let sha256 = line["envelope"]["payloadRef"]["sha256"].as_str().unwrap();
@@ -268,60 +329,23 @@ fn a_large_payload_travels_by_reference_from_the_command_line() {
 fn serve_send_and_listen_from_the_command_line() {
     crate::each_backend("serve_send_and_listen_from_the_command_line", || {
         let dir = tempfile::tempdir().unwrap();
-        let (data, market, civil) = setup(dir.path());
-        let port = free_port();
-        let mut hub = serve(&data, port);
-        let addr = format!("127.0.0.1:{port}");
+        let Served {
+            data,
+            market,
+            civil,
+            addr,
+            mut hub,
+            ..
+        } = setup_and_serve(dir.path());
         let payload = payload_file(dir.path());
-        let out = client_cmd(&[
-            "--json",
-            "send",
-            "--hub",
-            &addr,
-            "--credentials",
-            market.to_str().unwrap(),
-            "--to",
-            CIVIL,
-            "--resource",
-            "business-registration",
-            "--schema",
-            "business-registration@1",
-            "--payload",
-            payload.to_str().unwrap(),
-        ]);
+        let out = send_registration(&addr, &market, CIVIL, &payload);
         let accepted = json_of(&out);
         assert!(accepted["seq"].as_u64().unwrap() > 0, "{accepted}");
         // CIVIL was offline; it gets the message when it listens.
-        let out = client_cmd(&[
-            "listen",
-            "--hub",
-            &addr,
-            "--credentials",
-            civil.to_str().unwrap(),
-            "--count",
-            "1",
-        ]);
-        let line: Value =
-            serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap())
-                .unwrap();
+        let line = listen_once(&addr, &civil);
         assert_eq!(line["envelope"]["id"], accepted["id"]);
         // CIVIL may not send on MARKET's resource: only the provider publishes.
-        let out = client_cmd(&[
-            "--json",
-            "send",
-            "--hub",
-            &addr,
-            "--credentials",
-            civil.to_str().unwrap(),
-            "--to",
-            MARKET,
-            "--resource",
-            "business-registration",
-            "--schema",
-            "business-registration@1",
-            "--payload",
-            payload.to_str().unwrap(),
-        ]);
+        let out = send_registration(&addr, &civil, MARKET, &payload);
         assert_eq!(json_of(&out)["error"]["code"], "RESOURCE_FORBIDDEN");
         // MARKET publishes a record; CIVIL (approved) reads the resource's records.
         let published = json_of(&client_cmd(&[
@@ -388,10 +412,15 @@ fn serve_send_and_listen_from_the_command_line() {
 fn kill_9_under_load_loses_nothing_acknowledged() {
     crate::each_backend("kill_9_under_load_loses_nothing_acknowledged", || {
         let dir = tempfile::tempdir().unwrap();
-        let (data, market, civil) = setup(dir.path());
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let mut hub = serve(&data, port);
+        let Served {
+            data,
+            market,
+            civil,
+            port,
+            addr,
+            mut hub,
+        } = setup_and_serve(dir.path());
+        let addr: SocketAddr = addr.parse().unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let acknowledged: Vec<String> = runtime.block_on(async {
             let cfg = client_config(&market, addr);
@@ -515,17 +544,7 @@ fn cases_from_the_command_line() {
     crate::each_backend("cases_from_the_command_line", || {
         let dir = tempfile::tempdir().unwrap();
         let (data, _market, civil) = setup(dir.path());
-        ok(&tongban(
-            &data,
-            &[
-                "licence",
-                "issue",
-                "--issuer",
-                MARKET,
-                "--request",
-                crate::business_request(dir.path()).to_str().unwrap(),
-            ],
-        ));
+        crate::issue_business_licence(&data, crate::business_request(dir.path()).to_str().unwrap());
         let item = dir.path().join("item.json");
         std::fs::write(
         &item,

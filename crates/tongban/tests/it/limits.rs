@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use tongban_client::Client;
@@ -27,34 +27,10 @@ const SEND_WINDOW: u64 = 4 * MIB;
 /// it by hundreds (256 frames of 1 MiB, three more uploads of 64 MiB).
 const SLACK: u64 = 64 * MIB;
 
-// The caller kills and waits for the child.
-#[allow(clippy::zombie_processes)]
+/// `tongban serve` on `port`, once it answers.
 fn serve(data: &Path, port: u16) -> Child {
-    let child = crate::cli(data)
-        .args([
-            "--durability",
-            "process",
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            // Long: the attack's streams stay open while it is measured.
-            "--read-timeout-secs",
-            "120",
-        ])
-        .env("TONGBAN_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if std::net::UdpSocket::bind(format!("127.0.0.1:{port}")).is_err() {
-            std::thread::sleep(Duration::from_millis(300));
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("the hub did not start");
+    // Long: the attack's streams stay open while it is measured.
+    crate::exchange::serve_with(data, port, &["--read-timeout-secs", "120"], None)
 }
 
 /// A figure of `/proc/{pid}/status` in bytes (`VmRSS`, `VmHWM`).

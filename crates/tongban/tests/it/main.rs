@@ -199,6 +199,63 @@ fn business_request(dir: &Path) -> PathBuf {
     path
 }
 
+/// MARKET issues the business licence of [`business_request_json`] (the
+/// request file at `request`) in the hub in `data`; what `issue --json`
+/// says (it must succeed).
+fn issue_business_licence(data: &Path, request: &str) -> Value {
+    let out = tongban(
+        data,
+        &[
+            "--json",
+            "licence",
+            "issue",
+            "--issuer",
+            MARKET,
+            "--request",
+            request,
+        ],
+    );
+    ok(&out);
+    json_of(&out)
+}
+
+/// `ca issue client --json` for `department` into the directory `out`.
+fn issue_client_certificate(data: &Path, department: &str, out: &Path) -> Output {
+    tongban(
+        data,
+        &[
+            "--json",
+            "ca",
+            "issue",
+            "client",
+            "--dept",
+            department,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+}
+
+/// Exports licence `identifier` into `out` for a bank opening an account;
+/// the anchor it was exported with.
+fn export_for_bank(data: &Path, identifier: &str, out: &Path) -> String {
+    ok(&tongban(
+        data,
+        &[
+            "licence",
+            "export",
+            identifier,
+            "--out",
+            out.to_str().unwrap(),
+            "--requester",
+            "银行",
+            "--use-cause",
+            "开立对公账户",
+        ],
+    ));
+    std::fs::read_to_string(out.join("anchor.txt")).unwrap()
+}
+
 #[test]
 fn init_issue_find_export_and_verify_offline() {
     each_backend("init_issue_find_export_and_verify_offline", || {
@@ -261,21 +318,7 @@ fn init_issue_find_export_and_verify_offline() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("--use-cause"));
 
         let export_dir = dir.path().join("export");
-        ok(&tongban(
-            &data,
-            &[
-                "licence",
-                "export",
-                &identifier,
-                "--out",
-                export_dir.to_str().unwrap(),
-                "--requester",
-                "银行",
-                "--use-cause",
-                "开立对公账户",
-            ],
-        ));
-        let anchor = std::fs::read_to_string(export_dir.join("anchor.txt")).unwrap();
+        let anchor = export_for_bank(&data, &identifier, &export_dir);
         let licence = export_dir.join("licence.json");
         let offline = |file: &Path, attachment: Option<&Path>| {
             let mut args = vec![
@@ -811,33 +854,13 @@ fn certificate_authority_from_the_command_line() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("hub");
         ok(&tongban(&data, &["init"]));
-        let out = tongban(
-            &data,
-            &[
-                "--json",
-                "ca",
-                "issue",
-                "client",
-                "--dept",
-                MARKET,
-                "--out",
-                dir.path().join("m").to_str().unwrap(),
-            ],
-        );
+        let out = issue_client_certificate(&data, MARKET, &dir.path().join("m"));
         assert_eq!(json_of(&out)["error"]["code"], "CA_NOT_INITIALISED");
         ok(&tongban(&data, &["ca", "init"]));
-        let client = json_of(&tongban(
+        let client = json_of(&issue_client_certificate(
             &data,
-            &[
-                "--json",
-                "ca",
-                "issue",
-                "client",
-                "--dept",
-                MARKET,
-                "--out",
-                dir.path().join("m").to_str().unwrap(),
-            ],
+            MARKET,
+            &dir.path().join("m"),
         ));
         let serial = client["serial"].as_str().unwrap().to_owned();
         #[cfg(unix)]
@@ -850,19 +873,7 @@ fn certificate_authority_from_the_command_line() {
             assert_eq!(mode & 0o777, 0o600);
         }
         // Never overwrite a key.
-        let out = tongban(
-            &data,
-            &[
-                "--json",
-                "ca",
-                "issue",
-                "client",
-                "--dept",
-                MARKET,
-                "--out",
-                dir.path().join("m").to_str().unwrap(),
-            ],
-        );
+        let out = issue_client_certificate(&data, MARKET, &dir.path().join("m"));
         assert_eq!(json_of(&out)["error"]["code"], "FILE_EXISTS");
         ok(&tongban(
             &data,
@@ -876,19 +887,7 @@ fn certificate_authority_from_the_command_line() {
             &data,
             &["dept", "suspend", MARKET, "--reason", "整改"],
         ));
-        let out = tongban(
-            &data,
-            &[
-                "--json",
-                "ca",
-                "issue",
-                "client",
-                "--dept",
-                MARKET,
-                "--out",
-                dir.path().join("m2").to_str().unwrap(),
-            ],
-        );
+        let out = issue_client_certificate(&data, MARKET, &dir.path().join("m2"));
         assert_eq!(json_of(&out)["error"]["code"], "DEPARTMENT_SUSPENDED");
         // The development PKI regenerates with one command.
         let pki = dir.path().join("pki");

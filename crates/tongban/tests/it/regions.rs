@@ -115,28 +115,28 @@ impl Region {
         path
     }
 
-    /// Whether `peer`'s CA's CRL is stored and fresh here (`fresh`), or why
-    /// not, from `peer list`.
-    fn crl_of(&self, peer: &str) -> String {
+    /// `peer`'s entry in `peer list`, if it has one.
+    fn peer_entry(&self, peer: &str) -> Option<Value> {
         let listed = json_of(&tongban(&self.data, &["--json", "peer", "list"]));
         listed
             .as_array()
             .unwrap()
             .iter()
             .find(|p| p["regionCode"] == peer)
-            .and_then(|p| p["crl"].as_str())
+            .cloned()
+    }
+
+    /// Whether `peer`'s CA's CRL is stored and fresh here (`fresh`), or why
+    /// not, from `peer list`.
+    fn crl_of(&self, peer: &str) -> String {
+        self.peer_entry(peer)
+            .and_then(|p| p["crl"].as_str().map(str::to_owned))
             .unwrap_or_default()
-            .to_owned()
     }
 
     /// The stored state of `peer`'s trust list, from `peer list`.
     fn trust_of(&self, peer: &str) -> Value {
-        let listed = json_of(&tongban(&self.data, &["--json", "peer", "list"]));
-        listed
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["regionCode"] == peer)
+        self.peer_entry(peer)
             .map(|p| p["trust"].clone())
             .unwrap_or(Value::Null)
     }
@@ -207,18 +207,8 @@ fn eventually(what: &str, mut f: impl FnMut() -> Option<Value>) -> Value {
 }
 
 fn issue(region: &Region, dir: &Path) -> String {
-    let issued = json_of(&tongban(
-        &region.data,
-        &[
-            "--json",
-            "licence",
-            "issue",
-            "--issuer",
-            MARKET,
-            "--request",
-            crate::business_request(dir).to_str().unwrap(),
-        ],
-    ));
+    let issued =
+        crate::issue_business_licence(&region.data, crate::business_request(dir).to_str().unwrap());
     issued["licence"]["identifier"].as_str().unwrap().to_owned()
 }
 
@@ -254,17 +244,10 @@ fn three_regions_trust_verify_and_pull_each_others_licences() {
                 &["key", "new", "--owner", CIVIL, "--purpose", "exchange"],
             ));
             let creds = dir.join("qingcheng-civil");
-            ok(&tongban(
+            ok(&crate::issue_client_certificate(
                 &qingcheng.data,
-                &[
-                    "ca",
-                    "issue",
-                    "client",
-                    "--dept",
-                    CIVIL,
-                    "--out",
-                    creds.to_str().unwrap(),
-                ],
+                CIVIL,
+                &creds,
             ));
             ok(&tongban(
                 &qingcheng.data,

@@ -23,35 +23,10 @@ fn a_licence_with_two_names_verifies_on_no_path() {
         &dir.path().join("request.json"),
         &business_request_json().to_string(),
     );
-    let issued = json_of(&tongban(
-        &data,
-        &[
-            "--json",
-            "licence",
-            "issue",
-            "--issuer",
-            MARKET,
-            "--request",
-            &request,
-        ],
-    ));
+    let issued = crate::issue_business_licence(&data, &request);
     let identifier = issued["licence"]["identifier"].as_str().unwrap().to_owned();
     let export = dir.path().join("export");
-    ok(&tongban(
-        &data,
-        &[
-            "licence",
-            "export",
-            &identifier,
-            "--out",
-            export.to_str().unwrap(),
-            "--requester",
-            "银行",
-            "--use-cause",
-            "开立对公账户",
-        ],
-    ));
-    let anchor = std::fs::read_to_string(export.join("anchor.txt")).unwrap();
+    let anchor = crate::export_for_bank(&data, &identifier, &export);
     let trust = export.join("trust.json");
     let text = std::fs::read_to_string(export.join("licence.json")).unwrap();
     let licence: Value = serde_json::from_str(&text).unwrap();
