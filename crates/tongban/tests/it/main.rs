@@ -199,22 +199,28 @@ fn business_request(dir: &Path) -> PathBuf {
     path
 }
 
-/// MARKET issues the business licence of [`business_request_json`] (the
-/// request file at `request`) in the hub in `data`; what `issue --json`
-/// says (it must succeed).
-fn issue_business_licence(data: &Path, request: &str) -> Value {
-    let out = tongban(
+/// `licence issue --json` by `issuer` of the request file `request` in the
+/// hub in `data`.
+fn issue_licence(data: &Path, issuer: &str, request: &str) -> Output {
+    tongban(
         data,
         &[
             "--json",
             "licence",
             "issue",
             "--issuer",
-            MARKET,
+            issuer,
             "--request",
             request,
         ],
-    );
+    )
+}
+
+/// MARKET issues the business licence of [`business_request_json`] (the
+/// request file at `request`) in the hub in `data`; what `issue --json`
+/// says (it must succeed).
+fn issue_business_licence(data: &Path, request: &str) -> Value {
+    let out = issue_licence(data, MARKET, request);
     ok(&out);
     json_of(&out)
 }
@@ -234,6 +240,26 @@ fn issue_client_certificate(data: &Path, department: &str, out: &Path) -> Output
             out.to_str().unwrap(),
         ],
     )
+}
+
+/// `licence verify --json` of the licence file `file` against the trust
+/// file `trust` and its `anchor` (and `attachment`, if any), in the hub
+/// directory `data`: an empty one for offline verification, which needs
+/// no hub.
+fn verify_with_trust(
+    data: &Path,
+    file: &str,
+    trust: &str,
+    anchor: &str,
+    attachment: Option<&str>,
+) -> Output {
+    let mut args = vec![
+        "--json", "licence", "verify", file, "--trust", trust, "--anchor", anchor,
+    ];
+    if let Some(attachment) = attachment {
+        args.extend(["--attachment", attachment]);
+    }
+    tongban(data, &args)
 }
 
 /// Exports licence `identifier` into `out` for a bank opening an account;
@@ -320,27 +346,15 @@ fn init_issue_find_export_and_verify_offline() {
         let export_dir = dir.path().join("export");
         let anchor = export_for_bank(&data, &identifier, &export_dir);
         let licence = export_dir.join("licence.json");
+        let trust = export_dir.join("trust.json");
         let offline = |file: &Path, attachment: Option<&Path>| {
-            let mut args = vec![
-                "--json",
-                "licence",
-                "verify",
+            verify_with_trust(
+                &dir.path().join("nowhere"),
                 file.to_str().unwrap(),
-                "--trust",
-                export_dir.to_str().unwrap(),
-                "--anchor",
+                trust.to_str().unwrap(),
                 anchor.trim(),
-            ];
-            let trust = export_dir.join("trust.json");
-            args[5] = trust.to_str().unwrap();
-            let a;
-            if let Some(att) = attachment {
-                a = att.to_str().unwrap().to_owned();
-                args.push("--attachment");
-                args.push(&a);
-            }
-            // An empty data dir: offline verification needs no hub.
-            tongban(&dir.path().join("nowhere"), &args)
+                attachment.map(|a| a.to_str().unwrap()),
+            )
         };
         let out = offline(&licence, Some(&export_dir.join("attachment.pdf")));
         assert!(
@@ -367,18 +381,12 @@ fn init_issue_find_export_and_verify_offline() {
             "ATTACHMENT_DIGEST_MISMATCH"
         );
         // The wrong anchor: TRUST_FILE_UNTRUSTED.
-        let out = tongban(
+        let out = verify_with_trust(
             &data,
-            &[
-                "--json",
-                "licence",
-                "verify",
-                licence.to_str().unwrap(),
-                "--trust",
-                export_dir.join("trust.json").to_str().unwrap(),
-                "--anchor",
-                "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2",
-            ],
+            licence.to_str().unwrap(),
+            trust.to_str().unwrap(),
+            "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2",
+            None,
         );
         assert_eq!(json_of(&out)["error"]["code"], "TRUST_FILE_UNTRUSTED");
 
@@ -445,18 +453,7 @@ fn refusals_have_stable_codes() {
         ok(&tongban(&data, &["init"]));
         let bad = dir.path().join("bad.json");
         std::fs::write(&bad, b"{\"type\": ").unwrap();
-        let out = tongban(
-            &data,
-            &[
-                "--json",
-                "licence",
-                "issue",
-                "--issuer",
-                MARKET,
-                "--request",
-                bad.to_str().unwrap(),
-            ],
-        );
+        let out = issue_licence(&data, MARKET, bad.to_str().unwrap());
         assert_eq!(json_of(&out)["error"]["code"], "MALFORMED_JSON");
         let out = tongban(
             &data,
@@ -464,18 +461,7 @@ fn refusals_have_stable_codes() {
         );
         assert_eq!(json_of(&out)["error"]["code"], "MALFORMED_JSON");
         let request = business_request(dir.path());
-        let out = tongban(
-            &data,
-            &[
-                "--json",
-                "licence",
-                "issue",
-                "--issuer",
-                "11440114MB2C00023H",
-                "--request",
-                request.to_str().unwrap(),
-            ],
-        );
+        let out = issue_licence(&data, "11440114MB2C00023H", request.to_str().unwrap());
         assert_eq!(json_of(&out)["error"]["code"], "SIGNING_KEY_NONE");
         let out = tongban(
             &data,

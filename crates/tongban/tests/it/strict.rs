@@ -97,18 +97,12 @@ fn a_licence_with_two_names_verifies_on_no_path() {
     // The export as it is verifies with the trust file (the bare key
     // knows no status list, so only that path can say valid).
     let file = export.join("licence.json");
-    let out = tongban(
+    let out = crate::verify_with_trust(
         &dir.path().join("nowhere"),
-        &[
-            "--json",
-            "licence",
-            "verify",
-            file.to_str().unwrap(),
-            "--trust",
-            trust.to_str().unwrap(),
-            "--anchor",
-            anchor.trim(),
-        ],
+        file.to_str().unwrap(),
+        trust.to_str().unwrap(),
+        anchor.trim(),
+        None,
     );
     assert_eq!(json_of(&out)["valid"], true);
 
@@ -121,18 +115,12 @@ fn a_licence_with_two_names_verifies_on_no_path() {
     );
     assert_ne!(repeated, trust_text);
     let trust_file = write(&dir.path().join("trust-twice.json"), &repeated);
-    let out = tongban(
+    let out = crate::verify_with_trust(
         &dir.path().join("nowhere"),
-        &[
-            "--json",
-            "licence",
-            "verify",
-            file.to_str().unwrap(),
-            "--trust",
-            &trust_file,
-            "--anchor",
-            anchor.trim(),
-        ],
+        file.to_str().unwrap(),
+        &trust_file,
+        anchor.trim(),
+        None,
     );
     assert_eq!(json_of(&out)["error"]["code"], "DUPLICATE_MEMBER");
 }
@@ -157,18 +145,7 @@ fn issue_request_files_have_exactly_their_members() {
     ];
     for (what, body, code, word) in cases {
         let file = write(&dir.path().join("request.json"), &body);
-        let out = tongban(
-            &data,
-            &[
-                "--json",
-                "licence",
-                "issue",
-                "--issuer",
-                MARKET,
-                "--request",
-                &file,
-            ],
-        );
+        let out = crate::issue_licence(&data, MARKET, &file);
         let answer = json_of(&out);
         assert_eq!(answer["error"]["code"], code, "{what}: {answer}");
         assert!(
