@@ -5,9 +5,7 @@
 use serde_json::{Value, json};
 use tongban_service::{CaseQuery, Hub, IssueInput, ItemDraft, MaterialState};
 
-use crate::{
-    BUSINESS_LICENCE, CIVIL, COMPANY, MARKET, business_licence, each_backend, schemas_dir,
-};
+use crate::{BUSINESS_LICENCE, CIVIL, COMPANY, MARKET, business_licence, each_backend};
 
 const PLANNING_PERMIT: &str = "11100000TB0000003R001";
 const DISABILITY_CERTIFICATE: &str = "51100000TB0000004Q001";
@@ -50,15 +48,10 @@ fn ask(case: &str, item: &str, cause: &str) -> CaseQuery {
 }
 
 fn permit() -> IssueInput {
-    let example: Value = serde_json::from_slice(
-        &std::fs::read(schemas_dir().join("examples/construction-planning-permit.json")).unwrap(),
-    )
-    .unwrap();
-    IssueInput::from_json(&json!({
-        "type": PLANNING_PERMIT,
-        "holder": {"name": "广州花都鸿睿启航电子科技有限公司", "codeType": "001", "code": COMPANY},
-        "data": example,
-    }))
+    IssueInput::from_json(&crate::company_request(
+        PLANNING_PERMIT,
+        "construction-planning-permit",
+    ))
     .unwrap()
 }
 

@@ -122,18 +122,28 @@ async fn audit_details_are_documented_data(hub: &Hub) {
     assert!(faults.is_empty(), "{faults:#?}");
 }
 
-fn business_licence() -> IssueInput {
-    let example: Value = serde_json::from_slice(
-        &std::fs::read(schemas_dir().join("examples/business-licence.json")).unwrap(),
+/// The data of the shipped example `name` (`examples/{name}.json`).
+fn example(name: &str) -> Value {
+    serde_json::from_slice(
+        &std::fs::read(schemas_dir().join(format!("examples/{name}.json"))).unwrap(),
     )
-    .unwrap();
-    IssueInput::from_json(&json!({
-        "type": BUSINESS_LICENCE,
-        "holder": {"name": "广州花都鸿睿启航电子科技有限公司", "codeType": "001", "code": COMPANY},
-        "data": example,
-        "serviceItem": {"code": "440114-SCJG-001", "name": "企业设立登记"}
-    }))
     .unwrap()
+}
+
+/// A request for a licence of `type_code` to COMPANY, with the data of the
+/// shipped example `example`.
+fn company_request(type_code: &str, example_name: &str) -> Value {
+    json!({
+        "type": type_code,
+        "holder": {"name": "广州花都鸿睿启航电子科技有限公司", "codeType": "001", "code": COMPANY},
+        "data": example(example_name),
+    })
+}
+
+fn business_licence() -> IssueInput {
+    let mut request = company_request(BUSINESS_LICENCE, "business-licence");
+    request["serviceItem"] = json!({"code": "440114-SCJG-001", "name": "企业设立登记"});
+    IssueInput::from_json(&request).unwrap()
 }
 
 fn query(cause: &str) -> Query {

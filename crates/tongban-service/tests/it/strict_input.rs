@@ -17,10 +17,7 @@ fn code<T: std::fmt::Debug>(r: tongban_service::Result<T>) -> String {
 }
 
 fn request() -> Value {
-    let example: Value = serde_json::from_slice(
-        &std::fs::read(schemas_dir().join("examples/business-licence.json")).unwrap(),
-    )
-    .unwrap();
+    let example = crate::example("business-licence");
     json!({
         "type": BUSINESS_LICENCE,
         "typeVersion": "2",
