@@ -7,7 +7,7 @@ use tongban_proto::ErrorCode;
 use tongban_proto::services::{CaseLicenceQuery, CaseResult, Holder, HubAnswer};
 use tongban_service::IssueInput;
 
-use crate::{CIVIL, COMPANY, MARKET, TestHub, fast_config, registration, schemas_dir};
+use crate::{CIVIL, COMPANY, MARKET, TestHub, fast_config, put_item, registration, schemas_dir};
 
 fn example(name: &str) -> Value {
     serde_json::from_slice(
@@ -50,19 +50,17 @@ async fn prepare(t: &TestHub) -> String {
         )
         .await
         .unwrap();
-    t.hub
-        .item_put(
-            CIVIL,
-            serde_json::from_value(json!({
-                "code": "440114-GZ-0201", "name": "建设工程规划许可证核发", "itemType": "承诺件",
-                "legalLimitDays": 20, "promisedLimitDays": 10,
-                "materials": [{"name": "营业执照", "licenceType": "11100000TB0000001K001"}],
-                "resultType": "11100000TB0000003R001",
-            }))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
+    put_item(
+        &t.hub,
+        CIVIL,
+        json!({
+            "code": "440114-GZ-0201", "name": "建设工程规划许可证核发", "itemType": "承诺件",
+            "legalLimitDays": 20, "promisedLimitDays": 10,
+            "materials": [{"name": "营业执照", "licenceType": "11100000TB0000001K001"}],
+            "resultType": "11100000TB0000003R001",
+        }),
+    )
+    .await;
     licence.identifier.as_str().to_owned()
 }
 

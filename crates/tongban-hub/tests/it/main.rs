@@ -248,6 +248,14 @@ pub async fn withdraw_civils_approval(t: &TestHub, reason: Option<&str>) {
         .unwrap();
 }
 
+/// Registers the service item (事项) `item`, in its JSON form, for
+/// `department`.
+pub async fn put_item(hub: &Hub, department: &str, item: Value) {
+    hub.item_put(department, serde_json::from_value(item).unwrap())
+        .await
+        .unwrap();
+}
+
 /// Publishes a resource shared on conditions (有条件共享) in the catalogue
 /// and approves an application of each consumer covering the test.
 pub async fn share_on_conditions(

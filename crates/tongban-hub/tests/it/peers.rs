@@ -14,7 +14,8 @@ use tongban_service::ca::CertRequest;
 use tongban_tests::TestBackend;
 
 use crate::{
-    CIVIL, COMPANY, MARKET, QC_CIVIL, QC_HEALTH, TestHub, fast_config, registration, schemas_dir,
+    CIVIL, COMPANY, MARKET, QC_CIVIL, QC_HEALTH, TestHub, fast_config, put_item, registration,
+    schemas_dir,
 };
 
 const BUSINESS_LICENCE: &str = "11100000TB0000001K001";
@@ -69,17 +70,16 @@ async fn linked_configured(
     .unwrap();
     for (hub, civil) in [(&q.hub, QC_CIVIL), (&h.hub, CIVIL)] {
         hub.publish_licence_type(schema.clone()).await.unwrap();
-        hub.item_put(
+        put_item(
+            hub,
             civil,
-            serde_json::from_value(json!({
+            json!({
                 "code": ITEM, "name": "社会团体成立登记", "itemType": "承诺件",
                 "legalLimitDays": 20, "promisedLimitDays": 10,
                 "materials": [{"name": "发起单位营业执照", "licenceType": BUSINESS_LICENCE}],
-            }))
-            .unwrap(),
+            }),
         )
-        .await
-        .unwrap();
+        .await;
     }
     let issued = issue_business_licence(&h, COMPANY, "广州花都鸿睿启航电子科技有限公司").await;
     // Both hubs run on fixed clocks set when they started: 清城区's must not
@@ -1011,18 +1011,16 @@ async fn a_pull_is_bound_to_a_case_of_the_departments_own_item() {
         let e = civil.pull(ask).await.unwrap_err();
         assert_eq!(e.reason(), Some("LICENCE_TYPE_NOT_IN_ITEM"), "{e}");
         // An item that names no licence type reads none.
-        q.hub
-            .item_put(
-                QC_CIVIL,
-                serde_json::from_value(json!({
-                    "code": "441802-MZ-0009", "name": "婚姻登记档案查询", "itemType": "即办件",
-                    "legalLimitDays": 1, "promisedLimitDays": 1,
-                    "materials": [{"name": "查询申请表"}],
-                }))
-                .unwrap(),
-            )
-            .await
-            .unwrap();
+        put_item(
+            &q.hub,
+            QC_CIVIL,
+            json!({
+                "code": "441802-MZ-0009", "name": "婚姻登记档案查询", "itemType": "即办件",
+                "legalLimitDays": 1, "promisedLimitDays": 1,
+                "materials": [{"name": "查询申请表"}],
+            }),
+        )
+        .await;
         let mut ask = query("QC-2026-000062");
         ask["serviceItem"] = json!("441802-MZ-0009");
         let e = civil.pull(ask).await.unwrap_err();
@@ -1083,18 +1081,16 @@ async fn licence_reads_are_rate_limited_per_department_on(qb: TestBackend, hb: T
         },
     )
     .await;
-    q.hub
-        .item_put(
-            QC_HEALTH,
-            serde_json::from_value(json!({
-                "code": "441802-WJ-0001", "name": "医疗机构执业登记", "itemType": "承诺件",
-                "legalLimitDays": 20, "promisedLimitDays": 10,
-                "materials": [{"name": "营业执照", "licenceType": BUSINESS_LICENCE}],
-            }))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
+    put_item(
+        &q.hub,
+        QC_HEALTH,
+        json!({
+            "code": "441802-WJ-0001", "name": "医疗机构执业登记", "itemType": "承诺件",
+            "legalLimitDays": 20, "promisedLimitDays": 10,
+            "materials": [{"name": "营业执照", "licenceType": BUSINESS_LICENCE}],
+        }),
+    )
+    .await;
     let civil = q.client(QC_CIVIL).await;
     let answer = civil.pull(query("QC-2026-000070")).await.unwrap();
     assert_eq!(outcome(&answer, "440114")["outcome"], "answered");
@@ -1198,18 +1194,16 @@ async fn pulls_past_a_departments_share_are_refused_busy() {
 async fn pulls_past_a_departments_share_are_refused_busy_on(qb: TestBackend, hb: TestBackend) {
     let (q, h, _) = linked(qb, hb).await;
     const HEALTH_ITEM: &str = "441802-WJ-0001";
-    q.hub
-        .item_put(
-            QC_HEALTH,
-            serde_json::from_value(json!({
-                "code": HEALTH_ITEM, "name": "公共场所卫生许可", "itemType": "承诺件",
-                "legalLimitDays": 20, "promisedLimitDays": 10,
-                "materials": [{"name": "营业执照", "licenceType": BUSINESS_LICENCE}],
-            }))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
+    put_item(
+        &q.hub,
+        QC_HEALTH,
+        json!({
+            "code": HEALTH_ITEM, "name": "公共场所卫生许可", "itemType": "承诺件",
+            "legalLimitDays": 20, "promisedLimitDays": 10,
+            "materials": [{"name": "营业执照", "licenceType": BUSINESS_LICENCE}],
+        }),
+    )
+    .await;
     // 花都区 goes away: every pull now waits for it (about `waitMs`).
     h.stop().await;
     let civil = q.client(QC_CIVIL).await;
