@@ -4,7 +4,7 @@
 //! module (`base::x`, `exchange::x`, `federation::x`, `ops::x`, `conn::x`)
 //! must be a file of the hub, and an item named after it
 //! (`base::failures::told`, `federation::PEER_SERVICES`) must be declared
-//! there; `Hub::x`, `Store::x` and `Client::x` must be functions of the
+//! there; `Service::x`, `Store::x` and `Client::x` must be functions of the
 //! service, store and client crates; and the hub's layer table must list
 //! exactly the files of each layer's folder.
 
@@ -18,7 +18,7 @@ const HUB_LAYERS: &[&str] = &["base", "conn", "exchange", "federation", "ops"];
 
 /// `Type::function` names and the crate whose `src` declares them.
 const METHODS_OF: &[(&str, &str)] = &[
-    ("Hub", "crates/tongban-service/src"),
+    ("Service", "crates/tongban-service/src"),
     ("Store", "crates/tongban-store/src"),
     ("Client", "crates/tongban-client/src"),
 ];
@@ -50,7 +50,7 @@ fn the_check_finds_names_that_lead_nowhere() {
     let doc = "\
 Real: `crates/tongban-hub/src/base/shares.rs`, `tests/it/layers.rs`, `shares.rs`,
 `base::shares`, `exchange::admission`, `base::failures::told`,
-`federation::PEER_SERVICES`, `Hub::case_read_types`, `Store::commit_exchange`,
+`federation::PEER_SERVICES`, `Service::case_read_types`, `Store::commit_exchange`,
 `Client::reconnect`, `conn::streams` routes to `federation::crossing`.
 
 | layer | files | may use |
@@ -63,7 +63,7 @@ Announced: `crates/tongban-made-up-later` (to come).
 
 Made up: `crates/tongban-hub/src/base/made_up.rs`, `tests/it/made_up.rs`,
 `made_up_file.rs`, `base::made_up`, `ops::made_up::thing`,
-`base::failures::made_up_fn`, `federation::MADE_UP`, `Hub::made_up`,
+`base::failures::made_up_fn`, `federation::MADE_UP`, `Service::made_up`,
 `Store::made_up`, `Client::made_up`, `crates/tongban-made-up/src/lib.rs`,
 `crates/tongban-made-up/tests/it/`.
 ";
@@ -81,7 +81,7 @@ Made up: `crates/tongban-hub/src/base/made_up.rs`, `tests/it/made_up.rs`,
         found,
         [
             "`Client::made_up`: no `fn made_up` in crates/tongban-client/src",
-            "`Hub::made_up`: no `fn made_up` in crates/tongban-service/src",
+            "`Service::made_up`: no `fn made_up` in crates/tongban-service/src",
             "`Store::made_up`: no `fn made_up` in crates/tongban-store/src",
             "`base::failures::made_up_fn`: nothing named `made_up_fn` is declared in base::failures",
             "`base::made_up`: no module base::made_up in crates/tongban-hub/src",

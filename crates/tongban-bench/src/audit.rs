@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use clap::Args;
 use serde_json::json;
-use tongban_service::{Hub, HubConfig, samples};
+use tongban_service::{Service, ServiceConfig, samples};
 use tongban_store::AuditRecord;
 
 use crate::measure::{say, warn_if_debug};
@@ -47,7 +47,7 @@ pub async fn run(args: AuditBenchArgs, json: bool) -> anyhow::Result<()> {
         .dir
         .clone()
         .unwrap_or_else(|| temp.path().to_path_buf());
-    let hub = Hub::open(&HubConfig::embedded(&dir)).await?;
+    let hub = Service::open(&ServiceConfig::embedded(&dir)).await?;
     samples::initialise(&hub, samples::REGION, samples::HUB_NAME, false).await?;
     say(
         json,
@@ -94,7 +94,7 @@ pub async fn run(args: AuditBenchArgs, json: bool) -> anyhow::Result<()> {
 }
 
 /// Appends `args.entries` entries, `args.batch` per transaction; the seconds it took.
-async fn append(hub: &Hub, args: &AuditBenchArgs, json: bool) -> anyhow::Result<f64> {
+async fn append(hub: &Service, args: &AuditBenchArgs, json: bool) -> anyhow::Result<f64> {
     let now = hub.now();
     let started = Instant::now();
     let bar = progress::bar(json, args.entries, "entries");
@@ -122,7 +122,7 @@ async fn append(hub: &Hub, args: &AuditBenchArgs, json: bool) -> anyhow::Result<
 
 /// Exports the archive into `dir` and verifies it against the pinned
 /// anchor with no store: (export seconds, entries verified, verify seconds).
-async fn export_and_verify(hub: &Hub, dir: &Path) -> anyhow::Result<(f64, u64, f64)> {
+async fn export_and_verify(hub: &Service, dir: &Path) -> anyhow::Result<(f64, u64, f64)> {
     let archive_path = dir.join("audit-archive.jsonl");
     let started = Instant::now();
     {

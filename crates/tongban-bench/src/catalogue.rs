@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde_json::{Value, json};
-use tongban_service::{Hub, HubConfig, samples};
+use tongban_service::{Service, ServiceConfig, samples};
 use tongban_store::{CatalogueEntry, CatalogueField, CatalogueFilter, DatabaseConfig};
 
 use crate::measure::{percentile, say, warn_if_debug};
@@ -167,11 +167,11 @@ fn entry(i: usize, now: time::OffsetDateTime) -> CatalogueEntry {
 pub async fn run(args: CatalogueBenchArgs, json: bool) -> anyhow::Result<()> {
     warn_if_debug("catalogue");
     let temp = tempfile::tempdir()?;
-    let mut config = HubConfig::embedded(temp.path());
+    let mut config = ServiceConfig::embedded(temp.path());
     if let Some(url) = &args.database {
         config.store.database = DatabaseConfig::parse(url);
     }
-    let hub = Hub::open(&config).await?;
+    let hub = Service::open(&config).await?;
     samples::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
     let backend = if args.database.is_some() {
         "postgres"
@@ -204,7 +204,7 @@ pub async fn run(args: CatalogueBenchArgs, json: bool) -> anyhow::Result<()> {
 }
 
 /// Loads `resources` synthetic entries, 2,000 per write; entries per second.
-async fn load(hub: &Hub, resources: usize, json: bool) -> anyhow::Result<f64> {
+async fn load(hub: &Service, resources: usize, json: bool) -> anyhow::Result<f64> {
     let now = time::OffsetDateTime::now_utc();
     let started = Instant::now();
     let bar = progress::bar(json, resources as u64, "resources");
@@ -232,7 +232,7 @@ struct Searches {
 
 /// Times each query (after one warm-up pass over the distinct ones).
 async fn time_searches(
-    hub: &Hub,
+    hub: &Service,
     qs: &[(String, Option<&'static str>)],
 ) -> anyhow::Result<Searches> {
     for (q, _) in qs.iter().take(SUBJECTS.len() * 5) {

@@ -18,7 +18,7 @@ use tongban_client::{Client, Event};
 use tongban_hub::ServeConfig;
 use tongban_proto::{ClientOp, Decoder, ServerOp};
 use tongban_seal::SigningKey;
-use tongban_service::{Hub, HubConfig, samples};
+use tongban_service::{Service, ServiceConfig, samples};
 use tongban_testhub::LocalHub;
 
 use crate::measure::{durability, percentile, raw_verify_rate, round2, say, warn_if_debug};
@@ -79,7 +79,7 @@ fn payload(size: usize, i: usize) -> Value {
 }
 
 struct Setup {
-    hub: Hub,
+    hub: Service,
     server: LocalHub,
     _dir: tempfile::TempDir,
 }
@@ -90,9 +90,9 @@ async fn start_hub(
     connections: usize,
 ) -> anyhow::Result<Setup> {
     let dir = tempfile::tempdir()?;
-    let mut config = HubConfig::embedded(dir.path());
+    let mut config = ServiceConfig::embedded(dir.path());
     config.store.durability = durability;
-    let hub = Hub::open(&config).await?;
+    let hub = Service::open(&config).await?;
     samples::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
     // Shared on conditions, approved for the consumer: every message pays
     // for the access rule as a department's would.

@@ -9,7 +9,7 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::{Value, json};
 use tongban_licence::{Trust, VerifyOptions, verify, verify_bytes, verify_many};
-use tongban_service::{Hub, HubConfig, IssueInput, samples};
+use tongban_service::{IssueInput, Service, ServiceConfig, samples};
 
 use crate::measure::{durability, raw_verify_rate, round2, say, warn_if_debug};
 use crate::output::print_json;
@@ -75,12 +75,12 @@ pub async fn run(args: LicenceBenchArgs, json: bool) -> anyhow::Result<()> {
         .dir
         .clone()
         .unwrap_or_else(|| temp.path().to_path_buf());
-    let mut config = HubConfig::embedded(&dir);
+    let mut config = ServiceConfig::embedded(&dir);
     config.store.durability = durability(&args.durability);
     if let Some(url) = &args.database {
         config.store.database = tongban_store::DatabaseConfig::parse(url);
     }
-    let hub = Hub::open(&config).await?;
+    let hub = Service::open(&config).await?;
     samples::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;
     say(
         json,
@@ -132,7 +132,7 @@ pub async fn run(args: LicenceBenchArgs, json: bool) -> anyhow::Result<()> {
 /// Several issuers at once (as departments are), so that one batch is
 /// signed while another is written: SQLite has one writer, signing has
 /// every core.
-async fn issue_all(hub: &Hub, args: &LicenceBenchArgs, json: bool) -> anyhow::Result<f64> {
+async fn issue_all(hub: &Service, args: &LicenceBenchArgs, json: bool) -> anyhow::Result<f64> {
     let request = IssueInput::from_json(&samples::business_licence_request())?;
     let started = Instant::now();
     let bar = progress::bar(json, args.count as u64, "licences");
@@ -165,7 +165,7 @@ async fn issue_all(hub: &Hub, args: &LicenceBenchArgs, json: bool) -> anyhow::Re
 }
 
 /// The sample issuer's licences as stored (JSON text), a page at a time.
-async fn stored_licences(hub: &Hub, expected: usize) -> anyhow::Result<Vec<String>> {
+async fn stored_licences(hub: &Service, expected: usize) -> anyhow::Result<Vec<String>> {
     let mut texts: Vec<String> = Vec::with_capacity(expected);
     let mut after: Option<String> = None;
     loop {

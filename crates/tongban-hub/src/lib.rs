@@ -34,7 +34,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tongban_service::Hub;
+use tongban_service::Service;
 
 pub use base::metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics};
 pub use conn::tls::{bind, quic_server_config};
@@ -200,7 +200,7 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     /// The hub's services failed.
     #[error(transparent)]
-    Hub(#[from] tongban_service::Error),
+    Service(#[from] tongban_service::Error),
 }
 
 /// The server's TLS material, PEM.
@@ -222,7 +222,7 @@ impl std::fmt::Debug for TlsMaterial {
 
 /// What the server's tasks share.
 pub(crate) struct Shared {
-    pub hub: Hub,
+    pub hub: Service,
     pub config: ServeConfig,
     pub snapshot: Arc<base::snapshot::Snapshot>,
     /// Refused exchanges not yet added to the store's statistics.
@@ -260,7 +260,7 @@ pub(crate) struct Shared {
 /// `drain_timeout`), connections close with `SHUTTING_DOWN`.
 pub async fn run(
     endpoint: quinn::Endpoint,
-    hub: Hub,
+    hub: Service,
     tls: TlsMaterial,
     config: ServeConfig,
     shutdown: impl Future<Output = ()>,

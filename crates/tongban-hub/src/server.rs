@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tongban_service::Hub;
+use tongban_service::Service;
 
 use crate::base::{blobs, ratelimit, refusals, shares, snapshot, trust, usage};
 use crate::conn::tls::{PeerCa, peer_cas, rebuild_tls, server_config};
@@ -48,7 +48,7 @@ fn budget(
 /// the TLS configuration, and the shared state.
 pub(crate) async fn start(
     endpoint: &quinn::Endpoint,
-    hub: Hub,
+    hub: Service,
     tls: &TlsMaterial,
     config: ServeConfig,
 ) -> Result<Shared, ServeError> {

@@ -22,8 +22,8 @@
 //! `exchange.request` entry; `ops::request` then calls [`answer`] instead of
 //! routing to a provider. The payload is read into its
 //! `tongban_proto::services` struct (`base::payloads::read`; a misfit is
-//! `REQUEST_INVALID`), the service runs (`Hub::case_licences`,
-//! `Hub::case_result`, or `federation::pull::region_licences`), and the answer
+//! `REQUEST_INVALID`), the service runs (`Service::case_licences`,
+//! `Service::case_result`, or `federation::pull::region_licences`), and the answer
 //! is a `response` envelope signed with the hub's current key (sender
 //! `urn:tongban:hub:{region}`). A refusal is `SERVICE_REFUSED` with the
 //! service's code as `reason`; this hub's own failure goes through
@@ -39,11 +39,11 @@ use tongban_proto::services::{
     MaterialStatus,
 };
 use tongban_proto::{Draft, ErrorCode, Kind, ProtoError, Verified};
-use tongban_service::{CaseQuery, Hub, IssueInput, MaterialState};
+use tongban_service::{CaseQuery, IssueInput, MaterialState, Service};
 
 use crate::Shared;
 use crate::base::failures::{Through, told};
-use crate::base::names::{REGION_LICENCES, Service};
+use crate::base::names::{HubService, REGION_LICENCES};
 use crate::base::payloads::{read, written};
 use crate::federation::pull::region_licences;
 
@@ -55,10 +55,10 @@ fn refused(e: &tongban_service::Error) -> ProtoError {
 /// answer (a `response` envelope to the requester).
 pub(crate) async fn answer(
     shared: &Arc<Shared>,
-    service: &Service,
+    service: &HubService,
     request: &Verified,
 ) -> Result<Value, ProtoError> {
-    let hub: &Hub = &shared.hub;
+    let hub: &Service = &shared.hub;
     let h = &request.header;
     if service.reads_licences {
         crate::base::ratelimit::licence_read(&shared.licence_reads, &h.sender)?;

@@ -19,7 +19,7 @@ use tongban_store::{
 
 use crate::error::Code;
 use crate::text::{self, MAX_REASON_CHARS};
-use crate::{Error, Hub, Result};
+use crate::{Error, Result, Service};
 
 /// Longest stated purpose.
 const MAX_PURPOSE: usize = 500;
@@ -53,7 +53,7 @@ impl AccessBasis {
     }
 }
 
-impl Hub {
+impl Service {
     /// `consumer` applies for a conditional resource with a stated purpose
     /// and period; the provider decides.
     pub async fn access_apply(

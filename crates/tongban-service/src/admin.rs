@@ -14,7 +14,7 @@ use tongban_store::{DepartmentRow, DepartmentStatus, KeyRow, PlatformLevel, Sche
 
 use crate::error::Code;
 use crate::text::{self, MAX_NAME_CHARS};
-use crate::{Error, HUB_OWNER, Hub, Result};
+use crate::{Error, HUB_OWNER, Result, Service};
 
 /// Who this hub is.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -46,7 +46,7 @@ pub struct NewDepartment {
     pub contact: Option<String>,
 }
 
-impl Hub {
+impl Service {
     /// Sets the hub's region and name and creates its signing key, once.
     ///
     /// Calling again with the same region is harmless and returns the identity.
@@ -104,7 +104,7 @@ impl Hub {
         self.identity().await
     }
 
-    /// The hub's identity; `HUB_NOT_INITIALISED` before [`Hub::init_region`].
+    /// The hub's identity; `HUB_NOT_INITIALISED` before [`Service::init_region`].
     pub async fn identity(&self) -> Result<HubIdentity> {
         let region = self.store.setting("region").await?.ok_or_else(|| {
             Error::rejected(
@@ -391,7 +391,7 @@ pub fn key_record(row: &KeyRow) -> Result<KeyRecord> {
     })
 }
 
-impl Hub {
+impl Service {
     /// Suspends, reactivates or retires a department. Retirement is final.
     pub async fn set_department_status(
         &self,

@@ -34,7 +34,7 @@ use tongban_store::{AuditSnapshot, Checkpoint, KeyEndorsement, KeyRow, StoreErro
 use crate::HUB_OWNER;
 use crate::error::Code;
 use crate::keystore::{KeyStoreError, write_owner_only};
-use crate::{Error, Hub, Result};
+use crate::{Error, Result, Service};
 
 /// Entries between checkpoints of a hub pinned by `init` (the pin states it).
 pub const CHECKPOINT_INTERVAL: u64 = 10_000;
@@ -162,7 +162,7 @@ pub struct PublishOutcome {
     pub last: u64,
 }
 
-impl Hub {
+impl Service {
     /// The pinned anchor and schedule, if this node has them.
     pub fn audit_pin(&self) -> Result<Option<AuditPin>> {
         let path = self.keys.audit_pin_path();
@@ -338,7 +338,7 @@ impl Hub {
         (self.now().unix_timestamp_nanos() / 1_000_000) as i64
     }
 
-    /// [`Hub::audit_verify_with`] the pinned anchor and nothing published.
+    /// [`Service::audit_verify_with`] the pinned anchor and nothing published.
     pub async fn audit_verify(&self, progress: impl FnMut(u64)) -> Result<AuditReport> {
         self.audit_verify_with(&AuditVerifyOptions::default(), progress)
             .await

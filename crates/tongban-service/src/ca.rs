@@ -24,7 +24,7 @@ use tongban_store::{CertificateRow, DepartmentStatus};
 use zeroize::Zeroizing;
 
 use crate::error::Code;
-use crate::{Error, Hub, Result};
+use crate::{Error, Result, Service};
 
 /// Name of the CA's private key in the key store.
 const CA_KEY: &str = "ca-key";
@@ -178,7 +178,7 @@ pub fn revocation_reason(name: &str) -> Result<RevocationReason> {
     })
 }
 
-impl Hub {
+impl Service {
     /// Creates the region's root CA (once).
     pub async fn ca_init(&self, name: &str) -> Result<CertificateRow> {
         if !self.store.certificates(Some("ca")).await?.is_empty() {

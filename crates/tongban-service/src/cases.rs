@@ -30,10 +30,10 @@ use tongban_store::{CaseRow, DepartmentStatus, LicenceState, ServiceItemRow, Use
 use crate::error::Code;
 use crate::licences::{IssueInput, Query};
 use crate::text::{self, MAX_NAME_CHARS};
-use crate::{Error, Hub, Result};
+use crate::{Error, Result, Service};
 
 /// The message schemas of the hub's own services (`hub.case.*`, `hub.region.*`),
-/// registered by [`Hub::init_region`].
+/// registered by [`Service::init_region`].
 pub const SERVICE_SCHEMAS: &[(&str, &str)] = &[
     (
         "case-licence-query",
@@ -269,7 +269,7 @@ pub struct CaseLicences {
     pub materials: Vec<MaterialResult>,
 }
 
-impl Hub {
+impl Service {
     /// Registers the message schemas of the hub's own services (idempotent;
     /// the server runs it at start, so an upgraded hub has the versions its
     /// services expect). A new version of a built-in schema may be breaking:
@@ -584,7 +584,7 @@ impl Hub {
     /// What a read of a holder's licences for a case may return: the
     /// licence types the case's item names among its materials, or those of
     /// them `requested` names (`LICENCE_TYPE_NOT_IN_ITEM` for any other).
-    /// Binds the read to the case first ([`Hub::bind_case`]), so a department
+    /// Binds the read to the case first ([`Service::bind_case`]), so a department
     /// reads licences only for its own open case, of its own item's types.
     pub async fn case_read_types(
         &self,

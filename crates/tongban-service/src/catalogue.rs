@@ -15,7 +15,7 @@ use tongban_store::{CatalogueEntry, CatalogueField, CatalogueFilter, DepartmentS
 
 use crate::error::Code;
 use crate::text::{self, MAX_NAME_CHARS};
-use crate::{Error, Hub, Result};
+use crate::{Error, Result, Service};
 
 /// Longest resource id.
 const MAX_ID: usize = 100;
@@ -133,7 +133,7 @@ pub fn sharing_type(s: &str) -> Option<&'static str> {
         .map(|(en, _)| *en)
 }
 
-impl Hub {
+impl Service {
     /// Publishes a new resource (`update = false`) or the next version of one
     /// (`update = true`) for `department`, which becomes (or must be) its
     /// provider.

@@ -4,9 +4,9 @@
 
 use serde_json::json;
 
-use crate::{Hub, Result};
+use crate::{Result, Service};
 
-impl Hub {
+impl Service {
     /// Subscribes a department to topics (each topic is a resource it may consume).
     pub async fn subscribe(&self, department: &str, topics: &[String]) -> Result<Vec<String>> {
         let now = self.now();
@@ -44,7 +44,7 @@ impl Hub {
     /// The node's secret exchange key of a department (the hub's own key
     /// for `hub`), for local tools that send on its behalf (development and
     /// tests). DANGER: hands out a secret; not audited (see
-    /// [`Hub::export_exchange_secret`], which is).
+    /// [`Service::export_exchange_secret`], which is).
     pub async fn danger_signing_key(&self, department: &str) -> Result<tongban_seal::SigningKey> {
         let purpose = if department == crate::HUB_OWNER {
             tongban_seal::KeyPurpose::Both

@@ -19,9 +19,9 @@ use tongban_store::{DepartmentStatus, KeyRow};
 use zeroize::Zeroizing;
 
 use crate::error::Code;
-use crate::{Error, Hub, Result};
+use crate::{Error, Result, Service};
 
-impl Hub {
+impl Service {
     /// Registers the public half of an exchange key a department's system
     /// generated itself, from its registration request: the request must be
     /// signed by that key (proof that the sender holds the secret), made

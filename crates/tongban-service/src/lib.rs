@@ -86,7 +86,7 @@ impl Clock {
 
 /// Everything needed to open a hub's services.
 #[derive(Debug, Clone)]
-pub struct HubConfig {
+pub struct ServiceConfig {
     /// The store.
     pub store: StoreConfig,
     /// Directory of this node's secret keys.
@@ -95,10 +95,10 @@ pub struct HubConfig {
     pub clock: Clock,
 }
 
-impl HubConfig {
+impl ServiceConfig {
     /// The embedded default under `data_dir`.
     pub fn embedded(data_dir: &Path) -> Self {
-        HubConfig {
+        ServiceConfig {
             store: StoreConfig::embedded(data_dir),
             keystore: data_dir.join("keys"),
             clock: Clock::System,
@@ -108,7 +108,7 @@ impl HubConfig {
 
 /// A region's hub: the store plus the node's keys.
 #[derive(Debug, Clone)]
-pub struct Hub {
+pub struct Service {
     store: Store,
     keys: KeyStore,
     clock: Clock,
@@ -116,12 +116,12 @@ pub struct Hub {
     operator: String,
 }
 
-impl Hub {
+impl Service {
     /// Opens the store and key store.
-    pub async fn open(config: &HubConfig) -> Result<Self> {
+    pub async fn open(config: &ServiceConfig) -> Result<Self> {
         let store = Store::open(&config.store).await?;
         let keys = KeyStore::open(&config.keystore)?;
-        let hub = Hub {
+        let hub = Service {
             store,
             keys,
             clock: config.clock.clone(),

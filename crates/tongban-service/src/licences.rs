@@ -34,7 +34,7 @@ use tongban_store::{AuditRecord, LicenceRow, LicenceState, StatusEvent, UseRecor
 use crate::HUB_OWNER;
 use crate::error::Code;
 use crate::text::{self, MAX_NAME_CHARS};
-use crate::{Error, Hub, Result};
+use crate::{Error, Result, Service};
 
 /// How long a published status list may be relied on.
 pub const STATUS_LIST_VALIDITY: Duration = Duration::hours(24);
@@ -297,7 +297,7 @@ pub struct Export {
     pub anchor: String,
 }
 
-impl Hub {
+impl Service {
     /// Issues one licence for `issuer_code`.
     pub async fn issue(&self, issuer_code: &str, input: IssueInput) -> Result<IssuedLicence> {
         let mut issued = self.issue_batch(issuer_code, vec![input]).await?;

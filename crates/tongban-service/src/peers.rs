@@ -27,7 +27,7 @@ use tongban_seal::{KeyRecord, PublicKey};
 use tongban_store::{PeerRow, PeerTrustRow};
 
 use crate::error::Code;
-use crate::{Error, Hub, Result};
+use crate::{Error, Result, Service};
 
 /// Longest CA certificate accepted in a card.
 const MAX_CA_PEM: usize = 16 * 1024;
@@ -155,7 +155,7 @@ fn check_ca(pem: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-impl Hub {
+impl Service {
     /// This hub's card, to hand to the administrator of another region's
     /// hub; `address` is where peers reach this hub.
     pub async fn peer_card(&self, address: &str) -> Result<PeerCard> {
@@ -581,7 +581,7 @@ impl PeerResource {
     }
 }
 
-impl Hub {
+impl Service {
     /// This region's unconditional, published resources with their schemas,
     /// as served to peer hubs (at most [`MAX_PEER_RESOURCES`]).
     pub async fn shared_catalogue(&self) -> Result<Vec<PeerResource>> {

@@ -9,10 +9,10 @@ use tongban_schema::SchemaError;
 use tongban_seal::KeyPurpose;
 use tongban_store::PlatformLevel;
 
-use crate::{Hub, NewDepartment, Result};
+use crate::{NewDepartment, Result, Service};
 
 /// Region, hub key, shipped licence types and (optionally) sample departments with keys.
-pub async fn initialise(hub: &Hub, region: &str, name: &str, samples: bool) -> Result<Value> {
+pub async fn initialise(hub: &Service, region: &str, name: &str, samples: bool) -> Result<Value> {
     let identity = hub.init_region(region, name).await?;
     // The samples are 花都区's departments, with codes registered there: a
     // hub of another region would speak for them, which its peers refuse.

@@ -7,7 +7,7 @@ use tongban_schema::{Change, SchemaError, Version, check_id, check_schema};
 use tongban_store::{SchemaInsert, SchemaRow, sha256_hex};
 
 use crate::error::Code;
-use crate::{Error, Hub, Result};
+use crate::{Error, Result, Service};
 
 /// Kinds of schema the registry holds.
 pub const KINDS: &[&str] = &["licence-type", "message"];
@@ -38,7 +38,7 @@ fn outcome_str<S: serde::Serializer>(o: &SchemaInsert, s: S) -> Result<S::Ok, S:
     })
 }
 
-impl Hub {
+impl Service {
     /// Publishes a schema. `id` and `version` default to the document's
     /// annotation (`x-licence-type` for licence types, `x-message-type` for
     /// messages). Refuses invalid schemas, changed content under a published

@@ -15,7 +15,7 @@ use time::Duration;
 use tongban_store::TokenRow;
 
 use crate::error::{Code, Error, Result};
-use crate::{Hub, text};
+use crate::{Service, text};
 
 /// Longest a token lives.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::days(366);
@@ -242,7 +242,7 @@ impl Principal {
     }
 
     /// The hub acting as this principal: every audit entry names it.
-    pub fn acting(&self, hub: &Hub) -> Hub {
+    pub fn acting(&self, hub: &Service) -> Service {
         hub.clone().with_operator(&self.name)
     }
 }
@@ -256,7 +256,7 @@ pub struct NewToken {
     pub token: String,
 }
 
-impl Hub {
+impl Service {
     /// Makes an API token of `role` (a department operator's for
     /// `department`), valid for `lifetime`; audited (`token.create`). The
     /// token is returned once and never stored.

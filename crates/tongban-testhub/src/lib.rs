@@ -17,7 +17,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use tongban_client::{Client, ClientConfig};
 use tongban_hub::{ServeConfig, TlsMaterial};
-use tongban_service::Hub;
+use tongban_service::Service;
 use tongban_service::ca::CertRequest;
 
 /// A running in-process hub server.
@@ -33,7 +33,11 @@ pub struct LocalHub {
 impl LocalHub {
     /// Creates the hub's CA (named `ca_name`) and a server certificate for
     /// localhost, and serves on an ephemeral loopback port.
-    pub async fn start(hub: &Hub, ca_name: &str, serve: ServeConfig) -> anyhow::Result<LocalHub> {
+    pub async fn start(
+        hub: &Service,
+        ca_name: &str,
+        serve: ServeConfig,
+    ) -> anyhow::Result<LocalHub> {
         let ca = hub.ca_init(ca_name).await?;
         let server = hub
             .ca_issue(
@@ -70,7 +74,7 @@ impl LocalHub {
 
     /// A connected client for `department`: a fresh client certificate and
     /// the department's signing key from this node's key store.
-    pub async fn client(&self, hub: &Hub, department: &str) -> anyhow::Result<Client> {
+    pub async fn client(&self, hub: &Service, department: &str) -> anyhow::Result<Client> {
         let cert = hub.ca_issue(CertRequest::client(department), None).await?;
         Ok(Client::connect(ClientConfig {
             hubs: vec![self.addr],

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tongban_hub::ServeConfig;
-use tongban_service::{Clock, Hub, HubConfig, NewDepartment, samples};
+use tongban_service::{Clock, NewDepartment, Service, ServiceConfig, samples};
 use tongban_store::PlatformLevel;
 
 use crate::LocalHub;
@@ -26,7 +26,7 @@ pub const QINGCHENG_SERVICE_NAME: &str = "清远市清城区政务服务中心";
 #[derive(Debug)]
 pub struct RegionHub {
     /// The hub.
-    pub hub: Hub,
+    pub hub: Service,
     /// Its QUIC server on loopback.
     pub server: LocalHub,
     /// Region code.
@@ -46,12 +46,12 @@ pub async fn start(
     serve: ServeConfig,
     durability: tongban_store::Durability,
 ) -> anyhow::Result<RegionHub> {
-    let mut config = HubConfig {
+    let mut config = ServiceConfig {
         clock,
-        ..HubConfig::embedded(dir)
+        ..ServiceConfig::embedded(dir)
     };
     config.store.durability = durability;
-    let hub = Hub::open(&config).await?;
+    let hub = Service::open(&config).await?;
     samples::initialise(&hub, region, name, with_samples).await?;
     let server = LocalHub::start(&hub, &format!("{name}CA"), serve).await?;
     Ok(RegionHub {
@@ -69,7 +69,7 @@ pub const QINGCHENG_ITEM: &str = "441802-ZWFW-0001";
 /// The case system's department of 清城区, registered with a signing key
 /// and handling [`QINGCHENG_ITEM`] (a pull is bound to a case of an item
 /// the asking department handles, and reads only that item's licence types).
-pub async fn qingcheng_service(hub: &Hub) -> anyhow::Result<String> {
+pub async fn qingcheng_service(hub: &Service) -> anyhow::Result<String> {
     let code = tongban_codes::synth::uscc('1', '1', QINGCHENG, 9)?
         .as_str()
         .to_owned();

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use tongban_service::Hub;
+use tongban_service::Service;
 use tongban_store::AccessApplication;
 
 use crate::Context;
@@ -184,7 +184,7 @@ pub async fn run(ctx: &Context, cmd: AccessCommand) -> anyhow::Result<ExitCode> 
 
 /// `access apply`: an application for `days` days from `--from` (default now).
 async fn apply(
-    hub: &Hub,
+    hub: &Service,
     department: &str,
     resource: &str,
     purpose: &str,
@@ -205,7 +205,7 @@ async fn apply(
 /// on what basis; exits 3 when it may not.
 async fn check(
     ctx: &Context,
-    hub: &Hub,
+    hub: &Service,
     department: &str,
     resource: &str,
 ) -> anyhow::Result<ExitCode> {

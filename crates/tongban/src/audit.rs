@@ -10,7 +10,7 @@ use clap::Subcommand;
 use serde_json::json;
 use tongban_seal::PublicKey;
 use tongban_seal::archive::{ArchiveError, ArchiveVerifier, hex};
-use tongban_service::{AuditReport, AuditVerifyOptions, CHECKPOINT_INTERVAL, Hub};
+use tongban_service::{AuditReport, AuditVerifyOptions, CHECKPOINT_INTERVAL, Service};
 
 use crate::output::{Coded, Exit, print_json};
 use crate::table::Table;
@@ -133,14 +133,14 @@ pub async fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
 
 /// A bar over the log's entries, up to the head as it is now; `progress`
 /// hears the last entry done after each page.
-async fn entries_bar(ctx: &Context, hub: &Hub) -> anyhow::Result<indicatif::ProgressBar> {
+async fn entries_bar(ctx: &Context, hub: &Service) -> anyhow::Result<indicatif::ProgressBar> {
     let (head, _) = hub.store().audit_head().await?;
     Ok(progress::bar(ctx.json, head, "entries"))
 }
 
 async fn verify(
     ctx: &Context,
-    hub: &Hub,
+    hub: &Service,
     anchor: Option<&str>,
     checkpoints: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
@@ -194,7 +194,11 @@ fn print_report(report: &AuditReport, secs: f64) {
     }
 }
 
-async fn checkpoint(ctx: &Context, hub: &Hub, publish: Option<&Path>) -> anyhow::Result<ExitCode> {
+async fn checkpoint(
+    ctx: &Context,
+    hub: &Service,
+    publish: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let signed = hub.audit_checkpoint().await?;
     let published = match publish {
         Some(path) => Some(hub.audit_publish(path).await?),
@@ -226,7 +230,7 @@ async fn checkpoint(ctx: &Context, hub: &Hub, publish: Option<&Path>) -> anyhow:
     Ok(ExitCode::SUCCESS)
 }
 
-async fn export(ctx: &Context, hub: &Hub, out: &Path) -> anyhow::Result<ExitCode> {
+async fn export(ctx: &Context, hub: &Service, out: &Path) -> anyhow::Result<ExitCode> {
     let file = std::fs::File::create(out)
         .map_err(|e| Coded::new("IO", format!("{}: {e}", out.display())))?;
     let mut writer = BufWriter::new(file);
@@ -258,7 +262,12 @@ async fn export(ctx: &Context, hub: &Hub, out: &Path) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-async fn show(ctx: &Context, hub: &Hub, subject: Option<&str>, limit: usize) -> anyhow::Result<()> {
+async fn show(
+    ctx: &Context,
+    hub: &Service,
+    subject: Option<&str>,
+    limit: usize,
+) -> anyhow::Result<()> {
     let entries = match subject {
         Some(s) => hub.store().audit_of(s, limit).await?,
         None => {

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use tongban_service::ca::{CertRequest, IssuedCert};
 use tongban_service::keystore::write_owner_only;
-use tongban_service::{Hub, HubConfig, samples};
+use tongban_service::{Service, ServiceConfig, samples};
 
 use crate::Context;
 use crate::output::Coded;
@@ -150,7 +150,7 @@ fn written(ctx: &Context, out: &OutArgs, issued: &IssuedCert, what: &str) -> any
 }
 
 /// `ca crl`: the current CRL, printed or written to `out`.
-async fn crl(ctx: &Context, hub: &Hub, out: Option<PathBuf>) -> anyhow::Result<()> {
+async fn crl(ctx: &Context, hub: &Service, out: Option<PathBuf>) -> anyhow::Result<()> {
     let crl = hub.ca_crl().await?;
     match out {
         Some(path) => {
@@ -169,7 +169,7 @@ async fn crl(ctx: &Context, hub: &Hub, out: Option<PathBuf>) -> anyhow::Result<(
 }
 
 /// `ca list`: every certificate the CA issued, revoked ones marked.
-async fn list(ctx: &Context, hub: &Hub) -> anyhow::Result<()> {
+async fn list(ctx: &Context, hub: &Service) -> anyhow::Result<()> {
     let rows = hub.ca_list().await?;
     if ctx.json {
         return crate::output::print_json(&rows);
@@ -261,7 +261,7 @@ async fn dev_pki(ctx: &Context, out: &Path, force: bool) -> anyhow::Result<ExitC
         }
     }
     let temp = tempfile::tempdir()?;
-    let hub = Hub::open(&HubConfig::embedded(temp.path()))
+    let hub = Service::open(&ServiceConfig::embedded(temp.path()))
         .await?
         .with_operator("dev-pki");
     samples::initialise(&hub, samples::REGION, samples::HUB_NAME, true).await?;

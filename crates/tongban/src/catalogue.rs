@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use tongban_service::{CatalogueDraft, Hub};
+use tongban_service::{CatalogueDraft, Service};
 use tongban_store::{CatalogueEntry, CatalogueFilter};
 
 use crate::Context;
@@ -202,7 +202,7 @@ pub async fn run(ctx: &Context, cmd: CatalogueCommand) -> anyhow::Result<ExitCod
 
 /// `catalogue show`: a resource as it is now, or with `--history` every
 /// version of it.
-async fn show(ctx: &Context, hub: &Hub, id: &str, history: bool) -> anyhow::Result<()> {
+async fn show(ctx: &Context, hub: &Service, id: &str, history: bool) -> anyhow::Result<()> {
     if history {
         let versions = hub.catalogue_history(id).await?;
         if ctx.json {
@@ -242,7 +242,7 @@ async fn show(ctx: &Context, hub: &Hub, id: &str, history: bool) -> anyhow::Resu
 /// `catalogue search --other-regions`: the open resources of peer regions.
 async fn search_other_regions(
     ctx: &Context,
-    hub: &Hub,
+    hub: &Service,
     query: &str,
     limit: usize,
 ) -> anyhow::Result<()> {

@@ -282,7 +282,7 @@ fn capacity_config(args: &ServeArgs, file: &ServeFile, base: ServeConfig) -> Ser
 /// (neither given) ones the CA issues for the listening address.
 async fn tls_material(
     ctx: &Context,
-    hub: &tongban_service::Hub,
+    hub: &tongban_service::Service,
     cert_and_key: (Option<PathBuf>, Option<PathBuf>),
     listen: SocketAddr,
 ) -> anyhow::Result<TlsMaterial> {
@@ -334,7 +334,7 @@ async fn shutdown_signal() {
 /// Issues the hub's server certificate into <data-dir>/tls once.
 async fn provision_server_cert(
     ctx: &Context,
-    hub: &tongban_service::Hub,
+    hub: &tongban_service::Service,
     ip: IpAddr,
 ) -> anyhow::Result<(PathBuf, PathBuf)> {
     let dir = ctx.data_dir.join("tls");

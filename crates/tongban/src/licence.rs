@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use tongban_licence::{StatusPurpose, Trust, VerifyOptions};
 use tongban_seal::{KeyRecord, PublicKey, Validity};
-use tongban_service::{AttachmentInput, Found, Hub, IssueInput, Query};
+use tongban_service::{AttachmentInput, Found, IssueInput, Query, Service};
 
 use crate::Context;
 use crate::output::{Coded, Exit, print_json, print_verification, read_json, write_json};
@@ -244,7 +244,7 @@ pub async fn run(ctx: &Context, cmd: LicenceCommand) -> anyhow::Result<ExitCode>
 
 /// `licence verify` without a trust file: the hub verifies, with its
 /// current trust and status; exits 3 when the licence is not valid.
-async fn verify_online(ctx: &Context, hub: &Hub, file: &Path) -> anyhow::Result<ExitCode> {
+async fn verify_online(ctx: &Context, hub: &Service, file: &Path) -> anyhow::Result<ExitCode> {
     let credential = read_json(file)?;
     let v = hub.verify_online(credential).await?;
     print_verification(&v, ctx.json)?;
@@ -254,7 +254,7 @@ async fn verify_online(ctx: &Context, hub: &Hub, file: &Path) -> anyhow::Result<
 /// `licence show`: one licence (recorded as a query with its cause).
 async fn show(
     ctx: &Context,
-    hub: &Hub,
+    hub: &Service,
     identifier: &str,
     query: &Query,
     full: bool,
@@ -267,7 +267,7 @@ async fn show(
 /// `licence find`: a holder's licences (recorded as a query with its cause).
 async fn find(
     ctx: &Context,
-    hub: &Hub,
+    hub: &Service,
     (holder_type, holder): (&str, &str),
     type_code: Option<&str>,
     allow_legacy_code: bool,
@@ -287,7 +287,7 @@ async fn find(
 /// written to `out`.
 async fn status_list(
     ctx: &Context,
-    hub: &Hub,
+    hub: &Service,
     issuer: &str,
     purpose: &str,
     sequence: u32,
@@ -313,7 +313,7 @@ async fn status_list(
 /// issued, written to `out` and printed.
 async fn issue(
     ctx: &Context,
-    hub: &Hub,
+    hub: &Service,
     issuer: &str,
     request: &Path,
     attachment: Option<PathBuf>,
@@ -349,7 +349,7 @@ async fn issue(
 /// attachment written to `out`, with the command that verifies them offline.
 async fn export(
     ctx: &Context,
-    hub: &Hub,
+    hub: &Service,
     identifier: &str,
     out: &Path,
     query: &Query,
@@ -400,7 +400,7 @@ async fn export(
 /// `licence uses`: the use records of one licence, or the latest of all.
 async fn uses(
     ctx: &Context,
-    hub: &Hub,
+    hub: &Service,
     identifier: Option<String>,
     limit: usize,
 ) -> anyhow::Result<ExitCode> {
@@ -429,7 +429,7 @@ async fn uses(
 }
 
 fn status_change(
-    _hub: &tongban_service::Hub,
+    _hub: &tongban_service::Service,
     ctx: &Context,
     word: &str,
     result: tongban_service::Result<()>,

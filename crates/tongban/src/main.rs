@@ -52,7 +52,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tongban_service::{Hub, HubConfig};
+use tongban_service::{Service, ServiceConfig};
 use tongban_store::{DatabaseConfig, Durability};
 
 /// Tongban (通办): signed data exchange and electronic licences for government departments.
@@ -354,8 +354,8 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    pub fn hub_config(&self) -> HubConfig {
-        let mut config = HubConfig::embedded(&self.data_dir);
+    pub fn hub_config(&self) -> ServiceConfig {
+        let mut config = ServiceConfig::embedded(&self.data_dir);
         if let Some(db) = &self.database {
             config.store.database = DatabaseConfig::parse(db);
         }
@@ -364,9 +364,9 @@ impl Context {
     }
 
     /// Opens an existing hub; a clear error if `init` was never run.
-    pub async fn open(&self) -> anyhow::Result<Hub> {
+    pub async fn open(&self) -> anyhow::Result<Service> {
         self.require_initialised()?;
-        let hub = Hub::open(&self.hub_config())
+        let hub = Service::open(&self.hub_config())
             .await?
             .with_operator(&self.operator);
         // A database named with --database exists before `init`: whether

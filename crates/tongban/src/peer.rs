@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use tongban_service::{Hub, PeerCard};
+use tongban_service::{PeerCard, Service};
 use tongban_store::PeerTrustRow;
 
 use crate::Context;
@@ -101,7 +101,12 @@ pub async fn peer(ctx: &Context, cmd: PeerCommand) -> anyhow::Result<ExitCode> {
 
 /// `peer card`: this hub's card, printed or written to `out` for the
 /// peer's administrator.
-async fn card(ctx: &Context, hub: &Hub, address: &str, out: Option<PathBuf>) -> anyhow::Result<()> {
+async fn card(
+    ctx: &Context,
+    hub: &Service,
+    address: &str,
+    out: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let card = hub.peer_card(address).await?;
     let Some(path) = out else {
         return crate::output::print_json(&card);
@@ -125,7 +130,7 @@ async fn card(ctx: &Context, hub: &Hub, address: &str, out: Option<PathBuf>) -> 
 }
 
 /// `peer list`: each peer with its trust list's state and its CA's CRL's.
-async fn list(ctx: &Context, hub: &Hub) -> anyhow::Result<()> {
+async fn list(ctx: &Context, hub: &Service) -> anyhow::Result<()> {
     let rows = hub.peers().await?;
     let trusts = hub.peer_trust_states().await?;
     let trust_of = |region: &str| trusts.iter().find(|t| t.region_code == region);

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use serde_json::json;
-use tongban_service::Hub;
+use tongban_service::Service;
 
 use crate::Context;
 use crate::output::read_json;
@@ -98,7 +98,7 @@ pub async fn run(ctx: &Context, cmd: SchemaCommand) -> anyhow::Result<ExitCode> 
 /// message), published with the changes since the previous version.
 async fn publish(
     ctx: &Context,
-    hub: &Hub,
+    hub: &Service,
     file: &Path,
     kind: Option<String>,
     (id, version, allow_breaking): (Option<&str>, Option<&str>, bool),
@@ -136,7 +136,7 @@ async fn publish(
 }
 
 /// `schema list`: every schema, or those of one kind.
-async fn list(ctx: &Context, hub: &Hub, kind: Option<&str>) -> anyhow::Result<()> {
+async fn list(ctx: &Context, hub: &Service, kind: Option<&str>) -> anyhow::Result<()> {
     let rows = hub.store().schemas(kind).await?;
     if ctx.json {
         let list: Vec<_> = rows

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use tongban_seal::KeyPurpose;
-use tongban_service::{Hub, NewDepartment, samples};
+use tongban_service::{NewDepartment, Service, samples};
 use tongban_store::{DepartmentStatus, PlatformLevel, Store};
 
 use crate::Context;
@@ -60,7 +60,7 @@ pub async fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<ExitCode> {
         println!("moved the earlier hub's keys to {}", aside.display());
         moved_aside = Some(aside);
     }
-    let hub = Hub::open(&config).await?.with_operator(&ctx.operator);
+    let hub = Service::open(&config).await?.with_operator(&ctx.operator);
     let mut report = samples::initialise(&hub, &args.region, &args.name, !args.no_samples).await?;
     if ctx.json {
         if let Some(aside) = moved_aside {
@@ -303,7 +303,7 @@ pub async fn dept(ctx: &Context, cmd: DeptCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// `dept show`: a department and its keys.
-async fn show_department(ctx: &Context, hub: &Hub, code: &str) -> anyhow::Result<()> {
+async fn show_department(ctx: &Context, hub: &Service, code: &str) -> anyhow::Result<()> {
     let d = hub.department(code).await?;
     let keys = hub.store().keys_of(code).await?;
     if ctx.json {
@@ -582,7 +582,7 @@ pub async fn trust(ctx: &Context, cmd: TrustCommand) -> anyhow::Result<ExitCode>
 }
 
 /// `key list`: one owner's keys, or every key.
-async fn list_keys(ctx: &Context, hub: &Hub, owner: Option<&str>) -> anyhow::Result<()> {
+async fn list_keys(ctx: &Context, hub: &Service, owner: Option<&str>) -> anyhow::Result<()> {
     let rows = match owner {
         Some(o) => hub.store().keys_of(o).await?,
         None => hub.store().all_keys().await?,
@@ -604,7 +604,12 @@ async fn list_keys(ctx: &Context, hub: &Hub, owner: Option<&str>) -> anyhow::Res
 
 /// `key export-secret`: a department's exchange key the hub made, written
 /// owner-only (and recorded in the audit log).
-async fn export_secret(ctx: &Context, hub: &Hub, owner: &str, out: &Path) -> anyhow::Result<()> {
+async fn export_secret(
+    ctx: &Context,
+    hub: &Service,
+    owner: &str,
+    out: &Path,
+) -> anyhow::Result<()> {
     let (key_id, secret) = hub.export_exchange_secret(owner).await?;
     let line = zeroize::Zeroizing::new(format!("{}\n", secret.as_str()));
     tongban_service::keystore::write_owner_only(out, line.as_bytes())?;
@@ -623,7 +628,7 @@ async fn export_secret(ctx: &Context, hub: &Hub, owner: &str, out: &Path) -> any
 /// when it was stolen).
 async fn revoke_key(
     ctx: &Context,
-    hub: &Hub,
+    hub: &Service,
     key_id: &str,
     at: Option<String>,
     reason: &str,

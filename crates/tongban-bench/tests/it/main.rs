@@ -168,12 +168,12 @@ fn killed_mid_issue_on(runtime: &tokio::runtime::Runtime, backend: &tongban_test
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let mut config = tongban_service::HubConfig::embedded(&hub_dir);
+    let mut config = tongban_service::ServiceConfig::embedded(&hub_dir);
     if let Some(url) = database_of(backend) {
         config.store.database = tongban_store::DatabaseConfig::parse(url);
     }
     runtime.block_on(async {
-        let hub = tongban_service::Hub::open(&config).await.unwrap();
+        let hub = tongban_service::Service::open(&config).await.unwrap();
         let counts = hub.store().licence_counts().await.unwrap();
         let total: i64 = counts.iter().map(|(_, n)| n).sum();
         assert!(total >= 200, "only {total} licences before the kill");

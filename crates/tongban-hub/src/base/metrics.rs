@@ -17,7 +17,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
-use tongban_service::Hub;
+use tongban_service::Service;
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -146,7 +146,7 @@ impl Metrics {
     /// type [`CONTENT_TYPE`]), with the gauges read from the store now.
     /// A store that does not answer leaves its gauges as last read; the
     /// failure is logged.
-    pub async fn render(&self, hub: &Hub) -> String {
+    pub async fn render(&self, hub: &Service) -> String {
         if let Err(e) = self.read_store(hub).await {
             tracing::warn!(error = %e, code = e.code(), "metrics: the store did not answer");
         }
@@ -157,7 +157,7 @@ impl Metrics {
         out
     }
 
-    async fn read_store(&self, hub: &Hub) -> tongban_service::Result<()> {
+    async fn read_store(&self, hub: &Service) -> tongban_service::Result<()> {
         let store = hub.store();
         let inner = &self.inner;
         let pending = store.pending_by_recipient().await?;

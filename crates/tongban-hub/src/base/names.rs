@@ -10,7 +10,7 @@ pub(crate) const REGION_LICENCES: &str = RegionLicenceQuery::RESOURCE;
 
 /// One of the hub's services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Service {
+pub(crate) struct HubService {
     /// Its resource id.
     pub resource: &'static str,
     /// The schema requests carry.
@@ -23,20 +23,20 @@ pub(crate) struct Service {
 }
 
 /// Every hub service.
-pub(crate) const SERVICES: &[Service] = &[
-    Service {
+pub(crate) const SERVICES: &[HubService] = &[
+    HubService {
         resource: CaseLicenceQuery::RESOURCE,
         request_schema: CaseLicenceQuery::SCHEMA,
         answer_schema: CaseLicenceQuery::ANSWER_SCHEMA,
         reads_licences: true,
     },
-    Service {
+    HubService {
         resource: CaseResult::RESOURCE,
         request_schema: CaseResult::SCHEMA,
         answer_schema: CaseResult::ANSWER_SCHEMA,
         reads_licences: false,
     },
-    Service {
+    HubService {
         resource: RegionLicenceQuery::RESOURCE,
         request_schema: RegionLicenceQuery::SCHEMA,
         answer_schema: RegionLicenceQuery::ANSWER_SCHEMA,
@@ -45,7 +45,7 @@ pub(crate) const SERVICES: &[Service] = &[
 ];
 
 /// The service a resource id names, if it is one of the hub's.
-pub(crate) fn by_resource(resource: &str) -> Option<&'static Service> {
+pub(crate) fn by_resource(resource: &str) -> Option<&'static HubService> {
     SERVICES.iter().find(|s| s.resource == resource)
 }
 

@@ -54,7 +54,7 @@ impl Refusals {
 
     /// Adds what was counted to the store; on failure the counts are kept
     /// for the next flush.
-    pub(crate) async fn flush(&self, hub: &tongban_service::Hub) {
+    pub(crate) async fn flush(&self, hub: &tongban_service::Service) {
         let taken = std::mem::take(&mut *self.counts.lock().unwrap_or_else(|p| p.into_inner()));
         if taken.is_empty() {
             return;

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tongban_seal::KeyRecord;
-use tongban_service::{AccessRules, Hub};
+use tongban_service::{AccessRules, Service};
 use tongban_store::DepartmentStatus;
 
 /// One consistent view of the registry.
@@ -42,14 +42,14 @@ pub struct View {
 
 /// The shared, refreshable view.
 pub struct Snapshot {
-    hub: Hub,
+    hub: Service,
     view: RwLock<Arc<View>>,
     last_forced: Mutex<Instant>,
 }
 
 impl Snapshot {
     /// Loads the first view.
-    pub async fn load(hub: Hub) -> Result<Arc<Self>, tongban_service::Error> {
+    pub async fn load(hub: Service) -> Result<Arc<Self>, tongban_service::Error> {
         let view = build(&hub, None).await?;
         Ok(Arc::new(Snapshot {
             hub,
@@ -94,7 +94,7 @@ impl Snapshot {
     }
 }
 
-async fn build(hub: &Hub, previous: Option<&View>) -> Result<View, tongban_service::Error> {
+async fn build(hub: &Service, previous: Option<&View>) -> Result<View, tongban_service::Error> {
     let store = hub.store();
     let mut view = View::default();
     // Read the generation first: a change racing the load is seen next time.

@@ -67,7 +67,7 @@ impl Undelivered {
     }
 
     /// Reads every sender's undelivered deliveries from the store.
-    pub async fn recount(&self, hub: &tongban_service::Hub) {
+    pub async fn recount(&self, hub: &tongban_service::Service) {
         // What is added from here on may or may not be in the store's count.
         self.lock().added.clear();
         match hub.store().pending_by_sender().await {

@@ -15,7 +15,7 @@ use rustls::pki_types::pem::PemObject;
 use std::net::SocketAddr;
 
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
-use tongban_service::Hub;
+use tongban_service::Service;
 
 use crate::{ServeConfig, ServeError, Shared, TlsMaterial};
 
@@ -219,7 +219,7 @@ pub(crate) fn server_config(
 }
 
 /// Active peers' (region, CA PEM), by region.
-pub(crate) async fn peer_cas(hub: &Hub) -> Result<Vec<PeerCa>, ServeError> {
+pub(crate) async fn peer_cas(hub: &Service) -> Result<Vec<PeerCa>, ServeError> {
     Ok(hub.peer_cas().await?)
 }
 
@@ -246,7 +246,7 @@ pub(crate) async fn rebuild_tls(
 /// Binds a QUIC endpoint for the hub.
 pub async fn bind(
     addr: SocketAddr,
-    hub: &Hub,
+    hub: &Service,
     tls: &TlsMaterial,
     config: &ServeConfig,
 ) -> Result<quinn::Endpoint, ServeError> {

@@ -18,7 +18,7 @@ use tongban_seal::KeyRecord;
 use tongban_store::{Accepted, DepartmentStatus, ExchangeResource};
 
 use crate::base::checks::{refusal, validate};
-use crate::base::names::{self, Service};
+use crate::base::names::{self, HubService};
 use crate::base::snapshot::View;
 use crate::exchange::reference::Checked;
 
@@ -315,7 +315,7 @@ fn provider_present(
 /// A request to one of the hub's own services: any active department may
 /// ask (the service applies its own rules); the payload is inline and
 /// satisfies the service's schema.
-fn for_service(v: &Verified, view: &View, service: &Service) -> Result<(), ProtoError> {
+fn for_service(v: &Verified, view: &View, service: &HubService) -> Result<(), ProtoError> {
     let h = &v.header;
     if h.kind != Kind::Request {
         return Err(forbidden(format!(

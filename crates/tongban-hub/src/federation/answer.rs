@@ -13,7 +13,7 @@
 //! `{region}:{caseId}`) → `peer-licences@1` (at most 100 credentials) signed
 //! with the hub's key. Nothing else is stored. `hub.peer.catalogue` answers
 //! this region's unconditional resources with their schemas
-//! (`Hub::shared_catalogue`), `hub.peer.request` goes to
+//! (`Service::shared_catalogue`), `hub.peer.request` goes to
 //! `federation::crossing`, and `hub.peer.crl` answers this hub's CA's CRL.
 
 use std::sync::Arc;

@@ -5,13 +5,13 @@
 //!
 //! A refresh: link (peer certificate, the card's CA; at most 5 s) → the `trust`
 //! operation (bounded by the refresh period, between 2 and 20 s) →
-//! `Hub::peer_trust_accept` (signed by the card's anchor, not stale, the peer's
+//! `Service::peer_trust_accept` (signed by the card's anchor, not stale, the peer's
 //! own, not older than the stored list: `TRUST_LIST_ROLLBACK`) → stored with a
-//! `peer.trust` entry if it changed; any failure → `Hub::peer_trust_failed`,
+//! `peer.trust` entry if it changed; any failure → `Service::peer_trust_failed`,
 //! the stored list kept. With every scheduled refresh it also fetches the
 //! peer's catalogue and its CA's CRL and stores them
-//! (`Hub::peer_catalogue_accept`, `Hub::peer_crl_accept`: the CRL must be
-//! issued by the CA on the card); `Hub::peer_cas` gives the TLS configuration
+//! (`Service::peer_catalogue_accept`, `Service::peer_crl_accept`: the CRL must be
+//! issued by the CA on the card); `Service::peer_cas` gives the TLS configuration
 //! each active peer's CA with its CRL.
 
 use std::sync::Arc;

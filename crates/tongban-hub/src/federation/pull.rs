@@ -3,7 +3,7 @@
 //! region's trust list, with what every region answered.
 //!
 //! The walk: holder, purpose, and the read bound to the department's own case
-//! of its own item (`Hub::case_read_types`: the case opened or found as by
+//! of its own item (`Service::case_read_types`: the case opened or found as by
 //! `hub.case.licences`; the types are the item's) → the regions to ask (all
 //! active peers, or those named; an unknown one is `PEER_UNKNOWN`) → per peer,
 //! at once: its stored trust list (missing or stale: not asked) → link → a
@@ -15,7 +15,7 @@
 //! schedule, at most every 2 s per peer, and the licences verified again).
 //! Meanwhile this region's licences (`find_by_holder`, one use record per
 //! type). Then, per answering peer, a `peer-holder` use record
-//! (`Hub::record_peer_use`, one transaction, `licence.use`) and the
+//! (`Service::record_peer_use`, one transaction, `licence.use`) and the
 //! `region-licences@1` answer with each licence's origin and verdict and each
 //! region's outcome.
 

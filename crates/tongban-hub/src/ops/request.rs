@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tongban_proto::{ErrorCode, Kind, ProtoError, ServerOp};
 
-use crate::base::names::{self, REGION_LICENCES, Service};
+use crate::base::names::{self, HubService, REGION_LICENCES};
 use crate::base::shares::Share;
 use crate::base::wire::{envelope_id, write};
 use crate::exchange::Outcome;
@@ -100,7 +100,7 @@ fn count(ctx: &DepartmentStream, resource: &str, e: &ProtoError) {
 
 /// A slot to answer a request to one of the hub's services: a pull across
 /// regions (`hub.region.licences`) or another service.
-fn service_slot(ctx: &DepartmentStream, service: &Service) -> Result<Share, ProtoError> {
+fn service_slot(ctx: &DepartmentStream, service: &HubService) -> Result<Share, ProtoError> {
     let budget = if service.resource == REGION_LICENCES {
         &ctx.shared.pulls_budget
     } else {

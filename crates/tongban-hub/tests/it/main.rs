@@ -28,7 +28,7 @@ use tongban_hub::{ServeConfig, TlsMaterial};
 use tongban_proto::{Decoder, ErrorCode, ServerOp};
 use tongban_seal::KeyPurpose;
 use tongban_service::ca::CertRequest;
-use tongban_service::{Clock, Hub, HubConfig, NewDepartment};
+use tongban_service::{Clock, NewDepartment, Service, ServiceConfig};
 use tongban_store::{BlobConfig, DatabaseConfig, Durability, PlatformLevel, StoreConfig};
 
 pub const MARKET: &str = "11440114MB2C00007U";
@@ -55,7 +55,7 @@ pub fn departments_of(region: &str) -> [&'static str; 3] {
 /// its CA and certificates.
 #[derive(Debug)]
 pub struct TestHub {
-    pub hub: Hub,
+    pub hub: Service,
     pub addr: SocketAddr,
     pub ca_pem: String,
     shutdown: Option<oneshot::Sender<()>>,
@@ -123,7 +123,7 @@ pub async fn respond_registration(
 /// `consumer`'s application for `resource`, for `purpose` over
 /// `from..until`, approved by its `provider`.
 pub async fn approve(
-    hub: &Hub,
+    hub: &Service,
     consumer: &str,
     resource: &str,
     provider: &str,
@@ -215,7 +215,7 @@ where
 /// HEALTH's application to read MARKET's registrations over
 /// `from..until`, approved by MARKET.
 pub async fn approve_health_for_registrations(
-    hub: &Hub,
+    hub: &Service,
     from: time::OffsetDateTime,
     until: time::OffsetDateTime,
 ) {
@@ -250,7 +250,7 @@ pub async fn withdraw_civils_approval(t: &TestHub, reason: Option<&str>) {
 
 /// Registers the service item (事项) `item`, in its JSON form, for
 /// `department`.
-pub async fn put_item(hub: &Hub, department: &str, item: Value) {
+pub async fn put_item(hub: &Service, department: &str, item: Value) {
     hub.item_put(department, serde_json::from_value(item).unwrap())
         .await
         .unwrap();
@@ -259,7 +259,7 @@ pub async fn put_item(hub: &Hub, department: &str, item: Value) {
 /// Publishes a resource shared on conditions (有条件共享) in the catalogue
 /// and approves an application of each consumer covering the test.
 pub async fn share_on_conditions(
-    hub: &Hub,
+    hub: &Service,
     id: &str,
     provider: &str,
     schema: &str,
@@ -379,7 +379,7 @@ impl TestHub {
     }
 
     async fn serve(
-        hub: Hub,
+        hub: Service,
         ca_pem: String,
         config: ServeConfig,
         database_url: String,
@@ -509,8 +509,8 @@ impl TestHub {
 }
 
 /// A hub on the database at `database_url`, with its blobs and keys in `dir`.
-async fn open_hub(database_url: &str, dir: &std::path::Path, now: time::OffsetDateTime) -> Hub {
-    Hub::open(&HubConfig {
+async fn open_hub(database_url: &str, dir: &std::path::Path, now: time::OffsetDateTime) -> Service {
+    Service::open(&ServiceConfig {
         store: StoreConfig {
             durability: Durability::ProcessCrash,
             ..StoreConfig::new(

@@ -12,14 +12,14 @@ use tongban_seal::PublicKey;
 use tongban_seal::SigningKey;
 use tongban_seal::archive::{ArchiveError, ArchiveVerifier, hex};
 use tongban_seal::chain::{EntryContent, SignedCheckpoint, endorse, entry_hash};
-use tongban_service::{AuditReport, AuditVerifyOptions, Hub};
+use tongban_service::{AuditReport, AuditVerifyOptions, Service};
 use tongban_store::AuditRecord;
 use tongban_tests::TestBackend;
 
 use crate::{T0, hub_on};
 
 /// A hub whose audit log is pinned to its first key with `interval`.
-async fn pinned_hub(backend: &TestBackend, interval: u64) -> (Hub, PublicKey) {
+async fn pinned_hub(backend: &TestBackend, interval: u64) -> (Service, PublicKey) {
     let hub = hub_on(backend).await;
     let anchor = hub.audit_pin().unwrap().unwrap().anchor;
     // `init` pinned the default interval; tests want boundaries sooner.
@@ -29,18 +29,18 @@ async fn pinned_hub(backend: &TestBackend, interval: u64) -> (Hub, PublicKey) {
     (hub, anchor)
 }
 
-async fn fill(hub: &Hub, n: usize) -> u64 {
+async fn fill(hub: &Service, n: usize) -> u64 {
     let records: Vec<AuditRecord> = (0..n)
         .map(|i| AuditRecord::new(T0, "bench", "test.fill", i.to_string(), json!({"n": i})))
         .collect();
     hub.record_audit(&records).await.unwrap()
 }
 
-async fn verify(hub: &Hub) -> AuditReport {
+async fn verify(hub: &Service) -> AuditReport {
     hub.audit_verify(|_| {}).await.unwrap()
 }
 
-async fn verify_with(hub: &Hub, options: &AuditVerifyOptions) -> AuditReport {
+async fn verify_with(hub: &Service, options: &AuditVerifyOptions) -> AuditReport {
     hub.audit_verify_with(options, |_| {}).await.unwrap()
 }
 
@@ -53,7 +53,7 @@ fn problem(report: &AuditReport) -> (&'static str, u64) {
     (p.code, p.seq)
 }
 
-async fn checkpoint_seqs(hub: &Hub) -> Vec<u64> {
+async fn checkpoint_seqs(hub: &Service) -> Vec<u64> {
     let list = hub.store().checkpoints().await.unwrap();
     list.iter().map(|c| c.seq).collect()
 }
@@ -92,7 +92,7 @@ fn blob(backend: &TestBackend, bytes: &[u8]) -> String {
 
 /// Rewrites entry `seq`'s detail and recomputes every later hash and the
 /// head, as someone with write access to the database can.
-async fn rewrite_and_rehash(backend: &TestBackend, hub: &Hub, seq: u64) {
+async fn rewrite_and_rehash(backend: &TestBackend, hub: &Service, seq: u64) {
     let entries = hub.store().audit_page(seq - 1, 100_000).await.unwrap();
     let mut prev = entries[0].prev_hash;
     let mut statements = String::new();
@@ -133,7 +133,7 @@ fn archive_of(text: &str, anchor: PublicKey) -> Result<u64, ArchiveError> {
     v.finish().map(|s| s.checkpoints)
 }
 
-async fn export(hub: &Hub) -> String {
+async fn export(hub: &Service) -> String {
     let mut out = Vec::new();
     hub.audit_export(&mut out, |_| {}).await.unwrap();
     String::from_utf8(out).unwrap()
@@ -454,7 +454,7 @@ async fn a_key_store_that_pins_another_hub_cannot_start_a_new_one() {
         let hub = hub_on(&first).await;
         hub.close().await;
         let fresh = first.sibling("audit_pin_exists_fresh").await;
-        let other = Hub::open(&crate::hub_config(&fresh, first.dir().join("keys")))
+        let other = Service::open(&crate::hub_config(&fresh, first.dir().join("keys")))
             .await
             .unwrap();
         assert_eq!(

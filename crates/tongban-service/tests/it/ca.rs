@@ -298,7 +298,7 @@ struct Pki {
     crl_revoked: String,
 }
 
-async fn every_kind(hub: &tongban_service::Hub) -> Pki {
+async fn every_kind(hub: &tongban_service::Service) -> Pki {
     let ca = hub
         .ca_init("广州市花都区政务数据共享交换平台 根CA")
         .await

@@ -3,7 +3,7 @@
 //! reuses. Both backends.
 
 use serde_json::{Value, json};
-use tongban_service::{CaseQuery, Hub, IssueInput, ItemDraft, MaterialState};
+use tongban_service::{CaseQuery, IssueInput, ItemDraft, MaterialState, Service};
 
 use crate::{BUSINESS_LICENCE, CIVIL, COMPANY, MARKET, business_licence, each_backend};
 
@@ -55,7 +55,7 @@ fn permit() -> IssueInput {
     .unwrap()
 }
 
-async fn open_cases(hub: &Hub) -> usize {
+async fn open_cases(hub: &Service) -> usize {
     hub.case_list(None, 100).await.unwrap().len()
 }
 

@@ -2,7 +2,7 @@
 //! on every backend.
 
 use serde_json::{Value, json};
-use tongban_service::{CatalogueDraft, Hub};
+use tongban_service::{CatalogueDraft, Service};
 use tongban_store::CatalogueFilter;
 
 use crate::{CIVIL, MARKET, each_backend};
@@ -23,7 +23,7 @@ fn ids(found: &[tongban_store::CatalogueEntry]) -> Vec<&str> {
     found.iter().map(|e| e.id.as_str()).collect()
 }
 
-async fn search(hub: &Hub, q: &str) -> Vec<String> {
+async fn search(hub: &Service, q: &str) -> Vec<String> {
     let found = hub
         .catalogue_search(q, &CatalogueFilter::default(), 50)
         .await
@@ -31,7 +31,7 @@ async fn search(hub: &Hub, q: &str) -> Vec<String> {
     ids(&found).into_iter().map(str::to_owned).collect()
 }
 
-async fn sample(hub: &Hub) {
+async fn sample(hub: &Service) {
     crate::publish_message_schema(hub).await;
     for (dept, d) in [
         (

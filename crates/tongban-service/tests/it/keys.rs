@@ -4,7 +4,7 @@
 
 use serde_json::json;
 use tongban_seal::{KeyPurpose, SigningKey};
-use tongban_service::Hub;
+use tongban_service::Service;
 
 use crate::{CIVIL, MARKET, T0, each_backend};
 
@@ -16,7 +16,7 @@ fn code<T: std::fmt::Debug>(r: tongban_service::Result<T>) -> String {
 }
 
 /// The audit log's actions and subjects, oldest first.
-async fn audit_actions(hub: &Hub) -> Vec<(String, String, serde_json::Value)> {
+async fn audit_actions(hub: &Service) -> Vec<(String, String, serde_json::Value)> {
     hub.store()
         .audit_page(0, 10_000)
         .await
@@ -241,7 +241,7 @@ async fn a_key_of_before_purposes_signs_both_but_never_leaves() {
 }
 
 /// Adds 新华街道办事处, a town-level department with no key yet; its code.
-async fn add_street(hub: &tongban_service::Hub) -> &'static str {
+async fn add_street(hub: &tongban_service::Service) -> &'static str {
     let department = "11440114MB2C00023H";
     hub.add_department(crate::department(
         department,

@@ -3,7 +3,7 @@
 //! Both backends.
 
 use serde_json::json;
-use tongban_service::{AttachmentInput, CaseQuery, Hub, ItemDraft};
+use tongban_service::{AttachmentInput, CaseQuery, ItemDraft, Service};
 
 use crate::{BUSINESS_LICENCE, COMPANY, MARKET, business_licence, each_backend, licence_count};
 
@@ -11,7 +11,7 @@ use crate::{BUSINESS_LICENCE, COMPANY, MARKET, business_licence, each_backend, l
 const OTHER_COMPANY: &str = "91440114MA5TB0A02N";
 
 /// Licences, audit entries and case states: what a refusal must leave as it was.
-async fn written(hub: &Hub) -> (i64, u64, Vec<String>) {
+async fn written(hub: &Service) -> (i64, u64, Vec<String>) {
     let cases = hub.case_list(None, 100).await.unwrap();
     (
         licence_count(hub).await,
@@ -130,7 +130,7 @@ async fn ruled_licence_types_arrive_beside_the_versions_before_them() {
         .unwrap();
         assert_eq!(shipped["x-licence-type"]["version"], "2");
         // A store set up before the shipped types had rules.
-        let old_hub = Hub::open(&crate::hub_config(&backend, backend.dir().join("keys")))
+        let old_hub = Service::open(&crate::hub_config(&backend, backend.dir().join("keys")))
             .await
             .unwrap();
         old_hub

@@ -19,7 +19,9 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use tongban_licence::{LicenceStatus, ProblemCode, StatusPurpose};
 use tongban_seal::KeyPurpose;
-use tongban_service::{AttachmentInput, Clock, Hub, HubConfig, IssueInput, NewDepartment, Query};
+use tongban_service::{
+    AttachmentInput, Clock, IssueInput, NewDepartment, Query, Service, ServiceConfig,
+};
 use tongban_store::{BlobConfig, DatabaseConfig, Durability, PlatformLevel, StoreConfig};
 
 const T0: OffsetDateTime = datetime!(2026-11-25 02:00 UTC);
@@ -36,8 +38,8 @@ fn schemas_dir() -> PathBuf {
 
 /// What a hub on `backend` is opened with: its store, the key store in
 /// `keystore`, the clock stopped at [`T0`].
-fn hub_config(backend: &tongban_tests::TestBackend, keystore: PathBuf) -> HubConfig {
-    HubConfig {
+fn hub_config(backend: &tongban_tests::TestBackend, keystore: PathBuf) -> ServiceConfig {
+    ServiceConfig {
         store: StoreConfig::new(
             DatabaseConfig::parse(&backend.database_url),
             BlobConfig::Local(backend.blob_dir()),
@@ -61,10 +63,10 @@ fn department(code: &str, name: &str, level: PlatformLevel) -> NewDepartment {
 
 /// The region 440114 with MARKET and CIVIL (each with an issuing and an
 /// exchange key) and the shipped licence types, on `backend`.
-async fn hub_on(backend: &tongban_tests::TestBackend) -> Hub {
+async fn hub_on(backend: &tongban_tests::TestBackend) -> Service {
     let mut config = hub_config(backend, backend.dir().join("keys"));
     config.store.durability = Durability::PowerLoss;
-    let hub = Hub::open(&config).await.unwrap();
+    let hub = Service::open(&config).await.unwrap();
     hub.init_region("440114", "广州市花都区政务数据共享交换平台")
         .await
         .unwrap();
@@ -83,7 +85,7 @@ async fn hub_on(backend: &tongban_tests::TestBackend) -> Hub {
     hub
 }
 
-async fn publish_types(hub: &Hub, dir: &Path) {
+async fn publish_types(hub: &Service, dir: &Path) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "json") {
@@ -98,7 +100,7 @@ async fn publish_types(hub: &Hub, dir: &Path) {
 
 async fn each_backend<F, Fut>(name: &str, test: F)
 where
-    F: Fn(Hub) -> Fut,
+    F: Fn(Service) -> Fut,
     Fut: Future<Output = ()>,
 {
     for backend in tongban_tests::backends(name).await {
@@ -113,7 +115,7 @@ where
 
 /// Every entry's detail is data with the members `docs/AUDIT-LOG.md`
 /// documents for its action, never `Debug` text.
-async fn audit_details_are_documented_data(hub: &Hub) {
+async fn audit_details_are_documented_data(hub: &Service) {
     let entries = hub.store().audit_page(0, 100_000).await.unwrap();
     let faults: Vec<String> = entries
         .iter()
@@ -154,7 +156,7 @@ fn query(cause: &str) -> Query {
     }
 }
 
-async fn licence_count(hub: &Hub) -> i64 {
+async fn licence_count(hub: &Service) -> i64 {
     hub.store()
         .licence_counts()
         .await
@@ -975,7 +977,7 @@ fn message_schema() -> Value {
 }
 
 /// Registers the business-registration message schema.
-async fn publish_message_schema(hub: &Hub) {
+async fn publish_message_schema(hub: &Service) {
     hub.publish_schema("message", None, None, message_schema(), false)
         .await
         .unwrap();

@@ -1,7 +1,7 @@
 //! Peer hubs of other regions: cards exchanged once by administrators.
 
 use tongban_service::ca::CertRequest;
-use tongban_service::{Clock, Hub, HubConfig, PeerCard};
+use tongban_service::{Clock, PeerCard, Service, ServiceConfig};
 
 use crate::{T0, each_backend};
 
@@ -13,17 +13,17 @@ fn code<T: std::fmt::Debug>(r: tongban_service::Result<T>) -> String {
 }
 
 /// The hub of 清城区's store in `dir` (embedded), its clock at [`T0`].
-async fn qingcheng(dir: &std::path::Path) -> Hub {
-    Hub::open(&HubConfig {
+async fn qingcheng(dir: &std::path::Path) -> Service {
+    Service::open(&ServiceConfig {
         clock: Clock::fixed(T0),
-        ..HubConfig::embedded(dir)
+        ..ServiceConfig::embedded(dir)
     })
     .await
     .unwrap()
 }
 
 /// 清城区's hub set up in `dir`: its region and its CA.
-async fn new_qingcheng(dir: &std::path::Path) -> Hub {
+async fn new_qingcheng(dir: &std::path::Path) -> Service {
     let hub = qingcheng(dir).await;
     hub.init_region("441802", "清远市清城区政务数据共享交换平台")
         .await
@@ -117,7 +117,7 @@ async fn peers_are_added_from_cards_listed_and_removed() {
 /// 清城区's 市场监督管理局: a code registered in 441802.
 const QC_MARKET: &str = "11441802MB2C000070";
 
-async fn issuing_region(dir: &std::path::Path) -> Hub {
+async fn issuing_region(dir: &std::path::Path) -> Service {
     let hub = new_qingcheng(dir).await;
     register(&hub, QC_MARKET, "清远市清城区市场监督管理局", "441802").await;
     crate::publish_types(&hub, &crate::schemas_dir()).await;
@@ -428,7 +428,7 @@ async fn a_peers_crl_is_kept_for_the_ca_on_its_card() {
 }
 
 /// Registers a department with a key in `hub`.
-async fn register(hub: &Hub, code: &str, name: &str, region: &str) {
+async fn register(hub: &Service, code: &str, name: &str, region: &str) {
     hub.add_department(tongban_service::NewDepartment {
         code: code.into(),
         name: name.into(),

@@ -4,7 +4,7 @@
 //! nothing. Both backends.
 
 use serde_json::{Value, json};
-use tongban_service::{CatalogueDraft, Hub, IssueInput, ItemDraft, NewDepartment, Query};
+use tongban_service::{CatalogueDraft, IssueInput, ItemDraft, NewDepartment, Query, Service};
 use tongban_store::{DepartmentStatus, PlatformLevel};
 
 use crate::{BUSINESS_LICENCE, CIVIL, COMPANY, MARKET, each_backend, licence_count, schemas_dir};
@@ -43,7 +43,7 @@ fn edited(pointer: &str, value: Option<Value>) -> Value {
 }
 
 /// The code an issue request gets: reading it, then issuing it.
-async fn issue_code(hub: &Hub, doc: &Value) -> (String, String) {
+async fn issue_code(hub: &Service, doc: &Value) -> (String, String) {
     match IssueInput::from_json(doc) {
         Err(e) => (e.code().to_owned(), e.to_string()),
         Ok(input) => match hub.issue(MARKET, input).await {
@@ -658,7 +658,7 @@ async fn schema_titles_are_limited() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_name_is_checked_when_the_region_is_set() {
     for backend in tongban_tests::backends("strict_hub_name").await {
-        let hub = Hub::open(&crate::hub_config(&backend, backend.dir().join("keys")))
+        let hub = Service::open(&crate::hub_config(&backend, backend.dir().join("keys")))
             .await
             .unwrap();
         for name in [" 花都区平台", "", "平台\n", &"名".repeat(201)] {

@@ -6,7 +6,7 @@
 use serde_json::json;
 use tongban_hub::ServeConfig;
 use tongban_proto::services::{CaseLicenceQuery, CaseResult, Holder};
-use tongban_service::Hub;
+use tongban_service::Service;
 use tongban_service::samples::{self, MARKET, PLANNING};
 use tongban_testhub::LocalHub;
 
@@ -20,7 +20,7 @@ fn company() -> Holder {
 
 /// Chapter 3: cases over QUIC: licences reused instead of paper copies, results
 /// issued as licences.
-pub async fn reuse_over_quic(hub: &Hub) -> anyhow::Result<()> {
+pub async fn reuse_over_quic(hub: &Service) -> anyhow::Result<()> {
     section(
         3,
         "Cases (办件) over QUIC: licences reused instead of paper copies, results issued as licences",
@@ -39,7 +39,7 @@ pub async fn reuse_over_quic(hub: &Hub) -> anyhow::Result<()> {
 
 /// 自然资源局's and 市场监管局's service items, with the licences their
 /// materials are.
-async fn register_items(hub: &Hub) -> anyhow::Result<()> {
+async fn register_items(hub: &Service) -> anyhow::Result<()> {
     for (dept, item) in [
         (
             PLANNING,
@@ -70,7 +70,7 @@ async fn register_items(hub: &Hub) -> anyhow::Result<()> {
 
 /// 自然资源局's case: the applicant's licences pulled, the permit approved
 /// and issued as the case's result.
-async fn planning_case(hub: &Hub, server: &LocalHub) -> anyhow::Result<()> {
+async fn planning_case(hub: &Service, server: &LocalHub) -> anyhow::Result<()> {
     let planning = server.client(hub, PLANNING).await?;
     println!("\n  自然资源局's case system asks for the applicant's licences (no paper copies):");
     let answer = planning
@@ -105,7 +105,7 @@ async fn planning_case(hub: &Hub, server: &LocalHub) -> anyhow::Result<()> {
 
 /// 市场监管局's case reuses that result; a query without a stated purpose
 /// is refused.
-async fn market_case(hub: &Hub, server: &LocalHub) -> anyhow::Result<()> {
+async fn market_case(hub: &Service, server: &LocalHub) -> anyhow::Result<()> {
     let market = server.client(hub, MARKET).await?;
     println!("\n  the next case, at 市场监管局, reuses that result:");
     let answer = market

@@ -2,14 +2,14 @@
 
 use serde_json::json;
 use tongban_service::samples::{CIVIL_AFFAIRS, MARKET};
-use tongban_service::{CatalogueDraft, Hub};
+use tongban_service::{CatalogueDraft, Service};
 use tongban_store::CatalogueFilter;
 
 use super::{outcome, section};
 
 /// Chapter 11: departments publish what they share; anyone searches in Chinese; a
 /// department cannot change another's resource.
-pub async fn publish_and_search(hub: &Hub) -> anyhow::Result<()> {
+pub async fn publish_and_search(hub: &Service) -> anyhow::Result<()> {
     section(
         11,
         "The resource catalogue (资源目录): publish what you share, find what others share",

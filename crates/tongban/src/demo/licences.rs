@@ -4,7 +4,7 @@
 use serde_json::Value;
 use tongban_licence::IssuedLicence;
 use tongban_service::samples::{self, CIVIL_AFFAIRS, DISABLED_FEDERATION, MARKET, PLANNING};
-use tongban_service::{AttachmentInput, Hub, IssueInput};
+use tongban_service::{AttachmentInput, IssueInput, Service};
 
 use super::{outcome, section};
 use crate::output::print_verification;
@@ -20,7 +20,7 @@ pub struct Issued {
 }
 
 /// Chapter 1: the hub: its identity, licence types and departments.
-pub async fn the_hub(hub: &Hub) -> anyhow::Result<()> {
+pub async fn the_hub(hub: &Service) -> anyhow::Result<()> {
     section(1, "The region's hub");
     let report = samples::initialise(hub, samples::REGION, samples::HUB_NAME, true).await?;
     println!(
@@ -46,7 +46,7 @@ pub async fn the_hub(hub: &Hub) -> anyhow::Result<()> {
 }
 
 /// Chapter 2: departments issue a licence of each shipped type.
-pub async fn issue(hub: &Hub) -> anyhow::Result<Issued> {
+pub async fn issue(hub: &Service) -> anyhow::Result<Issued> {
     section(2, "Departments issue electronic licences (电子证照)");
     let mut business = IssueInput::from_json(&samples::business_licence_request())?;
     business.attachment = Some(AttachmentInput {
@@ -118,7 +118,7 @@ fn print_issued(l: &IssuedLicence) {
 }
 
 /// Chapter 5: suspension and reinstatement, seen by every verifier.
-pub async fn suspend_and_reinstate(hub: &Hub, business: &IssuedLicence) -> anyhow::Result<()> {
+pub async fn suspend_and_reinstate(hub: &Service, business: &IssuedLicence) -> anyhow::Result<()> {
     section(
         5,
         "Suspension (中止) and reinstatement, seen by every verifier",
@@ -153,7 +153,7 @@ pub async fn suspend_and_reinstate(hub: &Hub, business: &IssuedLicence) -> anyho
 }
 
 /// Chapter 8: bad input: refused with a stable code, nothing written.
-pub async fn bad_input(hub: &Hub) -> anyhow::Result<()> {
+pub async fn bad_input(hub: &Service) -> anyhow::Result<()> {
     section(8, "Bad input gets a clear, stable error and writes nothing");
     let mut bad = IssueInput::from_json(&samples::business_licence_request())?;
     bad.holder_code = "91440114MA5TB0A01X".into();
@@ -179,7 +179,7 @@ pub async fn bad_input(hub: &Hub) -> anyhow::Result<()> {
 }
 
 /// Chapter 9: revocation is final: reinstating is refused.
-pub async fn revoke(hub: &Hub, disability: &IssuedLicence) -> anyhow::Result<()> {
+pub async fn revoke(hub: &Service, disability: &IssuedLicence) -> anyhow::Result<()> {
     section(9, "Revocation (注销) is final");
     let did = disability.identifier.to_string();
     hub.revoke(&did, "花都区残联 康复部", "持证人申请注销")
@@ -196,7 +196,7 @@ pub async fn revoke(hub: &Hub, disability: &IssuedLicence) -> anyhow::Result<()>
 }
 
 /// Chapter 10: every use of a licence was recorded.
-pub async fn uses(hub: &Hub) -> anyhow::Result<()> {
+pub async fn uses(hub: &Service) -> anyhow::Result<()> {
     section(10, "Every use was recorded (用证记录)");
     for u in hub.store().recent_uses(None, 20).await? {
         println!(

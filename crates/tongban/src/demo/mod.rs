@@ -22,7 +22,7 @@ use clap::Args;
 use serde_json::Value;
 use time::OffsetDateTime;
 use tongban_service::samples;
-use tongban_service::{Clock, Hub, HubConfig};
+use tongban_service::{Clock, Service, ServiceConfig};
 
 use crate::Context;
 use crate::output::print_json;
@@ -99,7 +99,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
 /// The demo's hub, on a clock the story moves forward (key rotation and
 /// revocation happen days apart).
 struct Demo {
-    hub: Hub,
+    hub: Service,
     clock: Clock,
     /// When the story starts (now, to the second).
     start: OffsetDateTime,
@@ -111,9 +111,9 @@ impl Demo {
     async fn open(dir: &Path) -> anyhow::Result<Demo> {
         let start = tongban_seal::timefmt::truncate_to_seconds(OffsetDateTime::now_utc());
         let clock = Clock::fixed(start);
-        let hub = Hub::open(&HubConfig {
+        let hub = Service::open(&ServiceConfig {
             clock: clock.clone(),
-            ..HubConfig::embedded(&dir.join("hub"))
+            ..ServiceConfig::embedded(&dir.join("hub"))
         })
         .await?;
         Ok(Demo {

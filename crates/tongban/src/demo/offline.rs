@@ -9,13 +9,17 @@ use serde_json::Value;
 use time::Duration;
 use tongban_licence::{IssuedLicence, Trust, VerifyOptions, trustfile, verify};
 use tongban_seal::PublicKey;
-use tongban_service::{Export, Hub, Query, samples};
+use tongban_service::{Export, Query, Service, samples};
 
 use super::section;
 use crate::output::{print_verification, write_json};
 
 /// Chapter 4: offline verification of the exported 营业执照 and its PDF.
-pub async fn verify_offline(hub: &Hub, dir: &Path, business: &IssuedLicence) -> anyhow::Result<()> {
+pub async fn verify_offline(
+    hub: &Service,
+    dir: &Path,
+    business: &IssuedLicence,
+) -> anyhow::Result<()> {
     section(
         4,
         "Anyone verifies offline with the licence and the hub's trust file",
@@ -54,7 +58,7 @@ pub async fn verify_offline(hub: &Hub, dir: &Path, business: &IssuedLicence) -> 
 
 /// Exports the licence as a bank would receive it, into `out`
 /// (licence.json, trust.json, anchor.txt).
-async fn export_to(hub: &Hub, out: &Path, business: &IssuedLicence) -> anyhow::Result<Export> {
+async fn export_to(hub: &Service, out: &Path, business: &IssuedLicence) -> anyhow::Result<Export> {
     let export = hub
         .export(
             &business.identifier.to_string(),
@@ -77,7 +81,7 @@ async fn export_to(hub: &Hub, out: &Path, business: &IssuedLicence) -> anyhow::R
 
 /// The genuine licence held with a different PDF than the one bound into it.
 fn with_another_pdf(
-    hub: &Hub,
+    hub: &Service,
     trust: &Trust,
     export: &Export,
     att_id: String,

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use tongban_service::Hub;
+use tongban_service::Service;
 use tongban_store::AuditRecord;
 
 use crate::{COMPANY, MARKET, business_request, json_of, ok, repo, tongban};
@@ -745,7 +745,7 @@ fn hub_with_audit_entries(data: &Path, entries: u64) {
     ok(&tongban(data, &["init", "--no-samples"]));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let hub = Hub::open(&crate::hub_config(data)).await.unwrap();
+        let hub = Service::open(&crate::hub_config(data)).await.unwrap();
         let now = hub.now();
         for first in (0..entries).step_by(1000) {
             let records: Vec<AuditRecord> = (first..entries.min(first + 1000))

@@ -111,8 +111,8 @@ fn cli(data: &Path) -> Command {
 }
 
 /// What the hub in `data` is opened with, on this test's backend.
-fn hub_config(data: &Path) -> tongban_service::HubConfig {
-    let mut config = tongban_service::HubConfig::embedded(data);
+fn hub_config(data: &Path) -> tongban_service::ServiceConfig {
+    let mut config = tongban_service::ServiceConfig::embedded(data);
     if let Some(url) = database_of(data) {
         config.store.database = tongban_store::DatabaseConfig::parse(&url);
     }
