@@ -10,6 +10,7 @@
 
 pub mod credential;
 pub mod di;
+pub mod didkey;
 pub mod problem;
 pub mod rules;
 pub mod status;
@@ -27,6 +28,6 @@ pub use rules::{Facts, Rules};
 pub use status::{Bitstring, LicenceStatus, StatusPurpose, VerifiedStatusList};
 pub use types::{LicenceType, LicenceTypes, TypeError};
 pub use verify::{
-    KeyLookup, LicenceSummary, Trust, Verification, VerifiedLicence, VerifyOptions, verify,
-    verify_bytes, verify_many,
+    KeyLookup, LicenceSummary, Trust, Verification, VerifiedLicence, VerifyOptions,
+    presented_attachment, verify, verify_bytes, verify_many,
 };

@@ -6,6 +6,7 @@
 //! result is a [`Verification`]: valid, or every problem found, each with a
 //! stable code. Only a valid verification yields a [`VerifiedLicence`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -35,6 +36,9 @@ pub struct Trust {
     lists: HashMap<String, VerifiedStatusList>,
     /// Licence types known to the verifier.
     pub types: LicenceTypes,
+    /// Whether `did:key` issuers are verified with the key their identifier
+    /// names ([`crate::didkey`]).
+    did_key: bool,
 }
 
 impl KeyLookup for Trust {
@@ -72,6 +76,25 @@ impl Trust {
     /// Every status list.
     pub fn status_lists(&self) -> impl Iterator<Item = &VerifiedStatusList> {
         self.lists.values()
+    }
+
+    /// Also verify credentials from `did:key` issuers, with the key each
+    /// one's identifier names (off unless set: a region's licences are
+    /// verified with the keys its registry holds).
+    pub fn accept_did_key(&mut self, accept: bool) {
+        self.did_key = accept;
+    }
+
+    /// The key a credential's proof names: a trusted one, or (when
+    /// accepted) the key of a `did:key` method.
+    fn resolve(&self, verification_method: &str) -> Option<Cow<'_, KeyRecord>> {
+        if let Some(record) = self.keys.get(verification_method) {
+            return Some(Cow::Borrowed(record));
+        }
+        if self.did_key {
+            return crate::didkey::record(verification_method).map(Cow::Owned);
+        }
+        None
     }
 }
 
@@ -205,6 +228,23 @@ pub fn verify_bytes(trust: &Trust, bytes: &[u8], options: VerifyOptions<'_>) -> 
     }
 }
 
+/// The attachment digests a verifier holds when it is handed the
+/// attachment file itself: the file stands for every resource the
+/// credential binds (`relatedResource` ids), so a file that is not the one
+/// bound fails `ATTACHMENT_DIGEST_MISMATCH` on each.
+pub fn presented_attachment(credential: &Value, file: &[u8]) -> HashMap<String, [u8; 32]> {
+    let digest = tongban_seal::sha256(file);
+    credential
+        .get("relatedResource")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r.get("id").and_then(Value::as_str))
+        .map(|id| (id.to_owned(), digest))
+        .collect()
+}
+
 /// Verifies one credential with strict signature verification.
 pub fn verify(trust: &Trust, credential: Value, options: VerifyOptions<'_>) -> Verification {
     let mut pending = precheck(trust, credential, options);
@@ -330,7 +370,7 @@ fn precheck(trust: &Trust, credential: Value, options: VerifyOptions<'_>) -> Pen
                     ),
                 ));
             }
-            match trust.key(&proof.verification_method) {
+            match trust.resolve(&proof.verification_method) {
                 None => problems.push(Problem::new(
                     ProblemCode::KeyUnknown,
                     format!(

@@ -1,6 +1,5 @@
 //! `tongban licence …`.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -491,29 +490,17 @@ fn verify_offline(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<ExitCode> 
     };
     let bytes = std::fs::read(&args.file)
         .map_err(|e| Coded::new("IO", format!("{}: {e}", args.file.display())))?;
-    let mut held = HashMap::new();
-    let attachments = match &args.attachment {
+    let held = match &args.attachment {
         None => None,
         Some(path) => {
             let data = std::fs::read(path)
                 .map_err(|e| Coded::new("IO", format!("{}: {e}", path.display())))?;
-            let digest = tongban_seal::sha256(&data);
-            // The attachment file stands for every resource the licence binds.
-            if let Ok(Value::Object(c)) = serde_json::from_slice::<Value>(&bytes) {
-                for r in c
-                    .get("relatedResource")
-                    .and_then(Value::as_array)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default()
-                {
-                    if let Some(id) = r.get("id").and_then(Value::as_str) {
-                        held.insert(id.to_owned(), digest);
-                    }
-                }
-            }
-            Some(&held)
+            // Unreadable bytes bind nothing; verify_bytes says why.
+            let credential = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
+            Some(tongban_licence::presented_attachment(&credential, &data))
         }
     };
+    let attachments = held.as_ref();
     let v = tongban_licence::verify_bytes(&trust, &bytes, VerifyOptions { now, attachments });
     print_verification(&v, ctx.json)?;
     Ok(Exit::checked(v.valid))

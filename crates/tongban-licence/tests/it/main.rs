@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used)]
 
+mod did_key;
 mod duplicates;
 mod fixture;
 mod independent;
