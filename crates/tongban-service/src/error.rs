@@ -227,8 +227,8 @@ tongban_seal::stable_codes! {
         HolderCodeInvalid => "HOLDER_CODE_INVALID",
         /// The holder's name is empty, too long, padded or has a control character.
         HolderNameInvalid => "HOLDER_NAME_INVALID",
-        /// An issue request is not of the documented shape (a member missing, unknown or of the
-        /// wrong type, or too long).
+        /// A request (an issue request, an HTTP request's body or form) is not of the
+        /// documented shape (a member missing, unknown or of the wrong type, or too long).
         RequestInvalid => "REQUEST_INVALID",
         /// A licence query does not name who asks.
         RequesterRequired => "REQUESTER_REQUIRED",
@@ -236,6 +236,8 @@ tongban_seal::stable_codes! {
         RequesterInvalid => "REQUESTER_INVALID",
         /// More licences in one batch than allowed.
         BatchTooLarge => "BATCH_TOO_LARGE",
+        /// No status list of this issuer, purpose and sequence is published.
+        StatusListUnknown => "STATUS_LIST_UNKNOWN",
         /// The licence's attachment is missing from the blob store.
         AttachmentUnavailable => "ATTACHMENT_UNAVAILABLE",
         /// A trust list's validity is outside more than 0 s and at most 28 days.
@@ -316,6 +318,20 @@ tongban_seal::stable_codes! {
         TokenRevoked => "TOKEN_REVOKED",
         /// The caller's role may not do this, or not for this department.
         Forbidden => "FORBIDDEN",
+        // HTTP
+        /// The request's body is larger than the documented limit.
+        PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+        /// The request's `Content-Type` is not one the endpoint takes.
+        ContentTypeUnsupported => "CONTENT_TYPE_UNSUPPORTED",
+        /// No endpoint at this path.
+        RouteUnknown => "ROUTE_UNKNOWN",
+        /// The endpoint does not take this method.
+        MethodNotAllowed => "METHOD_NOT_ALLOWED",
+        /// The hub cannot serve yet: its store or its QUIC listener is not ready (the reason
+        /// says which).
+        NotReady => "NOT_READY",
+        /// The hub is shutting down and finishing what it accepted.
+        Draining => "DRAINING",
         // Failures of this hub (not the caller's fault)
         /// Something failed inside the hub; its log has the detail.
         Internal => "INTERNAL",

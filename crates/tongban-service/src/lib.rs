@@ -19,6 +19,7 @@ mod keys;
 pub mod keystore;
 mod licences;
 mod peers;
+mod public;
 pub mod samples;
 mod schemas;
 mod text;
@@ -47,8 +48,11 @@ pub use cases::{
 pub use catalogue::{CatalogueDraft, SHARING_TYPES, sharing_type};
 pub use error::{Code, Error, Result, code_of};
 pub use keystore::{KeyStore, KeyStoreError};
-pub use licences::{AttachmentInput, Export, Found, IssueInput, MAX_USE_CAUSE_CHARS, Query};
+pub use licences::{
+    AttachmentInput, Export, Found, IssueInput, MAX_USE_CAUSE_CHARS, OnlineVerify, Query,
+};
 pub use peers::{MAX_PEER_RESOURCES, PeerCard, PeerResource, PeerTrust, anchor_record};
+pub use public::{CheckedStatus, LicenceCheck};
 pub use schemas::{KINDS as SCHEMA_KINDS, Published};
 pub use tokens::{Action, NewToken, Principal, Role};
 

@@ -284,6 +284,19 @@ pub struct Found {
     pub verification: Verification,
 }
 
+/// What a public verifier may add to [`Service::verify_online`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OnlineVerify<'a> {
+    /// The attachment file presented with the credential: checked against
+    /// the digest the credential binds, instead of the stored copy.
+    pub attachment: Option<&'a [u8]>,
+    /// Accept `did:key` issuers, with the key each one's identifier names.
+    pub accept_did_key: bool,
+    /// Keys of issuers outside the region, trusted as given (never in place
+    /// of a key of the region).
+    pub extra_keys: &'a [tongban_seal::KeyRecord],
+}
+
 /// What an offline verifier needs for one licence.
 #[derive(Debug, Clone)]
 pub struct Export {
@@ -512,11 +525,35 @@ impl Service {
     /// types, attachments; and, for licences of this hub's departments, that
     /// the store issued exactly this credential.
     pub async fn verify_online(&self, credential: Value) -> Result<Verification> {
+        self.verify_online_with(credential, OnlineVerify::default())
+            .await
+    }
+
+    /// [`Service::verify_online`], with what a public verifier may add: the
+    /// attachment file presented with the credential, `did:key` issuers,
+    /// keys of issuers outside the region. Nothing added changes how a
+    /// licence of this region is judged, except that a presented file is
+    /// checked instead of the stored copy of its attachment.
+    pub async fn verify_online_with(
+        &self,
+        credential: Value,
+        how: OnlineVerify<'_>,
+    ) -> Result<Verification> {
         let mut trust = self
             .trust_for_issuers(&issuer_codes(std::slice::from_ref(&credential)))
             .await?;
         trust.types = (*self.licence_types()).clone();
-        let attachments = self.attachment_digests(&credential).await?;
+        for record in how.extra_keys {
+            // The region's own keys are never replaced by a given one.
+            if tongban_licence::KeyLookup::key(&trust, &record.verification_method()).is_none() {
+                trust.add_key(record.clone());
+            }
+        }
+        trust.accept_did_key(how.accept_did_key);
+        let attachments = match how.attachment {
+            Some(file) => tongban_licence::presented_attachment(&credential, file),
+            None => self.attachment_digests(&credential).await?,
+        };
         let stored = self.stored_copy_matches(&credential).await?;
         let mut result = tongban_licence::verify(
             &trust,

@@ -328,6 +328,24 @@ impl Db {
     }
 }
 
+impl Db {
+    /// The versions of the migrations this build carries that the
+    /// database has not applied successfully (a query of the database,
+    /// so it also tells whether the database answers).
+    pub(crate) async fn migrations_missing(&self) -> Result<Vec<i64>, sqlx::Error> {
+        const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success";
+        let applied: Vec<i64> = match self {
+            Db::Sqlite(db) => sqlx::query_scalar(APPLIED).fetch_all(&db.read).await?,
+            Db::Postgres(pool) => sqlx::query_scalar(APPLIED).fetch_all(pool).await?,
+        };
+        Ok(SQLITE_MIGRATIONS
+            .iter()
+            .map(|(version, _, _)| *version)
+            .filter(|v| !applied.contains(v))
+            .collect())
+    }
+}
+
 /// Column access that reads the same on both backends.
 pub(crate) trait RowExt {
     fn text(&self, column: &str) -> Result<String, sqlx::Error>;

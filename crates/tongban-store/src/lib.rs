@@ -392,6 +392,21 @@ impl Store {
         }
     }
 
+    /// Whether the store can serve: the database answers a query and has
+    /// applied every migration this build carries (`StoreError::Unavailable`
+    /// when it does not answer, `StoreError::Config` naming the missing
+    /// migrations).
+    pub async fn ready(&self) -> Result<()> {
+        let missing = self.db.migrations_missing().await?;
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::Config(format!(
+                "migrations not applied: {missing:?}"
+            )))
+        }
+    }
+
     /// Which backend this is: `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         self.db.name()
