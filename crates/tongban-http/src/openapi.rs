@@ -1,0 +1,47 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and
+//! served at `/v1/openapi.json`.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+use crate::Api;
+
+/// The document's source.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tongban hub HTTP API",
+        description = "Health, public verification (also as the W3C CCG VC API), trust material and printout checks. Errors are RFC 9457 problems carrying the stable codes of the CLI and the protocol.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        crate::health::healthz,
+        crate::health::readyz,
+        crate::verify::verify,
+        crate::verify::credentials_verify,
+        crate::publish::trust,
+        crate::publish::status_list,
+        crate::check::qr,
+        crate::check::check,
+        openapi_json,
+    ),
+    components(schemas(crate::problem::Problem))
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+pub(crate) fn routes() -> Api {
+    Api::new().get("/v1/openapi.json", openapi_json)
+}
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "the OpenAPI 3.1 document", body = Object)))]
+pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(document())
+}

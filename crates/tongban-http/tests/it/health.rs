@@ -1,0 +1,74 @@
+//! `/healthz` and `/readyz`.
+
+use crate::{Served, each_backend, problem};
+
+#[tokio::test]
+async fn ready_only_while_the_store_answers_quic_accepts_and_nothing_drains() {
+    each_backend("http_health", |backend| async move {
+        let served = Served::start(&backend).await;
+        assert_eq!(served.get("/healthz").await.status(), 200);
+        let ready = served.get("/readyz").await;
+        assert_eq!(ready.status(), 200);
+        let body: serde_json::Value = ready.json().await.unwrap();
+        assert_eq!(body["status"], "ready");
+
+        served.readiness.set_quic_accepting(false);
+        let not = problem(served.get("/readyz").await, 503).await;
+        assert_eq!(not["code"], "NOT_READY");
+        assert!(not["detail"].as_str().unwrap().contains("QUIC"));
+        assert_eq!(served.get("/healthz").await.status(), 200);
+
+        served.readiness.set_quic_accepting(true);
+        served.readiness.set_draining();
+        let draining = problem(served.get("/readyz").await, 503).await;
+        assert_eq!(draining["code"], "DRAINING");
+        assert_eq!(served.get("/healthz").await.status(), 200);
+        served.stop().await;
+        backend
+    })
+    .await;
+}
+
+/// The store going away makes the hub unready with the store's code; its
+/// words (paths, connection strings) stay in the log.
+#[tokio::test]
+async fn a_closed_store_is_not_ready() {
+    each_backend("http_health_store", |backend| async move {
+        let served = Served::start(&backend).await;
+        served.hub.store().close().await;
+        let down = problem(served.get("/readyz").await, 503).await;
+        assert_eq!(down["code"], "STORE_UNAVAILABLE");
+        assert!(
+            !down["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&backend.database_url)
+        );
+        assert_eq!(served.get("/healthz").await.status(), 200);
+        served.stop().await;
+        backend
+    })
+    .await;
+}
+
+/// A store whose database lacks a migration this build carries is not
+/// ready (a node of a newer build on an older database).
+#[tokio::test]
+async fn a_missing_migration_is_not_ready() {
+    each_backend("http_health_migration", |backend| async move {
+        let served = Served::start(&backend).await;
+        assert_eq!(served.get("/readyz").await.status(), 200);
+        let removed = tongban_tests::execute_sql(
+            &backend.database_url,
+            "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+        )
+        .await;
+        assert_eq!(removed, 1);
+        let not = problem(served.get("/readyz").await, 503).await;
+        assert_eq!(not["code"], "NOT_READY");
+        assert!(not["detail"].as_str().unwrap().contains("migrations"));
+        served.stop().await;
+        backend
+    })
+    .await;
+}

@@ -1,0 +1,156 @@
+//! The HTTP side over a running hub, with a real client on a real socket,
+//! on every store backend.
+#![allow(clippy::unwrap_used)]
+
+mod bad_input;
+mod health;
+mod openapi;
+mod printout;
+mod tls;
+mod trust;
+mod verify;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tongban_http::{HttpConfig, HttpListener, HttpState, Readiness};
+use tongban_service::{Clock, IssueInput, Service, ServiceConfig, samples};
+use tongban_store::{BlobConfig, DatabaseConfig, StoreConfig};
+
+/// A hub with the sample region and its HTTP side on 127.0.0.1:0.
+#[derive(Debug)]
+pub struct Served {
+    pub hub: Service,
+    pub readiness: Readiness,
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Served {
+    pub async fn start(backend: &tongban_tests::TestBackend) -> Served {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(
+        backend: &tongban_tests::TestBackend,
+        adjust: impl FnOnce(&mut HttpConfig),
+    ) -> Served {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let hub = hub_on(backend).await;
+        let readiness = Readiness::new();
+        readiness.set_quic_accepting(true);
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let mut config = HttpConfig::new(format!("http://{addr}"));
+        adjust(&mut config);
+        let state = HttpState::new(hub.clone(), config, readiness.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(tongban_http::serve(
+            HttpListener::new(tcp, None),
+            state,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Served {
+            hub,
+            readiness,
+            addr,
+            client: reqwest::Client::new(),
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Stops the server (it finishes what is in flight) and the hub.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await.unwrap().unwrap();
+        self.hub.close().await;
+    }
+}
+
+pub async fn hub_on(backend: &tongban_tests::TestBackend) -> Service {
+    let hub = Service::open(&ServiceConfig {
+        store: StoreConfig::new(
+            DatabaseConfig::parse(&backend.database_url),
+            BlobConfig::Local(backend.blob_dir()),
+        ),
+        keystore: backend.dir().join("keys"),
+        clock: Clock::System,
+    })
+    .await
+    .unwrap();
+    samples::initialise(&hub, samples::REGION, samples::HUB_NAME, true)
+        .await
+        .unwrap();
+    hub
+}
+
+/// A business licence of the sample company, issued by the market bureau.
+pub async fn business_licence(hub: &Service, attachment: Option<Vec<u8>>) -> Value {
+    let mut input = IssueInput::from_json(&samples::business_licence_request()).unwrap();
+    input.attachment = attachment.map(|bytes| tongban_service::AttachmentInput {
+        bytes,
+        media_type: "application/pdf".into(),
+    });
+    hub.issue(samples::MARKET, input).await.unwrap().credential
+}
+
+/// A problem's code, after checking that it is a problem with `status`.
+pub async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status, "{response:?}");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    for member in ["type", "title", "status", "detail", "code"] {
+        assert!(body.get(member).is_some(), "{member} missing: {body}");
+    }
+    assert_eq!(body["status"], status);
+    assert_eq!(
+        body["type"],
+        format!("urn:tongban:problem:{}", body["code"].as_str().unwrap())
+    );
+    body
+}
+
+/// Runs `test` on every backend.
+pub async fn each_backend<F, Fut>(name: &str, test: F)
+where
+    F: Fn(tongban_tests::TestBackend) -> Fut,
+    Fut: Future<Output = tongban_tests::TestBackend>,
+{
+    for backend in tongban_tests::backends(name).await {
+        let backend = test(backend).await;
+        backend.cleanup().await;
+    }
+}
