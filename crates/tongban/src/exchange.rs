@@ -37,7 +37,9 @@ pub struct ServeArgs {
     /// frame_buffer, frame_buffer_per_department, blob_buffer,
     /// blob_buffer_per_department, receive_window, stream_receive_window,
     /// send_window, requests_per_requester, pending_quota, blob_quota,
-    /// quota_recount_secs (sizes in bytes).
+    /// quota_recount_secs (sizes in bytes); and for the HTTP side: http,
+    /// http_cert, http_key, http_insecure_plaintext, http_public_url,
+    /// http_issuer_keys (a list).
     #[arg(long, env = "TONGBAN_SERVE_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on (UDP).
@@ -95,6 +97,8 @@ pub struct ServeArgs {
     /// Blob bytes a department may hold (default 8 GiB).
     #[arg(long)]
     blob_quota: Option<u64>,
+    #[command(flatten)]
+    http: crate::http::HttpArgs,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -130,19 +134,43 @@ struct ServeFile {
     pending_quota: Option<u64>,
     blob_quota: Option<u64>,
     quota_recount_secs: Option<u64>,
+    http: Option<SocketAddr>,
+    http_cert: Option<PathBuf>,
+    http_key: Option<PathBuf>,
+    http_insecure_plaintext: Option<bool>,
+    http_public_url: Option<String>,
+    http_issuer_keys: Option<Vec<String>>,
+}
+
+impl ServeFile {
+    /// The HTTP side's settings (taken out: the rest stays for QUIC).
+    fn take_http(&mut self) -> crate::http::HttpFile {
+        crate::http::HttpFile {
+            addr: self.http.take(),
+            cert: self.http_cert.take(),
+            key: self.http_key.take(),
+            insecure_plaintext: self.http_insecure_plaintext.take(),
+            public_url: self.http_public_url.take(),
+            issuer_keys: self.http_issuer_keys.take(),
+        }
+    }
 }
 
 pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let file = read_serve_file(args.config.as_deref())?;
+    let mut file = read_serve_file(args.config.as_deref())?;
     let config = serve_config(&args, &file);
     let listen = args
         .listen
         .or(file.listen)
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4433)));
     let hub = ctx.open().await?;
+    let readiness = tongban_http::Readiness::new();
+    let http = crate::http::bind(&args.http, file.take_http(), &hub, readiness.clone()).await?;
     let cert_and_key = (args.cert.or(file.cert), args.key.or(file.key));
     let tls = tls_material(ctx, &hub, cert_and_key, listen).await?;
     let endpoint = tongban_hub::bind(listen, &hub, &tls, &config).await?;
+    let signal = shutdown_signal();
+    readiness.set_quic_accepting(true);
     let identity = hub.identity().await?;
     eprintln!(
         "{} ({}) serving on {} (QUIC, ALPN tongban/1); Ctrl-C to stop",
@@ -150,7 +178,31 @@ pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
         identity.id,
         endpoint.local_addr()?
     );
-    tongban_hub::run(endpoint, hub.clone(), tls, config, shutdown_signal()).await?;
+    // HTTP keeps answering while QUIC drains (`/readyz` says so), and
+    // stops once QUIC has.
+    let (quic_done, http_stop) = tokio::sync::oneshot::channel::<()>();
+    let http_task = http.map(|bound| {
+        eprintln!("HTTP on {}", bound.describe());
+        tokio::spawn(bound.serve(async move {
+            let _ = http_stop.await;
+        }))
+    });
+    let draining = readiness.clone();
+    let shutdown = async move {
+        signal.await;
+        draining.set_draining();
+    };
+    let served = tongban_hub::run(endpoint, hub.clone(), tls, config, shutdown).await;
+    readiness.set_quic_accepting(false);
+    let _ = quic_done.send(());
+    if let Some(task) = http_task {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP side ended with an error"),
+            Err(e) => tracing::warn!(error = %e, "HTTP side failed"),
+        }
+    }
+    served?;
     hub.close().await;
     eprintln!("stopped");
     Ok(ExitCode::SUCCESS)
@@ -311,24 +363,35 @@ async fn tls_material(
     })
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not
+/// when the future is first polled: once `/readyz` says ready, a SIGTERM
+/// drains the hub instead of killing it.
+fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let streams = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        );
+        async move {
+            match streams {
+                (Ok(mut interrupt), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Issues the hub's server certificate into <data-dir>/tls once.

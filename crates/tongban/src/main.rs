@@ -33,6 +33,7 @@ mod demo;
 mod doctor;
 mod exchange;
 mod help;
+mod http;
 mod licence;
 mod output;
 mod peer;

@@ -7,6 +7,7 @@ mod cli;
 mod clients;
 mod codes;
 mod exchange;
+mod http;
 mod limits;
 mod readme;
 mod regions;
