@@ -25,6 +25,7 @@ mod nats;
 mod output;
 mod progress;
 mod regions;
+mod verify_http;
 
 /// The hub measured here runs in this process: the same allocator as the
 /// `tongban` binary's, or the figures would not be the hub's.
@@ -66,6 +67,9 @@ enum Command {
     /// 全域通办: cross-region pull latency (p50/p99) and the rate of
     /// verifying another region's licences, against raw Ed25519.
     Regions(regions::RegionsBenchArgs),
+    /// Online licence verification over HTTP (`POST /v1/verify`) against
+    /// the same verification in process.
+    VerifyHttp(verify_http::VerifyHttpBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -106,6 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Exchange(args) => exchange::run(args, json).await,
         Command::Catalogue(args) => catalogue::run(args, json).await,
         Command::Regions(args) => regions::run(args, json).await,
+        Command::VerifyHttp(args) => verify_http::run(args, json).await,
     }
 }
 

@@ -33,6 +33,23 @@ pub fn durability(name: &str) -> Durability {
     }
 }
 
+/// A warning when this machine's raw rate moved by more than a fifth
+/// between the start and the end of a run: another process took cores
+/// meanwhile (the machine is shared), so the figures between are not
+/// comparable with each other.
+pub fn contention(raw_before: f64, raw_after: f64) -> Option<String> {
+    let (low, high) = if raw_before < raw_after {
+        (raw_before, raw_after)
+    } else {
+        (raw_after, raw_before)
+    };
+    (high > 0.0 && low / high < 0.8).then(|| {
+        format!(
+            "warning: the machine was contended: raw Ed25519 went from {raw_before:.0}/s to {raw_after:.0}/s during the run; run again on a quiet machine"
+        )
+    })
+}
+
 /// `x` to two decimals, as ratios are reported.
 pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
@@ -86,4 +103,17 @@ pub fn raw_verify_rate(threads: usize, seconds: f64, dalek: bool) -> f64 {
             .sum()
     });
     total as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contention;
+
+    #[test]
+    fn a_run_is_contended_when_the_raw_rate_moved_by_a_fifth() {
+        assert!(contention(30_000.0, 29_000.0).is_none());
+        assert!(contention(30_000.0, 20_000.0).is_some());
+        assert!(contention(20_000.0, 30_000.0).is_some());
+        assert!(contention(0.0, 0.0).is_none());
+    }
 }

@@ -47,7 +47,7 @@ fn subcommands() -> Vec<String> {
 #[test]
 fn every_benchmark_speaks_json_in_camel_case() {
     // The benchmarks, as small as they go.
-    let runs: [&[&str]; 5] = [
+    let runs: [&[&str]; 6] = [
         &[
             "licences",
             "--count",
@@ -80,6 +80,15 @@ fn every_benchmark_speaks_json_in_camel_case() {
             "--holders",
             "2",
             "--pulls",
+            "2",
+            "--seconds",
+            "0.05",
+        ],
+        &[
+            "verify-http",
+            "--licences",
+            "2",
+            "--clients",
             "2",
             "--seconds",
             "0.05",
