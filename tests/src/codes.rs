@@ -9,7 +9,8 @@
 //! - `docs/AUDIT-LOG.md` "Publishing checkpoints off the machine",
 //!   "Verifying" and "Archives";
 //! - `README.md`, all of it (its code table and the refusals its prose
-//!   names), environment variables (`TONGBAN_…`) aside.
+//!   names), environment variables (`TONGBAN_…`) aside;
+//! - `docs/API.md` "Errors".
 //!
 //! A code counts as tested when a test source holds it in a string literal
 //! (`"KEY_UNKNOWN"`, `{"code":"KEY_UNKNOWN"}`) or names its enum variant
@@ -36,6 +37,7 @@ const SOURCES: &[(&str, &[&str])] = &[
         ],
     ),
     ("README.md", &[]),
+    ("docs/API.md", &["Errors"]),
 ];
 
 /// Documented codes that no test can produce, and why.
