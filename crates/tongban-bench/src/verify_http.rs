@@ -138,28 +138,18 @@ async fn in_process_rate(
     clients: usize,
     seconds: f64,
 ) -> anyhow::Result<f64> {
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for t in 0..clients {
-        let (hub, licences, done) = (hub.clone(), Arc::clone(licences), Arc::clone(&done));
-        tasks.spawn(async move {
-            let mut i = t;
-            while Instant::now() < deadline {
-                let licence = licences[i % licences.len()].clone();
+    rate(clients, seconds, |_| {
+        let (hub, licences) = (hub.clone(), Arc::clone(licences));
+        move |i: usize| {
+            let (hub, licence) = (hub.clone(), licences[i % licences.len()].clone());
+            async move {
                 let v = hub.verify_online(licence).await?;
                 anyhow::ensure!(v.valid, "a licence failed verification: {:?}", v.problems);
-                done.fetch_add(1, Ordering::Relaxed);
-                i += clients;
+                Ok(())
             }
-            Ok(())
-        });
-    }
-    while let Some(r) = tasks.join_next().await {
-        r??;
-    }
-    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+        }
+    })
+    .await
 }
 
 /// Verifications per second over HTTP from `clients` clients, each with
@@ -171,20 +161,21 @@ async fn http_rate(
     clients: usize,
     seconds: f64,
 ) -> anyhow::Result<f64> {
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for t in 0..clients {
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .http1_only()
-            .build()?;
-        let (url, bodies, done) = (url.to_owned(), Arc::clone(bodies), Arc::clone(&done));
-        tasks.spawn(async move {
-            let mut i = t;
-            while Instant::now() < deadline {
-                let body = bodies[i % bodies.len()].clone();
+    let mut connections = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        connections.push(
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .http1_only()
+                .build()?,
+        );
+    }
+    rate(clients, seconds, |t| {
+        let (client, url, bodies) = (connections[t].clone(), url.to_owned(), Arc::clone(bodies));
+        move |i: usize| {
+            let (client, url) = (client.clone(), url.clone());
+            let body = bodies[i % bodies.len()].clone();
+            async move {
                 let response = client
                     .post(&url)
                     .header("content-type", "application/json")
@@ -194,10 +185,36 @@ async fn http_rate(
                 anyhow::ensure!(response.status() == 200, "HTTP {}", response.status());
                 let answer: Value = response.json().await?;
                 anyhow::ensure!(answer["valid"] == true, "not valid over HTTP: {answer}");
+                Ok(())
+            }
+        }
+    })
+    .await
+}
+
+/// Calls per second of `clients` tasks for `seconds`: task `t` makes its
+/// caller with `caller(t)` and calls it with `t`, `t + clients`, … until
+/// the time is up; the first error ends the run.
+async fn rate<C, F, Fut>(clients: usize, seconds: f64, caller: C) -> anyhow::Result<f64>
+where
+    C: Fn(usize) -> F,
+    F: Fn(usize) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..clients {
+        let (call, done) = (caller(t), Arc::clone(&done));
+        tasks.spawn(async move {
+            let mut i = t;
+            while Instant::now() < deadline {
+                call(i).await?;
                 done.fetch_add(1, Ordering::Relaxed);
                 i += clients;
             }
-            Ok(())
+            Ok::<_, anyhow::Error>(())
         });
     }
     while let Some(r) = tasks.join_next().await {

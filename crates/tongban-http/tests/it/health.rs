@@ -1,31 +1,32 @@
 //! `/healthz` and `/readyz`.
 
-use crate::{Served, each_backend, problem};
+use crate::{Served, each_backend, each_served, problem, refused};
 
 #[tokio::test]
 async fn ready_only_while_the_store_answers_quic_accepts_and_nothing_drains() {
-    each_backend("http_health", |backend| async move {
-        let served = Served::start(&backend).await;
-        assert_eq!(served.get("/healthz").await.status(), 200);
-        let ready = served.get("/readyz").await;
-        assert_eq!(ready.status(), 200);
-        let body: serde_json::Value = ready.json().await.unwrap();
-        assert_eq!(body["status"], "ready");
+    each_served(
+        "http_health",
+        |_| {},
+        |served| async move {
+            assert_eq!(served.get("/healthz").await.status(), 200);
+            let ready = served.get("/readyz").await;
+            assert_eq!(ready.status(), 200);
+            let body: serde_json::Value = ready.json().await.unwrap();
+            assert_eq!(body["status"], "ready");
 
-        served.readiness.set_quic_accepting(false);
-        let not = problem(served.get("/readyz").await, 503).await;
-        assert_eq!(not["code"], "NOT_READY");
-        assert!(not["detail"].as_str().unwrap().contains("QUIC"));
-        assert_eq!(served.get("/healthz").await.status(), 200);
+            served.readiness.set_quic_accepting(false);
+            let not = problem(served.get("/readyz").await, 503).await;
+            assert_eq!(not["code"], "NOT_READY");
+            assert!(not["detail"].as_str().unwrap().contains("QUIC"));
+            assert_eq!(served.get("/healthz").await.status(), 200);
 
-        served.readiness.set_quic_accepting(true);
-        served.readiness.set_draining();
-        let draining = problem(served.get("/readyz").await, 503).await;
-        assert_eq!(draining["code"], "DRAINING");
-        assert_eq!(served.get("/healthz").await.status(), 200);
-        served.stop().await;
-        backend
-    })
+            served.readiness.set_quic_accepting(true);
+            served.readiness.set_draining();
+            refused(served.get("/readyz").await, 503, "DRAINING").await;
+            assert_eq!(served.get("/healthz").await.status(), 200);
+            served
+        },
+    )
     .await;
 }
 
@@ -36,8 +37,7 @@ async fn a_closed_store_is_not_ready() {
     each_backend("http_health_store", |backend| async move {
         let served = Served::start(&backend).await;
         served.hub.store().close().await;
-        let down = problem(served.get("/readyz").await, 503).await;
-        assert_eq!(down["code"], "STORE_UNAVAILABLE");
+        let down = refused(served.get("/readyz").await, 503, "STORE_UNAVAILABLE").await;
         assert!(
             !down["detail"]
                 .as_str()
@@ -64,8 +64,7 @@ async fn a_missing_migration_is_not_ready() {
         )
         .await;
         assert_eq!(removed, 1);
-        let not = problem(served.get("/readyz").await, 503).await;
-        assert_eq!(not["code"], "NOT_READY");
+        let not = refused(served.get("/readyz").await, 503, "NOT_READY").await;
         assert!(not["detail"].as_str().unwrap().contains("migrations"));
         served.stop().await;
         backend

@@ -74,6 +74,21 @@ impl Served {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
+    /// Revokes `licence` (as issued by [`business_licence`]) on the hub.
+    pub async fn revoke(&self, licence: &Value) {
+        let identifier = licence["licence"]["identifier"].as_str().unwrap();
+        self.hub.revoke(identifier, "admin", "test").await.unwrap();
+    }
+
+    /// `POST /v1/verify` of `licence`: the verification it answers.
+    pub async fn verify(&self, licence: &Value) -> Value {
+        self.post_json("/v1/verify", licence)
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
         self.client
             .post(self.url(path))
@@ -140,6 +155,29 @@ pub async fn problem(response: reqwest::Response, status: u16) -> Value {
         body["type"],
         format!("urn:tongban:problem:{}", body["code"].as_str().unwrap())
     );
+    body
+}
+
+/// Runs `test` against a hub served over HTTP on every backend (adjusted
+/// by `adjust`), and stops it after.
+pub async fn each_served<A, F, Fut>(name: &str, adjust: A, test: F)
+where
+    A: Fn(&mut HttpConfig),
+    F: Fn(Served) -> Fut,
+    Fut: Future<Output = Served>,
+{
+    each_backend(name, |backend| async {
+        let served = Served::start_with(&backend, &adjust).await;
+        test(served).await.stop().await;
+        backend
+    })
+    .await;
+}
+
+/// Checks that `response` is a problem with `status` and `code`.
+pub async fn refused(response: reqwest::Response, status: u16, code: &str) -> Value {
+    let body = problem(response, status).await;
+    assert_eq!(body["code"], code, "{body}");
     body
 }
 

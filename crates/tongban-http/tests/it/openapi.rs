@@ -5,64 +5,66 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::{Served, each_backend};
+use crate::each_served;
 
 #[tokio::test]
 async fn the_document_lists_exactly_the_routes_served() {
-    each_backend("http_openapi", |backend| async move {
-        let served = Served::start(&backend).await;
-        let document: Value = served.get("/v1/openapi.json").await.json().await.unwrap();
-        assert!(
-            document["openapi"].as_str().unwrap().starts_with("3.1"),
-            "{}",
-            document["openapi"]
-        );
-        let mut documented = BTreeSet::new();
-        for (path, item) in document["paths"].as_object().unwrap() {
-            for method in item.as_object().unwrap().keys() {
-                if ["get", "post", "put", "patch", "delete", "head", "options"]
-                    .contains(&method.as_str())
-                {
-                    documented.insert((method.to_uppercase(), path.clone()));
+    each_served(
+        "http_openapi",
+        |_| {},
+        |served| async move {
+            let document: Value = served.get("/v1/openapi.json").await.json().await.unwrap();
+            assert!(
+                document["openapi"].as_str().unwrap().starts_with("3.1"),
+                "{}",
+                document["openapi"]
+            );
+            let mut documented = BTreeSet::new();
+            for (path, item) in document["paths"].as_object().unwrap() {
+                for method in item.as_object().unwrap().keys() {
+                    if ["get", "post", "put", "patch", "delete", "head", "options"]
+                        .contains(&method.as_str())
+                    {
+                        documented.insert((method.to_uppercase(), path.clone()));
+                    }
                 }
             }
-        }
-        let routed: BTreeSet<(String, String)> = tongban_http::routes()
-            .into_iter()
-            .map(|r| (r.method.to_owned(), r.path.to_owned()))
-            .collect();
-        let undocumented: Vec<_> = routed.difference(&documented).collect();
-        let unrouted: Vec<_> = documented.difference(&routed).collect();
-        assert!(
-            undocumented.is_empty(),
-            "served but not documented: {undocumented:?}"
-        );
-        assert!(
-            unrouted.is_empty(),
-            "documented but not served: {unrouted:?}"
-        );
-        assert!(routed.len() >= 9, "{routed:?}");
+            let routed: BTreeSet<(String, String)> = tongban_http::routes()
+                .into_iter()
+                .map(|r| (r.method.to_owned(), r.path.to_owned()))
+                .collect();
+            let undocumented: Vec<_> = routed.difference(&documented).collect();
+            let unrouted: Vec<_> = documented.difference(&routed).collect();
+            assert!(
+                undocumented.is_empty(),
+                "served but not documented: {undocumented:?}"
+            );
+            assert!(
+                unrouted.is_empty(),
+                "documented but not served: {unrouted:?}"
+            );
+            assert!(routed.len() >= 9, "{routed:?}");
 
-        // The recorded routes are the router's: each answers with something
-        // other than the router's own 404 and 405 on the running server.
-        for (method, path) in &routed {
-            let concrete = path
-                .replace("{identifier}", "1.2.3")
-                .replace("{list}", "x:revocation:0");
-            let request = served
-                .client
-                .request(method.parse().unwrap(), served.url(&concrete));
-            let response = request.send().await.unwrap();
-            if response.status() == 404 || response.status() == 405 {
-                let body: Value = response.json().await.unwrap_or_default();
-                assert!(
-                    body["code"] != "ROUTE_UNKNOWN" && body["code"] != "METHOD_NOT_ALLOWED",
-                    "{method} {path}: {body}"
-                );
+            // The recorded routes are the router's: each answers with something
+            // other than the router's own 404 and 405 on the running server.
+            for (method, path) in &routed {
+                let concrete = path
+                    .replace("{identifier}", "1.2.3")
+                    .replace("{list}", "x:revocation:0");
+                let request = served
+                    .client
+                    .request(method.parse().unwrap(), served.url(&concrete));
+                let response = request.send().await.unwrap();
+                if response.status() == 404 || response.status() == 405 {
+                    let body: Value = response.json().await.unwrap_or_default();
+                    assert!(
+                        body["code"] != "ROUTE_UNKNOWN" && body["code"] != "METHOD_NOT_ALLOWED",
+                        "{method} {path}: {body}"
+                    );
+                }
             }
-        }
-        served.stop().await;
-        backend
-    })
+            served
+        },
+    )
     .await;
 }

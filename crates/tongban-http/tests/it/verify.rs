@@ -7,7 +7,7 @@ use tongban_licence::{di, didkey};
 use tongban_seal::{KeyPurpose, KeyRecord, PublicKey, SigningKey, Validity};
 use tongban_service::samples;
 
-use crate::{Served, business_licence, each_backend, problem};
+use crate::{Served, business_licence, each_backend, each_served, problem};
 
 fn vector() -> (Value, PublicKey) {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -32,44 +32,36 @@ fn problem_codes(verification: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn the_answer_is_the_online_verification() {
-    each_backend("http_verify", |backend| async move {
-        let served = Served::start(&backend).await;
-        let licence = business_licence(&served.hub, None).await;
-        let response = served.post_json("/v1/verify", &licence).await;
-        assert_eq!(response.status(), 200);
-        let answered: Value = response.json().await.unwrap();
-        assert_eq!(answered["valid"], true, "{answered}");
-        // Exactly what the service (and so `licence verify --json`) says.
-        let direct = served.hub.verify_online(licence.clone()).await.unwrap();
-        assert_eq!(answered, serde_json::to_value(&direct).unwrap());
+    each_served(
+        "http_verify",
+        |_| {},
+        |served| async move {
+            let licence = business_licence(&served.hub, None).await;
+            let response = served.post_json("/v1/verify", &licence).await;
+            assert_eq!(response.status(), 200);
+            let answered: Value = response.json().await.unwrap();
+            assert_eq!(answered["valid"], true, "{answered}");
+            // Exactly what the service (and so `licence verify --json`) says.
+            let direct = served.hub.verify_online(licence.clone()).await.unwrap();
+            assert_eq!(answered, serde_json::to_value(&direct).unwrap());
 
-        let mut tampered = licence.clone();
-        tampered["credentialSubject"]["name"] = json!("别的公司");
-        let response = served.post_json("/v1/verify", &tampered).await;
-        assert_eq!(response.status(), 200);
-        let answered: Value = response.json().await.unwrap();
-        assert_eq!(answered["valid"], false);
-        let codes = problem_codes(&answered);
-        assert!(codes.contains(&"PROOF_INVALID".to_owned()), "{codes:?}");
-        assert!(codes.contains(&"LICENCE_UNKNOWN".to_owned()), "{codes:?}");
+            let mut tampered = licence.clone();
+            tampered["credentialSubject"]["name"] = json!("别的公司");
+            let response = served.post_json("/v1/verify", &tampered).await;
+            assert_eq!(response.status(), 200);
+            let answered: Value = response.json().await.unwrap();
+            assert_eq!(answered["valid"], false);
+            let codes = problem_codes(&answered);
+            assert!(codes.contains(&"PROOF_INVALID".to_owned()), "{codes:?}");
+            assert!(codes.contains(&"LICENCE_UNKNOWN".to_owned()), "{codes:?}");
 
-        let identifier = licence["licence"]["identifier"].as_str().unwrap();
-        served
-            .hub
-            .revoke(identifier, "admin", "test")
-            .await
-            .unwrap();
-        let answered: Value = served
-            .post_json("/v1/verify", &licence)
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(answered["valid"], false);
-        assert!(problem_codes(&answered).contains(&"LICENCE_REVOKED".to_owned()));
-        served.stop().await;
-        backend
-    })
+            served.revoke(&licence).await;
+            let answered = served.verify(&licence).await;
+            assert_eq!(answered["valid"], false);
+            assert!(problem_codes(&answered).contains(&"LICENCE_REVOKED".to_owned()));
+            served
+        },
+    )
     .await;
 }
 
@@ -77,52 +69,54 @@ async fn the_answer_is_the_online_verification() {
 /// checked against the digest the licence binds.
 #[tokio::test]
 async fn a_form_checks_the_attachment_presented() {
-    each_backend("http_verify_form", |backend| async move {
-        let served = Served::start(&backend).await;
-        let pdf = samples::sample_pdf("营业执照");
-        let licence = business_licence(&served.hub, Some(pdf.clone())).await;
-        let form = |file: Vec<u8>| {
-            reqwest::multipart::Form::new()
-                .part(
-                    "licence",
-                    reqwest::multipart::Part::bytes(serde_json::to_vec(&licence).unwrap())
-                        .mime_str("application/json")
-                        .unwrap(),
-                )
-                .part(
-                    "attachment",
-                    reqwest::multipart::Part::bytes(file).file_name("licence.pdf"),
-                )
-        };
-        let post = |form: reqwest::multipart::Form| {
+    each_served(
+        "http_verify_form",
+        |_| {},
+        |served| async move {
+            let pdf = samples::sample_pdf("营业执照");
+            let licence = business_licence(&served.hub, Some(pdf.clone())).await;
+            let form = |file: Vec<u8>| {
+                reqwest::multipart::Form::new()
+                    .part(
+                        "licence",
+                        reqwest::multipart::Part::bytes(serde_json::to_vec(&licence).unwrap())
+                            .mime_str("application/json")
+                            .unwrap(),
+                    )
+                    .part(
+                        "attachment",
+                        reqwest::multipart::Part::bytes(file).file_name("licence.pdf"),
+                    )
+            };
+            let post = |form: reqwest::multipart::Form| {
+                served
+                    .client
+                    .post(served.url("/v1/verify"))
+                    .multipart(form)
+                    .send()
+            };
+            let answered: Value = post(form(pdf.clone())).await.unwrap().json().await.unwrap();
+            assert_eq!(answered["valid"], true, "{answered}");
+            let mut other = pdf.clone();
+            other.extend_from_slice(b"\n% changed");
+            let answered: Value = post(form(other)).await.unwrap().json().await.unwrap();
+            assert_eq!(answered["valid"], false);
+            assert!(
+                problem_codes(&answered).contains(&"ATTACHMENT_DIGEST_MISMATCH".to_owned()),
+                "{answered}"
+            );
+            // Parts other than licence and attachment are refused.
+            let extra = reqwest::multipart::Form::new()
+                .text("licence", serde_json::to_string(&licence).unwrap())
+                .text("note", "x");
+            let refused = problem(post(extra).await.unwrap(), 400).await;
+            assert_eq!(refused["code"], "REQUEST_INVALID");
+            let none = reqwest::multipart::Form::new().text("attachment", "x");
+            let refused = problem(post(none).await.unwrap(), 400).await;
+            assert_eq!(refused["code"], "REQUEST_INVALID");
             served
-                .client
-                .post(served.url("/v1/verify"))
-                .multipart(form)
-                .send()
-        };
-        let answered: Value = post(form(pdf.clone())).await.unwrap().json().await.unwrap();
-        assert_eq!(answered["valid"], true, "{answered}");
-        let mut other = pdf.clone();
-        other.extend_from_slice(b"\n% changed");
-        let answered: Value = post(form(other)).await.unwrap().json().await.unwrap();
-        assert_eq!(answered["valid"], false);
-        assert!(
-            problem_codes(&answered).contains(&"ATTACHMENT_DIGEST_MISMATCH".to_owned()),
-            "{answered}"
-        );
-        // Parts other than licence and attachment are refused.
-        let extra = reqwest::multipart::Form::new()
-            .text("licence", serde_json::to_string(&licence).unwrap())
-            .text("note", "x");
-        let refused = problem(post(extra).await.unwrap(), 400).await;
-        assert_eq!(refused["code"], "REQUEST_INVALID");
-        let none = reqwest::multipart::Form::new().text("attachment", "x");
-        let refused = problem(post(none).await.unwrap(), 400).await;
-        assert_eq!(refused["code"], "REQUEST_INVALID");
-        served.stop().await;
-        backend
-    })
+        },
+    )
     .await;
 }
 
@@ -183,12 +177,7 @@ async fn the_vc_api_verifies_the_w3c_vector_did_key_and_the_regions_licences() {
         let result: Value = response.json().await.unwrap();
         assert_eq!(result["verified"], true, "{result}");
         // did:key is the VC API's, not the region's: `/v1/verify` does not know the key.
-        let answered: Value = served
-            .post_json("/v1/verify", &credential)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let answered = served.verify(&credential).await;
         assert!(problem_codes(&answered).contains(&"KEY_UNKNOWN".to_owned()));
 
         // The region's own licence.
@@ -222,21 +211,23 @@ async fn the_vc_api_verifies_the_w3c_vector_did_key_and_the_regions_licences() {
 /// Without the vector's issuer key, the hub does not know it.
 #[tokio::test]
 async fn an_unknown_issuer_is_not_verified() {
-    each_backend("http_vc_unknown", |backend| async move {
-        let served = Served::start(&backend).await;
-        let (vector, _) = vector();
-        let response = served
-            .post_json(
-                "/credentials/verify",
-                &json!({"verifiableCredential": vector}),
-            )
-            .await;
-        assert_eq!(response.status(), 400);
-        let result: Value = response.json().await.unwrap();
-        assert_eq!(result["verified"], false);
-        assert_eq!(result["errors"][0]["code"], "KEY_UNKNOWN");
-        served.stop().await;
-        backend
-    })
+    each_served(
+        "http_vc_unknown",
+        |_| {},
+        |served| async move {
+            let (vector, _) = vector();
+            let response = served
+                .post_json(
+                    "/credentials/verify",
+                    &json!({"verifiableCredential": vector}),
+                )
+                .await;
+            assert_eq!(response.status(), 400);
+            let result: Value = response.json().await.unwrap();
+            assert_eq!(result["verified"], false);
+            assert_eq!(result["errors"][0]["code"], "KEY_UNKNOWN");
+            served
+        },
+    )
     .await;
 }

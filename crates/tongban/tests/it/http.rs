@@ -3,13 +3,13 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::exchange::free_port;
-use crate::{MARKET, business_request, json_of, ok, tongban};
+use crate::{business_request, json_of, ok, tongban};
 
 /// One HTTP/1.1 exchange on a fresh connection: status and body.
 fn http(port: u16, method: &str, path: &str, body: Option<&[u8]>) -> Option<(u16, Vec<u8>)> {
@@ -39,24 +39,12 @@ fn setup(dir: &Path) -> std::path::PathBuf {
     data
 }
 
-// The caller kills and waits for the child.
+/// `tongban serve` with QUIC on `quic` and HTTP on `http_port`, once
+/// `/readyz` says ready. The caller kills and waits for the child.
 #[allow(clippy::zombie_processes)]
 fn serve_http(data: &Path, quic: u16, http_port: u16) -> Child {
-    let child = crate::cli(data)
-        .args([
-            "--durability",
-            "process",
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{quic}"),
-            "--http",
-            &format!("127.0.0.1:{http_port}"),
-        ])
-        .env("TONGBAN_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let http_addr = format!("127.0.0.1:{http_port}");
+    let child = crate::exchange::serve_with(data, quic, &["--http", &http_addr], None);
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {
         if let Some((200, _)) = http(http_port, "GET", "/readyz", None) {
@@ -73,20 +61,7 @@ fn serve_answers_http_beside_quic_and_stops_with_it() {
         let dir = tempfile::tempdir().unwrap();
         let data = setup(dir.path());
         let request = business_request(dir.path());
-        let issued = json_of(&tongban(
-            &data,
-            &[
-                "--json",
-                "licence",
-                "issue",
-                "--issuer",
-                MARKET,
-                "--request",
-                request.to_str().unwrap(),
-                "--out",
-                dir.path().join("licence.json").to_str().unwrap(),
-            ],
-        ));
+        let issued = crate::issue_business_licence(&data, request.to_str().unwrap());
         let (quic, port) = (free_port(), free_port());
         let mut hub = serve_http(&data, quic, port);
         let (status, body) = http(port, "GET", "/healthz", None).unwrap();
