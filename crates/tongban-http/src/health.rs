@@ -1,10 +1,12 @@
-//! `/healthz` (the process runs) and `/readyz` (it can serve: the store
+//! `/healthz` (the process runs), `/readyz` (it can serve: the store
 //! answers with every migration applied, the QUIC listener accepts, and
-//! the hub is not draining).
+//! the hub is not draining) and `/metrics` (what the hub counts, for
+//! Prometheus).
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use serde::Serialize;
 use tongban_service::Code;
 
@@ -12,7 +14,10 @@ use crate::problem::Problem;
 use crate::{Api, HttpState};
 
 pub(crate) fn routes() -> Api {
-    Api::new().get("/healthz", healthz).get("/readyz", readyz)
+    Api::new()
+        .get("/healthz", healthz)
+        .get("/readyz", readyz)
+        .get("/metrics", metrics)
 }
 
 /// The answer of a health check that passed.
@@ -27,6 +32,21 @@ pub struct Health {
     responses((status = 200, description = "the process runs", body = Health)))]
 pub(crate) async fn healthz() -> Json<Health> {
     Json(Health { status: "alive" })
+}
+
+/// What the hub counts (OpenMetrics text): connections, envelopes
+/// accepted and refused by code, batch sizes, verify and commit latency,
+/// licences verified; and, read from the store now, pending deliveries per
+/// department, licences by status, peers' trust lists, the audit head.
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "the metrics, in the OpenMetrics text format",
+        body = String, content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
+pub(crate) async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
+    let text = state.metrics.render(&state.hub).await;
+    (
+        [(header::CONTENT_TYPE, tongban_hub::METRICS_CONTENT_TYPE)],
+        text,
+    )
 }
 
 /// The hub can serve.

@@ -117,6 +117,8 @@ pub struct HttpState {
     config: Arc<HttpConfig>,
     readiness: Readiness,
     published: Arc<publish::Published>,
+    /// What the hub counts, served at `/metrics`.
+    metrics: tongban_hub::Metrics,
 }
 
 impl HttpState {
@@ -127,7 +129,15 @@ impl HttpState {
             config: Arc::new(config),
             readiness,
             published: Arc::new(publish::Published::default()),
+            metrics: tongban_hub::Metrics::default(),
         }
+    }
+
+    /// Serves `metrics` at `/metrics`: the set the QUIC side counts into
+    /// (`ServeConfig::metrics`).
+    pub fn with_metrics(mut self, metrics: tongban_hub::Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The settings.

@@ -17,6 +17,7 @@ use crate::Api;
     paths(
         crate::health::healthz,
         crate::health::readyz,
+        crate::health::metrics,
         crate::verify::verify,
         crate::verify::credentials_verify,
         crate::publish::trust,

@@ -165,7 +165,15 @@ pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4433)));
     let hub = ctx.open().await?;
     let readiness = tongban_http::Readiness::new();
-    let http = crate::http::bind(&args.http, file.take_http(), &hub, readiness.clone()).await?;
+    let metrics = config.metrics.clone();
+    let http = crate::http::bind(
+        &args.http,
+        file.take_http(),
+        &hub,
+        readiness.clone(),
+        metrics,
+    )
+    .await?;
     let cert_and_key = (args.cert.or(file.cert), args.key.or(file.key));
     let tls = tls_material(ctx, &hub, cert_and_key, listen).await?;
     let endpoint = tongban_hub::bind(listen, &hub, &tls, &config).await?;

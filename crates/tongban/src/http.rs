@@ -82,12 +82,14 @@ impl Bound {
 
 /// Binds the HTTP side when an address is given (flags over the file);
 /// refuses plain HTTP off loopback unless told it is insecure, before
-/// anything listens.
+/// anything listens. `/metrics` serves `metrics`, the set the QUIC side
+/// counts into.
 pub async fn bind(
     args: &HttpArgs,
     file: HttpFile,
     hub: &tongban_service::Service,
     readiness: Readiness,
+    metrics: tongban_hub::Metrics,
 ) -> anyhow::Result<Option<Bound>> {
     let Some(addr) = args.addr.or(file.addr) else {
         return Ok(None);
@@ -142,7 +144,7 @@ pub async fn bind(
     };
     Ok(Some(Bound {
         listener: HttpListener::new(tcp, tls),
-        state: HttpState::new(hub.clone(), config, readiness),
+        state: HttpState::new(hub.clone(), config, readiness).with_metrics(metrics),
     }))
 }
 

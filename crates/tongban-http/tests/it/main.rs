@@ -24,6 +24,8 @@ use tongban_store::{BlobConfig, DatabaseConfig, StoreConfig};
 pub struct Served {
     pub hub: Service,
     pub readiness: Readiness,
+    /// What `/metrics` serves.
+    pub metrics: tongban_hub::Metrics,
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -47,7 +49,9 @@ impl Served {
         let addr = tcp.local_addr().unwrap();
         let mut config = HttpConfig::new(format!("http://{addr}"));
         adjust(&mut config);
-        let state = HttpState::new(hub.clone(), config, readiness.clone());
+        let metrics = tongban_hub::Metrics::new();
+        let state =
+            HttpState::new(hub.clone(), config, readiness.clone()).with_metrics(metrics.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(tongban_http::serve(
             HttpListener::new(tcp, None),
@@ -59,6 +63,7 @@ impl Served {
         Served {
             hub,
             readiness,
+            metrics,
             addr,
             client: reqwest::Client::new(),
             stop: Some(stop),

@@ -66,6 +66,16 @@ fn serve_answers_http_beside_quic_and_stops_with_it() {
         let mut hub = serve_http(&data, quic, port);
         let (status, body) = http(port, "GET", "/healthz", None).unwrap();
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        // What the QUIC side counts, for Prometheus.
+        let (status, body) = http(port, "GET", "/metrics", None).unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, 200, "{text}");
+        for family in ["tongban_streams_total ", "tongban_audit_head "] {
+            assert!(
+                text.lines().any(|l| l.starts_with(family)),
+                "{family} in {text}"
+            );
+        }
         // The same answer as `licence verify` online.
         let licence = serde_json::to_vec(&issued).unwrap();
         let (status, body) = http(port, "POST", "/v1/verify", Some(&licence)).unwrap();
