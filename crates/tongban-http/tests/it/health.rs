@@ -30,6 +30,43 @@ async fn ready_only_while_the_store_answers_quic_accepts_and_nothing_drains() {
     .await;
 }
 
+/// `/metrics` serves the set it is given, in the OpenMetrics text format,
+/// with the store's gauges read when scraped.
+#[tokio::test]
+async fn metrics_are_served_for_prometheus() {
+    each_served(
+        "http_metrics",
+        |_| {},
+        |served| async move {
+            served.metrics.licence_verified(true);
+            served.metrics.licence_verified(false);
+            let response = served.get("/metrics").await;
+            assert_eq!(response.status(), 200);
+            let content_type = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert_eq!(content_type, tongban_hub::METRICS_CONTENT_TYPE);
+            let text = response.text().await.unwrap();
+            assert!(text.ends_with("# EOF\n"), "{text}");
+            for line in [
+                "tongban_licences_verified_total{outcome=\"valid\"} 1",
+                "tongban_licences_verified_total{outcome=\"invalid\"} 1",
+            ] {
+                assert!(text.lines().any(|l| l == line), "{line} in {text}");
+            }
+            let (head, _) = served.hub.store().audit_head().await.unwrap();
+            assert!(
+                text.lines()
+                    .any(|l| l == format!("tongban_audit_head {head}")),
+                "{text}"
+            );
+            served
+        },
+    )
+    .await;
+}
+
 /// The store going away makes the hub unready with the store's code; its
 /// words (paths, connection strings) stay in the log.
 #[tokio::test]
@@ -69,42 +106,5 @@ async fn a_missing_migration_is_not_ready() {
         served.stop().await;
         backend
     })
-    .await;
-}
-
-/// `/metrics` serves the set it is given, in the OpenMetrics text format,
-/// with the store's gauges read when scraped.
-#[tokio::test]
-async fn metrics_are_served_for_prometheus() {
-    each_served(
-        "http_metrics",
-        |_| {},
-        |served| async move {
-            served.metrics.licence_verified(true);
-            served.metrics.licence_verified(false);
-            let response = served.get("/metrics").await;
-            assert_eq!(response.status(), 200);
-            let content_type = response.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .to_owned();
-            assert_eq!(content_type, tongban_hub::METRICS_CONTENT_TYPE);
-            let text = response.text().await.unwrap();
-            assert!(text.ends_with("# EOF\n"), "{text}");
-            for line in [
-                "tongban_licences_verified_total{outcome=\"valid\"} 1",
-                "tongban_licences_verified_total{outcome=\"invalid\"} 1",
-            ] {
-                assert!(text.lines().any(|l| l == line), "{line} in {text}");
-            }
-            let (head, _) = served.hub.store().audit_head().await.unwrap();
-            assert!(
-                text.lines()
-                    .any(|l| l == format!("tongban_audit_head {head}")),
-                "{text}"
-            );
-            served
-        },
-    )
     .await;
 }
