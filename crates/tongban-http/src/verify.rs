@@ -48,6 +48,7 @@ pub(crate) async fn verify(
         ..OnlineVerify::default()
     };
     let verification = state.hub.verify_online_with(presented.licence, how).await?;
+    state.metrics.licence_verified(verification.valid);
     tracing::debug!(
         caller = who.name(),
         valid = verification.valid,
@@ -213,6 +214,7 @@ pub(crate) async fn credentials_verify(
         ..OnlineVerify::default()
     };
     let verification = state.hub.verify_online_with(credential, how).await?;
+    state.metrics.licence_verified(verification.valid);
     tracing::debug!(
         caller = who.name(),
         valid = verification.valid,

@@ -1,6 +1,6 @@
 //! `/healthz` and `/readyz`.
 
-use crate::{Served, each_backend, each_served, problem, refused};
+use crate::{Served, business_licence, each_backend, each_served, problem, refused};
 
 #[tokio::test]
 async fn ready_only_while_the_store_answers_quic_accepts_and_nothing_drains() {
@@ -31,14 +31,17 @@ async fn ready_only_while_the_store_answers_quic_accepts_and_nothing_drains() {
 }
 
 /// `/metrics` serves the set it is given, in the OpenMetrics text format,
-/// with the store's gauges read when scraped.
+/// with the store's gauges read when scraped; verifications over HTTP
+/// count.
 #[tokio::test]
 async fn metrics_are_served_for_prometheus() {
     each_served(
         "http_metrics",
         |_| {},
         |served| async move {
-            served.metrics.licence_verified(true);
+            // One verified over HTTP, one counted by the QUIC side (a pull).
+            let licence = business_licence(&served.hub, None).await;
+            assert_eq!(served.verify(&licence).await["valid"], true);
             served.metrics.licence_verified(false);
             let response = served.get("/metrics").await;
             assert_eq!(response.status(), 200);

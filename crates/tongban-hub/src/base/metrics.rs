@@ -250,7 +250,7 @@ impl Inner {
         );
         registry.register(
             "licences_verified",
-            "Licences verified by the hub (peers' and on request), by outcome",
+            "Licences verified by the hub (peers' in pulls, and over HTTP), by outcome",
             self.licences_verified.clone(),
         );
         registry.register(
