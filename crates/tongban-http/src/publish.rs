@@ -213,7 +213,7 @@ impl Published {
             }
             _ => {
                 let body = Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
-                let etag = format!("\"{}\"", hex(&Sha256::digest(&body)));
+                let etag = format!("\"{}\"", tongban_seal::archive::hex(&Sha256::digest(&body)));
                 *entry = Some(Entry {
                     kept: Kept { body, etag },
                     content,
@@ -249,10 +249,6 @@ fn content_digest(document: &Value) -> [u8; 32] {
     let mut copy = document.clone();
     strip(&mut copy);
     Sha256::digest(serde_json::to_vec(&copy).unwrap_or_default()).into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

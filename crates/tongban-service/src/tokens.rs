@@ -295,8 +295,8 @@ impl Service {
         getrandom::fill(&mut id_bytes)
             .and_then(|()| getrandom::fill(&mut secret))
             .map_err(|e| Error::rejected(Code::RngFailed, e.to_string()))?;
-        let id = format!("tok_{}", hex(&id_bytes));
-        let secret_text = hex(&secret);
+        let id = format!("tok_{}", tongban_seal::archive::hex(&id_bytes));
+        let secret_text = tongban_seal::archive::hex(&secret);
         zeroize::Zeroize::zeroize(&mut secret);
         let now = self.now();
         let row = TokenRow {
@@ -359,17 +359,15 @@ impl Service {
     /// hub's, or mistyped), `TOKEN_EXPIRED` or `TOKEN_REVOKED`.
     pub async fn token_authenticate(&self, token: &str) -> Result<Principal> {
         let invalid = || Error::rejected(Code::TokenInvalid, "not a token of this hub");
+        // `tbk_`, the id (`tok_` and 16 hex digits), `_`, 64 hex digits.
         let (id, secret) = token
             .strip_prefix(TOKEN_PREFIX)
-            .and_then(|t| {
-                t.split_once('_').and_then(|(tok, rest)| {
-                    rest.split_once('_').map(|(id, secret)| (tok, id, secret))
-                })
-            })
-            .filter(|(tok, id, secret)| *tok == "tok" && id.len() == 16 && secret.len() == 64)
-            .map(|(_, id, secret)| (format!("tok_{id}"), secret))
+            .filter(|t| t.starts_with("tok_"))
+            .and_then(|t| t.split_at_checked(20))
+            .and_then(|(id, rest)| Some((id, rest.strip_prefix('_')?)))
+            .filter(|(_, secret)| secret.len() == 64)
             .ok_or_else(invalid)?;
-        let row = self.store.token(&id).await?.ok_or_else(invalid)?;
+        let row = self.store.token(id).await?.ok_or_else(invalid)?;
         let presented = tongban_store::sha256_hex(secret.as_bytes());
         if !bool::from(presented.as_bytes().ct_eq(row.secret_sha256.as_bytes())) {
             return Err(invalid());
@@ -392,10 +390,6 @@ impl Service {
             department: row.department,
         })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
