@@ -85,10 +85,7 @@ async fn commit(shared: &Shared, batch: Vec<(Job, Verified)>, acks: &[AckSet]) {
             for ((job, verified), outcome) in batch.into_iter().zip(outcomes) {
                 match admission::settle(outcome, &verified.header) {
                     Ok((seq, recipients)) => {
-                        shared
-                            .config
-                            .metrics
-                            .accepted(verified.header.kind.as_str());
+                        shared.config.metrics.accepted(verified.header.kind);
                         deliver(shared, job, verified, seq, recipients)
                     }
                     Err(e) => refuse(shared, job, e),
