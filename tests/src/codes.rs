@@ -48,7 +48,10 @@ pub const UNTESTABLE: &[(&str, &str)] = &[(
 
 /// The repository's root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| panic!("the tests crate sits in the workspace"))
 }
 
 /// Every documented code, with the documents that list it.
@@ -355,10 +358,15 @@ fn read_dir(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The `.rs` files under `dir`, recursively.
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
+/// The `.rs` files under `dir`, recursively, in order; build output
+/// (`target`) and hidden folders aside.
+pub fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for path in read_dir(dir) {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name == "target" || name.starts_with('.') {
+            continue;
+        }
         if path.is_dir() {
             out.extend(rust_files(&path));
         } else if path.extension().is_some_and(|e| e == "rs") {

@@ -10,6 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
+use tongban_tests::codes::{repo_root, rust_files};
+
 /// The documents checked, from the workspace root.
 const DOCUMENTS: &[&str] = &["ARCHITECTURE.md", "docs/NOTES.md"];
 
@@ -25,7 +27,7 @@ const METHODS_OF: &[(&str, &str)] = &[
 
 #[test]
 fn every_path_and_hub_module_the_architecture_names_exists() {
-    let root = workspace();
+    let root = repo_root();
     let mut found = Vec::new();
     let mut named = 0;
     for document in DOCUMENTS {
@@ -46,7 +48,7 @@ fn every_path_and_hub_module_the_architecture_names_exists() {
 /// methods and table files, next to real ones it must let pass.
 #[test]
 fn the_check_finds_names_that_lead_nowhere() {
-    let root = workspace();
+    let root = repo_root();
     let doc = "\
 Real: `crates/tongban-hub/src/base/shares.rs`, `tests/it/layers.rs`, `shares.rs`,
 `base::shares`, `exchange::admission`, `base::failures::told`,
@@ -307,35 +309,4 @@ fn is_identifier(s: &str) -> bool {
 
 fn is_identifier_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| panic!("the tests crate sits in the workspace"))
-}
-
-/// Every `.rs` file under `dir`, build output and hidden folders aside.
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name();
-            if name == "target" || name.to_string_lossy().starts_with('.') {
-                continue;
-            }
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-    }
-    out
 }

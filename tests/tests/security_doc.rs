@@ -2,33 +2,7 @@
 //! refused: every test it names must exist, so that the table cannot point
 //! at a test that was renamed or removed.
 
-use std::path::{Path, PathBuf};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| panic!("the tests crate sits in the workspace"))
-}
-
-/// Every `.rs` file of the workspace's crates and tests.
-fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        if name == "target" || name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            sources(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
+use tongban_tests::codes::{repo_root, rust_files};
 
 /// `(file, function)` for each `` `…file.rs::function` `` the document names.
 fn named_tests(doc: &str) -> Vec<(String, String)> {
@@ -45,12 +19,11 @@ fn named_tests(doc: &str) -> Vec<(String, String)> {
 
 #[test]
 fn every_test_the_threat_model_names_exists() {
-    let root = workspace();
+    let root = repo_root();
     let doc = std::fs::read_to_string(root.join("docs/SECURITY.md"))
         .unwrap_or_else(|e| panic!("docs/SECURITY.md: {e}"));
-    let mut files = Vec::new();
-    sources(&root.join("crates"), &mut files);
-    sources(&root.join("tests"), &mut files);
+    let mut files = rust_files(&root.join("crates"));
+    files.extend(rust_files(&root.join("tests")));
     let named = named_tests(&doc);
     assert!(named.len() >= 20, "the table names {} tests", named.len());
     let mut missing = Vec::new();
