@@ -11,6 +11,7 @@
 //! (tests bind 127.0.0.1:0), and stops on the future it is given.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 mod body;
 pub mod check;
 pub mod health;
@@ -30,9 +31,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::routing::{MethodFilter, on};
 use tongban_seal::KeyRecord;
-use tongban_service::Service;
+use tongban_service::{Action, Service};
 
-pub use serve::{HttpListener, SetupError, check_plaintext, serve, tls_config};
+pub use serve::{HttpListener, Peer, SetupError, check_plaintext, serve, tls_config};
 
 /// The largest request body, in bytes (a licence with its attachment).
 pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -155,11 +156,13 @@ pub struct Route {
     pub path: &'static str,
 }
 
-/// A router that records what it serves.
+/// A router that records what it serves, and what each administrative
+/// route needs.
 #[derive(Debug)]
 pub(crate) struct Api {
     router: Router<HttpState>,
     routes: Vec<Route>,
+    needs: Vec<(Route, Action)>,
 }
 
 impl Api {
@@ -167,7 +170,34 @@ impl Api {
         Api {
             router: Router::new(),
             routes: Vec::new(),
+            needs: Vec::new(),
         }
+    }
+
+    /// The route just added is administrative and needs `action`.
+    pub(crate) fn needs(mut self, action: Action) -> Self {
+        if let Some(route) = self.routes.last() {
+            self.needs.push((*route, action));
+        }
+        self
+    }
+
+    #[allow(dead_code)] // until an area updates in place
+    pub(crate) fn put<H, T>(self, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, HttpState>,
+        T: 'static,
+    {
+        self.on("PUT", MethodFilter::PUT, path, handler)
+    }
+
+    #[allow(dead_code)] // until an area removes
+    pub(crate) fn delete<H, T>(self, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, HttpState>,
+        T: 'static,
+    {
+        self.on("DELETE", MethodFilter::DELETE, path, handler)
     }
 
     pub(crate) fn get<H, T>(self, path: &'static str, handler: H) -> Self
@@ -205,6 +235,7 @@ impl Api {
     fn merge(mut self, other: Api) -> Self {
         self.router = self.router.merge(other.router);
         self.routes.extend(other.routes);
+        self.needs.extend(other.needs);
         self
     }
 }
@@ -217,6 +248,7 @@ fn api() -> Api {
         .merge(publish::routes())
         .merge(check::routes())
         .merge(openapi::routes())
+        .merge(admin::routes())
 }
 
 /// The routes [`router`] serves, sorted.
@@ -224,6 +256,14 @@ pub fn routes() -> Vec<Route> {
     let mut routes = api().routes;
     routes.sort();
     routes
+}
+
+/// The administrative routes, each with the action it needs (what the
+/// role matrix is walked over), sorted.
+pub fn admin_routes() -> Vec<(Route, Action)> {
+    let mut needs = api().needs;
+    needs.sort_by_key(|(route, _)| *route);
+    needs
 }
 
 /// The whole HTTP side over `state`.

@@ -11,7 +11,7 @@ use crate::Api;
 #[openapi(
     info(
         title = "Tongban hub HTTP API",
-        description = "Health, public verification (also as the W3C CCG VC API), trust material and printout checks. Errors are RFC 9457 problems carrying the stable codes of the CLI and the protocol.",
+        description = "Health, public verification (also as the W3C CCG VC API), trust material and printout checks, and the administrative API (an API token or a department's client certificate; roles region-admin, department-operator, auditor, verifier). Errors are RFC 9457 problems carrying the stable codes of the CLI and the protocol.",
         license(name = "Apache-2.0")
     ),
     paths(
@@ -35,9 +35,29 @@ pub(crate) fn routes() -> Api {
     Api::new().get("/v1/openapi.json", openapi_json)
 }
 
-/// The document.
+/// The document: the public endpoints', every administrative area's, and
+/// how callers authenticate.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+    let mut document = ApiDoc::openapi();
+    for area in crate::admin::documents() {
+        document.merge(area);
+    }
+    let components = document.components.get_or_insert_with(Default::default);
+    let mut bearer = Http::new(HttpAuthScheme::Bearer);
+    bearer.bearer_format = Some("tbk_{id}_{secret} (tongban token create)".into());
+    components.add_security_scheme("token", SecurityScheme::Http(bearer));
+    components.add_security_scheme(
+        "clientCertificate",
+        SecurityScheme::MutualTls {
+            description: Some(
+                "a department's client certificate of the hub's CA (tongban ca issue client)"
+                    .into(),
+            ),
+            extensions: None,
+        },
+    );
+    document
 }
 
 /// This document.

@@ -51,6 +51,14 @@ impl Problem {
         Problem::new(status, code.as_str(), detail)
     }
 
+    /// The same problem as a failed authentication: `401`, with the
+    /// challenge (`WWW-Authenticate: Bearer`).
+    pub fn unauthenticated(mut self) -> Self {
+        self.status = StatusCode::UNAUTHORIZED.as_u16();
+        self.title = Cow::Borrowed("Unauthorized");
+        self
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -78,9 +86,24 @@ fn status_of(e: &Error) -> StatusCode {
         Some(
             Code::LicenceNotFound
             | Code::DepartmentUnknown
+            | Code::KeyUnknown
+            | Code::CertUnknown
+            | Code::SchemaUnknown
+            | Code::CatalogueUnknown
+            | Code::AccessUnknown
+            | Code::ItemUnknown
+            | Code::CaseUnknown
+            | Code::PeerUnknown
+            | Code::TokenUnknown
             | Code::StatusListUnknown
             | Code::RouteUnknown,
         ) => StatusCode::NOT_FOUND,
+        Some(
+            Code::Forbidden
+            | Code::CatalogueNotProvider
+            | Code::AccessNotProvider
+            | Code::ItemNotOwner,
+        ) => StatusCode::FORBIDDEN,
         Some(Code::PayloadTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
         Some(Code::ContentTypeUnsupported) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Some(Code::MethodNotAllowed) => StatusCode::METHOD_NOT_ALLOWED,
@@ -97,6 +120,12 @@ impl IntoResponse for Problem {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"tongban\""),
+            );
+        }
         response
     }
 }

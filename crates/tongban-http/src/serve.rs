@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::Listener;
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
@@ -54,7 +55,15 @@ pub fn check_plaintext(addr: SocketAddr, insecure: bool) -> Result<(), SetupErro
 }
 
 /// A TLS server configuration from a PEM certificate chain and key (ring).
-pub fn tls_config(cert_pem: &str, key_pem: &str) -> Result<Arc<rustls::ServerConfig>, SetupError> {
+/// With `client_ca` (PEM), clients may present a certificate that chains
+/// to it (departments authenticate so, `admin::Caller`); those that
+/// present none are served too, as the public endpoints need no
+/// certificate.
+pub fn tls_config(
+    cert_pem: &str,
+    key_pem: &str,
+    client_ca: Option<&str>,
+) -> Result<Arc<rustls::ServerConfig>, SetupError> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
         .collect::<Result<_, _>>()
         .map_err(|e| SetupError::Tls(format!("certificate: {e}")))?;
@@ -64,10 +73,33 @@ pub fn tls_config(cert_pem: &str, key_pem: &str) -> Result<Arc<rustls::ServerCon
     let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
         .map_err(|e| SetupError::Tls(format!("key: {e}")))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| SetupError::Tls(e.to_string()))?
-        .with_no_client_auth()
+        .map_err(|e| SetupError::Tls(e.to_string()))?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(pem) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                let cert = cert.map_err(|e| SetupError::Tls(format!("client CA: {e}")))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| SetupError::Tls(format!("client CA: {e}")))?;
+            }
+            if roots.is_empty() {
+                return Err(SetupError::Tls(
+                    "no certificate in the client CA PEM".into(),
+                ));
+            }
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                    .allow_unauthenticated()
+                    .build()
+                    .map_err(|e| SetupError::Tls(format!("client CA: {e}")))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
         .with_single_cert(chain, key)
         .map_err(|e| SetupError::Tls(e.to_string()))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -98,6 +130,39 @@ impl HttpListener {
     }
 }
 
+/// Who is at the other end of a connection: its address, and the client
+/// certificate it presented over TLS (DER), its chain to the hub's CA
+/// already checked by the handshake.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The remote address.
+    pub addr: SocketAddr,
+    /// The end-entity certificate presented, if any.
+    pub certificate: Option<Vec<u8>>,
+}
+
+impl Connected<IncomingStream<'_, TcpListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
+        Peer {
+            addr: *stream.remote_addr(),
+            certificate: None,
+        }
+    }
+}
+
+impl Connected<IncomingStream<'_, TlsListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
+        let (_, session) = stream.io().get_ref();
+        Peer {
+            addr: *stream.remote_addr(),
+            certificate: session
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map(|c| c.as_ref().to_vec()),
+        }
+    }
+}
+
 /// Serves the HTTP side on `listener` until `shutdown` completes, then
 /// finishes the requests in flight.
 pub async fn serve(
@@ -108,13 +173,18 @@ pub async fn serve(
     let app = crate::router(state);
     match listener.tls {
         None => {
-            axum::serve(listener.tcp, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            axum::serve(
+                listener.tcp,
+                app.into_make_service_with_connect_info::<Peer>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
         }
         Some(config) => {
             let tls = TlsListener::start(listener.tcp, TlsAcceptor::from(config))?;
-            axum::serve(tls, app).with_graceful_shutdown(shutdown).await
+            axum::serve(tls, app.into_make_service_with_connect_info::<Peer>())
+                .with_graceful_shutdown(shutdown)
+                .await
         }
     }
 }
@@ -122,7 +192,7 @@ pub async fn serve(
 /// Accepts TCP connections and hands over those whose TLS handshake
 /// succeeded; handshakes run in their own tasks, so a slow client holds
 /// up nobody.
-struct TlsListener {
+pub(crate) struct TlsListener {
     local: SocketAddr,
     ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
 }

@@ -193,6 +193,16 @@ impl Service {
         Ok(row)
     }
 
+    /// Every department, by code.
+    pub async fn departments(&self) -> Result<Vec<DepartmentRow>> {
+        Ok(self.store.departments().await?)
+    }
+
+    /// A department's (or the hub's, `hub`) signing keys, with their windows.
+    pub async fn keys_of(&self, owner: &str) -> Result<Vec<KeyRow>> {
+        Ok(self.store.keys_of(owner).await?)
+    }
+
     /// A registered department, or `DEPARTMENT_UNKNOWN`.
     pub async fn department(&self, code: &str) -> Result<DepartmentRow> {
         self.store.department(code).await?.ok_or_else(|| {

@@ -318,6 +318,10 @@ tongban_seal::stable_codes! {
         TokenRevoked => "TOKEN_REVOKED",
         /// The caller's role may not do this, or not for this department.
         Forbidden => "FORBIDDEN",
+        /// An administrative endpoint was called with neither an API token nor a client certificate.
+        AuthenticationRequired => "AUTHENTICATION_REQUIRED",
+        /// The client certificate presented is not a department's current client certificate of this hub's CA.
+        CertNotClient => "CERT_NOT_CLIENT",
         // HTTP
         /// The request's body is larger than the documented limit.
         PayloadTooLarge => "PAYLOAD_TOO_LARGE",

@@ -901,6 +901,25 @@ impl Service {
         }
     }
 
+    /// The department that issued the licence `identifier`, read without
+    /// leaving a licence-use record (who may change its status is decided
+    /// by it). `IDENTIFIER_INVALID`, `LICENCE_NOT_FOUND`.
+    pub async fn licence_issuer(&self, identifier: &str) -> Result<String> {
+        let parsed = LicenceIdentifier::parse(identifier).map_err(|e| {
+            Error::rejected(
+                Code::IdentifierInvalid,
+                format!("{identifier}: {e} ({})", e.code()),
+            )
+        })?;
+        match self.store.licence(parsed.as_str()).await? {
+            Some(row) => Ok(row.issuer_code),
+            None => Err(Error::rejected(
+                Code::LicenceNotFound,
+                format!("no licence {identifier}"),
+            )),
+        }
+    }
+
     /// The signed status list credential of an issuer (W3C Bitstring Status List).
     pub async fn status_list_credential(
         &self,

@@ -392,6 +392,59 @@ impl Service {
     }
 }
 
+impl Service {
+    /// Who presents the client certificate `der` (its chain to this
+    /// region's CA checked by TLS): a department's current client
+    /// certificate, as this hub's CA issued and stored it, makes an operator
+    /// of that department, named `cert:{serial}` in the audit log. Refused:
+    /// `CERT_NOT_CLIENT` (not one of the CA's department certificates),
+    /// `CERT_REVOKED`, and the department's own state
+    /// (`DEPARTMENT_SUSPENDED`, `DEPARTMENT_RETIRED`). Revocation is read
+    /// from the store at each request, so it takes effect at once.
+    pub async fn certificate_authenticate(&self, der: &[u8]) -> Result<Principal> {
+        let not_client = || {
+            Error::rejected(
+                Code::CertNotClient,
+                "not a department's client certificate of this hub's CA",
+            )
+        };
+        let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|_| not_client())?;
+        let serial: String = cert
+            .tbs_certificate
+            .raw_serial()
+            .iter()
+            .skip_while(|b| **b == 0)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let row = self
+            .store
+            .certificate(&serial)
+            .await?
+            .ok_or_else(not_client)?;
+        let stored = x509_parser::pem::parse_x509_pem(row.pem.as_bytes())
+            .map(|(_, pem)| pem.contents)
+            .map_err(|_| not_client())?;
+        if row.kind != "client" || stored != der {
+            return Err(not_client());
+        }
+        if row.revoked_at.is_some() {
+            return Err(Error::rejected(
+                Code::CertRevoked,
+                format!("certificate {serial} was revoked"),
+            ));
+        }
+        if !Self::certificate_current(&row, self.now()) {
+            return Err(not_client());
+        }
+        let department = self.active_department(&row.subject).await?;
+        Ok(Principal {
+            name: format!("cert:{serial}"),
+            role: Role::DepartmentOperator,
+            department: Some(department.code),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,8 @@ use crate::db::{RowExt, from_unix, unix};
 use crate::{Result, Store};
 
 /// A signing key's public record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct KeyRow {
     /// Multikey of the public key (also its id).
     pub key_id: String,
@@ -13,14 +14,18 @@ pub struct KeyRow {
     /// Controller URN (`urn:uscc:…`, `urn:tongban:hub:…`).
     pub controller: String,
     /// Window start.
+    #[serde(with = "time::serde::rfc3339")]
     pub not_before: time::OffsetDateTime,
     /// Window end (rotation), if set.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub not_after: Option<time::OffsetDateTime>,
     /// Revocation instant, if revoked.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<time::OffsetDateTime>,
     /// Why it was revoked.
     pub revoked_reason: Option<String>,
     /// When it was registered.
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: time::OffsetDateTime,
     /// What it signs: `issue`, `exchange` or `both`.
     pub purpose: String,

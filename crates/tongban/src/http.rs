@@ -110,10 +110,15 @@ pub async fn bind(
     };
     let insecure = args.http_insecure_plaintext || file.insecure_plaintext.unwrap_or(false);
     let tls = match cert_and_key {
-        Some((cert, key)) => Some(
-            tongban_http::tls_config(&read(&cert)?, &read(&key)?)
-                .map_err(|e| Coded::usage(e.code(), e.to_string()))?,
-        ),
+        Some((cert, key)) => {
+            // Departments' client certificates of this hub's CA, when it
+            // has one, authenticate to the administrative API.
+            let client_ca = hub.ca_certificate().await.ok().map(|ca| ca.pem);
+            Some(
+                tongban_http::tls_config(&read(&cert)?, &read(&key)?, client_ca.as_deref())
+                    .map_err(|e| Coded::usage(e.code(), e.to_string()))?,
+            )
+        }
         None => {
             tongban_http::check_plaintext(addr, insecure)
                 .map_err(|e| Coded::usage(e.code(), e.to_string()))?;

@@ -2,6 +2,7 @@
 //! on every store backend.
 #![allow(clippy::unwrap_used)]
 
+mod admin;
 mod bad_input;
 mod health;
 mod openapi;
@@ -41,8 +42,17 @@ impl Served {
         backend: &tongban_tests::TestBackend,
         adjust: impl FnOnce(&mut HttpConfig),
     ) -> Served {
+        Self::start_clocked(backend, Clock::System, adjust).await
+    }
+
+    /// Served by a hub whose time is `clock`'s.
+    pub async fn start_clocked(
+        backend: &tongban_tests::TestBackend,
+        clock: Clock,
+        adjust: impl FnOnce(&mut HttpConfig),
+    ) -> Served {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let hub = hub_on(backend).await;
+        let hub = hub_clocked(backend, clock).await;
         let readiness = Readiness::new();
         readiness.set_quic_accepting(true);
         let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -114,13 +124,18 @@ impl Served {
 }
 
 pub async fn hub_on(backend: &tongban_tests::TestBackend) -> Service {
+    hub_clocked(backend, Clock::System).await
+}
+
+/// A hub with the sample region whose time is `clock`'s.
+pub async fn hub_clocked(backend: &tongban_tests::TestBackend, clock: Clock) -> Service {
     let hub = Service::open(&ServiceConfig {
         store: StoreConfig::new(
             DatabaseConfig::parse(&backend.database_url),
             BlobConfig::Local(backend.blob_dir()),
         ),
         keystore: backend.dir().join("keys"),
-        clock: Clock::System,
+        clock,
     })
     .await
     .unwrap();

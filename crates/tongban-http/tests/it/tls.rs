@@ -14,7 +14,7 @@ async fn https_with_the_given_certificate() {
     let issued = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let cert_pem = issued.cert.pem();
     let key_pem = issued.signing_key.serialize_pem();
-    let tls = tongban_http::tls_config(&cert_pem, &key_pem).unwrap();
+    let tls = tongban_http::tls_config(&cert_pem, &key_pem, None).unwrap();
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = tcp.local_addr().unwrap().port();
     let listener = HttpListener::new(tcp, Some(tls));
@@ -47,7 +47,7 @@ async fn https_with_the_given_certificate() {
         .await;
     assert!(plain.is_err() || plain.unwrap().status() != 200);
     // A certificate and key that do not parse are refused with a code.
-    let bad = tongban_http::tls_config("not pem", &key_pem).map_err(|e| e.code());
+    let bad = tongban_http::tls_config("not pem", &key_pem, None).map_err(|e| e.code());
     assert_eq!(bad.err(), Some("HTTP_TLS_INVALID"));
     let _ = stop.send(());
     task.await.unwrap().unwrap();

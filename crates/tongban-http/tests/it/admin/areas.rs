@@ -1,0 +1,97 @@
+//! One sample call of each administrative endpoint, for the role matrix:
+//! what it is about (the department it acts for, if any), so that the
+//! matrix knows whether a department operator may make it.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tongban_service::samples;
+
+use crate::Served;
+
+/// A call of one endpoint.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: Method,
+    /// The route as the router records it (`/v1/departments/{code}`).
+    pub route: &'static str,
+    /// The path called.
+    pub path: String,
+    pub body: Option<Value>,
+    /// The department the call acts for, when it is about one.
+    pub department: Option<&'static str>,
+}
+
+#[allow(dead_code)] // until every area has its calls
+impl Call {
+    pub fn get(route: &'static str, path: impl Into<String>) -> Call {
+        Call {
+            method: Method::GET,
+            route,
+            path: path.into(),
+            body: None,
+            department: None,
+        }
+    }
+
+    pub fn post(route: &'static str, path: impl Into<String>, body: Value) -> Call {
+        Call {
+            method: Method::POST,
+            route,
+            path: path.into(),
+            body: Some(body),
+            department: None,
+        }
+    }
+
+    pub fn with_method(mut self, method: Method) -> Call {
+        self.method = method;
+        self
+    }
+
+    /// About `department`'s things.
+    pub fn about(mut self, department: &'static str) -> Call {
+        self.department = Some(department);
+        self
+    }
+}
+
+/// Every sample call, over the sample region on `served` (which they may
+/// change: a call that finds the state changed by an earlier one is still
+/// allowed, just refused by the service for its own reason).
+pub async fn calls(served: &Served) -> Vec<Call> {
+    let _ = served;
+    let mut calls = departments();
+    calls.sort_by_key(|c| (c.route, c.method.to_string()));
+    calls
+}
+
+fn departments() -> Vec<Call> {
+    let market = samples::MARKET;
+    vec![
+        Call::get("/v1/departments", "/v1/departments?limit=5"),
+        Call::post(
+            "/v1/departments",
+            "/v1/departments",
+            json!({"code": "11440114MB2C0009X9", "name": "矩阵测试局", "regionCode": "440114"}),
+        ),
+        Call::get(
+            "/v1/departments/{code}",
+            format!("/v1/departments/{market}"),
+        ),
+        Call::post(
+            "/v1/departments/{code}/suspend",
+            format!("/v1/departments/{}/suspend", samples::PLANNING),
+            json!({"reason": "matrix"}),
+        ),
+        Call::post(
+            "/v1/departments/{code}/activate",
+            format!("/v1/departments/{}/activate", samples::PLANNING),
+            json!({"reason": "matrix"}),
+        ),
+        Call::post(
+            "/v1/departments/{code}/retire",
+            format!("/v1/departments/{}/retire", samples::SANDONG_VILLAGE),
+            json!({"reason": "matrix"}),
+        ),
+    ]
+}
