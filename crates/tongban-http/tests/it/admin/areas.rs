@@ -3,8 +3,7 @@
 //! matrix knows whether a department operator may make it.
 
 use reqwest::Method;
-use serde_json::{Value, json};
-use tongban_service::samples;
+use serde_json::Value;
 
 use crate::Served;
 
@@ -57,41 +56,23 @@ impl Call {
 
 /// Every sample call, over the sample region on `served` (which they may
 /// change: a call that finds the state changed by an earlier one is still
-/// allowed, just refused by the service for its own reason).
+/// allowed, just refused by the service for its own reason). Each area's
+/// module sets up what its calls need and names them.
 pub async fn calls(served: &Served) -> Vec<Call> {
-    let _ = served;
-    let mut calls = departments();
+    let mut calls = Vec::new();
+    calls.extend(super::departments::calls(served).await);
+    calls.extend(super::keys::calls(served).await);
+    calls.extend(super::ca::calls(served).await);
+    calls.extend(super::schemas::calls(served).await);
+    calls.extend(super::catalogue::calls(served).await);
+    calls.extend(super::access::calls(served).await);
+    calls.extend(super::items::calls(served).await);
+    calls.extend(super::cases::calls(served).await);
+    calls.extend(super::licences::calls(served).await);
+    calls.extend(super::audit::calls(served).await);
+    calls.extend(super::peers::calls(served).await);
+    calls.extend(super::statistics::calls(served).await);
+    calls.extend(super::tokens::calls(served).await);
     calls.sort_by_key(|c| (c.route, c.method.to_string()));
     calls
-}
-
-fn departments() -> Vec<Call> {
-    let market = samples::MARKET;
-    vec![
-        Call::get("/v1/departments", "/v1/departments?limit=5"),
-        Call::post(
-            "/v1/departments",
-            "/v1/departments",
-            json!({"code": "11440114MB2C0009X9", "name": "矩阵测试局", "regionCode": "440114"}),
-        ),
-        Call::get(
-            "/v1/departments/{code}",
-            format!("/v1/departments/{market}"),
-        ),
-        Call::post(
-            "/v1/departments/{code}/suspend",
-            format!("/v1/departments/{}/suspend", samples::PLANNING),
-            json!({"reason": "matrix"}),
-        ),
-        Call::post(
-            "/v1/departments/{code}/activate",
-            format!("/v1/departments/{}/activate", samples::PLANNING),
-            json!({"reason": "matrix"}),
-        ),
-        Call::post(
-            "/v1/departments/{code}/retire",
-            format!("/v1/departments/{}/retire", samples::SANDONG_VILLAGE),
-            json!({"reason": "matrix"}),
-        ),
-    ]
 }

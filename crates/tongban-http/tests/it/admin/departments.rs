@@ -7,7 +7,8 @@ use serde_json::json;
 use tongban_service::samples;
 
 use super::Tokens;
-use crate::{each_served, refused};
+use super::areas::Call;
+use crate::{Served, each_served, refused};
 
 const NEW: &str = "11440114MB2C0010XM";
 
@@ -177,4 +178,36 @@ async fn bad_requests_are_refused_with_their_codes_and_write_nothing() {
         },
     )
     .await;
+}
+
+/// The sample calls of this area, for the role matrix.
+pub async fn calls(_served: &Served) -> Vec<Call> {
+    let market = samples::MARKET;
+    vec![
+        Call::get("/v1/departments", "/v1/departments?limit=5"),
+        Call::post(
+            "/v1/departments",
+            "/v1/departments",
+            json!({"code": "11440114MB2C0009X9", "name": "矩阵测试局", "regionCode": "440114"}),
+        ),
+        Call::get(
+            "/v1/departments/{code}",
+            format!("/v1/departments/{market}"),
+        ),
+        Call::post(
+            "/v1/departments/{code}/suspend",
+            format!("/v1/departments/{}/suspend", samples::PLANNING),
+            json!({"reason": "matrix"}),
+        ),
+        Call::post(
+            "/v1/departments/{code}/activate",
+            format!("/v1/departments/{}/activate", samples::PLANNING),
+            json!({"reason": "matrix"}),
+        ),
+        Call::post(
+            "/v1/departments/{code}/retire",
+            format!("/v1/departments/{}/retire", samples::SANDONG_VILLAGE),
+            json!({"reason": "matrix"}),
+        ),
+    ]
 }

@@ -1,10 +1,22 @@
 //! The administrative API: each area's endpoints with a real client, and
 //! the role matrix (every role × every endpoint → allowed or 403).
 
+mod access;
 mod areas;
+mod audit;
 mod auth;
+mod ca;
+mod cases;
+mod catalogue;
 mod departments;
+mod items;
+mod keys;
+mod licences;
 mod matrix;
+mod peers;
+mod schemas;
+mod statistics;
+mod tokens;
 
 use reqwest::Method;
 use serde_json::Value;
