@@ -4,6 +4,7 @@
 //! nothing is done with a body that was refused.
 
 use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -94,6 +95,57 @@ pub(crate) fn json(bytes: &[u8]) -> Result<Value, Problem> {
 pub(crate) fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, Problem> {
     tongban_seal::json::decode(value)
         .map_err(|e| Problem::coded(StatusCode::BAD_REQUEST, Code::RequestInvalid, e.message))
+}
+
+/// One part of a form: its bytes and the media type it announced.
+#[derive(Debug)]
+pub(crate) struct Part {
+    pub(crate) bytes: Bytes,
+    pub(crate) media_type: Option<String>,
+}
+
+/// The parts of a `multipart/form-data` body, each named in `names` at
+/// most once (another name, or one given twice, is `REQUEST_INVALID`),
+/// in the order of `names` (`None` where absent); the whole at most
+/// `limit` bytes.
+pub(crate) async fn form(
+    request: Request,
+    limit: usize,
+    names: &[&str],
+) -> Result<Vec<Option<Part>>, Problem> {
+    let mut form = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| invalid(format!("not a form: {}", e.body_text())))?;
+    let mut parts: Vec<Option<Part>> = names.iter().map(|_| None).collect();
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => return Err(form_error(&e, limit)),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let Some(slot) = names.iter().position(|n| *n == name) else {
+            return Err(invalid(format!(
+                "unknown form part {name:?}: the parts are {}",
+                names.join(" and ")
+            )));
+        };
+        if parts[slot].is_some() {
+            return Err(invalid(format!("form part {name:?} given twice")));
+        }
+        let media_type = field.content_type().map(str::to_owned);
+        let bytes = field.bytes().await.map_err(|e| form_error(&e, limit))?;
+        parts[slot] = Some(Part { bytes, media_type });
+    }
+    Ok(parts)
+}
+
+fn form_error(e: &axum::extract::multipart::MultipartError, limit: usize) -> Problem {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large(limit)
+    } else {
+        invalid(format!("the form is malformed: {}", e.body_text()))
+    }
 }
 
 /// A request that is not of the documented shape.

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -79,45 +79,16 @@ async fn presented(state: &HttpState, request: Request) -> Result<Presented, Pro
 
 /// The parts `licence` and `attachment`, each at most once; nothing else.
 async fn form(request: Request, limit: usize) -> Result<Presented, Problem> {
-    let mut form = Multipart::from_request(request, &())
-        .await
-        .map_err(|e| body::invalid(format!("not a form: {}", e.body_text())))?;
-    let mut licence = None;
-    let mut attachment = None;
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) => return Err(form_error(&e, limit)),
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        let slot = match name.as_str() {
-            "licence" => &mut licence,
-            "attachment" => &mut attachment,
-            other => {
-                return Err(body::invalid(format!(
-                    "unknown form part {other:?}: the parts are licence and attachment"
-                )));
-            }
-        };
-        if slot.is_some() {
-            return Err(body::invalid(format!("form part {name:?} given twice")));
-        }
-        *slot = Some(field.bytes().await.map_err(|e| form_error(&e, limit))?);
-    }
-    let licence = licence.ok_or_else(|| body::invalid("the form has no licence part"))?;
+    let mut parts = body::form(request, limit, &["licence", "attachment"]).await?;
+    let attachment = parts.pop().flatten().map(|p| p.bytes);
+    let licence = parts
+        .pop()
+        .flatten()
+        .ok_or_else(|| body::invalid("the form has no licence part"))?;
     Ok(Presented {
-        licence: body::json(&licence)?,
+        licence: body::json(&licence.bytes)?,
         attachment,
     })
-}
-
-fn form_error(e: &axum::extract::multipart::MultipartError, limit: usize) -> Problem {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        body::too_large(limit)
-    } else {
-        body::invalid(format!("the form is malformed: {}", e.body_text()))
-    }
 }
 
 /// A VC API verification request.

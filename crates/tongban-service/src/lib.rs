@@ -118,6 +118,9 @@ pub struct Service {
     clock: Clock,
     types: Arc<RwLock<Arc<LicenceTypes>>>,
     operator: String,
+    /// Whether an operator was named ([`Service::with_operator`]): actions
+    /// whose actor is a department (a licence's issue) then say who asked.
+    operator_named: bool,
 }
 
 impl Service {
@@ -131,6 +134,7 @@ impl Service {
             clock: config.clock.clone(),
             types: Arc::new(RwLock::new(Arc::new(LicenceTypes::new()))),
             operator: "admin".to_owned(),
+            operator_named: false,
         };
         hub.reload_licence_types().await?;
         Ok(hub)
@@ -154,7 +158,14 @@ impl Service {
     /// The same hub acting for another operator (recorded in the audit log).
     pub fn with_operator(mut self, operator: &str) -> Self {
         self.operator = operator.to_owned();
+        self.operator_named = true;
         self
+    }
+
+    /// The operator, when one was named: who asked for an action recorded
+    /// under a department's name.
+    pub(crate) fn named_operator(&self) -> Option<&str> {
+        self.operator_named.then_some(self.operator.as_str())
     }
 
     /// Who administrative actions are recorded as.

@@ -29,7 +29,7 @@ use tongban_licence::{
     ServiceItemRef, Trust, Verification, VerifyOptions,
 };
 use tongban_seal::timefmt::parse_rfc3339;
-use tongban_store::{AuditRecord, LicenceRow, LicenceState, StatusEvent, UseRecord};
+use tongban_store::{AuditRecord, LicenceRow, LicenceState, StatusEvent, UseRecord, UseRow};
 
 use crate::HUB_OWNER;
 use crate::error::Code;
@@ -499,13 +499,11 @@ impl Service {
         let audit: Vec<AuditRecord> = rows
             .iter()
             .map(|r| {
-                AuditRecord::new(
-                    now,
-                    issuer_code,
-                    "licence.issue",
-                    &r.identifier,
-                    json!({"type": r.type_code, "number": r.number, "holderCodeType": r.holder_code_type}),
-                )
+                let mut detail = json!({"type": r.type_code, "number": r.number, "holderCodeType": r.holder_code_type});
+                if let Some(by) = self.named_operator() {
+                    detail["by"] = json!(by);
+                }
+                AuditRecord::new(now, issuer_code, "licence.issue", &r.identifier, detail)
             })
             .collect();
         self.store.insert_licences(&rows, &audit).await?;
@@ -899,6 +897,17 @@ impl Service {
                 ),
             )),
         }
+    }
+
+    /// The licence-use records of one licence, newest first, at most `limit`.
+    pub async fn uses_of_licence(&self, identifier: &str, limit: usize) -> Result<Vec<UseRow>> {
+        Ok(self.store.uses_of_licence(identifier, limit).await?)
+    }
+
+    /// The most recent licence-use records (of `requester`'s reads only,
+    /// when given), newest first, at most `limit`.
+    pub async fn recent_uses(&self, requester: Option<&str>, limit: usize) -> Result<Vec<UseRow>> {
+        Ok(self.store.recent_uses(requester, limit).await?)
     }
 
     /// The department that issued the licence `identifier`, read without

@@ -95,7 +95,6 @@ impl Caller {
     }
 
     /// May it take `action` for `department`?
-    #[allow(dead_code)] // until the areas acting for departments use it
     pub(crate) fn may_for(&self, action: Action, department: &str) -> Result<(), Problem> {
         Ok(self.0.authorise(action, Some(department))?)
     }
@@ -103,7 +102,6 @@ impl Caller {
     /// The department it acts as for `action`: a department operator's
     /// own (naming another is `FORBIDDEN`), or the one a region
     /// administrator names (`REQUEST_INVALID` when it names none).
-    #[allow(dead_code)] // until the areas acting for departments use it
     pub(crate) fn department(
         &self,
         action: Action,
@@ -129,7 +127,6 @@ impl Caller {
     /// What a list shows to it: a department operator sees its own
     /// department's (naming another is `FORBIDDEN`), a caller whose reach
     /// is any department sees the one named, or all.
-    #[allow(dead_code)] // until the areas acting for departments use it
     pub(crate) fn narrowed(
         &self,
         action: Action,
@@ -270,7 +267,6 @@ impl Page {
 
     /// How many items to ask the store for: this page, what it skips,
     /// and one more to know whether another page follows.
-    #[allow(dead_code)] // until the areas acting for departments use it
     pub(crate) fn wanted(self) -> usize {
         self.offset + self.limit + 1
     }
