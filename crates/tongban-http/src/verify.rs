@@ -13,7 +13,7 @@ use tongban_licence::Verification;
 use tongban_service::OnlineVerify;
 
 use crate::body::{self, Kind};
-use crate::identity::Identity;
+use crate::identity::Anyone;
 use crate::problem::Problem;
 use crate::{Api, HttpState};
 
@@ -39,9 +39,10 @@ pub(crate) fn routes() -> Api {
         (status = 415, description = "CONTENT_TYPE_UNSUPPORTED", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn verify(
     State(state): State<HttpState>,
-    who: Identity,
+    who: Anyone,
     request: Request,
 ) -> Result<Json<Verification>, Problem> {
+    who.may(tongban_service::Action::Verify)?;
     let presented = presented(&state, request).await?;
     let how = OnlineVerify {
         attachment: presented.attachment.as_deref(),
@@ -153,9 +154,10 @@ pub struct Message {
         (status = 415, description = "CONTENT_TYPE_UNSUPPORTED", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn credentials_verify(
     State(state): State<HttpState>,
-    who: Identity,
+    who: Anyone,
     request: Request<Body>,
 ) -> Result<Response, Problem> {
+    who.may(tongban_service::Action::Verify)?;
     body::kind(request.headers(), &[Kind::Json])?;
     let bytes = body::bytes(request.into_body(), state.config.body_limit).await?;
     let asked: VerifyCredentialRequest = body::typed(&body::json(&bytes)?)?;

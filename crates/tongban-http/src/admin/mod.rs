@@ -1,7 +1,7 @@
 //! The administrative API (`/v1/...`): every administrative action of the
 //! CLI, for an authenticated caller.
 //!
-//! A caller is a [`Caller`]: an API token (`Authorization: Bearer tbk_…`)
+//! A caller is a [`Caller`] ([`crate::identity`]): an API token (`Authorization: Bearer tbk_…`)
 //! or a department's client certificate of this hub's CA (over TLS), each
 //! yielding the service layer's [`Principal`] with its role. Whether it may
 //! take an action, and for which department, is the service layer's one rule
@@ -27,17 +27,16 @@ mod schemas;
 mod statistics;
 mod tokens;
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tongban_service::tokens::{Reach, reach};
-use tongban_service::{Action, Code, Error, Principal, Service};
+
+pub use crate::identity::Caller;
 
 use crate::body::{self, Kind};
 use crate::problem::Problem;
-use crate::serve::Peer;
 use crate::{Api, HttpState};
 
 /// Every area's routes.
@@ -76,135 +75,6 @@ pub(crate) fn documents() -> Vec<utoipa::openapi::OpenApi> {
         statistics::Doc::openapi(),
         tokens::Doc::openapi(),
     ]
-}
-
-/// The authenticated caller of an administrative endpoint.
-#[derive(Debug, Clone)]
-pub struct Caller(Principal);
-
-impl Caller {
-    /// Who it is.
-    pub fn principal(&self) -> &Principal {
-        &self.0
-    }
-
-    /// May it take `action`, about no department in particular (`403
-    /// FORBIDDEN` if not)?
-    pub(crate) fn may(&self, action: Action) -> Result<(), Problem> {
-        Ok(self.0.authorise(action, None)?)
-    }
-
-    /// May it take `action` for `department`?
-    pub(crate) fn may_for(&self, action: Action, department: &str) -> Result<(), Problem> {
-        Ok(self.0.authorise(action, Some(department))?)
-    }
-
-    /// The department it acts as for `action`: a department operator's
-    /// own (naming another is `FORBIDDEN`), or the one a region
-    /// administrator names (`REQUEST_INVALID` when it names none).
-    pub(crate) fn department(
-        &self,
-        action: Action,
-        named: Option<&str>,
-    ) -> Result<String, Problem> {
-        match named {
-            Some(d) => {
-                self.may_for(action, d)?;
-                Ok(d.to_owned())
-            }
-            None => {
-                self.may(action)?;
-                match (reach(self.0.role, action), &self.0.department) {
-                    (Reach::OwnDepartment, Some(own)) => Ok(own.clone()),
-                    _ => Err(body::invalid(
-                        "name the department to act for (`department`)",
-                    )),
-                }
-            }
-        }
-    }
-
-    /// What a list shows to it: a department operator sees its own
-    /// department's (naming another is `FORBIDDEN`), a caller whose reach
-    /// is any department sees the one named, or all.
-    pub(crate) fn narrowed(
-        &self,
-        action: Action,
-        named: Option<&str>,
-    ) -> Result<Option<String>, Problem> {
-        match (reach(self.0.role, action), named) {
-            (Reach::OwnDepartment, None) => {
-                self.may(action)?;
-                Ok(self.0.department.clone())
-            }
-            (_, Some(d)) => {
-                self.may_for(action, d)?;
-                Ok(Some(d.to_owned()))
-            }
-            (_, None) => {
-                self.may(action)?;
-                Ok(None)
-            }
-        }
-    }
-
-    /// The hub acting as this caller: every audit entry names it.
-    pub(crate) fn hub(&self, state: &HttpState) -> Service {
-        self.0.acting(&state.hub)
-    }
-}
-
-impl FromRequestParts<HttpState> for Caller {
-    type Rejection = Problem;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &HttpState,
-    ) -> Result<Self, Self::Rejection> {
-        let certificate = parts
-            .extensions
-            .get::<ConnectInfo<Peer>>()
-            .and_then(|ConnectInfo(peer)| peer.certificate.clone());
-        let authenticated = match parts.headers.get(header::AUTHORIZATION) {
-            Some(value) => match bearer(value.as_bytes()) {
-                Some(token) => state.hub.token_authenticate(token).await,
-                None => Err(Error::Rejected {
-                    code: Code::TokenInvalid,
-                    message: "Authorization takes `Bearer tbk_…`".into(),
-                }),
-            },
-            None => match certificate {
-                Some(der) => state.hub.certificate_authenticate(&der).await,
-                None => Err(Error::Rejected {
-                    code: Code::AuthenticationRequired,
-                    message: "present an API token (`Authorization: Bearer tbk_…`) or a department's client certificate".into(),
-                }),
-            },
-        };
-        match authenticated {
-            Ok(principal) => {
-                tracing::debug!(
-                    caller = %principal.name,
-                    role = principal.role.as_str(),
-                    path = %parts.uri.path(),
-                    "authenticated"
-                );
-                Ok(Caller(principal))
-            }
-            Err(e) if e.is_refusal() => Err(Problem::from(e).unauthenticated()),
-            Err(e) => Err(Problem::from(e)),
-        }
-    }
-}
-
-/// The token of `Bearer {token}` (the scheme in any case).
-fn bearer(value: &[u8]) -> Option<&str> {
-    let text = std::str::from_utf8(value).ok()?;
-    let (scheme, token) = text.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
 }
 
 /// A JSON body read strictly: the content type checked, the size bounded,

@@ -280,3 +280,45 @@ async fn a_departments_client_certificate_makes_its_operator() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn public_verification_takes_a_verifiers_token_or_none() {
+    crate::each_served(
+        "http_admin_verifier",
+        |_| {},
+        |served| async move {
+            let tokens = Tokens::make(&served).await;
+            let licence = crate::business_licence(&served.hub, None).await;
+            for token in [&tokens.verifier, &tokens.auditor, &tokens.market] {
+                let verified: serde_json::Value = served
+                    .call(token, Method::POST, "/v1/verify", Some(&licence))
+                    .await
+                    .json()
+                    .await
+                    .unwrap();
+                assert_eq!(verified["valid"], true, "{verified}");
+            }
+            assert_eq!(served.verify(&licence).await["valid"], true);
+            // Credentials given are checked, even where none are needed.
+            refused(
+                served
+                    .call("tbk_forged", Method::POST, "/v1/verify", Some(&licence))
+                    .await,
+                401,
+                "TOKEN_INVALID",
+            )
+            .await;
+            // A verifier verifies, nothing else.
+            refused(
+                served
+                    .call(&tokens.verifier, Method::GET, "/v1/departments", None)
+                    .await,
+                403,
+                "FORBIDDEN",
+            )
+            .await;
+            served
+        },
+    )
+    .await;
+}
