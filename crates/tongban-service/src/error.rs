@@ -299,6 +299,13 @@ tongban_seal::stable_codes! {
         TrustListRollback => "TRUST_LIST_ROLLBACK",
         /// A peer's trust list speaks for a department of this region.
         TrustListForeignIssuer => "TRUST_LIST_FOREIGN_ISSUER",
+        // Working-day calendar
+        /// A calendar year's document is not of the documented shape, or a date in it is wrong (outside its year, a range backwards, a make-up working day on a weekday).
+        CalendarInvalid => "CALENDAR_INVALID",
+        /// Two entries of a calendar year claim the same day.
+        CalendarOverlap => "CALENDAR_OVERLAP",
+        /// A time limit runs into a year whose calendar is not loaded.
+        CalendarYearMissing => "CALENDAR_YEAR_MISSING",
         // API tokens and roles
         /// No such role: `region-admin`, `department-operator`, `auditor` or `verifier`.
         RoleUnknown => "ROLE_UNKNOWN",

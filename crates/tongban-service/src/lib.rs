@@ -11,6 +11,7 @@ mod access;
 mod admin;
 mod audit;
 pub mod ca;
+mod calendar;
 mod cases;
 mod catalogue;
 mod error;
@@ -41,6 +42,7 @@ pub use audit::{
     AuditPin, AuditProblem, AuditReport, AuditVerifyOptions, CHECKPOINT_INTERVAL,
     MAX_CHECKPOINT_INTERVAL, PublishOutcome, for_each_line, read_published,
 };
+pub use calendar::CalendarEntry;
 pub use cases::{
     CaseLicences, CaseQuery, ITEM_TYPES, ItemDraft, Material, MaterialResult, MaterialState,
     ServiceItem, item_type,

@@ -286,6 +286,7 @@ migrations! {
     (18, "exchange quotas", "0018_exchange_quotas.sql"),
     (19, "key purposes", "0019_key_purposes.sql"),
     (20, "api tokens", "0020_api_tokens.sql"),
+    (21, "working-day calendar", "0021_calendar.sql"),
 }
 
 fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {

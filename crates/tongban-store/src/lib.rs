@@ -35,6 +35,7 @@ mod db;
 mod audit;
 mod access;
 mod blobs;
+mod calendar;
 mod cases;
 mod catalogue;
 mod certificates;
@@ -61,6 +62,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use access::{AccessApplication, AccessDecision, AccessGrant, ExchangeResource};
 pub use audit::{AuditEntry, AuditRecord, AuditSnapshot, Checkpoint, KeyEndorsement};
 pub use blobs::{BlobStore, MAX_BLOB_BYTES, sha256_hex};
+pub use calendar::CalendarRow;
 pub use cases::{CaseRow, ServiceItemRow};
 pub use catalogue::{
     CatalogueEntry, CatalogueField, CatalogueFilter, MAX_CATALOGUE_RESULTS, MAX_SEARCH_TERMS,

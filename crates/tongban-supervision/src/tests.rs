@@ -2,8 +2,8 @@
 //! Saturdays and Sundays, the day a period starts, years not loaded.
 
 use proptest::prelude::*;
-use time::macros::{date, datetime};
 use time::Duration;
+use time::macros::{date, datetime};
 
 use crate::{CalendarError, CalendarYear, WorkCalendar};
 

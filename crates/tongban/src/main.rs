@@ -27,6 +27,7 @@ macro_rules! eprint {
 mod access;
 mod audit;
 mod ca;
+mod calendar;
 mod cases;
 mod catalogue;
 mod demo;
@@ -163,6 +164,10 @@ enum Command {
     /// API tokens for the hub's HTTP side: create (with a role), list, revoke.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// The working-day calendar (工作日历) time limits are counted over:
+    /// load a year, list the years, compute a deadline.
+    #[command(subcommand)]
+    Calendar(calendar::CalendarCommand),
     /// Service items (事项): the materials a case needs and the licences that satisfy them.
     #[command(subcommand)]
     Item(cases::ItemCommand),
@@ -323,6 +328,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Item(cmd) => cases::item(&ctx, cmd).await,
         Command::Peer(cmd) => peer::peer(&ctx, cmd).await,
         Command::Token(cmd) => token::run(&ctx, cmd).await,
+        Command::Calendar(cmd) => calendar::run(&ctx, cmd).await,
         Command::Case(cmd) => cases::case(&ctx, cmd).await,
         Command::Stats(args) => exchange::stats(&ctx, args).await,
         Command::Doctor(args) => doctor::run(&ctx, args).await,

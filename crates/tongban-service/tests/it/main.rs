@@ -3,6 +3,7 @@
 
 mod audit;
 mod ca;
+mod calendar;
 mod cases;
 mod catalogue;
 mod keys;

@@ -486,6 +486,67 @@ fn every_command_speaks_json_in_camel_case() {
         tour.run(&data, &["token", "revoke", &id], 0);
         tour.refused(&data, &["token", "revoke", &id], "TOKEN_UNKNOWN");
 
+        // The working-day calendar: shipped years, a year loaded, deadlines.
+        let years = tour.run(&data, &["calendar", "list"], 0);
+        assert_eq!(years[1]["year"], 2026, "{years}");
+        assert_eq!(years[1]["origin"], "shipped");
+        let due = tour.run(
+            &data,
+            &[
+                "calendar",
+                "deadline",
+                "--from",
+                "2026-02-13",
+                "--days",
+                "2",
+            ],
+            0,
+        );
+        assert_eq!(due["lastDay"], "2026-02-24", "{due}");
+        tour.refused(
+            &data,
+            &[
+                "calendar",
+                "deadline",
+                "--from",
+                "2026-12-28",
+                "--days",
+                "5",
+            ],
+            "CALENDAR_YEAR_MISSING",
+        );
+        let y2027 = d.join("calendar-2027.json");
+        std::fs::write(
+            &y2027,
+            r#"{"year": 2027, "source": "test", "holidays": [{"name": "元旦", "from": "2027-01-01", "to": "2027-01-03"}], "workdays": []}"#,
+        )
+        .unwrap();
+        let loaded = tour.run(&data, &["calendar", "load", path(&y2027)], 0);
+        assert_eq!(loaded["year"], 2027);
+        let due = tour.run(
+            &data,
+            &[
+                "calendar",
+                "deadline",
+                "--from",
+                "2026-12-28",
+                "--days",
+                "5",
+            ],
+            0,
+        );
+        assert_eq!(due["lastDay"], "2027-01-05", "{due}");
+        std::fs::write(
+            &y2027,
+            r#"{"year": 2027, "source": "test", "holidays": [], "workdays": [{"date": "2027-01-04", "name": "x"}]}"#,
+        )
+        .unwrap();
+        tour.refused(
+            &data,
+            &["calendar", "load", path(&y2027)],
+            "CALENDAR_INVALID",
+        );
+
         // The audit log and the store.
         let checkpoints = d.join("checkpoints.jsonl");
         tour.run(
@@ -537,6 +598,7 @@ fn every_command_speaks_json_in_camel_case() {
             "tongban-access",
             "tongban-peer",
             "tongban-token",
+            "tongban-calendar",
             "tongban-item",
             "tongban-case",
             "tongban-catalogue",
