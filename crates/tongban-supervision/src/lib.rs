@@ -1,11 +1,16 @@
-//! Electronic supervision (电子监察) without IO: the working-day calendar
-//! and time limits counted over it. The service layer keeps the data and
+//! Electronic supervision (电子监察) without IO: the working-day calendar,
+//! time limits counted over it, and a case's lifecycle and standing against
+//! its limits. The service layer keeps the data and
 //! the clock; this crate only counts.
 #![forbid(unsafe_code)]
 
 pub mod calendar;
+pub mod lifecycle;
 
 pub use calendar::{CalendarError, CalendarYear, WorkCalendar};
+pub use lifecycle::{
+    Event, EventKind, Lifecycle, LifecycleError, Phase, Standing, Thresholds, Timing,
+};
 
 #[cfg(test)]
 mod tests;

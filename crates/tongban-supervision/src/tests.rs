@@ -214,3 +214,247 @@ proptest! {
         }
     }
 }
+
+mod lifecycle {
+    use time::macros::datetime;
+    use time::{Duration, OffsetDateTime};
+
+    use crate::lifecycle::{CaseResult, standing, timing};
+    use crate::{Event, EventKind, Lifecycle, Phase, Standing, Thresholds, WorkCalendar};
+
+    fn at(t: OffsetDateTime, kind: EventKind) -> Event {
+        Event { at: t, kind }
+    }
+
+    fn reason(r: &str) -> String {
+        r.to_owned()
+    }
+
+    #[test]
+    fn events_follow_the_case_or_are_refused_without_change() {
+        let mut life = Lifecycle::new();
+        let t0 = datetime!(2026-03-02 09:00 +8);
+        // Nothing before acceptance but acceptance, refusal or withdrawal.
+        for kind in [
+            EventKind::CorrectionDone {},
+            EventKind::Concluded {
+                result: CaseResult::Approved,
+            },
+            EventKind::Evaluated {
+                satisfied: true,
+                reasons: vec![],
+            },
+        ] {
+            let e = life.apply(at(t0, kind)).unwrap_err();
+            assert_eq!(e.code(), "CASE_EVENT_OUT_OF_ORDER");
+        }
+        assert_eq!(life.phase(), Phase::Received);
+        assert!(life.events().is_empty());
+        assert_eq!(
+            life.apply(at(t0, EventKind::Accepted {})),
+            Ok(Phase::Running)
+        );
+        // Not twice; not earlier than the last event.
+        assert!(life.apply(at(t0, EventKind::Accepted {})).is_err());
+        let before = life.apply(at(
+            t0 - Duration::hours(1),
+            EventKind::CorrectionAsked {
+                reason: reason("缺身份证复印件"),
+            },
+        ));
+        assert_eq!(before.unwrap_err().code(), "CASE_EVENT_OUT_OF_ORDER");
+        // An empty reason, a bound of 0 days: not well formed.
+        let empty = life.apply(at(
+            t0,
+            EventKind::CorrectionAsked {
+                reason: String::new(),
+            },
+        ));
+        assert_eq!(empty.unwrap_err().code(), "CASE_EVENT_INVALID");
+        let unbounded = life.apply(at(
+            t0,
+            EventKind::SpecialStarted {
+                reason: reason("听证"),
+                bound_days: 0,
+            },
+        ));
+        assert_eq!(unbounded.unwrap_err().code(), "CASE_EVENT_INVALID");
+        assert_eq!(life.events().len(), 1);
+        // Concluded, then evaluated once; a 差评 says why.
+        life.apply(at(
+            t0 + Duration::days(1),
+            EventKind::Concluded {
+                result: CaseResult::Approved,
+            },
+        ))
+        .unwrap();
+        let bare = life.apply(at(
+            t0 + Duration::days(2),
+            EventKind::Evaluated {
+                satisfied: false,
+                reasons: vec![],
+            },
+        ));
+        assert_eq!(bare.unwrap_err().code(), "CASE_EVENT_INVALID");
+        life.apply(at(
+            t0 + Duration::days(2),
+            EventKind::Evaluated {
+                satisfied: false,
+                reasons: vec![reason("等候时间长")],
+            },
+        ))
+        .unwrap();
+        assert!(
+            life.apply(at(
+                t0 + Duration::days(3),
+                EventKind::Evaluated {
+                    satisfied: true,
+                    reasons: vec![]
+                }
+            ))
+            .is_err()
+        );
+        assert!(
+            life.apply(at(
+                t0 + Duration::days(3),
+                EventKind::Withdrawn {
+                    reason: reason("x")
+                }
+            ))
+            .is_err()
+        );
+        assert_eq!(life.phase(), Phase::Concluded);
+    }
+
+    #[test]
+    fn the_clock_starts_the_next_day_and_stands_while_correcting() {
+        let calendar = WorkCalendar::shipped();
+        // Accepted Monday 2026-03-02 15:00: nothing counts that day.
+        let accepted = datetime!(2026-03-02 15:00 +8);
+        let mut life = Lifecycle::new();
+        life.apply(at(accepted, EventKind::Accepted {})).unwrap();
+        assert_eq!(
+            life.elapsed(&calendar, datetime!(2026-03-02 23:00 +8)),
+            Ok(Duration::ZERO)
+        );
+        // Tuesday and Wednesday run; a correction asked Thursday 00:00
+        // stands over Thursday and Friday; resumed Monday 00:00.
+        life.apply(at(
+            datetime!(2026-03-05 00:00 +8),
+            EventKind::CorrectionAsked {
+                reason: reason("缺材料"),
+            },
+        ))
+        .unwrap();
+        life.apply(at(
+            datetime!(2026-03-09 00:00 +8),
+            EventKind::CorrectionDone {},
+        ))
+        .unwrap();
+        // Up to Tuesday 12:00: Tue, Wed, Mon, half of Tue.
+        let elapsed = life
+            .elapsed(&calendar, datetime!(2026-03-10 12:00 +8))
+            .unwrap();
+        assert_eq!(elapsed, Duration::hours(3 * 24 + 12));
+        let t = timing(
+            &life,
+            &calendar,
+            datetime!(2026-03-10 12:00 +8),
+            5,
+            20,
+            Thresholds::default(),
+        )
+        .unwrap();
+        assert_eq!(t.standing, Standing::InTime);
+        assert!((t.elapsed_days - 3.5).abs() < 1e-9);
+        // At 4 of 5 promised days it is warned, past 5 overdue.
+        let t = timing(
+            &life,
+            &calendar,
+            datetime!(2026-03-11 00:00 +8),
+            5,
+            20,
+            Thresholds::default(),
+        )
+        .unwrap();
+        assert_eq!(t.standing, Standing::Warned);
+        let t = timing(
+            &life,
+            &calendar,
+            datetime!(2026-03-12 00:01 +8),
+            5,
+            20,
+            Thresholds::default(),
+        )
+        .unwrap();
+        assert_eq!(t.standing, Standing::Overdue);
+    }
+
+    #[test]
+    fn holidays_do_not_run_the_clock() {
+        let calendar = WorkCalendar::shipped();
+        // Accepted Thursday 2026-02-12: Friday the 13th and Saturday the
+        // 14th (worked) run; 春节 does not; by the 25th, 2 more days.
+        let mut life = Lifecycle::new();
+        life.apply(at(datetime!(2026-02-12 10:00 +8), EventKind::Accepted {}))
+            .unwrap();
+        let elapsed = life
+            .elapsed(&calendar, datetime!(2026-02-26 00:00 +8))
+            .unwrap();
+        assert_eq!(elapsed, Duration::days(4));
+        life.apply(at(
+            datetime!(2026-02-26 00:00 +8),
+            EventKind::Concluded {
+                result: CaseResult::Approved,
+            },
+        ))
+        .unwrap();
+        // Concluded: it no longer runs.
+        assert_eq!(
+            life.elapsed(&calendar, datetime!(2026-06-01 00:00 +8)),
+            Ok(Duration::days(4))
+        );
+    }
+
+    #[test]
+    fn standing_by_threshold() {
+        let day = Duration::days(1);
+        let t = Thresholds { warn_percent: 80 };
+        assert_eq!(standing(day * 3, 5, 20, t), Standing::InTime);
+        assert_eq!(standing(day * 4, 5, 20, t), Standing::Warned);
+        assert_eq!(standing(day * 5, 5, 20, t), Standing::Warned);
+        assert_eq!(
+            standing(day * 5 + Duration::MINUTE, 5, 20, t),
+            Standing::Overdue
+        );
+        assert_eq!(standing(day * 21, 5, 20, t), Standing::OverLegal);
+        // 即办件: in time on its day, late after.
+        assert_eq!(standing(Duration::ZERO, 0, 0, t), Standing::InTime);
+        assert_eq!(standing(Duration::MINUTE, 0, 0, t), Standing::OverLegal);
+    }
+
+    #[test]
+    fn events_read_as_their_case_systems_write_them() {
+        let e: EventKind = serde_json::from_str(
+            r#"{"event": "special-started", "reason": "专家评审", "boundDays": 10}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            e,
+            EventKind::SpecialStarted {
+                reason: "专家评审".into(),
+                bound_days: 10
+            }
+        );
+        let c: EventKind =
+            serde_json::from_str(r#"{"event": "concluded", "result": "approved"}"#).unwrap();
+        assert_eq!(
+            c,
+            EventKind::Concluded {
+                result: CaseResult::Approved
+            }
+        );
+        assert!(serde_json::from_str::<EventKind>(r#"{"event": "accepted", "extra": 1}"#).is_err());
+        assert!(serde_json::from_str::<EventKind>(r#"{"event": "teleported"}"#).is_err());
+    }
+}
