@@ -49,8 +49,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::Value;
 use tongban_proto::error::close;
 use tongban_proto::services::{
-    CaseLicenceQuery, CaseLicences, CaseResult, CaseResultIssued, HubAnswer, HubRequest,
-    RegionLicenceQuery, RegionLicences,
+    CaseEvent, CaseLicenceQuery, CaseLicences, CaseResult, CaseResultIssued, CaseStanding,
+    HubAnswer, HubRequest, RegionLicenceQuery, RegionLicences,
 };
 use tongban_proto::{ClientOp, Decoder, Draft, ErrorCode, Kind, ProtoError, ServerOp};
 use tongban_seal::SigningKey;
@@ -952,6 +952,17 @@ impl Client {
         result: &CaseResult,
     ) -> Result<HubAnswer<CaseResultIssued>, ClientError> {
         self.ask_hub(result, tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS)
+            .await
+    }
+
+    /// Reports what happened to a case for electronic supervision
+    /// (resource `hub.case.event`); the answer is where the case stands
+    /// against its time limits.
+    pub async fn case_event(
+        &self,
+        event: &CaseEvent,
+    ) -> Result<HubAnswer<CaseStanding>, ClientError> {
+        self.ask_hub(event, tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS)
             .await
     }
 

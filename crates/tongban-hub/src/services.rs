@@ -10,7 +10,11 @@
 //! - `hub.region.licences` (`region-licence-query@2` → `region-licences@1`):
 //!   a holder's licences here and in peer regions (全域通办) for a case of
 //!   the asking department's own item, of that item's licence types, each
-//!   verified with its region's trust list (see `federation::pull`).
+//!   verified with its region's trust list (see `federation::pull`);
+//! - `hub.case.event` (`case-event@1` → `case-standing@1`): what happened
+//!   to a case of the department's own item, for electronic supervision
+//!   (`Service::case_event`: checked in order, stored with the case's
+//!   standing against its time limits).
 //!
 //! Both services that return licences count against the asking
 //! department's licence reads (`ServeConfig::licence_reads_per_minute`).
@@ -35,11 +39,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tongban_proto::services::{
-    CaseLicenceQuery, CaseLicences, CaseResult, CaseResultIssued, HubRequest, MaterialResult,
-    MaterialStatus,
+    CaseEvent, CaseLicenceQuery, CaseLicences, CaseResult, CaseResultIssued, CaseStanding,
+    HubRequest, MaterialResult, MaterialStatus,
 };
 use tongban_proto::{Draft, ErrorCode, Kind, ProtoError, Verified};
-use tongban_service::{CaseQuery, IssueInput, MaterialState, Service};
+use tongban_service::{CaseEventInput, CaseQuery, IssueInput, MaterialState, Service};
 
 use crate::Shared;
 use crate::base::failures::{Through, told};
@@ -87,6 +91,31 @@ pub(crate) async fn answer(
             })?
         }
         REGION_LICENCES => written(&region_licences(shared, request).await?)?,
+        CaseEvent::RESOURCE => {
+            let e: CaseEvent = read(request)?;
+            let input = CaseEventInput::parse(
+                e.case_id,
+                e.service_item,
+                e.channel,
+                e.zero_visit,
+                &e.at,
+                &e.event,
+            )
+            .map_err(|e| refused(&e))?;
+            let case = hub
+                .case_event(&h.sender, input, false)
+                .await
+                .map_err(|e| refused(&e))?;
+            written(&CaseStanding {
+                case_id: case.case_id,
+                phase: case.phase,
+                elapsed_minutes: case.elapsed_minutes,
+                promised_days: case.promised_days,
+                legal_days: case.legal_days,
+                standing: case.standing,
+                events: case.events,
+            })?
+        }
         other => {
             return Err(ProtoError::new(
                 ErrorCode::Internal,

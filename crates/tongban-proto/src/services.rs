@@ -208,6 +208,58 @@ pub struct CaseResultIssued {
     pub case: Option<Value>,
 }
 
+/// `case-event@1` to `hub.case.event`: what happened to a case (办件), as
+/// the handling department's case system reports it for electronic
+/// supervision (电子监察): 受理, 不予受理, 补正 asked and done, 特别程序
+/// started and ended, 办结, 退回/撤回, the applicant's 评价.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CaseEvent {
+    /// 办件编号, the department's own.
+    pub case_id: String,
+    /// 事项编码: the department's item the case is handled under.
+    pub service_item: String,
+    /// How the application came in: `online`, `window`, `mail` or `other`.
+    pub channel: String,
+    /// 零跑动: the applicant never came in person.
+    #[serde(default)]
+    pub zero_visit: bool,
+    /// When it happened (RFC 3339).
+    pub at: String,
+    /// The event: `{"event": "accepted"}`, `{"event": "correction-asked",
+    /// "reason": …}`, `{"event": "concluded", "result": "approved"}`, …
+    pub event: Value,
+}
+
+impl HubRequest for CaseEvent {
+    const RESOURCE: &'static str = "hub.case.event";
+    const SCHEMA: &'static str = "case-event@1";
+    const ANSWER_SCHEMA: &'static str = "case-standing@1";
+    type Answer = CaseStanding;
+}
+
+/// `case-standing@1`: where a case stands after an event, against its
+/// item's time limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseStanding {
+    /// 办件编号.
+    pub case_id: String,
+    /// `received`, `running`, `correcting`, `special`, `concluded`,
+    /// `refused` or `withdrawn`.
+    pub phase: String,
+    /// Working time the clock ran, in minutes.
+    pub elapsed_minutes: i64,
+    /// 承诺时限, working days.
+    pub promised_days: u32,
+    /// 法定时限, working days.
+    pub legal_days: u32,
+    /// `in-time`, `warned`, `overdue` or `over-legal`.
+    pub standing: String,
+    /// Events recorded so far.
+    pub events: u64,
+}
+
 /// `region-licence-query@2` to `hub.region.licences`: a holder's licences
 /// here and in peer regions (全域通办), for a case of the asking
 /// department's own item.

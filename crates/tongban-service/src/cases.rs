@@ -16,7 +16,7 @@
 //! `case_result` checks the case (exists, handled by the sender, open), the
 //! item's result type and the case's holder, issues the licence through `issue`
 //! with the item as its service item, and concludes the case (`case.conclude`).
-//! `SERVICE_SCHEMAS` are the six message schemas of the hub's services,
+//! `SERVICE_SCHEMAS` are the eight message schemas of the hub's services,
 //! registered by `init_region`. Refusals are `Error::Rejected` with a `Code`,
 //! which the hub sends as the `reason`.
 
@@ -58,6 +58,14 @@ pub const SERVICE_SCHEMAS: &[(&str, &str)] = &[
     (
         "region-licences",
         include_str!("../../../schemas/messages/region-licences.json"),
+    ),
+    (
+        "case-event",
+        include_str!("../../../schemas/messages/case-event.json"),
+    ),
+    (
+        "case-standing",
+        include_str!("../../../schemas/messages/case-standing.json"),
     ),
 ];
 

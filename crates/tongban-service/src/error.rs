@@ -194,6 +194,10 @@ tongban_seal::stable_codes! {
         CaseUnknown => "CASE_UNKNOWN",
         /// A case id is not 1 to 64 of `A-Z a-z 0-9 . _ -`.
         CaseIdInvalid => "CASE_ID_INVALID",
+        /// A case event does not follow from where the case stands (e.g. 办结 before 受理, or an event earlier than the last one).
+        CaseEventOutOfOrder => "CASE_EVENT_OUT_OF_ORDER",
+        /// A case event is not well formed (an unknown event, an empty reason, a bound of 0 days, a time in the future, another item than the case's).
+        CaseEventInvalid => "CASE_EVENT_INVALID",
         /// A licence query's case reference is empty, too long, padded or has a control
         /// character.
         CaseRefInvalid => "CASE_REF_INVALID",

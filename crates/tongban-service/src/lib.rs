@@ -23,6 +23,7 @@ mod peers;
 mod public;
 pub mod samples;
 mod schemas;
+mod supervision;
 mod text;
 pub mod tokens;
 
@@ -56,6 +57,7 @@ pub use licences::{
 pub use peers::{MAX_PEER_RESOURCES, PeerCard, PeerResource, PeerTrust, anchor_record};
 pub use public::{CheckedStatus, LicenceCheck};
 pub use schemas::{KINDS as SCHEMA_KINDS, Published};
+pub use supervision::{CHANNELS, CaseEventInput, CaseSupervision};
 pub use tokens::{Action, NewToken, Principal, Role};
 
 /// Where time comes from.

@@ -287,6 +287,7 @@ migrations! {
     (19, "key purposes", "0019_key_purposes.sql"),
     (20, "api tokens", "0020_api_tokens.sql"),
     (21, "working-day calendar", "0021_calendar.sql"),
+    (22, "case supervision", "0022_case_supervision.sql"),
 }
 
 fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {

@@ -48,6 +48,7 @@ mod licences;
 mod peers;
 mod schemas;
 mod statistics;
+mod supervision;
 mod tokens;
 
 use std::path::{Path, PathBuf};
@@ -79,6 +80,7 @@ pub use schemas::{SchemaInsert, SchemaRow};
 pub use statistics::{
     DepartmentStats, ExchangeStats, MAX_RECORDS_PAGE, RefusalCount, ResourceStats,
 };
+pub use supervision::{CaseEventRow, SupervisedCaseRow};
 pub use tokens::TokenRow;
 
 use db::Db;

@@ -1,7 +1,7 @@
 //! `tongban item` (service items, 事项) and `tongban case` (cases, 办件).
 //!
-//! `item put|retire|show|list` and `case show|list` are the operator's side, on
-//! the store; `case licences|result|pull` are a department's case system, over
+//! `item put|retire|show|list` and `case show|list|standing` are the operator's
+//! side, on the store; `case licences|result|pull|event` are a department's case system, over
 //! QUIC: `pull` asks `hub.region.licences` and prints each licence with its
 //! origin region and verdict, then each region's outcome; a refusal exits with
 //! the service's code.
@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use serde_json::json;
 use tongban_proto::services::{
-    CaseLicenceQuery, CaseLicences, CaseResult, Holder, MaterialStatus, Outcome,
+    CaseEvent, CaseLicenceQuery, CaseLicences, CaseResult, Holder, MaterialStatus, Outcome,
     RegionLicenceQuery, RegionLicences,
 };
 use tongban_service::{ItemDraft, ServiceItem};
@@ -116,6 +116,43 @@ pub enum CaseCommand {
         case_id: String,
         /// The licence to issue (JSON file).
         file: PathBuf,
+    },
+    /// (Department side) report what happened to a case for electronic
+    /// supervision (电子监察): accepted, refused, correction-asked,
+    /// correction-done, special-started, special-ended, concluded,
+    /// withdrawn, evaluated. Prints where the case stands against its
+    /// item's time limits.
+    Event {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// 办件编号.
+        #[arg(long = "case")]
+        case_id: String,
+        /// 事项编码: the department's item the case is handled under.
+        #[arg(long)]
+        item: String,
+        /// How the application came in: online, window, mail or other.
+        #[arg(long, default_value = "window")]
+        channel: String,
+        /// 零跑动: the applicant never came in person.
+        #[arg(long)]
+        zero_visit: bool,
+        /// When it happened (RFC 3339; default now).
+        #[arg(long)]
+        at: Option<String>,
+        /// The event as JSON, e.g. '{"event": "accepted"}',
+        /// '{"event": "correction-asked", "reason": "缺身份证复印件"}',
+        /// '{"event": "concluded", "result": "approved"}'.
+        event: String,
+    },
+    /// A case under supervision: its events and where it stands now
+    /// against its time limits (in working days).
+    Standing {
+        /// 办件编号.
+        id: String,
+        /// The handling department.
+        #[arg(long)]
+        dept: String,
     },
     /// Show a case with its licence-use records.
     Show {
@@ -254,6 +291,80 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
             } else {
                 let p = &answer.payload;
                 println!("case {} concluded; issued {}", p.case_id, p.identifier);
+            }
+        }
+        CaseCommand::Event {
+            client,
+            case_id,
+            item,
+            channel,
+            zero_visit,
+            at,
+            event,
+        } => {
+            let event: serde_json::Value = tongban_seal::json::from_slice_strict(event.as_bytes())
+                .map_err(|e| Coded::usage(e.code(), format!("the event: {e}")))?;
+            let at = at.unwrap_or_else(|| {
+                tongban_seal::timefmt::format_rfc3339(time::OffsetDateTime::now_utc())
+            });
+            let report = CaseEvent {
+                case_id,
+                service_item: item,
+                channel,
+                zero_visit,
+                at,
+                event,
+            };
+            let client = connect(&client).await?;
+            let answer = client.case_event(&report).await.map_err(refused)?;
+            client.close().await;
+            if ctx.json {
+                crate::output::print_json(&answer.envelope)?;
+            } else {
+                let p = &answer.payload;
+                println!(
+                    "case {}: {}, {} of working time (promised {} days, legal {}): {}",
+                    p.case_id,
+                    p.phase,
+                    working_time(p.elapsed_minutes),
+                    p.promised_days,
+                    p.legal_days,
+                    p.standing
+                );
+            }
+        }
+        CaseCommand::Standing { id, dept } => {
+            let hub = ctx.open().await?;
+            let found = hub.case_supervision(&dept, &id).await?;
+            hub.close().await;
+            if ctx.json {
+                crate::output::print_json(&found)?;
+            } else {
+                let c = &found.case;
+                println!(
+                    "case {}  item {}  by {}  {}  {}{}",
+                    c.case_id,
+                    c.item,
+                    c.department,
+                    c.phase,
+                    c.channel,
+                    if c.zero_visit { "  零跑动" } else { "" }
+                );
+                println!(
+                    "  {} of working time, promised {} days, legal {}: {:?}",
+                    working_time(found.now.elapsed_minutes),
+                    c.promised_days,
+                    c.legal_days,
+                    found.now.standing
+                );
+                for e in &found.events {
+                    println!(
+                        "  #{} {}  {}",
+                        e.seq,
+                        tongban_seal::timefmt::format_rfc3339(e.at),
+                        e.event
+                    );
+                }
             }
         }
         CaseCommand::Show { id, dept } => show_case(ctx, &id, dept.as_deref()).await?,
@@ -432,4 +543,10 @@ fn holder_arg(holder: &str) -> anyhow::Result<Holder> {
         code_type: code_type.to_owned(),
         code: code.to_owned(),
     })
+}
+
+/// Working time as days and hours (a day is 24 hours of working time).
+fn working_time(minutes: i64) -> String {
+    let hours = minutes / 60;
+    format!("{}d {}h", hours / 24, hours % 24)
 }

@@ -3,7 +3,9 @@
 //! (`{region}:{id}`), and the resource an envelope names before it is
 //! parsed. Plain data and string functions; no state.
 
-use tongban_proto::services::{CaseLicenceQuery, CaseResult, HubRequest, RegionLicenceQuery};
+use tongban_proto::services::{
+    CaseEvent, CaseLicenceQuery, CaseResult, HubRequest, RegionLicenceQuery,
+};
 
 /// The resource a department asks for licences across regions on.
 pub(crate) const REGION_LICENCES: &str = RegionLicenceQuery::RESOURCE;
@@ -41,6 +43,12 @@ pub(crate) const SERVICES: &[HubService] = &[
         request_schema: RegionLicenceQuery::SCHEMA,
         answer_schema: RegionLicenceQuery::ANSWER_SCHEMA,
         reads_licences: true,
+    },
+    HubService {
+        resource: CaseEvent::RESOURCE,
+        request_schema: CaseEvent::SCHEMA,
+        answer_schema: CaseEvent::ANSWER_SCHEMA,
+        reads_licences: false,
     },
 ];
 

@@ -1,10 +1,11 @@
-//! Cases over QUIC: a case system asks the hub for an applicant's licences
-//! and sends its approved result for issuance; the hub answers itself, in
-//! envelopes signed with its key.
+//! Cases over QUIC: a case system asks the hub for an applicant's licences,
+//! sends its approved result for issuance, and reports its cases' events
+//! for supervision; the hub answers itself, in envelopes signed with its
+//! key.
 
 use serde_json::{Value, json};
 use tongban_proto::ErrorCode;
-use tongban_proto::services::{CaseLicenceQuery, CaseResult, Holder, HubAnswer};
+use tongban_proto::services::{CaseEvent, CaseLicenceQuery, CaseResult, Holder, HubAnswer};
 use tongban_service::IssueInput;
 
 use crate::{CIVIL, COMPANY, MARKET, TestHub, fast_config, put_item, registration, schemas_dir};
@@ -272,6 +273,131 @@ async fn a_case_system_pulls_licences_and_sends_its_result_over_quic_on(t: TestH
         (
             Some(ErrorCode::ServiceRefused),
             Some("CASE_CONCLUDED".to_owned())
+        )
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_system_reports_its_cases_events_over_quic() {
+    crate::each_backend(
+        "a_case_system_reports_its_cases_events_over_quic",
+        fast_config(),
+        a_case_system_reports_its_cases_events_over_quic_on,
+    )
+    .await;
+}
+
+fn event(case_id: &str, at: &str, event: Value) -> CaseEvent {
+    CaseEvent {
+        case_id: case_id.to_owned(),
+        service_item: "440114-GZ-0201".to_owned(),
+        channel: "online".to_owned(),
+        zero_visit: true,
+        at: at.to_owned(),
+        event,
+    }
+}
+
+async fn a_case_system_reports_its_cases_events_over_quic_on(t: TestHub) {
+    prepare(&t).await;
+    let civil = t.client(CIVIL).await;
+    // Accepted on Monday 2 March 2026; a correction stands Thursday and
+    // Friday; concluded on Tuesday 10 March at noon: 3.5 working days of
+    // a promised 10.
+    let steps = [
+        ("2026-03-02T15:00:00+08:00", json!({"event": "accepted"})),
+        (
+            "2026-03-05T00:00:00+08:00",
+            json!({"event": "correction-asked", "reason": "缺建设工程设计方案"}),
+        ),
+        (
+            "2026-03-09T00:00:00+08:00",
+            json!({"event": "correction-done"}),
+        ),
+        (
+            "2026-03-10T12:00:00+08:00",
+            json!({"event": "concluded", "result": "approved"}),
+        ),
+    ];
+    let mut last = None;
+    for (at, e) in steps {
+        let answer = civil
+            .case_event(&event("HD-2026-000300", at, e))
+            .await
+            .unwrap();
+        // The hub answers, signed with its own key.
+        assert_eq!(answer.envelope["sender"], "urn:tongban:hub:440114");
+        last = Some(answer.payload);
+    }
+    let standing = last.unwrap();
+    assert_eq!(standing.phase, "concluded");
+    assert_eq!(standing.elapsed_minutes, (3 * 24 + 12) * 60);
+    assert_eq!(standing.standing, "in-time");
+    assert_eq!(standing.events, 4);
+    let stored = t
+        .hub
+        .case_supervision(CIVIL, "HD-2026-000300")
+        .await
+        .unwrap();
+    assert!(stored.case.zero_visit);
+    assert_eq!(stored.case.result.as_deref(), Some("approved"));
+    assert_eq!(stored.events.len(), 4);
+    assert_eq!(stored.events[0].recorded_by, CIVIL);
+
+    // Refusals carry the service's code and record nothing.
+    let refused = |r: Result<
+        HubAnswer<tongban_proto::services::CaseStanding>,
+        tongban_client::ClientError,
+    >| {
+        let e = r.unwrap_err();
+        (e.code(), e.reason().map(str::to_owned))
+    };
+    for (e, code) in [
+        (
+            event(
+                "HD-2026-000301",
+                "2026-03-02T09:00:00+08:00",
+                json!({"event": "concluded", "result": "approved"}),
+            ),
+            "CASE_EVENT_OUT_OF_ORDER",
+        ),
+        (
+            event(
+                "HD-2026-000301",
+                "2099-03-02T09:00:00+08:00",
+                json!({"event": "accepted"}),
+            ),
+            "CASE_EVENT_INVALID",
+        ),
+    ] {
+        assert_eq!(
+            refused(civil.case_event(&e).await),
+            (Some(ErrorCode::ServiceRefused), Some(code.to_owned())),
+            "{e:?}"
+        );
+    }
+    assert!(
+        t.hub
+            .case_supervision(CIVIL, "HD-2026-000301")
+            .await
+            .is_err()
+    );
+    // Only the item's department reports its cases.
+    let market = t.client(MARKET).await;
+    assert_eq!(
+        refused(
+            market
+                .case_event(&event(
+                    "HD-2026-000302",
+                    "2026-03-02T09:00:00+08:00",
+                    json!({"event": "accepted"})
+                ))
+                .await
+        ),
+        (
+            Some(ErrorCode::ServiceRefused),
+            Some("ITEM_NOT_HANDLER".to_owned())
         )
     );
     t.stop().await;

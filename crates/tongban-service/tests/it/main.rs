@@ -10,6 +10,7 @@ mod keys;
 mod licence_rules;
 mod peers;
 mod strict_input;
+mod supervision;
 mod tokens;
 
 use std::future::Future;

@@ -370,12 +370,17 @@ fn every_command_speaks_json_in_camel_case() {
             0,
         );
         tour.refused(&data, &["case", "show", "GZ-2026-000321"], "CASE_UNKNOWN");
+        tour.refused(
+            &data,
+            &["case", "standing", "GZ-2026-000321", "--dept", CIVIL],
+            "CASE_UNKNOWN",
+        );
         tour.run(&data, &["case", "list"], 0);
 
         // A department's side, here without credentials: JSON errors all the same.
         let creds = ["--credentials", path(&nowhere)];
         let reg = example("reg.json");
-        let exchange: [&[&str]; 8] = [
+        let exchange: [&[&str]; 9] = [
             &[
                 "send",
                 "--to",
@@ -424,6 +429,15 @@ fn every_command_speaks_json_in_camel_case() {
                 "u",
             ],
             &["case", "result", "--case", "c", &example("permit.json")],
+            &[
+                "case",
+                "event",
+                "--case",
+                "c",
+                "--item",
+                "i",
+                r#"{"event": "accepted"}"#,
+            ],
         ];
         for args in exchange {
             tour.refused(&data, &[args, &creds].concat(), "CREDENTIALS_MISSING");

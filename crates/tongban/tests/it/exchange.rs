@@ -648,8 +648,57 @@ fn cases_from_the_command_line() {
             result.to_str().unwrap(),
         ]));
         let identifier = issued["payload"]["identifier"].as_str().unwrap().to_owned();
+        // The case system reports a case's events for supervision.
+        let report = |at: &str, event: &str| {
+            json_of(&client_cmd(&[
+                "--json",
+                "case",
+                "event",
+                "--hub",
+                &addr,
+                "--credentials",
+                civil.to_str().unwrap(),
+                "--case",
+                "HD-2026-000400",
+                "--item",
+                "440114-GZ-0201",
+                "--channel",
+                "online",
+                "--zero-visit",
+                "--at",
+                at,
+                event,
+            ]))
+        };
+        let accepted = report("2026-03-02T15:00:00+08:00", r#"{"event": "accepted"}"#);
+        assert_eq!(accepted["payload"]["phase"], "running", "{accepted}");
+        let done = report(
+            "2026-03-06T00:00:00+08:00",
+            r#"{"event": "concluded", "result": "approved"}"#,
+        );
+        assert_eq!(done["payload"]["elapsedMinutes"], 3 * 24 * 60, "{done}");
+        assert_eq!(done["payload"]["standing"], "in-time");
         hub.kill().unwrap();
         hub.wait().unwrap();
+        let standing = json_of(&tongban(
+            &data,
+            &[
+                "--json",
+                "case",
+                "standing",
+                "HD-2026-000400",
+                "--dept",
+                CIVIL,
+            ],
+        ));
+        assert_eq!(standing["case"]["phase"], "concluded", "{standing}");
+        assert_eq!(standing["case"]["zeroVisit"], true);
+        assert_eq!(standing["events"].as_array().unwrap().len(), 2);
+        let text = ok(&tongban(
+            &data,
+            &["case", "standing", "HD-2026-000400", "--dept", CIVIL],
+        ));
+        assert!(text.contains("零跑动") && text.contains("3d 0h"), "{text}");
 
         let shown = json_of(&tongban(
             &data,

@@ -1,0 +1,326 @@
+//! Electronic supervision (电子监察) of cases: the events a department's
+//! case system reports (over the exchange, `hub.case.event`, or by the
+//! CLI), checked in order against the case's lifecycle, stored with where
+//! the case stands against its item's promised and legal time limits,
+//! counted in working days over the calendar in force. The counting is
+//! `tongban-supervision`'s; this module keeps the data.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use time::Duration;
+use tongban_store::{CaseEventRow, SupervisedCaseRow};
+use tongban_supervision::lifecycle::{CaseResult, timing};
+use tongban_supervision::{
+    Event, EventKind, Lifecycle, LifecycleError, Phase, Standing, Thresholds, Timing,
+};
+
+use crate::error::{Code, Error, Result};
+use crate::{Service, text};
+
+/// How applications come in (申办渠道).
+pub const CHANNELS: &[&str] = &["online", "window", "mail", "other"];
+
+/// How far in the future an event may be dated (clocks differ).
+const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// Most events one case may have.
+const MAX_CASE_EVENTS: usize = 200;
+
+impl From<LifecycleError> for Error {
+    fn from(e: LifecycleError) -> Self {
+        match e {
+            LifecycleError::Calendar(c) => c.into(),
+            LifecycleError::OutOfOrder(m) => Error::rejected(Code::CaseEventOutOfOrder, m),
+            other => Error::rejected(Code::CaseEventInvalid, other.to_string()),
+        }
+    }
+}
+
+/// A case event as reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseEventInput {
+    /// 办件编号.
+    pub case_id: String,
+    /// 事项编码.
+    pub service_item: String,
+    /// `online`, `window`, `mail` or `other`.
+    pub channel: String,
+    /// 零跑动.
+    pub zero_visit: bool,
+    /// The event at its instant.
+    pub event: Event,
+}
+
+impl CaseEventInput {
+    /// From the wire's members (`case-event@1`): `at` is RFC 3339, `event`
+    /// one of the documented events with exactly its members
+    /// (`CASE_EVENT_INVALID` otherwise).
+    pub fn parse(
+        case_id: String,
+        service_item: String,
+        channel: String,
+        zero_visit: bool,
+        at: &str,
+        event: &Value,
+    ) -> Result<CaseEventInput> {
+        let at = tongban_seal::timefmt::parse_rfc3339(at)
+            .map_err(|e| Error::rejected(Code::CaseEventInvalid, format!("at {at:?}: {e}")))?;
+        let kind: EventKind = serde_json::from_value(event.clone())
+            .map_err(|e| Error::rejected(Code::CaseEventInvalid, format!("event: {e}")))?;
+        Ok(CaseEventInput {
+            case_id,
+            service_item,
+            channel,
+            zero_visit,
+            event: Event { at, kind },
+        })
+    }
+}
+
+/// A case under supervision: as stored, its events, and its timing now.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseSupervision {
+    /// As of its last event.
+    pub case: SupervisedCaseRow,
+    /// Its events in order.
+    pub events: Vec<CaseEventRow>,
+    /// Its timing now (at its end, once ended).
+    pub now: Timing,
+}
+
+fn phase_name(p: Phase) -> &'static str {
+    match p {
+        Phase::Received => "received",
+        Phase::Running => "running",
+        Phase::Correcting => "correcting",
+        Phase::Special => "special",
+        Phase::Concluded => "concluded",
+        Phase::Refused => "refused",
+        Phase::Withdrawn => "withdrawn",
+    }
+}
+
+fn standing_name(s: Standing) -> &'static str {
+    match s {
+        Standing::InTime => "in-time",
+        Standing::Warned => "warned",
+        Standing::Overdue => "overdue",
+        Standing::OverLegal => "over-legal",
+    }
+}
+
+/// A stored case's events, replayed.
+fn replay(rows: &[CaseEventRow]) -> Result<Lifecycle> {
+    let mut events = Vec::with_capacity(rows.len());
+    for r in rows {
+        let kind: EventKind = serde_json::from_str(&r.event).map_err(|e| {
+            Error::Store(tongban_store::StoreError::Corrupt(format!(
+                "case {}/{} event {}: {e}",
+                r.department, r.case_id, r.seq
+            )))
+        })?;
+        events.push(Event { at: r.at, kind });
+    }
+    Lifecycle::replay(events).map_err(|e| {
+        Error::Store(tongban_store::StoreError::Corrupt(format!(
+            "case events no longer replay: {e}"
+        )))
+    })
+}
+
+impl Service {
+    /// Records a case event of `department`'s case system: the case's
+    /// item must be the department's own, the event must follow from where
+    /// the case stands; answers the case as it now stands. Audited
+    /// (`case.event`) when `audited` (the CLI); over the exchange the
+    /// request's own `exchange.request` entry is the record. Refused:
+    /// `CASE_ID_INVALID`, `CASE_EVENT_INVALID`, `CASE_EVENT_OUT_OF_ORDER`,
+    /// `ITEM_UNKNOWN`, `ITEM_NOT_HANDLER`, `ITEM_RETIRED`,
+    /// `CALENDAR_YEAR_MISSING`; nothing is written then.
+    pub async fn case_event(
+        &self,
+        department: &str,
+        input: CaseEventInput,
+        audited: bool,
+    ) -> Result<SupervisedCaseRow> {
+        if !text::is_code(&input.case_id) {
+            return Err(Error::rejected(
+                Code::CaseIdInvalid,
+                format!("case id {:?}: {}", input.case_id, text::CODE_RULE),
+            ));
+        }
+        if !CHANNELS.contains(&input.channel.as_str()) {
+            return Err(Error::rejected(
+                Code::CaseEventInvalid,
+                format!("channel is one of {}", CHANNELS.join(", ")),
+            ));
+        }
+        let now = self.now();
+        if input.event.at > now + CLOCK_SKEW {
+            return Err(Error::rejected(
+                Code::CaseEventInvalid,
+                format!("an event at {} is in the future", input.event.at),
+            ));
+        }
+        self.active_department(department).await?;
+        let item = self.item_show(&input.service_item).await?;
+        if item.department != department {
+            return Err(Error::rejected(
+                Code::ItemNotHandler,
+                format!(
+                    "{} is handled by {}; {department} reports no cases under it",
+                    item.code, item.department
+                ),
+            ));
+        }
+        let rows = self.store.case_events(department, &input.case_id).await?;
+        let existing = self
+            .store
+            .supervised_case(department, &input.case_id)
+            .await?;
+        if let Some(case) = &existing {
+            if case.item != item.code {
+                return Err(Error::rejected(
+                    Code::CaseEventInvalid,
+                    format!(
+                        "case {} is handled under {}, not {}",
+                        case.case_id, case.item, item.code
+                    ),
+                ));
+            }
+        } else if item.status != "active" {
+            return Err(Error::rejected(
+                Code::ItemRetired,
+                format!("{} is retired: no new cases open under it", item.code),
+            ));
+        }
+        if rows.len() >= MAX_CASE_EVENTS {
+            return Err(Error::rejected(
+                Code::CaseEventInvalid,
+                format!("a case has at most {MAX_CASE_EVENTS} events"),
+            ));
+        }
+        let mut life = replay(&rows)?;
+        let at = input.event.at;
+        let event_json = serde_json::to_string(&input.event.kind)
+            .map_err(|e| Error::rejected(Code::Internal, e.to_string()))?;
+        let phase = life.apply(input.event.clone())?;
+        let calendar = self.calendar().await?;
+        let (promised, legal) = match &existing {
+            Some(c) => (c.promised_days, c.legal_days),
+            None => (item.promised_limit_days, item.legal_limit_days),
+        };
+        let t = timing(&life, &calendar, at, promised, legal, Thresholds::default())?;
+        let ended_at = existing.as_ref().and_then(|c| c.ended_at).or_else(|| {
+            matches!(
+                input.event.kind,
+                EventKind::Concluded { .. }
+                    | EventKind::Refused { .. }
+                    | EventKind::Withdrawn { .. }
+            )
+            .then_some(at)
+        });
+        let result = match &input.event.kind {
+            EventKind::Concluded { result } => Some(match result {
+                CaseResult::Approved => "approved".to_owned(),
+                CaseResult::Denied => "denied".to_owned(),
+            }),
+            _ => existing.as_ref().and_then(|c| c.result.clone()),
+        };
+        let satisfied = match &input.event.kind {
+            EventKind::Evaluated { satisfied, .. } => Some(*satisfied),
+            _ => existing.as_ref().and_then(|c| c.satisfied),
+        };
+        let case = SupervisedCaseRow {
+            department: department.to_owned(),
+            case_id: input.case_id.clone(),
+            item: item.code.clone(),
+            item_type: existing
+                .as_ref()
+                .map_or_else(|| item.item_type.clone(), |c| c.item_type.clone()),
+            promised_days: promised,
+            legal_days: legal,
+            channel: existing
+                .as_ref()
+                .map_or_else(|| input.channel.clone(), |c| c.channel.clone()),
+            zero_visit: existing.as_ref().map_or(input.zero_visit, |c| c.zero_visit),
+            phase: phase_name(phase).to_owned(),
+            result,
+            opened_at: existing.as_ref().map_or(at, |c| c.opened_at),
+            accepted_at: life.accepted_at(),
+            ended_at,
+            elapsed_minutes: t.elapsed_minutes,
+            standing: standing_name(t.standing).to_owned(),
+            satisfied,
+            events: (rows.len() + 1) as u64,
+        };
+        let event = CaseEventRow {
+            department: department.to_owned(),
+            case_id: input.case_id.clone(),
+            seq: rows.len() as u64,
+            at,
+            event: event_json,
+            recorded_at: now,
+            recorded_by: if audited {
+                self.operator().to_owned()
+            } else {
+                department.to_owned()
+            },
+        };
+        let audit: Vec<_> = if audited {
+            vec![self.audit(
+                "case.event",
+                &format!("{department}/{}", input.case_id),
+                json!({"seq": event.seq, "event": serde_json::from_str::<Value>(&event.event).unwrap_or(Value::Null), "phase": case.phase}),
+            )]
+        } else {
+            Vec::new()
+        };
+        if !self.store.record_case_event(&event, &case, &audit).await? {
+            return Err(Error::rejected(
+                Code::CaseEventOutOfOrder,
+                format!(
+                    "another event of case {} was recorded at the same time: report again",
+                    input.case_id
+                ),
+            ));
+        }
+        if audited {
+            self.maybe_checkpoint().await?;
+        }
+        Ok(case)
+    }
+
+    /// A case under supervision: as stored, its events, and its timing
+    /// now (at its end, once ended). `CASE_UNKNOWN` if no event was
+    /// reported for it.
+    pub async fn case_supervision(
+        &self,
+        department: &str,
+        case_id: &str,
+    ) -> Result<CaseSupervision> {
+        let case = self
+            .store
+            .supervised_case(department, case_id)
+            .await?
+            .ok_or_else(|| {
+                Error::rejected(
+                    Code::CaseUnknown,
+                    format!("{department} reported no events of case {case_id}"),
+                )
+            })?;
+        let events = self.store.case_events(department, case_id).await?;
+        let life = replay(&events)?;
+        let at = case.ended_at.unwrap_or_else(|| self.now());
+        let now = timing(
+            &life,
+            &self.calendar().await?,
+            at,
+            case.promised_days,
+            case.legal_days,
+            Thresholds::default(),
+        )?;
+        Ok(CaseSupervision { case, events, now })
+    }
+}
