@@ -57,7 +57,7 @@ pub use licences::{
 pub use peers::{MAX_PEER_RESOURCES, PeerCard, PeerResource, PeerTrust, anchor_record};
 pub use public::{CheckedStatus, LicenceCheck};
 pub use schemas::{KINDS as SCHEMA_KINDS, Published};
-pub use supervision::{CHANNELS, CaseEventInput, CaseSupervision};
+pub use supervision::{CHANNELS, CaseEventInput, CaseSupervision, ReportLine, SupervisionReport};
 pub use tokens::{Action, NewToken, Principal, Role};
 
 /// Where time comes from.

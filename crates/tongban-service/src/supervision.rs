@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use time::Duration;
-use tongban_store::{CaseEventRow, SupervisedCaseRow};
+use time::{Duration, OffsetDateTime};
+use tongban_store::{CaseCounts, CaseEventRow, SupervisedCaseRow};
 use tongban_supervision::lifecycle::{CaseResult, timing};
 use tongban_supervision::{
     Event, EventKind, Lifecycle, LifecycleError, Phase, Standing, Thresholds, Timing,
@@ -322,5 +322,147 @@ impl Service {
             Thresholds::default(),
         )?;
         Ok(CaseSupervision { case, events, now })
+    }
+}
+
+/// The figures of a supervision report (电子监察报表) for one department
+/// and item type, or their total: counts from the store, rates from the
+/// counts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportLine {
+    /// What was counted.
+    #[serde(flatten)]
+    pub counts: CaseCounts,
+    /// 按时办结率: concluded within the promised limit, of those concluded
+    /// (`null` when none was).
+    pub on_time_rate: Option<f64>,
+    /// Average working days a concluded case took.
+    pub average_elapsed_days: Option<f64>,
+    /// Average promised limit of the concluded cases, in working days.
+    pub average_promised_days: Option<f64>,
+    /// Average legal limit of the concluded cases, in working days.
+    pub average_legal_days: Option<f64>,
+    /// How far promised limits undercut legal ones (承诺时限压缩率): 1 −
+    /// promised / legal, over all cases.
+    pub compression_rate: Option<f64>,
+    /// 评价率: evaluated, of the cases that ended.
+    pub evaluation_rate: Option<f64>,
+    /// 满意度: satisfied, of those evaluated.
+    pub satisfaction_rate: Option<f64>,
+    /// Applied for online, of all cases.
+    pub online_rate: Option<f64>,
+    /// 零跑动, of all cases.
+    pub zero_visit_rate: Option<f64>,
+}
+
+fn ratio(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+impl ReportLine {
+    fn of(counts: CaseCounts) -> ReportLine {
+        let c = &counts;
+        let ended = c.concluded + c.refused + c.withdrawn;
+        ReportLine {
+            on_time_rate: ratio(c.concluded_in_time, c.concluded),
+            average_elapsed_days: (c.concluded > 0)
+                .then(|| c.concluded_minutes as f64 / 1440.0 / c.concluded as f64),
+            average_promised_days: ratio(c.concluded_promised_days, c.concluded),
+            average_legal_days: ratio(c.concluded_legal_days, c.concluded),
+            compression_rate: (c.legal_days > 0)
+                .then(|| 1.0 - c.promised_days as f64 / c.legal_days as f64),
+            evaluation_rate: ratio(c.evaluated, ended),
+            satisfaction_rate: ratio(c.satisfied, c.evaluated),
+            online_rate: ratio(c.online, c.cases),
+            zero_visit_rate: ratio(c.zero_visit, c.cases),
+            counts,
+        }
+    }
+}
+
+/// A supervision report over a period.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SupervisionReport {
+    /// Cases opened from this instant…
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    /// …until this one (excluded).
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+    /// Per department and item type.
+    pub lines: Vec<ReportLine>,
+    /// Per department, all item types.
+    pub departments: Vec<ReportLine>,
+    /// Everything.
+    pub total: ReportLine,
+}
+
+fn add(into: &mut CaseCounts, c: &CaseCounts) {
+    into.cases += c.cases;
+    into.concluded += c.concluded;
+    into.concluded_in_time += c.concluded_in_time;
+    into.concluded_over_legal += c.concluded_over_legal;
+    into.refused += c.refused;
+    into.withdrawn += c.withdrawn;
+    into.open += c.open;
+    into.concluded_minutes += c.concluded_minutes;
+    into.concluded_promised_days += c.concluded_promised_days;
+    into.concluded_legal_days += c.concluded_legal_days;
+    into.promised_days += c.promised_days;
+    into.legal_days += c.legal_days;
+    into.evaluated += c.evaluated;
+    into.satisfied += c.satisfied;
+    into.online += c.online;
+    into.zero_visit += c.zero_visit;
+}
+
+impl Service {
+    /// The supervision report of the cases opened in `[from, to)`, of
+    /// `department` only when given: per department and item type, per
+    /// department, and in total. `REQUEST_INVALID` when `to` is not after
+    /// `from`.
+    pub async fn supervision_report(
+        &self,
+        department: Option<&str>,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<SupervisionReport> {
+        if to <= from {
+            return Err(Error::rejected(
+                Code::RequestInvalid,
+                "a report's period ends after it starts",
+            ));
+        }
+        let counts = self.store.case_counts(department, from, to).await?;
+        let mut departments: Vec<CaseCounts> = Vec::new();
+        let mut total = CaseCounts {
+            department: department.unwrap_or("*").to_owned(),
+            item_type: "*".to_owned(),
+            ..CaseCounts::default()
+        };
+        for c in &counts {
+            match departments.last_mut() {
+                Some(d) if d.department == c.department => add(d, c),
+                _ => {
+                    let mut d = CaseCounts {
+                        department: c.department.clone(),
+                        item_type: "*".to_owned(),
+                        ..CaseCounts::default()
+                    };
+                    add(&mut d, c);
+                    departments.push(d);
+                }
+            }
+            add(&mut total, c);
+        }
+        Ok(SupervisionReport {
+            from,
+            to,
+            lines: counts.into_iter().map(ReportLine::of).collect(),
+            departments: departments.into_iter().map(ReportLine::of).collect(),
+            total: ReportLine::of(total),
+        })
     }
 }

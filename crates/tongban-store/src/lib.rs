@@ -80,7 +80,7 @@ pub use schemas::{SchemaInsert, SchemaRow};
 pub use statistics::{
     DepartmentStats, ExchangeStats, MAX_RECORDS_PAGE, RefusalCount, ResourceStats,
 };
-pub use supervision::{CaseEventRow, SupervisedCaseRow};
+pub use supervision::{CaseCounts, CaseEventRow, SupervisedCaseRow};
 pub use tokens::TokenRow;
 
 use db::Db;

@@ -229,3 +229,114 @@ impl Store {
         })
     }
 }
+
+/// One department's cases of one item type in a period, counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseCounts {
+    /// The handling department.
+    pub department: String,
+    /// `immediate`, `promised`, `joint` or `referred`.
+    pub item_type: String,
+    /// Cases opened in the period.
+    pub cases: u64,
+    /// Of them, concluded (办结).
+    pub concluded: u64,
+    /// Concluded within the promised limit (按时办结).
+    pub concluded_in_time: u64,
+    /// Concluded past the legal limit.
+    pub concluded_over_legal: u64,
+    /// Refused (不予受理).
+    pub refused: u64,
+    /// Returned or withdrawn.
+    pub withdrawn: u64,
+    /// Still open.
+    pub open: u64,
+    /// Working minutes of the concluded cases, summed.
+    pub concluded_minutes: i64,
+    /// Promised limits of the concluded cases, summed (working days).
+    pub concluded_promised_days: u64,
+    /// Legal limits of the concluded cases, summed (working days).
+    pub concluded_legal_days: u64,
+    /// Promised limits of all cases, summed.
+    pub promised_days: u64,
+    /// Legal limits of all cases, summed.
+    pub legal_days: u64,
+    /// Evaluated by the applicant.
+    pub evaluated: u64,
+    /// Of them, satisfied (好评).
+    pub satisfied: u64,
+    /// Applied for online.
+    pub online: u64,
+    /// 零跑动.
+    pub zero_visit: u64,
+}
+
+fn counts_from_row(r: &impl RowExt) -> Result<CaseCounts> {
+    let n = |name: &str| -> Result<u64> {
+        u64::try_from(r.int(name)?).map_err(|_| StoreError::Corrupt(format!("count {name}")))
+    };
+    Ok(CaseCounts {
+        department: r.text("department")?,
+        item_type: r.text("item_type")?,
+        cases: n("cases")?,
+        concluded: n("concluded")?,
+        concluded_in_time: n("concluded_in_time")?,
+        concluded_over_legal: n("concluded_over_legal")?,
+        refused: n("refused")?,
+        withdrawn: n("withdrawn")?,
+        open: n("open")?,
+        concluded_minutes: r.int("concluded_minutes")?,
+        concluded_promised_days: n("concluded_promised_days")?,
+        concluded_legal_days: n("concluded_legal_days")?,
+        promised_days: n("promised_days")?,
+        legal_days: n("legal_days")?,
+        evaluated: n("evaluated")?,
+        satisfied: n("satisfied")?,
+        online: n("online")?,
+        zero_visit: n("zero_visit")?,
+    })
+}
+
+impl Store {
+    /// Cases opened in `[from, to)` (of `department` only, when given),
+    /// counted per department and item type, in one query.
+    pub async fn case_counts(
+        &self,
+        department: Option<&str>,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+    ) -> Result<Vec<CaseCounts>> {
+        const SQL: &str = "SELECT department, item_type, \
+            CAST(COUNT(*) AS BIGINT) AS cases, \
+            CAST(COALESCE(SUM(CASE WHEN phase = 'concluded' THEN 1 ELSE 0 END), 0) AS BIGINT) AS concluded, \
+            CAST(COALESCE(SUM(CASE WHEN phase = 'concluded' AND standing IN ('in-time', 'warned') THEN 1 ELSE 0 END), 0) AS BIGINT) AS concluded_in_time, \
+            CAST(COALESCE(SUM(CASE WHEN phase = 'concluded' AND standing = 'over-legal' THEN 1 ELSE 0 END), 0) AS BIGINT) AS concluded_over_legal, \
+            CAST(COALESCE(SUM(CASE WHEN phase = 'refused' THEN 1 ELSE 0 END), 0) AS BIGINT) AS refused, \
+            CAST(COALESCE(SUM(CASE WHEN phase = 'withdrawn' THEN 1 ELSE 0 END), 0) AS BIGINT) AS withdrawn, \
+            CAST(COALESCE(SUM(CASE WHEN phase IN ('received', 'running', 'correcting', 'special') THEN 1 ELSE 0 END), 0) AS BIGINT) AS open, \
+            CAST(COALESCE(SUM(CASE WHEN phase = 'concluded' THEN elapsed_minutes ELSE 0 END), 0) AS BIGINT) AS concluded_minutes, \
+            CAST(COALESCE(SUM(CASE WHEN phase = 'concluded' THEN promised_days ELSE 0 END), 0) AS BIGINT) AS concluded_promised_days, \
+            CAST(COALESCE(SUM(CASE WHEN phase = 'concluded' THEN legal_days ELSE 0 END), 0) AS BIGINT) AS concluded_legal_days, \
+            CAST(COALESCE(SUM(promised_days), 0) AS BIGINT) AS promised_days, \
+            CAST(COALESCE(SUM(legal_days), 0) AS BIGINT) AS legal_days, \
+            CAST(COALESCE(SUM(CASE WHEN satisfied IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS evaluated, \
+            CAST(COALESCE(SUM(CASE WHEN satisfied = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS satisfied, \
+            CAST(COALESCE(SUM(CASE WHEN channel = 'online' THEN 1 ELSE 0 END), 0) AS BIGINT) AS online, \
+            CAST(COALESCE(SUM(zero_visit), 0) AS BIGINT) AS zero_visit \
+            FROM supervised_cases \
+            WHERE ($1 IS NULL OR department = $1) AND opened_at >= $2 AND opened_at < $3 \
+            GROUP BY department, item_type ORDER BY department, item_type";
+        on_db!(&self.db, pool => {
+            sqlx::query(SQL)
+                .bind(department)
+                .bind(unix(from))
+                .bind(unix(to))
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(counts_from_row)
+                .collect()
+        })
+    }
+}

@@ -41,6 +41,7 @@ mod peer;
 mod progress;
 mod schema;
 mod setup;
+mod supervise;
 mod table;
 mod token;
 
@@ -168,6 +169,11 @@ enum Command {
     /// load a year, list the years, compute a deadline.
     #[command(subcommand)]
     Calendar(calendar::CalendarCommand),
+    /// Electronic supervision (电子监察): the report of a period's cases
+    /// (按时办结率, elapsed against limits, 满意度, 零跑动), as a table,
+    /// JSON, CSV or XLSX.
+    #[command(subcommand)]
+    Supervise(supervise::SuperviseCommand),
     /// Service items (事项): the materials a case needs and the licences that satisfy them.
     #[command(subcommand)]
     Item(cases::ItemCommand),
@@ -329,6 +335,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Peer(cmd) => peer::peer(&ctx, cmd).await,
         Command::Token(cmd) => token::run(&ctx, cmd).await,
         Command::Calendar(cmd) => calendar::run(&ctx, cmd).await,
+        Command::Supervise(cmd) => supervise::run(&ctx, cmd).await,
         Command::Case(cmd) => cases::case(&ctx, cmd).await,
         Command::Stats(args) => exchange::stats(&ctx, args).await,
         Command::Doctor(args) => doctor::run(&ctx, args).await,

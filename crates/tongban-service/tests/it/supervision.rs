@@ -253,3 +253,145 @@ async fn bad_events_are_refused_and_record_nothing() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_months_report_counts_its_cases() {
+    each_backend("svc_supervision_report", |hub| async move {
+        register_item(&hub).await;
+        let at = |day: &str| format!("2026-{day}+08:00");
+        let record =
+            |case: &'static str, channel: &'static str, zero: bool, steps: Vec<(String, Value)>| {
+                let hub = hub.clone();
+                async move {
+                    for (when, e) in steps {
+                        let mut r = report(case, &when, e);
+                        r.channel = channel.into();
+                        r.zero_visit = zero;
+                        hub.case_event(CIVIL, r, false).await.unwrap();
+                    }
+                }
+            };
+        let accepted = || json!({"event": "accepted"});
+        let approved = || json!({"event": "concluded", "result": "approved"});
+        // 1 working day, 好评.
+        record(
+            "R-1",
+            "window",
+            false,
+            vec![
+                (at("03-02T10:00:00"), accepted()),
+                (at("03-04T00:00:00"), approved()),
+                (
+                    at("03-04T10:00:00"),
+                    json!({"event": "evaluated", "satisfied": true}),
+                ),
+            ],
+        )
+        .await;
+        // 4 days, online and 零跑动: warned, still in time.
+        record(
+            "R-2",
+            "online",
+            true,
+            vec![
+                (at("03-02T10:00:00"), accepted()),
+                (at("03-07T00:00:00"), approved()),
+            ],
+        )
+        .await;
+        // 6 days: past the promised 5.
+        record(
+            "R-3",
+            "online",
+            false,
+            vec![
+                (at("03-02T10:00:00"), accepted()),
+                (at("03-11T00:00:00"), approved()),
+            ],
+        )
+        .await;
+        // Refused, then a 差评.
+        record(
+            "R-4",
+            "window",
+            false,
+            vec![
+                (
+                    at("03-03T10:00:00"),
+                    json!({"event": "refused", "reason": "不属于本部门职责"}),
+                ),
+                (
+                    at("03-03T11:00:00"),
+                    json!({"event": "evaluated", "satisfied": false, "reasons": ["未一次性告知"]}),
+                ),
+            ],
+        )
+        .await;
+        // Still open.
+        record(
+            "R-5",
+            "window",
+            false,
+            vec![(at("03-05T10:00:00"), accepted())],
+        )
+        .await;
+        // April: another period.
+        record(
+            "R-6",
+            "online",
+            true,
+            vec![(at("04-01T10:00:00"), accepted())],
+        )
+        .await;
+
+        let from = tongban_seal::timefmt::parse_rfc3339("2026-03-01T00:00:00+08:00").unwrap();
+        let to = tongban_seal::timefmt::parse_rfc3339("2026-04-01T00:00:00+08:00").unwrap();
+        let march = hub.supervision_report(None, from, to).await.unwrap();
+        let t = &march.total;
+        assert_eq!(
+            (
+                t.counts.cases,
+                t.counts.concluded,
+                t.counts.concluded_in_time,
+                t.counts.refused,
+                t.counts.open
+            ),
+            (5, 3, 2, 1, 1)
+        );
+        let close = |a: Option<f64>, b: f64| assert!((a.unwrap() - b).abs() < 1e-9, "{a:?} vs {b}");
+        close(t.on_time_rate, 2.0 / 3.0);
+        close(t.average_elapsed_days, (1.0 + 4.0 + 6.0) / 3.0);
+        close(t.average_promised_days, 5.0);
+        close(t.average_legal_days, 20.0);
+        close(t.compression_rate, 0.75);
+        close(t.evaluation_rate, 2.0 / 4.0);
+        close(t.satisfaction_rate, 0.5);
+        close(t.online_rate, 2.0 / 5.0);
+        close(t.zero_visit_rate, 1.0 / 5.0);
+        assert_eq!(march.lines.len(), 1);
+        assert_eq!(march.lines[0].counts.item_type, "promised");
+        assert_eq!(march.departments[0].counts.department, CIVIL);
+        // Another department's report is empty; a period backwards is refused.
+        let market = hub
+            .supervision_report(Some(MARKET), from, to)
+            .await
+            .unwrap();
+        assert_eq!(market.total.counts.cases, 0);
+        assert_eq!(market.total.on_time_rate, None);
+        assert_eq!(
+            hub.supervision_report(None, to, from)
+                .await
+                .map(|_| ())
+                .unwrap_err()
+                .code(),
+            "REQUEST_INVALID"
+        );
+        let april = hub
+            .supervision_report(Some(CIVIL), to, to + time::Duration::days(30))
+            .await
+            .unwrap();
+        assert_eq!(april.total.counts.cases, 1);
+        close(april.total.zero_visit_rate, 1.0);
+    })
+    .await;
+}

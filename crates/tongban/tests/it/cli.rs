@@ -500,6 +500,42 @@ fn every_command_speaks_json_in_camel_case() {
         tour.run(&data, &["token", "revoke", &id], 0);
         tour.refused(&data, &["token", "revoke", &id], "TOKEN_UNKNOWN");
 
+        // Electronic supervision: a month's report, also as CSV and XLSX.
+        let csv = d.join("report.csv");
+        let xlsx = d.join("report.xlsx");
+        let report = tour.run(
+            &data,
+            &[
+                "supervise",
+                "report",
+                "--from",
+                "2026-03-01",
+                "--to",
+                "2026-04-01",
+                "--csv",
+                path(&csv),
+                "--xlsx",
+                path(&xlsx),
+            ],
+            0,
+        );
+        assert_eq!(report["total"]["cases"], 0, "{report}");
+        let text = std::fs::read_to_string(&csv).unwrap();
+        assert!(text.starts_with("\u{feff}部门,办件类型,办件数"), "{text}");
+        assert!(std::fs::read(&xlsx).unwrap().starts_with(b"PK"));
+        tour.refused(
+            &data,
+            &[
+                "supervise",
+                "report",
+                "--from",
+                "2026-04-01",
+                "--to",
+                "2026-03-01",
+            ],
+            "REQUEST_INVALID",
+        );
+
         // The working-day calendar: shipped years, a year loaded, deadlines.
         let years = tour.run(&data, &["calendar", "list"], 0);
         assert_eq!(years[1]["year"], 2026, "{years}");
@@ -613,6 +649,7 @@ fn every_command_speaks_json_in_camel_case() {
             "tongban-peer",
             "tongban-token",
             "tongban-calendar",
+            "tongban-supervise",
             "tongban-item",
             "tongban-case",
             "tongban-catalogue",
