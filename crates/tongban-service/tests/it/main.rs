@@ -768,8 +768,8 @@ async fn audit_log_records_actions_and_finds_the_first_broken_entry() {
         assert!(report.ok(), "{report:?}");
         let entries = report.entries;
         assert_eq!(
-            entries, 21,
-            "hub.init, 6 schema.publish (the hub's case and region services), 2 dept.add, 4 key.new (an issuing and an exchange key each), 5 schema.publish, issue, use, suspend"
+            entries, 23,
+            "hub.init, 8 schema.publish (the hub's case, supervision and region services), 2 dept.add, 4 key.new (an issuing and an exchange key each), 5 schema.publish, issue, use, suspend"
         );
 
         // A signed checkpoint over the head, then one more action.
