@@ -203,6 +203,14 @@ impl Service {
         Ok(self.store.keys_of(owner).await?)
     }
 
+    /// Signing keys with their windows: `owner`'s, or every key.
+    pub async fn keys(&self, owner: Option<&str>) -> Result<Vec<KeyRow>> {
+        Ok(match owner {
+            Some(o) => self.store.keys_of(o).await?,
+            None => self.store.all_keys().await?,
+        })
+    }
+
     /// A registered department, or `DEPARTMENT_UNKNOWN`.
     pub async fn department(&self, code: &str) -> Result<DepartmentRow> {
         self.store.department(code).await?.ok_or_else(|| {
