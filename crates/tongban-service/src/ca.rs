@@ -128,6 +128,23 @@ fn end_entity_extensions(key: &KeyPair) -> Vec<CustomExtension> {
     ]
 }
 
+/// Whether `name` is a host name a certificate may carry (RFC 1123
+/// labels of letters, digits and inner hyphens, at most 253 characters),
+/// with a leading `*.` wildcard allowed: rcgen takes any ASCII text.
+fn is_dns_name(name: &str) -> bool {
+    let host = name.strip_prefix("*.").unwrap_or(name);
+    !host.is_empty()
+        && name.len() <= 253
+        && host.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
 fn random_serial() -> Result<(SerialNumber, String)> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| Error::rejected(Code::RngFailed, e.to_string()))?;
@@ -283,6 +300,12 @@ impl Service {
                     ));
                 }
                 for name in dns {
+                    if !is_dns_name(name) {
+                        return Err(Error::rejected(
+                            Code::CertNameInvalid,
+                            format!("{name:?} is not a DNS name"),
+                        ));
+                    }
                     params.subject_alt_names.push(SanType::DnsName(
                         name.clone().try_into().map_err(|_| {
                             Error::rejected(
@@ -512,5 +535,38 @@ impl Service {
     /// Whether `at` falls inside a certificate's window.
     pub fn certificate_current(row: &CertificateRow, at: OffsetDateTime) -> bool {
         row.revoked_at.is_none() && row.not_before <= at && at < row.not_after
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_dns_name;
+
+    #[test]
+    fn dns_names_are_host_names() {
+        for good in [
+            "localhost",
+            "hub.huadu.gov.cn",
+            "*.example.org",
+            "a-1.b2",
+            "xn--fiq228c.cn",
+        ] {
+            assert!(is_dns_name(good), "{good}");
+        }
+        let long = format!("{}.cn", "a".repeat(64));
+        for bad in [
+            "",
+            "not a name",
+            "a..b",
+            "-a.cn",
+            "a-.cn",
+            "*.",
+            "a.*.cn",
+            "花都.cn",
+            "a_b.cn",
+            &long,
+        ] {
+            assert!(!is_dns_name(bad), "{bad}");
+        }
     }
 }
