@@ -193,6 +193,11 @@ impl Service {
         })
     }
 
+    /// Every published schema version, or those of one kind.
+    pub async fn schemas(&self, kind: Option<&str>) -> Result<Vec<SchemaRow>> {
+        Ok(self.store.schemas(kind).await?)
+    }
+
     /// Every published version of one schema.
     pub async fn schema_versions(&self, id: &str) -> Result<Vec<SchemaRow>> {
         Ok(self
