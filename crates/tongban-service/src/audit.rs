@@ -338,6 +338,20 @@ impl Service {
         (self.now().unix_timestamp_nanos() / 1_000_000) as i64
     }
 
+    /// A page of the log in order: entries after `after` (a sequence
+    /// number), about `subject` only when given, at most `limit`.
+    pub async fn audit_entries(
+        &self,
+        subject: Option<&str>,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<tongban_store::AuditEntry>> {
+        Ok(match subject {
+            Some(s) => self.store.audit_of_after(s, after, limit).await?,
+            None => self.store.audit_page(after, limit).await?,
+        })
+    }
+
     /// [`Service::audit_verify_with`] the pinned anchor and nothing published.
     pub async fn audit_verify(&self, progress: impl FnMut(u64)) -> Result<AuditReport> {
         self.audit_verify_with(&AuditVerifyOptions::default(), progress)

@@ -323,6 +323,28 @@ impl Store {
         })
     }
 
+    /// Entries about `subject` after `after_seq`, in order, at most `limit`
+    /// (a page of one subject's history).
+    pub async fn audit_of_after(
+        &self,
+        subject: &str,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>> {
+        let limit = i64::try_from(limit.min(10_000)).unwrap_or(0);
+        on_db!(&self.db, pool => {
+            sqlx::query("SELECT seq, at_ms, actor, action, subject, detail, prev_hash, hash FROM audit_log WHERE subject = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+                .bind(subject)
+                .bind(after_seq as i64)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(entry_from_row)
+                .collect()
+        })
+    }
+
     /// Stores a signed checkpoint (idempotent per sequence number).
     pub async fn insert_checkpoint(&self, c: &Checkpoint) -> Result<()> {
         on_writer!(&self.db, pool => {
