@@ -7,6 +7,17 @@ use serde_json::json;
 use crate::{Result, Service};
 
 impl Service {
+    /// What a service centre reports of the exchange since `since` (all if
+    /// `None`): records, deliveries, requests served and refusals, per
+    /// resource and per department, and refusals by code. Read from the
+    /// store, so every node answers alike (what `tongban stats` prints).
+    pub async fn exchange_statistics(
+        &self,
+        since: Option<time::OffsetDateTime>,
+    ) -> Result<tongban_store::ExchangeStats> {
+        Ok(self.store.exchange_statistics(since).await?)
+    }
+
     /// Subscribes a department to topics (each topic is a resource it may consume).
     pub async fn subscribe(&self, department: &str, topics: &[String]) -> Result<Vec<String>> {
         let now = self.now();
