@@ -191,7 +191,6 @@ impl Api {
         self.on("PUT", MethodFilter::PUT, path, handler)
     }
 
-    #[allow(dead_code)] // until an area removes
     pub(crate) fn delete<H, T>(self, path: &'static str, handler: H) -> Self
     where
         H: Handler<T, HttpState>,
