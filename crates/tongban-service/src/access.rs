@@ -53,6 +53,22 @@ impl AccessBasis {
     }
 }
 
+impl Code {
+    /// Whether this code is an access check's "no" (the rule that refuses
+    /// a department a resource), as against a resource or department that
+    /// does not exist or a fault.
+    pub fn is_access_denial(self) -> bool {
+        matches!(
+            self,
+            Code::AccessNotGranted
+                | Code::AccessExpired
+                | Code::AccessNotShared
+                | Code::CatalogueRetired
+                | Code::DepartmentSuspended
+        )
+    }
+}
+
 impl Service {
     /// `consumer` applies for a conditional resource with a stated purpose
     /// and period; the provider decides.
@@ -143,7 +159,7 @@ impl Service {
                     consumer,
                     "access.apply",
                     resource,
-                    json!({"application": id, "purpose": purpose}),
+                    self.asked_by(json!({"application": id, "purpose": purpose})),
                 )]
             })
             .await?;
@@ -215,7 +231,7 @@ impl Service {
             provider,
             action,
             &a.resource,
-            json!({"application": id, "consumer": a.consumer, "reason": reason}),
+            self.asked_by(json!({"application": id, "consumer": a.consumer, "reason": reason})),
         )];
         if !self
             .store
@@ -260,6 +276,33 @@ impl Service {
             .store
             .access_applications(resource, consumer, limit)
             .await?)
+    }
+
+    /// Applications `department` is party to (its own, and those on the
+    /// resources it provides), newest first; every application when
+    /// `department` is `None`.
+    pub async fn access_list_involving(
+        &self,
+        department: Option<&str>,
+        resource: Option<&str>,
+        consumer: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AccessApplication>> {
+        match department {
+            Some(d) => Ok(self
+                .store
+                .access_applications_involving(d, resource, consumer, limit)
+                .await?),
+            None => self.access_list(resource, consumer, limit).await,
+        }
+    }
+
+    /// One application with the department that provides its resource:
+    /// the two parties to it (consumer and provider).
+    pub async fn access_parties(&self, id: u64) -> Result<(AccessApplication, String)> {
+        let a = self.access_application(id).await?;
+        let provider = self.catalogue_show(&a.resource).await?.provider;
+        Ok((a, provider))
     }
 
     /// Whether `consumer` may use `resource` at `at`, and why; a refusal

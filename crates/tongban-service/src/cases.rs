@@ -401,7 +401,7 @@ impl Service {
             department,
             "item.put",
             &row.code,
-            json!({"version": row.version, "name": row.name, "type": row.item_type, "materials": draft.materials}),
+            self.asked_by(json!({"version": row.version, "name": row.name, "type": row.item_type, "materials": draft.materials})),
         )];
         self.store.put_service_item(&row, &audit).await?;
         self.maybe_checkpoint().await?;
@@ -421,6 +421,12 @@ impl Service {
                 ),
             ));
         }
+        if row.status == "retired" {
+            return Err(rejected(
+                Code::ItemRetired,
+                format!("{code} is already retired"),
+            ));
+        }
         let now = self.now();
         row.version += 1;
         row.status = "retired".into();
@@ -430,7 +436,7 @@ impl Service {
             department,
             "item.retire",
             code,
-            json!({"version": row.version}),
+            self.asked_by(json!({"version": row.version})),
         )];
         self.store.put_service_item(&row, &audit).await?;
         self.maybe_checkpoint().await?;

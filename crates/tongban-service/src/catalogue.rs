@@ -281,7 +281,9 @@ impl Service {
                 "catalogue.publish"
             },
             &entry.id,
-            json!({"version": version, "schema": entry.schema, "sharingType": entry.sharing_type}),
+            self.asked_by(
+                json!({"version": version, "schema": entry.schema, "sharingType": entry.sharing_type}),
+            ),
         )];
         self.store.put_catalogue_entry(&entry, &audit).await?;
         self.maybe_checkpoint().await?;
@@ -319,7 +321,7 @@ impl Service {
             department,
             "catalogue.retire",
             id,
-            json!({"version": entry.version}),
+            self.asked_by(json!({"version": entry.version})),
         )];
         self.store.put_catalogue_entry(&entry, &audit).await?;
         self.maybe_checkpoint().await?;

@@ -172,6 +172,15 @@ impl Service {
         self.operator_named.then_some(self.operator.as_str())
     }
 
+    /// `detail` with `by`, the operator who asked, when one was named: for
+    /// an action recorded under a department's name.
+    pub(crate) fn asked_by(&self, mut detail: serde_json::Value) -> serde_json::Value {
+        if let Some(by) = self.named_operator() {
+            detail["by"] = serde_json::json!(by);
+        }
+        detail
+    }
+
     /// Who administrative actions are recorded as.
     pub fn operator(&self) -> &str {
         &self.operator

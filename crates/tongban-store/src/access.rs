@@ -105,6 +105,9 @@ fn from_row(row: &impl RowExt) -> Result<AccessApplication> {
     })
 }
 
+/// Most applications one listing returns.
+pub const MAX_ACCESS_RESULTS: usize = 1_000;
+
 const COLUMNS: &str = "id, resource, consumer, purpose, valid_from, valid_until, status, decided_by, decided_at, reason, created_at";
 
 impl Store {
@@ -165,12 +168,40 @@ impl Store {
         consumer: Option<&str>,
         limit: usize,
     ) -> Result<Vec<AccessApplication>> {
-        let limit = i64::try_from(limit.min(1_000)).unwrap_or(0);
+        let limit = i64::try_from(limit.min(MAX_ACCESS_RESULTS)).unwrap_or(0);
         let sql = format!(
             "SELECT {COLUMNS} FROM access_applications WHERE ($1 IS NULL OR resource = $1) AND ($2 IS NULL OR consumer = $2) ORDER BY id DESC LIMIT $3"
         );
         on_db!(&self.db, pool => {
             sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(resource)
+                .bind(consumer)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(from_row)
+                .collect()
+        })
+    }
+
+    /// Applications `department` is party to, newest first: its own (as
+    /// consumer) and those on resources it provides; by resource and/or
+    /// consumer too.
+    pub async fn access_applications_involving(
+        &self,
+        department: &str,
+        resource: Option<&str>,
+        consumer: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AccessApplication>> {
+        let limit = i64::try_from(limit.min(MAX_ACCESS_RESULTS)).unwrap_or(0);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM access_applications WHERE (consumer = $1 OR resource IN (SELECT id FROM catalogue WHERE provider = $1)) AND ($2 IS NULL OR resource = $2) AND ($3 IS NULL OR consumer = $3) ORDER BY id DESC LIMIT $4"
+        );
+        on_db!(&self.db, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(department)
                 .bind(resource)
                 .bind(consumer)
                 .bind(limit)

@@ -104,6 +104,9 @@ fn case_from_row(r: &impl RowExt) -> Result<CaseRow> {
     })
 }
 
+/// Most cases one listing returns.
+pub const MAX_CASE_RESULTS: usize = 1_000;
+
 const ITEM_COLUMNS: &str = "code, version, name, item_type, department, region_code, legal_limit_days, promised_limit_days, materials, result_type, status, created_at, updated_at";
 const CASE_COLUMNS: &str = "id, item, department, holder_code_type, holder_code, use_cause, status, result_licence, opened_at, concluded_at";
 
@@ -187,7 +190,7 @@ impl Store {
 
     /// Cases, newest first, optionally of one department.
     pub async fn cases(&self, department: Option<&str>, limit: usize) -> Result<Vec<CaseRow>> {
-        let limit = i64::try_from(limit.min(1_000)).unwrap_or(0);
+        let limit = i64::try_from(limit.min(MAX_CASE_RESULTS)).unwrap_or(0);
         let sql = format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE ($1 IS NULL OR department = $1) ORDER BY opened_at DESC, id DESC LIMIT $2"
         );

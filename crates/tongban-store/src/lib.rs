@@ -60,11 +60,13 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use access::{AccessApplication, AccessDecision, AccessGrant, ExchangeResource};
+pub use access::{
+    AccessApplication, AccessDecision, AccessGrant, ExchangeResource, MAX_ACCESS_RESULTS,
+};
 pub use audit::{AuditEntry, AuditRecord, AuditSnapshot, Checkpoint, KeyEndorsement};
 pub use blobs::{BlobStore, MAX_BLOB_BYTES, sha256_hex};
 pub use calendar::CalendarRow;
-pub use cases::{CaseRow, ServiceItemRow};
+pub use cases::{CaseRow, MAX_CASE_RESULTS, ServiceItemRow};
 pub use catalogue::{
     CatalogueEntry, CatalogueField, CatalogueFilter, MAX_CATALOGUE_RESULTS, MAX_SEARCH_TERMS,
     index_tokens,

@@ -10,16 +10,6 @@ use crate::Context;
 use crate::output::{Coded, Exit};
 use crate::table::Table;
 
-/// The answers of `access check` that say "no" (exit 3), as against a
-/// resource or department that does not exist (exit 1).
-const DENIALS: &[&str] = &[
-    "ACCESS_NOT_GRANTED",
-    "ACCESS_EXPIRED",
-    "ACCESS_NOT_SHARED",
-    "CATALOGUE_RETIRED",
-    "DEPARTMENT_SUSPENDED",
-];
-
 #[derive(Debug, Subcommand)]
 pub enum AccessCommand {
     /// Apply for a conditionally shared (有条件共享) resource with a stated purpose.
@@ -211,7 +201,11 @@ async fn check(
 ) -> anyhow::Result<ExitCode> {
     let basis = match hub.access_check(department, resource, hub.now()).await {
         Ok(basis) => basis,
-        Err(e) if DENIALS.contains(&e.code()) => {
+        // A "no" exits 3, a resource or department that does not exist 1.
+        Err(e)
+            if e.rejection()
+                .is_some_and(tongban_service::Code::is_access_denial) =>
+        {
             if ctx.json {
                 crate::output::print_json(&serde_json::json!({
                     "allowed": false, "code": e.code(), "message": e.to_string(),

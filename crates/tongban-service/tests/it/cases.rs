@@ -407,6 +407,11 @@ async fn bad_items_and_case_queries_are_refused_and_write_nothing() {
         let retired = hub.item_retire(CIVIL, "440114-GZ-0201").await.unwrap();
         assert_eq!((retired.status.as_str(), retired.version), ("retired", 2));
         assert_eq!(
+            code(hub.item_retire(CIVIL, "440114-GZ-0201").await),
+            "ITEM_RETIRED",
+            "retired once only"
+        );
+        assert_eq!(
             code(
                 hub.case_licences(CIVIL, &ask("HD-3", "440114-GZ-0201", cause))
                     .await
