@@ -141,6 +141,20 @@ impl Page {
         self.offset + self.limit + 1
     }
 
+    /// [`Page::wanted`] from a store that gives at most `cap` items of a
+    /// list: a page reaching past them is `REQUEST_INVALID` (narrow the
+    /// list with its filters), never a last page that is not the last.
+    pub(crate) fn wanted_within(self, cap: usize) -> Result<usize, Problem> {
+        let wanted = self.wanted();
+        if wanted > cap {
+            return Err(body::invalid(format!(
+                "this list shows its first {} items at most (offset + limit): narrow it with its filters",
+                cap.saturating_sub(1)
+            )));
+        }
+        Ok(wanted)
+    }
+
     /// This page of `all` (the list from its start).
     pub(crate) fn of_list<T>(self, all: Vec<T>) -> Listed<T> {
         let more = all.len() > self.offset + self.limit;
