@@ -1,9 +1,302 @@
-//! (to come)
+//! `/v1/items`: service items registered for the department acted for,
+//! next versions and retirement by that department only, lists with
+//! filters and pages; audited with the caller; refusals write nothing.
 
+use reqwest::Method;
+use serde_json::{Value, json};
+use tongban_service::samples;
+
+use super::Tokens;
 use super::areas::Call;
-use crate::Served;
+use super::catalogue::{by, detail};
+use crate::{Served, each_served, refused};
+
+/// A service item of `code` whose material is a business licence.
+pub fn item(code: &str, name: &str) -> Value {
+    json!({
+        "code": code,
+        "name": name,
+        "itemType": "承诺件",
+        "legalLimitDays": 20,
+        "promisedLimitDays": 5,
+        "materials": [
+            {"name": "营业执照", "licenceType": samples::BUSINESS_LICENCE_TYPE},
+            {"name": "食品安全管理制度"},
+        ],
+    })
+}
+
+#[tokio::test]
+async fn items_are_registered_versioned_listed_and_retired() {
+    each_served(
+        "http_admin_items",
+        |_| {},
+        |served| async move {
+            let tokens = Tokens::make(&served).await;
+            let post = |token: &str, body: Value| {
+                let token = token.to_owned();
+                let served = &served;
+                async move {
+                    served
+                        .call(&token, Method::POST, "/v1/items", Some(&body))
+                        .await
+                }
+            };
+            // An operator registers for its own department: created.
+            let made = post(
+                &tokens.market,
+                item("440114-SCJG-0305", "食品经营许可（新办）"),
+            )
+            .await;
+            assert_eq!(made.status(), 201);
+            let made: Value = made.json().await.unwrap();
+            assert_eq!(made["department"], samples::MARKET);
+            assert_eq!(made["version"], 1);
+            assert_eq!(made["itemType"], "promised");
+            assert_eq!(made["materials"][1]["required"], true);
+            // Its next version: the same code, 200.
+            let mut next = item("440114-SCJG-0305", "食品经营许可（新办）");
+            next["promisedLimitDays"] = json!(3);
+            let again = post(&tokens.market, next).await;
+            assert_eq!(again.status(), 200);
+            let again: Value = again.json().await.unwrap();
+            assert_eq!(
+                (
+                    again["version"].as_u64(),
+                    again["promisedLimitDays"].as_u64()
+                ),
+                (Some(2), Some(3))
+            );
+            // The administrator registers for the department it names.
+            let mut planning = item("440114-GZ-0201", "建设工程规划许可证核发");
+            planning["department"] = json!(samples::PLANNING);
+            let response = post(&tokens.admin, planning).await;
+            assert_eq!(response.status(), 201);
+
+            // Lists by code, filtered and paged; every operator reads them.
+            let all = served.read(&tokens.civil, "/v1/items").await;
+            let codes: Vec<&str> = all["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["code"].as_str().unwrap())
+                .collect();
+            assert_eq!(codes, ["440114-GZ-0201", "440114-SCJG-0305"]);
+            let market = served
+                .read(
+                    &tokens.admin,
+                    &format!("/v1/items?department={}", samples::MARKET),
+                )
+                .await;
+            assert_eq!(market["items"].as_array().unwrap().len(), 1);
+            let first = served.read(&tokens.admin, "/v1/items?limit=1").await;
+            assert_eq!(first["items"][0]["code"], "440114-GZ-0201");
+            assert_eq!(first["next"], 1);
+            let one = served
+                .read(&tokens.civil, "/v1/items/440114-SCJG-0305")
+                .await;
+            assert_eq!(one["promisedLimitDays"], 3);
+
+            // Retired by its department, once.
+            let retired = served
+                .call(
+                    &tokens.market,
+                    Method::POST,
+                    "/v1/items/440114-SCJG-0305/retire",
+                    Some(&json!({})),
+                )
+                .await;
+            assert_eq!(retired.status(), 200);
+            let retired: Value = retired.json().await.unwrap();
+            assert_eq!(
+                (retired["status"].as_str(), retired["version"].as_u64()),
+                (Some("retired"), Some(3))
+            );
+            refused(
+                served
+                    .call(
+                        &tokens.market,
+                        Method::POST,
+                        "/v1/items/440114-SCJG-0305/retire",
+                        Some(&json!({})),
+                    )
+                    .await,
+                400,
+                "ITEM_RETIRED",
+            )
+            .await;
+
+            // Each change is the department's, and names the token that asked.
+            let entries = served
+                .hub
+                .store()
+                .audit_of("440114-SCJG-0305", 10)
+                .await
+                .unwrap();
+            let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+            assert_eq!(actions, ["item.retire", "item.put", "item.put"]);
+            for e in &entries {
+                assert_eq!(e.actor, samples::MARKET, "{e:?}");
+                assert_eq!(detail(&e.detail)["by"], by(&tokens.market), "{e:?}");
+            }
+            let entries = served
+                .hub
+                .store()
+                .audit_of("440114-GZ-0201", 10)
+                .await
+                .unwrap();
+            assert_eq!(entries[0].actor, samples::PLANNING);
+            assert_eq!(detail(&entries[0].detail)["by"], by(&tokens.admin));
+            served
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn item_refusals_have_their_codes_and_write_nothing() {
+    each_served(
+        "http_admin_items_bad",
+        |_| {},
+        |served| async move {
+            let tokens = Tokens::make(&served).await;
+            let draft =
+                serde_json::from_value(item("440114-SCJG-0305", "食品经营许可（新办）")).unwrap();
+            served.hub.item_put(samples::MARKET, draft).await.unwrap();
+            let before = served.audit_head().await;
+            let post = |token: &str, path: &str, body: Value| {
+                let (token, path) = (token.to_owned(), path.to_owned());
+                let served = &served;
+                async move { served.call(&token, Method::POST, &path, Some(&body)).await }
+            };
+            let put = |token: &str, body: Value| post(token, "/v1/items", body);
+            // Another department's item: not its owner, not its to name.
+            let theirs = item("440114-SCJG-0305", "改个名字");
+            refused(
+                put(&tokens.civil, theirs.clone()).await,
+                403,
+                "ITEM_NOT_OWNER",
+            )
+            .await;
+            let retire = "/v1/items/440114-SCJG-0305/retire";
+            refused(
+                post(&tokens.civil, retire, json!({})).await,
+                403,
+                "ITEM_NOT_OWNER",
+            )
+            .await;
+            refused(
+                post(
+                    &tokens.civil,
+                    retire,
+                    json!({"department": samples::MARKET}),
+                )
+                .await,
+                403,
+                "FORBIDDEN",
+            )
+            .await;
+            let mut named = theirs.clone();
+            named["department"] = json!(samples::MARKET);
+            refused(put(&tokens.civil, named).await, 403, "FORBIDDEN").await;
+            refused(
+                put(&tokens.auditor, item("X-1", "审计")).await,
+                403,
+                "FORBIDDEN",
+            )
+            .await;
+            refused(
+                put(&tokens.admin, item("X-1", "未指定部门")).await,
+                400,
+                "REQUEST_INVALID",
+            )
+            .await;
+            refused(
+                post(
+                    &tokens.admin,
+                    "/v1/items/X-1/retire",
+                    json!({"department": samples::MARKET}),
+                )
+                .await,
+                404,
+                "ITEM_UNKNOWN",
+            )
+            .await;
+            // The service's own codes, and bodies not of the shape.
+            let mut bad = item("X-1", "测试");
+            bad["itemType"] = json!("随便件");
+            refused(put(&tokens.market, bad).await, 400, "ITEM_TYPE_INVALID").await;
+            let mut bad = item("X-1", "测试");
+            bad["promisedLimitDays"] = json!(30);
+            refused(
+                put(&tokens.market, bad).await,
+                400,
+                "ITEM_TIME_LIMIT_INVALID",
+            )
+            .await;
+            let mut bad = item("X-1", "测试");
+            bad["materials"] = json!([{"name": "证", "licenceType": "11100000TB0000999Z001"}]);
+            refused(put(&tokens.market, bad).await, 400, "LICENCE_TYPE_UNKNOWN").await;
+            let mut bad = item("X-1", "测试");
+            bad["materials"] = json!([{"name": "证", "colour": "red"}]);
+            refused(put(&tokens.market, bad).await, 400, "REQUEST_INVALID").await;
+            let mut bad = item("X-1", "测试");
+            bad["legalLimitDays"] = json!(-1);
+            refused(put(&tokens.market, bad).await, 400, "REQUEST_INVALID").await;
+            refused(
+                put(&tokens.market, item("bad code!", "测试")).await,
+                400,
+                "ITEM_CODE_INVALID",
+            )
+            .await;
+            // Reads.
+            refused(
+                served
+                    .call(&tokens.market, Method::GET, "/v1/items/X-1", None)
+                    .await,
+                404,
+                "ITEM_UNKNOWN",
+            )
+            .await;
+            refused(
+                served
+                    .call(&tokens.verifier, Method::GET, "/v1/items", None)
+                    .await,
+                403,
+                "FORBIDDEN",
+            )
+            .await;
+            refused(
+                served
+                    .call(&tokens.market, Method::GET, "/v1/items?type=promised", None)
+                    .await,
+                400,
+                "REQUEST_INVALID",
+            )
+            .await;
+            assert_eq!(served.audit_head().await, before, "a refusal wrote");
+            served
+        },
+    )
+    .await;
+}
 
 /// The sample calls of this area, for the role matrix.
-pub async fn calls(_served: &Served) -> Vec<Call> {
-    Vec::new()
+pub async fn calls(served: &Served) -> Vec<Call> {
+    let market = samples::MARKET;
+    let draft = serde_json::from_value(item("MATRIX-RETIRE", "矩阵测试事项")).unwrap();
+    served.hub.item_put(market, draft).await.unwrap();
+    let mut put = item("MATRIX-PUT", "矩阵测试事项");
+    put["department"] = json!(market);
+    vec![
+        Call::get("/v1/items", "/v1/items?limit=5"),
+        Call::post("/v1/items", "/v1/items", put).about(market),
+        Call::get("/v1/items/{code}", "/v1/items/MATRIX-RETIRE"),
+        Call::post(
+            "/v1/items/{code}/retire",
+            "/v1/items/MATRIX-RETIRE/retire",
+            json!({"department": market}),
+        )
+        .about(market),
+    ]
 }
