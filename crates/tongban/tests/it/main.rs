@@ -762,11 +762,11 @@ fn schema_registry_from_the_command_line() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("hub");
         let init = json_of(&tongban(&data, &["--json", "init", "--no-samples"]));
-        // business-registration, the four of the hub's case services and the
-        // two of its region service.
-        assert_eq!(init["messageTypes"], 7);
+        // business-registration, the four of the hub's case services, the
+        // two of its region service and the two of its supervision service.
+        assert_eq!(init["messageTypes"], 9);
         let list = json_of(&tongban(&data, &["--json", "schema", "list"]));
-        assert_eq!(list.as_array().unwrap().len(), 12);
+        assert_eq!(list.as_array().unwrap().len(), 14);
         let mut v2: Value = serde_json::from_slice(
             &std::fs::read(repo().join("schemas/messages/business-registration.json")).unwrap(),
         )
