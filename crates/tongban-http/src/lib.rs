@@ -182,7 +182,6 @@ impl Api {
         self
     }
 
-    #[allow(dead_code)] // until an area updates in place
     pub(crate) fn put<H, T>(self, path: &'static str, handler: H) -> Self
     where
         H: Handler<T, HttpState>,

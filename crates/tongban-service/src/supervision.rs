@@ -15,7 +15,7 @@ use tongban_supervision::{
 };
 
 use crate::error::{Code, Error, Result};
-use crate::{Service, text};
+use crate::{Service, ServiceItem, text};
 
 /// How applications come in (申办渠道).
 pub const CHANNELS: &[&str] = &["online", "window", "mail", "other"];
@@ -129,6 +129,87 @@ fn replay(rows: &[CaseEventRow]) -> Result<Lifecycle> {
     })
 }
 
+/// The report's own checks, before anything is read: its case id, its
+/// channel, an instant not ahead of the hub's clock.
+fn check_report(input: &CaseEventInput, now: OffsetDateTime) -> Result<()> {
+    if !text::is_code(&input.case_id) {
+        return Err(Error::rejected(
+            Code::CaseIdInvalid,
+            format!("case id {:?}: {}", input.case_id, text::CODE_RULE),
+        ));
+    }
+    if !CHANNELS.contains(&input.channel.as_str()) {
+        return Err(Error::rejected(
+            Code::CaseEventInvalid,
+            format!("channel is one of {}", CHANNELS.join(", ")),
+        ));
+    }
+    if input.event.at > now + CLOCK_SKEW {
+        return Err(Error::rejected(
+            Code::CaseEventInvalid,
+            format!("an event at {} is in the future", input.event.at),
+        ));
+    }
+    Ok(())
+}
+
+/// A case as stored so far, if any event was reported for it.
+struct Known {
+    rows: Vec<CaseEventRow>,
+    case: Option<SupervisedCaseRow>,
+}
+
+/// The case's row after `input` moved it to `phase` with timing `t`: what
+/// the first event set is kept (item, type, limits, channel, 零跑动, when
+/// it opened), what the event changes is updated.
+fn next_case_row(
+    department: &str,
+    item: &ServiceItem,
+    input: &CaseEventInput,
+    known: &Known,
+    life: &Lifecycle,
+    (phase, t): (Phase, &Timing),
+) -> SupervisedCaseRow {
+    let before = known.case.as_ref();
+    let at = input.event.at;
+    let ends = matches!(
+        input.event.kind,
+        EventKind::Concluded { .. } | EventKind::Refused { .. } | EventKind::Withdrawn { .. }
+    );
+    let result = match &input.event.kind {
+        EventKind::Concluded { result } => Some(match result {
+            CaseResult::Approved => "approved".to_owned(),
+            CaseResult::Denied => "denied".to_owned(),
+        }),
+        _ => before.and_then(|c| c.result.clone()),
+    };
+    let satisfied = match &input.event.kind {
+        EventKind::Evaluated { satisfied, .. } => Some(*satisfied),
+        _ => before.and_then(|c| c.satisfied),
+    };
+    SupervisedCaseRow {
+        department: department.to_owned(),
+        case_id: input.case_id.clone(),
+        item: item.code.clone(),
+        item_type: before.map_or_else(|| item.item_type.clone(), |c| c.item_type.clone()),
+        promised_days: t.promised_days,
+        legal_days: t.legal_days,
+        channel: before.map_or_else(|| input.channel.clone(), |c| c.channel.clone()),
+        zero_visit: before.map_or(input.zero_visit, |c| c.zero_visit),
+        phase: phase_name(phase).to_owned(),
+        result,
+        opened_at: before.map_or(at, |c| c.opened_at),
+        accepted_at: life.accepted_at(),
+        ended_at: before
+            .and_then(|c| c.ended_at)
+            .or_else(|| ends.then_some(at)),
+        elapsed_minutes: t.elapsed_minutes,
+        standing: standing_name(t.standing).to_owned(),
+        satisfied,
+        events: known.rows.len() as u64 + 1,
+    }
+}
+
 impl Service {
     /// Records a case event of `department`'s case system: the case's
     /// item must be the department's own, the event must follow from where
@@ -144,135 +225,43 @@ impl Service {
         input: CaseEventInput,
         audited: bool,
     ) -> Result<SupervisedCaseRow> {
-        if !text::is_code(&input.case_id) {
-            return Err(Error::rejected(
-                Code::CaseIdInvalid,
-                format!("case id {:?}: {}", input.case_id, text::CODE_RULE),
-            ));
-        }
-        if !CHANNELS.contains(&input.channel.as_str()) {
-            return Err(Error::rejected(
-                Code::CaseEventInvalid,
-                format!("channel is one of {}", CHANNELS.join(", ")),
-            ));
-        }
         let now = self.now();
-        if input.event.at > now + CLOCK_SKEW {
-            return Err(Error::rejected(
-                Code::CaseEventInvalid,
-                format!("an event at {} is in the future", input.event.at),
-            ));
-        }
-        self.active_department(department).await?;
-        let item = self.item_show(&input.service_item).await?;
-        if item.department != department {
-            return Err(Error::rejected(
-                Code::ItemNotHandler,
-                format!(
-                    "{} is handled by {}; {department} reports no cases under it",
-                    item.code, item.department
-                ),
-            ));
-        }
-        let rows = self.store.case_events(department, &input.case_id).await?;
-        let existing = self
-            .store
-            .supervised_case(department, &input.case_id)
-            .await?;
-        if let Some(case) = &existing {
-            if case.item != item.code {
-                return Err(Error::rejected(
-                    Code::CaseEventInvalid,
-                    format!(
-                        "case {} is handled under {}, not {}",
-                        case.case_id, case.item, item.code
-                    ),
-                ));
-            }
-        } else if item.status != "active" {
-            return Err(Error::rejected(
-                Code::ItemRetired,
-                format!("{} is retired: no new cases open under it", item.code),
-            ));
-        }
-        if rows.len() >= MAX_CASE_EVENTS {
-            return Err(Error::rejected(
-                Code::CaseEventInvalid,
-                format!("a case has at most {MAX_CASE_EVENTS} events"),
-            ));
-        }
-        let mut life = replay(&rows)?;
-        let at = input.event.at;
-        let event_json = serde_json::to_string(&input.event.kind)
-            .map_err(|e| Error::rejected(Code::Internal, e.to_string()))?;
+        check_report(&input, now)?;
+        let (item, known) = self.reported_case(department, &input).await?;
+        let mut life = replay(&known.rows)?;
         let phase = life.apply(input.event.clone())?;
+        let (promised, legal) = known
+            .case
+            .as_ref()
+            .map_or((item.promised_limit_days, item.legal_limit_days), |c| {
+                (c.promised_days, c.legal_days)
+            });
         let calendar = self.calendar().await?;
-        let (promised, legal) = match &existing {
-            Some(c) => (c.promised_days, c.legal_days),
-            None => (item.promised_limit_days, item.legal_limit_days),
-        };
-        let t = timing(&life, &calendar, at, promised, legal, Thresholds::default())?;
-        let ended_at = existing.as_ref().and_then(|c| c.ended_at).or_else(|| {
-            matches!(
-                input.event.kind,
-                EventKind::Concluded { .. }
-                    | EventKind::Refused { .. }
-                    | EventKind::Withdrawn { .. }
-            )
-            .then_some(at)
-        });
-        let result = match &input.event.kind {
-            EventKind::Concluded { result } => Some(match result {
-                CaseResult::Approved => "approved".to_owned(),
-                CaseResult::Denied => "denied".to_owned(),
-            }),
-            _ => existing.as_ref().and_then(|c| c.result.clone()),
-        };
-        let satisfied = match &input.event.kind {
-            EventKind::Evaluated { satisfied, .. } => Some(*satisfied),
-            _ => existing.as_ref().and_then(|c| c.satisfied),
-        };
-        let case = SupervisedCaseRow {
-            department: department.to_owned(),
-            case_id: input.case_id.clone(),
-            item: item.code.clone(),
-            item_type: existing
-                .as_ref()
-                .map_or_else(|| item.item_type.clone(), |c| c.item_type.clone()),
-            promised_days: promised,
-            legal_days: legal,
-            channel: existing
-                .as_ref()
-                .map_or_else(|| input.channel.clone(), |c| c.channel.clone()),
-            zero_visit: existing.as_ref().map_or(input.zero_visit, |c| c.zero_visit),
-            phase: phase_name(phase).to_owned(),
-            result,
-            opened_at: existing.as_ref().map_or(at, |c| c.opened_at),
-            accepted_at: life.accepted_at(),
-            ended_at,
-            elapsed_minutes: t.elapsed_minutes,
-            standing: standing_name(t.standing).to_owned(),
-            satisfied,
-            events: (rows.len() + 1) as u64,
-        };
+        let t = timing(
+            &life,
+            &calendar,
+            input.event.at,
+            promised,
+            legal,
+            Thresholds::default(),
+        )?;
+        let case = next_case_row(department, &item, &input, &known, &life, (phase, &t));
         let event = CaseEventRow {
             department: department.to_owned(),
             case_id: input.case_id.clone(),
-            seq: rows.len() as u64,
-            at,
-            event: event_json,
+            seq: known.rows.len() as u64,
+            at: input.event.at,
+            event: serde_json::to_string(&input.event.kind)
+                .map_err(|e| Error::rejected(Code::Internal, e.to_string()))?,
             recorded_at: now,
-            recorded_by: if audited {
-                self.operator().to_owned()
-            } else {
-                department.to_owned()
-            },
+            recorded_by: if audited { self.operator() } else { department }.to_owned(),
         };
         let audit: Vec<_> = if audited {
+            let reported: Value = serde_json::from_str(&event.event).unwrap_or(Value::Null);
             vec![self.audit(
                 "case.event",
                 &format!("{department}/{}", input.case_id),
-                json!({"seq": event.seq, "event": serde_json::from_str::<Value>(&event.event).unwrap_or(Value::Null), "phase": case.phase}),
+                json!({"seq": event.seq, "event": reported, "phase": case.phase}),
             )]
         } else {
             Vec::new()
@@ -290,6 +279,58 @@ impl Service {
             self.maybe_checkpoint().await?;
         }
         Ok(case)
+    }
+
+    /// The item a report names, checked against the department and the
+    /// case, and what is stored of the case.
+    async fn reported_case(
+        &self,
+        department: &str,
+        input: &CaseEventInput,
+    ) -> Result<(ServiceItem, Known)> {
+        self.active_department(department).await?;
+        let item = self.item_show(&input.service_item).await?;
+        if item.department != department {
+            return Err(Error::rejected(
+                Code::ItemNotHandler,
+                format!(
+                    "{} is handled by {}; {department} reports no cases under it",
+                    item.code, item.department
+                ),
+            ));
+        }
+        let known = Known {
+            rows: self.store.case_events(department, &input.case_id).await?,
+            case: self
+                .store
+                .supervised_case(department, &input.case_id)
+                .await?,
+        };
+        match &known.case {
+            Some(case) if case.item != item.code => {
+                return Err(Error::rejected(
+                    Code::CaseEventInvalid,
+                    format!(
+                        "case {} is handled under {}, not {}",
+                        case.case_id, case.item, item.code
+                    ),
+                ));
+            }
+            None if item.status != "active" => {
+                return Err(Error::rejected(
+                    Code::ItemRetired,
+                    format!("{} is retired: no new cases open under it", item.code),
+                ));
+            }
+            _ => {}
+        }
+        if known.rows.len() >= MAX_CASE_EVENTS {
+            return Err(Error::rejected(
+                Code::CaseEventInvalid,
+                format!("a case has at most {MAX_CASE_EVENTS} events"),
+            ));
+        }
+        Ok((item, known))
     }
 
     /// A case under supervision: as stored, its events, and its timing

@@ -280,13 +280,20 @@ mod lifecycle {
         ));
         assert_eq!(unbounded.unwrap_err().code(), "CASE_EVENT_INVALID");
         assert_eq!(life.events().len(), 1);
-        // Concluded, then evaluated once; a 差评 says why.
-        life.apply(at(
-            t0 + Duration::days(1),
-            EventKind::Concluded {
-                result: CaseResult::Approved,
-            },
-        ))
+    }
+
+    #[test]
+    fn one_evaluation_follows_the_end_and_a_bad_one_says_why() {
+        let t0 = datetime!(2026-03-02 09:00 +8);
+        let mut life = Lifecycle::replay([
+            at(t0, EventKind::Accepted {}),
+            at(
+                t0 + Duration::days(1),
+                EventKind::Concluded {
+                    result: CaseResult::Approved,
+                },
+            ),
+        ])
         .unwrap();
         let bare = life.apply(at(
             t0 + Duration::days(2),

@@ -122,29 +122,7 @@ pub enum CaseCommand {
     /// correction-done, special-started, special-ended, concluded,
     /// withdrawn, evaluated. Prints where the case stands against its
     /// item's time limits.
-    Event {
-        #[command(flatten)]
-        client: ClientArgs,
-        /// 办件编号.
-        #[arg(long = "case")]
-        case_id: String,
-        /// 事项编码: the department's item the case is handled under.
-        #[arg(long)]
-        item: String,
-        /// How the application came in: online, window, mail or other.
-        #[arg(long, default_value = "window")]
-        channel: String,
-        /// 零跑动: the applicant never came in person.
-        #[arg(long)]
-        zero_visit: bool,
-        /// When it happened (RFC 3339; default now).
-        #[arg(long)]
-        at: Option<String>,
-        /// The event as JSON, e.g. '{"event": "accepted"}',
-        /// '{"event": "correction-asked", "reason": "缺身份证复印件"}',
-        /// '{"event": "concluded", "result": "approved"}'.
-        event: String,
-    },
+    Event(EventArgs),
     /// A case under supervision: its events and where it stands now
     /// against its time limits (in working days).
     Standing {
@@ -171,6 +149,32 @@ pub enum CaseCommand {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+}
+
+/// What `case event` reports.
+#[derive(Debug, clap::Args)]
+pub struct EventArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// 办件编号.
+    #[arg(long = "case")]
+    case_id: String,
+    /// 事项编码: the department's item the case is handled under.
+    #[arg(long)]
+    item: String,
+    /// How the application came in: online, window, mail or other.
+    #[arg(long, default_value = "window")]
+    channel: String,
+    /// 零跑动: the applicant never came in person.
+    #[arg(long)]
+    zero_visit: bool,
+    /// When it happened (RFC 3339; default now).
+    #[arg(long)]
+    at: Option<String>,
+    /// The event as JSON, e.g. '{"event": "accepted"}',
+    /// '{"event": "correction-asked", "reason": "缺身份证复印件"}',
+    /// '{"event": "concluded", "result": "approved"}'.
+    event: String,
 }
 
 fn print_item(i: &ServiceItem) {
@@ -293,80 +297,8 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
                 println!("case {} concluded; issued {}", p.case_id, p.identifier);
             }
         }
-        CaseCommand::Event {
-            client,
-            case_id,
-            item,
-            channel,
-            zero_visit,
-            at,
-            event,
-        } => {
-            let event: serde_json::Value = tongban_seal::json::from_slice_strict(event.as_bytes())
-                .map_err(|e| Coded::usage(e.code(), format!("the event: {e}")))?;
-            let at = at.unwrap_or_else(|| {
-                tongban_seal::timefmt::format_rfc3339(time::OffsetDateTime::now_utc())
-            });
-            let report = CaseEvent {
-                case_id,
-                service_item: item,
-                channel,
-                zero_visit,
-                at,
-                event,
-            };
-            let client = connect(&client).await?;
-            let answer = client.case_event(&report).await.map_err(refused)?;
-            client.close().await;
-            if ctx.json {
-                crate::output::print_json(&answer.envelope)?;
-            } else {
-                let p = &answer.payload;
-                println!(
-                    "case {}: {}, {} of working time (promised {} days, legal {}): {}",
-                    p.case_id,
-                    p.phase,
-                    working_time(p.elapsed_minutes),
-                    p.promised_days,
-                    p.legal_days,
-                    p.standing
-                );
-            }
-        }
-        CaseCommand::Standing { id, dept } => {
-            let hub = ctx.open().await?;
-            let found = hub.case_supervision(&dept, &id).await?;
-            hub.close().await;
-            if ctx.json {
-                crate::output::print_json(&found)?;
-            } else {
-                let c = &found.case;
-                println!(
-                    "case {}  item {}  by {}  {}  {}{}",
-                    c.case_id,
-                    c.item,
-                    c.department,
-                    c.phase,
-                    c.channel,
-                    if c.zero_visit { "  零跑动" } else { "" }
-                );
-                println!(
-                    "  {} of working time, promised {} days, legal {}: {:?}",
-                    working_time(found.now.elapsed_minutes),
-                    c.promised_days,
-                    c.legal_days,
-                    found.now.standing
-                );
-                for e in &found.events {
-                    println!(
-                        "  #{} {}  {}",
-                        e.seq,
-                        tongban_seal::timefmt::format_rfc3339(e.at),
-                        e.event
-                    );
-                }
-            }
-        }
+        CaseCommand::Event(args) => report_event(ctx, args).await?,
+        CaseCommand::Standing { id, dept } => show_standing(ctx, &id, &dept).await?,
         CaseCommand::Show { id, dept } => show_case(ctx, &id, dept.as_deref()).await?,
         CaseCommand::List { dept, limit } => list_cases(ctx, dept.as_deref(), limit).await?,
     }
@@ -543,6 +475,76 @@ fn holder_arg(holder: &str) -> anyhow::Result<Holder> {
         code_type: code_type.to_owned(),
         code: code.to_owned(),
     })
+}
+
+/// `case event`: the event reported over QUIC, the case's standing printed.
+async fn report_event(ctx: &Context, args: EventArgs) -> anyhow::Result<()> {
+    let event: serde_json::Value = tongban_seal::json::from_slice_strict(args.event.as_bytes())
+        .map_err(|e| Coded::usage(e.code(), format!("the event: {e}")))?;
+    let at = args
+        .at
+        .unwrap_or_else(|| tongban_seal::timefmt::format_rfc3339(time::OffsetDateTime::now_utc()));
+    let report = CaseEvent {
+        case_id: args.case_id,
+        service_item: args.item,
+        channel: args.channel,
+        zero_visit: args.zero_visit,
+        at,
+        event,
+    };
+    let client = connect(&args.client).await?;
+    let answer = client.case_event(&report).await.map_err(refused)?;
+    client.close().await;
+    if ctx.json {
+        return crate::output::print_json(&answer.envelope);
+    }
+    let p = &answer.payload;
+    println!(
+        "case {}: {}, {} of working time (promised {} days, legal {}): {}",
+        p.case_id,
+        p.phase,
+        working_time(p.elapsed_minutes),
+        p.promised_days,
+        p.legal_days,
+        p.standing
+    );
+    Ok(())
+}
+
+/// `case standing`: a case under supervision, from the store.
+async fn show_standing(ctx: &Context, id: &str, dept: &str) -> anyhow::Result<()> {
+    let hub = ctx.open().await?;
+    let found = hub.case_supervision(dept, id).await?;
+    hub.close().await;
+    if ctx.json {
+        return crate::output::print_json(&found);
+    }
+    let c = &found.case;
+    println!(
+        "case {}  item {}  by {}  {}  {}{}",
+        c.case_id,
+        c.item,
+        c.department,
+        c.phase,
+        c.channel,
+        if c.zero_visit { "  零跑动" } else { "" }
+    );
+    println!(
+        "  {} of working time, promised {} days, legal {}: {:?}",
+        working_time(found.now.elapsed_minutes),
+        c.promised_days,
+        c.legal_days,
+        found.now.standing
+    );
+    for e in &found.events {
+        println!(
+            "  #{} {}  {}",
+            e.seq,
+            tongban_seal::timefmt::format_rfc3339(e.at),
+            e.event
+        );
+    }
+    Ok(())
 }
 
 /// Working time as days and hours (a day is 24 hours of working time).

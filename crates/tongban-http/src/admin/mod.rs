@@ -189,7 +189,7 @@ pub(crate) fn created<T: Serialize>(what: T) -> (StatusCode, axum::Json<T>) {
 /// The refusals every administrative endpoint may answer with, for the
 /// OpenAPI document (`responses(..., Refused)`).
 #[derive(Debug, utoipa::IntoResponses)]
-#[allow(dead_code)]
+#[allow(dead_code)] // never built: it only describes responses to utoipa
 pub(crate) enum Refused {
     /// The request is not of the documented shape, or the action refused.
     #[response(

@@ -20,7 +20,6 @@ pub struct Call {
     pub department: Option<&'static str>,
 }
 
-#[allow(dead_code)] // until every area has its calls
 impl Call {
     pub fn get(route: &'static str, path: impl Into<String>) -> Call {
         Call {
