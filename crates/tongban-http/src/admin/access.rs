@@ -190,12 +190,14 @@ pub(crate) async fn approve(
     Path(id): Path<String>,
     Body(d): Body<Approval>,
 ) -> Result<Json<AccessApplication>, Problem> {
-    let provider = caller.department(Action::AccessDecide, d.department.as_deref())?;
-    let decided = caller
-        .hub(&state)
-        .access_decide(&provider, number(&id)?, true, d.reason.as_deref())
-        .await?;
-    Ok(Json(decided))
+    decide(
+        &state,
+        &caller,
+        &id,
+        d.department,
+        Decide::Approve(d.reason),
+    )
+    .await
 }
 
 /// Rejects a pending application (the resource's provider only); audited
@@ -211,12 +213,7 @@ pub(crate) async fn reject(
     Path(id): Path<String>,
     Body(d): Body<Decision>,
 ) -> Result<Json<AccessApplication>, Problem> {
-    let provider = caller.department(Action::AccessDecide, d.department.as_deref())?;
-    let decided = caller
-        .hub(&state)
-        .access_decide(&provider, number(&id)?, false, Some(&d.reason))
-        .await?;
-    Ok(Json(decided))
+    decide(&state, &caller, &id, d.department, Decide::Reject(d.reason)).await
 }
 
 /// Withdraws an approval (the resource's provider only); audited
@@ -232,12 +229,45 @@ pub(crate) async fn withdraw(
     Path(id): Path<String>,
     Body(d): Body<Decision>,
 ) -> Result<Json<AccessApplication>, Problem> {
-    let provider = caller.department(Action::AccessDecide, d.department.as_deref())?;
-    let withdrawn = caller
-        .hub(&state)
-        .access_withdraw(&provider, number(&id)?, Some(&d.reason))
-        .await?;
-    Ok(Json(withdrawn))
+    decide(
+        &state,
+        &caller,
+        &id,
+        d.department,
+        Decide::Withdraw(d.reason),
+    )
+    .await
+}
+
+/// What the provider decides, with its reason.
+#[derive(Debug)]
+enum Decide {
+    Approve(Option<String>),
+    Reject(String),
+    Withdraw(String),
+}
+
+/// The provider's decision on application `id`, as the department the
+/// caller acts for.
+async fn decide(
+    state: &HttpState,
+    caller: &Caller,
+    id: &str,
+    department: Option<String>,
+    how: Decide,
+) -> Result<Json<AccessApplication>, Problem> {
+    let provider = caller.department(Action::AccessDecide, department.as_deref())?;
+    let id = number(id)?;
+    let hub = caller.hub(state);
+    let decided = match &how {
+        Decide::Approve(why) => {
+            hub.access_decide(&provider, id, true, why.as_deref())
+                .await?
+        }
+        Decide::Reject(why) => hub.access_decide(&provider, id, false, Some(why)).await?,
+        Decide::Withdraw(why) => hub.access_withdraw(&provider, id, Some(why)).await?,
+    };
+    Ok(Json(decided))
 }
 
 /// The query of `GET /v1/access/check`.
