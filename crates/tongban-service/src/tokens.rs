@@ -126,11 +126,15 @@ pub enum Action {
     PeersWrite,
     /// Make, list and revoke API tokens.
     TokensWrite,
+    /// Read the working-day calendar and deadlines over it.
+    CalendarRead,
+    /// Load a year of the working-day calendar.
+    CalendarWrite,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 25] = [
         Action::Verify,
         Action::DepartmentsRead,
         Action::DepartmentsWrite,
@@ -154,6 +158,8 @@ impl Action {
         Action::StatisticsRead,
         Action::PeersWrite,
         Action::TokensWrite,
+        Action::CalendarRead,
+        Action::CalendarWrite,
     ];
 }
 
@@ -177,7 +183,7 @@ pub fn reach(role: Role, action: Action) -> Reach {
         (_, A::Verify) => Reach::Any,
         (
             Role::DepartmentOperator,
-            A::SchemasRead | A::CatalogueRead | A::ItemsRead | A::DepartmentsRead,
+            A::SchemasRead | A::CatalogueRead | A::ItemsRead | A::DepartmentsRead | A::CalendarRead,
         ) => Reach::Any,
         (
             Role::DepartmentOperator,
@@ -191,7 +197,7 @@ pub fn reach(role: Role, action: Action) -> Reach {
             | A::LicencesRead
             | A::LicencesStatus,
         ) => Reach::OwnDepartment,
-        (Role::Auditor, A::AuditRead | A::StatisticsRead) => Reach::Any,
+        (Role::Auditor, A::AuditRead | A::StatisticsRead | A::CalendarRead) => Reach::Any,
         _ => Reach::None,
     }
 }
@@ -484,7 +490,7 @@ mod tests {
         // Each role's reach over every action, written out: a change to
         // `reach` must change this table too.
         use Reach::{Any, None as No, OwnDepartment as Own};
-        let expected: [(Action, [Reach; 4]); 23] = [
+        let expected: [(Action, [Reach; 4]); 25] = [
             //                       admin operator auditor verifier
             (Action::Verify, [Any, Any, Any, Any]),
             (Action::DepartmentsRead, [Any, Any, No, No]),
@@ -509,6 +515,8 @@ mod tests {
             (Action::StatisticsRead, [Any, No, Any, No]),
             (Action::PeersWrite, [Any, No, No, No]),
             (Action::TokensWrite, [Any, No, No, No]),
+            (Action::CalendarRead, [Any, Any, Any, No]),
+            (Action::CalendarWrite, [Any, No, No, No]),
         ];
         assert_eq!(
             expected.iter().map(|(a, _)| *a).collect::<Vec<_>>(),

@@ -25,6 +25,7 @@ mod licences;
 mod peers;
 mod schemas;
 mod statistics;
+mod supervision;
 mod tokens;
 
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -54,6 +55,7 @@ pub(crate) fn routes() -> Api {
         .merge(audit::routes())
         .merge(peers::routes())
         .merge(statistics::routes())
+        .merge(supervision::routes())
         .merge(tokens::routes())
 }
 
@@ -73,6 +75,7 @@ pub(crate) fn documents() -> Vec<utoipa::openapi::OpenApi> {
         audit::Doc::openapi(),
         peers::Doc::openapi(),
         statistics::Doc::openapi(),
+        supervision::Doc::openapi(),
         tokens::Doc::openapi(),
     ]
 }

@@ -71,6 +71,7 @@ pub async fn calls(served: &Served) -> Vec<Call> {
     calls.extend(super::audit::calls(served).await);
     calls.extend(super::peers::calls(served).await);
     calls.extend(super::statistics::calls(served).await);
+    calls.extend(super::supervision::calls(served).await);
     calls.extend(super::tokens::calls(served).await);
     calls.sort_by_key(|c| (c.route, c.method.to_string()));
     calls

@@ -16,6 +16,7 @@ mod matrix;
 mod peers;
 mod schemas;
 mod statistics;
+mod supervision;
 mod tokens;
 
 use reqwest::Method;
