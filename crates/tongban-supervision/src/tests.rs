@@ -465,3 +465,263 @@ mod lifecycle {
         assert!(serde_json::from_str::<EventKind>(r#"{"event": "teleported"}"#).is_err());
     }
 }
+
+mod hotline {
+    use time::OffsetDateTime;
+    use time::macros::datetime;
+
+    use crate::WorkCalendar;
+    use crate::hotline::{Actor, Card, Category, Limits, OrderPhase, Step, Taken, WorkOrder};
+
+    const UNIT: &str = "11440114MB2C00007U";
+    const OTHER: &str = "11440114MB2C00015N";
+
+    fn by(actor: Actor, at: OffsetDateTime, step: Step) -> Taken {
+        Taken {
+            at,
+            by: actor,
+            step,
+        }
+    }
+
+    fn office(at: OffsetDateTime, step: Step) -> Taken {
+        by(Actor::Office, at, step)
+    }
+
+    fn unit(at: OffsetDateTime, step: Step) -> Taken {
+        by(Actor::Unit(UNIT.into()), at, step)
+    }
+
+    fn dispatched() -> Step {
+        Step::Dispatched { unit: UNIT.into() }
+    }
+
+    fn order() -> WorkOrder {
+        let created = datetime!(2026-03-02 08:00 +8);
+        WorkOrder::new(
+            Category::Appeal,
+            created,
+            Limits::default_for(Category::Appeal),
+        )
+    }
+
+    #[test]
+    fn each_step_is_taken_by_its_side_in_order() {
+        let t = datetime!(2026-03-02 09:00 +8);
+        let mut o = order();
+        // A unit dispatches nothing; nothing is signed before dispatch.
+        assert_eq!(
+            o.apply(unit(t, dispatched())).unwrap_err().code(),
+            "ORDER_STEP_FORBIDDEN"
+        );
+        assert_eq!(
+            o.apply(unit(t, Step::Signed {})).unwrap_err().code(),
+            "ORDER_STEP_FORBIDDEN"
+        );
+        o.apply(office(t, dispatched())).unwrap();
+        // Only the unit dispatched to signs; the office does not.
+        let other = by(Actor::Unit(OTHER.into()), t, Step::Signed {});
+        assert_eq!(o.apply(other).unwrap_err().code(), "ORDER_STEP_FORBIDDEN");
+        assert_eq!(
+            o.apply(office(t, Step::Signed {})).unwrap_err().code(),
+            "ORDER_STEP_FORBIDDEN"
+        );
+        // Returned as misrouted: back to the office; a reply after it is refused.
+        o.apply(unit(
+            t,
+            Step::Returned {
+                reason: "不属于本单位职责".into(),
+            },
+        ))
+        .unwrap();
+        assert_eq!(o.phase(), OrderPhase::New);
+        assert_eq!(o.unit(), None);
+        let late = unit(
+            t,
+            Step::Replied {
+                content: "已处理".into(),
+            },
+        );
+        assert_eq!(o.apply(late).unwrap_err().code(), "ORDER_STEP_FORBIDDEN");
+        // Dispatched again, signed, replied, called back, closed.
+        o.apply(office(t, dispatched())).unwrap();
+        o.apply(unit(t, Step::Signed {})).unwrap();
+        assert_eq!(
+            o.apply(office(t, Step::Closed {})).unwrap_err().code(),
+            "ORDER_STEP_OUT_OF_ORDER"
+        );
+        o.apply(unit(
+            t,
+            Step::Replied {
+                content: "已协调处理".into(),
+            },
+        ))
+        .unwrap();
+        // Reopened only after an unsatisfied call back.
+        o.apply(office(t, Step::Visited { satisfied: true }))
+            .unwrap();
+        assert_eq!(
+            o.apply(office(t, Step::Reopened { reason: "x".into() }))
+                .unwrap_err()
+                .code(),
+            "ORDER_STEP_OUT_OF_ORDER"
+        );
+        assert_eq!(o.apply(office(t, Step::Closed {})), Ok(OrderPhase::Closed));
+        // Nothing earlier than the last step.
+        let mut o = order();
+        let before = office(datetime!(2026-03-01 09:00 +8), dispatched());
+        assert_eq!(
+            o.apply(before).unwrap_err().code(),
+            "ORDER_STEP_OUT_OF_ORDER"
+        );
+        assert!(o.steps().is_empty());
+    }
+
+    #[test]
+    fn an_unsatisfied_citizen_reopens_the_order() {
+        let t = datetime!(2026-03-02 09:00 +8);
+        let mut o = order();
+        for step in [
+            office(t, dispatched()),
+            unit(t, Step::Signed {}),
+            unit(
+                t,
+                Step::Replied {
+                    content: "已答复".into(),
+                },
+            ),
+        ] {
+            o.apply(step).unwrap();
+        }
+        o.apply(office(t, Step::Visited { satisfied: false }))
+            .unwrap();
+        assert_eq!(
+            o.apply(office(
+                t,
+                Step::Reopened {
+                    reason: "问题未解决".into()
+                }
+            )),
+            Ok(OrderPhase::Handling)
+        );
+        o.apply(unit(
+            t,
+            Step::Replied {
+                content: "已上门处理".into(),
+            },
+        ))
+        .unwrap();
+        assert_eq!(o.phase(), OrderPhase::Replied);
+    }
+
+    #[test]
+    fn extensions_are_asked_once_decided_once_and_never_move_back() {
+        let calendar = WorkCalendar::shipped();
+        let t = datetime!(2026-03-02 09:00 +8);
+        let mut o = order();
+        o.apply(office(t, dispatched())).unwrap();
+        o.apply(unit(t, Step::Signed {})).unwrap();
+        // Five working days from Monday: the end of Monday the 9th.
+        assert_eq!(
+            o.reply_deadline(&calendar).unwrap(),
+            Some(datetime!(2026-03-10 00:00 +8))
+        );
+        let undecided = office(t, Step::ExtensionDecided { granted: true });
+        assert_eq!(
+            o.apply(undecided).unwrap_err().code(),
+            "ORDER_STEP_OUT_OF_ORDER"
+        );
+        let backwards = unit(
+            t,
+            Step::ExtensionAsked {
+                days: 0,
+                reason: "x".into(),
+            },
+        );
+        assert_eq!(o.apply(backwards).unwrap_err().code(), "ORDER_STEP_INVALID");
+        o.apply(unit(
+            t,
+            Step::ExtensionAsked {
+                days: 3,
+                reason: "需现场核查".into(),
+            },
+        ))
+        .unwrap();
+        let twice = unit(
+            t,
+            Step::ExtensionAsked {
+                days: 3,
+                reason: "x".into(),
+            },
+        );
+        assert_eq!(
+            o.apply(twice).unwrap_err().code(),
+            "ORDER_STEP_OUT_OF_ORDER"
+        );
+        // The unit does not grant its own extension.
+        let own = unit(t, Step::ExtensionDecided { granted: true });
+        assert_eq!(o.apply(own).unwrap_err().code(), "ORDER_STEP_FORBIDDEN");
+        o.apply(office(t, Step::ExtensionDecided { granted: true }))
+            .unwrap();
+        assert_eq!(
+            o.reply_deadline(&calendar).unwrap(),
+            Some(datetime!(2026-03-13 00:00 +8))
+        );
+    }
+
+    #[test]
+    fn missed_deadlines_earn_cards() {
+        let calendar = WorkCalendar::shipped();
+        let monday = datetime!(2026-03-02 09:00 +8);
+        let signed_late = |replied: OffsetDateTime| {
+            let mut o = order();
+            o.apply(office(monday, dispatched())).unwrap();
+            // Due by the end of Tuesday; signed on Wednesday.
+            o.apply(unit(datetime!(2026-03-04 10:00 +8), Step::Signed {}))
+                .unwrap();
+            o.apply(unit(
+                replied,
+                Step::Replied {
+                    content: "已办理".into(),
+                },
+            ))
+            .unwrap();
+            o.cards(&calendar, replied).unwrap()
+        };
+        // Reply due by the end of Wednesday the 11th.
+        assert_eq!(signed_late(datetime!(2026-03-11 17:00 +8)), [Card::Yellow]);
+        assert_eq!(
+            signed_late(datetime!(2026-03-12 09:00 +8)),
+            [Card::Yellow, Card::Yellow]
+        );
+        // Five working days after that deadline too: red.
+        assert_eq!(
+            signed_late(datetime!(2026-03-19 09:00 +8)),
+            [Card::Yellow, Card::Red]
+        );
+        // On time: none; still unsigned past its deadline: yellow at once.
+        let mut o = order();
+        o.apply(office(monday, dispatched())).unwrap();
+        assert!(
+            o.cards(&calendar, datetime!(2026-03-03 23:00 +8))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            o.cards(&calendar, datetime!(2026-03-04 00:01 +8)).unwrap(),
+            [Card::Yellow]
+        );
+        // Dispatched on Friday 13 February: the Saturday worked is the sign-for day.
+        let mut o = WorkOrder::new(
+            Category::Consultation,
+            datetime!(2026-02-13 15:00 +8),
+            Limits::default_for(Category::Consultation),
+        );
+        o.apply(office(datetime!(2026-02-13 16:00 +8), dispatched()))
+            .unwrap();
+        assert_eq!(
+            o.sign_deadline(&calendar).unwrap(),
+            Some(datetime!(2026-02-15 00:00 +8))
+        );
+    }
+}
