@@ -94,6 +94,7 @@ fn status_of(e: &Error) -> StatusCode {
             | Code::ItemUnknown
             | Code::CaseUnknown
             | Code::PeerUnknown
+            | Code::OrderUnknown
             | Code::TokenUnknown
             | Code::StatusListUnknown
             | Code::RouteUnknown,
@@ -102,7 +103,8 @@ fn status_of(e: &Error) -> StatusCode {
             Code::Forbidden
             | Code::CatalogueNotProvider
             | Code::AccessNotProvider
-            | Code::ItemNotOwner,
+            | Code::ItemNotOwner
+            | Code::OrderStepForbidden,
         ) => StatusCode::FORBIDDEN,
         Some(Code::PayloadTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
         Some(Code::ContentTypeUnsupported) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

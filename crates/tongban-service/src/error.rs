@@ -303,6 +303,19 @@ tongban_seal::stable_codes! {
         TrustListRollback => "TRUST_LIST_ROLLBACK",
         /// A peer's trust list speaks for a department of this region.
         TrustListForeignIssuer => "TRUST_LIST_FOREIGN_ISSUER",
+        // 12345 work orders
+        /// No hotline office is named on this hub (`tongban hotline office`).
+        HotlineOfficeMissing => "HOTLINE_OFFICE_MISSING",
+        /// No work order has this id.
+        OrderUnknown => "ORDER_UNKNOWN",
+        /// A work order with this id exists.
+        OrderExists => "ORDER_EXISTS",
+        /// A work order is not well formed (its id, category, content, area or contact), or a step is not (an empty reason, an extension of 0 days).
+        OrderStepInvalid => "ORDER_STEP_INVALID",
+        /// The step does not follow from where the order stands, or is earlier than its last step.
+        OrderStepOutOfOrder => "ORDER_STEP_OUT_OF_ORDER",
+        /// The department may not take this step: only the hotline office creates, dispatches, decides, calls back and closes; only the unit dispatched to signs, returns, asks for time and replies.
+        OrderStepForbidden => "ORDER_STEP_FORBIDDEN",
         // Working-day calendar
         /// A calendar year's document is not of the documented shape, or a date in it is wrong (outside its year, a range backwards, a make-up working day on a weekday).
         CalendarInvalid => "CALENDAR_INVALID",

@@ -16,6 +16,7 @@ mod cases;
 mod catalogue;
 mod error;
 mod exchange;
+mod hotline;
 mod keys;
 pub mod keystore;
 mod licences;
@@ -50,6 +51,7 @@ pub use cases::{
 };
 pub use catalogue::{CatalogueDraft, SHARING_TYPES, sharing_type};
 pub use error::{Code, Error, Result, code_of};
+pub use hotline::NewOrder;
 pub use keystore::{KeyStore, KeyStoreError};
 pub use licences::{
     AttachmentInput, Export, Found, IssueInput, MAX_USE_CAUSE_CHARS, OnlineVerify, Query,

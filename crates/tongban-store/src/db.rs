@@ -288,6 +288,7 @@ migrations! {
     (20, "api tokens", "0020_api_tokens.sql"),
     (21, "working-day calendar", "0021_calendar.sql"),
     (22, "case supervision", "0022_case_supervision.sql"),
+    (23, "work orders", "0023_work_orders.sql"),
 }
 
 fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {

@@ -6,6 +6,7 @@ mod ca;
 mod calendar;
 mod cases;
 mod catalogue;
+mod hotline;
 mod keys;
 mod licence_rules;
 mod peers;

@@ -1,0 +1,337 @@
+//! 12345 work orders (工单) on the hub: the hotline office (a department
+//! named by the administrator) creates orders and takes the office's steps,
+//! member units take theirs; each step is checked by
+//! `tongban_supervision::hotline` against who takes it and where the order
+//! stands, and stored with the order's cards as of that step. The
+//! citizen's contact is personal data: never in a list, a log or the audit
+//! log; shown only to the office and the unit the order is dispatched to,
+//! and each reading is audited (`order.contact`).
+
+use serde_json::json;
+use time::OffsetDateTime;
+use tongban_store::{WorkOrderRow, WorkOrderStepRow};
+use tongban_supervision::WorkCalendar;
+use tongban_supervision::hotline::{
+    Actor, Card, Category, Limits, OrderError, OrderPhase, Step, Taken, WorkOrder,
+};
+
+use crate::error::{Code, Error, Result};
+use crate::{Service, text};
+
+/// The setting naming the hotline office.
+const OFFICE_SETTING: &str = "hotline_office";
+/// Longest text of an order (content, contact, area), in characters.
+const MAX_ORDER_TEXT: usize = 2000;
+/// Most steps one order may have.
+const MAX_ORDER_STEPS: usize = 200;
+
+impl From<OrderError> for Error {
+    fn from(e: OrderError) -> Self {
+        match e {
+            OrderError::Calendar(c) => c.into(),
+            OrderError::OutOfOrder(m) => Error::rejected(Code::OrderStepOutOfOrder, m),
+            OrderError::Forbidden(m) => Error::rejected(Code::OrderStepForbidden, m),
+            other => Error::rejected(Code::OrderStepInvalid, other.to_string()),
+        }
+    }
+}
+
+/// A work order as the office takes the call.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    /// 工单编号.
+    pub id: String,
+    /// Its category.
+    pub category: Category,
+    /// What the citizen said.
+    pub content: String,
+    /// Where (a region code or a place), if said.
+    pub area: Option<String>,
+    /// The citizen's contact (personal data).
+    pub contact: String,
+}
+
+fn phase_name(p: OrderPhase) -> &'static str {
+    match p {
+        OrderPhase::New => "new",
+        OrderPhase::Dispatched => "dispatched",
+        OrderPhase::Handling => "handling",
+        OrderPhase::Replied => "replied",
+        OrderPhase::Visited => "visited",
+        OrderPhase::Closed => "closed",
+    }
+}
+
+fn category_name(c: Category) -> String {
+    serde_json::to_value(c)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn check_order_text(what: &str, s: &str) -> Result<()> {
+    let chars = s.chars().count();
+    if chars == 0 || chars > MAX_ORDER_TEXT || s.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(Error::rejected(
+            Code::OrderStepInvalid,
+            format!("{what} is 1 to {MAX_ORDER_TEXT} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// An order replayed from its stored steps.
+fn replay(o: &WorkOrderRow, rows: &[WorkOrderStepRow]) -> Result<WorkOrder> {
+    let corrupt = |m: String| Error::Store(tongban_store::StoreError::Corrupt(m));
+    let category: Category = serde_json::from_value(json!(o.category))
+        .map_err(|e| corrupt(format!("work order {}: {e}", o.id)))?;
+    let limits = Limits {
+        sign_days: o.sign_days,
+        reply_days: o.reply_days,
+    };
+    let mut order = WorkOrder::new(category, o.created_at, limits);
+    for r in rows {
+        let step: Step = serde_json::from_str(&r.step)
+            .map_err(|e| corrupt(format!("work order {} step {}: {e}", o.id, r.seq)))?;
+        let by = if r.actor == "office" {
+            Actor::Office
+        } else {
+            Actor::Unit(r.actor.clone())
+        };
+        order
+            .apply(Taken { at: r.at, by, step })
+            .map_err(|e| corrupt(format!("work order {} no longer replays: {e}", o.id)))?;
+    }
+    Ok(order)
+}
+
+/// The row after `order` took its last step at `at`.
+fn next_row(
+    before: &WorkOrderRow,
+    order: &WorkOrder,
+    calendar: &WorkCalendar,
+    at: OffsetDateTime,
+) -> Result<WorkOrderRow> {
+    let cards = order.cards(calendar, at)?;
+    let count = |card: Card| cards.iter().filter(|c| **c == card).count() as u32;
+    let satisfied = order.steps().iter().rev().find_map(|t| match t.step {
+        Step::Visited { satisfied } => Some(satisfied),
+        _ => None,
+    });
+    Ok(WorkOrderRow {
+        unit: order.unit().map(str::to_owned),
+        phase: phase_name(order.phase()).to_owned(),
+        closed_at: (order.phase() == OrderPhase::Closed).then_some(at),
+        satisfied,
+        yellow_cards: count(Card::Yellow),
+        red_cards: count(Card::Red),
+        steps: order.steps().len() as u64,
+        ..before.clone()
+    })
+}
+
+impl Service {
+    /// The department that is this hub's hotline office, if one is named.
+    pub async fn hotline_office(&self) -> Result<Option<String>> {
+        Ok(self.store.setting(OFFICE_SETTING).await?)
+    }
+
+    /// Names the hotline office (an active department); audited
+    /// (`hotline.office`).
+    pub async fn set_hotline_office(&self, department: &str) -> Result<()> {
+        self.active_department(department).await?;
+        self.store.set_setting(OFFICE_SETTING, department).await?;
+        self.record_audit(&[self.audit("hotline.office", department, json!({}))])
+            .await?;
+        Ok(())
+    }
+
+    async fn office(&self) -> Result<String> {
+        self.hotline_office().await?.ok_or_else(|| {
+            Error::rejected(
+                Code::HotlineOfficeMissing,
+                "no hotline office is named: tongban hotline office DEPT",
+            )
+        })
+    }
+
+    /// The office `department` creates a work order; audited
+    /// (`order.create`, without the contact).
+    pub async fn order_create(&self, department: &str, new: NewOrder) -> Result<WorkOrderRow> {
+        let office = self.office().await?;
+        if department != office {
+            return Err(Error::rejected(
+                Code::OrderStepForbidden,
+                format!("only the hotline office ({office}) creates work orders"),
+            ));
+        }
+        if !text::is_code(&new.id) {
+            return Err(Error::rejected(
+                Code::OrderStepInvalid,
+                format!("work order id {:?}: {}", new.id, text::CODE_RULE),
+            ));
+        }
+        check_order_text("the content", &new.content)?;
+        check_order_text("the contact", &new.contact)?;
+        if let Some(area) = &new.area {
+            check_order_text("the area", area)?;
+        }
+        let limits = Limits::default_for(new.category);
+        let row = WorkOrderRow {
+            id: new.id.clone(),
+            office,
+            category: category_name(new.category),
+            content: new.content,
+            area: new.area,
+            contact: new.contact,
+            unit: None,
+            phase: phase_name(OrderPhase::New).to_owned(),
+            sign_days: limits.sign_days,
+            reply_days: limits.reply_days,
+            created_at: self.now(),
+            closed_at: None,
+            satisfied: None,
+            yellow_cards: 0,
+            red_cards: 0,
+            steps: 0,
+        };
+        let audit = [self.audit(
+            "order.create",
+            &row.id,
+            json!({"category": row.category, "area": row.area}),
+        )];
+        if !self.store.add_work_order(&row, &audit).await? {
+            return Err(Error::rejected(
+                Code::OrderExists,
+                format!("work order {} exists", row.id),
+            ));
+        }
+        Ok(row)
+    }
+
+    /// A work order and its steps (no contact), for the office or a unit
+    /// it was ever dispatched to. `ORDER_UNKNOWN`, `ORDER_STEP_FORBIDDEN`.
+    pub async fn order_show(
+        &self,
+        department: &str,
+        id: &str,
+    ) -> Result<(WorkOrderRow, Vec<WorkOrderStepRow>)> {
+        let order = self.order_row(id).await?;
+        let steps = self.store.work_order_steps(id).await?;
+        let dispatched_to = |s: &WorkOrderStepRow| matches!(serde_json::from_str::<Step>(&s.step), Ok(Step::Dispatched { unit }) if unit == department);
+        let involved = department == order.office || steps.iter().any(dispatched_to);
+        if !involved {
+            return Err(Error::rejected(
+                Code::OrderStepForbidden,
+                format!("work order {id} is not {department}'s"),
+            ));
+        }
+        Ok((order, steps))
+    }
+
+    /// The citizen's contact on order `id`, for the office or the unit the
+    /// order is dispatched to now; audited (`order.contact`: who read it).
+    pub async fn order_contact(&self, department: &str, id: &str) -> Result<String> {
+        let order = self.order_row(id).await?;
+        if department != order.office && order.unit.as_deref() != Some(department) {
+            return Err(Error::rejected(
+                Code::OrderStepForbidden,
+                format!("the contact on work order {id} is for the office and its handling unit"),
+            ));
+        }
+        self.record_audit(&[self.audit("order.contact", id, json!({"department": department}))])
+            .await?;
+        Ok(order.contact)
+    }
+
+    async fn order_row(&self, id: &str) -> Result<WorkOrderRow> {
+        self.store
+            .work_order(id)
+            .await?
+            .ok_or_else(|| Error::rejected(Code::OrderUnknown, format!("no work order {id}")))
+    }
+
+    /// `department` takes `step` on order `id` at `at`: the office's steps
+    /// by the hotline office, a unit's by the unit the order is dispatched
+    /// to, in order; answers the order as it now stands, its cards as of
+    /// the step. Audited (`order.step`).
+    pub async fn order_step(
+        &self,
+        department: &str,
+        id: &str,
+        step: Step,
+        at: OffsetDateTime,
+    ) -> Result<WorkOrderRow> {
+        if at > self.now() + time::Duration::minutes(5) {
+            return Err(Error::rejected(
+                Code::OrderStepInvalid,
+                format!("a step at {at} is in the future"),
+            ));
+        }
+        let before = self.order_row(id).await?;
+        let rows = self.store.work_order_steps(id).await?;
+        if rows.len() >= MAX_ORDER_STEPS {
+            return Err(Error::rejected(
+                Code::OrderStepInvalid,
+                format!("a work order has at most {MAX_ORDER_STEPS} steps"),
+            ));
+        }
+        if let Step::Dispatched { unit } = &step {
+            self.active_department(unit).await?;
+        }
+        let mut order = replay(&before, &rows)?;
+        let by = if department == before.office {
+            Actor::Office
+        } else {
+            Actor::Unit(department.to_owned())
+        };
+        let step_json = serde_json::to_string(&step)
+            .map_err(|e| Error::rejected(Code::Internal, e.to_string()))?;
+        order.apply(Taken {
+            at,
+            by: by.clone(),
+            step,
+        })?;
+        let after = next_row(&before, &order, &self.calendar().await?, at)?;
+        let actor = match by {
+            Actor::Office => "office".to_owned(),
+            Actor::Unit(u) => u,
+        };
+        let record = WorkOrderStepRow {
+            order_id: id.to_owned(),
+            seq: rows.len() as u64,
+            at,
+            actor: actor.clone(),
+            step: step_json,
+        };
+        let audit = [self.audit(
+            "order.step",
+            id,
+            json!({"seq": record.seq, "actor": actor, "phase": after.phase}),
+        )];
+        if !self
+            .store
+            .record_work_order_step(&record, &after, &audit)
+            .await?
+        {
+            return Err(Error::rejected(
+                Code::OrderStepOutOfOrder,
+                format!("another step of work order {id} was recorded at the same time"),
+            ));
+        }
+        self.maybe_checkpoint().await?;
+        Ok(after)
+    }
+
+    /// Work orders created in `[from, to)` (dispatched to `unit` only, when
+    /// given), newest first, at most `limit`; never their contacts.
+    pub async fn order_list(
+        &self,
+        unit: Option<&str>,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<WorkOrderRow>> {
+        Ok(self.store.work_orders(unit, from, to, limit).await?)
+    }
+}

@@ -1,0 +1,181 @@
+//! 12345 work orders on the hub: the office and its units each take their
+//! steps, cards as of each step, the contact for the office and the
+//! handling unit only (each reading audited, never in a list); refusals
+//! record nothing. Both backends.
+
+use time::OffsetDateTime;
+use time::macros::datetime;
+use tongban_service::{NewDepartment, NewOrder, Service};
+use tongban_store::PlatformLevel;
+use tongban_supervision::hotline::{Category, Step};
+
+use crate::{CIVIL, MARKET, each_backend};
+
+/// 民政局 runs the hotline in these tests; 市场监管局 handles the order.
+const OFFICE: &str = CIVIL;
+/// 数据局: a unit the order is not dispatched to.
+const OTHER: &str = "11440114MB2C00090F";
+
+/// Moves the hub's clock to `t` and answers it.
+fn at(hub: &Service, t: OffsetDateTime) -> OffsetDateTime {
+    hub.clock().set(t);
+    t
+}
+
+fn call(id: &str) -> NewOrder {
+    NewOrder {
+        id: id.into(),
+        category: Category::ConsumerComplaint,
+        content: "商家拒绝退还预付卡余额".into(),
+        area: Some("440114".into()),
+        contact: "王女士 13800000000".into(),
+    }
+}
+
+fn code<T: std::fmt::Debug>(r: tongban_service::Result<T>) -> String {
+    r.map(|_| ()).unwrap_err().code().to_owned()
+}
+
+#[tokio::test]
+async fn an_order_goes_from_the_office_to_a_unit_and_back() {
+    each_backend("svc_hotline", |hub: Service| async move {
+        hub.add_department(NewDepartment {
+            code: OTHER.into(),
+            name: "广州市花都区政务服务数据管理局".into(),
+            region_code: "440114".into(),
+            platform_level: PlatformLevel::District,
+            parent_code: None,
+            contact: None,
+        })
+        .await
+        .unwrap();
+        at(&hub, datetime!(2026-11-25 09:00 +8));
+        let id = "12345-0001";
+        assert_eq!(
+            code(hub.order_create(OFFICE, call(id)).await),
+            "HOTLINE_OFFICE_MISSING"
+        );
+        hub.set_hotline_office(OFFICE).await.unwrap();
+        assert_eq!(
+            code(hub.order_create(MARKET, call(id)).await),
+            "ORDER_STEP_FORBIDDEN"
+        );
+        hub.order_create(OFFICE, call(id)).await.unwrap();
+        assert_eq!(
+            code(hub.order_create(OFFICE, call(id)).await),
+            "ORDER_EXISTS"
+        );
+
+        // Dispatched on Wednesday 25 November: sign-for due by the end of Thursday.
+        let wednesday = at(&hub, datetime!(2026-11-25 10:00 +8));
+        let dispatch = Step::Dispatched {
+            unit: MARKET.into(),
+        };
+        hub.order_step(OFFICE, id, dispatch, wednesday)
+            .await
+            .unwrap();
+        // Another unit does not sign, nor the office; the unit does not close.
+        let before = hub.store().audit_head().await.unwrap().0;
+        for (who, step, code_expected) in [
+            (OTHER, Step::Signed {}, "ORDER_STEP_FORBIDDEN"),
+            (OFFICE, Step::Signed {}, "ORDER_STEP_FORBIDDEN"),
+            (MARKET, Step::Closed {}, "ORDER_STEP_FORBIDDEN"),
+        ] {
+            assert_eq!(
+                code(hub.order_step(who, id, step, wednesday).await),
+                code_expected
+            );
+        }
+        assert_eq!(
+            code(
+                hub.order_step(MARKET, "12345-0002", Step::Signed {}, wednesday)
+                    .await
+            ),
+            "ORDER_UNKNOWN"
+        );
+        let ahead = datetime!(2026-12-25 10:00 +8);
+        assert_eq!(
+            code(hub.order_step(MARKET, id, Step::Signed {}, ahead).await),
+            "ORDER_STEP_INVALID"
+        );
+        assert_eq!(
+            hub.store().audit_head().await.unwrap().0,
+            before,
+            "a refusal wrote"
+        );
+
+        // Signed on Friday: a yellow card.
+        let friday = at(&hub, datetime!(2026-11-27 10:00 +8));
+        let signed = hub
+            .order_step(MARKET, id, Step::Signed {}, friday)
+            .await
+            .unwrap();
+        assert_eq!(
+            (signed.phase.as_str(), signed.yellow_cards),
+            ("handling", 1)
+        );
+        // The contact: for the office and the handling unit, each read audited.
+        assert_eq!(
+            hub.order_contact(MARKET, id).await.unwrap(),
+            "王女士 13800000000"
+        );
+        assert_eq!(
+            code(hub.order_contact(OTHER, id).await),
+            "ORDER_STEP_FORBIDDEN"
+        );
+        let reads = hub.store().audit_of(id, 20).await.unwrap();
+        assert!(
+            reads.iter().any(|e| e.action == "order.contact"),
+            "{reads:?}"
+        );
+        assert!(
+            reads.iter().all(|e| !e.detail.contains("13800000000")),
+            "{reads:?}"
+        );
+
+        for (who, step, t) in [
+            (
+                MARKET,
+                Step::Replied {
+                    content: "已督促商家退款".into(),
+                },
+                datetime!(2026-11-30 10:00 +8),
+            ),
+            (
+                OFFICE,
+                Step::Visited { satisfied: true },
+                datetime!(2026-12-01 10:00 +8),
+            ),
+            (OFFICE, Step::Closed {}, datetime!(2026-12-01 10:05 +8)),
+        ] {
+            hub.order_step(who, id, step, at(&hub, t)).await.unwrap();
+        }
+        let (order, steps) = hub.order_show(MARKET, id).await.unwrap();
+        assert_eq!(order.phase, "closed");
+        assert_eq!(order.satisfied, Some(true));
+        assert_eq!((order.yellow_cards, order.red_cards), (1, 0));
+        assert_eq!(steps.len(), 5);
+        assert_eq!(
+            code(hub.order_show(OTHER, id).await),
+            "ORDER_STEP_FORBIDDEN"
+        );
+        // Lists never carry the contact, not even in Debug.
+        let listed = hub
+            .order_list(
+                None,
+                datetime!(2020-01-01 00:00 UTC),
+                datetime!(2100-01-01 00:00 UTC),
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(
+            !serde_json::to_string(&listed)
+                .unwrap()
+                .contains("13800000000")
+        );
+        assert!(!format!("{listed:?}").contains("13800000000"));
+    })
+    .await;
+}
