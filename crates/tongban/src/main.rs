@@ -34,6 +34,7 @@ mod demo;
 mod doctor;
 mod exchange;
 mod help;
+mod hotline;
 mod http;
 mod licence;
 mod output;
@@ -174,6 +175,10 @@ enum Command {
     /// JSON, CSV or XLSX.
     #[command(subcommand)]
     Supervise(supervise::SuperviseCommand),
+    /// 12345 work orders (工单): name the hotline office, take calls as
+    /// orders, steps by the office and its units, show and list.
+    #[command(subcommand)]
+    Hotline(hotline::HotlineCommand),
     /// Service items (事项): the materials a case needs and the licences that satisfy them.
     #[command(subcommand)]
     Item(cases::ItemCommand),
@@ -336,6 +341,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(cmd) => token::run(&ctx, cmd).await,
         Command::Calendar(cmd) => calendar::run(&ctx, cmd).await,
         Command::Supervise(cmd) => supervise::run(&ctx, cmd).await,
+        Command::Hotline(cmd) => hotline::run(&ctx, cmd).await,
         Command::Case(cmd) => cases::case(&ctx, cmd).await,
         Command::Stats(args) => exchange::stats(&ctx, args).await,
         Command::Doctor(args) => doctor::run(&ctx, args).await,

@@ -536,6 +536,89 @@ fn every_command_speaks_json_in_camel_case() {
             "REQUEST_INVALID",
         );
 
+        // 12345 work orders: the office, an order, steps by each side, the
+        // contact shown only on request, lists without it.
+        tour.refused(
+            &data,
+            &[
+                "hotline",
+                "create",
+                "--as",
+                CIVIL,
+                "--id",
+                "12345-0001",
+                "--category",
+                "appeal",
+                "--content",
+                "路灯不亮",
+                "--contact",
+                "李先生 13900000000",
+            ],
+            "HOTLINE_OFFICE_MISSING",
+        );
+        tour.run(&data, &["hotline", "office", CIVIL], 0);
+        tour.run(
+            &data,
+            &[
+                "hotline",
+                "create",
+                "--as",
+                CIVIL,
+                "--id",
+                "12345-0001",
+                "--category",
+                "appeal",
+                "--content",
+                "路灯不亮",
+                "--area",
+                "440114",
+                "--contact",
+                "李先生 13900000000",
+            ],
+            0,
+        );
+        let dispatch = format!(r#"{{"step": "dispatched", "unit": "{XINHUA}"}}"#);
+        let step = tour.run(
+            &data,
+            &["hotline", "step", "--as", CIVIL, "12345-0001", &dispatch],
+            0,
+        );
+        assert_eq!(step["phase"], "dispatched", "{step}");
+        tour.refused(
+            &data,
+            &[
+                "hotline",
+                "step",
+                "--as",
+                HEALTH,
+                "12345-0001",
+                r#"{"step": "signed"}"#,
+            ],
+            "ORDER_STEP_FORBIDDEN",
+        );
+        tour.run(
+            &data,
+            &[
+                "hotline",
+                "step",
+                "--as",
+                XINHUA,
+                "12345-0001",
+                r#"{"step": "signed"}"#,
+            ],
+            0,
+        );
+        let shown = tour.run(
+            &data,
+            &["hotline", "show", "--as", XINHUA, "12345-0001", "--contact"],
+            0,
+        );
+        assert_eq!(shown["contact"], "李先生 13900000000", "{shown}");
+        assert_eq!(shown["steps"].as_array().unwrap().len(), 2);
+        let listed = tour.run(&data, &["hotline", "list"], 0);
+        assert_eq!(listed[0]["phase"], "handling", "{listed}");
+        assert!(!listed.to_string().contains("13900000000"), "{listed}");
+
         // The working-day calendar: shipped years, a year loaded, deadlines.
         let years = tour.run(&data, &["calendar", "list"], 0);
         assert_eq!(years[1]["year"], 2026, "{years}");
@@ -650,6 +733,7 @@ fn every_command_speaks_json_in_camel_case() {
             "tongban-token",
             "tongban-calendar",
             "tongban-supervise",
+            "tongban-hotline",
             "tongban-item",
             "tongban-case",
             "tongban-catalogue",

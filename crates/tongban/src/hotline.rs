@@ -1,0 +1,216 @@
+//! `tongban hotline`: 12345 work orders (工单) on the store — the office
+//! named, orders created, steps taken by the office or a unit (`--as`),
+//! shown (the citizen's contact only with `--contact`, audited), listed.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use serde_json::json;
+use tongban_service::NewOrder;
+use tongban_supervision::hotline::{Category, Step};
+
+use crate::Context;
+use crate::output::{Coded, print_json};
+
+#[derive(Debug, Subcommand)]
+pub enum HotlineCommand {
+    /// Name the department that is the hub's 12345 hotline office.
+    /// Audited as `hotline.office`.
+    Office {
+        /// The department's code.
+        dept: String,
+    },
+    /// The office takes a call as a work order. Audited as `order.create`
+    /// (without the contact).
+    Create {
+        /// The hotline office (its code).
+        #[arg(long = "as")]
+        office: String,
+        /// 工单编号.
+        #[arg(long)]
+        id: String,
+        /// consultation, suggestion, appeal, consumer-complaint,
+        /// economic-report or administrative-complaint.
+        #[arg(long)]
+        category: String,
+        /// What the citizen said.
+        #[arg(long)]
+        content: String,
+        /// Where (a region code or a place).
+        #[arg(long)]
+        area: Option<String>,
+        /// The citizen's contact (personal data: shown only to the office
+        /// and the handling unit).
+        #[arg(long)]
+        contact: String,
+    },
+    /// Take a step on an order, as the office or a unit: '{"step":
+    /// "dispatched", "unit": CODE}', '{"step": "signed"}', '{"step":
+    /// "returned", "reason"}', '{"step": "extension-asked", "days",
+    /// "reason"}', '{"step": "extension-decided", "granted"}', '{"step":
+    /// "replied", "content"}', '{"step": "visited", "satisfied"}',
+    /// '{"step": "reopened", "reason"}', '{"step": "closed"}'. Audited as
+    /// `order.step`.
+    Step {
+        /// Who takes it (the office's or the unit's code).
+        #[arg(long = "as")]
+        dept: String,
+        /// 工单编号.
+        id: String,
+        /// The step as JSON.
+        step: String,
+        /// When (RFC 3339; default now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Show an order with its steps and cards, to the office or a unit it
+    /// was dispatched to.
+    Show {
+        /// Who asks.
+        #[arg(long = "as")]
+        dept: String,
+        /// 工单编号.
+        id: String,
+        /// Also show the citizen's contact (the office and the handling
+        /// unit only; audited as `order.contact`).
+        #[arg(long)]
+        contact: bool,
+    },
+    /// List orders, newest first (never their contacts).
+    List {
+        /// Only those dispatched to this unit.
+        #[arg(long)]
+        unit: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+pub async fn run(ctx: &Context, cmd: HotlineCommand) -> anyhow::Result<ExitCode> {
+    let hub = ctx.open().await?;
+    match cmd {
+        HotlineCommand::Office { dept } => {
+            hub.set_hotline_office(&dept).await?;
+            if ctx.json {
+                print_json(&json!({"office": dept}))?;
+            } else {
+                println!("{dept} is the hotline office");
+            }
+        }
+        HotlineCommand::Create {
+            office,
+            id,
+            category,
+            content,
+            area,
+            contact,
+        } => {
+            let category: Category = serde_json::from_value(json!(category)).map_err(|_| {
+                Coded::usage(
+                    "ORDER_STEP_INVALID",
+                    "--category is consultation, suggestion, appeal, consumer-complaint, economic-report or administrative-complaint",
+                )
+            })?;
+            let new = NewOrder {
+                id,
+                category,
+                content,
+                area,
+                contact,
+            };
+            let row = hub.order_create(&office, new).await?;
+            if ctx.json {
+                print_json(&row)?;
+            } else {
+                println!("work order {} ({})", row.id, category.name());
+            }
+        }
+        HotlineCommand::Step { dept, id, step, at } => {
+            let step: Step = tongban_seal::json::from_slice_strict(step.as_bytes())
+                .map_err(|e| Coded::usage(e.code(), format!("the step: {e}")))
+                .and_then(|v| {
+                    serde_json::from_value(v)
+                        .map_err(|e| Coded::usage("ORDER_STEP_INVALID", format!("the step: {e}")))
+                })?;
+            let at = match at {
+                Some(t) => tongban_seal::timefmt::parse_rfc3339(&t)
+                    .map_err(|e| Coded::usage("TIME_INVALID", format!("--at {t}: {e}")))?,
+                None => hub.now(),
+            };
+            let row = hub.order_step(&dept, &id, step, at).await?;
+            if ctx.json {
+                print_json(&row)?;
+            } else {
+                println!(
+                    "work order {}: {}{}",
+                    row.id,
+                    row.phase,
+                    cards(row.yellow_cards, row.red_cards)
+                );
+            }
+        }
+        HotlineCommand::Show { dept, id, contact } => {
+            let (order, steps) = hub.order_show(&dept, &id).await?;
+            let contact = if contact {
+                Some(hub.order_contact(&dept, &id).await?)
+            } else {
+                None
+            };
+            if ctx.json {
+                print_json(&json!({"order": order, "steps": steps, "contact": contact}))?;
+            } else {
+                println!(
+                    "work order {}  {}  {}  unit {}{}",
+                    order.id,
+                    order.category,
+                    order.phase,
+                    order.unit.as_deref().unwrap_or("-"),
+                    cards(order.yellow_cards, order.red_cards)
+                );
+                println!("  {}", order.content);
+                if let Some(c) = contact {
+                    println!("  contact: {c}");
+                }
+                for s in steps {
+                    println!(
+                        "  #{} {}  {}  {}",
+                        s.seq,
+                        tongban_seal::timefmt::format_rfc3339(s.at),
+                        s.actor,
+                        s.step
+                    );
+                }
+            }
+        }
+        HotlineCommand::List { unit, limit } => {
+            let from = time::OffsetDateTime::UNIX_EPOCH;
+            let to = hub.now() + time::Duration::days(1);
+            let rows = hub.order_list(unit.as_deref(), from, to, limit).await?;
+            if ctx.json {
+                print_json(&rows)?;
+            } else {
+                let mut table = crate::table::Table::new();
+                for o in rows {
+                    table.row([
+                        o.id.clone(),
+                        o.category.clone(),
+                        o.phase.clone(),
+                        o.unit.clone().unwrap_or_else(|| "-".into()),
+                        cards(o.yellow_cards, o.red_cards),
+                    ]);
+                }
+                table.print();
+            }
+        }
+    }
+    hub.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cards(yellow: u32, red: u32) -> String {
+    match (yellow, red) {
+        (0, 0) => String::new(),
+        _ => format!("  黄牌 {yellow} 红牌 {red}"),
+    }
+}
