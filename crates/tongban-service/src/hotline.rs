@@ -334,4 +334,19 @@ impl Service {
     ) -> Result<Vec<WorkOrderRow>> {
         Ok(self.store.work_orders(unit, from, to, limit).await?)
     }
+
+    /// The work orders `department` sees, newest first, at most `limit`:
+    /// the office (or, with `None`, the administrator) every order, a unit
+    /// those dispatched to it now.
+    pub async fn order_list_for(
+        &self,
+        department: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<WorkOrderRow>> {
+        let office = self.hotline_office().await?;
+        let unit = department.filter(|d| Some(*d) != office.as_deref());
+        let to = self.now() + time::Duration::days(1);
+        self.order_list(unit, OffsetDateTime::UNIX_EPOCH, to, limit)
+            .await
+    }
 }

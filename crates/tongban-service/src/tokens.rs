@@ -130,11 +130,15 @@ pub enum Action {
     CalendarRead,
     /// Load a year of the working-day calendar.
     CalendarWrite,
+    /// Read 12345 work orders (the office's, or those dispatched to a unit).
+    OrdersRead,
+    /// Create 12345 work orders and take their steps (as the office or a unit).
+    OrdersWrite,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 27] = [
         Action::Verify,
         Action::DepartmentsRead,
         Action::DepartmentsWrite,
@@ -160,6 +164,8 @@ impl Action {
         Action::TokensWrite,
         Action::CalendarRead,
         Action::CalendarWrite,
+        Action::OrdersRead,
+        Action::OrdersWrite,
     ];
 }
 
@@ -195,7 +201,9 @@ pub fn reach(role: Role, action: Action) -> Reach {
             | A::CasesRead
             | A::LicencesIssue
             | A::LicencesRead
-            | A::LicencesStatus,
+            | A::LicencesStatus
+            | A::OrdersRead
+            | A::OrdersWrite,
         ) => Reach::OwnDepartment,
         (Role::Auditor, A::AuditRead | A::StatisticsRead | A::CalendarRead) => Reach::Any,
         _ => Reach::None,
@@ -490,7 +498,7 @@ mod tests {
         // Each role's reach over every action, written out: a change to
         // `reach` must change this table too.
         use Reach::{Any, None as No, OwnDepartment as Own};
-        let expected: [(Action, [Reach; 4]); 25] = [
+        let expected: [(Action, [Reach; 4]); 27] = [
             //                       admin operator auditor verifier
             (Action::Verify, [Any, Any, Any, Any]),
             (Action::DepartmentsRead, [Any, Any, No, No]),
@@ -517,6 +525,8 @@ mod tests {
             (Action::TokensWrite, [Any, No, No, No]),
             (Action::CalendarRead, [Any, Any, Any, No]),
             (Action::CalendarWrite, [Any, No, No, No]),
+            (Action::OrdersRead, [Any, Own, No, No]),
+            (Action::OrdersWrite, [Any, Own, No, No]),
         ];
         assert_eq!(
             expected.iter().map(|(a, _)| *a).collect::<Vec<_>>(),

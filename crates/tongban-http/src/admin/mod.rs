@@ -19,6 +19,7 @@ mod ca;
 mod cases;
 mod catalogue;
 mod departments;
+mod hotline;
 mod items;
 mod keys;
 mod licences;
@@ -56,6 +57,7 @@ pub(crate) fn routes() -> Api {
         .merge(peers::routes())
         .merge(statistics::routes())
         .merge(supervision::routes())
+        .merge(hotline::routes())
         .merge(tokens::routes())
 }
 
@@ -76,6 +78,7 @@ pub(crate) fn documents() -> Vec<utoipa::openapi::OpenApi> {
         peers::Doc::openapi(),
         statistics::Doc::openapi(),
         supervision::Doc::openapi(),
+        hotline::Doc::openapi(),
         tokens::Doc::openapi(),
     ]
 }

@@ -41,6 +41,10 @@ impl Call {
         }
     }
 
+    pub fn put(route: &'static str, path: impl Into<String>, body: Value) -> Call {
+        Call::post(route, path, body).with_method(Method::PUT)
+    }
+
     pub fn with_method(mut self, method: Method) -> Call {
         self.method = method;
         self
@@ -72,6 +76,7 @@ pub async fn calls(served: &Served) -> Vec<Call> {
     calls.extend(super::peers::calls(served).await);
     calls.extend(super::statistics::calls(served).await);
     calls.extend(super::supervision::calls(served).await);
+    calls.extend(super::hotline::calls(served).await);
     calls.extend(super::tokens::calls(served).await);
     calls.sort_by_key(|c| (c.route, c.method.to_string()));
     calls

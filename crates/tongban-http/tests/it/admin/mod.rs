@@ -9,6 +9,7 @@ mod ca;
 mod cases;
 mod catalogue;
 mod departments;
+mod hotline;
 mod items;
 mod keys;
 mod licences;
