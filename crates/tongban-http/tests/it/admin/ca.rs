@@ -7,9 +7,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tongban_service::samples;
 
-use super::Tokens;
 use super::areas::Call;
-use crate::{Served, each_served, refused};
+use super::{Tokens, asking};
+use crate::{Served, each_served};
 
 /// The CRL, as `accept` asks for it: its media type and bytes.
 async fn crl(served: &Served, token: &str, accept: Option<&str>) -> (String, Vec<u8>) {
@@ -153,85 +153,87 @@ async fn bad_certificate_requests_are_refused_and_write_nothing() {
         |served| async move {
             let tokens = Tokens::make(&served).await;
             let issue = json!({"kind": "client", "department": samples::MARKET});
+            let admin = asking(&tokens.admin);
             // Before the CA exists.
             let start = served.audit_head().await;
-            refused(served.call(&tokens.admin, Method::GET, "/v1/ca", None).await, 400, "CA_NOT_INITIALISED").await;
-            refused(
-                served.call(&tokens.admin, Method::POST, "/v1/ca/certificates", Some(&issue)).await,
-                400,
-                "CA_NOT_INITIALISED",
-            )
-            .await;
+            served
+                .refused_each(&[
+                    admin.get("/v1/ca").refused(400, "CA_NOT_INITIALISED"),
+                    admin
+                        .post("/v1/ca/certificates", issue.clone())
+                        .refused(400, "CA_NOT_INITIALISED"),
+                ])
+                .await;
             assert_eq!(served.audit_head().await, start, "a refusal wrote");
             let ca = served.hub.ca_init("花都区政务 CA").await.unwrap();
             let issued = served
                 .hub
-                .ca_issue(tongban_service::ca::CertRequest::client(samples::MARKET), None)
+                .ca_issue(
+                    tongban_service::ca::CertRequest::client(samples::MARKET),
+                    None,
+                )
                 .await
                 .unwrap();
             let before = served.audit_head().await;
-            let post = |path: &'static str, body: Value| {
-                let served = &served;
-                let admin = tokens.admin.clone();
-                async move { served.call(&admin, Method::POST, path, Some(&body)).await }
-            };
-            for (body, code) in [
-                (json!({"kind": "server"}), "CERT_NAMES_MISSING"),
-                (json!({"kind": "server", "dns": ["not a name"]}), "CERT_NAME_INVALID"),
-                (json!({"kind": "server", "ips": ["10.0.0.300"]}), "REQUEST_INVALID"),
-                (json!({"kind": "server", "dns": ["a.example"], "department": samples::MARKET}), "REQUEST_INVALID"),
-                (json!({"kind": "client"}), "REQUEST_INVALID"),
-                (json!({"kind": "client", "department": samples::MARKET, "dns": ["a.example"]}), "REQUEST_INVALID"),
-                (json!({"kind": "ca", "dns": ["a.example"]}), "REQUEST_INVALID"),
-                (json!({"kind": "client", "department": samples::MARKET, "validityDays": 826}), "CERT_VALIDITY_INVALID"),
-                (json!({"kind": "client", "department": samples::MARKET, "validityDays": i64::MIN}), "CERT_VALIDITY_INVALID"),
-            ] {
-                refused(post("/v1/ca/certificates", body).await, 400, code).await;
-            }
-            refused(post("/v1/ca/certificates", json!({"kind": "client", "department": "11440114MB2C0010XM"})).await, 404, "DEPARTMENT_UNKNOWN").await;
-            let path = format!("/v1/ca/certificates/{}/revoke", ca.serial);
-            refused(
-                served.call(&tokens.admin, Method::POST, &path, Some(&json!({"reason": "keyCompromise"}))).await,
-                400,
-                "CERT_NOT_REVOCABLE",
-            )
-            .await;
-            let path = format!("/v1/ca/certificates/{}/renew", ca.serial);
-            refused(served.call(&tokens.admin, Method::POST, &path, Some(&json!({}))).await, 400, "CERT_NOT_RENEWABLE").await;
-            refused(
-                served.call(&tokens.admin, Method::GET, "/v1/ca/certificates/0123abcd", None).await,
-                404,
-                "CERT_UNKNOWN",
-            )
-            .await;
-            refused(
-                served.call(&tokens.admin, Method::GET, "/v1/ca/certificates?kind=root", None).await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
+            let market = samples::MARKET;
+            let issuing = |body: Value| admin.post("/v1/ca/certificates", body);
+            let authority = format!("/v1/ca/certificates/{}", ca.serial);
             let path = format!("/v1/ca/certificates/{}/revoke", issued.row.serial);
-            refused(
-                served.call(&tokens.admin, Method::POST, &path, Some(&json!({"reason": "lost"}))).await,
-                400,
-                "REVOCATION_REASON_INVALID",
-            )
-            .await;
+            served
+                .refused_each(&[
+                    issuing(json!({"kind": "server"})).refused(400, "CERT_NAMES_MISSING"),
+                    issuing(json!({"kind": "server", "dns": ["not a name"]}))
+                        .refused(400, "CERT_NAME_INVALID"),
+                    issuing(json!({"kind": "server", "ips": ["10.0.0.300"]}))
+                        .refused(400, "REQUEST_INVALID"),
+                    issuing(json!({"kind": "server", "dns": ["a.example"], "department": market}))
+                        .refused(400, "REQUEST_INVALID"),
+                    issuing(json!({"kind": "client"})).refused(400, "REQUEST_INVALID"),
+                    issuing(json!({"kind": "client", "department": market, "dns": ["a.example"]}))
+                        .refused(400, "REQUEST_INVALID"),
+                    issuing(json!({"kind": "ca", "dns": ["a.example"]}))
+                        .refused(400, "REQUEST_INVALID"),
+                    issuing(json!({"kind": "client", "department": market, "validityDays": 826}))
+                        .refused(400, "CERT_VALIDITY_INVALID"),
+                    issuing(
+                        json!({"kind": "client", "department": market, "validityDays": i64::MIN}),
+                    )
+                    .refused(400, "CERT_VALIDITY_INVALID"),
+                    issuing(json!({"kind": "client", "department": "11440114MB2C0010XM"}))
+                        .refused(404, "DEPARTMENT_UNKNOWN"),
+                    admin
+                        .post(
+                            format!("{authority}/revoke"),
+                            json!({"reason": "keyCompromise"}),
+                        )
+                        .refused(400, "CERT_NOT_REVOCABLE"),
+                    admin
+                        .post(format!("{authority}/renew"), json!({}))
+                        .refused(400, "CERT_NOT_RENEWABLE"),
+                    admin
+                        .get("/v1/ca/certificates/0123abcd")
+                        .refused(404, "CERT_UNKNOWN"),
+                    admin
+                        .get("/v1/ca/certificates?kind=root")
+                        .refused(400, "REQUEST_INVALID"),
+                    admin
+                        .post(&path, json!({"reason": "lost"}))
+                        .refused(400, "REVOCATION_REASON_INVALID"),
+                ])
+                .await;
             // Nobody but a region administrator touches the CA, nor reads it.
             for token in [&tokens.market, &tokens.auditor, &tokens.verifier] {
-                refused(
-                    served.call(token, Method::POST, "/v1/ca/certificates", Some(&issue)).await,
-                    403,
-                    "FORBIDDEN",
-                )
-                .await;
-                refused(served.call(token, Method::GET, "/v1/ca/crl", None).await, 403, "FORBIDDEN").await;
-                refused(
-                    served.call(token, Method::POST, &path, Some(&json!({"reason": "keyCompromise"}))).await,
-                    403,
-                    "FORBIDDEN",
-                )
-                .await;
+                served
+                    .refused_each(&[
+                        asking(token)
+                            .post("/v1/ca/certificates", issue.clone())
+                            .refused(403, "FORBIDDEN"),
+                        asking(token).get("/v1/ca/crl").refused(403, "FORBIDDEN"),
+                        asking(token)
+                            .post(&path, json!({"reason": "keyCompromise"}))
+                            .refused(403, "FORBIDDEN"),
+                    ])
+                    .await;
             }
             assert_eq!(served.audit_head().await, before, "a refusal wrote");
             served

@@ -6,9 +6,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tongban_service::samples;
 
-use super::Tokens;
 use super::areas::Call;
-use crate::{Served, each_served, refused};
+use super::{Tokens, asking};
+use crate::{Served, each_served};
 
 /// A resource of `id` as its body for `POST /v1/catalogue`.
 fn resource(id: &str, name: &str, sharing: &str, tags: &[&str]) -> Value {
@@ -251,246 +251,112 @@ async fn catalogue_refusals_have_their_codes_and_write_nothing() {
                 .await
                 .unwrap();
             let before = served.audit_head().await;
-            let post = |token: &str, body: Value| {
-                let token = token.to_owned();
-                let served = &served;
-                async move {
-                    served
-                        .call(&token, Method::POST, "/v1/catalogue", Some(&body))
-                        .await
-                }
+            let (market, civil) = (asking(&tokens.market), asking(&tokens.civil));
+            let fresh = || resource("new-one", "新资源", "unconditional", &[]);
+            let with = |member: &str, value: Value| {
+                let mut body = fresh();
+                body[member] = value;
+                body
             };
-            // Another department's resource: not its provider, and not its to name.
-            let mut next = resource("market-registrations", "改个名字", "unconditional", &[]);
-            refused(
-                served
-                    .call(
-                        &tokens.civil,
-                        Method::PUT,
-                        "/v1/catalogue/market-registrations",
-                        Some(&next),
-                    )
-                    .await,
-                403,
-                "CATALOGUE_NOT_PROVIDER",
-            )
-            .await;
-            refused(
-                served
-                    .call(
-                        &tokens.civil,
-                        Method::POST,
-                        "/v1/catalogue/market-registrations/retire",
-                        Some(&json!({})),
-                    )
-                    .await,
-                403,
-                "CATALOGUE_NOT_PROVIDER",
-            )
-            .await;
-            next["department"] = json!(samples::MARKET);
-            refused(
-                served
-                    .call(
-                        &tokens.civil,
-                        Method::PUT,
-                        "/v1/catalogue/market-registrations",
-                        Some(&next),
-                    )
-                    .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
-            // The path names the resource; a body naming another is refused.
-            refused(
-                served
-                    .call(
-                        &tokens.market,
-                        Method::PUT,
-                        "/v1/catalogue/other",
-                        Some(&next),
-                    )
-                    .await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                served
-                    .call(
-                        &tokens.market,
-                        Method::PUT,
-                        "/v1/catalogue/unknown",
-                        Some(&resource("unknown", "x", "unconditional", &[])),
-                    )
-                    .await,
-                404,
-                "CATALOGUE_UNKNOWN",
-            )
-            .await;
-            // An administrator names the department it publishes for.
-            refused(
-                post(
-                    &tokens.admin,
-                    resource("new-one", "新资源", "unconditional", &[]),
-                )
-                .await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            // Read-only roles publish nothing.
-            refused(
-                post(
-                    &tokens.auditor,
-                    resource("new-one", "新资源", "unconditional", &[]),
-                )
-                .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
-            refused(
-                post(
-                    &tokens.verifier,
-                    resource("new-one", "新资源", "unconditional", &[]),
-                )
-                .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
-            // The service's own codes.
-            refused(
-                post(
-                    &tokens.market,
-                    resource("market-registrations", "重复", "unconditional", &[]),
-                )
-                .await,
-                400,
-                "CATALOGUE_EXISTS",
-            )
-            .await;
-            refused(
-                post(
-                    &tokens.market,
-                    resource("new-one", "新资源", "sometimes", &[]),
-                )
-                .await,
-                400,
-                "CATALOGUE_SHARING_TYPE_INVALID",
-            )
-            .await;
-            refused(
-                post(
-                    &tokens.market,
-                    resource("hub.case.licences", "保留", "unconditional", &[]),
-                )
-                .await,
-                400,
-                "CATALOGUE_ID_RESERVED",
-            )
-            .await;
-            let mut field = resource("new-one", "新资源", "unconditional", &[]);
-            field["fields"] = json!([{"name": "colour", "label": "颜色"}]);
-            refused(
-                post(&tokens.market, field).await,
-                400,
-                "CATALOGUE_FIELD_UNKNOWN",
-            )
-            .await;
-            let mut field = resource("new-one", "新资源", "unconditional", &[]);
-            field["fields"] = json!([{"name": "uscc", "lable": "拼错"}]);
-            refused(post(&tokens.market, field).await, 400, "REQUEST_INVALID").await;
-            let mut unknown = resource("new-one", "新资源", "unconditional", &[]);
-            unknown["colour"] = json!("red");
-            let problem =
-                refused(post(&tokens.market, unknown).await, 400, "REQUEST_INVALID").await;
-            assert!(
-                problem["detail"].as_str().unwrap().contains("colour"),
-                "{problem}"
-            );
             let mut no_id = resource("x", "新资源", "unconditional", &[]);
             no_id.as_object_mut().unwrap().remove("id");
-            refused(post(&tokens.market, no_id).await, 400, "REQUEST_INVALID").await;
-            // Reads: unknown resources, empty searches, bad filters and pages.
-            refused(
-                served
-                    .call(&tokens.market, Method::GET, "/v1/catalogue/unknown", None)
-                    .await,
-                404,
-                "CATALOGUE_UNKNOWN",
-            )
-            .await;
-            refused(
-                served
-                    .call(&tokens.market, Method::GET, "/v1/catalogue?q=%20%2C", None)
-                    .await,
-                400,
-                "CATALOGUE_QUERY_EMPTY",
-            )
-            .await;
-            refused(
-                served
-                    .call(
-                        &tokens.market,
-                        Method::GET,
-                        "/v1/catalogue?sharing=sometimes",
-                        None,
-                    )
-                    .await,
-                400,
-                "CATALOGUE_SHARING_TYPE_INVALID",
-            )
-            .await;
-            refused(
-                served
-                    .call(
-                        &tokens.market,
-                        Method::GET,
-                        "/v1/catalogue?colour=red",
-                        None,
-                    )
-                    .await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                served
-                    .call(
-                        &tokens.market,
-                        Method::GET,
-                        "/v1/catalogue?offset=450&limit=100",
-                        None,
-                    )
-                    .await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                served
-                    .call(
-                        &tokens.market,
-                        Method::GET,
-                        "/v1/catalogue/market-registrations?history=maybe",
-                        None,
-                    )
-                    .await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                served
-                    .call(&tokens.verifier, Method::GET, "/v1/catalogue", None)
-                    .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
+            let theirs = "/v1/catalogue/market-registrations";
+            let next = resource("market-registrations", "改个名字", "unconditional", &[]);
+            let mut named = next.clone();
+            named["department"] = json!(samples::MARKET);
+            served
+                .refused_each(&[
+                    // Another department's resource: not its provider, and not its to name.
+                    civil
+                        .put(theirs, next)
+                        .refused(403, "CATALOGUE_NOT_PROVIDER"),
+                    civil
+                        .post(format!("{theirs}/retire"), json!({}))
+                        .refused(403, "CATALOGUE_NOT_PROVIDER"),
+                    civil.put(theirs, named.clone()).refused(403, "FORBIDDEN"),
+                    // The path names the resource; a body naming another is refused.
+                    market
+                        .put("/v1/catalogue/other", named)
+                        .refused(400, "REQUEST_INVALID"),
+                    market
+                        .put(
+                            "/v1/catalogue/unknown",
+                            resource("unknown", "x", "unconditional", &[]),
+                        )
+                        .refused(404, "CATALOGUE_UNKNOWN"),
+                    // An administrator names the department it publishes for.
+                    asking(&tokens.admin)
+                        .post("/v1/catalogue", fresh())
+                        .refused(400, "REQUEST_INVALID"),
+                    // Read-only roles publish nothing.
+                    asking(&tokens.auditor)
+                        .post("/v1/catalogue", fresh())
+                        .refused(403, "FORBIDDEN"),
+                    asking(&tokens.verifier)
+                        .post("/v1/catalogue", fresh())
+                        .refused(403, "FORBIDDEN"),
+                    // The service's own codes.
+                    market
+                        .post(
+                            "/v1/catalogue",
+                            resource("market-registrations", "重复", "unconditional", &[]),
+                        )
+                        .refused(400, "CATALOGUE_EXISTS"),
+                    market
+                        .post(
+                            "/v1/catalogue",
+                            resource("new-one", "新资源", "sometimes", &[]),
+                        )
+                        .refused(400, "CATALOGUE_SHARING_TYPE_INVALID"),
+                    market
+                        .post(
+                            "/v1/catalogue",
+                            resource("hub.case.licences", "保留", "unconditional", &[]),
+                        )
+                        .refused(400, "CATALOGUE_ID_RESERVED"),
+                    market
+                        .post(
+                            "/v1/catalogue",
+                            with("fields", json!([{"name": "colour", "label": "颜色"}])),
+                        )
+                        .refused(400, "CATALOGUE_FIELD_UNKNOWN"),
+                    market
+                        .post(
+                            "/v1/catalogue",
+                            with("fields", json!([{"name": "uscc", "lable": "拼错"}])),
+                        )
+                        .refused(400, "REQUEST_INVALID"),
+                    market
+                        .post("/v1/catalogue", with("colour", json!("red")))
+                        .refused(400, "REQUEST_INVALID")
+                        .naming("colour"),
+                    market
+                        .post("/v1/catalogue", no_id)
+                        .refused(400, "REQUEST_INVALID"),
+                    // Reads: unknown resources, empty searches, bad filters and pages.
+                    market
+                        .get("/v1/catalogue/unknown")
+                        .refused(404, "CATALOGUE_UNKNOWN"),
+                    market
+                        .get("/v1/catalogue?q=%20%2C")
+                        .refused(400, "CATALOGUE_QUERY_EMPTY"),
+                    market
+                        .get("/v1/catalogue?sharing=sometimes")
+                        .refused(400, "CATALOGUE_SHARING_TYPE_INVALID"),
+                    market
+                        .get("/v1/catalogue?colour=red")
+                        .refused(400, "REQUEST_INVALID"),
+                    market
+                        .get("/v1/catalogue?offset=450&limit=100")
+                        .refused(400, "REQUEST_INVALID"),
+                    market
+                        .get(format!("{theirs}?history=maybe"))
+                        .refused(400, "REQUEST_INVALID"),
+                    asking(&tokens.verifier)
+                        .get("/v1/catalogue")
+                        .refused(403, "FORBIDDEN"),
+                ])
+                .await;
             assert_eq!(served.audit_head().await, before, "a refusal wrote");
             served
         },

@@ -6,8 +6,8 @@ use reqwest::Method;
 use serde_json::json;
 use tongban_service::samples;
 
-use super::Tokens;
 use super::areas::Call;
+use super::{Tokens, asking};
 use crate::{Served, each_served, refused};
 
 const NEW: &str = "11440114MB2C0010XM";
@@ -139,40 +139,25 @@ async fn bad_requests_are_refused_with_their_codes_and_write_nothing() {
                 .await
                 .unwrap();
             refused(response, 413, "PAYLOAD_TOO_LARGE").await;
-            refused(
-                served
-                    .call(&tokens.admin, Method::POST, "/v1/departments", Some(&json!({"code": "123", "name": "x", "regionCode": "440114"})))
-                    .await,
-                400,
-                "DEPARTMENT_CODE_INVALID",
-            )
-            .await;
-            refused(
-                served.call(&tokens.admin, Method::GET, "/v1/departments?colour=red", None).await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                served.call(&tokens.admin, Method::GET, "/v1/departments?limit=0", None).await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                served.call(&tokens.admin, Method::GET, "/v1/departments/11440114MB2C0010XM", None).await,
-                404,
-                "DEPARTMENT_UNKNOWN",
-            )
-            .await;
-            refused(
-                served
-                    .call(&tokens.market, Method::POST, &format!("/v1/departments/{}/suspend", samples::CIVIL_AFFAIRS), Some(&json!({"reason": "x"})))
-                    .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
+            let admin = asking(&tokens.admin);
+            served
+                .refused_each(&[
+                    admin
+                        .post("/v1/departments", json!({"code": "123", "name": "x", "regionCode": "440114"}))
+                        .refused(400, "DEPARTMENT_CODE_INVALID"),
+                    admin.get("/v1/departments?colour=red").refused(400, "REQUEST_INVALID"),
+                    admin.get("/v1/departments?limit=0").refused(400, "REQUEST_INVALID"),
+                    admin
+                        .get(format!("/v1/departments/{NEW}"))
+                        .refused(404, "DEPARTMENT_UNKNOWN"),
+                    asking(&tokens.market)
+                        .post(
+                            format!("/v1/departments/{}/suspend", samples::CIVIL_AFFAIRS),
+                            json!({"reason": "x"}),
+                        )
+                        .refused(403, "FORBIDDEN"),
+                ])
+                .await;
             assert_eq!(served.audit_head().await, before, "a refusal wrote");
             served
         },

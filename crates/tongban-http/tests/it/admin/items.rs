@@ -6,9 +6,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tongban_service::samples;
 
-use super::Tokens;
 use super::areas::Call;
 use super::catalogue::{by, detail};
+use super::{Tokens, asking};
 use crate::{Served, each_served, refused};
 
 /// A service item of `code` whose material is a business licence.
@@ -164,116 +164,77 @@ async fn item_refusals_have_their_codes_and_write_nothing() {
                 serde_json::from_value(item("440114-SCJG-0305", "食品经营许可（新办）")).unwrap();
             served.hub.item_put(samples::MARKET, draft).await.unwrap();
             let before = served.audit_head().await;
-            let post = |token: &str, path: &str, body: Value| {
-                let (token, path) = (token.to_owned(), path.to_owned());
-                let served = &served;
-                async move { served.call(&token, Method::POST, &path, Some(&body)).await }
+            let (market, civil) = (asking(&tokens.market), asking(&tokens.civil));
+            let with = |member: &str, value: Value| {
+                let mut body = item("X-1", "测试");
+                body[member] = value;
+                body
             };
-            let put = |token: &str, body: Value| post(token, "/v1/items", body);
-            // Another department's item: not its owner, not its to name.
             let theirs = item("440114-SCJG-0305", "改个名字");
-            refused(
-                put(&tokens.civil, theirs.clone()).await,
-                403,
-                "ITEM_NOT_OWNER",
-            )
-            .await;
-            let retire = "/v1/items/440114-SCJG-0305/retire";
-            refused(
-                post(&tokens.civil, retire, json!({})).await,
-                403,
-                "ITEM_NOT_OWNER",
-            )
-            .await;
-            refused(
-                post(
-                    &tokens.civil,
-                    retire,
-                    json!({"department": samples::MARKET}),
-                )
-                .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
             let mut named = theirs.clone();
             named["department"] = json!(samples::MARKET);
-            refused(put(&tokens.civil, named).await, 403, "FORBIDDEN").await;
-            refused(
-                put(&tokens.auditor, item("X-1", "审计")).await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
-            refused(
-                put(&tokens.admin, item("X-1", "未指定部门")).await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                post(
-                    &tokens.admin,
-                    "/v1/items/X-1/retire",
-                    json!({"department": samples::MARKET}),
-                )
-                .await,
-                404,
-                "ITEM_UNKNOWN",
-            )
-            .await;
-            // The service's own codes, and bodies not of the shape.
-            let mut bad = item("X-1", "测试");
-            bad["itemType"] = json!("随便件");
-            refused(put(&tokens.market, bad).await, 400, "ITEM_TYPE_INVALID").await;
-            let mut bad = item("X-1", "测试");
-            bad["promisedLimitDays"] = json!(30);
-            refused(
-                put(&tokens.market, bad).await,
-                400,
-                "ITEM_TIME_LIMIT_INVALID",
-            )
-            .await;
-            let mut bad = item("X-1", "测试");
-            bad["materials"] = json!([{"name": "证", "licenceType": "11100000TB0000999Z001"}]);
-            refused(put(&tokens.market, bad).await, 400, "LICENCE_TYPE_UNKNOWN").await;
-            let mut bad = item("X-1", "测试");
-            bad["materials"] = json!([{"name": "证", "colour": "red"}]);
-            refused(put(&tokens.market, bad).await, 400, "REQUEST_INVALID").await;
-            let mut bad = item("X-1", "测试");
-            bad["legalLimitDays"] = json!(-1);
-            refused(put(&tokens.market, bad).await, 400, "REQUEST_INVALID").await;
-            refused(
-                put(&tokens.market, item("bad code!", "测试")).await,
-                400,
-                "ITEM_CODE_INVALID",
-            )
-            .await;
-            // Reads.
-            refused(
-                served
-                    .call(&tokens.market, Method::GET, "/v1/items/X-1", None)
-                    .await,
-                404,
-                "ITEM_UNKNOWN",
-            )
-            .await;
-            refused(
-                served
-                    .call(&tokens.verifier, Method::GET, "/v1/items", None)
-                    .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
-            refused(
-                served
-                    .call(&tokens.market, Method::GET, "/v1/items?type=promised", None)
-                    .await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
+            let retire = "/v1/items/440114-SCJG-0305/retire";
+            served
+                .refused_each(&[
+                    // Another department's item: not its owner, not its to name.
+                    civil
+                        .post("/v1/items", theirs)
+                        .refused(403, "ITEM_NOT_OWNER"),
+                    civil.post(retire, json!({})).refused(403, "ITEM_NOT_OWNER"),
+                    civil
+                        .post(retire, json!({"department": samples::MARKET}))
+                        .refused(403, "FORBIDDEN"),
+                    civil.post("/v1/items", named).refused(403, "FORBIDDEN"),
+                    asking(&tokens.auditor)
+                        .post("/v1/items", item("X-1", "审计"))
+                        .refused(403, "FORBIDDEN"),
+                    asking(&tokens.admin)
+                        .post("/v1/items", item("X-1", "未指定部门"))
+                        .refused(400, "REQUEST_INVALID"),
+                    asking(&tokens.admin)
+                        .post(
+                            "/v1/items/X-1/retire",
+                            json!({"department": samples::MARKET}),
+                        )
+                        .refused(404, "ITEM_UNKNOWN"),
+                    // The service's own codes, and bodies not of the shape.
+                    market
+                        .post("/v1/items", with("itemType", json!("随便件")))
+                        .refused(400, "ITEM_TYPE_INVALID"),
+                    market
+                        .post("/v1/items", with("promisedLimitDays", json!(30)))
+                        .refused(400, "ITEM_TIME_LIMIT_INVALID"),
+                    market
+                        .post(
+                            "/v1/items",
+                            with(
+                                "materials",
+                                json!([{"name": "证", "licenceType": "11100000TB0000999Z001"}]),
+                            ),
+                        )
+                        .refused(400, "LICENCE_TYPE_UNKNOWN"),
+                    market
+                        .post(
+                            "/v1/items",
+                            with("materials", json!([{"name": "证", "colour": "red"}])),
+                        )
+                        .refused(400, "REQUEST_INVALID"),
+                    market
+                        .post("/v1/items", with("legalLimitDays", json!(-1)))
+                        .refused(400, "REQUEST_INVALID"),
+                    market
+                        .post("/v1/items", item("bad code!", "测试"))
+                        .refused(400, "ITEM_CODE_INVALID"),
+                    // Reads.
+                    market.get("/v1/items/X-1").refused(404, "ITEM_UNKNOWN"),
+                    asking(&tokens.verifier)
+                        .get("/v1/items")
+                        .refused(403, "FORBIDDEN"),
+                    market
+                        .get("/v1/items?type=promised")
+                        .refused(400, "REQUEST_INVALID"),
+                ])
+                .await;
             assert_eq!(served.audit_head().await, before, "a refusal wrote");
             served
         },

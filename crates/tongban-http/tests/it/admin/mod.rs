@@ -25,7 +25,7 @@ use serde_json::Value;
 use time::Duration;
 use tongban_service::{Role, samples};
 
-use crate::Served;
+use crate::{Served, problem};
 
 /// An API token of each role: a region administrator, an operator of the
 /// market bureau, an operator of civil affairs, an auditor, a verifier.
@@ -91,5 +91,105 @@ impl Served {
     /// The audit log's head sequence: what a refusal must leave as it was.
     pub async fn audit_head(&self) -> u64 {
         self.hub.store().audit_head().await.unwrap().0
+    }
+
+    /// Makes each request of `refusals` in turn, and checks that each is
+    /// refused with its status and code.
+    pub async fn refused_each(&self, refusals: &[Refusal<'_>]) {
+        for refusal in refusals {
+            let Request {
+                token,
+                method,
+                path,
+                body,
+            } = &refusal.request;
+            let response = self.call(token, method.clone(), path, body.as_ref()).await;
+            let what = format!("{method} {path}");
+            assert_eq!(response.status().as_u16(), refusal.status, "{what}");
+            let problem = problem(response, refusal.status).await;
+            assert_eq!(problem["code"], refusal.code, "{what}: {problem}");
+            if let Some(word) = refusal.naming {
+                let detail = problem["detail"].as_str().unwrap();
+                assert!(detail.contains(word), "{what}: {problem}");
+            }
+        }
+    }
+}
+
+/// `token`'s request, to be refused: a row of a table of refusals.
+pub fn asking(token: &str) -> Asking<'_> {
+    Asking { token }
+}
+
+/// Who asks.
+#[derive(Debug, Clone, Copy)]
+pub struct Asking<'a> {
+    token: &'a str,
+}
+
+impl<'a> Asking<'a> {
+    pub fn get(self, path: impl AsRef<str>) -> Request<'a> {
+        self.send(Method::GET, path, None)
+    }
+
+    pub fn post(self, path: impl AsRef<str>, body: Value) -> Request<'a> {
+        self.send(Method::POST, path, Some(body))
+    }
+
+    pub fn put(self, path: impl AsRef<str>, body: Value) -> Request<'a> {
+        self.send(Method::PUT, path, Some(body))
+    }
+
+    pub fn delete(self, path: impl AsRef<str>) -> Request<'a> {
+        self.send(Method::DELETE, path, None)
+    }
+
+    /// `method path`, with `body` as JSON when given.
+    pub fn send(self, method: Method, path: impl AsRef<str>, body: Option<Value>) -> Request<'a> {
+        Request {
+            token: self.token,
+            method,
+            path: path.as_ref().to_owned(),
+            body,
+        }
+    }
+}
+
+/// A request with the token that makes it.
+#[derive(Debug)]
+pub struct Request<'a> {
+    token: &'a str,
+    method: Method,
+    path: String,
+    body: Option<Value>,
+}
+
+impl<'a> Request<'a> {
+    /// To be refused with `status` and `code`.
+    pub fn refused(self, status: u16, code: &'static str) -> Refusal<'a> {
+        Refusal {
+            request: self,
+            status,
+            code,
+            naming: None,
+        }
+    }
+}
+
+/// A request and the problem it must be answered with.
+#[derive(Debug)]
+pub struct Refusal<'a> {
+    request: Request<'a>,
+    status: u16,
+    code: &'static str,
+    /// A word the problem's detail must contain.
+    naming: Option<&'static str>,
+}
+
+impl Refusal<'_> {
+    /// Whose problem's detail names `word` (the member at fault, say).
+    pub fn naming(mut self, word: &'static str) -> Self {
+        self.naming = Some(word);
+        self
     }
 }

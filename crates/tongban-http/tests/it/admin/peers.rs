@@ -6,8 +6,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tongban_service::{Clock, Service, ServiceConfig};
 
-use super::Tokens;
 use super::areas::Call;
+use super::{Tokens, asking};
 use crate::{Served, each_served, refused};
 
 const QINGCHENG: &str = "441802";
@@ -143,17 +143,6 @@ async fn bad_peers_are_refused_and_write_nothing() {
                 .call(&tokens.admin, Method::POST, "/v1/peers", Some(card))
                 .await;
             let before = served.audit_head().await;
-            let add = |body: Value| {
-                let served = &served;
-                let admin = tokens.admin.clone();
-                async move {
-                    served
-                        .call(&admin, Method::POST, "/v1/peers", Some(&body))
-                        .await
-                }
-            };
-            refused(add(card.clone()).await, 400, "PEER_EXISTS").await;
-            refused(add(own.clone()).await, 400, "PEER_IS_SELF").await;
             let with = |member: &str, value: Value| {
                 let mut c = card.clone();
                 // Another region, so that only `member` is wrong.
@@ -161,99 +150,53 @@ async fn bad_peers_are_refused_and_write_nothing() {
                 c[member] = value;
                 c
             };
-            refused(
-                add(with("address", "nowhere".into())).await,
-                400,
-                "PEER_ADDRESS_INVALID",
-            )
-            .await;
-            refused(
-                add(with("anchor", "z6MkNothing".into())).await,
-                400,
-                "PEER_ANCHOR_INVALID",
-            )
-            .await;
-            refused(
-                add(with("caPem", "-----BEGIN CERTIFICATE-----".into())).await,
-                400,
-                "PEER_CA_INVALID",
-            )
-            .await;
-            refused(
-                add(with("region", "999999".into())).await,
-                400,
-                "PEER_REGION_INVALID",
-            )
-            .await;
-            refused(
-                add(with("colour", "red".into())).await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                served
-                    .call(
-                        &tokens.admin,
-                        Method::GET,
-                        "/v1/peers/card?address=nowhere",
-                        None,
-                    )
-                    .await,
-                400,
-                "PEER_ADDRESS_INVALID",
-            )
-            .await;
-            refused(
-                served
-                    .call(&tokens.admin, Method::GET, "/v1/peers/card", None)
-                    .await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                served
-                    .call(
-                        &tokens.admin,
-                        Method::POST,
-                        "/v1/peers/430921/trust",
-                        Some(list),
-                    )
-                    .await,
-                404,
-                "PEER_UNKNOWN",
-            )
-            .await;
-            refused(
-                served
-                    .call(&tokens.admin, Method::DELETE, "/v1/peers/430921", None)
-                    .await,
-                404,
-                "PEER_UNKNOWN",
-            )
-            .await;
+            let admin = asking(&tokens.admin);
+            served
+                .refused_each(&[
+                    admin
+                        .post("/v1/peers", card.clone())
+                        .refused(400, "PEER_EXISTS"),
+                    admin.post("/v1/peers", own).refused(400, "PEER_IS_SELF"),
+                    admin
+                        .post("/v1/peers", with("address", "nowhere".into()))
+                        .refused(400, "PEER_ADDRESS_INVALID"),
+                    admin
+                        .post("/v1/peers", with("anchor", "z6MkNothing".into()))
+                        .refused(400, "PEER_ANCHOR_INVALID"),
+                    admin
+                        .post(
+                            "/v1/peers",
+                            with("caPem", "-----BEGIN CERTIFICATE-----".into()),
+                        )
+                        .refused(400, "PEER_CA_INVALID"),
+                    admin
+                        .post("/v1/peers", with("region", "999999".into()))
+                        .refused(400, "PEER_REGION_INVALID"),
+                    admin
+                        .post("/v1/peers", with("colour", "red".into()))
+                        .refused(400, "REQUEST_INVALID"),
+                    admin
+                        .get("/v1/peers/card?address=nowhere")
+                        .refused(400, "PEER_ADDRESS_INVALID"),
+                    admin.get("/v1/peers/card").refused(400, "REQUEST_INVALID"),
+                    admin
+                        .post("/v1/peers/430921/trust", list.clone())
+                        .refused(404, "PEER_UNKNOWN"),
+                    admin
+                        .delete("/v1/peers/430921")
+                        .refused(404, "PEER_UNKNOWN"),
+                ])
+                .await;
             // Peers are a region administrator's only, reading them too.
             for token in [&tokens.market, &tokens.auditor, &tokens.verifier] {
-                refused(
-                    served.call(token, Method::GET, "/v1/peers", None).await,
-                    403,
-                    "FORBIDDEN",
-                )
-                .await;
-                refused(
-                    served
-                        .call(
-                            token,
-                            Method::DELETE,
-                            &format!("/v1/peers/{QINGCHENG}"),
-                            None,
-                        )
-                        .await,
-                    403,
-                    "FORBIDDEN",
-                )
-                .await;
+                served
+                    .refused_each(&[
+                        asking(token).get("/v1/peers").refused(403, "FORBIDDEN"),
+                        asking(token)
+                            .delete(format!("/v1/peers/{QINGCHENG}"))
+                            .refused(403, "FORBIDDEN"),
+                    ])
+                    .await;
             }
             assert_eq!(served.audit_head().await, before, "a refusal wrote");
             served
