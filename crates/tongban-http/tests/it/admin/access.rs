@@ -7,10 +7,10 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tongban_service::samples;
 
-use super::Tokens;
 use super::areas::Call;
 use super::catalogue::{by, detail};
-use crate::{Served, each_served, refused};
+use super::{Tokens, asking};
+use crate::{Served, each_served};
 
 /// Publishes `id`, provided by `provider`, shared as `sharing`.
 async fn publish(served: &Served, provider: &str, id: &str, sharing: &str) {
@@ -181,56 +181,137 @@ async fn access_refusals_have_their_codes_and_write_nothing() {
         |_| {},
         |served| async move {
             let tokens = Tokens::make(&served).await;
-            publish(&served, samples::CIVIL_AFFAIRS, "civil-marriages", "conditional").await;
-            publish(&served, samples::CIVIL_AFFAIRS, "civil-elderly", "unconditional").await;
-            publish(&served, samples::DATA_BUREAU, "data-population", "conditional").await;
+            publish(
+                &served,
+                samples::CIVIL_AFFAIRS,
+                "civil-marriages",
+                "conditional",
+            )
+            .await;
+            publish(
+                &served,
+                samples::CIVIL_AFFAIRS,
+                "civil-elderly",
+                "unconditional",
+            )
+            .await;
+            publish(
+                &served,
+                samples::DATA_BUREAU,
+                "data-population",
+                "conditional",
+            )
+            .await;
             let mine = applied(&served, samples::MARKET, "civil-marriages").await;
             let others = applied(&served, samples::PLANNING, "data-population").await;
             let before = served.audit_head().await;
-            let post = |token: &str, path: String, body: Value| {
-                let token = token.to_owned();
-                let served = &served;
-                async move { served.call(&token, Method::POST, &path, Some(&body)).await }
-            };
-            let apply = |body: Value| post(&tokens.market, "/v1/access/applications".into(), body);
-            let approve = format!("/v1/access/applications/{mine}/approve");
-            // Only the provider decides, as its own department.
-            refused(post(&tokens.market, approve.clone(), json!({})).await, 403, "ACCESS_NOT_PROVIDER").await;
-            refused(post(&tokens.market, approve.clone(), json!({"department": samples::CIVIL_AFFAIRS})).await, 403, "FORBIDDEN").await;
-            refused(post(&tokens.auditor, approve.clone(), json!({"department": samples::CIVIL_AFFAIRS})).await, 403, "FORBIDDEN").await;
-            refused(post(&tokens.admin, approve.clone(), json!({})).await, 400, "REQUEST_INVALID").await;
-            refused(post(&tokens.civil, format!("/v1/access/applications/{mine}/withdraw"), json!({"reason": "x"})).await, 400, "ACCESS_NOT_PENDING").await;
-            refused(post(&tokens.civil, format!("/v1/access/applications/{mine}/reject"), json!({})).await, 400, "REQUEST_INVALID").await;
-            refused(post(&tokens.civil, "/v1/access/applications/999/approve".into(), json!({})).await, 404, "ACCESS_UNKNOWN").await;
-            refused(post(&tokens.civil, "/v1/access/applications/one/approve".into(), json!({})).await, 400, "REQUEST_INVALID").await;
-            // Applications: the service's own codes, and bad bodies.
+            let (admin, market, civil) = (
+                asking(&tokens.admin),
+                asking(&tokens.market),
+                asking(&tokens.civil),
+            );
+            let (auditor, verifier) = (asking(&tokens.auditor), asking(&tokens.verifier));
+            let applications = "/v1/access/applications";
+            let approve = format!("{applications}/{mine}/approve");
+            let as_civil = json!({"department": samples::CIVIL_AFFAIRS});
             let until = until(&served);
             let until = until.as_str();
-            refused(apply(json!({"resource": "civil-marriages", "purpose": "核验", "validFrom": until, "validUntil": "2026-01-01T00:00:00Z"})).await, 400, "ACCESS_PERIOD_INVALID").await;
-            refused(apply(json!({"resource": "civil-marriages", "purpose": "核验", "validUntil": "2099-01-01T00:00:00Z"})).await, 400, "ACCESS_PERIOD_INVALID").await;
-            refused(apply(json!({"resource": "civil-marriages", "purpose": "核验", "validUntil": "next year"})).await, 400, "REQUEST_INVALID").await;
-            refused(apply(json!({"resource": "civil-marriages", "purpose": "核验"})).await, 400, "REQUEST_INVALID").await;
-            refused(apply(json!({"resource": "civil-marriages", "purpose": "  ", "validUntil": until})).await, 400, "USE_CAUSE_REQUIRED").await;
-            refused(apply(json!({"resource": "civil-elderly", "purpose": "核验", "validUntil": until})).await, 400, "ACCESS_NOT_REQUIRED").await;
-            refused(apply(json!({"resource": "unknown", "purpose": "核验", "validUntil": until})).await, 404, "CATALOGUE_UNKNOWN").await;
-            refused(apply(json!({"resource": "civil-marriages", "purpose": "核验", "validUntil": until, "days": 30})).await, 400, "REQUEST_INVALID").await;
-            refused(apply(json!({"department": samples::CIVIL_AFFAIRS, "resource": "data-population", "purpose": "核验", "validUntil": until})).await, 403, "FORBIDDEN").await;
-            refused(post(&tokens.verifier, "/v1/access/applications".into(), json!({"resource": "civil-marriages", "purpose": "核验", "validUntil": until})).await, 403, "FORBIDDEN").await;
-            // Reads: only the parties, and only operators and administrators.
-            refused(served.call(&tokens.civil, Method::GET, &format!("/v1/access/applications/{others}"), None).await, 403, "FORBIDDEN").await;
-            refused(served.call(&tokens.auditor, Method::GET, &format!("/v1/access/applications/{mine}"), None).await, 403, "FORBIDDEN").await;
-            refused(served.call(&tokens.market, Method::GET, "/v1/access/applications/999", None).await, 404, "ACCESS_UNKNOWN").await;
-            let theirs = format!("/v1/access/applications?department={}", samples::CIVIL_AFFAIRS);
-            refused(served.call(&tokens.market, Method::GET, &theirs, None).await, 403, "FORBIDDEN").await;
-            refused(served.call(&tokens.auditor, Method::GET, "/v1/access/applications", None).await, 403, "FORBIDDEN").await;
-            refused(served.call(&tokens.admin, Method::GET, "/v1/access/applications?offset=990&limit=20", None).await, 400, "REQUEST_INVALID").await;
-            refused(served.call(&tokens.admin, Method::GET, "/v1/access/applications?status=pending", None).await, 400, "REQUEST_INVALID").await;
-            // The check: for one's own department, of a resource that exists.
-            let theirs = format!("/v1/access/check?resource=civil-marriages&consumer={}", samples::PLANNING);
-            refused(served.call(&tokens.market, Method::GET, &theirs, None).await, 403, "FORBIDDEN").await;
-            refused(served.call(&tokens.admin, Method::GET, "/v1/access/check?resource=civil-marriages", None).await, 400, "REQUEST_INVALID").await;
-            refused(served.call(&tokens.market, Method::GET, "/v1/access/check?resource=unknown", None).await, 404, "CATALOGUE_UNKNOWN").await;
-            refused(served.call(&tokens.market, Method::GET, "/v1/access/check", None).await, 400, "REQUEST_INVALID").await;
+            // An application for civil affairs' marriages, with `changes`.
+            let application = |changes: Value| {
+                let mut body =
+                    json!({"resource": "civil-marriages", "purpose": "核验", "validUntil": until});
+                for (member, value) in changes.as_object().unwrap() {
+                    body[member] = value.clone();
+                }
+                body
+            };
+            let apply = |changes: Value| market.post(applications, application(changes));
+            let undated = json!({"resource": "civil-marriages", "purpose": "核验"});
+            // For another department, on a resource of a third.
+            let elsewhere =
+                json!({"department": samples::CIVIL_AFFAIRS, "resource": "data-population"});
+            let theirs = format!("{applications}?department={}", samples::CIVIL_AFFAIRS);
+            let check = "/v1/access/check";
+            let for_planning = format!(
+                "{check}?resource=civil-marriages&consumer={}",
+                samples::PLANNING
+            );
+            served
+                .refused_each(&[
+                    // Only the provider decides, as its own department.
+                    market
+                        .post(&approve, json!({}))
+                        .refused(403, "ACCESS_NOT_PROVIDER"),
+                    market
+                        .post(&approve, as_civil.clone())
+                        .refused(403, "FORBIDDEN"),
+                    auditor
+                        .post(&approve, as_civil.clone())
+                        .refused(403, "FORBIDDEN"),
+                    admin
+                        .post(&approve, json!({}))
+                        .refused(400, "REQUEST_INVALID"),
+                    civil
+                        .post(
+                            format!("{applications}/{mine}/withdraw"),
+                            json!({"reason": "x"}),
+                        )
+                        .refused(400, "ACCESS_NOT_PENDING"),
+                    civil
+                        .post(format!("{applications}/{mine}/reject"), json!({}))
+                        .refused(400, "REQUEST_INVALID"),
+                    civil
+                        .post(format!("{applications}/999/approve"), json!({}))
+                        .refused(404, "ACCESS_UNKNOWN"),
+                    civil
+                        .post(format!("{applications}/one/approve"), json!({}))
+                        .refused(400, "REQUEST_INVALID"),
+                    // Applications: the service's own codes, and bad bodies.
+                    apply(json!({"validFrom": until, "validUntil": "2026-01-01T00:00:00Z"}))
+                        .refused(400, "ACCESS_PERIOD_INVALID"),
+                    apply(json!({"validUntil": "2099-01-01T00:00:00Z"}))
+                        .refused(400, "ACCESS_PERIOD_INVALID"),
+                    apply(json!({"validUntil": "next year"})).refused(400, "REQUEST_INVALID"),
+                    market
+                        .post(applications, undated)
+                        .refused(400, "REQUEST_INVALID"),
+                    apply(json!({"purpose": "  "})).refused(400, "USE_CAUSE_REQUIRED"),
+                    apply(json!({"resource": "civil-elderly"})).refused(400, "ACCESS_NOT_REQUIRED"),
+                    apply(json!({"resource": "unknown"})).refused(404, "CATALOGUE_UNKNOWN"),
+                    apply(json!({"days": 30})).refused(400, "REQUEST_INVALID"),
+                    apply(elsewhere).refused(403, "FORBIDDEN"),
+                    verifier
+                        .post(applications, application(json!({})))
+                        .refused(403, "FORBIDDEN"),
+                    // Reads: only the parties, and only operators and administrators.
+                    civil
+                        .get(format!("{applications}/{others}"))
+                        .refused(403, "FORBIDDEN"),
+                    auditor
+                        .get(format!("{applications}/{mine}"))
+                        .refused(403, "FORBIDDEN"),
+                    market
+                        .get(format!("{applications}/999"))
+                        .refused(404, "ACCESS_UNKNOWN"),
+                    market.get(&theirs).refused(403, "FORBIDDEN"),
+                    auditor.get(applications).refused(403, "FORBIDDEN"),
+                    admin
+                        .get(format!("{applications}?offset=990&limit=20"))
+                        .refused(400, "REQUEST_INVALID"),
+                    admin
+                        .get(format!("{applications}?status=pending"))
+                        .refused(400, "REQUEST_INVALID"),
+                    // The check: for one's own department, of a resource that exists.
+                    market.get(&for_planning).refused(403, "FORBIDDEN"),
+                    admin
+                        .get(format!("{check}?resource=civil-marriages"))
+                        .refused(400, "REQUEST_INVALID"),
+                    market
+                        .get(format!("{check}?resource=unknown"))
+                        .refused(404, "CATALOGUE_UNKNOWN"),
+                    market.get(check).refused(400, "REQUEST_INVALID"),
+                ])
+                .await;
             assert_eq!(served.audit_head().await, before, "a refusal wrote");
             served
         },

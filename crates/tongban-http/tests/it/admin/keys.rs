@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use tongban_seal::SigningKey;
 use tongban_service::samples;
 
-use super::Tokens;
 use super::areas::Call;
+use super::{Tokens, asking};
 use crate::{Served, each_served, refused};
 
 #[tokio::test]
@@ -187,144 +187,62 @@ async fn bad_key_requests_are_refused_and_write_nothing() {
                 .key_id
                 .clone();
             let before = served.audit_head().await;
-            let call = |token: &str, path: String, body: Value| {
-                let served = &served;
-                let token = token.to_owned();
-                async move { served.call(&token, Method::POST, &path, Some(&body)).await }
-            };
-            let admin = tokens.admin.as_str();
-            refused(
-                call(
-                    admin,
-                    "/v1/keys".into(),
-                    json!({"owner": samples::MARKET, "purpose": "both"}),
-                )
-                .await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                call(
-                    admin,
-                    "/v1/keys".into(),
-                    json!({"owner": "11440114MB2C0010XM"}),
-                )
-                .await,
-                404,
-                "DEPARTMENT_UNKNOWN",
-            )
-            .await;
-            refused(
-                call(admin, "/v1/keys/z6MkNothing/rotate".into(), json!({})).await,
-                404,
-                "KEY_UNKNOWN",
-            )
-            .await;
-            refused(
-                call(
-                    admin,
-                    format!("/v1/keys/{key}/rotate"),
-                    json!({"overlapDays": 366}),
-                )
-                .await,
-                400,
-                "OVERLAP_INVALID",
-            )
-            .await;
-            refused(
-                call(
-                    admin,
-                    format!("/v1/keys/{key}/rotate"),
-                    json!({"overlapDays": i64::MIN}),
-                )
-                .await,
-                400,
-                "OVERLAP_INVALID",
-            )
-            .await;
-            refused(
-                call(
-                    admin,
-                    format!("/v1/keys/{key}/revoke"),
-                    json!({"reason": " "}),
-                )
-                .await,
-                400,
-                "REASON_REQUIRED",
-            )
-            .await;
-            refused(
-                call(
-                    admin,
-                    format!("/v1/keys/{key}/revoke"),
-                    json!({"reason": "x", "at": "yesterday"}),
-                )
-                .await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
+            let admin = asking(&tokens.admin);
+            let rotate = format!("/v1/keys/{key}/rotate");
+            let revoke = format!("/v1/keys/{key}/revoke");
             // A request the key did not sign, one for a stranger, one that is not one.
             let own = SigningKey::generate().unwrap();
             let mut moved =
                 tongban_seal::keyreg::sign(&own, samples::XINHUA_STREET, served.hub.now());
             moved["owner"] = samples::MARKET.into();
-            refused(
-                call(admin, "/v1/keys/register".into(), moved).await,
-                400,
-                "KEY_POSSESSION_UNPROVEN",
-            )
-            .await;
             let stranger = tongban_seal::keyreg::sign(&own, "11440114MB2C0010XM", served.hub.now());
-            refused(
-                call(admin, "/v1/keys/register".into(), stranger).await,
-                404,
-                "DEPARTMENT_UNKNOWN",
-            )
-            .await;
-            refused(
-                call(
-                    admin,
-                    "/v1/keys/register".into(),
-                    json!({"owner": samples::MARKET}),
-                )
-                .await,
-                400,
-                "KEY_REGISTRATION_INVALID",
-            )
-            .await;
-            // Operators read keys but make none.
-            refused(
-                call(
-                    &tokens.market,
-                    "/v1/keys".into(),
-                    json!({"owner": samples::MARKET}),
-                )
-                .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
-            refused(
-                call(
-                    &tokens.market,
-                    format!("/v1/keys/{key}/revoke"),
-                    json!({"reason": "x"}),
-                )
-                .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
-            refused(
-                served
-                    .call(&tokens.auditor, Method::GET, "/v1/keys", None)
-                    .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
+            served
+                .refused_each(&[
+                    admin
+                        .post(
+                            "/v1/keys",
+                            json!({"owner": samples::MARKET, "purpose": "both"}),
+                        )
+                        .refused(400, "REQUEST_INVALID"),
+                    admin
+                        .post("/v1/keys", json!({"owner": "11440114MB2C0010XM"}))
+                        .refused(404, "DEPARTMENT_UNKNOWN"),
+                    admin
+                        .post("/v1/keys/z6MkNothing/rotate", json!({}))
+                        .refused(404, "KEY_UNKNOWN"),
+                    admin
+                        .post(&rotate, json!({"overlapDays": 366}))
+                        .refused(400, "OVERLAP_INVALID"),
+                    admin
+                        .post(&rotate, json!({"overlapDays": i64::MIN}))
+                        .refused(400, "OVERLAP_INVALID"),
+                    admin
+                        .post(&revoke, json!({"reason": " "}))
+                        .refused(400, "REASON_REQUIRED"),
+                    admin
+                        .post(&revoke, json!({"reason": "x", "at": "yesterday"}))
+                        .refused(400, "REQUEST_INVALID"),
+                    admin
+                        .post("/v1/keys/register", moved)
+                        .refused(400, "KEY_POSSESSION_UNPROVEN"),
+                    admin
+                        .post("/v1/keys/register", stranger)
+                        .refused(404, "DEPARTMENT_UNKNOWN"),
+                    admin
+                        .post("/v1/keys/register", json!({"owner": samples::MARKET}))
+                        .refused(400, "KEY_REGISTRATION_INVALID"),
+                    // Operators read keys but make none.
+                    asking(&tokens.market)
+                        .post("/v1/keys", json!({"owner": samples::MARKET}))
+                        .refused(403, "FORBIDDEN"),
+                    asking(&tokens.market)
+                        .post(&revoke, json!({"reason": "x"}))
+                        .refused(403, "FORBIDDEN"),
+                    asking(&tokens.auditor)
+                        .get("/v1/keys")
+                        .refused(403, "FORBIDDEN"),
+                ])
+                .await;
             assert_eq!(served.audit_head().await, before, "a refusal wrote");
             served
         },

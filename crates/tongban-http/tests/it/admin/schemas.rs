@@ -7,9 +7,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tongban_service::samples;
 
-use super::Tokens;
 use super::areas::Call;
-use crate::{Served, each_served, refused};
+use super::{Tokens, asking};
+use crate::{Served, each_served};
 
 const MESSAGE: &str = "business-registration";
 
@@ -157,114 +157,64 @@ async fn bad_schemas_are_refused_and_write_nothing() {
         |served| async move {
             let tokens = Tokens::make(&served).await;
             let before = served.audit_head().await;
-            let publish = |body: Value| {
-                let served = &served;
-                let admin = tokens.admin.clone();
-                async move {
-                    served
-                        .call(&admin, Method::POST, "/v1/schemas", Some(&body))
-                        .await
-                }
-            };
+            let admin = asking(&tokens.admin);
+            let publish = |body: Value| admin.post("/v1/schemas", body);
             let breaking = message_schema("2", |s| {
                 s["required"].as_array_mut().unwrap().push("website".into());
                 add_optional(s);
             });
-            refused(
-                publish(json!({"schema": breaking})).await,
-                400,
-                "SCHEMA_INCOMPATIBLE",
-            )
-            .await;
             let changed = message_schema("1", add_optional);
-            refused(
-                publish(json!({"schema": changed})).await,
-                400,
-                "SCHEMA_VERSION_CONFLICT",
-            )
-            .await;
-            refused(
-                publish(json!({"schema": message_schema("0.9", add_optional)})).await,
-                400,
-                "SCHEMA_VERSION_NOT_NEWER",
-            )
-            .await;
-            refused(
-                publish(json!({"schema": {"type": "object"}})).await,
-                400,
-                "SCHEMA_ID_MISSING",
-            )
-            .await;
-            refused(
-                publish(json!({"schema": {"type": 7}, "id": "x", "version": "1"})).await,
-                400,
-                "SCHEMA_INVALID",
-            )
-            .await;
-            refused(
-                publish(json!({"schema": {"type": "object"}, "id": "x y", "version": "1"})).await,
-                400,
-                "SCHEMA_ID_INVALID",
-            )
-            .await;
-            refused(
-                publish(json!({"schema": message_schema("2", add_optional), "kind": "form"})).await,
-                400,
-                "SCHEMA_KIND_INVALID",
-            )
-            .await;
-            refused(
-                publish(json!({"schema": message_schema("2", add_optional), "force": true})).await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                served
-                    .call(
-                        &tokens.market,
-                        Method::POST,
-                        "/v1/schemas",
-                        Some(&json!({"schema": message_schema("2", add_optional)})),
-                    )
-                    .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
+            served
+                .refused_each(&[
+                    publish(json!({"schema": breaking})).refused(400, "SCHEMA_INCOMPATIBLE"),
+                    publish(json!({"schema": changed})).refused(400, "SCHEMA_VERSION_CONFLICT"),
+                    publish(json!({"schema": message_schema("0.9", add_optional)}))
+                        .refused(400, "SCHEMA_VERSION_NOT_NEWER"),
+                    publish(json!({"schema": {"type": "object"}}))
+                        .refused(400, "SCHEMA_ID_MISSING"),
+                    publish(json!({"schema": {"type": 7}, "id": "x", "version": "1"}))
+                        .refused(400, "SCHEMA_INVALID"),
+                    publish(json!({"schema": {"type": "object"}, "id": "x y", "version": "1"}))
+                        .refused(400, "SCHEMA_ID_INVALID"),
+                    publish(json!({"schema": message_schema("2", add_optional), "kind": "form"}))
+                        .refused(400, "SCHEMA_KIND_INVALID"),
+                    publish(json!({"schema": message_schema("2", add_optional), "force": true}))
+                        .refused(400, "REQUEST_INVALID"),
+                    asking(&tokens.market)
+                        .post(
+                            "/v1/schemas",
+                            json!({"schema": message_schema("2", add_optional)}),
+                        )
+                        .refused(403, "FORBIDDEN"),
+                ])
+                .await;
             assert_eq!(served.audit_head().await, before, "a refusal wrote");
 
-            for (path, status, code) in [
-                ("/v1/schemas/nothing", 404, "SCHEMA_UNKNOWN"),
-                ("/v1/schemas/nothing/1", 404, "SCHEMA_UNKNOWN"),
-                ("/v1/schemas/business-registration/7", 404, "SCHEMA_UNKNOWN"),
-                (
-                    "/v1/schemas/business-registration/diff?from=1&to=7",
-                    404,
-                    "SCHEMA_UNKNOWN",
-                ),
-                (
-                    "/v1/schemas/business-registration/diff?from=1",
-                    400,
-                    "REQUEST_INVALID",
-                ),
-                ("/v1/schemas?kind=form", 400, "REQUEST_INVALID"),
-            ] {
-                refused(
-                    served.call(&tokens.admin, Method::GET, path, None).await,
-                    status,
-                    code,
-                )
+            served
+                .refused_each(&[
+                    admin
+                        .get("/v1/schemas/nothing")
+                        .refused(404, "SCHEMA_UNKNOWN"),
+                    admin
+                        .get("/v1/schemas/nothing/1")
+                        .refused(404, "SCHEMA_UNKNOWN"),
+                    admin
+                        .get("/v1/schemas/business-registration/7")
+                        .refused(404, "SCHEMA_UNKNOWN"),
+                    admin
+                        .get("/v1/schemas/business-registration/diff?from=1&to=7")
+                        .refused(404, "SCHEMA_UNKNOWN"),
+                    admin
+                        .get("/v1/schemas/business-registration/diff?from=1")
+                        .refused(400, "REQUEST_INVALID"),
+                    admin
+                        .get("/v1/schemas?kind=form")
+                        .refused(400, "REQUEST_INVALID"),
+                    asking(&tokens.auditor)
+                        .get("/v1/schemas")
+                        .refused(403, "FORBIDDEN"),
+                ])
                 .await;
-            }
-            refused(
-                served
-                    .call(&tokens.auditor, Method::GET, "/v1/schemas", None)
-                    .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
             served
         },
     )

@@ -6,8 +6,8 @@ use reqwest::Method;
 use serde_json::json;
 use tongban_service::samples;
 
-use super::Tokens;
 use super::areas::Call;
+use super::{Tokens, asking};
 use crate::{Served, each_served, refused};
 
 #[tokio::test]
@@ -97,73 +97,45 @@ async fn bad_tokens_are_refused_and_nothing_is_written() {
         |served| async move {
             let tokens = Tokens::make(&served).await;
             let before = served.audit_head().await;
-            let create = |body: serde_json::Value| {
-                let served = &served;
-                let admin = tokens.admin.clone();
-                async move { served.call(&admin, Method::POST, "/v1/tokens", Some(&body)).await }
+            let admin = asking(&tokens.admin);
+            let create = |body: serde_json::Value| admin.post("/v1/tokens", body);
+            let operator = |department: &str| {
+                json!({"name": "x", "role": "department-operator", "department": department})
             };
-            refused(create(json!({"name": "x", "role": "root"})).await, 400, "ROLE_UNKNOWN").await;
-            refused(
-                create(json!({"name": "x", "role": "department-operator"})).await,
-                400,
-                "ROLE_DEPARTMENT_MISMATCH",
-            )
-            .await;
-            refused(
-                create(json!({"name": "x", "role": "auditor", "department": samples::MARKET})).await,
-                400,
-                "ROLE_DEPARTMENT_MISMATCH",
-            )
-            .await;
-            refused(
-                create(json!({"name": "x", "role": "department-operator", "department": "11440114MB2C0010XM"})).await,
-                404,
-                "DEPARTMENT_UNKNOWN",
-            )
-            .await;
-            for days in [0, 367, -5, i64::MAX] {
-                refused(
-                    create(json!({"name": "x", "role": "auditor", "expiresInDays": days})).await,
-                    400,
-                    "TOKEN_EXPIRY_INVALID",
-                )
-                .await;
-            }
-            refused(create(json!({"name": "", "role": "auditor"})).await, 400, "TOKEN_NAME_INVALID").await;
-            refused(
-                create(json!({"name": "x", "role": "auditor", "secret": "mine"})).await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                served
-                    .call(&tokens.admin, Method::POST, "/v1/tokens/tok_0000000000000000/revoke", None)
-                    .await,
-                404,
-                "TOKEN_UNKNOWN",
-            )
-            .await;
+            let mut refusals = vec![
+                create(json!({"name": "x", "role": "root"})).refused(400, "ROLE_UNKNOWN"),
+                create(json!({"name": "x", "role": "department-operator"}))
+                    .refused(400, "ROLE_DEPARTMENT_MISMATCH"),
+                create(json!({"name": "x", "role": "auditor", "department": samples::MARKET}))
+                    .refused(400, "ROLE_DEPARTMENT_MISMATCH"),
+                create(operator("11440114MB2C0010XM"))
+                    .refused(404, "DEPARTMENT_UNKNOWN"),
+            ];
+            refusals.extend([0, 367, -5, i64::MAX].map(|days| {
+                create(json!({"name": "x", "role": "auditor", "expiresInDays": days}))
+                    .refused(400, "TOKEN_EXPIRY_INVALID")
+            }));
+            refusals.extend([
+                create(json!({"name": "", "role": "auditor"})).refused(400, "TOKEN_NAME_INVALID"),
+                create(json!({"name": "x", "role": "auditor", "secret": "mine"}))
+                    .refused(400, "REQUEST_INVALID"),
+                admin
+                    .send(Method::POST, "/v1/tokens/tok_0000000000000000/revoke", None)
+                    .refused(404, "TOKEN_UNKNOWN"),
+            ]);
             // No role below region-admin makes a token, not even an auditor's.
-            for token in [&tokens.auditor, &tokens.market, &tokens.verifier] {
-                refused(
-                    served
-                        .call(token, Method::POST, "/v1/tokens", Some(&json!({"name": "x", "role": "auditor"})))
-                        .await,
-                    403,
-                    "FORBIDDEN",
-                )
-                .await;
-            }
+            refusals.extend([&tokens.auditor, &tokens.market, &tokens.verifier].map(|token| {
+                asking(token)
+                    .post("/v1/tokens", json!({"name": "x", "role": "auditor"}))
+                    .refused(403, "FORBIDDEN")
+            }));
             let auditor_id = &tokens.auditor[4..24];
-            refused(
-                served
-                    .call(&tokens.market, Method::POST, &format!("/v1/tokens/{auditor_id}/revoke"), None)
-                    .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
+            refusals.push(
+                asking(&tokens.market)
+                    .send(Method::POST, format!("/v1/tokens/{auditor_id}/revoke"), None)
+                    .refused(403, "FORBIDDEN"),
+            );
+            served.refused_each(&refusals).await;
             assert_eq!(served.audit_head().await, before, "a refusal wrote");
             assert_eq!(served.hub.token_list().await.unwrap().len(), 5);
             served
