@@ -2,14 +2,13 @@
 //! narrowed to an operator's department, one case with its licence-use
 //! records; another department's are forbidden.
 
-use reqwest::Method;
 use serde_json::Value;
 use tongban_service::{CaseQuery, samples};
 
-use super::Tokens;
 use super::areas::Call;
 use super::items::item;
-use crate::{Served, business_licence, each_served, refused};
+use super::{Tokens, asking};
+use crate::{Served, business_licence, each_served};
 
 /// Registers `code` for `department` and opens case `case` of it for the
 /// sample company, as a case system would (the business licence is read
@@ -115,62 +114,32 @@ async fn another_departments_cases_are_forbidden() {
             business_licence(&served.hub, None).await;
             opened(&served, samples::MARKET, "440114-SCJG-0305", "SC-1").await;
             let before = served.audit_head().await;
-            let get = |token: &str, path: String| {
-                let token = token.to_owned();
-                let served = &served;
-                async move { served.call(&token, Method::GET, &path, None).await }
-            };
             let case = format!("/v1/cases/{}/SC-1", samples::MARKET);
-            refused(get(&tokens.civil, case.clone()).await, 403, "FORBIDDEN").await;
-            refused(get(&tokens.auditor, case.clone()).await, 403, "FORBIDDEN").await;
-            refused(
-                get(&tokens.verifier, "/v1/cases".into()).await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
-            refused(
-                get(
-                    &tokens.civil,
-                    format!("/v1/cases?department={}", samples::MARKET),
-                )
-                .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
-            refused(
-                get(
-                    &tokens.market,
-                    format!("/v1/cases/{}/SC-9", samples::MARKET),
-                )
-                .await,
-                404,
-                "CASE_UNKNOWN",
-            )
-            .await;
-            refused(
-                get(
-                    &tokens.admin,
-                    format!("/v1/cases/{}/SC-1", samples::CIVIL_AFFAIRS),
-                )
-                .await,
-                404,
-                "CASE_UNKNOWN",
-            )
-            .await;
-            refused(
-                get(&tokens.admin, "/v1/cases?offset=999&limit=1".into()).await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                get(&tokens.admin, "/v1/cases?item=x".into()).await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
+            let admin = asking(&tokens.admin);
+            served
+                .refused_each(&[
+                    asking(&tokens.civil).get(&case).refused(403, "FORBIDDEN"),
+                    asking(&tokens.auditor).get(&case).refused(403, "FORBIDDEN"),
+                    asking(&tokens.verifier)
+                        .get("/v1/cases")
+                        .refused(403, "FORBIDDEN"),
+                    asking(&tokens.civil)
+                        .get(format!("/v1/cases?department={}", samples::MARKET))
+                        .refused(403, "FORBIDDEN"),
+                    asking(&tokens.market)
+                        .get(format!("/v1/cases/{}/SC-9", samples::MARKET))
+                        .refused(404, "CASE_UNKNOWN"),
+                    admin
+                        .get(format!("/v1/cases/{}/SC-1", samples::CIVIL_AFFAIRS))
+                        .refused(404, "CASE_UNKNOWN"),
+                    admin
+                        .get("/v1/cases?offset=999&limit=1")
+                        .refused(400, "REQUEST_INVALID"),
+                    admin
+                        .get("/v1/cases?item=x")
+                        .refused(400, "REQUEST_INVALID"),
+                ])
+                .await;
             assert_eq!(served.audit_head().await, before, "a read wrote");
             served
         },

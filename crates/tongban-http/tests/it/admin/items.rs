@@ -9,7 +9,7 @@ use tongban_service::samples;
 use super::areas::Call;
 use super::catalogue::{by, detail};
 use super::{Tokens, asking};
-use crate::{Served, each_served, refused};
+use crate::{Served, each_served};
 
 /// A service item of `code` whose material is a business licence.
 pub fn item(code: &str, name: &str) -> Value {
@@ -112,19 +112,13 @@ async fn items_are_registered_versioned_listed_and_retired() {
                 (retired["status"].as_str(), retired["version"].as_u64()),
                 (Some("retired"), Some(3))
             );
-            refused(
-                served
-                    .call(
-                        &tokens.market,
-                        Method::POST,
-                        "/v1/items/440114-SCJG-0305/retire",
-                        Some(&json!({})),
-                    )
-                    .await,
-                400,
-                "ITEM_RETIRED",
-            )
-            .await;
+            served
+                .refuses(
+                    asking(&tokens.market)
+                        .post("/v1/items/440114-SCJG-0305/retire", json!({}))
+                        .refused(400, "ITEM_RETIRED"),
+                )
+                .await;
 
             // Each change is the department's, and names the token that asked.
             let entries = served

@@ -10,7 +10,7 @@ use tongban_service::samples;
 
 use super::areas::Call;
 use super::{Tokens, asking};
-use crate::{Served, each_served, refused};
+use crate::{Served, each_served};
 
 #[tokio::test]
 async fn keys_are_listed_made_registered_rotated_and_revoked() {
@@ -85,19 +85,13 @@ async fn keys_are_listed_made_registered_rotated_and_revoked() {
                 (entries[0].action.as_str(), entries[0].actor.as_str()),
                 ("key.register", admin.as_str())
             );
-            refused(
-                served
-                    .call(
-                        &tokens.admin,
-                        Method::POST,
-                        "/v1/keys/register",
-                        Some(&request),
-                    )
-                    .await,
-                400,
-                "KEY_EXISTS",
-            )
-            .await;
+            served
+                .refuses(
+                    asking(&tokens.admin)
+                        .post("/v1/keys/register", request.clone())
+                        .refused(400, "KEY_EXISTS"),
+                )
+                .await;
 
             let issuing = market
                 .iter()

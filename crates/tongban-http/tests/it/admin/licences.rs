@@ -6,9 +6,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tongban_service::samples;
 
-use super::Tokens;
 use super::areas::Call;
-use crate::{Served, business_licence, each_served, refused};
+use super::{Tokens, asking};
+use crate::{Served, business_licence, each_served};
 
 /// The sample calls of this area, for the role matrix.
 pub async fn calls(served: &Served) -> Vec<Call> {
@@ -144,42 +144,24 @@ async fn an_operator_issues_its_departments_licences_with_their_attachments() {
 
             // Not for another department; an administrator names the issuer.
             let before = served.audit_head().await;
-            refused(
-                served
-                    .call(
-                        &tokens.market,
-                        Method::POST,
-                        &format!("/v1/licences?issuer={}", samples::CIVIL_AFFAIRS),
-                        Some(&request),
-                    )
-                    .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
-            refused(
-                served
-                    .call(&tokens.admin, Method::POST, "/v1/licences", Some(&request))
-                    .await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
             let mut misspelt = request.clone();
             misspelt["vaildUntil"] = json!("2030-01-01T00:00:00Z");
-            refused(
-                served
-                    .call(
-                        &tokens.market,
-                        Method::POST,
-                        "/v1/licences",
-                        Some(&misspelt),
-                    )
-                    .await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
+            served
+                .refused_each(&[
+                    asking(&tokens.market)
+                        .post(
+                            format!("/v1/licences?issuer={}", samples::CIVIL_AFFAIRS),
+                            request.clone(),
+                        )
+                        .refused(403, "FORBIDDEN"),
+                    asking(&tokens.admin)
+                        .post("/v1/licences", request.clone())
+                        .refused(400, "REQUEST_INVALID"),
+                    asking(&tokens.market)
+                        .post("/v1/licences", misspelt)
+                        .refused(400, "REQUEST_INVALID"),
+                ])
+                .await;
             assert_eq!(served.audit_head().await, before, "a refusal wrote");
             let by_admin = served
                 .call(
@@ -236,67 +218,40 @@ async fn reads_state_their_purpose_and_only_the_issuer_changes_status() {
             }
             assert_eq!(mine[1]["useCause"], "婚姻登记");
             // No purpose, no read.
-            refused(
-                served
-                    .call(
-                        &tokens.civil,
-                        Method::GET,
-                        &format!("/v1/licences/{id}"),
-                        None,
-                    )
-                    .await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                served
-                    .call(
-                        &tokens.civil,
-                        Method::GET,
-                        &format!("/v1/licences/{id}?useCause="),
-                        None,
-                    )
-                    .await,
-                400,
-                "USE_CAUSE_REQUIRED",
-            )
-            .await;
+            let civil = asking(&tokens.civil);
+            served
+                .refused_each(&[
+                    civil
+                        .get(format!("/v1/licences/{id}"))
+                        .refused(400, "REQUEST_INVALID"),
+                    civil
+                        .get(format!("/v1/licences/{id}?useCause="))
+                        .refused(400, "USE_CAUSE_REQUIRED"),
+                ])
+                .await;
             // Who read the market bureau's licence is the market bureau's to see.
             let uses = served
                 .read(&tokens.market, &format!("/v1/licences/{id}/uses"))
                 .await;
             // The show and the find.
             assert_eq!(uses["items"].as_array().unwrap().len(), 2, "{uses}");
-            refused(
-                served
-                    .call(
-                        &tokens.civil,
-                        Method::GET,
-                        &format!("/v1/licences/{id}/uses"),
-                        None,
-                    )
-                    .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
+            served
+                .refuses(
+                    civil
+                        .get(format!("/v1/licences/{id}/uses"))
+                        .refused(403, "FORBIDDEN"),
+                )
+                .await;
 
             let why = json!({"reason": "经营异常"});
             let before = served.audit_head().await;
-            refused(
-                served
-                    .call(
-                        &tokens.civil,
-                        Method::POST,
-                        &format!("/v1/licences/{id}/suspend"),
-                        Some(&why),
-                    )
-                    .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
+            served
+                .refuses(
+                    civil
+                        .post(format!("/v1/licences/{id}/suspend"), why.clone())
+                        .refused(403, "FORBIDDEN"),
+                )
+                .await;
             assert_eq!(served.audit_head().await, before, "a refusal wrote");
             for (step, status) in [
                 ("suspend", "suspended"),
@@ -316,19 +271,13 @@ async fn reads_state_their_purpose_and_only_the_issuer_changes_status() {
                     .unwrap();
                 assert_eq!(changed["status"], status, "{step}: {changed}");
             }
-            refused(
-                served
-                    .call(
-                        &tokens.market,
-                        Method::POST,
-                        &format!("/v1/licences/{id}/revoke"),
-                        Some(&why),
-                    )
-                    .await,
-                400,
-                "LICENCE_ALREADY_REVOKED",
-            )
-            .await;
+            served
+                .refuses(
+                    asking(&tokens.market)
+                        .post(format!("/v1/licences/{id}/revoke"), why.clone())
+                        .refused(400, "LICENCE_ALREADY_REVOKED"),
+                )
+                .await;
             let entries = served.hub.store().audit_of(&id, 10).await.unwrap();
             let market = format!("token:{}", &tokens.market[4..24]);
             let changes: Vec<_> = entries
@@ -337,19 +286,13 @@ async fn reads_state_their_purpose_and_only_the_issuer_changes_status() {
                 .collect();
             assert_eq!(changes.len(), 3, "{entries:?}");
             assert!(changes.iter().all(|e| e.actor == market), "{changes:?}");
-            refused(
-                served
-                    .call(
-                        &tokens.market,
-                        Method::POST,
-                        "/v1/licences/not-an-id/revoke",
-                        Some(&why),
-                    )
-                    .await,
-                400,
-                "IDENTIFIER_INVALID",
-            )
-            .await;
+            served
+                .refuses(
+                    asking(&tokens.market)
+                        .post("/v1/licences/not-an-id/revoke", why.clone())
+                        .refused(400, "IDENTIFIER_INVALID"),
+                )
+                .await;
             served
         },
     )

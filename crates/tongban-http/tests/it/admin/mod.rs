@@ -93,6 +93,12 @@ impl Served {
         self.hub.store().audit_head().await.unwrap().0
     }
 
+    /// Makes the request of `refusal`, and checks that it is refused with
+    /// its status and code.
+    pub async fn refuses(&self, refusal: Refusal<'_>) {
+        self.refused_each(std::slice::from_ref(&refusal)).await;
+    }
+
     /// Makes each request of `refusals` in turn, and checks that each is
     /// refused with its status and code.
     pub async fn refused_each(&self, refusals: &[Refusal<'_>]) {

@@ -8,7 +8,7 @@ use tongban_service::{Clock, Service, ServiceConfig};
 
 use super::areas::Call;
 use super::{Tokens, asking};
-use crate::{Served, each_served, refused};
+use crate::{Served, each_served};
 
 const QINGCHENG: &str = "441802";
 
@@ -80,14 +80,13 @@ async fn peers_are_added_trusted_listed_and_removed() {
             let mut tampered = list.clone();
             tampered["validUntil"] = "2099-01-01T00:00:00Z".into();
             let before = served.audit_head().await;
-            refused(
-                served
-                    .call(&tokens.admin, Method::POST, &path, Some(&tampered))
-                    .await,
-                400,
-                "TRUST_LIST_UNTRUSTED",
-            )
-            .await;
+            served
+                .refuses(
+                    asking(&tokens.admin)
+                        .post(&path, tampered)
+                        .refused(400, "TRUST_LIST_UNTRUSTED"),
+                )
+                .await;
             assert_eq!(served.audit_head().await, before);
             let listed = served.read(&tokens.admin, "/v1/peers").await;
             assert_eq!(listed[0]["trust"]["sha256"], stored["sha256"]);

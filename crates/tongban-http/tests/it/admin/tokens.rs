@@ -8,7 +8,7 @@ use tongban_service::samples;
 
 use super::areas::Call;
 use super::{Tokens, asking};
-use crate::{Served, each_served, refused};
+use crate::{Served, each_served};
 
 #[tokio::test]
 async fn tokens_are_made_listed_and_revoked() {
@@ -38,12 +38,9 @@ async fn tokens_are_made_listed_and_revoked() {
                 .read(&token, &format!("/v1/departments/{}", samples::MARKET))
                 .await;
             assert_eq!(own["department"]["code"], samples::MARKET);
-            refused(
-                served.call(&token, Method::GET, "/v1/tokens", None).await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
+            served
+                .refuses(asking(&token).get("/v1/tokens").refused(403, "FORBIDDEN"))
+                .await;
 
             // Listed, never with a secret.
             let listed = served.read(&tokens.admin, "/v1/tokens").await;
@@ -73,12 +70,13 @@ async fn tokens_are_made_listed_and_revoked() {
             assert_eq!(revoked.status(), 200);
             let revoked: serde_json::Value = revoked.json().await.unwrap();
             assert!(revoked["revokedAt"].is_string(), "{revoked}");
-            refused(
-                served.call(&token, Method::GET, "/v1/departments", None).await,
-                401,
-                "TOKEN_REVOKED",
-            )
-            .await;
+            served
+                .refuses(
+                    asking(&token)
+                        .get("/v1/departments")
+                        .refused(401, "TOKEN_REVOKED"),
+                )
+                .await;
             let entries = served.hub.store().audit_of(&id, 10).await.unwrap();
             assert_eq!(entries.len(), 2);
             let revocation = entries.iter().find(|e| e.action == "token.revoke").unwrap();
