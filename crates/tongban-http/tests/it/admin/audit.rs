@@ -11,9 +11,9 @@ use tongban_seal::PublicKey;
 use tongban_seal::archive::ArchiveVerifier;
 use tongban_service::samples;
 
-use super::Tokens;
 use super::areas::Call;
-use crate::{Served, each_served, refused};
+use super::{Tokens, asking};
+use crate::{Served, each_served};
 
 #[tokio::test]
 async fn the_log_is_verified_checkpointed_exported_and_browsed() {
@@ -173,41 +173,31 @@ async fn an_auditor_reads_and_signs_nothing() {
         |served| async move {
             let tokens = Tokens::make(&served).await;
             let before = served.audit_head().await;
-            for token in [&tokens.auditor, &tokens.market, &tokens.verifier] {
-                refused(
-                    served
-                        .call(token, Method::POST, "/v1/audit/checkpoints", None)
-                        .await,
-                    403,
-                    "FORBIDDEN",
-                )
+            let checkpoint = |token| {
+                asking(token)
+                    .send(Method::POST, "/v1/audit/checkpoints", None)
+                    .refused(403, "FORBIDDEN")
+            };
+            let market = |path| asking(&tokens.market).get(path).refused(403, "FORBIDDEN");
+            let auditor = |path| {
+                asking(&tokens.auditor)
+                    .get(path)
+                    .refused(400, "REQUEST_INVALID")
+            };
+            served
+                .refused_each(&[
+                    checkpoint(&tokens.auditor),
+                    checkpoint(&tokens.market),
+                    checkpoint(&tokens.verifier),
+                    market("/v1/audit/entries"),
+                    market("/v1/audit/export"),
+                    market("/v1/audit/verification"),
+                    auditor("/v1/audit/verification?anchor=z6MkNotAKey"),
+                    auditor("/v1/audit/entries?limit=0"),
+                    auditor("/v1/audit/entries?after=-1"),
+                    auditor("/v1/audit/entries?subject=x&colour=red"),
+                ])
                 .await;
-            }
-            for path in [
-                "/v1/audit/entries",
-                "/v1/audit/export",
-                "/v1/audit/verification",
-            ] {
-                refused(
-                    served.call(&tokens.market, Method::GET, path, None).await,
-                    403,
-                    "FORBIDDEN",
-                )
-                .await;
-            }
-            for path in [
-                "/v1/audit/verification?anchor=z6MkNotAKey",
-                "/v1/audit/entries?limit=0",
-                "/v1/audit/entries?after=-1",
-                "/v1/audit/entries?subject=x&colour=red",
-            ] {
-                refused(
-                    served.call(&tokens.auditor, Method::GET, path, None).await,
-                    400,
-                    "REQUEST_INVALID",
-                )
-                .await;
-            }
             assert_eq!(served.audit_head().await, before, "a refusal wrote");
             served
         },

@@ -2,13 +2,12 @@
 //! department, resource and code here), from a day on; an auditor reads
 //! them, a department operator does not.
 
-use reqwest::Method;
 use tongban_service::samples;
 use tongban_store::RefusalCount;
 
-use super::Tokens;
 use super::areas::Call;
-use crate::{Served, each_served, refused};
+use super::{Tokens, asking};
+use crate::{Served, each_served};
 
 #[tokio::test]
 async fn statistics_count_refusals_from_a_day_on() {
@@ -71,31 +70,25 @@ async fn a_bad_day_and_an_operator_are_refused() {
         |_| {},
         |served| async move {
             let tokens = Tokens::make(&served).await;
-            for since in ["2026-13-01", "yesterday", "2026-3-1"] {
-                refused(
-                    served
-                        .call(
-                            &tokens.auditor,
-                            Method::GET,
-                            &format!("/v1/statistics?since={since}"),
-                            None,
-                        )
-                        .await,
-                    400,
-                    "REQUEST_INVALID",
-                )
+            let since = |day| {
+                asking(&tokens.auditor)
+                    .get(format!("/v1/statistics?since={day}"))
+                    .refused(400, "REQUEST_INVALID")
+            };
+            let forbidden = |token| {
+                asking(token)
+                    .get("/v1/statistics")
+                    .refused(403, "FORBIDDEN")
+            };
+            served
+                .refused_each(&[
+                    since("2026-13-01"),
+                    since("yesterday"),
+                    since("2026-3-1"),
+                    forbidden(&tokens.market),
+                    forbidden(&tokens.verifier),
+                ])
                 .await;
-            }
-            for token in [&tokens.market, &tokens.verifier] {
-                refused(
-                    served
-                        .call(token, Method::GET, "/v1/statistics", None)
-                        .await,
-                    403,
-                    "FORBIDDEN",
-                )
-                .await;
-            }
             served
         },
     )
