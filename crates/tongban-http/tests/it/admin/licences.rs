@@ -143,7 +143,6 @@ async fn an_operator_issues_its_departments_licences_with_their_attachments() {
             );
 
             // Not for another department; an administrator names the issuer.
-            let before = served.audit_head().await;
             let mut misspelt = request.clone();
             misspelt["vaildUntil"] = json!("2030-01-01T00:00:00Z");
             served
@@ -162,7 +161,6 @@ async fn an_operator_issues_its_departments_licences_with_their_attachments() {
                         .refused(400, "REQUEST_INVALID"),
                 ])
                 .await;
-            assert_eq!(served.audit_head().await, before, "a refusal wrote");
             let by_admin = served
                 .call(
                     &tokens.admin,
@@ -244,7 +242,6 @@ async fn reads_state_their_purpose_and_only_the_issuer_changes_status() {
                 .await;
 
             let why = json!({"reason": "经营异常"});
-            let before = served.audit_head().await;
             served
                 .refuses(
                     civil
@@ -252,7 +249,6 @@ async fn reads_state_their_purpose_and_only_the_issuer_changes_status() {
                         .refused(403, "FORBIDDEN"),
                 )
                 .await;
-            assert_eq!(served.audit_head().await, before, "a refusal wrote");
             for (step, status) in [
                 ("suspend", "suspended"),
                 ("reinstate", "valid"),

