@@ -93,6 +93,21 @@ impl Served {
         self.hub.store().audit_head().await.unwrap().0
     }
 
+    /// The audit log's entries about `subject`, newest first: each one's
+    /// action, actor, and the token that asked (its detail's `by`; empty
+    /// when it names none).
+    pub async fn audit_trail(&self, subject: &str) -> Vec<[String; 3]> {
+        let entries = self.hub.store().audit_of(subject, 10).await.unwrap();
+        entries
+            .into_iter()
+            .map(|e| {
+                let detail: Value = serde_json::from_str(&e.detail).unwrap();
+                let by = detail["by"].as_str().unwrap_or_default().to_owned();
+                [e.action, e.actor, by]
+            })
+            .collect()
+    }
+
     /// Makes the request of `refusal`, and checks that it is refused with
     /// its status and code, and wrote nothing to the audit log.
     pub async fn refuses(&self, refusal: Refusal<'_>) {
