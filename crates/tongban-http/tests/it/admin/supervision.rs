@@ -7,8 +7,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tongban_service::{CaseEventInput, ItemDraft, samples};
 
-use super::Tokens;
 use super::areas::Call;
+use super::{Tokens, asking};
 use crate::{Served, each_served, refused};
 
 const ITEM: &str = "440114-MZ-0999";
@@ -90,12 +90,13 @@ async fn calendar_standing_and_report_over_http() {
                 .await;
             assert_eq!(due["lastDay"], "2026-02-24");
             let past = "/v1/calendar/deadline?from=2026-12-28&days=5";
-            refused(
-                served.call(&tokens.admin, Method::GET, past, None).await,
-                400,
-                "CALENDAR_YEAR_MISSING",
-            )
-            .await;
+            served
+                .refuses(
+                    asking(&tokens.admin)
+                        .get(past)
+                        .refused(400, "CALENDAR_YEAR_MISSING"),
+                )
+                .await;
 
             // A year is the administrator's to load; refusals write nothing.
             let before = served.audit_head().await;
@@ -103,22 +104,16 @@ async fn calendar_standing_and_report_over_http() {
             overlap["holidays"] = json!([
                 {"name": "a", "from": "2027-01-01", "to": "2027-01-02"},
                 {"name": "b", "from": "2027-01-02", "to": "2027-01-02"}]);
-            refused(
-                served
-                    .call(&tokens.admin, Method::POST, "/v1/calendar", Some(&overlap))
-                    .await,
-                400,
-                "CALENDAR_OVERLAP",
-            )
-            .await;
-            refused(
-                served
-                    .call(&tokens.market, Method::POST, "/v1/calendar", Some(&year_2027()))
-                    .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
+            served
+                .refused_each(&[
+                    asking(&tokens.admin)
+                        .post("/v1/calendar", overlap)
+                        .refused(400, "CALENDAR_OVERLAP"),
+                    asking(&tokens.market)
+                        .post("/v1/calendar", year_2027())
+                        .refused(403, "FORBIDDEN"),
+                ])
+                .await;
             let repeated = served
                 .client
                 .post(served.url("/v1/calendar"))
@@ -143,25 +138,14 @@ async fn calendar_standing_and_report_over_http() {
             assert_eq!(case["case"]["standing"], "warned", "{case}");
             assert_eq!(case["now"]["elapsedMinutes"], 4 * 24 * 60);
             assert_eq!(case["events"].as_array().unwrap().len(), 2);
-            refused(
-                served.call(&tokens.market, Method::GET, &path, None).await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
-            refused(
-                served
-                    .call(
-                        &tokens.civil,
-                        Method::GET,
-                        &format!("/v1/cases/{civil}/SJ-404/supervision"),
-                        None,
-                    )
-                    .await,
-                404,
-                "CASE_UNKNOWN",
-            )
-            .await;
+            served
+                .refused_each(&[
+                    asking(&tokens.market).get(&path).refused(403, "FORBIDDEN"),
+                    asking(&tokens.civil)
+                        .get(format!("/v1/cases/{civil}/SJ-404/supervision"))
+                        .refused(404, "CASE_UNKNOWN"),
+                ])
+                .await;
 
             // The month's report, for the auditor.
             let report = served
@@ -170,22 +154,17 @@ async fn calendar_standing_and_report_over_http() {
             assert_eq!(report["total"]["cases"], 1, "{report}");
             assert_eq!(report["total"]["onTimeRate"], 1.0);
             assert_eq!(report["total"]["zeroVisitRate"], 1.0);
-            refused(
-                served
-                    .call(&tokens.auditor, Method::GET, "/v1/supervision/report?from=March&to=2026-04-01", None)
-                    .await,
-                400,
-                "REQUEST_INVALID",
-            )
-            .await;
-            refused(
-                served
-                    .call(&tokens.civil, Method::GET, "/v1/supervision/report?from=2026-03-01&to=2026-04-01", None)
-                    .await,
-                403,
-                "FORBIDDEN",
-            )
-            .await;
+            let reports = "/v1/supervision/report";
+            served
+                .refused_each(&[
+                    asking(&tokens.auditor)
+                        .get(format!("{reports}?from=March&to=2026-04-01"))
+                        .refused(400, "REQUEST_INVALID"),
+                    asking(&tokens.civil)
+                        .get(format!("{reports}?from=2026-03-01&to=2026-04-01"))
+                        .refused(403, "FORBIDDEN"),
+                ])
+                .await;
             served
         },
     )
