@@ -7,15 +7,17 @@
 //! log; shown only to the office and the unit the order is dispatched to,
 //! and each reading is audited (`order.contact`).
 
+use serde::Serialize;
 use serde_json::json;
 use time::OffsetDateTime;
-use tongban_store::{WorkOrderRow, WorkOrderStepRow};
+use tongban_store::{OrderCounts, WorkOrderRow, WorkOrderStepRow};
 use tongban_supervision::WorkCalendar;
 use tongban_supervision::hotline::{
     Actor, Card, Category, Limits, OrderError, OrderPhase, Step, Taken, WorkOrder,
 };
 
 use crate::error::{Code, Error, Result};
+use crate::supervision::ratio;
 use crate::{Service, text};
 
 /// The setting naming the hotline office.
@@ -123,6 +125,8 @@ fn next_row(
         phase: phase_name(order.phase()).to_owned(),
         closed_at: (order.phase() == OrderPhase::Closed).then_some(at),
         satisfied,
+        signed_on_time: order.signed_on_time(calendar)?,
+        replied_on_time: order.replied_on_time(calendar)?,
         yellow_cards: count(Card::Yellow),
         red_cards: count(Card::Red),
         steps: order.steps().len() as u64,
@@ -191,6 +195,8 @@ impl Service {
             created_at: self.now(),
             closed_at: None,
             satisfied: None,
+            signed_on_time: None,
+            replied_on_time: None,
             yellow_cards: 0,
             red_cards: 0,
             steps: 0,
@@ -349,4 +355,106 @@ impl Service {
         self.order_list(unit, OffsetDateTime::UNIX_EPOCH, to, limit)
             .await
     }
+
+    /// The 12345 report of the work orders created in `[from, to)`: per
+    /// member unit and category, per unit, and in total.
+    /// `REQUEST_INVALID` when `to` is not after `from`.
+    pub async fn order_report(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<OrderReport> {
+        if to <= from {
+            return Err(Error::rejected(
+                Code::RequestInvalid,
+                "a report's period ends after it starts",
+            ));
+        }
+        let counts = self.store.order_counts(from, to).await?;
+        let mut units: Vec<OrderCounts> = Vec::new();
+        let mut total = OrderCounts {
+            unit: "*".into(),
+            category: "*".into(),
+            ..OrderCounts::default()
+        };
+        for c in &counts {
+            match units.last_mut() {
+                Some(u) if u.unit == c.unit => add(u, c),
+                _ => {
+                    let mut u = OrderCounts {
+                        unit: c.unit.clone(),
+                        category: "*".into(),
+                        ..OrderCounts::default()
+                    };
+                    add(&mut u, c);
+                    units.push(u);
+                }
+            }
+            add(&mut total, c);
+        }
+        Ok(OrderReport {
+            from,
+            to,
+            lines: counts.into_iter().map(OrderLine::of).collect(),
+            units: units.into_iter().map(OrderLine::of).collect(),
+            total: OrderLine::of(total),
+        })
+    }
+}
+
+fn add(into: &mut OrderCounts, c: &OrderCounts) {
+    into.orders += c.orders;
+    into.signed += c.signed;
+    into.signed_on_time += c.signed_on_time;
+    into.replied += c.replied;
+    into.replied_on_time += c.replied_on_time;
+    into.visited += c.visited;
+    into.satisfied += c.satisfied;
+    into.closed += c.closed;
+    into.yellow_cards += c.yellow_cards;
+    into.red_cards += c.red_cards;
+}
+
+/// A line of the 12345 report: counts, and rates from them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    /// What was counted.
+    #[serde(flatten)]
+    pub counts: OrderCounts,
+    /// 按时签收率: signed for within the deadline, of those signed.
+    pub sign_on_time_rate: Option<f64>,
+    /// 按时办结率: replied within the deadline, of those replied.
+    pub reply_on_time_rate: Option<f64>,
+    /// 满意率: satisfied, of those called back.
+    pub satisfaction_rate: Option<f64>,
+}
+
+impl OrderLine {
+    fn of(counts: OrderCounts) -> OrderLine {
+        OrderLine {
+            sign_on_time_rate: ratio(counts.signed_on_time, counts.signed),
+            reply_on_time_rate: ratio(counts.replied_on_time, counts.replied),
+            satisfaction_rate: ratio(counts.satisfied, counts.visited),
+            counts,
+        }
+    }
+}
+
+/// The 12345 report over a period.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderReport {
+    /// Orders created from this instant…
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    /// …until this one (excluded).
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+    /// Per member unit and category.
+    pub lines: Vec<OrderLine>,
+    /// Per member unit.
+    pub units: Vec<OrderLine>,
+    /// Everything.
+    pub total: OrderLine,
 }

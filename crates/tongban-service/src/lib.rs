@@ -51,7 +51,7 @@ pub use cases::{
 };
 pub use catalogue::{CatalogueDraft, SHARING_TYPES, sharing_type};
 pub use error::{Code, Error, Result, code_of};
-pub use hotline::NewOrder;
+pub use hotline::{NewOrder, OrderLine, OrderReport};
 pub use keystore::{KeyStore, KeyStoreError};
 pub use licences::{
     AttachmentInput, Export, Found, IssueInput, MAX_USE_CAUSE_CHARS, OnlineVerify, Query,

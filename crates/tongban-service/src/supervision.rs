@@ -397,7 +397,7 @@ pub struct ReportLine {
     pub zero_visit_rate: Option<f64>,
 }
 
-fn ratio(part: u64, whole: u64) -> Option<f64> {
+pub(crate) fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 

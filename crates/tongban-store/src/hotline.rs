@@ -37,6 +37,10 @@ pub struct WorkOrderRow {
     pub closed_at: Option<time::OffsetDateTime>,
     /// The last call back: satisfied or not.
     pub satisfied: Option<bool>,
+    /// Once signed for: within its deadline or not.
+    pub signed_on_time: Option<bool>,
+    /// Once replied: within its deadline or not.
+    pub replied_on_time: Option<bool>,
     /// Yellow cards, as of its last step.
     pub yellow_cards: u32,
     /// Red cards, as of its last step.
@@ -74,7 +78,7 @@ pub struct WorkOrderStepRow {
     pub step: String,
 }
 
-const COLUMNS: &str = "id, office, category, content, area, contact, unit, phase, sign_days, reply_days, created_at, closed_at, satisfied, yellow_cards, red_cards, steps";
+const COLUMNS: &str = "id, office, category, content, area, contact, unit, phase, sign_days, reply_days, created_at, closed_at, satisfied, signed_on_time, replied_on_time, yellow_cards, red_cards, steps";
 
 fn small(r: &impl RowExt, name: &str) -> Result<u32> {
     u32::try_from(r.int(name)?).map_err(|_| StoreError::Corrupt(format!("work order {name}")))
@@ -95,6 +99,8 @@ fn order_from_row(r: &impl RowExt) -> Result<WorkOrderRow> {
         created_at: from_unix(r.int("created_at")?)?,
         closed_at: r.opt_int("closed_at")?.map(from_unix).transpose()?,
         satisfied: r.opt_int("satisfied")?.map(|v| v != 0),
+        signed_on_time: r.opt_int("signed_on_time")?.map(|v| v != 0),
+        replied_on_time: r.opt_int("replied_on_time")?.map(|v| v != 0),
         yellow_cards: small(r, "yellow_cards")?,
         red_cards: small(r, "red_cards")?,
         steps: u64::from(small(r, "steps")?),
@@ -115,7 +121,7 @@ impl Store {
     /// Stores a new work order; `false` if its id exists.
     pub async fn add_work_order(&self, o: &WorkOrderRow, audit: &[AuditRecord]) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
-            execute_audited!(tx, sqlx::query("INSERT INTO work_orders (id, office, category, content, area, contact, unit, phase, sign_days, reply_days, created_at, closed_at, satisfied, yellow_cards, red_cards, steps) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING")
+            execute_audited!(tx, sqlx::query("INSERT INTO work_orders (id, office, category, content, area, contact, unit, phase, sign_days, reply_days, created_at, closed_at, satisfied, signed_on_time, replied_on_time, yellow_cards, red_cards, steps) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO NOTHING")
                 .bind(&o.id)
                 .bind(&o.office)
                 .bind(&o.category)
@@ -129,6 +135,8 @@ impl Store {
                 .bind(unix(o.created_at))
                 .bind(o.closed_at.map(unix))
                 .bind(o.satisfied.map(i64::from))
+                .bind(o.signed_on_time.map(i64::from))
+                .bind(o.replied_on_time.map(i64::from))
                 .bind(i64::from(o.yellow_cards))
                 .bind(i64::from(o.red_cards))
                 .bind(i64::try_from(o.steps).unwrap_or(i64::MAX)), audit)
@@ -157,7 +165,7 @@ impl Store {
                 .await?
                 .rows_affected();
             if inserted == 1 {
-                sqlx::query("UPDATE work_orders SET unit = $1, phase = $2, closed_at = $3, satisfied = $4, yellow_cards = $5, red_cards = $6, steps = $7 WHERE id = $8")
+                sqlx::query("UPDATE work_orders SET unit = $1, phase = $2, closed_at = $3, satisfied = $4, signed_on_time = $9, replied_on_time = $10, yellow_cards = $5, red_cards = $6, steps = $7 WHERE id = $8")
                     .bind(&o.unit)
                     .bind(&o.phase)
                     .bind(o.closed_at.map(unix))
@@ -166,6 +174,8 @@ impl Store {
                     .bind(i64::from(o.red_cards))
                     .bind(i64::try_from(o.steps).unwrap_or(i64::MAX))
                     .bind(&o.id)
+                    .bind(o.signed_on_time.map(i64::from))
+                    .bind(o.replied_on_time.map(i64::from))
                     .execute(&mut *tx)
                     .await?;
                 if !audit.is_empty() {
@@ -230,4 +240,86 @@ impl Store {
                 .collect()
         })
     }
+
+    /// Work orders created in `[from, to)`, counted per unit (`-` for
+    /// those not dispatched) and category, in one query.
+    pub async fn order_counts(
+        &self,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+    ) -> Result<Vec<OrderCounts>> {
+        const SQL: &str = "SELECT COALESCE(unit, '-') AS unit, category, \
+            CAST(COUNT(*) AS BIGINT) AS orders, \
+            CAST(COALESCE(SUM(CASE WHEN signed_on_time IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS signed, \
+            CAST(COALESCE(SUM(CASE WHEN signed_on_time = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS signed_on_time, \
+            CAST(COALESCE(SUM(CASE WHEN replied_on_time IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS replied, \
+            CAST(COALESCE(SUM(CASE WHEN replied_on_time = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS replied_on_time, \
+            CAST(COALESCE(SUM(CASE WHEN satisfied IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS visited, \
+            CAST(COALESCE(SUM(CASE WHEN satisfied = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS satisfied, \
+            CAST(COALESCE(SUM(CASE WHEN phase = 'closed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS closed, \
+            CAST(COALESCE(SUM(yellow_cards), 0) AS BIGINT) AS yellow_cards, \
+            CAST(COALESCE(SUM(red_cards), 0) AS BIGINT) AS red_cards \
+            FROM work_orders WHERE created_at >= $1 AND created_at < $2 \
+            GROUP BY COALESCE(unit, '-'), category ORDER BY 1, 2";
+        on_db!(&self.db, pool => {
+            sqlx::query(SQL)
+                .bind(unix(from))
+                .bind(unix(to))
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(counts_from_row)
+                .collect()
+        })
+    }
+}
+
+/// One member unit's work orders of one category in a period, counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCounts {
+    /// The member unit (`-`: not dispatched).
+    pub unit: String,
+    /// The category.
+    pub category: String,
+    /// Orders created in the period.
+    pub orders: u64,
+    /// Signed for.
+    pub signed: u64,
+    /// Signed for within the deadline (按时签收).
+    pub signed_on_time: u64,
+    /// Replied.
+    pub replied: u64,
+    /// Replied within the deadline (按时办结).
+    pub replied_on_time: u64,
+    /// Called back.
+    pub visited: u64,
+    /// Satisfied at the call back.
+    pub satisfied: u64,
+    /// Closed.
+    pub closed: u64,
+    /// Yellow cards.
+    pub yellow_cards: u64,
+    /// Red cards.
+    pub red_cards: u64,
+}
+
+fn counts_from_row(r: &impl RowExt) -> Result<OrderCounts> {
+    let n = |name: &str| -> Result<u64> {
+        u64::try_from(r.int(name)?).map_err(|_| StoreError::Corrupt(format!("count {name}")))
+    };
+    Ok(OrderCounts {
+        unit: r.text("unit")?,
+        category: r.text("category")?,
+        orders: n("orders")?,
+        signed: n("signed")?,
+        signed_on_time: n("signed_on_time")?,
+        replied: n("replied")?,
+        replied_on_time: n("replied_on_time")?,
+        visited: n("visited")?,
+        satisfied: n("satisfied")?,
+        closed: n("closed")?,
+        yellow_cards: n("yellow_cards")?,
+        red_cards: n("red_cards")?,
+    })
 }

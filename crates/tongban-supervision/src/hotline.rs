@@ -386,6 +386,38 @@ impl WorkOrder {
         }
     }
 
+    /// When the current dispatch was signed for, if it was.
+    fn signed_at(&self) -> Option<OffsetDateTime> {
+        let dispatched = self.last_at(|s| matches!(s, Step::Dispatched { .. }))?;
+        self.last_at(|s| matches!(s, Step::Signed {}))
+            .filter(|&s| s >= dispatched)
+    }
+
+    /// When the current handling was replied to, if it was.
+    fn replied_at(&self) -> Option<OffsetDateTime> {
+        let start = self.last_at(|s| matches!(s, Step::Signed {} | Step::Reopened { .. }))?;
+        self.last_at(|s| matches!(s, Step::Replied { .. }))
+            .filter(|&r| r >= start)
+    }
+
+    /// Whether the current dispatch was signed for within its deadline
+    /// (`None` while it is not signed for).
+    pub fn signed_on_time(&self, calendar: &WorkCalendar) -> Result<Option<bool>, OrderError> {
+        match (self.signed_at(), self.sign_deadline(calendar)?) {
+            (Some(at), Some(due)) => Ok(Some(at <= due)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether the current handling was replied to within its deadline
+    /// (`None` while there is no reply).
+    pub fn replied_on_time(&self, calendar: &WorkCalendar) -> Result<Option<bool>, OrderError> {
+        match (self.replied_at(), self.reply_deadline(calendar)?) {
+            (Some(at), Some(due)) => Ok(Some(at <= due)),
+            _ => Ok(None),
+        }
+    }
+
     /// The cards the order earned by `now`: a yellow card for a sign-for
     /// past its deadline and for a reply past its deadline (still missing
     /// at `now`, or given late); a red card instead of the reply's yellow
@@ -397,21 +429,12 @@ impl WorkOrder {
     ) -> Result<Vec<Card>, OrderError> {
         let mut cards = Vec::new();
         if let Some(due) = self.sign_deadline(calendar)? {
-            let signed = self.last_at(|s| matches!(s, Step::Signed {}));
-            let done = signed.filter(|&s| {
-                self.last_at(|s| matches!(s, Step::Dispatched { .. }))
-                    .is_some_and(|d| s >= d)
-            });
-            if done.unwrap_or(now) > due {
+            if self.signed_at().unwrap_or(now) > due {
                 cards.push(Card::Yellow);
             }
         }
         if let Some(due) = self.reply_deadline(calendar)? {
-            let replied = self.last_at(|s| matches!(s, Step::Replied { .. }));
-            let start = self
-                .last_at(|s| matches!(s, Step::Signed {} | Step::Reopened { .. }))
-                .unwrap_or(due);
-            let answered = replied.filter(|&r| r >= start).unwrap_or(now);
+            let answered = self.replied_at().unwrap_or(now);
             if answered > due {
                 let limit = self.limits.reply_days + self.extension_days;
                 let red_from = calendar.deadline(due - Duration::days(1), limit)?;

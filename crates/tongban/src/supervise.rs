@@ -1,14 +1,16 @@
 //! `tongban supervise`: electronic supervision (电子监察) from the store —
 //! the report of a period's cases per department and item type (按时办结率,
 //! elapsed against promised and legal limits, 评价率, 满意度, online and
-//! 零跑动 shares), on screen, as JSON, CSV or XLSX.
+//! 零跑动 shares), and of its 12345 work orders per member unit and
+//! category (按时签收率, 按时办结率, 满意率, cards), on screen, as JSON, CSV
+//! or XLSX.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
 use time::{Date, OffsetDateTime, Time};
-use tongban_service::{ReportLine, SupervisionReport};
+use tongban_service::{OrderLine, OrderReport, ReportLine, SupervisionReport};
 use tongban_supervision::calendar::CHINA;
 
 use crate::Context;
@@ -36,6 +38,23 @@ pub enum SuperviseCommand {
         #[arg(long)]
         xlsx: Option<PathBuf>,
     },
+    /// The 12345 report of the work orders created in a period, per member
+    /// unit and category, per unit and in total: 按时签收率, 按时办结率,
+    /// 满意率, yellow and red cards.
+    Orders {
+        /// First day (YYYY-MM-DD).
+        #[arg(long)]
+        from: String,
+        /// Day after the last (YYYY-MM-DD).
+        #[arg(long)]
+        to: String,
+        /// Also write the lines as CSV.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Also write the lines as an Excel workbook (.xlsx).
+        #[arg(long)]
+        xlsx: Option<PathBuf>,
+    },
 }
 
 fn day(text: &str, what: &str) -> anyhow::Result<OffsetDateTime> {
@@ -50,29 +69,137 @@ fn day(text: &str, what: &str) -> anyhow::Result<OffsetDateTime> {
 }
 
 pub async fn run(ctx: &Context, cmd: SuperviseCommand) -> anyhow::Result<ExitCode> {
-    let SuperviseCommand::Report {
-        from,
-        to,
-        dept,
-        csv,
-        xlsx,
-    } = cmd;
-    let (from, to) = (day(&from, "from")?, day(&to, "to")?);
-    let hub = ctx.open().await?;
-    let report = hub.supervision_report(dept.as_deref(), from, to).await?;
-    hub.close().await;
-    if let Some(path) = &csv {
-        write_csv(path, &report)?;
-    }
-    if let Some(path) = &xlsx {
-        write_xlsx(path, &report)?;
-    }
-    if ctx.json {
-        print_json(&report)?;
-    } else {
-        print_report(&report);
+    match cmd {
+        SuperviseCommand::Report {
+            from,
+            to,
+            dept,
+            csv,
+            xlsx,
+        } => {
+            let (from, to) = (day(&from, "from")?, day(&to, "to")?);
+            let hub = ctx.open().await?;
+            let report = hub.supervision_report(dept.as_deref(), from, to).await?;
+            hub.close().await;
+            let rows: Vec<Vec<String>> = all_lines(&report).into_iter().map(cells).collect();
+            write_files(csv.as_deref(), xlsx.as_deref(), "电子监察", COLUMNS, &rows)?;
+            if ctx.json {
+                print_json(&report)?;
+            } else {
+                print_rows((report.from, report.to), COLUMNS, &rows);
+            }
+        }
+        SuperviseCommand::Orders {
+            from,
+            to,
+            csv,
+            xlsx,
+        } => {
+            let (from, to) = (day(&from, "from")?, day(&to, "to")?);
+            let hub = ctx.open().await?;
+            let report = hub.order_report(from, to).await?;
+            hub.close().await;
+            let rows: Vec<Vec<String>> =
+                order_lines(&report).into_iter().map(order_cells).collect();
+            write_files(
+                csv.as_deref(),
+                xlsx.as_deref(),
+                "12345工单",
+                ORDER_COLUMNS,
+                &rows,
+            )?;
+            if ctx.json {
+                print_json(&report)?;
+            } else {
+                print_rows((report.from, report.to), ORDER_COLUMNS, &rows);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn write_files(
+    csv: Option<&Path>,
+    xlsx: Option<&Path>,
+    sheet: &str,
+    columns: &[&str],
+    rows: &[Vec<String>],
+) -> anyhow::Result<()> {
+    if let Some(path) = csv {
+        write_csv(path, columns, rows)?;
+    }
+    if let Some(path) = xlsx {
+        write_xlsx(path, sheet, columns, rows)?;
+    }
+    Ok(())
+}
+
+/// The columns of a 12345 report line.
+const ORDER_COLUMNS: &[&str] = &[
+    "成员单位",
+    "类别",
+    "工单数",
+    "签收",
+    "按时签收",
+    "按时签收率",
+    "回复",
+    "按时办结",
+    "按时办结率",
+    "回访",
+    "满意",
+    "满意率",
+    "办结",
+    "黄牌",
+    "红牌",
+];
+
+fn category_name(c: &str) -> String {
+    if c == "*" {
+        return "合计".into();
+    }
+    serde_json::from_value::<tongban_supervision::hotline::Category>(serde_json::json!(c))
+        .map(|c| c.name().to_owned())
+        .unwrap_or_else(|_| c.to_owned())
+}
+
+fn order_cells(l: &OrderLine) -> Vec<String> {
+    let c = &l.counts;
+    vec![
+        if c.unit == "*" {
+            "全部".into()
+        } else {
+            c.unit.clone()
+        },
+        category_name(&c.category),
+        c.orders.to_string(),
+        c.signed.to_string(),
+        c.signed_on_time.to_string(),
+        percent(l.sign_on_time_rate),
+        c.replied.to_string(),
+        c.replied_on_time.to_string(),
+        percent(l.reply_on_time_rate),
+        c.visited.to_string(),
+        c.satisfied.to_string(),
+        percent(l.satisfaction_rate),
+        c.closed.to_string(),
+        c.yellow_cards.to_string(),
+        c.red_cards.to_string(),
+    ]
+}
+
+fn order_lines(report: &OrderReport) -> Vec<&OrderLine> {
+    let mut out = Vec::new();
+    for u in &report.units {
+        out.extend(
+            report
+                .lines
+                .iter()
+                .filter(|l| l.counts.unit == u.counts.unit),
+        );
+        out.push(u);
+    }
+    out.push(&report.total);
+    out
 }
 
 /// The columns of a report line: header and cell.
@@ -160,52 +287,61 @@ fn all_lines(report: &SupervisionReport) -> Vec<&ReportLine> {
     out
 }
 
-fn print_report(report: &SupervisionReport) {
+fn print_rows(
+    (from, to): (OffsetDateTime, OffsetDateTime),
+    columns: &[&str],
+    rows: &[Vec<String>],
+) {
     println!(
-        "cases opened {} to {}",
-        tongban_seal::timefmt::format_rfc3339(report.from),
-        tongban_seal::timefmt::format_rfc3339(report.to)
+        "{} to {}",
+        tongban_seal::timefmt::format_rfc3339(from),
+        tongban_seal::timefmt::format_rfc3339(to)
     );
-    let mut table = crate::table::Table::new()
-        .right_aligned(&[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
-    table.row(COLUMNS.iter().copied());
-    for l in all_lines(report) {
-        table.row(cells(l));
+    let numeric: Vec<usize> = (2..columns.len()).collect();
+    let mut table = crate::table::Table::new().right_aligned(&numeric);
+    table.row(columns.iter().copied());
+    for r in rows {
+        table.row(r.iter().cloned());
     }
     table.print();
 }
 
-fn write_csv(path: &Path, report: &SupervisionReport) -> anyhow::Result<()> {
+fn write_csv(path: &Path, columns: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
     let io = |e: std::io::Error| Coded::new("IO", format!("{}: {e}", path.display()));
     let mut file = std::fs::File::create(path).map_err(io)?;
     // A byte-order mark, so that spreadsheet programs read UTF-8.
     std::io::Write::write_all(&mut file, "\u{feff}".as_bytes()).map_err(io)?;
     let mut out = csv::Writer::from_writer(file);
     let csv_err = |e: csv::Error| Coded::new("IO", format!("{}: {e}", path.display()));
-    out.write_record(COLUMNS).map_err(csv_err)?;
-    for l in all_lines(report) {
-        out.write_record(cells(l)).map_err(csv_err)?;
+    out.write_record(columns).map_err(csv_err)?;
+    for r in rows {
+        out.write_record(r).map_err(csv_err)?;
     }
     out.flush().map_err(io)?;
     Ok(())
 }
 
-fn write_xlsx(path: &Path, report: &SupervisionReport) -> anyhow::Result<()> {
+fn write_xlsx(
+    path: &Path,
+    sheet_name: &str,
+    columns: &[&str],
+    rows: &[Vec<String>],
+) -> anyhow::Result<()> {
     let xlsx_err =
         |e: rust_xlsxwriter::XlsxError| Coded::new("IO", format!("{}: {e}", path.display()));
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
-    sheet.set_name("电子监察").map_err(xlsx_err)?;
+    sheet.set_name(sheet_name).map_err(xlsx_err)?;
     let bold = rust_xlsxwriter::Format::new().set_bold();
-    for (col, header) in COLUMNS.iter().enumerate() {
+    for (col, header) in columns.iter().enumerate() {
         let col = u16::try_from(col).unwrap_or(u16::MAX);
         sheet
             .write_string_with_format(0, col, *header, &bold)
             .map_err(xlsx_err)?;
     }
-    for (row, l) in all_lines(report).into_iter().enumerate() {
+    for (row, cells) in rows.iter().enumerate() {
         let row = u32::try_from(row + 1).unwrap_or(u32::MAX);
-        for (col, cell) in cells(l).into_iter().enumerate() {
+        for (col, cell) in cells.iter().enumerate() {
             let col = u16::try_from(col).unwrap_or(u16::MAX);
             // Counts as numbers, so that the sheet can sum them.
             match cell.parse::<f64>() {

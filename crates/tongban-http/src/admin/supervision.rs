@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{Date, OffsetDateTime, Time};
-use tongban_service::{Action, CalendarEntry, CaseSupervision, SupervisionReport};
+use tongban_service::{Action, CalendarEntry, CaseSupervision, OrderReport, SupervisionReport};
 use tongban_supervision::CalendarYear;
 use tongban_supervision::calendar::CHINA;
 use utoipa::{IntoParams, OpenApi};
@@ -34,11 +34,13 @@ pub(crate) fn routes() -> Api {
         .needs(Action::CasesRead)
         .get("/v1/supervision/report", report)
         .needs(Action::StatisticsRead)
+        .get("/v1/supervision/orders", orders)
+        .needs(Action::StatisticsRead)
 }
 
 /// This area's part of the OpenAPI document.
 #[derive(Debug, OpenApi)]
-#[openapi(paths(calendar, load, deadline, standing, report))]
+#[openapi(paths(calendar, load, deadline, standing, report, orders))]
 pub(crate) struct Doc;
 
 /// The years of the working-day calendar in force, each shipped with this
@@ -177,4 +179,32 @@ pub(crate) async fn report(
             .supervision_report(q.department.as_deref(), from, to)
             .await?,
     ))
+}
+
+/// The query of `GET /v1/supervision/orders`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct OrdersQuery {
+    /// First day (YYYY-MM-DD, China time).
+    from: String,
+    /// Day after the last.
+    to: String,
+}
+
+/// The 12345 report of the work orders created in a period: per member
+/// unit and category, per unit and in total (`tongban supervise orders`).
+#[utoipa::path(get, path = "/v1/supervision/orders", tag = "supervision",
+    params(OrdersQuery),
+    security(("token" = []), ("clientCertificate" = [])),
+    responses((status = 200, description = "`from`, `to`, `lines`, `units`, `total`: orders, signed and replied (on time), called back, satisfied, closed, yellow and red cards, 按时签收率, 按时办结率, 满意率", body = Object), Refused))]
+pub(crate) async fn orders(
+    State(state): State<HttpState>,
+    caller: Caller,
+    Params(q): Params<OrdersQuery>,
+) -> Result<Json<OrderReport>, Problem> {
+    caller.may(Action::StatisticsRead)?;
+    let at = |d: Date| -> OffsetDateTime { d.with_time(Time::MIDNIGHT).assume_offset(CHINA) };
+    let (from, to) = (at(day(&q.from, "from")?), at(day(&q.to, "to")?));
+    Ok(Json(state.hub.order_report(from, to).await?))
 }

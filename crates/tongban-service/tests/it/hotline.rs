@@ -176,6 +176,46 @@ async fn an_order_goes_from_the_office_to_a_unit_and_back() {
                 .contains("13800000000")
         );
         assert!(!format!("{listed:?}").contains("13800000000"));
+
+        // The month's 12345 report: the market bureau signed late, replied
+        // on time, and the citizen was satisfied.
+        let report = hub
+            .order_report(
+                datetime!(2026-11-01 00:00 +8),
+                datetime!(2026-12-01 00:00 +8),
+            )
+            .await
+            .unwrap();
+        let t = &report.total;
+        assert_eq!(
+            (
+                t.counts.orders,
+                t.counts.signed,
+                t.counts.signed_on_time,
+                t.counts.replied,
+                t.counts.replied_on_time
+            ),
+            (1, 1, 0, 1, 1)
+        );
+        assert_eq!(
+            (t.counts.yellow_cards, t.counts.red_cards, t.counts.closed),
+            (1, 0, 1)
+        );
+        assert_eq!(t.sign_on_time_rate, Some(0.0));
+        assert_eq!(t.reply_on_time_rate, Some(1.0));
+        assert_eq!(t.satisfaction_rate, Some(1.0));
+        assert_eq!(report.units[0].counts.unit, MARKET);
+        assert_eq!(report.lines[0].counts.category, "consumer-complaint");
+        assert_eq!(
+            code(
+                hub.order_report(
+                    datetime!(2026-12-01 00:00 +8),
+                    datetime!(2026-11-01 00:00 +8)
+                )
+                .await
+            ),
+            "REQUEST_INVALID"
+        );
     })
     .await;
 }

@@ -16,6 +16,8 @@ CREATE TABLE work_orders (
     created_at      BIGINT NOT NULL,
     closed_at       BIGINT,
     satisfied       BIGINT,                    -- the last call back: 1 satisfied, 0 not
+    signed_on_time  BIGINT,                    -- once signed for: 1 within its deadline, 0 late
+    replied_on_time BIGINT,                    -- once replied: 1 within its deadline, 0 late
     yellow_cards    BIGINT NOT NULL,           -- as of the last step
     red_cards       BIGINT NOT NULL,
     steps           BIGINT NOT NULL

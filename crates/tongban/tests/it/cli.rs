@@ -618,6 +618,26 @@ fn every_command_speaks_json_in_camel_case() {
         let listed = tour.run(&data, &["hotline", "list"], 0);
         assert_eq!(listed[0]["phase"], "handling", "{listed}");
         assert!(!listed.to_string().contains("13900000000"), "{listed}");
+        let orders_csv = d.join("orders.csv");
+        let report = tour.run(
+            &data,
+            &[
+                "supervise",
+                "orders",
+                "--from",
+                "2026-01-01",
+                "--to",
+                "2100-01-01",
+                "--csv",
+                path(&orders_csv),
+            ],
+            0,
+        );
+        assert_eq!(report["total"]["orders"], 1, "{report}");
+        assert_eq!(report["total"]["signedOnTime"], 1, "{report}");
+        let text = std::fs::read_to_string(&orders_csv).unwrap();
+        assert!(text.starts_with("\u{feff}成员单位,类别,工单数"), "{text}");
+        assert!(text.contains("诉求"), "{text}");
 
         // The working-day calendar: shipped years, a year loaded, deadlines.
         let years = tour.run(&data, &["calendar", "list"], 0);

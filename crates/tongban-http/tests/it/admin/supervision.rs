@@ -69,6 +69,10 @@ pub async fn calls(served: &Served) -> Vec<Call> {
             "/v1/supervision/report",
             "/v1/supervision/report?from=2026-03-01&to=2026-04-01",
         ),
+        Call::get(
+            "/v1/supervision/orders",
+            "/v1/supervision/orders?from=2026-01-01&to=2100-01-01",
+        ),
     ]
 }
 
@@ -154,6 +158,12 @@ async fn calendar_standing_and_report_over_http() {
             assert_eq!(report["total"]["cases"], 1, "{report}");
             assert_eq!(report["total"]["onTimeRate"], 1.0);
             assert_eq!(report["total"]["zeroVisitRate"], 1.0);
+            // No work orders yet: counted as none, rates null.
+            let orders = served
+                .read(&tokens.auditor, "/v1/supervision/orders?from=2026-01-01&to=2027-01-01")
+                .await;
+            assert_eq!(orders["total"]["orders"], 0, "{orders}");
+            assert_eq!(orders["total"]["signOnTimeRate"], Value::Null);
             let reports = "/v1/supervision/report";
             served
                 .refused_each(&[
