@@ -91,31 +91,7 @@ pub(crate) async fn answer(
             })?
         }
         REGION_LICENCES => written(&region_licences(shared, request).await?)?,
-        CaseEvent::RESOURCE => {
-            let e: CaseEvent = read(request)?;
-            let input = CaseEventInput::parse(
-                e.case_id,
-                e.service_item,
-                e.channel,
-                e.zero_visit,
-                &e.at,
-                &e.event,
-            )
-            .map_err(|e| refused(&e))?;
-            let case = hub
-                .case_event(&h.sender, input, false)
-                .await
-                .map_err(|e| refused(&e))?;
-            written(&CaseStanding {
-                case_id: case.case_id,
-                phase: case.phase,
-                elapsed_minutes: case.elapsed_minutes,
-                promised_days: case.promised_days,
-                legal_days: case.legal_days,
-                standing: case.standing,
-                events: case.events,
-            })?
-        }
+        CaseEvent::RESOURCE => written(&case_event(hub, &h.sender, read(request)?).await?)?,
         other => {
             return Err(ProtoError::new(
                 ErrorCode::Internal,
@@ -142,6 +118,36 @@ pub(crate) async fn answer(
         payload_ref: None,
     }
     .sign(&key)
+}
+
+/// `hub.case.event`: the event recorded, the case's standing answered.
+async fn case_event(
+    hub: &Service,
+    department: &str,
+    e: CaseEvent,
+) -> Result<CaseStanding, ProtoError> {
+    let input = CaseEventInput::parse(
+        e.case_id,
+        e.service_item,
+        e.channel,
+        e.zero_visit,
+        &e.at,
+        &e.event,
+    )
+    .map_err(|e| refused(&e))?;
+    let case = hub
+        .case_event(department, input, false)
+        .await
+        .map_err(|e| refused(&e))?;
+    Ok(CaseStanding {
+        case_id: case.case_id,
+        phase: case.phase,
+        elapsed_minutes: case.elapsed_minutes,
+        promised_days: case.promised_days,
+        legal_days: case.legal_days,
+        standing: case.standing,
+        events: case.events,
+    })
 }
 
 fn case_query(q: CaseLicenceQuery) -> CaseQuery {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use serde_json::json;
-use tongban_service::NewOrder;
+use tongban_service::{NewOrder, Service};
 use tongban_supervision::hotline::{Category, Step};
 
 use crate::Context;
@@ -105,27 +105,7 @@ pub async fn run(ctx: &Context, cmd: HotlineCommand) -> anyhow::Result<ExitCode>
             content,
             area,
             contact,
-        } => {
-            let category: Category = serde_json::from_value(json!(category)).map_err(|_| {
-                Coded::usage(
-                    "ORDER_STEP_INVALID",
-                    "--category is consultation, suggestion, appeal, consumer-complaint, economic-report or administrative-complaint",
-                )
-            })?;
-            let new = NewOrder {
-                id,
-                category,
-                content,
-                area,
-                contact,
-            };
-            let row = hub.order_create(&office, new).await?;
-            if ctx.json {
-                print_json(&row)?;
-            } else {
-                println!("work order {} ({})", row.id, category.name());
-            }
-        }
+        } => create(ctx, &hub, &office, (id, category, content, area, contact)).await?,
         HotlineCommand::Step { dept, id, step, at } => {
             let step: Step = tongban_seal::json::from_slice_strict(step.as_bytes())
                 .map_err(|e| Coded::usage(e.code(), format!("the step: {e}")))
@@ -150,62 +130,107 @@ pub async fn run(ctx: &Context, cmd: HotlineCommand) -> anyhow::Result<ExitCode>
                 );
             }
         }
-        HotlineCommand::Show { dept, id, contact } => {
-            let (order, steps) = hub.order_show(&dept, &id).await?;
-            let contact = if contact {
-                Some(hub.order_contact(&dept, &id).await?)
-            } else {
-                None
-            };
-            if ctx.json {
-                print_json(&json!({"order": order, "steps": steps, "contact": contact}))?;
-            } else {
-                println!(
-                    "work order {}  {}  {}  unit {}{}",
-                    order.id,
-                    order.category,
-                    order.phase,
-                    order.unit.as_deref().unwrap_or("-"),
-                    cards(order.yellow_cards, order.red_cards)
-                );
-                println!("  {}", order.content);
-                if let Some(c) = contact {
-                    println!("  contact: {c}");
-                }
-                for s in steps {
-                    println!(
-                        "  #{} {}  {}  {}",
-                        s.seq,
-                        tongban_seal::timefmt::format_rfc3339(s.at),
-                        s.actor,
-                        s.step
-                    );
-                }
-            }
-        }
-        HotlineCommand::List { unit, limit } => {
-            let from = time::OffsetDateTime::UNIX_EPOCH;
-            let to = hub.now() + time::Duration::days(1);
-            let rows = hub.order_list(unit.as_deref(), from, to, limit).await?;
-            if ctx.json {
-                print_json(&rows)?;
-            } else {
-                let mut table = crate::table::Table::new();
-                for o in rows {
-                    table.row([
-                        o.id.clone(),
-                        o.category.clone(),
-                        o.phase.clone(),
-                        o.unit.clone().unwrap_or_else(|| "-".into()),
-                        cards(o.yellow_cards, o.red_cards),
-                    ]);
-                }
-                table.print();
-            }
-        }
+        HotlineCommand::Show { dept, id, contact } => show(ctx, &hub, &dept, &id, contact).await?,
+        HotlineCommand::List { unit, limit } => list(ctx, &hub, unit.as_deref(), limit).await?,
     }
     hub.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `hotline create`: the call taken as an order.
+async fn create(
+    ctx: &Context,
+    hub: &Service,
+    office: &str,
+    (id, category, content, area, contact): (String, String, String, Option<String>, String),
+) -> anyhow::Result<()> {
+    let category: Category = serde_json::from_value(json!(category)).map_err(|_| {
+        Coded::usage(
+            "ORDER_STEP_INVALID",
+            "--category is consultation, suggestion, appeal, consumer-complaint, economic-report or administrative-complaint",
+        )
+    })?;
+    let new = NewOrder {
+        id,
+        category,
+        content,
+        area,
+        contact,
+    };
+    let row = hub.order_create(office, new).await?;
+    if ctx.json {
+        return print_json(&row);
+    }
+    println!("work order {} ({})", row.id, category.name());
+    Ok(())
+}
+
+/// `hotline show`: an order with its steps, and the contact when asked.
+async fn show(
+    ctx: &Context,
+    hub: &Service,
+    dept: &str,
+    id: &str,
+    contact: bool,
+) -> anyhow::Result<()> {
+    let (order, steps) = hub.order_show(dept, id).await?;
+    let contact = if contact {
+        Some(hub.order_contact(dept, id).await?)
+    } else {
+        None
+    };
+    if ctx.json {
+        return print_json(&json!({"order": order, "steps": steps, "contact": contact}));
+    }
+    println!(
+        "work order {}  {}  {}  unit {}{}",
+        order.id,
+        order.category,
+        order.phase,
+        order.unit.as_deref().unwrap_or("-"),
+        cards(order.yellow_cards, order.red_cards)
+    );
+    println!("  {}", order.content);
+    if let Some(c) = contact {
+        println!("  contact: {c}");
+    }
+    for s in steps {
+        println!(
+            "  #{} {}  {}  {}",
+            s.seq,
+            tongban_seal::timefmt::format_rfc3339(s.at),
+            s.actor,
+            s.step
+        );
+    }
+    Ok(())
+}
+
+/// `hotline list`: orders, newest first, without contacts.
+async fn list(
+    ctx: &Context,
+    hub: &Service,
+    unit: Option<&str>,
+    limit: usize,
+) -> anyhow::Result<()> {
+    let from = time::OffsetDateTime::UNIX_EPOCH;
+    let to = hub.now() + time::Duration::days(1);
+    let rows = hub.order_list(unit, from, to, limit).await?;
+    if ctx.json {
+        return print_json(&rows);
+    }
+    let mut table = crate::table::Table::new();
+    for o in rows {
+        table.row([
+            o.id.clone(),
+            o.category.clone(),
+            o.phase.clone(),
+            o.unit.clone().unwrap_or_else(|| "-".into()),
+            cards(o.yellow_cards, o.red_cards),
+        ]);
+    }
+    table.print();
+    Ok(())
 }
 
 fn cards(yellow: u32, red: u32) -> String {
