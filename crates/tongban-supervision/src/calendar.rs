@@ -302,7 +302,7 @@ impl WorkCalendar {
         let end = last
             .next_day()
             .ok_or(CalendarError::YearMissing(last.year() + 1))?;
-        Ok(end.with_time(Time::MIDNIGHT).assume_offset(CHINA))
+        Ok(start_of(end))
     }
 
     /// Working time between two instants: the part of `[from, to)` that
@@ -318,11 +318,10 @@ impl WorkCalendar {
         let mut at = from;
         while at < to {
             let day = at.date();
-            let next = day
-                .next_day()
-                .ok_or(CalendarError::YearMissing(day.year() + 1))?
-                .with_time(Time::MIDNIGHT)
-                .assume_offset(CHINA);
+            let next = start_of(
+                day.next_day()
+                    .ok_or(CalendarError::YearMissing(day.year() + 1))?,
+            );
             let end = next.min(to);
             if self.is_working_day(day)? {
                 total += end - at;
@@ -333,13 +332,24 @@ impl WorkCalendar {
     }
 }
 
+/// The day `text` names (`YYYY-MM-DD`), or why it names none.
+pub fn parse_day(text: &str) -> Result<Date, String> {
+    Date::parse(text, day::FORMAT).map_err(|e| format!("{text:?} is not YYYY-MM-DD: {e}"))
+}
+
+/// The instant `day` starts in China (00:00, UTC+8): where periods and
+/// reports over days begin.
+pub fn start_of(day: Date) -> OffsetDateTime {
+    day.with_time(Time::MIDNIGHT).assume_offset(CHINA)
+}
+
 /// `YYYY-MM-DD`.
 mod day {
     use serde::{Deserialize, Deserializer, Serializer};
     use time::Date;
     use time::macros::format_description;
 
-    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    pub(super) const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
         format_description!("[year]-[month]-[day]");
 
     pub(super) fn serialize<S: Serializer>(date: &Date, s: S) -> Result<S::Ok, S::Error> {
@@ -349,7 +359,6 @@ mod day {
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
         let text = String::deserialize(d)?;
-        Date::parse(&text, FORMAT)
-            .map_err(|e| serde::de::Error::custom(format!("{text:?} is not YYYY-MM-DD: {e}")))
+        super::parse_day(&text).map_err(serde::de::Error::custom)
     }
 }

@@ -15,9 +15,9 @@
 //! days of it.
 
 use serde::{Deserialize, Serialize};
-use time::{Duration, OffsetDateTime, Time};
+use time::{Duration, OffsetDateTime};
 
-use crate::calendar::{CHINA, CalendarError, WorkCalendar};
+use crate::calendar::{CHINA, CalendarError, WorkCalendar, start_of};
 
 /// What happened to a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,7 +254,7 @@ impl Lifecycle {
             .to_offset(CHINA)
             .date()
             .next_day()
-            .map(|d| d.with_time(Time::MIDNIGHT).assume_offset(CHINA))
+            .map(start_of)
             .ok_or(CalendarError::YearMissing(accepted.year() + 1))?;
         let mut total = Duration::ZERO;
         let mut running_since = Some(clock_start);

@@ -57,13 +57,8 @@ pub async fn run(ctx: &Context, cmd: CalendarCommand) -> anyhow::Result<ExitCode
         }
         CalendarCommand::List => list(ctx, &hub.calendar_years().await?)?,
         CalendarCommand::Deadline { from, days } => {
-            let format = time::macros::format_description!("[year]-[month]-[day]");
-            let start = time::Date::parse(&from, format).map_err(|e| {
-                Coded::usage(
-                    "DATE_INVALID",
-                    format!("--from {from:?} is not YYYY-MM-DD: {e}"),
-                )
-            })?;
+            let start = tongban_supervision::calendar::parse_day(&from)
+                .map_err(|e| Coded::usage("DATE_INVALID", format!("--from {e}")))?;
             let last = hub
                 .calendar()
                 .await?

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use time::{Date, OffsetDateTime, Time};
+use time::OffsetDateTime;
 use tongban_service::{OrderLine, OrderReport, ReportLine, SupervisionReport};
-use tongban_supervision::calendar::CHINA;
+use tongban_supervision::calendar::{parse_day, start_of};
 
 use crate::Context;
 use crate::output::{Coded, print_json};
@@ -57,15 +57,11 @@ pub enum SuperviseCommand {
     },
 }
 
-fn day(text: &str, what: &str) -> anyhow::Result<OffsetDateTime> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date = Date::parse(text, format).map_err(|e| {
-        Coded::usage(
-            "DATE_INVALID",
-            format!("--{what} {text:?} is not YYYY-MM-DD: {e}"),
-        )
-    })?;
-    Ok(date.with_time(Time::MIDNIGHT).assume_offset(CHINA))
+/// The start (China time) of the day `--{what}` names.
+pub(crate) fn day(text: &str, what: &str) -> anyhow::Result<OffsetDateTime> {
+    let date =
+        parse_day(text).map_err(|e| Coded::usage("DATE_INVALID", format!("--{what} {e}")))?;
+    Ok(start_of(date))
 }
 
 pub async fn run(ctx: &Context, cmd: SuperviseCommand) -> anyhow::Result<ExitCode> {

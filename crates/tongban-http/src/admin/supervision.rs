@@ -11,10 +11,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::{Date, OffsetDateTime, Time};
+use time::Date;
 use tongban_service::{Action, CalendarEntry, CaseSupervision, OrderReport, SupervisionReport};
 use tongban_supervision::CalendarYear;
-use tongban_supervision::calendar::CHINA;
+use tongban_supervision::calendar::{parse_day, start_of};
 use utoipa::{IntoParams, OpenApi};
 
 use super::{Body, Caller, Params, Refused, created};
@@ -74,9 +74,7 @@ pub(crate) async fn load(
 }
 
 fn day(text: &str, what: &str) -> Result<Date, Problem> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(text, format)
-        .map_err(|e| body::invalid(format!("{what} {text:?} is not YYYY-MM-DD: {e}")))
+    parse_day(text).map_err(|e| body::invalid(format!("{what} {e}")))
 }
 
 /// The query of `GET /v1/calendar/deadline`.
@@ -171,8 +169,7 @@ pub(crate) async fn report(
     Params(q): Params<ReportQuery>,
 ) -> Result<Json<SupervisionReport>, Problem> {
     caller.may(Action::StatisticsRead)?;
-    let at = |d: Date| -> OffsetDateTime { d.with_time(Time::MIDNIGHT).assume_offset(CHINA) };
-    let (from, to) = (at(day(&q.from, "from")?), at(day(&q.to, "to")?));
+    let (from, to) = (start_of(day(&q.from, "from")?), start_of(day(&q.to, "to")?));
     Ok(Json(
         state
             .hub
@@ -204,7 +201,6 @@ pub(crate) async fn orders(
     Params(q): Params<OrdersQuery>,
 ) -> Result<Json<OrderReport>, Problem> {
     caller.may(Action::StatisticsRead)?;
-    let at = |d: Date| -> OffsetDateTime { d.with_time(Time::MIDNIGHT).assume_offset(CHINA) };
-    let (from, to) = (at(day(&q.from, "from")?), at(day(&q.to, "to")?));
+    let (from, to) = (start_of(day(&q.from, "from")?), start_of(day(&q.to, "to")?));
     Ok(Json(state.hub.order_report(from, to).await?))
 }
