@@ -17,7 +17,7 @@ use tongban_supervision::hotline::{
 };
 
 use crate::error::{Code, Error, Result};
-use crate::supervision::ratio;
+use crate::supervision::{ratio, roll_up};
 use crate::{Service, text};
 
 /// The setting naming the hotline office.
@@ -371,27 +371,12 @@ impl Service {
             ));
         }
         let counts = self.store.order_counts(from, to).await?;
-        let mut units: Vec<OrderCounts> = Vec::new();
-        let mut total = OrderCounts {
-            unit: "*".into(),
+        let group = |name: &str| OrderCounts {
+            unit: name.to_owned(),
             category: "*".into(),
             ..OrderCounts::default()
         };
-        for c in &counts {
-            match units.last_mut() {
-                Some(u) if u.unit == c.unit => add(u, c),
-                _ => {
-                    let mut u = OrderCounts {
-                        unit: c.unit.clone(),
-                        category: "*".into(),
-                        ..OrderCounts::default()
-                    };
-                    add(&mut u, c);
-                    units.push(u);
-                }
-            }
-            add(&mut total, c);
-        }
+        let (units, total) = roll_up(&counts, |c| c.unit.as_str(), group, "*", add);
         Ok(OrderReport {
             from,
             to,

@@ -397,6 +397,32 @@ pub struct ReportLine {
     pub zero_visit_rate: Option<f64>,
 }
 
+/// Report lines sorted by their group (`key`), summed per group and in
+/// total: each group's line made by `group(key)`, the total's by
+/// `group(total)`, counts added by `add`.
+pub(crate) fn roll_up<C>(
+    lines: &[C],
+    key: impl Fn(&C) -> &str,
+    group: impl Fn(&str) -> C,
+    total: &str,
+    add: impl Fn(&mut C, &C),
+) -> (Vec<C>, C) {
+    let mut groups: Vec<C> = Vec::new();
+    let mut all = group(total);
+    for line in lines {
+        match groups.last_mut() {
+            Some(g) if key(g) == key(line) => add(g, line),
+            _ => {
+                let mut g = group(key(line));
+                add(&mut g, line);
+                groups.push(g);
+            }
+        }
+        add(&mut all, line);
+    }
+    (groups, all)
+}
+
 pub(crate) fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
@@ -477,27 +503,18 @@ impl Service {
             ));
         }
         let counts = self.store.case_counts(department, from, to).await?;
-        let mut departments: Vec<CaseCounts> = Vec::new();
-        let mut total = CaseCounts {
-            department: department.unwrap_or("*").to_owned(),
+        let group = |name: &str| CaseCounts {
+            department: name.to_owned(),
             item_type: "*".to_owned(),
             ..CaseCounts::default()
         };
-        for c in &counts {
-            match departments.last_mut() {
-                Some(d) if d.department == c.department => add(d, c),
-                _ => {
-                    let mut d = CaseCounts {
-                        department: c.department.clone(),
-                        item_type: "*".to_owned(),
-                        ..CaseCounts::default()
-                    };
-                    add(&mut d, c);
-                    departments.push(d);
-                }
-            }
-            add(&mut total, c);
-        }
+        let (departments, total) = roll_up(
+            &counts,
+            |c| c.department.as_str(),
+            group,
+            department.unwrap_or("*"),
+            add,
+        );
         Ok(SupervisionReport {
             from,
             to,

@@ -184,18 +184,9 @@ fn order_cells(l: &OrderLine) -> Vec<String> {
 }
 
 fn order_lines(report: &OrderReport) -> Vec<&OrderLine> {
-    let mut out = Vec::new();
-    for u in &report.units {
-        out.extend(
-            report
-                .lines
-                .iter()
-                .filter(|l| l.counts.unit == u.counts.unit),
-        );
-        out.push(u);
-    }
-    out.push(&report.total);
-    out
+    in_order(&report.lines, &report.units, &report.total, |l| {
+        &l.counts.unit
+    })
 }
 
 /// The columns of a report line: header and cell.
@@ -266,21 +257,27 @@ fn cells(l: &ReportLine) -> Vec<String> {
     ]
 }
 
-/// Every line: per department and type, each department's total after its
-/// lines, then the total.
-fn all_lines(report: &SupervisionReport) -> Vec<&ReportLine> {
+/// Every line of a report in print order: each group's lines, the group's
+/// total after them, then the whole total.
+fn in_order<'a, L>(
+    lines: &'a [L],
+    groups: &'a [L],
+    total: &'a L,
+    key: impl Fn(&L) -> &String,
+) -> Vec<&'a L> {
     let mut out = Vec::new();
-    for d in &report.departments {
-        out.extend(
-            report
-                .lines
-                .iter()
-                .filter(|l| l.counts.department == d.counts.department),
-        );
-        out.push(d);
+    for g in groups {
+        out.extend(lines.iter().filter(|l| key(l) == key(g)));
+        out.push(g);
     }
-    out.push(&report.total);
+    out.push(total);
     out
+}
+
+fn all_lines(report: &SupervisionReport) -> Vec<&ReportLine> {
+    in_order(&report.lines, &report.departments, &report.total, |l| {
+        &l.counts.department
+    })
 }
 
 fn print_rows(
