@@ -16,6 +16,7 @@
 //! `d`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime, Time, UtcOffset, Weekday};
@@ -109,12 +110,18 @@ impl CalendarYear {
         Ok(year)
     }
 
-    /// The national calendars shipped with this build, oldest first.
+    /// The national calendars shipped with this build, oldest first (read
+    /// once).
     pub fn shipped() -> Vec<CalendarYear> {
-        SHIPPED
-            .iter()
-            .filter_map(|text| CalendarYear::from_json(text).ok())
-            .collect()
+        static YEARS: OnceLock<Vec<CalendarYear>> = OnceLock::new();
+        YEARS
+            .get_or_init(|| {
+                SHIPPED
+                    .iter()
+                    .filter_map(|text| CalendarYear::from_json(text).ok())
+                    .collect()
+            })
+            .clone()
     }
 
     /// Checks what [`CalendarYear::from_json`] promises.
