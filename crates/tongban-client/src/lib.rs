@@ -50,7 +50,7 @@ use serde_json::Value;
 use tongban_proto::error::close;
 use tongban_proto::services::{
     CaseEvent, CaseLicenceQuery, CaseLicences, CaseResult, CaseResultIssued, CaseStanding,
-    HubAnswer, HubRequest, RegionLicenceQuery, RegionLicences,
+    HubAnswer, HubRequest, NoticeAnswer, NoticeState, RegionLicenceQuery, RegionLicences,
 };
 use tongban_proto::{ClientOp, Decoder, Draft, ErrorCode, Kind, ProtoError, ServerOp};
 use tongban_seal::SigningKey;
@@ -963,6 +963,17 @@ impl Client {
         event: &CaseEvent,
     ) -> Result<HubAnswer<CaseStanding>, ClientError> {
         self.ask_hub(event, tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS)
+            .await
+    }
+
+    /// Answers a supervision notice (督办) addressed to this department
+    /// (resource `hub.supervision.answer`); the answer is the notice as it
+    /// now stands.
+    pub async fn notice_answer(
+        &self,
+        answer: &NoticeAnswer,
+    ) -> Result<HubAnswer<NoticeState>, ClientError> {
+        self.ask_hub(answer, tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS)
             .await
     }
 

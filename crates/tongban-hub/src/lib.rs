@@ -120,6 +120,9 @@ pub struct ServeConfig {
     /// Fetch each peer hub's trust list this often (a failed fetch is
     /// retried sooner).
     pub peer_refresh_every: Duration,
+    /// Look for supervision's thresholds and deadlines passed this often
+    /// (and once at the start).
+    pub supervision_every: Duration,
     /// How long the trust list this hub serves stays valid: peers stop
     /// using it this long after they last reached this hub.
     pub trust_valid_for: time::Duration,
@@ -168,6 +171,7 @@ impl Default for ServeConfig {
             blob_quota: 8 * 1024 * MIB,
             quota_recount_every: Duration::from_secs(10),
             peer_refresh_every: Duration::from_secs(300),
+            supervision_every: Duration::from_secs(60),
             trust_valid_for: time::Duration::days(1),
             trust_rebuild_after: Duration::from_secs(15),
             licence_reads_per_minute: 120,

@@ -119,6 +119,7 @@ pub(crate) fn spawn_background(
     tasks.spawn(refresh_registry(Arc::clone(shared), stop.clone()));
     tasks.spawn(recount_quotas(Arc::clone(shared), stop.clone()));
     tasks.spawn(checkpoint_audit(Arc::clone(shared), stop.clone()));
+    tasks.spawn(push_supervision(Arc::clone(shared), stop.clone()));
     let reload = (endpoint.clone(), tls.clone());
     tasks.spawn(refresh_crl(Arc::clone(shared), reload, stop.clone()));
     tasks.spawn(watch_peers(
@@ -180,6 +181,36 @@ async fn checkpoint_audit(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
         shared.refusals.flush(&shared.hub).await;
     })
     .await;
+}
+
+/// Supervision's pushes: a sweep for thresholds and deadlines passed at
+/// the start (which catches what passed while the hub was down) and every
+/// `supervision_every`; the outbox drained after each sweep, whenever this
+/// node put something in it, and every `refresh_every` (what other nodes
+/// put there).
+async fn push_supervision(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut sweep = tokio::time::interval(shared.config.supervision_every);
+    let mut poll = tokio::time::interval(shared.config.refresh_every);
+    loop {
+        tokio::select! {
+            _ = sweep.tick() => {
+                if let Some(found) = warned(shared.hub.supervision_sweep().await, "supervision sweep") {
+                    tracing::debug!(?found, "supervision swept");
+                }
+            }
+            _ = poll.tick() => {}
+            _ = shared.hub.outbox_woken() => {}
+            _ = stop.changed() => break,
+        }
+        if let Some(d) = warned(
+            crate::exchange::outbox::drain(&shared).await,
+            "sending the outbox",
+        ) {
+            if d.sent + d.replays > 0 {
+                tracing::info!(sent = d.sent, replays = d.replays, "hub messages sent");
+            }
+        }
+    }
 }
 
 /// Rebuilds the TLS configuration with the CA's current CRL, from one

@@ -14,7 +14,11 @@
 //! - `hub.case.event` (`case-event@1` → `case-standing@1`): what happened
 //!   to a case of the department's own item, for electronic supervision
 //!   (`Service::case_event`: checked in order, stored with the case's
-//!   standing against its time limits).
+//!   standing against its time limits);
+//! - `hub.supervision.answer` (`notice-answer@1` → `notice-state@1`): a
+//!   unit answers a supervision notice (督办) addressed to it
+//!   (`Service::notice_answer`; the answer is pushed to the supervising
+//!   office on `hub.supervision`, see `exchange::outbox`).
 //!
 //! Both services that return licences count against the asking
 //! department's licence reads (`ServeConfig::licence_reads_per_minute`).
@@ -40,7 +44,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tongban_proto::services::{
     CaseEvent, CaseLicenceQuery, CaseLicences, CaseResult, CaseResultIssued, CaseStanding,
-    HubRequest, MaterialResult, MaterialStatus,
+    HubRequest, MaterialResult, MaterialStatus, NoticeAnswer, NoticeState,
 };
 use tongban_proto::{Draft, ErrorCode, Kind, ProtoError, Verified};
 use tongban_service::{CaseEventInput, CaseQuery, IssueInput, MaterialState, Service};
@@ -92,6 +96,7 @@ pub(crate) async fn answer(
         }
         REGION_LICENCES => written(&region_licences(shared, request).await?)?,
         CaseEvent::RESOURCE => written(&case_event(hub, &h.sender, read(request)?).await?)?,
+        NoticeAnswer::RESOURCE => written(&notice_answer(hub, &h.sender, read(request)?).await?)?,
         other => {
             return Err(ProtoError::new(
                 ErrorCode::Internal,
@@ -148,6 +153,21 @@ async fn case_event(
         standing: case.standing,
         events: case.events,
     })
+}
+
+/// `hub.supervision.answer`: the unit's answer recorded (and pushed to the
+/// supervising office), the notice answered as it now stands.
+async fn notice_answer(
+    hub: &Service,
+    department: &str,
+    a: NoticeAnswer,
+) -> Result<NoticeState, ProtoError> {
+    let notice = hub
+        .notice_answer(department, &a.notice_id, &a.answer, false)
+        .await
+        .map_err(|e| refused(&e))?;
+    serde_json::from_value(tongban_service::alerts::notice_payload(&notice))
+        .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))
 }
 
 fn case_query(q: CaseLicenceQuery) -> CaseQuery {

@@ -260,6 +260,53 @@ pub struct CaseStanding {
     pub events: u64,
 }
 
+/// `notice-answer@1` to `hub.supervision.answer`: a unit answers a
+/// supervision notice (督办) addressed to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NoticeAnswer {
+    /// The notice's id (as pushed in `supervision-notice@1`).
+    pub notice_id: String,
+    /// The answer, 1–2000 characters.
+    pub answer: String,
+}
+
+impl HubRequest for NoticeAnswer {
+    const RESOURCE: &'static str = "hub.supervision.answer";
+    const SCHEMA: &'static str = "notice-answer@1";
+    const ANSWER_SCHEMA: &'static str = "notice-state@1";
+    type Answer = NoticeState;
+}
+
+/// `notice-state@1` (and `supervision-notice@1`, pushed on
+/// `hub.supervision`): a supervision notice as it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NoticeState {
+    /// `issued` or `answered`.
+    pub state: String,
+    /// Its id.
+    pub notice_id: String,
+    /// The unit that must answer.
+    pub department: String,
+    /// `case` or `order`.
+    pub subject_kind: String,
+    /// The case id (the unit's own) or the work order id.
+    pub subject: String,
+    /// What the office asks.
+    pub text: String,
+    /// Who issued it.
+    pub issued_by: String,
+    /// When (RFC 3339).
+    pub issued: String,
+    /// The answer is due by then (RFC 3339).
+    pub due: String,
+    /// The answer, once given.
+    pub answer: Option<String>,
+    /// When it was given (RFC 3339).
+    pub answered: Option<String>,
+}
+
 /// `region-licence-query@2` to `hub.region.licences`: a holder's licences
 /// here and in peer regions (全域通办), for a case of the asking
 /// department's own item.

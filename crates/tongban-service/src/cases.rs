@@ -67,6 +67,22 @@ pub const SERVICE_SCHEMAS: &[(&str, &str)] = &[
         "case-standing",
         include_str!("../../../schemas/messages/case-standing.json"),
     ),
+    (
+        "notice-answer",
+        include_str!("../../../schemas/messages/notice-answer.json"),
+    ),
+    (
+        "notice-state",
+        include_str!("../../../schemas/messages/notice-state.json"),
+    ),
+    (
+        "supervision-alert",
+        include_str!("../../../schemas/messages/supervision-alert.json"),
+    ),
+    (
+        "supervision-notice",
+        include_str!("../../../schemas/messages/supervision-notice.json"),
+    ),
 ];
 
 /// Service item types: stored name and 办件类型.

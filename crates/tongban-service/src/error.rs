@@ -323,6 +323,17 @@ tongban_seal::stable_codes! {
         CalendarOverlap => "CALENDAR_OVERLAP",
         /// A time limit runs into a year whose calendar is not loaded.
         CalendarYearMissing => "CALENDAR_YEAR_MISSING",
+        // Supervision pushes and notices
+        /// A warning threshold outside 1–99 % of the promised limit.
+        ThresholdsInvalid => "THRESHOLDS_INVALID",
+        /// No supervision notice has this id.
+        NoticeUnknown => "NOTICE_UNKNOWN",
+        /// The notice was answered already: one answer each.
+        NoticeAnswered => "NOTICE_ANSWERED",
+        /// The department may not do this with notices: only the supervising office (or a region administrator) issues them; only the unit asked answers.
+        NoticeForbidden => "NOTICE_FORBIDDEN",
+        /// A notice is not well formed (its text or answer, its time to answer, its subject).
+        NoticeInvalid => "NOTICE_INVALID",
         // API tokens and roles
         /// No such role: `region-admin`, `department-operator`, `auditor` or `verifier`.
         RoleUnknown => "ROLE_UNKNOWN",

@@ -22,6 +22,11 @@ impl Service {
     pub async fn subscribe(&self, department: &str, topics: &[String]) -> Result<Vec<String>> {
         let now = self.now();
         for t in topics {
+            if crate::alerts::is_hub_topic(t) {
+                // The hub's own: what goes out on it names its audience.
+                self.active_department(department).await?;
+                continue;
+            }
             // The rule is checked again at every delivery: an approval that
             // ends or is withdrawn stops the flow.
             self.access_check(department, t, now).await?;

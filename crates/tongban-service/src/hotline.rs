@@ -83,7 +83,7 @@ fn check_order_text(what: &str, s: &str) -> Result<()> {
 }
 
 /// An order replayed from its stored steps.
-fn replay(o: &WorkOrderRow, rows: &[WorkOrderStepRow]) -> Result<WorkOrder> {
+pub(crate) fn replay(o: &WorkOrderRow, rows: &[WorkOrderStepRow]) -> Result<WorkOrder> {
     let corrupt = |m: String| Error::Store(tongban_store::StoreError::Corrupt(m));
     let category: Category = serde_json::from_value(json!(o.category))
         .map_err(|e| corrupt(format!("work order {}: {e}", o.id)))?;

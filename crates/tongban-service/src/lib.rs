@@ -9,6 +9,7 @@
 
 mod access;
 mod admin;
+pub mod alerts;
 mod audit;
 pub mod ca;
 mod calendar;
@@ -127,6 +128,9 @@ pub struct Service {
     /// Whether an operator was named ([`Service::with_operator`]): actions
     /// whose actor is a department (a licence's issue) then say who asked.
     operator_named: bool,
+    /// Woken when something was put in the outbox (the hub's drainer
+    /// waits on it between its rounds).
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 impl Service {
@@ -141,6 +145,7 @@ impl Service {
             types: Arc::new(RwLock::new(Arc::new(LicenceTypes::new()))),
             operator: "admin".to_owned(),
             operator_named: false,
+            outbox: Arc::new(tokio::sync::Notify::new()),
         };
         hub.reload_licence_types().await?;
         Ok(hub)
@@ -195,6 +200,18 @@ impl Service {
         detail: serde_json::Value,
     ) -> tongban_store::AuditRecord {
         tongban_store::AuditRecord::new(self.now(), &self.operator, action, subject, detail)
+    }
+
+    /// Tells the hub's drainer that the outbox has something.
+    pub(crate) fn wake_outbox(&self) {
+        self.outbox.notify_one();
+    }
+
+    /// Resolves when something was put in the outbox through this node
+    /// since the last wait (other nodes' rows are found by the drainer's
+    /// own rounds).
+    pub async fn outbox_woken(&self) {
+        self.outbox.notified().await;
     }
 
     /// Closes the store.

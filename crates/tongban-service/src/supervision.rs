@@ -10,9 +10,7 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use tongban_store::{CaseCounts, CaseEventRow, SupervisedCaseRow};
 use tongban_supervision::lifecycle::{CaseResult, timing};
-use tongban_supervision::{
-    Event, EventKind, Lifecycle, LifecycleError, Phase, Standing, Thresholds, Timing,
-};
+use tongban_supervision::{Event, EventKind, Lifecycle, LifecycleError, Phase, Standing, Timing};
 
 use crate::error::{Code, Error, Result};
 use crate::{Service, ServiceItem, text};
@@ -111,7 +109,7 @@ fn standing_name(s: Standing) -> &'static str {
 }
 
 /// A stored case's events, replayed.
-fn replay(rows: &[CaseEventRow]) -> Result<Lifecycle> {
+pub(crate) fn replay(rows: &[CaseEventRow]) -> Result<Lifecycle> {
     let mut events = Vec::with_capacity(rows.len());
     for r in rows {
         let kind: EventKind = serde_json::from_str(&r.event).map_err(|e| {
@@ -243,7 +241,7 @@ impl Service {
             input.event.at,
             promised,
             legal,
-            Thresholds::default(),
+            self.supervision_thresholds().await?,
         )?;
         let case = next_case_row(department, &item, &input, &known, &life, (phase, &t));
         let event = CaseEventRow {
@@ -266,7 +264,11 @@ impl Service {
         } else {
             Vec::new()
         };
-        if !self.store.record_case_event(&event, &case, &audit).await? {
+        if !self
+            .store
+            .record_case_event(&event, &case, life.clock_from(), &audit)
+            .await?
+        {
             return Err(Error::rejected(
                 Code::CaseEventOutOfOrder,
                 format!(
@@ -360,7 +362,7 @@ impl Service {
             at,
             case.promised_days,
             case.legal_days,
-            Thresholds::default(),
+            self.supervision_thresholds().await?,
         )?;
         Ok(CaseSupervision { case, events, now })
     }

@@ -289,6 +289,7 @@ migrations! {
     (21, "working-day calendar", "0021_calendar.sql"),
     (22, "case supervision", "0022_case_supervision.sql"),
     (23, "work orders", "0023_work_orders.sql"),
+    (24, "supervision outbox", "0024_supervision_outbox.sql"),
 }
 
 fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {

@@ -78,13 +78,13 @@ pub struct WorkOrderStepRow {
     pub step: String,
 }
 
-const COLUMNS: &str = "id, office, category, content, area, contact, unit, phase, sign_days, reply_days, created_at, closed_at, satisfied, signed_on_time, replied_on_time, yellow_cards, red_cards, steps";
+pub(crate) const COLUMNS: &str = "id, office, category, content, area, contact, unit, phase, sign_days, reply_days, created_at, closed_at, satisfied, signed_on_time, replied_on_time, yellow_cards, red_cards, steps";
 
 fn small(r: &impl RowExt, name: &str) -> Result<u32> {
     u32::try_from(r.int(name)?).map_err(|_| StoreError::Corrupt(format!("work order {name}")))
 }
 
-fn order_from_row(r: &impl RowExt) -> Result<WorkOrderRow> {
+pub(crate) fn order_from_row(r: &impl RowExt) -> Result<WorkOrderRow> {
     Ok(WorkOrderRow {
         id: r.text("id")?,
         office: r.text("office")?,

@@ -33,7 +33,10 @@
 mod db;
 #[macro_use]
 mod audit;
+#[macro_use]
+mod outbox;
 mod access;
+mod alerts;
 mod blobs;
 mod calendar;
 mod cases;
@@ -64,6 +67,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use access::{
     AccessApplication, AccessDecision, AccessGrant, ExchangeResource, MAX_ACCESS_RESULTS,
 };
+pub use alerts::{MAX_OPEN_CASES_PAGE, NoticeRow, OpenCase};
 pub use audit::{AuditEntry, AuditRecord, AuditSnapshot, Checkpoint, KeyEndorsement};
 pub use blobs::{BlobStore, MAX_BLOB_BYTES, sha256_hex};
 pub use calendar::CalendarRow;
@@ -79,6 +83,7 @@ pub use hotline::{OrderCounts, WorkOrderRow, WorkOrderStepRow};
 pub use integrity::{DatabaseCheck, MAX_BLOB_PAGE, MAX_DATABASE_PROBLEMS};
 pub use keys::KeyRow;
 pub use licences::{LicenceRow, LicenceState, StatusEvent, UseRecord, UseRow};
+pub use outbox::{MAX_OUTBOX_BATCH, OutboxRow};
 pub use peers::{PeerRow, PeerTrustRow};
 pub use schemas::{SchemaInsert, SchemaRow};
 pub use statistics::{

@@ -83,7 +83,7 @@ fn event_from_row(r: &impl RowExt) -> Result<CaseEventRow> {
     })
 }
 
-fn case_from_row(r: &impl RowExt) -> Result<SupervisedCaseRow> {
+pub(crate) fn case_from_row(r: &impl RowExt) -> Result<SupervisedCaseRow> {
     let days = |name: &str| -> Result<u32> {
         u32::try_from(r.int(name)?).map_err(|_| StoreError::Corrupt(format!("case {name}")))
     };
@@ -109,17 +109,20 @@ fn case_from_row(r: &impl RowExt) -> Result<SupervisedCaseRow> {
     })
 }
 
-const CASE_COLUMNS: &str = "department, case_id, item, item_type, promised_days, legal_days, channel, zero_visit, phase, result, opened_at, accepted_at, ended_at, elapsed_minutes, standing, satisfied, events";
+pub(crate) const CASE_COLUMNS: &str = "department, case_id, item, item_type, promised_days, legal_days, channel, zero_visit, phase, result, opened_at, accepted_at, ended_at, elapsed_minutes, standing, satisfied, events";
 
 impl Store {
     /// Records `event` (its `seq` the case's next) and the case as it now
-    /// stands, with `audit`, in one transaction. `false` when another
+    /// stands, with `audit`, in one transaction; `clock_from` is the
+    /// instant from which a running clock runs beyond the case's
+    /// `elapsed_minutes` (`None` while it stands). `false` when another
     /// event took that `seq` first: nothing is written, read the case
     /// again.
     pub async fn record_case_event(
         &self,
         event: &CaseEventRow,
         case: &SupervisedCaseRow,
+        clock_from: Option<time::OffsetDateTime>,
         audit: &[AuditRecord],
     ) -> Result<bool> {
         let seq = i64::try_from(event.seq).map_err(|_| StoreError::Corrupt("seq".into()))?;
@@ -138,7 +141,7 @@ impl Store {
                 .await?
                 .rows_affected();
             if inserted == 1 {
-                sqlx::query("INSERT INTO supervised_cases (department, case_id, item, item_type, promised_days, legal_days, channel, zero_visit, phase, result, opened_at, accepted_at, ended_at, elapsed_minutes, standing, satisfied, events) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (department, case_id) DO UPDATE SET phase = excluded.phase, result = excluded.result, accepted_at = excluded.accepted_at, ended_at = excluded.ended_at, elapsed_minutes = excluded.elapsed_minutes, standing = excluded.standing, satisfied = excluded.satisfied, events = excluded.events")
+                sqlx::query("INSERT INTO supervised_cases (department, case_id, item, item_type, promised_days, legal_days, channel, zero_visit, phase, result, opened_at, accepted_at, ended_at, elapsed_minutes, standing, satisfied, events, clock_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (department, case_id) DO UPDATE SET phase = excluded.phase, result = excluded.result, accepted_at = excluded.accepted_at, ended_at = excluded.ended_at, elapsed_minutes = excluded.elapsed_minutes, standing = excluded.standing, satisfied = excluded.satisfied, events = excluded.events, clock_from = excluded.clock_from")
                     .bind(&case.department)
                     .bind(&case.case_id)
                     .bind(&case.item)
@@ -156,6 +159,7 @@ impl Store {
                     .bind(&case.standing)
                     .bind(case.satisfied.map(i64::from))
                     .bind(events)
+                    .bind(clock_from.map(unix))
                     .execute(&mut *tx)
                     .await?;
                 if !audit.is_empty() {

@@ -225,6 +225,21 @@ pub struct WorkOrder {
     extension_days: u32,
 }
 
+/// A deadline passed without its step (see [`WorkOrder::missed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Missed {
+    /// `sign` (签收) or `reply` (回复).
+    pub deadline: &'static str,
+    /// The index of the step that started its clock.
+    pub from: usize,
+    /// The card it earns.
+    pub card: Card,
+    /// The instant it was earned.
+    #[serde(with = "time::serde::rfc3339")]
+    pub due: OffsetDateTime,
+}
+
 /// A deadline missed, and how late.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -416,6 +431,61 @@ impl WorkOrder {
             (Some(at), Some(due)) => Ok(Some(at <= due)),
             _ => Ok(None),
         }
+    }
+
+    /// The deadlines of the current dispatch and handling that `now` is
+    /// past without the step they wait for, each with the card it earns
+    /// and the index of the step that started its clock (so that the same
+    /// miss is named the same way at every look): the sign-for (yellow),
+    /// the reply (yellow, and red once late by its whole limit again).
+    pub fn missed(
+        &self,
+        calendar: &WorkCalendar,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Missed>, OrderError> {
+        let started = |pick: &dyn Fn(&Step) -> bool| self.steps.iter().rposition(|t| pick(&t.step));
+        let mut missed = Vec::new();
+        if self.phase == OrderPhase::Dispatched {
+            if let (Some(due), Some(from)) = (
+                self.sign_deadline(calendar)?,
+                started(&|s| matches!(s, Step::Dispatched { .. })),
+            ) {
+                if now > due {
+                    missed.push(Missed {
+                        deadline: "sign",
+                        from,
+                        card: Card::Yellow,
+                        due,
+                    });
+                }
+            }
+        }
+        if self.phase == OrderPhase::Handling {
+            if let (Some(due), Some(from)) = (
+                self.reply_deadline(calendar)?,
+                started(&|s| matches!(s, Step::Signed {} | Step::Reopened { .. })),
+            ) {
+                if now > due {
+                    missed.push(Missed {
+                        deadline: "reply",
+                        from,
+                        card: Card::Yellow,
+                        due,
+                    });
+                    let limit = self.limits.reply_days + self.extension_days;
+                    let red_from = calendar.deadline(due - Duration::days(1), limit)?;
+                    if now > red_from {
+                        missed.push(Missed {
+                            deadline: "reply",
+                            from,
+                            card: Card::Red,
+                            due: red_from,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(missed)
     }
 
     /// The cards the order earned by `now`: a yellow card for a sign-for

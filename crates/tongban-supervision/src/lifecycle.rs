@@ -240,6 +240,21 @@ impl Lifecycle {
             .map(|e| e.at)
     }
 
+    /// While the clock runs: the instant from which it runs past the case's
+    /// last event (the start of the day after acceptance, or the last
+    /// event, whichever is later); `None` while it stands, before
+    /// acceptance and after the end. The time at any later instant is the
+    /// time at the last event plus the working time since this one.
+    pub fn clock_from(&self) -> Option<OffsetDateTime> {
+        if self.phase() != Phase::Running {
+            return None;
+        }
+        let accepted = self.accepted_at()?;
+        let clock_start = accepted.to_offset(CHINA).date().next_day().map(start_of)?;
+        let last = self.events.last()?.at;
+        Some(last.max(clock_start))
+    }
+
     /// The working time the clock ran, up to `now` (or the end): from the
     /// start of the day after acceptance, less the time it stood.
     pub fn elapsed(

@@ -4,7 +4,7 @@
 //! parsed. Plain data and string functions; no state.
 
 use tongban_proto::services::{
-    CaseEvent, CaseLicenceQuery, CaseResult, HubRequest, RegionLicenceQuery,
+    CaseEvent, CaseLicenceQuery, CaseResult, HubRequest, NoticeAnswer, RegionLicenceQuery,
 };
 
 /// The resource a department asks for licences across regions on.
@@ -48,6 +48,12 @@ pub(crate) const SERVICES: &[HubService] = &[
         resource: CaseEvent::RESOURCE,
         request_schema: CaseEvent::SCHEMA,
         answer_schema: CaseEvent::ANSWER_SCHEMA,
+        reads_licences: false,
+    },
+    HubService {
+        resource: NoticeAnswer::RESOURCE,
+        request_schema: NoticeAnswer::SCHEMA,
+        answer_schema: NoticeAnswer::ANSWER_SCHEMA,
         reads_licences: false,
     },
 ];

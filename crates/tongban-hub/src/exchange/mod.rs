@@ -25,6 +25,7 @@ pub(crate) mod admission;
 mod commit;
 mod job;
 pub(crate) mod listeners;
+pub(crate) mod outbox;
 mod pipeline;
 pub(crate) mod reference;
 pub(crate) mod window;

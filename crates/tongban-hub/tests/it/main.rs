@@ -15,6 +15,7 @@ mod peers;
 mod purposes;
 mod quotas;
 mod strict;
+mod supervision;
 mod trust;
 
 use std::future::Future;

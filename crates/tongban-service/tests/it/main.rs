@@ -1,6 +1,7 @@
 //! The licence store end to end through the service layer, on every backend.
 #![allow(clippy::unwrap_used)]
 
+mod alerts;
 mod audit;
 mod ca;
 mod calendar;
