@@ -380,6 +380,7 @@ pub enum Standing {
 
 /// When a case is warned: the share of its promised limit, in percent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Thresholds {
     /// Warned (yellow) from this share of the promised limit, in percent
     /// (default 80).

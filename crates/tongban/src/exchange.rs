@@ -37,7 +37,8 @@ pub struct ServeArgs {
     /// frame_buffer, frame_buffer_per_department, blob_buffer,
     /// blob_buffer_per_department, receive_window, stream_receive_window,
     /// send_window, requests_per_requester, pending_quota, blob_quota,
-    /// quota_recount_secs (sizes in bytes); and for the HTTP side: http,
+    /// quota_recount_secs, supervision_secs (sizes in bytes); and for the
+    /// HTTP side: http,
     /// http_cert, http_key, http_insecure_plaintext, http_public_url,
     /// http_issuer_keys (a list).
     #[arg(long, env = "TONGBAN_SERVE_CONFIG")]
@@ -97,6 +98,10 @@ pub struct ServeArgs {
     /// Blob bytes a department may hold (default 8 GiB).
     #[arg(long)]
     blob_quota: Option<u64>,
+    /// Look for supervision's thresholds and deadlines passed this often,
+    /// in seconds (default 60; also once at the start).
+    #[arg(long)]
+    supervision_secs: Option<u64>,
     #[command(flatten)]
     http: crate::http::HttpArgs,
 }
@@ -118,6 +123,7 @@ struct ServeFile {
     peer_refresh_secs: Option<u64>,
     trust_valid_secs: Option<i64>,
     trust_rebuild_secs: Option<u64>,
+    supervision_secs: Option<u64>,
     licence_reads_per_minute: Option<u32>,
     licence_read_burst: Option<u32>,
     read_timeout_secs: Option<u64>,
@@ -284,6 +290,12 @@ fn serve_config(args: &ServeArgs, file: &ServeFile) -> ServeConfig {
             .read_timeout_secs
             .or(file.read_timeout_secs)
             .map_or(defaults.read_timeout, |s| Duration::from_secs(s.max(1))),
+        supervision_every: args
+            .supervision_secs
+            .or(file.supervision_secs)
+            .map_or(defaults.supervision_every, |s| {
+                Duration::from_secs(s.max(1))
+            }),
         ..defaults
     };
     capacity_config(args, file, protocol)

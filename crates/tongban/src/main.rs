@@ -37,6 +37,7 @@ mod help;
 mod hotline;
 mod http;
 mod licence;
+mod notices;
 mod output;
 mod peer;
 mod progress;
@@ -172,7 +173,8 @@ enum Command {
     Calendar(calendar::CalendarCommand),
     /// Electronic supervision (电子监察): the report of a period's cases
     /// (按时办结率, elapsed against limits, 满意度, 零跑动), as a table,
-    /// JSON, CSV or XLSX.
+    /// JSON, CSV or XLSX; the supervising office, the warning threshold,
+    /// what was pushed, notices (督办) and their answers.
     #[command(subcommand)]
     Supervise(supervise::SuperviseCommand),
     /// 12345 work orders (工单): name the hotline office, take calls as

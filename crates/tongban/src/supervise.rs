@@ -3,7 +3,7 @@
 //! elapsed against promised and legal limits, 评价率, 满意度, online and
 //! 零跑动 shares), and of its 12345 work orders per member unit and
 //! category (按时签收率, 按时办结率, 满意率, cards), on screen, as JSON, CSV
-//! or XLSX.
+//! or XLSX. What supervision pushes, and its notices, are `notices`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,6 +18,8 @@ use crate::output::{Coded, print_json};
 
 #[derive(Debug, Subcommand)]
 pub enum SuperviseCommand {
+    #[command(flatten)]
+    Pushes(crate::notices::NoticeCommand),
     /// The report of the cases opened in a period (China time, `--to`
     /// excluded): per department and item type, per department, in total.
     Report {
@@ -66,6 +68,7 @@ pub(crate) fn day(text: &str, what: &str) -> anyhow::Result<OffsetDateTime> {
 
 pub async fn run(ctx: &Context, cmd: SuperviseCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        SuperviseCommand::Pushes(cmd) => return crate::notices::run(ctx, cmd).await,
         SuperviseCommand::Report {
             from,
             to,

@@ -618,6 +618,69 @@ fn every_command_speaks_json_in_camel_case() {
         let listed = tour.run(&data, &["hotline", "list"], 0);
         assert_eq!(listed[0]["phase"], "handling", "{listed}");
         assert!(!listed.to_string().contains("13900000000"), "{listed}");
+        // Supervision's pushes: the office, the threshold, a notice about
+        // the order and its answer, what was pushed.
+        tour.run(&data, &["supervise", "office", HEALTH], 0);
+        assert_eq!(
+            tour.run(&data, &["supervise", "office"], 0)["office"],
+            HEALTH
+        );
+        tour.refused(
+            &data,
+            &["supervise", "thresholds", "--warn-percent", "0"],
+            "THRESHOLDS_INVALID",
+        );
+        let t = tour.run(
+            &data,
+            &["supervise", "thresholds", "--warn-percent", "70"],
+            0,
+        );
+        assert_eq!(t["warnPercent"], 70, "{t}");
+        let notice = tour.run(
+            &data,
+            &[
+                "supervise",
+                "notice",
+                "--as",
+                HEALTH,
+                "--unit",
+                XINHUA,
+                "--order",
+                "12345-0001",
+                "--text",
+                "请说明处理进度",
+                "--days",
+                "2",
+            ],
+            0,
+        );
+        let id = notice["id"].as_str().unwrap().to_owned();
+        let open = tour.run(
+            &data,
+            &["supervise", "notices", "--unit", XINHUA, "--open"],
+            0,
+        );
+        assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+        tour.run(
+            &data,
+            &["supervise", "answer", "--as", XINHUA, &id, "已联系商家处理"],
+            0,
+        );
+        tour.refused(
+            &data,
+            &["supervise", "answer", "--as", XINHUA, &id, "再答"],
+            "NOTICE_ANSWERED",
+        );
+        let swept = tour.run(&data, &["supervise", "sweep"], 0);
+        assert_eq!(swept["orders"], 1, "{swept}");
+        let pushed = tour.run(&data, &["supervise", "pushes", "--dept", XINHUA], 0);
+        let states: Vec<&str> = pushed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["payload"]["state"].as_str())
+            .collect();
+        assert_eq!(states, ["answered", "issued"], "{pushed}");
         let orders_csv = d.join("orders.csv");
         let report = tour.run(
             &data,
