@@ -349,3 +349,12 @@ fn write_xlsx(
     book.save(path).map_err(xlsx_err)?;
     Ok(())
 }
+
+/// Prints a period's case report and 12345 report as tables (the demo's
+/// month).
+pub(crate) fn print_reports(cases: &SupervisionReport, orders: &OrderReport) {
+    let rows: Vec<Vec<String>> = all_lines(cases).into_iter().map(cells).collect();
+    print_rows((cases.from, cases.to), COLUMNS, &rows);
+    let rows: Vec<Vec<String>> = order_lines(orders).into_iter().map(order_cells).collect();
+    print_rows((orders.from, orders.to), ORDER_COLUMNS, &rows);
+}

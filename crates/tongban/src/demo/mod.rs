@@ -1,6 +1,7 @@
 //! `tongban demo`: the whole story on a throw-away hub in 广州市花都区,
 //! told in chapters; `tongban demo --regions`: 全域通办 between two
-//! regions' hubs ([`regions`]).
+//! regions' hubs ([`regions`]); `tongban demo --supervision`: a month of
+//! electronic supervision and 12345 work orders ([`supervision`]).
 //!
 //! `run` reads as the table of contents, one function per chapter: `licences`
 //! (the hub, issuing, suspension, bad input, revocation, use records),
@@ -14,6 +15,7 @@ mod keys;
 mod licences;
 mod offline;
 mod regions;
+mod supervision;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,6 +38,11 @@ pub struct DemoArgs {
     /// and reused by a case in the other.
     #[arg(long)]
     regions: bool,
+    /// Show electronic supervision instead: a month of a service centre's
+    /// cases and 12345 work orders, the warnings, cards and notices the hub
+    /// pushes, and the month's report.
+    #[arg(long, conflicts_with = "regions")]
+    supervision: bool,
 }
 
 /// The story goes to standard output, or to standard error with `--json`,
@@ -54,6 +61,13 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<ExitCode> {
                 "dir": args.dir,
                 "regions": [samples::REGION, tongban_testhub::regions::QINGCHENG],
             }))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.supervision {
+        supervision::run(&dir).await?;
+        if ctx.json {
+            print_json(&serde_json::json!({"dir": args.dir, "month": "2026-03"}))?;
         }
         return Ok(ExitCode::SUCCESS);
     }

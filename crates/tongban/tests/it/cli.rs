@@ -799,6 +799,7 @@ fn every_command_speaks_json_in_camel_case() {
         let demo = tour.run(&data, &["demo"], 0);
         assert_eq!(demo["licences"]["valid"], 7, "{demo}");
         tour.run(&data, &["demo", "--regions"], 0);
+        tour.run(&data, &["demo", "--supervision"], 0);
 
         // Every command was run (the groups have no output of their own).
         let groups = [

@@ -620,6 +620,36 @@ fn demo_regions_runs() {
     }
 }
 
+/// SQLite only: the demo makes its own hub, in a SQLite file under --dir.
+#[test]
+fn demo_supervision_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args(["demo", "--supervision", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = ok(&out);
+    for expected in [
+        "  2026-03-12:\n    → 11440114MB2C00015N, 11440114MB2C00090F: case MZ-2026-003 warned (yellow card): 4.8 of 5 promised working days",
+        "case MZ-2026-003 overdue (red card): 5.8 of 5 promised working days",
+        "work order 12345-2026-0003 missed its sign deadline: yellow card",
+        "work order 12345-2026-0019 missed its reply deadline: red card",
+        "answered: 专家评审延误一日，今日办结",
+        "全部                合计          66    50        47       94.0%",
+        "全部                合计              44    41        34       82.9%",
+    ] {
+        assert!(
+            text.contains(expected),
+            "demo --supervision output lacks {expected}:\n{text}"
+        );
+    }
+    // Each fact was pushed once: a line per push, none repeated.
+    let pushes: Vec<&str> = text.lines().filter(|l| l.contains(" → ")).collect();
+    let unique: std::collections::BTreeSet<&&str> = pushes.iter().collect();
+    assert_eq!(pushes.len(), unique.len(), "{text}");
+}
+
 #[test]
 fn audit_and_administration_from_the_command_line() {
     each_backend("audit_and_administration_from_the_command_line", || {
