@@ -793,10 +793,12 @@ fn schema_registry_from_the_command_line() {
         let data = dir.path().join("hub");
         let init = json_of(&tongban(&data, &["--json", "init", "--no-samples"]));
         // business-registration, the four of the hub's case services, the
-        // two of its region service and the two of its supervision service.
-        assert_eq!(init["messageTypes"], 9);
+        // two of its region service, the two of its case-event service, the
+        // two of its notice-answer service and the two it pushes on
+        // hub.supervision.
+        assert_eq!(init["messageTypes"], 13);
         let list = json_of(&tongban(&data, &["--json", "schema", "list"]));
-        assert_eq!(list.as_array().unwrap().len(), 14);
+        assert_eq!(list.as_array().unwrap().len(), 18);
         let mut v2: Value = serde_json::from_slice(
             &std::fs::read(repo().join("schemas/messages/business-registration.json")).unwrap(),
         )
