@@ -140,7 +140,8 @@ impl Store {
         Ok(())
     }
 
-    /// What went out (or is to go out) on `topic`, newest first: to
+    /// What went out (or is to go out) on `topic`, newest first (those of
+    /// the same second by id): to
     /// `department` only when given, created in `[from, to)`, at most
     /// `limit` after skipping `offset`.
     pub async fn outbox_list(
