@@ -97,15 +97,18 @@ fn status_of(e: &Error) -> StatusCode {
             | Code::OrderUnknown
             | Code::TokenUnknown
             | Code::StatusListUnknown
-            | Code::RouteUnknown,
+            | Code::RouteUnknown
+            | Code::NoticeUnknown,
         ) => StatusCode::NOT_FOUND,
         Some(
             Code::Forbidden
             | Code::CatalogueNotProvider
             | Code::AccessNotProvider
             | Code::ItemNotOwner
-            | Code::OrderStepForbidden,
+            | Code::OrderStepForbidden
+            | Code::NoticeForbidden,
         ) => StatusCode::FORBIDDEN,
+        Some(Code::NoticeAnswered) => StatusCode::CONFLICT,
         Some(Code::PayloadTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
         Some(Code::ContentTypeUnsupported) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Some(Code::MethodNotAllowed) => StatusCode::METHOD_NOT_ALLOWED,

@@ -532,6 +532,51 @@ impl Service {
         Ok(self.store.notices(unit, open, page).await?)
     }
 
+    /// A notice as `viewer` may see it: any for `None` (an administrator
+    /// or an auditor) and for the supervising office, a unit only those it
+    /// was asked. `NOTICE_UNKNOWN`, `NOTICE_FORBIDDEN`.
+    pub async fn notice_seen_by(&self, viewer: Option<&str>, id: &str) -> Result<NoticeRow> {
+        let notice = self.notice(id).await?;
+        if let Some(v) = viewer {
+            if v != notice.unit && !self.is_supervising_office(v).await? {
+                return Err(Error::rejected(
+                    Code::NoticeForbidden,
+                    format!("notice {id} asks {}, not {v}", notice.unit),
+                ));
+            }
+        }
+        Ok(notice)
+    }
+
+    /// [`Service::notices`] as `viewer` may see them: all of them (to
+    /// `unit` when given) for `None` and for the supervising office, a
+    /// unit's own otherwise (naming another unit is `NOTICE_FORBIDDEN`).
+    pub async fn notices_seen_by(
+        &self,
+        viewer: Option<&str>,
+        unit: Option<&str>,
+        open: bool,
+        page: (usize, usize),
+    ) -> Result<Vec<NoticeRow>> {
+        let unit = match viewer {
+            Some(v) if !self.is_supervising_office(v).await? => match unit {
+                Some(u) if u != v => {
+                    return Err(Error::rejected(
+                        Code::NoticeForbidden,
+                        format!("{v} sees the notices it was asked, not {u}'s"),
+                    ));
+                }
+                _ => Some(v),
+            },
+            _ => unit,
+        };
+        self.notices(unit, open, page).await
+    }
+
+    async fn is_supervising_office(&self, department: &str) -> Result<bool> {
+        Ok(self.supervising_office().await?.as_deref() == Some(department))
+    }
+
     /// The unit `department` answers a notice to it (once); pushed to the
     /// unit and the office; audited (`notice.answer`) when `audited` (the
     /// CLI and HTTP; over the exchange the request's own entry is the

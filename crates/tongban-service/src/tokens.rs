@@ -134,11 +134,20 @@ pub enum Action {
     OrdersRead,
     /// Create 12345 work orders and take their steps (as the office or a unit).
     OrdersWrite,
+    /// Name the supervising office, set the warning threshold, run a
+    /// supervision sweep.
+    SupervisionWrite,
+    /// Read supervision's pushes and notices (督办): a department's own
+    /// (the supervising office's are all of them).
+    NoticesRead,
+    /// Issue notices (as the supervising office) and answer them (as the
+    /// unit asked).
+    NoticesWrite,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 30] = [
         Action::Verify,
         Action::DepartmentsRead,
         Action::DepartmentsWrite,
@@ -166,6 +175,9 @@ impl Action {
         Action::CalendarWrite,
         Action::OrdersRead,
         Action::OrdersWrite,
+        Action::SupervisionWrite,
+        Action::NoticesRead,
+        Action::NoticesWrite,
     ];
 }
 
@@ -203,9 +215,13 @@ pub fn reach(role: Role, action: Action) -> Reach {
             | A::LicencesRead
             | A::LicencesStatus
             | A::OrdersRead
-            | A::OrdersWrite,
+            | A::OrdersWrite
+            | A::NoticesRead
+            | A::NoticesWrite,
         ) => Reach::OwnDepartment,
-        (Role::Auditor, A::AuditRead | A::StatisticsRead | A::CalendarRead) => Reach::Any,
+        (Role::Auditor, A::AuditRead | A::StatisticsRead | A::CalendarRead | A::NoticesRead) => {
+            Reach::Any
+        }
         _ => Reach::None,
     }
 }
@@ -498,7 +514,7 @@ mod tests {
         // Each role's reach over every action, written out: a change to
         // `reach` must change this table too.
         use Reach::{Any, None as No, OwnDepartment as Own};
-        let expected: [(Action, [Reach; 4]); 27] = [
+        let expected: [(Action, [Reach; 4]); 30] = [
             //                       admin operator auditor verifier
             (Action::Verify, [Any, Any, Any, Any]),
             (Action::DepartmentsRead, [Any, Any, No, No]),
@@ -527,6 +543,9 @@ mod tests {
             (Action::CalendarWrite, [Any, No, No, No]),
             (Action::OrdersRead, [Any, Own, No, No]),
             (Action::OrdersWrite, [Any, Own, No, No]),
+            (Action::SupervisionWrite, [Any, No, No, No]),
+            (Action::NoticesRead, [Any, Own, Any, No]),
+            (Action::NoticesWrite, [Any, Own, No, No]),
         ];
         assert_eq!(
             expected.iter().map(|(a, _)| *a).collect::<Vec<_>>(),

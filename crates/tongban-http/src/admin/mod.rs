@@ -23,6 +23,7 @@ mod hotline;
 mod items;
 mod keys;
 mod licences;
+mod notices;
 mod peers;
 mod schemas;
 mod statistics;
@@ -59,6 +60,7 @@ pub(crate) fn routes() -> Api {
         .merge(supervision::routes())
         .merge(hotline::routes())
         .merge(tokens::routes())
+        .merge(notices::routes())
 }
 
 /// Every area's part of the OpenAPI document.
@@ -80,6 +82,7 @@ pub(crate) fn documents() -> Vec<utoipa::openapi::OpenApi> {
         supervision::Doc::openapi(),
         hotline::Doc::openapi(),
         tokens::Doc::openapi(),
+        notices::Doc::openapi(),
     ]
 }
 
@@ -159,6 +162,32 @@ impl Page {
             )));
         }
         Ok(wanted)
+    }
+
+    /// `(limit, offset)` for a store that skips `offset` itself and gives
+    /// at most `cap` items: this page and one more to know whether another
+    /// follows. A page longer than the store gives is `REQUEST_INVALID`.
+    pub(crate) fn window_within(self, cap: usize) -> Result<(usize, usize), Problem> {
+        if self.limit >= cap {
+            return Err(body::invalid(format!(
+                "limit is between 1 and {} for this list",
+                cap.saturating_sub(1)
+            )));
+        }
+        Ok((self.limit + 1, self.offset))
+    }
+
+    /// This page of `window`, the list from `offset` on (as
+    /// [`Page::window_within`] asked for it).
+    pub(crate) fn of_window<T>(self, mut window: Vec<T>) -> Listed<T> {
+        let more = window.len() > self.limit;
+        window.truncate(self.limit);
+        Listed {
+            next: more.then_some(self.offset + self.limit),
+            offset: self.offset,
+            limit: self.limit,
+            items: window,
+        }
     }
 
     /// This page of `all` (the list from its start).

@@ -78,6 +78,7 @@ pub async fn calls(served: &Served) -> Vec<Call> {
     calls.extend(super::supervision::calls(served).await);
     calls.extend(super::hotline::calls(served).await);
     calls.extend(super::tokens::calls(served).await);
+    calls.extend(super::notices::calls(served).await);
     calls.sort_by_key(|c| (c.route, c.method.to_string()));
     calls
 }

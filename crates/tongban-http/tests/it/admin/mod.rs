@@ -14,6 +14,7 @@ mod items;
 mod keys;
 mod licences;
 mod matrix;
+mod notices;
 mod peers;
 mod schemas;
 mod statistics;

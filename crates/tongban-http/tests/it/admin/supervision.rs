@@ -11,10 +11,10 @@ use super::areas::Call;
 use super::{Tokens, asking};
 use crate::{Served, each_served, refused};
 
-const ITEM: &str = "440114-MZ-0999";
+pub const ITEM: &str = "440114-MZ-0999";
 
 /// A made-up 2027 (not the national one).
-fn year_2027() -> Value {
+pub fn year_2027() -> Value {
     json!({"year": 2027, "source": "test calendar",
            "holidays": [{"name": "元旦", "from": "2027-01-01", "to": "2027-01-03"}],
            "workdays": []})
@@ -22,7 +22,7 @@ fn year_2027() -> Value {
 
 /// Civil affairs' case `id`, accepted on 2 March 2026 and concluded on
 /// Saturday the 7th: 4 working days of a promised 5.
-async fn supervised(served: &Served, id: &str) {
+pub async fn supervised(served: &Served, id: &str) {
     let hub = &served.hub;
     if hub.item_show(ITEM).await.is_err() {
         let draft: ItemDraft = serde_json::from_value(json!({
