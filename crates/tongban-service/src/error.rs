@@ -198,6 +198,9 @@ tongban_seal::stable_codes! {
         CaseEventOutOfOrder => "CASE_EVENT_OUT_OF_ORDER",
         /// A case event is not well formed (an unknown event, an empty reason, a bound of 0 days, a time in the future, another item than the case's).
         CaseEventInvalid => "CASE_EVENT_INVALID",
+        /// The case already has events on the hub: an import never adds to a stored case
+        /// (report its next events one by one).
+        CaseAlreadyReported => "CASE_ALREADY_REPORTED",
         /// A licence query's case reference is empty, too long, padded or has a control
         /// character.
         CaseRefInvalid => "CASE_REF_INVALID",

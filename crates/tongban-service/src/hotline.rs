@@ -25,7 +25,7 @@ const OFFICE_SETTING: &str = "hotline_office";
 /// Longest text of an order (content, contact, area), in characters.
 const MAX_ORDER_TEXT: usize = 2000;
 /// Most steps one order may have.
-const MAX_ORDER_STEPS: usize = 200;
+pub(crate) const MAX_ORDER_STEPS: usize = 200;
 
 impl From<OrderError> for Error {
     fn from(e: OrderError) -> Self {
@@ -53,7 +53,7 @@ pub struct NewOrder {
     pub contact: String,
 }
 
-fn phase_name(p: OrderPhase) -> &'static str {
+pub(crate) fn phase_name(p: OrderPhase) -> &'static str {
     match p {
         OrderPhase::New => "new",
         OrderPhase::Dispatched => "dispatched",
@@ -64,14 +64,14 @@ fn phase_name(p: OrderPhase) -> &'static str {
     }
 }
 
-fn category_name(c: Category) -> String {
+pub(crate) fn category_name(c: Category) -> String {
     serde_json::to_value(c)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
 }
 
-fn check_order_text(what: &str, s: &str) -> Result<()> {
+pub(crate) fn check_order_text(what: &str, s: &str) -> Result<()> {
     let chars = s.chars().count();
     if chars == 0 || chars > MAX_ORDER_TEXT || s.chars().any(|c| c.is_control() && c != '\n') {
         return Err(Error::rejected(
@@ -108,7 +108,7 @@ pub(crate) fn replay(o: &WorkOrderRow, rows: &[WorkOrderStepRow]) -> Result<Work
 }
 
 /// The row after `order` took its last step at `at`.
-fn next_row(
+pub(crate) fn next_row(
     before: &WorkOrderRow,
     order: &WorkOrder,
     calendar: &WorkCalendar,

@@ -18,6 +18,7 @@ mod catalogue;
 mod error;
 mod exchange;
 mod hotline;
+mod import;
 mod keys;
 pub mod keystore;
 mod licences;
@@ -53,6 +54,9 @@ pub use cases::{
 pub use catalogue::{CatalogueDraft, SHARING_TYPES, sharing_type};
 pub use error::{Code, Error, Result, code_of};
 pub use hotline::{NewOrder, OrderLine, OrderReport};
+pub use import::{
+    ImportOutcome, ImportRefusal, MAX_IMPORT_EVENTS, MAX_IMPORT_ORDERS, OrderImport, StepImport,
+};
 pub use keystore::{KeyStore, KeyStoreError};
 pub use licences::{
     AttachmentInput, Export, Found, IssueInput, MAX_USE_CAUSE_CHARS, OnlineVerify, Query,

@@ -526,3 +526,62 @@ impl Service {
         })
     }
 }
+
+/// One event of a case the bulk import (`import`) holds in memory,
+/// checked and applied exactly as [`Service::case_event`] does: the
+/// report's own checks, the case's item, a retired item for a new case,
+/// the most events a case may have, the lifecycle, the timing (against
+/// the thresholds in force). `before` is
+/// the case's row after its previous event (`None` for its first); answers
+/// its row after this one, `life` moved on.
+pub(crate) fn next_in_memory(
+    department: &str,
+    item: &ServiceItem,
+    input: &CaseEventInput,
+    before: Option<&SupervisedCaseRow>,
+    life: &mut Lifecycle,
+    (calendar, thresholds, now): (
+        &tongban_supervision::WorkCalendar,
+        tongban_supervision::Thresholds,
+        OffsetDateTime,
+    ),
+) -> Result<SupervisedCaseRow> {
+    check_report(input, now)?;
+    match before {
+        Some(case) if case.item != item.code => {
+            return Err(Error::rejected(
+                Code::CaseEventInvalid,
+                format!(
+                    "case {} is handled under {}, not {}",
+                    case.case_id, case.item, item.code
+                ),
+            ));
+        }
+        None if item.status != "active" => {
+            return Err(Error::rejected(
+                Code::ItemRetired,
+                format!("{} is retired: no new cases open under it", item.code),
+            ));
+        }
+        _ => {}
+    }
+    let events = before.map_or(0, |c| c.events);
+    if events >= MAX_CASE_EVENTS as u64 {
+        return Err(Error::rejected(
+            Code::CaseEventInvalid,
+            format!("a case has at most {MAX_CASE_EVENTS} events"),
+        ));
+    }
+    let phase = life.apply(input.event.clone())?;
+    let (promised, legal) = before.map_or((item.promised_limit_days, item.legal_limit_days), |c| {
+        (c.promised_days, c.legal_days)
+    });
+    let t = timing(life, calendar, input.event.at, promised, legal, thresholds)?;
+    let known = Known {
+        rows: Vec::new(),
+        case: before.cloned(),
+    };
+    let mut case = next_case_row(department, item, input, &known, life, (phase, &t));
+    case.events = events + 1;
+    Ok(case)
+}

@@ -21,7 +21,7 @@ pub struct OpenCase {
     pub case: SupervisedCaseRow,
     /// While its clock runs: the instant from which it runs beyond
     /// `case.elapsed_minutes` (`None` while it stands, or when not known:
-    /// cases recorded before migration 0024 or imported).
+    /// cases recorded before migration 0024).
     pub clock_from: Option<time::OffsetDateTime>,
     /// The highest threshold pushed: 0 none, 1 warned, 2 overdue,
     /// 3 over-legal.

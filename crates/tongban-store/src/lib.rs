@@ -38,6 +38,7 @@ mod outbox;
 mod access;
 mod alerts;
 mod blobs;
+mod bulk;
 mod calendar;
 mod cases;
 mod catalogue;

@@ -8,6 +8,7 @@ mod calendar;
 mod cases;
 mod catalogue;
 mod hotline;
+mod import;
 mod keys;
 mod licence_rules;
 mod peers;
