@@ -1,6 +1,6 @@
 //! `tongban item` (service items, 事项) and `tongban case` (cases, 办件).
 //!
-//! `item put|retire|show|list` and `case show|list|standing` are the operator's
+//! `item put|retire|show|list` and `case show|list|standing|import` are the operator's
 //! side, on the store; `case licences|result|pull|event` are a department's case system, over
 //! QUIC: `pull` asks `hub.region.licences` and prints each licence with its
 //! origin region and verdict, then each region's outcome; a refusal exits with
@@ -123,6 +123,21 @@ pub enum CaseCommand {
     /// withdrawn, evaluated. Prints where the case stands against its
     /// item's time limits.
     Event(EventArgs),
+    /// Import a department's case events in bulk (a year backfilled from
+    /// its case system): a JSON Lines file, each line a `case-event@1`
+    /// payload (PROTOCOL.md §5.8), cases in any order, each case's events
+    /// in order. Each case is checked as `case event` checks each event; a
+    /// refused case is skipped whole and listed with its code, the others
+    /// go in; a case that already has events is refused
+    /// (CASE_ALREADY_REPORTED). Audited as `case.import`, one entry per
+    /// chunk of 5,000 cases.
+    Import {
+        /// The handling department (whose case system the events are from).
+        #[arg(long)]
+        dept: String,
+        /// The events (JSON Lines).
+        file: PathBuf,
+    },
     /// A case under supervision: its events and where it stands now
     /// against its time limits (in working days).
     Standing {
@@ -298,6 +313,7 @@ pub async fn case(ctx: &Context, cmd: CaseCommand) -> anyhow::Result<ExitCode> {
             }
         }
         CaseCommand::Event(args) => report_event(ctx, args).await?,
+        CaseCommand::Import { dept, file } => crate::import::cases(ctx, &dept, &file).await?,
         CaseCommand::Standing { id, dept } => show_standing(ctx, &id, &dept).await?,
         CaseCommand::Show { id, dept } => show_case(ctx, &id, dept.as_deref()).await?,
         CaseCommand::List { dept, limit } => list_cases(ctx, dept.as_deref(), limit).await?,

@@ -1,6 +1,7 @@
 //! `tongban hotline`: 12345 work orders (工单) on the store — the office
 //! named, orders created, steps taken by the office or a unit (`--as`),
-//! shown (the citizen's contact only with `--contact`, audited), listed.
+//! shown (the citizen's contact only with `--contact`, audited), listed,
+//! imported in bulk (`import`).
 
 use std::process::ExitCode;
 
@@ -76,6 +77,18 @@ pub enum HotlineCommand {
         #[arg(long)]
         contact: bool,
     },
+    /// Import the office's work orders with their steps in bulk: a JSON
+    /// Lines file, each line one order: {"id", "category", "content",
+    /// "area"?, "contact", "createdAt" (RFC 3339), "steps": [{"by":
+    /// "office" or the unit's code, "at", "step": {…as for `step`}}]}.
+    /// Each order is checked as `create` and `step` check it; a refused
+    /// order is skipped whole and listed with its code (ORDER_EXISTS for
+    /// one already stored). Audited as `order.import`, one entry per chunk
+    /// of 2,000 orders.
+    Import {
+        /// The orders (JSON Lines).
+        file: std::path::PathBuf,
+    },
     /// List orders, newest first (never their contacts).
     List {
         /// Only those dispatched to this unit.
@@ -88,6 +101,10 @@ pub enum HotlineCommand {
 }
 
 pub async fn run(ctx: &Context, cmd: HotlineCommand) -> anyhow::Result<ExitCode> {
+    if let HotlineCommand::Import { file } = &cmd {
+        crate::import::orders(ctx, file).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let hub = ctx.open().await?;
     match cmd {
         HotlineCommand::Office { dept } => {
@@ -132,6 +149,7 @@ pub async fn run(ctx: &Context, cmd: HotlineCommand) -> anyhow::Result<ExitCode>
         }
         HotlineCommand::Show { dept, id, contact } => show(ctx, &hub, &dept, &id, contact).await?,
         HotlineCommand::List { unit, limit } => list(ctx, &hub, unit.as_deref(), limit).await?,
+        HotlineCommand::Import { .. } => {}
     }
     hub.close().await;
     Ok(ExitCode::SUCCESS)

@@ -36,6 +36,7 @@ mod exchange;
 mod help;
 mod hotline;
 mod http;
+mod import;
 mod licence;
 mod notices;
 mod output;

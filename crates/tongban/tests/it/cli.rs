@@ -364,6 +364,24 @@ fn every_command_speaks_json_in_camel_case() {
         );
         tour.run(&data, &["item", "show", "440114-GZ-0201"], 0);
         tour.run(&data, &["item", "list"], 0);
+        // A case system's year in bulk: the good cases in, the bad one
+        // listed with its code; again, every case is already reported.
+        let events = example("case-events.jsonl");
+        let imported = tour.run(&data, &["case", "import", "--dept", planning, &events], 0);
+        assert_eq!(imported["imported"], 2, "{imported}");
+        assert_eq!(imported["rows"], 7, "{imported}");
+        assert_eq!(imported["refused"][0]["id"], "GZ-2026-000403", "{imported}");
+        assert_eq!(imported["refused"][0]["code"], "CASE_EVENT_OUT_OF_ORDER");
+        let again = tour.run(&data, &["case", "import", "--dept", planning, &events], 0);
+        assert_eq!(again["imported"], 0, "{again}");
+        assert_eq!(again["refused"][0]["code"], "CASE_ALREADY_REPORTED");
+        let broken = d.join("broken.jsonl");
+        std::fs::write(&broken, "{\"caseId\": \"A-1\", \"serviceItem\": \"440114-GZ-0201\", \"channel\": \"online\", \"at\": \"2026-11-02T09:00:00+08:00\", \"event\": {\"event\": \"accepted\"}, \"extra\": 1}\n").unwrap();
+        tour.refused(
+            &data,
+            &["case", "import", "--dept", planning, path(&broken)],
+            "CASE_EVENT_INVALID",
+        );
         tour.run(
             &data,
             &["item", "retire", "--as", planning, "440114-GZ-0201"],
@@ -703,6 +721,32 @@ fn every_command_speaks_json_in_camel_case() {
         let text = std::fs::read_to_string(&orders_csv).unwrap();
         assert!(text.starts_with("\u{feff}成员单位,类别,工单数"), "{text}");
         assert!(text.contains("诉求"), "{text}");
+
+        // The office's work orders in bulk: one new, one already stored.
+        let orders = d.join("orders.jsonl");
+        let line = |id: &str| {
+            format!(
+                r#"{{"id": "{id}", "category": "consultation", "content": "办证咨询", "contact": "王女士 13700000000", "createdAt": "2026-11-02T09:00:00+08:00", "steps": [{{"by": "office", "at": "2026-11-02T09:30:00+08:00", "step": {{"step": "dispatched", "unit": "{XINHUA}"}}}}, {{"by": "{XINHUA}", "at": "2026-11-02T11:00:00+08:00", "step": {{"step": "signed"}}}}]}}"#
+            )
+        };
+        std::fs::write(
+            &orders,
+            format!("{}\n{}\n", line("12345-0002"), line("12345-0001")),
+        )
+        .unwrap();
+        let imported = tour.run(&data, &["hotline", "import", path(&orders)], 0);
+        assert_eq!(
+            (imported["imported"].as_u64(), imported["rows"].as_u64()),
+            (Some(1), Some(2)),
+            "{imported}"
+        );
+        assert_eq!(imported["refused"][0]["code"], "ORDER_EXISTS", "{imported}");
+        std::fs::write(&orders, "{\"id\": \"12345-0003\"}\n").unwrap();
+        tour.refused(
+            &data,
+            &["hotline", "import", path(&orders)],
+            "ORDER_STEP_INVALID",
+        );
 
         // The working-day calendar: shipped years, a year loaded, deadlines.
         let years = tour.run(&data, &["calendar", "list"], 0);
