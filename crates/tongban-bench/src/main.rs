@@ -25,6 +25,7 @@ mod nats;
 mod output;
 mod progress;
 mod regions;
+mod supervision;
 mod verify_http;
 
 /// The hub measured here runs in this process: the same allocator as the
@@ -70,6 +71,10 @@ enum Command {
     /// Online licence verification over HTTP (`POST /v1/verify`) against
     /// the same verification in process.
     VerifyHttp(verify_http::VerifyHttpBenchArgs),
+    /// Electronic supervision: a small region's year (1,000,000 case
+    /// events, 15,000 work orders) bulk-imported, then the year's reports
+    /// timed cold and warm.
+    Supervision(supervision::SupervisionBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -111,6 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Catalogue(args) => catalogue::run(args, json).await,
         Command::Regions(args) => regions::run(args, json).await,
         Command::VerifyHttp(args) => verify_http::run(args, json).await,
+        Command::Supervision(args) => supervision::run(args, json).await,
     }
 }
 

@@ -47,7 +47,7 @@ fn subcommands() -> Vec<String> {
 #[test]
 fn every_benchmark_speaks_json_in_camel_case() {
     // The benchmarks, as small as they go.
-    let runs: [&[&str]; 6] = [
+    let runs: [&[&str]; 7] = [
         &[
             "licences",
             "--count",
@@ -83,6 +83,19 @@ fn every_benchmark_speaks_json_in_camel_case() {
             "2",
             "--seconds",
             "0.05",
+        ],
+        &[
+            "supervision",
+            "--departments",
+            "2",
+            "--items",
+            "4",
+            "--events",
+            "300",
+            "--orders",
+            "30",
+            "--runs",
+            "1",
         ],
         &[
             "verify-http",
