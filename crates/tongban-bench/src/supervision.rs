@@ -504,7 +504,14 @@ fn order_steps(
     };
     let mut unit = units[rng.below(units.len() as u64) as usize].as_str();
     let mut at = created_at + rng.minutes(5, 90);
-    take("office", at, Step::Dispatched { unit: unit.into() });
+    take(
+        "office",
+        at,
+        Step::Dispatched {
+            unit: unit.into(),
+            manual: None,
+        },
+    );
     if rng.chance(40) {
         at += rng.minutes(30, 600);
         take(
@@ -516,7 +523,14 @@ fn order_steps(
         );
         unit = units[rng.below(units.len() as u64) as usize].as_str();
         at += rng.minutes(10, 120);
-        take("office", at, Step::Dispatched { unit: unit.into() });
+        take(
+            "office",
+            at,
+            Step::Dispatched {
+                unit: unit.into(),
+                manual: None,
+            },
+        );
     }
     let sign = if rng.chance(930) {
         0
@@ -624,6 +638,7 @@ async fn load_orders(
                     content: format!("市民反映{}相关问题", category.name()),
                     area: Some(samples::REGION.into()),
                     contact: format!("市民 1{:010}", rng.below(10_000_000_000)),
+                    unit: None,
                 },
                 created_at: created_at.min(YEAR_END),
                 steps,

@@ -95,6 +95,7 @@ fn status_of(e: &Error) -> StatusCode {
             | Code::CaseUnknown
             | Code::PeerUnknown
             | Code::OrderUnknown
+            | Code::OrderRouteUnknown
             | Code::TokenUnknown
             | Code::StatusListUnknown
             | Code::RouteUnknown

@@ -319,6 +319,10 @@ tongban_seal::stable_codes! {
         OrderStepOutOfOrder => "ORDER_STEP_OUT_OF_ORDER",
         /// The department may not take this step: only the hotline office creates, dispatches, decides, calls back and closes; only the unit dispatched to signs, returns, asks for time and replies.
         OrderStepForbidden => "ORDER_STEP_FORBIDDEN",
+        /// A routing rule is not well formed: its area is empty, padded, longer than 64 characters or has control characters; its unit is the hotline office itself; or the hub already keeps 1000 rules.
+        OrderRouteInvalid => "ORDER_ROUTE_INVALID",
+        /// No routing rule for this category and area.
+        OrderRouteUnknown => "ORDER_ROUTE_UNKNOWN",
         // Working-day calendar
         /// A calendar year's document is not of the documented shape, or a date in it is wrong (outside its year, a range backwards, a make-up working day on a weekday).
         CalendarInvalid => "CALENDAR_INVALID",

@@ -51,6 +51,9 @@ pub struct NewOrder {
     pub area: Option<String>,
     /// The citizen's contact (personal data).
     pub contact: String,
+    /// The member unit to dispatch it to at once, overriding the routing
+    /// rules (`None`: the most specific rule's unit, or none).
+    pub unit: Option<String>,
 }
 
 pub(crate) fn phase_name(p: OrderPhase) -> &'static str {
@@ -78,6 +81,22 @@ pub(crate) fn check_order_text(what: &str, s: &str) -> Result<()> {
             Code::OrderStepInvalid,
             format!("{what} is 1 to {MAX_ORDER_TEXT} characters"),
         ));
+    }
+    Ok(())
+}
+
+/// A new order's id and texts, checked.
+fn check_new_order(new: &NewOrder) -> Result<()> {
+    if !text::is_code(&new.id) {
+        return Err(Error::rejected(
+            Code::OrderStepInvalid,
+            format!("work order id {:?}: {}", new.id, text::CODE_RULE),
+        ));
+    }
+    check_order_text("the content", &new.content)?;
+    check_order_text("the contact", &new.contact)?;
+    if let Some(area) = &new.area {
+        check_order_text("the area", area)?;
     }
     Ok(())
 }
@@ -150,7 +169,7 @@ impl Service {
         Ok(())
     }
 
-    async fn office(&self) -> Result<String> {
+    pub(crate) async fn office(&self) -> Result<String> {
         self.hotline_office().await?.ok_or_else(|| {
             Error::rejected(
                 Code::HotlineOfficeMissing,
@@ -160,7 +179,11 @@ impl Service {
     }
 
     /// The office `department` creates a work order; audited
-    /// (`order.create`, without the contact).
+    /// (`order.create`, without the contact). With a unit named, the order
+    /// is dispatched to it at once (`manual: true`, overriding the routing
+    /// rules); without, to the unit of the most specific routing rule that
+    /// covers it (`manual: false`, the rule in the audit entry); with
+    /// neither, it stays `new` for the office to dispatch.
     pub async fn order_create(&self, department: &str, new: NewOrder) -> Result<WorkOrderRow> {
         let office = self.office().await?;
         if department != office {
@@ -169,20 +192,48 @@ impl Service {
                 format!("only the hotline office ({office}) creates work orders"),
             ));
         }
-        if !text::is_code(&new.id) {
+        check_new_order(&new)?;
+        let routed = match &new.unit {
+            Some(unit) => {
+                self.dispatchable(unit, &office).await?;
+                None
+            }
+            None => self.route_of(new.category, new.area.as_deref()).await?,
+        };
+        let dispatch = match (&new.unit, &routed) {
+            (Some(unit), _) => Some((unit.clone(), true)),
+            (None, Some(r)) => Some((r.unit.clone(), false)),
+            (None, None) => None,
+        };
+        let created = self.new_order_row(office, new);
+        let (row, first) = match dispatch {
+            Some((unit, manual)) => self.dispatched_at_once(&created, unit, manual).await?,
+            None => (created, None),
+        };
+        let detail = json!({
+            "category": row.category, "area": row.area, "unit": row.unit,
+            "manual": first.as_ref().map(|_| routed.is_none()),
+            "route": routed.map(|r| json!({"category": r.category, "area": r.area})),
+        });
+        let audit = [self.audit("order.create", &row.id, detail)];
+        if !self
+            .store
+            .add_work_order_with(&row, first.as_ref(), &audit)
+            .await?
+        {
             return Err(Error::rejected(
-                Code::OrderStepInvalid,
-                format!("work order id {:?}: {}", new.id, text::CODE_RULE),
+                Code::OrderExists,
+                format!("work order {} exists", row.id),
             ));
         }
-        check_order_text("the content", &new.content)?;
-        check_order_text("the contact", &new.contact)?;
-        if let Some(area) = &new.area {
-            check_order_text("the area", area)?;
-        }
+        Ok(row)
+    }
+
+    /// A new order's row, before any step.
+    fn new_order_row(&self, office: String, new: NewOrder) -> WorkOrderRow {
         let limits = Limits::default_for(new.category);
-        let row = WorkOrderRow {
-            id: new.id.clone(),
+        WorkOrderRow {
+            id: new.id,
             office,
             category: category_name(new.category),
             content: new.content,
@@ -200,19 +251,40 @@ impl Service {
             yellow_cards: 0,
             red_cards: 0,
             steps: 0,
-        };
-        let audit = [self.audit(
-            "order.create",
-            &row.id,
-            json!({"category": row.category, "area": row.area}),
-        )];
-        if !self.store.add_work_order(&row, &audit).await? {
-            return Err(Error::rejected(
-                Code::OrderExists,
-                format!("work order {} exists", row.id),
-            ));
         }
-        Ok(row)
+    }
+
+    /// `created` dispatched to `unit` as it is created, by the office
+    /// (`manual`) or by a routing rule: the row after that first step, and
+    /// the step.
+    async fn dispatched_at_once(
+        &self,
+        created: &WorkOrderRow,
+        unit: String,
+        manual: bool,
+    ) -> Result<(WorkOrderRow, Option<WorkOrderStepRow>)> {
+        let mut order = replay(created, &[])?;
+        let step = Step::Dispatched {
+            unit,
+            manual: Some(manual),
+        };
+        let step_json = serde_json::to_string(&step)
+            .map_err(|e| Error::rejected(Code::Internal, e.to_string()))?;
+        let at = created.created_at;
+        order.apply(Taken {
+            at,
+            by: Actor::Office,
+            step,
+        })?;
+        let after = next_row(created, &order, &self.calendar().await?, at)?;
+        let record = WorkOrderStepRow {
+            order_id: created.id.clone(),
+            seq: 0,
+            at,
+            actor: "office".to_owned(),
+            step: step_json,
+        };
+        Ok((after, Some(record)))
     }
 
     /// A work order and its steps (no contact), for the office or a unit
@@ -224,7 +296,7 @@ impl Service {
     ) -> Result<(WorkOrderRow, Vec<WorkOrderStepRow>)> {
         let order = self.order_row(id).await?;
         let steps = self.store.work_order_steps(id).await?;
-        let dispatched_to = |s: &WorkOrderStepRow| matches!(serde_json::from_str::<Step>(&s.step), Ok(Step::Dispatched { unit }) if unit == department);
+        let dispatched_to = |s: &WorkOrderStepRow| matches!(serde_json::from_str::<Step>(&s.step), Ok(Step::Dispatched { unit, .. }) if unit == department);
         let involved = department == order.office || steps.iter().any(dispatched_to);
         if !involved {
             return Err(Error::rejected(
@@ -282,9 +354,7 @@ impl Service {
                 format!("a work order has at most {MAX_ORDER_STEPS} steps"),
             ));
         }
-        if let Step::Dispatched { unit } = &step {
-            self.active_department(unit).await?;
-        }
+        let step = self.office_dispatch(step, &before.office).await?;
         let mut order = replay(&before, &rows)?;
         let by = if department == before.office {
             Actor::Office
@@ -327,6 +397,41 @@ impl Service {
         }
         self.maybe_checkpoint().await?;
         Ok(after)
+    }
+
+    /// A dispatch the office takes as a step: to a unit that may take it,
+    /// marked `manual` (a routing rule dispatches only as an order is
+    /// created). Other steps as they are.
+    async fn office_dispatch(&self, step: Step, office: &str) -> Result<Step> {
+        match step {
+            Step::Dispatched { unit, manual } => {
+                if manual == Some(false) {
+                    return Err(Error::rejected(
+                        Code::OrderStepInvalid,
+                        "a dispatch is by a routing rule only when the order is created",
+                    ));
+                }
+                self.dispatchable(&unit, office).await?;
+                Ok(Step::Dispatched {
+                    unit,
+                    manual: Some(true),
+                })
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// `unit` may be dispatched to: an active department other than the
+    /// office.
+    async fn dispatchable(&self, unit: &str, office: &str) -> Result<()> {
+        self.active_department(unit).await?;
+        if unit == office {
+            return Err(Error::rejected(
+                Code::OrderStepInvalid,
+                "an order is dispatched to a member unit, not to the hotline office",
+            ));
+        }
+        Ok(())
     }
 
     /// Work orders created in `[from, to)` (dispatched to `unit` only, when

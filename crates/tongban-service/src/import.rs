@@ -419,6 +419,7 @@ impl OrderImport {
                 content: wire.content,
                 area: wire.area,
                 contact: wire.contact,
+                unit: None,
             },
             steps,
         })
@@ -609,7 +610,7 @@ impl Service {
                 format!("a work order has at most {MAX_ORDER_STEPS} steps"),
             ));
         }
-        if let Step::Dispatched { unit } = &s.step {
+        if let Step::Dispatched { unit, .. } = &s.step {
             if !units.contains_key(unit) {
                 let checked = match self.active_department(unit).await {
                     Ok(_) => None,

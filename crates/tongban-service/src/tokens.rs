@@ -143,11 +143,13 @@ pub enum Action {
     /// Issue notices (as the supervising office) and answer them (as the
     /// unit asked).
     NoticesWrite,
+    /// Set and remove the 12345 routing rules (the hotline office's).
+    RoutesWrite,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 31] = [
         Action::Verify,
         Action::DepartmentsRead,
         Action::DepartmentsWrite,
@@ -178,6 +180,7 @@ impl Action {
         Action::SupervisionWrite,
         Action::NoticesRead,
         Action::NoticesWrite,
+        Action::RoutesWrite,
     ];
 }
 
@@ -217,7 +220,8 @@ pub fn reach(role: Role, action: Action) -> Reach {
             | A::OrdersRead
             | A::OrdersWrite
             | A::NoticesRead
-            | A::NoticesWrite,
+            | A::NoticesWrite
+            | A::RoutesWrite,
         ) => Reach::OwnDepartment,
         (Role::Auditor, A::AuditRead | A::StatisticsRead | A::CalendarRead | A::NoticesRead) => {
             Reach::Any
@@ -514,7 +518,7 @@ mod tests {
         // Each role's reach over every action, written out: a change to
         // `reach` must change this table too.
         use Reach::{Any, None as No, OwnDepartment as Own};
-        let expected: [(Action, [Reach; 4]); 30] = [
+        let expected: [(Action, [Reach; 4]); 31] = [
             //                       admin operator auditor verifier
             (Action::Verify, [Any, Any, Any, Any]),
             (Action::DepartmentsRead, [Any, Any, No, No]),
@@ -546,6 +550,7 @@ mod tests {
             (Action::SupervisionWrite, [Any, No, No, No]),
             (Action::NoticesRead, [Any, Own, Any, No]),
             (Action::NoticesWrite, [Any, Own, No, No]),
+            (Action::RoutesWrite, [Any, Own, No, No]),
         ];
         assert_eq!(
             expected.iter().map(|(a, _)| *a).collect::<Vec<_>>(),

@@ -290,6 +290,7 @@ migrations! {
     (22, "case supervision", "0022_case_supervision.sql"),
     (23, "work orders", "0023_work_orders.sql"),
     (24, "supervision outbox", "0024_supervision_outbox.sql"),
+    (25, "work order routes", "0025_order_routes.sql"),
 }
 
 fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {

@@ -1,5 +1,6 @@
 //! 12345 work orders (migration 0023): each order's row and its steps,
-//! written together.
+//! written together; the routing rules that dispatch new orders (migration
+//! 0025).
 
 use crate::db::{RowExt, from_unix, unix};
 use crate::{AuditRecord, Result, Store, StoreError};
@@ -117,11 +118,41 @@ fn step_from_row(r: &impl RowExt) -> Result<WorkOrderStepRow> {
     })
 }
 
+/// Inserts a step row in the open transaction `$tx`; the rows inserted
+/// (0 when its `seq` was taken).
+macro_rules! insert_step {
+    ($tx:ident, $step:expr) => {{
+        let step: &WorkOrderStepRow = $step;
+        let seq = i64::try_from(step.seq).map_err(|_| StoreError::Corrupt("seq".into()))?;
+        sqlx::query("INSERT INTO work_order_steps (order_id, seq, at, actor, step) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, seq) DO NOTHING")
+            .bind(&step.order_id)
+            .bind(seq)
+            .bind(unix(step.at))
+            .bind(&step.actor)
+            .bind(&step.step)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected()
+    }};
+}
+
 impl Store {
     /// Stores a new work order; `false` if its id exists.
     pub async fn add_work_order(&self, o: &WorkOrderRow, audit: &[AuditRecord]) -> Result<bool> {
+        self.add_work_order_with(o, None, audit).await
+    }
+
+    /// Stores a new work order as `o` stands after its `first` step (a
+    /// dispatch by a routing rule, or as the office named), in one
+    /// transaction with `audit`; `false` if its id exists (nothing written).
+    pub async fn add_work_order_with(
+        &self,
+        o: &WorkOrderRow,
+        first: Option<&WorkOrderStepRow>,
+        audit: &[AuditRecord],
+    ) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
-            execute_audited!(tx, sqlx::query("INSERT INTO work_orders (id, office, category, content, area, contact, unit, phase, sign_days, reply_days, created_at, closed_at, satisfied, signed_on_time, replied_on_time, yellow_cards, red_cards, steps) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO NOTHING")
+            let inserted = sqlx::query("INSERT INTO work_orders (id, office, category, content, area, contact, unit, phase, sign_days, reply_days, created_at, closed_at, satisfied, signed_on_time, replied_on_time, yellow_cards, red_cards, steps) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO NOTHING")
                 .bind(&o.id)
                 .bind(&o.office)
                 .bind(&o.category)
@@ -139,7 +170,17 @@ impl Store {
                 .bind(o.replied_on_time.map(i64::from))
                 .bind(i64::from(o.yellow_cards))
                 .bind(i64::from(o.red_cards))
-                .bind(i64::try_from(o.steps).unwrap_or(i64::MAX)), audit)
+                .bind(i64::try_from(o.steps).unwrap_or(i64::MAX))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if inserted == 1 {
+                if let Some(step) = first {
+                    insert_step!(tx, step);
+                }
+                append_audit!(tx, audit);
+            }
+            inserted
         });
         Ok(done == 1)
     }
@@ -153,17 +194,8 @@ impl Store {
         o: &WorkOrderRow,
         audit: &[AuditRecord],
     ) -> Result<bool> {
-        let seq = i64::try_from(step.seq).map_err(|_| StoreError::Corrupt("seq".into()))?;
         let done = in_tx!(&self.db, tx => {
-            let inserted = sqlx::query("INSERT INTO work_order_steps (order_id, seq, at, actor, step) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, seq) DO NOTHING")
-                .bind(&step.order_id)
-                .bind(seq)
-                .bind(unix(step.at))
-                .bind(&step.actor)
-                .bind(&step.step)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let inserted = insert_step!(tx, step);
             if inserted == 1 {
                 sqlx::query("UPDATE work_orders SET unit = $1, phase = $2, closed_at = $3, satisfied = $4, signed_on_time = $9, replied_on_time = $10, yellow_cards = $5, red_cards = $6, steps = $7 WHERE id = $8")
                     .bind(&o.unit)
@@ -322,4 +354,78 @@ fn counts_from_row(r: &impl RowExt) -> Result<OrderCounts> {
         yellow_cards: n("yellow_cards")?,
         red_cards: n("red_cards")?,
     })
+}
+
+/// A routing rule as stored (migration 0025).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderRouteRow {
+    /// The category it is for; `*` for every category.
+    pub category: String,
+    /// The start of the areas it covers; empty for every area.
+    pub area: String,
+    /// The member unit orders go to.
+    pub unit: String,
+    /// When it was set.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+}
+
+fn route_from_row(r: &impl RowExt) -> Result<OrderRouteRow> {
+    Ok(OrderRouteRow {
+        category: r.text("category")?,
+        area: r.text("area")?,
+        unit: r.text("unit")?,
+        created_at: from_unix(r.int("created_at")?)?,
+    })
+}
+
+impl Store {
+    /// Sets the rule for its category and area (replacing the unit of one
+    /// there was), with `audit`, in one transaction.
+    pub async fn put_order_route(
+        &self,
+        route: &OrderRouteRow,
+        audit: &[AuditRecord],
+    ) -> Result<()> {
+        in_tx!(&self.db, tx => {
+            sqlx::query("INSERT INTO order_routes (category, area, unit, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (category, area) DO UPDATE SET unit = excluded.unit, created_at = excluded.created_at")
+                .bind(&route.category)
+                .bind(&route.area)
+                .bind(&route.unit)
+                .bind(unix(route.created_at))
+                .execute(&mut *tx)
+                .await?;
+            append_audit!(tx, audit);
+        });
+        Ok(())
+    }
+
+    /// Removes the rule for `category` and `area`, with `audit`; `false`
+    /// when there was none (nothing written).
+    pub async fn remove_order_route(
+        &self,
+        category: &str,
+        area: &str,
+        audit: &[AuditRecord],
+    ) -> Result<bool> {
+        let done = in_tx!(&self.db, tx => {
+            execute_audited!(tx, sqlx::query("DELETE FROM order_routes WHERE category = $1 AND area = $2")
+                .bind(category)
+                .bind(area), audit)
+        });
+        Ok(done == 1)
+    }
+
+    /// Every routing rule, by category and area.
+    pub async fn order_routes(&self) -> Result<Vec<OrderRouteRow>> {
+        on_db!(&self.db, pool => {
+            sqlx::query("SELECT category, area, unit, created_at FROM order_routes ORDER BY category, area")
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(route_from_row)
+                .collect()
+        })
+    }
 }

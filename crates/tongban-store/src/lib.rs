@@ -80,7 +80,7 @@ pub use catalogue::{
 pub use certificates::CertificateRow;
 pub use departments::{DepartmentRow, DepartmentStatus, PlatformLevel};
 pub use exchange::{Accepted, AckSet, BlobInfo, BlobReach, MAX_ACCEPT_BATCH, NewMessage};
-pub use hotline::{OrderCounts, WorkOrderRow, WorkOrderStepRow};
+pub use hotline::{OrderCounts, OrderRouteRow, WorkOrderRow, WorkOrderStepRow};
 pub use integrity::{DatabaseCheck, MAX_BLOB_PAGE, MAX_DATABASE_PROBLEMS};
 pub use keys::KeyRow;
 pub use licences::{LicenceRow, LicenceState, StatusEvent, UseRecord, UseRow};

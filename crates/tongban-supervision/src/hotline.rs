@@ -106,6 +106,10 @@ pub enum Step {
     Dispatched {
         /// The member unit (department code).
         unit: String,
+        /// Whether the office chose the unit (`true`) or a routing rule
+        /// did when the order was created (`false`); the hub sets it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        manual: Option<bool>,
     },
     /// The unit signs for it (签收): the reply's clock starts.
     Signed {},
@@ -339,7 +343,7 @@ impl WorkOrder {
             }
         };
         match &taken.step {
-            Step::Dispatched { unit } => self.unit = Some(unit.clone()),
+            Step::Dispatched { unit, .. } => self.unit = Some(unit.clone()),
             Step::Returned { .. } => self.unit = None,
             Step::ExtensionAsked { days, .. } => self.extension_asked = Some(*days),
             Step::ExtensionDecided { granted } => {
@@ -519,9 +523,47 @@ impl WorkOrder {
     }
 }
 
+/// A routing rule (派单规则): orders of `category` (any, when `None`) from
+/// an area starting with `area` (any area, when empty) go to `unit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Route {
+    /// The category it is for; `None`: every category.
+    pub category: Option<Category>,
+    /// The start of the areas it covers (a region code such as `4401` or
+    /// `440114`, or a place's name); empty: every area.
+    pub area: String,
+    /// The member unit (department code) orders go to.
+    pub unit: String,
+}
+
+impl Route {
+    /// Whether an order of `category` from `area` falls under it.
+    fn covers(&self, category: Category, area: Option<&str>) -> bool {
+        let category_fits = self.category.is_none_or(|c| c == category);
+        let area_fits = self.area.is_empty() || area.is_some_and(|a| a.starts_with(&self.area));
+        category_fits && area_fits
+    }
+}
+
+/// The rule an order of `category` from `area` is dispatched by: of the
+/// rules that cover it, the one with the longest area prefix; between two
+/// as long, a category's own before an any-category one. `None` when no
+/// rule covers it (the order stays new for the office to dispatch).
+pub fn route_for<'a>(
+    routes: &'a [Route],
+    category: Category,
+    area: Option<&str>,
+) -> Option<&'a Route> {
+    routes
+        .iter()
+        .filter(|r| r.covers(category, area))
+        .max_by_key(|r| (r.area.chars().count(), r.category.is_some()))
+}
+
 fn check_text(step: &Step) -> Result<(), OrderError> {
     let text = match step {
-        Step::Dispatched { unit } => unit,
+        Step::Dispatched { unit, .. } => unit,
         Step::Returned { reason } | Step::Reopened { reason } => reason,
         Step::ExtensionAsked { days, reason } => {
             if *days == 0 || *days > MAX_EXTENSION_DAYS {

@@ -493,7 +493,10 @@ mod hotline {
     }
 
     fn dispatched() -> Step {
-        Step::Dispatched { unit: UNIT.into() }
+        Step::Dispatched {
+            unit: UNIT.into(),
+            manual: None,
+        }
     }
 
     fn order() -> WorkOrder {
@@ -723,5 +726,45 @@ mod hotline {
             o.sign_deadline(&calendar).unwrap(),
             Some(datetime!(2026-02-15 00:00 +8))
         );
+    }
+
+    #[test]
+    fn an_order_is_routed_by_the_most_specific_rule() {
+        use crate::hotline::{Route, route_for};
+        let rule = |category: Option<Category>, area: &str, unit: &str| Route {
+            category,
+            area: area.into(),
+            unit: unit.into(),
+        };
+        let routes = [
+            rule(None, "", "any"),
+            rule(None, "4401", "city"),
+            rule(Some(Category::ConsumerComplaint), "4401", "city-market"),
+            rule(None, "440114", "district"),
+            rule(Some(Category::EconomicReport), "", "economic"),
+            rule(Some(Category::Appeal), "新华街道", "street"),
+        ];
+        let check = |category: Category, area: Option<&str>, expect: &str| {
+            let got = route_for(&routes, category, area).map(|r| r.unit.as_str());
+            assert_eq!(got, Some(expect), "{category:?} {area:?}");
+        };
+        // The longest area prefix wins, whatever the category.
+        check(Category::ConsumerComplaint, Some("440114"), "district");
+        // As long a prefix: the category's own rule first.
+        check(Category::ConsumerComplaint, Some("440105"), "city-market");
+        check(Category::Appeal, Some("440105"), "city");
+        // A place's name is a prefix too, for its category only.
+        check(Category::Appeal, Some("新华街道迎宾大道"), "street");
+        check(Category::Suggestion, Some("新华街道迎宾大道"), "any");
+        // No area: only rules for every area cover it.
+        check(Category::EconomicReport, None, "economic");
+        check(Category::Consultation, None, "any");
+        check(Category::Consultation, Some("441802"), "any");
+        // No rule covers it: none.
+        assert_eq!(
+            route_for(&routes[1..3], Category::Appeal, Some("441802")),
+            None
+        );
+        assert_eq!(route_for(&[], Category::Appeal, Some("440114")), None);
     }
 }

@@ -1,13 +1,14 @@
 //! `tongban hotline`: 12345 work orders (工单) on the store — the office
-//! named, orders created, steps taken by the office or a unit (`--as`),
-//! shown (the citizen's contact only with `--contact`, audited), listed,
+//! named, routing rules set, orders created (dispatched by the rules or to
+//! the unit named), steps taken by the office or a unit (`--as`), shown
+//! (the citizen's contact only with `--contact`, audited), listed,
 //! imported in bulk (`import`).
 
 use std::process::ExitCode;
 
 use clap::Subcommand;
 use serde_json::json;
-use tongban_service::{NewOrder, Service};
+use tongban_service::{NewOrder, NewRoute, Service};
 use tongban_supervision::hotline::{Category, Step};
 
 use crate::Context;
@@ -44,7 +45,16 @@ pub enum HotlineCommand {
         /// and the handling unit).
         #[arg(long)]
         contact: String,
+        /// Dispatch it to this member unit at once, overriding the routing
+        /// rules (default: the most specific rule's unit; with no rule the
+        /// order stays new).
+        #[arg(long)]
+        unit: Option<String>,
     },
+    /// Routing rules (派单规则): which member unit an order of a category
+    /// from an area is dispatched to when it is created without a unit.
+    #[command(subcommand)]
+    Route(RouteCommand),
     /// Take a step on an order, as the office or a unit: '{"step":
     /// "dispatched", "unit": CODE}', '{"step": "signed"}', '{"step":
     /// "returned", "reason"}', '{"step": "extension-asked", "days",
@@ -100,6 +110,41 @@ pub enum HotlineCommand {
     },
 }
 
+/// `tongban hotline route`.
+#[derive(Debug, Subcommand)]
+pub enum RouteCommand {
+    /// Set the rule for a category and an area (replacing its unit if it
+    /// exists). Audited as `hotline.route`.
+    Add {
+        #[command(flatten)]
+        rule: RuleArgs,
+        /// The member unit orders go to.
+        #[arg(long)]
+        unit: String,
+    },
+    /// Remove the rule for a category and an area. Audited as
+    /// `hotline.route`.
+    Remove {
+        #[command(flatten)]
+        rule: RuleArgs,
+    },
+    /// List the rules.
+    List,
+}
+
+/// Which rule: its category and area.
+#[derive(Debug, clap::Args)]
+pub struct RuleArgs {
+    /// The category (consultation, suggestion, appeal, consumer-complaint,
+    /// economic-report, administrative-complaint); default: every category.
+    #[arg(long)]
+    category: Option<String>,
+    /// The start of the areas it covers (e.g. 4401, 440114, or a place's
+    /// name); default: every area.
+    #[arg(long)]
+    area: Option<String>,
+}
+
 pub async fn run(ctx: &Context, cmd: HotlineCommand) -> anyhow::Result<ExitCode> {
     if let HotlineCommand::Import { file } = &cmd {
         crate::import::orders(ctx, file).await?;
@@ -122,7 +167,20 @@ pub async fn run(ctx: &Context, cmd: HotlineCommand) -> anyhow::Result<ExitCode>
             content,
             area,
             contact,
-        } => create(ctx, &hub, &office, (id, category, content, area, contact)).await?,
+            unit,
+        } => {
+            let category = category_arg(&category)?;
+            let new = NewOrder {
+                id,
+                category,
+                content,
+                area,
+                contact,
+                unit,
+            };
+            create(ctx, &hub, &office, new).await?
+        }
+        HotlineCommand::Route(cmd) => route(ctx, &hub, cmd).await?,
         HotlineCommand::Step { dept, id, step, at } => {
             let step: Step = tongban_seal::json::from_slice_strict(step.as_bytes())
                 .map_err(|e| Coded::usage(e.code(), format!("the step: {e}")))
@@ -155,31 +213,81 @@ pub async fn run(ctx: &Context, cmd: HotlineCommand) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-/// `hotline create`: the call taken as an order.
-async fn create(
-    ctx: &Context,
-    hub: &Service,
-    office: &str,
-    (id, category, content, area, contact): (String, String, String, Option<String>, String),
-) -> anyhow::Result<()> {
-    let category: Category = serde_json::from_value(json!(category)).map_err(|_| {
+/// A category by its name.
+fn category_arg(name: &str) -> anyhow::Result<Category> {
+    Ok(serde_json::from_value(json!(name)).map_err(|_| {
         Coded::usage(
             "ORDER_STEP_INVALID",
             "--category is consultation, suggestion, appeal, consumer-complaint, economic-report or administrative-complaint",
         )
-    })?;
-    let new = NewOrder {
-        id,
-        category,
-        content,
-        area,
-        contact,
-    };
+    })?)
+}
+
+/// `hotline create`: the call taken as an order.
+async fn create(ctx: &Context, hub: &Service, office: &str, new: NewOrder) -> anyhow::Result<()> {
+    let category = new.category;
     let row = hub.order_create(office, new).await?;
     if ctx.json {
         return print_json(&row);
     }
-    println!("work order {} ({})", row.id, category.name());
+    match &row.unit {
+        Some(unit) => println!(
+            "work order {} ({}) dispatched to {unit}",
+            row.id,
+            category.name()
+        ),
+        None => println!(
+            "work order {} ({}): no rule covers it, to dispatch",
+            row.id,
+            category.name()
+        ),
+    }
+    Ok(())
+}
+
+/// `hotline route`: the routing rules set, removed, listed.
+async fn route(ctx: &Context, hub: &Service, cmd: RouteCommand) -> anyhow::Result<()> {
+    let category = |r: &RuleArgs| r.category.as_deref().map(category_arg).transpose();
+    match cmd {
+        RouteCommand::Add { rule, unit } => {
+            let new = NewRoute {
+                category: category(&rule)?,
+                area: rule.area,
+                unit,
+            };
+            let row = hub.route_add(new).await?;
+            if ctx.json {
+                return print_json(&row);
+            }
+            println!("{} {:?} → {}", row.category, row.area, row.unit);
+        }
+        RouteCommand::Remove { rule } => {
+            hub.route_remove(category(&rule)?, rule.area.as_deref())
+                .await?;
+            if ctx.json {
+                return print_json(
+                    &json!({"removed": {"category": rule.category, "area": rule.area}}),
+                );
+            }
+            println!("rule removed");
+        }
+        RouteCommand::List => {
+            let rows = hub.routes().await?;
+            if ctx.json {
+                return print_json(&rows);
+            }
+            let mut table = crate::table::Table::new();
+            for r in rows {
+                let area = if r.area.is_empty() {
+                    "*".to_owned()
+                } else {
+                    r.area
+                };
+                table.row([r.category, area, r.unit]);
+            }
+            table.print();
+        }
+    }
     Ok(())
 }
 

@@ -1,5 +1,7 @@
 //! 12345 work orders (工单) — `tongban hotline`: the hotline office named
-//! (region administrator), orders created and their steps taken by the
+//! (region administrator), routing rules read (orders-read) and changed by
+//! the office's operator or a region administrator (routes-write), orders
+//! created (dispatched by the rules or to the unit named) and their steps taken by the
 //! office's or a unit's operator for its own department, orders shown
 //! (the citizen's contact only on request, for the office and the handling
 //! unit, audited) and listed (never with contacts).
@@ -9,8 +11,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tongban_service::{Action, NewOrder};
-use tongban_store::{WorkOrderRow, WorkOrderStepRow};
+use tongban_service::{Action, NewOrder, NewRoute};
+use tongban_store::{OrderRouteRow, WorkOrderRow, WorkOrderStepRow};
 use tongban_supervision::hotline::{Category, Step};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -23,6 +25,12 @@ pub(crate) fn routes() -> Api {
     Api::new()
         .put("/v1/hotline/office", office)
         .needs(Action::DepartmentsWrite)
+        .get("/v1/hotline/routes", routes_list)
+        .needs(Action::OrdersRead)
+        .post("/v1/hotline/routes", route_add)
+        .needs(Action::RoutesWrite)
+        .delete("/v1/hotline/routes", route_remove)
+        .needs(Action::RoutesWrite)
         .get("/v1/orders", list)
         .needs(Action::OrdersRead)
         .post("/v1/orders", create)
@@ -36,8 +44,8 @@ pub(crate) fn routes() -> Api {
 /// This area's part of the OpenAPI document.
 #[derive(Debug, OpenApi)]
 #[openapi(
-    paths(office, list, create, show, step),
-    components(schemas(Office, NewOrderBody, StepBody))
+    paths(office, routes_list, route_add, route_remove, list, create, show, step),
+    components(schemas(Office, RouteBody, NewOrderBody, StepBody))
 )]
 pub(crate) struct Doc;
 
@@ -62,6 +70,86 @@ pub(crate) async fn office(
     caller.may(Action::DepartmentsWrite)?;
     caller.hub(&state).set_hotline_office(&o.department).await?;
     Ok(Json(o))
+}
+
+/// The routing rules (派单规则), by category and area.
+#[utoipa::path(get, path = "/v1/hotline/routes", tag = "hotline",
+    security(("token" = []), ("clientCertificate" = [])),
+    responses((status = 200, description = "every routing rule", body = Object), Refused))]
+pub(crate) async fn routes_list(
+    State(state): State<HttpState>,
+    caller: Caller,
+) -> Result<Json<Vec<OrderRouteRow>>, Problem> {
+    caller.may(Action::OrdersRead)?;
+    Ok(Json(caller.hub(&state).routes().await?))
+}
+
+/// A routing rule.
+#[derive(Debug, Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RouteBody {
+    /// Its category (default: every category).
+    #[schema(value_type = Option<String>)]
+    #[param(value_type = Option<String>)]
+    category: Option<Category>,
+    /// The start of the areas it covers (default: every area).
+    area: Option<String>,
+    /// The member unit (when set).
+    unit: Option<String>,
+}
+
+/// Who may change the routing rules: the hotline office's operator or a
+/// region administrator (`routes-write` for the office).
+async fn may_route(state: &HttpState, caller: &Caller) -> Result<(), Problem> {
+    match state.hub.hotline_office().await? {
+        Some(office) => caller.may_for(Action::RoutesWrite, &office),
+        None => caller.may(Action::RoutesWrite),
+    }
+}
+
+/// Sets the rule for a category and an area (replacing its unit);
+/// audited (`hotline.route`).
+#[utoipa::path(post, path = "/v1/hotline/routes", tag = "hotline",
+    request_body = RouteBody,
+    security(("token" = []), ("clientCertificate" = [])),
+    responses((status = 201, description = "the rule", body = Object), Refused))]
+pub(crate) async fn route_add(
+    State(state): State<HttpState>,
+    caller: Caller,
+    Body(r): Body<RouteBody>,
+) -> Result<(StatusCode, Json<OrderRouteRow>), Problem> {
+    may_route(&state, &caller).await?;
+    let unit = r
+        .unit
+        .ok_or_else(|| body::invalid("a rule names its unit"))?;
+    let new = NewRoute {
+        category: r.category,
+        area: r.area,
+        unit,
+    };
+    Ok(created(caller.hub(&state).route_add(new).await?))
+}
+
+/// Removes the rule for a category and an area (query `category`, `area`;
+/// each default: every); audited (`hotline.route`).
+#[utoipa::path(delete, path = "/v1/hotline/routes", tag = "hotline",
+    params(RouteBody),
+    security(("token" = []), ("clientCertificate" = [])),
+    responses((status = 200, description = "removed", body = Object), Refused))]
+pub(crate) async fn route_remove(
+    State(state): State<HttpState>,
+    caller: Caller,
+    Params(r): Params<RouteBody>,
+) -> Result<Json<Value>, Problem> {
+    may_route(&state, &caller).await?;
+    caller
+        .hub(&state)
+        .route_remove(r.category, r.area.as_deref())
+        .await?;
+    Ok(Json(
+        serde_json::json!({"removed": {"category": r.category, "area": r.area}}),
+    ))
 }
 
 /// The query of `GET /v1/orders`.
@@ -116,6 +204,9 @@ pub(crate) struct NewOrderBody {
     area: Option<String>,
     /// The citizen's contact (personal data).
     contact: String,
+    /// The member unit to dispatch it to at once, overriding the routing
+    /// rules (default: the most specific rule's unit; none: it stays new).
+    unit: Option<String>,
 }
 
 /// The office creates a work order; audited (`order.create`, without the
@@ -136,6 +227,7 @@ pub(crate) async fn create(
         content: o.content,
         area: o.area,
         contact: o.contact,
+        unit: o.unit,
     };
     Ok(created(
         caller.hub(&state).order_create(&office, new).await?,

@@ -202,10 +202,12 @@ async fn a_work_order_earns_its_cards_once() {
             content: "商家拒绝退还预付卡余额".into(),
             area: Some("440114".into()),
             contact: "王女士 13800000000".into(),
+            unit: None,
         };
         hub.order_create(CIVIL, new).await.unwrap();
         let dispatch = Step::Dispatched {
             unit: MARKET.into(),
+            manual: None,
         };
         hub.order_step(
             CIVIL,

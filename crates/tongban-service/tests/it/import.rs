@@ -221,7 +221,14 @@ fn year_of_orders(orders: usize, seed: u64) -> Vec<OrderImport> {
             };
             let mut unit = units[rng.below(2) as usize];
             at += Duration::minutes(30);
-            take("office", at, Step::Dispatched { unit: unit.into() });
+            take(
+                "office",
+                at,
+                Step::Dispatched {
+                    unit: unit.into(),
+                    manual: None,
+                },
+            );
             if rng.chance(10) {
                 at += Duration::hours(3);
                 take(
@@ -233,7 +240,14 @@ fn year_of_orders(orders: usize, seed: u64) -> Vec<OrderImport> {
                 );
                 unit = if unit == MARKET { CIVIL } else { MARKET };
                 at += Duration::hours(1);
-                take("office", at, Step::Dispatched { unit: unit.into() });
+                take(
+                    "office",
+                    at,
+                    Step::Dispatched {
+                        unit: unit.into(),
+                        manual: None,
+                    },
+                );
             }
             at += Duration::hours(1 + rng.below(60) as i64);
             take(unit, at, Step::Signed {});
@@ -299,6 +313,7 @@ fn year_of_orders(orders: usize, seed: u64) -> Vec<OrderImport> {
                     content: "反映噪音扰民问题".into(),
                     area: Some("440114".into()),
                     contact: format!("市民 1380000{n:04}"),
+                    unit: None,
                 },
                 created_at,
                 steps,
@@ -664,6 +679,7 @@ fn order(id: &str, steps: Vec<(&str, OffsetDateTime, Step)>) -> OrderImport {
             content: "路灯不亮".into(),
             area: None,
             contact: "李先生 13900000000".into(),
+            unit: None,
         },
         created_at: datetime!(2026-04-01 09:00 +8),
         steps: steps
@@ -682,7 +698,7 @@ async fn refused_work_orders_are_skipped_whole_and_the_others_go_in() {
     each_backend("svc_import_order_refusals", |hub| async move {
         let t = datetime!(2026-04-01 10:00 +8);
         let h = Duration::hours(1);
-        let dispatch = || Step::Dispatched { unit: MARKET.into() };
+        let dispatch = || Step::Dispatched { unit: MARKET.into(), manual: None };
         assert_eq!(
             hub.import_work_orders(vec![order("O-1", vec![])]).await.unwrap_err().code(),
             "HOTLINE_OFFICE_MISSING"
@@ -718,7 +734,7 @@ async fn refused_work_orders_are_skipped_whole_and_the_others_go_in() {
             ),
             bad_id,
             future,
-            order("O-NOBODY", vec![("office", t, Step::Dispatched { unit: "11440114MB2C00031C".into() })]),
+            order("O-NOBODY", vec![("office", t, Step::Dispatched { unit: "11440114MB2C00031C".into(), manual: None })]),
             order("O-LATER", vec![("office", T0 + Duration::days(1), dispatch())]),
         ];
         let outcome = hub.import_work_orders(orders).await.unwrap();

@@ -237,6 +237,7 @@ fn call(id: &str, m: u32) -> NewOrder {
         content: "市民来电反映的问题".into(),
         area: Some("440114".into()),
         contact: format!("市民{m} 1380000{m:04}"),
+        unit: None,
     }
 }
 
@@ -245,7 +246,15 @@ fn order_story(m: u32) -> Vec<(u32, i64, String, Step)> {
     let office = || DATA_BUREAU.to_owned();
     let unit = UNITS[(m % 3) as usize].to_owned();
     let other = UNITS[((m + 1) % 3) as usize].to_owned();
-    let mut s = vec![(0, 10, office(), Step::Dispatched { unit: unit.clone() })];
+    let mut s = vec![(
+        0,
+        10,
+        office(),
+        Step::Dispatched {
+            unit: unit.clone(),
+            manual: None,
+        },
+    )];
     let (handler, signed) = if m % 10 == 7 {
         s.push((
             1,
@@ -261,6 +270,7 @@ fn order_story(m: u32) -> Vec<(u32, i64, String, Step)> {
             office(),
             Step::Dispatched {
                 unit: other.clone(),
+                manual: None,
             },
         ));
         (other, 2)

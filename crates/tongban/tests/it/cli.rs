@@ -575,6 +575,28 @@ fn every_command_speaks_json_in_camel_case() {
             "HOTLINE_OFFICE_MISSING",
         );
         tour.run(&data, &["hotline", "office", CIVIL], 0);
+        // Routing rules: appeals from 440114 go to the street office.
+        let rule = ["--category", "appeal", "--area", "440114"];
+        tour.refused(
+            &data,
+            &[&["hotline", "route", "add", "--unit", CIVIL][..], &rule].concat(),
+            "ORDER_ROUTE_INVALID",
+        );
+        let added = tour.run(
+            &data,
+            &[&["hotline", "route", "add", "--unit", XINHUA][..], &rule].concat(),
+            0,
+        );
+        assert_eq!(added["unit"], XINHUA, "{added}");
+        tour.run(&data, &["hotline", "route", "add", "--unit", HEALTH], 0);
+        let rules = tour.run(&data, &["hotline", "route", "list"], 0);
+        assert_eq!(rules.as_array().unwrap().len(), 2, "{rules}");
+        tour.run(&data, &["hotline", "route", "remove"], 0);
+        tour.refused(
+            &data,
+            &["hotline", "route", "remove"],
+            "ORDER_ROUTE_UNKNOWN",
+        );
         tour.run(
             &data,
             &[
@@ -595,13 +617,17 @@ fn every_command_speaks_json_in_camel_case() {
             ],
             0,
         );
+        // Dispatched by the rule as it was created: the office cannot
+        // dispatch it again.
+        let shown = tour.run(&data, &["hotline", "show", "--as", CIVIL, "12345-0001"], 0);
+        assert_eq!(shown["order"]["unit"], XINHUA, "{shown}");
+        assert_eq!(shown["order"]["phase"], "dispatched", "{shown}");
         let dispatch = format!(r#"{{"step": "dispatched", "unit": "{XINHUA}"}}"#);
-        let step = tour.run(
+        tour.refused(
             &data,
             &["hotline", "step", "--as", CIVIL, "12345-0001", &dispatch],
-            0,
+            "ORDER_STEP_OUT_OF_ORDER",
         );
-        assert_eq!(step["phase"], "dispatched", "{step}");
         tour.refused(
             &data,
             &[
@@ -864,6 +890,7 @@ fn every_command_speaks_json_in_camel_case() {
             "tongban-calendar",
             "tongban-supervise",
             "tongban-hotline",
+            "tongban-hotline-route",
             "tongban-item",
             "tongban-case",
             "tongban-catalogue",

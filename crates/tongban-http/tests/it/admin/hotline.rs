@@ -23,12 +23,22 @@ pub async fn calls(served: &Served) -> Vec<Call> {
     new["office"] = json!(civil);
     let dispatch =
         json!({"department": civil, "step": {"step": "dispatched", "unit": samples::MARKET}});
+    let rule = json!({"category": "appeal", "area": "4401", "unit": samples::MARKET});
     vec![
         Call::put(
             "/v1/hotline/office",
             "/v1/hotline/office",
             json!({"department": civil}),
         ),
+        Call::get("/v1/hotline/routes", "/v1/hotline/routes"),
+        Call::post("/v1/hotline/routes", "/v1/hotline/routes", rule).about(civil),
+        Call::post(
+            "/v1/hotline/routes",
+            "/v1/hotline/routes?category=appeal&area=4401",
+            Value::Null,
+        )
+        .with_method(Method::DELETE)
+        .about(civil),
         Call::get("/v1/orders", "/v1/orders"),
         Call::post("/v1/orders", "/v1/orders", new).about(civil),
         Call::get(
@@ -171,6 +181,116 @@ async fn work_orders_over_http() {
                 "FORBIDDEN",
             )
             .await;
+            served
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn routing_rules_over_http() {
+    each_served(
+        "http_admin_hotline_routes",
+        |_| {},
+        |served| async move {
+            let tokens = Tokens::make(&served).await;
+            let civil = samples::CIVIL_AFFAIRS;
+            served.hub.set_hotline_office(civil).await.unwrap();
+            let call = |token: &str, method: Method, path: &str, body: Option<Value>| {
+                let (token, path) = (token.to_owned(), path.to_owned());
+                let served = &served;
+                async move { served.call(&token, method, &path, body.as_ref()).await }
+            };
+            let rule =
+                json!({"category": "consumer-complaint", "area": "4401", "unit": samples::MARKET});
+            let routes = "/v1/hotline/routes";
+
+            // Only the office's operator (or an administrator) sets rules;
+            // refusals write nothing.
+            let before = served.audit_head().await;
+            refused(
+                call(&tokens.market, Method::POST, routes, Some(rule.clone())).await,
+                403,
+                "FORBIDDEN",
+            )
+            .await;
+            let bad_area = json!({"area": " 4401", "unit": samples::MARKET});
+            refused(
+                call(&tokens.civil, Method::POST, routes, Some(bad_area)).await,
+                400,
+                "ORDER_ROUTE_INVALID",
+            )
+            .await;
+            refused(
+                call(
+                    &tokens.civil,
+                    Method::POST,
+                    routes,
+                    Some(json!({"area": "4401"})),
+                )
+                .await,
+                400,
+                "REQUEST_INVALID",
+            )
+            .await;
+            let to_nobody = json!({"unit": "11440114MB2C00099X"});
+            refused(
+                call(&tokens.admin, Method::POST, routes, Some(to_nobody)).await,
+                404,
+                "DEPARTMENT_UNKNOWN",
+            )
+            .await;
+            assert_eq!(served.audit_head().await, before, "a refusal wrote");
+            let set = call(&tokens.civil, Method::POST, routes, Some(rule)).await;
+            assert_eq!(set.status(), 201);
+            let listed = served.read(&tokens.market, routes).await;
+            assert_eq!(listed[0]["unit"], samples::MARKET, "{listed}");
+            assert_eq!(listed[0]["category"], "consumer-complaint", "{listed}");
+
+            // An order without a unit goes by the rule; with one, the rule
+            // is overridden.
+            let made: Value = call(
+                &tokens.civil,
+                Method::POST,
+                "/v1/orders",
+                Some(order("12345-1")),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+            assert_eq!(
+                (made["unit"].clone(), made["phase"].clone()),
+                (json!(samples::MARKET), json!("dispatched")),
+                "{made}"
+            );
+            let mut named = order("12345-2");
+            named["unit"] = json!(samples::XINHUA_STREET);
+            let made: Value = call(&tokens.civil, Method::POST, "/v1/orders", Some(named))
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(made["unit"], samples::XINHUA_STREET, "{made}");
+
+            // Removed by the office's operator; a second time there is none.
+            let remove = format!("{routes}?category=consumer-complaint&area=4401");
+            refused(
+                call(&tokens.market, Method::DELETE, &remove, None).await,
+                403,
+                "FORBIDDEN",
+            )
+            .await;
+            let removed = call(&tokens.civil, Method::DELETE, &remove, None).await;
+            assert_eq!(removed.status(), 200);
+            refused(
+                call(&tokens.admin, Method::DELETE, &remove, None).await,
+                404,
+                "ORDER_ROUTE_UNKNOWN",
+            )
+            .await;
+            let listed = served.read(&tokens.civil, routes).await;
+            assert_eq!(listed, json!([]));
             served
         },
     )
