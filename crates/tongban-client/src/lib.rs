@@ -50,7 +50,8 @@ use serde_json::Value;
 use tongban_proto::error::close;
 use tongban_proto::services::{
     CaseEvent, CaseLicenceQuery, CaseLicences, CaseResult, CaseResultIssued, CaseStanding,
-    HubAnswer, HubRequest, NoticeAnswer, NoticeState, RegionLicenceQuery, RegionLicences,
+    HubAnswer, HubRequest, NoticeAnswer, NoticeState, OrderNew, OrderState, OrderStep,
+    RegionLicenceQuery, RegionLicences,
 };
 use tongban_proto::{ClientOp, Decoder, Draft, ErrorCode, Kind, ProtoError, ServerOp};
 use tongban_seal::SigningKey;
@@ -974,6 +975,21 @@ impl Client {
         answer: &NoticeAnswer,
     ) -> Result<HubAnswer<NoticeState>, ClientError> {
         self.ask_hub(answer, tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS)
+            .await
+    }
+
+    /// The hotline office takes a call as a 12345 work order (resource
+    /// `hub.hotline.create`); the answer is where the order stands.
+    pub async fn order_new(&self, order: &OrderNew) -> Result<HubAnswer<OrderState>, ClientError> {
+        self.ask_hub(order, tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS)
+            .await
+    }
+
+    /// Takes a step on a 12345 work order as this department — the
+    /// hotline office's steps or a member unit's (resource
+    /// `hub.hotline.order`); the answer is where the order now stands.
+    pub async fn order_step(&self, step: &OrderStep) -> Result<HubAnswer<OrderState>, ClientError> {
+        self.ask_hub(step, tongban_proto::ops::DEFAULT_REQUEST_TIMEOUT_MS)
             .await
     }
 

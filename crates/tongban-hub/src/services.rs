@@ -18,7 +18,14 @@
 //! - `hub.supervision.answer` (`notice-answer@1` → `notice-state@1`): a
 //!   unit answers a supervision notice (督办) addressed to it
 //!   (`Service::notice_answer`; the answer is pushed to the supervising
-//!   office on `hub.supervision`, see `exchange::outbox`).
+//!   office on `hub.supervision`, see `exchange::outbox`);
+//! - `hub.hotline.create` (`order-new@1` → `order-state@1`): the 12345
+//!   hotline office takes a call as a work order, dispatched at once to
+//!   the unit it names or by the routing rules (`Service::order_create`);
+//! - `hub.hotline.order` (`order-step@1` → `order-state@1`): a step on a
+//!   work order, taken by the sender — the office (`Actor::Office`) or a
+//!   member unit (`Actor::Unit`) — and checked by `Service::order_step`
+//!   against who may take it and where the order stands.
 //!
 //! Both services that return licences count against the asking
 //! department's licence reads (`ServeConfig::licence_reads_per_minute`).
@@ -44,10 +51,14 @@ use std::sync::Arc;
 use serde_json::Value;
 use tongban_proto::services::{
     CaseEvent, CaseLicenceQuery, CaseLicences, CaseResult, CaseResultIssued, CaseStanding,
-    HubRequest, MaterialResult, MaterialStatus, NoticeAnswer, NoticeState,
+    HubRequest, MaterialResult, MaterialStatus, NoticeAnswer, NoticeState, OrderNew, OrderState,
+    OrderStep,
 };
 use tongban_proto::{Draft, ErrorCode, Kind, ProtoError, Verified};
-use tongban_service::{CaseEventInput, CaseQuery, IssueInput, MaterialState, Service};
+use tongban_service::{
+    CaseEventInput, CaseQuery, IssueInput, MaterialState, NewOrder, OrderStanding, OrderStepInput,
+    Service, parse_category,
+};
 
 use crate::Shared;
 use crate::base::failures::{Through, told};
@@ -97,6 +108,8 @@ pub(crate) async fn answer(
         REGION_LICENCES => written(&region_licences(shared, request).await?)?,
         CaseEvent::RESOURCE => written(&case_event(hub, &h.sender, read(request)?).await?)?,
         NoticeAnswer::RESOURCE => written(&notice_answer(hub, &h.sender, read(request)?).await?)?,
+        OrderNew::RESOURCE => written(&order_new(hub, &h.sender, read(request)?).await?)?,
+        OrderStep::RESOURCE => written(&order_step(hub, &h.sender, read(request)?).await?)?,
         other => {
             return Err(ProtoError::new(
                 ErrorCode::Internal,
@@ -168,6 +181,62 @@ async fn notice_answer(
         .map_err(|e| refused(&e))?;
     serde_json::from_value(tongban_service::alerts::notice_payload(&notice))
         .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))
+}
+
+/// `hub.hotline.create`: the order created by the sender (the office
+/// only), where it stands answered.
+async fn order_new(hub: &Service, department: &str, o: OrderNew) -> Result<OrderState, ProtoError> {
+    let new = NewOrder {
+        id: o.order_id,
+        category: parse_category(&o.category).map_err(|e| refused(&e))?,
+        content: o.content,
+        area: o.area,
+        contact: o.contact,
+        unit: o.unit,
+    };
+    let row = hub
+        .order_create(department, new)
+        .await
+        .map_err(|e| refused(&e))?;
+    let standing = hub
+        .order_standing(department, &row.id, false)
+        .await
+        .map_err(|e| refused(&e))?;
+    Ok(order_state(standing))
+}
+
+/// `hub.hotline.order`: the step taken by the sender, where the order now
+/// stands answered.
+async fn order_step(
+    hub: &Service,
+    department: &str,
+    s: OrderStep,
+) -> Result<OrderState, ProtoError> {
+    let input = OrderStepInput::parse(s.order_id, &s.at, &s.step).map_err(|e| refused(&e))?;
+    hub.order_step(department, &input.order_id, input.step, input.at)
+        .await
+        .map_err(|e| refused(&e))?;
+    let standing = hub
+        .order_standing(department, &input.order_id, s.with_contact)
+        .await
+        .map_err(|e| refused(&e))?;
+    Ok(order_state(standing))
+}
+
+fn order_state(s: OrderStanding) -> OrderState {
+    let rfc3339 = |t: Option<time::OffsetDateTime>| t.map(tongban_seal::timefmt::format_rfc3339);
+    OrderState {
+        order_id: s.order.id,
+        category: s.order.category,
+        phase: s.order.phase,
+        unit: s.order.unit,
+        sign_deadline: rfc3339(s.sign_deadline),
+        reply_deadline: rfc3339(s.reply_deadline),
+        yellow_cards: s.order.yellow_cards,
+        red_cards: s.order.red_cards,
+        steps: s.order.steps,
+        contact: s.contact,
+    }
 }
 
 fn case_query(q: CaseLicenceQuery) -> CaseQuery {

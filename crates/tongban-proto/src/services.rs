@@ -1,6 +1,8 @@
 //! The payloads of the hub's own services, as they travel: a department's
-//! case system asks `hub.case.licences`, `hub.case.result` and
-//! `hub.region.licences`, and one hub asks another `hub.peer.licences`.
+//! case system asks `hub.case.licences`, `hub.case.result`,
+//! `hub.case.event` and `hub.region.licences`, the 12345 hotline office and
+//! its member units `hub.hotline.create` and `hub.hotline.order`, and one
+//! hub asks another `hub.peer.licences`.
 //! The hub, the client library and the command line read and write these
 //! structs instead of indexing JSON; the schemas under
 //! `schemas/messages/` say the same (the hub checks every request against
@@ -305,6 +307,90 @@ pub struct NoticeState {
     pub answer: Option<String>,
     /// When it was given (RFC 3339).
     pub answered: Option<String>,
+}
+
+/// `order-new@1` to `hub.hotline.create`: the hotline office (12345 热线办)
+/// takes a citizen's call as a work order (工单); without a `unit` the
+/// hub's routing rules dispatch it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderNew {
+    /// 工单编号.
+    pub order_id: String,
+    /// `consultation`, `suggestion`, `appeal`, `consumer-complaint`,
+    /// `economic-report` or `administrative-complaint`.
+    pub category: String,
+    /// What the citizen said.
+    pub content: String,
+    /// Where (a region code or a place).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area: Option<String>,
+    /// The citizen's contact (personal data).
+    pub contact: String,
+    /// The member unit to dispatch it to, overriding the routing rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+impl HubRequest for OrderNew {
+    const RESOURCE: &'static str = "hub.hotline.create";
+    const SCHEMA: &'static str = "order-new@1";
+    const ANSWER_SCHEMA: &'static str = "order-state@1";
+    type Answer = OrderState;
+}
+
+/// `order-step@1` to `hub.hotline.order`: a step on a work order, taken by
+/// the sender: the hotline office's steps (dispatch, extension decided,
+/// call back, reopen, close) or the unit's it is dispatched to (sign-for,
+/// return, extension asked, reply).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderStep {
+    /// 工单编号.
+    pub order_id: String,
+    /// When it was taken (RFC 3339).
+    pub at: String,
+    /// The step: `{"step": "signed"}`, `{"step": "replied", "content": …}`, …
+    pub step: Value,
+    /// Also answer the citizen's contact (the office and the unit the
+    /// order is dispatched to only; each reading audited).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub with_contact: bool,
+}
+
+impl HubRequest for OrderStep {
+    const RESOURCE: &'static str = "hub.hotline.order";
+    const SCHEMA: &'static str = "order-step@1";
+    const ANSWER_SCHEMA: &'static str = "order-state@1";
+    type Answer = OrderState;
+}
+
+/// `order-state@1`: where a work order stands after a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderState {
+    /// 工单编号.
+    pub order_id: String,
+    /// Its category.
+    pub category: String,
+    /// `new`, `dispatched`, `handling`, `replied`, `visited` or `closed`.
+    pub phase: String,
+    /// The member unit it is dispatched to.
+    pub unit: Option<String>,
+    /// The sign-for deadline of the current dispatch (RFC 3339).
+    pub sign_deadline: Option<String>,
+    /// The reply deadline, extensions granted included (RFC 3339).
+    pub reply_deadline: Option<String>,
+    /// Yellow cards (黄牌) as of the last step.
+    pub yellow_cards: u32,
+    /// Red cards (红牌) as of the last step.
+    pub red_cards: u32,
+    /// Steps so far.
+    pub steps: u64,
+    /// The citizen's contact, when asked for by the office or the unit the
+    /// order is dispatched to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
 }
 
 /// `region-licence-query@2` to `hub.region.licences`: a holder's licences

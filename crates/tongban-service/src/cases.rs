@@ -16,7 +16,7 @@
 //! `case_result` checks the case (exists, handled by the sender, open), the
 //! item's result type and the case's holder, issues the licence through `issue`
 //! with the item as its service item, and concludes the case (`case.conclude`).
-//! `SERVICE_SCHEMAS` are the eight message schemas of the hub's services,
+//! `SERVICE_SCHEMAS` are the fifteen message schemas of the hub's services,
 //! registered by `init_region`. Refusals are `Error::Rejected` with a `Code`,
 //! which the hub sends as the `reason`.
 
@@ -32,7 +32,8 @@ use crate::licences::{IssueInput, Query};
 use crate::text::{self, MAX_NAME_CHARS};
 use crate::{Error, Result, Service};
 
-/// The message schemas of the hub's own services (`hub.case.*`, `hub.region.*`),
+/// The message schemas of the hub's own services (`hub.case.*`, `hub.region.*`,
+/// `hub.hotline.*`),
 /// registered by [`Service::init_region`].
 pub const SERVICE_SCHEMAS: &[(&str, &str)] = &[
     (
@@ -82,6 +83,18 @@ pub const SERVICE_SCHEMAS: &[(&str, &str)] = &[
     (
         "supervision-notice",
         include_str!("../../../schemas/messages/supervision-notice.json"),
+    ),
+    (
+        "order-new",
+        include_str!("../../../schemas/messages/order-new.json"),
+    ),
+    (
+        "order-step",
+        include_str!("../../../schemas/messages/order-step.json"),
+    ),
+    (
+        "order-state",
+        include_str!("../../../schemas/messages/order-state.json"),
     ),
 ];
 

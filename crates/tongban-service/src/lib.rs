@@ -22,6 +22,7 @@ mod import;
 mod keys;
 pub mod keystore;
 mod licences;
+mod order_exchange;
 mod order_routes;
 mod peers;
 mod public;
@@ -62,6 +63,7 @@ pub use keystore::{KeyStore, KeyStoreError};
 pub use licences::{
     AttachmentInput, Export, Found, IssueInput, MAX_USE_CAUSE_CHARS, OnlineVerify, Query,
 };
+pub use order_exchange::{OrderStanding, OrderStepInput, parse_category};
 pub use order_routes::{MAX_ORDER_ROUTES, MAX_ROUTE_AREA_CHARS, NewRoute};
 pub use peers::{MAX_PEER_RESOURCES, PeerCard, PeerResource, PeerTrust, anchor_record};
 pub use public::{CheckedStatus, LicenceCheck};

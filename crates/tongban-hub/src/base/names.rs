@@ -4,7 +4,8 @@
 //! parsed. Plain data and string functions; no state.
 
 use tongban_proto::services::{
-    CaseEvent, CaseLicenceQuery, CaseResult, HubRequest, NoticeAnswer, RegionLicenceQuery,
+    CaseEvent, CaseLicenceQuery, CaseResult, HubRequest, NoticeAnswer, OrderNew, OrderStep,
+    RegionLicenceQuery,
 };
 
 /// The resource a department asks for licences across regions on.
@@ -54,6 +55,18 @@ pub(crate) const SERVICES: &[HubService] = &[
         resource: NoticeAnswer::RESOURCE,
         request_schema: NoticeAnswer::SCHEMA,
         answer_schema: NoticeAnswer::ANSWER_SCHEMA,
+        reads_licences: false,
+    },
+    HubService {
+        resource: OrderNew::RESOURCE,
+        request_schema: OrderNew::SCHEMA,
+        answer_schema: OrderNew::ANSWER_SCHEMA,
+        reads_licences: false,
+    },
+    HubService {
+        resource: OrderStep::RESOURCE,
+        request_schema: OrderStep::SCHEMA,
+        answer_schema: OrderStep::ANSWER_SCHEMA,
         reads_licences: false,
     },
 ];

@@ -7,6 +7,7 @@ mod cases;
 mod clients;
 mod faults;
 mod flows;
+mod hotline;
 mod layers;
 mod limits;
 mod metrics;

@@ -398,7 +398,7 @@ fn every_command_speaks_json_in_camel_case() {
         // A department's side, here without credentials: JSON errors all the same.
         let creds = ["--credentials", path(&nowhere)];
         let reg = example("reg.json");
-        let exchange: [&[&str]; 9] = [
+        let exchange: [&[&str]; 10] = [
             &[
                 "send",
                 "--to",
@@ -456,6 +456,7 @@ fn every_command_speaks_json_in_camel_case() {
                 "i",
                 r#"{"event": "accepted"}"#,
             ],
+            &["hotline", "send", "12345-0001", r#"{"step": "signed"}"#],
         ];
         for args in exchange {
             tour.refused(&data, &[args, &creds].concat(), "CREDENTIALS_MISSING");

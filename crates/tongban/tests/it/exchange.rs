@@ -717,3 +717,64 @@ fn cases_from_the_command_line() {
         );
     });
 }
+
+#[test]
+fn work_order_steps_from_the_command_line() {
+    crate::each_backend("work_order_steps_from_the_command_line", || {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, market, civil) = setup(dir.path());
+        ok(&tongban(&data, &["hotline", "office", CIVIL]));
+        ok(&tongban(
+            &data,
+            &[
+                "hotline",
+                "create",
+                "--as",
+                CIVIL,
+                "--id",
+                "12345-0009",
+                "--category",
+                "appeal",
+                "--content",
+                "路灯不亮",
+                "--contact",
+                "李先生 13900000000",
+                "--unit",
+                MARKET,
+            ],
+        ));
+        let port = free_port();
+        let mut hub = serve(&data, port);
+        let addr = format!("127.0.0.1:{port}");
+        let send = |credentials: &Path, step: &str, extra: &[&str]| {
+            let args = [
+                &["--json", "hotline", "send", "--hub", &addr, "--credentials"][..],
+                &[credentials.to_str().unwrap(), "12345-0009", step],
+                extra,
+            ]
+            .concat();
+            json_of(&client_cmd(&args))
+        };
+        // The unit signs for it over the exchange, and reads the contact.
+        let signed = send(&market, r#"{"step": "signed"}"#, &["--contact"]);
+        assert_eq!(signed["sender"], "urn:tongban:hub:440114", "{signed}");
+        assert_eq!(signed["payload"]["phase"], "handling", "{signed}");
+        assert_eq!(signed["payload"]["contact"], "李先生 13900000000");
+        // The office does not reply for the unit.
+        let refused = send(&civil, r#"{"step": "replied", "content": "已修复"}"#, &[]);
+        assert_eq!(
+            refused["error"]["code"], "ORDER_STEP_FORBIDDEN",
+            "{refused}"
+        );
+        let replied = send(&market, r#"{"step": "replied", "content": "已修复"}"#, &[]);
+        assert_eq!(replied["payload"]["phase"], "replied", "{replied}");
+        assert!(replied["payload"].get("contact").is_none(), "{replied}");
+        hub.kill().unwrap();
+        hub.wait().unwrap();
+        let shown = json_of(&tongban(
+            &data,
+            &["--json", "hotline", "show", "--as", CIVIL, "12345-0009"],
+        ));
+        assert_eq!(shown["steps"].as_array().unwrap().len(), 3, "{shown}");
+    });
+}

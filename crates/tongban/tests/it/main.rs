@@ -794,11 +794,11 @@ fn schema_registry_from_the_command_line() {
         let init = json_of(&tongban(&data, &["--json", "init", "--no-samples"]));
         // business-registration, the four of the hub's case services, the
         // two of its region service, the two of its case-event service, the
-        // two of its notice-answer service and the two it pushes on
-        // hub.supervision.
-        assert_eq!(init["messageTypes"], 13);
+        // two of its notice-answer service, the two it pushes on
+        // hub.supervision and the three of its work-order services.
+        assert_eq!(init["messageTypes"], 16);
         let list = json_of(&tongban(&data, &["--json", "schema", "list"]));
-        assert_eq!(list.as_array().unwrap().len(), 18);
+        assert_eq!(list.as_array().unwrap().len(), 21);
         let mut v2: Value = serde_json::from_slice(
             &std::fs::read(repo().join("schemas/messages/business-registration.json")).unwrap(),
         )
