@@ -16,7 +16,7 @@
 //! `case_result` checks the case (exists, handled by the sender, open), the
 //! item's result type and the case's holder, issues the licence through `issue`
 //! with the item as its service item, and concludes the case (`case.conclude`).
-//! `SERVICE_SCHEMAS` are the fifteen message schemas of the hub's services,
+//! `SERVICE_SCHEMAS` are the sixteen message schemas of the hub's services,
 //! registered by `init_region`. Refusals are `Error::Rejected` with a `Code`,
 //! which the hub sends as the `reason`.
 
@@ -95,6 +95,10 @@ pub const SERVICE_SCHEMAS: &[(&str, &str)] = &[
     (
         "order-state",
         include_str!("../../../schemas/messages/order-state.json"),
+    ),
+    (
+        "order-notice",
+        include_str!("../../../schemas/messages/order-notice.json"),
     ),
 ];
 

@@ -85,6 +85,17 @@ pub(crate) fn check_order_text(what: &str, s: &str) -> Result<()> {
     Ok(())
 }
 
+/// What the other side of `step` is told, if anybody.
+fn notices(
+    order: &WorkOrderRow,
+    step: Option<&WorkOrderStepRow>,
+    now: OffsetDateTime,
+) -> Vec<tongban_store::OutboxRow> {
+    step.and_then(|s| crate::order_notices::order_notice(order, s, now))
+        .into_iter()
+        .collect()
+}
+
 /// A new order's id and texts, checked.
 fn check_new_order(new: &NewOrder) -> Result<()> {
     if !text::is_code(&new.id) {
@@ -218,7 +229,12 @@ impl Service {
         let audit = [self.audit("order.create", &row.id, detail)];
         if !self
             .store
-            .add_work_order_with(&row, first.as_ref(), &audit)
+            .add_work_order_with(
+                &row,
+                first.as_ref(),
+                &audit,
+                &notices(&row, first.as_ref(), self.now()),
+            )
             .await?
         {
             return Err(Error::rejected(
@@ -226,6 +242,7 @@ impl Service {
                 format!("work order {} exists", row.id),
             ));
         }
+        self.wake_outbox();
         Ok(row)
     }
 
@@ -387,7 +404,7 @@ impl Service {
         )];
         if !self
             .store
-            .record_work_order_step(&record, &after, &audit)
+            .record_work_order_step(&record, &after, &audit, &notices(&after, Some(&record), at))
             .await?
         {
             return Err(Error::rejected(
@@ -395,6 +412,7 @@ impl Service {
                 format!("another step of work order {id} was recorded at the same time"),
             ));
         }
+        self.wake_outbox();
         self.maybe_checkpoint().await?;
         Ok(after)
     }

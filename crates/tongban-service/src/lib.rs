@@ -23,6 +23,7 @@ mod keys;
 pub mod keystore;
 mod licences;
 mod order_exchange;
+mod order_notices;
 mod order_routes;
 mod peers;
 mod public;
@@ -64,6 +65,7 @@ pub use licences::{
     AttachmentInput, Export, Found, IssueInput, MAX_USE_CAUSE_CHARS, OnlineVerify, Query,
 };
 pub use order_exchange::{OrderStanding, OrderStepInput, parse_category};
+pub use order_notices::{HOTLINE_TOPIC, ORDER_NOTICE_SCHEMA};
 pub use order_routes::{MAX_ORDER_ROUTES, MAX_ROUTE_AREA_CHARS, NewRoute};
 pub use peers::{MAX_PEER_RESOURCES, PeerCard, PeerResource, PeerTrust, anchor_record};
 pub use public::{CheckedStatus, LicenceCheck};

@@ -3,7 +3,7 @@
 //! 0025).
 
 use crate::db::{RowExt, from_unix, unix};
-use crate::{AuditRecord, Result, Store, StoreError};
+use crate::{AuditRecord, OutboxRow, Result, Store, StoreError};
 
 /// A work order as stored. Its `Debug` leaves the contact out.
 #[derive(Clone, PartialEq, Eq, serde::Serialize)]
@@ -139,17 +139,19 @@ macro_rules! insert_step {
 impl Store {
     /// Stores a new work order; `false` if its id exists.
     pub async fn add_work_order(&self, o: &WorkOrderRow, audit: &[AuditRecord]) -> Result<bool> {
-        self.add_work_order_with(o, None, audit).await
+        self.add_work_order_with(o, None, audit, &[]).await
     }
 
     /// Stores a new work order as `o` stands after its `first` step (a
     /// dispatch by a routing rule, or as the office named), in one
-    /// transaction with `audit`; `false` if its id exists (nothing written).
+    /// transaction with `audit` and what the hub is to push (`outbox`);
+    /// `false` if its id exists (nothing written).
     pub async fn add_work_order_with(
         &self,
         o: &WorkOrderRow,
         first: Option<&WorkOrderStepRow>,
         audit: &[AuditRecord],
+        outbox: &[OutboxRow],
     ) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
             let inserted = sqlx::query("INSERT INTO work_orders (id, office, category, content, area, contact, unit, phase, sign_days, reply_days, created_at, closed_at, satisfied, signed_on_time, replied_on_time, yellow_cards, red_cards, steps) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO NOTHING")
@@ -179,6 +181,7 @@ impl Store {
                     insert_step!(tx, step);
                 }
                 append_audit!(tx, audit);
+                append_outbox!(tx, outbox);
             }
             inserted
         });
@@ -186,13 +189,15 @@ impl Store {
     }
 
     /// Records `step` (its `seq` the order's next) and the order as it now
-    /// stands, with `audit`, in one transaction; `false` when another step
-    /// took that `seq` first (nothing written).
+    /// stands, with `audit` and what the hub is to push (`outbox`), in one
+    /// transaction; `false` when another step took that `seq` first
+    /// (nothing written).
     pub async fn record_work_order_step(
         &self,
         step: &WorkOrderStepRow,
         o: &WorkOrderRow,
         audit: &[AuditRecord],
+        outbox: &[OutboxRow],
     ) -> Result<bool> {
         let done = in_tx!(&self.db, tx => {
             let inserted = insert_step!(tx, step);
@@ -213,6 +218,7 @@ impl Store {
                 if !audit.is_empty() {
                     append_audit!(tx, audit);
                 }
+                append_outbox!(tx, outbox);
             }
             inserted
         });

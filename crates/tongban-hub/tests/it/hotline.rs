@@ -1,11 +1,12 @@
 //! 12345 work orders over QUIC: the hotline office creates orders
 //! (`hub.hotline.create`) and every step is a signed request
 //! (`hub.hotline.order`) taken by its sender — the office or a member unit
-//! — which the hub checks and answers in an envelope signed with its key.
+//! — which the hub checks and answers in an envelope signed with its key;
+//! each step is told to the other side on `hub.hotline` (`order-notice@1`).
 
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
-use tongban_client::{Client, ClientError};
+use tongban_client::{Client, ClientError, Event, Listener};
 use tongban_proto::ErrorCode;
 use tongban_proto::services::{HubAnswer, OrderNew, OrderState, OrderStep};
 use tongban_service::NewRoute;
@@ -224,4 +225,137 @@ async fn returned_orders_take_no_reply(
         t.hub.order_contact(MARKET, id).await.unwrap_err().code(),
         "ORDER_STEP_FORBIDDEN"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_step_is_told_to_the_other_side() {
+    crate::each_backend(
+        "each_step_is_told_to_the_other_side",
+        fast_config(),
+        each_step_is_told_to_the_other_side_on,
+    )
+    .await;
+}
+
+async fn listening(t: &TestHub, department: &str) -> (Client, Listener) {
+    let client = t.client(department).await;
+    client.subscribe(&["hub.hotline"]).await.unwrap();
+    let listener = client.listen(16).await.unwrap();
+    (client, listener)
+}
+
+/// The next notice's payload, checked as the hub's own (its key's
+/// signature, its topic and schema), acknowledged.
+async fn next_notice(t: &TestHub, listener: &mut Listener) -> Value {
+    let event = tokio::time::timeout(std::time::Duration::from_secs(10), listener.next())
+        .await
+        .expect("a notice within 10 s")
+        .unwrap()
+        .unwrap();
+    let Event::Delivery(d) = event else {
+        panic!("{event:?}")
+    };
+    let parsed = tongban_proto::envelope::parse(d.envelope.clone()).unwrap();
+    let keys = t.hub.store().keys_of("hub").await.unwrap();
+    let key = keys
+        .iter()
+        .find(|k| k.key_id == parsed.header.key_id)
+        .expect("signed with one of the hub's keys");
+    let verified = parsed
+        .verify(&tongban_service::key_record(key).unwrap())
+        .unwrap();
+    assert_eq!(verified.header.sender, "urn:tongban:hub:440114");
+    assert_eq!(verified.header.topic.as_deref(), Some("hub.hotline"));
+    assert_eq!(verified.header.schema, "order-notice@1");
+    listener.ack(d.delivery).await.unwrap();
+    assert!(
+        !d.envelope.to_string().contains("13800000000"),
+        "{}",
+        d.envelope
+    );
+    d.envelope["payload"].clone()
+}
+
+async fn each_step_is_told_to_the_other_side_on(t: TestHub) {
+    t.hub.set_hotline_office(OFFICE).await.unwrap();
+    t.hub
+        .route_add(NewRoute {
+            category: None,
+            area: None,
+            unit: MARKET.into(),
+        })
+        .await
+        .unwrap();
+    let t0 = t.hub.now();
+    let (office, mut office_hears) = listening(&t, OFFICE).await;
+    let (market, mut market_hears) = listening(&t, MARKET).await;
+    let (_health, _health_hears) = listening(&t, HEALTH).await;
+    let id = "12345-0100";
+
+    // Dispatched by the rule as it is created: the unit is told.
+    office.order_new(&call(id, None)).await.unwrap();
+    let told = next_notice(&t, &mut market_hears).await;
+    assert_eq!(told["orderId"], id);
+    assert_eq!(
+        (told["seq"].clone(), told["by"].clone()),
+        (json!(0), json!("office"))
+    );
+    assert_eq!(
+        told["step"],
+        json!({"step": "dispatched", "unit": MARKET, "manual": false})
+    );
+    assert_eq!(told["phase"], "dispatched");
+
+    // The unit signs and asks for time: the office is told of each.
+    take(
+        &market,
+        &step(id, Duration::seconds(10), t0, json!({"step": "signed"})),
+    )
+    .await;
+    let ask = json!({"step": "extension-asked", "days": 3, "reason": "需现场核查"});
+    take(&market, &step(id, Duration::seconds(20), t0, ask.clone())).await;
+    let signed = next_notice(&t, &mut office_hears).await;
+    assert_eq!(
+        (signed["seq"].clone(), signed["by"].clone()),
+        (json!(1), json!(MARKET))
+    );
+    assert_eq!(signed["step"]["step"], "signed");
+    let asked = next_notice(&t, &mut office_hears).await;
+    assert_eq!(asked["step"], ask);
+
+    // The office refuses; the unit replies: each side hears the other.
+    let refused = json!({"step": "extension-decided", "granted": false});
+    take(
+        &office,
+        &step(id, Duration::seconds(30), t0, refused.clone()),
+    )
+    .await;
+    assert_eq!(next_notice(&t, &mut market_hears).await["step"], refused);
+    let reply = json!({"step": "replied", "content": "已督促商家退款"});
+    take(&market, &step(id, Duration::seconds(40), t0, reply.clone())).await;
+    let replied = next_notice(&t, &mut office_hears).await;
+    assert_eq!(
+        (replied["step"].clone(), replied["phase"].clone()),
+        (reply, json!("replied"))
+    );
+
+    // A refused step tells nobody; nothing went to a unit not concerned.
+    let late = json!({"step": "signed"});
+    assert!(
+        market
+            .order_step(&step(id, Duration::seconds(50), t0, late))
+            .await
+            .is_err()
+    );
+    let all = (t0 - Duration::days(1), t0 + Duration::days(1));
+    let mut pushed = Vec::new();
+    for d in [OFFICE, MARKET, HEALTH] {
+        let to = t
+            .hub
+            .store()
+            .outbox_list("hub.hotline", Some(d), all, (100, 0));
+        pushed.push(to.await.unwrap().len());
+    }
+    assert_eq!(pushed, [3, 2, 0]);
+    t.stop().await;
 }

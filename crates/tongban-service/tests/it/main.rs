@@ -771,8 +771,8 @@ async fn audit_log_records_actions_and_finds_the_first_broken_entry() {
         assert!(report.ok(), "{report:?}");
         let entries = report.entries;
         assert_eq!(
-            entries, 30,
-            "hub.init, 15 schema.publish (the hub's case, supervision, notice, work-order and region services, and what it pushes), 2 dept.add, 4 key.new (an issuing and an exchange key each), 5 schema.publish, issue, use, suspend"
+            entries, 31,
+            "hub.init, 16 schema.publish (the hub's case, supervision, notice, work-order and region services, and what it pushes on hub.supervision and hub.hotline), 2 dept.add, 4 key.new (an issuing and an exchange key each), 5 schema.publish, issue, use, suspend"
         );
 
         // A signed checkpoint over the head, then one more action.

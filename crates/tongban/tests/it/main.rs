@@ -795,10 +795,11 @@ fn schema_registry_from_the_command_line() {
         // business-registration, the four of the hub's case services, the
         // two of its region service, the two of its case-event service, the
         // two of its notice-answer service, the two it pushes on
-        // hub.supervision and the three of its work-order services.
-        assert_eq!(init["messageTypes"], 16);
+        // hub.supervision, the three of its work-order services and the
+        // one it pushes on hub.hotline.
+        assert_eq!(init["messageTypes"], 17);
         let list = json_of(&tongban(&data, &["--json", "schema", "list"]));
-        assert_eq!(list.as_array().unwrap().len(), 21);
+        assert_eq!(list.as_array().unwrap().len(), 22);
         let mut v2: Value = serde_json::from_slice(
             &std::fs::read(repo().join("schemas/messages/business-registration.json")).unwrap(),
         )
