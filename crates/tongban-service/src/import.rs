@@ -631,13 +631,30 @@ impl Service {
         } else {
             Actor::Unit(s.by.clone())
         };
-        let step_json = serde_json::to_string(&s.step)
+        // A dispatch the office took is its own choice, as `order_step`
+        // records it: routing rules dispatch only as an order is created.
+        let step = match (&by, &s.step) {
+            (
+                _,
+                Step::Dispatched {
+                    manual: Some(false),
+                    ..
+                },
+            ) => {
+                return Err(Error::rejected(
+                    Code::OrderStepInvalid,
+                    "a dispatch is by a routing rule only when the order is created",
+                ));
+            }
+            (Actor::Office, Step::Dispatched { unit, .. }) => Step::Dispatched {
+                unit: unit.clone(),
+                manual: Some(true),
+            },
+            (_, other) => other.clone(),
+        };
+        let step_json = serde_json::to_string(&step)
             .map_err(|e| Error::rejected(Code::Internal, e.to_string()))?;
-        order.apply(Taken {
-            at: s.at,
-            by,
-            step: s.step.clone(),
-        })?;
+        order.apply(Taken { at: s.at, by, step })?;
         Ok(step_json)
     }
 
