@@ -131,7 +131,8 @@ async fn export_and_verify(hub: &Service, dir: &Path) -> anyhow::Result<(f64, u6
     }
     let export_secs = started.elapsed().as_secs_f64();
     let anchor = hub
-        .audit_pin()?
+        .audit_pin()
+        .await?
         .ok_or_else(|| anyhow::anyhow!("init pins the audit anchor"))?
         .anchor;
     let started = Instant::now();

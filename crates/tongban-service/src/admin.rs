@@ -70,12 +70,12 @@ impl Service {
         text::name(Code::HubNameInvalid, "the hub's name", name, MAX_NAME_CHARS)?;
         // The pin written below is never replaced: a key store that pins
         // another hub's anchor cannot start a new one.
-        self.refuse_if_pinned()?;
+        self.refuse_if_pinned().await?;
         let id = format!("urn:tongban:hub:{region}");
         let now = self.now();
         let key =
             SigningKey::generate().map_err(|e| Error::rejected(Code::RngFailed, e.to_string()))?;
-        let key_id = self.keys.save(&key)?;
+        let key_id = self.keys.save(&key).await?;
         let audit = [self.audit(
             "hub.init",
             &id,
@@ -97,7 +97,7 @@ impl Service {
                 &audit,
             )
             .await?;
-        self.pin_new_anchor(&id, key.public())?;
+        self.pin_new_anchor(&id, key.public()).await?;
         self.store.set_setting("hub_name", name).await?;
         self.store.set_setting("region", region.as_str()).await?;
         self.register_service_schemas().await?;
@@ -268,7 +268,7 @@ impl Service {
         let now = self.now();
         let key =
             SigningKey::generate().map_err(|e| Error::rejected(Code::RngFailed, e.to_string()))?;
-        let key_id = self.keys.save(&key)?;
+        let key_id = self.keys.save(&key).await?;
         let row = KeyRow {
             key_id,
             owner: owner.to_owned(),
@@ -301,17 +301,14 @@ impl Service {
         purpose: KeyPurpose,
     ) -> Result<(SigningKey, KeyRecord)> {
         let now = self.now();
-        let mut candidates: Vec<KeyRow> = self
-            .store
-            .keys_of(owner)
-            .await?
-            .into_iter()
-            .filter(|k| {
-                key_record(k)
-                    .is_ok_and(|r| r.validity.check_at(now).is_ok() && r.purpose.covers(purpose))
-                    && self.keys.has(&k.key_id)
-            })
-            .collect();
+        let mut candidates: Vec<KeyRow> = Vec::new();
+        for k in self.store.keys_of(owner).await? {
+            let usable = key_record(&k)
+                .is_ok_and(|r| r.validity.check_at(now).is_ok() && r.purpose.covers(purpose));
+            if usable && self.keys.has(&k.key_id).await? {
+                candidates.push(k);
+            }
+        }
         // The newest window first; among equals, a key of this very
         // purpose before one of before purposes.
         candidates.sort_by_key(|k| (k.not_before, k.purpose == purpose.as_str()));
@@ -328,7 +325,7 @@ impl Service {
                 ),
             )
         })?;
-        let key = self.keys.load(&row.key_id)?;
+        let key = self.keys.load(&row.key_id).await?;
         Ok((key, key_record(&row)?))
     }
 
@@ -489,7 +486,7 @@ impl Service {
             Some(KeyPurpose::Exchange) => KeyPurpose::Exchange,
             _ => KeyPurpose::Issue,
         };
-        if purpose == KeyPurpose::Exchange && !self.keys.has(key_id) {
+        if purpose == KeyPurpose::Exchange && !self.keys.has(key_id).await? {
             return Err(Error::rejected(
                 Code::KeyNotHeld,
                 format!(

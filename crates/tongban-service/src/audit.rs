@@ -33,7 +33,7 @@ use tongban_store::{AuditSnapshot, Checkpoint, KeyEndorsement, KeyRow, StoreErro
 
 use crate::HUB_OWNER;
 use crate::error::Code;
-use crate::keystore::{KeyStoreError, write_owner_only};
+use crate::keystore::KeyStoreError;
 use crate::{Error, Result, Service};
 
 /// Entries between checkpoints of a hub pinned by `init` (the pin states it).
@@ -43,7 +43,6 @@ pub const MAX_CHECKPOINT_INTERVAL: u64 = 1_000_000_000;
 /// Entries read per page while walking the chain.
 const PAGE: usize = 20_000;
 const PIN_FORMAT: &str = "tongban-audit-pin/1";
-const MAX_PIN_BYTES: u64 = 64 * 1024;
 
 /// What a verifier of this hub's audit log holds outside the database: the
 /// file `audit-pin.json` next to the secret keys, written once by `init`
@@ -164,21 +163,16 @@ pub struct PublishOutcome {
 
 impl Service {
     /// The pinned anchor and schedule, if this node has them.
-    pub fn audit_pin(&self) -> Result<Option<AuditPin>> {
-        let path = self.keys.audit_pin_path();
-        let text = match read_small(&path, MAX_PIN_BYTES) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(Error::KeyStore(KeyStoreError::Io {
-                    path: path.display().to_string(),
-                    source,
-                }));
-            }
+    pub async fn audit_pin(&self) -> Result<Option<AuditPin>> {
+        let Some(text) = self.keys.load_pin().await? else {
+            return Ok(None);
         };
-        AuditPin::parse(&text)
-            .map(Some)
-            .map_err(|m| Error::rejected(Code::AuditPinInvalid, format!("{}: {m}", path.display())))
+        AuditPin::parse(&text).map(Some).map_err(|m| {
+            Error::rejected(
+                Code::AuditPinInvalid,
+                format!("{}: {m}", self.keys.pin_place()),
+            )
+        })
     }
 
     /// Pins the audit log of a hub initialised before pins existed: to
@@ -208,38 +202,37 @@ impl Service {
             schedule: NonZeroU64::new(interval)
                 .map_or(default_schedule(), |i| Schedule::every(i, head)),
         };
-        self.write_audit_pin(&pin)?;
+        self.write_audit_pin(&pin).await?;
         Ok(pin)
     }
 
     /// Pins a new hub's anchor, with the default checkpoint schedule.
-    pub(crate) fn pin_new_anchor(&self, hub: &str, anchor: tongban_seal::PublicKey) -> Result<()> {
+    pub(crate) async fn pin_new_anchor(
+        &self,
+        hub: &str,
+        anchor: tongban_seal::PublicKey,
+    ) -> Result<()> {
         self.write_audit_pin(&AuditPin {
             hub: hub.to_owned(),
             anchor,
             schedule: default_schedule(),
         })
+        .await
     }
 
-    /// Writes the pin file; refuses to replace one.
-    pub(crate) fn write_audit_pin(&self, pin: &AuditPin) -> Result<()> {
-        let path = self.keys.audit_pin_path();
+    /// Writes the pin; refuses to replace one.
+    pub(crate) async fn write_audit_pin(&self, pin: &AuditPin) -> Result<()> {
         let text = format!("{}\n", pin.to_json());
-        write_owner_only(&path, text.as_bytes()).map_err(|e| match e {
-            KeyStoreError::Io { source, .. }
-                if source.kind() == std::io::ErrorKind::AlreadyExists =>
-            {
-                pin_exists(&path)
-            }
-            other => Error::KeyStore(other),
-        })
+        if !self.keys.save_pin(&text).await? {
+            return Err(pin_exists(&self.keys.pin_place()));
+        }
+        Ok(())
     }
 
     /// Refuses when this node already pins an audit anchor.
-    pub(crate) fn refuse_if_pinned(&self) -> Result<()> {
-        let path = self.keys.audit_pin_path();
-        if path.exists() {
-            return Err(pin_exists(&path));
+    pub(crate) async fn refuse_if_pinned(&self) -> Result<()> {
+        if self.keys.load_pin().await?.is_some() {
+            return Err(pin_exists(&self.keys.pin_place()));
         }
         Ok(())
     }
@@ -269,7 +262,7 @@ impl Service {
     /// head (if not already covered). Returns the head's checkpoint.
     pub async fn audit_checkpoint(&self) -> Result<Option<Checkpoint>> {
         self.maybe_checkpoint().await?;
-        let schedule = self.audit_schedule()?;
+        let schedule = self.audit_schedule().await?;
         let (head, _) = self.store.audit_head().await?;
         if head == 0 || self.store.has_checkpoint(head).await? {
             return Ok(None);
@@ -282,7 +275,7 @@ impl Service {
     pub async fn record_audit(&self, records: &[tongban_store::AuditRecord]) -> Result<u64> {
         // One interval at a time: a checkpoint is never signed late, so a
         // batch must not step over a boundary.
-        let chunk = usize::try_from(self.audit_schedule()?.interval()).unwrap_or(usize::MAX);
+        let chunk = usize::try_from(self.audit_schedule().await?.interval()).unwrap_or(usize::MAX);
         let mut last = 0;
         for part in records.chunks(chunk.max(1)) {
             last = self.store.append_audit(part).await?;
@@ -297,7 +290,7 @@ impl Service {
     /// passed stays missing (and `audit verify` says so), because signing
     /// it late would sign whatever the database holds by then.
     pub async fn maybe_checkpoint(&self) -> Result<()> {
-        let schedule = self.audit_schedule()?;
+        let schedule = self.audit_schedule().await?;
         let (head, _) = self.store.audit_head().await?;
         let Some(boundary) = schedule.signable(head) else {
             return Ok(());
@@ -330,8 +323,11 @@ impl Service {
     }
 
     /// The pinned schedule, or the default one on a node without a pin.
-    fn audit_schedule(&self) -> Result<Schedule> {
-        Ok(self.audit_pin()?.map_or(default_schedule(), |p| p.schedule))
+    async fn audit_schedule(&self) -> Result<Schedule> {
+        Ok(self
+            .audit_pin()
+            .await?
+            .map_or(default_schedule(), |p| p.schedule))
     }
 
     fn now_ms(&self) -> i64 {
@@ -370,7 +366,7 @@ impl Service {
         options: &AuditVerifyOptions,
         mut progress: impl FnMut(u64),
     ) -> Result<AuditReport> {
-        let pin = self.audit_pin()?;
+        let pin = self.audit_pin().await?;
         let schedule = pin.as_ref().map_or(default_schedule(), |p| p.schedule);
         let anchor = options.anchor.or(pin.map(|p| p.anchor));
         let mut snapshot = self.store.audit_snapshot().await?;
@@ -427,7 +423,7 @@ impl Service {
     /// anchor. Copy the file off the machine; `audit verify --checkpoints`
     /// compares the log with it.
     pub async fn audit_publish(&self, path: &Path) -> Result<PublishOutcome> {
-        let pin = self.audit_pin()?.ok_or_else(|| {
+        let pin = self.audit_pin().await?.ok_or_else(|| {
             Error::rejected(
                 Code::AuditAnchorUnpinned,
                 "no anchor is pinned on this node: nothing can be published that a verifier could check",
@@ -510,7 +506,7 @@ impl Service {
         mut progress: impl FnMut(u64),
     ) -> Result<u64> {
         let identity = self.identity().await?;
-        let schedule = self.audit_schedule()?;
+        let schedule = self.audit_schedule().await?;
         let (hub_key, _) = self
             .current_key(HUB_OWNER, tongban_seal::KeyPurpose::Both)
             .await?;
@@ -832,21 +828,11 @@ pub fn for_each_line(
     }
 }
 
-fn read_small(path: &Path, max: u64) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(max)
-        .read_to_string(&mut text)?;
-    Ok(text)
-}
-
-fn pin_exists(path: &Path) -> Error {
+fn pin_exists(place: &str) -> Error {
     Error::rejected(
         Code::AuditPinExists,
         format!(
-            "{} already pins an audit anchor: a pin is never replaced (a new hub needs a new key store)",
-            path.display()
+            "{place} already pins an audit anchor: a pin is never replaced (a new hub needs a new key store)"
         ),
     )
 }

@@ -224,7 +224,7 @@ impl Service {
         params.not_after = now + CA_VALIDITY;
         params.serial_number = Some(serial);
         let cert = params.self_signed(&key).map_err(ca_err)?;
-        self.keys.save_named(CA_KEY, &key.serialize_pem())?;
+        self.keys.save_named(CA_KEY, &key.serialize_pem()).await?;
         let row = CertificateRow {
             serial: serial_hex,
             kind: "ca".into(),
@@ -263,7 +263,7 @@ impl Service {
 
     async fn ca_issuer(&self) -> Result<(CertificateRow, KeyPair)> {
         let ca = self.ca_certificate().await?;
-        let key_pem = self.keys.load_named(CA_KEY)?;
+        let key_pem = self.keys.load_named(CA_KEY).await?;
         let key = KeyPair::from_pem(&key_pem).map_err(|_| {
             Error::rejected(Code::CaKeyDamaged, "the CA's private key cannot be read")
         })?;
@@ -521,14 +521,15 @@ impl Service {
         let now = self.now();
         for row in self.store.certificates(Some("peer")).await? {
             if Self::certificate_current(&row, now) && row.not_after - now > Duration::days(30) {
-                if let Ok(key) = self.keys.load_named(&format!("peer-{}", row.serial)) {
+                if let Ok(key) = self.keys.load_named(&format!("peer-{}", row.serial)).await {
                     return Ok((row.pem, key));
                 }
             }
         }
         let issued = self.ca_issue(CertRequest::Peer, None).await?;
         self.keys
-            .save_named(&format!("peer-{}", issued.row.serial), &issued.key_pem)?;
+            .save_named(&format!("peer-{}", issued.row.serial), &issued.key_pem)
+            .await?;
         Ok((issued.row.pem, issued.key_pem))
     }
 

@@ -259,6 +259,11 @@ tongban_seal::stable_codes! {
         AuditPinInvalid => "AUDIT_PIN_INVALID",
         /// The checkpoint interval is outside the entries allowed.
         AuditIntervalInvalid => "AUDIT_INTERVAL_INVALID",
+        // Sealed secrets
+        /// Sealing secrets in the database needs key-encryption keys (`TONGBAN_KEK_FILE`).
+        KekRequired => "KEK_REQUIRED",
+        /// The key store directory to import from does not exist.
+        KeyStoreDirMissing => "KEY_STORE_DIR_MISSING",
         /// A line of an audit file is longer than allowed.
         AuditLineTooLong => "AUDIT_LINE_TOO_LONG",
         /// A line of an audit file is not UTF-8.

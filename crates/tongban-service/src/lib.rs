@@ -19,6 +19,7 @@ mod error;
 mod exchange;
 mod hotline;
 mod import;
+pub mod kek;
 mod keys;
 pub mod keystore;
 mod licences;
@@ -29,6 +30,7 @@ mod peers;
 mod public;
 pub mod samples;
 mod schemas;
+mod secrets;
 mod supervision;
 mod text;
 pub mod tokens;
@@ -60,7 +62,7 @@ pub use hotline::{NewOrder, OrderLine, OrderReport};
 pub use import::{
     ImportOutcome, ImportRefusal, MAX_IMPORT_EVENTS, MAX_IMPORT_ORDERS, OrderImport, StepImport,
 };
-pub use keystore::{KeyStore, KeyStoreError};
+pub use keystore::{KeyStore, KeyStoreError, SealedStatus};
 pub use licences::{
     AttachmentInput, Export, Found, IssueInput, MAX_USE_CAUSE_CHARS, OnlineVerify, Query,
 };
@@ -110,8 +112,12 @@ impl Clock {
 pub struct ServiceConfig {
     /// The store.
     pub store: StoreConfig,
-    /// Directory of this node's secret keys.
+    /// Directory of this node's secret keys (when they are not sealed in
+    /// the database).
     pub keystore: PathBuf,
+    /// The key-encryption keys: secrets are then sealed in the database,
+    /// for every node, instead of kept as files in `keystore`.
+    pub kek: Option<KekSource>,
     /// The clock.
     pub clock: Clock,
 }
@@ -122,7 +128,36 @@ impl ServiceConfig {
         ServiceConfig {
             store: StoreConfig::embedded(data_dir),
             keystore: data_dir.join("keys"),
+            kek: None,
             clock: Clock::System,
+        }
+    }
+}
+
+/// Where a node reads its key-encryption keys from.
+#[derive(Clone)]
+pub enum KekSource {
+    /// A file, owner-only (`TONGBAN_KEK_FILE`).
+    File(PathBuf),
+    /// The text of such a file (`TONGBAN_KEK`).
+    Text(Arc<zeroize::Zeroizing<String>>),
+}
+
+impl std::fmt::Debug for KekSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KekSource::File(p) => write!(f, "File({})", p.display()),
+            KekSource::Text(_) => f.write_str("Text(..)"),
+        }
+    }
+}
+
+impl KekSource {
+    /// Reads the KEKs.
+    pub fn load(&self) -> std::result::Result<kek::Keks, KeyStoreError> {
+        match self {
+            KekSource::File(path) => kek::Keks::load(path),
+            KekSource::Text(text) => kek::Keks::parse(text),
         }
     }
 }
@@ -147,7 +182,10 @@ impl Service {
     /// Opens the store and key store.
     pub async fn open(config: &ServiceConfig) -> Result<Self> {
         let store = Store::open(&config.store).await?;
-        let keys = KeyStore::open(&config.keystore)?;
+        let keys = match &config.kek {
+            None => KeyStore::open(&config.keystore)?,
+            Some(source) => KeyStore::sealed(store.clone(), source.load()?),
+        };
         let hub = Service {
             store,
             keys,

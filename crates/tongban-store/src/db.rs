@@ -291,6 +291,7 @@ migrations! {
     (23, "work orders", "0023_work_orders.sql"),
     (24, "supervision outbox", "0024_supervision_outbox.sql"),
     (25, "work order routes", "0025_order_routes.sql"),
+    (26, "sealed secrets", "0026_sealed_secrets.sql"),
 }
 
 fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {

@@ -52,6 +52,7 @@ mod keys;
 mod licences;
 mod peers;
 mod schemas;
+mod secrets;
 mod statistics;
 mod supervision;
 mod tokens;
@@ -87,6 +88,7 @@ pub use licences::{LicenceRow, LicenceState, StatusEvent, UseRecord, UseRow};
 pub use outbox::{MAX_OUTBOX_BATCH, OutboxRow};
 pub use peers::{PeerRow, PeerTrustRow};
 pub use schemas::{SchemaInsert, SchemaRow};
+pub use secrets::SealedRow;
 pub use statistics::{
     DepartmentStats, ExchangeStats, MAX_RECORDS_PAGE, RefusalCount, ResourceStats,
 };

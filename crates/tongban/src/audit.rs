@@ -96,7 +96,7 @@ pub async fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
         AuditCommand::Checkpoint { publish } => checkpoint(ctx, &hub, publish.as_deref()).await?,
         AuditCommand::Export { out } => export(ctx, &hub, &out).await?,
         AuditCommand::Anchor => {
-            let pin = hub.audit_pin()?.ok_or_else(unpinned)?;
+            let pin = hub.audit_pin().await?.ok_or_else(unpinned)?;
             if ctx.json {
                 print_json(&json!({"anchor": pin.anchor.to_multikey()}))?;
             } else {
@@ -248,7 +248,7 @@ async fn export(ctx: &Context, hub: &Service, out: &Path) -> anyhow::Result<Exit
         return Ok(ExitCode::SUCCESS);
     }
     println!("wrote {} entries to {}", n, out.display());
-    match hub.audit_pin()? {
+    match hub.audit_pin().await? {
         Some(pin) => println!(
             "verify with: tongban audit verify-archive {} --anchor {}",
             out.display(),

@@ -43,6 +43,7 @@ mod output;
 mod peer;
 mod progress;
 mod schema;
+mod secrets;
 mod setup;
 mod supervise;
 mod table;
@@ -58,7 +59,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tongban_service::{Service, ServiceConfig};
+use tongban_service::{KekSource, Service, ServiceConfig};
 use tongban_store::{DatabaseConfig, Durability};
 
 /// Tongban (通办): signed data exchange and electronic licences for government departments.
@@ -86,6 +87,13 @@ struct Cli {
     /// Database: a SQLite file path (default: <data-dir>/tongban.db) or a postgres:// URL.
     #[arg(long, global = true, env = "TONGBAN_DATABASE")]
     database: Option<String>,
+
+    /// Key-encryption keys (an owner-only file, `tongban kek new`): secrets
+    /// are then sealed in the database for every node instead of kept as
+    /// files in <data-dir>/keys. TONGBAN_KEK may give the file's text
+    /// instead (e.g. from a container's secret).
+    #[arg(long, global = true, env = "TONGBAN_KEK_FILE")]
+    kek_file: Option<PathBuf>,
 
     /// Commit durability: `power` (fsync every commit, survives power loss) or
     /// `process` (survives a killed process, like a message broker's default).
@@ -165,6 +173,13 @@ enum Command {
     /// Hubs of other regions (全域通办): exchange cards once, then trust them.
     #[command(subcommand)]
     Peer(peer::PeerCommand),
+    /// Key-encryption keys: make one (or the next, for a rotation), list a file's.
+    #[command(subcommand)]
+    Kek(secrets::KekCommand),
+    /// Secrets sealed in the database for every node: status, import a
+    /// node's key files, reseal after a KEK rotation.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
     /// API tokens for the hub's HTTP side: create (with a role), list, revoke.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -321,6 +336,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         json: cli.json,
         operator: cli.operator.clone(),
+        kek: kek_source(cli.kek_file.clone())
+            .map_err(|m| output::Coded::usage("KEK_INVALID", m))?,
     };
     match cli.command {
         Command::Init(args) => setup::init(&ctx, args).await,
@@ -342,6 +359,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Item(cmd) => cases::item(&ctx, cmd).await,
         Command::Peer(cmd) => peer::peer(&ctx, cmd).await,
         Command::Token(cmd) => token::run(&ctx, cmd).await,
+        Command::Kek(cmd) => secrets::run_kek(&ctx, cmd),
+        Command::Secrets(cmd) => secrets::run_secrets(&ctx, cmd).await,
         Command::Calendar(cmd) => calendar::run(&ctx, cmd).await,
         Command::Supervise(cmd) => supervise::run(&ctx, cmd).await,
         Command::Hotline(cmd) => hotline::run(&ctx, cmd).await,
@@ -374,6 +393,24 @@ pub(crate) struct Context {
     pub durability: Durability,
     pub json: bool,
     pub operator: String,
+    /// Key-encryption keys (`--kek-file`, `TONGBAN_KEK`).
+    pub kek: Option<KekSource>,
+}
+
+/// The KEK source named by `--kek-file` (`TONGBAN_KEK_FILE`) or
+/// `TONGBAN_KEK`, which read the same keys and may not both be set.
+fn kek_source(file: Option<PathBuf>) -> Result<Option<KekSource>, String> {
+    let text = std::env::var("TONGBAN_KEK")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| KekSource::Text(std::sync::Arc::new(zeroize::Zeroizing::new(t))));
+    match (file, text) {
+        (Some(_), Some(_)) => {
+            Err("set TONGBAN_KEK_FILE (--kek-file) or TONGBAN_KEK, not both".into())
+        }
+        (Some(f), None) => Ok(Some(KekSource::File(f))),
+        (None, text) => Ok(text),
+    }
 }
 
 impl Context {
@@ -383,6 +420,7 @@ impl Context {
             config.store.database = DatabaseConfig::parse(db);
         }
         config.store.durability = self.durability;
+        config.kek = self.kek.clone();
         config
     }
 

@@ -253,7 +253,7 @@ pub(crate) async fn anchor(
     caller: Caller,
 ) -> Result<Json<Anchor>, Problem> {
     caller.may(Action::AuditRead)?;
-    let pin = state.hub.audit_pin()?.ok_or_else(|| {
+    let pin = state.hub.audit_pin().await?.ok_or_else(|| {
         Problem::from(tongban_service::Error::Rejected {
             code: Code::AuditAnchorUnpinned,
             message: "no audit anchor is pinned on this node (`tongban audit pin`)".into(),

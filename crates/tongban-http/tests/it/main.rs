@@ -135,6 +135,7 @@ pub async fn hub_clocked(backend: &tongban_tests::TestBackend, clock: Clock) -> 
             BlobConfig::Local(backend.blob_dir()),
         ),
         keystore: backend.dir().join("keys"),
+        kek: None,
         clock,
     })
     .await

@@ -521,6 +521,7 @@ async fn open_hub(database_url: &str, dir: &std::path::Path, now: time::OffsetDa
             )
         },
         keystore: dir.join("keys"),
+        kek: None,
         clock: Clock::fixed(now),
     })
     .await

@@ -21,7 +21,7 @@ use crate::{T0, hub_on};
 /// A hub whose audit log is pinned to its first key with `interval`.
 async fn pinned_hub(backend: &TestBackend, interval: u64) -> (Service, PublicKey) {
     let hub = hub_on(backend).await;
-    let anchor = hub.audit_pin().unwrap().unwrap().anchor;
+    let anchor = hub.audit_pin().await.unwrap().unwrap().anchor;
     // `init` pinned the default interval; tests want boundaries sooner.
     std::fs::remove_file(backend.dir().join("keys/audit-pin.json")).unwrap();
     let pin = hub.pin_audit(Some(anchor), interval).await.unwrap();
@@ -143,7 +143,7 @@ async fn export(hub: &Service) -> String {
 async fn checkpoints_fall_due_at_every_boundary_and_are_never_signed_late() {
     for backend in tongban_tests::backends("audit_boundaries").await {
         let (hub, _) = pinned_hub(&backend, 10).await;
-        let from = hub.audit_pin().unwrap().unwrap().schedule.from();
+        let from = hub.audit_pin().await.unwrap().unwrap().schedule.from();
         // Batches larger than the interval are appended an interval at a time.
         let head = fill(&hub, 25).await;
         assert_eq!(checkpoint_seqs(&hub).await, boundaries(10, from, head));
@@ -180,7 +180,7 @@ async fn checkpoints_fall_due_at_every_boundary_and_are_never_signed_late() {
 async fn deleting_every_checkpoint_is_detected() {
     for backend in tongban_tests::backends("audit_delete_checkpoints").await {
         let (hub, _) = pinned_hub(&backend, 10).await;
-        let from = hub.audit_pin().unwrap().unwrap().schedule.from();
+        let from = hub.audit_pin().await.unwrap().unwrap().schedule.from();
         let head = fill(&hub, 35).await;
         assert!(verify(&hub).await.ok());
         sql(&backend, "DELETE FROM audit_checkpoints").await;
@@ -259,7 +259,7 @@ async fn a_hub_key_injected_into_the_store_signs_nothing() {
 async fn a_rewritten_and_rehashed_chain_is_detected() {
     for backend in tongban_tests::backends("audit_rewrite").await {
         let (hub, _) = pinned_hub(&backend, 10).await;
-        let from = hub.audit_pin().unwrap().unwrap().schedule.from();
+        let from = hub.audit_pin().await.unwrap().unwrap().schedule.from();
         let head = fill(&hub, 35).await;
         let published = backend.dir().join("published.jsonl");
         std::fs::write(&published, "").unwrap();
@@ -309,7 +309,7 @@ async fn a_rewritten_and_rehashed_chain_is_detected() {
 async fn truncation_shows_against_published_checkpoints() {
     for backend in tongban_tests::backends("audit_truncate").await {
         let (hub, _) = pinned_hub(&backend, 10).await;
-        let from = hub.audit_pin().unwrap().unwrap().schedule.from();
+        let from = hub.audit_pin().await.unwrap().unwrap().schedule.from();
         let head = fill(&hub, 35).await;
         let published = backend.dir().join("published.jsonl");
         hub.audit_publish(&published).await.unwrap();
@@ -405,7 +405,7 @@ async fn a_rotated_hub_key_is_trusted_through_its_endorsement() {
 async fn without_a_pinned_anchor_the_log_is_never_intact() {
     for backend in tongban_tests::backends("audit_unpinned").await {
         let hub = hub_on(&backend).await;
-        let anchor = hub.audit_pin().unwrap().unwrap().anchor;
+        let anchor = hub.audit_pin().await.unwrap().unwrap().anchor;
         std::fs::remove_file(backend.dir().join("keys/audit-pin.json")).unwrap();
         let report = verify(&hub).await;
         let (head, _) = hub.store().audit_head().await.unwrap();
@@ -532,12 +532,12 @@ async fn a_pin_naming_two_anchors_is_invalid() {
         ] {
             assert_ne!(forged, text);
             std::fs::write(&path, &forged).unwrap();
-            let e = hub.audit_pin().unwrap_err();
+            let e = hub.audit_pin().await.unwrap_err();
             assert_eq!(e.code(), "AUDIT_PIN_INVALID", "{forged}");
             assert!(e.to_string().contains("\"anchor\" appears twice"), "{e}");
         }
         std::fs::write(&path, &text).unwrap();
-        assert!(hub.audit_pin().unwrap().is_some());
+        assert!(hub.audit_pin().await.unwrap().is_some());
         hub.close().await;
         backend.cleanup().await;
     }
@@ -579,7 +579,10 @@ async fn a_damaged_pin_is_refused() {
     for backend in tongban_tests::backends("audit_bad_pin").await {
         let hub = hub_on(&backend).await;
         std::fs::write(backend.dir().join("keys/audit-pin.json"), "{\"anchor\": 5").unwrap();
-        assert_eq!(hub.audit_pin().unwrap_err().code(), "AUDIT_PIN_INVALID");
+        assert_eq!(
+            hub.audit_pin().await.unwrap_err().code(),
+            "AUDIT_PIN_INVALID"
+        );
         assert_eq!(
             hub.audit_verify(|_| {}).await.unwrap_err().code(),
             "AUDIT_PIN_INVALID"

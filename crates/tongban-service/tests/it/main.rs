@@ -12,6 +12,7 @@ mod import;
 mod keys;
 mod licence_rules;
 mod peers;
+mod sealed;
 mod strict_input;
 mod supervision;
 mod tokens;
@@ -50,6 +51,7 @@ fn hub_config(backend: &tongban_tests::TestBackend, keystore: PathBuf) -> Servic
             BlobConfig::Local(backend.blob_dir()),
         ),
         keystore,
+        kek: None,
         clock: Clock::fixed(T0),
     }
 }

@@ -95,7 +95,7 @@ pub async fn revoked_key(demo: &Demo, rotated: &Rotated) -> anyhow::Result<()> {
 /// without the hub.
 async fn forge(demo: &Demo, key_id: &str) -> anyhow::Result<IssuedLicence> {
     let hub = &demo.hub;
-    let stolen = KeyStore::open(&demo.dir.join("keys"))?.load(key_id)?;
+    let stolen = KeyStore::open(&demo.dir.join("keys"))?.load(key_id).await?;
     let record = hub
         .key_records()
         .await?

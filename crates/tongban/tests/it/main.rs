@@ -11,6 +11,7 @@ mod http;
 mod limits;
 mod readme;
 mod regions;
+mod sealed;
 mod store;
 mod strict;
 
@@ -104,6 +105,8 @@ fn cli(data: &Path) -> Command {
         .arg("--data-dir")
         .arg(data)
         .env_remove("TONGBAN_DATABASE")
+        .env_remove("TONGBAN_KEK_FILE")
+        .env_remove("TONGBAN_KEK")
         .env_remove("TONGBAN_REQUESTER");
     if let Some(url) = database_of(data) {
         command.env("TONGBAN_DATABASE", url);
