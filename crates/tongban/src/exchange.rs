@@ -163,6 +163,7 @@ impl ServeFile {
 }
 
 pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let notifier = crate::notify::Notifier::from_env()?.map(std::sync::Arc::new);
     let mut file = read_serve_file(args.config.as_deref())?;
     let config = serve_config(&args, &file);
     let listen = args
@@ -195,15 +196,24 @@ pub async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
     // HTTP keeps answering while QUIC drains (`/readyz` says so), and
     // stops once QUIC has.
     let (quic_done, http_stop) = tokio::sync::oneshot::channel::<()>();
+    let mut status = format!("serving QUIC on {}", endpoint.local_addr()?);
     let http_task = http.map(|bound| {
         eprintln!("HTTP on {}", bound.describe());
+        status.push_str(&format!(", HTTP on {}", bound.describe()));
         tokio::spawn(bound.serve(async move {
             let _ = http_stop.await;
         }))
     });
+    if let Some(notifier) = &notifier {
+        notifier.ready(&status);
+        notifier.keep_watchdog();
+    }
     let draining = readiness.clone();
     let shutdown = async move {
         signal.await;
+        if let Some(notifier) = &notifier {
+            notifier.stopping();
+        }
         draining.set_draining();
     };
     let served = tongban_hub::run(endpoint, hub.clone(), tls, config, shutdown).await;

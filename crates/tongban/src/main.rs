@@ -39,6 +39,7 @@ mod http;
 mod import;
 mod licence;
 mod notices;
+mod notify;
 mod output;
 mod peer;
 mod progress;

@@ -12,7 +12,12 @@ use crate::exchange::free_port;
 use crate::{business_request, json_of, ok, tongban};
 
 /// One HTTP/1.1 exchange on a fresh connection: status and body.
-fn http(port: u16, method: &str, path: &str, body: Option<&[u8]>) -> Option<(u16, Vec<u8>)> {
+pub(crate) fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+) -> Option<(u16, Vec<u8>)> {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))

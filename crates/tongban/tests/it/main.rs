@@ -9,6 +9,7 @@ mod codes;
 mod exchange;
 mod http;
 mod limits;
+mod notify;
 mod readme;
 mod regions;
 mod sealed;
