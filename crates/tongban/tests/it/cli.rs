@@ -519,6 +519,18 @@ fn every_command_speaks_json_in_camel_case() {
         tour.run(&data, &["token", "revoke", &id], 0);
         tour.refused(&data, &["token", "revoke", &id], "TOKEN_UNKNOWN");
 
+        // Key-encryption keys and sealed secrets (this hub keeps key files:
+        // sealing needs a KEK, tests/it/sealed.rs runs it with one).
+        let kek = d.join("hub.kek");
+        let made = tour.run(&data, &["kek", "new", path(&kek)], 0);
+        let current = made["current"].as_str().unwrap().to_owned();
+        let listed = tour.run(&data, &["kek", "list", path(&kek)], 0);
+        assert_eq!(listed["held"], serde_json::json!([current]));
+        let status = tour.run(&data, &["secrets", "status"], 0);
+        assert!(status["sealed"].is_null(), "{status}");
+        tour.refused(&data, &["secrets", "import"], "KEK_REQUIRED");
+        tour.refused(&data, &["secrets", "reseal"], "KEK_REQUIRED");
+
         // Electronic supervision: a month's report, also as CSV and XLSX.
         let csv = d.join("report.csv");
         let xlsx = d.join("report.xlsx");
@@ -888,6 +900,8 @@ fn every_command_speaks_json_in_camel_case() {
             "tongban-access",
             "tongban-peer",
             "tongban-token",
+            "tongban-kek",
+            "tongban-secrets",
             "tongban-calendar",
             "tongban-supervise",
             "tongban-hotline",
