@@ -174,14 +174,21 @@ async fn listing_names_blobs_only() {
     }
 }
 
-/// The store opens with S3 blobs as with local ones.
+/// The store opens with S3 blobs as with local ones, on every database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_keeps_its_blobs_in_s3() {
     let Some(endpoint) = tongban_tests::s3_endpoint() else {
         return;
     };
-    let bucket = tongban_tests::s3_bucket(&endpoint, "store");
-    let backend = tongban_tests::sqlite();
+    for backend in tongban_tests::backends("store_s3").await {
+        eprintln!("store with s3 blobs: {}", backend.name);
+        store_keeps_its_blobs_in_s3(&endpoint, &backend).await;
+        backend.cleanup().await;
+    }
+}
+
+async fn store_keeps_its_blobs_in_s3(endpoint: &str, backend: &tongban_tests::TestBackend) {
+    let bucket = tongban_tests::s3_bucket(endpoint, "store");
     let store = Store::open(&StoreConfig::new(
         DatabaseConfig::parse(&backend.database_url),
         BlobConfig::S3(s3_config(&bucket)),
