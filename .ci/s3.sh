@@ -21,7 +21,10 @@ PY
 if ! up; then
     if ! python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null; then
         echo "moto's S3 server not found; installing moto[server]" >&2
-        python3 -m pip install --quiet 'moto[server]>=5,<6' >&2
+        # A system Python that refuses pip's installs (PEP 668) takes them
+        # when told to: this machine's Python serves the tests only.
+        python3 -m pip install --quiet 'moto[server]>=5,<6' >&2 ||
+            python3 -m pip install --quiet --break-system-packages 'moto[server]>=5,<6' >&2
     fi
     mkdir -p "$DIR"
     # Detached from this shell: the server outlives the script, as the

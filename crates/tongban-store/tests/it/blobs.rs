@@ -198,7 +198,7 @@ async fn store_keeps_its_blobs_in_s3(endpoint: &str, backend: &tongban_tests::Te
     assert!(store.blobs().is_s3());
     let debug = format!("{:?}", store.blobs());
     assert!(
-        debug.contains(&bucket.name) && debug.contains(&endpoint),
+        debug.contains(&bucket.name) && debug.contains(endpoint),
         "{debug}"
     );
     assert!(
