@@ -1,5 +1,6 @@
 //! Tests that need something outside the build are gated: the PostgreSQL
-//! half of the store tests needs a server, the CA's cross-check needs the
+//! half of the store tests needs a server, their S3 half an S3-compatible
+//! server, the CA's cross-check needs the
 //! `openssl` command line and Python's `cryptography`, fault injection
 //! needs root (`chattr +i`, `mount -t tmpfs`).
 //!
@@ -27,11 +28,13 @@ pub enum Gate {
     Parsers,
     /// Root on a file system that keeps `chattr +i`, and `mount`.
     Faults,
+    /// An S3-compatible server at the endpoint in `TONGBAN_TEST_S3`.
+    S3,
 }
 
 impl Gate {
     /// Every gate.
-    pub const ALL: [Gate; 3] = [Gate::Postgres, Gate::Parsers, Gate::Faults];
+    pub const ALL: [Gate; 4] = [Gate::Postgres, Gate::Parsers, Gate::Faults, Gate::S3];
 
     /// Its name in [`REQUIRE_ENV`].
     pub fn name(self) -> &'static str {
@@ -39,6 +42,7 @@ impl Gate {
             Gate::Postgres => "postgres",
             Gate::Parsers => "parsers",
             Gate::Faults => "faults",
+            Gate::S3 => "s3",
         }
     }
 
@@ -52,6 +56,9 @@ impl Gate {
                 "install openssl and Python's cryptography and set TONGBAN_TEST_PARSERS=1, or run .ci/run"
             }
             Gate::Faults => "run as root on a file system with chattr, as .ci/run does",
+            Gate::S3 => {
+                "set TONGBAN_TEST_S3 to an S3-compatible endpoint (eval \"$(.ci/s3.sh)\" starts one), or run .ci/run"
+            }
         }
     }
 
@@ -126,6 +133,17 @@ mod tests {
     }
 
     #[test]
+    fn s3_server_makes_buckets() {
+        let Some(endpoint) = crate::s3_endpoint() else {
+            return;
+        };
+        let bucket = crate::s3_bucket(&endpoint, "gate");
+        assert!(bucket.name.starts_with("tongban-gate-"), "{}", bucket.name);
+        // A second bucket of the same test is another bucket.
+        assert_ne!(crate::s3_bucket(&endpoint, "gate").name, bucket.name);
+    }
+
+    #[test]
     fn x509_parsers_are_installed() {
         if !crate::parsers_enabled() {
             return;
@@ -174,14 +192,15 @@ mod tests {
 
     #[test]
     fn required_gates_are_those_named_or_all_in_ci() {
-        let cases: [(Option<&str>, &str, [bool; 3]); 7] = [
-            (None, "", [false, false, false]),
-            (Some(""), "", [false, false, false]),
-            (Some("true"), "", [true, true, true]),
-            (None, "all", [true, true, true]),
-            (None, "postgres", [true, false, false]),
-            (None, "parsers, faults", [false, true, true]),
-            (None, "postgresql,fault", [false, false, false]),
+        let cases: [(Option<&str>, &str, [bool; 4]); 8] = [
+            (None, "", [false, false, false, false]),
+            (Some(""), "", [false, false, false, false]),
+            (Some("true"), "", [true, true, true, true]),
+            (None, "all", [true, true, true, true]),
+            (None, "postgres", [true, false, false, false]),
+            (None, "parsers, faults", [false, true, true, false]),
+            (None, "postgres,s3", [true, false, false, true]),
+            (None, "postgresql,fault,s3x", [false, false, false, false]),
         ];
         for (ci, listed, want) in cases {
             let got = Gate::ALL.map(|g| g.required_by(ci, listed));

@@ -141,6 +141,120 @@ pub fn parsers_enabled() -> bool {
     false
 }
 
+/// Environment variable naming the S3-compatible endpoint for blob tests
+/// (`http://127.0.0.1:55433` from `.ci/s3.sh`).
+pub const S3_ENV: &str = "TONGBAN_TEST_S3";
+
+/// The access key the tests present to the S3 test server (which takes any).
+pub const S3_TEST_ACCESS_KEY: (&str, &str) = ("tongban-test", "tongban-test-secret");
+
+/// The endpoint in `TONGBAN_TEST_S3`; `None` when it is unset, after
+/// saying that the S3 half is skipped (or failing, where the S3 gate is
+/// required).
+pub fn s3_endpoint() -> Option<String> {
+    match std::env::var(S3_ENV) {
+        Ok(url) if !url.is_empty() => Some(url.trim_end_matches('/').to_owned()),
+        _ => {
+            gates::Gate::S3.skip(
+                "the S3 half of the blob tests",
+                &format!("{S3_ENV} is not set"),
+            );
+            None
+        }
+    }
+}
+
+/// A bucket made for one test on the S3 test server.
+#[derive(Debug, Clone)]
+pub struct TestBucket {
+    /// The server, `http://host:port`.
+    pub endpoint: String,
+    /// The bucket's name: `tongban-<test>-<random>`.
+    pub name: String,
+}
+
+/// Where a test's blobs live: a directory, or a bucket of its own.
+#[derive(Debug)]
+pub enum TestBlobs {
+    /// A local directory, removed with the value.
+    Local(tempfile::TempDir),
+    /// A fresh bucket on the S3 test server. Buckets are left to the
+    /// throw-away server (which forgets them when it stops).
+    S3(TestBucket),
+}
+
+impl TestBlobs {
+    /// `local` or `s3`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TestBlobs::Local(_) => "local",
+            TestBlobs::S3(_) => "s3",
+        }
+    }
+}
+
+/// Every blob backend available to this run: a local directory always, a
+/// fresh bucket when `TONGBAN_TEST_S3` is set.
+pub fn blob_backends(test: &str) -> Vec<TestBlobs> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
+    let mut out = vec![TestBlobs::Local(dir)];
+    if let Some(endpoint) = s3_endpoint() {
+        out.push(TestBlobs::S3(s3_bucket(&endpoint, test)));
+    }
+    out
+}
+
+/// Creates a bucket named after `test` on the S3 server at `endpoint`
+/// (an unsigned `PUT /<bucket>`, which the test server accepts).
+pub fn s3_bucket(endpoint: &str, test: &str) -> TestBucket {
+    let mut random = [0u8; 6];
+    getrandom::fill(&mut random).unwrap_or_else(|e| panic!("random: {e}"));
+    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let clean: String = test
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(30)
+        .collect();
+    let name = format!("tongban-{clean}-{suffix}");
+    let status = http_put_empty(endpoint, &format!("/{name}"));
+    assert_eq!(status, 200, "{S3_ENV}={endpoint}: creating bucket {name}");
+    TestBucket {
+        endpoint: endpoint.to_owned(),
+        name,
+    }
+}
+
+/// `PUT path` with an empty body over plain HTTP/1.1; the status code.
+fn http_put_empty(endpoint: &str, path: &str) -> u16 {
+    use std::io::{Read, Write};
+    let host = endpoint
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("{S3_ENV}={endpoint}: the test server is plain http://"));
+    let mut stream = std::net::TcpStream::connect(host)
+        .unwrap_or_else(|e| panic!("{S3_ENV}={endpoint}: cannot connect: {e}"));
+    let request = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .unwrap_or_else(|e| panic!("{S3_ENV}={endpoint}: {e}"));
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .unwrap_or_else(|e| panic!("{S3_ENV}={endpoint}: {e}"));
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("{S3_ENV}={endpoint}: not an HTTP answer: {response:?}"))
+}
+
 /// The SQLite backend alone.
 pub fn sqlite() -> TestBackend {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));

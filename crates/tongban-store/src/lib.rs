@@ -71,7 +71,7 @@ pub use access::{
 };
 pub use alerts::{MAX_OPEN_CASES_PAGE, NoticeRow, OpenCase};
 pub use audit::{AuditEntry, AuditRecord, AuditSnapshot, Checkpoint, KeyEndorsement};
-pub use blobs::{BlobStore, MAX_BLOB_BYTES, sha256_hex};
+pub use blobs::{BlobStore, MAX_BLOB_BYTES, S3Config, S3Credentials, sha256_hex};
 pub use calendar::CalendarRow;
 pub use cases::{CaseRow, MAX_CASE_RESULTS, ServiceItemRow};
 pub use catalogue::{
@@ -213,6 +213,8 @@ impl DatabaseConfig {
 pub enum BlobConfig {
     /// A local directory (created if missing).
     Local(PathBuf),
+    /// An S3-compatible bucket (it must exist).
+    S3(S3Config),
 }
 
 /// Everything needed to open a store.
@@ -342,9 +344,7 @@ impl Store {
             DatabaseConfig::Postgres(url) => Db::Postgres(open_postgres(url, config).await?),
         };
         db.migrate().await?;
-        let blobs = match &config.blobs {
-            BlobConfig::Local(dir) => BlobStore::local(dir)?,
-        };
+        let blobs = BlobStore::open(&config.blobs).await?;
         // Staging files younger than the grace may belong to a process that
         // died just before this one started: look again once it has passed.
         let grace = config.blob_staging_grace;

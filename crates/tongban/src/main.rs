@@ -26,6 +26,7 @@ macro_rules! eprint {
 
 mod access;
 mod audit;
+mod blobs;
 mod ca;
 mod calendar;
 mod cases;
@@ -61,7 +62,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tongban_service::{KekSource, Service, ServiceConfig};
-use tongban_store::{DatabaseConfig, Durability};
+use tongban_store::{BlobConfig, DatabaseConfig, Durability, S3Config, S3Credentials};
 
 /// Tongban (通办): signed data exchange and electronic licences for government departments.
 ///
@@ -95,6 +96,38 @@ struct Cli {
     /// instead (e.g. from a container's secret).
     #[arg(long, global = true, env = "TONGBAN_KEK_FILE")]
     kek_file: Option<PathBuf>,
+
+    /// Keep blobs (attachments, large payloads) in this S3-compatible
+    /// bucket instead of <data-dir>/blobs; the bucket must exist. The
+    /// access key comes from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+    /// (and AWS_SESSION_TOKEN for temporary credentials).
+    #[arg(long, global = true, env = "TONGBAN_S3_BUCKET", value_name = "BUCKET")]
+    s3_bucket: Option<String>,
+
+    /// The S3-compatible server's URL, e.g. https://minio.example:9000
+    /// (default: AWS's endpoint of --s3-region).
+    #[arg(long, global = true, env = "TONGBAN_S3_ENDPOINT", value_name = "URL")]
+    s3_endpoint: Option<String>,
+
+    /// The bucket's region.
+    #[arg(
+        long,
+        global = true,
+        env = "TONGBAN_S3_REGION",
+        default_value = "us-east-1",
+        value_name = "REGION"
+    )]
+    s3_region: String,
+
+    /// Accept a plain http:// S3 endpoint (a test server on the loopback);
+    /// otherwise only https://.
+    #[arg(
+        long,
+        global = true,
+        env = "TONGBAN_S3_ALLOW_HTTP",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    s3_allow_http: bool,
 
     /// Commit durability: `power` (fsync every commit, survives power loss) or
     /// `process` (survives a killed process, like a message broker's default).
@@ -223,6 +256,10 @@ enum Command {
     /// Exchange statistics: records exchanged, requests served and refusals,
     /// per resource and per department.
     Stats(exchange::StatsArgs),
+    /// Blobs: copy every blob between the local blob directory and the S3
+    /// bucket (moving a hub to S3, backing the object store up).
+    #[command(subcommand)]
+    Blobs(blobs::BlobsCommand),
     /// Check the store: the database's own check of every page, then every
     /// recorded blob (present, size, SHA-256); exits 3 naming each problem.
     Doctor(doctor::DoctorArgs),
@@ -326,9 +363,11 @@ fn usage_message(e: &clap::Error) -> String {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let s3 = s3_config(&cli)?;
     let ctx = Context {
         data_dir: cli.data_dir.clone(),
         database: cli.database.clone(),
+        s3,
         durability: match cli.durability.as_deref() {
             Some("process") => Durability::ProcessCrash,
             Some(_) => Durability::PowerLoss,
@@ -367,6 +406,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hotline(cmd) => hotline::run(&ctx, cmd).await,
         Command::Case(cmd) => cases::case(&ctx, cmd).await,
         Command::Stats(args) => exchange::stats(&ctx, args).await,
+        Command::Blobs(cmd) => blobs::run(&ctx, cmd).await,
         Command::Doctor(args) => doctor::run(&ctx, args).await,
         Command::Demo(args) => demo::run(&ctx, args).await,
         Command::Bench(_) => Err(output::Coded::usage(
@@ -377,6 +417,38 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions(args) => help::completions(&ctx, args),
         Command::Man(args) => help::man(&ctx, args),
     }
+}
+
+/// The S3 bucket the global options name, with the access key from the
+/// standard AWS variables; `None` without `--s3-bucket`.
+/// `S3_CREDENTIALS_MISSING` when the bucket is named but the key is not.
+fn s3_config(cli: &Cli) -> anyhow::Result<Option<S3Config>> {
+    let Some(bucket) = cli.s3_bucket.clone().filter(|b| !b.is_empty()) else {
+        return Ok(None);
+    };
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (Some(access_key_id), Some(secret_access_key)) =
+        (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"))
+    else {
+        return Err(output::Coded::usage(
+            "S3_CREDENTIALS_MISSING",
+            format!(
+                "S3 bucket {bucket} is named, but no access key: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            ),
+        )
+        .into());
+    };
+    Ok(Some(S3Config {
+        bucket,
+        endpoint: cli.s3_endpoint.clone().filter(|e| !e.is_empty()),
+        region: cli.s3_region.clone(),
+        credentials: S3Credentials {
+            access_key_id,
+            secret_access_key,
+            session_token: var("AWS_SESSION_TOKEN"),
+        },
+        allow_http: cli.s3_allow_http,
+    }))
 }
 
 /// `tongban bench …`: whatever follows, taken and refused.
@@ -391,6 +463,8 @@ struct BenchMovedArgs {
 pub(crate) struct Context {
     pub data_dir: PathBuf,
     pub database: Option<String>,
+    /// The bucket of `--s3-bucket`: blobs live there, not in `<data-dir>/blobs`.
+    pub s3: Option<S3Config>,
     pub durability: Durability,
     pub json: bool,
     pub operator: String,
@@ -420,9 +494,19 @@ impl Context {
         if let Some(db) = &self.database {
             config.store.database = DatabaseConfig::parse(db);
         }
+        config.store.blobs = self.blob_config();
         config.store.durability = self.durability;
         config.kek = self.kek.clone();
         config
+    }
+
+    /// Where the hub's blobs are: the bucket of `--s3-bucket`, else
+    /// `<data-dir>/blobs`.
+    pub fn blob_config(&self) -> BlobConfig {
+        match &self.s3 {
+            Some(s3) => BlobConfig::S3(s3.clone()),
+            None => BlobConfig::Local(self.data_dir.join("blobs")),
+        }
     }
 
     /// Opens an existing hub; a clear error if `init` was never run.

@@ -33,7 +33,8 @@ pub enum Exit {
     /// command checks itself, e.g. `TIME_INVALID`); nothing was done.
     Usage,
     /// 3: checked, and NOT valid (`licence verify`, `audit verify`,
-    /// `audit verify-archive`, `doctor`, `access check`).
+    /// `audit verify-archive`, `doctor`, `access check`; `blobs copy` that
+    /// met a corrupt blob).
     NotValid,
 }
 
@@ -66,7 +67,8 @@ Exit status:
   0  done (a check: valid)
   1  failed; the error names its stable code (`--json`: {\"error\": {\"code\", \"message\"}})
   2  the command line is wrong (code USAGE, or the checked option's own code); nothing was done
-  3  checked and NOT valid: licence verify, audit verify, audit verify-archive, doctor, access check
+  3  checked and NOT valid: licence verify, audit verify, audit verify-archive, doctor, access check,
+     blobs copy (a corrupt blob not copied)
 Standard output closed early (`| head`): the command stops quietly with 0.";
 
 /// An error with a stable code, raised by the CLI itself.

@@ -12,6 +12,7 @@ mod import;
 mod keys;
 mod licence_rules;
 mod peers;
+mod s3;
 mod sealed;
 mod strict_input;
 mod supervision;
@@ -71,7 +72,11 @@ fn department(code: &str, name: &str, level: PlatformLevel) -> NewDepartment {
 /// The region 440114 with MARKET and CIVIL (each with an issuing and an
 /// exchange key) and the shipped licence types, on `backend`.
 async fn hub_on(backend: &tongban_tests::TestBackend) -> Service {
-    let mut config = hub_config(backend, backend.dir().join("keys"));
+    hub_with(hub_config(backend, backend.dir().join("keys"))).await
+}
+
+/// [`hub_on`] opened with `config`.
+async fn hub_with(mut config: ServiceConfig) -> Service {
     config.store.durability = Durability::PowerLoss;
     let hub = Service::open(&config).await.unwrap();
     hub.init_region("440114", "广州市花都区政务数据共享交换平台")

@@ -2,6 +2,7 @@
 //! always; PostgreSQL when `TONGBAN_TEST_POSTGRES` is set).
 #![allow(clippy::unwrap_used)]
 
+mod blobs;
 mod faults;
 
 use std::future::Future;
@@ -477,22 +478,6 @@ async fn blobs_and_settings() {
         );
     })
     .await;
-}
-
-/// SQLite only: blobs live in the blob directory whatever the database.
-#[tokio::test]
-async fn corrupted_blob_is_detected() {
-    let backend = tongban_tests::sqlite();
-    let store = open(&backend).await;
-    let digest = store.blobs().put(b"original".to_vec()).await.unwrap();
-    let path = backend
-        .blob_dir()
-        .join("sha256")
-        .join(&digest[..2])
-        .join(&digest);
-    std::fs::write(&path, b"tampered").unwrap();
-    let err = store.blobs().get(&digest).await.unwrap_err();
-    assert_eq!(err.code(), "STORE_CORRUPT");
 }
 
 #[tokio::test]

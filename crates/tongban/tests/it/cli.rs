@@ -874,6 +874,19 @@ fn every_command_speaks_json_in_camel_case() {
         tour.run(&data, &args, 0);
         tour.run(&data, &["stats"], 0);
         tour.run(&data, &["doctor"], 0);
+        let copied = tour.run(
+            &data,
+            &[
+                "blobs",
+                "copy",
+                "--from",
+                path(&data.join("blobs")),
+                "--to",
+                path(&d.join("blob-backup")),
+            ],
+            0,
+        );
+        assert_eq!(copied["corrupt"], 0, "{copied}");
         tour.run(
             &data,
             &["dept", "retire", HEALTH, "--reason", "机构撤并"],
@@ -909,6 +922,7 @@ fn every_command_speaks_json_in_camel_case() {
             "tongban-item",
             "tongban-case",
             "tongban-catalogue",
+            "tongban-blobs",
         ];
         let missing: Vec<&String> = tour
             .pages

@@ -2,6 +2,7 @@
 //! verification, refusals, and a `kill -9` in the middle of issuance.
 #![allow(clippy::unwrap_used)]
 
+mod blobs;
 mod catalogue;
 mod cli;
 mod clients;
@@ -109,6 +110,17 @@ fn cli(data: &Path) -> Command {
         .env_remove("TONGBAN_KEK_FILE")
         .env_remove("TONGBAN_KEK")
         .env_remove("TONGBAN_REQUESTER");
+    for s3 in [
+        "TONGBAN_S3_BUCKET",
+        "TONGBAN_S3_ENDPOINT",
+        "TONGBAN_S3_REGION",
+        "TONGBAN_S3_ALLOW_HTTP",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        command.env_remove(s3);
+    }
     if let Some(url) = database_of(data) {
         command.env("TONGBAN_DATABASE", url);
     }

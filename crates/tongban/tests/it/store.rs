@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::{MARKET, business_request, json_of, ok, tongban};
 
 /// Issues a licence of MARKET with `attachment` as its rendering.
-fn issue_with_attachment(dir: &Path, data: &Path, attachment: &[u8]) {
+pub(crate) fn issue_with_attachment(dir: &Path, data: &Path, attachment: &[u8]) {
     let file = dir.join("render.pdf");
     std::fs::write(&file, attachment).unwrap();
     ok(&tongban(
@@ -28,7 +28,7 @@ fn issue_with_attachment(dir: &Path, data: &Path, attachment: &[u8]) {
 }
 
 /// The files of the local blob store.
-fn blob_files(data: &Path) -> Vec<PathBuf> {
+pub(crate) fn blob_files(data: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for shard in std::fs::read_dir(data.join("blobs/sha256")).unwrap() {
         for file in std::fs::read_dir(shard.unwrap().path()).unwrap() {
