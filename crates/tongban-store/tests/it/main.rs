@@ -2,6 +2,7 @@
 //! always; PostgreSQL when `TONGBAN_TEST_POSTGRES` is set).
 #![allow(clippy::unwrap_used)]
 
+mod cluster;
 mod faults;
 
 use std::future::Future;
