@@ -136,6 +136,11 @@ pub struct ServeConfig {
     pub licence_reads_per_minute: u32,
     /// How many of those reads may come at once, before the rate applies.
     pub licence_read_burst: u32,
+    /// How often a node of a hub on PostgreSQL says it is alive (and reads
+    /// which other nodes have listeners of which provider); a node unseen
+    /// for three of them counts as gone, and requests are no longer
+    /// relayed to it. Unused on SQLite (one node).
+    pub node_heartbeat: Duration,
     /// What the hub counts for `/metrics`: share a clone with whatever
     /// serves them (the HTTP side).
     pub metrics: Metrics,
@@ -176,12 +181,18 @@ impl Default for ServeConfig {
             trust_rebuild_after: Duration::from_secs(15),
             licence_reads_per_minute: 120,
             licence_read_burst: 30,
+            node_heartbeat: Duration::from_secs(1),
             metrics: Metrics::default(),
         }
     }
 }
 
 const MIB: u64 = 1024 * 1024;
+
+/// How often a listen stream reads the store again (acknowledgements,
+/// redeliveries, the department still active, deliveries stored by
+/// another node whose wake-up was lost).
+pub const LISTEN_TICK: Duration = Duration::from_millis(250);
 
 /// The hub's default idle timeout: a party that vanished without closing
 /// is noticed 8 s after its last packet (on loopback, a provider killed
@@ -257,6 +268,8 @@ pub(crate) struct Shared {
     pub peering: federation::Peering,
     /// Licence reads per department (this region's, and peers' by region).
     pub licence_reads: base::ratelimit::RateLimit,
+    /// This node among the hub's nodes (PostgreSQL; `None` on SQLite).
+    pub cluster: Option<exchange::cluster::Cluster>,
 }
 
 /// Runs the exchange on `endpoint` until `shutdown` resolves, then drains:
@@ -283,6 +296,7 @@ pub async fn run(
     let _ = stop_tx.send(true);
     drop(pipeline);
     server::drain(&shared, tasks, pipeline_tasks).await;
+    exchange::nodes::leave(&shared).await;
     endpoint.close(
         tongban_proto::error::close::SHUTTING_DOWN.into(),
         b"SHUTTING_DOWN",

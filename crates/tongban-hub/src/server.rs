@@ -11,7 +11,7 @@ use tongban_service::Service;
 
 use crate::base::{blobs, ratelimit, refusals, shares, snapshot, trust, usage};
 use crate::conn::tls::{PeerCa, peer_cas, rebuild_tls, server_config};
-use crate::exchange::{Pipeline, listeners};
+use crate::exchange::{Pipeline, cluster, listeners, nodes};
 use crate::{ServeConfig, ServeError, Shared, TlsMaterial, conn, federation};
 
 /// How often the server checks whether an audit checkpoint is due.
@@ -59,7 +59,16 @@ pub(crate) async fn start(
     let (server, verifiers) =
         server_config(tls, &hub.ca_crl().await?, &peer_cas(&hub).await?, &config)?;
     endpoint.set_server_config(Some(server));
+    let cluster = match hub.store().backend() {
+        "postgres" => Some(
+            cluster::Cluster::join(hub.store(), config.node_heartbeat)
+                .await
+                .map_err(tongban_service::Error::from)?,
+        ),
+        _ => None,
+    };
     Ok(Shared {
+        cluster,
         hub,
         snapshot,
         refusals: refusals::Refusals::default(),
@@ -117,6 +126,9 @@ pub(crate) fn spawn_background(
     stop: &watch::Receiver<bool>,
 ) {
     tasks.spawn(refresh_registry(Arc::clone(shared), stop.clone()));
+    tasks.spawn(nodes::keep_presence(Arc::clone(shared), stop.clone()));
+    tasks.spawn(nodes::hear(Arc::clone(shared), stop.clone()));
+    tasks.spawn(nodes::send_wakes(Arc::clone(shared), stop.clone()));
     tasks.spawn(recount_quotas(Arc::clone(shared), stop.clone()));
     tasks.spawn(checkpoint_audit(Arc::clone(shared), stop.clone()));
     tasks.spawn(push_supervision(Arc::clone(shared), stop.clone()));

@@ -292,6 +292,7 @@ migrations! {
     (24, "supervision outbox", "0024_supervision_outbox.sql"),
     (25, "work order routes", "0025_order_routes.sql"),
     (26, "sealed secrets", "0026_sealed_secrets.sql"),
+    (27, "hub nodes", "0027_hub_nodes.sql"),
 }
 
 fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {

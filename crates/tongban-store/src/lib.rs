@@ -43,6 +43,7 @@ mod calendar;
 mod cases;
 mod catalogue;
 mod certificates;
+mod cluster;
 mod commit;
 mod departments;
 mod exchange;
@@ -79,6 +80,7 @@ pub use catalogue::{
     index_tokens,
 };
 pub use certificates::CertificateRow;
+pub use cluster::{MAX_NOTIFY_PAYLOAD, Notifications, RelayAnswer, RelayRequest};
 pub use departments::{DepartmentRow, DepartmentStatus, PlatformLevel};
 pub use exchange::{Accepted, AckSet, BlobInfo, BlobReach, MAX_ACCEPT_BATCH, NewMessage};
 pub use hotline::{OrderCounts, OrderRouteRow, WorkOrderRow, WorkOrderStepRow};

@@ -154,6 +154,9 @@ fn deliver(shared: &Shared, job: Job, verified: Verified, seq: u64, recipients: 
     for r in &recipients {
         shared.registry.notify(r);
     }
+    if let Some(cluster) = &shared.cluster {
+        cluster.wake(&recipients);
+    }
     shared
         .undelivered
         .add_pending(&verified.header.sender, recipients.len());

@@ -74,6 +74,17 @@ impl Open {
     }
 }
 
+/// `REQUEST_TIMEOUT`: `provider` did not answer within `timeout`.
+pub fn timed_out(provider: &str, timeout: Duration) -> ProtoError {
+    ProtoError::new(
+        ErrorCode::RequestTimeout,
+        format!(
+            "{provider} did not answer within {} ms",
+            timeout.as_millis()
+        ),
+    )
+}
+
 /// Listeners by department, and open requests.
 pub struct Registry {
     listeners: Mutex<HashMap<String, Vec<Entry>>>,
@@ -82,6 +93,9 @@ pub struct Registry {
     per_requester: usize,
     next_id: AtomicU64,
     next_turn: AtomicU64,
+    /// Woken when a listener registers or unregisters (the node's
+    /// presence in the store follows).
+    changed: Notify,
 }
 
 /// A registered listener's handles.
@@ -103,6 +117,7 @@ impl Registry {
             per_requester: per_requester.max(1),
             next_id: AtomicU64::new(0),
             next_turn: AtomicU64::new(0),
+            changed: Notify::new(),
         }
     }
 
@@ -127,6 +142,7 @@ impl Registry {
                 notify: Arc::clone(&notify),
                 requests: tx,
             });
+        self.changed.notify_one();
         Registration {
             id,
             notify,
@@ -146,6 +162,7 @@ impl Registry {
                 map.remove(department);
             }
         }
+        self.changed.notify_one();
         let mut pending = self.pending();
         let orphans: Vec<(String, String)> = pending
             .requests
@@ -174,6 +191,28 @@ impl Registry {
                 e.notify.notify_one();
             }
         }
+    }
+
+    /// Wakes every listener (a wake-up from another node may have been
+    /// lost).
+    pub fn notify_all(&self) {
+        for e in self.listeners().values().flatten() {
+            e.notify.notify_one();
+        }
+    }
+
+    /// How many listen streams each department has here.
+    pub fn listener_counts(&self) -> HashMap<String, usize> {
+        self.listeners()
+            .iter()
+            .map(|(d, l)| (d.clone(), l.len()))
+            .collect()
+    }
+
+    /// Resolves when a listener registered or unregistered since the last
+    /// call.
+    pub async fn changed(&self) {
+        self.changed.notified().await;
     }
 
     /// Whether `department` has a listener connected.
@@ -273,13 +312,7 @@ impl Registry {
             Ok(Ok(result)) => result,
             _ => {
                 self.cancel(requester, request_id);
-                Err(ProtoError::new(
-                    ErrorCode::RequestTimeout,
-                    format!(
-                        "{provider} did not answer within {} ms",
-                        timeout.as_millis()
-                    ),
-                ))
+                Err(timed_out(provider, timeout))
             }
         }
     }

@@ -22,12 +22,15 @@
 //! or the operations above it (`tests/it/layers.rs`).
 
 pub(crate) mod admission;
+pub(crate) mod cluster;
 mod commit;
 mod job;
 pub(crate) mod listeners;
+pub(crate) mod nodes;
 pub(crate) mod outbox;
 mod pipeline;
 pub(crate) mod reference;
+pub(crate) mod relay;
 pub(crate) mod window;
 
 pub use job::Outcome;

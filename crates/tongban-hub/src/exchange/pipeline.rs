@@ -276,7 +276,7 @@ impl Live for Shared {
     }
 
     fn is_listening(&self, provider: &str) -> bool {
-        self.registry.is_listening(provider)
+        crate::exchange::relay::listening(self, provider)
     }
 
     fn check_room(&self, requester: &str, provider: &str) -> Result<(), ProtoError> {

@@ -39,6 +39,7 @@ use crate::base::checks::validate;
 use crate::base::failures::{Through, told};
 use crate::base::names::split;
 use crate::exchange::admission;
+use crate::exchange::relay::{self, Route};
 use crate::federation::links::{check_answer, crl_fresh, link, trust};
 use crate::federation::origin::{origin_replayed, remember, verified_origin};
 use crate::federation::{PeerFailure, REQUEST};
@@ -300,7 +301,7 @@ pub(crate) async fn answer_request(
     };
     let resource = open_resource(shared, id, &origin).await?;
     remember(shared, Some(region), h, origin_replayed).await?;
-    if !shared.registry.is_listening(&resource.provider) {
+    if !relay::listening(shared, &resource.provider) {
         return Err(ProtoError::new(
             ErrorCode::ProviderUnavailable,
             format!(
@@ -319,18 +320,14 @@ pub(crate) async fn answer_request(
     )])
     .await
     .map_err(|e| told(&e, Through::Service, "the hub could not log the request"))?;
-    let rx = shared.registry.route_request(
-        &h.sender,
-        &h.id,
-        &resource.provider,
-        &h.resource,
-        (0, origin.to_value()),
-    )?;
+    let route = Route {
+        requester: &h.sender,
+        request_id: &h.id,
+        provider: &resource.provider,
+        resource: &h.resource,
+    };
     let wait = Duration::from_millis(timeout_ms).min(MAX_WAIT);
-    let response = shared
-        .registry
-        .wait_answer(rx, (&h.sender, &h.id), &resource.provider, wait)
-        .await?;
+    let response = relay::ask(shared, route, (0, origin.to_value()), wait).await?;
     Ok(json!({"response": response}))
 }
 

@@ -20,7 +20,7 @@ use crate::ops::{DepartmentStream, reply_for};
 
 /// How often a listen stream records acknowledgements, checks that its
 /// department is still active, redelivers and reads the store again.
-const TICK: Duration = Duration::from_millis(250);
+const TICK: Duration = crate::LISTEN_TICK;
 
 /// Deliveries out (stored ones, in order, within the window; requests as
 /// they come), acknowledgements and responses in.

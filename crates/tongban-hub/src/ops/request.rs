@@ -12,6 +12,7 @@ use crate::base::names::{self, HubService, REGION_LICENCES};
 use crate::base::shares::Share;
 use crate::base::wire::{envelope_id, write};
 use crate::exchange::Outcome;
+use crate::exchange::relay::{self, Route};
 use crate::ops::DepartmentStream;
 
 /// Answers a `request` stream with the response, or the refusal.
@@ -78,18 +79,20 @@ async fn to_provider(
             ));
         }
     };
-    let registry = &ctx.shared.registry;
-    let rx = registry.route_request(
-        &h.sender,
-        &h.id,
-        &provider,
-        &h.resource,
-        (outcome.seq, outcome.verified.to_value()),
-    )?;
-    let wait = Duration::from_millis(timeout_ms);
-    registry
-        .wait_answer(rx, (&h.sender, &h.id), &provider, wait)
-        .await
+    let route = Route {
+        requester: &h.sender,
+        request_id: &h.id,
+        provider: &provider,
+        resource: &h.resource,
+    };
+    let delivery = (outcome.seq, outcome.verified.to_value());
+    relay::ask(
+        &ctx.shared,
+        route,
+        delivery,
+        Duration::from_millis(timeout_ms),
+    )
+    .await
 }
 
 fn count(ctx: &DepartmentStream, resource: &str, e: &ProtoError) {

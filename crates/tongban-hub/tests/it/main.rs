@@ -11,6 +11,7 @@ mod hotline;
 mod layers;
 mod limits;
 mod metrics;
+mod nodes;
 mod order;
 mod peers;
 mod purposes;
@@ -484,6 +485,17 @@ impl TestHub {
             signing_key: self.hub.danger_signing_key(department).await.unwrap(),
             timeouts: tongban_client::Timeouts::default(),
         }
+    }
+
+    /// Ends this node's server as a crash would: no drain, no clean
+    /// shutdown (its rows stay in the store), its connections dropped.
+    pub async fn kill(mut self) {
+        if let Some(s) = self.server.take() {
+            s.abort();
+            let _ = s.await;
+        }
+        self.shutdown.take();
+        self.hub.close().await;
     }
 
     pub async fn stop(mut self) {

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod blobs;
+mod cluster;
 mod faults;
 
 use std::future::Future;
