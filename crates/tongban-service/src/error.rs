@@ -541,6 +541,9 @@ pub fn code_of(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
     if let Some(e) = e.downcast_ref::<KeyStoreError>() {
         return Some(e.code());
     }
+    if let Some(e) = e.downcast_ref::<crate::kek::KekError>() {
+        return Some(e.code());
+    }
     if let Some(e) = e.downcast_ref::<IssueError>() {
         return Some(e.code());
     }

@@ -14,7 +14,51 @@ use std::path::Path;
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use zeroize::Zeroizing;
 
-use crate::keystore::KeyStoreError;
+/// Errors of key-encryption keys and of sealing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KekError {
+    /// A KEK file cannot be read.
+    #[error("key-encryption key file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// A KEK file or `TONGBAN_KEK` cannot be used.
+    #[error("key-encryption key: {0}")]
+    Invalid(String),
+    /// A KEK file others than its owner may read or write.
+    #[error("key-encryption key: {0}")]
+    Insecure(String),
+    /// A secret is sealed under a KEK this node does not hold.
+    #[error(
+        "secret {0} is sealed under KEK {1}, which this node does not hold (add it to the KEK file)"
+    )]
+    Unknown(String, String),
+    /// A sealed secret does not open: damaged, moved to another name, or
+    /// sealed under another key of the same KEK id.
+    #[error("sealed secret {0} does not open under its KEK (damaged, or not sealed by this KEK)")]
+    SealBroken(String),
+    /// The system's random source failed.
+    #[error("random source: {0}")]
+    Rng(String),
+}
+
+impl KekError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            KekError::Io { .. } => "KEY_STORE_IO",
+            KekError::Invalid(_) => "KEK_INVALID",
+            KekError::Insecure(_) => "KEK_FILE_INSECURE",
+            KekError::Unknown(..) => "KEK_UNKNOWN",
+            KekError::SealBroken(_) => "SEALED_SECRET_DAMAGED",
+            KekError::Rng(_) => "RNG_FAILED",
+        }
+    }
+}
 
 /// Largest KEK file read (a few hundred KEKs).
 const MAX_KEK_FILE_BYTES: u64 = 64 * 1024;
@@ -49,15 +93,15 @@ pub(crate) struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
-fn invalid(m: impl Into<String>) -> KeyStoreError {
-    KeyStoreError::KekInvalid(m.into())
+fn invalid(m: impl Into<String>) -> KekError {
+    KekError::Invalid(m.into())
 }
 
 impl Keks {
     /// Reads a KEK file; refuses one that others than its owner may read or
     /// write.
-    pub fn load(path: &Path) -> Result<Self, KeyStoreError> {
-        let io = |source| KeyStoreError::Io {
+    pub fn load(path: &Path) -> Result<Self, KekError> {
+        let io = |source| KekError::Io {
             path: path.display().to_string(),
             source,
         };
@@ -67,7 +111,7 @@ impl Keks {
             use std::os::unix::fs::PermissionsExt;
             let mode = meta.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
-                return Err(KeyStoreError::KekInsecure(format!(
+                return Err(KekError::Insecure(format!(
                     "{} has mode {mode:03o}: a KEK file is for its owner only (chmod 600)",
                     path.display()
                 )));
@@ -81,13 +125,13 @@ impl Keks {
         }
         let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
         Keks::parse(&text).map_err(|e| match e {
-            KeyStoreError::KekInvalid(m) => invalid(format!("{}: {m}", path.display())),
+            KekError::Invalid(m) => invalid(format!("{}: {m}", path.display())),
             other => other,
         })
     }
 
     /// Parses a KEK file's text (also how `TONGBAN_KEK` gives it).
-    pub fn parse(text: &str) -> Result<Self, KeyStoreError> {
+    pub fn parse(text: &str) -> Result<Self, KekError> {
         let mut keks: Vec<Kek> = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -132,9 +176,9 @@ impl Keks {
 
     /// A new KEK's line, `<id> <hex>`; the id is derived from the key (the
     /// first 12 hex digits of its SHA-256, which give nothing away).
-    pub fn generate_line() -> Result<(String, Zeroizing<String>), KeyStoreError> {
+    pub fn generate_line() -> Result<(String, Zeroizing<String>), KekError> {
         let mut bytes = Zeroizing::new([0u8; 32]);
-        getrandom::fill(bytes.as_mut()).map_err(|e| KeyStoreError::Rng(e.to_string()))?;
+        getrandom::fill(bytes.as_mut()).map_err(|e| KekError::Rng(e.to_string()))?;
         let id = format!(
             "kek-{}",
             &tongban_seal::hex(&tongban_seal::sha256(bytes.as_ref()))[..12]
@@ -159,10 +203,10 @@ impl Keks {
     }
 
     /// Seals `plaintext` as the secret `name` under the current KEK.
-    pub(crate) fn seal(&self, name: &str, plaintext: &[u8]) -> Result<Sealed, KeyStoreError> {
+    pub(crate) fn seal(&self, name: &str, plaintext: &[u8]) -> Result<Sealed, KekError> {
         let kek = &self.keks[0];
         let mut nonce = [0u8; 12];
-        getrandom::fill(&mut nonce).map_err(|e| KeyStoreError::Rng(e.to_string()))?;
+        getrandom::fill(&mut nonce).map_err(|e| KekError::Rng(e.to_string()))?;
         let mut buffer = plaintext.to_vec();
         let sealed = kek.key.seal_in_place_append_tag(
             Nonce::assume_unique_for_key(nonce),
@@ -171,7 +215,7 @@ impl Keks {
         );
         if sealed.is_err() {
             zeroize::Zeroize::zeroize(&mut buffer);
-            return Err(KeyStoreError::Damaged(name.to_owned()));
+            return Err(KekError::SealBroken(name.to_owned()));
         }
         Ok(Sealed {
             kek_id: kek.id.clone(),
@@ -181,23 +225,19 @@ impl Keks {
     }
 
     /// Opens the secret `name` sealed as `sealed`.
-    pub(crate) fn open(
-        &self,
-        name: &str,
-        sealed: &Sealed,
-    ) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
+    pub(crate) fn open(&self, name: &str, sealed: &Sealed) -> Result<Zeroizing<Vec<u8>>, KekError> {
         let kek = self
             .keks
             .iter()
             .find(|k| k.id == sealed.kek_id)
-            .ok_or_else(|| KeyStoreError::KekUnknown(name.to_owned(), sealed.kek_id.clone()))?;
+            .ok_or_else(|| KekError::Unknown(name.to_owned(), sealed.kek_id.clone()))?;
         let nonce = Nonce::try_assume_unique_for_key(&sealed.nonce)
-            .map_err(|_| KeyStoreError::SealBroken(name.to_owned()))?;
+            .map_err(|_| KekError::SealBroken(name.to_owned()))?;
         let mut buffer = Zeroizing::new(sealed.ciphertext.clone());
         let len = kek
             .key
             .open_in_place(nonce, Aad::from(aad(name, &kek.id)), &mut buffer)
-            .map_err(|_| KeyStoreError::SealBroken(name.to_owned()))?
+            .map_err(|_| KekError::SealBroken(name.to_owned()))?
             .len();
         buffer.truncate(len);
         Ok(buffer)
@@ -244,7 +284,7 @@ mod tests {
         // Another name, a flipped bit, another nonce: refused.
         assert!(matches!(
             k.open("key:other", &s),
-            Err(KeyStoreError::SealBroken(_))
+            Err(KekError::SealBroken(_))
         ));
         let mut t = Sealed {
             kek_id: s.kek_id.clone(),
@@ -254,13 +294,13 @@ mod tests {
         t.ciphertext[0] ^= 1;
         assert!(matches!(
             k.open("key:z6Mk", &t),
-            Err(KeyStoreError::SealBroken(_))
+            Err(KekError::SealBroken(_))
         ));
         t.ciphertext = s.ciphertext.clone();
         t.nonce = vec![0; 11];
         assert!(matches!(
             k.open("key:z6Mk", &t),
-            Err(KeyStoreError::SealBroken(_))
+            Err(KekError::SealBroken(_))
         ));
         // Another KEK under the same id opens nothing.
         let (_, other) = Keks::generate_line().unwrap();
@@ -268,7 +308,7 @@ mod tests {
         let impostor = keks(&[&format!("{id} {hex}")]);
         assert!(matches!(
             impostor.open("key:z6Mk", &s),
-            Err(KeyStoreError::SealBroken(_))
+            Err(KekError::SealBroken(_))
         ));
     }
 
@@ -284,7 +324,7 @@ mod tests {
         assert_eq!(during.seal("n", b"x").unwrap().kek_id, new_id);
         let after = keks(&[&new]);
         match after.open("n", &sealed) {
-            Err(KeyStoreError::KekUnknown(name, kek)) => {
+            Err(KekError::Unknown(name, kek)) => {
                 assert_eq!((name.as_str(), kek.as_str()), ("n", old_id.as_str()));
             }
             other => panic!("{other:?}"),
@@ -305,7 +345,7 @@ mod tests {
             (&format!("k {hex}\nk {hex}"), "twice"),
         ] {
             match Keks::parse(text) {
-                Err(e @ KeyStoreError::KekInvalid(_)) => {
+                Err(e @ KekError::Invalid(_)) => {
                     assert_eq!(e.code(), "KEK_INVALID");
                     assert!(e.to_string().contains(says), "{text:?}: {e}");
                 }

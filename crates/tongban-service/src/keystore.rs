@@ -18,7 +18,7 @@ use tongban_seal::SigningKey;
 use tongban_store::{AuditRecord, SealedRow, Store, StoreError};
 use zeroize::Zeroizing;
 
-use crate::kek::{Keks, Sealed};
+use crate::kek::{KekError, Keks, Sealed};
 
 /// Errors of the key store.
 #[derive(Debug, thiserror::Error)]
@@ -38,24 +38,9 @@ pub enum KeyStoreError {
     /// A key file does not hold a valid secret, or holds another key.
     #[error("key file for {0} is damaged")]
     Damaged(String),
-    /// A KEK file or `TONGBAN_KEK` cannot be used.
-    #[error("key-encryption key: {0}")]
-    KekInvalid(String),
-    /// A KEK file others than its owner may read or write.
-    #[error("key-encryption key: {0}")]
-    KekInsecure(String),
-    /// A secret is sealed under a KEK this node does not hold.
-    #[error(
-        "secret {0} is sealed under KEK {1}, which this node does not hold (add it to the KEK file)"
-    )]
-    KekUnknown(String, String),
-    /// A sealed secret does not open: damaged, moved to another name, or
-    /// sealed under another key of the same KEK id.
-    #[error("sealed secret {0} does not open under its KEK (damaged, or not sealed by this KEK)")]
-    SealBroken(String),
-    /// The system's random source failed.
-    #[error("random source: {0}")]
-    Rng(String),
+    /// Key-encryption keys or sealing failed.
+    #[error(transparent)]
+    Kek(#[from] KekError),
     /// The database of sealed secrets failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -68,11 +53,7 @@ impl KeyStoreError {
             KeyStoreError::Missing(..) => "SIGNING_KEY_NOT_ON_NODE",
             KeyStoreError::Damaged(_) => "SIGNING_KEY_DAMAGED",
             KeyStoreError::Io { .. } => "KEY_STORE_IO",
-            KeyStoreError::KekInvalid(_) => "KEK_INVALID",
-            KeyStoreError::KekInsecure(_) => "KEK_FILE_INSECURE",
-            KeyStoreError::KekUnknown(..) => "KEK_UNKNOWN",
-            KeyStoreError::SealBroken(_) => "SEALED_SECRET_DAMAGED",
-            KeyStoreError::Rng(_) => "RNG_FAILED",
+            KeyStoreError::Kek(e) => e.code(),
             KeyStoreError::Store(e) => e.code(),
         }
     }

@@ -156,8 +156,8 @@ impl KekSource {
     /// Reads the KEKs.
     pub fn load(&self) -> std::result::Result<kek::Keks, KeyStoreError> {
         match self {
-            KekSource::File(path) => kek::Keks::load(path),
-            KekSource::Text(text) => kek::Keks::parse(text),
+            KekSource::File(path) => Ok(kek::Keks::load(path)?),
+            KekSource::Text(text) => Ok(kek::Keks::parse(text)?),
         }
     }
 }
