@@ -59,7 +59,7 @@ pub struct ExchangeBenchArgs {
 }
 
 /// A payload of about `size` bytes that validates against the schema.
-fn payload(size: usize, i: usize) -> Value {
+pub(crate) fn payload(size: usize, i: usize) -> Value {
     let mut scope = format!("电子元器件制造；技术服务（第{i}号）；");
     while scope.len() < size.saturating_sub(420) {
         scope.push_str("软件开发；");
@@ -132,7 +132,7 @@ async fn client(s: &Setup, department: &str) -> anyhow::Result<Client> {
 }
 
 /// One connection's pipelined sends: (accept latencies, refused count).
-async fn pipeline(
+pub(crate) async fn pipeline(
     client: Client,
     frames: Vec<Vec<u8>>,
     window: usize,

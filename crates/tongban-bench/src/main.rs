@@ -18,6 +18,7 @@ macro_rules! eprintln {
 
 mod audit;
 mod catalogue;
+mod cluster;
 mod exchange;
 mod licences;
 mod measure;
@@ -63,6 +64,9 @@ enum Command {
     Audit(audit::AuditBenchArgs),
     /// The exchange end to end: the hub against raw Ed25519 and NATS JetStream.
     Exchange(exchange::ExchangeBenchArgs),
+    /// The exchange through `tongban serve` processes on one PostgreSQL:
+    /// 1 node against 3 (throughput, accept p99, CPU per 1000 messages).
+    Cluster(cluster::ClusterBenchArgs),
     /// Catalogue search latency (p50/p99) over 100,000 resources.
     Catalogue(catalogue::CatalogueBenchArgs),
     /// 全域通办: cross-region pull latency (p50/p99) and the rate of
@@ -117,6 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Regions(args) => regions::run(args, json).await,
         Command::VerifyHttp(args) => verify_http::run(args, json).await,
         Command::Supervision(args) => supervision::run(args, json).await,
+        Command::Cluster(args) => cluster::run(args, json).await,
     }
 }
 

@@ -18,7 +18,10 @@
 //! [`Timeouts::connect_timeout`], and [`Client::reconnect`] moves on to the
 //! next address after the one whose connection was lost. [`Backoff`] spaces
 //! out attempts; [`ClientError::is_transient`] says whether another attempt
-//! may succeed.
+//! may succeed. [`Failover`] does all of it for senders: one connection
+//! shared by tasks, made again on the next node when it breaks, and an
+//! envelope whose acknowledgement was lost sent again until the hub has it
+//! (a `REPLAY` of its own resend counts as stored).
 //!
 //! The keep-alive (2 s) and idle timeout (8 s) are the hub's.
 //! `ClientError::Rejected` is a refusal no retry changes: close code 1, or a
@@ -36,8 +39,10 @@
 #![forbid(unsafe_code)]
 
 mod backoff;
+mod failover;
 
 pub use backoff::{Backoff, DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX};
+pub use failover::{DEFAULT_RETRY_ATTEMPTS, Failover, Retry, Stored};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -825,6 +830,14 @@ impl Client {
     pub async fn send(&self, draft: Draft) -> Result<Accepted, ClientError> {
         let draft = self.offload(draft).await?;
         let envelope = self.sign(&draft)?;
+        self.send_envelope(envelope).await
+    }
+
+    /// Sends one signed envelope on a stream of its own; returns once the
+    /// hub has stored and logged it. Sent again after a lost
+    /// acknowledgement, the same envelope gets `REPLAY` if the hub had
+    /// stored it ([`Failover`] does this).
+    pub async fn send_envelope(&self, envelope: Value) -> Result<Accepted, ClientError> {
         let mut s = self.open().await?;
         s.write(&ClientOp::Send { envelope }).await?;
         let _ = s.send.finish();

@@ -5,7 +5,8 @@
 //! takes the peer settings `--peer-refresh-secs`, `--trust-valid-secs`,
 //! `--trust-rebuild-secs`, also in its TOML file. The department side shares
 //! `ClientArgs`: `--hub`, repeatable or comma-separated, and
-//! `--connect-timeout`. `listen` reconnects with `Backoff` unless
+//! `--connect-timeout`. `send` retries through `Failover` (`--attempts`),
+//! the same envelope each time. `listen` reconnects with `Backoff` unless
 //! `--no-reconnect`, and on Ctrl-C or SIGTERM finishes its stream, closes with
 //! `DONE` and exits 0.
 
@@ -17,7 +18,9 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tongban_client::{Backoff, Client, ClientConfig, ClientError, Connector, Event, Timeouts};
+use tongban_client::{
+    Backoff, Client, ClientConfig, ClientError, Connector, Event, Failover, Retry, Timeouts,
+};
 use tongban_hub::{ServeConfig, TlsMaterial};
 use tongban_service::ca::CertRequest;
 use tongban_service::keystore::write_owner_only;
@@ -583,25 +586,46 @@ pub struct SendArgs {
     /// Payload (JSON file).
     #[arg(long)]
     payload: PathBuf,
+    /// Attempts at most (the first included) when the connection breaks or
+    /// the hub refuses for a passing reason: the same signed envelope is
+    /// sent again, through the next --hub address if the node went away,
+    /// waiting 0.25 s, then twice as long each time, at most 5 s.
+    #[arg(long, default_value_t = tongban_client::DEFAULT_RETRY_ATTEMPTS,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    attempts: u32,
 }
 
+/// Sends one message; once connected, a transient failure is retried with
+/// the same envelope (`Failover`), and a `REPLAY` of such a resend means
+/// the hub had stored it: accepted, its sequence number unknown (`seq`
+/// null in `--json`).
 pub async fn send(ctx: &Context, args: SendArgs) -> anyhow::Result<ExitCode> {
     let payload = read_json(&args.payload)?;
-    let client = connect(&args.client).await?;
+    let sender = Failover::new(connector(&args.client)?).with_retry(Retry {
+        attempts: args.attempts,
+        ..Retry::default()
+    });
+    let (_, client) = sender.client().await.map_err(refused)?;
     let draft = match &args.to {
         Some(to) => client.message_to(to, &args.resource, &args.schema, payload),
         None => client.publication(&args.resource, &args.schema, payload),
     };
-    let accepted = client.send(draft).await.map_err(refused)?;
+    let stored = sender.send(draft).await.map_err(refused)?;
     if ctx.json {
-        print_json(&json!({"id": accepted.id, "seq": accepted.seq}))?;
+        print_json(&json!({"id": stored.id, "seq": stored.seq, "attempts": stored.attempts}))?;
     } else {
-        println!(
-            "accepted {} as #{} (stored and logged by the hub)",
-            accepted.id, accepted.seq
-        );
+        match stored.seq {
+            Some(seq) => println!(
+                "accepted {} as #{seq} (stored and logged by the hub)",
+                stored.id
+            ),
+            None => println!(
+                "accepted {} (stored and logged by the hub at an earlier attempt, whose answer was lost)",
+                stored.id
+            ),
+        }
     }
-    client.close().await;
+    sender.close().await;
     Ok(ExitCode::SUCCESS)
 }
 

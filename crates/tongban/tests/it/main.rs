@@ -6,6 +6,8 @@ mod blobs;
 mod catalogue;
 mod cli;
 mod clients;
+mod cluster;
+mod cluster_load;
 mod codes;
 mod exchange;
 mod http;
