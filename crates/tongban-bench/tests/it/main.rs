@@ -107,7 +107,34 @@ fn every_benchmark_speaks_json_in_camel_case() {
             "0.05",
         ],
     ];
-    for args in runs {
+    let mut runs: Vec<&[&str]> = runs.to_vec();
+    // The cluster benchmark starts `tongban serve` nodes on PostgreSQL.
+    let tongban = Path::new(env!("CARGO_BIN_EXE_tongban-bench")).with_file_name("tongban");
+    let cluster: &[&str] = &[
+        "cluster",
+        "--nodes",
+        "1",
+        "--connections",
+        "1",
+        "--messages",
+        "20",
+        "--window",
+        "2",
+    ];
+    if tongban_tests::postgres_url().is_some() {
+        assert!(
+            tongban.exists(),
+            "{}: the cluster benchmark runs the tongban binary: build the workspace (cargo test --workspace)",
+            tongban.display()
+        );
+        runs.push(cluster);
+    } else {
+        tongban_tests::gates::Gate::Postgres.skip(
+            "tongban-bench cluster speaks JSON in camelCase",
+            &format!("{} is not set", tongban_tests::POSTGRES_ENV),
+        );
+    }
+    for args in &runs {
         let value = json_run(args);
         let snake = tongban_tests::cli::snake_members(&value);
         assert!(
@@ -118,6 +145,9 @@ fn every_benchmark_speaks_json_in_camel_case() {
     }
     // Every benchmark was run.
     let mut ran: Vec<&str> = runs.iter().map(|a| a[0]).collect();
+    if !ran.contains(&"cluster") {
+        ran.push("cluster");
+    }
     let mut listed = subcommands();
     ran.sort_unstable();
     listed.sort_unstable();
