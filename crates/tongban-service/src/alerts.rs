@@ -54,13 +54,6 @@ const MAX_NOTICE_DAYS: u32 = 30;
 /// Cases (or orders) one sweep looks at per page.
 const SWEEP_PAGE: usize = 500;
 
-/// The id of the push that tells `fact`: 32 hex digits of its SHA-256.
-pub fn push_id(fact: &[&str]) -> String {
-    let mut s = tongban_store::sha256_hex(fact.join("\u{0}").as_bytes());
-    s.truncate(32);
-    s
-}
-
 fn push(
     id: String,
     audience: Vec<String>,
@@ -281,7 +274,7 @@ impl Service {
             "elapsedMinutes": elapsed.whole_minutes(), "promisedDays": c.promised_days,
             "legalDays": c.legal_days, "at": rfc3339(now),
         });
-        let id = push_id(&["case", &c.department, &c.case_id, standing]);
+        let id = OutboxRow::id_for(&["case", &c.department, &c.case_id, standing]);
         Ok(push(
             id,
             self.audience(&c.department, None).await?,
@@ -342,7 +335,7 @@ impl Service {
             "kind": "order", "department": unit, "orderId": o.id, "category": o.category,
             "deadline": m.deadline, "card": card, "due": rfc3339(m.due), "at": rfc3339(now),
         });
-        let id = push_id(&["order", &o.id, m.deadline, &m.from.to_string(), card]);
+        let id = OutboxRow::id_for(&["order", &o.id, m.deadline, &m.from.to_string(), card]);
         Ok(push(
             id,
             self.audience(unit, office).await?,
@@ -361,7 +354,7 @@ impl Service {
                 "subjectKind": n.subject_kind, "subject": n.subject,
                 "due": rfc3339(n.due_at), "at": rfc3339(now),
             });
-            let id = push_id(&["notice-overdue", &n.id]);
+            let id = OutboxRow::id_for(&["notice-overdue", &n.id]);
             pushes.push(push(
                 id,
                 self.audience(&n.unit, None).await?,
@@ -450,7 +443,7 @@ impl Service {
             answered_by: None,
         };
         let pushed = push(
-            push_id(&["notice", &row.id]),
+            OutboxRow::id_for(&["notice", &row.id]),
             self.audience(&row.unit, None).await?,
             NOTICE_SCHEMA,
             &notice_payload(&row),
@@ -612,7 +605,7 @@ impl Service {
             ..before
         };
         let pushed = push(
-            push_id(&["notice-answered", id]),
+            OutboxRow::id_for(&["notice-answered", id]),
             self.audience(department, None).await?,
             NOTICE_SCHEMA,
             &notice_payload(&after),

@@ -12,8 +12,6 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tongban_store::{OutboxRow, WorkOrderRow, WorkOrderStepRow};
 
-use crate::alerts::push_id;
-
 /// The hub topic work-order steps go out on.
 pub const HOTLINE_TOPIC: &str = "hub.hotline";
 /// The schema of a step told to the other side.
@@ -45,7 +43,7 @@ pub(crate) fn order_notice(
         "office": order.office,
     });
     Some(OutboxRow {
-        id: push_id(&["order-step", &order.id, &step.seq.to_string()]),
+        id: tongban_store::OutboxRow::id_for(&["order-step", &order.id, &step.seq.to_string()]),
         topic: HOTLINE_TOPIC.to_owned(),
         audience: vec![audience],
         schema: ORDER_NOTICE_SCHEMA.to_owned(),

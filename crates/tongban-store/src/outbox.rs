@@ -37,6 +37,17 @@ pub struct OutboxRow {
     pub sent_seq: Option<u64>,
 }
 
+impl OutboxRow {
+    /// The id of the push that tells `fact` (its parts, e.g. `["notice",
+    /// id]`): 32 hex digits of their SHA-256, the same however often the
+    /// fact is found.
+    pub fn id_for(fact: &[&str]) -> String {
+        let mut s = crate::sha256_hex(fact.join("\u{0}").as_bytes());
+        s.truncate(32);
+        s
+    }
+}
+
 const COLUMNS: &str = "id, topic, audience, schema, payload, created_at, sent_seq";
 
 fn from_row(r: &impl RowExt) -> Result<OutboxRow> {

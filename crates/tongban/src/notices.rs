@@ -12,7 +12,7 @@ use tongban_supervision::Thresholds;
 
 use crate::Context;
 use crate::output::{Coded, print_json};
-use crate::supervise::day;
+use crate::setup::day;
 
 #[derive(Debug, Subcommand)]
 pub enum NoticeCommand {

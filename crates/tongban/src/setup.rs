@@ -458,6 +458,13 @@ pub enum KeyCommand {
     },
 }
 
+/// The start (China time) of the day `--{what}` names.
+pub(crate) fn day(text: &str, what: &str) -> anyhow::Result<time::OffsetDateTime> {
+    let date = tongban_supervision::calendar::parse_day(text)
+        .map_err(|e| crate::output::Coded::usage("DATE_INVALID", format!("--{what} {e}")))?;
+    Ok(tongban_supervision::calendar::start_of(date))
+}
+
 /// A duration as people write it (humantime): `7d`, `12h`, `30m` (minutes),
 /// `0d`, `1d 12h`, `2w`.
 pub(crate) fn parse_duration(s: &str) -> Result<time::Duration, String> {

@@ -11,10 +11,10 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use time::OffsetDateTime;
 use tongban_service::{OrderLine, OrderReport, ReportLine, SupervisionReport};
-use tongban_supervision::calendar::{parse_day, start_of};
 
 use crate::Context;
 use crate::output::{Coded, print_json};
+use crate::setup::day;
 
 #[derive(Debug, Subcommand)]
 pub enum SuperviseCommand {
@@ -57,13 +57,6 @@ pub enum SuperviseCommand {
         #[arg(long)]
         xlsx: Option<PathBuf>,
     },
-}
-
-/// The start (China time) of the day `--{what}` names.
-pub(crate) fn day(text: &str, what: &str) -> anyhow::Result<OffsetDateTime> {
-    let date =
-        parse_day(text).map_err(|e| Coded::usage("DATE_INVALID", format!("--{what} {e}")))?;
-    Ok(start_of(date))
 }
 
 pub async fn run(ctx: &Context, cmd: SuperviseCommand) -> anyhow::Result<ExitCode> {
