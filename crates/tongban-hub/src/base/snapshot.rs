@@ -75,6 +75,28 @@ impl Snapshot {
         Ok(())
     }
 
+    /// The current view, first rebuilt if the store's access generation
+    /// moved past the one it was read at: what a refusal by the access
+    /// rule is decided on, so that a node whose view is a tick old does
+    /// not withhold what another node's newer view admitted.
+    pub async fn with_current_access(&self) -> Arc<View> {
+        let view = self.view();
+        match self.hub.store().access_generation().await {
+            Ok(g) if g == view.access_generation => view,
+            Ok(_) => match self.refresh().await {
+                Ok(()) => self.view(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "refreshing the registry failed");
+                    view
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the access generation failed");
+                view
+            }
+        }
+    }
+
     /// Refreshes after a miss, at most once a second.
     pub async fn refresh_on_miss(&self) {
         let due = {

@@ -206,12 +206,22 @@ impl Listener<'_> {
                 self.window.drained();
                 return true;
             }
-            let view = shared.snapshot.view();
+            let mut view = shared.snapshot.view();
+            let mut current = false;
             let now = shared.hub.now();
             for (seq, text, resource) in rows {
                 // The hub's own topics name their audience when stored.
                 let ruled = !tongban_service::alerts::is_hub_topic(&resource);
-                if let Some(Err(refusal)) = ruled.then(|| view.access.check(dept, &resource, now)) {
+                let mut checked = ruled.then(|| view.access.check(dept, &resource, now));
+                if matches!(checked, Some(Err(_))) && !current {
+                    // Withhold only on the rules as they are now: another
+                    // node may have admitted the message under a grant
+                    // this node's view (a tick old) has not seen yet.
+                    view = shared.snapshot.with_current_access().await;
+                    current = true;
+                    checked = Some(view.access.check(dept, &resource, now));
+                }
+                if let Some(Err(refusal)) = checked {
                     tracing::info!(seq, department = dept, %resource, code = refusal.code.as_str(), "delivery withheld by the access rule");
                     let code = checks::refusal(refusal).code;
                     shared.refusals.count(&shared, dept, &resource, code);

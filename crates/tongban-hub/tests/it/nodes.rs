@@ -3,7 +3,8 @@
 //! store), a delivery stored through one wakes a listener on another at
 //! once, a node that dies is ignored after the stated bound, and a
 //! revocation made through one node is enforced by the others within the
-//! registry refresh. A SQLite hub is one node: these tests need
+//! registry refresh, while a grant one node admits by is never withheld by
+//! another whose view is older. A SQLite hub is one node: these tests need
 //! PostgreSQL and say so when it is not there.
 
 use std::time::{Duration, Instant};
@@ -310,4 +311,60 @@ async fn refused_within(client: &Client, bound: Duration) -> ErrorCode {
         assert!(start.elapsed() < bound, "still accepted after {bound:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A resource published through B is sent to CIVIL through B at once; C,
+/// whose registry view is older (its refresh is an hour away), does not
+/// withhold the delivery as `RESOURCE_UNKNOWN`: before it withholds, it
+/// reads the rules as they are now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_on_a_node_with_an_older_view_gets_what_another_node_admitted() {
+    let Some(url) = tongban_tests::postgres_url() else {
+        tongban_tests::gates::Gate::Postgres.skip(
+            "hub_nodes_stale_view: several nodes of one hub (a SQLite hub is one node)",
+            "TONGBAN_TEST_POSTGRES is not set",
+        );
+        return;
+    };
+    let backend = tongban_tests::postgres(&url, "hub_nodes_stale_view").await;
+    let b = TestHub::start_on(backend, config()).await;
+    let c = b
+        .another_node(ServeConfig {
+            refresh_every: Duration::from_secs(3600),
+            ..config()
+        })
+        .await;
+    let civil = c.client(CIVIL).await;
+    let mut l = civil.listen(16).await.unwrap();
+    // Published through B after C read its view: unknown to C's view.
+    let draft = serde_json::from_value(serde_json::json!({
+        "id": "open-registrations", "name": "企业登记信息（开放）",
+        "schema": "business-registration@1", "sharingType": "无条件共享",
+    }))
+    .unwrap();
+    b.hub.catalogue_publish(MARKET, draft, false).await.unwrap();
+    let market = b.client(MARKET).await;
+    let accepted = loop {
+        let draft = market.message_to(
+            CIVIL,
+            "open-registrations",
+            "business-registration@1",
+            crate::registration("91440114MA5TB0A01K"),
+        );
+        match market.send(draft).await {
+            Ok(a) => break a,
+            // B reads the publication on its next refresh (200 ms).
+            Err(e) if e.code() == Some(ErrorCode::ResourceUnknown) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let d = next_delivery(&mut l).await;
+    assert_eq!(d.envelope["id"], accepted.id.as_str());
+    l.ack(d.delivery).await.unwrap();
+    civil.close().await;
+    market.close().await;
+    c.stop().await;
+    b.stop().await;
 }
