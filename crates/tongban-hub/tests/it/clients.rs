@@ -31,6 +31,9 @@ async fn ask_market(civil: &Client) -> (Result<serde_json::Value, ClientError>, 
 struct Relay {
     addr: SocketAddr,
     cut: Arc<AtomicBool>,
+    /// Drop what the hub sends, pass what the client sends: the hub takes
+    /// and answers, and its answers are lost on the way.
+    mute: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -42,6 +45,8 @@ impl Relay {
         let addr = front.local_addr().unwrap();
         let cut = Arc::new(AtomicBool::new(false));
         let cutting = Arc::clone(&cut);
+        let mute = Arc::new(AtomicBool::new(false));
+        let muting = Arc::clone(&mute);
         let task = tokio::spawn(async move {
             let (mut up, mut down) = (vec![0u8; 65_536], vec![0u8; 65_536]);
             let mut client = None;
@@ -56,18 +61,28 @@ impl Relay {
                     }
                     r = back.recv(&mut down) => {
                         let Ok(n) = r else { return };
-                        if let (Some(to), false) = (client, cutting.load(Ordering::SeqCst)) {
+                        let dropped = cutting.load(Ordering::SeqCst) || muting.load(Ordering::SeqCst);
+                        if let (Some(to), false) = (client, dropped) {
                             let _ = front.send_to(&down[..n], to).await;
                         }
                     }
                 }
             }
         });
-        Relay { addr, cut, task }
+        Relay {
+            addr,
+            cut,
+            mute,
+            task,
+        }
     }
 
     fn cut(&self) {
         self.cut.store(true, Ordering::SeqCst);
+    }
+
+    fn mute(&self) {
+        self.mute.store(true, Ordering::SeqCst);
     }
 }
 
@@ -309,4 +324,86 @@ async fn after_its_node_stops_a_client_moves_to_the_next_and_loses_nothing() {
         market.close().await;
         one.stop().await;
     }
+}
+
+/// The hub stores a message and its `accepted` is lost on the way back: the
+/// [`Failover`](tongban_client::Failover) gives the connection up, sends
+/// the very same envelope through the next address, gets `REPLAY`, and
+/// reports it stored (`seq: None`). The recipient gets it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_whose_acknowledgement_is_lost_is_sent_again_and_found_stored() {
+    crate::each_backend(
+        "a_send_whose_acknowledgement_is_lost_is_sent_again_and_found_stored",
+        fast_config(),
+        a_send_whose_acknowledgement_is_lost_is_sent_again_and_found_stored_on,
+    )
+    .await;
+}
+
+async fn a_send_whose_acknowledgement_is_lost_is_sent_again_and_found_stored_on(t: TestHub) {
+    use tongban_client::{Failover, Retry};
+    let relay = Relay::start(t.addr).await;
+    let mut config = t.client_config(MARKET).await;
+    config.hubs = vec![relay.addr, t.addr];
+    config.timeouts = Timeouts {
+        keep_alive: Duration::from_millis(200),
+        idle_timeout: Duration::from_secs(1),
+        ..Timeouts::default()
+    };
+    let failover = Failover::new(Connector::new(config).unwrap()).with_retry(Retry {
+        attempts: 4,
+        initial: Duration::from_millis(50),
+        max: Duration::from_millis(200),
+    });
+    let (_, first) = failover.client().await.unwrap();
+    assert_eq!(first.hub(), relay.addr, "the first address is the relay");
+    let civil = t.client(CIVIL).await;
+    let mut l = civil.listen(16).await.unwrap();
+
+    relay.mute();
+    let envelope = first.sign(&registration_to(&first, CIVIL)).unwrap();
+    let stored = failover.send_envelope(envelope.clone()).await.unwrap();
+    assert_eq!(stored.id, envelope["id"].as_str().unwrap());
+    assert_eq!(
+        stored.seq, None,
+        "found stored, not stored again: {stored:?}"
+    );
+    assert_eq!(stored.attempts, 2, "{stored:?}");
+    assert_eq!(
+        failover.hub().await,
+        Some(t.addr),
+        "moved to the next address"
+    );
+
+    // CIVIL gets it once: one delivery (handed again while it was not yet
+    // acknowledged, the same delivery), then the next message sent.
+    let d = next_delivery(&mut l).await;
+    assert_eq!(d.envelope["id"], envelope["id"]);
+    let first = d.delivery;
+    l.ack(first).await.unwrap();
+    let (_, now) = failover.client().await.unwrap();
+    let after = failover.send(registration_to(&now, CIVIL)).await.unwrap();
+    assert!(after.seq.is_some(), "{after:?}");
+    loop {
+        let d = next_delivery(&mut l).await;
+        if d.envelope["id"].as_str() == Some(after.id.as_str()) {
+            l.ack(d.delivery).await.unwrap();
+            break;
+        }
+        assert_eq!(d.envelope["id"], envelope["id"], "no other message");
+        assert_eq!(d.delivery, first, "the same delivery, not a second copy");
+        l.ack(d.delivery).await.unwrap();
+    }
+
+    // A REPLAY at the first attempt is the refusal it is: this Failover
+    // never wrote that envelope.
+    let again = Failover::new(Connector::new(t.client_config(MARKET).await).unwrap());
+    let e = again.send_envelope(envelope).await.unwrap_err();
+    assert_eq!(e.code(), Some(ErrorCode::Replay), "{e:?}");
+
+    l.finish(Duration::from_secs(5)).await.unwrap();
+    failover.close().await;
+    again.close().await;
+    civil.close().await;
+    t.stop().await;
 }
