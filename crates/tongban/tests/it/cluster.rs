@@ -331,7 +331,13 @@ fn department(args: &[&str], hubs: &str, creds: &Path) -> Output {
 
 /// `listen --count N` through `hubs`: the delivery lines.
 fn listen(hubs: &str, creds: &Path, count: usize) -> Vec<Value> {
-    let out = department(&["listen", "--count", &count.to_string()], hubs, creds);
+    listen_with(&["listen", "--count", &count.to_string()], hubs, creds)
+}
+
+/// `listen` with `args` (which give `--count`) through `hubs`: the
+/// delivery lines.
+fn listen_with(args: &[&str], hubs: &str, creds: &Path) -> Vec<Value> {
+    let out = department(args, hubs, creds);
     let text = ok(&out);
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -391,6 +397,72 @@ fn a_message_sent_through_a_arrives_at_a_listener_on_c() {
     cluster.audit_verifies();
 }
 
+/// MARKET answers requests listening on C; CIVIL's request through B is
+/// relayed to it and answered.
+#[test]
+fn a_request_through_b_is_answered_by_a_provider_on_c() {
+    let Some(cluster) = Cluster::start("cluster_request_b_to_c") else {
+        return;
+    };
+    let (b, c) = (cluster.hubs(&[1]), cluster.hubs(&[2]));
+    let payload = cluster.dir.path().join("payload.json");
+    std::fs::write(
+        &payload,
+        serde_json::to_vec(&crate::exchange::payload()).unwrap(),
+    )
+    .unwrap();
+    let provider = {
+        let (market, payload) = (cluster.market.clone(), payload.clone());
+        std::thread::spawn(move || {
+            let respond = [
+                "listen",
+                "--count",
+                "1",
+                "--respond-with",
+                payload.to_str().unwrap(),
+                "--respond-schema",
+                "business-registration@1",
+            ];
+            listen_with(&respond, &c, &market)
+        })
+    };
+    // B reads that MARKET listens on C within a heartbeat (1 s): until
+    // then the request is refused as PROVIDER_UNAVAILABLE, and is asked
+    // again.
+    let until = Instant::now() + Duration::from_secs(20);
+    let answer = loop {
+        let out = department(
+            &[
+                "--json",
+                "request",
+                "--resource",
+                "business-registration",
+                "--schema",
+                "business-registration@1",
+                "--payload",
+                payload.to_str().unwrap(),
+                "--timeout-ms",
+                "10000",
+            ],
+            &b,
+            &cluster.civil,
+        );
+        let answer = json_of(&out);
+        if out.status.success() {
+            break answer;
+        }
+        assert_eq!(answer["error"]["code"], "PROVIDER_UNAVAILABLE", "{answer}");
+        assert!(Instant::now() < until, "never relayed: {answer}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(answer["sender"], MARKET, "{answer}");
+    assert_eq!(answer["payload"], crate::exchange::payload(), "{answer}");
+    let lines = provider.join().unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["envelope"]["sender"], CIVIL);
+    cluster.audit_verifies();
+}
+
 /// Deliveries to `dept` not yet acknowledged, read from the database.
 async fn pending_deliveries(cluster: &Cluster, dept: &str) -> i64 {
     use sqlx::Connection;
@@ -419,7 +491,8 @@ async fn stored_envelope(cluster: &Cluster, id: &str) -> Value {
 }
 
 /// A payload over 512 KiB sent through A travels by reference through the
-/// bucket; CIVIL downloads it through C, the same bytes.
+/// bucket; CIVIL, listening on C, is handed the delivery and fetches the
+/// same bytes through C; MARKET can fetch them back through C too.
 #[test]
 fn a_large_payload_uploaded_through_a_is_downloaded_through_c() {
     let Some(cluster) = Cluster::start("cluster_large") else {
@@ -447,6 +520,14 @@ fn a_large_payload_uploaded_through_a_is_downloaded_through_c() {
     assert!(bytes.len() > 512 * 1024, "over the inline limit");
     let file = cluster.dir.path().join("archive.json");
     std::fs::write(&file, &bytes).unwrap();
+    // CIVIL listens on C before anything is sent: the delivery crosses
+    // nodes while it listens, and `listen` fetches the payload through C.
+    let listener = {
+        let civil = cluster.civil.clone();
+        let c = cluster.hubs(&[2]);
+        std::thread::spawn(move || listen(&c, &civil, 1))
+    };
+    std::thread::sleep(Duration::from_millis(500));
     let sent = json_of(&department(
         &[
             "--json",
@@ -471,6 +552,13 @@ fn a_large_payload_uploaded_through_a_is_downloaded_through_c() {
         "sent by reference: {envelope}"
     );
     let sha256 = envelope["payloadRef"]["sha256"].as_str().unwrap();
+    let lines = listener.join().unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["envelope"]["id"], sent["id"]);
+    assert!(lines[0]["envelope"]["payload"].is_null());
+    assert_eq!(lines[0]["payload"], payload, "CIVIL fetched it through C");
+    let pending = crate::outside_runtime(pending_deliveries(&cluster, CIVIL));
+    assert_eq!(pending, 0, "the delivery is acknowledged");
     // MARKET, which uploaded it through A, downloads it through C: the
     // bytes come from the bucket every node shares.
     let fetched = cluster.dir.path().join("fetched.json");
