@@ -259,6 +259,140 @@ async fn measure(
     result
 }
 
+/// `count` pre-signed 1 KiB messages from [`PROVIDER`] to [`CONSUMER`],
+/// as `send` frames, dealt out over `connections`.
+fn signed_frames(
+    key: &SigningKey,
+    count: usize,
+    connections: usize,
+) -> anyhow::Result<Vec<Vec<Vec<u8>>>> {
+    let per = count.div_ceil(connections);
+    let mut frames = Vec::new();
+    for c in 0..connections {
+        let mut mine = Vec::new();
+        for i in 0..per.min(count.saturating_sub(c * per)) {
+            let draft = tongban_proto::Draft {
+                id: tongban_client::new_id(),
+                sender: PROVIDER.into(),
+                recipient: Some(CONSUMER.into()),
+                topic: None,
+                resource: "business-registration".into(),
+                schema: "business-registration@1".into(),
+                kind: tongban_proto::Kind::Message,
+                correlation_id: None,
+                time: time::OffsetDateTime::now_utc(),
+                payload: Some(payload(1024, c * per + i)),
+                payload_ref: None,
+            };
+            let envelope = draft.sign(key)?;
+            mine.push(tongban_proto::encode(
+                &ClientOp::Send { envelope }.to_value(),
+            ));
+        }
+        frames.push(mine);
+    }
+    Ok(frames)
+}
+
+/// What one phase of sending measured.
+struct Phase {
+    latencies: Vec<Duration>,
+    refused: usize,
+    seconds: f64,
+    /// CPU seconds of the nodes and of PostgreSQL during the phase.
+    cpu: (f64, f64),
+}
+
+impl Phase {
+    fn to_json(&self) -> Value {
+        let accepted = self.latencies.len();
+        let per_thousand = |cpu: f64| round2(cpu * 1000.0 / accepted.max(1) as f64);
+        json!({
+            "accepted": accepted,
+            "refused": self.refused,
+            "acceptedPerSecond": round2(accepted as f64 / self.seconds),
+            "acceptLatencyMs": {
+                "p50": round2(percentile(&self.latencies, 0.5)),
+                "p99": round2(percentile(&self.latencies, 0.99)),
+            },
+            "cpuSeconds": {"nodes": round2(self.cpu.0), "postgres": round2(self.cpu.1)},
+            "cpuSecondsPer1000": {"nodes": per_thousand(self.cpu.0), "postgres": per_thousand(self.cpu.1)},
+        })
+    }
+}
+
+/// Sends `frames` over `senders` (one list per connection), `window`
+/// unacknowledged per connection, all at once or paced at `rate` messages
+/// a second in all.
+async fn send_phase(
+    senders: &[tongban_client::Client],
+    frames: Vec<Vec<Vec<u8>>>,
+    window: usize,
+    rate: Option<f64>,
+    node_pids: &[u32],
+) -> anyhow::Result<Phase> {
+    let nodes_cpu = || cpu_seconds(|pid, _| node_pids.contains(&pid));
+    let pg_cpu = || cpu_seconds(|_, comm| comm == "postgres");
+    let (nodes_before, pg_before) = (nodes_cpu(), pg_cpu());
+    let connections = senders.len().max(1);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (c, (client, mine)) in senders.iter().zip(frames).enumerate() {
+        // Paced: each connection sends every `connections / rate` seconds,
+        // the connections staggered by `1 / rate`.
+        let pace = rate.map(|r| {
+            let gap = Duration::from_secs_f64(1.0 / r.max(1.0));
+            (gap * c as u32, gap * connections as u32)
+        });
+        tasks.spawn(pipeline(client.clone(), mine, window, pace));
+    }
+    let mut latencies = Vec::new();
+    let mut refused = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (l, f) = r??;
+        latencies.extend(l);
+        refused += f;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort();
+    Ok(Phase {
+        latencies,
+        refused,
+        seconds,
+        cpu: (nodes_cpu() - nodes_before, pg_cpu() - pg_before),
+    })
+}
+
+/// One consumer on the first node taking `total` deliveries: how many it
+/// got, and when it had the first `mark` of them.
+fn consume(
+    mut listener: tongban_client::Listener,
+    total: usize,
+    mark: usize,
+    started: Instant,
+) -> tokio::task::JoinHandle<(usize, Duration)> {
+    tokio::spawn(async move {
+        let mut got = 0usize;
+        let mut marked = Duration::ZERO;
+        while got < total {
+            match tokio::time::timeout(Duration::from_secs(30), listener.next()).await {
+                Ok(Ok(Some(Event::Delivery(d)))) => {
+                    got += 1;
+                    if got == mark {
+                        marked = started.elapsed();
+                    }
+                    if listener.ack(d.delivery).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(Ok(Some(_))) => {}
+                _ => break,
+            }
+        }
+        (got, marked)
+    })
+}
+
 async fn measure_on(
     args: &ClusterBenchArgs,
     tongban: &Path,
@@ -283,99 +417,48 @@ async fn measure_on(
         std::fs::read_to_string(hub.dir.path().join(PROVIDER).join("signing.key"))?.trim(),
     )?;
     let connections = args.connections.max(1);
-    let per = args.messages.div_ceil(connections);
-    let mut frames = Vec::new();
-    for c in 0..connections {
-        let mut mine = Vec::new();
-        for i in 0..per.min(args.messages.saturating_sub(c * per)) {
-            let draft = tongban_proto::Draft {
-                id: tongban_client::new_id(),
-                sender: PROVIDER.into(),
-                recipient: Some(CONSUMER.into()),
-                topic: None,
-                resource: "business-registration".into(),
-                schema: "business-registration@1".into(),
-                kind: tongban_proto::Kind::Message,
-                correlation_id: None,
-                time: time::OffsetDateTime::now_utc(),
-                payload: Some(payload(1024, c * per + i)),
-                payload_ref: None,
-            };
-            let envelope = draft.sign(&key)?;
-            mine.push(tongban_proto::encode(
-                &ClientOp::Send { envelope }.to_value(),
-            ));
-        }
-        frames.push(mine);
-    }
-    let total: usize = frames.iter().map(Vec::len).sum();
+    let (peak_count, paced_count) = (args.messages, args.messages / 2);
+    let peak_frames = signed_frames(&key, peak_count, connections)?;
     let consumer = Connector::new(hub.client_config(CONSUMER, addrs[0])?)?
         .connect()
         .await?;
-    let mut listener = consumer.listen(1024).await?;
+    let listener = consumer.listen(1024).await?;
     let mut senders = Vec::new();
     for c in 0..connections {
         let config = hub.client_config(PROVIDER, addrs[c % n])?;
         senders.push(Connector::new(config)?.connect().await?);
     }
     let node_pids: Vec<u32> = hub.nodes.iter().map(|(c, _)| c.id()).collect();
-    let nodes_cpu = || cpu_seconds(|pid, _| node_pids.contains(&pid));
-    let pg_cpu = || cpu_seconds(|_, comm| comm == "postgres");
-    let (nodes_before, pg_before) = (nodes_cpu(), pg_cpu());
     say(
         json,
-        &format!("{n} node(s): {total} messages over {connections} connections ..."),
+        &format!(
+            "{n} node(s): {peak_count} messages over {connections} connections, at full speed ..."
+        ),
     );
     let started = Instant::now();
-    let consume = tokio::spawn(async move {
-        let mut got = 0usize;
-        while got < total {
-            match tokio::time::timeout(Duration::from_secs(30), listener.next()).await {
-                Ok(Ok(Some(Event::Delivery(d)))) => {
-                    got += 1;
-                    if listener.ack(d.delivery).await.is_err() {
-                        break;
-                    }
-                }
-                Ok(Ok(Some(_))) => {}
-                _ => break,
-            }
-        }
-        (got, started.elapsed())
-    });
-    let mut tasks = tokio::task::JoinSet::new();
-    for (client, mine) in senders.into_iter().zip(frames) {
-        tasks.spawn(pipeline(client, mine, args.window, None));
-    }
-    let mut latencies = Vec::with_capacity(total);
-    let mut refused = 0;
-    while let Some(r) = tasks.join_next().await {
-        let (l, f) = r??;
-        latencies.extend(l);
-        refused += f;
-    }
-    let accept_seconds = started.elapsed().as_secs_f64();
-    let (nodes_after, pg_after) = (nodes_cpu(), pg_cpu());
-    let (delivered, delivered_in) = consume.await?;
+    let consumed = consume(listener, peak_count + paced_count, peak_count, started);
+    let peak = send_phase(&senders, peak_frames, args.window, None, &node_pids).await?;
+    let rate = peak.latencies.len() as f64 / peak.seconds / 2.0;
+    say(
+        json,
+        &format!("{n} node(s): {paced_count} messages paced at half the peak ({rate:.0}/s) ..."),
+    );
+    let paced_frames = signed_frames(&key, paced_count, connections)?;
+    let paced = send_phase(&senders, paced_frames, args.window, Some(rate), &node_pids).await?;
+    let (delivered, delivered_in) = consumed.await?;
     consumer.close().await;
-    latencies.sort();
-    let accepted = latencies.len();
-    let nodes_cpu = nodes_after - nodes_before;
-    let pg_cpu = pg_after - pg_before;
-    let per_thousand = |cpu: f64| round2(cpu * 1000.0 / accepted.max(1) as f64);
-    Ok(json!({
-        "nodes": n,
-        "connections": connections,
-        "messages": total,
-        "accepted": accepted,
-        "refused": refused,
-        "acceptedPerSecond": round2(accepted as f64 / accept_seconds),
-        "acceptLatencyMs": {"p50": percentile(&latencies, 0.5), "p99": percentile(&latencies, 0.99)},
-        "delivered": delivered,
-        "deliveredPerSecond": round2(delivered as f64 / delivered_in.as_secs_f64()),
-        "cpuSeconds": {"nodes": round2(nodes_cpu), "postgres": round2(pg_cpu)},
-        "cpuSecondsPer1000": {"nodes": per_thousand(nodes_cpu), "postgres": per_thousand(pg_cpu)},
-    }))
+    let mut run = peak.to_json();
+    run["nodes"] = json!(n);
+    run["connections"] = json!(connections);
+    run["messages"] = json!(peak_count);
+    run["delivered"] = json!(delivered);
+    // The first `peak_count` were delivered while the peak phase ran.
+    run["deliveredPerSecond"] = json!(round2(
+        peak_count.min(delivered) as f64 / delivered_in.as_secs_f64().max(1e-9)
+    ));
+    run["halfPeak"] = paced.to_json();
+    run["halfPeak"]["rate"] = json!(round2(rate));
+    Ok(run)
 }
 
 pub async fn run(args: ClusterBenchArgs, json: bool) -> anyhow::Result<()> {
@@ -395,13 +478,23 @@ pub async fn run(args: ClusterBenchArgs, json: bool) -> anyhow::Result<()> {
         let run = measure(&args, &tongban, n, json).await?;
         if !json {
             println!(
-                "{n} node(s): {} accepted/s, accept p50 {} ms p99 {} ms, {} delivered/s; CPU s per 1000: nodes {}, PostgreSQL {}",
+                "{n} node(s): peak {} accepted/s (p50 {} ms, p99 {} ms), {} delivered/s; CPU s per 1000: nodes {}, PostgreSQL {}",
                 run["acceptedPerSecond"],
                 run["acceptLatencyMs"]["p50"],
                 run["acceptLatencyMs"]["p99"],
                 run["deliveredPerSecond"],
                 run["cpuSecondsPer1000"]["nodes"],
                 run["cpuSecondsPer1000"]["postgres"]
+            );
+            let half = &run["halfPeak"];
+            println!(
+                "{n} node(s): at half the peak ({}/s): {} accepted/s, p50 {} ms, p99 {} ms; CPU s per 1000: nodes {}, PostgreSQL {}",
+                half["rate"],
+                half["acceptedPerSecond"],
+                half["acceptLatencyMs"]["p50"],
+                half["acceptLatencyMs"]["p99"],
+                half["cpuSecondsPer1000"]["nodes"],
+                half["cpuSecondsPer1000"]["postgres"]
             );
         }
         runs.push(run);
