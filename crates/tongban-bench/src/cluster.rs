@@ -23,8 +23,8 @@ use crate::exchange::{payload, pipeline};
 use crate::measure::{percentile, round2, say, warn_if_debug};
 use crate::output::print_json;
 
-const PROVIDER: &str = samples::MARKET;
-const CONSUMER: &str = samples::CIVIL_AFFAIRS;
+pub(crate) const PROVIDER: &str = samples::MARKET;
+pub(crate) const CONSUMER: &str = samples::CIVIL_AFFAIRS;
 
 #[derive(Debug, Args)]
 pub struct ClusterBenchArgs {
@@ -87,11 +87,12 @@ fn cpu_seconds(filter: impl Fn(u32, &str) -> bool) -> f64 {
 }
 
 /// One hub for one run: its database, directory and nodes.
-struct Hub {
-    tongban: PathBuf,
-    dir: tempfile::TempDir,
-    database: String,
-    nodes: Vec<(Child, SocketAddr)>,
+pub(crate) struct Hub {
+    pub(crate) tongban: PathBuf,
+    pub(crate) dir: tempfile::TempDir,
+    /// A PostgreSQL URL, or a SQLite file's path.
+    pub(crate) database: String,
+    pub(crate) nodes: Vec<(Child, SocketAddr)>,
 }
 
 impl Drop for Hub {
@@ -126,7 +127,7 @@ impl Hub {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    fn initialise(&self) -> anyhow::Result<()> {
+    pub(crate) fn initialise(&self) -> anyhow::Result<()> {
         let kek = self.dir.path().join("hub.kek");
         self.run(&["kek", "new", kek.to_str().unwrap_or_default()])?;
         self.run(&["init"])?;
@@ -166,7 +167,7 @@ impl Hub {
     }
 
     /// Starts `n` nodes, each once `/readyz` answers 200.
-    fn serve(&mut self, n: usize) -> anyhow::Result<()> {
+    pub(crate) fn serve(&mut self, n: usize) -> anyhow::Result<()> {
         for i in 0..n {
             let quic = std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
             let http = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
@@ -189,7 +190,11 @@ impl Hub {
         Ok(())
     }
 
-    fn client_config(&self, dept: &str, hub: SocketAddr) -> anyhow::Result<ClientConfig> {
+    pub(crate) fn client_config(
+        &self,
+        dept: &str,
+        hub: SocketAddr,
+    ) -> anyhow::Result<ClientConfig> {
         let dir = self.dir.path().join(dept);
         let read = |n: &str| std::fs::read_to_string(dir.join(n));
         Ok(ClientConfig {
@@ -203,6 +208,20 @@ impl Hub {
             timeouts: Timeouts::default(),
         })
     }
+}
+
+/// The `tongban` binary: `given`, or the one beside this one.
+pub(crate) fn tongban_binary(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let tongban = match given {
+        Some(p) => p.to_owned(),
+        None => std::env::current_exe()?.with_file_name("tongban"),
+    };
+    anyhow::ensure!(
+        tongban.exists(),
+        "{}: no tongban binary (build it, or give --tongban)",
+        tongban.display()
+    );
+    Ok(tongban)
 }
 
 /// `GET /readyz` answers 200.
@@ -463,15 +482,7 @@ async fn measure_on(
 
 pub async fn run(args: ClusterBenchArgs, json: bool) -> anyhow::Result<()> {
     warn_if_debug("cluster");
-    let tongban = match &args.tongban {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()?.with_file_name("tongban"),
-    };
-    anyhow::ensure!(
-        tongban.exists(),
-        "{}: no tongban binary (build it, or give --tongban)",
-        tongban.display()
-    );
+    let tongban = tongban_binary(args.tongban.as_deref())?;
     let mut runs = Vec::new();
     for &n in &args.nodes {
         anyhow::ensure!(n >= 1, "--nodes: at least one node");

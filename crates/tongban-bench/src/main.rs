@@ -20,6 +20,7 @@ mod audit;
 mod catalogue;
 mod cluster;
 mod exchange;
+mod idle;
 mod licences;
 mod measure;
 mod nats;
@@ -67,6 +68,9 @@ enum Command {
     /// The exchange through `tongban serve` processes on one PostgreSQL:
     /// 1 node against 3 (throughput, accept p99, CPU per 1000 messages).
     Cluster(cluster::ClusterBenchArgs),
+    /// The memory of a `tongban serve` node holding idle department
+    /// connections (default 1,000), each listening.
+    Idle(idle::IdleBenchArgs),
     /// Catalogue search latency (p50/p99) over 100,000 resources.
     Catalogue(catalogue::CatalogueBenchArgs),
     /// 全域通办: cross-region pull latency (p50/p99) and the rate of
@@ -118,6 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(args) => audit::run(args, json).await,
         Command::Exchange(args) => exchange::run(args, json).await,
         Command::Catalogue(args) => catalogue::run(args, json).await,
+        Command::Idle(args) => idle::run(args, json).await,
         Command::Regions(args) => regions::run(args, json).await,
         Command::VerifyHttp(args) => verify_http::run(args, json).await,
         Command::Supervision(args) => supervision::run(args, json).await,

@@ -1,0 +1,132 @@
+//! `tongban-bench idle`: the memory a `tongban serve` process holds for
+//! idle department connections. One node on the embedded default (a
+//! SQLite file and a local blob directory); N connections, each with a
+//! listen stream open and nothing to deliver; the node's resident set
+//! (`VmRSS`) read from /proc before and after, and per connection.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::json;
+use tongban_client::Connector;
+
+use crate::cluster::{CONSUMER, Hub, tongban_binary};
+use crate::measure::{round2, say, warn_if_debug};
+use crate::output::print_json;
+
+/// The target: a node with 1,000 idle department connections stays under
+/// this resident set.
+const TARGET_MIB: f64 = 150.0;
+
+#[derive(Debug, Args)]
+pub struct IdleBenchArgs {
+    /// Idle connections to open (each listening).
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
+    /// Seconds to hold them before the resident set is read (keep-alives
+    /// flow meanwhile).
+    #[arg(long, default_value_t = 5)]
+    hold: u64,
+    /// The `tongban` binary (default: beside this one).
+    #[arg(long)]
+    tongban: Option<PathBuf>,
+}
+
+/// The resident set of process `pid` in KiB (`VmRSS` in /proc/PID/status).
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("/proc/{pid}/status has no VmRSS"))
+}
+
+fn mib(kib: u64) -> f64 {
+    round2(kib as f64 / 1024.0)
+}
+
+pub async fn run(args: IdleBenchArgs, json: bool) -> anyhow::Result<()> {
+    warn_if_debug("idle");
+    anyhow::ensure!(args.connections >= 1, "--connections: at least one");
+    let dir = tempfile::tempdir()?;
+    let mut hub = Hub {
+        tongban: tongban_binary(args.tongban.as_deref())?,
+        database: dir.path().join("hub.db").to_string_lossy().into_owned(),
+        dir,
+        nodes: Vec::new(),
+    };
+    say(json, "initialising a hub on SQLite, starting one node ...");
+    hub.initialise()?;
+    hub.serve(1)?;
+    let (pid, addr) = match hub.nodes.first() {
+        Some((child, addr)) => (child.id(), *addr),
+        None => anyhow::bail!("the node did not start"),
+    };
+    // One connection first, so that what the first one sets up once
+    // (TLS, the listener registry) is not counted per connection.
+    let connector = Connector::new(hub.client_config(CONSUMER, addr)?)?;
+    let mut held = Vec::with_capacity(args.connections);
+    let first = connector.connect().await?;
+    let listener = first.listen(16).await?;
+    held.push((first, listener));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = rss_kib(pid)?;
+    say(
+        json,
+        &format!(
+            "opening {} idle listening connections ...",
+            args.connections - 1
+        ),
+    );
+    for _ in 1..args.connections {
+        let client = Connector::new(hub.client_config(CONSUMER, addr)?)?
+            .connect()
+            .await?;
+        let listener = client.listen(16).await?;
+        held.push((client, listener));
+    }
+    tokio::time::sleep(Duration::from_secs(args.hold)).await;
+    let after = rss_kib(pid)?;
+    let open = held
+        .iter()
+        .filter(|(c, _)| c.close_reason().is_none())
+        .count();
+    anyhow::ensure!(
+        open == args.connections,
+        "{} of {} connections closed while idle",
+        args.connections - open,
+        args.connections
+    );
+    let per = (after.saturating_sub(before)) as f64 / (args.connections - 1).max(1) as f64;
+    // What the target is about: the node with 1,000 connections.
+    let projected = before as f64 + per * 999.0;
+    let report = json!({
+        "connections": args.connections,
+        "rssMiB": {"oneConnection": mib(before), "all": mib(after)},
+        "perConnectionKiB": round2(per),
+        "projectedRssMiBAt1000": round2(projected / 1024.0),
+        "targetMiB": TARGET_MIB,
+    });
+    if json {
+        print_json(&report)?;
+    } else {
+        println!(
+            "node RSS: {} MiB with 1 listening connection, {} MiB with {} ({:.1} KiB per connection)",
+            mib(before),
+            mib(after),
+            args.connections,
+            per
+        );
+        println!(
+            "at 1,000 connections: {:.1} MiB (target < {TARGET_MIB} MiB)",
+            projected / 1024.0
+        );
+        println!("(one department's connections, the limit per department raised to 1,000)");
+    }
+    for (client, _) in &held {
+        client.close().await;
+    }
+    Ok(())
+}
