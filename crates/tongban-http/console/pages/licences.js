@@ -215,7 +215,9 @@ async function printPage(main, identifier, params) {
       dataList(data, await fieldTitles(c)),
       h('dt', {}, t('verify.issuer')), h('dd', {}, c.issuer?.name ?? ''),
       h('dt', {}, t('verify.validFrom')), h('dd', {}, chinaTime(c.validFrom))),
-    h('p', { class: 'check' }, t('licences.checkAt'), ' ', h('code', { id: 'qr-payload' }, qr.ok ? qr.body.payload : '')),
+    h('figure', { class: 'qr' },
+      h('img', { id: 'qr', src: `/v1/licences/${encodeURIComponent(identifier)}/qr.svg`, alt: t('licences.qr'), width: 160, height: 160 }),
+      h('figcaption', {}, t('licences.checkAt'), ' ', h('code', { id: 'qr-payload' }, qr.ok ? qr.body.payload : ''))),
     h('p', { class: 'identifier' }, identifier)),
   h('div', { class: 'actions no-print' }, h('button', { type: 'button', onclick: () => window.print() }, t('licences.printNow'))));
 }

@@ -58,7 +58,7 @@ export async function render(main) {
   const status = (s) => sum(samples, 'tongban_licences', (l) => l.status === s);
   const s = stats.body;
   const refusals = Object.entries(s.refusalCodes).sort((a, b) => b[1] - a[1]).slice(0, 12);
-  const peers = samples.filter((x) => x.name === 'tongban_peer_trust_age_seconds');
+  const peers = samples.filter((x) => x.name === 'tongban_peer_trust_list_age_seconds');
   const sumRecords = (st) => st.resources.reduce((a, r) => a + r.records, 0);
   fill(main,
     h('h1', {}, t('nav.overview')),

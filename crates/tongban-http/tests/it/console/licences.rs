@@ -92,6 +92,13 @@ async fn a_licence_issued_in_the_form_is_found_revoked_and_then_refused() {
             console.text_with("#printout", "营业执照").await;
             let payload = console.text("#qr-payload").await;
             assert_eq!(payload, format!("{}/v1/check/{identifier}", served.url("").trim_end_matches('/')));
+            // The QR code is drawn (an image the CSP allows, from this hub).
+            let drawn = console
+                .client
+                .execute("const i = document.getElementById('qr'); return i.complete && i.naturalWidth > 0;", vec![])
+                .await
+                .unwrap();
+            assert_eq!(drawn, Value::Bool(true), "the QR code did not load");
             console.screenshot("licence-print").await;
             console.client.back().await.unwrap();
             console.text_with("#verdict", "核验通过").await;
