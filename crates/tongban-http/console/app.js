@@ -11,6 +11,7 @@ const PAGES = [
   { path: 'issue', title: 'nav.issue', needs: 'licences-issue', module: './pages/licences.js', view: 'issue' },
   { path: 'catalogue', title: 'nav.catalogue', needs: 'catalogue-read', module: './pages/catalogue.js' },
   { path: 'access', title: 'nav.access', needs: 'access-read', module: './pages/catalogue.js', view: 'access' },
+  { path: 'departments', title: 'nav.departments', needs: 'departments-read', module: './pages/departments.js' },
   { path: 'verify', title: 'nav.verify', needs: null, module: './pages/verify.js' },
 ];
 

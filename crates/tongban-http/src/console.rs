@@ -75,6 +75,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("pages/licences.js", JS),
     asset!("pages/catalogue.js", JS),
     asset!("pages/overview.js", JS),
+    asset!("pages/departments.js", JS),
 ];
 
 /// Each asset's `ETag`, computed once.

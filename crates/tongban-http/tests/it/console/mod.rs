@@ -5,6 +5,7 @@
 
 mod assets;
 mod catalogue;
+mod departments;
 mod licences;
 mod roles;
 mod verify;
