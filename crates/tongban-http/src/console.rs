@@ -76,6 +76,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("pages/catalogue.js", JS),
     asset!("pages/overview.js", JS),
     asset!("pages/departments.js", JS),
+    asset!("pages/schemas.js", JS),
 ];
 
 /// Each asset's `ETag`, computed once.

@@ -8,6 +8,7 @@ mod catalogue;
 mod departments;
 mod licences;
 mod roles;
+mod schemas;
 mod verify;
 
 use std::path::PathBuf;
