@@ -77,6 +77,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("pages/overview.js", JS),
     asset!("pages/departments.js", JS),
     asset!("pages/schemas.js", JS),
+    asset!("pages/audit.js", JS),
 ];
 
 /// Each asset's `ETag`, computed once.

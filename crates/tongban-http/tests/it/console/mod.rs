@@ -4,6 +4,7 @@
 //! Gated on `TONGBAN_TEST_BROWSER` (`.ci/run` installs both and sets it).
 
 mod assets;
+mod audit;
 mod catalogue;
 mod departments;
 mod licences;

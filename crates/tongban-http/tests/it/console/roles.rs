@@ -52,6 +52,7 @@ async fn each_role_sees_only_the_pages_it_may_use() {
                         "access",
                         "departments",
                         "schemas",
+                        "audit",
                         "verify",
                     ],
                 ),
@@ -81,7 +82,7 @@ async fn each_role_sees_only_the_pages_it_may_use() {
                         "verify",
                     ],
                 ),
-                ("auditor", &tokens.auditor, &["overview", "verify"]),
+                ("auditor", &tokens.auditor, &["overview", "audit", "verify"]),
                 ("verifier", &tokens.verifier, &["verify"]),
             ];
             for (who, token, pages) in expected {
