@@ -12,6 +12,7 @@ const PAGES = [
   { path: 'catalogue', title: 'nav.catalogue', needs: 'catalogue-read', module: './pages/catalogue.js' },
   { path: 'access', title: 'nav.access', needs: 'access-read', module: './pages/catalogue.js', view: 'access' },
   { path: 'departments', title: 'nav.departments', needs: 'departments-read', module: './pages/departments.js' },
+  { path: 'keys', title: 'nav.keys', needs: 'departments-read', module: './pages/keys.js' },
   { path: 'schemas', title: 'nav.schemas', needs: 'schemas-read', module: './pages/schemas.js' },
   { path: 'audit', title: 'nav.audit', needs: 'audit-read', module: './pages/audit.js' },
   { path: 'verify', title: 'nav.verify', needs: null, module: './pages/verify.js' },

@@ -63,7 +63,7 @@ export const session = {
  * `detail`. `query` is an object of parameters (empty ones left out),
  * `json` a body to send as JSON, `form` a FormData.
  */
-export async function api(method, path, { query, json, form, anonymous } = {}) {
+export async function api(method, path, { query, json, form, anonymous, text: asText } = {}) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(query ?? {})) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
@@ -85,6 +85,7 @@ export async function api(method, path, { query, json, form, anonymous } = {}) {
     return { ok: false, status: 0, body: { code: 'NETWORK', detail: String(e) } };
   }
   const text = await response.text();
+  if (asText && response.ok) return { ok: true, status: response.status, body: text };
   let parsed = null;
   try {
     parsed = text ? JSON.parse(text) : null;
@@ -269,6 +270,49 @@ export function confirmAction(what, { reason = false, danger = true } = {}) {
     document.body.append(dialog);
     dialog.showModal();
   });
+}
+
+/**
+ * Asks before an action with a form of `fields` (built with `field`):
+ * resolves with their values when the user confirms, null otherwise.
+ * `check(values, form)` may refuse (showing its errors) by returning false.
+ */
+export function confirmForm(what, fields, { danger = true, check } = {}) {
+  return new Promise((resolve) => {
+    const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-what' });
+    const form = h('form', { method: 'dialog', novalidate: true },
+      h('p', { id: 'confirm-what' }, what), fields, formError(),
+      h('div', { class: 'actions' },
+        h('button', { type: 'submit', value: 'yes', class: danger ? 'danger' : 'primary', id: 'confirm-yes' }, t('confirm.yes')),
+        h('button', { type: 'button', id: 'confirm-no', onclick: () => dialog.close('no') }, t('confirm.no'))));
+    let confirmed = null;
+    form.addEventListener('submit', (e) => {
+      clearErrors(form);
+      const v = values(form);
+      if (check && check(v, form) === false) {
+        e.preventDefault();
+        return;
+      }
+      confirmed = v;
+    });
+    dialog.append(form);
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve(dialog.returnValue === 'yes' ? confirmed : null);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** `local` (a datetime-local value, read as China time) as RFC 3339. */
+export function fromChinaTime(local) {
+  return local ? `${local.length === 16 ? `${local}:00` : local}+08:00` : '';
+}
+
+/** A file offered for download, made in the browser (nothing sent again). */
+export function download(name, text, type = 'application/octet-stream') {
+  return h('a', { download: name, href: URL.createObjectURL(new Blob([text], { type })) }, name);
 }
 
 /** A notice at the top of `main` after an action. */

@@ -78,6 +78,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("pages/departments.js", JS),
     asset!("pages/schemas.js", JS),
     asset!("pages/audit.js", JS),
+    asset!("pages/keys.js", JS),
 ];
 
 /// Each asset's `ETag`, computed once.
