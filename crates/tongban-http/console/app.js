@@ -11,6 +11,8 @@ const PAGES = [
   { path: 'issue', title: 'nav.issue', needs: 'licences-issue', module: './pages/licences.js', view: 'issue' },
   { path: 'catalogue', title: 'nav.catalogue', needs: 'catalogue-read', module: './pages/catalogue.js' },
   { path: 'access', title: 'nav.access', needs: 'access-read', module: './pages/catalogue.js', view: 'access' },
+  { path: 'items', title: 'nav.items', needs: 'items-read', module: './pages/items.js' },
+  { path: 'cases', title: 'nav.cases', needs: 'cases-read', module: './pages/items.js', view: 'cases' },
   { path: 'departments', title: 'nav.departments', needs: 'departments-read', module: './pages/departments.js' },
   { path: 'keys', title: 'nav.keys', needs: 'departments-read', module: './pages/keys.js' },
   { path: 'schemas', title: 'nav.schemas', needs: 'schemas-read', module: './pages/schemas.js' },

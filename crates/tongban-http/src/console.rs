@@ -79,6 +79,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("pages/schemas.js", JS),
     asset!("pages/audit.js", JS),
     asset!("pages/keys.js", JS),
+    asset!("pages/items.js", JS),
 ];
 
 /// Each asset's `ETag`, computed once.

@@ -7,6 +7,7 @@ mod assets;
 mod audit;
 mod catalogue;
 mod departments;
+mod items;
 mod keys;
 mod licences;
 mod roles;
