@@ -16,6 +16,7 @@ const PAGES = [
   { path: 'departments', title: 'nav.departments', needs: 'departments-read', module: './pages/departments.js' },
   { path: 'keys', title: 'nav.keys', needs: 'departments-read', module: './pages/keys.js' },
   { path: 'schemas', title: 'nav.schemas', needs: 'schemas-read', module: './pages/schemas.js' },
+  { path: 'peers', title: 'nav.peers', needs: 'peers-write', module: './pages/peers.js' },
   { path: 'audit', title: 'nav.audit', needs: 'audit-read', module: './pages/audit.js' },
   { path: 'verify', title: 'nav.verify', needs: null, module: './pages/verify.js' },
 ];

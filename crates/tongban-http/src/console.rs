@@ -80,6 +80,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("pages/audit.js", JS),
     asset!("pages/keys.js", JS),
     asset!("pages/items.js", JS),
+    asset!("pages/peers.js", JS),
 ];
 
 /// Each asset's `ETag`, computed once.

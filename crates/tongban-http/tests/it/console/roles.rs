@@ -55,6 +55,7 @@ async fn each_role_sees_only_the_pages_it_may_use() {
                         "departments",
                         "keys",
                         "schemas",
+                        "peers",
                         "audit",
                         "verify",
                     ],
