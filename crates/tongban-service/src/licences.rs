@@ -904,6 +904,16 @@ impl Service {
         Ok(self.store.uses_of_licence(identifier, limit).await?)
     }
 
+    /// A licence's status changes (suspend, reinstate, revoke, each with
+    /// its reason, actor and time), oldest first, at most `limit`.
+    pub async fn licence_status_history(
+        &self,
+        identifier: &str,
+        limit: usize,
+    ) -> Result<Vec<tongban_store::StatusEventRow>> {
+        Ok(self.store.licence_status_events(identifier, limit).await?)
+    }
+
     /// The most recent licence-use records (of `requester`'s reads only,
     /// when given), newest first, at most `limit`.
     pub async fn recent_uses(&self, requester: Option<&str>, limit: usize) -> Result<Vec<UseRow>> {

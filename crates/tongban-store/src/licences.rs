@@ -109,6 +109,21 @@ pub struct StatusEvent {
     pub at: time::OffsetDateTime,
 }
 
+/// A status change as recorded (注销 / 中止 / 恢复).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusEventRow {
+    /// `suspend`, `reinstate` or `revoke`.
+    pub action: String,
+    /// Why.
+    pub reason: String,
+    /// Who changed it.
+    pub actor: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+}
+
 /// A licence-use record to write (用证记录).
 #[derive(Debug, Clone)]
 pub struct UseRecord {
@@ -457,6 +472,30 @@ impl Store {
                 .await?
         });
         self.uses_by_id(&ids).await
+    }
+
+    /// A licence's status changes, oldest first, at most `limit`.
+    pub async fn licence_status_events(
+        &self,
+        identifier: &str,
+        limit: usize,
+    ) -> Result<Vec<StatusEventRow>> {
+        let limit = i64::try_from(limit.min(MAX_BATCH)).unwrap_or(0);
+        on_db!(&self.db, pool => {
+            sqlx::query("SELECT action, reason, actor, at FROM licence_status_events WHERE identifier = $1 ORDER BY id LIMIT $2")
+                .bind(identifier)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok(StatusEventRow {
+                    action: r.text("action")?,
+                    reason: r.text("reason")?,
+                    actor: r.text("actor")?,
+                    at: from_unix(r.int("at")?)?,
+                }))
+                .collect()
+        })
     }
 
     /// The most recent use records (optionally of one requester).

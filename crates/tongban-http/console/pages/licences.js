@@ -174,8 +174,25 @@ async function licencePage(main, identifier, params) {
     verification(found.verification),
     h('h2', {}, t('licences.data')),
     h('dl', { class: 'data', id: 'licence-data' }, dataList(data, await fieldTitles(c))),
+    h('section', { id: 'history' }),
     h('section', { id: 'uses' }));
-  if (may('licences-read', issuer)) await uses(main.querySelector('#uses'), identifier, 0);
+  if (may('licences-read', issuer)) {
+    await history(main.querySelector('#history'), identifier);
+    await uses(main.querySelector('#uses'), identifier, 0);
+  }
+}
+
+/** The licence's status changes (中止、恢复、注销), oldest first, each with its reason. */
+async function history(section, identifier) {
+  const answer = await api('GET', `/v1/licences/${encodeURIComponent(identifier)}/history`, { query: { limit: 100 } });
+  if (!answer.ok) return fill(section, h('h2', {}, t('licences.history')), failed(answer.body));
+  fill(section, h('h2', {}, t('licences.history')),
+    table(answer.body.items, [
+      [t('licences.usedAt'), (e) => chinaTime(e.at)],
+      [t('licences.change'), (e) => t(`licences.change.${e.action}`)],
+      [t('confirm.reason'), (e) => e.reason],
+      [t('audit.actor'), (e) => e.actor],
+    ]));
 }
 
 /** The licence's use records (用证记录), a page at a time. */

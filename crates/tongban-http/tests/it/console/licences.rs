@@ -110,6 +110,9 @@ async fn a_licence_issued_in_the_form_is_found_revoked_and_then_refused() {
             console.confirm(Some("营业执照被吊销")).await;
             console.text_with("main .notice", "已注销").await;
             console.text_with("#verdict", "LICENCE_REVOKED").await;
+            // The status history names the change and its reason.
+            let history = console.text_with("#history", "营业执照被吊销").await;
+            assert!(history.contains("注销"), "{history}");
             assert!(!console.has("#revoke").await, "a revoked licence offers revoke again");
 
             // The verify page, signed out, refuses the file.
