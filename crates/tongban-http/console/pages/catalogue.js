@@ -9,7 +9,9 @@ import {
 
 export async function render(main, ctx) {
   if (ctx.view === 'access') return accessPage(main, ctx.params);
-  const [, id] = ctx.parts;
+  const [, id, sub] = ctx.parts;
+  if (id === 'new') return editPage(main, null);
+  if (id && sub === 'edit') return editPage(main, id);
   if (id) return resourcePage(main, id);
   return searchPage(main, ctx.params);
 }
@@ -35,7 +37,8 @@ async function searchPage(main, params) {
     go('/catalogue', { ...values(form), offset: '0' });
   });
   const results = h('section', { id: 'catalogue-results', 'aria-live': 'polite' });
-  fill(main, h('h1', {}, t('catalogue.title')), form, results);
+  const publish = may('catalogue-write') ? h('p', {}, link('/catalogue/new', t('catalogue.publish'))) : null;
+  fill(main, h('h1', {}, t('catalogue.title')), publish, form, results);
   const v = Object.fromEntries(params);
   const answer = await api('GET', '/v1/catalogue', { query: { q: v.q, sharing: v.sharing, provider: v.provider, offset: v.offset, limit: 20 } });
   if (!answer.ok) {
@@ -61,8 +64,10 @@ async function resourcePage(main, id) {
   if (!current.ok) return fill(main, h('h1', {}, t('catalogue.title')), failed(current.body));
   const r = current.body;
   const versions = history.ok ? history.body : [];
+  const mine = may('catalogue-write', r.provider) && r.status === 'published';
   fill(main,
     h('h1', {}, r.name),
+    mine ? h('p', {}, link(`/catalogue/${encodeURIComponent(r.id)}/edit`, t('catalogue.edit'))) : null,
     h('dl', {},
       h('dt', {}, t('catalogue.id')), h('dd', {}, h('code', {}, r.id)),
       h('dt', {}, t('catalogue.description')), h('dd', {}, r.description),
@@ -154,4 +159,94 @@ async function accessPage(main, params) {
       [t('access.actions'), buttons],
     ]),
     pager(answer.body, (o) => go('/access', { offset: String(o) })));
+}
+
+const FREQUENCIES = ['real-time', 'daily', 'weekly', 'monthly', 'quarterly', 'yearly'];
+const ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+/**
+ * The publish form (a new resource), or the update form (its next
+ * version): its fields are chosen from the payload schema's own
+ * properties, labelled with their titles, so every field is the schema's.
+ */
+async function editPage(main, id) {
+  const [schemas, current] = await Promise.all([
+    api('GET', '/v1/schemas', { query: { kind: 'message', limit: 1000 } }),
+    id ? api('GET', `/v1/catalogue/${encodeURIComponent(id)}`) : Promise.resolve({ ok: true, body: null }),
+  ]);
+  const bad = [schemas, current].find((a) => !a.ok);
+  if (bad) return fill(main, h('h1', {}, t('catalogue.title')), failed(bad.body));
+  const r = current.body;
+  const schemaSelect = h('select', { required: true },
+    h('option', { value: '' }, t('issue.chooseType')),
+    schemas.body.items.map((s) => {
+      const value = `${s.id}@${s.version}`;
+      return h('option', { value, selected: r?.schema === value }, `${s.title}（${value}）`);
+    }));
+  const fieldsArea = h('fieldset', { id: 'resource-fields' }, h('legend', {}, t('catalogue.fields')));
+  const chosen = new Map((r?.fields ?? []).map((f) => [f.name, f.label]));
+  const showFields = async () => {
+    const value = schemaSelect.value;
+    fill(fieldsArea, h('legend', {}, t('catalogue.fields')));
+    if (!value) return;
+    const at = value.lastIndexOf('@');
+    const doc = await api('GET', `/v1/schemas/${encodeURIComponent(value.slice(0, at))}/${encodeURIComponent(value.slice(at + 1))}`);
+    if (!doc.ok) return fieldsArea.append(failed(doc.body));
+    for (const [name, p] of Object.entries(doc.body.properties ?? {})) {
+      const box = h('input', { type: 'checkbox', name: `field:${name}`, id: `field-${name}`, checked: chosen.has(name) });
+      const label = h('input', { type: 'text', name: `label:${name}`, value: chosen.get(name) ?? p.title ?? name, maxlength: 100, 'aria-label': t('catalogue.fieldLabelOf', { name }) });
+      fieldsArea.append(h('div', { class: 'field-choice' }, box, ' ', h('label', { for: `field-${name}` }, h('code', {}, name)), ' ', label));
+    }
+    fieldsArea.append(h('p', { class: 'error', 'data-error-for': 'fields', role: 'alert', hidden: true }));
+  };
+  schemaSelect.addEventListener('change', showFields);
+  const form = h('form', { id: 'resource-form', novalidate: true },
+    id ? null : field('id', t('catalogue.id'), h('input', { type: 'text', required: true, maxlength: 100 }), t('catalogue.idHint')),
+    session.who.role === 'region-admin' && !id ? field('department', t('catalogue.provider'), h('input', { type: 'text', required: true, maxlength: 18 })) : null,
+    field('name', t('catalogue.name'), h('input', { type: 'text', required: true, maxlength: 200, value: r?.name ?? '' })),
+    field('description', t('catalogue.description'), h('textarea', { rows: 2, maxlength: 2000 }, r?.description ?? '')),
+    field('schema', t('catalogue.schema'), schemaSelect),
+    fieldsArea,
+    h('div', { class: 'row' },
+      field('sharingType', t('catalogue.sharing'), h('select', {}, SHARING.map((v) => h('option', { value: v, selected: r?.sharingType === v }, t(`sharing.${v}`))))),
+      field('updateFrequency', t('catalogue.frequency'), h('select', {}, FREQUENCIES.map((v) => h('option', { value: v, selected: (r?.updateFrequency ?? 'real-time') === v }, t(`frequency.${v}`))))),
+      field('tags', t('catalogue.tags'), h('input', { type: 'text', maxlength: 500, value: (r?.tags ?? []).join('，') }), t('catalogue.tagsHint'))),
+    formError(),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', id: 'resource-submit' }, id ? t('catalogue.update') : t('catalogue.publish'))));
+  form.addEventListener('submit', (e) => submitResource(e, form, id));
+  fill(main, h('h1', {}, id ? t('catalogue.editTitle', { name: r.name }) : t('catalogue.publish')), form);
+  if (schemaSelect.value) await showFields();
+}
+
+async function submitResource(e, form, id) {
+  e.preventDefault();
+  clearErrors(form);
+  const v = values(form);
+  const errors = [];
+  if (!id && (!ID.test(v.id ?? '') || v.id.startsWith('hub.'))) errors.push(['id', { code: 'CATALOGUE_INVALID', detail: t('catalogue.idHint') }]);
+  if (!v.name) errors.push(['name', { code: 'CATALOGUE_INVALID', detail: t('departments.required') }]);
+  if (!v.schema) errors.push(['schema', { code: 'SCHEMA_UNKNOWN', detail: t('catalogue.schemaRequired') }]);
+  const fields = Object.keys(v).filter((k) => k.startsWith('field:')).map((k) => k.slice(6))
+    .map((name) => ({ name, label: v[`label:${name}`] || name }));
+  if (v.schema && !fields.length) errors.push(['fields', { code: 'CATALOGUE_INVALID', detail: t('catalogue.fieldsRequired') }]);
+  if (errors.length) {
+    for (const [name, problem] of [...errors].reverse()) showError(form, name, problem);
+    return;
+  }
+  const body = {
+    name: v.name, description: v.description ?? '', schema: v.schema, fields, sharingType: v.sharingType,
+    updateFrequency: v.updateFrequency, tags: (v.tags ?? '').split(/[,，、\s]+/).filter(Boolean),
+  };
+  if (!id) body.id = v.id;
+  if (v.department) body.department = v.department;
+  const answer = id
+    ? await api('PUT', `/v1/catalogue/${encodeURIComponent(id)}`, { json: body })
+    : await api('POST', '/v1/catalogue', { json: body });
+  if (!answer.ok) {
+    const code = answer.body?.code ?? '';
+    const at = code === 'CATALOGUE_EXISTS' ? 'id' : code === 'CATALOGUE_FIELD_UNKNOWN' ? 'fields' : code.startsWith('SCHEMA') ? 'schema' : '*';
+    return showError(form, at, answer.body ?? {});
+  }
+  flash(id ? t('catalogue.updated', { version: answer.body.version }) : t('catalogue.published', { name: answer.body.name }));
+  go(`/catalogue/${encodeURIComponent(answer.body.id)}`);
 }

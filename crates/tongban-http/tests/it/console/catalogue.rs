@@ -125,3 +125,111 @@ async fn the_catalogue_is_searched_in_chinese_and_access_applied_for_and_approve
     )
     .await;
 }
+
+/// An operator publishes its department's resource through the form, its
+/// fields chosen from the payload schema's own properties, then its next
+/// version; a bad id is refused next to its field, and another
+/// department's operator is offered no update.
+#[tokio::test]
+async fn a_resource_is_published_and_updated_through_the_form() {
+    each_served(
+        "http_console_catalogue_publish",
+        |_| {},
+        |served| async move {
+            let test = "a_resource_is_published_and_updated_through_the_form";
+            let Some(console) = Console::open(&served, test).await else {
+                return served;
+            };
+            let tokens = Tokens::make(&served).await;
+            console.sign_in(&tokens.market).await;
+            console.go("/catalogue").await;
+            console.click("a[href='#/catalogue/new']").await;
+            console
+                .type_into("#resource-form [name='id']", "hub.registrations")
+                .await;
+            console
+                .type_into("#resource-form [name='name']", "新设市场主体名录")
+                .await;
+            console
+                .wait("#resource-form [name='schema']")
+                .await
+                .select_by_value("business-registration@1")
+                .await
+                .unwrap();
+            // The schema's own fields, labelled with their titles.
+            console.wait("#field-uscc").await;
+            let label = console
+                .wait("[name='label:uscc']")
+                .await
+                .prop("value")
+                .await
+                .unwrap();
+            assert_eq!(label.as_deref(), Some("统一社会信用代码"));
+            console.click("#resource-submit").await;
+            // A reserved id, and no field chosen: both said, each at its place.
+            console
+                .text_with("[data-error-for='id']", "CATALOGUE_INVALID")
+                .await;
+            console
+                .text_with("[data-error-for='fields']", "至少选择一个")
+                .await;
+            console.click("#field-uscc").await;
+            console.click("#field-entityName").await;
+            console
+                .type_into("#resource-form [name='id']", "market.registrations")
+                .await;
+            console
+                .type_into("#resource-form [name='tags']", "市场监管，新设登记")
+                .await;
+            console.click("#resource-submit").await;
+            console.text_with("main .notice", "已发布").await;
+            let entry = served
+                .hub
+                .catalogue_show("market.registrations")
+                .await
+                .unwrap();
+            assert_eq!(entry.provider, samples::MARKET);
+            let mut names: Vec<&str> = entry.fields.iter().map(|f| f.name.as_str()).collect();
+            names.sort_unstable();
+            assert_eq!(names, ["entityName", "uscc"]);
+            assert_eq!(entry.tags, ["市场监管", "新设登记"]);
+
+            // Its next version: shared unconditionally now.
+            console
+                .click("a[href='#/catalogue/market.registrations/edit']")
+                .await;
+            console
+                .wait("#resource-form [name='sharingType']")
+                .await
+                .select_by_value("unconditional")
+                .await
+                .unwrap();
+            console.wait("#field-uscc:checked").await;
+            console.click("#resource-submit").await;
+            console.text_with("main .notice", "第 2 版").await;
+            console.text_with("#sharing", "无条件共享").await;
+            let entry = served
+                .hub
+                .catalogue_show("market.registrations")
+                .await
+                .unwrap();
+            assert_eq!(
+                (entry.version, entry.sharing_type.as_str()),
+                (2, "unconditional")
+            );
+            console.screenshot("resource-updated").await;
+            console.sign_out().await;
+
+            console.sign_in(&tokens.civil).await;
+            console.go("/catalogue/market.registrations").await;
+            console.text_with("#sharing", "无条件共享").await;
+            assert!(
+                !console.has("a[href$='/edit']").await,
+                "another department may not update"
+            );
+            console.close().await;
+            served
+        },
+    )
+    .await;
+}
