@@ -12,6 +12,7 @@ mod keys;
 mod licences;
 mod peers;
 mod roles;
+mod scale;
 mod schemas;
 mod verify;
 
