@@ -78,6 +78,27 @@ async fn the_tree_has_three_levels_and_the_administrator_adds_and_suspends() {
             let row = served.hub.department(code.as_str()).await.unwrap();
             assert_eq!(row.parent_code.as_deref(), Some(samples::XINHUA_STREET));
 
+            // Escape from the confirmation: nothing happens.
+            console
+                .click(&format!("[data-suspend='{}']", code.as_str()))
+                .await;
+            console.wait("dialog.confirm[open]").await;
+            console
+                .client
+                .active_element()
+                .await
+                .unwrap()
+                .send_keys("\u{E00C}")
+                .await
+                .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            assert!(
+                !console.has("dialog.confirm[open]").await,
+                "Escape left it open"
+            );
+            let row = served.hub.department(code.as_str()).await.unwrap();
+            assert_eq!(row.status, DepartmentStatus::Active);
+
             // Suspend, after a confirmation that names it.
             console
                 .click(&format!("[data-suspend='{}']", code.as_str()))

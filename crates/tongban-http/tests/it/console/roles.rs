@@ -2,6 +2,8 @@
 //! role may not use says so instead of showing it; a bad token is refused
 //! next to its field with the stable code; English is a click away.
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+
 use super::Console;
 use crate::admin::Tokens;
 use crate::each_served;
@@ -119,6 +121,38 @@ async fn each_role_sees_only_the_pages_it_may_use() {
             let said = console.text_with("main", "FORBIDDEN").await;
             assert!(said.contains("无权"), "{said}");
             assert!(!console.has("#search-form").await);
+
+            // Keyboard only: the sign-in page puts the focus on the token
+            // field, and Enter signs in.
+            console.sign_out().await;
+            let active = console.client.active_element().await.unwrap();
+            assert_eq!(active.attr("name").await.unwrap().as_deref(), Some("token"));
+            active
+                .send_keys(&format!("{}\u{E007}", tokens.auditor))
+                .await
+                .unwrap();
+            console.wait("#who[data-role='auditor']").await;
+            // Tab from the top reaches the skip link, then every page of
+            // the navigation, in order.
+            console.go("/verify").await;
+            let mut reached = Vec::new();
+            for _ in 0..12 {
+                let tab = KeyActions::new("keyboard".into())
+                    .then(KeyAction::Down { value: '\u{E004}' })
+                    .then(KeyAction::Up { value: '\u{E004}' });
+                console.client.perform_actions(tab).await.unwrap();
+                let active = console.client.active_element().await.unwrap();
+                let id = active.attr("id").await.unwrap().unwrap_or_default();
+                let class = active.attr("class").await.unwrap().unwrap_or_default();
+                reached.push(if id.is_empty() { class } else { id });
+            }
+            assert_eq!(reached[0], "skip", "{reached:?}");
+            let nav: Vec<&String> = reached.iter().filter(|r| r.starts_with("nav-")).collect();
+            assert_eq!(
+                nav,
+                ["nav-overview", "nav-audit", "nav-verify"],
+                "{reached:?}"
+            );
 
             // English, kept across pages.
             console.click("#lang").await;
