@@ -347,6 +347,22 @@ impl Store {
         })
     }
 
+    /// Licences issued, and licence-use records (用证记录) written, at or
+    /// after `since`.
+    pub async fn licence_activity_since(&self, since: time::OffsetDateTime) -> Result<(i64, i64)> {
+        on_db!(&self.db, pool => {
+            let issued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM licences WHERE issued_at >= $1")
+                .bind(unix(since))
+                .fetch_one(pool)
+                .await?;
+            let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM licence_uses WHERE at >= $1")
+                .bind(unix(since))
+                .fetch_one(pool)
+                .await?;
+            Ok((issued, used))
+        })
+    }
+
     /// Changes a licence's status if it is currently in one of `from`, and
     /// records the event, in one transaction. Returns the previous status,
     /// or `None` when the licence does not exist.

@@ -48,14 +48,16 @@ function sum(samples, name, match = () => true) {
 }
 
 export async function render(main) {
-  const [stats, today, metrics] = await Promise.all([
+  const [stats, today, licences, metrics] = await Promise.all([
     api('GET', '/v1/statistics'),
-    api('GET', '/v1/statistics', { query: { since: chinaToday() } }),
+    // Exchanges are counted by UTC day; licences from an instant.
+    api('GET', '/v1/statistics', { query: { since: new Date().toISOString().slice(0, 10) } }),
+    api('GET', '/v1/statistics/licences', { query: { since: `${chinaToday()}T00:00:00+08:00` } }),
     fetch('/metrics').then((r) => (r.ok ? r.text() : '')).catch(() => ''),
   ]);
   if (!stats.ok) return fill(main, h('h1', {}, t('nav.overview')), failed(stats.body));
   const samples = parseMetrics(metrics);
-  const status = (s) => sum(samples, 'tongban_licences', (l) => l.status === s);
+  const status = (s) => (licences.ok ? licences.body.byStatus[s] ?? 0 : sum(samples, 'tongban_licences', (l) => l.status === s));
   const s = stats.body;
   const refusals = Object.entries(s.refusalCodes).sort((a, b) => b[1] - a[1]).slice(0, 12);
   const peers = samples.filter((x) => x.name === 'tongban_peer_trust_list_age_seconds');
@@ -65,8 +67,10 @@ export async function render(main) {
     h('div', { class: 'cards' },
       card(t('overview.records'), sumRecords(s), 'card-records'),
       card(t('overview.recordsToday'), today.ok ? sumRecords(today.body) : '–', 'card-today'),
+      card(t('overview.issuedToday'), licences.ok ? licences.body.issued : '–', 'card-issued-today'),
+      card(t('overview.usedToday'), licences.ok ? licences.body.used : '–', 'card-used-today'),
       card(t('overview.pending'), sum(samples, 'tongban_deliveries_pending'), 'card-pending'),
-      card(t('overview.connections'), sum(samples, 'tongban_connections_open'), 'card-connections'),
+      card(t('overview.connections'), sum(samples, 'tongban_connections_open', (l) => l.kind === 'department'), 'card-connections'),
       card(t('overview.licencesValid'), status('valid'), 'card-valid'),
       card(t('overview.licencesSuspended'), status('suspended'), 'card-suspended'),
       card(t('overview.licencesRevoked'), status('revoked'), 'card-revoked'),

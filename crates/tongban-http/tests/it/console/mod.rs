@@ -10,6 +10,7 @@ mod departments;
 mod items;
 mod keys;
 mod licences;
+mod overview;
 mod peers;
 mod roles;
 mod scale;
