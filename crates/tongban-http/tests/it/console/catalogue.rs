@@ -119,6 +119,53 @@ async fn the_catalogue_is_searched_in_chinese_and_access_applied_for_and_approve
             // And may withdraw it now, not approve it again.
             assert!(console.has(&format!("[data-withdraw='{id}']")).await);
             assert!(!console.has(&format!("[data-approve='{id}']")).await);
+            console.click(&format!("[data-withdraw='{id}']")).await;
+            let asked = console.text("dialog.confirm[open] p").await;
+            assert!(asked.contains("不能再使用"), "{asked}");
+            console.confirm(Some("共享协议到期")).await;
+            console
+                .text_with(&format!("[data-application='{id}']"), "已撤回")
+                .await;
+
+            // A second application, rejected with its reason.
+            let now = served.hub.now();
+            let second = served
+                .hub
+                .access_apply(
+                    samples::CIVIL_AFFAIRS,
+                    "market.entity-registrations",
+                    "再次申请",
+                    now,
+                    now + time::Duration::days(30),
+                )
+                .await
+                .unwrap()
+                .id;
+            console.go("/access").await;
+            console.click(&format!("[data-reject='{second}']")).await;
+            console.confirm(Some("用途不明确")).await;
+            console
+                .text_with(&format!("[data-application='{second}']"), "已驳回")
+                .await;
+            let all = served
+                .hub
+                .access_list_involving(Some(samples::CIVIL_AFFAIRS), None, None, 10)
+                .await
+                .unwrap();
+            let status = |n: u64| {
+                all.iter()
+                    .find(|a| a.id == n)
+                    .map(|a| (a.status.clone(), a.reason.clone()))
+            };
+            assert_eq!(
+                status(id),
+                Some(("withdrawn".into(), Some("共享协议到期".into())))
+            );
+            assert_eq!(
+                status(second),
+                Some(("rejected".into(), Some("用途不明确".into())))
+            );
+            console.screenshot("access-decided").await;
             console.close().await;
             served
         },

@@ -103,6 +103,16 @@ async fn a_licence_issued_in_the_form_is_found_revoked_and_then_refused() {
             console.client.back().await.unwrap();
             console.text_with("#verdict", "核验通过").await;
 
+            // Suspend, then reinstate, each with its reason.
+            console.click("#suspend").await;
+            console.confirm(Some("经营异常名录核查")).await;
+            console.text_with("#verdict", "LICENCE_SUSPENDED").await;
+            console.text_with("#history", "经营异常名录核查").await;
+            console.click("#reinstate").await;
+            console.confirm(Some("核查完毕")).await;
+            console.text_with("#verdict", "核验通过").await;
+            console.text_with("#history", "核查完毕").await;
+
             // Revoke, with a reason, after a confirmation naming what happens.
             console.click("#revoke").await;
             let asked = console.text("dialog.confirm[open] p").await;

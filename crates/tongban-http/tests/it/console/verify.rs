@@ -104,6 +104,30 @@ async fn the_verify_page_shows_valid_tampered_and_wrong_attachments() {
                 "{text}"
             );
 
+            // Dropped on the page rather than chosen: the licence and its
+            // attachment go to their fields (a drop event as the browser
+            // makes one, with the files in its DataTransfer).
+            console.go("/verify").await;
+            console
+                .client
+                .execute(
+                    "const dt = new DataTransfer();
+                     dt.items.add(new File([arguments[0]], 'licence.json', { type: 'application/json' }));
+                     dt.items.add(new File([new Uint8Array(arguments[1])], 'licence.pdf', { type: 'application/pdf' }));
+                     document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));",
+                    vec![
+                        json!(serde_json::to_string(&licence).unwrap()),
+                        json!(samples::sample_pdf("别的文件")),
+                    ],
+                )
+                .await
+                .unwrap();
+            console.click("#verify-submit").await;
+            // The dropped attachment was sent: it is not the licence's.
+            console
+                .text_with("#verdict", "ATTACHMENT_DIGEST_MISMATCH")
+                .await;
+
             // No file: the error is next to the field, nothing is sent.
             console.go("/verify").await;
             console.click("#verify-submit").await;
