@@ -17,6 +17,7 @@ mod scale;
 mod schemas;
 mod verify;
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -30,7 +31,9 @@ use crate::Served;
 /// How long a page may take to show what a test waits for.
 const PATIENCE: Duration = Duration::from_secs(15);
 
-/// A chromedriver process, killed when dropped.
+/// A chromedriver process in a process group of its own, with the
+/// browser it starts: the whole group is killed when dropped, so that a
+/// test that fails before it closes its session leaves no browser behind.
 #[derive(Debug)]
 struct Driver {
     child: Child,
@@ -46,6 +49,7 @@ impl Driver {
             .port();
         let child = Command::new(program)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -56,6 +60,13 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The group's id is chromedriver's own (`process_group(0)`).
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
