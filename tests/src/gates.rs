@@ -2,7 +2,8 @@
 //! half of the store tests needs a server, their S3 half an S3-compatible
 //! server, the CA's cross-check needs the
 //! `openssl` command line and Python's `cryptography`, fault injection
-//! needs root (`chattr +i`, `mount -t tmpfs`).
+//! needs root (`chattr +i`, `mount -t tmpfs`), the web console's tests a
+//! headless Chromium with its chromedriver.
 //!
 //! A gate that is closed never passes silently. The harness captures what
 //! a passing test prints with `eprintln!`, so the notice is written to the
@@ -30,11 +31,20 @@ pub enum Gate {
     Faults,
     /// An S3-compatible server at the endpoint in `TONGBAN_TEST_S3`.
     S3,
+    /// Headless Chromium and chromedriver, announced by
+    /// `TONGBAN_TEST_BROWSER=1`.
+    Browser,
 }
 
 impl Gate {
     /// Every gate.
-    pub const ALL: [Gate; 4] = [Gate::Postgres, Gate::Parsers, Gate::Faults, Gate::S3];
+    pub const ALL: [Gate; 5] = [
+        Gate::Postgres,
+        Gate::Parsers,
+        Gate::Faults,
+        Gate::S3,
+        Gate::Browser,
+    ];
 
     /// Its name in [`REQUIRE_ENV`].
     pub fn name(self) -> &'static str {
@@ -43,6 +53,7 @@ impl Gate {
             Gate::Parsers => "parsers",
             Gate::Faults => "faults",
             Gate::S3 => "s3",
+            Gate::Browser => "browser",
         }
     }
 
@@ -58,6 +69,9 @@ impl Gate {
             Gate::Faults => "run as root on a file system with chattr, as .ci/run does",
             Gate::S3 => {
                 "set TONGBAN_TEST_S3 to an S3-compatible endpoint (eval \"$(.ci/s3.sh)\" starts one), or run .ci/run"
+            }
+            Gate::Browser => {
+                "install chromium and chromium-driver (Debian) and set TONGBAN_TEST_BROWSER=1, or run .ci/run"
             }
         }
     }
@@ -165,6 +179,20 @@ mod tests {
     }
 
     #[test]
+    fn browser_and_its_driver_are_installed() {
+        let Some(browser) = crate::browser() else {
+            return;
+        };
+        for program in [&browser.chromium, &browser.chromedriver] {
+            let version = std::process::Command::new(program)
+                .arg("--version")
+                .output()
+                .unwrap_or_else(|e| panic!("TONGBAN_TEST_BROWSER is set, but {program}: {e}"));
+            assert!(version.status.success(), "{program} --version: {version:?}");
+        }
+    }
+
+    #[test]
     fn faults_can_be_injected() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
         let file = dir.path().join("file");
@@ -192,15 +220,20 @@ mod tests {
 
     #[test]
     fn required_gates_are_those_named_or_all_in_ci() {
-        let cases: [(Option<&str>, &str, [bool; 4]); 8] = [
-            (None, "", [false, false, false, false]),
-            (Some(""), "", [false, false, false, false]),
-            (Some("true"), "", [true, true, true, true]),
-            (None, "all", [true, true, true, true]),
-            (None, "postgres", [true, false, false, false]),
-            (None, "parsers, faults", [false, true, true, false]),
-            (None, "postgres,s3", [true, false, false, true]),
-            (None, "postgresql,fault,s3x", [false, false, false, false]),
+        let cases: [(Option<&str>, &str, [bool; 5]); 9] = [
+            (None, "", [false, false, false, false, false]),
+            (Some(""), "", [false, false, false, false, false]),
+            (Some("true"), "", [true, true, true, true, true]),
+            (None, "all", [true, true, true, true, true]),
+            (None, "postgres", [true, false, false, false, false]),
+            (None, "parsers, faults", [false, true, true, false, false]),
+            (None, "postgres,s3", [true, false, false, true, false]),
+            (None, "browser", [false, false, false, false, true]),
+            (
+                None,
+                "postgresql,fault,s3x",
+                [false, false, false, false, false],
+            ),
         ];
         for (ci, listed, want) in cases {
             let got = Gate::ALL.map(|g| g.required_by(ci, listed));

@@ -141,6 +141,43 @@ pub fn parsers_enabled() -> bool {
     false
 }
 
+/// Environment variable announcing that headless Chromium and its
+/// chromedriver are installed (`.ci/run` installs Debian's `chromium` and
+/// `chromium-driver` and sets it to 1).
+pub const BROWSER_ENV: &str = "TONGBAN_TEST_BROWSER";
+
+/// Where the browser tests find their programs.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    /// The browser (`chromium`, or `TONGBAN_TEST_CHROMIUM`).
+    pub chromium: String,
+    /// Its WebDriver server (`chromedriver`, or `TONGBAN_TEST_CHROMEDRIVER`).
+    pub chromedriver: String,
+}
+
+/// The browser the console's tests drive; `None` when
+/// [`BROWSER_ENV`] is unset, after saying that they are skipped (or
+/// failing, where the browser's gate is required).
+pub fn browser() -> Option<Browser> {
+    if std::env::var_os(BROWSER_ENV).is_some_and(|v| !v.is_empty()) {
+        let program = |env: &str, default: &str| {
+            std::env::var(env)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        return Some(Browser {
+            chromium: program("TONGBAN_TEST_CHROMIUM", "chromium"),
+            chromedriver: program("TONGBAN_TEST_CHROMEDRIVER", "chromedriver"),
+        });
+    }
+    gates::Gate::Browser.skip(
+        "the web console in headless Chromium",
+        &format!("{BROWSER_ENV} is not set"),
+    );
+    None
+}
+
 /// Environment variable naming the S3-compatible endpoint for blob tests
 /// (`http://127.0.0.1:55433` from `.ci/s3.sh`).
 pub const S3_ENV: &str = "TONGBAN_TEST_S3";

@@ -5,7 +5,8 @@
 //! problems in one place ([`problem`]). Areas each have their router
 //! ([`health`], [`verify`], [`publish`], [`check`]), merged by [`router`],
 //! which also records every route it serves so that the OpenAPI document
-//! ([`openapi`]) can be held against the routes that exist.
+//! ([`openapi`]) can be held against the routes that exist. The web
+//! console ([`console`]) is served beside them, a client of that API.
 //!
 //! The server is a library call, [`serve`], on a listener the caller binds
 //! (tests bind 127.0.0.1:0), and stops on the future it is given.
@@ -14,6 +15,7 @@
 pub mod admin;
 mod body;
 pub mod check;
+pub mod console;
 pub mod health;
 pub mod identity;
 pub mod openapi;
@@ -269,6 +271,7 @@ pub fn router(state: HttpState) -> Router {
     let limit = state.config.body_limit;
     api()
         .router
+        .merge(console::router())
         .fallback(problem::route_unknown)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -23,6 +23,7 @@ use crate::Api;
         crate::publish::trust,
         crate::publish::status_list,
         crate::check::qr,
+        crate::check::qr_svg,
         crate::check::check,
         openapi_json,
     ),

@@ -138,6 +138,11 @@ impl IntoResponse for Problem {
 
 /// A path nothing is served at.
 pub(crate) async fn route_unknown() -> Problem {
+    unknown_route()
+}
+
+/// What [`route_unknown`] answers.
+pub(crate) fn unknown_route() -> Problem {
     Problem::coded(
         StatusCode::NOT_FOUND,
         Code::RouteUnknown,

@@ -64,7 +64,8 @@ pub use import::{
 };
 pub use keystore::{KeyStore, KeyStoreError, SealedStatus};
 pub use licences::{
-    AttachmentInput, Export, Found, IssueInput, MAX_USE_CAUSE_CHARS, OnlineVerify, Query,
+    AttachmentInput, Export, Found, IssueInput, LicenceActivity, MAX_USE_CAUSE_CHARS, OnlineVerify,
+    Query,
 };
 pub use order_exchange::{OrderStanding, OrderStepInput, parse_category};
 pub use order_notices::{HOTLINE_TOPIC, ORDER_NOTICE_SCHEMA};

@@ -233,6 +233,22 @@ pub struct Query {
     pub case_ref: Option<String>,
 }
 
+/// Licences issued and read since an instant (the console's overview).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenceActivity {
+    /// From when.
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: time::OffsetDateTime,
+    /// Licences issued since then.
+    pub issued: i64,
+    /// Licence-use records (用证记录) written since then: reads with a
+    /// stated purpose.
+    pub used: i64,
+    /// Licences of this hub by status, now.
+    pub by_status: std::collections::BTreeMap<String, i64>,
+}
+
 impl Query {
     pub(crate) fn check(&self) -> Result<()> {
         if self.use_cause.trim().is_empty() {
@@ -902,6 +918,29 @@ impl Service {
     /// The licence-use records of one licence, newest first, at most `limit`.
     pub async fn uses_of_licence(&self, identifier: &str, limit: usize) -> Result<Vec<UseRow>> {
         Ok(self.store.uses_of_licence(identifier, limit).await?)
+    }
+
+    /// Licences issued and licence-use records written since `since`, and
+    /// the licences of this hub by status now.
+    pub async fn licence_activity(&self, since: time::OffsetDateTime) -> Result<LicenceActivity> {
+        let (issued, used) = self.store.licence_activity_since(since).await?;
+        let by_status = self.store.licence_counts().await?.into_iter().collect();
+        Ok(LicenceActivity {
+            since,
+            issued,
+            used,
+            by_status,
+        })
+    }
+
+    /// A licence's status changes (suspend, reinstate, revoke, each with
+    /// its reason, actor and time), oldest first, at most `limit`.
+    pub async fn licence_status_history(
+        &self,
+        identifier: &str,
+        limit: usize,
+    ) -> Result<Vec<tongban_store::StatusEventRow>> {
+        Ok(self.store.licence_status_events(identifier, limit).await?)
     }
 
     /// The most recent licence-use records (of `requester`'s reads only,

@@ -86,7 +86,7 @@ pub use exchange::{Accepted, AckSet, BlobInfo, BlobReach, MAX_ACCEPT_BATCH, NewM
 pub use hotline::{OrderCounts, OrderRouteRow, WorkOrderRow, WorkOrderStepRow};
 pub use integrity::{DatabaseCheck, MAX_BLOB_PAGE, MAX_DATABASE_PROBLEMS};
 pub use keys::KeyRow;
-pub use licences::{LicenceRow, LicenceState, StatusEvent, UseRecord, UseRow};
+pub use licences::{LicenceRow, LicenceState, StatusEvent, StatusEventRow, UseRecord, UseRow};
 pub use outbox::{MAX_OUTBOX_BATCH, OutboxRow};
 pub use peers::{PeerRow, PeerTrustRow};
 pub use schemas::{SchemaInsert, SchemaRow};

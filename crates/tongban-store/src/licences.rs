@@ -109,6 +109,21 @@ pub struct StatusEvent {
     pub at: time::OffsetDateTime,
 }
 
+/// A status change as recorded (注销 / 中止 / 恢复).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusEventRow {
+    /// `suspend`, `reinstate` or `revoke`.
+    pub action: String,
+    /// Why.
+    pub reason: String,
+    /// Who changed it.
+    pub actor: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+}
+
 /// A licence-use record to write (用证记录).
 #[derive(Debug, Clone)]
 pub struct UseRecord {
@@ -332,6 +347,22 @@ impl Store {
         })
     }
 
+    /// Licences issued, and licence-use records (用证记录) written, at or
+    /// after `since`.
+    pub async fn licence_activity_since(&self, since: time::OffsetDateTime) -> Result<(i64, i64)> {
+        on_db!(&self.db, pool => {
+            let issued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM licences WHERE issued_at >= $1")
+                .bind(unix(since))
+                .fetch_one(pool)
+                .await?;
+            let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM licence_uses WHERE at >= $1")
+                .bind(unix(since))
+                .fetch_one(pool)
+                .await?;
+            Ok((issued, used))
+        })
+    }
+
     /// Changes a licence's status if it is currently in one of `from`, and
     /// records the event, in one transaction. Returns the previous status,
     /// or `None` when the licence does not exist.
@@ -457,6 +488,30 @@ impl Store {
                 .await?
         });
         self.uses_by_id(&ids).await
+    }
+
+    /// A licence's status changes, oldest first, at most `limit`.
+    pub async fn licence_status_events(
+        &self,
+        identifier: &str,
+        limit: usize,
+    ) -> Result<Vec<StatusEventRow>> {
+        let limit = i64::try_from(limit.min(MAX_BATCH)).unwrap_or(0);
+        on_db!(&self.db, pool => {
+            sqlx::query("SELECT action, reason, actor, at FROM licence_status_events WHERE identifier = $1 ORDER BY id LIMIT $2")
+                .bind(identifier)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|r| Ok(StatusEventRow {
+                    action: r.text("action")?,
+                    reason: r.text("reason")?,
+                    actor: r.text("actor")?,
+                    at: from_unix(r.int("at")?)?,
+                }))
+                .collect()
+        })
     }
 
     /// The most recent use records (optionally of one requester).

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tongban_licence::Verification;
 use tongban_service::{Action, AttachmentInput, Found, IssueInput, Query};
-use tongban_store::UseRow;
+use tongban_store::{StatusEventRow, UseRow};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::{Body, Caller, Listed, Page, Params, Refused, created};
@@ -38,6 +38,8 @@ pub(crate) fn routes() -> Api {
         .needs(Action::LicencesStatus)
         .get("/v1/licences/{identifier}/uses", uses_of)
         .needs(Action::LicencesRead)
+        .get("/v1/licences/{identifier}/history", history)
+        .needs(Action::LicencesRead)
         .get("/v1/licence-uses", recent_uses)
         .needs(Action::LicencesRead)
 }
@@ -45,7 +47,17 @@ pub(crate) fn routes() -> Api {
 /// This area's part of the OpenAPI document.
 #[derive(Debug, OpenApi)]
 #[openapi(
-    paths(issue, find, show, suspend, reinstate, revoke, uses_of, recent_uses),
+    paths(
+        issue,
+        find,
+        show,
+        suspend,
+        reinstate,
+        revoke,
+        uses_of,
+        history,
+        recent_uses
+    ),
     components(schemas(StatusChange))
 )]
 pub(crate) struct Doc;
@@ -376,6 +388,30 @@ pub(crate) async fn uses_of(
         .uses_of_licence(&identifier, page.wanted())
         .await?;
     Ok(Json(page.of_list(uses)))
+}
+
+/// A licence's status history, oldest first: each suspension,
+/// reinstatement and revocation with its reason, who made it and when.
+/// Its issuer's operators see it (and a region administrator), as they
+/// see its use records.
+#[utoipa::path(get, path = "/v1/licences/{identifier}/history", tag = "licences",
+    params(("identifier" = String, Path, description = "证照标识"), UsesQuery),
+    security(("token" = []), ("clientCertificate" = [])),
+    responses((status = 200, description = "a page of status changes (`action`, `reason`, `actor`, `at`)", body = Object), Refused))]
+pub(crate) async fn history(
+    State(state): State<HttpState>,
+    caller: Caller,
+    Path(identifier): Path<String>,
+    Params(q): Params<UsesQuery>,
+) -> Result<Json<Listed<StatusEventRow>>, Problem> {
+    let page = Page::of(q.limit, q.offset)?;
+    let issuer = state.hub.licence_issuer(&identifier).await?;
+    caller.may_for(Action::LicencesRead, &issuer)?;
+    let events = state
+        .hub
+        .licence_status_history(&identifier, page.wanted())
+        .await?;
+    Ok(Json(page.of_list(events)))
 }
 
 /// The most recent licence-use records, newest first: an operator's

@@ -29,6 +29,7 @@ mod schemas;
 mod statistics;
 mod supervision;
 mod tokens;
+mod whoami;
 
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::StatusCode;
@@ -61,6 +62,7 @@ pub(crate) fn routes() -> Api {
         .merge(hotline::routes())
         .merge(tokens::routes())
         .merge(notices::routes())
+        .merge(whoami::routes())
 }
 
 /// Every area's part of the OpenAPI document.
@@ -83,6 +85,7 @@ pub(crate) fn documents() -> Vec<utoipa::openapi::OpenApi> {
         hotline::Doc::openapi(),
         tokens::Doc::openapi(),
         notices::Doc::openapi(),
+        whoami::Doc::openapi(),
     ]
 }
 

@@ -4,6 +4,7 @@
 
 mod admin;
 mod bad_input;
+mod console;
 mod health;
 mod openapi;
 mod printout;

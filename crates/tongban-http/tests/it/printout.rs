@@ -29,6 +29,18 @@ async fn the_qr_payload_is_short_and_leads_to_the_status() {
         assert_eq!(qr["bytes"], payload.len());
         assert!(payload.len() <= MAX_QR_PAYLOAD, "{} bytes", payload.len());
 
+        // The code itself, drawn: exactly that payload at level M.
+        let svg = served
+            .get(&format!("/v1/licences/{identifier}/qr.svg"))
+            .await;
+        assert_eq!(svg.status(), 200);
+        assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+        let svg = svg.text().await.unwrap();
+        assert!(svg.contains("<svg") && svg.contains("<path"), "{svg}");
+        assert_eq!(svg, tongban_http::check::qr_code_svg(payload).unwrap());
+        // The longest payload served still fits.
+        assert!(tongban_http::check::qr_code_svg(&"x".repeat(MAX_QR_PAYLOAD)).is_ok());
+
         // The check, at the path of the payload.
         let path = payload.trim_start_matches("https://tongban.huadu.gz.gov.cn");
         let response = served.get(path).await;
@@ -65,6 +77,14 @@ async fn the_qr_payload_is_short_and_leads_to_the_status() {
         let p = problem(served.get(&format!("/v1/licences/{unknown}/qr")).await, 404).await;
         assert_eq!(p["code"], "LICENCE_NOT_FOUND");
         let p = problem(served.get("/v1/check/1.2.3").await, 400).await;
+        assert_eq!(p["code"], "IDENTIFIER_INVALID");
+        let p = problem(
+            served.get(&format!("/v1/licences/{unknown}/qr.svg")).await,
+            404,
+        )
+        .await;
+        assert_eq!(p["code"], "LICENCE_NOT_FOUND");
+        let p = problem(served.get("/v1/licences/1.2.3/qr.svg").await, 400).await;
         assert_eq!(p["code"], "IDENTIFIER_INVALID");
         served.stop().await;
         backend

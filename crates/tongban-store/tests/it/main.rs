@@ -359,6 +359,23 @@ async fn status_changes_follow_the_rules() {
                 .unwrap(),
             None
         );
+        // Each change that happened is recorded, in order; refused ones are not.
+        let history = store.licence_status_events("A", 100).await.unwrap();
+        let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["suspend", "reinstate", "revoke"]);
+        assert!(
+            history
+                .iter()
+                .all(|e| e.reason == "test" && e.actor == "admin" && e.at == NOW)
+        );
+        assert_eq!(store.licence_status_events("A", 2).await.unwrap().len(), 2);
+        assert!(
+            store
+                .licence_status_events("B", 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(
             store
                 .status_indices("11440114MB2C00007U", 0, Revoked)

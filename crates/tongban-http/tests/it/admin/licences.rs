@@ -60,6 +60,11 @@ pub async fn calls(served: &Served) -> Vec<Call> {
             format!("/v1/licences/{id}/uses"),
         )
         .about(market),
+        Call::get(
+            "/v1/licences/{identifier}/history",
+            format!("/v1/licences/{id}/history"),
+        )
+        .about(market),
         Call::get("/v1/licence-uses", "/v1/licence-uses?limit=10"),
     ]
 }
@@ -282,6 +287,27 @@ async fn reads_state_their_purpose_and_only_the_issuer_changes_status() {
                 .collect();
             assert_eq!(changes.len(), 3, "{entries:?}");
             assert!(changes.iter().all(|e| e.actor == market), "{changes:?}");
+            // The status history: each change with its reason and actor,
+            // oldest first; its issuer's to see, not another department's.
+            let history = served
+                .read(&tokens.market, &format!("/v1/licences/{id}/history"))
+                .await;
+            let steps: Vec<&str> = history["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["action"].as_str().unwrap())
+                .collect();
+            assert_eq!(steps, ["suspend", "reinstate", "revoke"], "{history}");
+            assert_eq!(history["items"][0]["reason"], "经营异常");
+            assert_eq!(history["items"][0]["actor"], market);
+            served
+                .refuses(
+                    civil
+                        .get(format!("/v1/licences/{id}/history"))
+                        .refused(403, "FORBIDDEN"),
+                )
+                .await;
             served
                 .refuses(
                     asking(&tokens.market)

@@ -97,8 +97,83 @@ async fn a_bad_day_and_an_operator_are_refused() {
 
 /// The sample calls of this area, for the role matrix.
 pub async fn calls(_served: &Served) -> Vec<Call> {
-    vec![Call::get(
-        "/v1/statistics",
-        "/v1/statistics?since=2026-01-01",
-    )]
+    vec![
+        Call::get("/v1/statistics", "/v1/statistics?since=2026-01-01"),
+        Call::get(
+            "/v1/statistics/licences",
+            "/v1/statistics/licences?since=2026-01-01T00:00:00%2B08:00",
+        ),
+    ]
+}
+
+/// Licences issued and read since an instant (China time in, any offset):
+/// earlier ones are not counted; a bad instant is refused.
+#[tokio::test]
+async fn licence_activity_is_counted_from_an_instant() {
+    each_served(
+        "http_admin_statistics_licences",
+        |_| {},
+        |served| async move {
+            let tokens = Tokens::make(&served).await;
+            let before = served.hub.now() - time::Duration::seconds(2);
+            let licence = crate::business_licence(&served.hub, None).await;
+            let id = licence["licence"]["identifier"].as_str().unwrap();
+            let read = tongban_service::Query {
+                requester: samples::CIVIL_AFFAIRS.into(),
+                use_cause: "核验".into(),
+                case_ref: None,
+            };
+            served.hub.show(id, &read).await.unwrap();
+            served.hub.revoke(id, "admin", "测试").await.unwrap();
+            // Written in China time (+08:00), as the console asks.
+            let china = |t: time::OffsetDateTime| {
+                let t = t.to_offset(time::macros::offset!(+8));
+                format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}%2B08:00",
+                    t.year(),
+                    u8::from(t.month()),
+                    t.day(),
+                    t.hour(),
+                    t.minute(),
+                    t.second()
+                )
+            };
+            let since = china(before);
+            let counted = served
+                .read(
+                    &tokens.auditor,
+                    &format!("/v1/statistics/licences?since={since}"),
+                )
+                .await;
+            assert_eq!(counted["issued"], 1, "{counted}");
+            assert_eq!(counted["used"], 1, "{counted}");
+            assert_eq!(counted["byStatus"]["revoked"], 1, "{counted}");
+            let later = china(served.hub.now() + time::Duration::minutes(1));
+            let none = served
+                .read(
+                    &tokens.auditor,
+                    &format!("/v1/statistics/licences?since={later}"),
+                )
+                .await;
+            assert_eq!(
+                (none["issued"].as_i64(), none["used"].as_i64()),
+                (Some(0), Some(0))
+            );
+            served
+                .refused_each(&[
+                    asking(&tokens.auditor)
+                        .get("/v1/statistics/licences?since=2026-05-20")
+                        .refused(400, "REQUEST_INVALID"),
+                    asking(&tokens.auditor)
+                        .get("/v1/statistics/licences")
+                        .refused(400, "REQUEST_INVALID"),
+                    asking(&tokens.market)
+                        .get("/v1/statistics/licences?since=2026-01-01T00:00:00Z")
+                        .refused(403, "FORBIDDEN"),
+                ])
+                .await;
+            served
+        },
+    )
+    .await;
 }
