@@ -73,19 +73,21 @@
 //!
 //! # Cost
 //!
-//! A multiplication by ℓ costs a little over half a strict verification
-//! (ℓ − 1 = 2^252 + a 125-bit number is sparse in NAF form). The exact check
-//! does one per item; together with the item's share of the equation that
-//! about what strict verification costs (measured: 0.94–1.16 × one by one),
-//! so it buys nothing over verifying one by one. A round costs one such
-//! multiplication plus a subset sum: the subset sums are done a few rounds
-//! at a time, each item going into one of 2^w buckets by its w round bits
-//! (one addition per item), each round's sum then read off the buckets
-//! (about 2^(w+1) additions for w rounds), w chosen for the batch size.
-//! The rounds are thus a fixed cost of about 70 strict verifications that a
-//! large batch amortises: per item, a batch of 1,000 costs under half of
-//! strict verification. Batches below [`MIN_BATCH`], the measured
-//! break-even (`tongban-bench batch`), are verified one by one.
+//! A multiplication by ℓ costs about nine tenths of a strict verification
+//! (the same 253 doublings; ℓ − 1 = 2^252 + a 125-bit number is sparse in
+//! NAF form, and nothing is hashed or compressed). The exact check does
+//! one per item; with the item's share of the equation that comes to what
+//! strict verification costs (0.95–1.03 × one by one, `tongban-bench
+//! batch`), so it buys nothing over verifying one by one. A round costs
+//! one such multiplication plus a subset sum: the subset sums are done a
+//! few rounds at a time, each item going into one of 2^w buckets by its w
+//! round bits (one addition per item), each round's sum then read off the
+//! buckets (about 2^(w+1) additions for w rounds), w chosen for the batch
+//! size. The rounds are thus a fixed cost, about 115 strict verifications,
+//! that a large batch amortises: a batch of 1,000 verified 2.3 × as fast
+//! as one by one, within a tenth of what 48 rounds cost. Batches below
+//! [`MIN_BATCH`], the measured break-even (176 items, 1.02 × one by one;
+//! 0.97 × at 160), are verified one by one.
 //!
 //! When the equation fails, or the operating system gives no randomness,
 //! every item is checked with strict verification, so that the result names
@@ -121,7 +123,7 @@ pub const MIN_TORSION_ROUNDS: usize = 99;
 
 /// Smallest batch for which the batch equation is used by default: below
 /// it, verifying one by one was faster (`tongban-bench batch`).
-pub const MIN_BATCH: usize = 160;
+pub const MIN_BATCH: usize = 176;
 
 /// One signature to check.
 #[derive(Debug, Clone, Copy)]
