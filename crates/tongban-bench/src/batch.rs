@@ -23,7 +23,7 @@ pub struct BatchBenchArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "8,16,24,32,48,64,96,128,160,192,256,512,1000"
+        default_value = "8,16,24,32,48,64,96,128,160,176,192,256,512,1000"
     )]
     sizes: Vec<usize>,
     /// Distinct signing keys in a batch (items take them in turn).
@@ -187,12 +187,13 @@ fn to_json(figures: &[SizeFigures], raw: &Raw, warnings: &[String]) -> Value {
                 .iter()
                 .map(|(name, rate)| ((*name).to_owned(), json!(rate.round())))
                 .collect();
-            let vs_one: serde_json::Map<String, Value> = f
-                .rates
-                .iter()
-                .map(|(name, rate)| ((*name).to_owned(), json!(round2(rate / f.rate("oneByOne")))))
-                .collect();
-            json!({"size": f.size, "perSec": per_sec, "vsOneByOne": vs_one, "vsRaw": round2(f.rate("rounds") / raw.one)})
+            let ratios = |to: f64| -> serde_json::Map<String, Value> {
+                f.rates
+                    .iter()
+                    .map(|(name, rate)| ((*name).to_owned(), json!(round2(rate / to))))
+                    .collect()
+            };
+            json!({"size": f.size, "perSec": per_sec, "vsOneByOne": ratios(f.rate("oneByOne")), "vsRaw": ratios(raw.one)})
         })
         .collect();
     json!({
@@ -249,5 +250,31 @@ fn print(figures: &[SizeFigures], raw: &Raw, warnings: &[String]) {
     );
     for w in warnings {
         eprintln!("{w}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SizeFigures, break_even};
+
+    fn at(size: usize, one: f64, rounds: f64) -> SizeFigures {
+        SizeFigures {
+            size,
+            rates: vec![("oneByOne", one), ("rounds", rounds)],
+        }
+    }
+
+    #[test]
+    fn the_break_even_is_where_the_batch_stays_ahead() {
+        // Ahead at 32 by noise, behind at 64, ahead from 128 on.
+        let figures = [
+            at(32, 100.0, 110.0),
+            at(64, 100.0, 90.0),
+            at(128, 100.0, 120.0),
+            at(256, 100.0, 180.0),
+        ];
+        assert_eq!(break_even(&figures, "rounds"), Some(128));
+        assert_eq!(break_even(&figures[..2], "rounds"), None);
+        assert_eq!(break_even(&[], "rounds"), None);
     }
 }
