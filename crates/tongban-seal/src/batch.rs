@@ -42,7 +42,9 @@
 //! item `i` exactly when `D_i = 0` and `T_i = 0`. The equation is
 //! `Σ z_i·([s_i]B − [k_i]A_i − R_i) = Σ z_i·D_i − Σ z_i·T_i = 0`, with
 //! independent uniform 128-bit `z_i`; the two sums lie in subgroups that
-//! meet only in 0, so both must vanish.
+//! meet only in 0, so both must vanish. (The multiplier of `R_i` is the
+//! scalar −z_i, the integer ℓ − z_i, which acts on `T_i` through its
+//! residue modulo 8: as uniform as z_i's.)
 //!
 //! * Some `D_j ≠ 0`: fix every `z_i` but `z_j`; the 2^128 values of `z_j`
 //!   are distinct modulo the group order ℓ > 2^252 and `D_j` has order ℓ, so
@@ -52,8 +54,9 @@
 //!   (ℓ is odd, so `[ℓ]` is a bijection on the torsion). Fixing every bit
 //!   but `b_j`, the two sums `S` and `S + T_j` cannot both be 0, so a round
 //!   misses with probability ≤ ½, whatever the signer chose. The equation
-//!   itself misses `Σ z_i·T_i ≠ 0` with probability ≤ ½ too (`z_j` mod 8 is
-//!   uniform). Rounds and multipliers are independent, so `m` rounds miss
+//!   itself misses `Σ z_i·T_i ≠ 0` with probability ≤ ½ too: fixing every
+//!   multiplier but `z_j`, whose residue modulo 8 is uniform, multiplying
+//!   `T_j ≠ 0` by it gives each point at most 4 times in 8. Rounds and multipliers are independent, so `m` rounds miss
 //!   with probability ≤ 2^−(m+1).
 //!
 //! So a call on a batch holding an item strict verification rejects returns
@@ -85,7 +88,7 @@
 //! buckets (about 2^(w+1) additions for w rounds), w chosen for the batch
 //! size. The rounds are thus a fixed cost, about 115 strict verifications,
 //! that a large batch amortises: a batch of 1,000 verified 2.3 × as fast
-//! as one by one, within a tenth of what 48 rounds cost. Batches below
+//! as one by one, at about a tenth more per item than 48 rounds cost. Batches below
 //! [`MIN_BATCH`], the measured break-even (176 items, 1.02 × one by one;
 //! 0.97 × at 160), are verified one by one.
 //!
