@@ -17,6 +17,7 @@ macro_rules! eprintln {
 }
 
 mod audit;
+mod batch;
 mod catalogue;
 mod cluster;
 mod exchange;
@@ -61,6 +62,9 @@ struct Cli {
 enum Command {
     /// Licence issuance and verification against raw Ed25519.
     Licences(licences::LicenceBenchArgs),
+    /// Batch signature verification against one by one, by batch size and
+    /// torsion check: the break-even behind the minimum batch.
+    Batch(batch::BatchBenchArgs),
     /// Audit log append and verification rates at scale (default 1,000,000 entries).
     Audit(audit::AuditBenchArgs),
     /// The exchange end to end: the hub against raw Ed25519 and NATS JetStream.
@@ -120,6 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Licences(args) => licences::run(args, json).await,
         Command::Audit(args) => audit::run(args, json).await,
+        Command::Batch(args) => batch::run(args, json).await,
         Command::Exchange(args) => exchange::run(args, json).await,
         Command::Catalogue(args) => catalogue::run(args, json).await,
         Command::Idle(args) => idle::run(args, json).await,

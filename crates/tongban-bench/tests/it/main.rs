@@ -47,7 +47,7 @@ fn subcommands() -> Vec<String> {
 #[test]
 fn every_benchmark_speaks_json_in_camel_case() {
     // The benchmarks, as small as they go.
-    let runs: [&[&str]; 7] = [
+    let runs: [&[&str]; 8] = [
         &[
             "licences",
             "--count",
@@ -60,6 +60,15 @@ fn every_benchmark_speaks_json_in_camel_case() {
             "0.05",
         ],
         &["audit", "--entries", "10", "--batch", "5"],
+        &[
+            "batch",
+            "--sizes",
+            "2,4",
+            "--seconds",
+            "0.03",
+            "--raw-seconds",
+            "0.05",
+        ],
         &["catalogue", "--resources", "40", "--queries", "4"],
         &[
             "exchange",

@@ -5,7 +5,7 @@ use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha512};
-use tongban_seal::batch::{self, BatchItem, MIN_BATCH};
+use tongban_seal::batch::{self, BatchItem, BatchVerifier, MIN_BATCH, MIN_TORSION_ROUNDS};
 use tongban_seal::{PublicKey, Signature, SigningKey};
 
 /// A signer that knows its secret scalar, so it can craft malformed
@@ -242,77 +242,95 @@ fn weak_and_torsion_keys_are_refused_at_registration() {
     assert!(PublicKey::from_bytes((a + ED25519_BASEPOINT_POINT).compress().as_bytes()).is_ok());
 }
 
-#[test]
-fn each_crafted_input_alone_in_an_honest_batch() {
-    let (keys, honest) = honest(MIN_BATCH + 3);
-    let publics: Vec<PublicKey> = keys.iter().map(|k| k.public()).collect();
-    for case in crafted_cases() {
-        for _attempt in 0..4 {
-            let mut items: Vec<BatchItem<'_>> = honest
-                .iter()
-                .map(|(k, m, s)| BatchItem {
-                    key: &publics[*k],
-                    message: m,
-                    signature: s,
-                })
-                .collect();
-            items.insert(
-                11,
-                BatchItem {
-                    key: &case.key,
-                    message: &case.message,
-                    signature: &case.signature,
-                },
-            );
-            let batch = batch::verify_batch(&items);
-            let strict = batch::verify_each(&items);
-            assert_eq!(batch, strict, "case {}", case.name);
-            assert!(!batch[11], "case {} accepted by batch", case.name);
-            assert_eq!(
-                batch.iter().filter(|ok| **ok).count(),
-                honest.len(),
-                "case {}",
-                case.name
-            );
-        }
-    }
+/// The default verifier, the fewest rounds allowed and the exact check,
+/// each using the batch equation from two items on.
+fn verifiers() -> Vec<BatchVerifier> {
+    vec![
+        BatchVerifier::default().min_batch(2),
+        BatchVerifier::with_rounds(MIN_TORSION_ROUNDS)
+            .unwrap()
+            .min_batch(2),
+        BatchVerifier::exact().min_batch(2),
+    ]
 }
 
-#[test]
-fn all_crafted_inputs_together() {
-    let (keys, honest) = honest(MIN_BATCH * 4);
-    let publics: Vec<PublicKey> = keys.iter().map(|k| k.public()).collect();
-    let cases = crafted_cases();
-    let mut items: Vec<BatchItem<'_>> = honest
+fn items_of<'a>(publics: &'a [PublicKey], signed: &'a [Signed]) -> Vec<BatchItem<'a>> {
+    signed
         .iter()
         .map(|(k, m, s)| BatchItem {
             key: &publics[*k],
             message: m,
             signature: s,
         })
-        .collect();
-    for (i, case) in cases.iter().enumerate() {
-        items.insert(
-            i * 7,
-            BatchItem {
-                key: &case.key,
-                message: &case.message,
-                signature: &case.signature,
-            },
-        );
+        .collect()
+}
+
+#[test]
+fn each_crafted_input_alone_in_an_honest_batch() {
+    let (keys, honest) = honest(13);
+    let publics: Vec<PublicKey> = keys.iter().map(|k| k.public()).collect();
+    for verifier in verifiers() {
+        for case in crafted_cases() {
+            for _attempt in 0..4 {
+                let mut items = items_of(&publics, &honest);
+                items.insert(
+                    11,
+                    BatchItem {
+                        key: &case.key,
+                        message: &case.message,
+                        signature: &case.signature,
+                    },
+                );
+                let batch = verifier.verify(&items);
+                let strict = batch::verify_each(&items);
+                assert_eq!(batch, strict, "case {} ({verifier:?})", case.name);
+                assert!(!batch[11], "case {} accepted by batch", case.name);
+                assert_eq!(
+                    batch.iter().filter(|ok| **ok).count(),
+                    honest.len(),
+                    "case {}",
+                    case.name
+                );
+            }
+        }
     }
-    for _ in 0..8 {
-        assert_eq!(batch::verify_batch(&items), batch::verify_each(&items));
+}
+
+#[test]
+fn all_crafted_inputs_together() {
+    let cases = crafted_cases();
+    let with = |n: usize, verify: &dyn Fn(&[BatchItem<'_>]) -> Vec<bool>| {
+        let (keys, honest) = honest(n);
+        let publics: Vec<PublicKey> = keys.iter().map(|k| k.public()).collect();
+        let mut items = items_of(&publics, &honest);
+        for (i, case) in cases.iter().enumerate() {
+            items.insert(
+                i * 3,
+                BatchItem {
+                    key: &case.key,
+                    message: &case.message,
+                    signature: &case.signature,
+                },
+            );
+        }
+        for _ in 0..4 {
+            assert_eq!(verify(&items), batch::verify_each(&items));
+        }
+    };
+    for verifier in verifiers() {
+        with(60, &|items| verifier.verify(items));
     }
+    // The default verifier at the default minimum batch.
+    with(MIN_BATCH, &batch::verify_batch);
 }
 
 #[test]
 fn only_torsion_crafted_items_in_a_batch() {
     // A batch where the equation itself holds up to torsion for every item:
-    // only the torsion rounds stand between the batch and a wrong "valid".
+    // only the torsion check stands between the batch and a wrong "valid".
     let c = Crafter::new(21);
     let mut owned = Vec::new();
-    for i in 0..MIN_BATCH as u64 {
+    for i in 0..48u64 {
         let message = format!("all torsion {i}").into_bytes();
         // Half honest, half with an order-2 component, pairs cancel in sum.
         let t = if i % 2 == 0 {
@@ -330,10 +348,107 @@ fn only_torsion_crafted_items_in_a_batch() {
             signature: s,
         })
         .collect();
-    for _ in 0..16 {
-        let batch = batch::verify_batch(&items);
-        assert_eq!(batch, batch::verify_each(&items));
-        assert_eq!(batch.iter().filter(|ok| **ok).count(), MIN_BATCH / 2);
+    for verifier in verifiers() {
+        for _ in 0..8 {
+            let batch = verifier.verify(&items);
+            assert_eq!(batch, batch::verify_each(&items));
+            assert_eq!(batch.iter().filter(|ok| **ok).count(), 24);
+        }
+    }
+}
+
+#[test]
+fn crafted_torsion_spread_across_several_keys() {
+    // Three signers each put torsion into some of their R, chosen so that
+    // the components cancel across keys (T under one key, −T under another,
+    // order-2 components in pairs): merging the A terms of one key must not
+    // let a cross-key cancellation through.
+    let crafters: Vec<Crafter> = (40..43).map(Crafter::new).collect();
+    let plan: [(usize, usize); 8] = [
+        (0, 1),
+        (1, 7),
+        (2, 4),
+        (0, 4),
+        (1, 2),
+        (2, 6),
+        (0, 3),
+        (2, 5),
+    ];
+    let mut owned = Vec::new();
+    for (n, (signer, torsion)) in plan.into_iter().enumerate() {
+        let message = format!("spread {n}").into_bytes();
+        let signature =
+            crafters[signer].sign_with_torsion(&message, 200 + n as u64, EIGHT_TORSION[torsion]);
+        assert!(!crafters[signer].public.verify_strict(&message, &signature));
+        owned.push((signer, message, signature));
+    }
+    // And honest signatures by the same three keys.
+    for n in 0..12u64 {
+        let signer = (n % 3) as usize;
+        let message = format!("honest by crafter {n}").into_bytes();
+        let signature =
+            crafters[signer].sign_with_torsion(&message, 300 + n, EdwardsPoint::default());
+        assert!(crafters[signer].public.verify_strict(&message, &signature));
+        owned.push((signer, message, signature));
+    }
+    let (keys, honest) = honest(10);
+    let publics: Vec<PublicKey> = keys.iter().map(|k| k.public()).collect();
+    let mut items = items_of(&publics, &honest);
+    for (i, (signer, message, signature)) in owned.iter().enumerate() {
+        items.insert(
+            (i * 5) % items.len(),
+            BatchItem {
+                key: &crafters[*signer].public,
+                message,
+                signature,
+            },
+        );
+    }
+    let expected = batch::verify_each(&items);
+    assert_eq!(expected.iter().filter(|ok| !**ok).count(), plan.len());
+    for verifier in verifiers() {
+        for _ in 0..6 {
+            assert_eq!(verifier.verify(&items), expected, "{verifier:?}");
+        }
+    }
+}
+
+#[test]
+fn non_canonical_r_of_points_not_of_small_order() {
+    // y + p (y < 19) encodes the same point as y. Points with such a y that
+    // are not of small order exist; as R they fail strict verification,
+    // and the batch must say so too.
+    let (keys, honest) = honest(12);
+    let publics: Vec<PublicKey> = keys.iter().map(|k| k.public()).collect();
+    let mut bad = Vec::new();
+    for y in 0..19u8 {
+        let mut encoding = [0xffu8; 32];
+        encoding[0] = 0xed + y;
+        encoding[31] = 0x7f;
+        let Some(point) = CompressedEdwardsY(encoding).decompress() else {
+            continue;
+        };
+        if point.is_small_order() {
+            continue;
+        }
+        let message = format!("non-canonical y {y}").into_bytes();
+        let mut signature = keys[0].sign(&message);
+        signature.0[..32].copy_from_slice(&encoding);
+        bad.push((message, signature));
+    }
+    assert!(bad.len() >= 2, "only {} such points", bad.len());
+    let mut items = items_of(&publics, &honest);
+    for (message, signature) in &bad {
+        items.push(BatchItem {
+            key: &publics[0],
+            message,
+            signature,
+        });
+    }
+    for verifier in verifiers() {
+        let result = verifier.verify(&items);
+        assert_eq!(result, batch::verify_each(&items));
+        assert_eq!(result.iter().filter(|ok| **ok).count(), honest.len());
     }
 }
 
