@@ -50,7 +50,7 @@ pub struct ClusterBenchArgs {
 }
 
 /// CPU seconds (user + system) of the processes named `comm`, or of `pid`.
-fn cpu_seconds(filter: impl Fn(u32, &str) -> bool) -> f64 {
+pub(crate) fn cpu_seconds(filter: impl Fn(u32, &str) -> bool) -> f64 {
     let ticks = 100.0; // USER_HZ on Linux
     let mut total = 0u64;
     let Ok(dir) = std::fs::read_dir("/proc") else {

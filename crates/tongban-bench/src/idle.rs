@@ -11,7 +11,7 @@ use clap::Args;
 use serde_json::json;
 use tongban_client::Connector;
 
-use crate::cluster::{CONSUMER, Hub, tongban_binary};
+use crate::cluster::{CONSUMER, Hub, cpu_seconds, tongban_binary};
 use crate::measure::{round2, say, warn_if_debug};
 use crate::output::print_json;
 
@@ -28,6 +28,10 @@ pub struct IdleBenchArgs {
     /// flow meanwhile).
     #[arg(long, default_value_t = 5)]
     hold: u64,
+    /// Seconds over which the idle node's CPU time is measured, after the
+    /// resident set is read.
+    #[arg(long, default_value_t = 5.0)]
+    sample: f64,
     /// The `tongban` binary (default: beside this one).
     #[arg(long)]
     tongban: Option<PathBuf>,
@@ -99,6 +103,10 @@ pub async fn run(args: IdleBenchArgs, json: bool) -> anyhow::Result<()> {
         args.connections - open,
         args.connections
     );
+    let cpu = || cpu_seconds(|p, _| p == pid);
+    let (cpu_before, sampled) = (cpu(), std::time::Instant::now());
+    tokio::time::sleep(Duration::from_secs_f64(args.sample.max(0.0))).await;
+    let idle_cpu = (cpu() - cpu_before) / sampled.elapsed().as_secs_f64();
     let per = (after.saturating_sub(before)) as f64 / (args.connections - 1).max(1) as f64;
     // What the target is about: the node with 1,000 connections.
     let projected = before as f64 + per * 999.0;
@@ -107,6 +115,7 @@ pub async fn run(args: IdleBenchArgs, json: bool) -> anyhow::Result<()> {
         "rssMiB": {"oneConnection": mib(before), "all": mib(after)},
         "perConnectionKiB": round2(per),
         "projectedRssMiBAt1000": round2(projected / 1024.0),
+        "idleCpuCores": round2(idle_cpu),
         "targetMiB": TARGET_MIB,
     });
     if json {
@@ -122,6 +131,10 @@ pub async fn run(args: IdleBenchArgs, json: bool) -> anyhow::Result<()> {
         println!(
             "at 1,000 connections: {:.1} MiB (target < {TARGET_MIB} MiB)",
             projected / 1024.0
+        );
+        println!(
+            "idle CPU of the node: {:.1} % of a core (keep-alives, each listener's tick)",
+            idle_cpu * 100.0
         );
         println!("(one department's connections, the limit per department raised to 1,000)");
     }

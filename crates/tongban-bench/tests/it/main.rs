@@ -117,8 +117,23 @@ fn every_benchmark_speaks_json_in_camel_case() {
         ],
     ];
     let mut runs: Vec<&[&str]> = runs.to_vec();
-    // The cluster benchmark starts `tongban serve` nodes on PostgreSQL.
+    // The idle and cluster benchmarks start `tongban serve` nodes (the
+    // cluster one on PostgreSQL).
     let tongban = Path::new(env!("CARGO_BIN_EXE_tongban-bench")).with_file_name("tongban");
+    assert!(
+        tongban.exists(),
+        "{}: the idle benchmark runs the tongban binary: build the workspace (cargo test --workspace)",
+        tongban.display()
+    );
+    runs.push(&[
+        "idle",
+        "--connections",
+        "3",
+        "--hold",
+        "0",
+        "--sample",
+        "0.1",
+    ]);
     let cluster: &[&str] = &[
         "cluster",
         "--nodes",
