@@ -189,10 +189,17 @@ impl Default for ServeConfig {
 
 const MIB: u64 = 1024 * 1024;
 
-/// How often a listen stream reads the store again (acknowledgements,
-/// redeliveries, the department still active, deliveries stored by
-/// another node whose wake-up was lost).
+/// How often a listen stream records acknowledgements, redelivers, checks
+/// that its department is still active, and reads the store again if it
+/// has not found it drained (see [`LISTEN_IDLE_READ`]).
 pub const LISTEN_TICK: Duration = Duration::from_millis(250);
+
+/// How often a listen stream that found nothing pending reads the store
+/// again without being woken (a commit on its node, or another node's
+/// database notification, wakes it at once): the bound for a wake-up that
+/// was lost. Reading on every tick instead cost an idle node half a core
+/// at 1,000 listeners (`tongban-bench idle`).
+pub const LISTEN_IDLE_READ: Duration = Duration::from_secs(2);
 
 /// The hub's default idle timeout: a party that vanished without closing
 /// is noticed 8 s after its last packet (on loopback, a provider killed

@@ -72,6 +72,17 @@ impl Window {
         self.drained = true;
     }
 
+    /// The last read of the store found nothing more pending.
+    pub(crate) fn is_drained(&self) -> bool {
+        self.drained
+    }
+
+    /// Nothing to do until something happens: the store drained, nothing
+    /// in flight to redeliver, no acknowledgement waiting to be recorded.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.drained && self.in_flight.is_empty() && self.acks.is_empty()
+    }
+
     /// Delivery `seq` was sent at `now`.
     pub(crate) fn sent(&mut self, seq: u64, envelope: String, now: Instant) {
         self.cursor = seq;
@@ -211,6 +222,26 @@ mod tests {
                 Expect(3, 4),
             ],
         );
+    }
+
+    #[test]
+    fn a_window_is_idle_only_drained_with_nothing_in_flight_or_to_record() {
+        let now = Instant::now();
+        let mut w = Window::new(4);
+        assert!(!w.is_idle(), "not yet read");
+        w.reading();
+        w.drained();
+        assert!(w.is_idle());
+        w.reading();
+        w.sent(7, "{}".into(), now);
+        w.drained();
+        assert!(!w.is_idle(), "one in flight");
+        w.ack(7);
+        assert!(!w.is_idle(), "an acknowledgement to record");
+        assert_eq!(w.take_acks(), [7]);
+        assert!(w.is_idle());
+        w.reading();
+        assert!(!w.is_idle(), "a read under way");
     }
 
     #[test]

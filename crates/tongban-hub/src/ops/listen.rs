@@ -18,9 +18,14 @@ use crate::exchange::listeners::RequestDelivery;
 use crate::exchange::window::Window;
 use crate::ops::{DepartmentStream, reply_for};
 
-/// How often a listen stream records acknowledgements, checks that its
-/// department is still active, redelivers and reads the store again.
+/// How often a listen stream with work in its window records
+/// acknowledgements, checks that its department is still active,
+/// redelivers, and reads the store again unless it found it drained less
+/// than [`IDLE_READ`] ago. An idle stream ticks every [`IDLE_READ`].
 const TICK: Duration = crate::LISTEN_TICK;
+
+/// How often a drained listen stream reads the store without a wake-up.
+const IDLE_READ: Duration = crate::LISTEN_IDLE_READ;
 
 /// Deliveries out (stored ones, in order, within the window; requests as
 /// they come), acknowledgements and responses in.
@@ -42,16 +47,29 @@ pub(crate) async fn listen(
         department: ctx.department.clone(),
         pipeline: ctx.pipeline.clone(),
         window: Window::new(max_in_flight),
+        read_at: Instant::now(),
         send,
     };
-    let mut tick = tokio::time::interval(TICK);
     let mut open = listener.fill().await;
+    let mut ticked = Instant::now();
     while open {
+        // Every TICK while there is work in the window; an idle stream
+        // (nothing pending, in flight or to record) ticks every IDLE_READ,
+        // which is also how often it reads the store unwoken.
+        let every = if listener.window.is_idle() {
+            IDLE_READ
+        } else {
+            TICK
+        };
+        let tick = tokio::time::sleep_until((ticked + every).into());
         open = tokio::select! {
             frame = reader.next() => listener.on_frame(frame).await,
             _ = reg.notify.notified() => listener.fill().await,
             req = reg.requests.recv() => listener.on_request(req).await,
-            _ = tick.tick() => listener.on_tick().await,
+            () = tick => {
+                ticked = Instant::now();
+                listener.on_tick().await
+            }
             _ = ctx.stop.changed() => false,
         };
     }
@@ -66,6 +84,8 @@ struct Listener<'s> {
     department: String,
     pipeline: Pipeline,
     window: Window,
+    /// When the store was last read for this stream.
+    read_at: Instant,
     send: &'s mut quinn::SendStream,
 }
 
@@ -162,6 +182,10 @@ impl Listener<'_> {
                 return false;
             }
         }
+        // Drained and not woken: nothing new unless a wake-up was lost.
+        if self.window.is_drained() && self.read_at.elapsed() < IDLE_READ {
+            return true;
+        }
         self.fill().await
     }
 
@@ -188,6 +212,7 @@ impl Listener<'_> {
     async fn fill(&mut self) -> bool {
         let shared = Arc::clone(&self.shared);
         let dept = self.department.as_str();
+        self.read_at = Instant::now();
         self.window.reading();
         while self.window.room() > 0 {
             let rows = match shared
