@@ -51,6 +51,39 @@ fn mib(kib: u64) -> f64 {
     round2(kib as f64 / 1024.0)
 }
 
+/// Connections held open, each with its listen stream.
+type Held = Vec<(tongban_client::Client, tongban_client::Listener)>;
+
+/// Opens `n` more listening connections of [`CONSUMER`] to `addr`.
+async fn open_listeners(hub: &Hub, addr: std::net::SocketAddr, n: usize) -> anyhow::Result<Held> {
+    let mut held = Vec::with_capacity(n);
+    for _ in 0..n {
+        let client = Connector::new(hub.client_config(CONSUMER, addr)?)?
+            .connect()
+            .await?;
+        let listener = client.listen(16).await?;
+        held.push((client, listener));
+    }
+    Ok(held)
+}
+
+fn print_text(report: &serde_json::Value) {
+    let all = &report["rssMiB"]["all"];
+    println!(
+        "node RSS: {} MiB with 1 listening connection, {all} MiB with {} ({} KiB per connection)",
+        report["rssMiB"]["oneConnection"], report["connections"], report["perConnectionKiB"],
+    );
+    println!(
+        "at 1,000 connections: {} MiB (target < {TARGET_MIB} MiB)",
+        report["projectedRssMiBAt1000"]
+    );
+    println!(
+        "idle CPU of the node: {} cores (keep-alives, each listener's tick)",
+        report["idleCpuCores"]
+    );
+    println!("(one department's connections, the limit per department raised to 1,000)");
+}
+
 pub async fn run(args: IdleBenchArgs, json: bool) -> anyhow::Result<()> {
     warn_if_debug("idle");
     anyhow::ensure!(args.connections >= 1, "--connections: at least one");
@@ -70,44 +103,31 @@ pub async fn run(args: IdleBenchArgs, json: bool) -> anyhow::Result<()> {
     };
     // One connection first, so that what the first one sets up once
     // (TLS, the listener registry) is not counted per connection.
-    let connector = Connector::new(hub.client_config(CONSUMER, addr)?)?;
-    let mut held = Vec::with_capacity(args.connections);
-    let first = connector.connect().await?;
-    let listener = first.listen(16).await?;
-    held.push((first, listener));
+    let mut held = open_listeners(&hub, addr, 1).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = rss_kib(pid)?;
+    let more = args.connections - 1;
     say(
         json,
-        &format!(
-            "opening {} idle listening connections ...",
-            args.connections - 1
-        ),
+        &format!("opening {more} idle listening connections ..."),
     );
-    for _ in 1..args.connections {
-        let client = Connector::new(hub.client_config(CONSUMER, addr)?)?
-            .connect()
-            .await?;
-        let listener = client.listen(16).await?;
-        held.push((client, listener));
-    }
+    held.extend(open_listeners(&hub, addr, more).await?);
     tokio::time::sleep(Duration::from_secs(args.hold)).await;
     let after = rss_kib(pid)?;
-    let open = held
+    let closed = held
         .iter()
-        .filter(|(c, _)| c.close_reason().is_none())
+        .filter(|(c, _)| c.close_reason().is_some())
         .count();
     anyhow::ensure!(
-        open == args.connections,
-        "{} of {} connections closed while idle",
-        args.connections - open,
+        closed == 0,
+        "{closed} of {} connections closed while idle",
         args.connections
     );
     let cpu = || cpu_seconds(|p, _| p == pid);
     let (cpu_before, sampled) = (cpu(), std::time::Instant::now());
     tokio::time::sleep(Duration::from_secs_f64(args.sample.max(0.0))).await;
     let idle_cpu = (cpu() - cpu_before) / sampled.elapsed().as_secs_f64();
-    let per = (after.saturating_sub(before)) as f64 / (args.connections - 1).max(1) as f64;
+    let per = (after.saturating_sub(before)) as f64 / more.max(1) as f64;
     // What the target is about: the node with 1,000 connections.
     let projected = before as f64 + per * 999.0;
     let report = json!({
@@ -121,22 +141,7 @@ pub async fn run(args: IdleBenchArgs, json: bool) -> anyhow::Result<()> {
     if json {
         print_json(&report)?;
     } else {
-        println!(
-            "node RSS: {} MiB with 1 listening connection, {} MiB with {} ({:.1} KiB per connection)",
-            mib(before),
-            mib(after),
-            args.connections,
-            per
-        );
-        println!(
-            "at 1,000 connections: {:.1} MiB (target < {TARGET_MIB} MiB)",
-            projected / 1024.0
-        );
-        println!(
-            "idle CPU of the node: {:.1} % of a core (keep-alives, each listener's tick)",
-            idle_cpu * 100.0
-        );
-        println!("(one department's connections, the limit per department raised to 1,000)");
+        print_text(&report);
     }
     for (client, _) in &held {
         client.close().await;
