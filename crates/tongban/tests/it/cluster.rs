@@ -498,21 +498,7 @@ fn a_large_payload_uploaded_through_a_is_downloaded_through_c() {
     let Some(cluster) = Cluster::start("cluster_large") else {
         return;
     };
-    let schema = cluster.dir.path().join("case-archive.json");
-    std::fs::write(
-        &schema,
-        serde_json::to_vec(&json!({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": "https://schemas.tongban.dev/messages/case-archive/1",
-            "title": "办件归档材料",
-            "x-message-type": {"id": "case-archive", "version": "1", "name": "办件归档材料", "nameEn": "Case archive"},
-            "type": "object",
-            "required": ["caseNo", "pages"],
-            "properties": {"caseNo": {"type": "string"}, "pages": {"type": "array", "items": {"type": "string"}}}
-        }))
-        .unwrap(),
-    )
-    .unwrap();
+    let schema = crate::exchange::case_archive_schema(cluster.dir.path());
     ok(&cluster.admin(&["schema", "publish", schema.to_str().unwrap()]));
     cluster.share_with_civil("case-archive", "办件归档");
     let payload = json!({"caseNo": "440114-2026-000123", "pages": vec!["QUJD".repeat(50_000); 4]});

@@ -228,16 +228,11 @@ fn listen_once(addr: &str, credentials: &Path) -> Value {
     serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap()
 }
 
-#[test]
-fn a_large_payload_travels_by_reference_from_the_command_line() {
-    crate::each_backend(
-        "a_large_payload_travels_by_reference_from_the_command_line",
-        || {
-            let dir = tempfile::tempdir().unwrap();
-            let (data, market, civil) = setup(dir.path());
-            // A message type whose documents run to megabytes: scanned case files.
-            let schema = dir.path().join("case-archive.json");
-            std::fs::write(
+/// Writes the schema of a message type whose documents run to megabytes
+/// (scanned case files) into `dir`: its path.
+pub fn case_archive_schema(dir: &Path) -> std::path::PathBuf {
+    let schema = dir.join("case-archive.json");
+    std::fs::write(
         &schema,
         serde_json::to_vec(&json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -251,6 +246,18 @@ fn a_large_payload_travels_by_reference_from_the_command_line() {
         .unwrap(),
     )
     .unwrap();
+    schema
+}
+
+#[test]
+fn a_large_payload_travels_by_reference_from_the_command_line() {
+    crate::each_backend(
+        "a_large_payload_travels_by_reference_from_the_command_line",
+        || {
+            let dir = tempfile::tempdir().unwrap();
+            let (data, market, civil) = setup(dir.path());
+            // A message type whose documents run to megabytes: scanned case files.
+            let schema = case_archive_schema(dir.path());
             ok(&tongban(
                 &data,
                 &["schema", "publish", schema.to_str().unwrap()],
