@@ -603,20 +603,7 @@ mod tests {
         let public = key.public();
         let messages: Vec<Vec<u8>> = (0..6u8).map(|i| vec![i; 10]).collect();
         let signatures: Vec<Signature> = messages.iter().map(|m| key.sign(m)).collect();
-        let mut items: Vec<BatchItem<'_>> = messages
-            .iter()
-            .zip(&signatures)
-            .map(|(message, signature)| BatchItem {
-                key: &public,
-                message,
-                signature,
-            })
-            .collect();
-        items.push(BatchItem {
-            key: &crafted_key,
-            message: b"crafted",
-            signature: &crafted,
-        });
+        let items = with_crafted(&public, &messages, &signatures, &crafted_key, &crafted);
         let one_round = BatchVerifier {
             torsion: TorsionCheck::Rounds(1),
             min_batch: 2,
@@ -635,6 +622,32 @@ mod tests {
         }
     }
 
+    /// `messages` signed by `public`, then one crafted item signed over
+    /// `b"crafted"` under `crafted_key`.
+    fn with_crafted<'a>(
+        public: &'a PublicKey,
+        messages: &'a [Vec<u8>],
+        signatures: &'a [Signature],
+        crafted_key: &'a PublicKey,
+        crafted: &'a Signature,
+    ) -> Vec<BatchItem<'a>> {
+        let mut items: Vec<BatchItem<'a>> = messages
+            .iter()
+            .zip(signatures)
+            .map(|(message, signature)| BatchItem {
+                key: public,
+                message,
+                signature,
+            })
+            .collect();
+        items.push(BatchItem {
+            key: crafted_key,
+            message: b"crafted",
+            signature: crafted,
+        });
+        items
+    }
+
     #[test]
     fn without_randomness_every_item_is_verified_strictly() {
         let a = Scalar::from(55_555u64);
@@ -646,20 +659,7 @@ mod tests {
         let messages: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 3]).collect();
         let mut signatures: Vec<Signature> = messages.iter().map(|m| key.sign(m)).collect();
         signatures[2].0[50] ^= 4;
-        let mut items: Vec<BatchItem<'_>> = messages
-            .iter()
-            .zip(&signatures)
-            .map(|(message, signature)| BatchItem {
-                key: &public,
-                message,
-                signature,
-            })
-            .collect();
-        items.push(BatchItem {
-            key: &crafted_key,
-            message: b"crafted",
-            signature: &crafted,
-        });
+        let items = with_crafted(&public, &messages, &signatures, &crafted_key, &crafted);
         for verifier in [
             BatchVerifier::default().min_batch(2),
             BatchVerifier::exact().min_batch(2),
