@@ -241,9 +241,9 @@ pub fn blob_backends(test: &str) -> Vec<TestBlobs> {
     out
 }
 
-/// Creates a bucket named after `test` on the S3 server at `endpoint`
-/// (an unsigned `PUT /<bucket>`, which the test server accepts).
-pub fn s3_bucket(endpoint: &str, test: &str) -> TestBucket {
+/// `prefix`, `test` in lower-case ASCII (other characters as `sep`, at
+/// most 30), `sep` and 12 random hex digits: a name no other run takes.
+fn unique_name(prefix: &str, test: &str, sep: char) -> String {
     let mut random = [0u8; 6];
     getrandom::fill(&mut random).unwrap_or_else(|e| panic!("random: {e}"));
     let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
@@ -253,12 +253,18 @@ pub fn s3_bucket(endpoint: &str, test: &str) -> TestBucket {
             if c.is_ascii_alphanumeric() {
                 c.to_ascii_lowercase()
             } else {
-                '-'
+                sep
             }
         })
         .take(30)
         .collect();
-    let name = format!("tongban-{clean}-{suffix}");
+    format!("{prefix}{clean}{sep}{suffix}")
+}
+
+/// Creates a bucket named after `test` on the S3 server at `endpoint`
+/// (an unsigned `PUT /<bucket>`, which the test server accepts).
+pub fn s3_bucket(endpoint: &str, test: &str) -> TestBucket {
+    let name = unique_name("tongban-", test, '-');
     let status = http_put_empty(endpoint, &format!("/{name}"));
     assert_eq!(status, 200, "{S3_ENV}={endpoint}: creating bucket {name}");
     TestBucket {
@@ -305,21 +311,7 @@ pub fn sqlite() -> TestBackend {
 
 /// A fresh PostgreSQL database on the server at `admin_url`.
 pub async fn postgres(admin_url: &str, test: &str) -> TestBackend {
-    let mut random = [0u8; 6];
-    getrandom::fill(&mut random).unwrap_or_else(|e| panic!("random: {e}"));
-    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let clean: String = test
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .take(30)
-        .collect();
-    let db = format!("tongban_test_{clean}_{suffix}");
+    let db = unique_name("tongban_test_", test, '_');
     let mut conn = PgConnection::connect(admin_url)
         .await
         .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={admin_url}: cannot connect: {e}"));
